@@ -1,0 +1,30 @@
+// trainyard-wrap: the in-job entrypoint. Thin: parse, then hand over to the wrapper module.
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wrapper/options.h"
+#include "wrapper/wrapper.h"
+
+extern char** environ;
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> environment;
+  for (char** entry = environ; *entry; ++entry) {
+    std::string text(*entry);
+    size_t equals = text.find('=');
+    if (equals != std::string::npos) environment[text.substr(0, equals)] = text.substr(equals + 1);
+  }
+  auto options = trainyard::wrapper::ParseWrapperOptions(
+      std::vector<std::string>(argv + 1, argv + argc), environment);
+  if (!options.ok()) {
+    std::fprintf(stderr, "trainyard-wrap: %s\n", options.status().message().c_str());
+    return trainyard::wrapper::kExitSetupFailed;
+  }
+  if (options->show_help) {
+    std::fputs(trainyard::wrapper::kWrapperUsage, stdout);
+    return 0;
+  }
+  return trainyard::wrapper::RunWrapper(*options, environment);
+}

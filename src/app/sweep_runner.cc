@@ -1,0 +1,152 @@
+#include "app/sweep_runner.h"
+
+#include <thread>
+
+#include "common/files.h"
+#include "core/job_naming.h"
+
+namespace trainyard::app {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+
+struct SweepJob {
+  JobResult result;
+  bool submitted = false;
+  bool finished = false;
+  SteadyClock::time_point started;
+};
+
+executor::JobSpec MakeSpec(const RunOptions& options, const std::string& job_name,
+                           const core::HyperparameterMap& hyperparameters) {
+  executor::JobSpec spec;
+  contract::JobDefinition& definition = spec.definition;
+  definition.job_name = job_name;
+  definition.hyperparameters = hyperparameters;
+  for (const auto& [channel, source] : options.channels) {
+    definition.channels.push_back({channel});
+    spec.channel_sources[channel] = source;
+  }
+  definition.environment = options.environment;
+  definition.metric_definitions = options.metric_definitions;
+  definition.max_runtime_seconds = options.max_runtime_seconds;
+  spec.command = options.command;
+  spec.artifact_dir = options.out_dir / job_name;
+  spec.stop_grace_period = options.stop_grace_period;
+  return spec;
+}
+
+json StatusJson(const JobResult& result) {
+  json status;
+  if (result.description) {
+    status = result.description->status.ToJson();
+    status["final_metrics"] = result.description->metrics;
+    status["progress"] = result.description->progress;
+    if (result.description->exit_code) status["exit_code"] = *result.description->exit_code;
+  } else {
+    status = {{"status", "Stopped"},
+              {"secondary_status", "Stopped"},
+              {"status_message", "the sweep was stopped before this job started"},
+              {"final_metrics", json::object()}};
+  }
+  json named = {{"job_name", result.job_name}};
+  named.update(status);
+  status = std::move(named);
+  status["hyperparameters"] = result.hyperparameters;
+  status["duration_seconds"] = result.duration_seconds;
+  return status;
+}
+
+}  // namespace
+
+Result<SweepOutcome> RunSweep(const RunOptions& options,
+                              const std::vector<core::HyperparameterMap>& combinations,
+                              executor::Executor& executor, ProgressDisplay& display,
+                              const std::atomic<bool>& interrupted) {
+  std::vector<SweepJob> jobs(combinations.size());
+  for (size_t i = 0; i < combinations.size(); ++i) {
+    jobs[i].result.job_name = core::MakeJobName(options.sweep_name, i, combinations.size());
+    jobs[i].result.hyperparameters = combinations[i];
+  }
+
+  SweepOutcome outcome;
+  size_t next = 0, running = 0, finished = 0;
+  bool stopping = false;
+  while (finished < jobs.size()) {
+    if (interrupted && !stopping) {
+      stopping = true;
+      outcome.interrupted = true;
+      for (SweepJob& job : jobs) {
+        if (job.submitted && !job.finished) (void)executor.Stop(job.result.job_name);
+      }
+    }
+    while (!stopping && running < options.parallel && next < jobs.size()) {
+      SweepJob& job = jobs[next++];
+      TY_RETURN_IF_ERROR(executor.Submit(MakeSpec(options, job.result.job_name,
+                                                  job.result.hyperparameters)));
+      job.submitted = true;
+      job.started = SteadyClock::now();
+      ++running;
+    }
+    if (stopping) {  // what never started is finished now
+      for (; next < jobs.size(); ++next) {
+        jobs[next].finished = true;
+        ++finished;
+      }
+    }
+
+    std::vector<DisplayedJob> displayed;
+    for (SweepJob& job : jobs) {
+      if (job.submitted && !job.finished) {
+        auto description = executor.Describe(job.result.job_name);
+        if (!description.ok()) return description.status();
+        job.result.description = std::move(description).value();
+        job.result.duration_seconds =
+            std::chrono::duration<double>(SteadyClock::now() - job.started).count();
+        if (core::IsTerminal(job.result.description->status.status())) {
+          job.finished = true;
+          ++finished;
+          --running;
+          fs::path status_file = options.out_dir / job.result.job_name / "status.json";
+          TY_RETURN_IF_ERROR(MakeDirectories(status_file.parent_path()));
+          TY_RETURN_IF_ERROR(WriteFileAtomic(status_file, StatusJson(job.result).dump(2) + "\n"));
+        }
+      }
+      displayed.push_back({job.result.job_name,
+                           job.result.description ? &*job.result.description : nullptr,
+                           job.result.duration_seconds});
+    }
+    display.Update(displayed, stopping ? "stopping (Ctrl-C): waiting for jobs to end" : "");
+    if (finished < jobs.size()) std::this_thread::sleep_for(kPollInterval);
+  }
+  display.Close();
+
+  outcome.all_completed = true;
+  for (SweepJob& job : jobs) {
+    if (!job.result.description) {  // never started: still leave a status.json behind
+      fs::path status_file = options.out_dir / job.result.job_name / "status.json";
+      TY_RETURN_IF_ERROR(MakeDirectories(status_file.parent_path()));
+      TY_RETURN_IF_ERROR(WriteFileAtomic(status_file, StatusJson(job.result).dump(2) + "\n"));
+    }
+    bool completed = job.result.description &&
+                     job.result.description->status.status() == core::JobStatus::kCompleted;
+    outcome.all_completed = outcome.all_completed && completed;
+    outcome.results.push_back(std::move(job.result));
+  }
+  SortBestFirst(outcome.results, options.objective);
+
+  json summary = {{"sweep", options.sweep_name}, {"jobs", json::array()}};
+  if (options.objective) {
+    summary["objective"] = {{"metric", options.objective->metric},
+                            {"direction", options.objective->minimize ? "min" : "max"}};
+  }
+  for (const JobResult& result : outcome.results) summary["jobs"].push_back(StatusJson(result));
+  TY_RETURN_IF_ERROR(WriteFileAtomic(options.out_dir / "sweep.json", summary.dump(2) + "\n"));
+  return outcome;
+}
+
+}  // namespace trainyard::app

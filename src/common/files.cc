@@ -1,0 +1,99 @@
+#include "common/files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace trainyard {
+namespace fs = std::filesystem;
+
+namespace {
+Status ErrnoStatus(const std::string& what, const fs::path& path) {
+  return Internal(what + " '" + path.string() + "': " + std::strerror(errno));
+}
+}  // namespace
+
+Result<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (!fs::exists(path)) return NotFound("file '" + path.string() + "' does not exist");
+    return ErrnoStatus("cannot open", path);
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return ErrnoStatus("cannot read", path);
+  return buffer.str();
+}
+
+Status WriteFileAtomic(const fs::path& path, const std::string& content) {
+  fs::path temporary = path;
+  temporary += ".tmp." + std::to_string(getpid());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("cannot create", temporary);
+  size_t written = 0;
+  while (written < content.size()) {
+    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status status = ErrnoStatus("cannot write", temporary);
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return status;
+    }
+    written += static_cast<size_t>(n);
+  }
+  ::fdatasync(fd);
+  ::close(fd);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    Status status = ErrnoStatus("cannot rename into", path);
+    ::unlink(temporary.c_str());
+    return status;
+  }
+  return Status::Ok();
+}
+
+Status MakeDirectories(const fs::path& path) {
+  std::error_code error;
+  fs::create_directories(path, error);
+  if (error) return Internal("cannot create directory '" + path.string() + "': " + error.message());
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> ListFilesRecursive(const fs::path& directory) {
+  std::vector<std::string> files;
+  std::error_code error;
+  fs::recursive_directory_iterator it(directory, error), end;
+  if (error) return NotFound("cannot list '" + directory.string() + "': " + error.message());
+  for (; it != end; it.increment(error)) {
+    if (error) return Internal("cannot list '" + directory.string() + "': " + error.message());
+    if (it->is_regular_file()) files.push_back(fs::relative(it->path(), directory).string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+Status CopyInto(const fs::path& source, const fs::path& destination_directory) {
+  TY_RETURN_IF_ERROR(MakeDirectories(destination_directory));
+  std::error_code error;
+  if (fs::is_directory(source, error)) {
+    fs::copy(source, destination_directory,
+             fs::copy_options::recursive | fs::copy_options::overwrite_existing, error);
+  } else if (fs::is_regular_file(source, error)) {
+    fs::copy_file(source, destination_directory / source.filename(),
+                  fs::copy_options::overwrite_existing, error);
+  } else {
+    return NotFound("'" + source.string() + "' is neither a file nor a directory");
+  }
+  if (error) {
+    return Internal("cannot copy '" + source.string() + "' to '" +
+                    destination_directory.string() + "': " + error.message());
+  }
+  return Status::Ok();
+}
+
+}  // namespace trainyard

@@ -1,0 +1,24 @@
+// Small filesystem helpers that return Status instead of throwing.
+//
+// Writes are atomic (temp file in the same directory, fsync, rename): a reader never sees a
+// half-written file, which matters for files other processes poll (job state, job.json).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace trainyard {
+
+Result<std::string> ReadFile(const std::filesystem::path& path);
+Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content);
+Status MakeDirectories(const std::filesystem::path& path);
+// Regular files under `directory`, as sorted paths relative to it ("a/b.csv").
+Result<std::vector<std::string>> ListFilesRecursive(const std::filesystem::path& directory);
+// Copies a file, or a directory's contents, into `destination_directory` (created if missing).
+Status CopyInto(const std::filesystem::path& source,
+                const std::filesystem::path& destination_directory);
+
+}  // namespace trainyard

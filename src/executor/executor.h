@@ -1,0 +1,60 @@
+// Executor: runs training jobs on a backend (this machine, a container runtime, SageMaker,
+// Slurm). Asynchronous by design, because SageMaker and Slurm jobs live outside this process:
+// Submit returns once the job is accepted; Describe reports where it is, as
+// DescribeTrainingJob does; Stop asks it to end.
+//
+// Every implementation passes the conformance suite in executor_conformance.h.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "contract/job_definition.h"
+#include "core/job_status_tracker.h"
+
+namespace trainyard::executor {
+
+struct JobSpec {
+  contract::JobDefinition definition;  // name, hyperparameters, channels, limits, environment
+  // Where each channel's data comes from: a file or a directory on this machine.
+  std::map<std::string, std::filesystem::path> channel_sources;
+  std::vector<std::string> command;  // the ML command; empty: trainyard-wrap resolves it
+  std::filesystem::path artifact_dir;  // receives model.tar.gz, output.tar.gz, training.log, ...
+  // Passed to the job's wrapper but never written into its config files (the job token).
+  std::map<std::string, std::string> secret_environment;
+  std::chrono::milliseconds stop_grace_period{120'000};
+};
+
+struct JobDescription {
+  std::string job_name;
+  core::JobStatusTracker status;
+  nlohmann::json progress = nlohmann::json::object();  // latest progress snapshot
+  std::map<std::string, double> metrics;               // latest value of each metric
+  std::optional<int> exit_code;
+};
+
+class Executor {
+ public:
+  virtual ~Executor() = default;
+  virtual std::string name() const = 0;
+  // Accepts the job and starts it. AlreadyExists for a name already submitted; InvalidArgument
+  // for a spec that breaks SageMaker's limits.
+  virtual Status Submit(const JobSpec& spec) = 0;
+  // NotFound for an unknown name.
+  virtual Result<JobDescription> Describe(const std::string& job_name) = 0;
+  // Asks a running job to stop (SIGTERM, then SIGKILL after the grace period). Stopping a job
+  // that has ended is a no-op; NotFound for an unknown name.
+  virtual Status Stop(const std::string& job_name) = 0;
+};
+
+using ExecutorPtr = std::unique_ptr<Executor>;
+
+}  // namespace trainyard::executor

@@ -1,0 +1,330 @@
+#include "executor/local/local_executor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "archive/archive.h"
+#include "common/files.h"
+#include "contract/ml_root.h"
+#include "core/sagemaker_limits.h"
+
+extern char** environ;
+
+namespace trainyard::executor {
+namespace fs = std::filesystem;
+using core::SecondaryStatus;
+using nlohmann::json;
+
+struct LocalExecutor::Job {
+  Job(JobSpec job_spec, const fs::path& work_dir)
+      : spec(std::move(job_spec)),
+        root(work_dir / spec.definition.job_name / "ml"),
+        status(std::chrono::system_clock::now()) {}
+
+  JobSpec spec;
+  contract::MlRoot root;
+  core::JobStatusTracker status;
+  pid_t pid = -1;                     // the wrapper, while it runs
+  bool stop_requested = false;
+  bool max_runtime_exceeded = false;
+  std::optional<int> exit_code;
+  json final_progress;                // what the wrapper reported last, kept after the root goes
+  std::map<std::string, double> final_metrics;
+  std::thread thread;
+};
+
+namespace {
+
+constexpr size_t kFailureReasonLimit = 1024;
+
+std::string FailureReason(const contract::MlRoot& root, int exit_code) {
+  // SageMaker's format: "AlgorithmError: " + the first 1024 characters of the failure file.
+  auto text = ReadFile(root.failure_file());
+  if (text.ok() && !text->empty()) return "AlgorithmError: " + text->substr(0, kFailureReasonLimit);
+  return "AlgorithmError: , exit code: " + std::to_string(exit_code);
+}
+
+void ReadWrapperState(const contract::MlRoot& root, json* progress,
+                      std::map<std::string, double>* metrics) {
+  auto text = ReadFile(root.wrapper_state_file());
+  if (!text.ok()) return;
+  json state = json::parse(*text, nullptr, false);
+  if (!state.is_object()) return;
+  if (state.contains("progress")) *progress = state["progress"];
+  if (state.contains("metrics") && state["metrics"].is_object()) {
+    *metrics = state["metrics"].get<std::map<std::string, double>>();
+  }
+}
+
+// Waits for `pid` to exit until `deadline`; true with *wait_status set when it did.
+bool WaitUntil(pid_t pid, int pidfd, std::chrono::steady_clock::time_point deadline,
+               int* wait_status) {
+  while (true) {
+    pid_t done = ::waitpid(pid, wait_status, WNOHANG);
+    if (done == pid) return true;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return false;
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+    if (pidfd >= 0) {
+      pollfd fd{pidfd, POLLIN, 0};
+      ::poll(&fd, 1, static_cast<int>(std::min<int64_t>(wait, 1'000)));
+    } else {
+      ::usleep(20'000);
+    }
+  }
+}
+
+}  // namespace
+
+LocalExecutor::LocalExecutor(LocalExecutorOptions options) : options_(std::move(options)) {}
+
+LocalExecutor::~LocalExecutor() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, job] : jobs_) names.push_back(name);
+  }
+  for (const std::string& name : names) (void)Stop(name);
+  for (auto& [name, job] : jobs_) {
+    if (job->thread.joinable()) job->thread.join();
+  }
+}
+
+Status LocalExecutor::Submit(const JobSpec& spec) {
+  const contract::JobDefinition& definition = spec.definition;
+  TY_RETURN_IF_ERROR(core::ValidateTrainingJobName(definition.job_name));
+  TY_RETURN_IF_ERROR(core::ValidateHyperparameters(definition.hyperparameters));
+  TY_RETURN_IF_ERROR(core::ValidateEnvironment(definition.environment));
+  TY_RETURN_IF_ERROR(core::ValidateMaxRuntimeSeconds(definition.max_runtime_seconds));
+  TY_RETURN_IF_ERROR(core::ValidateChannelCount(definition.channels.size()));
+  for (const contract::ChannelConfig& channel : definition.channels) {
+    TY_RETURN_IF_ERROR(core::ValidateChannelName(channel.name));
+    auto source = spec.channel_sources.find(channel.name);
+    if (source != spec.channel_sources.end() && !fs::exists(source->second)) {
+      return NotFound("channel '" + channel.name + "': '" + source->second.string() +
+                      "' does not exist");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (jobs_.count(definition.job_name)) {
+    return AlreadyExists("job '" + definition.job_name + "' was already submitted");
+  }
+  auto job = std::make_unique<Job>(spec, options_.work_dir);
+  Job& started = *job;
+  jobs_[definition.job_name] = std::move(job);
+  started.thread = std::thread([this, &started] { RunJob(started); });
+  return Status::Ok();
+}
+
+Result<JobDescription> LocalExecutor::Describe(const std::string& job_name) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_name);
+  if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
+  Job& job = *it->second;
+  JobDescription description{job_name, job.status, job.final_progress, job.final_metrics,
+                             job.exit_code};
+  if (!core::IsTerminal(job.status.status())) {
+    ReadWrapperState(job.root, &description.progress, &description.metrics);
+  }
+  return description;
+}
+
+Status LocalExecutor::Stop(const std::string& job_name) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_name);
+  if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
+  Job& job = *it->second;
+  if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
+  job.stop_requested = true;
+  (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                              "Stopping the training job");
+  if (job.pid > 0) ::kill(job.pid, SIGTERM);
+  return Status::Ok();
+}
+
+Status LocalExecutor::Transition(Job& job, SecondaryStatus next, const std::string& message) {
+  std::lock_guard lock(mutex_);
+  if (job.stop_requested && next != SecondaryStatus::kStopped &&
+      next != SecondaryStatus::kMaxRuntimeExceeded) {
+    return Cancelled("job '" + job.spec.definition.job_name + "' was stopped");
+  }
+  return job.status.Transition(next, std::chrono::system_clock::now(), message);
+}
+
+void LocalExecutor::RunJob(Job& job) {
+  int exit_code = -1;
+  Status status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
+  if (status.ok()) status = Download(job);
+  if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
+  if (status.ok()) status = Train(job, &exit_code);
+  Upload(job);
+  if (!status.ok() && status.code() != StatusCode::kCancelled) {
+    std::lock_guard lock(mutex_);
+    (void)job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now());
+  } else {
+    Finish(job, exit_code);
+  }
+  if (!options_.keep_job_roots) {
+    std::error_code ignored;
+    fs::remove_all(job.root.root(), ignored);
+  }
+}
+
+Status LocalExecutor::Download(Job& job) {
+  TY_RETURN_IF_ERROR(contract::WriteConfigFiles(job.root, job.spec.definition));
+  for (const auto& [channel, source] : job.spec.channel_sources) {
+    TY_RETURN_IF_ERROR(CopyInto(source, job.root.channel_dir(channel))
+                           .WithContext("channel '" + channel + "'"));
+  }
+  return Status::Ok();
+}
+
+Status LocalExecutor::Train(Job& job, int* exit_code) {
+  const JobSpec& spec = job.spec;
+  std::vector<std::string> argv = {options_.wrapper_path.string()};
+  if (!spec.command.empty()) {
+    argv.push_back("--");
+    argv.insert(argv.end(), spec.command.begin(), spec.command.end());
+  }
+  std::map<std::string, std::string> environment;
+  for (char** entry = environ; *entry; ++entry) {
+    std::string text(*entry);
+    if (size_t equals = text.find('='); equals != std::string::npos) {
+      environment[text.substr(0, equals)] = text.substr(equals + 1);
+    }
+  }
+  for (const auto& [key, value] : spec.definition.environment) environment[key] = value;
+  for (const auto& [key, value] : spec.secret_environment) environment[key] = value;
+  environment["TRAINYARD_ML_ROOT"] = job.root.root().string();
+  environment["TRAINING_JOB_NAME"] = spec.definition.job_name;
+  environment["TRAINYARD_STOP_GRACE_SECONDS"] =
+      std::to_string(static_cast<double>(spec.stop_grace_period.count()) / 1000.0);
+  std::vector<std::string> entries;
+  for (const auto& [key, value] : environment) entries.push_back(key + "=" + value);
+
+  std::vector<char*> argv_pointers, envp;
+  for (std::string& argument : argv) argv_pointers.push_back(argument.data());
+  argv_pointers.push_back(nullptr);
+  for (std::string& entry : entries) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  // The wrapper gets its own process group so that a Ctrl-C meant for `trainyard run` does not
+  // reach it: stopping is the runner's decision, delivered as SIGTERM.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  std::string console = (job.root.root().parent_path() / "console.log").string();
+  posix_spawn_file_actions_addopen(&files, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, console.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, STDOUT_FILENO, STDERR_FILENO);
+
+  pid_t pid = -1;
+  int error = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (job.stop_requested) return Cancelled("stopped before training started");
+    error = posix_spawn(&pid, argv_pointers[0], &files, &attributes, argv_pointers.data(),
+                        envp.data());
+    if (error == 0) job.pid = pid;
+  }
+  posix_spawn_file_actions_destroy(&files);
+  posix_spawnattr_destroy(&attributes);
+  if (error != 0) {
+    return Internal("cannot start '" + argv[0] + "': " + std::strerror(error));
+  }
+
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  auto started = std::chrono::steady_clock::now();
+  auto runtime_deadline = started + std::chrono::seconds(spec.definition.max_runtime_seconds);
+  int wait_status = 0;
+  if (!WaitUntil(pid, pidfd, runtime_deadline, &wait_status)) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!job.stop_requested) {
+        job.stop_requested = true;
+        job.max_runtime_exceeded = true;
+        (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                    "Stopping: MaxRuntimeInSeconds reached");
+        ::kill(pid, SIGTERM);
+      }
+    }
+    // The wrapper sends SIGKILL to the command after the grace period; it gets a margin more.
+    auto kill_deadline = std::chrono::steady_clock::now() + spec.stop_grace_period +
+                         options_.wrapper_kill_margin;
+    if (!WaitUntil(pid, pidfd, kill_deadline, &wait_status)) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &wait_status, 0);
+    }
+  }
+  if (pidfd >= 0) ::close(pidfd);
+  std::lock_guard lock(mutex_);
+  job.pid = -1;
+  *exit_code = WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+  job.exit_code = *exit_code;
+  return Status::Ok();
+}
+
+void LocalExecutor::Upload(Job& job) {
+  const contract::MlRoot& root = job.root;
+  if (!fs::exists(root.root())) return;
+  bool stopping = false;
+  {
+    std::lock_guard lock(mutex_);
+    ReadWrapperState(root, &job.final_progress, &job.final_metrics);
+    stopping = job.stop_requested;
+  }
+  if (!stopping) (void)Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
+  const fs::path& destination = job.spec.artifact_dir;
+  (void)MakeDirectories(destination);
+  // Files written to model/ before a stop are still uploaded, as SageMaker does.
+  (void)archive::PackTarGz(root.model_dir(), destination / "model.tar.gz");
+  (void)archive::PackTarGz(root.output_data_dir(), destination / "output.tar.gz");
+  std::error_code ignored;
+  auto copy = [&](const fs::path& from, const std::string& name) {
+    if (fs::exists(from)) {
+      fs::copy_file(from, destination / name, fs::copy_options::overwrite_existing, ignored);
+    }
+  };
+  copy(root.log_file(), "training.log");
+  copy(root.job_json_file(), "job.json");
+  copy(root.metrics_file(), "metrics.jsonl");
+  if (fs::is_directory(root.output_data_dir())) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(root.output_data_dir(), ignored)) {
+      std::string name = entry.path().filename().string();
+      if (entry.is_regular_file() && name.starts_with("predictions")) copy(entry.path(), name);
+    }
+  }
+}
+
+void LocalExecutor::Finish(Job& job, int exit_code) {
+  auto now = std::chrono::system_clock::now();
+  std::lock_guard lock(mutex_);
+  if (job.stop_requested) {
+    if (job.max_runtime_exceeded) {
+      (void)job.status.Transition(SecondaryStatus::kMaxRuntimeExceeded, now,
+                                  "Training job exceeded MaxRuntimeInSeconds");
+    } else {
+      (void)job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
+    }
+  } else if (exit_code == 0) {
+    (void)job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
+  } else {
+    (void)job.status.Fail(FailureReason(job.root, exit_code), now);
+  }
+}
+
+}  // namespace trainyard::executor

@@ -1,0 +1,30 @@
+// Which command the wrapper runs, and with which arguments (see kWrapperUsage for the order).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "contract/job_definition.h"
+#include "contract/ml_root.h"
+#include "wrapper/options.h"
+
+namespace trainyard::wrapper {
+
+struct ResolvedCommand {
+  std::vector<std::string> argv;
+  std::string user_entry_point;   // "train.py" when it came from sagemaker_program, else empty
+  std::string working_directory;  // empty: inherit the wrapper's
+};
+
+// Splits a command line into words as a POSIX shell would for plain words, 'single' and
+// "double" quotes and backslash escapes, without expanding anything.
+Result<std::vector<std::string>> SplitCommandLine(const std::string& text);
+
+// NotFound naming the script when sagemaker_program names a file that is not in code/;
+// InvalidArgument when no command is given anywhere.
+Result<ResolvedCommand> ResolveCommand(const WrapperOptions& options,
+                                       const contract::JobDefinition& job,
+                                       const contract::MlRoot& root);
+
+}  // namespace trainyard::wrapper

@@ -1,0 +1,49 @@
+#include "wrapper/options.h"
+
+#include <gtest/gtest.h>
+
+namespace trainyard::wrapper {
+namespace {
+
+TEST(WrapperOptionsTest, AcceptsSageMakersTrainAndACommandAfterDashes) {
+  auto options = ParseWrapperOptions({"train", "--grace-period", "7", "--", "python3", "x.py"}, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->command, (std::vector<std::string>{"python3", "x.py"}));
+  EXPECT_EQ(options->grace_period.count(), 7000);
+  EXPECT_EQ(options->ml_root, "/opt/ml");
+}
+
+TEST(WrapperOptionsTest, FirstPositionalStartsTheCommand) {
+  auto options = ParseWrapperOptions({"python3", "--verbose"}, {});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->command, (std::vector<std::string>{"python3", "--verbose"}));
+}
+
+TEST(WrapperOptionsTest, ReadsTheEnvironment) {
+  auto options = ParseWrapperOptions(
+      {}, {{"TRAINYARD_ML_ROOT", "/tmp/root"}, {"TRAINYARD_COMMAND", "echo hi"},
+           {"TRAINYARD_CALLBACK_URL", "http://x"}, {"TRAINYARD_JOB_TOKEN", "secret"},
+           {"TRAINYARD_PROGRESS_INTERVAL_SECONDS", "0.5"}, {"TRAINYARD_UNPACK_MAX_BYTES", "1024"},
+           {"SAGEMAKER_PROGRAM", "train.py"}});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->ml_root, "/tmp/root");
+  EXPECT_EQ(options->command_from_environment, "echo hi");
+  EXPECT_EQ(options->callback_url, "http://x");
+  EXPECT_EQ(options->job_token, "secret");
+  EXPECT_EQ(options->progress_interval.count(), 500);
+  EXPECT_EQ(options->unpack_limits.max_total_bytes, 1024u);
+  EXPECT_EQ(options->sagemaker_program, "train.py");
+}
+
+TEST(WrapperOptionsTest, BadInputNamesTheSetting) {
+  auto bad_env = ParseWrapperOptions({}, {{"TRAINYARD_STOP_GRACE_SECONDS", "soon"}});
+  ASSERT_FALSE(bad_env.ok());
+  EXPECT_NE(bad_env.status().message().find("TRAINYARD_STOP_GRACE_SECONDS"), std::string::npos);
+  auto unknown = ParseWrapperOptions({"--frobnicate"}, {});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("--frobnicate"), std::string::npos);
+  EXPECT_FALSE(ParseWrapperOptions({"--grace-period"}, {}).ok());
+}
+
+}  // namespace
+}  // namespace trainyard::wrapper

@@ -1,0 +1,178 @@
+#include "wrapper/progress_reporter.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+
+namespace trainyard::wrapper {
+using nlohmann::json;
+
+namespace {
+
+template <typename T>
+uint64_t KeepNewest(std::vector<T>& items, size_t limit) {
+  if (items.size() <= limit) return 0;
+  size_t excess = items.size() - limit;
+  items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(excess));
+  return excess;
+}
+
+size_t DiscardBody(char*, size_t size, size_t count, void*) { return size * count; }
+
+// Lets Finish cut a request short: a hanging server must not hold the job's exit.
+int AbortWhenAbandoned(void* abandon, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<std::atomic<bool>*>(abandon)->load() ? 1 : 0;
+}
+
+}  // namespace
+
+ProgressReporter::ProgressReporter(ReporterOptions options) : options_(std::move(options)) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  thread_ = std::thread([this] { Run(); });
+}
+
+ProgressReporter::~ProgressReporter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  abandon_ = true;
+  wake_.notify_all();
+  thread_.join();
+}
+
+void ProgressReporter::MergeLocked(Pending batch, bool in_front) {
+  Pending& p = pending_;
+  // Progress is a snapshot: the newer one wins.
+  if (in_front) {
+    if (!p.progress) p.progress = std::move(batch.progress);
+    batch.metrics.insert(batch.metrics.end(), p.metrics.begin(), p.metrics.end());
+    batch.log.insert(batch.log.end(), p.log.begin(), p.log.end());
+    p.metrics = std::move(batch.metrics);
+    p.log = std::move(batch.log);
+    if (!p.exit_info) p.exit_info = std::move(batch.exit_info);
+  } else {
+    if (batch.progress) p.progress = std::move(batch.progress);
+    p.metrics.insert(p.metrics.end(), batch.metrics.begin(), batch.metrics.end());
+    p.log.insert(p.log.end(), batch.log.begin(), batch.log.end());
+    if (batch.exit_info) p.exit_info = std::move(batch.exit_info);
+  }
+  p.dropped_log_lines += batch.dropped_log_lines + KeepNewest(p.log, options_.max_pending_log_lines);
+  p.dropped_metric_points +=
+      batch.dropped_metric_points + KeepNewest(p.metrics, options_.max_pending_metric_points);
+}
+
+void ProgressReporter::Submit(ProgressUpdate update) {
+  {
+    std::lock_guard lock(mutex_);
+    Pending batch{std::move(update.progress), std::move(update.metrics), std::move(update.log)};
+    batch.dropped_log_lines = update.dropped_log_lines;
+    MergeLocked(std::move(batch), /*in_front=*/false);
+  }
+  wake_.notify_all();
+}
+
+void ProgressReporter::Finish(ProgressUpdate update, json exit_info,
+                              std::chrono::milliseconds deadline) {
+  Pending last{std::move(update.progress), std::move(update.metrics), std::move(update.log)};
+  last.dropped_log_lines = update.dropped_log_lines;
+  last.exit_info = std::move(exit_info);
+  std::unique_lock lock(mutex_);
+  MergeLocked(std::move(last), /*in_front=*/false);
+  retry_now_ = true;
+  wake_.notify_all();
+  idle_.wait_for(lock, deadline, [this] { return pending_.empty() && !sending_; });
+}
+
+json ProgressReporter::BuildBody(const Pending& batch, uint64_t sequence) const {
+  json metrics = json::array();
+  for (const MetricPoint& point : batch.metrics) {
+    json entry = {{"name", point.name}, {"value", point.value}, {"timestamp", FormatIso8601(point.time)}};
+    if (point.step) entry["step"] = *point.step;
+    metrics.push_back(std::move(entry));
+  }
+  json log = json::array();
+  for (const LogLine& line : batch.log) {
+    log.push_back({{"stream", StreamName(line.stream)},
+                   {"line", line.text},
+                   {"timestamp", FormatIso8601(line.time)}});
+  }
+  json body = {{"schema", "trainyard.progress/v1"},
+               {"job_name", options_.job_name},
+               {"sequence", sequence},
+               {"sent_at", FormatIso8601(std::chrono::system_clock::now())},
+               {"metrics", metrics},
+               {"log", log}};
+  if (batch.progress) body["progress"] = *batch.progress;
+  if (batch.dropped_log_lines) body["dropped_log_lines"] = batch.dropped_log_lines;
+  if (batch.dropped_metric_points) body["dropped_metric_points"] = batch.dropped_metric_points;
+  if (batch.exit_info) body["exit"] = *batch.exit_info;
+  return body;
+}
+
+bool ProgressReporter::Post(const std::string& body) {
+  CURL* curl = curl_easy_init();
+  if (!curl) return false;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  std::string authorization = "Authorization: Bearer " + options_.token;
+  if (!options_.token.empty()) headers = curl_slist_append(headers, authorization.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, DiscardBody);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortWhenAbandoned);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &abandon_);
+  CURLcode result = curl_easy_perform(curl);
+  long http_status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  // A 4xx other than 408/429 will not get better by retrying (bad token, job gone): the batch
+  // is dropped rather than retried forever.
+  if (result == CURLE_OK && http_status >= 400 && http_status < 500 && http_status != 408 &&
+      http_status != 429) {
+    return true;
+  }
+  return result == CURLE_OK && http_status >= 200 && http_status < 300;
+}
+
+void ProgressReporter::Run() {
+  std::chrono::milliseconds backoff{0};
+  std::unique_lock lock(mutex_);
+  while (true) {
+    if (backoff.count() > 0) {
+      wake_.wait_for(lock, backoff, [this] { return stopping_ || retry_now_; });
+      retry_now_ = false;
+    } else {
+      wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    }
+    if (stopping_) return;
+    if (pending_.empty()) continue;
+    Pending batch = std::move(pending_);
+    pending_ = Pending{};
+    sending_ = true;
+    uint64_t sequence = ++sequence_;
+    lock.unlock();
+    bool delivered = Post(BuildBody(batch, sequence).dump());
+    lock.lock();
+    sending_ = false;
+    if (delivered) {
+      ++posts_succeeded_;
+      backoff = std::chrono::milliseconds{0};
+    } else {
+      ++posts_failed_;
+      MergeLocked(std::move(batch), /*in_front=*/true);
+      backoff = backoff.count() == 0 ? options_.first_backoff
+                                     : std::min(backoff * 2, options_.max_backoff);
+    }
+    idle_.notify_all();
+  }
+}
+
+}  // namespace trainyard::wrapper

@@ -1,0 +1,214 @@
+#include "wrapper/wrapper.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "common/files.h"
+#include "contract/job_json.h"
+#include "contract/script_mode_environment.h"
+#include "wrapper/channel_unpacker.h"
+#include "wrapper/command.h"
+#include "wrapper/supervisor.h"
+
+namespace trainyard::wrapper {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// SageMaker keeps only the first 1024 characters of the failure file as FailureReason.
+constexpr size_t kFailureReasonLimit = 1024;
+// How long the last progress POST may hold the job's exit when the server is slow or down.
+constexpr std::chrono::milliseconds kFinalReportDeadline{3'000};
+
+// The wrapper's own messages go to stderr and into the training log, so a user reading either
+// sees why a job did not start.
+class WrapperLog {
+ public:
+  explicit WrapperLog(const fs::path& log_file) {
+    std::error_code ignored;
+    fs::create_directories(log_file.parent_path(), ignored);
+    fd_ = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  }
+  ~WrapperLog() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int fd() const { return fd_; }
+  void Say(const std::string& message) const {
+    std::string line = "trainyard-wrap: " + message + "\n";
+    ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+    if (fd_ >= 0) ignored = ::write(fd_, line.data(), line.size());
+    (void)ignored;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+int CountGpus() {
+  // As AWS's toolkit does: the lines of `nvidia-smi --list-gpus` that start with "GPU ".
+  // Looked up on PATH first, so machines without it pay no fork.
+  const char* path = std::getenv("PATH");
+  bool found = false;
+  for (const auto& directory : std::vector<std::string>{path ? path : ""}) {
+    size_t start = 0;
+    while (start <= directory.size() && !found) {
+      size_t end = directory.find(':', start);
+      if (end == std::string::npos) end = directory.size();
+      fs::path candidate = fs::path(directory.substr(start, end - start)) / "nvidia-smi";
+      found = ::access(candidate.c_str(), X_OK) == 0;
+      start = end + 1;
+    }
+  }
+  if (!found) return 0;
+  FILE* pipe = ::popen("nvidia-smi --list-gpus 2>/dev/null", "r");
+  if (!pipe) return 0;
+  int count = 0;
+  char line[512];
+  while (std::fgets(line, sizeof line, pipe)) {
+    if (std::string_view(line).starts_with("GPU ")) ++count;
+  }
+  ::pclose(pipe);
+  return count;
+}
+
+std::string SignalName(int signal_number) {
+  const char* abbreviation = sigabbrev_np(signal_number);
+  return abbreviation ? std::string("SIG") + abbreviation : std::to_string(signal_number);
+}
+
+// Header line, then as much of the END of stderr as fits: the last lines say what went wrong.
+std::string FailureText(const std::string& header, const std::string& stderr_tail) {
+  std::string text = header;
+  if (!stderr_tail.empty()) {
+    size_t room = kFailureReasonLimit > text.size() + 1 ? kFailureReasonLimit - text.size() - 1 : 0;
+    std::string tail = stderr_tail.size() > room ? stderr_tail.substr(stderr_tail.size() - room)
+                                                 : stderr_tail;
+    text += "\n" + tail;
+  }
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text.substr(0, kFailureReasonLimit);
+}
+
+// A failure before the command ran: recorded where SageMaker looks for it.
+int FailSetup(const contract::MlRoot& root, const WrapperLog& log, const Status& status,
+              int exit_code) {
+  log.Say(status.message());
+  (void)MakeDirectories(root.output_dir());
+  if (!fs::exists(root.failure_file())) {
+    (void)WriteFileAtomic(root.failure_file(), FailureText("trainyard-wrap: " + status.message(), ""));
+  }
+  return exit_code;
+}
+
+std::vector<std::string> ChildEnvironment(const std::map<std::string, std::string>& own,
+                                          const contract::JobDefinition& job,
+                                          const std::map<std::string, std::string>& script_mode,
+                                          const fs::path& job_json) {
+  std::map<std::string, std::string> environment = own;
+  // The job token authenticates the wrapper to the server; the ML code has no use for it.
+  environment.erase("TRAINYARD_JOB_TOKEN");
+  for (const auto& [key, value] : job.environment) environment.emplace(key, value);
+  for (const auto& [key, value] : script_mode) environment[key] = value;
+  environment["TRAINYARD_JOB_JSON"] = job_json.string();
+  std::vector<std::string> entries;
+  for (const auto& [key, value] : environment) entries.push_back(key + "=" + value);
+  return entries;
+}
+
+}  // namespace
+
+int RunWrapper(const WrapperOptions& options, const std::map<std::string, std::string>& environment) {
+  BlockSupervisedSignals();  // before the reporter thread exists
+  std::signal(SIGPIPE, SIG_IGN);
+  // Orphans of the command come to us (as they would to PID 1 in a container) so they are reaped.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  contract::MlRoot root(options.ml_root);
+  WrapperLog log(root.log_file());
+  auto job_or = contract::ReadConfigFiles(root);
+  if (!job_or.ok()) return FailSetup(root, log, job_or.status(), kExitSetupFailed);
+  contract::JobDefinition job = std::move(job_or).value();
+  if (job.job_name.empty()) job.job_name = options.job_name.empty() ? "local-job" : options.job_name;
+  for (const fs::path& directory : {root.model_dir(), root.output_data_dir(), root.checkpoint_dir()}) {
+    if (Status status = MakeDirectories(directory); !status.ok()) {
+      return FailSetup(root, log, status, kExitSetupFailed);
+    }
+  }
+
+  Result<std::map<std::string, contract::ChannelContents>> channels =
+      Internal("channels not prepared");
+  try {
+    channels = PrepareChannels(root, job.channels, options.unpack_archives, options.unpack_limits);
+  } catch (const fs::filesystem_error& error) {
+    channels = Internal(error.what());
+  }
+  if (!channels.ok()) return FailSetup(root, log, channels.status(), kExitSetupFailed);
+  for (const auto& [name, contents] : *channels) {
+    for (const std::string& archive : contents.unpacked_archives) {
+      log.Say("unpacked " + name + "/" + archive);
+    }
+  }
+
+  contract::HostFacts host{CountGpus(), static_cast<int>(std::thread::hardware_concurrency())};
+  json job_json = contract::BuildJobJson(root, job, *channels, host);
+  if (Status status = WriteFileAtomic(root.job_json_file(), job_json.dump(2) + "\n"); !status.ok()) {
+    return FailSetup(root, log, status, kExitSetupFailed);
+  }
+
+  auto command = ResolveCommand(options, job, root);
+  if (!command.ok()) {
+    int code = command.status().code() == StatusCode::kNotFound ? kExitCommandNotFound
+                                                                 : kExitSetupFailed;
+    return FailSetup(root, log, command.status(), code);
+  }
+  auto script_mode = contract::BuildScriptModeEnvironment(root, job, host, command->user_entry_point);
+  SpawnRequest request{command->argv, ChildEnvironment(environment, job, script_mode, root.job_json_file()),
+                       command->working_directory};
+
+  std::unique_ptr<ProgressReporter> reporter;
+  if (!options.callback_url.empty()) {
+    reporter = std::make_unique<ProgressReporter>(
+        ReporterOptions{.url = options.callback_url, .token = options.job_token, .job_name = job.job_name});
+  }
+  SupervisorOptions supervisor_options{
+      .grace_period = options.grace_period,
+      .progress_interval = options.progress_interval,
+      .log_fd = log.fd(),
+      .progress_file = root.progress_file(),
+      .state_file = root.wrapper_state_file(),
+      .metrics_file = root.metrics_file(),
+      .metric_definitions = job.metric_definitions,
+  };
+  Supervisor supervisor(supervisor_options, reporter.get());
+  auto outcome = supervisor.Run(request);
+  if (!outcome.ok()) {
+    int code = outcome.status().code() == StatusCode::kNotFound ? kExitCommandNotFound
+                                                                 : kExitSetupFailed;
+    if (reporter) reporter->Finish(supervisor.TakeFinalUpdate(), {{"code", code}}, kFinalReportDeadline);
+    return FailSetup(root, log, outcome.status(), code);
+  }
+  for (const std::string& warning : outcome->warnings) log.Say(warning);
+
+  json exit_info = {{"code", outcome->exit_code}};
+  if (outcome->signal) exit_info["signal"] = SignalName(outcome->signal);
+  if (outcome->exit_code != 0) {
+    std::string header = outcome->signal ? "killed by signal " + SignalName(outcome->signal)
+                                         : "exit code: " + std::to_string(outcome->exit_code);
+    // AWS's toolkit never overwrites a failure file the code wrote itself; neither do we.
+    if (!fs::exists(root.failure_file())) {
+      (void)WriteFileAtomic(root.failure_file(), FailureText(header, outcome->stderr_tail));
+    }
+    log.Say("command ended: " + header);
+  }
+  if (reporter) reporter->Finish(supervisor.TakeFinalUpdate(), exit_info, kFinalReportDeadline);
+  return outcome->exit_code;
+}
+
+}  // namespace trainyard::wrapper

@@ -1,0 +1,58 @@
+// A minimal HTTP/1.1 server on 127.0.0.1 (port 0) for tests that need a peer: it records each
+// request and answers with a fixed status, or hangs without answering, as a test asks.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace trainyard::testing {
+
+struct RecordedRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+};
+
+class HttpTestServer {
+ public:
+  enum class Mode { kAnswer, kHang };
+
+  explicit HttpTestServer(Mode mode = Mode::kAnswer, int status = 200);
+  ~HttpTestServer();
+
+  int port() const { return port_; }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  std::vector<RecordedRequest> requests();
+  // Waits until at least `count` requests arrived; false on timeout.
+  bool WaitForRequests(size_t count, std::chrono::milliseconds timeout);
+
+ private:
+  void Serve();
+  void Handle(int client);
+
+  Mode mode_;
+  int status_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<RecordedRequest> requests_;
+  std::vector<int> hung_clients_;
+  std::thread thread_;
+};
+
+// A port on 127.0.0.1 where nothing listens (bound, then closed).
+int UnusedLoopbackPort();
+
+}  // namespace trainyard::testing
