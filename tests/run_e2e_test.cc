@@ -36,7 +36,11 @@ class RunTest : public ::testing::Test {
   std::string Data(const std::string& name) {
     return (SourceDir() / "examples" / "data" / "digits" / name).string();
   }
-  json ReadJson(const fs::path& path) { return json::parse(*ReadFile(path)); }
+  json ReadJson(const fs::path& path) {
+    auto text = ReadFile(path);
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    return text.ok() ? json::parse(*text) : json::object();
+  }
   // The loss points of a job, in order.
   std::vector<double> Losses(const fs::path& job_dir) {
     std::vector<double> losses;

@@ -103,7 +103,10 @@ Status LocalExecutor::Submit(const JobSpec& spec) {
   TY_RETURN_IF_ERROR(core::ValidateHyperparameters(definition.hyperparameters));
   TY_RETURN_IF_ERROR(core::ValidateEnvironment(definition.environment));
   TY_RETURN_IF_ERROR(core::ValidateMaxRuntimeSeconds(definition.max_runtime_seconds));
-  TY_RETURN_IF_ERROR(core::ValidateChannelCount(definition.channels.size()));
+  // InputDataConfig itself is optional in CreateTrainingJob; when given it holds 1 to 20.
+  if (!definition.channels.empty()) {
+    TY_RETURN_IF_ERROR(core::ValidateChannelCount(definition.channels.size()));
+  }
   for (const contract::ChannelConfig& channel : definition.channels) {
     TY_RETURN_IF_ERROR(core::ValidateChannelName(channel.name));
     auto source = spec.channel_sources.find(channel.name);
