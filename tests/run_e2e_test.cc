@@ -57,12 +57,17 @@ class RunTest : public ::testing::Test {
 };
 
 TEST_F(RunTest, TwoByTwoSweepCompletesWithEveryArtifact) {
-  auto result = RunProcess(
-      Run({"--name", "digits", "--train", Data("train.csv"), "--eval", Data("eval.csv"),
-           "--pretrained", Data("pretrained"), "--param", "learning_rate=0.1,0.02", "--param",
-           "batch_size=16,64", "--hp", "iterations=100", "--objective", "eval_accuracy:max",
-           "--parallel", "2", "--out", out.string()}),
-      {}, 120s);
+  auto result = RunProcess(Run({"--name",       "digits",
+                                "--train",      Data("train.csv"),
+                                "--eval",       Data("eval.csv"),
+                                "--pretrained", Data("pretrained"),
+                                "--param",      "learning_rate=0.1,0.02",
+                                "--param",      "batch_size=16,64",
+                                "--hp",         "iterations=100",
+                                "--objective",  "eval_accuracy:max",
+                                "--parallel",   "2",
+                                "--out",        out.string()}),
+                           {}, 120s);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("JOB"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("best by eval_accuracy"), std::string::npos);
@@ -147,8 +152,8 @@ TEST_F(RunTest, OutMustBeNewOrEmptyUnlessOverwrite) {
 }
 
 TEST_F(RunTest, MaxRuntimeEndsStoppedWithMaxRuntimeExceeded) {
-  auto argv = Run({"--name", "slow", "--max-runtime", "1", "--stop-grace", "1", "--out",
-                   out.string()}, false);
+  auto argv = Run(
+      {"--name", "slow", "--max-runtime", "1", "--stop-grace", "1", "--out", out.string()}, false);
   argv.insert(argv.end(), {"--", "sleep", "30"});
   auto result = RunProcess(argv, {}, 60s);
   EXPECT_EQ(result.exit_code, 1) << result.output;
@@ -159,8 +164,9 @@ TEST_F(RunTest, MaxRuntimeEndsStoppedWithMaxRuntimeExceeded) {
 }
 
 TEST_F(RunTest, CtrlCStopsEveryJobAndStillWritesStatus) {
-  auto argv = Run({"--name", "interrupted", "--param", "seed=1,2", "--stop-grace", "2", "--out",
-                   out.string()}, false);
+  auto argv = Run(
+      {"--name", "interrupted", "--param", "seed=1,2", "--stop-grace", "2", "--out", out.string()},
+      false);
   argv.insert(argv.end(), {"--", "sleep", "30"});
   Process run(argv);
   std::this_thread::sleep_for(1500ms);

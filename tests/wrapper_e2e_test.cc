@@ -60,9 +60,10 @@ class WrapperTest : public ::testing::Test {
 
 TEST_F(WrapperTest, SuccessWritesJobJsonEnvironmentAndLog) {
   auto result = RunProcess(
-      Wrap({"sh", "-c",
-            "cat \"$TRAINYARD_JOB_JSON\" > \"$SM_MODEL_DIR/seen.json\"; env > \"$SM_MODEL_DIR/env\";"
-            " echo to-stdout; echo to-stderr >&2"}),
+      Wrap(
+          {"sh", "-c",
+           "cat \"$TRAINYARD_JOB_JSON\" > \"$SM_MODEL_DIR/seen.json\"; env > \"$SM_MODEL_DIR/env\";"
+           " echo to-stdout; echo to-stderr >&2"}),
       Environment({{"TRAINYARD_JOB_TOKEN", "secret-token"}}));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("to-stdout"), std::string::npos);  // still on our own output
@@ -89,10 +90,11 @@ TEST_F(WrapperTest, SuccessWritesJobJsonEnvironmentAndLog) {
 }
 
 TEST_F(WrapperTest, FailureFileHasExitCodeAndStderrTail) {
-  auto result = RunProcess(
-      Wrap({"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo noise $i >&2; i=$((i+1)); done; "
-                        "echo 'CUDA out of memory' >&2; exit 3"}),
-      Environment());
+  auto result =
+      RunProcess(Wrap({"sh", "-c",
+                       "i=0; while [ $i -lt 200 ]; do echo noise $i >&2; i=$((i+1)); done; "
+                       "echo 'CUDA out of memory' >&2; exit 3"}),
+                 Environment());
   EXPECT_EQ(result.exit_code, 3);
   std::string failure = Failure();
   EXPECT_EQ(failure.rfind("exit code: 3", 0), 0u) << failure;
@@ -101,8 +103,9 @@ TEST_F(WrapperTest, FailureFileHasExitCodeAndStderrTail) {
 }
 
 TEST_F(WrapperTest, FailureFileWrittenByTheCodeIsKept) {
-  auto result = RunProcess(
-      Wrap({"sh", "-c", "echo 'my own reason' > \"$SM_OUTPUT_DIR/failure\"; exit 1"}), Environment());
+  auto result =
+      RunProcess(Wrap({"sh", "-c", "echo 'my own reason' > \"$SM_OUTPUT_DIR/failure\"; exit 1"}),
+                 Environment());
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_EQ(Failure(), "my own reason\n");
 }
@@ -121,8 +124,10 @@ TEST_F(WrapperTest, CommandNotFoundIs127WithAReason) {
 
 TEST_F(WrapperTest, SigtermIsForwardedToTheCommand) {
   fs::path marker = dir.path() / "got-term";
-  Process wrapper(Wrap({"sh", "-c", "trap 'echo term > " + marker.string() + "; exit 0' TERM; "
-                                     "echo ready; while true; do sleep 0.05; done"}),
+  Process wrapper(Wrap({"sh", "-c",
+                        "trap 'echo term > " + marker.string() +
+                            "; exit 0' TERM; "
+                            "echo ready; while true; do sleep 0.05; done"}),
                   Environment());
   std::this_thread::sleep_for(500ms);
   wrapper.Signal(SIGTERM);
@@ -154,7 +159,8 @@ TEST_F(WrapperTest, PostsProgressMetricsAndLogWithTheToken) {
             "echo '{\"progress\": 0.5, \"step\": 5, \"metrics\": {\"accuracy\": 0.75}}' >> " +
                 progress + "; echo 'garbage {' >> " + progress +
                 "; echo 'loss=0.125'; sleep 0.5;"
-                " echo '{\"progress\": 1.0, \"step\": 10}' >> " + progress}),
+                " echo '{\"progress\": 1.0, \"step\": 10}' >> " +
+                progress}),
       Environment({{"TRAINYARD_CALLBACK_URL", server.url("/api/v1/jobs/wrap-test/progress")},
                    {"TRAINYARD_JOB_TOKEN", "tok"},
                    {"TRAINYARD_PROGRESS_INTERVAL_SECONDS", "0.1"}}));
@@ -181,13 +187,14 @@ TEST_F(WrapperTest, PostsProgressMetricsAndLogWithTheToken) {
 
 TEST_F(WrapperTest, CallbackServerDownOrHangingDoesNotDelayTheJob) {
   HttpTestServer hanging(HttpTestServer::Mode::kHang);
-  for (std::string url : {"http://127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) + "/p",
-                          hanging.url("/p")}) {
-    auto result = RunProcess(
-        Wrap({"sh", "-c", "for i in 1 2 3 4 5; do echo '{\"progress\": 0.2}' >> " +
-                              root.progress_file().string() + "; sleep 0.2; done"}),
-        Environment({{"TRAINYARD_CALLBACK_URL", url},
-                     {"TRAINYARD_PROGRESS_INTERVAL_SECONDS", "0.1"}}));
+  for (std::string url :
+       {"http://127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) + "/p",
+        hanging.url("/p")}) {
+    auto result = RunProcess(Wrap({"sh", "-c",
+                                   "for i in 1 2 3 4 5; do echo '{\"progress\": 0.2}' >> " +
+                                       root.progress_file().string() + "; sleep 0.2; done"}),
+                             Environment({{"TRAINYARD_CALLBACK_URL", url},
+                                          {"TRAINYARD_PROGRESS_INTERVAL_SECONDS", "0.1"}}));
     EXPECT_EQ(result.exit_code, 0) << url << result.output;
     // One second of work; the final report may hold the exit for at most 3 s.
     EXPECT_LT(result.elapsed, 5s) << url;
@@ -198,9 +205,9 @@ TEST_F(WrapperTest, UnpacksZipChannelsAndListsTheFiles) {
   fs::path staging = dir.path() / "staging";
   fs::create_directories(staging / "data");
   std::ofstream(staging / "data" / "part1.csv") << "a\n";
-  ASSERT_EQ(RunProcess({"sh", "-c", "cd " + staging.string() + " && zip -qr " +
-                                        (root.channel_dir("training") / "4f2a.zip").string() +
-                                        " data"})
+  ASSERT_EQ(RunProcess({"sh", "-c",
+                        "cd " + staging.string() + " && zip -qr " +
+                            (root.channel_dir("training") / "4f2a.zip").string() + " data"})
                 .exit_code,
             0);
   auto result = RunProcess(Wrap({"cat", root.job_json_file().string()}), Environment());
@@ -216,9 +223,9 @@ TEST_F(WrapperTest, RefusedArchiveFailsTheJobNamingIt) {
   fs::create_directories(staging / "inner");
   std::ofstream(staging / "evil.txt") << "x\n";
   // "../evil.txt" inside the zip: zip keeps the relative path as given.
-  ASSERT_EQ(RunProcess({"sh", "-c", "cd " + (staging / "inner").string() + " && zip -q " +
-                                        (root.channel_dir("training") / "slip.zip").string() +
-                                        " ../evil.txt"})
+  ASSERT_EQ(RunProcess({"sh", "-c",
+                        "cd " + (staging / "inner").string() + " && zip -q " +
+                            (root.channel_dir("training") / "slip.zip").string() + " ../evil.txt"})
                 .exit_code,
             0);
   auto result = RunProcess(Wrap({"true"}), Environment());
@@ -232,9 +239,10 @@ TEST_F(WrapperTest, RefusedArchiveFailsTheJobNamingIt) {
 TEST_F(WrapperTest, JobJsonValidatesAgainstThePublishedSchema) {
   auto result = RunProcess(Wrap({"true"}), Environment());
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  auto check = RunProcess({"/usr/bin/python3", (SourceDir() / "tests" / "validate_json.py").string(),
-                           (SourceDir() / "docs" / "schemas" / "job-v1.schema.json").string(),
-                           root.job_json_file().string()});
+  auto check =
+      RunProcess({"/usr/bin/python3", (SourceDir() / "tests" / "validate_json.py").string(),
+                  (SourceDir() / "docs" / "schemas" / "job-v1.schema.json").string(),
+                  root.job_json_file().string()});
   if (check.exit_code == 77) GTEST_SKIP() << check.output;
   EXPECT_EQ(check.exit_code, 0) << check.output;
 }
@@ -245,8 +253,10 @@ TEST_F(WrapperTest, SageMakerScriptModeExampleRunsUnchanged) {
   fs::remove(root.channel_dir("training") / "train.csv");
   fs::copy_file(SourceDir() / "examples" / "data" / "digits" / "train.csv",
                 root.channel_dir("training") / "train.csv");
-  job.hyperparameters = {{"sagemaker_program", "\"train.py\""}, {"learning_rate", "0.1"},
-                         {"batch_size", "32"}, {"iterations", "20"}};
+  job.hyperparameters = {{"sagemaker_program", "\"train.py\""},
+                         {"learning_rate", "0.1"},
+                         {"batch_size", "32"},
+                         {"iterations", "20"}};
   Rewrite();
   std::vector<std::string> argv = {(BuildDir() / "apps" / "trainyard-wrap").string(), "train"};
   auto result = RunProcess(argv, Environment(), 120s);

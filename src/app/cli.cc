@@ -4,8 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 
 #include "app/run_command.h"
@@ -76,7 +76,8 @@ Result<RunOptions> BuildRunOptions(const RawRunFlags& flags, RunOptions options)
 
   if (!flags.grid_file.empty()) {
     if (!flags.params.empty()) {
-      return InvalidArgument("--grid and --param cannot be combined: put every parameter in the file");
+      return InvalidArgument(
+          "--grid and --param cannot be combined: put every parameter in the file");
     }
     TY_ASSIGN_OR_RETURN(std::string text, ReadFile(flags.grid_file));
     auto sweep = core::ParseSweepJsonText(text);

@@ -101,6 +101,8 @@ void ProgressDisplay::Update(const std::vector<DisplayedJob>& jobs, const std::s
   std::fflush(out_);
 }
 
-void ProgressDisplay::Close() { lines_drawn_ = 0; }
+void ProgressDisplay::Close() {
+  lines_drawn_ = 0;
+}
 
 }  // namespace trainyard::app

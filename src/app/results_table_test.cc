@@ -15,7 +15,8 @@ JobResult Completed(const std::string& name, const std::string& lr, double loss)
 }
 
 TEST(ResultsTableTest, BestFirstByObjective) {
-  std::vector<JobResult> results = {Completed("a", "0.1", 0.5), Completed("b", "0.01", 0.2),
+  std::vector<JobResult> results = {Completed("a", "0.1", 0.5),
+                                    Completed("b", "0.01", 0.2),
                                     {"c", {{"learning_rate", "1"}}, std::nullopt, 0}};
   SortBestFirst(results, Objective{"loss", true});
   EXPECT_EQ(results[0].job_name, "b");

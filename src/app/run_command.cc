@@ -17,7 +17,9 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-void OnInterrupt(int) { g_interrupted = true; }
+void OnInterrupt(int) {
+  g_interrupted = true;
+}
 
 void InstallInterruptHandlers() {
   struct sigaction action {};
@@ -42,7 +44,8 @@ Status PrepareOutDir(const RunOptions& options) {
       }
       for (const fs::directory_entry& entry : fs::directory_iterator(options.out_dir)) {
         fs::remove_all(entry.path(), error);
-        if (error) return Internal("cannot clear '" + entry.path().string() + "': " + error.message());
+        if (error)
+          return Internal("cannot clear '" + entry.path().string() + "': " + error.message());
       }
     }
   }
@@ -101,8 +104,10 @@ int RunCommand(RunOptions options) {
 
   std::fputs("\n", stdout);
   std::fputs(FormatResultsTable(outcome->results, options.objective).c_str(), stdout);
-  std::fprintf(stdout, "\nresults: %s (sweep.json, and a folder per job with model.tar.gz, "
-               "output.tar.gz, training.log, job.json, status.json)\n", options.out_dir.c_str());
+  std::fprintf(stdout,
+               "\nresults: %s (sweep.json, and a folder per job with model.tar.gz, "
+               "output.tar.gz, training.log, job.json, status.json)\n",
+               options.out_dir.c_str());
   if (options.objective && !outcome->results.empty() && outcome->results.front().description &&
       outcome->results.front().description->metrics.count(options.objective->metric)) {
     const JobResult& best = outcome->results.front();

@@ -26,7 +26,7 @@ struct RunOptions {
   size_t parallel = 1;
   int64_t max_runtime_seconds = 86400;
   std::chrono::milliseconds stop_grace_period{120'000};
-  std::map<std::string, std::string> environment;         // --env
+  std::map<std::string, std::string> environment;              // --env
   std::vector<contract::MetricDefinition> metric_definitions;  // --metric NAME=REGEX
   std::filesystem::path out_dir;
   bool overwrite = false;

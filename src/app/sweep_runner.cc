@@ -86,8 +86,8 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
     }
     while (!stopping && running < options.parallel && next < jobs.size()) {
       SweepJob& job = jobs[next++];
-      TY_RETURN_IF_ERROR(executor.Submit(MakeSpec(options, job.result.job_name,
-                                                  job.result.hyperparameters)));
+      TY_RETURN_IF_ERROR(
+          executor.Submit(MakeSpec(options, job.result.job_name, job.result.hyperparameters)));
       job.submitted = true;
       job.started = SteadyClock::now();
       ++running;

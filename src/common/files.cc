@@ -90,8 +90,8 @@ Status CopyInto(const fs::path& source, const fs::path& destination_directory) {
     return NotFound("'" + source.string() + "' is neither a file nor a directory");
   }
   if (error) {
-    return Internal("cannot copy '" + source.string() + "' to '" +
-                    destination_directory.string() + "': " + error.message());
+    return Internal("cannot copy '" + source.string() + "' to '" + destination_directory.string() +
+                    "': " + error.message());
   }
   return Status::Ok();
 }

@@ -18,10 +18,9 @@ json ResourceConfigJson(const ResourceSettings& resources) {
           {"current_instance_type", resources.instance_type},
           {"current_group_name", kHomogeneousCluster},
           {"current_instance_group", kHomogeneousCluster},
-          {"instance_groups",
-           json::array({{{"instance_group_name", kHomogeneousCluster},
-                         {"instance_type", resources.instance_type},
-                         {"hosts", resources.hosts}}})}};
+          {"instance_groups", json::array({{{"instance_group_name", kHomogeneousCluster},
+                                            {"instance_type", resources.instance_type},
+                                            {"hosts", resources.hosts}}})}};
 }
 
 json InputDataConfigJson(const std::vector<ChannelConfig>& channels) {
@@ -48,7 +47,8 @@ json TrainingJobConfigJson(const JobDefinition& job) {
     metrics.push_back({{"Name", metric.name}, {"Regex", metric.regex}});
   }
   algorithm["MetricDefinitions"] = metrics;
-  if (!job.container_entrypoint.empty()) algorithm["ContainerEntrypoint"] = job.container_entrypoint;
+  if (!job.container_entrypoint.empty())
+    algorithm["ContainerEntrypoint"] = job.container_entrypoint;
   if (!job.container_arguments.empty()) algorithm["ContainerArguments"] = job.container_arguments;
 
   json channels = json::array();
@@ -126,7 +126,8 @@ Status WriteConfigFiles(const MlRoot& root, const JobDefinition& job) {
 Result<JobDefinition> ReadConfigFiles(const MlRoot& root) {
   JobDefinition job;
   try {
-    TY_ASSIGN_OR_RETURN(json hyperparameters, ReadJson(root.hyperparameters_file(), json::object()));
+    TY_ASSIGN_OR_RETURN(json hyperparameters,
+                        ReadJson(root.hyperparameters_file(), json::object()));
     if (!hyperparameters.is_object()) {
       return Malformed(root.hyperparameters_file(), "must be a JSON object");
     }
@@ -149,7 +150,8 @@ Result<JobDefinition> ReadConfigFiles(const MlRoot& root) {
     ResourceSettings defaults;
     job.resources.current_host = ValueOr(resource, "current_host", defaults.current_host);
     job.resources.hosts = ValueOr(resource, "hosts", defaults.hosts);
-    job.resources.instance_type = ValueOr(resource, "current_instance_type", defaults.instance_type);
+    job.resources.instance_type =
+        ValueOr(resource, "current_instance_type", defaults.instance_type);
     job.resources.network_interface_name =
         ValueOr(resource, "network_interface_name", defaults.network_interface_name);
 

@@ -26,7 +26,9 @@ JobDefinition SampleJob() {
   return job;
 }
 
-json ReadJson(const std::filesystem::path& path) { return json::parse(*ReadFile(path)); }
+json ReadJson(const std::filesystem::path& path) {
+  return json::parse(*ReadFile(path));
+}
 
 TEST(JobDefinitionTest, RoundTripsEveryField) {
   TempDir dir;
@@ -53,9 +55,9 @@ TEST(JobDefinitionTest, LaysOutTheWholeTree) {
   TempDir dir;
   MlRoot root(dir.path());
   ASSERT_TRUE(WriteConfigFiles(root, SampleJob()).ok());
-  for (const auto& path : {root.channel_dir("training"), root.channel_dir("evaluation"),
-                           root.model_dir(), root.output_data_dir(), root.checkpoint_dir(),
-                           root.code_dir()}) {
+  for (const auto& path :
+       {root.channel_dir("training"), root.channel_dir("evaluation"), root.model_dir(),
+        root.output_data_dir(), root.checkpoint_dir(), root.code_dir()}) {
     EXPECT_TRUE(std::filesystem::is_directory(path)) << path;
   }
 }

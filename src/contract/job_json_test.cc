@@ -10,7 +10,9 @@ TEST(JobJsonTest, CarriesTypedAndRawHyperparametersAndEveryPath) {
   MlRoot root("/opt/ml");
   JobDefinition job;
   job.job_name = "digits-001";
-  job.hyperparameters = {{"learning_rate", "0.1"}, {"batch_size", "32"}, {"optimizer", "adam"},
+  job.hyperparameters = {{"learning_rate", "0.1"},
+                         {"batch_size", "32"},
+                         {"optimizer", "adam"},
                          {"layers", "[64, 32]"}};
   job.channels = {{"training", "text/csv"}, {"pretrained", ""}};
   job.environment = {{"FOO", "bar"}};

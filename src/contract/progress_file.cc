@@ -21,7 +21,8 @@ std::optional<ProgressRecord> ParseProgressLine(std::string_view line) {
     if (!(progress >= 0.0 && progress <= 1.0)) return std::nullopt;
     record.progress = progress;
   }
-  for (auto [key, field] : {std::pair{"step", &record.step}, {"total_steps", &record.total_steps}}) {
+  for (auto [key, field] :
+       {std::pair{"step", &record.step}, {"total_steps", &record.total_steps}}) {
     if (auto it = value.find(key); it != value.end()) {
       if (!it->is_number_integer() || it->get<int64_t>() < 0) return std::nullopt;
       *field = it->get<int64_t>();
@@ -95,7 +96,8 @@ std::vector<ProgressRecord> ProgressFileReader::ReadNew(bool at_end) {
       ++skipped_lines_;
     }
   };
-  for (size_t newline; (newline = data.find('\n', start)) != std::string::npos; start = newline + 1) {
+  for (size_t newline; (newline = data.find('\n', start)) != std::string::npos;
+       start = newline + 1) {
     take_line(std::string_view(data).substr(start, newline - start));
   }
   std::string_view rest = std::string_view(data).substr(start);

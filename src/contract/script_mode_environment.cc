@@ -9,10 +9,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr char kSageMakerPrefix[] = "sagemaker_";
-
-bool IsFrameworkKey(const std::string& key) { return key.rfind(kSageMakerPrefix, 0) == 0; }
-
 // The toolkit upper-cases the key and keeps dashes and dots as they are.
 std::string EnvironmentKey(const std::string& key) {
   std::string upper = "SM_" + key;
@@ -31,14 +27,12 @@ std::map<std::string, std::string> BuildScriptModeEnvironment(const MlRoot& root
   // are the user's.
   json user_hyperparameters = json::object();
   json framework_parameters = json::object();
-  core::HyperparameterMap user_raw;
   for (const auto& [key, raw] : job.hyperparameters) {
     json decoded = core::DecodeHyperparameter(raw);
-    if (IsFrameworkKey(key)) {
+    if (core::IsSageMakerKey(key)) {
       framework_parameters[key] = decoded;
     } else {
       user_hyperparameters[key] = decoded;
-      user_raw[key] = raw;
     }
   }
 
@@ -57,7 +51,8 @@ std::map<std::string, std::string> BuildScriptModeEnvironment(const MlRoot& root
     instance_groups_dict[group["instance_group_name"].get<std::string>()] = group;
   }
   std::string module_name = user_entry_point;
-  if (module_name.size() > 3 && module_name.ends_with(".py")) module_name.resize(module_name.size() - 3);
+  if (module_name.size() > 3 && module_name.ends_with(".py"))
+    module_name.resize(module_name.size() - 3);
 
   std::vector<std::string> user_args = core::ToCommandLineArguments(job.hyperparameters);
   json values = {

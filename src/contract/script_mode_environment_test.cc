@@ -12,9 +12,12 @@ class ScriptModeEnvironmentTest : public ::testing::Test {
  protected:
   ScriptModeEnvironmentTest() {
     job.job_name = "job-1";
-    job.hyperparameters = {{"learning_rate", "0.1"},  {"epochs", "5"},
-                           {"optimizer", "\"adam\""}, {"flag", "true"},
-                           {"sagemaker_program", "\"train.py\""}, {"batch-size", "32"}};
+    job.hyperparameters = {{"learning_rate", "0.1"},
+                           {"epochs", "5"},
+                           {"optimizer", "\"adam\""},
+                           {"flag", "true"},
+                           {"sagemaker_program", "\"train.py\""},
+                           {"batch-size", "32"}};
     job.channels = {{"training", ""}, {"evaluation", ""}};
     environment = BuildScriptModeEnvironment(root, job, {.num_gpus = 0, .num_cpus = 4}, "train.py");
   }

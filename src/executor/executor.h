@@ -10,11 +10,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 #include "contract/job_definition.h"
@@ -26,7 +25,7 @@ struct JobSpec {
   contract::JobDefinition definition;  // name, hyperparameters, channels, limits, environment
   // Where each channel's data comes from: a file or a directory on this machine.
   std::map<std::string, std::filesystem::path> channel_sources;
-  std::vector<std::string> command;  // the ML command; empty: trainyard-wrap resolves it
+  std::vector<std::string> command;    // the ML command; empty: trainyard-wrap resolves it
   std::filesystem::path artifact_dir;  // receives model.tar.gz, output.tar.gz, training.log, ...
   // Passed to the job's wrapper but never written into its config files (the job token).
   std::map<std::string, std::string> secret_environment;

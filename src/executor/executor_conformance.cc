@@ -84,13 +84,14 @@ TEST_P(ExecutorConformanceTest, CompletedJobHasArtifactsAndTransitions) {
   EXPECT_DOUBLE_EQ(description.metrics["loss"], 0.5);
   std::vector<SecondaryStatus> seen;
   for (const auto& transition : description.status.transitions()) seen.push_back(transition.status);
-  EXPECT_EQ(seen, (std::vector<SecondaryStatus>{SecondaryStatus::kStarting, SecondaryStatus::kDownloading,
-                                                SecondaryStatus::kTraining, SecondaryStatus::kUploading,
-                                                SecondaryStatus::kCompleted}));
+  EXPECT_EQ(seen,
+            (std::vector<SecondaryStatus>{SecondaryStatus::kStarting, SecondaryStatus::kDownloading,
+                                          SecondaryStatus::kTraining, SecondaryStatus::kUploading,
+                                          SecondaryStatus::kCompleted}));
 
   fs::path out = spec.artifact_dir;
-  for (const char* name : {"model.tar.gz", "output.tar.gz", "training.log", "job.json",
-                           "predictions.csv"}) {
+  for (const char* name :
+       {"model.tar.gz", "output.tar.gz", "training.log", "job.json", "predictions.csv"}) {
     EXPECT_TRUE(fs::exists(out / name)) << name;
   }
   fs::path unpacked = dir_ / "unpacked";
@@ -124,7 +125,7 @@ TEST_P(ExecutorConformanceTest, StopEndsTheJobStopped) {
   EXPECT_EQ(description.status.secondary_status(), SecondaryStatus::kStopped);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
   EXPECT_TRUE(fs::exists(spec.artifact_dir / "model.tar.gz"));  // files before a stop are kept
-  EXPECT_TRUE(executor_->Stop("stop-job").ok());  // stopping an ended job is a no-op
+  EXPECT_TRUE(executor_->Stop("stop-job").ok());                // stopping an ended job is a no-op
 }
 
 TEST_P(ExecutorConformanceTest, MaxRuntimeEndsStoppedWithMaxRuntimeExceeded) {

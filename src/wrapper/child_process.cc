@@ -52,10 +52,12 @@ void CloseBoth(int fds[2]) {
 Result<SpawnedChild> SpawnInOwnProcessGroup(const SpawnRequest& request) {
   if (request.argv.empty()) return InvalidArgument("empty command");
   std::vector<char*> argv;
-  for (const std::string& argument : request.argv) argv.push_back(const_cast<char*>(argument.c_str()));
+  for (const std::string& argument : request.argv)
+    argv.push_back(const_cast<char*>(argument.c_str()));
   argv.push_back(nullptr);
   std::vector<char*> envp;
-  for (const std::string& entry : request.environment) envp.push_back(const_cast<char*>(entry.c_str()));
+  for (const std::string& entry : request.environment)
+    envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
 
   int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};

@@ -15,12 +15,15 @@ Result<std::vector<std::string>> SplitCommandLine(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quote == '\'') {
-      if (c == '\'') quote = 0; else word += c;
+      if (c == '\'')
+        quote = 0;
+      else
+        word += c;
     } else if (quote == '"') {
       if (c == '"') {
         quote = 0;
-      } else if (c == '\\' && i + 1 < text.size() && std::string("\"\\$`").find(text[i + 1]) !=
-                                                         std::string::npos) {
+      } else if (c == '\\' && i + 1 < text.size() &&
+                 std::string("\"\\$`").find(text[i + 1]) != std::string::npos) {
         word += text[++i];
       } else {
         word += c;
@@ -40,7 +43,8 @@ Result<std::vector<std::string>> SplitCommandLine(const std::string& text) {
       in_word = true;
     }
   }
-  if (quote) return InvalidArgument(std::string("unterminated ") + quote + " quote in '" + text + "'");
+  if (quote)
+    return InvalidArgument(std::string("unterminated ") + quote + " quote in '" + text + "'");
   if (in_word) words.push_back(std::move(word));
   return words;
 }

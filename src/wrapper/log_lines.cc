@@ -5,7 +5,9 @@
 
 namespace trainyard::wrapper {
 
-const char* StreamName(Stream stream) { return stream == Stream::kStdout ? "stdout" : "stderr"; }
+const char* StreamName(Stream stream) {
+  return stream == Stream::kStdout ? "stdout" : "stderr";
+}
 
 MetricExtractor::MetricExtractor(const std::vector<contract::MetricDefinition>& definitions,
                                  std::vector<std::string>* warnings) {
@@ -14,8 +16,8 @@ MetricExtractor::MetricExtractor(const std::vector<contract::MetricDefinition>& 
       patterns_.emplace_back(definition.name, std::regex(definition.regex));
     } catch (const std::regex_error& error) {
       if (warnings) {
-        warnings->push_back("metric '" + definition.name + "': invalid regex '" +
-                            definition.regex + "': " + error.what());
+        warnings->push_back("metric '" + definition.name + "': invalid regex '" + definition.regex +
+                            "': " + error.what());
       }
     }
   }

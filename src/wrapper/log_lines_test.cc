@@ -24,7 +24,8 @@ TEST(LineSplitterTest, SplitsPerStreamAcrossChunks) {
 TEST(LineSplitterTest, KeepsTheEndOfStderr) {
   LineSplitter splitter([](LogLine) {}, /*stderr_tail_bytes=*/16);
   auto now = std::chrono::system_clock::now();
-  for (int i = 0; i < 100; ++i) splitter.Add(Stream::kStderr, "line " + std::to_string(i) + "\n", now);
+  for (int i = 0; i < 100; ++i)
+    splitter.Add(Stream::kStderr, "line " + std::to_string(i) + "\n", now);
   std::string tail = splitter.StderrTail();
   EXPECT_LE(tail.size(), 16u);
   EXPECT_NE(tail.find("line 99"), std::string::npos);
@@ -33,11 +34,12 @@ TEST(LineSplitterTest, KeepsTheEndOfStderr) {
 
 TEST(MetricExtractorTest, FirstCaptureGroupAsNumber) {
   std::vector<std::string> warnings;
-  MetricExtractor extractor({{"loss", "loss=([0-9.e-]+)"}, {"acc", "accuracy: ([0-9.]+)"},
-                             {"broken", "([unclosed"}},
-                            &warnings);
+  MetricExtractor extractor(
+      {{"loss", "loss=([0-9.e-]+)"}, {"acc", "accuracy: ([0-9.]+)"}, {"broken", "([unclosed"}},
+      &warnings);
   EXPECT_EQ(warnings.size(), 1u);
-  auto points = extractor.Extract("step 3 loss=0.25 accuracy: 0.9", std::chrono::system_clock::now());
+  auto points =
+      extractor.Extract("step 3 loss=0.25 accuracy: 0.9", std::chrono::system_clock::now());
   ASSERT_EQ(points.size(), 2u);
   EXPECT_EQ(points[0].name, "loss");
   EXPECT_DOUBLE_EQ(points[0].value, 0.25);

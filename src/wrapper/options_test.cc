@@ -20,11 +20,13 @@ TEST(WrapperOptionsTest, FirstPositionalStartsTheCommand) {
 }
 
 TEST(WrapperOptionsTest, ReadsTheEnvironment) {
-  auto options = ParseWrapperOptions(
-      {}, {{"TRAINYARD_ML_ROOT", "/tmp/root"}, {"TRAINYARD_COMMAND", "echo hi"},
-           {"TRAINYARD_CALLBACK_URL", "http://x"}, {"TRAINYARD_JOB_TOKEN", "secret"},
-           {"TRAINYARD_PROGRESS_INTERVAL_SECONDS", "0.5"}, {"TRAINYARD_UNPACK_MAX_BYTES", "1024"},
-           {"SAGEMAKER_PROGRAM", "train.py"}});
+  auto options = ParseWrapperOptions({}, {{"TRAINYARD_ML_ROOT", "/tmp/root"},
+                                          {"TRAINYARD_COMMAND", "echo hi"},
+                                          {"TRAINYARD_CALLBACK_URL", "http://x"},
+                                          {"TRAINYARD_JOB_TOKEN", "secret"},
+                                          {"TRAINYARD_PROGRESS_INTERVAL_SECONDS", "0.5"},
+                                          {"TRAINYARD_UNPACK_MAX_BYTES", "1024"},
+                                          {"SAGEMAKER_PROGRAM", "train.py"}});
   ASSERT_TRUE(options.ok());
   EXPECT_EQ(options->ml_root, "/tmp/root");
   EXPECT_EQ(options->command_from_environment, "echo hi");

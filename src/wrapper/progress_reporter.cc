@@ -17,7 +17,9 @@ uint64_t KeepNewest(std::vector<T>& items, size_t limit) {
   return excess;
 }
 
-size_t DiscardBody(char*, size_t size, size_t count, void*) { return size * count; }
+size_t DiscardBody(char*, size_t size, size_t count, void*) {
+  return size * count;
+}
 
 // Lets Finish cut a request short: a hanging server must not hold the job's exit.
 int AbortWhenAbandoned(void* abandon, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -57,7 +59,8 @@ void ProgressReporter::MergeLocked(Pending batch, bool in_front) {
     p.log.insert(p.log.end(), batch.log.begin(), batch.log.end());
     if (batch.exit_info) p.exit_info = std::move(batch.exit_info);
   }
-  p.dropped_log_lines += batch.dropped_log_lines + KeepNewest(p.log, options_.max_pending_log_lines);
+  p.dropped_log_lines +=
+      batch.dropped_log_lines + KeepNewest(p.log, options_.max_pending_log_lines);
   p.dropped_metric_points +=
       batch.dropped_metric_points + KeepNewest(p.metrics, options_.max_pending_metric_points);
 }
@@ -87,7 +90,8 @@ void ProgressReporter::Finish(ProgressUpdate update, json exit_info,
 json ProgressReporter::BuildBody(const Pending& batch, uint64_t sequence) const {
   json metrics = json::array();
   for (const MetricPoint& point : batch.metrics) {
-    json entry = {{"name", point.name}, {"value", point.value}, {"timestamp", FormatIso8601(point.time)}};
+    json entry = {
+        {"name", point.name}, {"value", point.value}, {"timestamp", FormatIso8601(point.time)}};
     if (point.step) entry["step"] = *point.step;
     metrics.push_back(std::move(entry));
   }

@@ -21,8 +21,8 @@ ProgressUpdate SomeUpdate(double progress) {
 
 TEST(ProgressReporterTest, PostsWithBearerTokenAndDocumentedBody) {
   HttpTestServer server;
-  ProgressReporter reporter({.url = server.url("/api/v1/jobs/j/progress"), .token = "t0k",
-                             .job_name = "j"});
+  ProgressReporter reporter(
+      {.url = server.url("/api/v1/jobs/j/progress"), .token = "t0k", .job_name = "j"});
   reporter.Submit(SomeUpdate(0.5));
   ASSERT_TRUE(server.WaitForRequests(1, 5s));
   reporter.Finish({}, {{"code", 0}}, 5s);
@@ -45,9 +45,9 @@ TEST(ProgressReporterTest, PostsWithBearerTokenAndDocumentedBody) {
 }
 
 TEST(ProgressReporterTest, ServerDownNeitherBlocksNorLosesTheQueue) {
-  ProgressReporter reporter({.url = "http://127.0.0.1:" +
-                                    std::to_string(testing::UnusedLoopbackPort()) + "/p",
-                             .first_backoff = 50ms});
+  ProgressReporter reporter(
+      {.url = "http://127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) + "/p",
+       .first_backoff = 50ms});
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 100; ++i) reporter.Submit(SomeUpdate(i / 100.0));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);  // Submit never waits

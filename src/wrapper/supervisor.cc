@@ -44,7 +44,8 @@ int MillisecondsUntil(Clock::time_point deadline, Clock::time_point now) {
 }
 
 json MetricLine(const MetricPoint& point) {
-  json line = {{"name", point.name}, {"value", point.value}, {"timestamp", FormatIso8601(point.time)}};
+  json line = {
+      {"name", point.name}, {"value", point.value}, {"timestamp", FormatIso8601(point.time)}};
   if (point.step) line["step"] = *point.step;
   return line;
 }
@@ -150,9 +151,11 @@ Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
 
     now = Clock::now();
     auto wake_at = next_tick;
-    if (outcome.stop_requested && !killed && !child_done) wake_at = std::min(wake_at, kill_deadline);
+    if (outcome.stop_requested && !killed && !child_done)
+      wake_at = std::min(wake_at, kill_deadline);
     if (child_done) wake_at = std::min(wake_at, drain_deadline);
-    pollfd fds[3] = {{stream_fds[0], POLLIN, 0}, {stream_fds[1], POLLIN, 0}, {signal_fd, POLLIN, 0}};
+    pollfd fds[3] = {
+        {stream_fds[0], POLLIN, 0}, {stream_fds[1], POLLIN, 0}, {signal_fd, POLLIN, 0}};
     int ready = ::poll(fds, 3, MillisecondsUntil(wake_at, now));
     if (ready < 0 && errno != EINTR) return Internal(std::string("poll: ") + std::strerror(errno));
     auto wall_now = std::chrono::system_clock::now();

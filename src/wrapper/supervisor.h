@@ -38,8 +38,8 @@ struct SupervisorOptions {
 };
 
 struct ChildOutcome {
-  int exit_code = 0;    // the command's, or 128+N when killed by signal N
-  int signal = 0;       // N when killed by a signal
+  int exit_code = 0;            // the command's, or 128+N when killed by signal N
+  int signal = 0;               // N when killed by a signal
   bool stop_requested = false;  // we forwarded SIGTERM/SIGINT
   std::string stderr_tail;
   std::vector<std::string> warnings;

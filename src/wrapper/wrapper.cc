@@ -88,8 +88,8 @@ std::string FailureText(const std::string& header, const std::string& stderr_tai
   std::string text = header;
   if (!stderr_tail.empty()) {
     size_t room = kFailureReasonLimit > text.size() + 1 ? kFailureReasonLimit - text.size() - 1 : 0;
-    std::string tail = stderr_tail.size() > room ? stderr_tail.substr(stderr_tail.size() - room)
-                                                 : stderr_tail;
+    std::string tail =
+        stderr_tail.size() > room ? stderr_tail.substr(stderr_tail.size() - room) : stderr_tail;
     text += "\n" + tail;
   }
   while (!text.empty() && text.back() == '\n') text.pop_back();
@@ -102,7 +102,8 @@ int FailSetup(const contract::MlRoot& root, const WrapperLog& log, const Status&
   log.Say(status.message());
   (void)MakeDirectories(root.output_dir());
   if (!fs::exists(root.failure_file())) {
-    (void)WriteFileAtomic(root.failure_file(), FailureText("trainyard-wrap: " + status.message(), ""));
+    (void)WriteFileAtomic(root.failure_file(),
+                          FailureText("trainyard-wrap: " + status.message(), ""));
   }
   return exit_code;
 }
@@ -124,7 +125,8 @@ std::vector<std::string> ChildEnvironment(const std::map<std::string, std::strin
 
 }  // namespace
 
-int RunWrapper(const WrapperOptions& options, const std::map<std::string, std::string>& environment) {
+int RunWrapper(const WrapperOptions& options,
+               const std::map<std::string, std::string>& environment) {
   BlockSupervisedSignals();  // before the reporter thread exists
   std::signal(SIGPIPE, SIG_IGN);
   // Orphans of the command come to us (as they would to PID 1 in a container) so they are reaped.
@@ -135,8 +137,10 @@ int RunWrapper(const WrapperOptions& options, const std::map<std::string, std::s
   auto job_or = contract::ReadConfigFiles(root);
   if (!job_or.ok()) return FailSetup(root, log, job_or.status(), kExitSetupFailed);
   contract::JobDefinition job = std::move(job_or).value();
-  if (job.job_name.empty()) job.job_name = options.job_name.empty() ? "local-job" : options.job_name;
-  for (const fs::path& directory : {root.model_dir(), root.output_data_dir(), root.checkpoint_dir()}) {
+  if (job.job_name.empty())
+    job.job_name = options.job_name.empty() ? "local-job" : options.job_name;
+  for (const fs::path& directory :
+       {root.model_dir(), root.output_data_dir(), root.checkpoint_dir()}) {
     if (Status status = MakeDirectories(directory); !status.ok()) {
       return FailSetup(root, log, status, kExitSetupFailed);
     }
@@ -158,24 +162,27 @@ int RunWrapper(const WrapperOptions& options, const std::map<std::string, std::s
 
   contract::HostFacts host{CountGpus(), static_cast<int>(std::thread::hardware_concurrency())};
   json job_json = contract::BuildJobJson(root, job, *channels, host);
-  if (Status status = WriteFileAtomic(root.job_json_file(), job_json.dump(2) + "\n"); !status.ok()) {
+  if (Status status = WriteFileAtomic(root.job_json_file(), job_json.dump(2) + "\n");
+      !status.ok()) {
     return FailSetup(root, log, status, kExitSetupFailed);
   }
 
   auto command = ResolveCommand(options, job, root);
   if (!command.ok()) {
-    int code = command.status().code() == StatusCode::kNotFound ? kExitCommandNotFound
-                                                                 : kExitSetupFailed;
+    int code =
+        command.status().code() == StatusCode::kNotFound ? kExitCommandNotFound : kExitSetupFailed;
     return FailSetup(root, log, command.status(), code);
   }
-  auto script_mode = contract::BuildScriptModeEnvironment(root, job, host, command->user_entry_point);
-  SpawnRequest request{command->argv, ChildEnvironment(environment, job, script_mode, root.job_json_file()),
+  auto script_mode =
+      contract::BuildScriptModeEnvironment(root, job, host, command->user_entry_point);
+  SpawnRequest request{command->argv,
+                       ChildEnvironment(environment, job, script_mode, root.job_json_file()),
                        command->working_directory};
 
   std::unique_ptr<ProgressReporter> reporter;
   if (!options.callback_url.empty()) {
-    reporter = std::make_unique<ProgressReporter>(
-        ReporterOptions{.url = options.callback_url, .token = options.job_token, .job_name = job.job_name});
+    reporter = std::make_unique<ProgressReporter>(ReporterOptions{
+        .url = options.callback_url, .token = options.job_token, .job_name = job.job_name});
   }
   SupervisorOptions supervisor_options{
       .grace_period = options.grace_period,
@@ -189,9 +196,10 @@ int RunWrapper(const WrapperOptions& options, const std::map<std::string, std::s
   Supervisor supervisor(supervisor_options, reporter.get());
   auto outcome = supervisor.Run(request);
   if (!outcome.ok()) {
-    int code = outcome.status().code() == StatusCode::kNotFound ? kExitCommandNotFound
-                                                                 : kExitSetupFailed;
-    if (reporter) reporter->Finish(supervisor.TakeFinalUpdate(), {{"code", code}}, kFinalReportDeadline);
+    int code =
+        outcome.status().code() == StatusCode::kNotFound ? kExitCommandNotFound : kExitSetupFailed;
+    if (reporter)
+      reporter->Finish(supervisor.TakeFinalUpdate(), {{"code", code}}, kFinalReportDeadline);
     return FailSetup(root, log, outcome.status(), code);
   }
   for (const std::string& warning : outcome->warnings) log.Say(warning);

@@ -84,7 +84,8 @@ void HttpTestServer::Handle(int client) {
     ssize_t n = ::read(client, buffer, sizeof buffer);
     if (n <= 0) break;
     data.append(buffer, static_cast<size_t>(n));
-    if (header_end == std::string::npos && (header_end = data.find("\r\n\r\n")) != std::string::npos) {
+    if (header_end == std::string::npos &&
+        (header_end = data.find("\r\n\r\n")) != std::string::npos) {
       std::string lower = Lower(data.substr(0, header_end));
       if (size_t at = lower.find("content-length:"); at != std::string::npos) {
         content_length = std::stoul(lower.substr(at + 15));

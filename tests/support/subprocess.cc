@@ -32,7 +32,8 @@ Process::Process(const std::vector<std::string>& argv,
   std::vector<std::string> entries;
   for (const auto& [key, value] : environment) entries.push_back(key + "=" + value);
   std::vector<char*> argv_pointers, envp;
-  for (const std::string& argument : argv) argv_pointers.push_back(const_cast<char*>(argument.c_str()));
+  for (const std::string& argument : argv)
+    argv_pointers.push_back(const_cast<char*>(argument.c_str()));
   argv_pointers.push_back(nullptr);
   for (std::string& entry : entries) envp.push_back(entry.data());
   envp.push_back(nullptr);
@@ -61,7 +62,9 @@ Process::~Process() {
   ::unlink(output_path_.c_str());
 }
 
-void Process::Signal(int signal_number) { ::kill(pid_, signal_number); }
+void Process::Signal(int signal_number) {
+  ::kill(pid_, signal_number);
+}
 
 ProcessResult Process::Wait(std::chrono::milliseconds timeout) {
   ProcessResult result;

@@ -15,7 +15,9 @@ fs::path FromEnvironment(const char* name, const char* fallback) {
 }
 }  // namespace
 
-fs::path BuildDir() { return FromEnvironment("TRAINYARD_BUILD_DIR", TRAINYARD_DEFAULT_BUILD_DIR); }
+fs::path BuildDir() {
+  return FromEnvironment("TRAINYARD_BUILD_DIR", TRAINYARD_DEFAULT_BUILD_DIR);
+}
 fs::path SourceDir() {
   return FromEnvironment("TRAINYARD_SOURCE_DIR", TRAINYARD_DEFAULT_SOURCE_DIR);
 }

@@ -31,11 +31,11 @@ struct LocalExecutor::Job {
   JobSpec spec;
   contract::MlRoot root;
   core::JobStatusTracker status;
-  pid_t pid = -1;                     // the wrapper, while it runs
+  pid_t pid = -1;  // the wrapper, while it runs
   bool stop_requested = false;
   bool max_runtime_exceeded = false;
   std::optional<int> exit_code;
-  json final_progress;                // what the wrapper reported last, kept after the root goes
+  json final_progress;  // what the wrapper reported last, kept after the root goes
   std::map<std::string, double> final_metrics;
   std::thread thread;
 };
@@ -183,8 +183,8 @@ void LocalExecutor::RunJob(Job& job) {
 Status LocalExecutor::Download(Job& job) {
   TY_RETURN_IF_ERROR(contract::WriteConfigFiles(job.root, job.spec.definition));
   for (const auto& [channel, source] : job.spec.channel_sources) {
-    TY_RETURN_IF_ERROR(CopyInto(source, job.root.channel_dir(channel))
-                           .WithContext("channel '" + channel + "'"));
+    TY_RETURN_IF_ERROR(
+        CopyInto(source, job.root.channel_dir(channel)).WithContext("channel '" + channel + "'"));
   }
   return Status::Ok();
 }
@@ -240,8 +240,8 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
   {
     std::lock_guard lock(mutex_);
     if (job.stop_requested) return Cancelled("stopped before training started");
-    error = posix_spawn(&pid, argv_pointers[0], &files, &attributes, argv_pointers.data(),
-                        envp.data());
+    error =
+        posix_spawn(&pid, argv_pointers[0], &files, &attributes, argv_pointers.data(), envp.data());
     if (error == 0) job.pid = pid;
   }
   posix_spawn_file_actions_destroy(&files);
@@ -266,8 +266,8 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
       }
     }
     // The wrapper sends SIGKILL to the command after the grace period; it gets a margin more.
-    auto kill_deadline = std::chrono::steady_clock::now() + spec.stop_grace_period +
-                         options_.wrapper_kill_margin;
+    auto kill_deadline =
+        std::chrono::steady_clock::now() + spec.stop_grace_period + options_.wrapper_kill_margin;
     if (!WaitUntil(pid, pidfd, kill_deadline, &wait_status)) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &wait_status, 0);
@@ -290,7 +290,8 @@ void LocalExecutor::Upload(Job& job) {
     ReadWrapperState(root, &job.final_progress, &job.final_metrics);
     stopping = job.stop_requested;
   }
-  if (!stopping) (void)Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
+  if (!stopping)
+    (void)Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
   const fs::path& destination = job.spec.artifact_dir;
   (void)MakeDirectories(destination);
   // Files written to model/ before a stop are still uploaded, as SageMaker does.
@@ -306,7 +307,8 @@ void LocalExecutor::Upload(Job& job) {
   copy(root.job_json_file(), "job.json");
   copy(root.metrics_file(), "metrics.jsonl");
   if (fs::is_directory(root.output_data_dir())) {
-    for (const fs::directory_entry& entry : fs::directory_iterator(root.output_data_dir(), ignored)) {
+    for (const fs::directory_entry& entry :
+         fs::directory_iterator(root.output_data_dir(), ignored)) {
       std::string name = entry.path().filename().string();
       if (entry.is_regular_file() && name.starts_with("predictions")) copy(entry.path(), name);
     }
