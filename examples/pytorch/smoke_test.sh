@@ -5,8 +5,13 @@
 set -euo pipefail
 python="${1:-python3}"
 if ! "$python" -c 'import torch' 2>/dev/null; then
-  echo "torch is not installed for $python; skipping"
-  exit 77
+  # Debian's python3-torch installs for the system interpreter, which may not be first on PATH.
+  if [[ -x /usr/bin/python3 ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    python=/usr/bin/python3
+  else
+    echo "skipped: torch is not importable by $python or /usr/bin/python3 (Debian: python3-torch)"
+    exit 77
+  fi
 fi
 here="$(cd "$(dirname "$0")" && pwd)"
 digits="$(cd "$here/../data/digits" && pwd)"
