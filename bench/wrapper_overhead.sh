@@ -48,6 +48,13 @@ direct_env = dict(base, TRAINYARD_JOB_JSON=os.path.join(root, "job.json"))
 wrapped_env = dict(base, TRAINYARD_ML_ROOT=root)
 
 def run(argv, env):
+    # Every run starts from the same state: the trainer appends to the progress file and the
+    # wrapper reads all of it, so a file left by earlier runs would grow and skew the timings.
+    for name in ("progress.jsonl", "trainyard-metrics.jsonl"):
+        try:
+            os.remove(os.path.join(root, "output", name))
+        except FileNotFoundError:
+            pass
     t0 = time.perf_counter()
     subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return (time.perf_counter() - t0) * 1000.0

@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   # build
   g++ cmake make pkg-config
-  libarchive-dev libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
+  libarchive-dev libacl1-dev libzstd-dev liblz4-dev libxml2-dev
+  libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-jsonschema zip unzip
   # benchmarks

@@ -12,7 +12,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto kPollInterval = std::chrono::milliseconds(200);
+// Describe is cheap for the local executor, and a finished job's slot should be refilled quickly;
+// the terminal is redrawn less often than that.
+constexpr auto kPollInterval = std::chrono::milliseconds(20);
+constexpr auto kRedrawInterval = std::chrono::milliseconds(200);
 
 struct SweepJob {
   JobResult result;
@@ -76,7 +79,9 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
   SweepOutcome outcome;
   size_t next = 0, running = 0, finished = 0;
   bool stopping = false;
+  auto last_redraw = SteadyClock::time_point::min();
   while (finished < jobs.size()) {
+    bool changed = false;
     if (interrupted && !stopping) {
       stopping = true;
       outcome.interrupted = true;
@@ -109,6 +114,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
             std::chrono::duration<double>(SteadyClock::now() - job.started).count();
         if (core::IsTerminal(job.result.description->status.status())) {
           job.finished = true;
+          changed = true;
           ++finished;
           --running;
           fs::path status_file = options.out_dir / job.result.job_name / "status.json";
@@ -120,7 +126,10 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
                            job.result.description ? &*job.result.description : nullptr,
                            job.result.duration_seconds});
     }
-    display.Update(displayed, stopping ? "stopping (Ctrl-C): waiting for jobs to end" : "");
+    if (changed || SteadyClock::now() - last_redraw >= kRedrawInterval) {
+      display.Update(displayed, stopping ? "stopping (Ctrl-C): waiting for jobs to end" : "");
+      last_redraw = SteadyClock::now();
+    }
     if (finished < jobs.size()) std::this_thread::sleep_for(kPollInterval);
   }
   display.Close();

@@ -30,7 +30,7 @@ Result<std::string> ReadFile(const fs::path& path) {
   return buffer.str();
 }
 
-Status WriteFileAtomic(const fs::path& path, const std::string& content) {
+Status WriteFileAtomic(const fs::path& path, const std::string& content, Durability durability) {
   fs::path temporary = path;
   temporary += ".tmp." + std::to_string(getpid());
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -47,7 +47,7 @@ Status WriteFileAtomic(const fs::path& path, const std::string& content) {
     }
     written += static_cast<size_t>(n);
   }
-  ::fdatasync(fd);
+  if (durability == Durability::kDurable) ::fdatasync(fd);
   ::close(fd);
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     Status status = ErrnoStatus("cannot rename into", path);

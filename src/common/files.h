@@ -12,8 +12,13 @@
 
 namespace trainyard {
 
+// Whether WriteFileAtomic waits for the data to reach the disk. Atomicity (no reader ever sees a
+// half-written file) holds either way; durability across a power loss needs kDurable.
+enum class Durability { kDurable, kAtomicOnly };
+
 Result<std::string> ReadFile(const std::filesystem::path& path);
-Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content);
+Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content,
+                       Durability durability = Durability::kDurable);
 Status MakeDirectories(const std::filesystem::path& path);
 // Regular files under `directory`, as sorted paths relative to it ("a/b.csv").
 Result<std::vector<std::string>> ListFilesRecursive(const std::filesystem::path& directory);

@@ -71,8 +71,9 @@ json TrainingJobConfigJson(const JobDefinition& job) {
           {"StoppingCondition", {{"MaxRuntimeInSeconds", job.max_runtime_seconds}}}};
 }
 
+// A job root is scratch space that a crash makes worthless anyway: atomic, not durable.
 Status WriteJson(const fs::path& path, const json& value) {
-  return WriteFileAtomic(path, value.dump(2) + "\n");
+  return WriteFileAtomic(path, value.dump(2) + "\n", Durability::kAtomicOnly);
 }
 
 // Reads a JSON file; `missing` is returned when the file does not exist.

@@ -1,8 +1,9 @@
 #include "wrapper/progress_reporter.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
+#include <cstdio>
+
+#include "wrapper/curl_library.h"
 
 namespace trainyard::wrapper {
 using nlohmann::json;
@@ -29,7 +30,6 @@ int AbortWhenAbandoned(void* abandon, curl_off_t, curl_off_t, curl_off_t, curl_o
 }  // namespace
 
 ProgressReporter::ProgressReporter(ReporterOptions options) : options_(std::move(options)) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -115,28 +115,37 @@ json ProgressReporter::BuildBody(const Pending& batch, uint64_t sequence) const 
 }
 
 bool ProgressReporter::Post(const std::string& body) {
-  CURL* curl = curl_easy_init();
+  std::string error;
+  const CurlLibrary* curl_library = LoadCurlLibrary(&error);
+  if (!curl_library) {
+    if (!load_error_reported_.exchange(true)) {
+      std::fprintf(stderr, "trainyard-wrap: progress is not reported: %s\n", error.c_str());
+    }
+    return false;
+  }
+  const CurlLibrary& lib = *curl_library;
+  CURL* curl = lib.easy_init();
   if (!curl) return false;
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
+  headers = lib.slist_append(headers, "Content-Type: application/json");
   std::string authorization = "Authorization: Bearer " + options_.token;
-  if (!options_.token.empty()) headers = curl_slist_append(headers, authorization.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, DiscardBody);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortWhenAbandoned);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &abandon_);
-  CURLcode result = curl_easy_perform(curl);
+  if (!options_.token.empty()) headers = lib.slist_append(headers, authorization.c_str());
+  lib.easy_setopt(curl, CURLOPT_URL, options_.url.c_str());
+  lib.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  lib.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  lib.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  lib.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+  lib.easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+  lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, DiscardBody);
+  lib.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  lib.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, AbortWhenAbandoned);
+  lib.easy_setopt(curl, CURLOPT_XFERINFODATA, &abandon_);
+  CURLcode result = lib.easy_perform(curl);
   long http_status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
+  lib.slist_free_all(headers);
+  lib.easy_cleanup(curl);
   // A 4xx other than 408/429 will not get better by retrying (bad token, job gone): the batch
   // is dropped rather than retried forever.
   if (result == CURLE_OK && http_status >= 400 && http_status < 500 && http_status != 408 &&

@@ -81,6 +81,7 @@ class ProgressReporter {
   bool stopping_ = false;
   bool retry_now_ = false;  // the final update skips any backoff
   std::atomic<bool> abandon_{false};
+  std::atomic<bool> load_error_reported_{false};
   std::atomic<uint64_t> posts_succeeded_{0};
   std::atomic<uint64_t> posts_failed_{0};
   uint64_t sequence_ = 0;

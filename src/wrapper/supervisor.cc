@@ -78,7 +78,7 @@ ProgressUpdate Supervisor::CollectUpdate(bool at_end) {
                   {"progress", snapshot_.ToJson()},
                   {"metrics", latest_metrics_},
                   {"skipped_progress_lines", progress_reader_->skipped_lines()}};
-    (void)WriteFileAtomic(options_.state_file, state.dump() + "\n");
+    (void)WriteFileAtomic(options_.state_file, state.dump() + "\n", Durability::kAtomicOnly);
   }
 
   ProgressUpdate update;
