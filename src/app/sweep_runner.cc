@@ -64,6 +64,12 @@ json StatusJson(const JobResult& result) {
   return status;
 }
 
+Status WriteStatusFile(const RunOptions& options, const JobResult& result) {
+  fs::path status_file = options.out_dir / result.job_name / "status.json";
+  TY_RETURN_IF_ERROR(MakeDirectories(status_file.parent_path()));
+  return WriteFileAtomic(status_file, StatusJson(result).dump(2) + "\n");
+}
+
 }  // namespace
 
 Result<SweepOutcome> RunSweep(const RunOptions& options,
@@ -117,9 +123,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
           changed = true;
           ++finished;
           --running;
-          fs::path status_file = options.out_dir / job.result.job_name / "status.json";
-          TY_RETURN_IF_ERROR(MakeDirectories(status_file.parent_path()));
-          TY_RETURN_IF_ERROR(WriteFileAtomic(status_file, StatusJson(job.result).dump(2) + "\n"));
+          TY_RETURN_IF_ERROR(WriteStatusFile(options, job.result));
         }
       }
       displayed.push_back({job.result.job_name,
@@ -137,9 +141,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
   outcome.all_completed = true;
   for (SweepJob& job : jobs) {
     if (!job.result.description) {  // never started: still leave a status.json behind
-      fs::path status_file = options.out_dir / job.result.job_name / "status.json";
-      TY_RETURN_IF_ERROR(MakeDirectories(status_file.parent_path()));
-      TY_RETURN_IF_ERROR(WriteFileAtomic(status_file, StatusJson(job.result).dump(2) + "\n"));
+      TY_RETURN_IF_ERROR(WriteStatusFile(options, job.result));
     }
     bool completed = job.result.description &&
                      job.result.description->status.status() == core::JobStatus::kCompleted;

@@ -162,8 +162,8 @@ int RunWrapper(const WrapperOptions& options,
 
   contract::HostFacts host{CountGpus(), static_cast<int>(std::thread::hardware_concurrency())};
   json job_json = contract::BuildJobJson(root, job, *channels, host);
-  if (Status status = WriteFileAtomic(root.job_json_file(), job_json.dump(2) + "\n",
-                                 Durability::kAtomicOnly);
+  if (Status status =
+          WriteFileAtomic(root.job_json_file(), job_json.dump(2) + "\n", Durability::kAtomicOnly);
       !status.ok()) {
     return FailSetup(root, log, status, kExitSetupFailed);
   }

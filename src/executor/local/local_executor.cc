@@ -116,6 +116,8 @@ Status LocalExecutor::Submit(const JobSpec& spec) {
     }
   }
   std::lock_guard lock(mutex_);
+  for (Job* finished : finished_threads_) finished->thread.join();
+  finished_threads_.clear();
   if (jobs_.count(definition.job_name)) {
     return AlreadyExists("job '" + definition.job_name + "' was already submitted");
   }
@@ -178,6 +180,8 @@ void LocalExecutor::RunJob(Job& job) {
     std::error_code ignored;
     fs::remove_all(job.root.root(), ignored);
   }
+  std::lock_guard lock(mutex_);
+  finished_threads_.push_back(&job);
 }
 
 Status LocalExecutor::Download(Job& job) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "executor/executor.h"
 
@@ -50,6 +51,9 @@ class LocalExecutor : public Executor {
   LocalExecutorOptions options_;
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Job>> jobs_;
+  // Jobs whose thread has returned; joined at the next Submit so that a long sweep does not
+  // keep thousands of finished threads (and their stacks) around.
+  std::vector<Job*> finished_threads_;
 };
 
 }  // namespace trainyard::executor
