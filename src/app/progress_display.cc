@@ -40,7 +40,11 @@ std::string ProgressDisplay::ProgressBar(double fraction, int width) {
 
 std::string ProgressDisplay::JobLine(const DisplayedJob& job) {
   const executor::JobDescription& description = *job.description;
-  double fraction = description.progress.value("progress", 0.0);
+  const nlohmann::json& progress = description.progress;
+  double fraction = 0.0;
+  if (progress.is_object() && progress.contains("progress") && progress["progress"].is_number()) {
+    fraction = progress["progress"].get<double>();
+  }
   if (description.status.status() == core::JobStatus::kCompleted) fraction = 1.0;
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, " %.0fs", job.elapsed_seconds);

@@ -85,7 +85,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
   SweepOutcome outcome;
   size_t next = 0, running = 0, finished = 0;
   bool stopping = false;
-  auto last_redraw = SteadyClock::time_point::min();
+  auto last_redraw = SteadyClock::now() - kRedrawInterval;
   while (finished < jobs.size()) {
     bool changed = false;
     if (interrupted && !stopping) {

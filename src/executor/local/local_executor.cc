@@ -57,7 +57,7 @@ void ReadWrapperState(const contract::MlRoot& root, json* progress,
   if (!text.ok()) return;
   json state = json::parse(*text, nullptr, false);
   if (!state.is_object()) return;
-  if (state.contains("progress")) *progress = state["progress"];
+  if (state.contains("progress") && state["progress"].is_object()) *progress = state["progress"];
   if (state.contains("metrics") && state["metrics"].is_object()) {
     *metrics = state["metrics"].get<std::map<std::string, double>>();
   }
@@ -213,6 +213,8 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
   environment["TRAINING_JOB_NAME"] = spec.definition.job_name;
   environment["TRAINYARD_STOP_GRACE_SECONDS"] =
       std::to_string(static_cast<double>(spec.stop_grace_period.count()) / 1000.0);
+  environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] =
+      std::to_string(static_cast<double>(options_.progress_interval.count()) / 1000.0);
   std::vector<std::string> entries;
   for (const auto& [key, value] : environment) entries.push_back(key + "=" + value);
 

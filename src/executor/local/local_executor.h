@@ -24,6 +24,9 @@ struct LocalExecutorOptions {
   std::filesystem::path work_dir;      // job roots go to <work_dir>/<job-name>/ml
   std::filesystem::path wrapper_path;  // the trainyard-wrap binary
   bool keep_job_roots = false;         // keep each job's root after it ends (debugging)
+  // How often the wrapper reads the progress file. Shorter than the wrapper's 5 s default:
+  // here the "report" is a local file that `trainyard run` shows live.
+  std::chrono::milliseconds progress_interval{1'000};
   // How long after the grace period a wrapper that has not exited is killed outright.
   std::chrono::milliseconds wrapper_kill_margin{5'000};
 };
