@@ -36,18 +36,9 @@ fs::path DefaultWrapperPath() {
   if (!error && fs::exists(self.parent_path() / "trainyard-wrap")) {
     return self.parent_path() / "trainyard-wrap";
   }
-  if (const char* path = std::getenv("PATH")) {
-    std::string directories = path;
-    size_t start = 0;
-    while (start <= directories.size()) {
-      size_t end = directories.find(':', start);
-      if (end == std::string::npos) end = directories.size();
-      fs::path candidate = fs::path(directories.substr(start, end - start)) / "trainyard-wrap";
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-      start = end + 1;
-    }
-  }
-  return self.parent_path() / "trainyard-wrap";
+  const char* path = std::getenv("PATH");
+  return FindExecutable("trainyard-wrap", path ? path : "")
+      .value_or(self.parent_path() / "trainyard-wrap");
 }
 
 struct RawRunFlags {

@@ -77,6 +77,18 @@ Result<std::vector<std::string>> ListFilesRecursive(const fs::path& directory) {
   return files;
 }
 
+std::optional<fs::path> FindExecutable(const std::string& name, const std::string& search_path) {
+  size_t start = 0;
+  while (start <= search_path.size()) {
+    size_t end = search_path.find(':', start);
+    if (end == std::string::npos) end = search_path.size();
+    fs::path candidate = fs::path(search_path.substr(start, end - start)) / name;
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+
 Status CopyInto(const fs::path& source, const fs::path& destination_directory) {
   TY_RETURN_IF_ERROR(MakeDirectories(destination_directory));
   std::error_code error;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ Status WriteFileAtomic(const std::filesystem::path& path, const std::string& con
 Status MakeDirectories(const std::filesystem::path& path);
 // Regular files under `directory`, as sorted paths relative to it ("a/b.csv").
 Result<std::vector<std::string>> ListFilesRecursive(const std::filesystem::path& directory);
+// The first executable called `name` in the directories of `search_path` ("/usr/bin:/bin", the
+// format of $PATH), or nullopt.
+std::optional<std::filesystem::path> FindExecutable(const std::string& name,
+                                                    const std::string& search_path);
 // Copies a file, or a directory's contents, into `destination_directory` (created if missing).
 Status CopyInto(const std::filesystem::path& source,
                 const std::filesystem::path& destination_directory);

@@ -151,6 +151,7 @@ Result<JobDefinition> ReadConfigFiles(const MlRoot& root) {
     ResourceSettings defaults;
     job.resources.current_host = ValueOr(resource, "current_host", defaults.current_host);
     job.resources.hosts = ValueOr(resource, "hosts", defaults.hosts);
+    if (job.resources.hosts.empty()) job.resources.hosts = {job.resources.current_host};
     job.resources.instance_type =
         ValueOr(resource, "current_instance_type", defaults.instance_type);
     job.resources.network_interface_name =

@@ -51,22 +51,10 @@ class WrapperLog {
   int fd_ = -1;
 };
 
-int CountGpus() {
-  // As AWS's toolkit does: the lines of `nvidia-smi --list-gpus` that start with "GPU ".
-  // Looked up on PATH first, so machines without it pay no fork.
-  const char* path = std::getenv("PATH");
-  bool found = false;
-  for (const auto& directory : std::vector<std::string>{path ? path : ""}) {
-    size_t start = 0;
-    while (start <= directory.size() && !found) {
-      size_t end = directory.find(':', start);
-      if (end == std::string::npos) end = directory.size();
-      fs::path candidate = fs::path(directory.substr(start, end - start)) / "nvidia-smi";
-      found = ::access(candidate.c_str(), X_OK) == 0;
-      start = end + 1;
-    }
-  }
-  if (!found) return 0;
+// As AWS's toolkit does: the lines of `nvidia-smi --list-gpus` that start with "GPU ". Looked up
+// on PATH first, so that machines without it pay no fork.
+int CountGpus(const std::string& search_path) {
+  if (!FindExecutable("nvidia-smi", search_path)) return 0;
   FILE* pipe = ::popen("nvidia-smi --list-gpus 2>/dev/null", "r");
   if (!pipe) return 0;
   int count = 0;
@@ -160,7 +148,9 @@ int RunWrapper(const WrapperOptions& options,
     }
   }
 
-  contract::HostFacts host{CountGpus(), static_cast<int>(std::thread::hardware_concurrency())};
+  auto path = environment.find("PATH");
+  contract::HostFacts host{CountGpus(path == environment.end() ? "" : path->second),
+                           static_cast<int>(std::thread::hardware_concurrency())};
   json job_json = contract::BuildJobJson(root, job, *channels, host);
   if (Status status =
           WriteFileAtomic(root.job_json_file(), job_json.dump(2) + "\n", Durability::kAtomicOnly);

@@ -1,0 +1,67 @@
+#include "common/files.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "support/test_paths.h"
+
+namespace trainyard {
+namespace {
+namespace fs = std::filesystem;
+
+TEST(FilesTest, WriteAtomicThenReadBack) {
+  testing::TempDir dir;
+  fs::path file = dir.path() / "a.json";
+  ASSERT_TRUE(WriteFileAtomic(file, "one").ok());
+  ASSERT_TRUE(WriteFileAtomic(file, "two", Durability::kAtomicOnly).ok());
+  EXPECT_EQ(*ReadFile(file), "two");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+TEST(FilesTest, MissingFileIsNotFoundNamingIt) {
+  auto text = ReadFile("/no/such/file");
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(text.status().message().find("/no/such/file"), std::string::npos);
+  EXPECT_FALSE(WriteFileAtomic("/no/such/dir/file", "x").ok());
+}
+
+TEST(FilesTest, ListsRegularFilesSortedAndRelative) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "b" / "c");
+  std::ofstream(dir.path() / "z.txt") << "z";
+  std::ofstream(dir.path() / "b" / "c" / "d.txt") << "d";
+  auto files = ListFilesRecursive(dir.path());
+  ASSERT_TRUE(files.ok());
+  EXPECT_EQ(*files, (std::vector<std::string>{"b/c/d.txt", "z.txt"}));
+}
+
+TEST(FilesTest, CopyIntoTakesFilesAndDirectoryContents) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "src" / "sub");
+  std::ofstream(dir.path() / "src" / "sub" / "x") << "x";
+  std::ofstream(dir.path() / "single") << "s";
+  ASSERT_TRUE(CopyInto(dir.path() / "src", dir.path() / "dst").ok());
+  ASSERT_TRUE(CopyInto(dir.path() / "single", dir.path() / "dst").ok());
+  EXPECT_EQ(*ReadFile(dir.path() / "dst" / "sub" / "x"), "x");
+  EXPECT_EQ(*ReadFile(dir.path() / "dst" / "single"), "s");
+  EXPECT_EQ(CopyInto(dir.path() / "missing", dir.path() / "dst").code(), StatusCode::kNotFound);
+}
+
+TEST(FilesTest, FindsExecutablesOnASearchPath) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "bin");
+  fs::path tool = dir.path() / "bin" / "tool";
+  std::ofstream(tool) << "#!/bin/sh\n";
+  std::ofstream(dir.path() / "plain") << "not executable";
+  ::chmod(tool.c_str(), 0755);
+  std::string path = "/nonexistent::" + (dir.path() / "bin").string();
+  EXPECT_EQ(FindExecutable("tool", path), tool);
+  EXPECT_FALSE(FindExecutable("plain", dir.path().string()).has_value());
+  EXPECT_FALSE(FindExecutable("tool", "").has_value());
+}
+
+}  // namespace
+}  // namespace trainyard
