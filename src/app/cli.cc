@@ -117,7 +117,8 @@ int Main(int argc, char** argv) {
     }
   }
 
-  CLI::App cli{"trainyard: run training jobs and hyperparameter sweeps on any compute"};
+  CLI::App cli{"trainyard: run training jobs and hyperparameter sweeps on any compute",
+               "trainyard"};
   cli.require_subcommand(1);
   cli.set_version_flag("--version", kVersion);
 
@@ -169,7 +170,8 @@ Example:
     std::reverse(arguments.begin(), arguments.end());  // CLI11 takes a reversed vector
     cli.parse(arguments);
   } catch (const CLI::ParseError& error) {
-    return cli.exit(error);
+    // --help and --version exit 0; every usage error exits 2, as command-line tools do.
+    return cli.exit(error) == 0 ? 0 : ToExitCode(InvalidArgument(error.what()));
   }
   if (run->parsed()) {
     auto built = BuildRunOptions(flags, std::move(options));

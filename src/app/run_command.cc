@@ -8,6 +8,7 @@
 
 #include "app/sweep_runner.h"
 #include "common/files.h"
+#include "core/sagemaker_limits.h"
 #include "executor/local/local_executor.h"
 
 namespace trainyard::app {
@@ -59,6 +60,8 @@ Status CheckInputs(const RunOptions& options) {
     }
   }
   if (options.parallel < 1) return InvalidArgument("--parallel must be at least 1");
+  TY_RETURN_IF_ERROR(core::ValidateMaxRuntimeSeconds(options.max_runtime_seconds)
+                         .WithContext("--max-runtime"));
   if (!fs::exists(options.wrapper_path)) {
     return NotFound("trainyard-wrap not found at '" + options.wrapper_path.string() +
                     "' (pass --wrapper PATH)");
