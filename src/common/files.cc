@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -31,8 +32,11 @@ Result<std::string> ReadFile(const fs::path& path) {
 }
 
 Status WriteFileAtomic(const fs::path& path, const std::string& content, Durability durability) {
+  // Unique per process and per call, so two threads writing the same path never share a
+  // temporary file.
+  static std::atomic<uint64_t> counter{0};
   fs::path temporary = path;
-  temporary += ".tmp." + std::to_string(getpid());
+  temporary += ".tmp." + std::to_string(getpid()) + "." + std::to_string(++counter);
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("cannot create", temporary);
   size_t written = 0;

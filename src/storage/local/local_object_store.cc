@@ -1,0 +1,309 @@
+#include "storage/local/local_object_store.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <istream>
+#include <ostream>
+#include <vector>
+
+#include "common/files.h"
+#include "storage/local/posix_file.h"
+#include "storage/local/sidecar.h"
+#include "storage/sha256.h"
+
+namespace trainyard::storage {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Objects stream through a buffer of this size, so memory stays constant whatever their size.
+constexpr size_t kChunkBytes = 1 << 20;
+constexpr char kDefaultContentType[] = "application/octet-stream";
+constexpr size_t kMaxContentTypeBytes = 256;
+// Put retries placing the file when a concurrent Delete prunes the directory it just created.
+constexpr int kPlaceAttempts = 5;
+
+std::string Quoted(const std::string& key) {
+  return "'" + key + "'";
+}
+
+Status NotFoundStatus(const std::string& key) {
+  return NotFound("object " + Quoted(key) + " not found");
+}
+
+TimePoint MtimeOf(const struct stat& info) {
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      std::chrono::seconds(info.st_mtim.tv_sec) + std::chrono::nanoseconds(info.st_mtim.tv_nsec)));
+}
+
+Result<std::string> NormalizeExpectedSha(const std::string& key, const std::string& hex) {
+  std::string lower = hex;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  bool is_hex = lower.size() == 64 && lower.find_first_not_of("0123456789abcdef") == lower.npos;
+  if (!is_hex) {
+    return InvalidArgument("object " + Quoted(key) +
+                           ": expected SHA-256 must be 64 hex digits, got '" + hex + "'");
+  }
+  return lower;
+}
+
+// Content types go back out in HTTP headers, so only printable ASCII is accepted.
+Status ValidateContentType(const std::string& key, const std::string& content_type) {
+  bool printable = std::all_of(content_type.begin(), content_type.end(),
+                               [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+  if (!printable || content_type.size() > kMaxContentTypeBytes) {
+    return InvalidArgument("object " + Quoted(key) +
+                           ": content type must be at most 256 printable ASCII characters");
+  }
+  return Status::Ok();
+}
+
+// Opens an object's data file; NotFound for a missing key or a directory (a prefix of keys).
+Result<FileDescriptor> OpenObject(const std::string& key, const fs::path& path, struct stat& info) {
+  // O_NOFOLLOW: the store never makes symlinks, so one planted in the tree is not followed out.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) {
+    if (errno == ENOENT || errno == ENOTDIR) return NotFoundStatus(key);
+    return ErrnoStatus("cannot open object " + Quoted(key) + " at", path);
+  }
+  if (::fstat(fd.get(), &info) != 0) return ErrnoStatus("cannot stat", path);
+  if (!S_ISREG(info.st_mode)) return NotFoundStatus(key);
+  return fd;
+}
+
+Result<std::string> HashFile(int fd, const fs::path& path) {
+  Sha256 hasher;
+  std::vector<char> buffer(kChunkBytes);
+  for (uint64_t offset = 0;;) {
+    TY_ASSIGN_OR_RETURN(size_t n, ReadAt(fd, buffer.data(), buffer.size(), offset, path));
+    if (n == 0) break;
+    hasher.Update(buffer.data(), n);
+    offset += n;
+  }
+  return hasher.FinishHex();
+}
+
+Status RemoveStaleTempFiles(const fs::path& tmp_dir, std::chrono::seconds max_age) {
+  std::error_code error;
+  auto cutoff = fs::file_time_type::clock::now() - max_age;
+  for (fs::directory_iterator it(tmp_dir, error), end; !error && it != end; it.increment(error)) {
+    std::error_code entry_error;
+    auto modified = it->last_write_time(entry_error);
+    // Another process may remove the same file first: errors on single entries are ignored.
+    if (!entry_error && modified <= cutoff) fs::remove(it->path(), entry_error);
+  }
+  if (error) return Internal("cannot clean '" + tmp_dir.string() + "': " + error.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+LocalObjectStore::LocalObjectStore(LocalObjectStoreOptions options)
+    : options_(std::move(options)),
+      objects_dir_(options_.root / "objects"),
+      meta_dir_(options_.root / "meta"),
+      tmp_dir_(options_.root / "tmp") {}
+
+Result<std::unique_ptr<LocalObjectStore>> LocalObjectStore::Open(LocalObjectStoreOptions options) {
+  if (!options.root.is_absolute()) {
+    return InvalidArgument("object store root '" + options.root.string() + "' is not absolute");
+  }
+  options.root = options.root.lexically_normal();
+  std::unique_ptr<LocalObjectStore> store(new LocalObjectStore(std::move(options)));
+  for (const fs::path& directory : {store->objects_dir_, store->meta_dir_, store->tmp_dir_}) {
+    TY_RETURN_IF_ERROR(MakeDirectories(directory));
+  }
+  TY_RETURN_IF_ERROR(RemoveStaleTempFiles(store->tmp_dir_, store->options_.stale_temp_age));
+  return store;
+}
+
+Result<fs::path> LocalObjectStore::ObjectPath(const std::string& key) const {
+  TY_RETURN_IF_ERROR(ValidateObjectKey(key));
+  for (size_t start = 0; start <= key.size();) {
+    size_t slash = std::min(key.find('/', start), key.size());
+    if (slash - start > NAME_MAX) {
+      return InvalidArgument("invalid object key " + Quoted(key) + ": a segment is longer than " +
+                             std::to_string(NAME_MAX) + " bytes, which a local store cannot hold");
+    }
+    start = slash + 1;
+  }
+  // ValidateObjectKey already rules out "..", "." and absolute keys; this checks the result
+  // again so that a future change to the key rules cannot open a way out of the root.
+  fs::path path = objects_dir_ / key;
+  fs::path relative = path.lexically_normal().lexically_relative(objects_dir_);
+  if (relative.empty() || *relative.begin() == ".." || relative.is_absolute()) {
+    return InvalidArgument("invalid object key " + Quoted(key) + ": it leaves the store root");
+  }
+  return path;
+}
+
+fs::path LocalObjectStore::SidecarPath(const std::string& key) const {
+  Sha256 hasher;
+  hasher.Update(key.data(), key.size());
+  std::string hex = hasher.FinishHex();
+  return meta_dir_ / hex.substr(0, 2) / (hex + ".json");
+}
+
+Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, std::istream& source,
+                                         uint64_t size, const PutOptions& options) {
+  TY_ASSIGN_OR_RETURN(fs::path object_path, ObjectPath(key));
+  std::optional<std::string> expected_sha;
+  if (options.expected_sha256_hex) {
+    TY_ASSIGN_OR_RETURN(expected_sha, NormalizeExpectedSha(key, *options.expected_sha256_hex));
+  }
+  TY_RETURN_IF_ERROR(ValidateContentType(key, options.content_type));
+
+  TY_ASSIGN_OR_RETURN(TempFile temp, TempFile::Create(tmp_dir_, "put-"));
+  Sha256 hasher;
+  std::vector<char> buffer(kChunkBytes);
+  uint64_t received = 0;
+  while (received < size) {
+    auto wanted = static_cast<std::streamsize>(std::min<uint64_t>(kChunkBytes, size - received));
+    source.read(buffer.data(), wanted);
+    std::streamsize got = source.gcount();
+    if (got > 0) {
+      hasher.Update(buffer.data(), static_cast<size_t>(got));
+      TY_RETURN_IF_ERROR(WriteAll(temp.fd(), buffer.data(), static_cast<size_t>(got), temp.path()));
+      received += static_cast<uint64_t>(got);
+    }
+    if (got < wanted) break;
+  }
+  if (received < size) {
+    return InvalidArgument("object " + Quoted(key) + ": the source ended after " +
+                           std::to_string(received) + " of " + std::to_string(size) + " bytes");
+  }
+  std::string sha = hasher.FinishHex();
+  if (expected_sha && sha != *expected_sha) {
+    return InvalidArgument("object " + Quoted(key) + ": SHA-256 of the data is " + sha +
+                           ", expected " + *expected_sha);
+  }
+  if (::fsync(temp.fd()) != 0) return ErrnoStatus("cannot sync", temp.path());
+  struct stat info;
+  if (::fstat(temp.fd(), &info) != 0) return ErrnoStatus("cannot stat", temp.path());
+  TY_RETURN_IF_ERROR(temp.Close());
+
+  Sidecar sidecar{key, sha,
+                  options.content_type.empty() ? kDefaultContentType : options.content_type,
+                  FileIdentity::Of(info)};
+  // The sidecar goes first, so that once the data is in place its metadata already matches it.
+  // If we crash in between, or another Put of this key overtakes us, the sidecar names a file
+  // that is not the one in place, and Head recomputes rather than trusting it.
+  TY_RETURN_IF_ERROR(WriteSidecar(SidecarPath(key), sidecar, tmp_dir_));
+  TY_RETURN_IF_ERROR(PlaceObject(key, temp.path(), object_path));
+  temp.Keep();
+  return ObjectInfo{key, size, sha, MtimeOf(info), sidecar.content_type};
+}
+
+Status LocalObjectStore::PlaceObject(const std::string& key, const fs::path& temp_path,
+                                     const fs::path& object_path) {
+  for (int attempt = 0; attempt < kPlaceAttempts; ++attempt) {
+    std::error_code error;
+    fs::create_directories(object_path.parent_path(), error);
+    if (error == std::errc::not_a_directory || error == std::errc::file_exists) {
+      return FailedPrecondition("object " + Quoted(key) +
+                                " cannot be stored: a prefix of its key is an object");
+    }
+    if (error) {
+      return Internal("cannot create directories for object " + Quoted(key) + ": " +
+                      error.message());
+    }
+    if (::rename(temp_path.c_str(), object_path.c_str()) == 0) {
+      return SyncDirectory(object_path.parent_path());
+    }
+    if (errno == ENOENT) continue;  // a concurrent Delete pruned the parent: create it again
+    if (errno == EISDIR) {
+      // Only an empty directory (left by a crash mid-Delete) may go; otherwise other keys
+      // live under this one.
+      if (::rmdir(object_path.c_str()) == 0) continue;
+      return FailedPrecondition("object " + Quoted(key) +
+                                " cannot be stored: other objects' keys start with '" + key + "/'");
+    }
+    if (errno == ENOTDIR) {
+      return FailedPrecondition("object " + Quoted(key) +
+                                " cannot be stored: a prefix of its key is an object");
+    }
+    return ErrnoStatus("cannot rename into", object_path);
+  }
+  return Internal("object " + Quoted(key) + ": its directory kept vanishing during the Put");
+}
+
+Result<ObjectInfo> LocalObjectStore::Describe(const std::string& key, int fd,
+                                              const fs::path& path) {
+  struct stat info;
+  if (::fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", path);
+  FileIdentity identity = FileIdentity::Of(info);
+  fs::path sidecar_path = SidecarPath(key);
+  std::optional<Sidecar> sidecar = ReadSidecar(sidecar_path);
+  if (sidecar && sidecar->key == key && sidecar->data == identity) {
+    return ObjectInfo{key, identity.size, sidecar->sha256_hex, MtimeOf(info),
+                      sidecar->content_type};
+  }
+  // Missing or stale: hash the file we hold open (so the digest matches this very data) and
+  // rewrite the sidecar. The content type of a stale sidecar belonged to another version.
+  TY_ASSIGN_OR_RETURN(std::string sha, HashFile(fd, path));
+  Sidecar rebuilt{key, sha, kDefaultContentType, identity};
+  // Best effort: failing to cache the digest does not make the answer wrong.
+  (void)WriteSidecar(sidecar_path, rebuilt, tmp_dir_);
+  return ObjectInfo{key, identity.size, sha, MtimeOf(info), rebuilt.content_type};
+}
+
+Result<ObjectInfo> LocalObjectStore::Head(const std::string& key) {
+  TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
+  struct stat info;
+  TY_ASSIGN_OR_RETURN(FileDescriptor fd, OpenObject(key, path, info));
+  return Describe(key, fd.get(), path);
+}
+
+Status LocalObjectStore::Get(const std::string& key, std::ostream& sink,
+                             std::optional<ByteRange> range) {
+  TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
+  struct stat info;
+  TY_ASSIGN_OR_RETURN(FileDescriptor fd, OpenObject(key, path, info));
+  // Reading through the descriptor opened above gives one version even if a Put replaces
+  // the file meanwhile: the rename swaps the name, not the inode we hold.
+  auto size = static_cast<uint64_t>(info.st_size);
+  uint64_t offset = range ? range->offset : 0;
+  if (offset > size || (range && range->length && *range->length > size - offset)) {
+    return InvalidArgument("object " + Quoted(key) + ": range starting at " +
+                           std::to_string(offset) + " is past its end (" + std::to_string(size) +
+                           " bytes)");
+  }
+  uint64_t end = range && range->length ? offset + *range->length : size;
+  std::vector<char> buffer(kChunkBytes);
+  while (offset < end) {
+    size_t wanted = static_cast<size_t>(std::min<uint64_t>(kChunkBytes, end - offset));
+    TY_ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), buffer.data(), wanted, offset, path));
+    if (n == 0) return Internal("object " + Quoted(key) + " was truncated while being read");
+    sink.write(buffer.data(), static_cast<std::streamsize>(n));
+    if (!sink) return Internal("cannot write object " + Quoted(key) + " to the sink");
+    offset += n;
+  }
+  return Status::Ok();
+}
+
+Status LocalObjectStore::Delete(const std::string& key) {
+  TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
+  // EISDIR: the key names a prefix of other keys, not an object, so there is nothing to delete.
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
+    return ErrnoStatus("cannot delete object " + Quoted(key) + " at", path);
+  }
+  fs::path sidecar_path = SidecarPath(key);
+  if (::unlink(sidecar_path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus("cannot delete the metadata of object " + Quoted(key) + " at", sidecar_path);
+  }
+  // Prune directories the object leaves empty, so that List never walks dead branches and the
+  // key can later become a prefix. rmdir refuses a non-empty directory, which ends the walk.
+  for (fs::path parent = path.parent_path(); parent != objects_dir_ && parent != parent.root_path();
+       parent = parent.parent_path()) {
+    if (::rmdir(parent.c_str()) != 0) break;
+  }
+  return Status::Ok();
+}
+
+}  // namespace trainyard::storage

@@ -1,0 +1,178 @@
+#include "storage/local/local_object_store.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "common/files.h"
+#include "storage/object_store_conformance.h"
+#include "support/test_paths.h"
+
+namespace trainyard::storage {
+namespace {
+namespace fs = std::filesystem;
+
+Result<ObjectStorePtr> MakeLocal(const fs::path& scratch_dir) {
+  TY_ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open({.root = scratch_dir / "store"}));
+  return ObjectStorePtr(std::move(store));
+}
+
+INSTANTIATE_TEST_SUITE_P(Local, ObjectStoreConformanceTest,
+                         ::testing::Values(ObjectStoreFactory{"local", MakeLocal}),
+                         [](const auto& info) { return info.param.name; });
+
+// Every path under `directory` (files and directories) with its content for files.
+std::vector<std::string> Snapshot(const fs::path& directory) {
+  std::vector<std::string> entries;
+  for (const auto& entry : fs::recursive_directory_iterator(directory)) {
+    std::string line = fs::relative(entry.path(), directory).string();
+    if (entry.is_regular_file()) line += "=" + ReadFile(entry.path()).value();
+    entries.push_back(line);
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+std::unique_ptr<LocalObjectStore> OpenLocal(const fs::path& root) {
+  auto store = LocalObjectStore::Open({.root = root});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+TEST(LocalObjectStoreTest, HostileKeysTouchNothingOutsideTheRoot) {
+  testing::TempDir dir;
+  fs::create_directories(dir.path() / "outside" / "x");
+  std::ofstream(dir.path() / "outside" / "victim") << "keep me";
+  std::ofstream(dir.path() / "x") << "keep me too";
+  fs::path root = dir.path() / "a" / "store";
+  auto store = OpenLocal(root);
+  ASSERT_NE(store, nullptr);
+  std::ostringstream unused;
+  std::istringstream source("evil");
+  ASSERT_TRUE(store->Put("inside", source, 4).ok());
+
+  std::vector<std::string> before = Snapshot(dir.path());
+  for (const char* key : {"../x", "../../x", "a/../../x", "../../outside/victim", "/abs", "/tmp/x",
+                          "a//b", "a/./b", "..", "../store/objects/inside"}) {
+    std::istringstream evil("evil");
+    EXPECT_FALSE(store->Put(key, evil, 4).ok()) << key;
+    EXPECT_FALSE(store->Delete(key).ok()) << key;
+    EXPECT_FALSE(store->Head(key).ok()) << key;
+    EXPECT_FALSE(store->Get(key, unused).ok()) << key;
+    EXPECT_TRUE(store->List(key)->objects.empty()) << key;
+  }
+  EXPECT_EQ(Snapshot(dir.path()), before);
+  EXPECT_FALSE(fs::exists("/abs"));
+}
+
+TEST(LocalObjectStoreTest, SymlinkPlantedInTheTreeIsNotFollowed) {
+  testing::TempDir dir;
+  std::ofstream(dir.path() / "secret") << "outside";
+  auto store = OpenLocal(dir.path() / "store");
+  ASSERT_NE(store, nullptr);
+  fs::create_symlink(dir.path() / "secret", dir.path() / "store" / "objects" / "link");
+  std::ostringstream sink;
+  EXPECT_FALSE(store->Get("link", sink).ok());
+  EXPECT_EQ(sink.str(), "");
+}
+
+TEST(LocalObjectStoreTest, OpenCleansStaleTempFilesAndKeepsFreshOnes) {
+  testing::TempDir dir;
+  fs::path root = dir.path() / "store";
+  ASSERT_NE(OpenLocal(root), nullptr);
+  std::ofstream(root / "tmp" / "put-crashed") << "half an object";
+  std::ofstream(root / "tmp" / "put-in-progress") << "another process is writing";
+  fs::last_write_time(root / "tmp" / "put-crashed",
+                      fs::file_time_type::clock::now() - std::chrono::hours(2));
+
+  ASSERT_NE(OpenLocal(root), nullptr);
+  EXPECT_FALSE(fs::exists(root / "tmp" / "put-crashed"));
+  EXPECT_TRUE(fs::exists(root / "tmp" / "put-in-progress"));
+
+  auto store = LocalObjectStore::Open({.root = root, .stale_temp_age = std::chrono::seconds(0)});
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE(fs::is_empty(root / "tmp"));
+}
+
+TEST(LocalObjectStoreTest, FailedPutsLeaveNoTempFiles) {
+  testing::TempDir dir;
+  auto store = OpenLocal(dir.path() / "store");
+  ASSERT_NE(store, nullptr);
+  std::istringstream short_source("abc");
+  EXPECT_FALSE(store->Put("k", short_source, 10).ok());
+  std::istringstream wrong_sha("abc");
+  EXPECT_FALSE(store->Put("k", wrong_sha, 3, {.expected_sha256_hex = std::string(64, '0')}).ok());
+  EXPECT_TRUE(fs::is_empty(dir.path() / "store" / "tmp"));
+  EXPECT_TRUE(fs::is_empty(dir.path() / "store" / "objects"));
+}
+
+TEST(LocalObjectStoreTest, StaleOrMissingSidecarIsRebuiltFromTheData) {
+  testing::TempDir dir;
+  fs::path root = dir.path() / "store";
+  auto store = OpenLocal(root);
+  ASSERT_NE(store, nullptr);
+  std::istringstream source("abc");
+  ASSERT_TRUE(store->Put("k", source, 3, {.content_type = "text/plain"}).ok());
+
+  // What a crash between writing the sidecar and the rename leaves: the data of one version
+  // under the sidecar of another. Here the data is replaced behind the store's back.
+  ASSERT_TRUE(WriteFileAtomic(root / "objects" / "k", "xyz").ok());
+  Result<ObjectInfo> head = store->Head("k");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->sha256_hex, "3608bca1e44ea6c4d268eb6db02260269892c0b42b86bbf1e77a6fa16c3c9282");
+
+  fs::remove_all(root / "meta");
+  head = store->Head("k");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->sha256_hex, "3608bca1e44ea6c4d268eb6db02260269892c0b42b86bbf1e77a6fa16c3c9282");
+  EXPECT_FALSE(fs::is_empty(root / "meta"));  // rebuilt
+}
+
+TEST(LocalObjectStoreTest, KeyThatIsAlsoAPrefixIsFailedPrecondition) {
+  testing::TempDir dir;
+  auto store = OpenLocal(dir.path() / "store");
+  ASSERT_NE(store, nullptr);
+  std::istringstream one("1"), two("2");
+  ASSERT_TRUE(store->Put("a/b", one, 1).ok());
+  EXPECT_EQ(store->Put("a", two, 1).status().code(), StatusCode::kFailedPrecondition);
+  std::istringstream three("3");
+  ASSERT_TRUE(store->Put("c", three, 1).ok());
+  std::istringstream four("4");
+  EXPECT_EQ(store->Put("c/d", four, 1).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(fs::is_empty(dir.path() / "store" / "tmp"));
+}
+
+TEST(LocalObjectStoreTest, SegmentLongerThanNameMaxIsInvalidArgument) {
+  testing::TempDir dir;
+  auto store = OpenLocal(dir.path() / "store");
+  ASSERT_NE(store, nullptr);
+  std::istringstream source("x");
+  EXPECT_EQ(store->Put(std::string(256, 's'), source, 1).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(LocalObjectStoreTest, RelativeRootIsRefused) {
+  EXPECT_EQ(LocalObjectStore::Open({.root = "relative/store"}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(OpenObjectStoreTest, FileUriOpensALocalStore) {
+  testing::TempDir dir;
+  Result<ObjectStorePtr> store = OpenObjectStore("file://" + (dir.path() / "store").string());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::istringstream source("abc");
+  ASSERT_TRUE((*store)->Put("via/uri", source, 3).ok());
+  EXPECT_TRUE(fs::exists(dir.path() / "store" / "objects" / "via" / "uri"));
+}
+
+TEST(OpenObjectStoreTest, OtherUrisGiveAClearError) {
+  Result<ObjectStorePtr> s3 = OpenObjectStore("s3://b");
+  EXPECT_EQ(s3.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s3.status().message(), "unsupported object store URI 's3://b' (supported: file://)");
+  for (const char* uri : {"file://host/path", "file://relative", "file:", "", "/plain/path"}) {
+    EXPECT_EQ(OpenObjectStore(uri).status().code(), StatusCode::kInvalidArgument) << uri;
+  }
+}
+
+}  // namespace
+}  // namespace trainyard::storage

@@ -1,0 +1,95 @@
+// ObjectStore: where trainyard keeps datasets, model artifacts and job outputs, addressed by key
+// ("datasets/iris/train.csv"), as S3 does. One interface; backends are chosen by URI
+// (OpenObjectStore), and every backend passes the suite in object_store_conformance.h.
+//
+// Thread-safety: every ObjectStore is safe to call from many threads at once, and the local
+// backend also from many processes sharing one root. A Put is atomic: a concurrent reader sees
+// the previous object or the whole new one, never a part.
+//
+// Failures are Status values; messages name the key ("object 'datasets/x.csv' not found").
+// Keys that break ValidateObjectKey's rules are refused with InvalidArgument by every method.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time_format.h"
+
+namespace trainyard::storage {
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string sha256_hex;  // lowercase hex SHA-256 of the whole object
+  TimePoint last_modified;
+  std::string content_type;  // "application/octet-stream" when the Put gave none
+};
+
+struct PutOptions {
+  std::string content_type;  // empty: "application/octet-stream"
+  // When set, the Put fails unless the streamed bytes have this SHA-256 (hex, either case).
+  std::optional<std::string> expected_sha256_hex;
+};
+
+// Bytes [offset, offset + length) of an object; length nullopt: to the end.
+struct ByteRange {
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+};
+
+struct ListPage {
+  std::vector<ObjectInfo> objects;  // sorted by key (byte order)
+  bool truncated = false;           // more keys match: ask again with start_after = last key
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Streams exactly `size` bytes from `source` into `key`, computing SHA-256 as it goes, in
+  // constant memory. Replaces an existing object atomically. Nothing becomes visible on failure:
+  //   InvalidArgument: bad key, bad expected_sha256_hex, the digest does not match it, or
+  //                    `source` ended before `size` bytes (bytes after `size` are left unread).
+  //   FailedPrecondition: the backend cannot hold the key beside existing ones (the local store
+  //                    cannot keep both "a" and "a/b", as a file cannot also be a directory).
+  //   Internal: I/O failure.
+  virtual Result<ObjectInfo> Put(const std::string& key, std::istream& source, uint64_t size,
+                                 const PutOptions& options = {}) = 0;
+
+  // NotFound naming the key when there is no such object.
+  virtual Result<ObjectInfo> Head(const std::string& key) = 0;
+
+  // Streams the object, or `range` of it, into `sink`. The range must lie within the object
+  // (offset + length <= size; offset == size reads nothing); otherwise InvalidArgument, which
+  // the HTTP layer maps to 416. NotFound naming the key; Internal when `sink` fails. On an
+  // error after bytes were written, `sink` holds a prefix of the data.
+  virtual Status Get(const std::string& key, std::ostream& sink,
+                     std::optional<ByteRange> range = {}) = 0;
+
+  // Objects whose key starts with `prefix` (a plain string prefix, not a directory: "data/a"
+  // matches "data/a1" and "data/a/b"), sorted, at most `max_keys` (0 is taken as 1000), the
+  // first one after `start_after`. An object deleted while listing is left out.
+  virtual Result<ListPage> List(const std::string& prefix, const std::string& start_after = "",
+                                size_t max_keys = 1000) = 0;
+
+  // Removes the object. Deleting a missing key is OK (S3 semantics); Internal on I/O failure.
+  virtual Status Delete(const std::string& key) = 0;
+};
+
+using ObjectStorePtr = std::unique_ptr<ObjectStore>;
+
+// Keys are 1 to 1024 bytes of valid UTF-8 with no NUL or other control character (C0, DEL, C1),
+// no leading or trailing '/', no empty segment ("a//b") and no "." or ".." segment. Returns
+// InvalidArgument naming the key (escaped) and the rule it breaks.
+Status ValidateObjectKey(const std::string& key);
+
+// Opens a store by URI: "file:///abs/path" opens a LocalObjectStore rooted there (created if
+// missing). Any other form: InvalidArgument naming the URI and the supported schemes.
+Result<ObjectStorePtr> OpenObjectStore(const std::string& uri);
+
+}  // namespace trainyard::storage

@@ -1,0 +1,28 @@
+// OpenObjectStore: the one place that maps a URI scheme to a backend.
+#include "storage/local/local_object_store.h"
+#include "storage/object_store.h"
+
+namespace trainyard::storage {
+namespace {
+
+constexpr char kFileScheme[] = "file://";
+constexpr char kSupported[] = "(supported: file://)";
+
+}  // namespace
+
+Result<ObjectStorePtr> OpenObjectStore(const std::string& uri) {
+  if (!uri.starts_with(kFileScheme)) {
+    return InvalidArgument("unsupported object store URI '" + uri + "' " + kSupported);
+  }
+  // Only "file:///abs/path": an authority ("file://host/...") or a relative path is refused
+  // rather than guessed at. Percent-escapes are not decoded; the path is taken as written.
+  std::string path = uri.substr(std::string(kFileScheme).size());
+  if (path.empty() || path.front() != '/') {
+    return InvalidArgument("object store URI '" + uri +
+                           "' must name an absolute path, as in file:///srv/trainyard/objects");
+  }
+  TY_ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(LocalObjectStoreOptions{.root = path}));
+  return ObjectStorePtr(std::move(store));
+}
+
+}  // namespace trainyard::storage
