@@ -1,5 +1,6 @@
 #include "common/time_format.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace trainyard {
@@ -11,10 +12,11 @@ std::string FormatIso8601(TimePoint time) {
   std::time_t t = seconds.count();
   std::tm utc{};
   gmtime_r(&t, &utc);
-  char buffer[40];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  // Formatted by hand: strftime would load the local time zone (tzset) for a UTC time.
   char result[48];
-  std::snprintf(result, sizeof result, "%s.%03dZ", buffer, static_cast<int>(millis.count()));
+  std::snprintf(result, sizeof result, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(millis.count()));
   return result;
 }
 
