@@ -14,13 +14,11 @@ namespace {
 
 // Describe is cheap for the local executor, and a finished job's slot should be refilled quickly;
 // the terminal is redrawn less often than that.
-constexpr auto kPollInterval = std::chrono::milliseconds(20);
+constexpr auto kPollInterval = std::chrono::milliseconds(10);
 constexpr auto kRedrawInterval = std::chrono::milliseconds(200);
 
 struct SweepJob {
   JobResult result;
-  bool submitted = false;
-  bool finished = false;
   SteadyClock::time_point started;
 };
 
@@ -67,7 +65,8 @@ json StatusJson(const JobResult& result) {
 Status WriteStatusFile(const RunOptions& options, const JobResult& result) {
   fs::path status_file = options.out_dir / result.job_name / "status.json";
   TY_RETURN_IF_ERROR(MakeDirectories(status_file.parent_path()));
-  return WriteFileAtomic(status_file, StatusJson(result).dump(2) + "\n");
+  // Atomic, not synced one by one: the whole output directory is synced once, at the end.
+  return WriteFileAtomic(status_file, StatusJson(result).dump(2) + "\n", Durability::kAtomicOnly);
 }
 
 }  // namespace
@@ -83,58 +82,58 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
   }
 
   SweepOutcome outcome;
-  size_t next = 0, running = 0, finished = 0;
+  size_t next = 0, finished = 0;
+  std::vector<size_t> active;  // submitted and not yet ended, in submission order
   bool stopping = false;
   auto last_redraw = SteadyClock::now() - kRedrawInterval;
   while (finished < jobs.size()) {
-    bool changed = false;
     if (interrupted && !stopping) {
       stopping = true;
       outcome.interrupted = true;
-      for (SweepJob& job : jobs) {
-        if (job.submitted && !job.finished) (void)executor.Stop(job.result.job_name);
-      }
-    }
-    while (!stopping && running < options.parallel && next < jobs.size()) {
-      SweepJob& job = jobs[next++];
-      TY_RETURN_IF_ERROR(
-          executor.Submit(MakeSpec(options, job.result.job_name, job.result.hyperparameters)));
-      job.submitted = true;
-      job.started = SteadyClock::now();
-      ++running;
-    }
-    if (stopping) {  // what never started is finished now
-      for (; next < jobs.size(); ++next) {
-        jobs[next].finished = true;
+      for (size_t index : active) (void)executor.Stop(jobs[index].result.job_name);
+      for (; next < jobs.size(); ++next) {  // what never started is finished now
         ++finished;
       }
     }
-
-    std::vector<DisplayedJob> displayed;
-    for (SweepJob& job : jobs) {
-      if (job.submitted && !job.finished) {
-        auto description = executor.Describe(job.result.job_name);
-        if (!description.ok()) return description.status();
-        job.result.description = std::move(description).value();
-        job.result.duration_seconds =
-            std::chrono::duration<double>(SteadyClock::now() - job.started).count();
-        if (core::IsTerminal(job.result.description->status.status())) {
-          job.finished = true;
-          changed = true;
-          ++finished;
-          --running;
-          TY_RETURN_IF_ERROR(WriteStatusFile(options, job.result));
-        }
-      }
-      displayed.push_back({job.result.job_name,
-                           job.result.description ? &*job.result.description : nullptr,
-                           job.result.duration_seconds});
+    while (!stopping && active.size() < options.parallel && next < jobs.size()) {
+      SweepJob& job = jobs[next];
+      TY_RETURN_IF_ERROR(
+          executor.Submit(MakeSpec(options, job.result.job_name, job.result.hyperparameters)));
+      job.started = SteadyClock::now();
+      active.push_back(next++);
     }
+
+    bool changed = false;
+    for (auto it = active.begin(); it != active.end();) {
+      SweepJob& job = jobs[*it];
+      auto description = executor.Describe(job.result.job_name);
+      if (!description.ok()) return description.status();
+      job.result.description = std::move(description).value();
+      job.result.duration_seconds =
+          std::chrono::duration<double>(SteadyClock::now() - job.started).count();
+      if (!core::IsTerminal(job.result.description->status.status())) {
+        ++it;
+        continue;
+      }
+      changed = true;
+      ++finished;
+      TY_RETURN_IF_ERROR(WriteStatusFile(options, job.result));
+      it = active.erase(it);
+    }
+
     if (changed || SteadyClock::now() - last_redraw >= kRedrawInterval) {
+      std::vector<DisplayedJob> displayed;
+      displayed.reserve(jobs.size());
+      for (const SweepJob& job : jobs) {
+        displayed.push_back({job.result.job_name,
+                             job.result.description ? &*job.result.description : nullptr,
+                             job.result.duration_seconds});
+      }
       display.Update(displayed, stopping ? "stopping (Ctrl-C): waiting for jobs to end" : "");
       last_redraw = SteadyClock::now();
     }
-    if (finished < jobs.size()) std::this_thread::sleep_for(kPollInterval);
+    // A slot that just freed up is refilled at once; otherwise wait for news.
+    if (!changed && finished < jobs.size()) std::this_thread::sleep_for(kPollInterval);
   }
   display.Close();
 
@@ -156,6 +155,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
                             {"direction", options.objective->minimize ? "min" : "max"}};
   }
   for (const JobResult& result : outcome.results) summary["jobs"].push_back(StatusJson(result));
+  TY_RETURN_IF_ERROR(SyncFileSystem(options.out_dir));
   TY_RETURN_IF_ERROR(WriteFileAtomic(options.out_dir / "sweep.json", summary.dump(2) + "\n"));
   return outcome;
 }

@@ -81,6 +81,15 @@ Result<std::vector<std::string>> ListFilesRecursive(const fs::path& directory) {
   return files;
 }
 
+Status SyncFileSystem(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus("cannot open", path);
+  int result = ::syncfs(fd);
+  Status status = result == 0 ? Status::Ok() : ErrnoStatus("cannot sync the file system of", path);
+  ::close(fd);
+  return status;
+}
+
 std::optional<fs::path> FindExecutable(const std::string& name, const std::string& search_path) {
   size_t start = 0;
   while (start <= search_path.size()) {

@@ -23,6 +23,9 @@ Status WriteFileAtomic(const std::filesystem::path& path, const std::string& con
 Status MakeDirectories(const std::filesystem::path& path);
 // Regular files under `directory`, as sorted paths relative to it ("a/b.csv").
 Result<std::vector<std::string>> ListFilesRecursive(const std::filesystem::path& directory);
+// Flushes everything written to the file system that holds `path` (syncfs): one call makes a
+// whole directory of files written with kAtomicOnly durable.
+Status SyncFileSystem(const std::filesystem::path& path);
 // The first executable called `name` in the directories of `search_path` ("/usr/bin:/bin", the
 // format of $PATH), or nullopt.
 std::optional<std::filesystem::path> FindExecutable(const std::string& name,
