@@ -149,6 +149,28 @@ TEST_F(WrapperTest, SigkillAfterTheGracePeriod) {
   EXPECT_LT(took, 5s);
 }
 
+// The command leaves a grandchild behind that exits while the command still runs: the wrapper,
+// as PID 1 in a container or as a subreaper here, must reap it, or it stays a zombie.
+constexpr char kOrphanScript[] =
+    "( sleep 0.1 & echo $! > \"$SM_MODEL_DIR/orphan\" ); sleep 1;"
+    " pid=$(cat \"$SM_MODEL_DIR/orphan\");"
+    " if grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null; then echo zombie; exit 1; fi";
+
+TEST_F(WrapperTest, ReapsOrphansOfTheCommand) {
+  auto result = RunProcess(Wrap({"sh", "-c", kOrphanScript}), Environment());
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+}
+
+TEST_F(WrapperTest, ReapsOrphansAsPidOne) {
+  if (RunProcess({"unshare", "--pid", "--fork", "--mount-proc", "true"}).exit_code != 0) {
+    GTEST_SKIP() << "cannot make a PID namespace here (unshare --pid needs CAP_SYS_ADMIN)";
+  }
+  std::vector<std::string> argv = {"unshare", "--pid", "--fork", "--mount-proc"};
+  for (const std::string& argument : Wrap({"sh", "-c", kOrphanScript})) argv.push_back(argument);
+  auto result = RunProcess(argv, Environment());
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+}
+
 TEST_F(WrapperTest, PostsProgressMetricsAndLogWithTheToken) {
   HttpTestServer server;
   job.metric_definitions = {{"log_loss", "loss=([0-9.]+)"}};
