@@ -177,6 +177,24 @@ TEST_F(RunTest, CtrlCStopsEveryJobAndStillWritesStatus) {
   EXPECT_EQ(ReadJson(out / "interrupted-002" / "status.json")["status"], "Stopped");
 }
 
+TEST_F(RunTest, GridFileCombinationsReachTheCodeTyped) {
+  fs::path grid = dir.path() / "grid.json";
+  std::ofstream(grid) << R"({"fixed": {"epochs": 2},
+                             "combinations": [{"lr": 0.1, "layers": [64, 32]}, {"lr": "auto"}]})";
+  auto argv = Run({"--name", "grid", "--grid", grid.string(), "--out", out.string()}, false);
+  argv.insert(argv.end(), {"--", "true"});  // job.json is handed back with every job
+  auto result = RunProcess(argv, {}, 60s);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  json first = ReadJson(out / "grid-001" / "job.json");
+  EXPECT_EQ(first["hyperparameters"]["lr"], 0.1);
+  EXPECT_EQ(first["hyperparameters"]["layers"], json::array({64, 32}));
+  EXPECT_EQ(first["hyperparameters"]["epochs"], 2);
+  EXPECT_EQ(first["hyperparameters_raw"]["layers"], "[64,32]");
+  json second = ReadJson(out / "grid-002" / "job.json");
+  EXPECT_EQ(second["hyperparameters"]["lr"], "auto");
+  EXPECT_FALSE(second["hyperparameters"].contains("layers"));
+}
+
 TEST_F(RunTest, BadInputIsRefusedBeforeAnythingRuns) {
   auto result = RunProcess(Run({"--param", "learning_rate=", "--out", out.string()}));
   EXPECT_EQ(result.exit_code, 2) << result.output;
@@ -184,6 +202,9 @@ TEST_F(RunTest, BadInputIsRefusedBeforeAnythingRuns) {
   auto missing = RunProcess(Run({"--train", "/no/such/file.csv", "--out", out.string()}));
   EXPECT_EQ(missing.exit_code, 3) << missing.output;
   EXPECT_NE(missing.output.find("/no/such/file.csv"), std::string::npos);
+  auto bad_env = RunProcess(Run({"--env", "1BAD=x", "--out", out.string()}));
+  EXPECT_EQ(bad_env.exit_code, 2) << bad_env.output;
+  EXPECT_NE(bad_env.output.find("1BAD"), std::string::npos);
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -70,8 +70,9 @@ Result<RunOptions> BuildRunOptions(const RawRunFlags& flags, RunOptions options)
       return InvalidArgument(
           "--grid and --param cannot be combined: put every parameter in the file");
     }
-    TY_ASSIGN_OR_RETURN(std::string text, ReadFile(flags.grid_file));
-    auto sweep = core::ParseSweepJsonText(text);
+    auto text = ReadFile(flags.grid_file);
+    if (!text.ok()) return text.status().WithContext("--grid");
+    auto sweep = core::ParseSweepJsonText(*text);
     if (!sweep.ok()) return sweep.status().WithContext("--grid '" + flags.grid_file + "'");
     options.sweep = std::move(sweep).value();
   }

@@ -60,8 +60,9 @@ Status CheckInputs(const RunOptions& options) {
     }
   }
   if (options.parallel < 1) return InvalidArgument("--parallel must be at least 1");
-  TY_RETURN_IF_ERROR(core::ValidateMaxRuntimeSeconds(options.max_runtime_seconds)
-                         .WithContext("--max-runtime"));
+  TY_RETURN_IF_ERROR(
+      core::ValidateMaxRuntimeSeconds(options.max_runtime_seconds).WithContext("--max-runtime"));
+  TY_RETURN_IF_ERROR(core::ValidateEnvironment(options.environment).WithContext("--env"));
   if (!fs::exists(options.wrapper_path)) {
     return NotFound("trainyard-wrap not found at '" + options.wrapper_path.string() +
                     "' (pass --wrapper PATH)");
