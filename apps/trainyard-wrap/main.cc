@@ -4,18 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "common/environment.h"
 #include "wrapper/options.h"
 #include "wrapper/wrapper.h"
 
 extern char** environ;
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> environment;
-  for (char** entry = environ; *entry; ++entry) {
-    std::string text(*entry);
-    size_t equals = text.find('=');
-    if (equals != std::string::npos) environment[text.substr(0, equals)] = text.substr(equals + 1);
-  }
+  trainyard::EnvironmentMap environment = trainyard::ParseEnvironment(environ);
   auto options = trainyard::wrapper::ParseWrapperOptions(
       std::vector<std::string>(argv + 1, argv + argc), environment);
   if (!options.ok()) {

@@ -7,9 +7,12 @@
 #include <cstdio>
 
 #include "app/sweep_runner.h"
+#include "common/environment.h"
 #include "common/files.h"
 #include "core/sagemaker_limits.h"
 #include "executor/local/local_executor.h"
+
+extern char** environ;
 
 namespace trainyard::app {
 namespace fs = std::filesystem;
@@ -97,6 +100,7 @@ int RunCommand(RunOptions options) {
   {
     executor::LocalExecutor executor({.work_dir = work_dir,
                                       .wrapper_path = options.wrapper_path,
+                                      .environment = ParseEnvironment(environ),
                                       .keep_job_roots = options.keep_job_roots});
     outcome = RunSweep(options, *combinations, executor, display, g_interrupted);
   }

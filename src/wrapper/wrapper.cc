@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/environment.h"
 #include "common/files.h"
 #include "contract/job_json.h"
 #include "contract/script_mode_environment.h"
@@ -106,9 +107,7 @@ std::vector<std::string> ChildEnvironment(const std::map<std::string, std::strin
   for (const auto& [key, value] : job.environment) environment.emplace(key, value);
   for (const auto& [key, value] : script_mode) environment[key] = value;
   environment["TRAINYARD_JOB_JSON"] = job_json.string();
-  std::vector<std::string> entries;
-  for (const auto& [key, value] : environment) entries.push_back(key + "=" + value);
-  return entries;
+  return FormatEnvironment(environment);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <thread>
 
+#include "common/environment.h"
+
 extern char** environ;
 
 namespace trainyard::testing {
@@ -21,16 +23,9 @@ Process::Process(const std::vector<std::string>& argv,
   char path[] = "/tmp/trainyard-test-output-XXXXXX";
   int output_fd = ::mkstemp(path);
   output_path_ = path;
-  std::map<std::string, std::string> environment;
-  for (char** entry = environ; *entry; ++entry) {
-    std::string text(*entry);
-    if (size_t equals = text.find('='); equals != std::string::npos) {
-      environment[text.substr(0, equals)] = text.substr(equals + 1);
-    }
-  }
+  EnvironmentMap environment = ParseEnvironment(environ);
   for (const auto& [key, value] : extra_environment) environment[key] = value;
-  std::vector<std::string> entries;
-  for (const auto& [key, value] : environment) entries.push_back(key + "=" + value);
+  std::vector<std::string> entries = FormatEnvironment(environment);
   std::vector<char*> argv_pointers, envp;
   for (const std::string& argument : argv)
     argv_pointers.push_back(const_cast<char*>(argument.c_str()));

@@ -11,11 +11,10 @@
 #include <cstring>
 
 #include "archive/archive.h"
+#include "common/environment.h"
 #include "common/files.h"
 #include "contract/ml_root.h"
 #include "core/sagemaker_limits.h"
-
-extern char** environ;
 
 namespace trainyard::executor {
 namespace fs = std::filesystem;
@@ -200,13 +199,7 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
     argv.push_back("--");
     argv.insert(argv.end(), spec.command.begin(), spec.command.end());
   }
-  std::map<std::string, std::string> environment;
-  for (char** entry = environ; *entry; ++entry) {
-    std::string text(*entry);
-    if (size_t equals = text.find('='); equals != std::string::npos) {
-      environment[text.substr(0, equals)] = text.substr(equals + 1);
-    }
-  }
+  EnvironmentMap environment = options_.environment;
   for (const auto& [key, value] : spec.definition.environment) environment[key] = value;
   for (const auto& [key, value] : spec.secret_environment) environment[key] = value;
   environment["TRAINYARD_ML_ROOT"] = job.root.root().string();
@@ -215,8 +208,7 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
       std::to_string(static_cast<double>(spec.stop_grace_period.count()) / 1000.0);
   environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] =
       std::to_string(static_cast<double>(options_.progress_interval.count()) / 1000.0);
-  std::vector<std::string> entries;
-  for (const auto& [key, value] : environment) entries.push_back(key + "=" + value);
+  std::vector<std::string> entries = FormatEnvironment(environment);
 
   std::vector<char*> argv_pointers, envp;
   for (std::string& argument : argv) argv_pointers.push_back(argument.data());

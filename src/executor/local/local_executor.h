@@ -23,7 +23,9 @@ namespace trainyard::executor {
 struct LocalExecutorOptions {
   std::filesystem::path work_dir;      // job roots go to <work_dir>/<job-name>/ml
   std::filesystem::path wrapper_path;  // the trainyard-wrap binary
-  bool keep_job_roots = false;         // keep each job's root after it ends (debugging)
+  // The environment every wrapper starts from (the caller's own, usually), before the job's.
+  std::map<std::string, std::string> environment;
+  bool keep_job_roots = false;  // keep each job's root after it ends (debugging)
   // How often the wrapper reads the progress file. Shorter than the wrapper's 5 s default:
   // here the "report" is a local file that `trainyard run` shows live.
   std::chrono::milliseconds progress_interval{1'000};
