@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   # build
   g++ cmake make pkg-config
-  libarchive-dev libacl1-dev libzstd-dev liblz4-dev libxml2-dev
-  libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
+  libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  # libarchive is linked statically (src/archive/CMakeLists.txt says why): its own dependencies
+  nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-jsonschema zip unzip
   # benchmarks
