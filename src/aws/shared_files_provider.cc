@@ -1,0 +1,110 @@
+#include "aws/shared_files_provider.h"
+
+#include "aws/profile_file.h"
+
+namespace trainyard::aws {
+
+namespace {
+
+std::string Value(const std::map<std::string, std::string>& section, const std::string& key) {
+  auto found = section.find(key);
+  return found == section.end() ? std::string() : found->second;
+}
+
+// Credentials from one section; NotFound when it has neither key.
+Result<TimedCredentials> FromSection(const std::map<std::string, std::string>& section,
+                                     const std::string& where, const std::string& source) {
+  TimedCredentials result;
+  result.source = source;
+  result.credentials.access_key_id = Value(section, "aws_access_key_id");
+  result.credentials.secret_access_key = Value(section, "aws_secret_access_key");
+  result.credentials.session_token = Value(section, "aws_session_token");
+  bool has_id = !result.credentials.access_key_id.empty();
+  bool has_secret = !result.credentials.secret_access_key.empty();
+  if (!has_id && !has_secret) return NotFound(where + " has no aws_access_key_id");
+  // botocore raises PartialCredentialsError here rather than trying the next source.
+  if (!has_id)
+    return InvalidArgument(where + " has aws_secret_access_key but no aws_access_key_id");
+  if (!has_secret) {
+    return InvalidArgument(where + " has aws_access_key_id but no aws_secret_access_key");
+  }
+  return result;
+}
+
+std::string Get(const EnvironmentMap& environment, const std::string& name) {
+  auto found = environment.find(name);
+  return found == environment.end() ? std::string() : found->second;
+}
+
+}  // namespace
+
+Result<TimedCredentials> SharedFilesProvider::Fetch() {
+  std::string profile = ProfileName(environment_);
+  std::vector<std::string> reasons;
+
+  std::filesystem::path credentials_path = CredentialsFilePath(environment_, home_);
+  auto credentials_file = ReadProfileFile(credentials_path);
+  if (credentials_file.ok()) {
+    // The credentials file names profiles plainly: "[dev]", never "[profile dev]".
+    auto section = credentials_file->find(profile);
+    std::string where = credentials_path.string() + " [" + profile + "]";
+    if (section == credentials_file->end()) {
+      reasons.push_back(credentials_path.string() + " has no profile [" + profile + "]");
+    } else {
+      auto found = FromSection(section->second, where, "shared-credentials-file:" + profile);
+      if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+      reasons.push_back(found.status().message());
+    }
+  } else if (credentials_file.status().code() == StatusCode::kNotFound) {
+    reasons.push_back(credentials_file.status().message());
+  } else {
+    return credentials_file.status();
+  }
+
+  std::filesystem::path config_path = ConfigFilePath(environment_, home_);
+  auto config_file = ReadProfileFile(config_path);
+  if (config_file.ok()) {
+    const auto* section = FindConfigProfile(*config_file, profile);
+    std::string header = profile == "default" ? "[default]" : "[profile " + profile + "]";
+    if (section == nullptr) {
+      reasons.push_back(config_path.string() + " has no " + header);
+    } else {
+      auto found = FromSection(*section, config_path.string() + " " + header,
+                               "shared-config-file:" + profile);
+      if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+      reasons.push_back(found.status().message());
+    }
+  } else if (config_file.status().code() == StatusCode::kNotFound) {
+    reasons.push_back(config_file.status().message());
+  } else {
+    return config_file.status();
+  }
+
+  std::string message = "profile '" + profile + "' has no credentials (";
+  for (size_t i = 0; i < reasons.size(); ++i) message += (i ? "; " : "") + reasons[i];
+  return NotFound(message + ")");
+}
+
+Result<std::string> ResolveRegion(const EnvironmentMap& environment,
+                                  const std::filesystem::path& home) {
+  if (std::string region = Get(environment, "AWS_REGION"); !region.empty()) return region;
+  if (std::string region = Get(environment, "AWS_DEFAULT_REGION"); !region.empty()) return region;
+  std::string profile = ProfileName(environment);
+  std::filesystem::path config_path = ConfigFilePath(environment, home);
+  std::string looked = "no AWS region: AWS_REGION and AWS_DEFAULT_REGION are not set, and ";
+  auto config_file = ReadProfileFile(config_path);
+  if (!config_file.ok()) {
+    if (config_file.status().code() != StatusCode::kNotFound) return config_file.status();
+    return NotFound(looked + config_path.string() + " does not exist");
+  }
+  const auto* section = FindConfigProfile(*config_file, profile);
+  std::string header = profile == "default" ? "[default]" : "[profile " + profile + "]";
+  if (section == nullptr) return NotFound(looked + config_path.string() + " has no " + header);
+  std::string region = Value(*section, "region");
+  if (region.empty()) {
+    return NotFound(looked + config_path.string() + " " + header + " sets no region");
+  }
+  return region;
+}
+
+}  // namespace trainyard::aws
