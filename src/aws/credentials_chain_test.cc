@@ -13,15 +13,14 @@
 #include "aws/imds_provider.h"
 #include "aws/shared_files_provider.h"
 #include "support/http_test_server.h"
-#include "support/routed_http_server.h"
 #include "support/test_paths.h"
 
 namespace trainyard::aws {
 namespace {
 
+using trainyard::testing::HttpTestResponse;
+using trainyard::testing::HttpTestServer;
 using trainyard::testing::RecordedRequest;
-using trainyard::testing::RoutedHttpServer;
-using trainyard::testing::RoutedResponse;
 
 // A provider the test drives: answers `next`, counts its calls.
 class FakeProvider : public CredentialsProvider {
@@ -84,8 +83,8 @@ TEST(DefaultChainTest, OrderIsEnvironmentSharedFilesContainerImds) {
   std::filesystem::create_directories(home.path() / ".aws");
   std::ofstream(home.path() / ".aws/credentials")
       << "[default]\naws_access_key_id = FILE\naws_secret_access_key = S\n";
-  RoutedHttpServer container([](const RecordedRequest&) {
-    return RoutedResponse{200, R"({"AccessKeyId": "CONTAINER", "SecretAccessKey": "S"})"};
+  HttpTestServer container([](const RecordedRequest&) {
+    return HttpTestResponse{200, R"({"AccessKeyId": "CONTAINER", "SecretAccessKey": "S"})"};
   });
   EnvironmentMap environment = IsolatedEnvironment();
   environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = container.url("/creds");
@@ -105,10 +104,10 @@ TEST(DefaultChainTest, OrderIsEnvironmentSharedFilesContainerImds) {
 
 TEST(DefaultChainTest, FallsThroughToImds) {
   trainyard::testing::TempDir home;
-  RoutedHttpServer imds([](const RecordedRequest& request) {
-    if (request.method == "PUT") return RoutedResponse{200, "tok"};
-    if (request.target.ends_with("/")) return RoutedResponse{200, "role"};
-    return RoutedResponse{200, R"({"AccessKeyId": "IMDS", "SecretAccessKey": "S"})"};
+  HttpTestServer imds([](const RecordedRequest& request) {
+    if (request.method == "PUT") return HttpTestResponse{200, "tok"};
+    if (request.target.ends_with("/")) return HttpTestResponse{200, "role"};
+    return HttpTestResponse{200, R"({"AccessKeyId": "IMDS", "SecretAccessKey": "S"})"};
   });
   auto found = MakeDefaultCredentialsChain({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url("")}},
                                            home.path())
@@ -227,12 +226,13 @@ TEST(NoSecretInMessagesTest, EveryErrorPath) {
 
   // Container: every HTTP failure, the token sent each time; bodies echo the secrets.
   const std::string echo = "ZZSECRETKEYZZ ZZSESSIONTOKENZZ ZZAUTHTOKENZZ";
-  for (RoutedResponse answer :
-       {RoutedResponse{401, echo}, RoutedResponse{500, echo}, RoutedResponse{200, echo},
-        RoutedResponse{200, R"({"SecretAccessKey": "ZZSECRETKEYZZ", "Token": "ZZSESSIONTOKENZZ"})"},
-        RoutedResponse{200, R"({"AccessKeyId": "A", "SecretAccessKey": "ZZSECRETKEYZZ",
+  for (HttpTestResponse answer :
+       {HttpTestResponse{401, echo}, HttpTestResponse{500, echo}, HttpTestResponse{200, echo},
+        HttpTestResponse{200,
+                         R"({"SecretAccessKey": "ZZSECRETKEYZZ", "Token": "ZZSESSIONTOKENZZ"})"},
+        HttpTestResponse{200, R"({"AccessKeyId": "A", "SecretAccessKey": "ZZSECRETKEYZZ",
                                 "Token": "ZZSESSIONTOKENZZ", "Expiration": 5})"}}) {
-    RoutedHttpServer server([&](const RecordedRequest&) { return answer; });
+    HttpTestServer server([&](const RecordedRequest&) { return answer; });
     collect(ContainerProvider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/c")},
                                {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "ZZAUTHTOKENZZ"}})
                 .Fetch());
@@ -262,10 +262,10 @@ TEST(NoSecretInMessagesTest, EveryErrorPath) {
 
   // IMDS: the token is accepted, then each later step fails with secret-laden bodies.
   for (int failing_step : {1, 2, 3, 4}) {
-    RoutedHttpServer server([&](const RecordedRequest& request) -> RoutedResponse {
+    HttpTestServer server([&](const RecordedRequest& request) -> HttpTestResponse {
       if (request.method == "PUT") return {200, "ZZIMDSTOKENZZ"};
       if (request.target.ends_with("/")) {
-        return failing_step == 1 ? RoutedResponse{401, echo} : RoutedResponse{200, "role"};
+        return failing_step == 1 ? HttpTestResponse{401, echo} : HttpTestResponse{200, "role"};
       }
       if (failing_step == 2) return {500, echo};
       if (failing_step == 3) return {200, echo};
@@ -275,7 +275,7 @@ TEST(NoSecretInMessagesTest, EveryErrorPath) {
   }
 
   // The chain's combined error over a broken container source.
-  RoutedHttpServer broken([&](const RecordedRequest&) { return RoutedResponse{500, echo}; });
+  HttpTestServer broken([&](const RecordedRequest&) { return HttpTestResponse{500, echo}; });
   EnvironmentMap environment = IsolatedEnvironment();
   environment["AWS_SECRET_ACCESS_KEY"] = "ZZSECRETKEYZZ";
   collect(MakeDefaultCredentialsChain(environment, home.path())->Fetch());

@@ -5,15 +5,15 @@
 
 #include "aws/container_provider.h"
 #include "aws/imds_provider.h"
-#include "support/routed_http_server.h"
+#include "support/http_test_server.h"
 #include "support/test_paths.h"
 
 namespace trainyard::aws {
 namespace {
 
+using trainyard::testing::HttpTestResponse;
+using trainyard::testing::HttpTestServer;
 using trainyard::testing::RecordedRequest;
-using trainyard::testing::RoutedHttpServer;
-using trainyard::testing::RoutedResponse;
 
 constexpr char kDocument[] =
     R"({"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "wJalrSECRET", "Token": "SESSIONTOKEN",
@@ -27,8 +27,9 @@ std::string Header(const RecordedRequest& request, const std::string& name) {
 // ---- Container provider -------------------------------------------------------------------
 
 TEST(ContainerProviderTest, FullUriWithoutToken) {
-  RoutedHttpServer server([](const RecordedRequest& request) {
-    return request.target == "/creds" ? RoutedResponse{200, kDocument} : RoutedResponse{404, ""};
+  HttpTestServer server([](const RecordedRequest& request) {
+    return request.target == "/creds" ? HttpTestResponse{200, kDocument}
+                                      : HttpTestResponse{404, ""};
   });
   auto found =
       ContainerProvider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds")}}).Fetch();
@@ -45,11 +46,11 @@ TEST(ContainerProviderTest, FullUriWithoutToken) {
 }
 
 TEST(ContainerProviderTest, SendsAuthorizationToken) {
-  RoutedHttpServer server([](const RecordedRequest& request) {
+  HttpTestServer server([](const RecordedRequest& request) {
     auto auth = request.headers.find("authorization");
     return auth != request.headers.end() && auth->second == "Bearer abc"
-               ? RoutedResponse{200, kDocument}
-               : RoutedResponse{401, ""};
+               ? HttpTestResponse{200, kDocument}
+               : HttpTestResponse{401, ""};
   });
   auto found = ContainerProvider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds")},
                                   {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer abc"}})
@@ -66,7 +67,7 @@ TEST(ContainerProviderTest, SendsAuthorizationToken) {
 TEST(ContainerProviderTest, TokenFileWinsOverTokenVariable) {
   trainyard::testing::TempDir temp;
   std::ofstream(temp.path() / "token") << "from-file\n";
-  RoutedHttpServer server([](const RecordedRequest&) { return RoutedResponse{200, kDocument}; });
+  HttpTestServer server([](const RecordedRequest&) { return HttpTestResponse{200, kDocument}; });
   auto found = ContainerProvider(
                    {{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds")},
                     {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "from-variable"},
@@ -83,9 +84,9 @@ TEST(ContainerProviderTest, TokenFileWinsOverTokenVariable) {
 }
 
 TEST(ContainerProviderTest, RelativeUriWinsOverFullUri) {
-  RoutedHttpServer server([](const RecordedRequest& request) {
-    return request.target == "/v2/credentials/abc" ? RoutedResponse{200, kDocument}
-                                                   : RoutedResponse{404, ""};
+  HttpTestServer server([](const RecordedRequest& request) {
+    return request.target == "/v2/credentials/abc" ? HttpTestResponse{200, kDocument}
+                                                   : HttpTestResponse{404, ""};
   });
   ContainerProviderOptions options;
   options.relative_uri_base = server.url("");
@@ -98,7 +99,7 @@ TEST(ContainerProviderTest, RelativeUriWinsOverFullUri) {
 }
 
 TEST(ContainerProviderTest, ServerErrorIsUnavailableAfterRetries) {
-  RoutedHttpServer server([](const RecordedRequest&) { return RoutedResponse{500, "oops"}; });
+  HttpTestServer server([](const RecordedRequest&) { return HttpTestResponse{500, "oops"}; });
   auto found =
       ContainerProvider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds")}}).Fetch();
   EXPECT_EQ(found.status().code(), StatusCode::kUnavailable);
@@ -110,7 +111,7 @@ TEST(ContainerProviderTest, BadJsonAndMissingFieldsAreUnavailable) {
   for (std::string body : {"not json", "[1, 2]", R"({"AccessKeyId": "A"})",
                            R"({"AccessKeyId": 5, "SecretAccessKey": "S"})",
                            R"({"AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "x"})"}) {
-    RoutedHttpServer server([&](const RecordedRequest&) { return RoutedResponse{200, body}; });
+    HttpTestServer server([&](const RecordedRequest&) { return HttpTestResponse{200, body}; });
     auto found =
         ContainerProvider({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/c")}}).Fetch();
     EXPECT_EQ(found.status().code(), StatusCode::kUnavailable) << body;
@@ -156,7 +157,7 @@ TEST(ContainerProviderTest, UnreachableIsUnavailable) {
 constexpr char kImdsToken[] = "IMDSTOKEN-123";
 
 // An IMDSv2 instance with role "trainer"; the GETs need the token unless `allow_v1`.
-RoutedResponse FakeImds(const RecordedRequest& request, bool refuse_put, bool allow_v1) {
+HttpTestResponse FakeImds(const RecordedRequest& request, bool refuse_put, bool allow_v1) {
   if (request.method == "PUT" && request.target == "/latest/api/token") {
     if (refuse_put) return {403, ""};
     if (Header(request, "x-aws-ec2-metadata-token-ttl-seconds") == "<absent>") return {400, ""};
@@ -173,7 +174,7 @@ RoutedResponse FakeImds(const RecordedRequest& request, bool refuse_put, bool al
 }
 
 TEST(ImdsProviderTest, TokenThenRoleThenCredentials) {
-  RoutedHttpServer server([](const RecordedRequest& r) { return FakeImds(r, false, false); });
+  HttpTestServer server([](const RecordedRequest& r) { return FakeImds(r, false, false); });
   auto found = ImdsProvider({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url("/")}}).Fetch();
   ASSERT_TRUE(found.ok()) << found.status().ToString();
   EXPECT_EQ(found->credentials.access_key_id, "ASIAIMDS");
@@ -189,18 +190,18 @@ TEST(ImdsProviderTest, TokenThenRoleThenCredentials) {
 }
 
 TEST(ImdsProviderTest, RefusedPutFallsBackToV1WhenTheInstanceAllowsIt) {
-  RoutedHttpServer server([](const RecordedRequest& r) { return FakeImds(r, true, true); });
+  HttpTestServer server([](const RecordedRequest& r) { return FakeImds(r, true, true); });
   auto found = ImdsProvider({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url("")}}).Fetch();
   ASSERT_TRUE(found.ok()) << found.status().ToString();
   EXPECT_EQ(Header(server.requests().at(1), "x-aws-ec2-metadata-token"), "<absent>");
 }
 
 TEST(ImdsProviderTest, RefusedPutFailsWhenV1IsRefusedOrDisabled) {
-  RoutedHttpServer server([](const RecordedRequest& r) { return FakeImds(r, true, false); });
+  HttpTestServer server([](const RecordedRequest& r) { return FakeImds(r, true, false); });
   auto found = ImdsProvider({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url("")}}).Fetch();
   EXPECT_EQ(found.status().code(), StatusCode::kUnauthenticated);
 
-  RoutedHttpServer v1_server([](const RecordedRequest& r) { return FakeImds(r, true, true); });
+  HttpTestServer v1_server([](const RecordedRequest& r) { return FakeImds(r, true, true); });
   found = ImdsProvider({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", v1_server.url("")},
                         {"AWS_EC2_METADATA_V1_DISABLED", "true"}})
               .Fetch();
@@ -209,18 +210,18 @@ TEST(ImdsProviderTest, RefusedPutFailsWhenV1IsRefusedOrDisabled) {
 }
 
 TEST(ImdsProviderTest, NoRoleIsNotFound) {
-  RoutedHttpServer server([](const RecordedRequest& request) {
-    return request.method == "PUT" ? RoutedResponse{200, kImdsToken} : RoutedResponse{404, ""};
+  HttpTestServer server([](const RecordedRequest& request) {
+    return request.method == "PUT" ? HttpTestResponse{200, kImdsToken} : HttpTestResponse{404, ""};
   });
   auto found = ImdsProvider({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url("")}}).Fetch();
   EXPECT_EQ(found.status().code(), StatusCode::kNotFound);
 }
 
 TEST(ImdsProviderTest, InBandErrorCodeIsUnavailable) {
-  RoutedHttpServer server([](const RecordedRequest& request) {
-    if (request.method == "PUT") return RoutedResponse{200, kImdsToken};
-    if (request.target.ends_with("/")) return RoutedResponse{200, "trainer"};
-    return RoutedResponse{200, R"({"Code": "AssumeRoleUnauthorizedAccess"})"};
+  HttpTestServer server([](const RecordedRequest& request) {
+    if (request.method == "PUT") return HttpTestResponse{200, kImdsToken};
+    if (request.target.ends_with("/")) return HttpTestResponse{200, "trainer"};
+    return HttpTestResponse{200, R"({"Code": "AssumeRoleUnauthorizedAccess"})"};
   });
   auto found = ImdsProvider({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url("")}}).Fetch();
   EXPECT_EQ(found.status().code(), StatusCode::kUnavailable);
@@ -228,7 +229,7 @@ TEST(ImdsProviderTest, InBandErrorCodeIsUnavailable) {
 }
 
 TEST(ImdsProviderTest, DisabledMakesNoRequest) {
-  RoutedHttpServer server([](const RecordedRequest& r) { return FakeImds(r, false, false); });
+  HttpTestServer server([](const RecordedRequest& r) { return FakeImds(r, false, false); });
   auto found = ImdsProvider({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url("")},
                              {"AWS_EC2_METADATA_DISABLED", "TRUE"}})
                    .Fetch();

@@ -32,6 +32,50 @@ std::string Lower(std::string text) {
   return text;
 }
 
+// Reads one request (head and Content-Length body); false when the peer sent no full head.
+bool ReadRequest(int client, const std::atomic<bool>& stopping, RecordedRequest* request) {
+  std::string data;
+  char buffer[65536];
+  size_t header_end = std::string::npos;
+  size_t content_length = 0;
+  while (!stopping) {
+    pollfd fd{client, POLLIN, 0};
+    if (::poll(&fd, 1, 50) <= 0) continue;
+    ssize_t n = ::read(client, buffer, sizeof buffer);
+    if (n <= 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+    if (header_end == std::string::npos &&
+        (header_end = data.find("\r\n\r\n")) != std::string::npos) {
+      std::string lower = Lower(data.substr(0, header_end));
+      if (size_t at = lower.find("content-length:"); at != std::string::npos) {
+        content_length = std::stoul(lower.substr(at + 15));
+      }
+    }
+    if (header_end != std::string::npos && data.size() >= header_end + 4 + content_length) break;
+  }
+  if (header_end == std::string::npos) return false;
+  std::string head = data.substr(0, header_end);
+  size_t line_end = head.find("\r\n");
+  std::string request_line = head.substr(0, line_end);
+  size_t space1 = request_line.find(' '), space2 = request_line.rfind(' ');
+  request->method = request_line.substr(0, space1);
+  request->target = request_line.substr(space1 + 1, space2 - space1 - 1);
+  size_t position = line_end == std::string::npos ? head.size() : line_end + 2;
+  while (position < head.size()) {
+    size_t end = head.find("\r\n", position);
+    if (end == std::string::npos) end = head.size();
+    std::string line = head.substr(position, end - position);
+    if (size_t colon = line.find(':'); colon != std::string::npos) {
+      size_t value_start = line.find_first_not_of(' ', colon + 1);
+      request->headers[Lower(line.substr(0, colon))] =
+          value_start == std::string::npos ? "" : line.substr(value_start);
+    }
+    position = end + 2;
+  }
+  request->body = data.substr(header_end + 4, content_length);
+  return true;
+}
+
 }  // namespace
 
 int UnusedLoopbackPort() {
@@ -41,7 +85,15 @@ int UnusedLoopbackPort() {
   return port;
 }
 
-HttpTestServer::HttpTestServer(Mode mode, int status) : mode_(mode), status_(status) {
+HttpTestServer::HttpTestServer(Mode mode, int status)
+    : HttpTestServer([status](const RecordedRequest&) {
+        return HttpTestResponse{status, ""};
+      }) {
+  mode_ = mode;
+}
+
+HttpTestServer::HttpTestServer(Handler handler)
+    : mode_(Mode::kAnswer), handler_(std::move(handler)) {
   listen_fd_ = ListenOnLoopback(&port_);
   ::listen(listen_fd_, 64);
   thread_ = std::thread([this] { Serve(); });
@@ -74,62 +126,36 @@ void HttpTestServer::Serve() {
 }
 
 void HttpTestServer::Handle(int client) {
-  std::string data;
-  char buffer[65536];
-  size_t header_end = std::string::npos;
-  size_t content_length = 0;
-  while (!stopping_) {
-    pollfd fd{client, POLLIN, 0};
-    if (::poll(&fd, 1, 50) <= 0) continue;
-    ssize_t n = ::read(client, buffer, sizeof buffer);
-    if (n <= 0) break;
-    data.append(buffer, static_cast<size_t>(n));
-    if (header_end == std::string::npos &&
-        (header_end = data.find("\r\n\r\n")) != std::string::npos) {
-      std::string lower = Lower(data.substr(0, header_end));
-      if (size_t at = lower.find("content-length:"); at != std::string::npos) {
-        content_length = std::stoul(lower.substr(at + 15));
-      }
-    }
-    if (header_end != std::string::npos && data.size() >= header_end + 4 + content_length) break;
-  }
-  if (header_end == std::string::npos) {
+  RecordedRequest request;
+  if (!ReadRequest(client, stopping_, &request)) {
     ::close(client);
     return;
   }
-  RecordedRequest request;
-  std::string head = data.substr(0, header_end);
-  size_t line_end = head.find("\r\n");
-  std::string request_line = head.substr(0, line_end);
-  size_t space1 = request_line.find(' '), space2 = request_line.rfind(' ');
-  request.method = request_line.substr(0, space1);
-  request.target = request_line.substr(space1 + 1, space2 - space1 - 1);
-  size_t position = line_end == std::string::npos ? head.size() : line_end + 2;
-  while (position < head.size()) {
-    size_t end = head.find("\r\n", position);
-    if (end == std::string::npos) end = head.size();
-    std::string line = head.substr(position, end - position);
-    if (size_t colon = line.find(':'); colon != std::string::npos) {
-      size_t value_start = line.find_first_not_of(' ', colon + 1);
-      request.headers[Lower(line.substr(0, colon))] =
-          value_start == std::string::npos ? "" : line.substr(value_start);
+  if (mode_ == Mode::kHang) {
+    {
+      std::lock_guard lock(mutex_);
+      requests_.push_back(std::move(request));
     }
-    position = end + 2;
+    arrived_.notify_all();
+    hung_clients_.push_back(client);  // never answered, closed when the server goes
+    return;
   }
-  request.body = data.substr(header_end + 4, content_length);
+  HttpTestResponse answer = handler_(request);
   {
     std::lock_guard lock(mutex_);
     requests_.push_back(std::move(request));
   }
   arrived_.notify_all();
-  if (mode_ == Mode::kHang) {
-    hung_clients_.push_back(client);  // never answered, closed when the server goes
-    return;
+  std::string response = "HTTP/1.1 " + std::to_string(answer.status) +
+                         " Status\r\nContent-Type: text/plain\r\nContent-Length: " +
+                         std::to_string(answer.body.size()) + "\r\nConnection: close\r\n\r\n" +
+                         answer.body;
+  size_t written = 0;
+  while (written < response.size()) {
+    ssize_t n = ::write(client, response.data() + written, response.size() - written);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
   }
-  std::string response = "HTTP/1.1 " + std::to_string(status_) +
-                         " Status\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-  ssize_t ignored = ::write(client, response.data(), response.size());
-  (void)ignored;
   ::close(client);
 }
 

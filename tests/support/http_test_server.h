@@ -1,11 +1,13 @@
 // A minimal HTTP/1.1 server on 127.0.0.1 (port 0) for tests that need a peer: it records each
-// request and answers with a fixed status, or hangs without answering, as a test asks.
-// Thread-safe.
+// request and answers with a fixed status, hangs without answering, or answers through a handler
+// per request (for clients that make several calls, as IMDS does). Thread-safe; one connection at
+// a time, closed after each answer.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -21,11 +23,19 @@ struct RecordedRequest {
   std::string body;
 };
 
+struct HttpTestResponse {
+  int status = 200;
+  std::string body;
+};
+
 class HttpTestServer {
  public:
   enum class Mode { kAnswer, kHang };
+  // Runs on the server thread, one request at a time.
+  using Handler = std::function<HttpTestResponse(const RecordedRequest&)>;
 
   explicit HttpTestServer(Mode mode = Mode::kAnswer, int status = 200);
+  explicit HttpTestServer(Handler handler);
   ~HttpTestServer();
 
   int port() const { return port_; }
@@ -41,7 +51,7 @@ class HttpTestServer {
   void Handle(int client);
 
   Mode mode_;
-  int status_;
+  Handler handler_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
