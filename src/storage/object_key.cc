@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "core/utf8.h"
 #include "storage/object_store.h"
 
 namespace trainyard::storage {
@@ -33,39 +34,6 @@ Status Invalid(const std::string& key, const std::string& rule) {
   return InvalidArgument("invalid object key " + Quote(key) + ": " + rule);
 }
 
-// Decodes one UTF-8 code point at `i`, advancing `i`; nullopt when the bytes are not valid UTF-8
-// (truncated, overlong, a surrogate, or above U+10FFFF).
-std::optional<char32_t> DecodeUtf8(std::string_view s, size_t& i) {
-  unsigned char lead = static_cast<unsigned char>(s[i]);
-  size_t length;
-  char32_t code_point;
-  char32_t minimum;
-  if (lead < 0x80) {
-    ++i;
-    return lead;
-  } else if ((lead & 0xe0) == 0xc0) {
-    length = 2, code_point = lead & 0x1f, minimum = 0x80;
-  } else if ((lead & 0xf0) == 0xe0) {
-    length = 3, code_point = lead & 0x0f, minimum = 0x800;
-  } else if ((lead & 0xf8) == 0xf0) {
-    length = 4, code_point = lead & 0x07, minimum = 0x10000;
-  } else {
-    return std::nullopt;
-  }
-  if (i + length > s.size()) return std::nullopt;
-  for (size_t k = 1; k < length; ++k) {
-    unsigned char next = static_cast<unsigned char>(s[i + k]);
-    if ((next & 0xc0) != 0x80) return std::nullopt;
-    code_point = (code_point << 6) | (next & 0x3f);
-  }
-  if (code_point < minimum || code_point > 0x10ffff ||
-      (code_point >= 0xd800 && code_point <= 0xdfff)) {
-    return std::nullopt;
-  }
-  i += length;
-  return code_point;
-}
-
 }  // namespace
 
 Status ValidateObjectKey(const std::string& key) {
@@ -74,7 +42,7 @@ Status ValidateObjectKey(const std::string& key) {
     return Invalid(key, "longer than 1024 bytes (" + std::to_string(key.size()) + ")");
   }
   for (size_t i = 0; i < key.size();) {
-    std::optional<char32_t> code_point = DecodeUtf8(key, i);
+    std::optional<char32_t> code_point = core::NextCodePoint(key, &i);
     if (!code_point) return Invalid(key, "not valid UTF-8");
     if (*code_point < 0x20 || (*code_point >= 0x7f && *code_point <= 0x9f)) {
       return Invalid(key, "contains a control character");
