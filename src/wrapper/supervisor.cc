@@ -52,6 +52,16 @@ json MetricLine(const MetricPoint& point) {
 
 }  // namespace
 
+int PendingStopSignal() {
+  sigset_t pending;
+  sigemptyset(&pending);
+  sigpending(&pending);
+  for (int signal_number : {SIGTERM, SIGINT}) {
+    if (sigismember(&pending, signal_number)) return signal_number;
+  }
+  return 0;
+}
+
 void BlockSupervisedSignals() {
   sigset_t set = SupervisedSignals();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);

@@ -21,6 +21,8 @@ namespace trainyard::wrapper {
 // Blocks the signals the supervisor takes through its signalfd. Call before any thread starts,
 // so that no other thread receives them with the default action (which would kill the wrapper).
 void BlockSupervisedSignals();
+// SIGTERM or SIGINT when one arrived (and waits, blocked) before the supervisor runs, else 0.
+int PendingStopSignal();
 
 struct SupervisorOptions {
   std::chrono::milliseconds grace_period{120'000};

@@ -165,6 +165,12 @@ int RunWrapper(const WrapperOptions& options,
   }
   auto script_mode =
       contract::BuildScriptModeEnvironment(root, job, host, command->user_entry_point);
+  // A stop that came while the job was being prepared (unpacking can take minutes) ends it here:
+  // starting the command only to stop it at once would help nobody.
+  if (int signal_number = PendingStopSignal()) {
+    log.Say("stopped (" + SignalName(signal_number) + ") before the command started");
+    return 128 + signal_number;
+  }
   SpawnRequest request{command->argv,
                        ChildEnvironment(environment, job, script_mode, root.job_json_file()),
                        command->working_directory};
