@@ -1,5 +1,8 @@
 #include "aws/shared_files_provider.h"
 
+#include <optional>
+#include <vector>
+
 #include "aws/profile_file.h"
 
 namespace trainyard::aws {
@@ -31,6 +34,38 @@ Result<TimedCredentials> FromSection(const std::map<std::string, std::string>& s
   return result;
 }
 
+// One of the two files: its credentials, or an error that ends the search, or nullopt with the
+// reason noted in `reasons` when the profile is simply not there (try the next file).
+std::optional<Result<TimedCredentials>> FromFile(const std::filesystem::path& path,
+                                                 bool config_format, const std::string& profile,
+                                                 std::vector<std::string>& reasons) {
+  auto file = ReadProfileFile(path);
+  if (!file.ok()) {
+    if (file.status().code() != StatusCode::kNotFound) return file.status();
+    reasons.push_back(file.status().message());
+    return std::nullopt;
+  }
+  // The credentials file names profiles plainly ("[dev]"); the config file says "[profile dev]",
+  // except for "[default]".
+  const std::map<std::string, std::string>* section = nullptr;
+  std::string header = "[" + profile + "]";
+  if (config_format) {
+    section = FindConfigProfile(*file, profile);
+    if (profile != "default") header = "[profile " + profile + "]";
+  } else if (auto found = file->find(profile); found != file->end()) {
+    section = &found->second;
+  }
+  if (section == nullptr) {
+    reasons.push_back(path.string() + " has no " + (config_format ? "" : "profile ") + header);
+    return std::nullopt;
+  }
+  std::string source = config_format ? "shared-config-file:" : "shared-credentials-file:";
+  auto found = FromSection(*section, path.string() + " " + header, source + profile);
+  if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
+  reasons.push_back(found.status().message());
+  return std::nullopt;
+}
+
 std::string Get(const EnvironmentMap& environment, const std::string& name) {
   auto found = environment.find(name);
   return found == environment.end() ? std::string() : found->second;
@@ -41,43 +76,12 @@ std::string Get(const EnvironmentMap& environment, const std::string& name) {
 Result<TimedCredentials> SharedFilesProvider::Fetch() {
   std::string profile = ProfileName(environment_);
   std::vector<std::string> reasons;
-
-  std::filesystem::path credentials_path = CredentialsFilePath(environment_, home_);
-  auto credentials_file = ReadProfileFile(credentials_path);
-  if (credentials_file.ok()) {
-    // The credentials file names profiles plainly: "[dev]", never "[profile dev]".
-    auto section = credentials_file->find(profile);
-    std::string where = credentials_path.string() + " [" + profile + "]";
-    if (section == credentials_file->end()) {
-      reasons.push_back(credentials_path.string() + " has no profile [" + profile + "]");
-    } else {
-      auto found = FromSection(section->second, where, "shared-credentials-file:" + profile);
-      if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
-      reasons.push_back(found.status().message());
-    }
-  } else if (credentials_file.status().code() == StatusCode::kNotFound) {
-    reasons.push_back(credentials_file.status().message());
-  } else {
-    return credentials_file.status();
+  // The credentials file first, then the config file, as botocore reads them.
+  if (auto found = FromFile(CredentialsFilePath(environment_, home_), false, profile, reasons)) {
+    return *found;
   }
-
-  std::filesystem::path config_path = ConfigFilePath(environment_, home_);
-  auto config_file = ReadProfileFile(config_path);
-  if (config_file.ok()) {
-    const auto* section = FindConfigProfile(*config_file, profile);
-    std::string header = profile == "default" ? "[default]" : "[profile " + profile + "]";
-    if (section == nullptr) {
-      reasons.push_back(config_path.string() + " has no " + header);
-    } else {
-      auto found = FromSection(*section, config_path.string() + " " + header,
-                               "shared-config-file:" + profile);
-      if (found.ok() || found.status().code() != StatusCode::kNotFound) return found;
-      reasons.push_back(found.status().message());
-    }
-  } else if (config_file.status().code() == StatusCode::kNotFound) {
-    reasons.push_back(config_file.status().message());
-  } else {
-    return config_file.status();
+  if (auto found = FromFile(ConfigFilePath(environment_, home_), true, profile, reasons)) {
+    return *found;
   }
 
   std::string message = "profile '" + profile + "' has no credentials (";
