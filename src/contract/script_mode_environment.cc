@@ -54,73 +54,53 @@ std::map<std::string, std::string> BuildScriptModeEnvironment(const MlRoot& root
   if (module_name.size() > 3 && module_name.ends_with(".py"))
     module_name.resize(module_name.size() - 3);
 
-  std::vector<std::string> user_args = core::ToCommandLineArguments(job.hyperparameters);
-  json values = {
-      {"hosts", resources.hosts},
-      {"network_interface_name", resources.network_interface_name},
-      {"hps", user_hyperparameters},
-      {"user_entry_point", user_entry_point},
-      {"framework_params", framework_parameters},
-      {"resource_config", resource_config},
-      {"input_data_config", InputDataConfigJson(job.channels)},
-      {"output_data_dir", root.output_data_dir().string()},
-      {"channels", channel_names},
+  // The properties both views share: the toolkit exports them one by one as SM_<NAME> and also
+  // inside SM_TRAINING_ENV, its whole Environment object as one JSON document.
+  json shared = {
       {"current_host", resources.current_host},
-      {"current_instance_type", resources.instance_type},
       {"current_instance_group", kHomogeneousCluster},
       {"current_instance_group_hosts", resources.hosts},
+      {"current_instance_type", resources.instance_type},
+      {"distribution_instance_groups", json::array()},
+      {"framework_module", nullptr},
+      {"hosts", resources.hosts},
+      {"input_config_dir", root.input_config_dir().string()},
+      {"input_data_config", InputDataConfigJson(job.channels)},
+      {"input_dir", root.input_dir().string()},
       {"instance_groups", json::array({kHomogeneousCluster})},
       {"instance_groups_dict", instance_groups_dict},
-      {"distribution_instance_groups", json::array()},
       {"is_hetero", false},
-      {"module_name", module_name},
       {"log_level", 20},
-      {"framework_module", nullptr},
-      {"input_dir", root.input_dir().string()},
-      {"input_config_dir", root.input_config_dir().string()},
-      {"output_dir", root.output_dir().string()},
-      {"num_cpus", host.num_cpus},
-      {"num_gpus", host.num_gpus},
       {"model_dir", root.model_dir().string()},
       {"module_dir", root.code_dir().string()},
-      {"user_args", user_args},
+      {"module_name", module_name},
+      {"network_interface_name", resources.network_interface_name},
+      {"num_cpus", host.num_cpus},
+      {"num_gpus", host.num_gpus},
+      {"output_data_dir", root.output_data_dir().string()},
+      {"output_dir", root.output_dir().string()},
       {"output_intermediate_dir", root.output_intermediate_dir().string()},
+      {"resource_config", resource_config},
+      {"user_entry_point", user_entry_point},
   };
-  // SM_TRAINING_ENV is the toolkit's whole Environment object as one JSON document.
-  values["training_env"] = {
+  json training_env = shared;
+  training_env.update({
       {"additional_framework_parameters", framework_parameters},
       {"channel_input_dirs", channel_dirs},
-      {"current_host", resources.current_host},
-      {"current_instance_group", kHomogeneousCluster},
-      {"current_instance_group_hosts", resources.hosts},
-      {"current_instance_type", resources.instance_type},
       {"distribution_hosts", json::array()},
-      {"distribution_instance_groups", json::array()},
-      {"framework_module", nullptr},
-      {"hosts", resources.hosts},
       {"hyperparameters", user_hyperparameters},
-      {"input_config_dir", root.input_config_dir().string()},
-      {"input_data_config", InputDataConfigJson(job.channels)},
-      {"input_dir", root.input_dir().string()},
-      {"instance_groups", json::array({kHomogeneousCluster})},
-      {"instance_groups_dict", instance_groups_dict},
-      {"is_hetero", false},
       {"is_master", resources.current_host == resources.hosts.front()},
       {"job_name", job.job_name},
-      {"log_level", 20},
       {"master_hostname", resources.hosts.front()},
-      {"model_dir", root.model_dir().string()},
-      {"module_dir", root.code_dir().string()},
-      {"module_name", module_name},
-      {"network_interface_name", resources.network_interface_name},
-      {"num_cpus", host.num_cpus},
-      {"num_gpus", host.num_gpus},
-      {"output_data_dir", root.output_data_dir().string()},
-      {"output_dir", root.output_dir().string()},
-      {"output_intermediate_dir", root.output_intermediate_dir().string()},
-      {"resource_config", resource_config},
-      {"user_entry_point", user_entry_point},
-  };
+  });
+  json values = shared;
+  values.update({
+      {"hps", user_hyperparameters},
+      {"framework_params", framework_parameters},
+      {"channels", channel_names},
+      {"user_args", core::ToCommandLineArguments(job.hyperparameters)},
+      {"training_env", training_env},
+  });
   for (const auto& [name, dir] : channel_dirs.items()) values["channel_" + name] = dir;
   for (const auto& [key, value] : user_hyperparameters.items()) values["hp_" + key] = value;
 
