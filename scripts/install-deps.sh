@@ -7,6 +7,7 @@ packages=(
   # build
   g++ cmake make pkg-config
   libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  libboost-dev libsqlite3-dev
   # libarchive is linked statically (src/archive/CMakeLists.txt says why): its own dependencies
   nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   # tests

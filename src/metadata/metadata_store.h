@@ -1,0 +1,198 @@
+// MetadataStore: the server's records — datasets, sweeps, jobs, their metric history and log
+// lines — and the event log that clients follow (GET /api/v1/events). One interface; backends are
+// chosen by URL (OpenMetadataStore: "sqlite:///path/trainyard.db", "sqlite::memory:", later
+// "postgresql://..."), and every backend passes the suite in metadata_store_conformance.h.
+//
+// Thread-safety: every MetadataStore is safe to call from many threads at once. Each method is
+// one transaction: it happens whole or not at all, so a server killed at any instant leaves
+// every record as it was before or after the call, never between.
+//
+// Failures are Status values naming the record: NotFound ("job 'digits-001' not found"),
+// AlreadyExists, FailedPrecondition, Internal (the database failed), ResourceExhausted (disk
+// full).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/time_format.h"
+
+namespace trainyard::metadata {
+
+struct DatasetRecord {
+  std::string id;          // "ds-" + 16 lowercase hex digits, chosen by the caller
+  std::string name;        // the user's name for it (often the file name)
+  std::string kind;        // training | evaluation | pretrained | config | other
+  std::string filename;    // the file name the job sees in its channel directory
+  std::string object_key;  // where the bytes are in the object store
+  uint64_t size = 0;
+  std::string sha256_hex;
+  std::string content_type;
+  TimePoint created_at;
+};
+
+struct SweepRecord {
+  std::string id;  // "sw-" + 16 lowercase hex digits, chosen by the caller
+  std::string name;
+  nlohmann::json spec = nlohmann::json::object();  // the validated create request, as stored
+  std::optional<std::string> idempotency_key;
+  bool stop_requested = false;
+  TimePoint created_at;
+};
+
+// Job states mirror SageMaker's. A job waiting for a slot is `queued` (status InProgress,
+// secondary status Starting, as SageMaker reports a job waiting for capacity); it leaves the
+// queue when the scheduler hands it to its executor.
+struct JobRecord {
+  std::string name;            // primary key; a valid SageMaker training job name
+  std::string sweep_id;        // the sweep it belongs to
+  int64_t queue_position = 0;  // set by the store at creation: FIFO order, increasing
+  int64_t index = 0;           // its place in the sweep (0-based)
+  std::string executor;        // "local", "container", "sagemaker", ...
+  std::map<std::string, std::string> hyperparameters;  // as SageMaker takes them: strings
+  // --- below: the state the scheduler writes (UpdateJobState) ---
+  bool queued = true;
+  std::string executor_job_name;      // the name given to the executor (changes on retry)
+  int attempt = 0;                    // 0 for the first run, +1 for each retry
+  std::string status = "InProgress";  // TrainingJobStatus
+  std::string secondary_status = "Starting";
+  nlohmann::json transitions = nlohmann::json::array();  // SecondaryStatusTransitions
+  std::string failure_reason;
+  std::optional<int> exit_code;
+  std::string token_sha256;  // hex SHA-256 of the job's callback token; empty: none issued
+  std::optional<TimePoint> started_at;  // when it left the queue
+  std::optional<TimePoint> ended_at;    // when it reached Completed, Failed or Stopped
+  // --- below: what the job reports (RecordProgress) ---
+  nlohmann::json progress = nlohmann::json::object();  // latest progress snapshot
+  std::map<std::string, double> metrics;               // latest value of each metric
+  TimePoint created_at;
+  TimePoint updated_at;  // set by the store on every write
+};
+
+struct MetricPoint {
+  std::string name;
+  double value = 0;
+  std::optional<int64_t> step;
+  TimePoint timestamp;
+};
+
+struct LogLine {
+  int64_t id = 0;      // set by the store: increasing within a job
+  std::string stream;  // "stdout" | "stderr"
+  std::string line;
+  TimePoint timestamp;
+};
+
+// One entry of the event log. Ids increase across the whole store, so a client that saw id N
+// asks for events after N and misses nothing.
+struct Event {
+  int64_t id = 0;    // set by the store
+  std::string type;  // "job.created" | "job.status" | "job.progress" | "job.metrics" | ...
+  std::string sweep_id;
+  std::string job_name;
+  nlohmann::json data = nlohmann::json::object();
+  TimePoint time;
+};
+
+struct EventFilter {
+  std::string sweep_id;  // empty: any
+  std::string job_name;  // empty: any
+};
+
+struct JobFilter {
+  std::string sweep_id;  // empty: any
+  // empty: any; "Queued": queued jobs; otherwise a TrainingJobStatus, matching jobs that are not
+  // queued ("InProgress" then means running).
+  std::string status;
+  int64_t after_queue_position = 0;  // page token: jobs after this position
+  size_t limit = 100;                // 0 is taken as 100
+};
+
+struct JobPage {
+  std::vector<JobRecord> jobs;  // in queue order
+  bool truncated = false;       // more match: ask again after the last one's queue_position
+};
+
+// What one progress callback brings (docs/progress-callback.md).
+struct ProgressUpdate {
+  std::optional<nlohmann::json> progress;  // the new snapshot, when it changed
+  std::vector<MetricPoint> metrics;
+  std::vector<LogLine> log;  // ids are assigned by the store
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  // --- datasets ---
+  // AlreadyExists when the id is taken.
+  virtual Status CreateDataset(const DatasetRecord& dataset) = 0;
+  virtual Result<DatasetRecord> GetDataset(const std::string& id) = 0;
+  // Newest first.
+  virtual Result<std::vector<DatasetRecord>> ListDatasets() = 0;
+  // FailedPrecondition naming a job when a sweep that uses the dataset has a job that is
+  // queued or not yet ended; NotFound when there is no such dataset.
+  virtual Status DeleteDataset(const std::string& id) = 0;
+
+  // --- sweeps ---
+  // Creates the sweep, its jobs (queue positions assigned in the given order), its links to the
+  // datasets it uses, and one "job.created" event per job, in one transaction. When the sweep
+  // has an idempotency key that an existing sweep already has, nothing is created and the
+  // existing sweep is returned. AlreadyExists when the sweep id or a job name is taken;
+  // NotFound when a dataset id does not exist.
+  virtual Result<SweepRecord> CreateSweep(const SweepRecord& sweep,
+                                          const std::vector<std::string>& dataset_ids,
+                                          const std::vector<JobRecord>& jobs) = 0;
+  virtual Result<SweepRecord> GetSweep(const std::string& id) = 0;
+  // Newest first.
+  virtual Result<std::vector<SweepRecord>> ListSweeps() = 0;
+  virtual Status SetSweepStopRequested(const std::string& id, bool stop_requested) = 0;
+  // Number of the sweep's jobs in each state: "Queued" for queued jobs, else the TrainingJobStatus
+  // of jobs that left the queue. States with no job are left out.
+  virtual Result<std::map<std::string, int64_t>> CountJobsByStatus(const std::string& sweep_id) = 0;
+
+  // --- jobs ---
+  virtual Result<JobRecord> GetJob(const std::string& name) = 0;
+  virtual Result<JobPage> ListJobs(const JobFilter& filter) = 0;
+  // Writes the scheduler's part of the job (the fields between `queued` and `ended_at`), and
+  // appends `events` (ids and times are filled in; an event's time left at its default becomes
+  // now), in one transaction. Returns the appended events with their ids. NotFound.
+  virtual Result<std::vector<Event>> UpdateJobState(const JobRecord& job,
+                                                    const std::vector<Event>& events) = 0;
+  // Merges one progress callback: replaces the progress snapshot when given, sets the latest
+  // value of each metric, appends the metric points and the log lines; appends a
+  // "job.progress" event (data = the snapshot) when progress was given and a "job.metrics"
+  // event (data = {"metrics": [{name, value, step, timestamp}...]}) when metrics were; one
+  // transaction. Returns the appended events. Log lines are not events (they are read with
+  // ListLogLines). NotFound.
+  virtual Result<std::vector<Event>> RecordProgress(const std::string& job_name,
+                                                    const ProgressUpdate& update) = 0;
+  // Every point of the job's metrics (or of the one named), in the order they were recorded.
+  virtual Result<std::vector<MetricPoint>> ListMetricPoints(
+      const std::string& job_name, const std::string& metric_name = "") = 0;
+  // The job's log lines with id > after_id, in order, at most `limit` (0: 1000).
+  virtual Result<std::vector<LogLine>> ListLogLines(const std::string& job_name, int64_t after_id,
+                                                    size_t limit = 1000) = 0;
+
+  // --- events ---
+  // Events with id > after_id matching the filter, in id order, at most `limit` (0: 1000).
+  virtual Result<std::vector<Event>> ListEvents(int64_t after_id, const EventFilter& filter,
+                                                size_t limit = 1000) = 0;
+  // The highest event id so far (0 when there is none).
+  virtual Result<int64_t> LastEventId() = 0;
+};
+
+using MetadataStorePtr = std::unique_ptr<MetadataStore>;
+
+// Opens a store by URL: "sqlite:///abs/path.db" (created with its schema when missing; older
+// schemas are migrated) or "sqlite::memory:". Any other form: InvalidArgument naming the URL
+// and the supported schemes.
+Result<MetadataStorePtr> OpenMetadataStore(const std::string& url);
+
+}  // namespace trainyard::metadata

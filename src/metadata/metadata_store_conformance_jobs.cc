@@ -1,0 +1,385 @@
+// The conformance suite, part 2: jobs, progress callbacks, the event log and concurrency.
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "metadata/metadata_store_conformance.h"
+
+namespace trainyard::metadata {
+namespace {
+
+using nlohmann::json;
+
+ProgressUpdate LogOnly(std::vector<std::string> lines) {
+  ProgressUpdate update;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    update.log.push_back(LogLine{.stream = i % 2 ? "stderr" : "stdout",
+                                 .line = lines[i],
+                                 .timestamp = TestTime(static_cast<int64_t>(i))});
+  }
+  return update;
+}
+
+TEST_P(MetadataStoreConformanceTest, GetJobOfAnUnknownNameIsNotFound) {
+  Result<JobRecord> job = store_->GetJob("digits-001");
+  EXPECT_EQ(job.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(job.status().message(), "job 'digits-001' not found"));
+}
+
+TEST_P(MetadataStoreConformanceTest, ListJobsFiltersBySweepAndState) {
+  CreateSweep("a", 4);
+  CreateSweep("b", 3);
+  SetJobStatus("a-000", "InProgress");
+  SetJobStatus("a-001", "Completed");
+  SetJobStatus("b-002", "InProgress");
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(ListAllJobNames({.sweep_id = "sw-a"}), (Names{"a-000", "a-001", "a-002", "a-003"}));
+  EXPECT_EQ(ListAllJobNames({.status = "Queued"}), (Names{"a-002", "a-003", "b-000", "b-001"}));
+  EXPECT_EQ(ListAllJobNames({.status = "InProgress"}), (Names{"a-000", "b-002"}));
+  EXPECT_EQ(ListAllJobNames({.status = "Completed"}), (Names{"a-001"}));
+  EXPECT_EQ(ListAllJobNames({.sweep_id = "sw-b", .status = "Queued"}), (Names{"b-000", "b-001"}));
+  EXPECT_EQ(ListAllJobNames({.sweep_id = "sw-b", .status = "InProgress"}), (Names{"b-002"}));
+  EXPECT_TRUE(ListAllJobNames({.status = "Failed"}).empty());
+  EXPECT_TRUE(ListAllJobNames({.sweep_id = "sw-nope"}).empty());
+}
+
+TEST_P(MetadataStoreConformanceTest, ListJobsPagesInQueueOrder) {
+  CreateSweep("a", 4);
+  CreateSweep("b", 3);
+  JobFilter filter{.limit = 3};
+  std::vector<std::string> names;
+  std::vector<bool> truncated;
+  for (int pages = 0; pages < 10; ++pages) {
+    Result<JobPage> page = store_->ListJobs(filter);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    truncated.push_back(page->truncated);
+    for (const JobRecord& job : page->jobs) names.push_back(job.name);
+    if (!page->truncated) break;
+    filter.after_queue_position = page->jobs.back().queue_position;
+  }
+  EXPECT_EQ(truncated, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(names, ListAllJobNames({}));
+  EXPECT_EQ(names.size(), 7u);
+  // Exactly a page's worth is not truncated.
+  Result<JobPage> exact = store_->ListJobs({.sweep_id = "sw-b", .limit = 3});
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->jobs.size(), 3u);
+  EXPECT_FALSE(exact->truncated);
+}
+
+TEST_P(MetadataStoreConformanceTest, ListJobsLimitZeroMeansOneHundred) {
+  CreateSweep("big", 130);
+  Result<JobPage> page = store_->ListJobs({.sweep_id = "sw-big", .limit = 0});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->jobs.size(), 100u);
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(ListAllJobNames({.sweep_id = "sw-big", .limit = 0}).size(), 130u);
+}
+
+TEST_P(MetadataStoreConformanceTest, UpdateJobStateWritesOnlyTheSchedulersFields) {
+  CreateSweep("a", 1);
+  ProgressUpdate update;
+  update.progress = json{{"progress", 0.5}, {"step", 150}};
+  update.metrics = {{.name = "loss", .value = 0.25, .step = 150, .timestamp = TestTime(1)}};
+  ASSERT_TRUE(store_->RecordProgress("a-000", update).ok());
+  JobRecord before = GetJob("a-000");
+  int64_t last_event = *store_->LastEventId();
+
+  JobRecord job = before;
+  job.queued = false;
+  job.executor_job_name = "a-000-r1";
+  job.attempt = 1;
+  job.status = "Failed";
+  job.secondary_status = "Failed";
+  job.transitions = json::array({{{"Status", "Starting"}, {"StartTime", "2026-01-01T00:00:00Z"}},
+                                 {{"Status", "Failed"}, {"StatusMessage", "exit 3"}}});
+  job.failure_reason = "AlgorithmError: exit code 3";
+  job.exit_code = 3;
+  job.token_sha256 = std::string(64, 'f');
+  job.started_at = TestTime(10'001);
+  job.ended_at = TestTime(20'002);
+  // Not the scheduler's: these must not be written.
+  job.sweep_id = "sw-other";
+  job.index = 99;
+  job.executor = "sagemaker";
+  job.hyperparameters = {{"lr", "9"}};
+  job.progress = json{{"progress", 1.0}};
+  job.metrics = {{"loss", 9.0}};
+  std::vector<Event> events = {
+      {.type = "job.status", .sweep_id = "sw-a", .job_name = "a-000", .data = {{"status", "x"}}},
+      {.type = "job.status", .sweep_id = "sw-a", .job_name = "a-000", .time = TestTime(42)}};
+  Result<std::vector<Event>> appended = store_->UpdateJobState(job, events);
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+
+  JobRecord after = GetJob("a-000");
+  EXPECT_FALSE(after.queued);
+  EXPECT_EQ(after.executor_job_name, "a-000-r1");
+  EXPECT_EQ(after.attempt, 1);
+  EXPECT_EQ(after.status, "Failed");
+  EXPECT_EQ(after.secondary_status, "Failed");
+  EXPECT_EQ(after.transitions, job.transitions);
+  EXPECT_EQ(after.failure_reason, job.failure_reason);
+  EXPECT_EQ(after.exit_code, 3);
+  EXPECT_EQ(after.token_sha256, job.token_sha256);
+  EXPECT_EQ(after.started_at, TestTime(10'001));
+  EXPECT_EQ(after.ended_at, TestTime(20'002));
+  EXPECT_EQ(after.sweep_id, "sw-a");
+  EXPECT_EQ(after.index, 0);
+  EXPECT_EQ(after.executor, before.executor);
+  EXPECT_EQ(after.hyperparameters, before.hyperparameters);
+  EXPECT_EQ(after.progress, before.progress);
+  EXPECT_EQ(after.metrics, before.metrics);
+  EXPECT_EQ(after.queue_position, before.queue_position);
+  EXPECT_EQ(after.created_at, before.created_at);
+  EXPECT_GE(after.updated_at, before.updated_at);
+
+  ASSERT_EQ(appended->size(), 2u);
+  EXPECT_GT((*appended)[0].id, last_event);
+  EXPECT_GT((*appended)[1].id, (*appended)[0].id);
+  EXPECT_GT((*appended)[0].time, std::chrono::system_clock::now() - std::chrono::minutes(5));
+  EXPECT_EQ((*appended)[1].time, TestTime(42));
+  std::vector<Event> listed = AllEvents({.job_name = "a-000"});
+  ASSERT_GE(listed.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const Event& got = listed[listed.size() - 2 + i];
+    EXPECT_EQ(got.id, (*appended)[i].id);
+    EXPECT_EQ(got.type, "job.status");
+    EXPECT_EQ(got.sweep_id, "sw-a");
+    EXPECT_EQ(got.data, events[i].data);
+    EXPECT_EQ(got.time, (*appended)[i].time);
+  }
+
+  // Optionals can be cleared again (a retried job starts over).
+  job.exit_code.reset();
+  job.started_at.reset();
+  job.ended_at.reset();
+  job.queued = true;
+  ASSERT_TRUE(store_->UpdateJobState(job, {}).ok());
+  after = GetJob("a-000");
+  EXPECT_TRUE(after.queued);
+  EXPECT_EQ(after.exit_code, std::nullopt);
+  EXPECT_EQ(after.started_at, std::nullopt);
+  EXPECT_EQ(after.ended_at, std::nullopt);
+}
+
+TEST_P(MetadataStoreConformanceTest, UpdateJobStateOfAnUnknownJobAppendsNothing) {
+  JobRecord job;
+  job.name = "ghost";
+  Result<std::vector<Event>> result =
+      store_->UpdateJobState(job, {{.type = "job.status", .job_name = "ghost"}});
+  EXPECT_EQ(result.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(Contains(result.status().message(), "job 'ghost' not found"));
+  EXPECT_EQ(*store_->LastEventId(), 0);
+}
+
+TEST_P(MetadataStoreConformanceTest, RecordProgressMergesAndAppendsTheRightEvents) {
+  CreateSweep("a", 1);
+  int64_t last_event = *store_->LastEventId();
+
+  // Log lines alone: no event.
+  Result<std::vector<Event>> events = store_->RecordProgress("a-000", LogOnly({"one", "two"}));
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  EXPECT_TRUE(events->empty());
+  EXPECT_EQ(*store_->LastEventId(), last_event);
+
+  // Progress alone: one job.progress event carrying the snapshot.
+  ProgressUpdate progress;
+  progress.progress = json{{"progress", 0.5}, {"step", 150}, {"message", "half"}};
+  events = store_->RecordProgress("a-000", progress);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "job.progress");
+  EXPECT_EQ((*events)[0].sweep_id, "sw-a");
+  EXPECT_EQ((*events)[0].job_name, "a-000");
+  EXPECT_EQ((*events)[0].data, *progress.progress);
+  EXPECT_GT((*events)[0].id, last_event);
+  EXPECT_EQ(GetJob("a-000").progress, *progress.progress);
+
+  // Metrics alone: one job.metrics event; the latest value of each metric is the last given.
+  ProgressUpdate metrics;
+  metrics.metrics = {{.name = "loss", .value = 0.5, .step = 1, .timestamp = TestTime(100)},
+                     {.name = "acc", .value = 0.75, .timestamp = TestTime(101)},
+                     {.name = "loss", .value = 0.25, .step = 2, .timestamp = TestTime(102)}};
+  events = store_->RecordProgress("a-000", metrics);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].type, "job.metrics");
+  EXPECT_EQ((*events)[0].job_name, "a-000");
+  const json& points = (*events)[0].data["metrics"];
+  ASSERT_EQ(points.size(), 3u);
+  EXPECT_EQ(points[0]["name"], "loss");
+  EXPECT_EQ(points[0]["value"], 0.5);
+  EXPECT_EQ(points[0]["step"], 1);
+  EXPECT_EQ(points[0]["timestamp"], FormatIso8601(TestTime(100)));
+  EXPECT_EQ(points[1]["name"], "acc");
+  EXPECT_EQ(points[2]["value"], 0.25);
+  JobRecord job = GetJob("a-000");
+  EXPECT_EQ(job.metrics, (std::map<std::string, double>{{"loss", 0.25}, {"acc", 0.75}}));
+  EXPECT_EQ(job.progress, *progress.progress);  // untouched without a new snapshot
+
+  // Both: progress then metrics; metrics merge with the earlier ones.
+  ProgressUpdate both = LogOnly({"three"});
+  both.progress = json{{"progress", 1.0}};
+  both.metrics = {{.name = "loss", .value = 0.125, .timestamp = TestTime(200)}};
+  events = store_->RecordProgress("a-000", both);
+  ASSERT_TRUE(events.ok()) << events.status().ToString();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].type, "job.progress");
+  EXPECT_EQ((*events)[1].type, "job.metrics");
+  EXPECT_GT((*events)[1].id, (*events)[0].id);
+  job = GetJob("a-000");
+  EXPECT_EQ(job.progress, *both.progress);
+  EXPECT_EQ(job.metrics, (std::map<std::string, double>{{"loss", 0.125}, {"acc", 0.75}}));
+  EXPECT_EQ(AllEvents({.job_name = "a-000"}).size(), 1u + 4u);  // created + the 4 above
+
+  ASSERT_EQ(store_->ListLogLines("a-000", 0)->size(), 3u);
+  EXPECT_EQ(store_->ListMetricPoints("a-000")->size(), 4u);
+}
+
+TEST_P(MetadataStoreConformanceTest, LogLinesKeepOrderAndPage) {
+  CreateSweep("a", 2);
+  ASSERT_TRUE(store_->RecordProgress("a-000", LogOnly({"l0", "l1", "l2"})).ok());
+  ASSERT_TRUE(store_->RecordProgress("a-001", LogOnly({"other"})).ok());
+  ASSERT_TRUE(store_->RecordProgress("a-000", LogOnly({"l3", "l4"})).ok());
+
+  Result<std::vector<LogLine>> all = store_->ListLogLines("a-000", 0);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 5u);
+  for (size_t i = 1; i < all->size(); ++i) EXPECT_GT((*all)[i].id, (*all)[i - 1].id);
+  EXPECT_EQ((*all)[0].line, "l0");
+  EXPECT_EQ((*all)[0].stream, "stdout");
+  EXPECT_EQ((*all)[1].stream, "stderr");
+  EXPECT_EQ((*all)[1].timestamp, TestTime(1));
+  EXPECT_EQ((*all)[3].line, "l3");
+
+  Result<std::vector<LogLine>> page = store_->ListLogLines("a-000", (*all)[1].id, 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].line, "l2");
+  EXPECT_EQ((*page)[1].line, "l3");
+  EXPECT_TRUE(store_->ListLogLines("a-000", all->back().id)->empty());
+  EXPECT_EQ(store_->ListLogLines("a-000", 0, 0)->size(), 5u);  // 0: the default limit
+  EXPECT_EQ((*store_->ListLogLines("a-001", 0))[0].line, "other");
+}
+
+TEST_P(MetadataStoreConformanceTest, MetricPointsKeepOrderAndFilterByName) {
+  CreateSweep("a", 1);
+  ProgressUpdate first;
+  first.metrics = {{.name = "loss", .value = 1.5, .step = 10, .timestamp = TestTime(5)},
+                   {.name = "acc", .value = 0.5, .timestamp = TestTime(6)}};
+  ProgressUpdate second;
+  second.metrics = {{.name = "loss", .value = -0.75, .step = 20, .timestamp = TestTime(7)}};
+  ASSERT_TRUE(store_->RecordProgress("a-000", first).ok());
+  ASSERT_TRUE(store_->RecordProgress("a-000", second).ok());
+
+  Result<std::vector<MetricPoint>> all = store_->ListMetricPoints("a-000");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "loss");
+  EXPECT_EQ((*all)[0].value, 1.5);
+  EXPECT_EQ((*all)[0].step, 10);
+  EXPECT_EQ((*all)[0].timestamp, TestTime(5));
+  EXPECT_EQ((*all)[1].name, "acc");
+  EXPECT_EQ((*all)[1].step, std::nullopt);
+  EXPECT_EQ((*all)[2].value, -0.75);
+
+  Result<std::vector<MetricPoint>> loss = store_->ListMetricPoints("a-000", "loss");
+  ASSERT_TRUE(loss.ok());
+  ASSERT_EQ(loss->size(), 2u);
+  EXPECT_EQ((*loss)[1].step, 20);
+  EXPECT_TRUE(store_->ListMetricPoints("a-000", "nope")->empty());
+}
+
+TEST_P(MetadataStoreConformanceTest, JobMethodsOfAnUnknownJobAreNotFound) {
+  EXPECT_EQ(store_->RecordProgress("ghost", LogOnly({"x"})).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListMetricPoints("ghost").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListLogLines("ghost", 0).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(
+      Contains(store_->ListLogLines("ghost", 0).status().message(), "job 'ghost' not found"));
+}
+
+TEST_P(MetadataStoreConformanceTest, ListEventsFiltersFollowsAndLimits) {
+  EXPECT_EQ(*store_->LastEventId(), 0);
+  EXPECT_TRUE(AllEvents().empty());
+  CreateSweep("a", 2);
+  CreateSweep("b", 2);
+  ASSERT_TRUE(store_->RecordProgress("a-001", {.progress = json{{"step", 1}}}).ok());
+  std::vector<Event> all = AllEvents();
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(*store_->LastEventId(), all.back().id);
+
+  auto job_names = [](const std::vector<Event>& events) {
+    std::vector<std::string> names;
+    for (const Event& event : events) names.push_back(event.job_name + "/" + event.type);
+    return names;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(job_names(AllEvents({.sweep_id = "sw-a"})),
+            (Names{"a-000/job.created", "a-001/job.created", "a-001/job.progress"}));
+  EXPECT_EQ(job_names(AllEvents({.job_name = "a-001"})),
+            (Names{"a-001/job.created", "a-001/job.progress"}));
+  EXPECT_EQ(job_names(AllEvents({.sweep_id = "sw-b", .job_name = "b-001"})),
+            (Names{"b-001/job.created"}));
+  EXPECT_TRUE(AllEvents({.sweep_id = "sw-b", .job_name = "a-001"}).empty());
+
+  Result<std::vector<Event>> after = store_->ListEvents(all[1].id, {}, 2);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0].id, all[2].id);
+  EXPECT_EQ((*after)[1].id, all[3].id);
+  EXPECT_EQ(job_names(*store_->ListEvents(all[0].id, {.sweep_id = "sw-a"}, 1)),
+            (Names{"a-001/job.created"}));
+  EXPECT_TRUE(store_->ListEvents(all.back().id, {}, 0)->empty());
+  EXPECT_EQ(store_->ListEvents(0, {}, 0)->size(), 5u);  // 0: the default limit
+}
+
+TEST_P(MetadataStoreConformanceTest, NonFiniteMetricsAreKept) {
+  CreateSweep("a", 1);
+  ProgressUpdate update;
+  update.metrics = {{.name = "loss", .value = std::nan(""), .timestamp = TestTime(1)}};
+  ASSERT_TRUE(store_->RecordProgress("a-000", update).ok());
+  EXPECT_TRUE(std::isnan(GetJob("a-000").metrics.at("loss")));
+  EXPECT_TRUE(std::isnan((*store_->ListMetricPoints("a-000"))[0].value));
+}
+
+TEST_P(MetadataStoreConformanceTest, ConcurrentWritersLoseNothing) {
+  constexpr int kThreads = 4;
+  constexpr int kCallsPerThread = 200;
+  CreateSweep("c", kThreads);
+  int64_t first_event = *store_->LastEventId();
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::string job = "c-00" + std::to_string(t);
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        ProgressUpdate update = LogOnly({"line " + std::to_string(i)});
+        update.metrics = {{.name = "step", .value = double(i), .timestamp = TestTime(i)}};
+        if (!store_->RecordProgress(job, update).ok()) ++failures;
+        // A reader in the mix, as the event stream is.
+        if (i % 50 == 0 && !store_->ListEvents(first_event, {}, 10).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  std::vector<Event> events = AllEvents();
+  EXPECT_EQ(events.size(), static_cast<size_t>(kThreads + kThreads * kCallsPerThread));
+  for (size_t i = 1; i < events.size(); ++i) ASSERT_GT(events[i].id, events[i - 1].id);
+  for (int t = 0; t < kThreads; ++t) {
+    std::string job = "c-00" + std::to_string(t);
+    Result<std::vector<LogLine>> lines = store_->ListLogLines(job, 0, 10'000);
+    ASSERT_TRUE(lines.ok());
+    ASSERT_EQ(lines->size(), static_cast<size_t>(kCallsPerThread)) << job;
+    for (int i = 0; i < kCallsPerThread; ++i) {
+      EXPECT_EQ((*lines)[i].line, "line " + std::to_string(i)) << job;
+    }
+    EXPECT_EQ(store_->ListMetricPoints(job)->size(), static_cast<size_t>(kCallsPerThread));
+    EXPECT_EQ(GetJob(job).metrics.at("step"), kCallsPerThread - 1);
+  }
+}
+
+}  // namespace
+}  // namespace trainyard::metadata

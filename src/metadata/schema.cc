@@ -1,0 +1,145 @@
+#include "metadata/schema.h"
+
+#include <array>
+#include <string>
+
+namespace trainyard::metadata {
+namespace {
+
+// Append only: a step, once released, is never edited (databases in the field have run it).
+// Times are integer milliseconds since the epoch; JSON and maps are TEXT.
+constexpr std::array<const char*, 1> kMigrations = {
+    // 1: the initial schema.
+    R"sql(
+CREATE TABLE datasets (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  object_key TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256_hex TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX datasets_by_created ON datasets(created_at_ms);
+
+CREATE TABLE sweeps (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  idempotency_key TEXT UNIQUE,
+  stop_requested INTEGER NOT NULL DEFAULT 0,
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX sweeps_by_created ON sweeps(created_at_ms);
+
+CREATE TABLE sweep_datasets (
+  dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  PRIMARY KEY (dataset_id, sweep_id)
+) WITHOUT ROWID;
+CREATE INDEX sweep_datasets_by_sweep ON sweep_datasets(sweep_id);
+
+CREATE TABLE jobs (
+  name TEXT PRIMARY KEY,
+  sweep_id TEXT NOT NULL REFERENCES sweeps(id),
+  queue_position INTEGER NOT NULL UNIQUE,
+  job_index INTEGER NOT NULL,
+  executor TEXT NOT NULL,
+  hyperparameters TEXT NOT NULL,
+  queued INTEGER NOT NULL,
+  executor_job_name TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  secondary_status TEXT NOT NULL,
+  transitions TEXT NOT NULL,
+  failure_reason TEXT NOT NULL,
+  exit_code INTEGER,
+  token_sha256 TEXT NOT NULL,
+  started_at_ms INTEGER,
+  ended_at_ms INTEGER,
+  progress TEXT NOT NULL,
+  metrics TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_sweep ON jobs(sweep_id, queue_position);
+CREATE INDEX jobs_by_state ON jobs(queued, status, queue_position);
+CREATE INDEX jobs_in_queue ON jobs(queued, queue_position);
+
+-- Metric points and log lines are clustered by job (WITHOUT ROWID, keyed by job and a
+-- per-job sequence): one b-tree to write per insert instead of a table and an index, which
+-- matters for RecordProgress, the hottest write.
+CREATE TABLE metric_points (
+  job_name TEXT NOT NULL REFERENCES jobs(name),
+  seq INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL,
+  step INTEGER,
+  timestamp_ms INTEGER NOT NULL,
+  PRIMARY KEY (job_name, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE log_lines (
+  job_name TEXT NOT NULL REFERENCES jobs(name),
+  id INTEGER NOT NULL,
+  stream TEXT NOT NULL,
+  line TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  PRIMARY KEY (job_name, id)
+) WITHOUT ROWID;
+
+-- Ids are rowids: each new event gets the highest id + 1. Nothing deletes events; a future
+-- retention step must keep the newest event so that ids are never reused.
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  sweep_id TEXT NOT NULL,
+  job_name TEXT NOT NULL,
+  data TEXT NOT NULL,
+  time_ms INTEGER NOT NULL
+);
+CREATE INDEX events_by_sweep ON events(sweep_id, id);
+CREATE INDEX events_by_job ON events(job_name, id);
+)sql",
+};
+
+Result<int64_t> UserVersion(SqliteDb& db) {
+  TY_ASSIGN_OR_RETURN(Statement query, db.Prepare("PRAGMA user_version"));
+  TY_ASSIGN_OR_RETURN(bool row, query.Step());
+  if (!row) return Internal("PRAGMA user_version returned no row");
+  return query.Int(0);
+}
+
+}  // namespace
+
+int64_t LatestSchemaVersion() {
+  return static_cast<int64_t>(kMigrations.size());
+}
+
+Status MigrateSchema(SqliteDb& db) {
+  // The version is read inside the write transaction so that two processes opening a new
+  // database at once cannot both apply the same step.
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(db, Transaction::Kind::kWrite));
+  TY_ASSIGN_OR_RETURN(int64_t version, UserVersion(db));
+  if (version > LatestSchemaVersion()) {
+    return FailedPrecondition("metadata database schema version " + std::to_string(version) +
+                              " is newer than this trainyard knows (" +
+                              std::to_string(LatestSchemaVersion()) + "); use a newer trainyard");
+  }
+  if (version < 0) {
+    return FailedPrecondition("metadata database has an invalid schema version " +
+                              std::to_string(version));
+  }
+  if (version == LatestSchemaVersion()) return Status::Ok();
+  for (int64_t step = version; step < LatestSchemaVersion(); ++step) {
+    TY_RETURN_IF_ERROR(db.Exec(kMigrations[static_cast<size_t>(step)])
+                           .WithContext("schema migration " + std::to_string(step + 1)));
+  }
+  // PRAGMA takes no bound parameters; the value is our own integer, not input.
+  TY_RETURN_IF_ERROR(db.Exec("PRAGMA user_version = " + std::to_string(LatestSchemaVersion())));
+  return transaction.Commit();
+}
+
+}  // namespace trainyard::metadata
