@@ -1,0 +1,540 @@
+// The only translation unit that includes Beast (its parser); everything else is plain sockets.
+// Asio 1.74 under GCC 12 needs <utility> before any Boost header: http_server.h includes it
+// (through common/status.h), and it comes first.
+#include "server/http/http_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "server/http/request_parsing.h"
+#include "server/http/response_writer.h"
+#include "server/http/socket_io.h"
+
+namespace trainyard::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using beast::error_code;
+using std::chrono::milliseconds;
+
+constexpr size_t kDrainLimit = 64 * 1024;
+constexpr size_t kMaxRejecting = 16;
+constexpr milliseconds kRejectTimeout{1000};
+
+// A non-blocking socket as Beast's SyncReadStream, with a timeout per read. Asio's own sync reads
+// would retry forever on the EAGAIN that SO_RCVTIMEO produces, so they cannot time out.
+class SocketReadStream {
+ public:
+  explicit SocketReadStream(int fd) : fd_(fd) {}
+  void set_timeout(milliseconds timeout) { timeout_ = timeout; }
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers) {
+    error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
+  template <class MutableBufferSequence>
+  size_t read_some(const MutableBufferSequence& buffers, error_code& ec) {
+    iovec iov[16];
+    int count = 0;
+    for (auto it = net::buffer_sequence_begin(buffers);
+         it != net::buffer_sequence_end(buffers) && count < 16; ++it) {
+      net::mutable_buffer buffer(*it);
+      if (buffer.size() > 0) iov[count++] = {buffer.data(), buffer.size()};
+    }
+    ec = {};
+    if (count == 0) return 0;
+    for (;;) {
+      ssize_t n = readv(fd_, iov, count);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0) {
+        ec = net::error::eof;
+        return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        ec = error_code(errno, boost::system::system_category());
+        return 0;
+      }
+      internal::WaitResult waited = internal::WaitFor(fd_, POLLIN, timeout_);
+      if (waited == internal::WaitResult::kTimeout) {
+        ec = net::error::timed_out;
+        return 0;
+      }
+      if (waited == internal::WaitResult::kError) {
+        ec = error_code(errno, boost::system::system_category());
+        return 0;
+      }
+    }
+  }
+
+ private:
+  int fd_;
+  milliseconds timeout_{60000};
+};
+
+using RequestParser = http::request_parser<http::buffer_body>;
+
+// Pulls the body into the handler's buffer: a chunked body through the parser, a sized body
+// straight from the socket (Beast would copy it through its own buffer, which halves the
+// throughput of large uploads).
+class ParserBodyReader : public BodyReader {
+ public:
+  ParserBodyReader(int fd, SocketReadStream& stream, beast::flat_buffer& buffer,
+                   RequestParser& parser, const HttpServerOptions& options, bool expect_continue)
+      : fd_(fd),
+        stream_(stream),
+        buffer_(buffer),
+        parser_(parser),
+        options_(options),
+        continue_pending_(expect_continue) {
+    if (!parser_.chunked() && parser_.content_length()) sized_left_ = *parser_.content_length();
+  }
+
+  Result<size_t> Read(char* out, size_t capacity) override {
+    if (!error_.ok()) return error_;
+    if (done()) return size_t{0};
+    if (capacity == 0) return InvalidArgument("BodyReader::Read with no room");
+    if (continue_pending_) {
+      // Sent only when the body is wanted, so that a refused upload is never transferred.
+      continue_pending_ = false;
+      Status sent = internal::SendAll(fd_, "HTTP/1.1 100 Continue\r\n\r\n", Timeout());
+      if (!sent.ok()) return error_ = sent;
+    }
+    stream_.set_timeout(Timeout());
+    error_code ec;
+    size_t n = sized_left_ ? ReadSized(out, capacity, ec) : ReadParsed(out, capacity, ec);
+    received_ += n;
+    if (received_ > options_.max_body_bytes) {
+      return error_ = ResourceExhausted("request body larger than " +
+                                        std::to_string(options_.max_body_bytes) + " bytes");
+    }
+    if (ec) {
+      error_ = ec == net::error::timed_out
+                   ? Unavailable("request body stalled (no data for " +
+                                 std::to_string(options_.body_read_timeout.count()) + " s)")
+                   : Unavailable("request body not received: " + ec.message());
+      if (n == 0) return error_;
+    }
+    return n;
+  }
+
+  bool done() const { return sized_left_ ? *sized_left_ == 0 : parser_.is_done(); }
+  bool continue_pending() const { return continue_pending_; }
+  bool failed() const { return !error_.ok(); }
+  uint64_t received() const { return received_; }
+
+ private:
+  milliseconds Timeout() const { return options_.body_read_timeout; }
+
+  // Bytes after the header may already sit in `buffer_`; the rest comes from the socket, never
+  // past the body's end, so that a pipelined next request stays for the next parser.
+  size_t ReadSized(char* out, size_t capacity, error_code& ec) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(capacity, *sized_left_));
+    size_t n;
+    if (buffer_.size() > 0) {
+      n = net::buffer_copy(net::mutable_buffer(out, want), buffer_.data());
+      buffer_.consume(n);
+    } else {
+      n = stream_.read_some(net::mutable_buffer(out, want), ec);
+    }
+    *sized_left_ -= n;
+    return n;
+  }
+
+  size_t ReadParsed(char* out, size_t capacity, error_code& ec) {
+    for (;;) {
+      auto& body = parser_.get().body();
+      body.data = out;
+      body.size = capacity;
+      http::read_some(stream_, buffer_, parser_, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      size_t n = capacity - parser_.get().body().size;
+      parser_.get().body().data = nullptr;
+      if (ec || n > 0 || parser_.is_done()) return n;
+    }
+  }
+
+  int fd_;
+  SocketReadStream& stream_;
+  beast::flat_buffer& buffer_;
+  RequestParser& parser_;
+  const HttpServerOptions& options_;
+  bool continue_pending_;
+  std::optional<uint64_t> sized_left_;  // a Content-Length body: what is still to come
+  uint64_t received_ = 0;
+  Status error_;
+};
+
+bool IsExpectContinue(const std::string& value) {
+  std::string lower = value;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  return lower == "100-continue";
+}
+
+// One accepted socket and the thread serving it.
+struct Connection {
+  uint64_t id = 0;
+  int fd = -1;  // -1 once closed or handed over to an event stream
+  std::string remote;
+  bool counted = true;  // false for the connections only answered 503
+  std::thread thread;
+};
+
+class HttpServerImpl : public HttpServer {
+ public:
+  HttpServerImpl(const HttpServerOptions& options, Handler handler, int listen_fd, int wake_fd)
+      : options_(options),
+        handler_(std::move(handler)),
+        listen_fd_(listen_fd),
+        wake_fd_(wake_fd),
+        port_(internal::LocalPort(listen_fd)) {
+    acceptor_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~HttpServerImpl() override { Stop(); }
+
+  uint16_t port() const override { return port_; }
+
+  void Stop() override {
+    std::call_once(stop_once_, [this] { StopOnce(); });
+  }
+
+ private:
+  enum class Outcome { kKeepAlive, kClose, kDetached };
+
+  void StopOnce() {
+    std::vector<EventStreamPtr> streams;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      Wake();
+    }
+    acceptor_.join();
+    close(listen_fd_);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      // shutdown, not close: the fd stays owned by its thread, so its number cannot be reused
+      // under a read that is still running; the read returns at once.
+      for (auto& [id, connection] : connections_) {
+        if (connection->fd >= 0) shutdown(connection->fd, SHUT_RDWR);
+      }
+      for (auto& weak : streams_) {
+        if (auto stream = weak.lock()) streams.push_back(std::move(stream));
+      }
+      streams_.clear();
+    }
+    for (auto& stream : streams) stream->Close();
+    std::vector<std::thread> finished;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      drained_.wait(lock, [this] { return connections_.empty(); });
+      finished.swap(finished_);
+    }
+    for (auto& thread : finished) thread.join();
+    close(wake_fd_);
+  }
+
+  void Wake() {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+
+  void ReapFinished() {
+    std::vector<std::thread> finished;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      finished.swap(finished_);
+    }
+    for (auto& thread : finished) thread.join();
+  }
+
+  void AcceptLoop() {
+    for (;;) {
+      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+      int rc = poll(fds, 2, -1);
+      if (rc < 0 && errno != EINTR) break;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) break;
+      }
+      if (fds[1].revents & POLLIN) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        ReapFinished();
+      }
+      if (fds[0].revents & POLLIN) AcceptPending();
+    }
+  }
+
+  void AcceptPending() {
+    for (;;) {
+      sockaddr_storage address{};
+      socklen_t length = sizeof(address);
+      int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        // Out of descriptors: pause rather than spin on a listener that stays readable.
+        if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(milliseconds(50));
+        return;
+      }
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      StartConnection(fd, internal::FormatAddress(reinterpret_cast<sockaddr*>(&address), length));
+    }
+  }
+
+  void StartConnection(int fd, std::string remote) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    bool counted = active_ < options_.max_connections;
+    if (!counted && rejecting_ >= kMaxRejecting) {
+      close(fd);
+      return;
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->id = next_id_++;
+    connection->fd = fd;
+    connection->remote = std::move(remote);
+    connection->counted = counted;
+    Connection* raw = connection.get();
+    try {
+      // Under the lock, so that the thread cannot finish before `thread` is assigned.
+      raw->thread = std::thread([this, raw] { Run(raw); });
+    } catch (const std::system_error&) {
+      close(fd);
+      return;
+    }
+    (counted ? active_ : rejecting_)++;
+    connections_.emplace(raw->id, std::move(connection));
+  }
+
+  void Run(Connection* connection) {
+    try {
+      if (connection->counted) {
+        Serve(connection);
+      } else {
+        Reject(connection->fd);
+      }
+    } catch (...) {
+      // Client misbehaviour must never take the process down; the connection just closes.
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (connection->fd >= 0) close(connection->fd);
+    finished_.push_back(std::move(connection->thread));
+    (connection->counted ? active_ : rejecting_)--;
+    connections_.erase(connection->id);
+    if (!stopping_) Wake();
+    drained_.notify_all();
+  }
+
+  // Over max_connections: read the request (briefly) so that the 503 is not lost to a reset.
+  void Reject(int fd) {
+    SocketReadStream stream(fd);
+    stream.set_timeout(kRejectTimeout);
+    beast::flat_buffer buffer;
+    RequestParser parser;
+    parser.header_limit(
+        static_cast<uint32_t>(std::min<size_t>(options_.max_header_bytes, 1u << 30)));
+    error_code ec;
+    http::read_header(stream, buffer, parser, ec);
+    Status busy = Unavailable("server busy: more than " + std::to_string(options_.max_connections) +
+                              " connections");
+    (void)internal::SendAll(fd, internal::ErrorResponse(503, busy), kRejectTimeout);
+    internal::LingerBeforeClose(fd);
+  }
+
+  void Serve(Connection* connection) {
+    int fd = connection->fd;
+    SocketReadStream stream(fd);
+    beast::flat_buffer buffer;
+    // Beast sizes each read by the buffer's spare capacity (at least 512 bytes): without room
+    // reserved, a chunked body arrives 512 bytes per system call.
+    buffer.reserve(64 * 1024);
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return;
+      }
+      Outcome outcome = ServeOne(fd, connection, stream, buffer);
+      if (outcome == Outcome::kDetached) return;
+      if (outcome == Outcome::kClose) {
+        internal::LingerBeforeClose(fd);
+        return;
+      }
+    }
+  }
+
+  void SendError(int fd, int status, const Status& error) {
+    (void)internal::SendAll(fd, internal::ErrorResponse(status, error), WriteTimeout());
+  }
+
+  milliseconds WriteTimeout() const {
+    return std::max<milliseconds>(options_.body_read_timeout, milliseconds(1000));
+  }
+
+  Outcome ServeOne(int fd, Connection* connection, SocketReadStream& stream,
+                   beast::flat_buffer& buffer) {
+    RequestParser parser;
+    parser.header_limit(
+        static_cast<uint32_t>(std::min<size_t>(options_.max_header_bytes, 1u << 30)));
+    // Enforced by ParserBodyReader, as a Status. Not boost::none: Beast 1.74 compares a
+    // Content-Length with the empty optional as "larger" and fails every sized body.
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
+    stream.set_timeout(options_.idle_timeout);
+    error_code ec;
+    http::read_header(stream, buffer, parser, ec);
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        SendError(fd, 431,
+                  ResourceExhausted("request header larger than " +
+                                    std::to_string(options_.max_header_bytes) + " bytes"));
+      } else if (ec.category() == http::make_error_code(http::error::header_limit).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        SendError(fd, 400, InvalidArgument("malformed request: " + ec.message()));
+      }
+      return Outcome::kClose;
+    }
+
+    auto& message = parser.get();
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    for (const auto& field : message) {
+      std::string name(field.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      std::string value(field.value());
+      auto [it, inserted] = request.headers.emplace(name, value);
+      if (!inserted) it->second += ", " + value;
+    }
+    if (auto length = parser.content_length()) request.content_length = *length;
+    request.remote_address = connection->remote;
+    auto decoded = internal::DecodeTarget(request.target);
+    if (!decoded.ok()) {
+      SendError(fd, 400, decoded.status());
+      return Outcome::kClose;
+    }
+    request.path = std::move(decoded->path);
+    request.query = std::move(decoded->query);
+    if (request.content_length && *request.content_length > options_.max_body_bytes) {
+      SendError(fd, 413,
+                ResourceExhausted("request body of " + std::to_string(*request.content_length) +
+                                  " bytes is larger than the limit of " +
+                                  std::to_string(options_.max_body_bytes)));
+      return Outcome::kClose;
+    }
+
+    bool stopping;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping = stopping_;
+    }
+    internal::ConnectionResponseWriter::Request shape;
+    shape.head = message.method() == http::verb::head;
+    shape.http10 = message.version() < 11;
+    shape.close = shape.http10 || !message.keep_alive() || stopping;
+    bool expect_continue =
+        !shape.http10 && !parser.is_done() && IsExpectContinue(request.Header("expect"));
+    ParserBodyReader reader(fd, stream, buffer, parser, options_, expect_continue);
+    internal::ConnectionResponseWriter writer(
+        fd, shape, WriteTimeout(), [this, connection](const EventStreamPtr& detached) {
+          std::lock_guard<std::mutex> lock(mutex_);
+          connection->fd = -1;
+          if (stopping_) {
+            detached->Close();
+            return;
+          }
+          std::erase_if(streams_, [](const auto& weak) { return weak.expired(); });
+          streams_.push_back(detached);
+        });
+    try {
+      handler_(request, reader, writer);
+    } catch (const std::exception& e) {
+      writer.FailInternal(std::string("handler failed: ") + e.what());
+    } catch (...) {
+      writer.FailInternal("handler failed");
+    }
+    if (writer.detached()) return Outcome::kDetached;
+    bool reusable = writer.Finish();
+    if (!reusable || !DrainBody(reader, request)) return Outcome::kClose;
+    return Outcome::kKeepAlive;
+  }
+
+  // Reads what the handler left of the body, so the connection can carry the next request;
+  // false when that is too much to be worth it.
+  bool DrainBody(ParserBodyReader& reader, const HttpRequest& request) {
+    if (reader.done()) return true;
+    if (reader.failed() || reader.continue_pending()) return false;
+    if (request.content_length && *request.content_length - reader.received() > kDrainLimit) {
+      return false;
+    }
+    char scratch[16 * 1024];
+    size_t drained = 0;
+    while (drained <= kDrainLimit) {
+      auto n = reader.Read(scratch, sizeof(scratch));
+      if (!n.ok()) return false;
+      if (*n == 0) return true;
+      drained += *n;
+    }
+    return false;
+  }
+
+  const HttpServerOptions options_;
+  const Handler handler_;
+  const int listen_fd_;
+  const int wake_fd_;
+  const uint16_t port_;
+  std::thread acceptor_;
+  std::once_flag stop_once_;
+
+  std::mutex mutex_;
+  std::condition_variable drained_;
+  bool stopping_ = false;
+  uint64_t next_id_ = 1;
+  size_t active_ = 0;
+  size_t rejecting_ = 0;
+  std::map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::vector<std::thread> finished_;
+  std::vector<std::weak_ptr<EventStream>> streams_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& options,
+                                                      Handler handler) {
+  if (!handler) return InvalidArgument("HttpServer needs a handler");
+  TY_ASSIGN_OR_RETURN(int listen_fd, internal::Listen(options.host, options.port));
+  int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd < 0) {
+    close(listen_fd);
+    return Internal(std::string("eventfd: ") + std::strerror(errno));
+  }
+  return std::unique_ptr<HttpServer>(
+      std::make_unique<HttpServerImpl>(options, std::move(handler), listen_fd, wake_fd));
+}
+
+}  // namespace trainyard::server

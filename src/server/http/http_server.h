@@ -1,0 +1,109 @@
+// HttpServer: trainyard's HTTP/1.1 server, on Boost.Beast. It knows nothing of trainyard's API:
+// it parses requests, hands each one to a Handler with a streaming body reader and a streaming
+// response writer, and keeps connections alive between requests.
+//
+// Threads: one acceptor thread and one thread per open connection while a request is being
+// handled or the connection waits for its next request (closed after `idle_timeout`). A
+// server-sent-events response is *detached* from its thread (ResponseWriter::DetachEventStream):
+// the connection is then written by whoever holds the EventStream, so thousands of idle event
+// streams hold no thread each.
+//
+// Everything here is thread-safe unless said otherwise.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace trainyard::server {
+
+struct HttpRequest {
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // as sent: "/api/v1/jobs?sweep=sw-1&limit=10"
+  std::string path;                            // percent-decoded path: "/api/v1/jobs"
+  std::map<std::string, std::string> query;    // percent-decoded (and '+' as space); last wins
+  std::map<std::string, std::string> headers;  // names lower-cased; repeated headers joined ", "
+  std::optional<uint64_t> content_length;      // nullopt: chunked, or no body
+  std::string remote_address;                  // "127.0.0.1:51234"
+
+  // The header's value, or "" when absent. `name` in lower case.
+  const std::string& Header(const std::string& name) const;
+};
+
+// Reads the request body, in pieces, as it arrives. Not thread-safe: used by the handler's thread.
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Up to `capacity` bytes into `buffer`; 0 at the end of the body. Unavailable when the client
+  // went away or stopped sending (body read timeout); ResourceExhausted past `max_body_bytes`
+  // of the server's options.
+  virtual Result<size_t> Read(char* buffer, size_t capacity) = 0;
+  // The whole (rest of the) body, refused with ResourceExhausted above `limit` bytes.
+  Result<std::string> ReadAll(size_t limit);
+};
+
+// A detached server-sent-events connection. Send never blocks: an event that does not fit in
+// the socket's buffer closes the stream (the client reconnects with Last-Event-ID and loses
+// nothing). Thread-safe.
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // Writes raw bytes (one or more complete "id:/event:/data:" blocks, or a ": comment\n\n").
+  // false once the stream is closed (by the client, a failed write, or Close).
+  virtual bool Send(std::string_view bytes) = 0;
+  virtual bool closed() const = 0;
+  virtual void Close() = 0;
+};
+using EventStreamPtr = std::shared_ptr<EventStream>;
+
+// Writes the response. Status and headers may be set until the first Write; then they are sent
+// with Content-Length when SetContentLength was called, chunked otherwise. A handler that returns
+// without writing anything sends its status with an empty body. Not thread-safe.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual void SetStatus(int status) = 0;
+  virtual void SetHeader(const std::string& name, const std::string& value) = 0;
+  virtual void SetContentLength(uint64_t length) = 0;
+  // Unavailable when the client went away.
+  virtual Status Write(std::string_view bytes) = 0;
+  // Sends status 200, "Content-Type: text/event-stream", "Cache-Control: no-cache" and the
+  // headers set so far, then hands the connection over: the returned stream may be kept and
+  // written from any thread after the handler returns. Nullptr when the client went away.
+  virtual EventStreamPtr DetachEventStream() = 0;
+  virtual bool headers_sent() const = 0;
+};
+
+using Handler = std::function<void(const HttpRequest&, BodyReader&, ResponseWriter&)>;
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;                        // 0: any free port (see HttpServer::port)
+  size_t max_header_bytes = 16 * 1024;         // larger: 431
+  uint64_t max_body_bytes = 64ull << 30;       // larger (declared or read): 413
+  size_t max_connections = 1024;               // beyond: 503 and close (detached streams excluded)
+  std::chrono::seconds idle_timeout{60};       // keep-alive wait for the next request
+  std::chrono::seconds body_read_timeout{60};  // a stalled upload fails after this long
+};
+
+class HttpServer {
+ public:
+  // Binds and starts accepting. InvalidArgument for a bad host; Unavailable when the address
+  // is in use (the message names it).
+  static Result<std::unique_ptr<HttpServer>> Start(const HttpServerOptions& options,
+                                                   Handler handler);
+  virtual ~HttpServer() = default;  // Stop()s
+  virtual uint16_t port() const = 0;
+  // Stops accepting, closes idle connections and detached streams, waits for running handlers
+  // to return (they see their connections close). Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace trainyard::server

@@ -1,0 +1,66 @@
+// The ResponseWriter of one request on a connection (internal to HttpServer), and the error
+// responses the server produces itself. No Beast here: the response is framed by hand.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "server/http/http_server.h"
+
+namespace trainyard::server::internal {
+
+// A complete response with a JSON error body, {"error":{"code":...,"message":...}}, that closes
+// the connection.
+std::string ErrorResponse(int status, const Status& error);
+
+// Writes one response on a non-blocking socket. Finish completes it after the handler returned.
+class ConnectionResponseWriter : public ResponseWriter {
+ public:
+  struct Request {
+    bool head = false;    // HEAD: headers only
+    bool http10 = false;  // HTTP/1.0: no chunked encoding
+    bool close = false;   // the connection closes after this response
+  };
+  // `on_detach` gets the stream made by DetachEventStream; the socket is then no longer ours.
+  ConnectionResponseWriter(int fd, Request request, std::chrono::milliseconds write_timeout,
+                           std::function<void(const EventStreamPtr&)> on_detach);
+
+  void SetStatus(int status) override;
+  void SetHeader(const std::string& name, const std::string& value) override;
+  void SetContentLength(uint64_t length) override;
+  Status Write(std::string_view bytes) override;
+  EventStreamPtr DetachEventStream() override;
+  bool headers_sent() const override { return headers_sent_; }
+
+  // Sends what the handler left unsent (the header, the last chunk). True when the connection
+  // may carry another request.
+  bool Finish();
+  bool detached() const { return detached_; }
+  // Replaces an unsent response with a 500 (the handler threw).
+  void FailInternal(const std::string& message);
+
+ private:
+  enum class Framing { kLength, kChunked, kUntilClose, kNone };
+  Status SendHeader();
+  std::string HeaderLines() const;
+
+  int fd_;
+  Request request_;
+  std::chrono::milliseconds write_timeout_;
+  std::function<void(const EventStreamPtr&)> on_detach_;
+  int status_ = 200;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::optional<uint64_t> content_length_;
+  bool headers_sent_ = false;
+  bool failed_ = false;  // the socket broke or the body was framed wrongly: close
+  bool detached_ = false;
+  Framing framing_ = Framing::kNone;
+  uint64_t written_ = 0;
+};
+
+}  // namespace trainyard::server::internal
