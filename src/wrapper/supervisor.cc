@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,12 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kMaxPendingLogLines = 5'000;
+constexpr std::chrono::milliseconds kFirstProgressPoll{50};
+
+bool HasContent(const std::filesystem::path& file) {
+  struct stat info {};
+  return ::stat(file.c_str(), &info) == 0 && info.st_size > 0;
+}
 
 sigset_t SupervisedSignals() {
   sigset_t set;
@@ -138,6 +145,9 @@ Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
   int wait_status = 0;
   auto now = Clock::now();
   auto next_tick = now + options_.progress_interval;
+  // Until the command writes its first progress line, look for it often: reporting it at once
+  // shows a job is alive without waiting out a whole interval.
+  bool first_progress_reported = options_.progress_file.empty();
   auto kill_deadline = Clock::time_point::max();
   auto drain_deadline = Clock::time_point::max();
   std::string chunk;
@@ -161,6 +171,7 @@ Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
 
     now = Clock::now();
     auto wake_at = next_tick;
+    if (!first_progress_reported) wake_at = std::min(wake_at, now + kFirstProgressPoll);
     if (outcome.stop_requested && !killed && !child_done)
       wake_at = std::min(wake_at, kill_deadline);
     if (child_done) wake_at = std::min(wake_at, drain_deadline);
@@ -202,6 +213,10 @@ Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
     if (outcome.stop_requested && !killed && !child_done && now >= kill_deadline) {
       ::kill(-child, SIGKILL);
       killed = true;
+    }
+    if (!first_progress_reported && HasContent(options_.progress_file)) {
+      first_progress_reported = true;
+      next_tick = now;
     }
     if (now >= next_tick) {
       ProgressUpdate update = CollectUpdate(/*at_end=*/false);
