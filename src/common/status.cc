@@ -41,9 +41,36 @@ int ToExitCode(const Status& status) {
     case StatusCode::kFailedPrecondition: return 5;
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated: return 6;
+    case StatusCode::kResourceExhausted: return 7;
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded: return 8;
     case StatusCode::kCancelled: return 130;
     default: return 1;
   }
+}
+
+int ToHttpStatus(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return 200;
+    case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
+    case StatusCode::kPermissionDenied: return 403;
+    case StatusCode::kNotFound: return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition: return 409;
+    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kCancelled: return 499;
+    case StatusCode::kUnavailable: return 503;
+    case StatusCode::kDeadlineExceeded: return 504;
+    default: return 500;
+  }
+}
+
+StatusCode ParseStatusCodeName(const std::string& name) {
+  for (int code = 0; code <= static_cast<int>(StatusCode::kInternal); ++code) {
+    if (name == StatusCodeName(static_cast<StatusCode>(code))) return static_cast<StatusCode>(code);
+  }
+  return StatusCode::kInternal;
 }
 
 }  // namespace trainyard

@@ -76,6 +76,14 @@ inline Status Internal(std::string m) {
 // Process exit code for a failed status, used by the command-line tools (0 for OK).
 int ToExitCode(const Status& status);
 
+// HTTP status for a failed status (docs/api.md): InvalidArgument 400, Unauthenticated 401,
+// PermissionDenied 403, NotFound 404, AlreadyExists and FailedPrecondition 409,
+// ResourceExhausted 413, Cancelled 499, Unavailable 503, DeadlineExceeded 504, others 500.
+int ToHttpStatus(const Status& status);
+
+// The code whose StatusCodeName is `name` ("NotFound"); kInternal for an unknown name.
+StatusCode ParseStatusCodeName(const std::string& name);
+
 // Either a value or a non-OK Status.
 template <typename T>
 class [[nodiscard]] Result {

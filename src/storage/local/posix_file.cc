@@ -12,7 +12,10 @@ namespace trainyard::storage {
 namespace fs = std::filesystem;
 
 Status ErrnoStatus(const std::string& what, const fs::path& path) {
-  return Internal(what + " '" + path.string() + "': " + std::strerror(errno));
+  std::string message = what + " '" + path.string() + "': " + std::strerror(errno);
+  // A full disk (or quota) is the caller's to report as such (HTTP 507), not an internal error.
+  if (errno == ENOSPC || errno == EDQUOT) return ResourceExhausted(message);
+  return Internal(message);
 }
 
 FileDescriptor::~FileDescriptor() {

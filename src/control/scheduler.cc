@@ -1,0 +1,486 @@
+#include "control/scheduler.h"
+
+#include <fstream>
+
+#include "common/files.h"
+#include "control/job_tokens.h"
+#include "core/job_naming.h"
+#include "core/job_status.h"
+#include "core/sagemaker_limits.h"
+
+namespace trainyard::control {
+namespace fs = std::filesystem;
+using metadata::Event;
+using metadata::JobRecord;
+using nlohmann::json;
+
+namespace {
+
+TimePoint Now() { return std::chrono::system_clock::now(); }
+
+bool IsEnded(const JobRecord& job) {
+  auto status = core::ParseJobStatus(job.status);
+  return status.ok() && core::IsTerminal(*status);
+}
+
+// Closes the open transition and opens `status` (SecondaryStatusTransitions' shape).
+void AppendTransition(JobRecord& job, core::SecondaryStatus status, const std::string& message,
+                      TimePoint now) {
+  if (!job.transitions.empty()) job.transitions.back()["end_time"] = FormatIso8601(now);
+  job.transitions.push_back({{"status", core::ToString(status)},
+                             {"start_time", FormatIso8601(now)},
+                             {"status_message", message}});
+  job.secondary_status = core::ToString(status);
+  job.status = core::ToString(core::PrimaryStatusOf(status));
+}
+
+void ResetForQueue(JobRecord& job, const std::string& message) {
+  job.queued = true;
+  job.status = "InProgress";
+  job.secondary_status = "Starting";
+  job.transitions = json::array({{{"status", "Starting"},
+                                  {"start_time", FormatIso8601(Now())},
+                                  {"status_message", message}}});
+  job.failure_reason.clear();
+  job.exit_code.reset();
+  job.token_sha256.clear();
+  job.started_at.reset();
+  job.ended_at.reset();
+}
+
+// A retry runs under a new executor name: executors refuse a name twice, as SageMaker does.
+std::string AttemptName(const std::string& job_name, int attempt) {
+  if (attempt == 0) return job_name;
+  std::string suffix = "-r" + std::to_string(attempt);
+  return job_name.substr(0, core::kMaxTrainingJobNameLength - suffix.size()) + suffix;
+}
+
+}  // namespace
+
+std::string OutputPrefix(const std::string& job_name) { return "outputs/" + job_name + "/output/"; }
+
+Scheduler::Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata,
+                     storage::ObjectStore& objects,
+                     std::map<std::string, executor::Executor*> executors)
+    : options_(std::move(options)),
+      metadata_(metadata),
+      objects_(objects),
+      executors_(std::move(executors)) {}
+
+Scheduler::~Scheduler() { Shutdown(); }
+
+Status Scheduler::Start() {
+  TY_RETURN_IF_ERROR(MakeDirectories(options_.work_dir));
+  {
+    std::lock_guard lock(mutex_);
+    TY_RETURN_IF_ERROR(Recover());
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void Scheduler::Shutdown() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::Wake() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void Scheduler::Loop() {
+  while (true) {
+    {
+      std::unique_lock lock(wake_mutex_);
+      wake_.wait_for(lock, options_.poll_interval, [this] { return woken_ || stopping_; });
+      if (stopping_) return;
+      woken_ = false;
+    }
+    RunOnce();
+  }
+}
+
+void Scheduler::RunOnce() {
+  std::lock_guard lock(mutex_);
+  FollowRunning();
+  StartQueued();
+}
+
+Result<SweepRequest> Scheduler::RequestOf(const std::string& sweep_id) {
+  auto cached = requests_.find(sweep_id);
+  if (cached != requests_.end()) return cached->second;
+  TY_ASSIGN_OR_RETURN(metadata::SweepRecord sweep, metadata_.GetSweep(sweep_id));
+  TY_ASSIGN_OR_RETURN(SweepRequest request, ParseSweepRequest(sweep.spec));
+  requests_[sweep_id] = request;
+  return request;
+}
+
+fs::path Scheduler::JobWorkDir(const std::string& executor_job_name) const {
+  return options_.work_dir / executor_job_name;
+}
+
+Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
+  Event event;
+  event.type = "job.status";
+  event.sweep_id = job.sweep_id;
+  event.job_name = job.name;
+  event.data = {{"status", job.status},
+                {"secondary_status", job.secondary_status},
+                {"queued", job.queued},
+                {"attempt", job.attempt}};
+  if (!job.failure_reason.empty()) event.data["failure_reason"] = job.failure_reason;
+  if (!message.empty()) event.data["message"] = message;
+  auto written = metadata_.UpdateJobState(job, {event});
+  if (options_.on_events) options_.on_events();
+  return written.status();
+}
+
+Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
+  if (!executors_.count(request.executor)) {
+    std::string known;
+    for (const auto& [name, executor] : executors_) known += (known.empty() ? "" : ", ") + name;
+    return FieldError("executor", "'" + request.executor + "' is not configured here (known: " +
+                                      known + ")");
+  }
+  if (request.image.empty() == (request.executor == "container")) {
+    return FieldError("trainer", request.executor == "container"
+                                     ? "the container executor runs an image: give trainer.image"
+                                     : "the " + request.executor +
+                                           " executor runs a command: give trainer.command");
+  }
+  TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations,
+                      core::ExpandSweep(request.sweep));
+  std::vector<std::string> dataset_ids;
+  for (const auto& [channel, id] : request.channels) {
+    auto dataset = metadata_.GetDataset(id);
+    if (!dataset.ok()) {
+      if (dataset.status().code() == StatusCode::kNotFound) {
+        return NotFound("field 'channels." + channel + "': dataset '" + id + "' not found");
+      }
+      return dataset.status();
+    }
+    dataset_ids.push_back(id);
+  }
+
+  metadata::SweepRecord sweep;
+  sweep.id = "sw-" + RandomHex(16);
+  sweep.name = request.name;
+  sweep.spec = ToJson(request);
+  sweep.idempotency_key = request.idempotency_key;
+  sweep.created_at = Now();
+  std::string prefix = request.name + "-" + sweep.id.substr(3, 6);
+  std::vector<JobRecord> jobs;
+  jobs.reserve(combinations.size());
+  for (size_t i = 0; i < combinations.size(); ++i) {
+    JobRecord job;
+    job.name = core::MakeJobName(prefix, i, combinations.size());
+    job.sweep_id = sweep.id;
+    job.index = static_cast<int64_t>(i);
+    job.executor = request.executor;
+    job.hyperparameters = std::move(combinations[i]);
+    job.executor_job_name = job.name;
+    ResetForQueue(job, "Waiting in the queue");
+    job.created_at = sweep.created_at;
+    jobs.push_back(std::move(job));
+  }
+  TY_ASSIGN_OR_RETURN(metadata::SweepRecord stored,
+                      metadata_.CreateSweep(sweep, dataset_ids, jobs));
+  if (options_.on_events) options_.on_events();
+  Wake();
+  CreatedSweep result;
+  result.created = stored.id == sweep.id;
+  result.sweep = std::move(stored);
+  result.job_count = jobs.size();
+  return result;
+}
+
+Status Scheduler::EndWithoutRunning(JobRecord job, core::SecondaryStatus status,
+                                    const std::string& message) {
+  AppendTransition(job, status, message, Now());
+  job.queued = false;
+  job.ended_at = Now();
+  if (status == core::SecondaryStatus::kFailed) job.failure_reason = message;
+  return WriteState(job, message);
+}
+
+Status Scheduler::StopJob(const std::string& job_name) {
+  std::lock_guard lock(mutex_);
+  TY_ASSIGN_OR_RETURN(JobRecord job, metadata_.GetJob(job_name));
+  if (IsEnded(job)) return Status::Ok();
+  if (job.queued) {
+    return EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
+                             "Stopped before it started");
+  }
+  auto running = running_.find(job_name);
+  if (running == running_.end()) return Internal("job '" + job_name + "' is not followed");
+  TY_RETURN_IF_ERROR(running->second.executor->Stop(job.executor_job_name));
+  Wake();
+  return Status::Ok();
+}
+
+Status Scheduler::StopSweep(const std::string& sweep_id) {
+  TY_RETURN_IF_ERROR(metadata_.SetSweepStopRequested(sweep_id, true));
+  metadata::JobFilter filter;
+  filter.sweep_id = sweep_id;
+  filter.limit = 1000;
+  while (true) {
+    TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
+    for (const JobRecord& job : page.jobs) {
+      if (!IsEnded(job)) TY_RETURN_IF_ERROR(StopJob(job.name));
+    }
+    if (!page.truncated || page.jobs.empty()) return Status::Ok();
+    filter.after_queue_position = page.jobs.back().queue_position;
+  }
+}
+
+Result<std::vector<std::string>> Scheduler::RetrySweep(const std::string& sweep_id) {
+  std::lock_guard lock(mutex_);
+  TY_RETURN_IF_ERROR(metadata_.SetSweepStopRequested(sweep_id, false));
+  std::vector<std::string> retried;
+  metadata::JobFilter filter;
+  filter.sweep_id = sweep_id;
+  filter.status = "Failed";
+  filter.limit = 1000;
+  while (true) {
+    TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
+    for (JobRecord job : page.jobs) {
+      job.attempt += 1;
+      job.executor_job_name = AttemptName(job.name, job.attempt);
+      ResetForQueue(job, "Waiting in the queue (retry " + std::to_string(job.attempt) + ")");
+      TY_RETURN_IF_ERROR(WriteState(job, "queued again"));
+      retried.push_back(job.name);
+    }
+    if (!page.truncated || page.jobs.empty()) break;
+    filter.after_queue_position = page.jobs.back().queue_position;
+  }
+  Wake();
+  return retried;
+}
+
+Status Scheduler::Recover() {
+  for (const char* status : {"InProgress", "Stopping"}) {
+    metadata::JobFilter filter;
+    filter.status = status;
+    filter.limit = 1000;
+    while (true) {
+      TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
+      for (JobRecord job : page.jobs) {
+        auto executor = executors_.find(job.executor);
+        if (executor != executors_.end() &&
+            executor->second->Describe(job.executor_job_name).ok()) {
+          running_[job.name] = {executor->second, job.sweep_id, job.transitions.size()};
+          continue;
+        }
+        auto request = RequestOf(job.sweep_id);
+        if (request.ok() && request->requeue_on_restart) {
+          job.attempt += 1;
+          job.executor_job_name = AttemptName(job.name, job.attempt);
+          ResetForQueue(job, "Queued again: the server restarted while it ran");
+          TY_RETURN_IF_ERROR(WriteState(job, "queued again after a server restart"));
+        } else {
+          TY_RETURN_IF_ERROR(EndWithoutRunning(
+              job, core::SecondaryStatus::kFailed,
+              "InternalServerError: the trainyard server stopped while the job ran, and its "
+              "executor no longer knows it; retry the sweep's failed jobs to run it again"));
+        }
+      }
+      if (!page.truncated || page.jobs.empty()) break;
+      filter.after_queue_position = page.jobs.back().queue_position;
+    }
+  }
+  return Status::Ok();
+}
+
+void Scheduler::FollowRunning() {
+  for (auto it = running_.begin(); it != running_.end();) {
+    const std::string name = it->first;
+    Running& running = it->second;
+    auto job = metadata_.GetJob(name);
+    if (!job.ok()) {
+      ++it;
+      continue;
+    }
+    auto description = running.executor->Describe(job->executor_job_name);
+    if (!description.ok()) {
+      (void)EndWithoutRunning(*job, core::SecondaryStatus::kFailed,
+                              "InternalServerError: the executor lost the job: " +
+                                  description.status().message());
+      it = running_.erase(it);
+      continue;
+    }
+    const core::JobStatusTracker& tracker = description->status;
+    if (core::IsTerminal(tracker.status())) {
+      (void)Finish(*job, *description);
+      it = running_.erase(it);
+      continue;
+    }
+    if (tracker.transitions().size() != running.transitions_seen) {
+      running.transitions_seen = tracker.transitions().size();
+      JobRecord updated = *job;
+      json status = tracker.ToJson();
+      updated.status = status["status"];
+      updated.secondary_status = status["secondary_status"];
+      updated.transitions = status["secondary_status_transitions"];
+      (void)WriteState(updated);
+    }
+    ++it;
+  }
+}
+
+Status Scheduler::Finish(JobRecord job, const executor::JobDescription& description) {
+  json status = description.status.ToJson();
+  job.status = status["status"];
+  job.secondary_status = status["secondary_status"];
+  job.transitions = status["secondary_status_transitions"];
+  job.failure_reason = description.status.failure_reason();
+  job.exit_code = description.exit_code;
+  job.ended_at = description.status.end_time().value_or(Now());
+  if (Status stored = StoreOutputs(job); !stored.ok()) {
+    // The outputs are part of the result: a job whose model could not be kept did not complete.
+    job.status = "Failed";
+    job.secondary_status = "Failed";
+    job.failure_reason = "InternalServerError: could not store the job's outputs: " +
+                         stored.message();
+  }
+  std::error_code ignored;
+  fs::remove_all(JobWorkDir(job.executor_job_name), ignored);
+  return WriteState(job);
+}
+
+Status Scheduler::StoreOutputs(const JobRecord& job) {
+  fs::path artifacts = JobWorkDir(job.executor_job_name) / "artifacts";
+  std::error_code error;
+  if (!fs::is_directory(artifacts, error)) return Status::Ok();  // ended before it had any
+  for (const fs::directory_entry& entry : fs::directory_iterator(artifacts, error)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream file(entry.path(), std::ios::binary);
+    if (!file) return Internal("cannot read '" + entry.path().string() + "'");
+    std::string key = OutputPrefix(job.name) + entry.path().filename().string();
+    auto put = objects_.Put(key, file, entry.file_size());
+    if (!put.ok()) return put.status();
+  }
+  if (error) return Internal("cannot list '" + artifacts.string() + "': " + error.message());
+  return Status::Ok();
+}
+
+Result<fs::path> Scheduler::StageChannel(const std::string& job_name, const std::string& channel,
+                                         const metadata::DatasetRecord& dataset) {
+  if (options_.local_path_of) {
+    auto path = options_.local_path_of(dataset.object_key);
+    if (path.ok() && path->filename() == dataset.filename) return path;
+  }
+  fs::path staged = JobWorkDir(job_name) / "channels" / channel / dataset.filename;
+  TY_RETURN_IF_ERROR(MakeDirectories(staged.parent_path()));
+  std::ofstream file(staged, std::ios::binary | std::ios::trunc);
+  if (!file) return Internal("cannot write '" + staged.string() + "'");
+  TY_RETURN_IF_ERROR(objects_.Get(dataset.object_key, file));
+  file.close();
+  if (!file) return Internal("cannot write '" + staged.string() + "'");
+  return staged;
+}
+
+Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
+  executor::JobSpec spec;
+  contract::JobDefinition& definition = spec.definition;
+  definition.job_name = job.executor_job_name;
+  definition.hyperparameters = job.hyperparameters;
+  definition.resources = request.resources;
+  definition.metric_definitions = request.metric_definitions;
+  definition.environment = request.environment;
+  definition.max_runtime_seconds = request.max_runtime_seconds;
+  definition.training_image = request.image;
+  for (const auto& [channel, dataset_id] : request.channels) {
+    definition.channels.push_back({channel});
+    auto dataset = metadata_.GetDataset(dataset_id);
+    Result<fs::path> source = dataset.ok() ? StageChannel(job.executor_job_name, channel, *dataset)
+                                           : Result<fs::path>(dataset.status());
+    if (!source.ok()) {
+      return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
+                               "ClientError: channel '" + channel +
+                                   "': " + source.status().message());
+    }
+    spec.channel_sources[channel] = *source;
+  }
+  spec.command = request.command;
+  spec.artifact_dir = JobWorkDir(job.executor_job_name) / "artifacts";
+  std::string token = NewJobToken();
+  if (!options_.callback_base_url.empty()) {
+    definition.environment["TRAINYARD_CALLBACK_URL"] =
+        options_.callback_base_url + "/api/v1/jobs/" + job.name + "/progress";
+    spec.secret_environment["TRAINYARD_JOB_TOKEN"] = token;
+  }
+  // The job may call back before Submit returns: the token must be valid by then.
+  job.queued = false;
+  job.started_at = Now();
+  job.token_sha256 = TokenSha256(token);
+  TY_RETURN_IF_ERROR(metadata_.UpdateJobState(job, {}).status());
+
+  executor::Executor* executor = executors_.at(job.executor);
+  if (Status submitted = executor->Submit(spec); !submitted.ok()) {
+    return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
+                             "ClientError: the " + job.executor +
+                                 " executor refused the job: " + submitted.message());
+  }
+  running_[job.name] = {executor, job.sweep_id, 0};
+  auto description = executor->Describe(job.executor_job_name);
+  if (description.ok()) {
+    json status = description->status.ToJson();
+    job.status = status["status"];
+    job.secondary_status = status["secondary_status"];
+    job.transitions = status["secondary_status_transitions"];
+    running_[job.name].transitions_seen = description->status.transitions().size();
+  }
+  return WriteState(job, "started on " + job.executor);
+}
+
+void Scheduler::StartQueued() {
+  int free_slots = options_.max_running - static_cast<int>(running_.size());
+  if (free_slots <= 0) return;
+  std::map<std::string, int> per_executor, per_sweep;
+  for (const auto& [name, running] : running_) {
+    per_executor[running.executor->name()] += 1;
+    per_sweep[running.sweep_id] += 1;
+  }
+  metadata::JobFilter filter;
+  filter.status = "Queued";
+  filter.limit = 200;
+  // A queue blocked by per-sweep limits is scanned at most this far per pass.
+  for (int scanned = 0; free_slots > 0 && scanned < 5000;) {
+    auto page = metadata_.ListJobs(filter);
+    if (!page.ok() || page->jobs.empty()) return;
+    for (JobRecord& job : page->jobs) {
+      ++scanned;
+      if (free_slots <= 0) return;
+      auto request = RequestOf(job.sweep_id);
+      auto sweep = metadata_.GetSweep(job.sweep_id);
+      if (!request.ok() || !sweep.ok()) continue;
+      if (sweep->stop_requested) {
+        (void)EndWithoutRunning(job, core::SecondaryStatus::kStopped, "Stopped before it started");
+        continue;
+      }
+      if (request->max_parallel > 0 && per_sweep[job.sweep_id] >= request->max_parallel) continue;
+      auto limit = options_.max_running_per_executor.find(job.executor);
+      if (limit != options_.max_running_per_executor.end() &&
+          per_executor[job.executor] >= limit->second) {
+        continue;
+      }
+      std::string sweep_id = job.sweep_id, executor = job.executor;
+      (void)Submit(std::move(job), *request);
+      per_sweep[sweep_id] += 1;
+      per_executor[executor] += 1;
+      free_slots -= 1;
+    }
+    if (!page->truncated) return;
+    filter.after_queue_position = page->jobs.back().queue_position;
+  }
+}
+
+}  // namespace trainyard::control

@@ -1,0 +1,124 @@
+// Scheduler: the server's one writer of job state. It keeps the FIFO queue of jobs, hands them
+// to their executors within the global, per-executor and per-sweep limits, follows each running
+// job with Describe, stores its outputs in the object store as SageMaker does
+// (outputs/<job>/output/model.tar.gz, output.tar.gz, plus training.log, job.json, ...), and
+// records every change with an event.
+//
+// Crash safety: all state is in the MetadataStore. At Start, a job the store says is running
+// but its executor no longer knows (a local job whose server was killed) ends Failed with a
+// reason that says so, or is queued again when its sweep asks for it (requeue_on_restart).
+//
+// Thread-safe: the HTTP handlers call CreateSweep/StopJob/StopSweep/RetrySweep from their
+// threads while the scheduler's own thread runs the queue.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "control/sweep_request.h"
+#include "executor/executor.h"
+#include "metadata/metadata_store.h"
+#include "storage/object_store.h"
+
+namespace trainyard::control {
+
+struct SchedulerOptions {
+  std::filesystem::path work_dir;  // per-job staging of channel data and artifacts
+  int max_running = 4;             // jobs running at once, all executors together
+  std::map<std::string, int> max_running_per_executor;  // absent: only max_running applies
+  // The server's own URL as jobs reach it; each job's callback is
+  // <callback_base_url>/api/v1/jobs/<name>/progress. Empty: jobs report nothing.
+  std::string callback_base_url;
+  std::chrono::milliseconds poll_interval{250};
+  // Where a dataset's bytes already are as a file (the local object store), to skip a copy.
+  // Null or an error: the scheduler copies the object into its work dir.
+  std::function<Result<std::filesystem::path>(const std::string& key)> local_path_of;
+  // Called (from any thread) after events were appended to the store.
+  std::function<void()> on_events;
+};
+
+struct CreatedSweep {
+  metadata::SweepRecord sweep;
+  bool created = true;  // false: an earlier sweep with the same idempotency key
+  size_t job_count = 0;
+};
+
+class Scheduler {
+ public:
+  Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata,
+            storage::ObjectStore& objects, std::map<std::string, executor::Executor*> executors);
+  ~Scheduler();  // Shutdown()
+
+  // Recovers the jobs that were running when the server stopped, then starts the queue thread.
+  Status Start();
+  // Stops the queue thread. Running jobs are left to their executors.
+  void Shutdown();
+  // Runs the queue now instead of at the next poll.
+  void Wake();
+
+  // Validates the request against what exists (executor, datasets) and queues one job per
+  // combination. InvalidArgument naming the field; NotFound for a missing dataset.
+  Result<CreatedSweep> CreateSweep(const SweepRequest& request);
+  // A queued job ends Stopped at once; a running one is asked to stop (it passes Stopping).
+  // Stopping a job that has ended is a no-op. NotFound.
+  Status StopJob(const std::string& job_name);
+  // StopJob for every queued and running job of the sweep, and no more of its jobs start.
+  Status StopSweep(const std::string& sweep_id);
+  // Queues the sweep's Failed jobs again as new attempts; returns their names.
+  Result<std::vector<std::string>> RetrySweep(const std::string& sweep_id);
+
+  // One pass of the queue: follow running jobs, then start what the limits allow. The queue
+  // thread calls it; tests may call it directly instead of Start().
+  void RunOnce();
+
+ private:
+  struct Running {
+    executor::Executor* executor = nullptr;
+    std::string sweep_id;
+    size_t transitions_seen = 0;
+  };
+
+  void Loop();
+  Status Recover();
+  void FollowRunning();
+  void StartQueued();
+  Status Submit(metadata::JobRecord job, const SweepRequest& request);
+  Status Finish(metadata::JobRecord job, const executor::JobDescription& description);
+  Status EndWithoutRunning(metadata::JobRecord job, core::SecondaryStatus status,
+                           const std::string& message);
+  Status StoreOutputs(const metadata::JobRecord& job);
+  Result<std::filesystem::path> StageChannel(const std::string& job_name,
+                                             const std::string& channel,
+                                             const metadata::DatasetRecord& dataset);
+  Status WriteState(const metadata::JobRecord& job, const std::string& message = "");
+  Result<SweepRequest> RequestOf(const std::string& sweep_id);
+  std::filesystem::path JobWorkDir(const std::string& executor_job_name) const;
+
+  SchedulerOptions options_;
+  metadata::MetadataStore& metadata_;
+  storage::ObjectStore& objects_;
+  std::map<std::string, executor::Executor*> executors_;
+
+  std::mutex mutex_;  // held by RunOnce and every public method that writes job state
+  std::map<std::string, Running> running_;  // by job name
+  std::map<std::string, SweepRequest> requests_;  // cache of parsed sweep specs
+
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  bool woken_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// Object keys of a job's outputs.
+std::string OutputPrefix(const std::string& job_name);  // "outputs/<job>/output/"
+
+}  // namespace trainyard::control

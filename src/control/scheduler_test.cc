@@ -1,0 +1,273 @@
+#include "control/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/files.h"
+#include "control/job_tokens.h"
+#include "storage/local/local_object_store.h"
+#include "support/test_paths.h"
+
+namespace trainyard::control {
+namespace {
+
+using core::SecondaryStatus;
+
+TimePoint Now() { return std::chrono::system_clock::now(); }
+
+// An executor the test drives: jobs stay where the test puts them.
+class FakeExecutor : public executor::Executor {
+ public:
+  explicit FakeExecutor(std::string name) : name_(std::move(name)) {}
+  std::string name() const override { return name_; }
+  Status Submit(const executor::JobSpec& spec) override {
+    std::lock_guard lock(mutex_);
+    if (jobs_.count(spec.definition.job_name)) return AlreadyExists(spec.definition.job_name);
+    jobs_.emplace(spec.definition.job_name, Job{spec, core::JobStatusTracker(Now())});
+    return Status::Ok();
+  }
+  Result<executor::JobDescription> Describe(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end()) return NotFound("job '" + name + "' not found");
+    executor::JobDescription description{name, it->second.tracker};
+    description.exit_code = it->second.exit_code;
+    return description;
+  }
+  Status Stop(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(name);
+    if (it == jobs_.end()) return NotFound(name);
+    stopped_.push_back(name);
+    return it->second.tracker.Transition(SecondaryStatus::kStopping, Now());
+  }
+  // Moves a job on; Completed also writes a model into its artifact dir.
+  void Move(const std::string& name, SecondaryStatus status) {
+    std::lock_guard lock(mutex_);
+    Job& job = jobs_.at(name);
+    ASSERT_TRUE(job.tracker.Transition(status, Now()).ok());
+    if (status == SecondaryStatus::kCompleted) {
+      job.exit_code = 0;
+      ASSERT_TRUE(MakeDirectories(job.spec.artifact_dir).ok());
+      std::ofstream(job.spec.artifact_dir / "model.tar.gz") << "model of " << name;
+    }
+  }
+  executor::JobSpec SpecOf(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    return jobs_.at(name).spec;
+  }
+  size_t submitted() {
+    std::lock_guard lock(mutex_);
+    return jobs_.size();
+  }
+  std::vector<std::string> stopped() {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+
+ private:
+  struct Job {
+    executor::JobSpec spec;
+    core::JobStatusTracker tracker;
+    std::optional<int> exit_code;
+  };
+  std::string name_;
+  std::mutex mutex_;
+  std::map<std::string, Job> jobs_;
+  std::vector<std::string> stopped_;
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = metadata::OpenMetadataStore("sqlite:///" + (temp_.path() / "t.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    metadata_ = std::move(store).value();
+    auto objects = storage::LocalObjectStore::Open({temp_.path() / "objects"});
+    ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+    objects_ = std::move(objects).value();
+    std::istringstream data("1,2,3\n");
+    ASSERT_TRUE(objects_->Put("datasets/ds-0123456789abcdef/train.csv", data, 6).ok());
+    metadata::DatasetRecord dataset;
+    dataset.id = "ds-0123456789abcdef";
+    dataset.name = dataset.filename = "train.csv";
+    dataset.kind = "training";
+    dataset.object_key = "datasets/ds-0123456789abcdef/train.csv";
+    dataset.size = 6;
+    dataset.created_at = Now();
+    ASSERT_TRUE(metadata_->CreateDataset(dataset).ok());
+  }
+
+  std::unique_ptr<Scheduler> MakeScheduler(FakeExecutor& executor, int max_running = 4) {
+    SchedulerOptions options;
+    options.work_dir = temp_.path() / "work";
+    options.max_running = max_running;
+    options.callback_base_url = "http://127.0.0.1:9";
+    return std::make_unique<Scheduler>(options, *metadata_, *objects_,
+                                       std::map<std::string, executor::Executor*>{
+                                           {"local", &executor}});
+  }
+
+  SweepRequest Request(int max_parallel = 0, bool requeue = false) {
+    nlohmann::json body = {
+        {"name", "sw"},
+        {"trainer", {{"command", {"train"}}}},
+        {"channels", {{"training", "ds-0123456789abcdef"}}},
+        {"grid", {{"lr", {0.1, 0.2}}, {"batch", {32, 64}}}},
+        {"max_parallel", max_parallel},
+        {"requeue_on_restart", requeue}};
+    auto request = ParseSweepRequest(body);
+    EXPECT_TRUE(request.ok()) << request.status().ToString();
+    return *request;
+  }
+
+  std::map<std::string, int64_t> Counts(const std::string& sweep) {
+    auto counts = metadata_->CountJobsByStatus(sweep);
+    EXPECT_TRUE(counts.ok());
+    return counts.ok() ? *counts : std::map<std::string, int64_t>{};
+  }
+
+  std::vector<metadata::JobRecord> Jobs(const std::string& sweep) {
+    metadata::JobFilter filter;
+    filter.sweep_id = sweep;
+    auto page = metadata_->ListJobs(filter);
+    EXPECT_TRUE(page.ok());
+    return page.ok() ? page->jobs : std::vector<metadata::JobRecord>{};
+  }
+
+  testing::TempDir temp_;
+  metadata::MetadataStorePtr metadata_;
+  std::unique_ptr<storage::LocalObjectStore> objects_;
+};
+
+TEST_F(SchedulerTest, RunsTheQueueWithinTheSweepsLimitAndStoresOutputs) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  auto created = scheduler->CreateSweep(Request(/*max_parallel=*/2));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->job_count, 4u);
+  std::string sweep = created->sweep.id;
+  EXPECT_EQ(Counts(sweep), (std::map<std::string, int64_t>{{"Queued", 4}}));
+
+  scheduler->RunOnce();
+  EXPECT_EQ(executor.submitted(), 2u);
+  EXPECT_EQ(Counts(sweep), (std::map<std::string, int64_t>{{"Queued", 2}, {"InProgress", 2}}));
+
+  std::vector<metadata::JobRecord> jobs = Jobs(sweep);
+  const std::string first = jobs[0].name;
+  executor::JobSpec spec = executor.SpecOf(first);
+  EXPECT_EQ(spec.definition.environment.at("TRAINYARD_CALLBACK_URL"),
+            "http://127.0.0.1:9/api/v1/jobs/" + first + "/progress");
+  std::string token = spec.secret_environment.at("TRAINYARD_JOB_TOKEN");
+  EXPECT_EQ(metadata_->GetJob(first)->token_sha256, TokenSha256(token));
+  EXPECT_EQ(spec.channel_sources.at("training").filename(), "train.csv");
+  EXPECT_EQ(ReadFile(spec.channel_sources.at("training")).value(), "1,2,3\n");
+
+  executor.Move(first, SecondaryStatus::kTraining);
+  scheduler->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(first)->secondary_status, "Training");
+  executor.Move(first, SecondaryStatus::kCompleted);
+  scheduler->RunOnce();
+  auto done = metadata_->GetJob(first);
+  EXPECT_EQ(done->status, "Completed");
+  EXPECT_EQ(done->exit_code, 0);
+  ASSERT_TRUE(done->ended_at.has_value());
+  std::ostringstream model;
+  ASSERT_TRUE(objects_->Get(OutputPrefix(first) + "model.tar.gz", model).ok());
+  EXPECT_EQ(model.str(), "model of " + first);
+  EXPECT_EQ(executor.submitted(), 3u);  // the freed slot went to the next job in line
+
+  auto events = metadata_->ListEvents(0, {sweep, first});
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> types;
+  for (const auto& event : *events) types.push_back(event.type);
+  EXPECT_EQ(types.front(), "job.created");
+  EXPECT_EQ(events->back().data["status"], "Completed");
+}
+
+TEST_F(SchedulerTest, GlobalLimitHoldsAcrossSweeps) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor, /*max_running=*/3);
+  ASSERT_TRUE(scheduler->CreateSweep(Request()).ok());
+  ASSERT_TRUE(scheduler->CreateSweep(Request()).ok());
+  scheduler->RunOnce();
+  EXPECT_EQ(executor.submitted(), 3u);
+}
+
+TEST_F(SchedulerTest, StopSweepEndsQueuedJobsAtOnceAndStopsRunningOnes) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  auto created = scheduler->CreateSweep(Request(/*max_parallel=*/1));
+  ASSERT_TRUE(created.ok());
+  scheduler->RunOnce();
+  ASSERT_TRUE(scheduler->StopSweep(created->sweep.id).ok());
+  EXPECT_EQ(Counts(created->sweep.id),
+            (std::map<std::string, int64_t>{{"Stopped", 3}, {"InProgress", 1}}));
+  ASSERT_EQ(executor.stopped().size(), 1u);
+  executor.Move(executor.stopped()[0], SecondaryStatus::kStopped);
+  scheduler->RunOnce();
+  EXPECT_EQ(Counts(created->sweep.id), (std::map<std::string, int64_t>{{"Stopped", 4}}));
+  EXPECT_EQ(executor.submitted(), 1u);
+}
+
+TEST_F(SchedulerTest, ARestartFailsLostJobsWithAReasonOrQueuesThemAgain) {
+  std::string plain, requeued;
+  {
+    FakeExecutor executor("local");
+    auto scheduler = MakeScheduler(executor);
+    plain = scheduler->CreateSweep(Request(1))->sweep.id;
+    requeued = scheduler->CreateSweep(Request(1, /*requeue=*/true))->sweep.id;
+    scheduler->RunOnce();
+    ASSERT_EQ(executor.submitted(), 2u);
+  }
+  FakeExecutor fresh("local");  // knows none of the jobs, as after a crash
+  auto scheduler = MakeScheduler(fresh);
+  ASSERT_TRUE(scheduler->Start().ok());
+  scheduler->Shutdown();
+  std::vector<metadata::JobRecord> jobs = Jobs(plain);
+  EXPECT_EQ(jobs[0].status, "Failed");
+  EXPECT_NE(jobs[0].failure_reason.find("server stopped while the job ran"), std::string::npos);
+  jobs = Jobs(requeued);
+  EXPECT_TRUE(jobs[0].queued);
+  EXPECT_EQ(jobs[0].attempt, 1);
+  EXPECT_EQ(jobs[0].executor_job_name, jobs[0].name + "-r1");
+
+  auto retried = scheduler->RetrySweep(plain);
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(*retried, std::vector<std::string>{Jobs(plain)[0].name});
+  EXPECT_TRUE(Jobs(plain)[0].queued);
+}
+
+TEST_F(SchedulerTest, RefusesUnknownExecutorsAndDatasets) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  SweepRequest request = Request();
+  request.executor = "slurm";
+  auto refused = scheduler->CreateSweep(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(FieldOfError(refused.status()), "executor");
+  request = Request();
+  request.channels["evaluation"] = "ds-ffffffffffffffff";
+  refused = scheduler->CreateSweep(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(metadata_->ListSweeps()->empty());  // nothing half-created
+}
+
+TEST_F(SchedulerTest, IdempotencyKeyReturnsTheFirstSweep) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  SweepRequest request = Request();
+  request.idempotency_key = "same";
+  auto first = scheduler->CreateSweep(request);
+  auto second = scheduler->CreateSweep(request);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_TRUE(first->created);
+  EXPECT_FALSE(second->created);
+  EXPECT_EQ(first->sweep.id, second->sweep.id);
+}
+
+}  // namespace
+}  // namespace trainyard::control

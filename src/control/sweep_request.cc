@@ -1,0 +1,313 @@
+#include "control/sweep_request.h"
+
+#include <regex>
+#include <set>
+
+#include "core/hyperparameters.h"
+#include "core/job_naming.h"
+#include "core/sagemaker_limits.h"
+#include "core/sweep_parse.h"
+
+namespace trainyard::control {
+namespace {
+
+using json = nlohmann::json;
+
+const std::set<std::string>& KnownFields() {
+  static const std::set<std::string> fields = {
+      "name",      "trainer",        "executor",         "channels",
+      "hyperparameters", "grid",     "combinations",     "max_parallel",
+      "max_runtime_seconds", "environment", "resources", "metric_definitions",
+      "objective", "idempotency_key", "requeue_on_restart"};
+  return fields;
+}
+
+Status CheckObject(const json& value, const std::string& field) {
+  if (!value.is_object()) return FieldError(field, "must be an object");
+  return Status::Ok();
+}
+
+Result<std::string> NonEmptyString(const json& value, const std::string& field,
+                                   size_t max_length) {
+  if (!value.is_string()) return FieldError(field, "must be a string");
+  std::string text = value.get<std::string>();
+  if (text.empty()) return FieldError(field, "must not be empty");
+  if (text.size() > max_length) {
+    return FieldError(field, "is longer than " + std::to_string(max_length) + " characters");
+  }
+  return text;
+}
+
+Result<int64_t> IntegerIn(const json& value, const std::string& field, int64_t min, int64_t max) {
+  if (!value.is_number_integer()) return FieldError(field, "must be an integer");
+  int64_t number = value.get<int64_t>();
+  if (number < min || number > max) {
+    return FieldError(field, "must be between " + std::to_string(min) + " and " +
+                                 std::to_string(max) + ", not " + std::to_string(number));
+  }
+  return number;
+}
+
+Result<std::map<std::string, std::string>> StringMap(const json& value, const std::string& field) {
+  TY_RETURN_IF_ERROR(CheckObject(value, field));
+  std::map<std::string, std::string> map;
+  for (const auto& [key, item] : value.items()) {
+    if (!item.is_string()) return FieldError(field + "." + key, "must be a string");
+    map[key] = item.get<std::string>();
+  }
+  return map;
+}
+
+Status ParseTrainer(const json& trainer, SweepRequest& request) {
+  TY_RETURN_IF_ERROR(CheckObject(trainer, "trainer"));
+  for (const auto& [key, value] : trainer.items()) {
+    if (key != "command" && key != "image") {
+      return FieldError("trainer." + key, "unknown field (expected command or image)");
+    }
+  }
+  if (trainer.contains("command") == trainer.contains("image")) {
+    return FieldError("trainer", "give exactly one of command (a list of strings) or image");
+  }
+  if (trainer.contains("image")) {
+    TY_ASSIGN_OR_RETURN(request.image, NonEmptyString(trainer["image"], "trainer.image", 1024));
+    return Status::Ok();
+  }
+  const json& command = trainer["command"];
+  if (!command.is_array() || command.empty()) {
+    return FieldError("trainer.command", "must be a non-empty list of strings");
+  }
+  for (size_t i = 0; i < command.size(); ++i) {
+    if (!command[i].is_string()) {
+      return FieldError("trainer.command[" + std::to_string(i) + "]", "must be a string");
+    }
+    request.command.push_back(command[i].get<std::string>());
+  }
+  if (request.command[0].empty()) return FieldError("trainer.command[0]", "must not be empty");
+  return Status::Ok();
+}
+
+Status ParseChannels(const json& channels, SweepRequest& request) {
+  TY_ASSIGN_OR_RETURN(request.channels, StringMap(channels, "channels"));
+  if (Status count = core::ValidateChannelCount(request.channels.size()); !count.ok()) {
+    return FieldError("channels", count.message());
+  }
+  static const std::regex dataset_id("ds-[0-9a-f]{16}");
+  for (const auto& [name, id] : request.channels) {
+    if (Status valid = core::ValidateChannelName(name); !valid.ok()) {
+      return FieldError("channels." + name, valid.message());
+    }
+    if (!std::regex_match(id, dataset_id)) {
+      return FieldError("channels." + name, "'" + id + "' is not a dataset id (ds-<16 hex>)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseSweepShape(const json& body, SweepRequest& request) {
+  json document = json::object();
+  if (body.contains("hyperparameters")) {
+    TY_RETURN_IF_ERROR(CheckObject(body["hyperparameters"], "hyperparameters"));
+    document["fixed"] = body["hyperparameters"];
+  }
+  if (body.contains("grid")) document["grid"] = body["grid"];
+  if (body.contains("combinations")) document["combinations"] = body["combinations"];
+  if (!document.contains("grid") && !document.contains("combinations")) {
+    document["combinations"] = json::array({json::object()});
+  }
+  auto sweep = core::ParseSweepJson(document);
+  if (!sweep.ok()) {
+    // ParseSweepJson names "fixed"; the API calls it "hyperparameters".
+    std::string message = sweep.status().message();
+    if (message.rfind("fixed", 0) == 0) message = "hyperparameters" + message.substr(5);
+    std::string field = message.substr(0, message.find(':'));
+    return FieldError(field, message.find(": ") == std::string::npos
+                                 ? message
+                                 : message.substr(message.find(": ") + 2));
+  }
+  request.sweep = std::move(sweep).value();
+  if (auto jobs = core::ExpandSweep(request.sweep); !jobs.ok()) {
+    return FieldError(body.contains("grid") ? "grid" : "combinations", jobs.status().message());
+  }
+  return Status::Ok();
+}
+
+Status ParseResources(const json& resources, SweepRequest& request) {
+  TY_RETURN_IF_ERROR(CheckObject(resources, "resources"));
+  for (const auto& [key, value] : resources.items()) {
+    if (key == "instance_type") {
+      TY_ASSIGN_OR_RETURN(request.resources.instance_type,
+                          NonEmptyString(value, "resources.instance_type", 64));
+    } else if (key == "instance_count") {
+      TY_ASSIGN_OR_RETURN(int64_t count, IntegerIn(value, "resources.instance_count", 1, 1));
+      request.resources.instance_count = static_cast<int>(count);
+    } else if (key == "volume_size_gb") {
+      TY_ASSIGN_OR_RETURN(int64_t size, IntegerIn(value, "resources.volume_size_gb", 1, 16384));
+      request.resources.volume_size_gb = static_cast<int>(size);
+    } else {
+      return FieldError("resources." + key,
+                        "unknown field (expected instance_type, instance_count, volume_size_gb)");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseMetricDefinitions(const json& definitions, SweepRequest& request) {
+  if (!definitions.is_array()) return FieldError("metric_definitions", "must be a list");
+  for (size_t i = 0; i < definitions.size(); ++i) {
+    std::string field = "metric_definitions[" + std::to_string(i) + "]";
+    const json& entry = definitions[i];
+    TY_RETURN_IF_ERROR(CheckObject(entry, field));
+    if (!entry.contains("name") || !entry.contains("regex")) {
+      return FieldError(field, "needs name and regex");
+    }
+    contract::MetricDefinition definition;
+    TY_ASSIGN_OR_RETURN(definition.name, NonEmptyString(entry["name"], field + ".name", 255));
+    TY_ASSIGN_OR_RETURN(definition.regex, NonEmptyString(entry["regex"], field + ".regex", 500));
+    try {
+      std::regex compiled(definition.regex, std::regex::ECMAScript);
+      if (compiled.mark_count() < 1) return FieldError(field + ".regex", "needs a capture group");
+    } catch (const std::regex_error& error) {
+      return FieldError(field + ".regex", std::string("is not a valid regex: ") + error.what());
+    }
+    request.metric_definitions.push_back(std::move(definition));
+  }
+  return Status::Ok();
+}
+
+Status ParseObjective(const json& objective, SweepRequest& request) {
+  TY_RETURN_IF_ERROR(CheckObject(objective, "objective"));
+  for (const auto& [key, value] : objective.items()) {
+    if (key != "metric" && key != "goal") return FieldError("objective." + key, "unknown field");
+  }
+  Objective parsed;
+  if (!objective.contains("metric")) return FieldError("objective.metric", "is required");
+  TY_ASSIGN_OR_RETURN(parsed.metric, NonEmptyString(objective["metric"], "objective.metric", 255));
+  if (objective.contains("goal")) {
+    const json& goal = objective["goal"];
+    if (goal != "max" && goal != "min") return FieldError("objective.goal", "must be max or min");
+    parsed.maximize = goal == "max";
+  }
+  request.objective = parsed;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FieldError(const std::string& field, const std::string& reason) {
+  return InvalidArgument("field '" + field + "': " + reason);
+}
+
+std::string FieldOfError(const Status& status) {
+  const std::string& message = status.message();
+  const std::string prefix = "field '";
+  if (status.code() != StatusCode::kInvalidArgument || message.rfind(prefix, 0) != 0) return "";
+  size_t end = message.find("': ", prefix.size());
+  return end == std::string::npos ? "" : message.substr(prefix.size(), end - prefix.size());
+}
+
+Result<SweepRequest> ParseSweepRequest(const json& body) {
+  if (!body.is_object()) return InvalidArgument("the request body must be a JSON object");
+  for (const auto& [key, value] : body.items()) {
+    if (!KnownFields().count(key)) return FieldError(key, "unknown field");
+  }
+  SweepRequest request;
+  if (!body.contains("name")) return FieldError("name", "is required");
+  TY_ASSIGN_OR_RETURN(request.name, NonEmptyString(body["name"], "name", 40));
+  if (core::SanitizeJobNamePrefix(request.name) != request.name) {
+    return FieldError("name", "may hold only letters, digits and single '-' inside (a prefix of "
+                              "SageMaker job names), e.g. '" +
+                                  core::SanitizeJobNamePrefix(request.name) + "'");
+  }
+  if (!body.contains("trainer")) return FieldError("trainer", "is required");
+  TY_RETURN_IF_ERROR(ParseTrainer(body["trainer"], request));
+  if (body.contains("executor")) {
+    TY_ASSIGN_OR_RETURN(request.executor, NonEmptyString(body["executor"], "executor", 64));
+  }
+  if (!body.contains("channels")) return FieldError("channels", "is required");
+  TY_RETURN_IF_ERROR(ParseChannels(body["channels"], request));
+  TY_RETURN_IF_ERROR(ParseSweepShape(body, request));
+  if (body.contains("max_parallel")) {
+    TY_ASSIGN_OR_RETURN(int64_t parallel, IntegerIn(body["max_parallel"], "max_parallel", 0, 10000));
+    request.max_parallel = static_cast<int>(parallel);
+  }
+  if (body.contains("max_runtime_seconds")) {
+    TY_ASSIGN_OR_RETURN(request.max_runtime_seconds,
+                        IntegerIn(body["max_runtime_seconds"], "max_runtime_seconds", 1,
+                                  core::kMaxMaxRuntimeSeconds));
+  }
+  if (body.contains("environment")) {
+    TY_ASSIGN_OR_RETURN(request.environment, StringMap(body["environment"], "environment"));
+    if (Status valid = core::ValidateEnvironment(request.environment); !valid.ok()) {
+      return FieldError("environment", valid.message());
+    }
+    for (const auto& [key, value] : request.environment) {
+      if (key.rfind("TRAINYARD_", 0) == 0) {
+        return FieldError("environment." + key, "TRAINYARD_* variables are set by trainyard");
+      }
+    }
+  }
+  if (body.contains("resources")) TY_RETURN_IF_ERROR(ParseResources(body["resources"], request));
+  if (body.contains("metric_definitions")) {
+    TY_RETURN_IF_ERROR(ParseMetricDefinitions(body["metric_definitions"], request));
+  }
+  if (body.contains("objective")) TY_RETURN_IF_ERROR(ParseObjective(body["objective"], request));
+  if (body.contains("idempotency_key") && !body["idempotency_key"].is_null()) {
+    TY_ASSIGN_OR_RETURN(request.idempotency_key,
+                        NonEmptyString(body["idempotency_key"], "idempotency_key", 255));
+  }
+  if (body.contains("requeue_on_restart")) {
+    if (!body["requeue_on_restart"].is_boolean()) {
+      return FieldError("requeue_on_restart", "must be true or false");
+    }
+    request.requeue_on_restart = body["requeue_on_restart"].get<bool>();
+  }
+  return request;
+}
+
+json ToJson(const SweepRequest& request) {
+  json body = {{"name", request.name},
+               {"executor", request.executor},
+               {"channels", request.channels},
+               {"max_parallel", request.max_parallel},
+               {"max_runtime_seconds", request.max_runtime_seconds},
+               {"environment", request.environment},
+               {"requeue_on_restart", request.requeue_on_restart}};
+  body["trainer"] = request.image.empty() ? json{{"command", request.command}}
+                                          : json{{"image", request.image}};
+  json fixed = json::object();
+  for (const auto& [key, value] : request.sweep.fixed) fixed[key] = core::DecodeHyperparameter(value);
+  body["hyperparameters"] = fixed;
+  if (!request.sweep.grid.empty()) {
+    json grid = json::object();
+    for (const auto& [key, values] : request.sweep.grid) {
+      json list = json::array();
+      for (const std::string& value : values) list.push_back(core::DecodeHyperparameter(value));
+      grid[key] = list;
+    }
+    body["grid"] = grid;
+  } else {
+    json combinations = json::array();
+    for (const auto& combination : request.sweep.combinations) {
+      combinations.push_back(core::DecodeHyperparameters(combination));
+    }
+    body["combinations"] = combinations;
+  }
+  body["resources"] = {{"instance_type", request.resources.instance_type},
+                       {"instance_count", request.resources.instance_count}};
+  if (request.resources.volume_size_gb > 0) {
+    body["resources"]["volume_size_gb"] = request.resources.volume_size_gb;
+  }
+  json definitions = json::array();
+  for (const auto& definition : request.metric_definitions) {
+    definitions.push_back({{"name", definition.name}, {"regex", definition.regex}});
+  }
+  body["metric_definitions"] = definitions;
+  if (request.objective) {
+    body["objective"] = {{"metric", request.objective->metric},
+                         {"goal", request.objective->maximize ? "max" : "min"}};
+  }
+  if (request.idempotency_key) body["idempotency_key"] = *request.idempotency_key;
+  return body;
+}
+
+}  // namespace trainyard::control

@@ -1,0 +1,132 @@
+#include "control/sweep_request.h"
+
+#include <gtest/gtest.h>
+
+namespace trainyard::control {
+namespace {
+
+using nlohmann::json;
+
+json ValidBody() {
+  return json::parse(R"json({
+    "name": "digits",
+    "trainer": {"command": ["trainyard-example-trainer", "--quiet"]},
+    "channels": {"training": "ds-0123456789abcdef", "evaluation": "ds-fedcba9876543210"},
+    "hyperparameters": {"iterations": 300},
+    "grid": {"learning_rate": [0.01, 0.02], "batch_size": [32, 64]},
+    "max_parallel": 2,
+    "max_runtime_seconds": 600,
+    "environment": {"FOO": "bar"},
+    "resources": {"instance_type": "ml.m5.large", "instance_count": 1, "volume_size_gb": 5},
+    "metric_definitions": [{"name": "loss", "regex": "loss=([0-9.]+)"}],
+    "objective": {"metric": "eval_accuracy", "goal": "max"},
+    "idempotency_key": "k-1"
+  })json");
+}
+
+std::string FieldOf(const json& body) {
+  auto parsed = ParseSweepRequest(body);
+  EXPECT_FALSE(parsed.ok());
+  return parsed.ok() ? "" : FieldOfError(parsed.status());
+}
+
+TEST(SweepRequestTest, ParsesEveryField) {
+  auto request = ParseSweepRequest(ValidBody());
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  EXPECT_EQ(request->name, "digits");
+  EXPECT_EQ(request->command, (std::vector<std::string>{"trainyard-example-trainer", "--quiet"}));
+  EXPECT_EQ(request->executor, "local");
+  EXPECT_EQ(request->channels.at("training"), "ds-0123456789abcdef");
+  EXPECT_EQ(request->sweep.fixed.at("iterations"), "300");
+  ASSERT_EQ(request->sweep.grid.size(), 2u);
+  EXPECT_EQ(request->max_parallel, 2);
+  EXPECT_EQ(request->max_runtime_seconds, 600);
+  EXPECT_EQ(request->environment.at("FOO"), "bar");
+  EXPECT_EQ(request->resources.instance_type, "ml.m5.large");
+  EXPECT_EQ(request->resources.volume_size_gb, 5);
+  ASSERT_EQ(request->metric_definitions.size(), 1u);
+  ASSERT_TRUE(request->objective.has_value());
+  EXPECT_TRUE(request->objective->maximize);
+  EXPECT_EQ(request->idempotency_key, "k-1");
+}
+
+TEST(SweepRequestTest, CanonicalJsonReadsBackToTheSameRequest) {
+  auto request = ParseSweepRequest(ValidBody());
+  ASSERT_TRUE(request.ok());
+  json canonical = ToJson(*request);
+  auto again = ParseSweepRequest(canonical);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ToJson(*again), canonical);
+  EXPECT_EQ(again->sweep.grid, request->sweep.grid);
+}
+
+TEST(SweepRequestTest, CombinationsAndNoGridAreOneJobEach) {
+  json body = ValidBody();
+  body.erase("grid");
+  auto single = ParseSweepRequest(body);
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  EXPECT_EQ(single->sweep.combinations.size(), 1u);
+  body["combinations"] = json::parse(R"([{"learning_rate": 0.1}, {"learning_rate": 0.2}])");
+  auto listed = ParseSweepRequest(body);
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(listed->sweep.combinations.size(), 2u);
+}
+
+TEST(SweepRequestTest, ErrorsNameTheField) {
+  json body = ValidBody();
+  body["colour"] = "blue";
+  EXPECT_EQ(FieldOf(body), "colour");
+
+  body = ValidBody();
+  body.erase("name");
+  EXPECT_EQ(FieldOf(body), "name");
+  body["name"] = "my sweep";
+  EXPECT_EQ(FieldOf(body), "name");
+
+  body = ValidBody();
+  body["trainer"] = {{"command", json::array()}};
+  EXPECT_EQ(FieldOf(body), "trainer.command");
+  body["trainer"] = {{"command", {"a"}}, {"image", "b"}};
+  EXPECT_EQ(FieldOf(body), "trainer");
+
+  body = ValidBody();
+  body["channels"] = {{"bad/name", "ds-0123456789abcdef"}};
+  EXPECT_EQ(FieldOf(body), "channels.bad/name");
+  body["channels"] = {{"training", "../../etc/passwd"}};
+  EXPECT_EQ(FieldOf(body), "channels.training");
+
+  body = ValidBody();
+  body["grid"]["learning_rate"] = json::array();
+  EXPECT_EQ(FieldOf(body), "grid.learning_rate");
+
+  body = ValidBody();
+  body["combinations"] = json::array({json::object()});
+  EXPECT_FALSE(ParseSweepRequest(body).ok());  // grid and combinations both
+
+  body = ValidBody();
+  body["max_parallel"] = "2";
+  EXPECT_EQ(FieldOf(body), "max_parallel");
+  body = ValidBody();
+  body["max_runtime_seconds"] = 0;
+  EXPECT_EQ(FieldOf(body), "max_runtime_seconds");
+  body = ValidBody();
+  body["environment"] = {{"TRAINYARD_JOB_TOKEN", "x"}};
+  EXPECT_EQ(FieldOf(body), "environment.TRAINYARD_JOB_TOKEN");
+  body = ValidBody();
+  body["metric_definitions"] = json::parse(R"([{"name": "loss", "regex": "loss=[0-9.]+"}])");
+  EXPECT_EQ(FieldOf(body), "metric_definitions[0].regex");
+  body = ValidBody();
+  body["objective"] = {{"metric", "loss"}, {"goal", "lowest"}};
+  EXPECT_EQ(FieldOf(body), "objective.goal");
+}
+
+TEST(SweepRequestTest, TooManyJobsIsRefusedBeforeAnythingIsBuilt) {
+  json body = ValidBody();
+  json values = json::array();
+  for (int i = 0; i < 101; ++i) values.push_back(i);
+  body["grid"] = {{"a", values}, {"b", values}};  // 10,201 jobs
+  EXPECT_EQ(FieldOf(body), "grid");
+}
+
+}  // namespace
+}  // namespace trainyard::control

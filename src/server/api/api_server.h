@@ -1,0 +1,97 @@
+// ApiServer: trainyard's REST API (docs/api.md) as an HttpServer handler. It checks the bearer
+// token, routes each request to the handler for its resource, answers errors in the API's one
+// shape, and counts requests for /metrics. The work itself is the Scheduler's, the
+// MetadataStore's and the ObjectStore's.
+//
+// Thread-safe: HttpServer calls Handle from many threads at once.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "control/scheduler.h"
+#include "metadata/metadata_store.h"
+#include "server/api/event_hub.h"
+#include "server/http/http_server.h"
+#include "storage/object_store.h"
+
+namespace trainyard::server {
+
+struct ApiServerOptions {
+  // SHA-256 (hex) of each token that may call the API. Empty: no authentication (only allowed
+  // on a loopback address; the app refuses otherwise).
+  std::vector<std::string> token_sha256s;
+  size_t max_json_bytes = 4 << 20;  // sweep bodies and progress callbacks
+  int max_json_depth = 32;
+  std::filesystem::path upload_temp_dir;  // multipart and chunked uploads are spooled here
+  std::string openapi_json;               // served at /api/v1/openapi.json
+  std::string version;                    // shown by /healthz
+};
+
+class ApiServer {
+ public:
+  ApiServer(ApiServerOptions options, metadata::MetadataStore& metadata,
+            storage::ObjectStore& objects, control::Scheduler& scheduler, EventHub& events);
+
+  void Handle(const HttpRequest& request, BodyReader& body, ResponseWriter& response);
+
+ private:
+  using Segments = std::vector<std::string>;
+  void Route(const HttpRequest& request, const Segments& path, BodyReader& body,
+             ResponseWriter& response);
+  bool Authorized(const HttpRequest& request) const;
+
+  // datasets_api.cc
+  void UploadDataset(const HttpRequest& request, BodyReader& body, ResponseWriter& response);
+  void ListDatasets(ResponseWriter& response);
+  void GetDataset(const std::string& id, ResponseWriter& response);
+  void DeleteDataset(const std::string& id, ResponseWriter& response);
+  void DownloadDataset(const HttpRequest& request, const std::string& id,
+                       ResponseWriter& response);
+  // sweeps_api.cc
+  void CreateSweep(const HttpRequest& request, BodyReader& body, ResponseWriter& response);
+  void ListSweeps(ResponseWriter& response);
+  void GetSweep(const std::string& id, ResponseWriter& response);
+  void StopSweep(const std::string& id, ResponseWriter& response);
+  void RetrySweep(const std::string& id, ResponseWriter& response);
+  // jobs_api.cc
+  void ListJobs(const HttpRequest& request, ResponseWriter& response);
+  void GetJob(const std::string& name, ResponseWriter& response);
+  void StopJob(const std::string& name, ResponseWriter& response);
+  void JobMetrics(const HttpRequest& request, const std::string& name, ResponseWriter& response);
+  void JobLogs(const HttpRequest& request, const std::string& name, ResponseWriter& response);
+  void JobArtifact(const HttpRequest& request, const std::string& name,
+                   const std::string& artifact, ResponseWriter& response);
+  void RecordProgress(const HttpRequest& request, const std::string& name, BodyReader& body,
+                      ResponseWriter& response);
+  void Events(const HttpRequest& request, ResponseWriter& response);
+  // metrics_api.cc
+  void Metrics(ResponseWriter& response);
+  void CountRequest(const std::string& route, int status, double seconds, uint64_t bytes_in,
+                    uint64_t bytes_out);
+
+  // Streams an object (or the requested range of it) as the response body.
+  void SendObject(const HttpRequest& request, const std::string& key,
+                  const std::string& content_type, const std::string& download_name,
+                  ResponseWriter& response);
+
+  ApiServerOptions options_;
+  metadata::MetadataStore& metadata_;
+  storage::ObjectStore& objects_;
+  control::Scheduler& scheduler_;
+  EventHub& events_;
+
+  struct RouteCounters {
+    int64_t requests = 0;
+    double seconds = 0;
+  };
+  std::mutex counters_mutex_;
+  std::map<std::pair<std::string, int>, RouteCounters> counters_;  // by (route, status)
+  std::atomic<uint64_t> bytes_in_{0}, bytes_out_{0};
+};
+
+}  // namespace trainyard::server

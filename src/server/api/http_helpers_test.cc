@@ -1,0 +1,82 @@
+#include "server/api/http_helpers.h"
+
+#include <gtest/gtest.h>
+
+namespace trainyard::server {
+namespace {
+
+// A body that hands out its bytes `chunk` at a time, as a slow network would.
+class StringBody : public BodyReader {
+ public:
+  explicit StringBody(std::string text, size_t chunk = 3) : text_(std::move(text)), chunk_(chunk) {}
+  Result<size_t> Read(char* buffer, size_t capacity) override {
+    size_t count = std::min({capacity, chunk_, text_.size() - offset_});
+    text_.copy(buffer, count, offset_);
+    offset_ += count;
+    return count;
+  }
+
+ private:
+  std::string text_;
+  size_t chunk_;
+  size_t offset_ = 0;
+};
+
+TEST(ParseRangeTest, ReadsTheThreeForms) {
+  auto range = ParseRange("bytes=10-19", 100);
+  ASSERT_TRUE(range.ok() && range->has_value());
+  EXPECT_EQ((*range)->offset, 10u);
+  EXPECT_EQ((*range)->length, 10u);
+  range = ParseRange("bytes=90-", 100);
+  EXPECT_EQ((*range)->length, 10u);
+  range = ParseRange("bytes=-5", 100);
+  EXPECT_EQ((*range)->offset, 95u);
+  range = ParseRange("bytes=50-1000", 100);  // clipped to the end
+  EXPECT_EQ((*range)->length, 50u);
+}
+
+TEST(ParseRangeTest, UnusableHeadersAreIgnoredAndImpossibleOnesRefused) {
+  EXPECT_FALSE(ParseRange("", 100)->has_value());
+  EXPECT_FALSE(ParseRange("bytes=0-1,5-6", 100)->has_value());
+  EXPECT_FALSE(ParseRange("bytes=9-3", 100)->has_value());
+  EXPECT_FALSE(ParseRange("items=1-2", 100)->has_value());
+  EXPECT_FALSE(ParseRange("bytes=100-", 100).ok());
+  EXPECT_FALSE(ParseRange("bytes=-0", 100).ok());
+  EXPECT_FALSE(ParseRange("bytes=0-", 0).ok());
+}
+
+TEST(ReadJsonBodyTest, LimitsSizeAndDepth) {
+  StringBody good(R"({"a": [1, {"b": 2}]})");
+  auto parsed = ReadJsonBody(good, 1000, 8);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ((*parsed)["a"][1]["b"], 2);
+
+  StringBody big(std::string(2000, ' ') + "1");
+  EXPECT_EQ(ReadJsonBody(big, 1000, 8).status().code(), StatusCode::kResourceExhausted);
+
+  StringBody deep(std::string(100, '[') + std::string(100, ']'));
+  auto refused = ReadJsonBody(deep, 1000, 32);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("deeper than 32"), std::string::npos);
+
+  StringBody broken("{\"a\": ");
+  EXPECT_EQ(ReadJsonBody(broken, 1000, 8).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(BodyStreamBufferTest, StreamsTheWholeBody) {
+  StringBody body("hello, streaming world", 4);
+  BodyStreamBuffer buffer(body);
+  std::istream stream(&buffer);
+  std::string all((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "hello, streaming world");
+  EXPECT_EQ(buffer.bytes_read(), all.size());
+}
+
+TEST(PathSegmentsTest, SplitsOnSlashes) {
+  EXPECT_EQ(PathSegments("/api/v1/jobs/x/logs"),
+            (std::vector<std::string>{"api", "v1", "jobs", "x", "logs"}));
+  EXPECT_EQ(PathSegments("/"), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace trainyard::server

@@ -1,0 +1,285 @@
+// /api/v1/jobs, the wrapper's progress callback, and /api/v1/events.
+#include <charconv>
+#include <set>
+
+#include "control/job_tokens.h"
+#include "core/job_status.h"
+#include "server/api/api_server.h"
+#include "server/api/http_helpers.h"
+#include "server/api/representations.h"
+
+namespace trainyard::server {
+using nlohmann::json;
+
+namespace {
+
+std::string QueryValue(const HttpRequest& request, const std::string& key) {
+  auto it = request.query.find(key);
+  return it == request.query.end() ? "" : it->second;
+}
+
+Result<int64_t> QueryInteger(const HttpRequest& request, const std::string& key, int64_t fallback,
+                             int64_t min, int64_t max) {
+  std::string text = QueryValue(request, key);
+  if (text.empty()) return fallback;
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return control::FieldError(key, "must be an integer from " + std::to_string(min) + " to " +
+                                        std::to_string(max));
+  }
+  return value;
+}
+
+Result<TimePoint> ParseTimestamp(const json& value) {
+  // The wrapper sends FormatIso8601's form; anything unreadable is taken as now.
+  std::tm parts{};
+  int milliseconds = 0;
+  if (!value.is_string()) return std::chrono::system_clock::now();
+  std::string text = value.get<std::string>();
+  if (sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &parts.tm_year, &parts.tm_mon,
+             &parts.tm_mday, &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &milliseconds) < 6) {
+    return std::chrono::system_clock::now();
+  }
+  parts.tm_year -= 1900;
+  parts.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(timegm(&parts)) +
+         std::chrono::milliseconds(milliseconds);
+}
+
+// docs/progress-callback.md's body, checked field by field.
+Result<metadata::ProgressUpdate> DecodeProgress(const json& body) {
+  if (!body.is_object()) return InvalidArgument("the progress body must be a JSON object");
+  metadata::ProgressUpdate update;
+  if (body.contains("progress")) {
+    if (!body["progress"].is_object()) {
+      return control::FieldError("progress", "must be an object");
+    }
+    update.progress = body["progress"];
+  }
+  if (body.contains("metrics")) {
+    const json& metrics = body["metrics"];
+    if (!metrics.is_array()) return control::FieldError("metrics", "must be a list");
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      const json& point = metrics[i];
+      std::string field = "metrics[" + std::to_string(i) + "]";
+      if (!point.is_object() || !point.contains("name") || !point["name"].is_string() ||
+          !point.contains("value") || !point["value"].is_number()) {
+        return control::FieldError(field, "needs a string name and a numeric value");
+      }
+      metadata::MetricPoint parsed;
+      parsed.name = point["name"];
+      parsed.value = point["value"];
+      if (point.contains("step") && point["step"].is_number_integer()) {
+        parsed.step = point["step"].get<int64_t>();
+      }
+      TY_ASSIGN_OR_RETURN(parsed.timestamp, ParseTimestamp(point.value("timestamp", json())));
+      update.metrics.push_back(std::move(parsed));
+    }
+  }
+  if (body.contains("log")) {
+    const json& log = body["log"];
+    if (!log.is_array()) return control::FieldError("log", "must be a list");
+    for (size_t i = 0; i < log.size(); ++i) {
+      const json& entry = log[i];
+      if (!entry.is_object() || !entry.contains("line") || !entry["line"].is_string()) {
+        return control::FieldError("log[" + std::to_string(i) + "]", "needs a string line");
+      }
+      metadata::LogLine line;
+      line.stream = entry.contains("stream") && entry["stream"] == "stderr" ? "stderr" : "stdout";
+      line.line = entry["line"];
+      TY_ASSIGN_OR_RETURN(line.timestamp, ParseTimestamp(entry.value("timestamp", json())));
+      update.log.push_back(std::move(line));
+    }
+  }
+  return update;
+}
+
+bool IsEnded(const metadata::JobRecord& job) {
+  auto status = core::ParseJobStatus(job.status);
+  return status.ok() && core::IsTerminal(*status);
+}
+
+}  // namespace
+
+void ApiServer::ListJobs(const HttpRequest& request, ResponseWriter& response) {
+  metadata::JobFilter filter;
+  filter.sweep_id = QueryValue(request, "sweep");
+  filter.status = QueryValue(request, "status");
+  static const std::set<std::string> statuses = {"",          "Queued", "InProgress", "Stopping",
+                                                 "Completed", "Failed", "Stopped"};
+  if (!statuses.count(filter.status)) {
+    return WriteError(response, control::FieldError("status", "'" + filter.status +
+                                                                  "' is not one of Queued, "
+                                                                  "InProgress, Stopping, "
+                                                                  "Completed, Failed, Stopped"));
+  }
+  auto limit = QueryInteger(request, "limit", 100, 1, 1000);
+  if (!limit.ok()) return WriteError(response, limit.status());
+  auto after = QueryInteger(request, "page_token", 0, 0, INT64_MAX);
+  if (!after.ok()) return WriteError(response, after.status());
+  filter.limit = static_cast<size_t>(*limit);
+  filter.after_queue_position = *after;
+  auto page = metadata_.ListJobs(filter);
+  if (!page.ok()) return WriteError(response, page.status());
+  json jobs = json::array();
+  for (const auto& job : page->jobs) jobs.push_back(JobJson(job));
+  json answer = {{"jobs", jobs}};
+  if (page->truncated && !page->jobs.empty()) {
+    answer["next_page_token"] = std::to_string(page->jobs.back().queue_position);
+  }
+  WriteJson(response, 200, answer);
+}
+
+void ApiServer::GetJob(const std::string& name, ResponseWriter& response) {
+  auto job = metadata_.GetJob(name);
+  if (!job.ok()) return WriteError(response, job.status());
+  WriteJson(response, 200, JobJson(*job));
+}
+
+void ApiServer::StopJob(const std::string& name, ResponseWriter& response) {
+  if (Status stopped = scheduler_.StopJob(name); !stopped.ok()) {
+    return WriteError(response, stopped);
+  }
+  GetJob(name, response);
+}
+
+void ApiServer::JobMetrics(const HttpRequest& request, const std::string& name,
+                           ResponseWriter& response) {
+  auto points = metadata_.ListMetricPoints(name, QueryValue(request, "name"));
+  if (!points.ok()) return WriteError(response, points.status());
+  json list = json::array();
+  for (const auto& point : *points) list.push_back(MetricPointJson(point));
+  WriteJson(response, 200, {{"metrics", list}});
+}
+
+void ApiServer::JobLogs(const HttpRequest& request, const std::string& name,
+                        ResponseWriter& response) {
+  auto job = metadata_.GetJob(name);
+  if (!job.ok()) return WriteError(response, job.status());
+  if (QueryValue(request, "follow") == "1" || QueryValue(request, "follow") == "true") {
+    int64_t after = 0;
+    std::string last = request.Header("last-event-id");
+    if (!last.empty()) std::from_chars(last.data(), last.data() + last.size(), after);
+    EventStreamPtr stream = response.DetachEventStream();
+    if (stream) events_.FollowLog(std::move(stream), name, after);
+    return;
+  }
+  // The stored log once the job has ended; the lines reported so far while it runs.
+  std::string key = control::OutputPrefix(name) + "training.log";
+  if (IsEnded(*job) && objects_.Head(key).ok()) {
+    return SendObject(request, key, "text/plain; charset=utf-8", "", response);
+  }
+  response.SetStatus(200);
+  response.SetHeader("Content-Type", "text/plain; charset=utf-8");
+  int64_t after = 0;
+  while (true) {
+    auto lines = metadata_.ListLogLines(name, after, 1000);
+    if (!lines.ok()) return WriteError(response, lines.status());
+    std::string text;
+    for (const auto& line : *lines) {
+      text += line.line;
+      text += '\n';
+      after = line.id;
+    }
+    if (!text.empty() && !response.Write(text).ok()) return;
+    if (lines->size() < 1000) return;
+  }
+}
+
+void ApiServer::JobArtifact(const HttpRequest& request, const std::string& name,
+                            const std::string& artifact, ResponseWriter& response) {
+  auto job = metadata_.GetJob(name);
+  if (!job.ok()) return WriteError(response, job.status());
+  const std::string prefix = control::OutputPrefix(name);
+  struct Known {
+    const char* file;
+    const char* content_type;
+  };
+  static const std::map<std::string, Known> known = {
+      {"log", {"training.log", "text/plain; charset=utf-8"}},
+      {"model", {"model.tar.gz", "application/gzip"}},
+      {"output", {"output.tar.gz", "application/gzip"}},
+      {"job.json", {"job.json", "application/json"}},
+      {"metrics", {"metrics.jsonl", "application/x-ndjson"}}};
+  std::string key, content_type, download_name;
+  if (artifact == "predictions") {
+    auto listed = objects_.List(prefix + "predictions", "", 1);
+    if (!listed.ok()) return WriteError(response, listed.status());
+    if (listed->objects.empty()) {
+      return WriteError(response, NotFound("job '" + name + "' has no predictions file (" +
+                                           (IsEnded(*job) ? "its output/data held none"
+                                                          : "it has not ended") +
+                                           ")"));
+    }
+    key = listed->objects[0].key;
+    content_type = "application/octet-stream";
+    download_name = key.substr(prefix.size());
+  } else if (auto it = known.find(artifact); it != known.end()) {
+    key = prefix + it->second.file;
+    content_type = it->second.content_type;
+    download_name = name + "-" + it->second.file;
+  } else {
+    return WriteError(response, NotFound("no artifact '" + artifact +
+                                         "' (log, model, output, predictions, job.json, "
+                                         "metrics)"));
+  }
+  if (!objects_.Head(key).ok()) {
+    return WriteError(response, NotFound("job '" + name + "' has no " + artifact + " yet (" +
+                                         job->status + ")"));
+  }
+  SendObject(request, key, content_type, download_name, response);
+}
+
+void ApiServer::RecordProgress(const HttpRequest& request, const std::string& name,
+                               BodyReader& body, ResponseWriter& response) {
+  // One answer for an unknown job and a wrong token: a token must not reveal which jobs exist.
+  const Status refused(StatusCode::kUnauthenticated, "the job token is not valid for this job");
+  std::string token = BearerToken(request);
+  auto job = metadata_.GetJob(name);
+  if (token.empty() || !job.ok() || job->token_sha256.empty() ||
+      !control::ConstantTimeEquals(control::TokenSha256(token), job->token_sha256)) {
+    return WriteError(response, refused);
+  }
+  if (job->queued || IsEnded(*job)) {
+    return WriteError(response, Status(StatusCode::kPermissionDenied,
+                                       "job '" + name + "' is not running (" + job->status +
+                                           "): its token works only while it runs"));
+  }
+  auto document = ReadJsonBody(body, options_.max_json_bytes, options_.max_json_depth);
+  if (!document.ok()) return WriteError(response, document.status());
+  auto update = DecodeProgress(*document);
+  if (!update.ok()) return WriteError(response, update.status());
+  auto recorded = metadata_.RecordProgress(name, *update);
+  if (!recorded.ok()) return WriteError(response, recorded.status());
+  events_.Notify();
+  response.SetStatus(204);
+}
+
+void ApiServer::Events(const HttpRequest& request, ResponseWriter& response) {
+  metadata::EventFilter filter{QueryValue(request, "sweep"), QueryValue(request, "job")};
+  std::string last = request.Header("last-event-id");
+  if (last.empty()) last = QueryValue(request, "after");
+  int64_t after = -1;
+  if (!last.empty()) {
+    auto [end, error] = std::from_chars(last.data(), last.data() + last.size(), after);
+    if (error != std::errc() || end != last.data() + last.size() || after < 0) {
+      return WriteError(response,
+                        control::FieldError(request.Header("last-event-id").empty() ? "after"
+                                                                                   : "Last-Event-ID",
+                                            "must be an event id"));
+    }
+  }
+  if (after < 0) {
+    // A new client starts from now; a reconnecting one from what it saw.
+    auto newest = metadata_.LastEventId();
+    if (!newest.ok()) return WriteError(response, newest.status());
+    after = *newest;
+  }
+  EventStreamPtr stream = response.DetachEventStream();
+  if (!stream) return;
+  stream->Send("retry: 2000\n\n");
+  events_.Subscribe(std::move(stream), filter, after);
+}
+
+}  // namespace trainyard::server
