@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build run test bench clean format
+.PHONY: all deps configure build run run-local test bench clean format
 
 all: build
 
@@ -17,15 +17,20 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# A 2x2 sweep (learning rate x batch size) of the example trainer on the sample digits data,
-# fine-tuning the pretrained model.
+# trainyard server with the sample data loaded; prints the URL and a CLI example (Ctrl-C stops).
 run: build
+	@bash scripts/run-server.sh $(BUILD_DIR)
+
+# Without a server: a 2x2 sweep (learning rate x batch size) of the example trainer on the
+# sample digits data, fine-tuning the pretrained model, with `trainyard run`.
+run-local: build
 	@bash scripts/run-example.sh $(BUILD_DIR)
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 bench: build
+	@bash scripts/install-deps.sh --bench
 	@bash bench/run-all.sh $(BUILD_DIR)
 
 format:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that trainyard's build, tests and benchmarks need.
-# Idempotent: packages already installed are skipped, so a second run costs a dpkg query.
+# Installs the Debian packages that trainyard's build and tests need; with --bench, also those
+# of the benchmarks (`make bench`). Idempotent: packages already installed are skipped, so a
+# second run costs a dpkg query.
 set -euo pipefail
 
 packages=(
@@ -11,10 +12,12 @@ packages=(
   # libarchive is linked statically (src/archive/CMakeLists.txt says why): its own dependencies
   nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   # tests
-  libgtest-dev libgmock-dev python3 python3-jsonschema zip unzip
-  # benchmarks
-  hyperfine
+  libgtest-dev libgmock-dev python3 python3-jsonschema zip unzip curl
 )
+if [[ "${1:-}" == "--bench" ]]; then
+  # hyperfine times commands; nginx is the peer of the server's transfer benchmark
+  packages+=(hyperfine nginx)
+fi
 
 missing=()
 for package in "${packages[@]}"; do

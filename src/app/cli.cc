@@ -8,7 +8,9 @@
 #include <ctime>
 #include <filesystem>
 
+#include "app/client_commands.h"
 #include "app/run_command.h"
+#include "app/server_command.h"
 #include "common/files.h"
 #include "core/sweep.h"
 #include "core/sweep_parse.h"
@@ -163,9 +165,14 @@ Example:
   run->add_flag("--keep-work", options.keep_job_roots, "Keep each job's /opt/ml tree in OUT/.work");
   run->add_option("--wrapper", options.wrapper_path, "The trainyard-wrap binary to use");
 
+  ServerCommand server_command;
+  AddServerCommand(cli, server_command);
+
   cli.add_subcommand("version", "Print the version")->callback([] {
     std::printf("trainyard %s\n", kVersion);
   });
+  ClientCommands client;
+  AddClientCommands(cli, client);
 
   try {
     std::reverse(arguments.begin(), arguments.end());  // CLI11 takes a reversed vector
@@ -174,6 +181,7 @@ Example:
     // --help and --version exit 0; every usage error exits 2, as command-line tools do.
     return cli.exit(error) == 0 ? 0 : ToExitCode(InvalidArgument(error.what()));
   }
+  if (std::optional<int> code = RunServerCommand(server_command)) return *code;
   if (run->parsed()) {
     auto built = BuildRunOptions(flags, std::move(options));
     if (!built.ok()) {
@@ -182,6 +190,7 @@ Example:
     }
     return RunCommand(std::move(built).value());
   }
+  if (std::optional<int> code = RunClientCommands(client)) return *code;
   return 0;
 }
 

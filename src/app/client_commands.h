@@ -1,0 +1,70 @@
+// The client side of `trainyard`: the `dataset`, `sweep` and `job` commands, which talk to a
+// `trainyard server` over its REST API (docs/api.md) through client::ApiClient.
+//
+// cli.cc adds them to its CLI11 app (AddClientCommands) before parsing and, after parsing, asks
+// RunClientCommands to run whichever of them was chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace trainyard::app {
+
+// Options every client command takes. Empty server/token: $TRAINYARD_URL / $TRAINYARD_TOKEN,
+// then the default URL.
+struct ClientConnectionFlags {
+  std::string server;
+  std::string token;
+  std::string output = "table";  // table | json
+};
+
+struct ClientDatasetFlags {
+  std::string file, kind, name, sha256;
+  std::string id;
+  std::string output_file;  // -o of `dataset download`
+};
+
+// `sweep create` and the other sweep commands. 0 means "not given" for the numbers.
+struct ClientSweepFlags {
+  std::string file;  // --file sweep.json: the body, which the other flags override
+  std::string name, executor, command, image, objective, idempotency_key;
+  std::string train, eval, pretrained, config;
+  std::vector<std::string> channels, hyperparameters, params, environment;
+  int64_t max_parallel = 0;
+  int64_t max_runtime_seconds = 0;
+  std::string id;
+};
+
+struct ClientJobFlags {
+  std::string name;
+  std::string sweep, status;
+  int64_t limit = 0;  // 0: every page
+  bool follow = false;
+  std::string artifact;
+  std::string output_file;
+};
+
+// Everything the client commands parse into, and which of them was chosen.
+struct ClientCommands {
+  ClientConnectionFlags connection;
+  ClientDatasetFlags dataset;
+  ClientSweepFlags sweep;
+  ClientJobFlags job;
+  // Each runnable subcommand with its full name ("dataset upload").
+  std::vector<std::pair<std::string, CLI::App*>> commands;
+  // Where results and errors go (tests capture them); the progress bar shows only when `err` is
+  // a terminal.
+  std::FILE* out = stdout;
+  std::FILE* err = stderr;
+};
+
+void AddClientCommands(CLI::App& cli, ClientCommands& state);
+
+// The exit code of the client command that was parsed, or nullopt when none was.
+std::optional<int> RunClientCommands(const ClientCommands& state);
+
+}  // namespace trainyard::app

@@ -1,0 +1,215 @@
+#include "app/server_command.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "common/environment.h"
+#include "common/files.h"
+#include "control/job_tokens.h"
+#include "control/scheduler.h"
+#include "executor/local/local_executor.h"
+#include "metadata/metadata_store.h"
+#include "server/api/api_server.h"
+#include "server/api/event_hub.h"
+#include "server/api/openapi_document.h"
+#include "server/http/http_server.h"
+#include "storage/local/local_object_store.h"
+
+extern char** environ;
+
+namespace trainyard::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+
+fs::path WrapperBesideSelf() {
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  return self.parent_path() / "trainyard-wrap";
+}
+
+// The API token's hash lives in the data dir; the token itself is shown once, when made.
+Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options) {
+  if (options.no_auth) return std::vector<std::string>{};
+  if (!options.token.empty()) return std::vector<std::string>{control::TokenSha256(options.token)};
+  fs::path hash_file = options.data_dir / "api-token.sha256";
+  if (auto stored = ReadFile(hash_file); stored.ok()) {
+    std::string hash = *stored;
+    while (!hash.empty() && (hash.back() == '\n' || hash.back() == ' ')) hash.pop_back();
+    if (hash.size() != 64) return InvalidArgument("'" + hash_file.string() + "' is not a SHA-256");
+    return std::vector<std::string>{hash};
+  }
+  std::string token = control::NewJobToken();
+  TY_RETURN_IF_ERROR(WriteFileAtomic(hash_file, control::TokenSha256(token) + "\n"));
+  std::printf(
+      "trainyard server: generated the API token (shown only this once; only its hash is kept "
+      "in %s):\n\n  export TRAINYARD_TOKEN=%s\n\n",
+      hash_file.c_str(), token.c_str());
+  return std::vector<std::string>{control::TokenSha256(token)};
+}
+
+int Fail(const Status& status) {
+  std::fprintf(stderr, "trainyard server: %s\n", status.message().c_str());
+  return ToExitCode(status);
+}
+
+int Serve(ServerOptions options) {
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::error_code error;
+  fs::create_directories(options.data_dir, error);
+  options.data_dir = fs::absolute(options.data_dir);
+  for (const char* sub : {"uploads", "work", "jobs"}) {
+    if (Status made = MakeDirectories(options.data_dir / sub); !made.ok()) return Fail(made);
+  }
+  if (options.objects.empty()) options.objects = "file://" + (options.data_dir / "objects").string();
+  if (options.metadata.empty()) {
+    options.metadata = "sqlite://" + (options.data_dir / "trainyard.db").string();
+  }
+  auto tokens = ApiTokenHashes(options);
+  if (!tokens.ok()) return Fail(tokens.status());
+
+  auto metadata = metadata::OpenMetadataStore(options.metadata);
+  if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
+  auto objects = storage::OpenObjectStore(options.objects);
+  if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
+  auto* local_objects = dynamic_cast<storage::LocalObjectStore*>(objects->get());
+
+  executor::LocalExecutorOptions local;
+  local.work_dir = options.data_dir / "jobs";
+  local.wrapper_path = options.wrapper_path.empty() ? WrapperBesideSelf() : options.wrapper_path;
+  local.environment = ParseEnvironment(environ);
+  local.progress_interval = options.progress_interval;
+  if (!fs::exists(local.wrapper_path)) {
+    return Fail(NotFound("trainyard-wrap not found at '" + local.wrapper_path.string() +
+                         "' (set --wrapper)"));
+  }
+  executor::LocalExecutor local_executor(local);
+
+  server::HttpServerOptions http;
+  http.host = options.host;
+  http.port = options.port;
+  // Bind first: the callback URL of the jobs needs the real port when the given one is 0.
+  std::unique_ptr<server::EventHub> hub;
+  std::unique_ptr<control::Scheduler> scheduler;
+  std::unique_ptr<server::ApiServer> api;
+  server::ApiServer* api_pointer = nullptr;
+  auto started = server::HttpServer::Start(
+      http, [&api_pointer](const server::HttpRequest& request, server::BodyReader& body,
+                           server::ResponseWriter& response) {
+        if (api_pointer == nullptr) {
+          response.SetStatus(503);
+          return;
+        }
+        api_pointer->Handle(request, body, response);
+      });
+  if (!started.ok()) return Fail(started.status());
+  std::unique_ptr<server::HttpServer> http_server = std::move(started).value();
+  std::string url_host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
+                                                                      : options.host;
+  if (url_host == "0.0.0.0" || url_host == "[::]") url_host = "127.0.0.1";
+  std::string base_url = "http://" + url_host + ":" + std::to_string(http_server->port());
+
+  hub = std::make_unique<server::EventHub>(**metadata);
+  control::SchedulerOptions scheduling;
+  scheduling.work_dir = options.data_dir / "work";
+  scheduling.max_running = options.max_running;
+  scheduling.callback_base_url = options.public_url.empty() ? base_url : options.public_url;
+  scheduling.on_events = [&hub] { hub->Notify(); };
+  if (local_objects) {
+    scheduling.local_path_of = [local_objects](const std::string& key) {
+      return local_objects->ObjectPath(key);
+    };
+  }
+  scheduler = std::make_unique<control::Scheduler>(
+      scheduling, **metadata, **objects,
+      std::map<std::string, executor::Executor*>{{"local", &local_executor}});
+  if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
+  if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
+
+  server::ApiServerOptions api_options;
+  api_options.token_sha256s = *tokens;
+  api_options.upload_temp_dir = options.data_dir / "uploads";
+  api_options.openapi_json = server::OpenApiDocument();
+  api_options.version = kVersion;
+  api = std::make_unique<server::ApiServer>(api_options, **metadata, **objects, *scheduler, *hub);
+  api_pointer = api.get();
+
+  std::printf("trainyard server %s listening on %s (data in %s)\n", kVersion, base_url.c_str(),
+              options.data_dir.c_str());
+  std::fflush(stdout);
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  std::printf("trainyard server: %s received, stopping\n", strsignal(received));
+  std::fflush(stdout);
+  http_server->Stop();
+  hub->Stop();
+  scheduler->Shutdown();
+  api_pointer = nullptr;
+  return 0;  // the local executor stops its running jobs as it goes
+}
+
+}  // namespace
+
+void AddServerCommand(CLI::App& cli, ServerCommand& state) {
+  CLI::App* server = cli.add_subcommand("server", "Run the trainyard control plane (REST API)");
+  state.command = server;
+  server->footer(R"(
+Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs run by the local
+executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
+metadata, max_running, public_url, token, progress_interval_seconds, wrapper), then TRAINYARD_*
+variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, ...), then these flags.
+
+Example:
+  trainyard server --data-dir ~/trainyard --listen 127.0.0.1:8080 --max-running 4)");
+  ServerFlags& flags = state.flags;
+  auto optional_string = [server](const char* name, std::optional<std::string>& target,
+                                  const char* help) {
+    server->add_option_function<std::string>(
+        name, [&target](const std::string& value) { target = value; }, help);
+  };
+  server->add_option("--config", flags.config_file, "A JSON config file");
+  optional_string("--data-dir", flags.data_dir, "Where metadata, objects and jobs live "
+                                                "(default ./trainyard-data)");
+  optional_string("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  optional_string("--objects", flags.objects, "Object store URI (default file://DATA_DIR/objects)");
+  optional_string("--metadata", flags.metadata,
+                  "Metadata URL (default sqlite://DATA_DIR/trainyard.db)");
+  optional_string("--public-url", flags.public_url,
+                  "The URL jobs use to reach this server (default http://LISTEN)");
+  optional_string("--token", flags.token,
+                  "The API token clients must send (default: generated at the first start)");
+  optional_string("--wrapper", flags.wrapper, "The trainyard-wrap binary for local jobs");
+  server->add_option_function<int>(
+      "--max-running", [&flags](int value) { flags.max_running = value; },
+      "Jobs running at once (default 2)");
+  server->add_option_function<int>(
+      "--progress-interval", [&flags](int value) { flags.progress_interval_seconds = value; },
+      "Seconds between a job's progress reports (default 5)");
+  server->add_flag("--no-auth", flags.no_auth,
+                   "Accept requests without a token (loopback addresses only)");
+}
+
+std::optional<int> RunServerCommand(const ServerCommand& state) {
+  if (state.command == nullptr || !state.command->parsed()) return std::nullopt;
+  auto options = LoadServerOptions(state.flags, ParseEnvironment(environ));
+  if (!options.ok()) return Fail(options.status());
+  return Serve(std::move(options).value());
+}
+
+}  // namespace trainyard::app

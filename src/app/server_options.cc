@@ -1,0 +1,141 @@
+#include "app/server_options.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+
+namespace trainyard::app {
+namespace {
+
+using nlohmann::json;
+
+Result<int> ParseInt(const std::string& text, const std::string& what, int min, int max) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min ||
+      value > max) {
+    return InvalidArgument(what + ": '" + text + "' is not an integer from " +
+                           std::to_string(min) + " to " + std::to_string(max));
+  }
+  return value;
+}
+
+struct Setters {
+  ServerOptions& options;
+  Status Set(const std::string& key, const std::string& value, const std::string& where) {
+    if (key == "data_dir") {
+      if (value.empty()) return InvalidArgument(where + ": must not be empty");
+      options.data_dir = value;
+    } else if (key == "listen") {
+      return ParseListenAddress(value, options.host, options.port).WithContext(where);
+    } else if (key == "objects") {
+      options.objects = value;
+    } else if (key == "metadata") {
+      options.metadata = value;
+    } else if (key == "max_running") {
+      TY_ASSIGN_OR_RETURN(options.max_running, ParseInt(value, where, 1, 10000));
+    } else if (key == "public_url") {
+      options.public_url = value;
+    } else if (key == "token") {
+      options.token = value;
+    } else if (key == "progress_interval_seconds") {
+      TY_ASSIGN_OR_RETURN(int seconds, ParseInt(value, where, 1, 3600));
+      options.progress_interval = std::chrono::seconds(seconds);
+    } else if (key == "wrapper") {
+      options.wrapper_path = value;
+    } else {
+      return InvalidArgument(where + ": unknown setting (known: data_dir, listen, objects, "
+                                     "metadata, max_running, public_url, token, "
+                                     "progress_interval_seconds, wrapper)");
+    }
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Status ParseListenAddress(const std::string& text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return InvalidArgument("'" + text + "' is not HOST:PORT (e.g. 127.0.0.1:8080)");
+  }
+  std::string parsed_host = text.substr(0, colon);
+  if (parsed_host.front() == '[' && parsed_host.back() == ']') {
+    parsed_host = parsed_host.substr(1, parsed_host.size() - 2);
+  }
+  TY_ASSIGN_OR_RETURN(int parsed_port, ParseInt(text.substr(colon + 1), "port", 0, 65535));
+  host = parsed_host;
+  port = static_cast<uint16_t>(parsed_port);
+  return Status::Ok();
+}
+
+Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
+                                        const EnvironmentMap& environment) {
+  ServerOptions options;
+  Setters setters{options};
+  if (!flags.config_file.empty()) {
+    TY_ASSIGN_OR_RETURN(std::string text, ReadFile(flags.config_file));
+    json config;
+    try {
+      config = json::parse(text);
+    } catch (const json::parse_error& error) {
+      return InvalidArgument("--config '" + flags.config_file + "': " + error.what());
+    }
+    if (!config.is_object()) {
+      return InvalidArgument("--config '" + flags.config_file + "': must be a JSON object");
+    }
+    for (const auto& [key, value] : config.items()) {
+      std::string where = "--config '" + flags.config_file + "': " + key;
+      std::string text_value = value.is_string() ? value.get<std::string>() : value.dump();
+      TY_RETURN_IF_ERROR(setters.Set(key, text_value, where));
+    }
+  }
+  static const std::pair<const char*, const char*> kVariables[] = {
+      {"TRAINYARD_DATA_DIR", "data_dir"},       {"TRAINYARD_LISTEN", "listen"},
+      {"TRAINYARD_OBJECTS", "objects"},         {"TRAINYARD_METADATA", "metadata"},
+      {"TRAINYARD_MAX_RUNNING", "max_running"}, {"TRAINYARD_PUBLIC_URL", "public_url"},
+      {"TRAINYARD_TOKEN", "token"}};
+  for (const auto& [variable, key] : kVariables) {
+    auto it = environment.find(variable);
+    if (it != environment.end() && !it->second.empty()) {
+      TY_RETURN_IF_ERROR(setters.Set(key, it->second, std::string("$") + variable));
+    }
+  }
+  auto set_flag = [&](const std::optional<std::string>& value, const char* key,
+                      const char* flag) -> Status {
+    return value ? setters.Set(key, *value, flag) : Status::Ok();
+  };
+  TY_RETURN_IF_ERROR(set_flag(flags.data_dir, "data_dir", "--data-dir"));
+  TY_RETURN_IF_ERROR(set_flag(flags.listen, "listen", "--listen"));
+  TY_RETURN_IF_ERROR(set_flag(flags.objects, "objects", "--objects"));
+  TY_RETURN_IF_ERROR(set_flag(flags.metadata, "metadata", "--metadata"));
+  TY_RETURN_IF_ERROR(set_flag(flags.public_url, "public_url", "--public-url"));
+  TY_RETURN_IF_ERROR(set_flag(flags.token, "token", "--token"));
+  TY_RETURN_IF_ERROR(set_flag(flags.wrapper, "wrapper", "--wrapper"));
+  if (flags.max_running) {
+    TY_RETURN_IF_ERROR(setters.Set("max_running", std::to_string(*flags.max_running),
+                                   "--max-running"));
+  }
+  if (flags.progress_interval_seconds) {
+    TY_RETURN_IF_ERROR(setters.Set("progress_interval_seconds",
+                                   std::to_string(*flags.progress_interval_seconds),
+                                   "--progress-interval"));
+  }
+  options.no_auth = flags.no_auth;
+  if (options.no_auth && !IsLoopbackHost(options.host)) {
+    return InvalidArgument("--no-auth is refused on '" + options.host +
+                           "': without authentication the server listens only on a loopback "
+                           "address (127.0.0.1, ::1)");
+  }
+  if (options.no_auth && !options.token.empty()) {
+    return InvalidArgument("--no-auth and a token cannot be combined");
+  }
+  return options;
+}
+
+}  // namespace trainyard::app

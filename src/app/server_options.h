@@ -1,0 +1,50 @@
+// The options of `trainyard server`, from a config file, then TRAINYARD_* environment
+// variables, then flags (each later one wins), checked in one place.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/environment.h"
+#include "common/status.h"
+
+namespace trainyard::app {
+
+struct ServerOptions {
+  std::filesystem::path data_dir = "trainyard-data";
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string objects;   // storage URI; empty: file://<data_dir>/objects
+  std::string metadata;  // metadata URL; empty: sqlite://<data_dir>/trainyard.db
+  int max_running = 2;   // jobs at once, every executor together
+  std::string public_url;  // how jobs reach the server; empty: http://<host>:<port>
+  std::string token;       // the API token; empty: generated at first start
+  bool no_auth = false;    // only on a loopback address
+  std::chrono::seconds progress_interval{5};
+  std::filesystem::path wrapper_path;  // empty: beside the trainyard binary
+};
+
+// What the command line gave; unset fields leave the file's and environment's values.
+struct ServerFlags {
+  std::string config_file;
+  std::optional<std::string> data_dir, listen, objects, metadata, public_url, token;
+  std::optional<int> max_running, progress_interval_seconds;
+  std::optional<std::string> wrapper;
+  bool no_auth = false;
+};
+
+// InvalidArgument naming the flag, variable or config key and what is wrong with it (unknown
+// config keys included). Reads TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_OBJECTS,
+// TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN.
+Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
+                                        const EnvironmentMap& environment);
+
+// "127.0.0.1:8080", "[::1]:0", "0.0.0.0:80" into host and port.
+Status ParseListenAddress(const std::string& text, std::string& host, uint16_t& port);
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace trainyard::app

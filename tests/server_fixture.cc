@@ -1,0 +1,179 @@
+#include "server_fixture.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+namespace trainyard::testing {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json HttpAnswer::Json() const {
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error&) {
+    ADD_FAILURE() << "not JSON (status " << status << "): " << body.substr(0, 500);
+    return json();
+  }
+}
+
+namespace {
+
+size_t AppendBody(char* data, size_t size, size_t count, void* target) {
+  static_cast<std::string*>(target)->append(data, size * count);
+  return size * count;
+}
+
+size_t AppendHeader(char* data, size_t size, size_t count, void* target) {
+  std::string line(data, size * count);
+  size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(target))[name] = value;
+  }
+  return size * count;
+}
+
+}  // namespace
+
+HttpAnswer Call(const HttpCall& call) {
+  HttpAnswer answer;
+  CURL* curl = curl_easy_init();
+  curl_slist* headers = nullptr;
+  for (const auto& [name, value] : call.headers) {
+    headers = curl_slist_append(headers, (name + ": " + value).c_str());
+  }
+  if (!call.bearer.empty()) {
+    headers = curl_slist_append(headers, ("Authorization: Bearer " + call.bearer).c_str());
+  }
+  FILE* upload = nullptr;
+  curl_easy_setopt(curl, CURLOPT_URL, call.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, call.method.c_str());
+  if (call.method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (!call.upload_file.empty()) {
+    upload = std::fopen(call.upload_file.c_str(), "rb");
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READDATA, upload);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
+                     static_cast<curl_off_t>(fs::file_size(call.upload_file)));
+  } else if (!call.body.empty() || call.method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, call.body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, call.timeout_ms);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
+  }
+  if (upload) std::fclose(upload);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return answer;
+}
+
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+  close(fd);
+  return port;
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_flags)
+    : data_dir_(std::move(data_dir)), extra_flags_(std::move(extra_flags)) {}
+
+ServerProcess::~ServerProcess() {
+  if (process_) Stop();
+}
+
+void ServerProcess::Start() {
+  port_ = FreeLoopbackPort();
+  url_ = "http://127.0.0.1:" + std::to_string(port_);
+  std::vector<std::string> argv = {(BuildDir() / "apps" / "trainyard").string(),
+                                   "server",
+                                   "--data-dir",
+                                   data_dir_.string(),
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(port_),
+                                   "--token",
+                                   token_,
+                                   "--progress-interval",
+                                   "1"};
+  argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
+  // The example trainer is found on PATH, as a registered command would be.
+  std::string path = (BuildDir() / "examples" / "trainer").string() + ":" +
+                     (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+  process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{{"PATH", path}});
+  bool up = WaitFor([&] { return Call({"GET", url_ + "/healthz"}).status == 200; },
+                    std::chrono::seconds(20));
+  if (!up) {
+    Kill9();
+    FAIL() << "trainyard server did not start:\n" << output_;
+  }
+}
+
+void ServerProcess::Stop() {
+  if (!process_) return;
+  process_->Signal(SIGTERM);
+  output_ = process_->Wait(std::chrono::seconds(30)).output;
+  process_.reset();
+}
+
+void ServerProcess::Kill9() {
+  if (!process_) return;
+  process_->Signal(SIGKILL);
+  output_ = process_->Wait(std::chrono::seconds(10)).output;
+  process_.reset();
+}
+
+std::string ServerProcess::Output() { return output_; }
+
+HttpAnswer ServerProcess::Get(const std::string& path) {
+  return Call({"GET", url_ + path, "", "", {}, token_});
+}
+
+HttpAnswer ServerProcess::Post(const std::string& path, const json& body) {
+  return Call({"POST", url_ + path, body.dump(), "", {{"Content-Type", "application/json"}},
+               token_});
+}
+
+HttpAnswer ServerProcess::Delete(const std::string& path) {
+  return Call({"DELETE", url_ + path, "", "", {}, token_});
+}
+
+ProcessResult ServerProcess::Cli(std::vector<std::string> arguments) {
+  std::vector<std::string> argv = {(BuildDir() / "apps" / "trainyard").string()};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  return RunProcess(argv, {{"TRAINYARD_URL", url_}, {"TRAINYARD_TOKEN", token_}},
+                    std::chrono::seconds(120));
+}
+
+}  // namespace trainyard::testing

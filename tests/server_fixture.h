@@ -1,0 +1,80 @@
+// A real `trainyard server` for end-to-end tests: started as a process on a free loopback port
+// with its own data dir and token, stopped (or killed) and restarted by the test; plus a small
+// libcurl client that shows status, headers and body as they came.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/subprocess.h"
+#include "support/test_paths.h"
+
+namespace trainyard::testing {
+
+struct HttpAnswer {
+  long status = 0;  // 0: no answer (connection failed)
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  nlohmann::json Json() const;
+};
+
+struct HttpCall {
+  std::string method = "GET";
+  std::string url;
+  std::string body;
+  std::string upload_file;  // streamed as the body instead of `body`
+  std::map<std::string, std::string> headers;
+  std::string bearer;  // Authorization: Bearer <bearer> when not empty
+  long timeout_ms = 60'000;
+};
+
+HttpAnswer Call(const HttpCall& call);
+
+// A port nobody listens on right now.
+int FreeLoopbackPort();
+
+class ServerProcess {
+ public:
+  // `data_dir` survives the process, so a restart finds its state.
+  ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_flags = {});
+  ~ServerProcess();
+
+  // Starts and waits until /healthz answers (or fails the test after 20 s).
+  void Start();
+  void Stop();     // SIGTERM and wait
+  void Kill9();    // SIGKILL and wait
+  std::string Output();  // what the last run printed, once it has ended
+
+  const std::string& url() const { return url_; }
+  const std::string& token() const { return token_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+
+  // Authenticated calls to the API.
+  HttpAnswer Get(const std::string& path);
+  HttpAnswer Post(const std::string& path, const nlohmann::json& body);
+  HttpAnswer Delete(const std::string& path);
+
+  // Runs `trainyard ARGS...` as a client of this server.
+  ProcessResult Cli(std::vector<std::string> arguments);
+
+ private:
+  std::filesystem::path data_dir_;
+  std::vector<std::string> extra_flags_;
+  std::string token_ = "test-token-0123456789";
+  int port_ = 0;
+  std::string url_;
+  std::unique_ptr<Process> process_;
+  std::string output_;
+};
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+}  // namespace trainyard::testing
