@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Runs every benchmark in turn and prints each result: wrapper overhead, sweep launch rate, then
-# the (slow, ~3.5 min, ~6 GiB scratch) unzip comparison. `make bench` calls this.
+# Runs every benchmark in turn and prints each result: wrapper overhead, sweep launch rate, the
+# (slow, ~3.5 min, ~6 GiB scratch) unzip comparison, then the `trainyard server` benchmarks
+# (bench/server/: sweep accept and listing, submit -> first progress event, progress ingestion
+# with 500 SSE clients, and the 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch).
+# `make bench` calls this.
 #
-# Usage: bench/run-all.sh [BUILD_DIR]     (default: build)
+# Usage: bench/run-all.sh [BUILD_DIR [FILTER]]     (default: build, every benchmark)
+#   FILTER                run only the benchmarks whose name contains it (e.g. `server`,
+#                         `transfer`, `progress`, `unpack`, `launch`)
 #   BENCH_SKIP_UNPACK=1   skip bench/unpack/run.sh
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 [[ $build = /* ]] || build=$repo/$build
+filter=${2:-}
 status=0
 
 run_one() {
   local name=$1; shift
+  [[ -z $filter || $name = *"$filter"* ]] || return 0
   echo
   echo "######## $name"
   if ! "$@"; then
@@ -24,10 +31,14 @@ run_one() {
 echo "benchmarks on $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), build dir $build"
 run_one "wrapper overhead" bash "$repo/bench/wrapper_overhead.sh" "$build"
 run_one "launch rate" bash "$repo/bench/launch_rate.sh" "$build"
-if [[ ${BENCH_SKIP_UNPACK:-0} = 1 ]]; then
+if [[ ${BENCH_SKIP_UNPACK:-0} = 1 && ( -z $filter || "unpack vs unzip" = *"$filter"* ) ]]; then
   echo
   echo "######## unpack: skipped (BENCH_SKIP_UNPACK=1)"
 else
   run_one "unpack vs unzip" bash "$repo/bench/unpack/run.sh" "$build/bench/unpack/bench_unpack"
 fi
+run_one "server: sweep accept and job listing" bash "$repo/bench/server/sweep_accept.sh" "$build"
+run_one "server: submit to first progress event" bash "$repo/bench/server/first_progress.sh" "$build"
+run_one "server: progress ingestion with SSE clients" bash "$repo/bench/server/progress_ingest.sh" "$build"
+run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" "$build"
 exit $status

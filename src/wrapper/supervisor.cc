@@ -21,7 +21,7 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kMaxPendingLogLines = 5'000;
-constexpr std::chrono::milliseconds kFirstProgressPoll{50};
+constexpr std::chrono::milliseconds kFirstProgressPoll{10};
 
 bool HasContent(const std::filesystem::path& file) {
   struct stat info {};
@@ -145,9 +145,11 @@ Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
   int wait_status = 0;
   auto now = Clock::now();
   auto next_tick = now + options_.progress_interval;
-  // Until the command writes its first progress line, look for it often: reporting it at once
-  // shows a job is alive without waiting out a whole interval.
+  // Until the command writes its first progress line, look for it often (a stat every 10 ms,
+  // during the first interval only): reporting it at once shows a job is alive without waiting
+  // out a whole interval.
   bool first_progress_reported = options_.progress_file.empty();
+  const auto first_interval_end = next_tick;
   auto kill_deadline = Clock::time_point::max();
   auto drain_deadline = Clock::time_point::max();
   std::string chunk;
@@ -171,7 +173,9 @@ Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
 
     now = Clock::now();
     auto wake_at = next_tick;
-    if (!first_progress_reported) wake_at = std::min(wake_at, now + kFirstProgressPoll);
+    if (!first_progress_reported && now < first_interval_end) {
+      wake_at = std::min(wake_at, now + kFirstProgressPoll);
+    }
     if (outcome.stop_requested && !killed && !child_done)
       wake_at = std::min(wake_at, kill_deadline);
     if (child_done) wake_at = std::min(wake_at, drain_deadline);
@@ -214,7 +218,8 @@ Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
       ::kill(-child, SIGKILL);
       killed = true;
     }
-    if (!first_progress_reported && HasContent(options_.progress_file)) {
+    if (!first_progress_reported && now < first_interval_end &&
+        HasContent(options_.progress_file)) {
       first_progress_reported = true;
       next_tick = now;
     }

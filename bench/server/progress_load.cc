@@ -1,0 +1,419 @@
+// bench_progress_load: load generator for bench/server/progress_ingest.sh.
+//
+// Holds N server-sent-event clients open (GET EVENTS_PATH with the server token), then sends
+// requests (the progress callback POST, or GET /healthz as a peer) on C keep-alive connections
+// for D seconds, as fast as answers come back or paced to RATE requests/s. Each POST body carries
+// "bench_sent_ns" (CLOCK_REALTIME) in its progress object; the SSE clients find that field in
+// what they receive and record receive - sent (delivery latency) for every event on the first
+// SAMPLED clients, and count the events of every client.
+//
+// Plain sockets and two epoll threads (senders, SSE readers); no dependencies. Linux only.
+// Prints one "key value" line per figure.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  std::string method = "POST";
+  std::string path;         // the request path
+  std::string bearer;       // Authorization for the requests (the job token)
+  std::string job_name;     // in the POST body
+  std::string sse_path = "/api/v1/events";
+  std::string sse_bearer;   // the server token
+  int clients = 0;
+  int sampled = 20;
+  int connections = 8;
+  double duration = 10;
+  double rate = 0;  // requests per second; 0 = as fast as answers come
+  double drain = 2;  // seconds to wait for deliveries after the last request
+};
+
+int64_t NowNs(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+int64_t Realtime() { return NowNs(CLOCK_REALTIME); }
+int64_t Monotonic() { return NowNs(CLOCK_MONOTONIC); }
+
+int Connect(const Options& o) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(o.port));
+  inet_pton(AF_INET, o.host.c_str(), &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// ---- SSE clients -------------------------------------------------------------------------------
+struct SseClient {
+  int fd = -1;
+  bool headers = false;
+  bool open = true;
+  int status = 0;
+  int64_t events = 0;  // "bench_sent_ns" occurrences seen
+  std::string carry;   // an unfinished tail that may hold a split "bench_sent_ns":N
+};
+
+std::atomic<bool> g_stop_readers{false};
+std::atomic<int> g_connected{0};
+
+// Counts the events in `data` (and records their latencies when `sample`); returns how much of
+// `data` is done with: the rest (a key or number cut off at the end) waits for the next read.
+size_t CountEvents(SseClient& c, bool sample, std::string_view data, int64_t received,
+                   std::vector<int64_t>& latencies, std::string_view key) {
+  size_t pos = 0;
+  while (true) {
+    size_t at = data.find(key, pos);
+    if (at == std::string_view::npos) break;
+    size_t p = at + key.size();
+    while (p < data.size() && data[p] == ' ') ++p;
+    size_t q = p;
+    while (q < data.size() && data[q] >= '0' && data[q] <= '9') ++q;
+    if (q == data.size()) return at;  // the number may go on in the next read
+    ++c.events;
+    if (sample) {
+      latencies.push_back(received -
+                          std::strtoll(std::string(data.substr(p, q - p)).c_str(), nullptr, 10));
+    }
+    pos = q;
+  }
+  // Keep fewer bytes than a whole key, in case one is split between reads.
+  size_t tail = data.size() > key.size() - 1 ? data.size() - (key.size() - 1) : 0;
+  return std::max(pos, tail);
+}
+
+void ReadSse(std::vector<SseClient>& clients, int sampled, std::vector<int64_t>& latencies) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (size_t i = 0; i < clients.size(); ++i) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, clients[i].fd, &ev);
+  }
+  static constexpr std::string_view kKey = "\"bench_sent_ns\":";
+  std::vector<char> buffer(1 << 20);
+  std::vector<epoll_event> ready(512);
+  while (!g_stop_readers.load(std::memory_order_relaxed)) {
+    int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 100);
+    for (int k = 0; k < n; ++k) {
+      SseClient& c = clients[ready[k].data.u64];
+      ssize_t got = recv(c.fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+      if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+        c.open = false;
+        epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        continue;
+      }
+      if (got < 0) continue;
+      int64_t received = Realtime();
+      std::string_view data(buffer.data(), static_cast<size_t>(got));
+      std::string joined;
+      if (!c.carry.empty()) {
+        joined = c.carry + std::string(data);
+        data = joined;
+      }
+      if (!c.headers) {
+        size_t end = data.find("\r\n\r\n");
+        if (end == std::string_view::npos) {
+          c.carry = std::string(data);
+          continue;
+        }
+        if (data.size() > 12) c.status = std::atoi(std::string(data.substr(9, 3)).c_str());
+        c.headers = true;
+        g_connected.fetch_add(1);
+        data.remove_prefix(end + 4);
+      }
+      size_t i = CountEvents(c, ready[k].data.u64 < static_cast<uint64_t>(sampled), data,
+                             received, latencies, kKey);
+      c.carry = i < data.size() ? std::string(data.substr(i)) : std::string();
+    }
+  }
+  close(ep);
+}
+
+}  // namespace
+
+// ---- request senders ---------------------------------------------------------------------------
+namespace {
+struct Conn {
+  int fd = -1;
+  std::string in;
+  bool busy = false;
+  int64_t sent_mono = 0;
+};
+
+std::atomic<int64_t> g_sequence{1000000000};
+
+std::string MakeRequest(const Options& o) {
+  std::string req = o.method + " " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\n";
+  if (!o.bearer.empty()) req += "Authorization: Bearer " + o.bearer + "\r\n";
+  if (o.method == "POST") {
+    std::string body = "{\"schema\":\"trainyard.progress/v1\",\"job_name\":\"" + o.job_name +
+                       "\",\"sequence\":" + std::to_string(g_sequence.fetch_add(1)) +
+                       ",\"progress\":{\"progress\":0.5,\"bench_sent_ns\":" +
+                       std::to_string(Realtime()) + "}}";
+    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+  } else {
+    req += "\r\n";
+  }
+  return req;
+}
+
+// Length of one complete response at the start of `in` (0 if not complete yet); sets status.
+size_t ResponseLength(const std::string& in, int& status) {
+  size_t end = in.find("\r\n\r\n");
+  if (end == std::string::npos) return 0;
+  status = in.size() > 12 ? std::atoi(in.substr(9, 3).c_str()) : 0;
+  std::string head = in.substr(0, end);
+  for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  size_t cl = head.find("content-length:");
+  if (cl != std::string::npos) {
+    size_t len = std::strtoull(head.c_str() + cl + 15, nullptr, 10);
+    return in.size() >= end + 4 + len ? end + 4 + len : 0;
+  }
+  if (head.find("transfer-encoding: chunked") != std::string::npos) {
+    size_t last = in.find("\r\n0\r\n\r\n", end);
+    if (last == std::string::npos) last = in.find("0\r\n\r\n", end + 4) == end + 4 ? end - 2 : std::string::npos;
+    return last == std::string::npos ? 0 : last + 7;
+  }
+  return end + 4;  // no body
+}
+
+struct SendResult {
+  int64_t sent = 0, ok = 0, failed = 0, errors = 0;
+  double seconds = 0;
+  std::vector<int64_t> rtt_ns;
+};
+
+SendResult RunSenders(const Options& o) {
+  SendResult r;
+  std::vector<Conn> conns(static_cast<size_t>(o.connections));
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (size_t i = 0; i < conns.size(); ++i) {
+    conns[i].fd = Connect(o);
+    if (conns[i].fd < 0) {
+      std::fprintf(stderr, "connect failed: %s\n", std::strerror(errno));
+      std::exit(1);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = i;
+    epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
+  }
+  int64_t start = Monotonic();
+  int64_t end = start + static_cast<int64_t>(o.duration * 1e9);
+  double interval_ns = o.rate > 0 ? 1e9 / o.rate : 0;
+  auto due = [&](int64_t now) {  // may another request go out now (pacing)?
+    return interval_ns == 0 || r.sent < static_cast<int64_t>((now - start) / interval_ns) + 1;
+  };
+  auto fire = [&](Conn& c, int64_t now) {
+    if (!SendAll(c.fd, MakeRequest(o))) {
+      ++r.errors;
+      return;
+    }
+    c.busy = true;
+    c.sent_mono = now;
+    ++r.sent;
+  };
+  std::vector<epoll_event> ready(64);
+  char buf[65536];
+  while (true) {
+    int64_t now = Monotonic();
+    bool sending = now < end;
+    for (Conn& c : conns) {
+      if (!sending) break;
+      if (!c.busy && due(now)) fire(c, now);
+    }
+    bool any_busy = std::any_of(conns.begin(), conns.end(), [](const Conn& c) { return c.busy; });
+    if (!sending && !any_busy) break;
+    int timeout = interval_ns > 0 ? 1 : 100;
+    int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), timeout);
+    for (int k = 0; k < n; ++k) {
+      Conn& c = conns[ready[k].data.u64];
+      ssize_t got = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (got <= 0) {
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        std::fprintf(stderr, "request connection closed by the server\n");
+        ++r.errors;
+        epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        close(c.fd);
+        c.fd = Connect(o);
+        c.in.clear();
+        c.busy = false;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = static_cast<uint64_t>(&c - conns.data());
+        if (c.fd >= 0) epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+        continue;
+      }
+      c.in.append(buf, static_cast<size_t>(got));
+      int status = 0;
+      size_t len;
+      while ((len = ResponseLength(c.in, status)) > 0) {
+        int64_t t = Monotonic();
+        (status >= 200 && status < 300 ? r.ok : r.failed)++;
+        if (r.failed == 1 && !(status >= 200 && status < 300)) {
+          std::fprintf(stderr, "first failed answer: %s\n", c.in.substr(0, std::min(len, size_t{400})).c_str());
+        }
+        r.rtt_ns.push_back(t - c.sent_mono);
+        c.in.erase(0, len);
+        c.busy = false;
+        if (t < end && due(t)) fire(c, t);
+      }
+    }
+  }
+  r.seconds = (Monotonic() - start) / 1e9;
+  for (Conn& c : conns) close(c.fd);
+  close(ep);
+  return r;
+}
+
+double Percentile(std::vector<int64_t>& v, double q) {
+  if (v.empty()) return 0;
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+  return static_cast<double>(v[i]) / 1e6;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--host") o.host = v;
+    else if (k == "--port") o.port = std::atoi(v.c_str());
+    else if (k == "--method") o.method = v;
+    else if (k == "--path") o.path = v;
+    else if (k == "--bearer") o.bearer = v;
+    else if (k == "--job") o.job_name = v;
+    else if (k == "--sse-path") o.sse_path = v;
+    else if (k == "--sse-bearer") o.sse_bearer = v;
+    else if (k == "--clients") o.clients = std::atoi(v.c_str());
+    else if (k == "--sampled") o.sampled = std::atoi(v.c_str());
+    else if (k == "--connections") o.connections = std::atoi(v.c_str());
+    else if (k == "--duration") o.duration = std::atof(v.c_str());
+    else if (k == "--rate") o.rate = std::atof(v.c_str());
+    else if (k == "--drain") o.drain = std::atof(v.c_str());
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  if (o.port == 0 || o.path.empty()) {
+    std::fprintf(stderr,
+                 "usage: bench_progress_load --port P --path PATH [--method POST|GET] [--bearer T] "
+                 "[--job NAME] [--clients N --sse-path P --sse-bearer T --sampled K] "
+                 "[--connections C] [--duration S] [--rate R] [--drain S]\n");
+    return 2;
+  }
+
+  std::vector<SseClient> clients(static_cast<size_t>(o.clients));
+  for (SseClient& c : clients) {
+    c.fd = Connect(o);
+    if (c.fd < 0) {
+      std::fprintf(stderr, "SSE connect failed: %s\n", std::strerror(errno));
+      return 1;
+    }
+    int big = 4 << 20;
+    setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    if (!SendAll(c.fd, "GET " + o.sse_path + " HTTP/1.1\r\nHost: " + o.host +
+                           "\r\nAuthorization: Bearer " + o.sse_bearer +
+                           "\r\nAccept: text/event-stream\r\n\r\n")) {
+      return 1;
+    }
+  }
+  std::vector<int64_t> latencies;
+  latencies.reserve(1 << 22);
+  std::thread reader;
+  if (o.clients > 0) {
+    reader = std::thread([&] { ReadSse(clients, o.sampled, latencies); });
+    int64_t deadline = Monotonic() + 60'000'000'000;
+    while (g_connected.load() < o.clients && Monotonic() < deadline) usleep(10000);
+    usleep(300000);  // let replayed events (if any) pass
+  }
+  std::printf("sse_clients_connected %d\n", g_connected.load());
+
+  SendResult r = RunSenders(o);
+  if (o.clients > 0) {
+    usleep(static_cast<useconds_t>(o.drain * 1e6));
+    g_stop_readers = true;
+    reader.join();
+  }
+  std::printf("requests_sent %lld\nrequests_ok %lld\nrequests_failed %lld\nerrors %lld\n",
+              static_cast<long long>(r.sent), static_cast<long long>(r.ok),
+              static_cast<long long>(r.failed), static_cast<long long>(r.errors));
+  std::printf("seconds %.3f\nrequests_per_second %.1f\n", r.seconds, r.ok / r.seconds);
+  std::printf("answer_ms_p50 %.3f\nanswer_ms_p99 %.3f\n", Percentile(r.rtt_ns, 0.5),
+              Percentile(r.rtt_ns, 0.99));
+  rusage self{};
+  getrusage(RUSAGE_SELF, &self);
+  std::printf("load_generator_cpu_seconds %.2f\n",
+              self.ru_utime.tv_sec + self.ru_stime.tv_sec +
+                  (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6);
+  if (o.clients > 0) {
+    int open = 0, bad_status = 0;
+    std::vector<int64_t> counts;
+    for (SseClient& c : clients) {
+      open += c.open;
+      bad_status += c.headers && c.status != 200;
+      counts.push_back(c.events);
+      close(c.fd);
+    }
+    std::sort(counts.begin(), counts.end());
+    int64_t total = 0;
+    for (int64_t n : counts) total += n;
+    std::printf("sse_clients_open_at_end %d\nsse_clients_dropped %d\nsse_bad_status %d\n", open,
+                o.clients - open, bad_status);
+    std::printf("events_per_client_min %lld\nevents_per_client_median %lld\nevents_total %lld\n",
+                static_cast<long long>(counts.front()),
+                static_cast<long long>(counts[counts.size() / 2]), static_cast<long long>(total));
+    std::printf("events_delivered_per_second %.1f\n", total / r.seconds);
+    std::vector<int64_t>& lat = latencies;
+    std::printf("latency_samples %zu\n", lat.size());
+    std::printf("delivery_ms_p50 %.3f\ndelivery_ms_p90 %.3f\ndelivery_ms_p99 %.3f\ndelivery_ms_max %.3f\n",
+                Percentile(lat, 0.5), Percentile(lat, 0.9), Percentile(lat, 0.99),
+                Percentile(lat, 1.0));
+  }
+  return 0;
+}
