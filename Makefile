@@ -4,7 +4,9 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build run run-local test bench clean format
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps configure build run run-local test bench fuzz clean format
 
 all: build
 
@@ -35,6 +37,14 @@ bench: build
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+# The request decoders under libFuzzer + AddressSanitizer, FUZZ_SECONDS per target (not in CI).
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DTRAINYARD_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_multipart fuzz_json_requests \
+	  fuzz_request_target
+	@bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
 	@rm -rf $(BUILD_DIR)

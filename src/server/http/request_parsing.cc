@@ -42,6 +42,13 @@ Result<std::string> PercentDecode(std::string_view text, bool plus_as_space) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
+    // HTTP never allows these unencoded in a target; Beast's parser refuses them first, and
+    // this keeps the rule true for any other caller.
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return InvalidArgument("control character (byte " +
+                             std::to_string(static_cast<unsigned char>(c)) +
+                             ") in the request target");
+    }
     if (c == '+' && plus_as_space) {
       out.push_back(' ');
     } else if (c != '%') {

@@ -1,0 +1,16 @@
+// The body of the wrapper's progress callback (docs/progress-callback.md), checked field by
+// field into what the MetadataStore records.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "metadata/metadata_store.h"
+
+namespace trainyard::server {
+
+// InvalidArgument("field 'metrics[2]': ...") for a field of the wrong shape. Unknown fields are
+// ignored (the format only grows within v1); a timestamp that cannot be read is taken as now.
+Result<metadata::ProgressUpdate> DecodeProgress(const nlohmann::json& body);
+
+}  // namespace trainyard::server
