@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "common/files.h"
+#include "core/command_line.h"
 
 namespace trainyard::app {
 
@@ -61,42 +62,6 @@ nlohmann::json TypedFlagValue(const std::string& text) {
   return text;
 }
 
-Result<std::vector<std::string>> SplitCommandLine(const std::string& text) {
-  std::vector<std::string> words;
-  std::string word;
-  bool in_word = false;
-  char quote = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quote != 0) {
-      if (c == quote) {
-        quote = 0;
-      } else if (c == '\\' && quote == '"' && i + 1 < text.size() &&
-                 (text[i + 1] == '"' || text[i + 1] == '\\')) {
-        word.push_back(text[++i]);
-      } else {
-        word.push_back(c);
-      }
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == '\\' && i + 1 < text.size()) {
-      word.push_back(text[++i]);
-      in_word = true;
-    } else if (c == ' ' || c == '\t' || c == '\n') {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-    } else {
-      word.push_back(c);
-      in_word = true;
-    }
-  }
-  if (quote != 0) return InvalidArgument("--command: unterminated quote");
-  if (in_word) words.push_back(std::move(word));
-  return words;
-}
-
 Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
   nlohmann::json body = nlohmann::json::object();
   if (!flags.file.empty()) {
@@ -109,7 +74,7 @@ Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
     body["executor"] = "local";
   }
   if (!flags.command.empty()) {
-    TY_ASSIGN_OR_RETURN(std::vector<std::string> words, SplitCommandLine(flags.command));
+    TY_ASSIGN_OR_RETURN(std::vector<std::string> words, core::SplitCommandLine(flags.command));
     if (words.empty()) return InvalidArgument("--command is empty");
     body["trainer"] = {{"command", words}};
   } else if (!flags.image.empty()) {

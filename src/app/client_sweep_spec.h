@@ -17,8 +17,4 @@ nlohmann::json TypedFlagValue(const std::string& text);
 // (channels, hyperparameters, grid, environment) are merged key by key.
 Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags);
 
-// Splits a --command string into words as a shell would: spaces separate, quotes ('' "") and
-// backslashes keep them. InvalidArgument for an unterminated quote.
-Result<std::vector<std::string>> SplitCommandLine(const std::string& text);
-
 }  // namespace trainyard::app

@@ -27,15 +27,6 @@ TEST(TypedFlagValueTest, NumbersAndBooleansAreTypedOthersAreStrings) {
   EXPECT_EQ(TypedFlagValue(""), json(""));
 }
 
-TEST(SplitCommandLineTest, SplitsLikeAShell) {
-  auto words = SplitCommandLine(R"(python3 train.py --name "my run" 'a b' c\ d "q\"uote")");
-  ASSERT_TRUE(words.ok());
-  EXPECT_EQ(*words, (std::vector<std::string>{"python3", "train.py", "--name", "my run", "a b",
-                                              "c d", "q\"uote"}));
-  EXPECT_EQ(SplitCommandLine("python3 'unterminated").status().code(),
-            StatusCode::kInvalidArgument);
-}
-
 TEST(BuildSweepBodyTest, FlagsMakeTheDocumentedBody) {
   ClientSweepFlags flags;
   flags.name = "digits";

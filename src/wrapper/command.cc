@@ -2,52 +2,11 @@
 
 #include <filesystem>
 
+#include "core/command_line.h"
 #include "core/hyperparameters.h"
 
 namespace trainyard::wrapper {
 namespace fs = std::filesystem;
-
-Result<std::vector<std::string>> SplitCommandLine(const std::string& text) {
-  std::vector<std::string> words;
-  std::string word;
-  bool in_word = false;
-  char quote = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quote == '\'') {
-      if (c == '\'')
-        quote = 0;
-      else
-        word += c;
-    } else if (quote == '"') {
-      if (c == '"') {
-        quote = 0;
-      } else if (c == '\\' && i + 1 < text.size() &&
-                 std::string("\"\\$`").find(text[i + 1]) != std::string::npos) {
-        word += text[++i];
-      } else {
-        word += c;
-      }
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == '\\' && i + 1 < text.size()) {
-      word += text[++i];
-      in_word = true;
-    } else if (c == ' ' || c == '\t' || c == '\n') {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-    } else {
-      word += c;
-      in_word = true;
-    }
-  }
-  if (quote)
-    return InvalidArgument(std::string("unterminated ") + quote + " quote in '" + text + "'");
-  if (in_word) words.push_back(std::move(word));
-  return words;
-}
 
 namespace {
 
@@ -82,7 +41,7 @@ Result<ResolvedCommand> ResolveCommand(const WrapperOptions& options,
   if (!options.command.empty()) {
     command.argv = options.command;
   } else if (!options.command_from_environment.empty()) {
-    TY_ASSIGN_OR_RETURN(command.argv, SplitCommandLine(options.command_from_environment));
+    TY_ASSIGN_OR_RETURN(command.argv, core::SplitCommandLine(options.command_from_environment));
     if (command.argv.empty()) return InvalidArgument("TRAINYARD_COMMAND is blank");
   } else {
     std::string program;

@@ -17,10 +17,6 @@ struct ResolvedCommand {
   std::string working_directory;  // empty: inherit the wrapper's
 };
 
-// Splits a command line into words as a POSIX shell would for plain words, 'single' and
-// "double" quotes and backslash escapes, without expanding anything.
-Result<std::vector<std::string>> SplitCommandLine(const std::string& text);
-
 // NotFound naming the script when sagemaker_program names a file that is not in code/;
 // InvalidArgument when no command is given anywhere.
 Result<ResolvedCommand> ResolveCommand(const WrapperOptions& options,

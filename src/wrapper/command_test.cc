@@ -10,13 +10,6 @@
 namespace trainyard::wrapper {
 namespace {
 
-TEST(SplitCommandLineTest, QuotesAndEscapes) {
-  auto words = SplitCommandLine(R"(python3  'a b' "c \"d\"" e\ f "" g)");
-  ASSERT_TRUE(words.ok());
-  EXPECT_EQ(*words, (std::vector<std::string>{"python3", "a b", "c \"d\"", "e f", "", "g"}));
-  EXPECT_FALSE(SplitCommandLine("'open").ok());
-}
-
 class ResolveCommandTest : public ::testing::Test {
  protected:
   ResolveCommandTest() : root(dir.path()) {

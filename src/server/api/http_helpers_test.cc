@@ -2,25 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "server/api/string_body_reader.h"
+
 namespace trainyard::server {
 namespace {
-
-// A body that hands out its bytes `chunk` at a time, as a slow network would.
-class StringBody : public BodyReader {
- public:
-  explicit StringBody(std::string text, size_t chunk = 3) : text_(std::move(text)), chunk_(chunk) {}
-  Result<size_t> Read(char* buffer, size_t capacity) override {
-    size_t count = std::min({capacity, chunk_, text_.size() - offset_});
-    text_.copy(buffer, count, offset_);
-    offset_ += count;
-    return count;
-  }
-
- private:
-  std::string text_;
-  size_t chunk_;
-  size_t offset_ = 0;
-};
 
 TEST(ParseRangeTest, ReadsTheThreeForms) {
   auto range = ParseRange("bytes=10-19", 100);
@@ -46,25 +31,25 @@ TEST(ParseRangeTest, UnusableHeadersAreIgnoredAndImpossibleOnesRefused) {
 }
 
 TEST(ReadJsonBodyTest, LimitsSizeAndDepth) {
-  StringBody good(R"({"a": [1, {"b": 2}]})");
+  StringBodyReader good(R"({"a": [1, {"b": 2}]})");
   auto parsed = ReadJsonBody(good, 1000, 8);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ((*parsed)["a"][1]["b"], 2);
 
-  StringBody big(std::string(2000, ' ') + "1");
+  StringBodyReader big(std::string(2000, ' ') + "1");
   EXPECT_EQ(ReadJsonBody(big, 1000, 8).status().code(), StatusCode::kResourceExhausted);
 
-  StringBody deep(std::string(100, '[') + std::string(100, ']'));
+  StringBodyReader deep(std::string(100, '[') + std::string(100, ']'));
   auto refused = ReadJsonBody(deep, 1000, 32);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("deeper than 32"), std::string::npos);
 
-  StringBody broken("{\"a\": ");
+  StringBodyReader broken("{\"a\": ");
   EXPECT_EQ(ReadJsonBody(broken, 1000, 8).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(BodyStreamBufferTest, StreamsTheWholeBody) {
-  StringBody body("hello, streaming world", 4);
+  StringBodyReader body("hello, streaming world", 4);
   BodyStreamBuffer buffer(body);
   std::istream stream(&buffer);
   std::string all((std::istreambuf_iterator<char>(stream)), std::istreambuf_iterator<char>());

@@ -2,24 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include "server/api/string_body_reader.h"
+
 namespace trainyard::server {
 namespace {
-
-class StringBody : public BodyReader {
- public:
-  StringBody(std::string text, size_t chunk) : text_(std::move(text)), chunk_(chunk) {}
-  Result<size_t> Read(char* buffer, size_t capacity) override {
-    size_t count = std::min({capacity, chunk_, text_.size() - offset_});
-    text_.copy(buffer, count, offset_);
-    offset_ += count;
-    return count;
-  }
-
- private:
-  std::string text_;
-  size_t chunk_;
-  size_t offset_ = 0;
-};
 
 const char kType[] = "multipart/form-data; boundary=----XyZ";
 
@@ -40,7 +26,7 @@ TEST(MultipartReaderTest, ReadsFieldsAndFilesAtAnyChunking) {
   // Content that looks almost like a boundary must pass through untouched.
   const std::string content = "a,b\r\n1,2\r\n----XyZ\r\n------XyY\r\n3,4";
   for (size_t chunk = 1; chunk <= 40; ++chunk) {
-    StringBody body(Body(content), chunk);
+    StringBodyReader body(Body(content), chunk);
     MultipartReader reader(body, kType);
     MultipartPart part;
     ASSERT_TRUE(reader.NextPart(part).value()) << chunk;
@@ -64,7 +50,7 @@ TEST(MultipartReaderTest, ReadsFieldsAndFilesAtAnyChunking) {
 }
 
 TEST(MultipartReaderTest, SkipsUnreadPartsAndRefusesTruncatedBodies) {
-  StringBody body(Body("data"), 5);
+  StringBodyReader body(Body("data"), 5);
   MultipartReader reader(body, kType);
   MultipartPart part;
   ASSERT_TRUE(reader.NextPart(part).value());
@@ -73,7 +59,7 @@ TEST(MultipartReaderTest, SkipsUnreadPartsAndRefusesTruncatedBodies) {
 
   std::string cut = Body("data");
   cut.resize(cut.size() - 15);
-  StringBody truncated(cut, 5);
+  StringBodyReader truncated(cut, 5);
   MultipartReader broken(truncated, kType);
   ASSERT_TRUE(broken.NextPart(part).value());
   ASSERT_TRUE(broken.NextPart(part).value());
@@ -84,7 +70,7 @@ TEST(MultipartReaderTest, SkipsUnreadPartsAndRefusesTruncatedBodies) {
 }
 
 TEST(MultipartReaderTest, NeedsABoundary) {
-  StringBody body("x", 1);
+  StringBodyReader body("x", 1);
   MultipartReader reader(body, "multipart/form-data");
   MultipartPart part;
   EXPECT_FALSE(reader.NextPart(part).ok());
