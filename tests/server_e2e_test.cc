@@ -172,9 +172,9 @@ TEST_F(ServerTest, DatasetRoundTripWithRangesAndChecksums) {
                           "", {}, server_.token()});
   EXPECT_EQ(kind.status, 400);
   EXPECT_EQ(kind.Json()["error"]["field"], "kind");
-  HttpAnswer traversal = Call({"POST",
-                               server_.url() + "/api/v1/datasets?kind=training&filename=..%2Fx",
-                               "abc", "", {}, server_.token()});
+  HttpAnswer traversal =
+      Call({"POST", server_.url() + "/api/v1/datasets?kind=training&filename=..%2Fx", "abc", "",
+            {}, server_.token()});
   EXPECT_EQ(traversal.status, 400);
   EXPECT_EQ(server_.Get("/api/v1/datasets").Json()["datasets"].size(), 1u);
 
@@ -185,10 +185,10 @@ TEST_F(ServerTest, DatasetRoundTripWithRangesAndChecksums) {
 TEST_F(ServerTest, MultipartUploadKeepsTheFileName) {
   fs::path file = temp_.path() / "train.csv";
   ASSERT_TRUE(WriteFileAtomic(file, "a,b\n1,2\n").ok());
-  auto curl = RunProcess({"curl", "-sS", "-H", "Authorization: Bearer " + server_.token(), "-F",
-                          "kind=training", "-F", "file=@" + file.string(),
-                          server_.url() + "/api/v1/datasets"},
-                         {});
+  auto curl = RunProcess(
+      {"curl", "-sS", "-H", "Authorization: Bearer " + server_.token(), "-F", "kind=training", "-F",
+       "file=@" + file.string(), server_.url() + "/api/v1/datasets"},
+      {});
   ASSERT_EQ(curl.exit_code, 0) << curl.output;
   json dataset = json::parse(curl.output);
   EXPECT_EQ(dataset["filename"], "train.csv");
@@ -252,7 +252,8 @@ TEST_F(ServerTest, TwoByTwoSweepCompletesWithLiveEventsAndArtifacts) {
   EXPECT_GE(described["transitions"].size(), 4u);
   EXPECT_NEAR(described["metrics"]["eval_accuracy"].get<double>(), best, 1e-12);
   fs::path model = temp_.path() / "model.tar.gz";
-  auto download = server_.Cli({"job", "download", job, "--artifact", "model", "-o", model.string()});
+  auto download =
+      server_.Cli({"job", "download", job, "--artifact", "model", "-o", model.string()});
   ASSERT_EQ(download.exit_code, 0) << download.output;
   fs::path unpacked = temp_.path() / "model";
   fs::create_directories(unpacked);
@@ -279,9 +280,9 @@ TEST_F(ServerTest, TwoByTwoSweepCompletesWithLiveEventsAndArtifacts) {
   EXPECT_TRUE(fs::exists(objects / "output.tar.gz"));
   // A dataset in use by a finished sweep may go.
   json datasets = server_.Get("/api/v1/datasets").Json();
-  EXPECT_EQ(server_.Delete("/api/v1/datasets/" + datasets["datasets"][0]["id"].get<std::string>())
-                .status,
-            204);
+  EXPECT_EQ(
+      server_.Delete("/api/v1/datasets/" + datasets["datasets"][0]["id"].get<std::string>()).status,
+      204);
 }
 
 TEST_F(ServerTest, StopAJobAndStopASweep) {
@@ -303,9 +304,8 @@ TEST_F(ServerTest, StopAJobAndStopASweep) {
   std::string first = jobs["jobs"][0]["name"];
   auto stop = server_.Cli({"job", "stop", first});
   EXPECT_EQ(stop.exit_code, 0) << stop.output;
-  ASSERT_TRUE(WaitFor([&] { return server_.Get("/api/v1/jobs/" + first).Json()["status"] ==
-                                   "Stopped"; },
-                      30s));
+  ASSERT_TRUE(WaitFor(
+      [&] { return server_.Get("/api/v1/jobs/" + first).Json()["status"] == "Stopped"; }, 30s));
 
   auto stop_sweep = server_.Cli({"sweep", "stop", sweep_id});
   EXPECT_EQ(stop_sweep.exit_code, 0) << stop_sweep.output;
@@ -346,19 +346,52 @@ TEST_F(ServerTest, KillNineInTheMiddleLeavesNoJobStuckAndLosesNoData) {
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sweep_id = created.Json()["id"];
   ASSERT_TRUE(WaitFor([&] { return Sweep(sweep_id)["counts"].value("InProgress", 0) == 1; }, 20s));
+  std::string running = server_.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"][0]["name"];
+  auto training = [&](const std::string& job) {
+    return server_.Get("/api/v1/jobs/" + job).Json()["secondary_status"] == "Training";
+  };
+  ASSERT_TRUE(WaitFor([&] { return training(running); }, 20s));
 
   server_.Kill9();
   server_.Start();
-  // The running job is not left InProgress forever: it ends with a reason; the rest run on.
+  // The running job outlived the server and is followed again; nothing else was lost.
   json jobs = server_.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
   ASSERT_EQ(jobs.size(), 3u);
-  EXPECT_EQ(jobs[0]["status"], "Failed");
-  EXPECT_NE(jobs[0]["failure_reason"].get<std::string>().find("server stopped"), std::string::npos);
+  EXPECT_EQ(jobs[0]["status"], "InProgress") << jobs[0].dump();
   EXPECT_EQ(server_.Get("/api/v1/datasets/" + data).status, 200);
   auto content = server_.Get("/api/v1/datasets/" + data + "/content");
   EXPECT_EQ(content.body, ReadFile(Digits("train.csv")).value());
+  // The adopted job can still be stopped, and then no job is left InProgress.
   EXPECT_EQ(server_.Post("/api/v1/sweeps/" + sweep_id + "/stop", json::object()).status, 200);
   ASSERT_TRUE(WaitFor([&] { return SweepEnded(sweep_id); }, 30s));
+  json first = server_.Get("/api/v1/jobs/" + running).Json();
+  EXPECT_EQ(first["status"], "Stopped") << first.dump();
+}
+
+TEST_F(ServerTest, AJobRunningWhenTheServerIsKilledCompletesAfterTheRestart) {
+  std::string data = Upload(Digits("train.csv"), "training");
+  json body = {{"name", "outlive"},
+               {"trainer", {{"command", {"sh", "-c", "sleep 3; echo outlived the server"}}}},
+               {"channels", {{"training", data}}},
+               {"grid", {{"n", {1}}}}};
+  HttpAnswer created = server_.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  ASSERT_TRUE(WaitFor([&] { return Sweep(sweep_id)["counts"].value("InProgress", 0) == 1; }, 20s));
+  std::string job = server_.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"][0]["name"];
+  ASSERT_TRUE(WaitFor(
+      [&] { return server_.Get("/api/v1/jobs/" + job).Json()["secondary_status"] == "Training"; },
+      20s));
+
+  server_.Kill9();
+  server_.Start();
+  ASSERT_TRUE(WaitFor([&] { return SweepEnded(sweep_id); }, 30s));
+  json ended = server_.Get("/api/v1/jobs/" + job).Json();
+  EXPECT_EQ(ended["status"], "Completed") << ended.dump();
+  EXPECT_EQ(ended["exit_code"], 0) << ended.dump();
+  HttpAnswer log = server_.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_EQ(log.status, 200) << log.body;
+  EXPECT_NE(log.body.find("outlived the server"), std::string::npos) << log.body;
 }
 
 // Every JSON answer of every operation, checked against docs/openapi.json's schema for it.
@@ -424,11 +457,11 @@ TEST_F(ServerTest, AnswersMatchTheOpenApiDocument) {
                std::to_string(entry.answer.status) + " " + file.string() + "\n";
   }
   ASSERT_TRUE(WriteFileAtomic(files.path() / "answers.txt", listing).ok());
-  auto result = RunProcess(
-      {"python3", (testing::SourceDir() / "tests" / "openapi_check.py").string(), "--document",
-       (testing::SourceDir() / "docs" / "openapi.json").string(), "validate-many",
-       (files.path() / "answers.txt").string()},
-      {});
+  auto result =
+      RunProcess({"python3", (testing::SourceDir() / "tests" / "openapi_check.py").string(),
+                  "--document", (testing::SourceDir() / "docs" / "openapi.json").string(),
+                  "validate-many", (files.path() / "answers.txt").string()},
+                 {});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_GE(checked, 15);
 }

@@ -115,7 +115,8 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::Start() {
-  port_ = FreeLoopbackPort();
+  // A restart listens where the first start did: re-adopted jobs call back to that URL.
+  if (port_ == 0) port_ = FreeLoopbackPort();
   url_ = "http://127.0.0.1:" + std::to_string(port_);
   std::vector<std::string> argv = {(BuildDir() / "apps" / "trainyard").string(),
                                    "server",

@@ -94,11 +94,14 @@ int Serve(ServerOptions options) {
   local.wrapper_path = options.wrapper_path.empty() ? WrapperBesideSelf() : options.wrapper_path;
   local.environment = ParseEnvironment(environ);
   local.progress_interval = options.progress_interval;
+  local.detach_jobs = true;  // jobs outlive the server and are adopted again at its next start
   if (!fs::exists(local.wrapper_path)) {
     return Fail(NotFound("trainyard-wrap not found at '" + local.wrapper_path.string() +
                          "' (set --wrapper)"));
   }
   executor::LocalExecutor local_executor(local);
+  // Before the scheduler's Start: its recovery asks the executor about every running job.
+  if (Status adopted = local_executor.AdoptRunningJobs(); !adopted.ok()) return Fail(adopted);
 
   server::HttpServerOptions http;
   http.host = options.host;
@@ -128,6 +131,7 @@ int Serve(ServerOptions options) {
   control::SchedulerOptions scheduling;
   scheduling.work_dir = options.data_dir / "work";
   scheduling.max_running = options.max_running;
+  scheduling.max_running_per_executor = options.executor_limits;
   scheduling.callback_base_url = options.public_url.empty() ? base_url : options.public_url;
   scheduling.on_events = [&hub] { hub->Notify(); };
   if (local_objects) {
@@ -161,7 +165,7 @@ int Serve(ServerOptions options) {
   hub->Stop();
   scheduler->Shutdown();
   api_pointer = nullptr;
-  return 0;  // the local executor stops its running jobs as it goes
+  return 0;  // running local jobs go on; the next start adopts them
 }
 
 }  // namespace
@@ -172,7 +176,8 @@ void AddServerCommand(CLI::App& cli, ServerCommand& state) {
   server->footer(R"(
 Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs run by the local
 executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
-metadata, max_running, public_url, token, progress_interval_seconds, wrapper), then TRAINYARD_*
+metadata, max_running, executor_limits ({"local": 2}), public_url, token,
+progress_interval_seconds, wrapper), then TRAINYARD_*
 variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, ...), then these flags.
 
 Example:
@@ -198,6 +203,8 @@ Example:
   server->add_option_function<int>(
       "--max-running", [&flags](int value) { flags.max_running = value; },
       "Jobs running at once (default 2)");
+  server->add_option("--executor-limit", flags.executor_limits,
+                     "Jobs running at once on one executor: NAME=N (repeatable)");
   server->add_option_function<int>(
       "--progress-interval", [&flags](int value) { flags.progress_interval_seconds = value; },
       "Seconds between a job's progress reports (default 5)");

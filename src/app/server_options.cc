@@ -35,6 +35,21 @@ struct Setters {
       options.metadata = value;
     } else if (key == "max_running") {
       TY_ASSIGN_OR_RETURN(options.max_running, ParseInt(value, where, 1, 10000));
+    } else if (key == "executor_limits") {
+      // "local=2,container=1" (the config file's object arrives in this form too)
+      size_t start = 0;
+      while (start < value.size()) {
+        size_t end = value.find(',', start);
+        if (end == std::string::npos) end = value.size();
+        std::string entry = value.substr(start, end - start);
+        start = end + 1;
+        size_t equals = entry.find('=');
+        if (equals == std::string::npos || equals == 0) {
+          return InvalidArgument(where + ": '" + entry + "' is not EXECUTOR=N");
+        }
+        TY_ASSIGN_OR_RETURN(options.executor_limits[entry.substr(0, equals)],
+                            ParseInt(entry.substr(equals + 1), where, 1, 10000));
+      }
     } else if (key == "public_url") {
       options.public_url = value;
     } else if (key == "token") {
@@ -46,8 +61,8 @@ struct Setters {
       options.wrapper_path = value;
     } else {
       return InvalidArgument(where + ": unknown setting (known: data_dir, listen, objects, "
-                                     "metadata, max_running, public_url, token, "
-                                     "progress_interval_seconds, wrapper)");
+                                     "metadata, max_running, executor_limits, public_url, "
+                                     "token, progress_interval_seconds, wrapper)");
     }
     return Status::Ok();
   }
@@ -92,13 +107,20 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
     for (const auto& [key, value] : config.items()) {
       std::string where = "--config '" + flags.config_file + "': " + key;
       std::string text_value = value.is_string() ? value.get<std::string>() : value.dump();
+      if (key == "executor_limits" && value.is_object()) {
+        text_value.clear();
+        for (const auto& [executor, limit] : value.items()) {
+          text_value += (text_value.empty() ? "" : ",") + executor + "=" + limit.dump();
+        }
+      }
       TY_RETURN_IF_ERROR(setters.Set(key, text_value, where));
     }
   }
   static const std::pair<const char*, const char*> kVariables[] = {
       {"TRAINYARD_DATA_DIR", "data_dir"},       {"TRAINYARD_LISTEN", "listen"},
       {"TRAINYARD_OBJECTS", "objects"},         {"TRAINYARD_METADATA", "metadata"},
-      {"TRAINYARD_MAX_RUNNING", "max_running"}, {"TRAINYARD_PUBLIC_URL", "public_url"},
+      {"TRAINYARD_MAX_RUNNING", "max_running"}, {"TRAINYARD_EXECUTOR_LIMITS", "executor_limits"},
+      {"TRAINYARD_PUBLIC_URL", "public_url"},
       {"TRAINYARD_TOKEN", "token"}};
   for (const auto& [variable, key] : kVariables) {
     auto it = environment.find(variable);
@@ -120,6 +142,9 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   if (flags.max_running) {
     TY_RETURN_IF_ERROR(setters.Set("max_running", std::to_string(*flags.max_running),
                                    "--max-running"));
+  }
+  for (const std::string& limit : flags.executor_limits) {
+    TY_RETURN_IF_ERROR(setters.Set("executor_limits", limit, "--executor-limit"));
   }
   if (flags.progress_interval_seconds) {
     TY_RETURN_IF_ERROR(setters.Set("progress_interval_seconds",

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/environment.h"
 #include "common/status.h"
@@ -21,6 +22,7 @@ struct ServerOptions {
   std::string objects;   // storage URI; empty: file://<data_dir>/objects
   std::string metadata;  // metadata URL; empty: sqlite://<data_dir>/trainyard.db
   int max_running = 2;   // jobs at once, every executor together
+  std::map<std::string, int> executor_limits;  // jobs at once on one executor ("local": 1)
   std::string public_url;  // how jobs reach the server; empty: http://<host>:<port>
   std::string token;       // the API token; empty: generated at first start
   bool no_auth = false;    // only on a loopback address
@@ -33,13 +35,15 @@ struct ServerFlags {
   std::string config_file;
   std::optional<std::string> data_dir, listen, objects, metadata, public_url, token;
   std::optional<int> max_running, progress_interval_seconds;
+  std::vector<std::string> executor_limits;  // NAME=N, repeatable
   std::optional<std::string> wrapper;
   bool no_auth = false;
 };
 
 // InvalidArgument naming the flag, variable or config key and what is wrong with it (unknown
 // config keys included). Reads TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_OBJECTS,
-// TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN.
+// TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_EXECUTOR_LIMITS ("local=2,container=1"),
+// TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN.
 Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
                                         const EnvironmentMap& environment);
 

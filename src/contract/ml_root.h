@@ -55,6 +55,10 @@ class MlRoot {
   std::filesystem::path metrics_file() const { return output_dir() / "trainyard-metrics.jsonl"; }
   // The job's stdout and stderr, inside output/data so that it also lands in output.tar.gz.
   std::filesystem::path log_file() const { return output_data_dir() / "training.log"; }
+  // The wrapper's own result, written atomically just before it exits: {"exit_code": N,
+  // "signal": "SIGKILL" (only when the command died of a signal), "ended_at": ISO 8601}. Its
+  // absence after the wrapper is gone means the wrapper itself was killed.
+  std::filesystem::path exit_file() const { return output_dir() / "trainyard-exit.json"; }
 
  private:
   std::filesystem::path root_;

@@ -196,6 +196,18 @@ TEST_F(SchedulerTest, GlobalLimitHoldsAcrossSweeps) {
   EXPECT_EQ(executor.submitted(), 3u);
 }
 
+TEST_F(SchedulerTest, PerExecutorLimitHolds) {
+  FakeExecutor executor("local");
+  SchedulerOptions options;
+  options.work_dir = temp_.path() / "work";
+  options.max_running = 10;
+  options.max_running_per_executor = {{"local", 1}};
+  Scheduler scheduler(options, *metadata_, *objects_, {{"local", &executor}});
+  ASSERT_TRUE(scheduler.CreateSweep(Request()).ok());
+  scheduler.RunOnce();
+  EXPECT_EQ(executor.submitted(), 1u);
+}
+
 TEST_F(SchedulerTest, StopSweepEndsQueuedJobsAtOnceAndStopsRunningOnes) {
   FakeExecutor executor("local");
   auto scheduler = MakeScheduler(executor);

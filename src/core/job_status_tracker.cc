@@ -1,10 +1,38 @@
 #include "core/job_status_tracker.h"
 
+#include <time.h>
+
 #include <algorithm>
+#include <cstdio>
 
 #include "core/utf8.h"
 
 namespace trainyard::core {
+namespace {
+
+// Reads exactly what FormatIso8601 writes: "2026-11-27T18:32:33.120Z".
+Result<TimePoint> ParseTime(const nlohmann::json& json, const std::string& field) {
+  std::tm parts{};
+  int millis = 0, consumed = 0;
+  if (!json.is_string() ||
+      std::sscanf(json.get_ref<const std::string&>().c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ%n",
+                  &parts.tm_year, &parts.tm_mon, &parts.tm_mday, &parts.tm_hour, &parts.tm_min,
+                  &parts.tm_sec, &millis, &consumed) != 7 ||
+      static_cast<size_t>(consumed) != json.get_ref<const std::string&>().size()) {
+    return InvalidArgument("'" + field + "' is not an ISO 8601 UTC time: " + json.dump());
+  }
+  parts.tm_year -= 1900;
+  parts.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(::timegm(&parts)) +
+         std::chrono::milliseconds(millis);
+}
+
+Result<SecondaryStatus> ParseStatus(const nlohmann::json& json, const std::string& field) {
+  if (!json.is_string()) return InvalidArgument("'" + field + "' is not a string");
+  return ParseSecondaryStatus(json.get_ref<const std::string&>());
+}
+
+}  // namespace
 
 JobStatusTracker::JobStatusTracker(TimePoint created, std::string message)
     : creation_time_(created), last_modified_time_(created) {
@@ -65,6 +93,44 @@ nlohmann::json JobStatusTracker::ToJson() const {
   if (!failure_reason_.empty()) json["failure_reason"] = failure_reason_;
   if (std::optional<TimePoint> end = end_time()) json["end_time"] = FormatIso8601(*end);
   return json;
+}
+
+Result<JobStatusTracker> JobStatusTracker::FromJson(const nlohmann::json& json) {
+  if (!json.is_object()) return InvalidArgument("a job status is a JSON object");
+  const nlohmann::json& entries = json.value("secondary_status_transitions", nlohmann::json());
+  if (!entries.is_array() || entries.empty()) {
+    return InvalidArgument("'secondary_status_transitions' is not a non-empty array");
+  }
+  TY_ASSIGN_OR_RETURN(TimePoint created,
+                      ParseTime(json.value("creation_time", nlohmann::json()), "creation_time"));
+  TY_ASSIGN_OR_RETURN(
+      TimePoint modified,
+      ParseTime(json.value("last_modified_time", nlohmann::json()), "last_modified_time"));
+  JobStatusTracker tracker(created);
+  tracker.transitions_.clear();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const nlohmann::json& entry = entries[i];
+    std::string field = "secondary_status_transitions[" + std::to_string(i) + "]";
+    if (!entry.is_object()) return InvalidArgument("'" + field + "' is not an object");
+    StatusTransition transition;
+    TY_ASSIGN_OR_RETURN(transition.status,
+                        ParseStatus(entry.value("status", nlohmann::json()), field + ".status"));
+    TY_ASSIGN_OR_RETURN(
+        transition.start_time,
+        ParseTime(entry.value("start_time", nlohmann::json()), field + ".start_time"));
+    if (entry.contains("end_time")) {
+      TY_ASSIGN_OR_RETURN(transition.end_time, ParseTime(entry["end_time"], field + ".end_time"));
+    }
+    const nlohmann::json& message = entry.value("status_message", nlohmann::json(""));
+    if (!message.is_string()) return InvalidArgument("'" + field + ".status_message' is not text");
+    transition.message = message.get<std::string>();
+    tracker.transitions_.push_back(std::move(transition));
+  }
+  tracker.last_modified_time_ = modified;
+  const nlohmann::json& reason = json.value("failure_reason", nlohmann::json(""));
+  if (!reason.is_string()) return InvalidArgument("'failure_reason' is not text");
+  tracker.failure_reason_ = reason.get<std::string>();
+  return tracker;
 }
 
 }  // namespace trainyard::core

@@ -60,6 +60,10 @@ class JobStatusTracker {
   //  "last_modified_time", "end_time" (when terminal), "secondary_status_transitions":
   //  [{"status", "start_time", "end_time" (when ended), "status_message"}]}, times in ISO 8601.
   nlohmann::json ToJson() const;
+  // The inverse of ToJson(), to the millisecond: restores a tracker from what ToJson() wrote
+  // (a job followed again after a restart). InvalidArgument, naming the field, for anything
+  // ToJson() would not write: unknown statuses, bad times, no transitions.
+  static Result<JobStatusTracker> FromJson(const nlohmann::json& json);
 
  private:
   TimePoint creation_time_;

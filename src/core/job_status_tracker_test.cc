@@ -182,5 +182,38 @@ TEST(JobStatusTrackerTest, JsonAfterFailure) {
   })"));
 }
 
+TEST(JobStatusTrackerTest, FromJsonRestoresWhatToJsonWrote) {
+  JobStatusTracker tracker(kCreated, "Starting");
+  ASSERT_TRUE(tracker.Transition(S::kDownloading, kCreated + seconds(1)).ok());
+  ASSERT_TRUE(tracker.Transition(S::kTraining, kCreated + seconds(2), "Training").ok());
+  auto restored = JobStatusTracker::FromJson(tracker.ToJson());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->ToJson(), tracker.ToJson());
+  EXPECT_EQ(restored->secondary_status(), S::kTraining);
+  EXPECT_EQ(restored->creation_time(), kCreated);
+  EXPECT_EQ(restored->transitions()[1].end_time, kCreated + seconds(2));
+  EXPECT_FALSE(restored->transitions()[2].end_time);
+  // A restored tracker moves on as the original would.
+  ASSERT_TRUE(restored->Fail("AlgorithmError: boom", kCreated + seconds(3)).ok());
+  EXPECT_EQ(restored->failure_reason(), "AlgorithmError: boom");
+  EXPECT_EQ(JobStatusTracker::FromJson(restored->ToJson())->ToJson(), restored->ToJson());
+}
+
+TEST(JobStatusTrackerTest, FromJsonRefusesWhatToJsonNeverWrites) {
+  nlohmann::json good = JobStatusTracker(kCreated).ToJson();
+  EXPECT_TRUE(JobStatusTracker::FromJson(good).ok());
+  nlohmann::json bad = good;
+  bad["secondary_status_transitions"] = nlohmann::json::array();
+  EXPECT_EQ(JobStatusTracker::FromJson(bad).status().code(), StatusCode::kInvalidArgument);
+  bad = good;
+  bad["creation_time"] = "yesterday";
+  EXPECT_NE(JobStatusTracker::FromJson(bad).status().message().find("creation_time"),
+            std::string::npos);
+  bad = good;
+  bad["secondary_status_transitions"][0]["status"] = "Sleeping";
+  EXPECT_FALSE(JobStatusTracker::FromJson(bad).ok());
+  EXPECT_FALSE(JobStatusTracker::FromJson(nlohmann::json::array()).ok());
+}
+
 }  // namespace
 }  // namespace trainyard::core

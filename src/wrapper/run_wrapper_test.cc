@@ -5,6 +5,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "common/files.h"
 #include "contract/job_definition.h"
@@ -44,6 +47,65 @@ TEST(RunWrapperTest, AStopBeforeTheCommandStartsEndsTheJobWithoutRunningIt) {
   auto log = ReadFile(root.log_file());
   ASSERT_TRUE(log.ok());
   EXPECT_NE(log->find("stopped (SIGTERM) before the command started"), std::string::npos) << *log;
+}
+
+// Runs RunWrapper in a forked child (it blocks signals and becomes a subreaper) and returns its
+// exit status.
+int RunInChild(const contract::MlRoot& root, std::vector<std::string> command) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    WrapperOptions options;
+    options.ml_root = root.root();
+    options.command = std::move(command);
+    const char* path = std::getenv("PATH");
+    ::_exit(RunWrapper(options, {{"PATH", path ? path : "/usr/bin:/bin"}}));
+  }
+  int status = 0;
+  EXPECT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
+nlohmann::json ExitFile(const contract::MlRoot& root) {
+  auto text = ReadFile(root.exit_file());
+  EXPECT_TRUE(text.ok()) << text.status().ToString();
+  return text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+}
+
+TEST(RunWrapperTest, TheExitFileRecordsTheExitCode) {
+  testing::TempDir dir;
+  contract::MlRoot root(dir.path() / "ml");
+  contract::JobDefinition job;
+  job.job_name = "exit-file";
+  ASSERT_TRUE(contract::WriteConfigFiles(root, job).ok());
+  EXPECT_EQ(RunInChild(root, {"sh", "-c", "exit 3"}), 3);
+  nlohmann::json result = ExitFile(root);
+  EXPECT_EQ(result["exit_code"], 3) << result.dump();
+  EXPECT_FALSE(result.contains("signal"));
+  ASSERT_TRUE(result["ended_at"].is_string());
+  EXPECT_EQ(result["ended_at"].get<std::string>().back(), 'Z');
+}
+
+TEST(RunWrapperTest, TheExitFileNamesTheSignalThatKilledTheCommand) {
+  testing::TempDir dir;
+  contract::MlRoot root(dir.path() / "ml");
+  contract::JobDefinition job;
+  job.job_name = "exit-file-signal";
+  ASSERT_TRUE(contract::WriteConfigFiles(root, job).ok());
+  EXPECT_EQ(RunInChild(root, {"sh", "-c", "kill -KILL $$"}), 137);
+  nlohmann::json result = ExitFile(root);
+  EXPECT_EQ(result["exit_code"], 137) << result.dump();
+  EXPECT_EQ(result["signal"], "SIGKILL");
+}
+
+TEST(RunWrapperTest, TheExitFileIsWrittenWhenSetupFails) {
+  testing::TempDir dir;
+  contract::MlRoot root(dir.path() / "ml");
+  contract::JobDefinition job;
+  job.job_name = "exit-file-missing";
+  ASSERT_TRUE(contract::WriteConfigFiles(root, job).ok());
+  EXPECT_EQ(RunInChild(root, {"no-such-program-xyz"}), kExitCommandNotFound);
+  EXPECT_EQ(ExitFile(root)["exit_code"], kExitCommandNotFound);
 }
 
 }  // namespace

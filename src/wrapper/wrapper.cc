@@ -11,6 +11,7 @@
 
 #include "common/environment.h"
 #include "common/files.h"
+#include "common/time_format.h"
 #include "contract/job_json.h"
 #include "contract/script_mode_environment.h"
 #include "wrapper/channel_unpacker.h"
@@ -110,10 +111,10 @@ std::vector<std::string> ChildEnvironment(const std::map<std::string, std::strin
   return FormatEnvironment(environment);
 }
 
-}  // namespace
-
-int RunWrapper(const WrapperOptions& options,
-               const std::map<std::string, std::string>& environment) {
+// Everything RunWrapper does but the exit file; *signal_number is set when the command died of a
+// signal.
+int RunJob(const WrapperOptions& options, const std::map<std::string, std::string>& environment,
+           int* signal_number) {
   BlockSupervisedSignals();  // before the reporter thread exists
   std::signal(SIGPIPE, SIG_IGN);
   // Orphans of the command come to us (as they would to PID 1 in a container) so they are reaped.
@@ -202,6 +203,7 @@ int RunWrapper(const WrapperOptions& options,
 
   json exit_info = {{"code", outcome->exit_code}};
   if (outcome->signal) exit_info["signal"] = SignalName(outcome->signal);
+  *signal_number = outcome->signal;
   if (outcome->exit_code != 0) {
     std::string header = outcome->signal ? "killed by signal " + SignalName(outcome->signal)
                                          : "exit code: " + std::to_string(outcome->exit_code);
@@ -213,6 +215,23 @@ int RunWrapper(const WrapperOptions& options,
   }
   if (reporter) reporter->Finish(supervisor.TakeFinalUpdate(), exit_info, kFinalReportDeadline);
   return outcome->exit_code;
+}
+
+}  // namespace
+
+int RunWrapper(const WrapperOptions& options,
+               const std::map<std::string, std::string>& environment) {
+  int signal_number = 0;
+  int exit_code = RunJob(options, environment, &signal_number);
+  // Whoever follows the job without being our parent (a restarted server) learns the result
+  // here; written last, so that its presence means every other file is complete.
+  contract::MlRoot root(options.ml_root);
+  json result = {{"exit_code", exit_code},
+                 {"ended_at", FormatIso8601(std::chrono::system_clock::now())}};
+  if (signal_number) result["signal"] = SignalName(signal_number);
+  (void)MakeDirectories(root.output_dir());
+  (void)WriteFileAtomic(root.exit_file(), result.dump() + "\n");
+  return exit_code;
 }
 
 }  // namespace trainyard::wrapper

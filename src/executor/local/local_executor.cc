@@ -15,29 +15,12 @@
 #include "common/files.h"
 #include "contract/ml_root.h"
 #include "core/sagemaker_limits.h"
+#include "executor/local/local_job.h"
 
 namespace trainyard::executor {
 namespace fs = std::filesystem;
 using core::SecondaryStatus;
 using nlohmann::json;
-
-struct LocalExecutor::Job {
-  Job(JobSpec job_spec, const fs::path& work_dir)
-      : spec(std::move(job_spec)),
-        root(work_dir / spec.definition.job_name / "ml"),
-        status(std::chrono::system_clock::now()) {}
-
-  JobSpec spec;
-  contract::MlRoot root;
-  core::JobStatusTracker status;
-  pid_t pid = -1;  // the wrapper, while it runs
-  bool stop_requested = false;
-  bool max_runtime_exceeded = false;
-  std::optional<int> exit_code;
-  json final_progress;  // what the wrapper reported last, kept after the root goes
-  std::map<std::string, double> final_metrics;
-  std::thread thread;
-};
 
 namespace {
 
@@ -85,6 +68,13 @@ bool WaitUntil(pid_t pid, int pidfd, std::chrono::steady_clock::time_point deadl
 LocalExecutor::LocalExecutor(LocalExecutorOptions options) : options_(std::move(options)) {}
 
 LocalExecutor::~LocalExecutor() {
+  if (options_.detach_jobs) {
+    shutting_down_ = true;
+    for (auto& [name, job] : jobs_) {
+      if (job->thread.joinable()) job->thread.join();
+    }
+    return;
+  }
   std::vector<std::string> names;
   {
     std::lock_guard lock(mutex_);
@@ -141,33 +131,55 @@ Result<JobDescription> LocalExecutor::Describe(const std::string& job_name) {
 }
 
 Status LocalExecutor::Stop(const std::string& job_name) {
-  std::lock_guard lock(mutex_);
-  auto it = jobs_.find(job_name);
-  if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
-  Job& job = *it->second;
-  if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
-  job.stop_requested = true;
-  (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                              "Stopping the training job");
-  if (job.pid > 0) ::kill(job.pid, SIGTERM);
+  Job* stopped = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_name);
+    if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
+    Job& job = *it->second;
+    if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
+    job.stop_requested = true;
+    (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                "Stopping the training job");
+    if (job.pid > 0) ::kill(job.pid, SIGTERM);
+    // The wrapper leads its own process group; SIGKILL follows from FollowDetached.
+    if (job.process.pid > 0) (void)SignalProcessGroup(job.process, SIGTERM);
+    stopped = &job;
+  }
+  Persist(*stopped);
   return Status::Ok();
 }
 
 Status LocalExecutor::Transition(Job& job, SecondaryStatus next, const std::string& message) {
-  std::lock_guard lock(mutex_);
-  if (job.stop_requested && next != SecondaryStatus::kStopped &&
-      next != SecondaryStatus::kMaxRuntimeExceeded) {
-    return Cancelled("job '" + job.spec.definition.job_name + "' was stopped");
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return Unavailable("the executor is shutting down");
+    if (job.stop_requested && next != SecondaryStatus::kStopped &&
+        next != SecondaryStatus::kMaxRuntimeExceeded) {
+      return Cancelled("job '" + job.spec.definition.job_name + "' was stopped");
+    }
+    TY_RETURN_IF_ERROR(job.status.Transition(next, std::chrono::system_clock::now(), message));
   }
-  return job.status.Transition(next, std::chrono::system_clock::now(), message);
+  Persist(job);
+  return Status::Ok();
 }
 
 void LocalExecutor::RunJob(Job& job) {
   int exit_code = -1;
-  Status status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
-  if (status.ok()) status = Download(job);
-  if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
-  if (status.ok()) status = Train(job, &exit_code);
+  Status status = Status::Ok();
+  if (!job.adopted) {
+    status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
+    if (status.ok()) status = Download(job);
+    if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
+    if (status.ok()) status = options_.detach_jobs ? StartDetached(job) : Train(job, &exit_code);
+  }
+  if (status.ok() && options_.detach_jobs) status = FollowDetached(job, &exit_code);
+  if (shutting_down_) {
+    // This executor is going away: what it has persisted lets the next one finish the job.
+    std::lock_guard lock(mutex_);
+    finished_threads_.push_back(&job);
+    return;
+  }
   Upload(job);
   if (!status.ok() && status.code() != StatusCode::kCancelled) {
     std::lock_guard lock(mutex_);
@@ -175,6 +187,7 @@ void LocalExecutor::RunJob(Job& job) {
   } else {
     Finish(job, exit_code);
   }
+  Persist(job);
   if (!options_.keep_job_roots) {
     std::error_code ignored;
     fs::remove_all(job.root.root(), ignored);
@@ -192,12 +205,13 @@ Status LocalExecutor::Download(Job& job) {
   return Status::Ok();
 }
 
-Status LocalExecutor::Train(Job& job, int* exit_code) {
+void LocalExecutor::WrapperInvocation(const Job& job, std::vector<std::string>* argv,
+                                      std::vector<std::string>* environment_entries) const {
   const JobSpec& spec = job.spec;
-  std::vector<std::string> argv = {options_.wrapper_path.string()};
+  *argv = {options_.wrapper_path.string()};
   if (!spec.command.empty()) {
-    argv.push_back("--");
-    argv.insert(argv.end(), spec.command.begin(), spec.command.end());
+    argv->push_back("--");
+    argv->insert(argv->end(), spec.command.begin(), spec.command.end());
   }
   EnvironmentMap environment = options_.environment;
   for (const auto& [key, value] : spec.definition.environment) environment[key] = value;
@@ -208,7 +222,13 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
       std::to_string(static_cast<double>(spec.stop_grace_period.count()) / 1000.0);
   environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] =
       std::to_string(static_cast<double>(options_.progress_interval.count()) / 1000.0);
-  std::vector<std::string> entries = FormatEnvironment(environment);
+  *environment_entries = FormatEnvironment(environment);
+}
+
+Status LocalExecutor::Train(Job& job, int* exit_code) {
+  const JobSpec& spec = job.spec;
+  std::vector<std::string> argv, entries;
+  WrapperInvocation(job, &argv, &entries);
 
   std::vector<char*> argv_pointers, envp;
   for (std::string& argument : argv) argv_pointers.push_back(argument.data());

@@ -4,6 +4,11 @@
 //
 // One thread per running job follows it from Downloading to its end; concurrency limits are the
 // caller's (the sweep runner's). Thread-safe.
+//
+// With `detach_jobs`, a job's wrapper is not this process's child: it runs in its own session
+// and outlives the executor. Each job's state is kept in <work_dir>/<job>/executor-state.json
+// (rewritten atomically at every transition), and AdoptRunningJobs() lets a new executor on the
+// same work_dir follow those jobs again: see there.
 #pragma once
 
 #include <sys/types.h>
@@ -31,13 +36,31 @@ struct LocalExecutorOptions {
   std::chrono::milliseconds progress_interval{1'000};
   // How long after the grace period a wrapper that has not exited is killed outright.
   std::chrono::milliseconds wrapper_kill_margin{5'000};
+  // Run each wrapper detached (own session, re-parented away, followed by pid and start time)
+  // and persist each job's state, so that jobs outlive this executor (`trainyard server`).
+  // False: wrappers are children that the destructor stops (`trainyard run`).
+  bool detach_jobs = false;
 };
 
 class LocalExecutor : public Executor {
  public:
   explicit LocalExecutor(LocalExecutorOptions options);
-  // Stops every running job and waits for them.
+  // Without detach_jobs: stops every running job and waits for them. With it: stops following
+  // the jobs (within about 100 ms, longer only while a job's input is still being copied or its
+  // artifacts packed) and leaves their wrappers running, for AdoptRunningJobs() of the next one.
   ~LocalExecutor() override;
+
+  // Needs detach_jobs (FailedPrecondition otherwise). Reads every <work_dir>/*/executor-state.json
+  // that this executor does not know yet, called once at start, before anyone asks Describe:
+  //  - a job whose wrapper still runs (same pid and start time) is followed again, with its
+  //    transitions, stop request and max runtime (counted from its first start) restored;
+  //  - a job whose wrapper ended meanwhile is finished from output/trainyard-exit.json (a
+  //    wrapper that left none was killed: exit code 137);
+  //    both then upload their artifacts and end Completed, Failed or Stopped as usual;
+  //  - a job that had not started its wrapper (Starting, Downloading) ends Failed, saying so;
+  //  - a job that had ended is known again as it ended (Describe reports it).
+  // Unreadable state files are skipped. Errors: the work_dir cannot be listed.
+  Status AdoptRunningJobs();
 
   std::string name() const override { return "local"; }
   Status Submit(const JobSpec& spec) override;
@@ -52,6 +75,16 @@ class LocalExecutor : public Executor {
   void Upload(Job& job);
   void Finish(Job& job, int exit_code);
   Status Transition(Job& job, core::SecondaryStatus next, const std::string& message = "");
+  // The wrapper's argv and environment.
+  void WrapperInvocation(const Job& job, std::vector<std::string>* argv,
+                         std::vector<std::string>* environment) const;
+  // detach_jobs: starts the wrapper detached, then follows it to its end. Unavailable when the
+  // executor is being destroyed (the job is left to the next executor).
+  Status StartDetached(Job& job);
+  Status FollowDetached(Job& job, int* exit_code);
+  // detach_jobs: writes the job's executor-state.json (no-op otherwise). Call without mutex_.
+  void Persist(Job& job);
+  Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
 
   LocalExecutorOptions options_;
   std::mutex mutex_;
@@ -59,6 +92,8 @@ class LocalExecutor : public Executor {
   // Jobs whose thread has returned; joined at the next Submit so that a long sweep does not
   // keep thousands of finished threads (and their stacks) around.
   std::vector<Job*> finished_threads_;
+  // Set by the destructor with detach_jobs: job threads return without ending their jobs.
+  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace trainyard::executor

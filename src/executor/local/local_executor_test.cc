@@ -1,24 +1,269 @@
 #include "executor/local/local_executor.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
 #include "common/environment.h"
+#include "common/files.h"
 #include "executor/executor_conformance.h"
+#include "executor/local/detached_process.h"
 #include "support/test_paths.h"
 
 extern char** environ;
 
 namespace trainyard::executor {
 namespace {
+namespace fs = std::filesystem;
+using core::JobStatus;
+using core::SecondaryStatus;
+using nlohmann::json;
+using namespace std::chrono_literals;
 
-ExecutorPtr MakeLocal(const std::filesystem::path& work_dir) {
-  return std::make_unique<LocalExecutor>(
-      LocalExecutorOptions{.work_dir = work_dir,
-                           .wrapper_path = testing::BuildDir() / "apps" / "trainyard-wrap",
-                           .environment = ParseEnvironment(environ)});
+LocalExecutorOptions Options(const fs::path& work_dir, bool detach) {
+  return LocalExecutorOptions{.work_dir = work_dir,
+                              .wrapper_path = testing::BuildDir() / "apps" / "trainyard-wrap",
+                              .environment = ParseEnvironment(environ),
+                              .detach_jobs = detach};
+}
+
+ExecutorPtr MakeLocal(const fs::path& work_dir) {
+  return std::make_unique<LocalExecutor>(Options(work_dir, false));
+}
+
+ExecutorPtr MakeDetached(const fs::path& work_dir) {
+  return std::make_unique<LocalExecutor>(Options(work_dir, true));
 }
 
 INSTANTIATE_TEST_SUITE_P(Local, ExecutorConformanceTest,
-                         ::testing::Values(ExecutorFactory{"local", MakeLocal}),
+                         ::testing::Values(ExecutorFactory{"local", MakeLocal},
+                                           ExecutorFactory{"detached", MakeDetached}),
                          [](const auto& info) { return info.param.name; });
+
+std::vector<SecondaryStatus> Seen(const JobDescription& description) {
+  std::vector<SecondaryStatus> seen;
+  for (const auto& transition : description.status.transitions()) seen.push_back(transition.status);
+  return seen;
+}
+
+// Detached jobs across executors: one is destroyed mid-job, the next adopts what it left.
+class DetachedLocalExecutorTest : public ::testing::Test {
+ protected:
+  fs::path WorkDir() const { return dir_.path() / "work"; }
+
+  std::unique_ptr<LocalExecutor> NewExecutor() {
+    return std::make_unique<LocalExecutor>(Options(WorkDir(), true));
+  }
+
+  JobSpec ShellJob(const std::string& name, const std::string& script) {
+    JobSpec spec;
+    spec.definition.job_name = name;
+    spec.command = {"sh", "-c", script};
+    spec.artifact_dir = dir_.path() / "out" / name;
+    spec.stop_grace_period = 1s;
+    return spec;
+  }
+
+  // Submits the job and returns once it is Training.
+  void StartJob(LocalExecutor& executor, const JobSpec& spec) {
+    ASSERT_TRUE(executor.Submit(spec).ok());
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto description = executor.Describe(spec.definition.job_name);
+      ASSERT_TRUE(description.ok());
+      if (description->status.secondary_status() == SecondaryStatus::kTraining) return;
+      std::this_thread::sleep_for(20ms);
+    }
+    FAIL() << spec.definition.job_name << " did not start training";
+  }
+
+  json State(const std::string& name) {
+    auto text = ReadFile(WorkDir() / name / "executor-state.json");
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    return text.ok() ? json::parse(*text) : json();
+  }
+
+  ProcessIdentity Wrapper(const std::string& name) {
+    json state = State(name);
+    return {state.value("pid", -1), state.value("pid_start_time", uint64_t{0})};
+  }
+
+  JobDescription WaitForEnd(LocalExecutor& executor, const std::string& name) {
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (true) {
+      auto description = executor.Describe(name);
+      EXPECT_TRUE(description.ok()) << description.status().ToString();
+      if (!description.ok())
+        return {name, core::JobStatusTracker(std::chrono::system_clock::now())};
+      if (core::IsTerminal(description->status.status()) ||
+          std::chrono::steady_clock::now() > deadline) {
+        return *description;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(DetachedLocalExecutorTest, AJobOutlivesItsExecutorAndCompletesUnderTheNext) {
+  JobSpec spec = ShellJob("survivor",
+                          "sleep 2; echo weights > \"$SM_MODEL_DIR/model.bin\"; "
+                          "echo done");
+  auto first = NewExecutor();
+  StartJob(*first, spec);
+  auto start = std::chrono::steady_clock::now();
+  first.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);  // the destructor does not wait
+  ProcessIdentity wrapper = Wrapper("survivor");
+  ASSERT_GT(wrapper.pid, 0);
+  EXPECT_TRUE(IsRunning(wrapper));
+
+  auto second = NewExecutor();
+  ASSERT_TRUE(second->AdoptRunningJobs().ok());
+  auto adopted = second->Describe("survivor");
+  ASSERT_TRUE(adopted.ok()) << adopted.status().ToString();
+  EXPECT_EQ(Seen(*adopted),
+            (std::vector<SecondaryStatus>{SecondaryStatus::kStarting, SecondaryStatus::kDownloading,
+                                          SecondaryStatus::kTraining}));
+  JobDescription description = WaitForEnd(*second, "survivor");
+  EXPECT_EQ(description.status.status(), JobStatus::kCompleted)
+      << description.status.ToJson().dump();
+  EXPECT_EQ(description.exit_code, 0);
+  EXPECT_EQ(Seen(description),
+            (std::vector<SecondaryStatus>{SecondaryStatus::kStarting, SecondaryStatus::kDownloading,
+                                          SecondaryStatus::kTraining, SecondaryStatus::kUploading,
+                                          SecondaryStatus::kCompleted}));
+  for (const char* name : {"model.tar.gz", "output.tar.gz", "training.log", "job.json"}) {
+    EXPECT_TRUE(fs::exists(spec.artifact_dir / name)) << name;
+  }
+  EXPECT_NE(ReadFile(spec.artifact_dir / "training.log")->find("done"), std::string::npos);
+  EXPECT_FALSE(IsRunning(wrapper));
+  second.reset();  // its job thread writes the final state last
+  EXPECT_EQ(State("survivor")["status"]["status"], "Completed");
+
+  // A third executor knows the job as it ended, and does not run it again.
+  auto third = NewExecutor();
+  ASSERT_TRUE(third->AdoptRunningJobs().ok());
+  EXPECT_EQ(third->Describe("survivor")->status.status(), JobStatus::kCompleted);
+  EXPECT_EQ(third->Submit(spec).code(), StatusCode::kAlreadyExists);
+}
+
+TEST_F(DetachedLocalExecutorTest, AJobThatEndedUnwatchedIsFinishedFromItsExitFile) {
+  JobSpec spec = ShellJob("unwatched", "sleep 1; echo 'out of memory' >&2; exit 3");
+  auto first = NewExecutor();
+  StartJob(*first, spec);
+  first.reset();
+  ProcessIdentity wrapper = Wrapper("unwatched");
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (IsRunning(wrapper) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(IsRunning(wrapper));
+
+  auto second = NewExecutor();
+  ASSERT_TRUE(second->AdoptRunningJobs().ok());
+  JobDescription description = WaitForEnd(*second, "unwatched");
+  EXPECT_EQ(description.status.status(), JobStatus::kFailed);
+  EXPECT_EQ(description.exit_code, 3);
+  const std::string& reason = description.status.failure_reason();
+  EXPECT_NE(reason.find("exit code: 3"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("out of memory"), std::string::npos) << reason;
+  EXPECT_EQ(Seen(description).end()[-2], SecondaryStatus::kUploading);
+  EXPECT_TRUE(fs::exists(spec.artifact_dir / "training.log"));
+}
+
+TEST_F(DetachedLocalExecutorTest, StopWorksAfterAdoption) {
+  JobSpec spec = ShellJob("adopted-stop", "echo kept > \"$SM_MODEL_DIR/partial\"; sleep 60");
+  auto first = NewExecutor();
+  StartJob(*first, spec);
+  first.reset();
+  ProcessIdentity wrapper = Wrapper("adopted-stop");
+
+  auto second = NewExecutor();
+  ASSERT_TRUE(second->AdoptRunningJobs().ok());
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(second->Stop("adopted-stop").ok());
+  JobDescription description = WaitForEnd(*second, "adopted-stop");
+  EXPECT_EQ(description.status.secondary_status(), SecondaryStatus::kStopped);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_FALSE(IsRunning(wrapper));
+  EXPECT_TRUE(fs::exists(spec.artifact_dir / "model.tar.gz"));
+}
+
+TEST_F(DetachedLocalExecutorTest, MaxRuntimeCountsFromTheFirstStartAfterAdoption) {
+  JobSpec spec = ShellJob("adopted-slow", "trap '' TERM; sleep 60");
+  spec.definition.max_runtime_seconds = 2;
+  auto first = NewExecutor();
+  StartJob(*first, spec);
+  first.reset();
+  auto second = NewExecutor();
+  ASSERT_TRUE(second->AdoptRunningJobs().ok());
+  auto start = std::chrono::steady_clock::now();
+  JobDescription description = WaitForEnd(*second, "adopted-slow");
+  EXPECT_EQ(description.status.secondary_status(), SecondaryStatus::kMaxRuntimeExceeded);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 12s);
+}
+
+TEST(DetachedProcessTest, AReusedPidIsNotTheProcess) {
+  auto start_time = ProcessStartTime(::getpid());
+  ASSERT_TRUE(start_time.ok()) << start_time.status().ToString();
+  EXPECT_TRUE(IsRunning({::getpid(), *start_time}));
+  ProcessIdentity impostor{::getpid(), *start_time + 1};
+  EXPECT_FALSE(IsRunning(impostor));
+  EXPECT_FALSE(SignalProcessGroup(impostor, SIGKILL));  // and we are still here
+  ProcessWaiter waiter(impostor);
+  EXPECT_TRUE(waiter.WaitForExit(0ms));
+  EXPECT_FALSE(ProcessStartTime(-1).ok());
+}
+
+TEST_F(DetachedLocalExecutorTest, AdoptionTreatsAReusedPidAsGoneAndFailsUnstartedJobs) {
+  // A state file naming a live pid (ours) with another start time: its wrapper is gone.
+  auto start_time = ProcessStartTime(::getpid());
+  ASSERT_TRUE(start_time.ok());
+  for (const char* name : {"reused", "unstarted", "garbage"}) {
+    fs::create_directories(WorkDir() / name);
+  }
+  auto now = std::chrono::system_clock::now();
+  core::JobStatusTracker training(now);
+  ASSERT_TRUE(training.Transition(SecondaryStatus::kDownloading, now).ok());
+  ASSERT_TRUE(training.Transition(SecondaryStatus::kTraining, now).ok());
+  json state = {{"job_name", "reused"},
+                {"artifact_dir", (dir_.path() / "out" / "reused").string()},
+                {"stop_grace_period_ms", 1000},
+                {"max_runtime_seconds", 3600},
+                {"status", training.ToJson()},
+                {"pid", ::getpid()},
+                {"pid_start_time", *start_time + 1}};
+  ASSERT_TRUE(WriteFileAtomic(WorkDir() / "reused" / "executor-state.json", state.dump()).ok());
+  core::JobStatusTracker downloading(now);
+  ASSERT_TRUE(downloading.Transition(SecondaryStatus::kDownloading, now).ok());
+  state = {{"job_name", "unstarted"},
+           {"artifact_dir", (dir_.path() / "out" / "unstarted").string()},
+           {"stop_grace_period_ms", 1000},
+           {"max_runtime_seconds", 3600},
+           {"status", downloading.ToJson()}};
+  ASSERT_TRUE(WriteFileAtomic(WorkDir() / "unstarted" / "executor-state.json", state.dump()).ok());
+  ASSERT_TRUE(WriteFileAtomic(WorkDir() / "garbage" / "executor-state.json", "{").ok());
+
+  auto executor = NewExecutor();
+  ASSERT_TRUE(executor->AdoptRunningJobs().ok());
+  JobDescription reused = WaitForEnd(*executor, "reused");
+  EXPECT_EQ(reused.status.status(), JobStatus::kFailed);
+  EXPECT_EQ(reused.exit_code, 137);  // no exit file: the wrapper was killed
+  EXPECT_NE(reused.status.failure_reason().find("exit code: 137"), std::string::npos)
+      << reused.status.failure_reason();
+  JobDescription unstarted = WaitForEnd(*executor, "unstarted");
+  EXPECT_EQ(unstarted.status.status(), JobStatus::kFailed);
+  EXPECT_NE(unstarted.status.failure_reason().find("before the job's command started"),
+            std::string::npos)
+      << unstarted.status.failure_reason();
+  EXPECT_EQ(executor->Describe("garbage").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(LocalExecutor(Options(WorkDir(), false)).AdoptRunningJobs().code(),
+            StatusCode::kFailedPrecondition);
+}
 
 }  // namespace
 }  // namespace trainyard::executor

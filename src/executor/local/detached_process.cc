@@ -1,0 +1,202 @@
+#include "executor/local/detached_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <thread>
+
+#include "common/files.h"
+
+namespace trainyard::executor {
+
+namespace {
+
+constexpr std::chrono::milliseconds kPollSlice{100};
+
+void CloseAll(std::initializer_list<int> fds) {
+  for (int fd : fds) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+// Reads exactly `size` bytes unless the pipe ends first; the number read.
+size_t ReadFully(int fd, void* data, size_t size) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::read(fd, static_cast<char*>(data) + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+// The grandchild, between fork and exec: only async-signal-safe calls. Every descriptor is
+// moved above 9 first, so that none of them is overwritten by the dup2s onto 0-3.
+[[noreturn]] void ExecDetached(char** argv, char** envp, int null_fd, int console_fd, int report_fd,
+                               int max_fd) {
+  // Its own session, so its own process group: Stop signals -pid, and nothing sent to ours
+  // (a Ctrl-C, a terminal hangup) reaches it.
+  ::setsid();
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  int report = ::fcntl(report_fd, F_DUPFD, 10);
+  int in = ::fcntl(null_fd, F_DUPFD, 10);
+  int out = ::fcntl(console_fd, F_DUPFD, 10);
+  ::dup2(in, STDIN_FILENO);
+  ::dup2(out, STDOUT_FILENO);
+  ::dup2(out, STDERR_FILENO);
+  ::dup2(report, 3);
+  ::fcntl(3, F_SETFD, FD_CLOEXEC);
+  // Nothing of ours (the server's sockets, its database) may stay open in a process that
+  // outlives us.
+#ifdef SYS_close_range
+  if (::syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
+#endif
+  {
+    for (int fd = 4; fd < max_fd; ++fd) ::close(fd);
+  }
+  ::execve(argv[0], argv, envp);
+  int error = errno;
+  ssize_t ignored = ::write(3, &error, sizeof error);
+  (void)ignored;
+  ::_exit(127);
+}
+
+}  // namespace
+
+Result<uint64_t> ProcessStartTime(pid_t pid) {
+  if (pid <= 0) return NotFound("no process");
+  auto text = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!text.ok()) return NotFound("process " + std::to_string(pid) + " is gone");
+  // "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so fields count from the last
+  // ')'; STATE is field 3 and the start time field 22.
+  size_t close = text->rfind(')');
+  if (close == std::string::npos) return Internal("unreadable /proc/" + std::to_string(pid));
+  std::istringstream fields(text->substr(close + 1));
+  std::string state, field;
+  fields >> state;
+  for (int number = 4; number < 22 && fields >> field; ++number) {
+  }
+  uint64_t start_time = 0;
+  if (!(fields >> start_time)) return Internal("unreadable /proc/" + std::to_string(pid));
+  if (state == "Z" || state == "X") return NotFound("process " + std::to_string(pid) + " ended");
+  return start_time;
+}
+
+bool IsRunning(const ProcessIdentity& process) {
+  auto start_time = ProcessStartTime(process.pid);
+  return start_time.ok() && *start_time == process.start_time;
+}
+
+bool SignalProcessGroup(const ProcessIdentity& process, int signal_number) {
+  if (!IsRunning(process)) return false;
+  return ::kill(-process.pid, signal_number) == 0;
+}
+
+Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
+                                      const std::vector<std::string>& environment,
+                                      const std::filesystem::path& console_file) {
+  if (argv.empty()) return InvalidArgument("empty command");
+  std::vector<char*> argv_pointers, envp;
+  for (const std::string& argument : argv)
+    argv_pointers.push_back(const_cast<char*>(argument.c_str()));
+  argv_pointers.push_back(nullptr);
+  for (const std::string& entry : environment) envp.push_back(const_cast<char*>(entry.c_str()));
+  envp.push_back(nullptr);
+  rlimit files{};
+  int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                   ? static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 20))
+                   : 65536;
+
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int console_fd = ::open(console_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int pid_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+  if (null_fd < 0 || console_fd < 0 || ::pipe2(pid_pipe, O_CLOEXEC) != 0 ||
+      ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    Status failure =
+        Internal("cannot prepare '" + console_file.string() + "': " + std::strerror(errno));
+    CloseAll({null_fd, console_fd, pid_pipe[0], pid_pipe[1], exec_pipe[0], exec_pipe[1]});
+    return failure;
+  }
+  pid_t middle = ::fork();
+  if (middle == 0) {
+    // The intermediate child: forks the real child and leaves at once, so that the child is
+    // re-parented to init (or the nearest subreaper) and never waits on us.
+    pid_t child = ::fork();
+    if (child == 0) {
+      ExecDetached(argv_pointers.data(), envp.data(), null_fd, console_fd, exec_pipe[1], max_fd);
+    }
+    int report[2] = {child, child < 0 ? errno : 0};
+    ssize_t ignored = ::write(pid_pipe[1], report, sizeof report);
+    (void)ignored;
+    ::_exit(0);
+  }
+  int fork_error = errno;
+  CloseAll({null_fd, console_fd, pid_pipe[1], exec_pipe[1]});
+  if (middle < 0) {
+    CloseAll({pid_pipe[0], exec_pipe[0]});
+    return Internal(std::string("cannot fork: ") + std::strerror(fork_error));
+  }
+  int report[2] = {-1, 0};
+  size_t got = ReadFully(pid_pipe[0], report, sizeof report);
+  ::close(pid_pipe[0]);
+  while (::waitpid(middle, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  if (got != sizeof report || report[0] <= 0) {
+    ::close(exec_pipe[0]);
+    return Internal(std::string("cannot fork: ") + std::strerror(report[1]));
+  }
+  int exec_error = 0;
+  got = ReadFully(exec_pipe[0], &exec_error, sizeof exec_error);  // EOF once it has exec'd
+  ::close(exec_pipe[0]);
+  if (got == sizeof exec_error) {
+    return Internal("cannot start '" + argv[0] + "': " + std::strerror(exec_error));
+  }
+  ProcessIdentity process{report[0], 0};
+  // A start time of 0 (it ended already) matches no live process: it reads as ended.
+  auto start_time = ProcessStartTime(process.pid);
+  if (start_time.ok()) process.start_time = *start_time;
+  return process;
+}
+
+ProcessWaiter::ProcessWaiter(ProcessIdentity process) : process_(process) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, process_.pid, 0));
+  if (fd < 0 && errno == ESRCH) {
+    ended_ = true;
+    return;
+  }
+  pidfd_ = fd;  // -1 (no pidfd_open before Linux 5.3): polled instead
+  // Checked after opening: the pidfd then refers to the process we started, not a reuse.
+  if (!IsRunning(process_)) ended_ = true;
+}
+
+ProcessWaiter::~ProcessWaiter() {
+  if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+bool ProcessWaiter::WaitForExit(std::chrono::milliseconds timeout) {
+  if (ended_) return true;
+  timeout = std::clamp(timeout, std::chrono::milliseconds(0), kPollSlice);
+  if (pidfd_ >= 0) {
+    pollfd fd{pidfd_, POLLIN, 0};
+    int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
+    if (ready > 0 && (fd.revents & (POLLIN | POLLHUP | POLLERR))) ended_ = true;
+  } else {
+    std::this_thread::sleep_for(timeout);
+    ended_ = !IsRunning(process_);
+  }
+  return ended_;
+}
+
+}  // namespace trainyard::executor

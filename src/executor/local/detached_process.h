@@ -1,0 +1,65 @@
+// DetachedProcess: a process this one starts but does not own. It runs in its own session, is
+// re-parented away from us at once (double fork), and so neither dies with us nor waits for us
+// to reap it; a later process can find it again from its pid and start time.
+//
+// The start time (field 22 of /proc/PID/stat, in clock ticks since boot) tells a pid that was
+// reused apart from the process we started: every call that looks at or signals the process
+// checks it first. Linux only. Thread-safe (no shared state).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace trainyard::executor {
+
+struct ProcessIdentity {
+  pid_t pid = -1;
+  uint64_t start_time = 0;  // /proc/PID/stat field 22
+};
+
+// The start time of the live process `pid`; NotFound when there is none or it is a zombie
+// (exited, not yet reaped: it runs no more).
+Result<uint64_t> ProcessStartTime(pid_t pid);
+
+// Whether the very process `process` names still runs (not a reused pid, not a zombie).
+bool IsRunning(const ProcessIdentity& process);
+
+// Sends `signal_number` to the process group `process` leads, after checking the start time;
+// false when the process is gone (nothing is sent then).
+bool SignalProcessGroup(const ProcessIdentity& process, int signal_number);
+
+// Starts argv[0] (a path) with exactly `environment`, stdin from /dev/null and stdout and stderr
+// to `console_file` (truncated), in a new session with no signal blocked and no descriptor
+// inherited. Returns once it has exec'd; Internal (with errno's text) when it could not start.
+Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
+                                      const std::vector<std::string>& environment,
+                                      const std::filesystem::path& console_file);
+
+// Waits for a process that is not our child to end. Uses a pidfd (pidfd_open, Linux 5.3) when
+// the kernel has one, otherwise polls IsRunning every 100 ms. Not thread-safe: one per waiter.
+class ProcessWaiter {
+ public:
+  explicit ProcessWaiter(ProcessIdentity process);
+  ~ProcessWaiter();
+  ProcessWaiter(const ProcessWaiter&) = delete;
+  ProcessWaiter& operator=(const ProcessWaiter&) = delete;
+
+  // True once the process has ended (or was never there); otherwise waits up to `timeout`
+  // (at most 100 ms, so that callers can check other things between waits) and says again.
+  bool WaitForExit(std::chrono::milliseconds timeout);
+
+ private:
+  ProcessIdentity process_;
+  int pidfd_ = -1;
+  bool ended_ = false;
+};
+
+}  // namespace trainyard::executor
