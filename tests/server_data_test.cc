@@ -58,8 +58,8 @@ TEST_F(ServerDataTest, MultiGigabyteRoundTripWithChecksum) {
   // The reference checksum is computed while the upload runs (two cores, two hashes).
   testing::Process reference({"sha256sum", file.string()});
 
-  auto upload = server_.Cli({"dataset", "upload", file.string(), "--kind", "pretrained",
-                             "--output", "json"});
+  auto upload =
+      server_.Cli({"dataset", "upload", file.string(), "--kind", "pretrained", "--output", "json"});
   ASSERT_EQ(upload.exit_code, 0) << upload.output;
   json dataset = json::parse(upload.output.substr(upload.output.find('{')));
   EXPECT_EQ(dataset["size"].get<uint64_t>(), size);
@@ -68,19 +68,21 @@ TEST_F(ServerDataTest, MultiGigabyteRoundTripWithChecksum) {
   EXPECT_EQ(dataset["sha256"], expected.output.substr(0, 64));
 
   // Downloaded straight into a hash: another 4 GiB on disk would only measure the disk.
-  std::string url = server_.url() + "/api/v1/datasets/" + dataset["id"].get<std::string>() +
-                    "/content";
-  auto download = RunProcess(
-      {"bash", "-c",
-       "set -o pipefail; curl -fsS -H 'Authorization: Bearer " + server_.token() +
-           "' '" + url + "' | sha256sum"},
-      {}, 300s);
+  std::string url =
+      server_.url() + "/api/v1/datasets/" + dataset["id"].get<std::string>() + "/content";
+  auto download = RunProcess({"bash", "-c",
+                              "set -o pipefail; curl -fsS -H 'Authorization: Bearer " +
+                                  server_.token() + "' '" + url + "' | sha256sum"},
+                             {}, 300s);
   ASSERT_EQ(download.exit_code, 0) << download.output;
   EXPECT_EQ(download.output.substr(0, 64), expected.output.substr(0, 64));
-  HttpAnswer tail = Call({"GET",
-                          server_.url() + "/api/v1/datasets/" + dataset["id"].get<std::string>() +
-                              "/content",
-                          "", "", {{"Range", "bytes=-6"}}, server_.token()});
+  HttpAnswer tail =
+      Call({"GET",
+            server_.url() + "/api/v1/datasets/" + dataset["id"].get<std::string>() + "/content",
+            "",
+            "",
+            {{"Range", "bytes=-6"}},
+            server_.token()});
   EXPECT_EQ(tail.status, 206);
   EXPECT_EQ(tail.body, std::string(1, '\0') + "mark!");
 }
@@ -95,8 +97,8 @@ TEST_F(ServerDataTest, AnUploadCutOffHalfWayLeavesNothing) {
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   std::string request =
       "POST /api/v1/datasets?name=cut.bin&kind=training HTTP/1.1\r\nHost: x\r\n"
-      "Authorization: Bearer " + server_.token() + "\r\nContent-Length: 10000000\r\n\r\n" +
-      std::string(3'000'000, 'x');
+      "Authorization: Bearer " +
+      server_.token() + "\r\nContent-Length: 10000000\r\n\r\n" + std::string(3'000'000, 'x');
   ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(request.size()));
   close(fd);
@@ -116,9 +118,10 @@ TEST_F(ServerDataTest, MetricsCountJobsAndRequests) {
   EXPECT_NE(metrics.body.find("trainyard_queue_length 0"), std::string::npos);
   server_.Get("/api/v1/jobs/missing");
   metrics = Call({"GET", server_.url() + "/metrics"});
-  EXPECT_NE(metrics.body.find(
-                "trainyard_http_requests_total{route=\"GET /api/v1/jobs/{name}\",status=\"404\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.body.find(
+          "trainyard_http_requests_total{route=\"GET /api/v1/jobs/{name}\",status=\"404\"} 1"),
+      std::string::npos)
       << metrics.body;
 }
 
@@ -137,14 +140,22 @@ TEST(ServerFullDiskTest, AFullDiskIs507AndCorruptsNothing) {
     server.Start();
     fs::path file = temp.path() / "big.bin";
     fs::resize_file((std::ofstream(file), file), 6 << 20);
-    HttpAnswer full = Call({"POST", server.url() + "/api/v1/datasets?kind=training&name=big.bin",
-                            "", file.string(), {}, server.token()});
+    HttpAnswer full = Call({"POST",
+                            server.url() + "/api/v1/datasets?kind=training&name=big.bin",
+                            "",
+                            file.string(),
+                            {},
+                            server.token()});
     EXPECT_EQ(full.status, 507) << full.body;
     EXPECT_EQ(full.Json()["error"]["code"], "ResourceExhausted");
     EXPECT_EQ(server.Get("/api/v1/datasets").Json()["datasets"].size(), 0u);
     // Space freed, the next upload works: nothing was left half-written.
-    HttpAnswer small = Call({"POST", server.url() + "/api/v1/datasets?kind=training&name=s.csv",
-                             "1,2\n", "", {}, server.token()});
+    HttpAnswer small = Call({"POST",
+                             server.url() + "/api/v1/datasets?kind=training&name=s.csv",
+                             "1,2\n",
+                             "",
+                             {},
+                             server.token()});
     EXPECT_EQ(small.status, 201) << small.body;
     server.Stop();
   }

@@ -148,14 +148,22 @@ TEST_F(ServerTest, DatasetRoundTripWithRangesAndChecksums) {
   auto sha = RunProcess({"sha256sum", file.string()}, {});
   EXPECT_EQ(dataset["sha256"], sha.output.substr(0, 64));
 
-  HttpAnswer range = Call({"GET", server_.url() + "/api/v1/datasets/" + id + "/content", "", "",
-                           {{"Range", "bytes=1000-1009"}}, server_.token()});
+  HttpAnswer range = Call({"GET",
+                           server_.url() + "/api/v1/datasets/" + id + "/content",
+                           "",
+                           "",
+                           {{"Range", "bytes=1000-1009"}},
+                           server_.token()});
   EXPECT_EQ(range.status, 206);
   EXPECT_EQ(range.headers["content-range"], "bytes 1000-1009/3000000");
   ASSERT_EQ(range.body.size(), 10u);
   EXPECT_EQ(range.body[0], static_cast<char>(1000 * 7 % 251));
-  EXPECT_EQ(Call({"GET", server_.url() + "/api/v1/datasets/" + id + "/content", "", "",
-                  {{"Range", "bytes=3000000-"}}, server_.token()})
+  EXPECT_EQ(Call({"GET",
+                  server_.url() + "/api/v1/datasets/" + id + "/content",
+                  "",
+                  "",
+                  {{"Range", "bytes=3000000-"}},
+                  server_.token()})
                 .status,
             416);
 
@@ -165,16 +173,27 @@ TEST_F(ServerTest, DatasetRoundTripWithRangesAndChecksums) {
   EXPECT_EQ(ReadFile(copy).value(), ReadFile(file).value());
 
   // A wrong checksum keeps nothing; a bad kind names the field.
-  HttpAnswer bad = Call({"POST", server_.url() + "/api/v1/datasets?name=x&kind=training", "abc",
-                         "", {{"X-Content-SHA256", std::string(64, '0')}}, server_.token()});
+  HttpAnswer bad = Call({"POST",
+                         server_.url() + "/api/v1/datasets?name=x&kind=training",
+                         "abc",
+                         "",
+                         {{"X-Content-SHA256", std::string(64, '0')}},
+                         server_.token()});
   EXPECT_EQ(bad.status, 400);
-  HttpAnswer kind = Call({"POST", server_.url() + "/api/v1/datasets?name=x&kind=weights", "abc",
-                          "", {}, server_.token()});
+  HttpAnswer kind = Call({"POST",
+                          server_.url() + "/api/v1/datasets?name=x&kind=weights",
+                          "abc",
+                          "",
+                          {},
+                          server_.token()});
   EXPECT_EQ(kind.status, 400);
   EXPECT_EQ(kind.Json()["error"]["field"], "kind");
-  HttpAnswer traversal =
-      Call({"POST", server_.url() + "/api/v1/datasets?kind=training&filename=..%2Fx", "abc", "",
-            {}, server_.token()});
+  HttpAnswer traversal = Call({"POST",
+                               server_.url() + "/api/v1/datasets?kind=training&filename=..%2Fx",
+                               "abc",
+                               "",
+                               {},
+                               server_.token()});
   EXPECT_EQ(traversal.status, 400);
   EXPECT_EQ(server_.Get("/api/v1/datasets").Json()["datasets"].size(), 1u);
 
@@ -325,8 +344,12 @@ TEST_F(ServerTest, ErrorsNameTheFieldAndTheThing) {
   EXPECT_NE(answer.Json()["error"]["message"].get<std::string>().find("ds-0000000000000000"),
             std::string::npos);
   EXPECT_EQ(server_.Get("/api/v1/jobs/nope").Json()["error"]["message"], "job 'nope' not found");
-  EXPECT_EQ(Call({"POST", server_.url() + "/api/v1/sweeps", std::string(200, '['), "",
-                  {{"Content-Type", "application/json"}}, server_.token()})
+  EXPECT_EQ(Call({"POST",
+                  server_.url() + "/api/v1/sweeps",
+                  std::string(200, '['),
+                  "",
+                  {{"Content-Type", "application/json"}},
+                  server_.token()})
                 .status,
             400);
   EXPECT_EQ(server_.Get("/api/v1/jobs?status=Running").Json()["error"]["field"], "status");
@@ -412,7 +435,11 @@ TEST_F(ServerTest, AnswersMatchTheOpenApiDocument) {
   keep("GET", "/api/v1/datasets/{id}", server_.Get("/api/v1/datasets/" + data));
   keep("GET", "/api/v1/datasets/{id}", server_.Get("/api/v1/datasets/ds-0000000000000000"));
   keep("POST", "/api/v1/datasets",
-       Call({"POST", server_.url() + "/api/v1/datasets?kind=training&name=a.csv", "1,2\n", "", {},
+       Call({"POST",
+             server_.url() + "/api/v1/datasets?kind=training&name=a.csv",
+             "1,2\n",
+             "",
+             {},
              server_.token()}));
   json body = {{"name", "checked"},
                {"trainer", {{"command", {"sh", "-c", "exit 3"}}}},
@@ -420,7 +447,8 @@ TEST_F(ServerTest, AnswersMatchTheOpenApiDocument) {
                {"grid", {{"lr", {0.1, 0.2}}}},
                {"objective", {{"metric", "loss"}, {"goal", "min"}}}};
   keep("POST", "/api/v1/sweeps", server_.Post("/api/v1/sweeps", {{"name", 5}}));
-  std::string sweep = keep("POST", "/api/v1/sweeps", server_.Post("/api/v1/sweeps", body)).Json()["id"];
+  std::string sweep =
+      keep("POST", "/api/v1/sweeps", server_.Post("/api/v1/sweeps", body)).Json()["id"];
   ASSERT_TRUE(WaitFor([&] { return SweepEnded(sweep); }, 30s));
   // A failed job says why: its exit code (and the tail of its stderr, when it wrote any).
   json failed = server_.Get("/api/v1/jobs?sweep=" + sweep).Json()["jobs"][0];
@@ -433,8 +461,8 @@ TEST_F(ServerTest, AnswersMatchTheOpenApiDocument) {
        server_.Post("/api/v1/sweeps/" + sweep + "/stop", json::object()));
   keep("POST", "/api/v1/sweeps/{id}/retry",
        server_.Post("/api/v1/sweeps/" + sweep + "/retry", json::object()));
-  json jobs = keep("GET", "/api/v1/jobs", server_.Get("/api/v1/jobs?sweep=" + sweep + "&limit=1"))
-                  .Json();
+  json jobs =
+      keep("GET", "/api/v1/jobs", server_.Get("/api/v1/jobs?sweep=" + sweep + "&limit=1")).Json();
   ASSERT_TRUE(jobs.contains("next_page_token")) << jobs.dump();
   std::string job = jobs["jobs"][0]["name"];
   keep("GET", "/api/v1/jobs/{name}", server_.Get("/api/v1/jobs/" + job));

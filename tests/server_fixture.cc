@@ -133,8 +133,11 @@ void ServerProcess::Start() {
   std::string path = (BuildDir() / "examples" / "trainer").string() + ":" +
                      (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
   process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{{"PATH", path}});
-  bool up = WaitFor([&] { return Call({"GET", url_ + "/healthz"}).status == 200; },
-                    std::chrono::seconds(20));
+  bool up = WaitFor(
+      [&] {
+        return Call({"GET", url_ + "/healthz"}).status == 200;
+      },
+      std::chrono::seconds(20));
   if (!up) {
     Kill9();
     FAIL() << "trainyard server did not start:\n" << output_;
@@ -155,15 +158,17 @@ void ServerProcess::Kill9() {
   process_.reset();
 }
 
-std::string ServerProcess::Output() { return output_; }
+std::string ServerProcess::Output() {
+  return output_;
+}
 
 HttpAnswer ServerProcess::Get(const std::string& path) {
   return Call({"GET", url_ + path, "", "", {}, token_});
 }
 
 HttpAnswer ServerProcess::Post(const std::string& path, const json& body) {
-  return Call({"POST", url_ + path, body.dump(), "", {{"Content-Type", "application/json"}},
-               token_});
+  return Call(
+      {"POST", url_ + path, body.dump(), "", {{"Content-Type", "application/json"}}, token_});
 }
 
 HttpAnswer ServerProcess::Delete(const std::string& path) {

@@ -48,8 +48,8 @@ class ServerProcess {
 
   // Starts and waits until /healthz answers (or fails the test after 20 s).
   void Start();
-  void Stop();     // SIGTERM and wait
-  void Kill9();    // SIGKILL and wait
+  void Stop();           // SIGTERM and wait
+  void Kill9();          // SIGKILL and wait
   std::string Output();  // what the last run printed, once it has ended
 
   const std::string& url() const { return url_; }

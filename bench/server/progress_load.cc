@@ -36,16 +36,16 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   std::string method = "POST";
-  std::string path;         // the request path
-  std::string bearer;       // Authorization for the requests (the job token)
-  std::string job_name;     // in the POST body
+  std::string path;      // the request path
+  std::string bearer;    // Authorization for the requests (the job token)
+  std::string job_name;  // in the POST body
   std::string sse_path = "/api/v1/events";
-  std::string sse_bearer;   // the server token
+  std::string sse_bearer;  // the server token
   int clients = 0;
   int sampled = 20;
   int connections = 8;
   double duration = 10;
-  double rate = 0;  // requests per second; 0 = as fast as answers come
+  double rate = 0;   // requests per second; 0 = as fast as answers come
   double drain = 2;  // seconds to wait for deliveries after the last request
 };
 
@@ -54,8 +54,12 @@ int64_t NowNs(clockid_t clock) {
   clock_gettime(clock, &ts);
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
-int64_t Realtime() { return NowNs(CLOCK_REALTIME); }
-int64_t Monotonic() { return NowNs(CLOCK_MONOTONIC); }
+int64_t Realtime() {
+  return NowNs(CLOCK_REALTIME);
+}
+int64_t Monotonic() {
+  return NowNs(CLOCK_MONOTONIC);
+}
 
 int Connect(const Options& o) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -162,8 +166,8 @@ void ReadSse(std::vector<SseClient>& clients, int sampled, std::vector<int64_t>&
         g_connected.fetch_add(1);
         data.remove_prefix(end + 4);
       }
-      size_t i = CountEvents(c, ready[k].data.u64 < static_cast<uint64_t>(sampled), data,
-                             received, latencies, kKey);
+      size_t i = CountEvents(c, ready[k].data.u64 < static_cast<uint64_t>(sampled), data, received,
+                             latencies, kKey);
       c.carry = i < data.size() ? std::string(data.substr(i)) : std::string();
     }
   }
@@ -187,10 +191,10 @@ std::string MakeRequest(const Options& o) {
   std::string req = o.method + " " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\n";
   if (!o.bearer.empty()) req += "Authorization: Bearer " + o.bearer + "\r\n";
   if (o.method == "POST") {
-    std::string body = "{\"schema\":\"trainyard.progress/v1\",\"job_name\":\"" + o.job_name +
-                       "\",\"sequence\":" + std::to_string(g_sequence.fetch_add(1)) +
-                       ",\"progress\":{\"progress\":0.5,\"bench_sent_ns\":" +
-                       std::to_string(Realtime()) + "}}";
+    std::string body =
+        "{\"schema\":\"trainyard.progress/v1\",\"job_name\":\"" + o.job_name +
+        "\",\"sequence\":" + std::to_string(g_sequence.fetch_add(1)) +
+        ",\"progress\":{\"progress\":0.5,\"bench_sent_ns\":" + std::to_string(Realtime()) + "}}";
     req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n\r\n" + body;
   } else {
@@ -213,7 +217,8 @@ size_t ResponseLength(const std::string& in, int& status) {
   }
   if (head.find("transfer-encoding: chunked") != std::string::npos) {
     size_t last = in.find("\r\n0\r\n\r\n", end);
-    if (last == std::string::npos) last = in.find("0\r\n\r\n", end + 4) == end + 4 ? end - 2 : std::string::npos;
+    if (last == std::string::npos)
+      last = in.find("0\r\n\r\n", end + 4) == end + 4 ? end - 2 : std::string::npos;
     return last == std::string::npos ? 0 : last + 7;
   }
   return end + 4;  // no body
@@ -293,7 +298,8 @@ SendResult RunSenders(const Options& o) {
         int64_t t = Monotonic();
         (status >= 200 && status < 300 ? r.ok : r.failed)++;
         if (r.failed == 1 && !(status >= 200 && status < 300)) {
-          std::fprintf(stderr, "first failed answer: %s\n", c.in.substr(0, std::min(len, size_t{400})).c_str());
+          std::fprintf(stderr, "first failed answer: %s\n",
+                       c.in.substr(0, std::min(len, size_t{400})).c_str());
         }
         r.rtt_ns.push_back(t - c.sent_mono);
         c.in.erase(0, len);
@@ -310,7 +316,8 @@ SendResult RunSenders(const Options& o) {
 
 double Percentile(std::vector<int64_t>& v, double q) {
   if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
+  size_t i =
+      std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
   return static_cast<double>(v[i]) / 1e6;
 }
@@ -321,20 +328,34 @@ int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") o.host = v;
-    else if (k == "--port") o.port = std::atoi(v.c_str());
-    else if (k == "--method") o.method = v;
-    else if (k == "--path") o.path = v;
-    else if (k == "--bearer") o.bearer = v;
-    else if (k == "--job") o.job_name = v;
-    else if (k == "--sse-path") o.sse_path = v;
-    else if (k == "--sse-bearer") o.sse_bearer = v;
-    else if (k == "--clients") o.clients = std::atoi(v.c_str());
-    else if (k == "--sampled") o.sampled = std::atoi(v.c_str());
-    else if (k == "--connections") o.connections = std::atoi(v.c_str());
-    else if (k == "--duration") o.duration = std::atof(v.c_str());
-    else if (k == "--rate") o.rate = std::atof(v.c_str());
-    else if (k == "--drain") o.drain = std::atof(v.c_str());
+    if (k == "--host")
+      o.host = v;
+    else if (k == "--port")
+      o.port = std::atoi(v.c_str());
+    else if (k == "--method")
+      o.method = v;
+    else if (k == "--path")
+      o.path = v;
+    else if (k == "--bearer")
+      o.bearer = v;
+    else if (k == "--job")
+      o.job_name = v;
+    else if (k == "--sse-path")
+      o.sse_path = v;
+    else if (k == "--sse-bearer")
+      o.sse_bearer = v;
+    else if (k == "--clients")
+      o.clients = std::atoi(v.c_str());
+    else if (k == "--sampled")
+      o.sampled = std::atoi(v.c_str());
+    else if (k == "--connections")
+      o.connections = std::atoi(v.c_str());
+    else if (k == "--duration")
+      o.duration = std::atof(v.c_str());
+    else if (k == "--rate")
+      o.rate = std::atof(v.c_str());
+    else if (k == "--drain")
+      o.drain = std::atof(v.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -411,9 +432,9 @@ int main(int argc, char** argv) {
     std::printf("events_delivered_per_second %.1f\n", total / r.seconds);
     std::vector<int64_t>& lat = latencies;
     std::printf("latency_samples %zu\n", lat.size());
-    std::printf("delivery_ms_p50 %.3f\ndelivery_ms_p90 %.3f\ndelivery_ms_p99 %.3f\ndelivery_ms_max %.3f\n",
-                Percentile(lat, 0.5), Percentile(lat, 0.9), Percentile(lat, 0.99),
-                Percentile(lat, 1.0));
+    std::printf(
+        "delivery_ms_p50 %.3f\ndelivery_ms_p90 %.3f\ndelivery_ms_p99 %.3f\ndelivery_ms_max %.3f\n",
+        Percentile(lat, 0.5), Percentile(lat, 0.9), Percentile(lat, 0.99), Percentile(lat, 1.0));
   }
   return 0;
 }

@@ -76,7 +76,8 @@ int Serve(ServerOptions options) {
   for (const char* sub : {"uploads", "work", "jobs"}) {
     if (Status made = MakeDirectories(options.data_dir / sub); !made.ok()) return Fail(made);
   }
-  if (options.objects.empty()) options.objects = "file://" + (options.data_dir / "objects").string();
+  if (options.objects.empty())
+    options.objects = "file://" + (options.data_dir / "objects").string();
   if (options.metadata.empty()) {
     options.metadata = "sqlite://" + (options.data_dir / "trainyard.db").string();
   }
@@ -122,8 +123,8 @@ int Serve(ServerOptions options) {
       });
   if (!started.ok()) return Fail(started.status());
   std::unique_ptr<server::HttpServer> http_server = std::move(started).value();
-  std::string url_host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
-                                                                      : options.host;
+  std::string url_host =
+      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   if (url_host == "0.0.0.0" || url_host == "[::]") url_host = "127.0.0.1";
   std::string base_url = "http://" + url_host + ":" + std::to_string(http_server->port());
 
@@ -189,8 +190,9 @@ Example:
         name, [&target](const std::string& value) { target = value; }, help);
   };
   server->add_option("--config", flags.config_file, "A JSON config file");
-  optional_string("--data-dir", flags.data_dir, "Where metadata, objects and jobs live "
-                                                "(default ./trainyard-data)");
+  optional_string("--data-dir", flags.data_dir,
+                  "Where metadata, objects and jobs live "
+                  "(default ./trainyard-data)");
   optional_string("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   optional_string("--objects", flags.objects, "Object store URI (default file://DATA_DIR/objects)");
   optional_string("--metadata", flags.metadata,

@@ -15,8 +15,8 @@ Result<int> ParseInt(const std::string& text, const std::string& what, int min, 
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < min ||
       value > max) {
-    return InvalidArgument(what + ": '" + text + "' is not an integer from " +
-                           std::to_string(min) + " to " + std::to_string(max));
+    return InvalidArgument(what + ": '" + text + "' is not an integer from " + std::to_string(min) +
+                           " to " + std::to_string(max));
   }
   return value;
 }
@@ -60,9 +60,10 @@ struct Setters {
     } else if (key == "wrapper") {
       options.wrapper_path = value;
     } else {
-      return InvalidArgument(where + ": unknown setting (known: data_dir, listen, objects, "
-                                     "metadata, max_running, executor_limits, public_url, "
-                                     "token, progress_interval_seconds, wrapper)");
+      return InvalidArgument(where +
+                             ": unknown setting (known: data_dir, listen, objects, "
+                             "metadata, max_running, executor_limits, public_url, "
+                             "token, progress_interval_seconds, wrapper)");
     }
     return Status::Ok();
   }
@@ -120,8 +121,7 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_DATA_DIR", "data_dir"},       {"TRAINYARD_LISTEN", "listen"},
       {"TRAINYARD_OBJECTS", "objects"},         {"TRAINYARD_METADATA", "metadata"},
       {"TRAINYARD_MAX_RUNNING", "max_running"}, {"TRAINYARD_EXECUTOR_LIMITS", "executor_limits"},
-      {"TRAINYARD_PUBLIC_URL", "public_url"},
-      {"TRAINYARD_TOKEN", "token"}};
+      {"TRAINYARD_PUBLIC_URL", "public_url"},   {"TRAINYARD_TOKEN", "token"}};
   for (const auto& [variable, key] : kVariables) {
     auto it = environment.find(variable);
     if (it != environment.end() && !it->second.empty()) {
@@ -140,8 +140,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.token, "token", "--token"));
   TY_RETURN_IF_ERROR(set_flag(flags.wrapper, "wrapper", "--wrapper"));
   if (flags.max_running) {
-    TY_RETURN_IF_ERROR(setters.Set("max_running", std::to_string(*flags.max_running),
-                                   "--max-running"));
+    TY_RETURN_IF_ERROR(
+        setters.Set("max_running", std::to_string(*flags.max_running), "--max-running"));
   }
   for (const std::string& limit : flags.executor_limits) {
     TY_RETURN_IF_ERROR(setters.Set("executor_limits", limit, "--executor-limit"));

@@ -27,7 +27,9 @@ std::string RandomHex(size_t digits) {
   return token;
 }
 
-std::string NewJobToken() { return RandomHex(64); }
+std::string NewJobToken() {
+  return RandomHex(64);
+}
 
 std::string TokenSha256(const std::string& token) {
   storage::Sha256 hash;

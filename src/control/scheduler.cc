@@ -16,7 +16,9 @@ using nlohmann::json;
 
 namespace {
 
-TimePoint Now() { return std::chrono::system_clock::now(); }
+TimePoint Now() {
+  return std::chrono::system_clock::now();
+}
 
 bool IsEnded(const JobRecord& job) {
   auto status = core::ParseJobStatus(job.status);
@@ -57,7 +59,9 @@ std::string AttemptName(const std::string& job_name, int attempt) {
 
 }  // namespace
 
-std::string OutputPrefix(const std::string& job_name) { return "outputs/" + job_name + "/output/"; }
+std::string OutputPrefix(const std::string& job_name) {
+  return "outputs/" + job_name + "/output/";
+}
 
 Scheduler::Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata,
                      storage::ObjectStore& objects,
@@ -67,7 +71,9 @@ Scheduler::Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata
       objects_(objects),
       executors_(std::move(executors)) {}
 
-Scheduler::~Scheduler() { Shutdown(); }
+Scheduler::~Scheduler() {
+  Shutdown();
+}
 
 Status Scheduler::Start() {
   TY_RETURN_IF_ERROR(MakeDirectories(options_.work_dir));
@@ -147,8 +153,8 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
   if (!executors_.count(request.executor)) {
     std::string known;
     for (const auto& [name, executor] : executors_) known += (known.empty() ? "" : ", ") + name;
-    return FieldError("executor", "'" + request.executor + "' is not configured here (known: " +
-                                      known + ")");
+    return FieldError("executor",
+                      "'" + request.executor + "' is not configured here (known: " + known + ")");
   }
   if (request.image.empty() == (request.executor == "container")) {
     return FieldError("trainer", request.executor == "container"
@@ -310,9 +316,9 @@ void Scheduler::FollowRunning() {
     }
     auto description = running.executor->Describe(job->executor_job_name);
     if (!description.ok()) {
-      (void)EndWithoutRunning(*job, core::SecondaryStatus::kFailed,
-                              "InternalServerError: the executor lost the job: " +
-                                  description.status().message());
+      (void)EndWithoutRunning(
+          *job, core::SecondaryStatus::kFailed,
+          "InternalServerError: the executor lost the job: " + description.status().message());
       it = running_.erase(it);
       continue;
     }
@@ -347,8 +353,8 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
     // The outputs are part of the result: a job whose model could not be kept did not complete.
     job.status = "Failed";
     job.secondary_status = "Failed";
-    job.failure_reason = "InternalServerError: could not store the job's outputs: " +
-                         stored.message();
+    job.failure_reason =
+        "InternalServerError: could not store the job's outputs: " + stored.message();
   }
   std::error_code ignored;
   fs::remove_all(JobWorkDir(job.executor_job_name), ignored);
@@ -403,9 +409,9 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
     Result<fs::path> source = dataset.ok() ? StageChannel(job.executor_job_name, channel, *dataset)
                                            : Result<fs::path>(dataset.status());
     if (!source.ok()) {
-      return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
-                               "ClientError: channel '" + channel +
-                                   "': " + source.status().message());
+      return EndWithoutRunning(
+          std::move(job), core::SecondaryStatus::kFailed,
+          "ClientError: channel '" + channel + "': " + source.status().message());
     }
     spec.channel_sources[channel] = *source;
   }
@@ -425,9 +431,9 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
 
   executor::Executor* executor = executors_.at(job.executor);
   if (Status submitted = executor->Submit(spec); !submitted.ok()) {
-    return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
-                             "ClientError: the " + job.executor +
-                                 " executor refused the job: " + submitted.message());
+    return EndWithoutRunning(
+        std::move(job), core::SecondaryStatus::kFailed,
+        "ClientError: the " + job.executor + " executor refused the job: " + submitted.message());
   }
   running_[job.name] = {executor, job.sweep_id, 0};
   auto description = executor->Describe(job.executor_job_name);

@@ -108,7 +108,7 @@ class Scheduler {
   std::map<std::string, executor::Executor*> executors_;
 
   std::mutex mutex_;  // held by RunOnce and every public method that writes job state
-  std::map<std::string, Running> running_;  // by job name
+  std::map<std::string, Running> running_;        // by job name
   std::map<std::string, SweepRequest> requests_;  // cache of parsed sweep specs
 
   std::mutex wake_mutex_;

@@ -15,7 +15,9 @@ namespace {
 
 using core::SecondaryStatus;
 
-TimePoint Now() { return std::chrono::system_clock::now(); }
+TimePoint Now() {
+  return std::chrono::system_clock::now();
+}
 
 // An executor the test drives: jobs stay where the test puts them.
 class FakeExecutor : public executor::Executor {
@@ -105,19 +107,18 @@ class SchedulerTest : public ::testing::Test {
     options.work_dir = temp_.path() / "work";
     options.max_running = max_running;
     options.callback_base_url = "http://127.0.0.1:9";
-    return std::make_unique<Scheduler>(options, *metadata_, *objects_,
-                                       std::map<std::string, executor::Executor*>{
-                                           {"local", &executor}});
+    return std::make_unique<Scheduler>(
+        options, *metadata_, *objects_,
+        std::map<std::string, executor::Executor*>{{"local", &executor}});
   }
 
   SweepRequest Request(int max_parallel = 0, bool requeue = false) {
-    nlohmann::json body = {
-        {"name", "sw"},
-        {"trainer", {{"command", {"train"}}}},
-        {"channels", {{"training", "ds-0123456789abcdef"}}},
-        {"grid", {{"lr", {0.1, 0.2}}, {"batch", {32, 64}}}},
-        {"max_parallel", max_parallel},
-        {"requeue_on_restart", requeue}};
+    nlohmann::json body = {{"name", "sw"},
+                           {"trainer", {{"command", {"train"}}}},
+                           {"channels", {{"training", "ds-0123456789abcdef"}}},
+                           {"grid", {{"lr", {0.1, 0.2}}, {"batch", {32, 64}}}},
+                           {"max_parallel", max_parallel},
+                           {"requeue_on_restart", requeue}};
     auto request = ParseSweepRequest(body);
     EXPECT_TRUE(request.ok()) << request.status().ToString();
     return *request;

@@ -15,10 +15,11 @@ using json = nlohmann::json;
 
 const std::set<std::string>& KnownFields() {
   static const std::set<std::string> fields = {
-      "name",      "trainer",        "executor",         "channels",
-      "hyperparameters", "grid",     "combinations",     "max_parallel",
-      "max_runtime_seconds", "environment", "resources", "metric_definitions",
-      "objective", "idempotency_key", "requeue_on_restart"};
+      "name",         "trainer",         "executor",
+      "channels",     "hyperparameters", "grid",
+      "combinations", "max_parallel",    "max_runtime_seconds",
+      "environment",  "resources",       "metric_definitions",
+      "objective",    "idempotency_key", "requeue_on_restart"};
   return fields;
 }
 
@@ -27,8 +28,7 @@ Status CheckObject(const json& value, const std::string& field) {
   return Status::Ok();
 }
 
-Result<std::string> NonEmptyString(const json& value, const std::string& field,
-                                   size_t max_length) {
+Result<std::string> NonEmptyString(const json& value, const std::string& field, size_t max_length) {
   if (!value.is_string()) return FieldError(field, "must be a string");
   std::string text = value.get<std::string>();
   if (text.empty()) return FieldError(field, "must not be empty");
@@ -214,9 +214,10 @@ Result<SweepRequest> ParseSweepRequest(const json& body) {
   if (!body.contains("name")) return FieldError("name", "is required");
   TY_ASSIGN_OR_RETURN(request.name, NonEmptyString(body["name"], "name", 40));
   if (core::SanitizeJobNamePrefix(request.name) != request.name) {
-    return FieldError("name", "may hold only letters, digits and single '-' inside (a prefix of "
-                              "SageMaker job names), e.g. '" +
-                                  core::SanitizeJobNamePrefix(request.name) + "'");
+    return FieldError("name",
+                      "may hold only letters, digits and single '-' inside (a prefix of "
+                      "SageMaker job names), e.g. '" +
+                          core::SanitizeJobNamePrefix(request.name) + "'");
   }
   if (!body.contains("trainer")) return FieldError("trainer", "is required");
   TY_RETURN_IF_ERROR(ParseTrainer(body["trainer"], request));
@@ -227,7 +228,8 @@ Result<SweepRequest> ParseSweepRequest(const json& body) {
   TY_RETURN_IF_ERROR(ParseChannels(body["channels"], request));
   TY_RETURN_IF_ERROR(ParseSweepShape(body, request));
   if (body.contains("max_parallel")) {
-    TY_ASSIGN_OR_RETURN(int64_t parallel, IntegerIn(body["max_parallel"], "max_parallel", 0, 10000));
+    TY_ASSIGN_OR_RETURN(int64_t parallel,
+                        IntegerIn(body["max_parallel"], "max_parallel", 0, 10000));
     request.max_parallel = static_cast<int>(parallel);
   }
   if (body.contains("max_runtime_seconds")) {
@@ -272,10 +274,11 @@ json ToJson(const SweepRequest& request) {
                {"max_runtime_seconds", request.max_runtime_seconds},
                {"environment", request.environment},
                {"requeue_on_restart", request.requeue_on_restart}};
-  body["trainer"] = request.image.empty() ? json{{"command", request.command}}
-                                          : json{{"image", request.image}};
+  body["trainer"] =
+      request.image.empty() ? json{{"command", request.command}} : json{{"image", request.image}};
   json fixed = json::object();
-  for (const auto& [key, value] : request.sweep.fixed) fixed[key] = core::DecodeHyperparameter(value);
+  for (const auto& [key, value] : request.sweep.fixed)
+    fixed[key] = core::DecodeHyperparameter(value);
   body["hyperparameters"] = fixed;
   if (!request.sweep.grid.empty()) {
     json grid = json::object();

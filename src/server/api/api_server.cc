@@ -66,8 +66,7 @@ std::string RouteLabel(const std::vector<std::string>& path) {
 }  // namespace
 
 ApiServer::ApiServer(ApiServerOptions options, metadata::MetadataStore& metadata,
-                     storage::ObjectStore& objects, control::Scheduler& scheduler,
-                     EventHub& events)
+                     storage::ObjectStore& objects, control::Scheduler& scheduler, EventHub& events)
     : options_(std::move(options)),
       metadata_(metadata),
       objects_(objects),
@@ -96,8 +95,7 @@ void ApiServer::Handle(const HttpRequest& request, BodyReader& body, ResponseWri
     // A bug, not an expected failure: answer 500 rather than drop the connection.
     WriteError(counted_response, Internal(std::string("unexpected error: ") + error.what()));
   }
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   CountRequest(request.method + " " + RouteLabel(path), counted_response.status(), seconds,
                counted_body.bytes(), counted_response.bytes());
 }

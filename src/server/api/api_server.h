@@ -50,8 +50,7 @@ class ApiServer {
   void ListDatasets(ResponseWriter& response);
   void GetDataset(const std::string& id, ResponseWriter& response);
   void DeleteDataset(const std::string& id, ResponseWriter& response);
-  void DownloadDataset(const HttpRequest& request, const std::string& id,
-                       ResponseWriter& response);
+  void DownloadDataset(const HttpRequest& request, const std::string& id, ResponseWriter& response);
   // sweeps_api.cc
   void CreateSweep(const HttpRequest& request, BodyReader& body, ResponseWriter& response);
   void ListSweeps(ResponseWriter& response);
@@ -64,8 +63,8 @@ class ApiServer {
   void StopJob(const std::string& name, ResponseWriter& response);
   void JobMetrics(const HttpRequest& request, const std::string& name, ResponseWriter& response);
   void JobLogs(const HttpRequest& request, const std::string& name, ResponseWriter& response);
-  void JobArtifact(const HttpRequest& request, const std::string& name,
-                   const std::string& artifact, ResponseWriter& response);
+  void JobArtifact(const HttpRequest& request, const std::string& name, const std::string& artifact,
+                   ResponseWriter& response);
   void RecordProgress(const HttpRequest& request, const std::string& name, BodyReader& body,
                       ResponseWriter& response);
   void Events(const HttpRequest& request, ResponseWriter& response);

@@ -25,9 +25,10 @@ Status ValidateKind(const std::string& kind) {
   if (kinds.count(kind)) return Status::Ok();
   return control::FieldError("kind", kind.empty() ? "is required (training, evaluation, "
                                                     "pretrained, config or other)"
-                                                  : "'" + kind + "' is not one of training, "
-                                                                 "evaluation, pretrained, "
-                                                                 "config, other");
+                                                  : "'" + kind +
+                                                        "' is not one of training, "
+                                                        "evaluation, pretrained, "
+                                                        "config, other");
 }
 
 // The file name a job sees in its channel directory: one path segment, never a way out of it.
@@ -144,8 +145,8 @@ void ApiServer::UploadDataset(const HttpRequest& request, BodyReader& body,
       if (!part.filename.empty() || part.name == "file") {
         if (size) return WriteError(response, InvalidArgument("give one file part per upload"));
         if (dataset.filename.empty()) dataset.filename = part.filename;
-        dataset.content_type = part.content_type.empty() ? "application/octet-stream"
-                                                         : part.content_type;
+        dataset.content_type =
+            part.content_type.empty() ? "application/octet-stream" : part.content_type;
         spool.emplace(options_.upload_temp_dir / (dataset.id + ".upload"));
         auto spooled = Spool(reader, spool->path());
         if (!spooled.ok()) return WriteSpoolError(response, spooled.status());
@@ -153,8 +154,9 @@ void ApiServer::UploadDataset(const HttpRequest& request, BodyReader& body,
       } else if (part.name == "name" || part.name == "kind" || part.name == "filename") {
         auto value = reader.ReadAll(1024);
         if (!value.ok()) return WriteError(response, value.status());
-        (part.name == "name" ? dataset.name : part.name == "kind" ? dataset.kind
-                                                                  : dataset.filename) = *value;
+        (part.name == "name"   ? dataset.name
+         : part.name == "kind" ? dataset.kind
+                               : dataset.filename) = *value;
       }
     }
     if (!size) return WriteError(response, control::FieldError("file", "no file part was sent"));

@@ -8,13 +8,16 @@ using nlohmann::json;
 
 std::string FormatServerSentEvent(int64_t id, const std::string& type, const json& data) {
   // dump() escapes line breaks inside strings, so the data is always one line.
-  return "id: " + std::to_string(id) + "\nevent: " + type + "\ndata: " +
-         data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+  return "id: " + std::to_string(id) + "\nevent: " + type +
+         "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
 }
 
 json EventJson(const metadata::Event& event) {
-  return {{"id", event.id},           {"type", event.type}, {"sweep_id", event.sweep_id},
-          {"job_name", event.job_name}, {"time", FormatIso8601(event.time)},
+  return {{"id", event.id},
+          {"type", event.type},
+          {"sweep_id", event.sweep_id},
+          {"job_name", event.job_name},
+          {"time", FormatIso8601(event.time)},
           {"data", event.data}};
 }
 
@@ -28,7 +31,9 @@ bool Matches(const metadata::EventFilter& filter, const metadata::Event& event) 
 EventHub::EventHub(metadata::MetadataStore& metadata, std::chrono::milliseconds heartbeat)
     : metadata_(metadata), heartbeat_(heartbeat) {}
 
-EventHub::~EventHub() { Stop(); }
+EventHub::~EventHub() {
+  Stop();
+}
 
 Status EventHub::Start() {
   TY_ASSIGN_OR_RETURN(cursor_, metadata_.LastEventId());
@@ -83,7 +88,7 @@ void EventHub::Loop() {
       for (auto it = followers_.begin(); it != followers_.end();) {
         // A follower of a job that ends without new lines still gets its "end".
         it = (it->stream->Send(": keep-alive\n\n") && ServeLog(*it)) ? std::next(it)
-                                                                       : followers_.erase(it);
+                                                                     : followers_.erase(it);
       }
     }
     subscribers_.remove_if([](const Subscriber& s) { return s.stream->closed(); });
@@ -171,8 +176,8 @@ bool EventHub::ServeLog(LogFollower& follower) {
   }
   auto status = core::ParseJobStatus(job->status);
   if (status.ok() && core::IsTerminal(*status)) {
-    follower.stream->Send(FormatServerSentEvent(follower.last_line_id, "end",
-                                                {{"status", job->status}}));
+    follower.stream->Send(
+        FormatServerSentEvent(follower.last_line_id, "end", {{"status", job->status}}));
     follower.stream->Close();
     return false;
   }

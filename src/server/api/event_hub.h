@@ -67,7 +67,7 @@ class EventHub {
   std::condition_variable wake_;
   bool notified_ = false;
   bool stopping_ = false;
-  std::mutex mutex_;  // the streams and the cursor
+  std::mutex mutex_;    // the streams and the cursor
   int64_t cursor_ = 0;  // the last event id fanned out
   int64_t events_sent_ = 0;
   std::list<Subscriber> subscribers_;

@@ -128,7 +128,9 @@ ResponseStreamBuffer::int_type ResponseStreamBuffer::overflow(int_type ch) {
   return traits_type::not_eof(ch);
 }
 
-int ResponseStreamBuffer::sync() { return Flush() ? 0 : -1; }
+int ResponseStreamBuffer::sync() {
+  return Flush() ? 0 : -1;
+}
 
 std::vector<std::string> PathSegments(const std::string& path) {
   std::vector<std::string> segments;

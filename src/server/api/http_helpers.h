@@ -54,7 +54,8 @@ class BodyStreamBuffer : public std::streambuf {
 // An ostream sink over the response body (for ObjectStore::Get).
 class ResponseStreamBuffer : public std::streambuf {
  public:
-  explicit ResponseStreamBuffer(ResponseWriter& response) : response_(response), buffer_(256 * 1024) {
+  explicit ResponseStreamBuffer(ResponseWriter& response)
+      : response_(response), buffer_(256 * 1024) {
     setp(buffer_.data(), buffer_.data() + buffer_.size());
   }
   ~ResponseStreamBuffer() override { sync(); }

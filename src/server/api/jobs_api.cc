@@ -26,8 +26,8 @@ Result<int64_t> QueryInteger(const HttpRequest& request, const std::string& key,
   int64_t value = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (error != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    return control::FieldError(key, "must be an integer from " + std::to_string(min) + " to " +
-                                        std::to_string(max));
+    return control::FieldError(
+        key, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
   }
   return value;
 }
@@ -144,10 +144,10 @@ void ApiServer::JobArtifact(const HttpRequest& request, const std::string& name,
     auto listed = objects_.List(prefix + "predictions", "", 1);
     if (!listed.ok()) return WriteError(response, listed.status());
     if (listed->objects.empty()) {
-      return WriteError(response, NotFound("job '" + name + "' has no predictions file (" +
-                                           (IsEnded(*job) ? "its output/data held none"
-                                                          : "it has not ended") +
-                                           ")"));
+      return WriteError(
+          response,
+          NotFound("job '" + name + "' has no predictions file (" +
+                   (IsEnded(*job) ? "its output/data held none" : "it has not ended") + ")"));
     }
     key = listed->objects[0].key;
     content_type = "application/octet-stream";
@@ -162,8 +162,8 @@ void ApiServer::JobArtifact(const HttpRequest& request, const std::string& name,
                                          "metrics)"));
   }
   if (!objects_.Head(key).ok()) {
-    return WriteError(response, NotFound("job '" + name + "' has no " + artifact + " yet (" +
-                                         job->status + ")"));
+    return WriteError(
+        response, NotFound("job '" + name + "' has no " + artifact + " yet (" + job->status + ")"));
   }
   SendObject(request, key, content_type, download_name, response);
 }
@@ -201,10 +201,10 @@ void ApiServer::Events(const HttpRequest& request, ResponseWriter& response) {
   if (!last.empty()) {
     auto [end, error] = std::from_chars(last.data(), last.data() + last.size(), after);
     if (error != std::errc() || end != last.data() + last.size() || after < 0) {
-      return WriteError(response,
-                        control::FieldError(request.Header("last-event-id").empty() ? "after"
-                                                                                   : "Last-Event-ID",
-                                            "must be an event id"));
+      return WriteError(
+          response,
+          control::FieldError(request.Header("last-event-id").empty() ? "after" : "Last-Event-ID",
+                              "must be an event id"));
     }
   }
   if (after < 0) {

@@ -49,17 +49,16 @@ void ApiServer::Metrics(ResponseWriter& response) {
     text << "# HELP trainyard_http_requests_total Requests answered, by route and status.\n"
          << "# TYPE trainyard_http_requests_total counter\n";
     for (const auto& [key, counters] : counters_) {
-      text << "trainyard_http_requests_total{route=\"" << key.first << "\",status=\""
-           << key.second << "\"} " << counters.requests << "\n";
+      text << "trainyard_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second
+           << "\"} " << counters.requests << "\n";
     }
     text << "# HELP trainyard_http_request_seconds Time spent answering, by route and status.\n"
          << "# TYPE trainyard_http_request_seconds summary\n";
     for (const auto& [key, counters] : counters_) {
-      std::string labels = "{route=\"" + key.first + "\",status=\"" +
-                           std::to_string(key.second) + "\"}";
+      std::string labels =
+          "{route=\"" + key.first + "\",status=\"" + std::to_string(key.second) + "\"}";
       text << "trainyard_http_request_seconds_sum" << labels << " " << counters.seconds << "\n"
-           << "trainyard_http_request_seconds_count" << labels << " " << counters.requests
-           << "\n";
+           << "trainyard_http_request_seconds_count" << labels << " " << counters.requests << "\n";
     }
   }
   std::string body = text.str();

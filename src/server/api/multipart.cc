@@ -46,8 +46,7 @@ std::string MultipartBoundary(const std::string& content_type) {
   return HeaderParameter(content_type, "boundary");
 }
 
-MultipartReader::MultipartReader(BodyReader& body, const std::string& content_type)
-    : body_(body) {
+MultipartReader::MultipartReader(BodyReader& body, const std::string& content_type) : body_(body) {
   std::string boundary = MultipartBoundary(content_type);
   if (boundary.empty() || boundary.size() > 70) {
     boundary_error_ = "multipart/form-data needs a boundary of 1 to 70 characters";
@@ -135,11 +134,10 @@ Result<size_t> MultipartReader::Read(char* buffer, size_t capacity) {
   while (true) {
     size_t found = pending_.find(delimiter_);
     // Bytes that cannot be the start of a delimiter may go out now.
-    size_t safe = found != std::string::npos
-                      ? found
-                      : (pending_.size() >= delimiter_.size()
-                             ? pending_.size() - delimiter_.size() + 1
-                             : 0);
+    size_t safe =
+        found != std::string::npos
+            ? found
+            : (pending_.size() >= delimiter_.size() ? pending_.size() - delimiter_.size() + 1 : 0);
     if (safe > 0) {
       size_t count = std::min(safe, capacity);
       std::memcpy(buffer, pending_.data(), count);

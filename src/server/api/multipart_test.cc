@@ -17,8 +17,7 @@ std::string Body(const std::string& file_content) {
          "------XyZ\r\n"
          "Content-Disposition: form-data; name=\"file\"; filename=\"train.csv\"\r\n"
          "Content-Type: text/csv\r\n\r\n" +
-         file_content +
-         "\r\n------XyZ--\r\n";
+         file_content + "\r\n------XyZ--\r\n";
 }
 
 // Every chunk size, so that a boundary split anywhere across reads is found.

@@ -34,7 +34,8 @@ TEST(ProgressDecoderTest, ReadsTheWrappersBody) {
 
 TEST(ProgressDecoderTest, NamesTheFieldOfAWrongShape) {
   EXPECT_FALSE(DecodeProgress(json::array()).ok());
-  auto wrong = DecodeProgress(json::parse(R"({"metrics": [{"name": "a", "value": 1}, {"name": 2}]})"));
+  auto wrong =
+      DecodeProgress(json::parse(R"({"metrics": [{"name": "a", "value": 1}, {"name": 2}]})"));
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(control::FieldOfError(wrong.status()), "metrics[1]");
   wrong = DecodeProgress(json::parse(R"({"log": [{"stream": 5, "line": 7}]})"));

@@ -42,7 +42,9 @@ Result<json> SweepDetails(metadata::MetadataStore& metadata, const metadata::Swe
       if (value == job.metrics.end()) continue;
       if (best.is_null() || (maximize ? value->second > best_value : value->second < best_value)) {
         best_value = value->second;
-        best = {{"name", job.name}, {"metric", *metric}, {"value", value->second},
+        best = {{"name", job.name},
+                {"metric", *metric},
+                {"value", value->second},
                 {"hyperparameters", job.hyperparameters}};
       }
     }
