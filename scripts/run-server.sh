@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: trainyard server with the embedded defaults (SQLite, local files, local executor),
 # the example trainer on the jobs' PATH and the sample digits data uploaded as datasets. Prints
-# the URL, the token and a CLI example; Ctrl-C stops it cleanly. State stays in runs/server.
+# the URL, the token and a CLI example; Ctrl-C stops it cleanly (running jobs go on and are
+# adopted at the next start). State stays in runs/server.
 set -euo pipefail
 build_dir=$(cd "${1:-build}" && pwd)
 data_dir=runs/server
@@ -44,7 +45,8 @@ done
 
 cat <<TEXT
 
-trainyard is running at $TRAINYARD_URL (data in $data_dir; Ctrl-C stops it)
+trainyard is running at $TRAINYARD_URL (data in $data_dir). Ctrl-C stops the server; jobs
+still running go on and are followed again at its next start.
 
 In another terminal:
   export PATH="$build_dir/apps:\$PATH" TRAINYARD_URL=$TRAINYARD_URL TRAINYARD_TOKEN=$TRAINYARD_TOKEN
