@@ -13,6 +13,14 @@ namespace trainyard::testing {
 
 namespace {
 
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+}  // namespace
+
 int ListenOnLoopback(int* port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
@@ -26,14 +34,7 @@ int ListenOnLoopback(int* port) {
   return fd;
 }
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
-// Reads one request (head and Content-Length body); false when the peer sent no full head.
-bool ReadRequest(int client, const std::atomic<bool>& stopping, RecordedRequest* request) {
+bool ReadHttpRequest(int client, const std::atomic<bool>& stopping, RecordedRequest* request) {
   std::string data;
   char buffer[65536];
   size_t header_end = std::string::npos;
@@ -75,8 +76,6 @@ bool ReadRequest(int client, const std::atomic<bool>& stopping, RecordedRequest*
   request->body = data.substr(header_end + 4, content_length);
   return true;
 }
-
-}  // namespace
 
 int UnusedLoopbackPort() {
   int port = 0;
@@ -127,7 +126,7 @@ void HttpTestServer::Serve() {
 
 void HttpTestServer::Handle(int client) {
   RecordedRequest request;
-  if (!ReadRequest(client, stopping_, &request)) {
+  if (!ReadHttpRequest(client, stopping_, &request)) {
     ::close(client);
     return;
   }

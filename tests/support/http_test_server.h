@@ -23,6 +23,12 @@ struct RecordedRequest {
   std::string body;
 };
 
+// A TCP socket bound to a free port of 127.0.0.1 (written to *port); the caller listens on it.
+int ListenOnLoopback(int* port);
+// Reads one request (head and Content-Length body) from a connected socket, polling `stopping`;
+// false when the peer sent no full request.
+bool ReadHttpRequest(int client, const std::atomic<bool>& stopping, RecordedRequest* request);
+
 struct HttpTestResponse {
   int status = 200;
   std::string body;
