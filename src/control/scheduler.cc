@@ -1,6 +1,7 @@
 #include "control/scheduler.h"
 
 #include <fstream>
+#include <set>
 
 #include "common/files.h"
 #include "control/job_tokens.h"
@@ -455,6 +456,8 @@ void Scheduler::StartQueued() {
     per_executor[running.executor->name()] += 1;
     per_sweep[running.sweep_id] += 1;
   }
+  std::map<std::string, bool> stop_requested;  // by sweep, read once per pass
+  std::set<std::string> sweeps_full;           // sweeps at their max_parallel
   metadata::JobFilter filter;
   filter.status = "Queued";
   filter.limit = 200;
@@ -465,14 +468,24 @@ void Scheduler::StartQueued() {
     for (JobRecord& job : page->jobs) {
       ++scanned;
       if (free_slots <= 0) return;
+      // A sweep full at its max_parallel needs no more reads in this pass.
+      if (sweeps_full.count(job.sweep_id)) continue;
       auto request = RequestOf(job.sweep_id);
-      auto sweep = metadata_.GetSweep(job.sweep_id);
-      if (!request.ok() || !sweep.ok()) continue;
-      if (sweep->stop_requested) {
+      if (!request.ok()) continue;
+      auto stopped = stop_requested.find(job.sweep_id);
+      if (stopped == stop_requested.end()) {
+        auto sweep = metadata_.GetSweep(job.sweep_id);
+        if (!sweep.ok()) continue;
+        stopped = stop_requested.emplace(job.sweep_id, sweep->stop_requested).first;
+      }
+      if (stopped->second) {
         (void)EndWithoutRunning(job, core::SecondaryStatus::kStopped, "Stopped before it started");
         continue;
       }
-      if (request->max_parallel > 0 && per_sweep[job.sweep_id] >= request->max_parallel) continue;
+      if (request->max_parallel > 0 && per_sweep[job.sweep_id] >= request->max_parallel) {
+        sweeps_full.insert(job.sweep_id);
+        continue;
+      }
       auto limit = options_.max_running_per_executor.find(job.executor);
       if (limit != options_.max_running_per_executor.end() &&
           per_executor[job.executor] >= limit->second) {
