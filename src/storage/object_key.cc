@@ -62,4 +62,31 @@ Status ValidateObjectKey(const std::string& key) {
   return Status::Ok();
 }
 
+Status ValidateObjectMetadata(const std::string& key, const ObjectMetadata& metadata) {
+  constexpr size_t kMaxNameBytes = 128;
+  constexpr size_t kMaxTotalBytes = 2048;  // S3: user metadata of a PUT is limited to 2 KB
+  size_t total = 0;
+  for (const auto& [name, value] : metadata) {
+    bool good_name = !name.empty() && name.size() <= kMaxNameBytes &&
+                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
+                         std::string::npos;
+    if (!good_name) {
+      return InvalidArgument("object " + Quote(key) + ": metadata name " + Quote(name) +
+                             " must be 1 to 128 of a-z, 0-9, '-', '_', '.'");
+    }
+    for (unsigned char c : value) {
+      if (c < 0x20 || c >= 0x7f) {
+        return InvalidArgument("object " + Quote(key) + ": metadata '" + name +
+                               "' must be printable ASCII");
+      }
+    }
+    total += name.size() + value.size();
+  }
+  if (total > kMaxTotalBytes) {
+    return InvalidArgument("object " + Quote(key) + ": metadata is " + std::to_string(total) +
+                           " bytes, more than the 2048 allowed");
+  }
+  return Status::Ok();
+}
+
 }  // namespace trainyard::storage

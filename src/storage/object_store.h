@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,18 +23,28 @@
 
 namespace trainyard::storage {
 
+// User metadata, as S3's x-amz-meta-* headers: names in lower case.
+using ObjectMetadata = std::map<std::string, std::string>;
+
 struct ObjectInfo {
   std::string key;
   uint64_t size = 0;
-  std::string sha256_hex;  // lowercase hex SHA-256 of the whole object
+  // Lowercase hex SHA-256 of the whole object. Empty where the backend does not know it: an S3
+  // object written by multipart upload or by another tool (see S3ObjectStore), and in List
+  // pages of such backends.
+  std::string sha256_hex;
   TimePoint last_modified;
   std::string content_type;  // "application/octet-stream" when the Put gave none
+  ObjectMetadata metadata;   // what the Put gave (Head and Put report it; List need not)
 };
 
 struct PutOptions {
   std::string content_type;  // empty: "application/octet-stream"
   // When set, the Put fails unless the streamed bytes have this SHA-256 (hex, either case).
   std::optional<std::string> expected_sha256_hex;
+  // Names: 1 to 128 of [a-z0-9-_.]; values printable ASCII; at most 2 KiB together (S3's
+  // limit). Anything else is InvalidArgument naming the entry.
+  ObjectMetadata metadata;
 };
 
 // Bytes [offset, offset + length) of an object; length nullopt: to the end.
@@ -53,7 +64,7 @@ class ObjectStore {
 
   // Streams exactly `size` bytes from `source` into `key`, computing SHA-256 as it goes, in
   // constant memory. Replaces an existing object atomically. Nothing becomes visible on failure:
-  //   InvalidArgument: bad key, bad expected_sha256_hex, the digest does not match it, or
+  //   InvalidArgument: bad key, bad expected_sha256_hex, bad metadata, the digest does not match it, or
   //                    `source` ended before `size` bytes (bytes after `size` are left unread).
   //   FailedPrecondition: the backend cannot hold the key beside existing ones (the local store
   //                    cannot keep both "a" and "a/b", as a file cannot also be a directory).
@@ -87,6 +98,9 @@ using ObjectStorePtr = std::unique_ptr<ObjectStore>;
 // no leading or trailing '/', no empty segment ("a//b") and no "." or ".." segment. Returns
 // InvalidArgument naming the key (escaped) and the rule it breaks.
 Status ValidateObjectKey(const std::string& key);
+
+// PutOptions.metadata's rules, InvalidArgument naming the object and the entry.
+Status ValidateObjectMetadata(const std::string& key, const ObjectMetadata& metadata);
 
 // Opens a store by URI: "file:///abs/path" opens a LocalObjectStore rooted there (created if
 // missing). Any other form: InvalidArgument naming the URI and the supported schemes.

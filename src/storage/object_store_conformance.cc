@@ -160,6 +160,35 @@ TEST_P(ObjectStoreConformanceTest, PutAndHeadReportSizeDigestAndContentType) {
   EXPECT_LT(std::chrono::abs(age), std::chrono::minutes(5));
 }
 
+TEST_P(ObjectStoreConformanceTest, MetadataRoundTripsThroughPutAndHead) {
+  ObjectMetadata metadata = {{"job", "sw-1-0003"}, {"trainer_version", "1.2 (beta)"}};
+  ObjectInfo put = PutString("meta/model.bin", "m", {.metadata = metadata});
+  EXPECT_EQ(put.metadata, metadata);
+  Result<ObjectInfo> head = store_->Head("meta/model.bin");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->metadata, metadata);
+  // A new Put replaces the metadata with its own.
+  PutString("meta/model.bin", "n");
+  EXPECT_TRUE(store_->Head("meta/model.bin")->metadata.empty());
+}
+
+TEST_P(ObjectStoreConformanceTest, BadMetadataIsRefusedNamingTheEntry) {
+  const std::vector<ObjectMetadata> bad = {{{"Upper", "x"}},
+                                           {{"", "x"}},
+                                           {{"with space", "x"}},
+                                           {{"ok", "line\nbreak"}},
+                                           {{"ok", "caf\xc3\xa9"}},
+                                           {{"big", std::string(3000, 'v')}}};
+  for (const ObjectMetadata& metadata : bad) {
+    std::istringstream source("x");
+    Result<ObjectInfo> put = store_->Put("meta/bad", source, 1, {.metadata = metadata});
+    EXPECT_EQ(put.status().code(), StatusCode::kInvalidArgument) << metadata.begin()->first;
+    EXPECT_NE(put.status().message().find("meta/bad"), std::string::npos)
+        << put.status().message();
+  }
+  EXPECT_EQ(store_->Head("meta/bad").status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(ObjectStoreConformanceTest, EmptyObjectAndDefaultContentType) {
   ObjectInfo put = PutString("empty", "");
   EXPECT_EQ(put.size, 0u);
@@ -193,7 +222,9 @@ TEST_P(ObjectStoreConformanceTest, LargeObjectStreamsThroughWithoutWholeObjectBu
   ASSERT_TRUE(store_->Get("big/20mib.bin", sink).ok());
   EXPECT_EQ(received.size(), kSize);
   EXPECT_EQ(received.FinishHex(), expected_sha);
-  EXPECT_EQ(store_->Head("big/20mib.bin")->sha256_hex, expected_sha);
+  if (GetParam().digest_of_large_objects) {
+    EXPECT_EQ(store_->Head("big/20mib.bin")->sha256_hex, expected_sha);
+  }
 
   long peak = ProcStatusKib("VmHWM:");
   if (!measure || rss_before < 0 || peak < 0) {
@@ -370,7 +401,9 @@ TEST_P(ObjectStoreConformanceTest, ListPaginatesInKeyOrder) {
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first->objects.size(), 1u);
   EXPECT_EQ(first->objects[0].size, 12u);
-  EXPECT_EQ(first->objects[0].sha256_hex, Sha256Of("logs/part-00"));
+  if (GetParam().digests_in_lists) {
+    EXPECT_EQ(first->objects[0].sha256_hex, Sha256Of("logs/part-00"));
+  }
 }
 
 TEST_P(ObjectStoreConformanceTest, ListOrderIsByteOrderAcrossDirectories) {

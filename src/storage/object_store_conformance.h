@@ -22,6 +22,11 @@ struct ObjectStoreFactory {
   // Makes an empty store; `scratch_dir` is a fresh directory, removed after the test, that a
   // backend may keep its data in.
   std::function<Result<ObjectStorePtr>(const std::filesystem::path& scratch_dir)> make;
+  // Whether Head knows the SHA-256 of a large (20 MiB) object and List pages carry digests.
+  // S3 does neither: a multipart upload's digest is known only once the upload is complete, too
+  // late for its metadata, and ListObjectsV2 returns no metadata at all.
+  bool digest_of_large_objects = true;
+  bool digests_in_lists = true;
 };
 
 // Names the parameter in test output (otherwise gtest prints the std::function's bytes).

@@ -197,7 +197,8 @@ void ApiServer::SendObject(const HttpRequest& request, const std::string& key,
   }
   response.SetHeader("Content-Type", content_type);
   response.SetHeader("Accept-Ranges", "bytes");
-  response.SetHeader("ETag", "\"" + info->sha256_hex + "\"");
+  // An object whose digest the store does not know (an S3 multipart upload) has no ETag.
+  if (!info->sha256_hex.empty()) response.SetHeader("ETag", "\"" + info->sha256_hex + "\"");
   if (!download_name.empty()) {
     response.SetHeader("Content-Disposition", "attachment; filename=\"" + download_name + "\"");
   }

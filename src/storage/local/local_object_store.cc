@@ -158,6 +158,7 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, std::istream& s
     TY_ASSIGN_OR_RETURN(expected_sha, NormalizeExpectedSha(key, *options.expected_sha256_hex));
   }
   TY_RETURN_IF_ERROR(ValidateContentType(key, options.content_type));
+  TY_RETURN_IF_ERROR(ValidateObjectMetadata(key, options.metadata));
 
   TY_ASSIGN_OR_RETURN(TempFile temp, TempFile::Create(tmp_dir_, "put-"));
   Sha256 hasher;
@@ -190,14 +191,14 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, std::istream& s
 
   Sidecar sidecar{key, sha,
                   options.content_type.empty() ? kDefaultContentType : options.content_type,
-                  FileIdentity::Of(info)};
+                  options.metadata, FileIdentity::Of(info)};
   // The sidecar goes first, so that once the data is in place its metadata already matches it.
   // If we crash in between, or another Put of this key overtakes us, the sidecar names a file
   // that is not the one in place, and Head recomputes rather than trusting it.
   TY_RETURN_IF_ERROR(WriteSidecar(SidecarPath(key), sidecar, tmp_dir_));
   TY_RETURN_IF_ERROR(PlaceObject(key, temp.path(), object_path));
   temp.Keep();
-  return ObjectInfo{key, size, sha, MtimeOf(info), sidecar.content_type};
+  return ObjectInfo{key, size, sha, MtimeOf(info), sidecar.content_type, sidecar.metadata};
 }
 
 Status LocalObjectStore::PlaceObject(const std::string& key, const fs::path& temp_path,
@@ -242,12 +243,12 @@ Result<ObjectInfo> LocalObjectStore::Describe(const std::string& key, int fd,
   std::optional<Sidecar> sidecar = ReadSidecar(sidecar_path);
   if (sidecar && sidecar->key == key && sidecar->data == identity) {
     return ObjectInfo{key, identity.size, sidecar->sha256_hex, MtimeOf(info),
-                      sidecar->content_type};
+                      sidecar->content_type, sidecar->metadata};
   }
   // Missing or stale: hash the file we hold open (so the digest matches this very data) and
   // rewrite the sidecar. The content type of a stale sidecar belonged to another version.
   TY_ASSIGN_OR_RETURN(std::string sha, HashFile(fd, path));
-  Sidecar rebuilt{key, sha, kDefaultContentType, identity};
+  Sidecar rebuilt{key, sha, kDefaultContentType, {}, identity};
   // Best effort: failing to cache the digest does not make the answer wrong.
   (void)WriteSidecar(sidecar_path, rebuilt, tmp_dir_);
   return ObjectInfo{key, identity.size, sha, MtimeOf(info), rebuilt.content_type};

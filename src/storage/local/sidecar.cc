@@ -25,6 +25,9 @@ std::optional<Sidecar> ReadSidecar(const fs::path& path) {
     sidecar.key = json.at("key").get<std::string>();
     sidecar.sha256_hex = json.at("sha256").get<std::string>();
     sidecar.content_type = json.at("content_type").get<std::string>();
+    if (json.contains("metadata")) {
+      sidecar.metadata = json.at("metadata").get<std::map<std::string, std::string>>();
+    }
     sidecar.data.inode = json.at("inode").get<uint64_t>();
     sidecar.data.size = json.at("size").get<uint64_t>();
     sidecar.data.mtime_ns = json.at("mtime_ns").get<int64_t>();
@@ -38,6 +41,7 @@ Status WriteSidecar(const fs::path& path, const Sidecar& sidecar, const fs::path
   nlohmann::json json = {{"key", sidecar.key},
                          {"sha256", sidecar.sha256_hex},
                          {"content_type", sidecar.content_type},
+                         {"metadata", sidecar.metadata},
                          {"inode", sidecar.data.inode},
                          {"size", sidecar.data.size},
                          {"mtime_ns", sidecar.data.mtime_ns}};

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,7 @@ struct Sidecar {
   std::string key;
   std::string sha256_hex;
   std::string content_type;
+  std::map<std::string, std::string> metadata;  // the Put's user metadata
   FileIdentity data;
 };
 
