@@ -13,6 +13,9 @@ packages=(
   nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-jsonschema zip unzip curl
+  # tests with clients nobody here wrote: the S3 endpoint against awscli and boto3, the S3 store
+  # against s3rver (npm, see tests/npm); the container executor with podman over runc
+  awscli python3-boto3 nodejs podman runc
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # hyperfine times commands; nginx is the peer of the server's transfer benchmark
@@ -25,14 +28,23 @@ for package in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$package")
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-sudo_cmd=()
-if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+# npm packages, exactly as locked; again only when the lock changed since the last install.
+root=$(cd "$(dirname "$0")/.." && pwd)
+for project in tests/npm; do
+  lock="$root/$project/package-lock.json"
+  stamp="$root/$project/node_modules/.package-lock.json"
+  if [[ ! -f "$stamp" || "$lock" -nt "$stamp" ]]; then
+    echo "install-deps: npm ci in $project"
+    npm ci --prefix "$root/$project" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+done
