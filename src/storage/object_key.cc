@@ -1,6 +1,8 @@
 // ValidateObjectKey. The rules are those of a key that maps safely onto a relative path (no
 // "..", no absolute path, no empty segment) and prints safely in logs and messages (no control
 // characters, valid UTF-8), so that every backend accepts and refuses the same keys.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <string_view>
 
@@ -62,14 +64,16 @@ Status ValidateObjectKey(const std::string& key) {
   return Status::Ok();
 }
 
+namespace {
+
 Status ValidateObjectMetadata(const std::string& key, const ObjectMetadata& metadata) {
   constexpr size_t kMaxNameBytes = 128;
   constexpr size_t kMaxTotalBytes = 2048;  // S3: user metadata of a PUT is limited to 2 KB
   size_t total = 0;
   for (const auto& [name, value] : metadata) {
-    bool good_name = !name.empty() && name.size() <= kMaxNameBytes &&
-                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
-                         std::string::npos;
+    bool good_name =
+        !name.empty() && name.size() <= kMaxNameBytes &&
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") == std::string::npos;
     if (!good_name) {
       return InvalidArgument("object " + Quote(key) + ": metadata name " + Quote(name) +
                              " must be 1 to 128 of a-z, 0-9, '-', '_', '.'");
@@ -87,6 +91,36 @@ Status ValidateObjectMetadata(const std::string& key, const ObjectMetadata& meta
                            " bytes, more than the 2048 allowed");
   }
   return Status::Ok();
+}
+
+// Content types go back out in HTTP headers, so only printable ASCII is accepted.
+Status ValidateContentType(const std::string& key, const std::string& content_type) {
+  constexpr size_t kMaxContentTypeBytes = 256;
+  bool printable = std::all_of(content_type.begin(), content_type.end(),
+                               [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+  if (!printable || content_type.size() > kMaxContentTypeBytes) {
+    return InvalidArgument("object " + Quote(key) +
+                           ": content type must be at most 256 printable ASCII characters");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::optional<std::string>> CheckPutOptions(const std::string& key,
+                                                   const PutOptions& options) {
+  TY_RETURN_IF_ERROR(ValidateContentType(key, options.content_type));
+  TY_RETURN_IF_ERROR(ValidateObjectMetadata(key, options.metadata));
+  if (!options.expected_sha256_hex) return std::optional<std::string>();
+  std::string lower = *options.expected_sha256_hex;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.size() != 64 || lower.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return InvalidArgument("object " + Quote(key) +
+                           ": expected SHA-256 must be 64 hex digits, got '" +
+                           *options.expected_sha256_hex + "'");
+  }
+  return std::optional<std::string>(lower);
 }
 
 }  // namespace trainyard::storage

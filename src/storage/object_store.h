@@ -64,7 +64,8 @@ class ObjectStore {
 
   // Streams exactly `size` bytes from `source` into `key`, computing SHA-256 as it goes, in
   // constant memory. Replaces an existing object atomically. Nothing becomes visible on failure:
-  //   InvalidArgument: bad key, bad expected_sha256_hex, bad metadata, the digest does not match it, or
+  //   InvalidArgument: bad key, bad expected_sha256_hex, bad metadata, the digest does not match
+  //   it, or
   //                    `source` ended before `size` bytes (bytes after `size` are left unread).
   //   FailedPrecondition: the backend cannot hold the key beside existing ones (the local store
   //                    cannot keep both "a" and "a/b", as a file cannot also be a directory).
@@ -99,11 +100,16 @@ using ObjectStorePtr = std::unique_ptr<ObjectStore>;
 // InvalidArgument naming the key (escaped) and the rule it breaks.
 Status ValidateObjectKey(const std::string& key);
 
-// PutOptions.metadata's rules, InvalidArgument naming the object and the entry.
-Status ValidateObjectMetadata(const std::string& key, const ObjectMetadata& metadata);
+// Checks PutOptions for `key` as every backend does: the content type (at most 256 printable
+// ASCII characters), the metadata (see there), the expected digest (64 hex digits). Returns the
+// expected digest in lower case; InvalidArgument naming the object and what is wrong.
+Result<std::optional<std::string>> CheckPutOptions(const std::string& key,
+                                                   const PutOptions& options);
 
 // Opens a store by URI: "file:///abs/path" opens a LocalObjectStore rooted there (created if
-// missing). Any other form: InvalidArgument naming the URI and the supported schemes.
+// missing); "s3://bucket/prefix[?endpoint=...]" an S3ObjectStore configured from this process's
+// environment as the AWS SDKs are (see OpenS3ObjectStore). Any other form: InvalidArgument naming
+// the URI and the supported schemes.
 Result<ObjectStorePtr> OpenObjectStore(const std::string& uri);
 
 }  // namespace trainyard::storage

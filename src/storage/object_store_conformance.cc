@@ -88,8 +88,18 @@ bool ResetPeakRss() {
 }  // namespace
 
 void ObjectStoreConformanceTest::SetUp() {
+  std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  test = test.substr(0, test.find('/'));
+  if (auto deviation = GetParam().known_deviations.find(test);
+      deviation != GetParam().known_deviations.end()) {
+    GTEST_SKIP() << GetParam().name << " departs from S3 here: " << deviation->second;
+  }
   scratch_ = std::make_unique<testing::TempDir>();
   Result<ObjectStorePtr> store = GetParam().make(scratch_->path());
+  // Unavailable: the backend's peer (an S3 server) cannot run on this machine; said, not hidden.
+  if (store.status().code() == StatusCode::kUnavailable) {
+    GTEST_SKIP() << GetParam().name << " cannot run here: " << store.status().message();
+  }
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   store_ = std::move(*store);
 }
@@ -173,18 +183,15 @@ TEST_P(ObjectStoreConformanceTest, MetadataRoundTripsThroughPutAndHead) {
 }
 
 TEST_P(ObjectStoreConformanceTest, BadMetadataIsRefusedNamingTheEntry) {
-  const std::vector<ObjectMetadata> bad = {{{"Upper", "x"}},
-                                           {{"", "x"}},
-                                           {{"with space", "x"}},
-                                           {{"ok", "line\nbreak"}},
-                                           {{"ok", "caf\xc3\xa9"}},
-                                           {{"big", std::string(3000, 'v')}}};
+  const std::vector<ObjectMetadata> bad = {
+      {{"Upper", "x"}},        {{"", "x"}},
+      {{"with space", "x"}},   {{"ok", "line\nbreak"}},
+      {{"ok", "caf\xc3\xa9"}}, {{"big", std::string(3000, 'v')}}};
   for (const ObjectMetadata& metadata : bad) {
     std::istringstream source("x");
     Result<ObjectInfo> put = store_->Put("meta/bad", source, 1, {.metadata = metadata});
     EXPECT_EQ(put.status().code(), StatusCode::kInvalidArgument) << metadata.begin()->first;
-    EXPECT_NE(put.status().message().find("meta/bad"), std::string::npos)
-        << put.status().message();
+    EXPECT_NE(put.status().message().find("meta/bad"), std::string::npos) << put.status().message();
   }
   EXPECT_EQ(store_->Head("meta/bad").status().code(), StatusCode::kNotFound);
 }
@@ -199,7 +206,7 @@ TEST_P(ObjectStoreConformanceTest, EmptyObjectAndDefaultContentType) {
 }
 
 TEST_P(ObjectStoreConformanceTest, LargeObjectStreamsThroughWithoutWholeObjectBuffers) {
-  constexpr uint64_t kSize = 20ull << 20;
+  constexpr uint64_t kSize = 40ull << 20;
   // The reference digest, computed from the same generated stream.
   HashingStreambuf reference;
   {
@@ -212,18 +219,18 @@ TEST_P(ObjectStoreConformanceTest, LargeObjectStreamsThroughWithoutWholeObjectBu
   long rss_before = ProcStatusKib("VmRSS:");
   GeneratedStreambuf generated(kSize, 42);
   std::istream source(&generated);
-  Result<ObjectInfo> put = store_->Put("big/20mib.bin", source, kSize);
+  Result<ObjectInfo> put = store_->Put("big/40mib.bin", source, kSize);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   EXPECT_EQ(put->size, kSize);
   EXPECT_EQ(put->sha256_hex, expected_sha);
 
   HashingStreambuf received;
   std::ostream sink(&received);
-  ASSERT_TRUE(store_->Get("big/20mib.bin", sink).ok());
+  ASSERT_TRUE(store_->Get("big/40mib.bin", sink).ok());
   EXPECT_EQ(received.size(), kSize);
   EXPECT_EQ(received.FinishHex(), expected_sha);
   if (GetParam().digest_of_large_objects) {
-    EXPECT_EQ(store_->Head("big/20mib.bin")->sha256_hex, expected_sha);
+    EXPECT_EQ(store_->Head("big/40mib.bin")->sha256_hex, expected_sha);
   }
 
   long peak = ProcStatusKib("VmHWM:");
@@ -231,8 +238,9 @@ TEST_P(ObjectStoreConformanceTest, LargeObjectStreamsThroughWithoutWholeObjectBu
     GTEST_SKIP() << "peak RSS cannot be reset here (/proc/self/clear_refs); memory not checked";
   }
   RecordProperty("peak_rss_growth_kib", std::to_string(peak - rss_before));
-  // A store that buffered the whole object would have grown by at least its 20 MiB.
-  EXPECT_LT(peak - rss_before, 10 * 1024) << "peak RSS grew by " << (peak - rss_before) << " KiB";
+  // A store that buffered the whole object would have grown by at least its 40 MiB (the S3
+  // store holds a few parts of 5 MiB).
+  EXPECT_LT(peak - rss_before, 20 * 1024) << "peak RSS grew by " << (peak - rss_before) << " KiB";
 }
 
 TEST_P(ObjectStoreConformanceTest, ExpectedShaAcceptedInEitherCase) {

@@ -1,16 +1,25 @@
 // OpenObjectStore: the one place that maps a URI scheme to a backend.
+#include <unistd.h>
+
+#include "common/environment.h"
 #include "storage/local/local_object_store.h"
 #include "storage/object_store.h"
+#include "storage/s3/s3_object_store.h"
 
 namespace trainyard::storage {
 namespace {
 
 constexpr char kFileScheme[] = "file://";
-constexpr char kSupported[] = "(supported: file://)";
+constexpr char kS3Scheme[] = "s3://";
+constexpr char kSupported[] = "(supported: file://, s3://)";
 
 }  // namespace
 
 Result<ObjectStorePtr> OpenObjectStore(const std::string& uri) {
+  if (uri.starts_with(kS3Scheme)) {
+    EnvironmentMap environment = ParseEnvironment(environ);
+    return OpenS3ObjectStore(uri, environment, environment["HOME"]);
+  }
   if (!uri.starts_with(kFileScheme)) {
     return InvalidArgument("unsupported object store URI '" + uri + "' " + kSupported);
   }

@@ -145,10 +145,13 @@ void HttpTestServer::Handle(int client) {
     requests_.push_back(std::move(request));
   }
   arrived_.notify_all();
-  std::string response = "HTTP/1.1 " + std::to_string(answer.status) +
-                         " Status\r\nContent-Type: text/plain\r\nContent-Length: " +
-                         std::to_string(answer.body.size()) + "\r\nConnection: close\r\n\r\n" +
-                         answer.body;
+  std::string response = "HTTP/1.1 " + std::to_string(answer.status) + " Status\r\n";
+  if (!answer.headers.contains("Content-Type")) response += "Content-Type: text/plain\r\n";
+  if (!answer.headers.contains("Content-Length")) {
+    response += "Content-Length: " + std::to_string(answer.body.size()) + "\r\n";
+  }
+  for (const auto& [name, value] : answer.headers) response += name + ": " + value + "\r\n";
+  response += "Connection: close\r\n\r\n" + answer.body;
   size_t written = 0;
   while (written < response.size()) {
     ssize_t n = ::write(client, response.data() + written, response.size() - written);

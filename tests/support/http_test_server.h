@@ -32,6 +32,8 @@ bool ReadHttpRequest(int client, const std::atomic<bool>& stopping, RecordedRequ
 struct HttpTestResponse {
   int status = 200;
   std::string body;
+  // Sent after the default ones; a Content-Length here replaces the body's (for HEAD answers).
+  std::map<std::string, std::string> headers;
 };
 
 class HttpTestServer {

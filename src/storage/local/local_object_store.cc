@@ -24,7 +24,6 @@ namespace {
 // Objects stream through a buffer of this size, so memory stays constant whatever their size.
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr char kDefaultContentType[] = "application/octet-stream";
-constexpr size_t kMaxContentTypeBytes = 256;
 // Put retries placing the file when a concurrent Delete prunes the directory it just created.
 constexpr int kPlaceAttempts = 5;
 
@@ -39,29 +38,6 @@ Status NotFoundStatus(const std::string& key) {
 TimePoint MtimeOf(const struct stat& info) {
   return TimePoint(std::chrono::duration_cast<TimePoint::duration>(
       std::chrono::seconds(info.st_mtim.tv_sec) + std::chrono::nanoseconds(info.st_mtim.tv_nsec)));
-}
-
-Result<std::string> NormalizeExpectedSha(const std::string& key, const std::string& hex) {
-  std::string lower = hex;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  bool is_hex = lower.size() == 64 && lower.find_first_not_of("0123456789abcdef") == lower.npos;
-  if (!is_hex) {
-    return InvalidArgument("object " + Quoted(key) +
-                           ": expected SHA-256 must be 64 hex digits, got '" + hex + "'");
-  }
-  return lower;
-}
-
-// Content types go back out in HTTP headers, so only printable ASCII is accepted.
-Status ValidateContentType(const std::string& key, const std::string& content_type) {
-  bool printable = std::all_of(content_type.begin(), content_type.end(),
-                               [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
-  if (!printable || content_type.size() > kMaxContentTypeBytes) {
-    return InvalidArgument("object " + Quoted(key) +
-                           ": content type must be at most 256 printable ASCII characters");
-  }
-  return Status::Ok();
 }
 
 // Opens an object's data file; NotFound for a missing key or a directory (a prefix of keys).
@@ -153,12 +129,7 @@ fs::path LocalObjectStore::SidecarPath(const std::string& key) const {
 Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, std::istream& source,
                                          uint64_t size, const PutOptions& options) {
   TY_ASSIGN_OR_RETURN(fs::path object_path, ObjectPath(key));
-  std::optional<std::string> expected_sha;
-  if (options.expected_sha256_hex) {
-    TY_ASSIGN_OR_RETURN(expected_sha, NormalizeExpectedSha(key, *options.expected_sha256_hex));
-  }
-  TY_RETURN_IF_ERROR(ValidateContentType(key, options.content_type));
-  TY_RETURN_IF_ERROR(ValidateObjectMetadata(key, options.metadata));
+  TY_ASSIGN_OR_RETURN(std::optional<std::string> expected_sha, CheckPutOptions(key, options));
 
   TY_ASSIGN_OR_RETURN(TempFile temp, TempFile::Create(tmp_dir_, "put-"));
   Sha256 hasher;
@@ -242,8 +213,8 @@ Result<ObjectInfo> LocalObjectStore::Describe(const std::string& key, int fd,
   fs::path sidecar_path = SidecarPath(key);
   std::optional<Sidecar> sidecar = ReadSidecar(sidecar_path);
   if (sidecar && sidecar->key == key && sidecar->data == identity) {
-    return ObjectInfo{key, identity.size, sidecar->sha256_hex, MtimeOf(info),
-                      sidecar->content_type, sidecar->metadata};
+    return ObjectInfo{key,           identity.size,         sidecar->sha256_hex,
+                      MtimeOf(info), sidecar->content_type, sidecar->metadata};
   }
   // Missing or stale: hash the file we hold open (so the digest matches this very data) and
   // rewrite the sidecar. The content type of a stale sidecar belonged to another version.

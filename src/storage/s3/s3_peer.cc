@@ -1,0 +1,85 @@
+#include "storage/s3/s3_peer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "aws/environment_provider.h"
+#include "support/http_test_server.h"
+#include "support/test_paths.h"
+
+namespace trainyard::storage {
+namespace {
+
+bool Accepts(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return connected;
+}
+
+}  // namespace
+
+S3rverPeer* S3rverPeer::Shared(std::string* why_not) {
+  static std::unique_ptr<S3rverPeer> peer;
+  static std::string failure;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    std::filesystem::path script =
+        testing::SourceDir() / "tests/npm/node_modules/s3rver/bin/s3rver.js";
+    if (!std::filesystem::exists(script)) {
+      failure = "s3rver is not installed at " + script.string() + " (scripts/install-deps.sh)";
+    } else if (!std::filesystem::exists("/usr/bin/node")) {
+      failure = "node is not installed at /usr/bin/node";
+    } else {
+      auto started = std::make_unique<S3rverPeer>();
+      started->port_ = testing::UnusedLoopbackPort();
+      started->data_ = std::make_unique<testing::TempDir>();
+      started->process_ = std::make_unique<testing::Process>(std::vector<std::string>{
+          // s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider.
+          "/usr/bin/node", "--openssl-legacy-provider", script.string(), "--directory",
+          started->data_->path().string(), "--address", "127.0.0.1", "--port",
+          std::to_string(started->port_), "--silent", "--configure-bucket", kBucket});
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (!Accepts(started->port_) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (Accepts(started->port_)) {
+        peer = std::move(started);
+      } else {
+        failure = "s3rver did not listen on port " + std::to_string(started->port_) +
+                  " within 20 s: " + started->process_->Wait(std::chrono::seconds(1)).output;
+      }
+    }
+  }
+  if (!peer && why_not) *why_not = failure;
+  return peer.get();
+}
+
+S3ObjectStoreOptions TestS3Options(const std::string& endpoint, const std::string& bucket,
+                                   const std::string& prefix, const std::string& access_key_id,
+                                   const std::string& secret_access_key) {
+  S3ObjectStoreOptions options;
+  options.bucket = bucket;
+  options.prefix = prefix;
+  options.endpoint = endpoint;
+  options.path_style = true;
+  options.credentials = std::make_shared<aws::EnvironmentProvider>(EnvironmentMap{
+      {"AWS_ACCESS_KEY_ID", access_key_id}, {"AWS_SECRET_ACCESS_KEY", secret_access_key}});
+  options.multipart_threshold = 8ull << 20;
+  options.part_size = 5ull << 20;
+  options.parallel_parts = 2;
+  options.retry_base_delay = std::chrono::milliseconds(10);
+  return options;
+}
+
+}  // namespace trainyard::storage

@@ -1,0 +1,38 @@
+// s3rver (an S3 implementation from npm that trainyard's tests install: tests/npm) started on a
+// free loopback port for a test binary, and an S3ObjectStore factory over it. Test-only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/object_store_conformance.h"
+#include "storage/s3/s3_object_store.h"
+#include "support/subprocess.h"
+
+namespace trainyard::storage {
+
+class S3rverPeer {
+ public:
+  // The one s3rver of this test binary, started at the first call (with bucket kBucket); null
+  // when it cannot run here, with the reason in *why_not.
+  static S3rverPeer* Shared(std::string* why_not);
+
+  static constexpr char kBucket[] = "conformance";
+  static constexpr char kAccessKeyId[] = "S3RVER";  // s3rver's built-in account
+  static constexpr char kSecretAccessKey[] = "S3RVER";
+
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_ = 0;
+  std::unique_ptr<testing::TempDir> data_;
+  std::unique_ptr<testing::Process> process_;
+};
+
+// Options for a store in `bucket` under `prefix` at `endpoint` with these static keys, with small
+// parts (5 MiB, two at a time, multipart above 8 MiB) so that tests exercise multipart uploads.
+S3ObjectStoreOptions TestS3Options(const std::string& endpoint, const std::string& bucket,
+                                   const std::string& prefix, const std::string& access_key_id,
+                                   const std::string& secret_access_key);
+
+}  // namespace trainyard::storage
