@@ -498,11 +498,12 @@ TEST_P(ObjectStoreConformanceTest, HostileKeysAreRefused) {
 }
 
 TEST_P(ObjectStoreConformanceTest, ValidKeysAreAccepted) {
-  // 1024 bytes in segments short enough for any filesystem (NAME_MAX is often 255).
+  // The longest key, in segments short enough for any filesystem (NAME_MAX is often 255).
+  const size_t max_bytes = GetParam().max_key_bytes;
   std::string longest;
-  while (longest.size() + 101 < 1024) longest += std::string(100, 'k') + "/";
-  longest += std::string(1024 - longest.size(), 'k');
-  ASSERT_EQ(longest.size(), 1024u);
+  while (longest.size() + 101 < max_bytes) longest += std::string(100, 'k') + "/";
+  longest += std::string(max_bytes - longest.size(), 'k');
+  ASSERT_EQ(longest.size(), max_bytes);
   for (const std::string& key :
        {std::string("données/é.csv"), std::string("emoji/🚂.txt"), longest,
         std::string("dots/..hidden"), std::string("dots/a..b"), std::string("spaces in/key")}) {

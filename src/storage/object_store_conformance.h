@@ -29,6 +29,9 @@ struct ObjectStoreFactory {
   // late for its metadata, and ListObjectsV2 returns no metadata at all.
   bool digest_of_large_objects = true;
   bool digests_in_lists = true;
+  // The longest key the store accepts: less than 1024 where it adds a prefix of its own (S3's
+  // keys are at most 1024 bytes, the store's prefix included).
+  size_t max_key_bytes = 1024;
   // Tests this backend is known to fail because its server departs from S3 (test name without
   // the parameter suffix -> why): skipped with the reason printed, never silently.
   std::map<std::string, std::string> known_deviations;

@@ -24,6 +24,8 @@ namespace {
 // Objects stream through a buffer of this size, so memory stays constant whatever their size.
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr char kDefaultContentType[] = "application/octet-stream";
+// How long a sidecar that names other data than the object's is taken for a Put in progress.
+constexpr std::chrono::seconds kPutInFlightWindow{60};
 // Put retries placing the file when a concurrent Delete prunes the directory it just created.
 constexpr int kPlaceAttempts = 5;
 
@@ -220,8 +222,15 @@ Result<ObjectInfo> LocalObjectStore::Describe(const std::string& key, int fd,
   // rewrite the sidecar. The content type of a stale sidecar belonged to another version.
   TY_ASSIGN_OR_RETURN(std::string sha, HashFile(fd, path));
   Sidecar rebuilt{key, sha, kDefaultContentType, {}, identity};
-  // Best effort: failing to cache the digest does not make the answer wrong.
-  (void)WriteSidecar(sidecar_path, rebuilt, tmp_dir_);
+  // A fresh sidecar that names other data is most likely a Put between writing its sidecar and
+  // renaming its data into place: replacing it would lose that Put's content type and metadata.
+  // Only older ones (a crash's leftovers) are rewritten. Best effort: failing to cache the
+  // digest does not make the answer wrong.
+  struct stat sidecar_info;
+  bool put_in_flight =
+      sidecar && ::stat(sidecar_path.c_str(), &sidecar_info) == 0 &&
+      std::chrono::system_clock::now() - MtimeOf(sidecar_info) < kPutInFlightWindow;
+  if (!put_in_flight) (void)WriteSidecar(sidecar_path, rebuilt, tmp_dir_);
   return ObjectInfo{key, identity.size, sha, MtimeOf(info), rebuilt.content_type};
 }
 

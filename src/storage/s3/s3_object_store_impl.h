@@ -29,6 +29,8 @@ class S3ObjectStore : public ObjectStore {
  private:
   // "<prefix>/<key>", or the key alone without a prefix.
   std::string S3Key(const std::string& key) const;
+  // ValidateObjectKey, and S3's 1024-byte limit on the key with the prefix.
+  Status ValidateKey(const std::string& key) const;
   // Head, and the object's ETag, which pins the version a Get reads (If-Match).
   Result<ObjectInfo> HeadWithEtag(const std::string& key, std::string* etag);
   // Content-Type and x-amz-meta-* headers of a Put.

@@ -37,6 +37,7 @@ INSTANTIATE_TEST_SUITE_P(
         .make = MakeOnS3rver,
         .digest_of_large_objects = false,
         .digests_in_lists = false,
+        .max_key_bytes = 960,  // the test's prefix shares S3's 1024 bytes
         .known_deviations = {{"OverwriteIsAtomicForConcurrentReaders",
                               "s3rver 3.7 rewrites an object's file in place, so a reader "
                               "can see a torn object (S3 replaces objects atomically)"},
@@ -235,6 +236,19 @@ TEST(S3ObjectStoreTest, RefusesOptionsS3CannotHonour) {
   EXPECT_NE(MakeS3ObjectStore(options).status().message().find("5 MiB"), std::string::npos);
   options = TestS3Options("http://127.0.0.1:9", "bucket", "/lead", "a", "b");
   EXPECT_EQ(MakeS3ObjectStore(options).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(S3ObjectStoreTest, KeysTooLongForS3WithThePrefixAreRefusedBeforeAnyRequest) {
+  HttpTestServer server([](const RecordedRequest&) { return HttpTestResponse{200, ""}; });
+  ObjectStorePtr store = StoreOn(server);  // prefix "runs": 5 of S3's 1024 bytes
+  std::string key(1020, 'k');
+  EXPECT_TRUE(ValidateObjectKey(key).ok());
+  std::istringstream source("x");
+  Result<ObjectInfo> put = store->Put(key, source, 1);
+  EXPECT_EQ(put.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(put.status().message().find("longer than S3's 1024 bytes"), std::string::npos);
+  EXPECT_EQ(store->Head(key).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(server.requests().empty());
 }
 
 TEST(S3XmlTest, ParsesListingsErrorsAndDates) {
