@@ -1,0 +1,53 @@
+// S3Api: an S3-compatible endpoint (path-style addressing, SigV4 authentication) over any
+// ObjectStore, so that awscli, boto3 and other S3 clients can use trainyard's store on one
+// machine. It is an HttpServer Handler; `trainyard server --s3-listen` serves it on its own
+// listener. docs/s3.md lists the operations it supports; anything else is NotImplemented.
+//
+// Store layout inside the ObjectStore (everything under "s3/"):
+//   s3/buckets/<bucket>                    bucket marker: {"created": "<ISO 8601>"}
+//   s3/objects/<bucket>/<key>              an object, with its content type and x-amz-meta-*
+//   s3/uploads/<upload-id>/upload.json     a multipart upload in progress: bucket, key,
+//                                          initiated, content type, metadata
+//   s3/uploads/<upload-id>/part-00001 ...  its parts; CompleteMultipartUpload streams them, in
+//                                          order, into one Put of the final key, then deletes them
+// Keys must pass storage::ValidateObjectKey (no "..", "//" or control bytes), so no request can
+// address anything outside these prefixes. The local store cannot keep both "a" and "a/b" in
+// one bucket (a file cannot also be a directory): such a Put is refused with InvalidArgument.
+//
+// Thread-safety: Handle may be called from many connection threads at once; the only state is
+// the options. Failures are answered as S3 does (an <Error> XML document with S3's code, or an
+// empty body for HEAD); secrets never appear in an answer or a log line.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "common/time_format.h"
+#include "server/http/http_server.h"
+#include "storage/object_store.h"
+
+namespace trainyard::server {
+
+struct S3ApiOptions {
+  storage::ObjectStore* objects = nullptr;  // not owned; must outlive the S3Api
+  // Who may sign requests: access key id -> secret access key. Empty: every request is refused.
+  std::map<std::string, std::string> secret_by_access_key_id;
+  // A signed request whose X-Amz-Date is further than this from `clock()` is refused with
+  // RequestTimeTooSkewed (as S3 does, 15 minutes).
+  std::chrono::seconds max_clock_skew{900};
+  std::function<TimePoint()> clock;  // empty: std::chrono::system_clock::now
+};
+
+class S3Api {
+ public:
+  explicit S3Api(S3ApiOptions options);
+  // Answers one S3 request. Never throws; every failure becomes an S3 error answer.
+  void Handle(const HttpRequest& request, BodyReader& body, ResponseWriter& response);
+
+ private:
+  S3ApiOptions options_;
+};
+
+}  // namespace trainyard::server
