@@ -14,6 +14,10 @@ using core::SecondaryStatus;
 using namespace std::chrono_literals;
 
 void ExecutorConformanceTest::SetUp() {
+  if (GetParam().unavailable) {
+    std::string reason = GetParam().unavailable();
+    if (!reason.empty()) GTEST_SKIP() << GetParam().name << " executor unavailable: " << reason;
+  }
   std::string pattern = (fs::temp_directory_path() / "trainyard-executor-XXXXXX").string();
   ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
   dir_ = pattern;

@@ -18,7 +18,15 @@ struct ExecutorFactory {
   std::string name;
   // Makes an executor whose job roots live under `work_dir`.
   std::function<ExecutorPtr(const std::filesystem::path& work_dir)> make;
+  // Optional: why this backend cannot run here (no container runtime...); non-empty skips every
+  // test with that reason printed.
+  std::function<std::string()> unavailable;
 };
+
+// Test names and failure messages show the backend's name, not the struct's bytes.
+inline void PrintTo(const ExecutorFactory& factory, std::ostream* out) {
+  *out << factory.name;
+}
 
 class ExecutorConformanceTest : public ::testing::TestWithParam<ExecutorFactory> {
  protected:

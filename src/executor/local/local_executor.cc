@@ -10,11 +10,10 @@
 
 #include <cstring>
 
-#include "archive/archive.h"
 #include "common/environment.h"
 #include "common/files.h"
 #include "contract/ml_root.h"
-#include "core/sagemaker_limits.h"
+#include "executor/job_root.h"
 #include "executor/local/local_job.h"
 
 namespace trainyard::executor {
@@ -23,27 +22,6 @@ using core::SecondaryStatus;
 using nlohmann::json;
 
 namespace {
-
-constexpr size_t kFailureReasonLimit = 1024;
-
-std::string FailureReason(const contract::MlRoot& root, int exit_code) {
-  // SageMaker's format: "AlgorithmError: " + the first 1024 characters of the failure file.
-  auto text = ReadFile(root.failure_file());
-  if (text.ok() && !text->empty()) return "AlgorithmError: " + text->substr(0, kFailureReasonLimit);
-  return "AlgorithmError: , exit code: " + std::to_string(exit_code);
-}
-
-void ReadWrapperState(const contract::MlRoot& root, json* progress,
-                      std::map<std::string, double>* metrics) {
-  auto text = ReadFile(root.wrapper_state_file());
-  if (!text.ok()) return;
-  json state = json::parse(*text, nullptr, false);
-  if (!state.is_object()) return;
-  if (state.contains("progress") && state["progress"].is_object()) *progress = state["progress"];
-  if (state.contains("metrics") && state["metrics"].is_object()) {
-    *metrics = state["metrics"].get<std::map<std::string, double>>();
-  }
-}
 
 // Waits for `pid` to exit until `deadline`; true with *wait_status set when it did.
 bool WaitUntil(pid_t pid, int pidfd, std::chrono::steady_clock::time_point deadline,
@@ -88,22 +66,7 @@ LocalExecutor::~LocalExecutor() {
 
 Status LocalExecutor::Submit(const JobSpec& spec) {
   const contract::JobDefinition& definition = spec.definition;
-  TY_RETURN_IF_ERROR(core::ValidateTrainingJobName(definition.job_name));
-  TY_RETURN_IF_ERROR(core::ValidateHyperparameters(definition.hyperparameters));
-  TY_RETURN_IF_ERROR(core::ValidateEnvironment(definition.environment));
-  TY_RETURN_IF_ERROR(core::ValidateMaxRuntimeSeconds(definition.max_runtime_seconds));
-  // InputDataConfig itself is optional in CreateTrainingJob; when given it holds 1 to 20.
-  if (!definition.channels.empty()) {
-    TY_RETURN_IF_ERROR(core::ValidateChannelCount(definition.channels.size()));
-  }
-  for (const contract::ChannelConfig& channel : definition.channels) {
-    TY_RETURN_IF_ERROR(core::ValidateChannelName(channel.name));
-    auto source = spec.channel_sources.find(channel.name);
-    if (source != spec.channel_sources.end() && !fs::exists(source->second)) {
-      return NotFound("channel '" + channel.name + "': '" + source->second.string() +
-                      "' does not exist");
-    }
-  }
+  TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
   std::lock_guard lock(mutex_);
   for (Job* finished : finished_threads_) finished->thread.join();
   finished_threads_.clear();
@@ -197,12 +160,7 @@ void LocalExecutor::RunJob(Job& job) {
 }
 
 Status LocalExecutor::Download(Job& job) {
-  TY_RETURN_IF_ERROR(contract::WriteConfigFiles(job.root, job.spec.definition));
-  for (const auto& [channel, source] : job.spec.channel_sources) {
-    TY_RETURN_IF_ERROR(
-        CopyInto(source, job.root.channel_dir(channel)).WithContext("channel '" + channel + "'"));
-  }
-  return Status::Ok();
+  return PrepareJobRoot(job.root, job.spec);
 }
 
 void LocalExecutor::WrapperInvocation(const Job& job, std::vector<std::string>* argv,
@@ -310,27 +268,8 @@ void LocalExecutor::Upload(Job& job) {
   }
   if (!stopping)
     (void)Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
-  const fs::path& destination = job.spec.artifact_dir;
-  (void)MakeDirectories(destination);
   // Files written to model/ before a stop are still uploaded, as SageMaker does.
-  (void)archive::PackTarGz(root.model_dir(), destination / "model.tar.gz");
-  (void)archive::PackTarGz(root.output_data_dir(), destination / "output.tar.gz");
-  std::error_code ignored;
-  auto copy = [&](const fs::path& from, const std::string& name) {
-    if (fs::exists(from)) {
-      fs::copy_file(from, destination / name, fs::copy_options::overwrite_existing, ignored);
-    }
-  };
-  copy(root.log_file(), "training.log");
-  copy(root.job_json_file(), "job.json");
-  copy(root.metrics_file(), "metrics.jsonl");
-  if (fs::is_directory(root.output_data_dir())) {
-    for (const fs::directory_entry& entry :
-         fs::directory_iterator(root.output_data_dir(), ignored)) {
-      std::string name = entry.path().filename().string();
-      if (entry.is_regular_file() && name.starts_with("predictions")) copy(entry.path(), name);
-    }
-  }
+  PackArtifacts(root, job.spec.artifact_dir);
 }
 
 void LocalExecutor::Finish(Job& job, int exit_code) {

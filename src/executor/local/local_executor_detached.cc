@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "common/files.h"
+#include "executor/job_root.h"
 #include "executor/local/local_executor.h"
 #include "executor/local/local_job.h"
 
@@ -22,14 +23,6 @@ constexpr int kKilledExitCode = 128 + SIGKILL;
 
 int64_t EpochMillis(TimePoint time) {
   return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
-}
-
-std::optional<int> ReadExitCode(const contract::MlRoot& root) {
-  auto text = ReadFile(root.exit_file());
-  if (!text.ok()) return std::nullopt;
-  json result = json::parse(*text, nullptr, false);
-  if (!result.is_object() || !result["exit_code"].is_number_integer()) return std::nullopt;
-  return result["exit_code"].get<int>();
 }
 
 }  // namespace
@@ -89,7 +82,7 @@ Status LocalExecutor::FollowDetached(Job& job, int* exit_code) {
     }
     if (changed) Persist(job);
   }
-  *exit_code = ReadExitCode(job.root).value_or(kKilledExitCode);
+  *exit_code = ReadWrapperExitCode(job.root).value_or(kKilledExitCode);
   {
     std::lock_guard lock(mutex_);
     job.exit_code = *exit_code;

@@ -1,0 +1,153 @@
+#include "executor/container/container_command.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace trainyard::executor {
+namespace {
+
+std::string Seconds(std::chrono::milliseconds duration) {
+  return std::to_string(static_cast<double>(duration.count()) / 1000.0);
+}
+
+// How long after its max runtime and grace period a container with no executor left is killed.
+constexpr int64_t kOrphanMarginSeconds = 60;
+
+// The grace period plus the stop margin, in whole seconds rounded up.
+int64_t StopSeconds(const ContainerExecutorOptions& options, std::chrono::milliseconds grace) {
+  return ((grace + options.stop_margin).count() + 999) / 1000;
+}
+
+std::string RuntimePath(const ContainerExecutorOptions& options) {
+  return options.runtime_path.empty() ? options.runtime : options.runtime_path.string();
+}
+
+// The callback URL the wrapper will use: the job's own variable wins over the executor's.
+std::string CallbackUrl(const ContainerExecutorOptions& options, const JobSpec& spec) {
+  for (const auto* environment :
+       {&spec.secret_environment, &spec.definition.environment, &options.job_environment}) {
+    auto it = environment->find("TRAINYARD_CALLBACK_URL");
+    if (it != environment->end() && !it->second.empty()) return it->second;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string ContainerName(const ContainerExecutorOptions& options, const std::string& job_name) {
+  return options.container_name_prefix + job_name;
+}
+
+bool IsLoopbackUrl(const std::string& url) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  size_t at = url.find('@', start);
+  size_t end = url.find_first_of("/?#", start);
+  if (at != std::string::npos && (end == std::string::npos || at < end)) start = at + 1;
+  std::string host;
+  if (start < url.size() && url[start] == '[') {
+    size_t close = url.find(']', start);
+    if (close == std::string::npos) return false;
+    host = url.substr(start + 1, close - start - 1);
+  } else {
+    size_t stop = url.find_first_of(":/?#", start);
+    host = url.substr(start, stop == std::string::npos ? std::string::npos : stop - start);
+  }
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+std::string ChooseNetwork(const ContainerExecutorOptions& options, const JobSpec& spec) {
+  if (!options.network.empty()) return options.network;
+  std::string callback = CallbackUrl(options, spec);
+  if (callback.empty()) return "none";
+  return IsLoopbackUrl(callback) ? "host" : "";
+}
+
+std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorOptions& options,
+                                                        const JobSpec& spec) {
+  std::map<std::string, std::string> environment = options.job_environment;
+  for (const auto& [key, value] : spec.definition.environment) environment[key] = value;
+  for (const auto& [key, value] : spec.secret_environment) environment.erase(key);
+  environment["TRAINING_JOB_NAME"] = spec.definition.job_name;
+  environment["TRAINYARD_STOP_GRACE_SECONDS"] = Seconds(spec.stop_grace_period);
+  environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] = Seconds(options.progress_interval);
+  return environment;
+}
+
+std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
+                                               const JobSpec& spec,
+                                               const std::filesystem::path& host_root) {
+  const contract::JobDefinition& definition = spec.definition;
+  std::vector<std::string> argv = {RuntimePath(options), "run", "--rm", "--name",
+                                   ContainerName(options, definition.job_name)};
+  // `stop` by hand gets the job's grace period too; with podman, a container whose executor died
+  // (the server was killed) still ends a minute after its max runtime and grace period.
+  int64_t stop_seconds = StopSeconds(options, spec.stop_grace_period);
+  argv.insert(argv.end(), {"--stop-timeout", std::to_string(stop_seconds)});
+  if (options.runtime == "podman") {
+    int64_t timeout = definition.max_runtime_seconds + stop_seconds + kOrphanMarginSeconds;
+    argv.insert(argv.end(), {"--timeout", std::to_string(timeout)});
+  }
+  if (!options.pull.empty()) argv.insert(argv.end(), {"--pull", options.pull});
+  if (std::string network = ChooseNetwork(options, spec); !network.empty()) {
+    argv.insert(argv.end(), {"--network", network});
+  }
+  if (options.gpus) {
+    if (options.runtime == "docker") {
+      argv.insert(argv.end(), {"--gpus", "all"});
+    } else {
+      argv.insert(argv.end(), {"--device", "nvidia.com/gpu=all"});
+    }
+  }
+  if (!options.cpus.empty()) argv.insert(argv.end(), {"--cpus", options.cpus});
+  if (!options.memory.empty()) argv.insert(argv.end(), {"--memory", options.memory});
+  argv.insert(argv.end(), {"--volume", host_root.string() + ":" + kContainerMlRoot});
+  for (const auto& [key, value] : ContainerEnvironment(options, spec)) {
+    argv.insert(argv.end(), {"--env", key + "=" + value});
+  }
+  for (const auto& [key, value] : spec.secret_environment) argv.insert(argv.end(), {"--env", key});
+  if (!definition.container_entrypoint.empty()) {
+    argv.insert(argv.end(), {"--entrypoint", definition.container_entrypoint.front()});
+  }
+  argv.push_back(definition.training_image.empty() ? options.default_image
+                                                   : definition.training_image);
+  if (!definition.container_entrypoint.empty()) {
+    argv.insert(argv.end(), definition.container_entrypoint.begin() + 1,
+                definition.container_entrypoint.end());
+  }
+  if (!definition.container_arguments.empty()) {
+    argv.insert(argv.end(), definition.container_arguments.begin(),
+                definition.container_arguments.end());
+  } else if (definition.container_entrypoint.empty()) {
+    argv.push_back("train");  // SageMaker's `docker run IMAGE train`
+    if (!spec.command.empty()) {
+      argv.push_back("--");
+      argv.insert(argv.end(), spec.command.begin(), spec.command.end());
+    }
+  }
+  return argv;
+}
+
+std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& options,
+                                                const std::string& job_name,
+                                                std::chrono::milliseconds grace_period) {
+  int64_t seconds = StopSeconds(options, grace_period);
+  return {RuntimePath(options), "stop", "-t", std::to_string(seconds),
+          ContainerName(options, job_name)};
+}
+
+std::vector<std::string> ContainerRemoveArguments(const ContainerExecutorOptions& options,
+                                                  const std::string& job_name) {
+  return {RuntimePath(options), "rm", "-f", ContainerName(options, job_name)};
+}
+
+std::vector<std::string> RuntimeCheckArguments(const ContainerExecutorOptions& options) {
+  if (options.runtime == "docker") {
+    return {RuntimePath(options), "version", "--format", "{{.Server.Version}}"};
+  }
+  return {RuntimePath(options), "info", "--format", "{{.Version.Version}}"};
+}
+
+}  // namespace trainyard::executor

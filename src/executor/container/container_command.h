@@ -1,0 +1,69 @@
+// The exact command lines the container executor hands to the runtime, built by pure functions
+// so that tests can check them argument by argument (the argv is the behaviour here).
+//
+//   <runtime> run --rm --name trainyard-<job> --stop-timeout S [--timeout T (podman)]
+//       [--pull P] --network <net> [GPU flag] [--cpus C] [--memory M]
+//       --volume <job root>:/opt/ml --env K=V... --env SECRET... [--entrypoint E0] <image> ARGS
+//
+// S is the grace period plus the stop margin; T = max runtime + S + 60 s, a backstop that ends a
+// container whose executor died (the executor itself stops it gracefully at the max runtime).
+//
+// ARGS follow SageMaker: ContainerArguments when given; otherwise `train`, then `-- COMMAND` when
+// the job has a command (trainyard-wrap, the image's entrypoint, runs it). With a
+// ContainerEntrypoint its first element is `--entrypoint` and the rest come before ARGS, which
+// docker and podman both accept. Secret variables (the job token) appear by name only: the
+// runtime copies their values from its own environment, so they never show in `ps`.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "executor/container/container_options.h"
+#include "executor/executor.h"
+
+namespace trainyard::executor {
+
+// Where the job root is mounted inside the container.
+inline constexpr char kContainerMlRoot[] = "/opt/ml";
+
+// options.container_name_prefix + the job name ("trainyard-<job>"): job names are already
+// valid container names.
+std::string ContainerName(const ContainerExecutorOptions& options, const std::string& job_name);
+
+// Whether `url`'s host is loopback (localhost, 127.x.x.x, [::1]).
+bool IsLoopbackUrl(const std::string& url);
+
+// The network a job gets: options.network when set; otherwise "none" for a job without a
+// callback URL, "host" when the callback is on loopback (the only way to reach a server that
+// listens on 127.0.0.1 without slirp4netns or pasta), else "" (the runtime's default bridge).
+std::string ChooseNetwork(const ContainerExecutorOptions& options, const JobSpec& spec);
+
+// The variables set in the container: options.job_environment, then the job's environment, then
+// TRAINING_JOB_NAME, TRAINYARD_STOP_GRACE_SECONDS and TRAINYARD_PROGRESS_INTERVAL_SECONDS. The
+// secrets are not included (see SecretNames).
+std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorOptions& options,
+                                                        const JobSpec& spec);
+
+// `<runtime> run ...` for a job whose root is `host_root` (an absolute path). `image` is the
+// job's training_image or the default one.
+std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
+                                               const JobSpec& spec,
+                                               const std::filesystem::path& host_root);
+
+// `<runtime> stop -t <seconds> <name>`: the grace period plus the stop margin, rounded up.
+std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& options,
+                                                const std::string& job_name,
+                                                std::chrono::milliseconds grace_period);
+
+// `<runtime> rm -f <name>`: the last resort when a stop did not end the container.
+std::vector<std::string> ContainerRemoveArguments(const ContainerExecutorOptions& options,
+                                                  const std::string& job_name);
+
+// The version check at start: podman `info --format ...`, docker `version --format ...`; both
+// need a working runtime (storage, OCI runtime, daemon), not just the client.
+std::vector<std::string> RuntimeCheckArguments(const ContainerExecutorOptions& options);
+
+}  // namespace trainyard::executor

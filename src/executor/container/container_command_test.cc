@@ -1,0 +1,177 @@
+// The exact argv the container executor hands to the runtime: the argv is the behaviour.
+#include "executor/container/container_command.h"
+
+#include <gtest/gtest.h>
+
+namespace trainyard::executor {
+namespace {
+
+using Argv = std::vector<std::string>;
+using namespace std::chrono_literals;
+
+ContainerExecutorOptions Options() {
+  ContainerExecutorOptions options;
+  options.runtime = "podman";
+  options.runtime_path = "/usr/bin/podman";
+  options.default_image = "localhost/trainer:1";
+  options.progress_interval = 1s;
+  return options;
+}
+
+JobSpec Spec() {
+  JobSpec spec;
+  spec.definition.job_name = "digits-001";
+  spec.definition.environment = {{"MODE", "fast"}};
+  spec.stop_grace_period = 120s;
+  return spec;
+}
+
+const Argv kJobEnvironment = {"--env", "MODE=fast",
+                              "--env", "TRAINING_JOB_NAME=digits-001",
+                              "--env", "TRAINYARD_PROGRESS_INTERVAL_SECONDS=1.000000",
+                              "--env", "TRAINYARD_STOP_GRACE_SECONDS=120.000000"};
+
+Argv Concat(std::initializer_list<Argv> parts) {
+  Argv all;
+  for (const Argv& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+TEST(ContainerCommandTest, PlainJobRunsTrainWithoutNetwork) {
+  JobSpec spec = Spec();
+  spec.command = {"sh", "-c", "echo hi"};
+  EXPECT_EQ(ContainerRunArguments(Options(), spec, "/work/digits-001/ml"),
+            Concat({{"/usr/bin/podman", "run", "--rm", "--name", "trainyard-digits-001",
+                     "--stop-timeout", "125", "--timeout", "86585", "--network", "none", "--volume",
+                     "/work/digits-001/ml:/opt/ml"},
+                    kJobEnvironment,
+                    {"localhost/trainer:1", "train", "--", "sh", "-c", "echo hi"}}));
+}
+
+TEST(ContainerCommandTest, LoopbackCallbackUsesHostNetworkAndPassesTheTokenByName) {
+  JobSpec spec = Spec();
+  spec.definition.training_image = "localhost/other:2";
+  spec.definition.environment["TRAINYARD_CALLBACK_URL"] = "http://127.0.0.1:8080/api/v1/jobs/x";
+  spec.secret_environment = {{"TRAINYARD_JOB_TOKEN", "s3cret"}};
+  Argv argv = ContainerRunArguments(Options(), spec, "/r");
+  EXPECT_EQ(argv, (Argv{"/usr/bin/podman",
+                        "run",
+                        "--rm",
+                        "--name",
+                        "trainyard-digits-001",
+                        "--stop-timeout",
+                        "125",
+                        "--timeout",
+                        "86585",
+                        "--network",
+                        "host",
+                        "--volume",
+                        "/r:/opt/ml",
+                        "--env",
+                        "MODE=fast",
+                        "--env",
+                        "TRAINING_JOB_NAME=digits-001",
+                        "--env",
+                        "TRAINYARD_CALLBACK_URL=http://127.0.0.1:8080/api/v1/jobs/x",
+                        "--env",
+                        "TRAINYARD_PROGRESS_INTERVAL_SECONDS=1.000000",
+                        "--env",
+                        "TRAINYARD_STOP_GRACE_SECONDS=120.000000",
+                        "--env",
+                        "TRAINYARD_JOB_TOKEN",
+                        "localhost/other:2",
+                        "train"}));
+  for (const std::string& argument : argv) EXPECT_EQ(argument.find("s3cret"), std::string::npos);
+}
+
+TEST(ContainerCommandTest, RemoteCallbackUsesTheDefaultNetworkAndOptionsOverride) {
+  JobSpec spec = Spec();
+  spec.definition.environment["TRAINYARD_CALLBACK_URL"] = "https://trainyard.example.com/cb";
+  EXPECT_EQ(ChooseNetwork(Options(), spec), "");
+  Argv argv = ContainerRunArguments(Options(), spec, "/r");
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--network"), argv.end());
+  ContainerExecutorOptions options = Options();
+  options.network = "trainyard-net";
+  EXPECT_EQ(ChooseNetwork(options, spec), "trainyard-net");
+}
+
+TEST(ContainerCommandTest, ResourcesGpusAndPull) {
+  ContainerExecutorOptions options = Options();
+  options.gpus = true;
+  options.cpus = "2";
+  options.memory = "4g";
+  options.pull = "never";
+  options.job_environment = {{"MODE", "slow"}, {"EXTRA", "1"}};
+  JobSpec spec = Spec();
+  Argv argv = ContainerRunArguments(options, spec, "/r");
+  EXPECT_EQ(
+      argv,
+      Concat({{"/usr/bin/podman", "run",       "--rm",      "--name",   "trainyard-digits-001",
+               "--stop-timeout",  "125",       "--timeout", "86585",    "--pull",
+               "never",           "--network", "none",      "--device", "nvidia.com/gpu=all",
+               "--cpus",          "2",         "--memory",  "4g",       "--volume",
+               "/r:/opt/ml",      "--env",     "EXTRA=1"},
+              kJobEnvironment,
+              {"localhost/trainer:1", "train"}}));
+  options.runtime = "docker";
+  options.runtime_path = "/usr/bin/docker";
+  argv = ContainerRunArguments(options, spec, "/r");
+  auto gpus = std::find(argv.begin(), argv.end(), "--gpus");
+  ASSERT_NE(gpus, argv.end());
+  EXPECT_EQ(*(gpus + 1), "all");
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--device"), argv.end());
+  EXPECT_EQ(std::find(argv.begin(), argv.end(), "--timeout"), argv.end());  // podman only
+  EXPECT_NE(std::find(argv.begin(), argv.end(), "--stop-timeout"), argv.end());
+}
+
+TEST(ContainerCommandTest, EntrypointAndArgumentsFollowSageMaker) {
+  JobSpec spec = Spec();
+  spec.command = {"ignored"};
+  spec.definition.container_entrypoint = {"python3", "-u", "train.py"};
+  spec.definition.container_arguments = {"--epochs", "3"};
+  Argv argv = ContainerRunArguments(Options(), spec, "/r");
+  Argv tail(argv.end() - 7, argv.end());
+  EXPECT_EQ(tail, (Argv{"--entrypoint", "python3", "localhost/trainer:1", "-u", "train.py",
+                        "--epochs", "3"}));
+  spec.definition.container_entrypoint.clear();
+  argv = ContainerRunArguments(Options(), spec, "/r");
+  EXPECT_EQ(Argv(argv.end() - 3, argv.end()), (Argv{"localhost/trainer:1", "--epochs", "3"}));
+}
+
+TEST(ContainerCommandTest, StopRemoveAndCheck) {
+  EXPECT_EQ(ContainerStopArguments(Options(), "digits-001", 120s),
+            (Argv{"/usr/bin/podman", "stop", "-t", "125", "trainyard-digits-001"}));
+  EXPECT_EQ(ContainerStopArguments(Options(), "j", 1500ms),
+            (Argv{"/usr/bin/podman", "stop", "-t", "7", "trainyard-j"}));
+  EXPECT_EQ(ContainerRemoveArguments(Options(), "j"),
+            (Argv{"/usr/bin/podman", "rm", "-f", "trainyard-j"}));
+  EXPECT_EQ(RuntimeCheckArguments(Options()),
+            (Argv{"/usr/bin/podman", "info", "--format", "{{.Version.Version}}"}));
+  ContainerExecutorOptions docker = Options();
+  docker.runtime = "docker";
+  docker.runtime_path.clear();
+  EXPECT_EQ(RuntimeCheckArguments(docker),
+            (Argv{"docker", "version", "--format", "{{.Server.Version}}"}));
+}
+
+TEST(ContainerCommandTest, NamePrefix) {
+  ContainerExecutorOptions options = Options();
+  EXPECT_EQ(ContainerName(options, "j"), "trainyard-j");
+  options.container_name_prefix = "ty-test-42-";
+  EXPECT_EQ(ContainerStopArguments(options, "j", 1s).back(), "ty-test-42-j");
+  EXPECT_EQ(ContainerRunArguments(options, Spec(), "/r")[4], "ty-test-42-digits-001");
+}
+
+TEST(ContainerCommandTest, LoopbackUrls) {
+  EXPECT_TRUE(IsLoopbackUrl("http://127.0.0.1:8080/x"));
+  EXPECT_TRUE(IsLoopbackUrl("http://localhost/x"));
+  EXPECT_TRUE(IsLoopbackUrl("http://LOCALHOST:1"));
+  EXPECT_TRUE(IsLoopbackUrl("http://[::1]:8080/x"));
+  EXPECT_TRUE(IsLoopbackUrl("http://user:pw@127.0.0.2:80"));
+  EXPECT_FALSE(IsLoopbackUrl("http://10.0.0.1:8080/x"));
+  EXPECT_FALSE(IsLoopbackUrl("https://example.com/127.0.0.1"));
+  EXPECT_FALSE(IsLoopbackUrl("http://[fe80::1]:8080"));
+}
+
+}  // namespace
+}  // namespace trainyard::executor

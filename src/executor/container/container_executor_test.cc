@@ -1,0 +1,188 @@
+// ContainerExecutor against a fake runtime: a shell script that records its argv and plays the
+// container (writes into the mounted root, sleeps until stopped, fails like a missing image).
+// No container runtime needed; the real one is in container_podman_test.cc.
+#include "executor/container/container_executor.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+
+#include "common/files.h"
+#include "executor/container/container_command.h"
+#include "support/test_paths.h"
+
+namespace trainyard::executor {
+namespace {
+
+namespace fs = std::filesystem;
+using core::JobStatus;
+using core::SecondaryStatus;
+using namespace std::chrono_literals;
+
+// $1 is the subcommand. `run` records its argv (one per line) and the token it was given, finds
+// the mounted root and acts by image name.
+constexpr char kFakeRuntime[] = R"SH(#!/bin/sh
+dir=$(dirname "$0")
+case "$1" in
+info) echo "9.9.9-fake"; exit 0 ;;
+stop) printf '%s\n' "$@" > "$dir/stop.argv"; kill "$(cat "$dir/run.pid")"; exit 0 ;;
+rm) exit 0 ;;
+run)
+  printf '%s\n' "$@" > "$dir/run.argv"
+  echo "token=$TRAINYARD_JOB_TOKEN" > "$dir/run.env"
+  root=""; image=""; previous=""
+  for argument in "$@"; do
+    case "$previous" in --volume) root=${argument%:/opt/ml} ;; esac
+    case "$argument" in localhost/*) image=$argument ;; esac
+    previous=$argument
+  done
+  case "$image" in
+  localhost/missing) echo "Error: localhost/missing: image not known" >&2; exit 125 ;;
+  localhost/sleep) echo $$ > "$dir/run.pid"; exec sleep 30 ;;
+  esac
+  echo weights > "$root/model/model.bin"
+  echo '{"exit_code": 0}' > "$root/output/trainyard-exit.json"
+  exit 0 ;;
+esac
+echo "unexpected $1" >&2; exit 2
+)SH";
+
+class ContainerExecutorFakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake_ = temp_.path() / "fake";
+    fs::create_directories(fake_);
+    std::ofstream(fake_ / "podman") << kFakeRuntime;
+    ::chmod((fake_ / "podman").c_str(), 0755);
+    options_.runtime = "podman";
+    options_.runtime_path = fake_ / "podman";
+    options_.runtime_environment = {{"PATH", "/usr/bin:/bin"}};
+    options_.work_dir = temp_.path() / "work";
+    options_.default_image = "localhost/trainer";
+  }
+
+  JobSpec Spec(const std::string& name) {
+    JobSpec spec;
+    spec.definition.job_name = name;
+    spec.artifact_dir = temp_.path() / "out" / name;
+    spec.stop_grace_period = 1s;
+    return spec;
+  }
+
+  JobDescription WaitForEnd(Executor& executor, const std::string& name) {
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (true) {
+      auto description = executor.Describe(name);
+      EXPECT_TRUE(description.ok());
+      if (core::IsTerminal(description->status.status()) ||
+          std::chrono::steady_clock::now() > deadline) {
+        return *description;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+  std::vector<std::string> Lines(const fs::path& file) {
+    std::vector<std::string> lines;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
+
+  testing::TempDir temp_;
+  fs::path fake_;
+  ContainerExecutorOptions options_;
+};
+
+TEST_F(ContainerExecutorFakeTest, HandsTheRuntimeTheExactArgvAndPacksTheOutputs) {
+  auto executor = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(executor.ok()) << executor.status().ToString();
+  EXPECT_EQ((*executor)->runtime_version(), "9.9.9-fake");
+  JobSpec spec = Spec("fake-ok");
+  spec.command = {"trainyard-example-trainer"};
+  spec.definition.environment["TRAINYARD_CALLBACK_URL"] = "http://127.0.0.1:1/cb";
+  spec.secret_environment["TRAINYARD_JOB_TOKEN"] = "t0ken";
+  ASSERT_TRUE((*executor)->Submit(spec).ok());
+  JobDescription description = WaitForEnd(**executor, "fake-ok");
+  EXPECT_EQ(description.status.status(), JobStatus::kCompleted)
+      << description.status.ToJson().dump();
+  EXPECT_EQ(description.exit_code, 0);
+
+  fs::path root = fs::absolute(options_.work_dir / "fake-ok" / "ml");
+  std::vector<std::string> expected = ContainerRunArguments(options_, spec, root);
+  expected.erase(expected.begin());  // the script sees its own path as $0
+  EXPECT_EQ(Lines(fake_ / "run.argv"), expected);
+  auto env = ReadFile(fake_ / "run.env");
+  EXPECT_EQ(env.ok() ? *env : "", "token=t0ken\n");
+  EXPECT_TRUE(fs::exists(spec.artifact_dir / "model.tar.gz"));
+  EXPECT_TRUE(fs::exists(spec.artifact_dir / "output.tar.gz"));
+}
+
+TEST_F(ContainerExecutorFakeTest, StopRunsRuntimeStopWithTheGracePeriod) {
+  auto executor = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(executor.ok());
+  JobSpec spec = Spec("fake-stop");
+  spec.definition.training_image = "localhost/sleep";
+  ASSERT_TRUE((*executor)->Submit(spec).ok());
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!fs::exists(fake_ / "run.pid") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE((*executor)->Stop("fake-stop").ok());
+  JobDescription description = WaitForEnd(**executor, "fake-stop");
+  EXPECT_EQ(description.status.status(), JobStatus::kStopped);
+  EXPECT_EQ(Lines(fake_ / "stop.argv"),
+            (std::vector<std::string>{"stop", "-t", "6", "trainyard-fake-stop"}));
+}
+
+TEST_F(ContainerExecutorFakeTest, RuntimeFailureIsAClientErrorWithItsMessage) {
+  auto executor = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(executor.ok());
+  JobSpec spec = Spec("fake-missing");
+  spec.definition.training_image = "localhost/missing";
+  ASSERT_TRUE((*executor)->Submit(spec).ok());
+  JobDescription description = WaitForEnd(**executor, "fake-missing");
+  EXPECT_EQ(description.status.status(), JobStatus::kFailed);
+  const std::string& reason = description.status.failure_reason();
+  EXPECT_EQ(reason.rfind("ClientError: podman could not run the container (exit 125)", 0), 0u)
+      << reason;
+  EXPECT_NE(reason.find("image not known"), std::string::npos) << reason;
+}
+
+TEST_F(ContainerExecutorFakeTest, RefusesAJobWithoutAnImage) {
+  options_.default_image.clear();
+  auto executor = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(executor.ok());
+  Status refused = (*executor)->Submit(Spec("no-image"));
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("no image"), std::string::npos) << refused.message();
+}
+
+TEST_F(ContainerExecutorFakeTest, StartCheckGivesClearErrors) {
+  options_.runtime = "rkt";
+  EXPECT_EQ(ContainerExecutor::Create(options_).status().code(), StatusCode::kInvalidArgument);
+
+  options_.runtime = "podman";
+  options_.runtime_path.clear();
+  options_.runtime_environment = {{"PATH", (temp_.path() / "empty").string()}};
+  Status missing = ContainerExecutor::Create(options_).status();
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.message().find("container runtime 'podman' not found on PATH"),
+            std::string::npos)
+      << missing.message();
+
+  std::ofstream(fake_ / "broken") << "#!/bin/sh\necho 'Error: cannot connect to runtime' >&2\n"
+                                     "exit 125\n";
+  ::chmod((fake_ / "broken").c_str(), 0755);
+  options_.runtime_path = fake_ / "broken";
+  Status broken = ContainerExecutor::Create(options_).status();
+  EXPECT_EQ(broken.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(broken.message().find("cannot connect to runtime"), std::string::npos)
+      << broken.message();
+  EXPECT_NE(broken.message().find("cannot run containers"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trainyard::executor

@@ -1,0 +1,54 @@
+// ContainerExecutorOptions: how the container executor runs jobs (which runtime, which image by
+// default, resources, network). Plain values, filled by `trainyard server` from its config and
+// by tests; the defaults are documented beside each field.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+
+namespace trainyard::executor {
+
+struct ContainerExecutorOptions {
+  // "podman" or "docker": decides the runtime's flag dialect (GPUs) and its version check.
+  std::string runtime = "podman";
+  // The runtime binary; empty: `runtime` looked up in the PATH of `runtime_environment`.
+  std::filesystem::path runtime_path;
+  // The environment the runtime command itself runs with (PATH, HOME, XDG_RUNTIME_DIR,
+  // CONTAINERS_CONF, DOCKER_HOST...), usually the server's own. Never passed into a job.
+  std::map<std::string, std::string> runtime_environment;
+  std::filesystem::path work_dir;  // job roots go to <work_dir>/<job-name>/ml
+  // The image of a job whose definition names none (training_image); empty: such a job is
+  // refused at Submit.
+  std::string default_image;
+  // Environment every job gets, below the job's own.
+  std::map<std::string, std::string> job_environment;
+  // Give every job all GPUs: `--gpus all` (docker) or `--device nvidia.com/gpu=all` (podman,
+  // CDI; needs `nvidia-ctk cdi generate` on the host).
+  bool gpus = false;
+  std::string cpus;    // `--cpus`, e.g. "2" or "0.5"; empty: no limit
+  std::string memory;  // `--memory`, e.g. "4g"; empty: no limit
+  // `--network`; empty: chosen per job from its callback URL (see ChooseNetwork).
+  std::string network;
+  // `--pull` ("never", "missing", "always"); empty: the runtime's default.
+  std::string pull;
+  // Containers are named this + the job's name. Tests give each run its own prefix, so that
+  // test runs sharing a machine do not collide on names.
+  std::string container_name_prefix = "trainyard-";
+  bool keep_job_roots = false;  // keep each job's root after it ends (debugging)
+  // How often the wrapper reads the progress file (it writes output/trainyard-state.json, which
+  // Describe reads through the mount).
+  std::chrono::milliseconds progress_interval{1'000};
+  // `<runtime> stop -t` waits the job's grace period plus this before SIGKILL: the wrapper (pid
+  // 1 in the container) kills the command at the grace period itself and needs a moment to
+  // write its exit file.
+  std::chrono::milliseconds stop_margin{5'000};
+  // How long the version check at start may take.
+  std::chrono::milliseconds check_timeout{30'000};
+  // false: skip that check (for a caller that has just checked the same runtime, e.g. tests
+  // making one executor per test); the version then reads "unchecked".
+  bool check_runtime = true;
+};
+
+}  // namespace trainyard::executor

@@ -1,0 +1,40 @@
+// Running the container runtime's CLI (podman, docker) as a child of this process: the
+// long-lived `run` of a job, and short commands (`stop`, `info`) whose output is read back.
+// Thread-safe (no shared state); each child is reaped by whoever started it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace trainyard::executor {
+
+// Starts argv[0] (a path) with exactly `environment`, stdin from /dev/null and stdout and stderr
+// appended to `output_file`, in its own process group (a Ctrl-C meant for us does not reach
+// it). Internal with errno's text when it cannot start.
+Result<pid_t> SpawnRuntime(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& environment,
+                           const std::filesystem::path& output_file);
+
+// Reaps `pid` if it has exited, or waits up to `timeout` for it to (polling, 10 ms steps).
+// The exit code (128+N for signal N), or nullopt while it still runs.
+std::optional<int> WaitForChild(pid_t pid, std::chrono::milliseconds timeout);
+
+struct CommandOutput {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together, at most 64 KiB
+};
+
+// Runs argv to its end and returns its exit code and output. DeadlineExceeded (after killing
+// it) when it runs past `timeout`; Internal when it cannot start.
+Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& environment,
+                                 std::chrono::milliseconds timeout);
+
+}  // namespace trainyard::executor

@@ -1,0 +1,95 @@
+#include "executor/job_root.h"
+
+#include "archive/archive.h"
+#include "common/files.h"
+#include "core/sagemaker_limits.h"
+
+namespace trainyard::executor {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kFailureReasonLimit = 1024;
+
+}  // namespace
+
+Status ValidateJobSpec(const JobSpec& spec) {
+  const contract::JobDefinition& definition = spec.definition;
+  TY_RETURN_IF_ERROR(core::ValidateTrainingJobName(definition.job_name));
+  TY_RETURN_IF_ERROR(core::ValidateHyperparameters(definition.hyperparameters));
+  TY_RETURN_IF_ERROR(core::ValidateEnvironment(definition.environment));
+  TY_RETURN_IF_ERROR(core::ValidateMaxRuntimeSeconds(definition.max_runtime_seconds));
+  // InputDataConfig itself is optional in CreateTrainingJob; when given it holds 1 to 20.
+  if (!definition.channels.empty()) {
+    TY_RETURN_IF_ERROR(core::ValidateChannelCount(definition.channels.size()));
+  }
+  for (const contract::ChannelConfig& channel : definition.channels) {
+    TY_RETURN_IF_ERROR(core::ValidateChannelName(channel.name));
+    auto source = spec.channel_sources.find(channel.name);
+    if (source != spec.channel_sources.end() && !fs::exists(source->second)) {
+      return NotFound("channel '" + channel.name + "': '" + source->second.string() +
+                      "' does not exist");
+    }
+  }
+  return Status::Ok();
+}
+
+Status PrepareJobRoot(const contract::MlRoot& root, const JobSpec& spec) {
+  TY_RETURN_IF_ERROR(contract::WriteConfigFiles(root, spec.definition));
+  for (const auto& [channel, source] : spec.channel_sources) {
+    TY_RETURN_IF_ERROR(
+        CopyInto(source, root.channel_dir(channel)).WithContext("channel '" + channel + "'"));
+  }
+  return Status::Ok();
+}
+
+void ReadWrapperState(const contract::MlRoot& root, json* progress,
+                      std::map<std::string, double>* metrics) {
+  auto text = ReadFile(root.wrapper_state_file());
+  if (!text.ok()) return;
+  json state = json::parse(*text, nullptr, false);
+  if (!state.is_object()) return;
+  if (state.contains("progress") && state["progress"].is_object()) *progress = state["progress"];
+  if (state.contains("metrics") && state["metrics"].is_object()) {
+    *metrics = state["metrics"].get<std::map<std::string, double>>();
+  }
+}
+
+std::optional<int> ReadWrapperExitCode(const contract::MlRoot& root) {
+  auto text = ReadFile(root.exit_file());
+  if (!text.ok()) return std::nullopt;
+  json result = json::parse(*text, nullptr, false);
+  if (!result.is_object() || !result["exit_code"].is_number_integer()) return std::nullopt;
+  return result["exit_code"].get<int>();
+}
+
+std::string FailureReason(const contract::MlRoot& root, int exit_code) {
+  auto text = ReadFile(root.failure_file());
+  if (text.ok() && !text->empty()) return "AlgorithmError: " + text->substr(0, kFailureReasonLimit);
+  return "AlgorithmError: , exit code: " + std::to_string(exit_code);
+}
+
+void PackArtifacts(const contract::MlRoot& root, const fs::path& destination) {
+  (void)MakeDirectories(destination);
+  (void)archive::PackTarGz(root.model_dir(), destination / "model.tar.gz");
+  (void)archive::PackTarGz(root.output_data_dir(), destination / "output.tar.gz");
+  std::error_code ignored;
+  auto copy = [&](const fs::path& from, const std::string& name) {
+    if (fs::exists(from)) {
+      fs::copy_file(from, destination / name, fs::copy_options::overwrite_existing, ignored);
+    }
+  };
+  copy(root.log_file(), "training.log");
+  copy(root.job_json_file(), "job.json");
+  copy(root.metrics_file(), "metrics.jsonl");
+  if (fs::is_directory(root.output_data_dir())) {
+    for (const fs::directory_entry& entry :
+         fs::directory_iterator(root.output_data_dir(), ignored)) {
+      std::string name = entry.path().filename().string();
+      if (entry.is_regular_file() && name.starts_with("predictions")) copy(entry.path(), name);
+    }
+  }
+}
+
+}  // namespace trainyard::executor

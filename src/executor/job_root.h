@@ -1,0 +1,47 @@
+// The parts of running a job that every executor shares around its job root (a tree laid out
+// exactly as SageMaker lays out /opt/ml): checking a spec, laying the root out, reading what the
+// wrapper left there, and packing the artifacts as SageMaker does. The local executor runs
+// trainyard-wrap over the root directly; the container executor mounts it at /opt/ml.
+//
+// Free functions over files only; thread-safe for distinct roots.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "contract/ml_root.h"
+#include "executor/executor.h"
+
+namespace trainyard::executor {
+
+// SageMaker's limits on a job (name, hyperparameters, environment, max runtime, channels) and
+// that every channel source exists. InvalidArgument or NotFound naming the bad value.
+Status ValidateJobSpec(const JobSpec& spec);
+
+// Writes the config files and copies every channel's source into input/data/<channel>
+// (SageMaker's Downloading). Fails naming the channel or file it could not write.
+Status PrepareJobRoot(const contract::MlRoot& root, const JobSpec& spec);
+
+// The last progress and metrics the wrapper wrote to output/trainyard-state.json; leaves both
+// as they are when the file is missing or unreadable.
+void ReadWrapperState(const contract::MlRoot& root, nlohmann::json* progress,
+                      std::map<std::string, double>* metrics);
+
+// The exit code the wrapper left in output/trainyard-exit.json, or nullopt.
+std::optional<int> ReadWrapperExitCode(const contract::MlRoot& root);
+
+// SageMaker's FailureReason: "AlgorithmError: " + the first 1024 characters of output/failure,
+// or the exit code when the command left no failure file.
+std::string FailureReason(const contract::MlRoot& root, int exit_code);
+
+// Packs model/ into model.tar.gz and output/data/ into output.tar.gz in `destination`, and copies
+// training.log, job.json, metrics.jsonl and predictions* beside them. Best effort: a file that
+// cannot be packed or copied is left out (files written before a stop are kept, as SageMaker
+// does).
+void PackArtifacts(const contract::MlRoot& root, const std::filesystem::path& destination);
+
+}  // namespace trainyard::executor
