@@ -2,7 +2,8 @@
 # Runs every benchmark in turn and prints each result: wrapper overhead, sweep launch rate, the
 # (slow, ~3.5 min, ~6 GiB scratch) unzip comparison, then the `trainyard server` benchmarks
 # (bench/server/: sweep accept and listing, submit -> first progress event, progress ingestion
-# with 500 SSE clients, and the 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch).
+# with 500 SSE clients, and the 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch), and
+# the container executor's start latency against a bare `podman run` (bench/container/).
 # `make bench` calls this.
 #
 # Usage: bench/run-all.sh [BUILD_DIR [FILTER]]     (default: build, every benchmark)
@@ -41,4 +42,5 @@ run_one "server: sweep accept and job listing" bash "$repo/bench/server/sweep_ac
 run_one "server: submit to first progress event" bash "$repo/bench/server/first_progress.sh" "$build"
 run_one "server: progress ingestion with SSE clients" bash "$repo/bench/server/progress_ingest.sh" "$build"
 run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" "$build"
+run_one "container: start to user code vs bare podman run" bash "$repo/bench/container/start_latency.sh" "$build"
 exit $status

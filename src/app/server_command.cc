@@ -13,12 +13,15 @@
 #include "common/files.h"
 #include "control/job_tokens.h"
 #include "control/scheduler.h"
+#include "executor/container/container_executor.h"
 #include "executor/local/local_executor.h"
 #include "metadata/metadata_store.h"
 #include "server/api/api_server.h"
 #include "server/api/event_hub.h"
 #include "server/api/openapi_document.h"
 #include "server/http/http_server.h"
+#include "server/s3/s3_api.h"
+#include "server/s3/s3_credentials.h"
 #include "storage/local/local_object_store.h"
 
 extern char** environ;
@@ -59,6 +62,38 @@ Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options) {
 int Fail(const Status& status) {
   std::fprintf(stderr, "trainyard server: %s\n", status.message().c_str());
   return ToExitCode(status);
+}
+
+// The S3 endpoint (docs/s3.md) on its own listener, over the same object store. It always
+// checks signatures: without a configured key pair, one is generated at the first start and
+// kept in the data dir (mode 0600), so no address ever gets an open endpoint.
+Result<std::unique_ptr<server::HttpServer>> StartS3Endpoint(const ServerOptions& options,
+                                                            storage::ObjectStore& objects,
+                                                            std::unique_ptr<server::S3Api>& api) {
+  server::S3KeyPair keys{options.s3_access_key_id, options.s3_secret_access_key};
+  if (keys.access_key_id.empty()) {
+    fs::path file = options.data_dir / "s3-credentials.json";
+    bool created = false;
+    TY_ASSIGN_OR_RETURN(keys, server::LoadOrCreateS3KeyPair(file, &created));
+    if (created) {
+      std::printf(
+          "trainyard server: generated the S3 key pair (printed only this once; kept in %s, "
+          "mode 0600):\n\n  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n\n",
+          file.c_str(), keys.access_key_id.c_str(), keys.secret_access_key.c_str());
+    }
+  }
+  server::S3ApiOptions s3;
+  s3.objects = &objects;
+  s3.secret_by_access_key_id = {{keys.access_key_id, keys.secret_access_key}};
+  api = std::make_unique<server::S3Api>(std::move(s3));
+  server::HttpServerOptions http;
+  http.host = options.s3_host;
+  http.port = options.s3_port;
+  server::S3Api* handler = api.get();
+  return server::HttpServer::Start(
+      http,
+      [handler](const server::HttpRequest& request, server::BodyReader& body,
+                server::ResponseWriter& response) { handler->Handle(request, body, response); });
 }
 
 int Serve(ServerOptions options) {
@@ -103,6 +138,27 @@ int Serve(ServerOptions options) {
   executor::LocalExecutor local_executor(local);
   // Before the scheduler's Start: its recovery asks the executor about every running job.
   if (Status adopted = local_executor.AdoptRunningJobs(); !adopted.ok()) return Fail(adopted);
+  std::map<std::string, executor::Executor*> executors = {{"local", &local_executor}};
+  // The container executor, when a runtime is configured: checked now, so that a missing or
+  // broken runtime stops the server with the runtime's own message rather than failing jobs.
+  std::unique_ptr<executor::ContainerExecutor> container_executor;
+  if (!options.container_runtime.empty()) {
+    executor::ContainerExecutorOptions container;
+    container.runtime = options.container_runtime;
+    container.runtime_environment = ParseEnvironment(environ);
+    container.work_dir = options.data_dir / "container-jobs";
+    container.default_image = options.container_image;
+    container.gpus = options.container_gpus;
+    container.cpus = options.container_cpus;
+    container.memory = options.container_memory;
+    container.progress_interval = options.progress_interval;
+    auto created = executor::ContainerExecutor::Create(std::move(container));
+    if (!created.ok()) return Fail(created.status().WithContext("container executor"));
+    container_executor = std::move(created).value();
+    executors["container"] = container_executor.get();
+    std::printf("trainyard server: container executor: %s %s\n", options.container_runtime.c_str(),
+                container_executor->runtime_version().c_str());
+  }
 
   server::HttpServerOptions http;
   http.host = options.host;
@@ -140,9 +196,7 @@ int Serve(ServerOptions options) {
       return local_objects->ObjectPath(key);
     };
   }
-  scheduler = std::make_unique<control::Scheduler>(
-      scheduling, **metadata, **objects,
-      std::map<std::string, executor::Executor*>{{"local", &local_executor}});
+  scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
 
@@ -154,6 +208,19 @@ int Serve(ServerOptions options) {
   api = std::make_unique<server::ApiServer>(api_options, **metadata, **objects, *scheduler, *hub);
   api_pointer = api.get();
 
+  std::unique_ptr<server::S3Api> s3_api;
+  std::unique_ptr<server::HttpServer> s3_server;
+  if (!options.s3_host.empty()) {
+    auto s3_started = StartS3Endpoint(options, **objects, s3_api);
+    if (!s3_started.ok()) return Fail(s3_started.status().WithContext("S3 endpoint"));
+    s3_server = std::move(s3_started).value();
+    std::printf("trainyard server: S3 endpoint listening on http://%s:%d (docs/s3.md)\n",
+                options.s3_host.find(':') != std::string::npos
+                    ? ("[" + options.s3_host + "]").c_str()
+                    : options.s3_host.c_str(),
+                static_cast<int>(s3_server->port()));
+  }
+
   std::printf("trainyard server %s listening on %s (data in %s)\n", kVersion, base_url.c_str(),
               options.data_dir.c_str());
   std::fflush(stdout);
@@ -163,6 +230,7 @@ int Serve(ServerOptions options) {
   std::printf("trainyard server: %s received, stopping\n", strsignal(received));
   std::fflush(stdout);
   http_server->Stop();
+  if (s3_server) s3_server->Stop();
   hub->Stop();
   scheduler->Shutdown();
   api_pointer = nullptr;
@@ -178,7 +246,8 @@ void AddServerCommand(CLI::App& cli, ServerCommand& state) {
 Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs run by the local
 executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
-progress_interval_seconds, wrapper), then TRAINYARD_*
+progress_interval_seconds, wrapper, container_runtime, container_image, container_gpus,
+container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key), then TRAINYARD_*
 variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, ...), then these flags.
 
 Example:
@@ -202,6 +271,16 @@ Example:
   optional_string("--token", flags.token,
                   "The API token clients must send (default: generated at the first start)");
   optional_string("--wrapper", flags.wrapper, "The trainyard-wrap binary for local jobs");
+  optional_string("--s3-listen", flags.s3_listen,
+                  "HOST:PORT of the S3-compatible endpoint (docs/s3.md; off by default). Keys: "
+                  "TRAINYARD_S3_ACCESS_KEY_ID/SECRET_ACCESS_KEY, else generated");
+  optional_string("--container-runtime", flags.container_runtime,
+                  "Enable the container executor with podman or docker (docs/container.md)");
+  optional_string("--container-image", flags.container_image,
+                  "The image of container jobs whose sweep names none");
+  optional_string("--container-cpus", flags.container_cpus, "--cpus of each container");
+  optional_string("--container-memory", flags.container_memory, "--memory of each container");
+  server->add_flag("--container-gpus", flags.container_gpus, "Give each container all GPUs");
   server->add_option_function<int>(
       "--max-running", [&flags](int value) { flags.max_running = value; },
       "Jobs running at once (default 2)");

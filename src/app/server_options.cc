@@ -59,11 +59,38 @@ struct Setters {
       options.progress_interval = std::chrono::seconds(seconds);
     } else if (key == "wrapper") {
       options.wrapper_path = value;
+    } else if (key == "container_runtime") {
+      if (value != "podman" && value != "docker" && !value.empty()) {
+        return InvalidArgument(where + ": '" + value + "' is not podman or docker");
+      }
+      options.container_runtime = value;
+    } else if (key == "container_image") {
+      options.container_image = value;
+    } else if (key == "container_gpus") {
+      if (value != "true" && value != "false") return InvalidArgument(where + ": not true/false");
+      options.container_gpus = value == "true";
+    } else if (key == "container_cpus") {
+      options.container_cpus = value;
+    } else if (key == "container_memory") {
+      options.container_memory = value;
+    } else if (key == "s3_listen") {
+      if (value.empty()) {
+        options.s3_host.clear();  // off
+        return Status::Ok();
+      }
+      return ParseListenAddress(value, options.s3_host, options.s3_port).WithContext(where);
+    } else if (key == "s3_access_key_id") {
+      options.s3_access_key_id = value;
+    } else if (key == "s3_secret_access_key") {
+      options.s3_secret_access_key = value;
     } else {
       return InvalidArgument(where +
                              ": unknown setting (known: data_dir, listen, objects, "
                              "metadata, max_running, executor_limits, public_url, "
-                             "token, progress_interval_seconds, wrapper)");
+                             "token, progress_interval_seconds, wrapper, container_runtime, "
+                             "container_image, container_gpus, container_cpus, "
+                             "container_memory, s3_listen, s3_access_key_id, "
+                             "s3_secret_access_key)");
     }
     return Status::Ok();
   }
@@ -118,10 +145,19 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
     }
   }
   static const std::pair<const char*, const char*> kVariables[] = {
-      {"TRAINYARD_DATA_DIR", "data_dir"},       {"TRAINYARD_LISTEN", "listen"},
-      {"TRAINYARD_OBJECTS", "objects"},         {"TRAINYARD_METADATA", "metadata"},
-      {"TRAINYARD_MAX_RUNNING", "max_running"}, {"TRAINYARD_EXECUTOR_LIMITS", "executor_limits"},
-      {"TRAINYARD_PUBLIC_URL", "public_url"},   {"TRAINYARD_TOKEN", "token"}};
+      {"TRAINYARD_DATA_DIR", "data_dir"},
+      {"TRAINYARD_LISTEN", "listen"},
+      {"TRAINYARD_OBJECTS", "objects"},
+      {"TRAINYARD_METADATA", "metadata"},
+      {"TRAINYARD_MAX_RUNNING", "max_running"},
+      {"TRAINYARD_EXECUTOR_LIMITS", "executor_limits"},
+      {"TRAINYARD_PUBLIC_URL", "public_url"},
+      {"TRAINYARD_TOKEN", "token"},
+      {"TRAINYARD_CONTAINER_RUNTIME", "container_runtime"},
+      {"TRAINYARD_CONTAINER_IMAGE", "container_image"},
+      {"TRAINYARD_S3_LISTEN", "s3_listen"},
+      {"TRAINYARD_S3_ACCESS_KEY_ID", "s3_access_key_id"},
+      {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"}};
   for (const auto& [variable, key] : kVariables) {
     auto it = environment.find(variable);
     if (it != environment.end() && !it->second.empty()) {
@@ -139,6 +175,12 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.public_url, "public_url", "--public-url"));
   TY_RETURN_IF_ERROR(set_flag(flags.token, "token", "--token"));
   TY_RETURN_IF_ERROR(set_flag(flags.wrapper, "wrapper", "--wrapper"));
+  TY_RETURN_IF_ERROR(set_flag(flags.container_runtime, "container_runtime", "--container-runtime"));
+  TY_RETURN_IF_ERROR(set_flag(flags.container_image, "container_image", "--container-image"));
+  TY_RETURN_IF_ERROR(set_flag(flags.container_cpus, "container_cpus", "--container-cpus"));
+  TY_RETURN_IF_ERROR(set_flag(flags.container_memory, "container_memory", "--container-memory"));
+  TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));
+  if (flags.container_gpus) options.container_gpus = true;
   if (flags.max_running) {
     TY_RETURN_IF_ERROR(
         setters.Set("max_running", std::to_string(*flags.max_running), "--max-running"));
@@ -159,6 +201,13 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   }
   if (options.no_auth && !options.token.empty()) {
     return InvalidArgument("--no-auth and a token cannot be combined");
+  }
+  // --no-auth is about the REST API only: the S3 endpoint always checks signatures.
+  if (options.s3_access_key_id.empty() != options.s3_secret_access_key.empty()) {
+    return InvalidArgument(
+        std::string("s3_access_key_id and s3_secret_access_key (TRAINYARD_S3_ACCESS_KEY_ID, ") +
+        "TRAINYARD_S3_SECRET_ACCESS_KEY) must be set together; only " +
+        (options.s3_access_key_id.empty() ? "the secret" : "the access key id") + " is set");
   }
   return options;
 }

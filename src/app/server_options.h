@@ -28,6 +28,17 @@ struct ServerOptions {
   bool no_auth = false;    // only on a loopback address
   std::chrono::seconds progress_interval{5};
   std::filesystem::path wrapper_path;  // empty: beside the trainyard binary
+  // The container executor ("container"): off while container_runtime is empty.
+  std::string container_runtime;  // "podman" or "docker", found on PATH, checked at start
+  std::string container_image;    // the image of a sweep that names none
+  bool container_gpus = false;    // give every container all GPUs
+  std::string container_cpus, container_memory;  // --cpus / --memory; empty: no limit
+  // The S3-compatible endpoint (docs/s3.md): off while s3_host is empty. It always checks
+  // SigV4 signatures: with no key pair configured, one is generated at the first start and kept
+  // in <data_dir>/s3-credentials.json, so it is never open, on any address.
+  std::string s3_host;
+  uint16_t s3_port = 0;
+  std::string s3_access_key_id, s3_secret_access_key;  // both or neither
 };
 
 // What the command line gave; unset fields leave the file's and environment's values.
@@ -37,13 +48,17 @@ struct ServerFlags {
   std::optional<int> max_running, progress_interval_seconds;
   std::vector<std::string> executor_limits;  // NAME=N, repeatable
   std::optional<std::string> wrapper;
+  std::optional<std::string> container_runtime, container_image, container_cpus, container_memory;
+  bool container_gpus = false;
   bool no_auth = false;
+  std::optional<std::string> s3_listen;
 };
 
 // InvalidArgument naming the flag, variable or config key and what is wrong with it (unknown
 // config keys included). Reads TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_OBJECTS,
 // TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_EXECUTOR_LIMITS ("local=2,container=1"),
-// TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN.
+// TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN, TRAINYARD_CONTAINER_RUNTIME, TRAINYARD_CONTAINER_IMAGE,
+// TRAINYARD_S3_LISTEN, TRAINYARD_S3_ACCESS_KEY_ID, TRAINYARD_S3_SECRET_ACCESS_KEY.
 Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
                                         const EnvironmentMap& environment);
 

@@ -58,5 +58,69 @@ TEST(ServerOptionsTest, RefusesUnknownKeysBadValuesAndOpenUnauthenticatedServers
   EXPECT_TRUE(LoadServerOptions(flags, {}).ok());
 }
 
+TEST(ServerOptionsTest, S3EndpointListenAndKeys) {
+  testing::TempDir temp;
+  ServerFlags flags;
+  auto options = LoadServerOptions(flags, {});
+  ASSERT_TRUE(options.ok());
+  EXPECT_TRUE(options->s3_host.empty());  // off unless asked for
+
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"s3_listen": "127.0.0.1:9000",
+                                          "s3_access_key_id": "AKIDFILE",
+                                          "s3_secret_access_key": "file-secret"})")
+                  .ok());
+  flags.config_file = config;
+  options = LoadServerOptions(flags, {{"TRAINYARD_S3_ACCESS_KEY_ID", "AKIDENV"},
+                                      {"TRAINYARD_S3_SECRET_ACCESS_KEY", "env-secret"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->s3_host, "127.0.0.1");
+  EXPECT_EQ(options->s3_port, 9000);
+  EXPECT_EQ(options->s3_access_key_id, "AKIDENV");
+  EXPECT_EQ(options->s3_secret_access_key, "env-secret");
+
+  flags.s3_listen = "0.0.0.0:9100";
+  options = LoadServerOptions(flags, {{"TRAINYARD_S3_LISTEN", "127.0.0.1:9001"}});
+  ASSERT_TRUE(options.ok());
+  EXPECT_EQ(options->s3_host, "0.0.0.0");  // beyond loopback: always signed (generated keys)
+  EXPECT_EQ(options->s3_port, 9100);
+
+  flags = {};
+  flags.s3_listen = "nonsense";
+  auto refused = LoadServerOptions(flags, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--s3-listen"), std::string::npos);
+  flags.s3_listen = "127.0.0.1:9000";
+  refused = LoadServerOptions(flags, {{"TRAINYARD_S3_ACCESS_KEY_ID", "AKIDONLY"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("must be set together"), std::string::npos);
+  EXPECT_EQ(refused.status().message().find("AKIDONLY"), std::string::npos);
+}
+
+TEST(ServerOptionsTest, ContainerExecutorSettings) {
+  ServerFlags flags;
+  auto options = LoadServerOptions(flags, {{"TRAINYARD_CONTAINER_RUNTIME", "docker"},
+                                           {"TRAINYARD_CONTAINER_IMAGE", "trainer:1"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_runtime, "docker");
+  EXPECT_EQ(options->container_image, "trainer:1");
+  flags.container_runtime = "podman";
+  flags.container_cpus = "2";
+  flags.container_memory = "4g";
+  flags.container_gpus = true;
+  options = LoadServerOptions(flags, {{"TRAINYARD_CONTAINER_RUNTIME", "docker"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_runtime, "podman");
+  EXPECT_EQ(options->container_cpus, "2");
+  EXPECT_EQ(options->container_memory, "4g");
+  EXPECT_TRUE(options->container_gpus);
+  flags.container_runtime = "rkt";
+  auto refused = LoadServerOptions(flags, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--container-runtime: 'rkt' is not podman or docker"),
+            std::string::npos)
+      << refused.status().message();
+}
+
 }  // namespace
 }  // namespace trainyard::app

@@ -1,0 +1,242 @@
+// The real S3 clients against a real `trainyard server --s3-listen`: Debian's awscli
+// (/usr/bin/aws, not whatever `aws` is on PATH) and boto3 (/usr/bin/python3 running
+// tests/s3_boto3_check.py). Each is skipped, with the reason printed, when it is not installed.
+// One server serves both tests; its S3 key pair is the one it generates at its first start.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "server_fixture.h"
+
+namespace trainyard::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr char kAwsCli[] = "/usr/bin/aws";
+constexpr char kPython[] = "/usr/bin/python3";
+
+std::string FileSha256(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    EVP_DigestUpdate(context, buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context, digest, &length);
+  EVP_MD_CTX_free(context);
+  std::string hex;
+  char pair[3];
+  for (unsigned int i = 0; i < length; ++i) {
+    std::snprintf(pair, sizeof pair, "%02x", digest[i]);
+    hex += pair;
+  }
+  return hex;
+}
+
+// `size` bytes that differ from MiB to MiB (a multipart upload that reorders parts would show).
+void WriteTestFile(const fs::path& path, size_t size) {
+  std::ofstream out(path, std::ios::binary);
+  std::string block(1 << 20, '\0');
+  for (size_t written = 0, index = 0; written < size; ++index) {
+    for (size_t i = 0; i < block.size(); i += 4096) {
+      std::snprintf(block.data() + i, 32, "block %zu offset %zu;", index, i);
+    }
+    size_t n = std::min(block.size(), size - written);
+    out.write(block.data(), static_cast<std::streamsize>(n));
+    written += n;
+  }
+}
+
+class S3ClientsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    temp_ = new TempDir();
+    s3_port_ = FreeLoopbackPort();
+    server_ = new ServerProcess(temp_->path() / "data",
+                                {"--s3-listen", "127.0.0.1:" + std::to_string(s3_port_)});
+    server_->Start();
+    // /healthz answers before the S3 endpoint is up: wait for its key file and its port.
+    fs::path keys_file = temp_->path() / "data" / "s3-credentials.json";
+    WaitFor(
+        [&] {
+          std::ifstream in(keys_file);
+          json keys = json::parse(in, nullptr, /*allow_exceptions=*/false);
+          if (!keys.is_object()) return false;
+          key_id_ = keys.value("access_key_id", "");
+          secret_ = keys.value("secret_access_key", "");
+          return !secret_.empty() && Call({"GET", Endpoint() + "/"}).status == 403;
+        },
+        std::chrono::seconds(20));
+    struct stat info {};
+    if (stat(keys_file.c_str(), &info) == 0) keys_mode_ = info.st_mode & 0777;
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete temp_;
+  }
+
+  static std::string Endpoint() { return "http://127.0.0.1:" + std::to_string(s3_port_); }
+
+  // The client's environment: these keys, and no configuration from this machine's user.
+  static std::map<std::string, std::string> ClientEnvironment() {
+    fs::path home = temp_->path() / "home";
+    fs::create_directories(home);
+    return {{"AWS_ACCESS_KEY_ID", key_id_},
+            {"AWS_SECRET_ACCESS_KEY", secret_},
+            {"AWS_DEFAULT_REGION", "us-east-1"},
+            {"AWS_CONFIG_FILE", (home / "no-config").string()},
+            {"AWS_SHARED_CREDENTIALS_FILE", (home / "no-credentials").string()},
+            {"AWS_EC2_METADATA_DISABLED", "true"},
+            {"AWS_PAGER", ""},
+            {"HOME", home.string()}};
+  }
+
+  static ProcessResult Aws(std::vector<std::string> arguments) {
+    std::vector<std::string> argv = {kAwsCli, "--endpoint-url", Endpoint(), "--no-cli-pager"};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return RunProcess(argv, ClientEnvironment(), std::chrono::seconds(120));
+  }
+
+  static json AwsJson(std::vector<std::string> arguments) {
+    arguments.insert(arguments.end(), {"--output", "json"});
+    ProcessResult result = Aws(arguments);
+    EXPECT_EQ(result.exit_code, 0) << arguments[1] << ": " << result.output;
+    json parsed = json::parse(result.output, nullptr, false);
+    return parsed.is_discarded() ? json::object() : parsed;
+  }
+
+  static TempDir* temp_;
+  static ServerProcess* server_;
+  static int s3_port_;
+  static std::string key_id_, secret_;
+  static int keys_mode_;
+};
+
+TempDir* S3ClientsTest::temp_ = nullptr;
+ServerProcess* S3ClientsTest::server_ = nullptr;
+int S3ClientsTest::s3_port_ = 0;
+std::string S3ClientsTest::key_id_, S3ClientsTest::secret_;
+int S3ClientsTest::keys_mode_ = 0;
+
+TEST_F(S3ClientsTest, GeneratedKeyPairIsKeptPrivately) {
+  EXPECT_EQ(key_id_.size(), 20u);
+  EXPECT_EQ(secret_.size(), 40u);
+  EXPECT_EQ(keys_mode_, 0600);
+}
+
+TEST_F(S3ClientsTest, AwsCli) {
+  if (!fs::exists(kAwsCli)) GTEST_SKIP() << kAwsCli << " is not installed (Debian's awscli)";
+  fs::path work = temp_->path() / "awscli";
+  fs::create_directories(work);
+  auto ok = [](const ProcessResult& result) { return result.exit_code == 0; };
+
+  ProcessResult made = Aws({"s3", "mb", "s3://cli-bucket"});
+  ASSERT_TRUE(ok(made)) << made.output;
+
+  // 100 MiB both ways: multipart up (8 MiB parts), ranged parts down.
+  WriteTestFile(work / "big.bin", 100u << 20);
+  ProcessResult up = Aws({"s3", "cp", (work / "big.bin").string(), "s3://cli-bucket/data/big.bin"});
+  ASSERT_TRUE(ok(up)) << up.output;
+  ProcessResult down =
+      Aws({"s3", "cp", "s3://cli-bucket/data/big.bin", (work / "down.bin").string()});
+  ASSERT_TRUE(ok(down)) << down.output;
+  EXPECT_EQ(FileSha256(work / "down.bin"), FileSha256(work / "big.bin"));
+  fs::remove(work / "down.bin");
+
+  ProcessResult top = Aws({"s3", "ls", "s3://cli-bucket/"});
+  EXPECT_NE(top.output.find("PRE data/"), std::string::npos) << top.output;
+  ProcessResult prefixed = Aws({"s3", "ls", "s3://cli-bucket/data/"});
+  EXPECT_NE(prefixed.output.find("104857600 big.bin"), std::string::npos) << prefixed.output;
+
+  // s3api, one operation at a time (`s3 ls` of the service: boto3 lists buckets below).
+  { std::ofstream(work / "small.txt") << "hello from awscli"; }
+  json put = AwsJson({"s3api", "put-object", "--bucket", "cli-bucket", "--key", "api/one file.txt",
+                      "--body", (work / "small.txt").string(), "--content-type", "text/plain",
+                      "--metadata", "stage=test"});
+  EXPECT_EQ(put.value("ETag", "").size(), 34u) << put;
+  json ranged =
+      AwsJson({"s3api", "get-object", "--bucket", "cli-bucket", "--key", "api/one file.txt",
+               "--range", "bytes=0-4", (work / "range.txt").string()});
+  EXPECT_EQ(ranged.value("ContentRange", ""), "bytes 0-4/17") << ranged;
+  std::ifstream range_file(work / "range.txt");
+  std::string range_text((std::istreambuf_iterator<char>(range_file)), {});
+  EXPECT_EQ(range_text, "hello");
+  json head =
+      AwsJson({"s3api", "head-object", "--bucket", "cli-bucket", "--key", "api/one file.txt"});
+  EXPECT_EQ(head.value("ContentLength", 0), 17);
+  EXPECT_EQ(head["Metadata"].value("stage", ""), "test") << head;
+  // A big s3 -> s3 move: GetObjectTagging, UploadPartCopy per 8 MiB, Complete, DeleteObject.
+  ProcessResult moved =
+      Aws({"s3", "mv", "s3://cli-bucket/data/big.bin", "s3://cli-bucket/api/two.bin"});
+  EXPECT_TRUE(ok(moved)) << moved.output;
+  json listed = AwsJson({"s3api", "list-objects-v2", "--bucket", "cli-bucket", "--prefix", "api/"});
+  // awscli merges pages and drops KeyCount: count the keys.
+  ASSERT_EQ(listed["Contents"].size(), 2u) << listed;
+  EXPECT_EQ(listed["Contents"][1].value("Key", ""), "api/two.bin");
+  EXPECT_EQ(listed["Contents"][1].value("Size", 0), 100 << 20);
+
+  json upload = AwsJson(
+      {"s3api", "create-multipart-upload", "--bucket", "cli-bucket", "--key", "api/multi.bin"});
+  std::string upload_id = upload.value("UploadId", "");
+  WriteTestFile(work / "part1.bin", 5u << 20);
+  json part1 = AwsJson({"s3api", "upload-part", "--bucket", "cli-bucket", "--key", "api/multi.bin",
+                        "--part-number", "1", "--upload-id", upload_id, "--body",
+                        (work / "part1.bin").string()});
+  json part2 = AwsJson({"s3api", "upload-part", "--bucket", "cli-bucket", "--key", "api/multi.bin",
+                        "--part-number", "2", "--upload-id", upload_id, "--body",
+                        (work / "small.txt").string()});
+  json uploads = AwsJson({"s3api", "list-multipart-uploads", "--bucket", "cli-bucket"});
+  ASSERT_TRUE(uploads.contains("Uploads")) << uploads;
+  EXPECT_EQ(uploads["Uploads"][0].value("UploadId", ""), upload_id);
+  json parts = {{"Parts",
+                 {{{"ETag", part1.value("ETag", "")}, {"PartNumber", 1}},
+                  {{"ETag", part2.value("ETag", "")}, {"PartNumber", 2}}}}};
+  json completed =
+      AwsJson({"s3api", "complete-multipart-upload", "--bucket", "cli-bucket", "--key",
+               "api/multi.bin", "--upload-id", upload_id, "--multipart-upload", parts.dump()});
+  EXPECT_EQ(completed.value("Key", ""), "api/multi.bin") << completed;
+
+  json abandoned = AwsJson(
+      {"s3api", "create-multipart-upload", "--bucket", "cli-bucket", "--key", "api/abandoned.bin"});
+  ProcessResult aborted =
+      Aws({"s3api", "abort-multipart-upload", "--bucket", "cli-bucket", "--key",
+           "api/abandoned.bin", "--upload-id", abandoned.value("UploadId", "")});
+  EXPECT_TRUE(ok(aborted)) << aborted.output;
+  uploads = AwsJson({"s3api", "list-multipart-uploads", "--bucket", "cli-bucket"});
+  EXPECT_FALSE(uploads.contains("Uploads")) << uploads;
+
+  ProcessResult deleted =
+      Aws({"s3api", "delete-object", "--bucket", "cli-bucket", "--key", "api/two.bin"});
+  EXPECT_TRUE(ok(deleted)) << deleted.output;
+  ProcessResult removed = Aws({"s3", "rm", "s3://cli-bucket", "--recursive"});
+  EXPECT_TRUE(ok(removed)) << removed.output;
+  EXPECT_NE(removed.output.find("delete: s3://cli-bucket/api/multi.bin"), std::string::npos)
+      << removed.output;
+  ProcessResult gone = Aws({"s3", "rb", "s3://cli-bucket"});
+  EXPECT_TRUE(ok(gone)) << gone.output;
+}
+
+TEST_F(S3ClientsTest, Boto3) {
+  ProcessResult probe = RunProcess({kPython, "-c", "import boto3"});
+  if (probe.exit_code != 0) {
+    GTEST_SKIP() << kPython << " cannot import boto3 (Debian's python3-boto3): " << probe.output;
+  }
+  ProcessResult result =
+      RunProcess({kPython, (SourceDir() / "tests" / "s3_boto3_check.py").string(), Endpoint(),
+                  key_id_, secret_},
+                 ClientEnvironment(), std::chrono::seconds(120));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("boto3 check: OK"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace trainyard::testing
