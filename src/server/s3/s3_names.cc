@@ -50,7 +50,7 @@ S3Outcome CheckObjectKey(const std::string& key) {
                          " bytes, the maximum is 1024 ('" + key.substr(0, 64) + "...')");
   }
   Status valid = storage::ValidateObjectKey(key);
-  if (!valid.ok()) return InvalidArgument("invalid object key: " + valid.message());
+  if (!valid.ok()) return InvalidArgument(valid.message());  // "invalid object key 'k': why"
   return std::nullopt;
 }
 
