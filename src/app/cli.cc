@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "app/aws_commands.h"
 #include "app/client_commands.h"
 #include "app/run_command.h"
 #include "app/server_command.h"
@@ -173,6 +174,8 @@ Example:
   });
   ClientCommands client;
   AddClientCommands(cli, client);
+  AwsCommands aws_commands;
+  AddAwsCommands(cli, aws_commands);
 
   try {
     std::reverse(arguments.begin(), arguments.end());  // CLI11 takes a reversed vector
@@ -191,6 +194,7 @@ Example:
     return RunCommand(std::move(built).value());
   }
   if (std::optional<int> code = RunClientCommands(client)) return *code;
+  if (std::optional<int> code = RunAwsCommands(aws_commands)) return *code;
   return 0;
 }
 
