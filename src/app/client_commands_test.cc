@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/cli_test_runner.h"
 #include "client/scripted_http_server.h"
 #include "support/http_test_server.h"
 
@@ -22,37 +23,10 @@ using trainyard::testing::HttpTestResponse;
 using trainyard::testing::HttpTestServer;
 using trainyard::testing::RecordedRequest;
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
+using testing::CliRun;
 
-// Parses and runs `args` the way cli.cc does, capturing what the command prints.
 CliRun RunCli(std::vector<std::string> args) {
-  CLI::App cli{"test", "trainyard"};
-  cli.require_subcommand(1);
-  ClientCommands state;
-  char *out_data = nullptr, *err_data = nullptr;
-  size_t out_size = 0, err_size = 0;
-  state.out = open_memstream(&out_data, &out_size);
-  state.err = open_memstream(&err_data, &err_size);
-  AddClientCommands(cli, state);
-  CliRun run;
-  std::ostringstream usage_out, usage_err;
-  try {
-    std::reverse(args.begin(), args.end());
-    cli.parse(args);
-    run.code = RunClientCommands(state).value_or(-1);
-  } catch (const CLI::ParseError& error) {
-    run.code = cli.exit(error, usage_out, usage_err) == 0 ? 0 : 2;
-  }
-  std::fclose(state.out);
-  std::fclose(state.err);
-  run.out = std::string(out_data, out_size) + usage_out.str();
-  run.err = std::string(err_data, err_size) + usage_err.str();
-  std::free(out_data);
-  std::free(err_data);
-  return run;
+  return testing::RunCommands(std::move(args), AddClientCommands, RunClientCommands);
 }
 
 // Runs the rest of a test inside a new temporary directory (for downloads named by default).
