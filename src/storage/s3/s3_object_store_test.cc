@@ -141,7 +141,9 @@ TEST(S3ObjectStoreTest, FailedMultipartUploadIsAborted) {
   EXPECT_EQ(requests.back().target, "/bucket/runs/big?uploadId=up-1");
   for (const RecordedRequest& request : requests) {
     EXPECT_EQ(request.target.find("uploadId=up-1&"), std::string::npos);  // no Complete (POST)
-    if (request.method == "POST") EXPECT_EQ(request.target, "/bucket/runs/big?uploads=");
+    if (request.method == "POST") {
+      EXPECT_EQ(request.target, "/bucket/runs/big?uploads=");
+    }
   }
 }
 
