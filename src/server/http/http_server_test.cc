@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/curl_callbacks.h"
+
 namespace trainyard::server {
 namespace {
 
@@ -62,11 +64,6 @@ struct CurlResponse {
   std::string headers;  // raw header lines, lower-cased
 };
 
-size_t AppendBody(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
 // Runs a request on `curl` (reset first, so its connection cache is kept); `configure` adds
 // options.
 CurlResponse Perform(CURL* curl, const std::string& url,
@@ -74,9 +71,9 @@ CurlResponse Perform(CURL* curl, const std::string& url,
   curl_easy_reset(curl);
   CurlResponse response;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, trainyard::testing::CurlAppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, trainyard::testing::CurlAppendBody);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
   if (configure) configure(curl);

@@ -12,28 +12,10 @@
 #include "aws/amz_date.h"
 #include "aws/crypto.h"
 #include "aws/sigv4.h"
+#include "support/curl_callbacks.h"
 
 namespace trainyard::server::s3::testing {
 namespace {
-
-size_t AppendBody(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
-
-size_t AppendHeader(char* data, size_t size, size_t count, void* target) {
-  std::string line(data, size * count);
-  size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(target))[name] = value;
-  }
-  return size * count;
-}
 
 struct ReadState {
   const std::string* body;
@@ -138,9 +120,9 @@ S3TestResponse S3TestClient::Send(const S3TestRequest& request) {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, trainyard::testing::CurlAppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, trainyard::testing::CurlAppendHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
   if (curl_easy_perform(curl) == CURLE_OK) {
