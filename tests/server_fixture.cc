@@ -8,7 +8,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <random>
 #include <thread>
+
+#include "support/curl_callbacks.h"
 
 namespace trainyard::testing {
 namespace fs = std::filesystem;
@@ -22,29 +26,6 @@ json HttpAnswer::Json() const {
     return json();
   }
 }
-
-namespace {
-
-size_t AppendBody(char* data, size_t size, size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
-
-size_t AppendHeader(char* data, size_t size, size_t count, void* target) {
-  std::string line(data, size * count);
-  size_t colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(target))[name] = value;
-  }
-  return size * count;
-}
-
-}  // namespace
 
 HttpAnswer Call(const HttpCall& call) {
   HttpAnswer answer;
@@ -71,9 +52,9 @@ HttpAnswer Call(const HttpCall& call) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(call.body.size()));
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, CurlAppendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, CurlAppendHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, call.timeout_ms);
   if (curl_easy_perform(curl) == CURLE_OK) {
@@ -98,6 +79,19 @@ int FreeLoopbackPort() {
   return port;
 }
 
+namespace {
+
+// Whether the process has ended (a zombie not yet collected by Process::Wait).
+bool HasExited(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  size_t paren = line.rfind(')');
+  return paren == std::string::npos || line.size() < paren + 3 || line[paren + 2] == 'Z';
+}
+
+}  // namespace
+
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -108,15 +102,23 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
 }
 
 ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_flags)
-    : data_dir_(std::move(data_dir)), extra_flags_(std::move(extra_flags)) {}
+    : data_dir_(std::move(data_dir)), extra_flags_(std::move(extra_flags)) {
+  std::random_device random;
+  token_ = "test-token-" + std::to_string(random()) + std::to_string(random());
+}
 
 ServerProcess::~ServerProcess() {
   if (process_) Stop();
 }
 
 void ServerProcess::Start() {
+  Start(1);
+}
+
+void ServerProcess::Start(int attempt) {
   // A restart listens where the first start did: re-adopted jobs call back to that URL.
-  if (port_ == 0) port_ = FreeLoopbackPort();
+  bool first_start = port_ == 0;
+  if (first_start) port_ = FreeLoopbackPort();
   url_ = "http://127.0.0.1:" + std::to_string(port_);
   std::vector<std::string> argv = {(BuildDir() / "apps" / "trainyard").string(),
                                    "server",
@@ -133,13 +135,21 @@ void ServerProcess::Start() {
   std::string path = (BuildDir() / "examples" / "trainer").string() + ":" +
                      (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
   process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{{"PATH", path}});
+  // Up when an authenticated call succeeds: another server on this port would answer 401.
+  bool exited = false;
   bool up = WaitFor(
       [&] {
-        return Call({"GET", url_ + "/healthz"}).status == 200;
+        exited = HasExited(process_->pid());
+        return exited || Get("/api/v1/datasets").status == 200;
       },
       std::chrono::seconds(20));
-  if (!up) {
+  if (!up || exited) {
     Kill9();
+    // A first start whose free port was taken before the server bound it tries another one.
+    if (exited && first_start && attempt < 3 && output_.find("in use") != std::string::npos) {
+      port_ = 0;
+      return Start(attempt + 1);
+    }
     FAIL() << "trainyard server did not start:\n" << output_;
   }
 }

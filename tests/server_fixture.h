@@ -65,9 +65,12 @@ class ServerProcess {
   ProcessResult Cli(std::vector<std::string> arguments);
 
  private:
+  void Start(int attempt);
   std::filesystem::path data_dir_;
   std::vector<std::string> extra_flags_;
-  std::string token_ = "test-token-0123456789";
+  // Unique to this server, so that Start knows it reached its own server and not another
+  // test's that took the port meanwhile (ports are picked free, then bound by the server).
+  std::string token_;
   int port_ = 0;
   std::string url_;
   std::unique_ptr<Process> process_;
