@@ -48,7 +48,8 @@ void WriteTestFile(const fs::path& path, size_t size) {
   std::string block(1 << 20, '\0');
   for (size_t written = 0, index = 0; written < size; ++index) {
     for (size_t i = 0; i < block.size(); i += 4096) {
-      std::snprintf(block.data() + i, 32, "block %zu offset %zu;", index, i);
+      std::string mark = "block " + std::to_string(index) + " offset " + std::to_string(i) + ";";
+      block.replace(i, mark.size(), mark);
     }
     size_t n = std::min(block.size(), size - written);
     out.write(block.data(), static_cast<std::streamsize>(n));
