@@ -8,7 +8,9 @@ packages=(
   # build
   g++ cmake make pkg-config
   libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
-  libboost-dev libsqlite3-dev
+  libboost-dev libsqlite3-dev libpcre2-dev
+  # the SageMaker and CloudWatch Logs service models, built into trainyard (src/aws/service_model.h)
+  python3-botocore
   # libarchive is linked statically (src/archive/CMakeLists.txt says why): its own dependencies
   nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   # tests
