@@ -13,4 +13,8 @@ namespace trainyard::core {
 // unterminated quote.
 Result<std::vector<std::string>> SplitCommandLine(const std::string& text);
 
+// The inverse: words joined by spaces, each single-quoted unless it is made only of characters
+// no shell treats specially, so that SplitCommandLine(JoinCommandLine(w)) == w.
+std::string JoinCommandLine(const std::vector<std::string>& words);
+
 }  // namespace trainyard::core

@@ -22,4 +22,13 @@ TEST(SplitCommandLineTest, SplitsLikeAShell) {
 }
 
 }  // namespace
+TEST(JoinCommandLineTest, SplitsBackToTheSameWords) {
+  std::vector<std::string> words = {"python3", "-u", "my script.py", "it's", "", "$HOME", "a\"b"};
+  std::string line = JoinCommandLine(words);
+  EXPECT_EQ(line, R"(python3 -u 'my script.py' 'it'\''s' '' '$HOME' 'a"b')");
+  auto split = SplitCommandLine(line);
+  ASSERT_TRUE(split.ok()) << split.status().ToString();
+  EXPECT_EQ(*split, words);
+}
+
 }  // namespace trainyard::core
