@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "executor/executor.h"
@@ -21,6 +22,9 @@ struct ExecutorFactory {
   // Optional: why this backend cannot run here (no container runtime...); non-empty skips every
   // test with that reason printed.
   std::function<std::string()> unavailable;
+  // Artifacts this backend cannot hand back, each with why (SageMaker returns only what its
+  // model.tar.gz and output.tar.gz hold: no job.json).
+  std::map<std::string, std::string> artifacts_not_returned;
 };
 
 // Test names and failure messages show the backend's name, not the struct's bytes.
