@@ -61,7 +61,27 @@ JsonServiceClient::JsonServiceClient(JsonServiceOptions options) : options_(std:
   host_header_ = HostOf(url_);
 }
 
-JsonServiceClient::~JsonServiceClient() = default;
+JsonServiceClient::~JsonServiceClient() {
+  for (void* handle : pool_) curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
+void* JsonServiceClient::AcquireHandle() {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (!pool_.empty()) {
+      void* handle = pool_.back();
+      pool_.pop_back();
+      curl_easy_reset(static_cast<CURL*>(handle));  // keeps its connection
+      return handle;
+    }
+  }
+  return curl_easy_init();
+}
+
+void JsonServiceClient::ReleaseHandle(void* handle) {
+  std::lock_guard lock(pool_mutex_);
+  pool_.push_back(handle);
+}
 
 std::string JsonServiceClient::Url() const {
   return url_;
@@ -146,7 +166,7 @@ JsonCallResult JsonServiceClient::CallOnce(const std::string& operation, const s
     return result;
   }
 
-  CURL* curl = curl_easy_init();
+  CURL* curl = static_cast<CURL*>(AcquireHandle());
   if (curl == nullptr) {
     result.status = Internal(what + ": curl_easy_init failed");
     return result;
@@ -176,7 +196,11 @@ JsonCallResult JsonServiceClient::CallOnce(const std::string& operation, const s
   long http_status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  if (code == CURLE_OK) {
+    ReleaseHandle(curl);
+  } else {
+    curl_easy_cleanup(curl);  // its connection may be broken
+  }
 
   result.sent = true;
   if (code != CURLE_OK) {

@@ -8,8 +8,10 @@
 // tries. A non-idempotent call (CreateTrainingJob) may then find its own first attempt already
 // done: callers handle the duplicate answer (ResourceInUse) themselves.
 //
-// Thread-safe; credentials are fetched for every call so that rotating ones are followed. Errors
-// never carry a secret: they name the operation, AWS's error code and message.
+// Thread-safe; credentials are fetched for every call so that rotating ones are followed. Easy
+// handles are pooled, so that consecutive calls reuse their connection (a TLS handshake per
+// DescribeTrainingJob poll would cost more than the call). Errors never carry a secret: they
+// name the operation, AWS's error code and message.
 #pragma once
 
 #include <chrono>
@@ -78,10 +80,14 @@ class JsonServiceClient {
  private:
   JsonCallResult CallOnce(const std::string& operation, const std::string& body);
   void Backoff(int attempt) const;
+  void* AcquireHandle();  // a CURL*, from the pool or new; null when curl cannot make one
+  void ReleaseHandle(void* handle);
 
   JsonServiceOptions options_;
   std::string url_;
   std::string host_header_;
+  std::mutex pool_mutex_;
+  std::vector<void*> pool_;
 };
 
 }  // namespace trainyard::aws
