@@ -275,6 +275,12 @@ class HttpServerImpl : public HttpServer {
 
   void AcceptLoop() {
     for (;;) {
+      // Checked before every wait: reading the wake fd below may consume StopOnce's wake-up
+      // together with a finished connection's, and poll would then wait forever.
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) break;
+      }
       pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
       int rc = poll(fds, 2, -1);
       if (rc < 0 && errno != EINTR) break;
