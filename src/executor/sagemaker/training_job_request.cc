@@ -1,6 +1,7 @@
 #include "executor/sagemaker/training_job_request.h"
 
 #include <charconv>
+#include <cstdio>
 
 #include "core/command_line.h"
 
@@ -25,6 +26,13 @@ json Environment(const JobSpec& spec) {
   for (const auto& [key, value] : spec.definition.environment) environment[key] = value;
   for (const auto& [key, value] : spec.secret_environment) environment[key] = value;
   if (!spec.command.empty()) environment["TRAINYARD_COMMAND"] = core::JoinCommandLine(spec.command);
+  // SageMaker's own grace is 120 s; a shorter one is trainyard-wrap's to apply inside the job.
+  if (spec.stop_grace_period != std::chrono::seconds(120)) {
+    double seconds = static_cast<double>(spec.stop_grace_period.count()) / 1000.0;
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", seconds);
+    environment["TRAINYARD_STOP_GRACE_SECONDS"] = text;
+  }
   return environment;
 }
 

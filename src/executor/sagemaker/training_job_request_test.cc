@@ -69,6 +69,12 @@ TEST(CreateTrainingJobRequestTest, CarriesTheWholeJob) {
   EXPECT_EQ(r["Environment"]["TRAINYARD_COMMAND"], "/opt/trainer/train '--data dir'");
   EXPECT_EQ(r["Tags"].size(), 2u);
   EXPECT_FALSE(r.contains("CheckpointConfig"));
+  EXPECT_FALSE(r["Environment"].contains("TRAINYARD_STOP_GRACE_SECONDS"));  // SageMaker's 120 s
+
+  JobSpec quick = Spec();
+  quick.stop_grace_period = std::chrono::milliseconds(2500);
+  auto with_grace = CreateTrainingJobRequest(quick, Options(), kChannels);
+  EXPECT_EQ((*with_grace)["Environment"]["TRAINYARD_STOP_GRACE_SECONDS"], "2.5");
 }
 
 TEST(CreateTrainingJobRequestTest, ValidatesAgainstBotocoresModel) {
