@@ -101,8 +101,11 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   return condition();
 }
 
-ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_flags)
-    : data_dir_(std::move(data_dir)), extra_flags_(std::move(extra_flags)) {
+ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_flags,
+                             std::map<std::string, std::string> extra_environment)
+    : data_dir_(std::move(data_dir)),
+      extra_flags_(std::move(extra_flags)),
+      extra_environment_(std::move(extra_environment)) {
   std::random_device random;
   token_ = "test-token-" + std::to_string(random()) + std::to_string(random());
 }
@@ -134,7 +137,9 @@ void ServerProcess::Start(int attempt) {
   // The example trainer is found on PATH, as a registered command would be.
   std::string path = (BuildDir() / "examples" / "trainer").string() + ":" +
                      (getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-  process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{{"PATH", path}});
+  std::map<std::string, std::string> environment = extra_environment_;
+  environment["PATH"] = path;
+  process_ = std::make_unique<Process>(argv, environment);
   // Up when an authenticated call succeeds: another server on this port would answer 401.
   bool exited = false;
   bool up = WaitFor(

@@ -42,8 +42,10 @@ int FreeLoopbackPort();
 
 class ServerProcess {
  public:
-  // `data_dir` survives the process, so a restart finds its state.
-  ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_flags = {});
+  // `data_dir` survives the process, so a restart finds its state. `extra_environment` is
+  // added to this process's own.
+  ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_flags = {},
+                std::map<std::string, std::string> extra_environment = {});
   ~ServerProcess();
 
   // Starts and waits until /healthz answers (or fails the test after 20 s).
@@ -68,6 +70,7 @@ class ServerProcess {
   void Start(int attempt);
   std::filesystem::path data_dir_;
   std::vector<std::string> extra_flags_;
+  std::map<std::string, std::string> extra_environment_;
   // Unique to this server, so that Start knows it reached its own server and not another
   // test's that took the port meanwhile (ports are picked free, then bound by the server).
   std::string token_;

@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 
+#include "app/server_sagemaker.h"
 #include "common/environment.h"
 #include "common/files.h"
 #include "control/job_tokens.h"
@@ -64,24 +66,29 @@ int Fail(const Status& status) {
   return ToExitCode(status);
 }
 
-// The S3 endpoint (docs/s3.md) on its own listener, over the same object store. It always
-// checks signatures: without a configured key pair, one is generated at the first start and
-// kept in the data dir (mode 0600), so no address ever gets an open endpoint.
+// The key pair of the AWS-compatible endpoints (S3, SageMaker). They always check signatures:
+// without a configured pair, one is generated at the first start and kept in the data dir (mode
+// 0600), so no address ever gets an open endpoint.
+Result<server::S3KeyPair> EndpointKeys(const ServerOptions& options) {
+  server::S3KeyPair keys{options.s3_access_key_id, options.s3_secret_access_key};
+  if (!keys.access_key_id.empty()) return keys;
+  fs::path file = options.data_dir / "s3-credentials.json";
+  bool created = false;
+  TY_ASSIGN_OR_RETURN(keys, server::LoadOrCreateS3KeyPair(file, &created));
+  if (created) {
+    std::printf(
+        "trainyard server: generated the S3 key pair (printed only this once; kept in %s, "
+        "mode 0600):\n\n  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n\n",
+        file.c_str(), keys.access_key_id.c_str(), keys.secret_access_key.c_str());
+  }
+  return keys;
+}
+
+// The S3 endpoint (docs/s3.md) on its own listener, over the same object store.
 Result<std::unique_ptr<server::HttpServer>> StartS3Endpoint(const ServerOptions& options,
                                                             storage::ObjectStore& objects,
+                                                            const server::S3KeyPair& keys,
                                                             std::unique_ptr<server::S3Api>& api) {
-  server::S3KeyPair keys{options.s3_access_key_id, options.s3_secret_access_key};
-  if (keys.access_key_id.empty()) {
-    fs::path file = options.data_dir / "s3-credentials.json";
-    bool created = false;
-    TY_ASSIGN_OR_RETURN(keys, server::LoadOrCreateS3KeyPair(file, &created));
-    if (created) {
-      std::printf(
-          "trainyard server: generated the S3 key pair (printed only this once; kept in %s, "
-          "mode 0600):\n\n  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s\n\n",
-          file.c_str(), keys.access_key_id.c_str(), keys.secret_access_key.c_str());
-    }
-  }
   server::S3ApiOptions s3;
   s3.objects = &objects;
   s3.secret_by_access_key_id = {{keys.access_key_id, keys.secret_access_key}};
@@ -94,6 +101,10 @@ Result<std::unique_ptr<server::HttpServer>> StartS3Endpoint(const ServerOptions&
       http,
       [handler](const server::HttpRequest& request, server::BodyReader& body,
                 server::ResponseWriter& response) { handler->Handle(request, body, response); });
+}
+
+std::string UrlHost(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
 int Serve(ServerOptions options) {
@@ -159,6 +170,17 @@ int Serve(ServerOptions options) {
     std::printf("trainyard server: container executor: %s %s\n", options.container_runtime.c_str(),
                 container_executor->runtime_version().c_str());
   }
+  // The sagemaker executor, when a role is configured. Its jobs live in AWS: the scheduler's
+  // recovery finds them there again (artifacts go to the scheduler's work dir).
+  auto sagemaker_executor = MakeSageMakerExecutor(options.sagemaker, options.data_dir / "work",
+                                                  ParseEnvironment(environ));
+  if (!sagemaker_executor.ok()) return Fail(sagemaker_executor.status());
+  if (*sagemaker_executor) {
+    executors["sagemaker"] = sagemaker_executor->get();
+    std::printf("trainyard server: sagemaker executor: s3://%s/%s, role %s\n",
+                options.sagemaker.bucket.c_str(), options.sagemaker.prefix.c_str(),
+                options.sagemaker.role_arn.c_str());
+  }
 
   server::HttpServerOptions http;
   http.host = options.host;
@@ -179,8 +201,7 @@ int Serve(ServerOptions options) {
       });
   if (!started.ok()) return Fail(started.status());
   std::unique_ptr<server::HttpServer> http_server = std::move(started).value();
-  std::string url_host =
-      options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  std::string url_host = UrlHost(options.host);
   if (url_host == "0.0.0.0" || url_host == "[::]") url_host = "127.0.0.1";
   std::string base_url = "http://" + url_host + ":" + std::to_string(http_server->port());
 
@@ -210,15 +231,29 @@ int Serve(ServerOptions options) {
 
   std::unique_ptr<server::S3Api> s3_api;
   std::unique_ptr<server::HttpServer> s3_server;
-  if (!options.s3_host.empty()) {
-    auto s3_started = StartS3Endpoint(options, **objects, s3_api);
-    if (!s3_started.ok()) return Fail(s3_started.status().WithContext("S3 endpoint"));
-    s3_server = std::move(s3_started).value();
-    std::printf("trainyard server: S3 endpoint listening on http://%s:%d (docs/s3.md)\n",
-                options.s3_host.find(':') != std::string::npos
-                    ? ("[" + options.s3_host + "]").c_str()
-                    : options.s3_host.c_str(),
-                static_cast<int>(s3_server->port()));
+  std::unique_ptr<SageMakerEndpoint> sagemaker_endpoint;
+  if (!options.s3_host.empty() || !options.sagemaker.listen_host.empty()) {
+    auto keys = EndpointKeys(options);
+    if (!keys.ok()) return Fail(keys.status().WithContext("endpoint keys"));
+    if (!options.s3_host.empty()) {
+      auto s3_started = StartS3Endpoint(options, **objects, *keys, s3_api);
+      if (!s3_started.ok()) return Fail(s3_started.status().WithContext("S3 endpoint"));
+      s3_server = std::move(s3_started).value();
+      std::printf("trainyard server: S3 endpoint listening on http://%s:%d (docs/s3.md)\n",
+                  UrlHost(options.s3_host).c_str(), static_cast<int>(s3_server->port()));
+    }
+    if (!options.sagemaker.listen_host.empty()) {
+      auto started_endpoint =
+          SageMakerEndpoint::Start(options, **objects, *keys, local, container_executor.get());
+      if (!started_endpoint.ok())
+        return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
+      sagemaker_endpoint = std::move(started_endpoint).value();
+      std::printf(
+          "trainyard server: SageMaker endpoint listening on http://%s:%d "
+          "(docs/sagemaker-endpoint.md)\n",
+          UrlHost(options.sagemaker.listen_host).c_str(),
+          static_cast<int>(sagemaker_endpoint->port()));
+    }
   }
 
   std::printf("trainyard server %s listening on %s (data in %s)\n", kVersion, base_url.c_str(),
@@ -231,6 +266,7 @@ int Serve(ServerOptions options) {
   std::fflush(stdout);
   http_server->Stop();
   if (s3_server) s3_server->Stop();
+  sagemaker_endpoint.reset();
   hub->Stop();
   scheduler->Shutdown();
   api_pointer = nullptr;
@@ -291,6 +327,13 @@ Example:
       "Seconds between a job's progress reports (default 5)");
   server->add_flag("--no-auth", flags.no_auth,
                    "Accept requests without a token (loopback addresses only)");
+  for (const auto& [key, help] : SageMakerSettingKeys()) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    server->add_option_function<std::string>(
+        flag, [&flags, key = key](const std::string& value) { flags.sagemaker[key] = value; },
+        help);
+  }
 }
 
 std::optional<int> RunServerCommand(const ServerCommand& state) {

@@ -1,5 +1,7 @@
 #include "app/server_options.h"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -21,10 +23,57 @@ Result<int> ParseInt(const std::string& text, const std::string& what, int min, 
   return value;
 }
 
+Status ParseBool(const std::string& value, const std::string& where, bool& out) {
+  if (value != "true" && value != "false") return InvalidArgument(where + ": not true/false");
+  out = value == "true";
+  return Status::Ok();
+}
+
+Status SetSageMaker(SageMakerSettings& settings, const std::string& key, const std::string& value,
+                    const std::string& where) {
+  std::map<std::string, std::string*> strings = {
+      {"sagemaker_role_arn", &settings.role_arn},
+      {"sagemaker_bucket", &settings.bucket},
+      {"sagemaker_prefix", &settings.prefix},
+      {"sagemaker_image", &settings.image},
+      {"sagemaker_instance_type", &settings.instance_type},
+      {"sagemaker_region", &settings.region},
+      {"sagemaker_endpoint_url", &settings.endpoint_url},
+      {"sagemaker_logs_endpoint_url", &settings.logs_endpoint_url},
+      {"sagemaker_s3_endpoint_url", &settings.s3_endpoint_url}};
+  if (auto it = strings.find(key); it != strings.end()) {
+    *it->second = value;
+  } else if (key == "sagemaker_instance_count") {
+    TY_ASSIGN_OR_RETURN(settings.instance_count, ParseInt(value, where, 1, 100));
+  } else if (key == "sagemaker_volume_size_gb") {
+    TY_ASSIGN_OR_RETURN(settings.volume_size_gb, ParseInt(value, where, 1, 16384));
+  } else if (key == "sagemaker_checkpoints") {
+    return ParseBool(value, where, settings.checkpoints);
+  } else if (key == "sagemaker_poll_interval_ms") {
+    TY_ASSIGN_OR_RETURN(int ms, ParseInt(value, where, 50, 600'000));
+    settings.poll_interval = std::chrono::milliseconds(ms);
+  } else if (key == "sagemaker_listen") {
+    if (value.empty()) {
+      settings.listen_host.clear();
+      return Status::Ok();
+    }
+    return ParseListenAddress(value, settings.listen_host, settings.listen_port).WithContext(where);
+  } else if (key == "sagemaker_endpoint_executor") {
+    if (value != "local" && value != "container")
+      return InvalidArgument(where + ": '" + value + "' is not local or container");
+    settings.endpoint_executor = value;
+  } else {
+    return InvalidArgument(where + ": unknown setting");
+  }
+  return Status::Ok();
+}
+
 struct Setters {
   ServerOptions& options;
   Status Set(const std::string& key, const std::string& value, const std::string& where) {
-    if (key == "data_dir") {
+    if (key.starts_with("sagemaker_")) {
+      return SetSageMaker(options.sagemaker, key, value, where);
+    } else if (key == "data_dir") {
       if (value.empty()) return InvalidArgument(where + ": must not be empty");
       options.data_dir = value;
     } else if (key == "listen") {
@@ -67,8 +116,7 @@ struct Setters {
     } else if (key == "container_image") {
       options.container_image = value;
     } else if (key == "container_gpus") {
-      if (value != "true" && value != "false") return InvalidArgument(where + ": not true/false");
-      options.container_gpus = value == "true";
+      return ParseBool(value, where, options.container_gpus);
     } else if (key == "container_cpus") {
       options.container_cpus = value;
     } else if (key == "container_memory") {
@@ -90,13 +138,41 @@ struct Setters {
                              "token, progress_interval_seconds, wrapper, container_runtime, "
                              "container_image, container_gpus, container_cpus, "
                              "container_memory, s3_listen, s3_access_key_id, "
-                             "s3_secret_access_key)");
+                             "s3_secret_access_key, sagemaker_*: see --help)");
     }
     return Status::Ok();
   }
 };
 
 }  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys() {
+  static const std::vector<std::pair<std::string, std::string>> kKeys = {
+      {"sagemaker_role_arn",
+       "ARN of the SageMaker training role; turns the sagemaker executor on "
+       "(`trainyard aws iam-policy` prints its policy)"},
+      {"sagemaker_bucket", "S3 bucket of the jobs' inputs and outputs"},
+      {"sagemaker_prefix", "key prefix in that bucket (default trainyard)"},
+      {"sagemaker_image", "training image of a sweep that names none (an ECR URI)"},
+      {"sagemaker_instance_type", "default instance type (ml.m5.large)"},
+      {"sagemaker_instance_count", "default instance count (1)"},
+      {"sagemaker_volume_size_gb", "default volume size in GB (30)"},
+      {"sagemaker_region", "AWS region (default: AWS_REGION, the profile, us-east-1)"},
+      {"sagemaker_endpoint_url", "SageMaker endpoint override (a compatible service)"},
+      {"sagemaker_logs_endpoint_url",
+       "CloudWatch Logs endpoint override (default: the "
+       "SageMaker override, when one is set)"},
+      {"sagemaker_s3_endpoint_url", "S3 endpoint override of the executor's bucket"},
+      {"sagemaker_checkpoints", "true: sync /opt/ml/checkpoints with S3 (CheckpointConfig)"},
+      {"sagemaker_poll_interval_ms", "first DescribeTrainingJob wait after a change (2000)"},
+      {"sagemaker_listen",
+       "HOST:PORT of the SageMaker-compatible endpoint (off by default; "
+       "same keys as the S3 endpoint)"},
+      {"sagemaker_endpoint_executor",
+       "what runs the endpoint's jobs: local (default) or "
+       "container"}};
+  return kKeys;
+}
 
 bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -164,6 +240,13 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       TY_RETURN_IF_ERROR(setters.Set(key, it->second, std::string("$") + variable));
     }
   }
+  for (const auto& [key, help] : SageMakerSettingKeys()) {
+    std::string variable = "TRAINYARD_" + key;
+    for (char& c : variable) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    auto it = environment.find(variable);
+    if (it != environment.end() && !it->second.empty())
+      TY_RETURN_IF_ERROR(setters.Set(key, it->second, "$" + variable));
+  }
   auto set_flag = [&](const std::optional<std::string>& value, const char* key,
                       const char* flag) -> Status {
     return value ? setters.Set(key, *value, flag) : Status::Ok();
@@ -180,6 +263,11 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.container_cpus, "container_cpus", "--container-cpus"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_memory, "container_memory", "--container-memory"));
   TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));
+  for (const auto& [key, value] : flags.sagemaker) {
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    TY_RETURN_IF_ERROR(setters.Set(key, value, flag));
+  }
   if (flags.container_gpus) options.container_gpus = true;
   if (flags.max_running) {
     TY_RETURN_IF_ERROR(

@@ -15,6 +15,26 @@
 
 namespace trainyard::app {
 
+// Settings named sagemaker_* (config keys; TRAINYARD_SAGEMAKER_* variables; --sagemaker-*
+// flags). The sagemaker executor (docs/sagemaker.md) is on when role_arn is set; the
+// SageMaker-compatible endpoint (docs/sagemaker-endpoint.md) while listen_host is set.
+struct SageMakerSettings {
+  std::string role_arn, bucket, prefix = "trainyard", image;
+  std::string instance_type = "ml.m5.large";
+  int instance_count = 1;
+  int volume_size_gb = 30;
+  std::string region;  // empty: AWS_REGION, AWS_DEFAULT_REGION, the profile, else us-east-1
+  // Endpoint overrides; empty: AWS_ENDPOINT_URL_SAGEMAKER / _CLOUDWATCH_LOGS / _S3, then
+  // AWS_ENDPOINT_URL, else AWS. The logs endpoint defaults to the SageMaker one when only that
+  // is overridden (a compatible service, as trainyard's own endpoint, answers both).
+  std::string endpoint_url, logs_endpoint_url, s3_endpoint_url;
+  bool checkpoints = false;
+  std::chrono::milliseconds poll_interval{2'000};  // the first DescribeTrainingJob wait
+  std::string listen_host;                         // the endpoint; empty: off
+  uint16_t listen_port = 0;
+  std::string endpoint_executor = "local";  // what runs the endpoint's jobs: local | container
+};
+
 struct ServerOptions {
   std::filesystem::path data_dir = "trainyard-data";
   std::string host = "127.0.0.1";
@@ -39,6 +59,7 @@ struct ServerOptions {
   std::string s3_host;
   uint16_t s3_port = 0;
   std::string s3_access_key_id, s3_secret_access_key;  // both or neither
+  SageMakerSettings sagemaker;
 };
 
 // What the command line gave; unset fields leave the file's and environment's values.
@@ -52,7 +73,11 @@ struct ServerFlags {
   bool container_gpus = false;
   bool no_auth = false;
   std::optional<std::string> s3_listen;
+  std::map<std::string, std::string> sagemaker;  // "sagemaker_role_arn" -> value
 };
+
+// The sagemaker_* setting keys, each with its --flag form's help.
+const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys();
 
 // InvalidArgument naming the flag, variable or config key and what is wrong with it (unknown
 // config keys included). Reads TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_OBJECTS,

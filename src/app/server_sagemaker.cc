@@ -1,0 +1,107 @@
+#include "app/server_sagemaker.h"
+
+#include "aws/credentials_chain.h"
+#include "aws/shared_files_provider.h"
+
+namespace trainyard::app {
+namespace {
+
+// The first of the settings' value and the variables that are set.
+std::string FirstOf(const std::string& setting, const EnvironmentMap& environment,
+                    std::initializer_list<const char*> variables) {
+  if (!setting.empty()) return setting;
+  for (const char* variable : variables) {
+    auto it = environment.find(variable);
+    if (it != environment.end() && !it->second.empty()) return it->second;
+  }
+  return "";
+}
+
+std::filesystem::path HomeOf(const EnvironmentMap& environment) {
+  auto it = environment.find("HOME");
+  return it == environment.end() ? std::filesystem::path() : std::filesystem::path(it->second);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<executor::SageMakerExecutor>> MakeSageMakerExecutor(
+    const SageMakerSettings& settings, const std::filesystem::path& work_dir,
+    const EnvironmentMap& environment) {
+  if (settings.role_arn.empty()) return std::unique_ptr<executor::SageMakerExecutor>();
+  executor::SageMakerExecutorOptions options;
+  options.role_arn = settings.role_arn;
+  options.bucket = settings.bucket;
+  options.prefix = settings.prefix;
+  options.default_image = settings.image;
+  options.instance_type = settings.instance_type;
+  options.instance_count = settings.instance_count;
+  options.volume_size_gb = settings.volume_size_gb;
+  options.checkpoints = settings.checkpoints;
+  options.poll_min = settings.poll_interval;
+  options.poll_max = std::max(settings.poll_interval, std::chrono::milliseconds(30'000));
+  options.work_dir = work_dir;
+  options.region = settings.region;
+  if (options.region.empty()) {
+    auto region = aws::ResolveRegion(environment, HomeOf(environment));
+    options.region = region.ok() ? *region : "us-east-1";
+  }
+  options.sagemaker_endpoint = FirstOf(settings.endpoint_url, environment,
+                                       {"AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL"});
+  options.logs_endpoint = FirstOf(
+      settings.logs_endpoint_url.empty() ? settings.endpoint_url : settings.logs_endpoint_url,
+      environment, {"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_ENDPOINT_URL"});
+  options.s3_endpoint =
+      FirstOf(settings.s3_endpoint_url, environment, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"});
+  options.credentials = aws::MakeDefaultCredentialsChain(environment, HomeOf(environment));
+  auto made = executor::SageMakerExecutor::Make(std::move(options));
+  if (!made.ok()) return made.status();
+  return std::move(made).value();
+}
+
+Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
+    const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
+    executor::LocalExecutorOptions local, executor::Executor* container) {
+  std::unique_ptr<SageMakerEndpoint> endpoint(new SageMakerEndpoint());
+  const SageMakerSettings& settings = options.sagemaker;
+  server::SageMakerApiOptions api;
+  api.objects = &objects;
+  api.work_dir = options.data_dir / "sagemaker-work";
+  api.secret_by_access_key_id = {{keys.access_key_id, keys.secret_access_key}};
+  api.region = settings.region.empty() ? "us-east-1" : settings.region;
+  api.max_running = options.max_running;
+  if (settings.endpoint_executor == "container") {
+    if (container == nullptr) {
+      return InvalidArgument(
+          "--sagemaker-endpoint-executor container needs --container-runtime podman|docker");
+    }
+    api.executor = container;
+    api.executor_work_dir = options.data_dir / "container-jobs";
+  } else {
+    local.work_dir = options.data_dir / "sagemaker-jobs";
+    local.detach_jobs = true;
+    endpoint->local_ = std::make_unique<executor::LocalExecutor>(local);
+    TY_RETURN_IF_ERROR(endpoint->local_->AdoptRunningJobs());
+    api.executor = endpoint->local_.get();
+    api.executor_work_dir = local.work_dir;
+  }
+  endpoint->api_ = std::make_unique<server::SageMakerApi>(std::move(api));
+  TY_RETURN_IF_ERROR(endpoint->api_->Start());
+  server::HttpServerOptions http;
+  http.host = settings.listen_host;
+  http.port = settings.listen_port;
+  server::SageMakerApi* handler = endpoint->api_.get();
+  TY_ASSIGN_OR_RETURN(endpoint->http_,
+                      server::HttpServer::Start(http, [handler](const server::HttpRequest& request,
+                                                                server::BodyReader& body,
+                                                                server::ResponseWriter& response) {
+                        handler->Handle(request, body, response);
+                      }));
+  return endpoint;
+}
+
+SageMakerEndpoint::~SageMakerEndpoint() {
+  if (http_) http_->Stop();
+  if (api_) api_->Stop();
+}
+
+}  // namespace trainyard::app

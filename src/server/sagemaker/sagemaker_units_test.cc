@@ -1,0 +1,174 @@
+// The endpoint's pure parts: log line times and events, S3 URIs and staging, request
+// translation, documents read back, page tokens.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/files.h"
+#include "server/sagemaker/channel_staging.h"
+#include "server/sagemaker/list_operations.h"
+#include "server/sagemaker/training_job_document.h"
+#include "server/sagemaker/training_log.h"
+#include "storage/local/local_object_store.h"
+#include "support/test_paths.h"
+
+namespace trainyard::server::sagemaker {
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+TEST(TrainingLogTest, LinesTakeTheTimeTheyWereFirstSeen) {
+  trainyard::testing::TempDir dir;
+  fs::path log = dir.path() / "training.log";
+  LogIndex index;
+  index.Observe(log, 1000);  // no file yet
+  EXPECT_TRUE(index.checkpoints.empty());
+  ASSERT_TRUE(WriteFileAtomic(log, "one\ntwo\nthr").ok());
+  index.Observe(log, 5000);
+  ASSERT_TRUE(WriteFileAtomic(log, "one\ntwo\nthree\n\r\nfour\n").ok());
+  index.Observe(log, 5500);  // within a second: the same checkpoint
+  EXPECT_EQ(index.checkpoints.size(), 1u);
+  std::ofstream(log, std::ios::app) << "five\nsix";
+  index.Observe(log, 9000);
+  EXPECT_EQ(index.lines, 6u);
+  std::ofstream(log, std::ios::app) << "\n";
+
+  std::vector<LogEvent> events = SplitLogEvents(*ReadFile(log), index, 12000);
+  std::vector<std::string> messages;
+  for (const LogEvent& event : events) messages.push_back(event.message);
+  EXPECT_EQ(messages, (std::vector<std::string>{"one", "two", "three", "four", "five", "six"}));
+  EXPECT_EQ(events[0].timestamp_ms, 5000);
+  EXPECT_EQ(events[3].timestamp_ms, 5000);
+  EXPECT_EQ(events[3].line, 4u);  // the empty line counts as a line, not as an event
+  EXPECT_EQ(events[4].timestamp_ms, 9000);
+  EXPECT_EQ(events[5].timestamp_ms, 12000);  // never seen: the fallback
+
+  LogIndex back = LogIndex::FromJson(index.ToJson());
+  EXPECT_EQ(back.checkpoints, index.checkpoints);
+  EXPECT_EQ(back.lines, index.lines);
+  EXPECT_TRUE(LogIndex::FromJson(json("junk")).checkpoints.empty());
+}
+
+TEST(ChannelStagingTest, UrisAndOutputKeys) {
+  auto location = ParseS3Uri("s3://models/out/");
+  ASSERT_TRUE(location);
+  EXPECT_EQ(location->bucket, "models");
+  EXPECT_EQ(location->prefix, "out/");
+  EXPECT_EQ(OutputObjectKey(*location, "job-1", "model.tar.gz"), "out/job-1/output/model.tar.gz");
+  EXPECT_EQ(OutputObjectUri(*ParseS3Uri("s3://models"), "job-1", "output.tar.gz"),
+            "s3://models/job-1/output/output.tar.gz");
+  EXPECT_EQ(OutputObjectKey(*ParseS3Uri("s3://mmm/a/b"), "j", "f"), "a/b/j/output/f");
+  EXPECT_FALSE(ParseS3Uri("https://models.s3.amazonaws.com/out"));
+  EXPECT_FALSE(ParseS3Uri("s3://Bad_Bucket/x"));
+}
+
+TEST(ChannelStagingTest, PrefixIsAKeyPrefixAndItsFolderPartIsStripped) {
+  trainyard::testing::TempDir dir;
+  auto store = storage::LocalObjectStore::Open({.root = dir.path() / "store"});
+  ASSERT_TRUE(store.ok());
+  for (const char* key : {"data/train.csv", "data/train/part-1", "data/training/x", "data/eval"}) {
+    std::istringstream source(key);
+    ASSERT_TRUE((*store)->Put(std::string("s3/objects/bkt/") + key, source, strlen(key)).ok());
+  }
+  std::atomic<bool> cancel{false};
+  auto staged = StageChannel(**store, *ParseS3Uri("s3://bkt/data/train"), dir.path() / "c", cancel);
+  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+  EXPECT_EQ(*staged, 3u);
+  EXPECT_EQ(*ReadFile(dir.path() / "c" / "train.csv"), "data/train.csv");
+  EXPECT_EQ(*ReadFile(dir.path() / "c" / "train" / "part-1"), "data/train/part-1");
+  EXPECT_TRUE(fs::exists(dir.path() / "c" / "training" / "x"));
+  EXPECT_FALSE(fs::exists(dir.path() / "c" / "eval"));
+  auto folder =
+      StageChannel(**store, *ParseS3Uri("s3://bkt/data/train/"), dir.path() / "d", cancel);
+  EXPECT_EQ(*folder, 1u);
+  EXPECT_TRUE(fs::exists(dir.path() / "d" / "part-1"));
+  auto none = StageChannel(**store, *ParseS3Uri("s3://bkt/nothing"), dir.path() / "e", cancel);
+  EXPECT_EQ(*none, 0u);
+  EXPECT_FALSE(*HasObjects(**store, *ParseS3Uri("s3://bkt/nothing")));
+  EXPECT_TRUE(*HasObjects(**store, *ParseS3Uri("s3://bkt")));
+  cancel = true;
+  EXPECT_EQ(
+      StageChannel(**store, *ParseS3Uri("s3://bkt/"), dir.path() / "f", cancel).status().code(),
+      StatusCode::kCancelled);
+}
+
+json Request() {
+  return json::parse(R"json({
+    "TrainingJobName": "job-1",
+    "AlgorithmSpecification": {"TrainingInputMode": "File", "TrainingImage": "img:1",
+      "ContainerEntrypoint": ["python3", "train.py"], "ContainerArguments": ["--epochs", "2"],
+      "MetricDefinitions": [{"Name": "loss", "Regex": "loss=(\\S+)"}]},
+    "RoleArn": "arn:aws:iam::000000000000:role/r",
+    "InputDataConfig": [{"ChannelName": "training", "ContentType": "text/csv",
+      "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bkt/train/"}}}],
+    "OutputDataConfig": {"S3OutputPath": "s3://bkt/out"},
+    "ResourceConfig": {"InstanceType": "ml.g5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 50},
+    "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    "HyperParameters": {"lr": "0.1"},
+    "Environment": {"FOO": "bar", "TRAINYARD_JOB_TOKEN": "secret-token"},
+    "Tags": [{"Key": "team", "Value": "ml"}]})json");
+}
+
+TEST(TrainingJobRequestTest, JobSpecForEachExecutor) {
+  TrainingJob job;
+  job.name = "job-1";
+  job.request = EchoedRequest(Request());
+  EXPECT_FALSE(job.request.contains("Tags"));  // not in DescribeTrainingJob
+  executor::JobSpec local = BuildJobSpec(job, false);
+  EXPECT_EQ(local.command, (std::vector<std::string>{"python3", "train.py", "--epochs", "2"}));
+  EXPECT_EQ(local.definition.environment, (std::map<std::string, std::string>{{"FOO", "bar"}}));
+  EXPECT_EQ(local.secret_environment.at("TRAINYARD_JOB_TOKEN"), "secret-token");
+  EXPECT_EQ(local.definition.hyperparameters.at("lr"), "0.1");
+  EXPECT_EQ(local.definition.max_runtime_seconds, 3600);
+  EXPECT_EQ(local.definition.resources.instance_type, "ml.g5.xlarge");
+  EXPECT_EQ(local.definition.resources.volume_size_gb, 50);
+  EXPECT_EQ(local.definition.channels.at(0).content_type, "text/csv");
+  EXPECT_EQ(local.definition.metric_definitions.at(0).regex, "loss=(\\S+)");
+  EXPECT_EQ(local.definition.training_image, "img:1");
+  executor::JobSpec container = BuildJobSpec(job, true);
+  EXPECT_TRUE(container.command.empty());  // the container executor runs the entrypoint itself
+  EXPECT_EQ(container.definition.container_entrypoint,
+            (std::vector<std::string>{"python3", "train.py"}));
+  EXPECT_EQ(container.definition.container_arguments, (std::vector<std::string>{"--epochs", "2"}));
+  EXPECT_FALSE(UnsupportedRequest(Request()));
+  json https = Request();
+  https["OutputDataConfig"]["S3OutputPath"] = "https://bkt.s3.amazonaws.com/out";
+  EXPECT_TRUE(UnsupportedRequest(https));
+}
+
+TEST(TrainingJobDocumentTest, DocumentsReadBackAsTheyWereWritten) {
+  TrainingJob job;
+  job.name = "Job-1";
+  job.request = EchoedRequest(Request());
+  TimePoint start = TimePoint(std::chrono::milliseconds(1'700'000'000'123));
+  job.status = core::JobStatusTracker(start, "Starting the training job");
+  ASSERT_TRUE(
+      job.status.Transition(core::SecondaryStatus::kDownloading, start + std::chrono::seconds(2))
+          .ok());
+  ArnContext context{"eu-west-1", "123456789012"};
+  json running = DescribeDocument(job, context);
+  EXPECT_EQ(running["TrainingJobArn"],
+            "arn:aws:sagemaker:eu-west-1:123456789012:training-job/job-1");
+  EXPECT_DOUBLE_EQ(running["CreationTime"].get<double>(), 1'700'000'000.123);
+  EXPECT_FALSE(running.contains("TrainingEndTime"));
+  EXPECT_FALSE(running.contains("FinalMetricDataList"));
+  ASSERT_TRUE(job.status.Fail("AlgorithmError: oops", start + std::chrono::seconds(5)).ok());
+  job.metrics["loss"] = {0.5, start + std::chrono::seconds(4)};
+  json ended = DescribeDocument(job, context);
+  EXPECT_EQ(ended["TrainingTimeInSeconds"], 3);
+  EXPECT_EQ(ended["FailureReason"], "AlgorithmError: oops");
+  auto back = TrainingJobFromDocument(ended);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(DescribeDocument(*back, context), ended);
+  EXPECT_FALSE(TrainingJobFromDocument(json::object()).ok());
+}
+
+TEST(PageTokenTest, OnlyOurOwnTokensDecode) {
+  EXPECT_EQ(DecodePageToken("A", EncodePageToken("A", 42)), 42u);
+  EXPECT_FALSE(DecodePageToken("B", EncodePageToken("A", 42)));
+  EXPECT_FALSE(DecodePageToken("A", "garbage!"));
+}
+
+}  // namespace
+}  // namespace trainyard::server::sagemaker
