@@ -4,7 +4,8 @@
 # (bench/server/: sweep accept and listing, submit -> first progress event, progress ingestion
 # with 500 SSE clients, and the 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch), and
 # the container executor's start latency against a bare `podman run` (bench/container/), and a
-# 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min).
+# 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min), and the
+# SageMaker-compatible endpoint's latencies (bench/sagemaker/, ~30 s).
 # `make bench` calls this.
 #
 # Usage: bench/run-all.sh [BUILD_DIR [FILTER]]     (default: build, every benchmark)
@@ -45,4 +46,5 @@ run_one "server: progress ingestion with SSE clients" bash "$repo/bench/server/p
 run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" "$build"
 run_one "container: start to user code vs bare podman run" bash "$repo/bench/container/start_latency.sh" "$build"
 run_one "s3: 1 GiB through the S3 endpoint, S3ObjectStore vs awscli" bash "$repo/bench/s3/transfer.sh" "$build"
+run_one "sagemaker: endpoint create/start latency and Describe under 100 pollers" bash "$repo/bench/sagemaker/endpoint.sh" "$build"
 exit $status
