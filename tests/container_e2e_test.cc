@@ -14,7 +14,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::ServerProcess;
-using testing::WaitFor;
 
 constexpr char kImage[] = "localhost/trainyard-example-trainer:test";
 
@@ -47,15 +46,6 @@ class ContainerServerTest : public ::testing::Test {
     server_->Start();
   }
 
-  std::string Upload(const std::string& name, const std::string& kind) {
-    fs::path path = testing::SourceDir() / "examples" / "data" / "digits" / name;
-    auto result =
-        server_->Cli({"dataset", "upload", path.string(), "--kind", kind, "--output", "json"});
-    EXPECT_EQ(result.exit_code, 0) << result.output;
-    json dataset = json::parse(result.output.substr(result.output.find('{')), nullptr, false);
-    return dataset.is_object() ? dataset.value("id", "") : "";
-  }
-
   testing::TempDir temp_;
   std::unique_ptr<ServerProcess> server_;
 };
@@ -66,8 +56,8 @@ TEST_F(ContainerServerTest, TwoByTwoSweepInContainersCompletesWithArtifacts) {
                // The image runs its own command (TRAINYARD_COMMAND=trainyard-example-trainer).
                {"trainer", {{"image", kImage}}},
                {"channels",
-                {{"training", Upload("train.csv", "training")},
-                 {"evaluation", Upload("eval.csv", "evaluation")}}},
+                {{"training", server_->UploadExample("train.csv", "training")},
+                 {"evaluation", server_->UploadExample("eval.csv", "evaluation")}}},
                {"hyperparameters", {{"iterations", 100}}},
                {"grid", {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}}},
                {"max_parallel", 2},
@@ -75,18 +65,7 @@ TEST_F(ContainerServerTest, TwoByTwoSweepInContainersCompletesWithArtifacts) {
   auto created = server_->Post("/api/v1/sweeps", body);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sweep_id = created.Json()["id"];
-  json sweep;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        sweep = server_->Get("/api/v1/sweeps/" + sweep_id).Json();
-        int64_t ended = 0;
-        for (const char* status : {"Completed", "Failed", "Stopped"}) {
-          ended += sweep["counts"].value(status, 0);
-        }
-        return ended == 4;
-      },
-      120s))
-      << sweep.dump();
+  json sweep = server_->WaitForSweepEnd(sweep_id, 4, 120s);
   EXPECT_EQ(sweep["counts"]["Completed"], 4) << sweep.dump();
   ASSERT_TRUE(sweep["best_job"].is_object()) << sweep.dump();
   std::string job = sweep["best_job"]["name"];

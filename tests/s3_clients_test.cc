@@ -89,16 +89,7 @@ class S3ClientsTest : public ::testing::Test {
 
   // The client's environment: these keys, and no configuration from this machine's user.
   static std::map<std::string, std::string> ClientEnvironment() {
-    fs::path home = temp_->path() / "home";
-    fs::create_directories(home);
-    return {{"AWS_ACCESS_KEY_ID", key_id_},
-            {"AWS_SECRET_ACCESS_KEY", secret_},
-            {"AWS_DEFAULT_REGION", "us-east-1"},
-            {"AWS_CONFIG_FILE", (home / "no-config").string()},
-            {"AWS_SHARED_CREDENTIALS_FILE", (home / "no-credentials").string()},
-            {"AWS_EC2_METADATA_DISABLED", "true"},
-            {"AWS_PAGER", ""},
-            {"HOME", home.string()}};
+    return AwsClientEnvironment(temp_->path() / "home", key_id_, secret_);
   }
 
   static ProcessResult Aws(std::vector<std::string> arguments) {

@@ -62,16 +62,7 @@ class SageMakerClientsTest : public ::testing::Test {
   static std::string Url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
   static std::map<std::string, std::string> ClientEnvironment() {
-    fs::path home = temp_->path() / "home";
-    fs::create_directories(home);
-    return {{"AWS_ACCESS_KEY_ID", kKeyId},
-            {"AWS_SECRET_ACCESS_KEY", kSecret},
-            {"AWS_DEFAULT_REGION", "us-east-1"},
-            {"AWS_CONFIG_FILE", (home / "no-config").string()},
-            {"AWS_SHARED_CREDENTIALS_FILE", (home / "no-credentials").string()},
-            {"AWS_EC2_METADATA_DISABLED", "true"},
-            {"AWS_PAGER", ""},
-            {"HOME", home.string()}};
+    return AwsClientEnvironment(temp_->path() / "home", kKeyId, kSecret);
   }
 
   // `aws SERVICE ...` against the endpoint that serves SERVICE.
@@ -89,15 +80,6 @@ class SageMakerClientsTest : public ::testing::Test {
     EXPECT_EQ(result.exit_code, 0) << arguments[0] << " " << arguments[1] << ": " << result.output;
     json parsed = json::parse(result.output, nullptr, false);
     return parsed.is_discarded() ? json::object() : parsed;
-  }
-
-  static std::string Upload(const std::string& name, const std::string& kind) {
-    fs::path path = SourceDir() / "examples" / "data" / "digits" / name;
-    auto result =
-        server_->Cli({"dataset", "upload", path.string(), "--kind", kind, "--output", "json"});
-    EXPECT_EQ(result.exit_code, 0) << result.output;
-    json dataset = json::parse(result.output.substr(result.output.find('{')), nullptr, false);
-    return dataset.is_object() ? dataset.value("id", "") : "";
   }
 
   static TempDir* temp_;
@@ -118,25 +100,15 @@ TEST_F(SageMakerClientsTest, SweepThroughTheSageMakerExecutorCompletesWithArtifa
                {"executor", "sagemaker"},
                {"trainer", {{"command", {"trainyard-example-trainer"}}}},
                {"channels",
-                {{"training", Upload("train.csv", "training")},
-                 {"evaluation", Upload("eval.csv", "evaluation")}}},
+                {{"training", server_->UploadExample("train.csv", "training")},
+                 {"evaluation", server_->UploadExample("eval.csv", "evaluation")}}},
                {"hyperparameters", {{"iterations", 60}}},
                {"grid", {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}}},
                {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
   auto created = server_->Post("/api/v1/sweeps", body);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sweep_id = created.Json()["id"];
-  json sweep;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        sweep = server_->Get("/api/v1/sweeps/" + sweep_id).Json();
-        int64_t ended = 0;
-        for (const char* status : {"Completed", "Failed", "Stopped"})
-          ended += sweep["counts"].value(status, 0);
-        return ended == 4;
-      },
-      120s))
-      << sweep.dump();
+  json sweep = server_->WaitForSweepEnd(sweep_id, 4, 120s);
   EXPECT_EQ(sweep["counts"]["Completed"], 4) << sweep.dump();
   ASSERT_TRUE(sweep["best_job"].is_object()) << sweep.dump();
   std::string job = sweep["best_job"]["name"];

@@ -197,4 +197,43 @@ ProcessResult ServerProcess::Cli(std::vector<std::string> arguments) {
                     std::chrono::seconds(120));
 }
 
+std::string ServerProcess::UploadExample(const std::string& name, const std::string& kind) {
+  fs::path path = SourceDir() / "examples" / "data" / "digits" / name;
+  auto result = Cli({"dataset", "upload", path.string(), "--kind", kind, "--output", "json"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  size_t brace = result.output.find('{');
+  json dataset =
+      json::parse(brace == std::string::npos ? "" : result.output.substr(brace), nullptr, false);
+  return dataset.is_object() ? dataset.value("id", "") : "";
+}
+
+json ServerProcess::WaitForSweepEnd(const std::string& sweep_id, int64_t jobs,
+                                    std::chrono::milliseconds timeout) {
+  json sweep;
+  WaitFor(
+      [&] {
+        sweep = Get("/api/v1/sweeps/" + sweep_id).Json();
+        int64_t ended = 0;
+        for (const char* status : {"Completed", "Failed", "Stopped"})
+          ended += sweep["counts"].value(status, 0);
+        return ended == jobs;
+      },
+      timeout);
+  return sweep;
+}
+
+std::map<std::string, std::string> AwsClientEnvironment(const fs::path& home,
+                                                        const std::string& key_id,
+                                                        const std::string& secret) {
+  fs::create_directories(home);
+  return {{"AWS_ACCESS_KEY_ID", key_id},
+          {"AWS_SECRET_ACCESS_KEY", secret},
+          {"AWS_DEFAULT_REGION", "us-east-1"},
+          {"AWS_CONFIG_FILE", (home / "no-config").string()},
+          {"AWS_SHARED_CREDENTIALS_FILE", (home / "no-credentials").string()},
+          {"AWS_EC2_METADATA_DISABLED", "true"},
+          {"AWS_PAGER", ""},
+          {"HOME", home.string()}};
+}
+
 }  // namespace trainyard::testing

@@ -40,6 +40,12 @@ HttpAnswer Call(const HttpCall& call);
 // A port nobody listens on right now.
 int FreeLoopbackPort();
 
+// The environment of an AWS client (awscli, boto3) with these keys and nothing from this
+// machine's user: no config or credentials file, no instance metadata, no pager.
+std::map<std::string, std::string> AwsClientEnvironment(const std::filesystem::path& home,
+                                                        const std::string& key_id,
+                                                        const std::string& secret);
+
 class ServerProcess {
  public:
   // `data_dir` survives the process, so a restart finds its state. `extra_environment` is
@@ -65,6 +71,13 @@ class ServerProcess {
 
   // Runs `trainyard ARGS...` as a client of this server.
   ProcessResult Cli(std::vector<std::string> arguments);
+
+  // Uploads examples/data/digits/<name> as a dataset of `kind`; its id ("" on failure, which
+  // the test sees as a failed expectation).
+  std::string UploadExample(const std::string& name, const std::string& kind);
+  // Polls the sweep until its `jobs` jobs have all ended (or `timeout` passes); its last state.
+  nlohmann::json WaitForSweepEnd(const std::string& sweep_id, int64_t jobs,
+                                 std::chrono::milliseconds timeout);
 
  private:
   void Start(int attempt);
