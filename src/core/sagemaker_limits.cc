@@ -117,6 +117,11 @@ Status ValidateChannelName(const std::string& name) {
     return InvalidArgument(subject + ": " +
                            TooLong("the name", name.size(), kMaxChannelNameLength));
   }
+  // SageMaker's pattern allows them, but /opt/ml/input/data/<name> would then be a directory
+  // above the channel's.
+  if (name == "." || name == "..") {
+    return InvalidArgument(subject + ": '.' and '..' cannot name a channel's directory");
+  }
   return Status::Ok();
 }
 

@@ -85,6 +85,10 @@ TEST(SageMakerLimitsTest, ChannelName) {
                 "'.', '-' and '_')");
   ExpectInvalid(ValidateChannelName(""), "channel name is empty: it needs 1 to 64 characters");
   EXPECT_FALSE(ValidateChannelName("a/b").ok());
+  ExpectInvalid(ValidateChannelName(".."),
+                "channel '..': '.' and '..' cannot name a channel's directory");
+  EXPECT_FALSE(ValidateChannelName(".").ok());
+  EXPECT_TRUE(ValidateChannelName("..data").ok());
 }
 
 TEST(SageMakerLimitsTest, ChannelCount) {
