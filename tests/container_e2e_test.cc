@@ -1,7 +1,9 @@
 // `trainyard server --container-runtime podman` end to end: a 2×2 sweep of the example trainer
 // with executor "container", each job a podman container of the local test image (built by
 // examples/container/build-image.sh from this build; nothing pulled), reporting its progress to
-// the server through the callback URL. Skips, saying why, where podman cannot run containers.
+// the server through the callback URL; and the same image as a SageMaker training job through
+// the server's SageMaker-compatible endpoint (awscli). Skips, saying why, where podman cannot run
+// containers.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -40,13 +42,32 @@ class ContainerServerTest : public ::testing::Test {
   void SetUp() override {
     static const std::string unavailable = PodmanUnavailable();
     if (!unavailable.empty()) GTEST_SKIP() << "podman unavailable: " << unavailable;
+    // The SageMaker-compatible endpoint runs its jobs in containers too.
+    s3_url_ = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+    sagemaker_url_ = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
     server_ = std::make_unique<ServerProcess>(
-        temp_.path() / "data", std::vector<std::string>{"--container-runtime", "podman",
-                                                        "--executor-limit", "container=2"});
+        temp_.path() / "data",
+        std::vector<std::string>{"--container-runtime", "podman", "--executor-limit", "container=2",
+                                 "--s3-listen", s3_url_.substr(7), "--sagemaker-listen",
+                                 sagemaker_url_.substr(7), "--sagemaker-endpoint-executor",
+                                 "container"},
+        std::map<std::string, std::string>{{"TRAINYARD_S3_ACCESS_KEY_ID", kKeyId},
+                                           {"TRAINYARD_S3_SECRET_ACCESS_KEY", kSecret}});
     server_->Start();
   }
 
+  // Debian's awscli against the server's S3 or SageMaker endpoint.
+  testing::ProcessResult Aws(const std::string& endpoint, std::vector<std::string> arguments) {
+    std::vector<std::string> argv = {"/usr/bin/aws", "--endpoint-url", endpoint, "--no-cli-pager"};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return testing::RunProcess(
+        argv, testing::AwsClientEnvironment(temp_.path() / "home", kKeyId, kSecret), 120s);
+  }
+
+  static constexpr char kKeyId[] = "AKIDCONTAINERTEST";
+  static constexpr char kSecret[] = "container-test-secret";
   testing::TempDir temp_;
+  std::string s3_url_, sagemaker_url_;
   std::unique_ptr<ServerProcess> server_;
 };
 
@@ -81,6 +102,54 @@ TEST_F(ContainerServerTest, TwoByTwoSweepInContainersCompletesWithArtifacts) {
   fs::create_directories(unpacked);
   auto files = archive::Unpack(objects / "model.tar.gz", unpacked);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_TRUE(fs::exists(unpacked / "model.json"));
+}
+
+// The same image as a SageMaker training job: CreateTrainingJob through awscli, its channels
+// from the S3 endpoint, run by the container executor as SageMaker runs it (`<image> train`).
+TEST_F(ContainerServerTest, TheImageRunsUnchangedAsASageMakerTrainingJob) {
+  if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "Debian's awscli is not installed";
+  fs::path digits = testing::SourceDir() / "examples" / "data" / "digits";
+  ASSERT_EQ(Aws(s3_url_, {"s3", "mb", "s3://digits"}).exit_code, 0);
+  for (const char* channel : {"train", "eval"}) {
+    auto copied = Aws(s3_url_, {"s3", "cp", (digits / (std::string(channel) + ".csv")).string(),
+                                std::string("s3://digits/") + channel + "/"});
+    ASSERT_EQ(copied.exit_code, 0) << copied.output;
+  }
+  auto channel = [](const std::string& name, const std::string& prefix) {
+    return json{{"ChannelName", name},
+                {"DataSource",
+                 {{"S3DataSource",
+                   {{"S3DataType", "S3Prefix"},
+                    {"S3Uri", "s3://digits/" + prefix + "/"},
+                    {"S3DataDistributionType", "FullyReplicated"}}}}}};
+  };
+  auto created =
+      Aws(sagemaker_url_,
+          {"sagemaker", "create-training-job", "--training-job-name", "boxed-sagemaker-1",
+           "--algorithm-specification",
+           json{{"TrainingImage", kImage}, {"TrainingInputMode", "File"}}.dump(), "--role-arn",
+           "arn:aws:iam::000000000000:role/test", "--input-data-config",
+           json::array({channel("training", "train"), channel("evaluation", "eval")}).dump(),
+           "--output-data-config", "S3OutputPath=s3://digits/out/", "--resource-config",
+           "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1", "--stopping-condition",
+           "MaxRuntimeInSeconds=600", "--hyper-parameters", "iterations=50,learning_rate=0.1"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  auto waited = Aws(sagemaker_url_, {"sagemaker", "wait", "training-job-completed-or-stopped",
+                                     "--training-job-name", "boxed-sagemaker-1"});
+  EXPECT_EQ(waited.exit_code, 0) << waited.output;
+  auto described = Aws(sagemaker_url_, {"sagemaker", "describe-training-job", "--training-job-name",
+                                        "boxed-sagemaker-1"});
+  EXPECT_NE(described.output.find("\"TrainingJobStatus\": \"Completed\""), std::string::npos)
+      << described.output;
+  fs::path model = temp_.path() / "model.tar.gz";
+  ASSERT_EQ(Aws(s3_url_, {"s3", "cp", "s3://digits/out/boxed-sagemaker-1/output/model.tar.gz",
+                          model.string()})
+                .exit_code,
+            0);
+  fs::path unpacked = temp_.path() / "sagemaker-model";
+  fs::create_directories(unpacked);
+  ASSERT_TRUE(archive::Unpack(model, unpacked).ok());
   EXPECT_TRUE(fs::exists(unpacked / "model.json"));
 }
 
