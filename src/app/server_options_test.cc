@@ -122,5 +122,46 @@ TEST(ServerOptionsTest, ContainerExecutorSettings) {
       << refused.status().message();
 }
 
+TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
+  testing::TempDir temp;
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"sagemaker_bucket": "from-file",
+                                          "sagemaker_instance_count": 2})")
+                  .ok());
+  ServerFlags flags;
+  flags.config_file = config;
+  flags.sagemaker = {{"sagemaker_role_arn", "arn:aws:iam::123456789012:role/t"},
+                     {"sagemaker_listen", "127.0.0.1:9100"},
+                     {"sagemaker_poll_interval_ms", "250"}};
+  auto options = LoadServerOptions(
+      flags, {{"TRAINYARD_SAGEMAKER_BUCKET", "from-env"}, {"TRAINYARD_SAGEMAKER_PREFIX", "p"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  const SageMakerSettings& sagemaker = options->sagemaker;
+  EXPECT_EQ(sagemaker.bucket, "from-env");
+  EXPECT_EQ(sagemaker.prefix, "p");
+  EXPECT_EQ(sagemaker.instance_count, 2);
+  EXPECT_EQ(sagemaker.role_arn, "arn:aws:iam::123456789012:role/t");
+  EXPECT_EQ(sagemaker.listen_host, "127.0.0.1");
+  EXPECT_EQ(sagemaker.listen_port, 9100);
+  EXPECT_EQ(sagemaker.poll_interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(sagemaker.endpoint_executor, "local");
+
+  flags.sagemaker = {{"sagemaker_instance_count", "0"}};
+  auto refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("--sagemaker-instance-count: '0' is not an integer"),
+            std::string::npos)
+      << refused.status().message();
+  flags.sagemaker = {{"sagemaker_endpoint_executor", "slurm"}};
+  refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("'slurm' is not local or container"),
+            std::string::npos);
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"sagemaker_colour": "blue"})").ok());
+  flags.sagemaker.clear();
+  refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("sagemaker_colour: unknown setting"),
+            std::string::npos)
+      << refused.status().message();
+}
+
 }  // namespace
 }  // namespace trainyard::app
