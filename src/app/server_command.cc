@@ -41,6 +41,12 @@ fs::path WrapperBesideSelf() {
   return self.parent_path() / "trainyard-wrap";
 }
 
+// The built web UI: build/web for build/apps/trainyard (docs/web-ui.md).
+fs::path WebDirBesideSelf() {
+  std::error_code error;
+  return fs::read_symlink("/proc/self/exe", error).parent_path().parent_path() / "web";
+}
+
 // The API token's hash lives in the data dir; the token itself is shown once, when made.
 Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options) {
   if (options.no_auth) return std::vector<std::string>{};
@@ -226,6 +232,7 @@ int Serve(ServerOptions options) {
   api_options.upload_temp_dir = options.data_dir / "uploads";
   api_options.openapi_json = server::OpenApiDocument();
   api_options.version = kVersion;
+  api_options.web_dir = options.web_dir.empty() ? WebDirBesideSelf() : options.web_dir;
   api = std::make_unique<server::ApiServer>(api_options, **metadata, **objects, *scheduler, *hub);
   api_pointer = api.get();
 
@@ -256,6 +263,9 @@ int Serve(ServerOptions options) {
     }
   }
 
+  bool web_built = fs::exists(api_options.web_dir / "index.html", error);
+  std::printf("trainyard server: web UI %s %s\n", web_built ? "from" : "NOT BUILT, looked in",
+              api_options.web_dir.c_str());
   std::printf("trainyard server %s listening on %s (data in %s)\n", kVersion, base_url.c_str(),
               options.data_dir.c_str());
   std::fflush(stdout);
@@ -282,9 +292,10 @@ void AddServerCommand(CLI::App& cli, ServerCommand& state) {
 Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs run by the local
 executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
-progress_interval_seconds, wrapper, container_runtime, container_image, container_gpus,
-container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key), then TRAINYARD_*
-variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, ...), then these flags.
+progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
+container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key and the
+sagemaker_* keys of the --sagemaker-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR,
+TRAINYARD_LISTEN, TRAINYARD_SAGEMAKER_ROLE_ARN, ...), then these flags.
 
 Example:
   trainyard server --data-dir ~/trainyard --listen 127.0.0.1:8080 --max-running 4)");
@@ -307,6 +318,8 @@ Example:
   optional_string("--token", flags.token,
                   "The API token clients must send (default: generated at the first start)");
   optional_string("--wrapper", flags.wrapper, "The trainyard-wrap binary for local jobs");
+  optional_string("--web-dir", flags.web_dir,
+                  "The built web UI, served at / (default: web/ beside the binary's directory)");
   optional_string("--s3-listen", flags.s3_listen,
                   "HOST:PORT of the S3-compatible endpoint (docs/s3.md; off by default). Keys: "
                   "TRAINYARD_S3_ACCESS_KEY_ID/SECRET_ACCESS_KEY, else generated");

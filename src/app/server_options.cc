@@ -108,6 +108,8 @@ struct Setters {
       options.progress_interval = std::chrono::seconds(seconds);
     } else if (key == "wrapper") {
       options.wrapper_path = value;
+    } else if (key == "web_dir") {
+      options.web_dir = value;
     } else if (key == "container_runtime") {
       if (value != "podman" && value != "docker" && !value.empty()) {
         return InvalidArgument(where + ": '" + value + "' is not podman or docker");
@@ -135,8 +137,8 @@ struct Setters {
       return InvalidArgument(where +
                              ": unknown setting (known: data_dir, listen, objects, "
                              "metadata, max_running, executor_limits, public_url, "
-                             "token, progress_interval_seconds, wrapper, container_runtime, "
-                             "container_image, container_gpus, container_cpus, "
+                             "token, progress_interval_seconds, wrapper, web_dir, "
+                             "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, s3_listen, s3_access_key_id, "
                              "s3_secret_access_key, sagemaker_*: see --help)");
     }
@@ -233,7 +235,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_CONTAINER_IMAGE", "container_image"},
       {"TRAINYARD_S3_LISTEN", "s3_listen"},
       {"TRAINYARD_S3_ACCESS_KEY_ID", "s3_access_key_id"},
-      {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"}};
+      {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"},
+      {"TRAINYARD_WEB_DIR", "web_dir"}};
   for (const auto& [variable, key] : kVariables) {
     auto it = environment.find(variable);
     if (it != environment.end() && !it->second.empty()) {
@@ -258,6 +261,7 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.public_url, "public_url", "--public-url"));
   TY_RETURN_IF_ERROR(set_flag(flags.token, "token", "--token"));
   TY_RETURN_IF_ERROR(set_flag(flags.wrapper, "wrapper", "--wrapper"));
+  TY_RETURN_IF_ERROR(set_flag(flags.web_dir, "web_dir", "--web-dir"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_runtime, "container_runtime", "--container-runtime"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_image, "container_image", "--container-image"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_cpus, "container_cpus", "--container-cpus"));

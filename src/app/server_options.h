@@ -48,6 +48,7 @@ struct ServerOptions {
   bool no_auth = false;    // only on a loopback address
   std::chrono::seconds progress_interval{5};
   std::filesystem::path wrapper_path;  // empty: beside the trainyard binary
+  std::filesystem::path web_dir;  // the built web UI (docs/web-ui.md); empty: BINARY_DIR/../web
   // The container executor ("container"): off while container_runtime is empty.
   std::string container_runtime;  // "podman" or "docker", found on PATH, checked at start
   std::string container_image;    // the image of a sweep that names none
@@ -69,6 +70,7 @@ struct ServerFlags {
   std::optional<int> max_running, progress_interval_seconds;
   std::vector<std::string> executor_limits;  // NAME=N, repeatable
   std::optional<std::string> wrapper;
+  std::optional<std::string> web_dir;
   std::optional<std::string> container_runtime, container_image, container_cpus, container_memory;
   bool container_gpus = false;
   bool no_auth = false;
@@ -83,7 +85,8 @@ const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys();
 // config keys included). Reads TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_OBJECTS,
 // TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_EXECUTOR_LIMITS ("local=2,container=1"),
 // TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN, TRAINYARD_CONTAINER_RUNTIME, TRAINYARD_CONTAINER_IMAGE,
-// TRAINYARD_S3_LISTEN, TRAINYARD_S3_ACCESS_KEY_ID, TRAINYARD_S3_SECRET_ACCESS_KEY.
+// TRAINYARD_S3_LISTEN, TRAINYARD_S3_ACCESS_KEY_ID, TRAINYARD_S3_SECRET_ACCESS_KEY,
+// TRAINYARD_WEB_DIR, and TRAINYARD_SAGEMAKER_* for each sagemaker_* key.
 Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
                                         const EnvironmentMap& environment);
 

@@ -53,8 +53,12 @@ class CountingBody : public BodyReader {
   uint64_t bytes_ = 0;
 };
 
-// The route's pattern, for /metrics labels: ids and names become {id} and {name}.
+// The route's pattern, for /metrics labels: ids and names become {id} and {name}, and every
+// path of the web UI is one label.
 std::string RouteLabel(const std::vector<std::string>& path) {
+  if (path.empty() || (path[0] != "api" && path[0] != "healthz" && path[0] != "metrics")) {
+    return "/{web}";
+  }
   std::string label;
   for (size_t i = 0; i < path.size(); ++i) {
     bool is_identifier = i == 3 && path.size() > 3 && path[0] == "api";
@@ -71,7 +75,8 @@ ApiServer::ApiServer(ApiServerOptions options, metadata::MetadataStore& metadata
       metadata_(metadata),
       objects_(objects),
       scheduler_(scheduler),
-      events_(events) {}
+      events_(events),
+      web_({options_.web_dir}) {}
 
 bool ApiServer::Authorized(const HttpRequest& request) const {
   if (options_.token_sha256s.empty()) return true;
@@ -112,6 +117,10 @@ void ApiServer::Route(const HttpRequest& request, const Segments& path, BodyRead
   }
   if (path == Segments{"metrics"} && is("GET")) return Metrics(response);
   if (path.size() < 2 || path[0] != "api" || path[1] != "v1") {
+    // Outside /api, the web UI's files and pages (it routes in the browser).
+    if (!options_.web_dir.empty() && (path.empty() || path[0] != "api")) {
+      return web_.Handle(request, response);
+    }
     return WriteError(response, NotFound("no such path: '" + request.path + "'"));
   }
   if (path == Segments{"api", "v1", "openapi.json"} && is("GET")) {

@@ -17,6 +17,7 @@
 #include "metadata/metadata_store.h"
 #include "server/api/event_hub.h"
 #include "server/http/http_server.h"
+#include "server/web/static_files.h"
 #include "storage/object_store.h"
 
 namespace trainyard::server {
@@ -30,6 +31,9 @@ struct ApiServerOptions {
   std::filesystem::path upload_temp_dir;  // multipart and chunked uploads are spooled here
   std::string openapi_json;               // served at /api/v1/openapi.json
   std::string version;                    // shown by /healthz
+  // The built web UI (docs/web-ui.md), served for every path outside /api, /healthz and
+  // /metrics. Empty: no UI, those paths are 404.
+  std::filesystem::path web_dir;
 };
 
 class ApiServer {
@@ -83,6 +87,7 @@ class ApiServer {
   storage::ObjectStore& objects_;
   control::Scheduler& scheduler_;
   EventHub& events_;
+  StaticFiles web_;
 
   struct RouteCounters {
     int64_t requests = 0;
