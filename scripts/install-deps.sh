@@ -18,6 +18,9 @@ packages=(
   # tests with clients nobody here wrote: the S3 endpoint against awscli and boto3, the S3 store
   # against s3rver (npm, see tests/npm); the container executor with podman over runc
   awscli python3-boto3 nodejs podman runc
+  # the web UI's end-to-end test (tests/web/ui_test.mjs): Debian's Chromium, driven headless by
+  # playwright-core (web/package.json), which never downloads a browser of its own
+  chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then
   # hyperfine times commands; nginx is the peer of the server's transfer benchmark
@@ -40,9 +43,20 @@ if ((${#missing[@]} > 0)); then
   echo "install-deps: done"
 fi
 
+# Node.js also builds the web UI (vite 7 needs 20.19+). NodeSource's nodejs package carries npm;
+# Debian's own needs the npm package beside it.
+if ! command -v npm >/dev/null; then
+  echo "install-deps: installing npm"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
 # npm packages, exactly as locked; again only when the lock changed since the last install.
 root=$(cd "$(dirname "$0")/.." && pwd)
-for project in tests/npm; do
+# web: the UI's build (vite, uPlot, Preact) and playwright-core for its test; the build runs the
+# same `npm ci` when the lock is newer (web/npm_ci.cmake).
+for project in tests/npm web; do
   lock="$root/$project/package-lock.json"
   stamp="$root/$project/node_modules/.package-lock.json"
   if [[ ! -f "$stamp" || "$lock" -nt "$stamp" ]]; then
