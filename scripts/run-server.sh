@@ -48,6 +48,8 @@ cat <<TEXT
 trainyard is running at $TRAINYARD_URL (data in $data_dir). Ctrl-C stops the server; jobs
 still running go on and are followed again at its next start.
 
+In a browser: open $TRAINYARD_URL and sign in with the token below (docs/web-ui.md).
+
 In another terminal:
   export PATH="$build_dir/apps:\$PATH" TRAINYARD_URL=$TRAINYARD_URL TRAINYARD_TOKEN=$TRAINYARD_TOKEN
   trainyard dataset list
