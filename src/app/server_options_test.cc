@@ -158,8 +158,7 @@ TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
   ASSERT_TRUE(WriteFileAtomic(config, R"({"sagemaker_colour": "blue"})").ok());
   flags.sagemaker.clear();
   refused = LoadServerOptions(flags, {});
-  EXPECT_NE(refused.status().message().find("sagemaker_colour: unknown setting"),
-            std::string::npos)
+  EXPECT_NE(refused.status().message().find("sagemaker_colour: unknown setting"), std::string::npos)
       << refused.status().message();
 }
 
