@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -341,11 +340,9 @@ Example:
   server->add_flag("--no-auth", flags.no_auth,
                    "Accept requests without a token (loopback addresses only)");
   for (const auto& [key, help] : SageMakerSettingKeys()) {
-    std::string flag = "--" + key;
-    std::replace(flag.begin(), flag.end(), '_', '-');
     server->add_option_function<std::string>(
-        flag, [&flags, key = key](const std::string& value) { flags.sagemaker[key] = value; },
-        help);
+        FlagOfSetting(key),
+        [&flags, key = key](const std::string& value) { flags.sagemaker[key] = value; }, help);
   }
 }
 

@@ -176,6 +176,12 @@ const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys() {
   return kKeys;
 }
 
+std::string FlagOfSetting(const std::string& key) {
+  std::string flag = "--" + key;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
 bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -268,9 +274,7 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.container_memory, "container_memory", "--container-memory"));
   TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));
   for (const auto& [key, value] : flags.sagemaker) {
-    std::string flag = "--" + key;
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    TY_RETURN_IF_ERROR(setters.Set(key, value, flag));
+    TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
   }
   if (flags.container_gpus) options.container_gpus = true;
   if (flags.max_running) {

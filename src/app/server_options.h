@@ -80,6 +80,8 @@ struct ServerFlags {
 
 // The sagemaker_* setting keys, each with its --flag form's help.
 const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys();
+// A setting key's flag: "sagemaker_role_arn" -> "--sagemaker-role-arn".
+std::string FlagOfSetting(const std::string& key);
 
 // InvalidArgument naming the flag, variable or config key and what is wrong with it (unknown
 // config keys included). Reads TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_OBJECTS,
