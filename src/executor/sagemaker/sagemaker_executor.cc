@@ -32,7 +32,8 @@ struct SageMakerExecutor::Job {
   std::string last_answer;  // what changed-or-not is judged by
   Clock::time_point next_poll;
   std::chrono::milliseconds interval{0};
-  bool ended = false;  // published as ended, artifacts collected
+  // Ended once published so, which happens only after its artifacts were collected.
+  bool ended() const { return core::IsTerminal(published.status.status()); }
 };
 
 namespace {
@@ -252,7 +253,7 @@ Status SageMakerExecutor::Stop(const std::string& job_name) {
   auto job = Find(job_name);
   if (job) {
     std::lock_guard lock(mutex_);
-    if (job->ended) return Status::Ok();
+    if (job->ended()) return Status::Ok();
   }
   aws::JsonCallResult stopped = sagemaker_.Call("StopTrainingJob", {{"TrainingJobName", job_name}});
   if (!stopped.ok()) {
@@ -276,7 +277,7 @@ void SageMakerExecutor::Follow() {
     Clock::time_point next = now + std::chrono::hours(1);
     std::vector<std::shared_ptr<Job>> due;
     for (auto& [name, job] : jobs_) {
-      if (job->ended) continue;
+      if (job->ended()) continue;
       if (job->next_poll <= now)
         due.push_back(job);
       else
@@ -311,7 +312,6 @@ bool SageMakerExecutor::Poll(Job& job) {
                            std::chrono::system_clock::now());
     std::lock_guard lock(mutex_);
     job.published = std::move(gone);
-    job.ended = true;
     return true;
   }
   auto description = DescriptionFromSageMaker(answer.output);
@@ -322,13 +322,11 @@ bool SageMakerExecutor::Poll(Job& job) {
   json fingerprint = {answer.output.value("TrainingJobStatus", ""),
                       answer.output.value("SecondaryStatusTransitions", json::array()),
                       answer.output.value("FinalMetricDataList", json::array())};
-  bool ended = core::IsTerminal(description->status.status());
-  if (ended) CollectArtifacts(job);
+  if (core::IsTerminal(description->status.status())) CollectArtifacts(job);
   std::lock_guard lock(mutex_);
   bool changed = fingerprint.dump() != job.last_answer;
   job.last_answer = fingerprint.dump();
   job.published = std::move(*description);
-  job.ended = ended;
   return changed;
 }
 
