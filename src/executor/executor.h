@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -52,6 +54,31 @@ class Executor {
   // Asks a running job to stop (SIGTERM, then SIGKILL after the grace period). Stopping a job
   // that has ended is a no-op; NotFound for an unknown name.
   virtual Status Stop(const std::string& job_name) = 0;
+
+  // Whether Describe's NotFound proves that the job's code never started. True for an executor
+  // that keeps every job it accepted across a restart of this process (on disk, or in the
+  // backend itself), and that fences off a launch cut short by a crash: a job it does not know
+  // was never launched, and may be submitted again. False: a job it does not know may have run
+  // before the restart.
+  virtual bool RemembersJobsAcrossRestarts() const { return false; }
+
+  // `listener` is called, from any thread, after one of this executor's jobs changed its
+  // status, so that the caller can act at once instead of at its next poll. Null removes it;
+  // once this returns, the old listener is no longer running nor called.
+  void SetStatusListener(std::function<void(const std::string& job_name)> listener) {
+    std::lock_guard lock(listener_mutex_);
+    listener_ = std::move(listener);
+  }
+
+ protected:
+  void NotifyStatusChanged(const std::string& job_name) {
+    std::lock_guard lock(listener_mutex_);
+    if (listener_) listener_(job_name);
+  }
+
+ private:
+  std::mutex listener_mutex_;
+  std::function<void(const std::string& job_name)> listener_;
 };
 
 using ExecutorPtr = std::unique_ptr<Executor>;
