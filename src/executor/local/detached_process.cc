@@ -42,8 +42,21 @@ size_t ReadFully(int fd, void* data, size_t size) {
 
 // The grandchild, between fork and exec: only async-signal-safe calls. Every descriptor is
 // moved above 9 first, so that none of them is overwritten by the dup2s onto 0-3.
+// Writes the decimal digits of `pid` to `fd`, without allocating.
+void WriteDecimal(int fd, pid_t pid) {
+  char digits[24];
+  char* end = digits + sizeof digits;
+  char* begin = end;
+  do {
+    *--begin = static_cast<char>('0' + pid % 10);
+    pid /= 10;
+  } while (pid > 0 && begin > digits);
+  ssize_t ignored = ::write(fd, begin, static_cast<size_t>(end - begin));
+  (void)ignored;  // an empty claim reads as "launched, pid unknown": still never run twice
+}
+
 [[noreturn]] void ExecDetached(char** argv, char** envp, int null_fd, int console_fd, int report_fd,
-                               int max_fd) {
+                               int max_fd, const char* launch_claim) {
   // Its own session, so its own process group: Stop signals -pid, and nothing sent to ours
   // (a Ctrl-C, a terminal hangup) reaches it.
   ::setsid();
@@ -65,6 +78,18 @@ size_t ReadFully(int fd, void* data, size_t size) {
 #endif
   {
     for (int fd = 4; fd < max_fd; ++fd) ::close(fd);
+  }
+  if (launch_claim != nullptr) {
+    // The commit point of the launch: past it the command runs, and nobody may start it again.
+    int claim = ::open(launch_claim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (claim < 0) {
+      int error = errno == EEXIST ? ECANCELED : errno;
+      ssize_t ignored = ::write(3, &error, sizeof error);
+      (void)ignored;
+      ::_exit(127);
+    }
+    WriteDecimal(claim, ::getpid());
+    ::close(claim);
   }
   ::execve(argv[0], argv, envp);
   int error = errno;
@@ -106,7 +131,8 @@ bool SignalProcessGroup(const ProcessIdentity& process, int signal_number) {
 
 Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
                                       const std::vector<std::string>& environment,
-                                      const std::filesystem::path& console_file) {
+                                      const std::filesystem::path& console_file,
+                                      const std::filesystem::path& launch_claim) {
   if (argv.empty()) return InvalidArgument("empty command");
   std::vector<char*> argv_pointers, envp;
   for (const std::string& argument : argv)
@@ -135,7 +161,8 @@ Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
     // re-parented to init (or the nearest subreaper) and never waits on us.
     pid_t child = ::fork();
     if (child == 0) {
-      ExecDetached(argv_pointers.data(), envp.data(), null_fd, console_fd, exec_pipe[1], max_fd);
+      ExecDetached(argv_pointers.data(), envp.data(), null_fd, console_fd, exec_pipe[1], max_fd,
+                   launch_claim.empty() ? nullptr : launch_claim.c_str());
     }
     int report[2] = {child, child < 0 ? errno : 0};
     ssize_t ignored = ::write(pid_pipe[1], report, sizeof report);
@@ -161,6 +188,9 @@ Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
   got = ReadFully(exec_pipe[0], &exec_error, sizeof exec_error);  // EOF once it has exec'd
   ::close(exec_pipe[0]);
   if (got == sizeof exec_error) {
+    if (exec_error == ECANCELED) {
+      return Cancelled("'" + launch_claim.string() + "' exists: the launch was fenced off");
+    }
     return Internal("cannot start '" + argv[0] + "': " + std::strerror(exec_error));
   }
   ProcessIdentity process{report[0], 0};
@@ -168,6 +198,31 @@ Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
   auto start_time = ProcessStartTime(process.pid);
   if (start_time.ok()) process.start_time = *start_time;
   return process;
+}
+
+Result<std::optional<pid_t>> FenceLaunch(const std::filesystem::path& launch_claim) {
+  int claim = ::open(launch_claim.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (claim >= 0) {
+    ::close(claim);
+    return std::optional<pid_t>();
+  }
+  if (errno != EEXIST) {
+    return Internal("cannot create '" + launch_claim.string() + "': " + std::strerror(errno));
+  }
+  // The child writes its pid right after creating the file: an empty file is a child between
+  // the two calls.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    TY_ASSIGN_OR_RETURN(std::string text, ReadFile(launch_claim));
+    if (!text.empty()) {
+      try {
+        return std::optional<pid_t>(static_cast<pid_t>(std::stol(text)));
+      } catch (const std::exception&) {
+        return Internal("'" + launch_claim.string() + "' holds no pid");
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::optional<pid_t>(-1);  // launched, pid unknown: it reads as ended
 }
 
 ProcessWaiter::ProcessWaiter(ProcessIdentity process) : process_(process) {

@@ -39,9 +39,22 @@ bool SignalProcessGroup(const ProcessIdentity& process, int signal_number);
 // Starts argv[0] (a path) with exactly `environment`, stdin from /dev/null and stdout and stderr
 // to `console_file` (truncated), in a new session with no signal blocked and no descriptor
 // inherited. Returns once it has exec'd; Internal (with errno's text) when it could not start.
+//
+// With a `launch_claim` path, the child creates that file exclusively (O_EXCL) and writes its
+// pid into it just before it execs, and gives up (Cancelled) when the file already exists: see
+// FenceLaunch, the other side of that race.
 Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
                                       const std::vector<std::string>& environment,
-                                      const std::filesystem::path& console_file);
+                                      const std::filesystem::path& console_file,
+                                      const std::filesystem::path& launch_claim = {});
+
+// Settles whether a SpawnDetached with this `launch_claim` ever went (or will go) past its
+// claim, when the process that called it may have died mid-launch: the child it forked lives on
+// in its own session and may still be on its way to exec. Exactly one of the two creates the
+// claim. nullopt: this call created it, so no child ever will exec — the launch is fenced off.
+// A pid: the child created it and ran (or runs) the command; the pid is what the child wrote
+// (waited for up to a second while the file is still empty). Internal on I/O errors.
+Result<std::optional<pid_t>> FenceLaunch(const std::filesystem::path& launch_claim);
 
 // Waits for a process that is not our child to end. Uses a pidfd (pidfd_open, Linux 5.3) when
 // the kernel has one, otherwise polls IsRunning every 100 ms. Not thread-safe: one per waiter.

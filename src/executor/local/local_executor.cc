@@ -124,15 +124,19 @@ Status LocalExecutor::Transition(Job& job, SecondaryStatus next, const std::stri
     TY_RETURN_IF_ERROR(job.status.Transition(next, std::chrono::system_clock::now(), message));
   }
   Persist(job);
+  NotifyStatusChanged(job.spec.definition.job_name);
   return Status::Ok();
 }
 
 void LocalExecutor::RunJob(Job& job) {
   int exit_code = -1;
   Status status = Status::Ok();
+  const std::string& name = job.spec.definition.job_name;
   if (!job.adopted) {
     status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
+    if (status.ok()) ReachStep(options_.on_step, "executor.recorded", name);
     if (status.ok()) status = Download(job);
+    if (status.ok()) ReachStep(options_.on_step, "executor.staged", name);
     if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
     if (status.ok()) status = options_.detach_jobs ? StartDetached(job) : Train(job, &exit_code);
   }
@@ -144,6 +148,7 @@ void LocalExecutor::RunJob(Job& job) {
     return;
   }
   Upload(job);
+  ReachStep(options_.on_step, "executor.packed", name);
   if (!status.ok() && status.code() != StatusCode::kCancelled) {
     std::lock_guard lock(mutex_);
     (void)job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now());
@@ -151,6 +156,7 @@ void LocalExecutor::RunJob(Job& job) {
     Finish(job, exit_code);
   }
   Persist(job);
+  NotifyStatusChanged(name);
   if (!options_.keep_job_roots) {
     std::error_code ignored;
     fs::remove_all(job.root.root(), ignored);

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/step_hook.h"
 #include "executor/executor.h"
 
 namespace trainyard::executor {
@@ -40,6 +41,10 @@ struct LocalExecutorOptions {
   // and persist each job's state, so that jobs outlive this executor (`trainyard server`).
   // False: wrappers are children that the destructor stops (`trainyard run`).
   bool detach_jobs = false;
+  // Steps of a job, for the fault-injection tests (common/step_hook.h): "executor.recorded"
+  // (its state first written), "executor.staged" (input copied), "executor.launched" (wrapper
+  // started, not yet recorded), "executor.packed" (artifacts packed, end not yet recorded).
+  StepHook on_step;
 };
 
 class LocalExecutor : public Executor {
@@ -57,12 +62,17 @@ class LocalExecutor : public Executor {
   //  - a job whose wrapper ended meanwhile is finished from output/trainyard-exit.json (a
   //    wrapper that left none was killed: exit code 137);
   //    both then upload their artifacts and end Completed, Failed or Stopped as usual;
-  //  - a job that had not started its wrapper (Starting, Downloading) ends Failed, saying so;
+  //  - a job whose wrapper was not recorded as started is settled by its launch claim
+  //    (detached_process.h: FenceLaunch): a launch that got past its claim is adopted as
+  //    above; any other is fenced off and the job forgotten, with its directory, as is a job
+  //    directory with no state at all: nothing of it ran, so Describe says NotFound and the
+  //    caller may submit it again (RemembersJobsAcrossRestarts);
   //  - a job that had ended is known again as it ended (Describe reports it).
-  // Unreadable state files are skipped. Errors: the work_dir cannot be listed.
+  // Unreadable state files are logged and left alone. Errors: the work_dir cannot be listed.
   Status AdoptRunningJobs();
 
   std::string name() const override { return "local"; }
+  bool RemembersJobsAcrossRestarts() const override { return options_.detach_jobs; }
   Status Submit(const JobSpec& spec) override;
   Result<JobDescription> Describe(const std::string& job_name) override;
   Status Stop(const std::string& job_name) override;
@@ -85,6 +95,8 @@ class LocalExecutor : public Executor {
   // detach_jobs: writes the job's executor-state.json (no-op otherwise). Call without mutex_.
   void Persist(Job& job);
   Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
+  // Removes the directory of a job that never ran (AdoptRunningJobs).
+  void Forget(const std::filesystem::path& job_dir);
 
   LocalExecutorOptions options_;
   std::mutex mutex_;

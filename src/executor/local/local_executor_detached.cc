@@ -2,7 +2,10 @@
 // start time, persisting each job's state and adopting the jobs an earlier executor left.
 #include <signal.h>
 
+#include <thread>
+
 #include "common/files.h"
+#include "common/log.h"
 #include "executor/job_root.h"
 #include "executor/local/local_executor.h"
 #include "executor/local/local_job.h"
@@ -25,6 +28,38 @@ int64_t EpochMillis(TimePoint time) {
   return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
 }
 
+// The process `pid` if it is the wrapper of the job rooted at `root`: its environment names the
+// root. A pid that ended, or was reused by another process, gives an identity that reads as
+// ended. Retried for a moment: a child that wrote its claim may not have exec'd yet.
+ProcessIdentity IdentifyWrapper(pid_t pid, const fs::path& root) {
+  const std::string marker = "TRAINYARD_ML_ROOT=" + root.string();
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto start_time = ProcessStartTime(pid);
+    if (!start_time.ok()) break;
+    auto environment = ReadFile("/proc/" + std::to_string(pid) + "/environ");
+    if (environment.ok() && environment->find(marker + '\0') != std::string::npos) {
+      return {pid, *start_time};
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return {pid, 0};
+}
+
+// A kill during Persist leaves its temporary file beside the state (WriteFileAtomic).
+void RemoveHalfWrittenStates(const fs::path& job_dir) {
+  std::error_code error;
+  const std::string prefix = std::string(kStateFileName) + ".tmp.";
+  for (const fs::directory_entry& entry : fs::directory_iterator(job_dir, error)) {
+    if (entry.path().filename().string().rfind(prefix, 0) != 0) continue;
+    std::error_code removed;
+    fs::remove(entry.path(), removed);
+    if (removed) {
+      Logger("executor")
+          .error("file={} could not be removed: {}", entry.path().string(), removed.message());
+    }
+  }
+}
+
 }  // namespace
 
 Status LocalExecutor::StartDetached(Job& job) {
@@ -34,10 +69,12 @@ Status LocalExecutor::StartDetached(Job& job) {
     std::lock_guard lock(mutex_);
     if (job.stop_requested) return Cancelled("stopped before training started");
     // Under the lock, so that a Stop either comes before (and is seen above) or finds the pid.
-    TY_ASSIGN_OR_RETURN(job.process, SpawnDetached(argv, environment,
-                                                   job.root.root().parent_path() / "console.log"));
+    TY_ASSIGN_OR_RETURN(
+        job.process, SpawnDetached(argv, environment, job.root.root().parent_path() / "console.log",
+                                   job.launch_claim_file()));
     job.started_at = std::chrono::system_clock::now();
   }
+  ReachStep(options_.on_step, "executor.launched", job.spec.definition.job_name);
   Persist(job);
   return Status::Ok();
 }
@@ -159,46 +196,65 @@ Status LocalExecutor::AdoptRunningJobs() {
     return Internal("cannot list '" + options_.work_dir.string() + "': " + error.message());
   }
   for (const fs::directory_entry& entry : entries) {
+    if (!entry.is_directory(error)) continue;
     fs::path state_file = entry.path() / kStateFileName;
-    if (!fs::is_regular_file(state_file, error)) continue;
+    if (!fs::is_regular_file(state_file, error)) {
+      // A job is recorded at its first step, before any launch: without a record nothing ran,
+      // and whoever submitted it may submit it again.
+      Forget(entry.path());
+      continue;
+    }
+    RemoveHalfWrittenStates(entry.path());
     auto loaded = LoadJob(state_file);
-    if (!loaded.ok()) continue;
+    if (!loaded.ok()) {
+      Logger("executor")
+          .error("job_dir={} left alone: its state is unreadable: {}", entry.path().string(),
+                 loaded.status().message());
+      continue;
+    }
     std::unique_ptr<Job> job = std::move(loaded).value();
     std::string name = job->spec.definition.job_name;
+    if (!core::IsTerminal(job->status.status()) && job->process.pid <= 0) {
+      // Recorded, but no wrapper was recorded as started: this process may have died anywhere
+      // from copying the input to just after the launch. The launch claim settles it.
+      auto launched = FenceLaunch(job->launch_claim_file());
+      if (!launched.ok()) {
+        Logger("executor").error("job={} left alone: {}", name, launched.status().message());
+        continue;
+      }
+      if (!launched->has_value()) {
+        Logger("executor")
+            .info("job={} had not started its command: forgotten, to run again", name);
+        Forget(entry.path());
+        continue;
+      }
+      job->process = IdentifyWrapper(**launched, job->root.root());
+      if (job->status.secondary_status() != SecondaryStatus::kTraining) {
+        (void)job->status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
+                                     "Training in progress");
+      }
+      if (!job->started_at) job->started_at = std::chrono::system_clock::now();
+    }
     Job* adopted = nullptr;
-    bool ended_unstarted = false;
     {
       std::lock_guard lock(mutex_);
       if (jobs_.count(name)) continue;
-      if (!core::IsTerminal(job->status.status())) {
-        if (job->process.pid > 0) {
-          job->adopted = true;
-        } else {
-          // Its wrapper never started: the input may be half copied, and nothing ran to follow.
-          auto now = std::chrono::system_clock::now();
-          if (job->stop_requested) {
-            (void)job->status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
-          } else {
-            (void)job->status.Fail(
-                "InternalServerError: the executor stopped before the job's command started "
-                "(while " +
-                    std::string(core::ToString(job->status.secondary_status())) +
-                    "); run the job again",
-                now);
-          }
-          ended_unstarted = true;
-        }
-      }
+      job->adopted = !core::IsTerminal(job->status.status());
       adopted = job.get();
       jobs_[name] = std::move(job);
       if (adopted->adopted) adopted->thread = std::thread([this, adopted] { RunJob(*adopted); });
     }
-    if (ended_unstarted) {
-      Persist(*adopted);
-      if (!options_.keep_job_roots) fs::remove_all(adopted->root.root(), error);
-    }
   }
   return Status::Ok();
+}
+
+void LocalExecutor::Forget(const fs::path& job_dir) {
+  std::error_code error;
+  fs::remove_all(job_dir, error);
+  if (error) {
+    Logger("executor")
+        .error("job_dir={} could not be removed: {}", job_dir.string(), error.message());
+  }
 }
 
 }  // namespace trainyard::executor

@@ -219,11 +219,11 @@ TEST(DetachedProcessTest, AReusedPidIsNotTheProcess) {
   EXPECT_FALSE(ProcessStartTime(-1).ok());
 }
 
-TEST_F(DetachedLocalExecutorTest, AdoptionTreatsAReusedPidAsGoneAndFailsUnstartedJobs) {
+TEST_F(DetachedLocalExecutorTest, AdoptionTreatsAReusedPidAsGoneAndForgetsUnstartedJobs) {
   // A state file naming a live pid (ours) with another start time: its wrapper is gone.
   auto start_time = ProcessStartTime(::getpid());
   ASSERT_TRUE(start_time.ok());
-  for (const char* name : {"reused", "unstarted", "garbage"}) {
+  for (const char* name : {"reused", "unstarted", "garbage", "unrecorded"}) {
     fs::create_directories(WorkDir() / name);
   }
   auto now = std::chrono::system_clock::now();
@@ -238,6 +238,7 @@ TEST_F(DetachedLocalExecutorTest, AdoptionTreatsAReusedPidAsGoneAndFailsUnstarte
                 {"pid", ::getpid()},
                 {"pid_start_time", *start_time + 1}};
   ASSERT_TRUE(WriteFileAtomic(WorkDir() / "reused" / "executor-state.json", state.dump()).ok());
+  // Killed while copying its input: recorded, never launched.
   core::JobStatusTracker downloading(now);
   ASSERT_TRUE(downloading.Transition(SecondaryStatus::kDownloading, now).ok());
   state = {{"job_name", "unstarted"},
@@ -247,6 +248,8 @@ TEST_F(DetachedLocalExecutorTest, AdoptionTreatsAReusedPidAsGoneAndFailsUnstarte
            {"status", downloading.ToJson()}};
   ASSERT_TRUE(WriteFileAtomic(WorkDir() / "unstarted" / "executor-state.json", state.dump()).ok());
   ASSERT_TRUE(WriteFileAtomic(WorkDir() / "garbage" / "executor-state.json", "{").ok());
+  // "unrecorded": killed before its first record; a half-written state file beside "unstarted".
+  ASSERT_TRUE(WriteFileAtomic(WorkDir() / "unstarted" / "executor-state.json.tmp.1.1", "{").ok());
 
   auto executor = NewExecutor();
   ASSERT_TRUE(executor->AdoptRunningJobs().ok());
@@ -255,14 +258,76 @@ TEST_F(DetachedLocalExecutorTest, AdoptionTreatsAReusedPidAsGoneAndFailsUnstarte
   EXPECT_EQ(reused.exit_code, 137);  // no exit file: the wrapper was killed
   EXPECT_NE(reused.status.failure_reason().find("exit code: 137"), std::string::npos)
       << reused.status.failure_reason();
-  JobDescription unstarted = WaitForEnd(*executor, "unstarted");
-  EXPECT_EQ(unstarted.status.status(), JobStatus::kFailed);
-  EXPECT_NE(unstarted.status.failure_reason().find("before the job's command started"),
-            std::string::npos)
-      << unstarted.status.failure_reason();
+  // Nothing of "unstarted" and "unrecorded" ran: forgotten, so that they can be submitted again.
+  EXPECT_EQ(executor->Describe("unstarted").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(executor->Describe("unrecorded").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(WorkDir() / "unstarted"));
+  EXPECT_FALSE(fs::exists(WorkDir() / "unrecorded"));
+  EXPECT_TRUE(executor->RemembersJobsAcrossRestarts());
+  ASSERT_TRUE(executor->Submit(ShellJob("unstarted", "true")).ok());
+  EXPECT_EQ(WaitForEnd(*executor, "unstarted").status.status(), JobStatus::kCompleted);
+  // An unreadable state is left alone, not taken for a job that never ran.
   EXPECT_EQ(executor->Describe("garbage").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(fs::exists(WorkDir() / "garbage" / "executor-state.json"));
   EXPECT_EQ(LocalExecutor(Options(WorkDir(), false)).AdoptRunningJobs().code(),
             StatusCode::kFailedPrecondition);
+}
+
+TEST_F(DetachedLocalExecutorTest, AWrapperLaunchedButNotYetRecordedIsAdoptedNotRunAgain) {
+  fs::path runs = dir_.path() / "runs.txt";
+  JobSpec spec = ShellJob("unrecorded-launch", "echo ran >> '" + runs.string() +
+                                                   "'; sleep 1; echo weights > "
+                                                   "\"$SM_MODEL_DIR/model.bin\"");
+  auto first = NewExecutor();
+  StartJob(*first, spec);
+  first.reset();
+  // As if the executor had died between launching the wrapper and recording its pid.
+  json state = State("unrecorded-launch");
+  ProcessIdentity wrapper{state.at("pid"), state.at("pid_start_time")};
+  state.erase("pid");
+  state.erase("pid_start_time");
+  ASSERT_TRUE(
+      WriteFileAtomic(WorkDir() / "unrecorded-launch" / "executor-state.json", state.dump()).ok());
+  EXPECT_EQ(ReadFile(WorkDir() / "unrecorded-launch" / "launch-claim").value(),
+            std::to_string(wrapper.pid));
+
+  auto second = NewExecutor();
+  ASSERT_TRUE(second->AdoptRunningJobs().ok());
+  JobDescription description = WaitForEnd(*second, "unrecorded-launch");
+  EXPECT_EQ(description.status.status(), JobStatus::kCompleted)
+      << description.status.ToJson().dump();
+  EXPECT_EQ(description.exit_code, 0);
+  EXPECT_TRUE(fs::exists(spec.artifact_dir / "model.tar.gz"));
+  EXPECT_EQ(ReadFile(runs).value(), "ran\n");  // once
+}
+
+TEST(DetachedProcessTest, ALaunchClaimLetsExactlyOneSideWin) {
+  testing::TempDir dir;
+  fs::path marker = dir.path() / "ran";
+  std::vector<std::string> argv = {"/bin/sh", "-c", "echo ran >> '" + marker.string() + "'"};
+  std::vector<std::string> environment = {"PATH=/usr/bin:/bin"};
+  fs::path claim = dir.path() / "claim";
+  auto launched = SpawnDetached(argv, environment, dir.path() / "console", claim);
+  ASSERT_TRUE(launched.ok()) << launched.status().ToString();
+  EXPECT_EQ(ReadFile(claim).value(), std::to_string(launched->pid));
+  auto settled = FenceLaunch(claim);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_EQ(*settled, std::optional<pid_t>(launched->pid));  // the launch won
+  // A second launch with the same claim does not run.
+  EXPECT_EQ(SpawnDetached(argv, environment, dir.path() / "console", claim).status().code(),
+            StatusCode::kCancelled);
+
+  // Fenced first: the launch never runs.
+  fs::path fenced = dir.path() / "fenced";
+  settled = FenceLaunch(fenced);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_FALSE(settled->has_value());
+  EXPECT_EQ(SpawnDetached(argv, environment, dir.path() / "console", fenced).status().code(),
+            StatusCode::kCancelled);
+  ProcessWaiter waiter(*launched);
+  while (!waiter.WaitForExit(100ms)) {
+  }
+  EXPECT_EQ(ReadFile(marker).value(), "ran\n");
 }
 
 }  // namespace

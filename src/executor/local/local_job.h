@@ -23,6 +23,11 @@ struct LocalExecutor::Job {
   std::filesystem::path state_file() const {
     return root.root().parent_path() / "executor-state.json";
   }
+  // Created by the wrapper's process just before it execs, or by a recovery that fences the
+  // launch off (detached_process.h): whoever creates it decides whether the command ran.
+  std::filesystem::path launch_claim_file() const {
+    return root.root().parent_path() / "launch-claim";
+  }
 
   JobSpec spec;
   contract::MlRoot root;
