@@ -66,6 +66,20 @@ Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options) {
   return std::vector<std::string>{control::TokenSha256(token)};
 }
 
+// For the fault-injection tests only (tests/fault_injection_test.cc): with
+// TRAINYARD_TEST_KILL_AT=STEP in its environment, the server kills itself with SIGKILL, as
+// `kill -9` would, the first time a job reaches STEP (common/step_hook.h names the steps).
+StepHook KillAtStep(const EnvironmentMap& environment) {
+  auto step = environment.find("TRAINYARD_TEST_KILL_AT");
+  if (step == environment.end() || step->second.empty()) return nullptr;
+  return [kill_at = step->second](std::string_view reached, std::string_view job_name) {
+    if (reached != kill_at) return;
+    std::fprintf(stderr, "trainyard server: TRAINYARD_TEST_KILL_AT: killed at %s of job %.*s\n",
+                 kill_at.c_str(), static_cast<int>(job_name.size()), job_name.data());
+    ::kill(::getpid(), SIGKILL);
+  };
+}
+
 int Fail(const Status& status) {
   std::fprintf(stderr, "trainyard server: %s\n", status.message().c_str());
   return ToExitCode(status);
@@ -147,6 +161,8 @@ int Serve(ServerOptions options) {
   local.environment = ParseEnvironment(environ);
   local.progress_interval = options.progress_interval;
   local.detach_jobs = true;  // jobs outlive the server and are adopted again at its next start
+  const StepHook kill_at_step = KillAtStep(local.environment);
+  local.on_step = kill_at_step;
   if (!fs::exists(local.wrapper_path)) {
     return Fail(NotFound("trainyard-wrap not found at '" + local.wrapper_path.string() +
                          "' (set --wrapper)"));
@@ -217,6 +233,7 @@ int Serve(ServerOptions options) {
   scheduling.max_running_per_executor = options.executor_limits;
   scheduling.callback_base_url = options.public_url.empty() ? base_url : options.public_url;
   scheduling.on_events = [&hub] { hub->Notify(); };
+  scheduling.on_step = kill_at_step;
   if (local_objects) {
     scheduling.local_path_of = [local_objects](const std::string& key) {
       return local_objects->ObjectPath(key);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/files.h"
+#include "common/log.h"
 #include "control/job_tokens.h"
 #include "core/job_naming.h"
 #include "core/job_status.h"
@@ -51,6 +52,14 @@ void ResetForQueue(JobRecord& job, const std::string& message) {
   job.ended_at.reset();
 }
 
+// Logs a failure that the queue thread cannot return to anyone; true when `status` is OK.
+bool LogIfFailed(const Status& status, const std::string& job_name, const char* what) {
+  if (!status.ok()) {
+    Logger("control").error("job={} {}: {}", job_name, what, status.message());
+  }
+  return status.ok();
+}
+
 // A retry runs under a new executor name: executors refuse a name twice, as SageMaker does.
 std::string AttemptName(const std::string& job_name, int attempt) {
   if (attempt == 0) return job_name;
@@ -70,10 +79,15 @@ Scheduler::Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata
     : options_(std::move(options)),
       metadata_(metadata),
       objects_(objects),
-      executors_(std::move(executors)) {}
+      executors_(std::move(executors)) {
+  for (const auto& [name, executor] : executors_) {
+    executor->SetStatusListener([this](const std::string&) { Wake(); });
+  }
+}
 
 Scheduler::~Scheduler() {
   Shutdown();
+  for (const auto& [name, executor] : executors_) executor->SetStatusListener(nullptr);
 }
 
 Status Scheduler::Start() {
@@ -81,6 +95,7 @@ Status Scheduler::Start() {
   {
     std::lock_guard lock(mutex_);
     TY_RETURN_IF_ERROR(Recover());
+    RemoveStaleWorkDirs();
   }
   thread_ = std::thread([this] { Loop(); });
   return Status::Ok();
@@ -281,9 +296,26 @@ Status Scheduler::Recover() {
       TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
       for (JobRecord job : page.jobs) {
         auto executor = executors_.find(job.executor);
-        if (executor != executors_.end() &&
-            executor->second->Describe(job.executor_job_name).ok()) {
+        if (executor == executors_.end()) {
+          TY_RETURN_IF_ERROR(EndWithoutRunning(job, core::SecondaryStatus::kFailed,
+                                               "InternalServerError: the job's executor '" +
+                                                   job.executor +
+                                                   "' is not configured on this server any more"));
+          continue;
+        }
+        auto description = executor->second->Describe(job.executor_job_name);
+        if (description.ok() || description.status().code() != StatusCode::kNotFound) {
+          // Known, or the executor cannot tell now (SageMaker unreachable): followed, and asked
+          // again at every pass until it answers.
+          if (!description.ok()) {
+            Logger("control").warn("job={} cannot be described after the restart: {}", job.name,
+                                   description.status().message());
+          }
           running_[job.name] = {executor->second, job.sweep_id, job.transitions.size()};
+          continue;
+        }
+        if (executor->second->RemembersJobsAcrossRestarts()) {
+          TY_RETURN_IF_ERROR(RequeueUnstarted(std::move(job)));
           continue;
         }
         auto request = RequestOf(job.sweep_id);
@@ -306,37 +338,85 @@ Status Scheduler::Recover() {
   return Status::Ok();
 }
 
+Status Scheduler::RequeueUnstarted(JobRecord job) {
+  if (job.status == "Stopping") {
+    return EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
+                             "Stopped before it started");
+  }
+  Logger("control").info("job={} had not started when the server stopped: queued again", job.name);
+  ResetForQueue(job, "Waiting in the queue (the server restarted before the job started)");
+  return WriteState(job, "queued again: it had not started when the server stopped");
+}
+
+void Scheduler::RemoveStaleWorkDirs() {
+  std::set<std::string> owned;
+  for (const auto& [name, running] : running_) {
+    auto job = metadata_.GetJob(name);
+    if (job.ok()) owned.insert(job->executor_job_name);
+  }
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(options_.work_dir, error)) {
+    if (owned.count(entry.path().filename().string())) continue;
+    std::error_code removed;
+    fs::remove_all(entry.path(), removed);
+    if (removed) {
+      Logger("control").error("work_dir={} could not be removed: {}", entry.path().string(),
+                              removed.message());
+    }
+  }
+  if (error) {
+    Logger("control").error("work_dir={} could not be listed: {}", options_.work_dir.string(),
+                            error.message());
+  }
+}
+
 void Scheduler::FollowRunning() {
   for (auto it = running_.begin(); it != running_.end();) {
     const std::string name = it->first;
     Running& running = it->second;
     auto job = metadata_.GetJob(name);
     if (!job.ok()) {
+      Logger("control").error("job={} cannot be read: {}", name, job.status().message());
       ++it;
       continue;
     }
     auto description = running.executor->Describe(job->executor_job_name);
+    if (!description.ok() && description.status().code() != StatusCode::kNotFound) {
+      Logger("control").warn("job={} cannot be described now: {}", name,
+                             description.status().message());
+      ++it;
+      continue;
+    }
     if (!description.ok()) {
-      (void)EndWithoutRunning(
-          *job, core::SecondaryStatus::kFailed,
-          "InternalServerError: the executor lost the job: " + description.status().message());
+      LogIfFailed(EndWithoutRunning(*job, core::SecondaryStatus::kFailed,
+                                    "InternalServerError: the executor lost the job: " +
+                                        description.status().message()),
+                  name, "its end could not be recorded");
       it = running_.erase(it);
       continue;
     }
     const core::JobStatusTracker& tracker = description->status;
     if (core::IsTerminal(tracker.status())) {
-      (void)Finish(*job, *description);
-      it = running_.erase(it);
+      // Not erased when the end could not be recorded: the next pass finishes it again.
+      if (LogIfFailed(Finish(*job, *description), name, "its end could not be recorded")) {
+        it = running_.erase(it);
+      } else {
+        ++it;
+      }
       continue;
     }
     if (tracker.transitions().size() != running.transitions_seen) {
-      running.transitions_seen = tracker.transitions().size();
       JobRecord updated = *job;
       json status = tracker.ToJson();
       updated.status = status["status"];
       updated.secondary_status = status["secondary_status"];
       updated.transitions = status["secondary_status_transitions"];
-      (void)WriteState(updated);
+      if (LogIfFailed(WriteState(updated), name, "its new status could not be recorded")) {
+        running.transitions_seen = tracker.transitions().size();
+        if (tracker.secondary_status() == core::SecondaryStatus::kTraining) {
+          ReachStep(options_.on_step, "scheduler.running", name);
+        }
+      }
     }
     ++it;
   }
@@ -352,14 +432,22 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
   job.ended_at = description.status.end_time().value_or(Now());
   if (Status stored = StoreOutputs(job); !stored.ok()) {
     // The outputs are part of the result: a job whose model could not be kept did not complete.
+    Logger("control").error("job={} outputs could not be stored: {}", job.name, stored.message());
     job.status = "Failed";
     job.secondary_status = "Failed";
     job.failure_reason =
         "InternalServerError: could not store the job's outputs: " + stored.message();
   }
-  std::error_code ignored;
-  fs::remove_all(JobWorkDir(job.executor_job_name), ignored);
-  return WriteState(job);
+  ReachStep(options_.on_step, "scheduler.stored", job.name);
+  // The end is recorded before the work dir goes: a kill in between leaves a stale dir (removed
+  // at the next start), never an ended job whose outputs are gone.
+  TY_RETURN_IF_ERROR(WriteState(job));
+  std::error_code error;
+  fs::remove_all(JobWorkDir(job.executor_job_name), error);
+  if (error) {
+    Logger("control").error("job={} work dir could not be removed: {}", job.name, error.message());
+  }
+  return Status::Ok();
 }
 
 Status Scheduler::StoreOutputs(const JobRecord& job) {
@@ -373,6 +461,7 @@ Status Scheduler::StoreOutputs(const JobRecord& job) {
     std::string key = OutputPrefix(job.name) + entry.path().filename().string();
     auto put = objects_.Put(key, file, entry.file_size());
     if (!put.ok()) return put.status();
+    ReachStep(options_.on_step, "scheduler.storing", job.name);
   }
   if (error) return Internal("cannot list '" + artifacts.string() + "': " + error.message());
   return Status::Ok();
@@ -429,6 +518,7 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
   job.started_at = Now();
   job.token_sha256 = TokenSha256(token);
   TY_RETURN_IF_ERROR(metadata_.UpdateJobState(job, {}).status());
+  ReachStep(options_.on_step, "scheduler.claimed", job.name);
 
   executor::Executor* executor = executors_.at(job.executor);
   if (Status submitted = executor->Submit(spec); !submitted.ok()) {
@@ -436,6 +526,7 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
         std::move(job), core::SecondaryStatus::kFailed,
         "ClientError: the " + job.executor + " executor refused the job: " + submitted.message());
   }
+  ReachStep(options_.on_step, "scheduler.submitted", job.name);
   running_[job.name] = {executor, job.sweep_id, 0};
   auto description = executor->Describe(job.executor_job_name);
   if (description.ok()) {
@@ -464,22 +555,37 @@ void Scheduler::StartQueued() {
   // A queue blocked by per-sweep limits is scanned at most this far per pass.
   for (int scanned = 0; free_slots > 0 && scanned < 5000;) {
     auto page = metadata_.ListJobs(filter);
-    if (!page.ok() || page->jobs.empty()) return;
+    if (!page.ok()) {
+      Logger("control").error("the queue cannot be read: {}", page.status().message());
+      return;
+    }
+    if (page->jobs.empty()) return;
     for (JobRecord& job : page->jobs) {
       ++scanned;
       if (free_slots <= 0) return;
       // A sweep full at its max_parallel needs no more reads in this pass.
       if (sweeps_full.count(job.sweep_id)) continue;
       auto request = RequestOf(job.sweep_id);
-      if (!request.ok()) continue;
+      if (!request.ok()) {
+        Logger("control").error("job={} waits: its sweep's request cannot be read: {}", job.name,
+                                request.status().message());
+        continue;
+      }
       auto stopped = stop_requested.find(job.sweep_id);
       if (stopped == stop_requested.end()) {
         auto sweep = metadata_.GetSweep(job.sweep_id);
-        if (!sweep.ok()) continue;
+        if (!sweep.ok()) {
+          Logger("control").error("job={} waits: its sweep cannot be read: {}", job.name,
+                                  sweep.status().message());
+          continue;
+        }
         stopped = stop_requested.emplace(job.sweep_id, sweep->stop_requested).first;
       }
       if (stopped->second) {
-        (void)EndWithoutRunning(job, core::SecondaryStatus::kStopped, "Stopped before it started");
+        std::string name = job.name;
+        LogIfFailed(EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
+                                      "Stopped before it started"),
+                    name, "its stop could not be recorded");
         continue;
       }
       if (request->max_parallel > 0 && per_sweep[job.sweep_id] >= request->max_parallel) {
@@ -491,8 +597,8 @@ void Scheduler::StartQueued() {
           per_executor[job.executor] >= limit->second) {
         continue;
       }
-      std::string sweep_id = job.sweep_id, executor = job.executor;
-      (void)Submit(std::move(job), *request);
+      std::string name = job.name, sweep_id = job.sweep_id, executor = job.executor;
+      LogIfFailed(Submit(std::move(job), *request), name, "it could not be started");
       per_sweep[sweep_id] += 1;
       per_executor[executor] += 1;
       free_slots -= 1;

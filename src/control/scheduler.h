@@ -4,9 +4,16 @@
 // (outputs/<job>/output/model.tar.gz, output.tar.gz, plus training.log, job.json, ...), and
 // records every change with an event.
 //
-// Crash safety: all state is in the MetadataStore. At Start, a job the store says is running
-// but its executor no longer knows (a local job whose server was killed) ends Failed with a
-// reason that says so, or is queued again when its sweep asks for it (requeue_on_restart).
+// Crash safety: all state is in the MetadataStore, written before each act (a job is marked
+// claimed before it is submitted; its end is recorded before its work dir goes). At Start:
+//  - a job its executor still knows is followed again (running, or ended meanwhile);
+//  - a job its executor does not know, on an executor that remembers its jobs across restarts
+//    (executor.h: RemembersJobsAcrossRestarts), never started its code: it goes back to the
+//    queue under the same attempt and runs, once (or ends Stopped if it was being stopped);
+//  - on any other executor it ends Failed with a reason that says so, or is queued again as a
+//    new attempt when its sweep asks for it (requeue_on_restart);
+//  - work dirs that no running job owns (left by a kill) are removed.
+// Executors' status listeners wake the queue, so a freed slot is filled at once.
 //
 // Thread-safe: the HTTP handlers call CreateSweep/StopJob/StopSweep/RetrySweep from their
 // threads while the scheduler's own thread runs the queue.
@@ -23,6 +30,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/step_hook.h"
 #include "control/sweep_request.h"
 #include "executor/executor.h"
 #include "metadata/metadata_store.h"
@@ -43,6 +51,11 @@ struct SchedulerOptions {
   std::function<Result<std::filesystem::path>(const std::string& key)> local_path_of;
   // Called (from any thread) after events were appended to the store.
   std::function<void()> on_events;
+  // Steps of a job, for the fault-injection tests (common/step_hook.h): "scheduler.claimed"
+  // (marked started, not yet submitted), "scheduler.submitted" (accepted by its executor, not
+  // yet recorded), "scheduler.running" (Training recorded), "scheduler.storing" (one output
+  // stored, others not), "scheduler.stored" (all outputs stored, the end not yet recorded).
+  StepHook on_step;
 };
 
 struct CreatedSweep {
@@ -88,6 +101,10 @@ class Scheduler {
 
   void Loop();
   Status Recover();
+  // Puts back in the queue a job whose code never started (its executor does not know it).
+  Status RequeueUnstarted(metadata::JobRecord job);
+  // Removes the work dirs of jobs that are not running (left by a kill).
+  void RemoveStaleWorkDirs();
   void FollowRunning();
   void StartQueued();
   Status Submit(metadata::JobRecord job, const SweepRequest& request);

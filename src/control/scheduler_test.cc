@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/files.h"
 #include "control/job_tokens.h"
@@ -13,6 +14,7 @@
 namespace trainyard::control {
 namespace {
 
+namespace fs = std::filesystem;
 using core::SecondaryStatus;
 
 TimePoint Now() {
@@ -22,8 +24,10 @@ TimePoint Now() {
 // An executor the test drives: jobs stay where the test puts them.
 class FakeExecutor : public executor::Executor {
  public:
-  explicit FakeExecutor(std::string name) : name_(std::move(name)) {}
+  explicit FakeExecutor(std::string name, bool remembers_jobs = false)
+      : name_(std::move(name)), remembers_jobs_(remembers_jobs) {}
   std::string name() const override { return name_; }
+  bool RemembersJobsAcrossRestarts() const override { return remembers_jobs_; }
   Status Submit(const executor::JobSpec& spec) override {
     std::lock_guard lock(mutex_);
     if (jobs_.count(spec.definition.job_name)) return AlreadyExists(spec.definition.job_name);
@@ -56,6 +60,16 @@ class FakeExecutor : public executor::Executor {
       std::ofstream(job.spec.artifact_dir / "model.tar.gz") << "model of " << name;
     }
   }
+  // Move, then tell the listener, as a real executor does when a job changes.
+  void MoveAndNotify(const std::string& name, SecondaryStatus status) {
+    {
+      std::lock_guard lock(mutex_);
+      Job& job = jobs_.at(name);
+      ASSERT_TRUE(job.tracker.Transition(status, Now()).ok());
+      if (status == SecondaryStatus::kCompleted) job.exit_code = 0;
+    }
+    NotifyStatusChanged(name);
+  }
   executor::JobSpec SpecOf(const std::string& name) {
     std::lock_guard lock(mutex_);
     return jobs_.at(name).spec;
@@ -76,10 +90,21 @@ class FakeExecutor : public executor::Executor {
     std::optional<int> exit_code;
   };
   std::string name_;
+  bool remembers_jobs_;
   std::mutex mutex_;
   std::map<std::string, Job> jobs_;
   std::vector<std::string> stopped_;
 };
+
+// Polls `condition` for up to 10 s.
+bool WaitUntil(const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 class SchedulerTest : public ::testing::Test {
  protected:
@@ -251,6 +276,73 @@ TEST_F(SchedulerTest, ARestartFailsLostJobsWithAReasonOrQueuesThemAgain) {
   ASSERT_TRUE(retried.ok());
   EXPECT_EQ(*retried, std::vector<std::string>{Jobs(plain)[0].name});
   EXPECT_TRUE(Jobs(plain)[0].queued);
+}
+
+TEST_F(SchedulerTest, ARestartRunsJobsWhoseCodeNeverStartedUnderTheSameAttempt) {
+  std::string sweep;
+  {
+    FakeExecutor executor("local", /*remembers_jobs=*/true);
+    auto scheduler = MakeScheduler(executor);
+    sweep = scheduler->CreateSweep(Request(2))->sweep.id;
+    scheduler->RunOnce();
+    ASSERT_EQ(executor.submitted(), 2u);
+    ASSERT_TRUE(scheduler->StopJob(Jobs(sweep)[1].name).ok());  // Stopping when the server dies
+    scheduler->RunOnce();
+    ASSERT_EQ(Jobs(sweep)[1].status, "Stopping");
+  }
+  // Claimed and submitted, but the executor, which remembers every job it accepted, knows none:
+  // their code never started.
+  FakeExecutor fresh("local", /*remembers_jobs=*/true);
+  auto scheduler = MakeScheduler(fresh);
+  ASSERT_TRUE(scheduler->Start().ok());
+  scheduler->Shutdown();
+  std::vector<metadata::JobRecord> jobs = Jobs(sweep);
+  EXPECT_TRUE(jobs[0].queued);
+  EXPECT_EQ(jobs[0].attempt, 0);
+  EXPECT_EQ(jobs[0].executor_job_name, jobs[0].name);
+  EXPECT_TRUE(jobs[0].failure_reason.empty());
+  EXPECT_EQ(jobs[1].status, "Stopped");
+  // It keeps its place: first in line again.
+  scheduler->RunOnce();
+  EXPECT_EQ(fresh.submitted(), 2u);
+  EXPECT_NO_FATAL_FAILURE(fresh.SpecOf(jobs[0].name));
+}
+
+TEST_F(SchedulerTest, AStartRemovesWorkDirsThatNoRunningJobOwns) {
+  FakeExecutor executor("local", /*remembers_jobs=*/true);
+  std::string sweep;
+  {
+    auto scheduler = MakeScheduler(executor);
+    sweep = scheduler->CreateSweep(Request(1))->sweep.id;
+    scheduler->RunOnce();
+  }
+  const std::string running = Jobs(sweep)[0].name;
+  fs::path stale = temp_.path() / "work" / "gone-001";
+  ASSERT_TRUE(MakeDirectories(stale / "artifacts").ok());
+  ASSERT_TRUE(WriteFileAtomic(stale / "artifacts" / "model.tar.gz", "half").ok());
+  auto scheduler = MakeScheduler(executor);
+  ASSERT_TRUE(scheduler->Start().ok());
+  scheduler->Shutdown();
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(temp_.path() / "work" / running));  // its staged input stays
+}
+
+TEST_F(SchedulerTest, AnExecutorsStatusChangeRefillsTheFreedSlotAtOnce) {
+  FakeExecutor executor("local");
+  SchedulerOptions options;
+  options.work_dir = temp_.path() / "work";
+  options.max_running = 1;
+  options.poll_interval = std::chrono::hours(1);  // only a wake-up can move the queue
+  Scheduler scheduler(options, *metadata_, *objects_, {{"local", &executor}});
+  ASSERT_TRUE(scheduler.Start().ok());
+  auto created = scheduler.CreateSweep(Request());
+  ASSERT_TRUE(created.ok());
+  ASSERT_TRUE(WaitUntil([&] { return executor.submitted() == 1; }));
+  const std::string first = Jobs(created->sweep.id)[0].name;
+  executor.Move(first, SecondaryStatus::kTraining);
+  executor.MoveAndNotify(first, SecondaryStatus::kCompleted);
+  EXPECT_TRUE(WaitUntil([&] { return executor.submitted() == 2; }));
+  scheduler.Shutdown();
 }
 
 TEST_F(SchedulerTest, RefusesUnknownExecutorsAndDatasets) {
