@@ -12,6 +12,7 @@
 
 #include "common/environment.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "contract/ml_root.h"
 #include "executor/job_root.h"
 #include "executor/local/local_job.h"
@@ -43,6 +44,12 @@ bool WaitUntil(pid_t pid, int pidfd, std::chrono::steady_clock::time_point deadl
 
 }  // namespace
 
+void LogIfRefused(const Status& status, const std::string& job_name) {
+  if (!status.ok()) {
+    Logger("executor").error("job={} status change refused: {}", job_name, status.message());
+  }
+}
+
 LocalExecutor::LocalExecutor(LocalExecutorOptions options) : options_(std::move(options)) {}
 
 LocalExecutor::~LocalExecutor() {
@@ -58,7 +65,11 @@ LocalExecutor::~LocalExecutor() {
     std::lock_guard lock(mutex_);
     for (const auto& [name, job] : jobs_) names.push_back(name);
   }
-  for (const std::string& name : names) (void)Stop(name);
+  for (const std::string& name : names) {
+    if (Status stopped = Stop(name); !stopped.ok()) {
+      Logger("executor").error("job={} could not be stopped: {}", name, stopped.message());
+    }
+  }
   for (auto& [name, job] : jobs_) {
     if (job->thread.joinable()) job->thread.join();
   }
@@ -102,11 +113,13 @@ Status LocalExecutor::Stop(const std::string& job_name) {
     Job& job = *it->second;
     if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
     job.stop_requested = true;
-    (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                "Stopping the training job");
+    LogIfRefused(job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                       "Stopping the training job"),
+                 job_name);
     if (job.pid > 0) ::kill(job.pid, SIGTERM);
-    // The wrapper leads its own process group; SIGKILL follows from FollowDetached.
-    if (job.process.pid > 0) (void)SignalProcessGroup(job.process, SIGTERM);
+    // The wrapper leads its own process group; SIGKILL follows from FollowDetached. False
+    // (nothing sent) only when it has ended meanwhile, which FollowDetached sees.
+    if (job.process.pid > 0) SignalProcessGroup(job.process, SIGTERM);
     stopped = &job;
   }
   Persist(*stopped);
@@ -151,7 +164,9 @@ void LocalExecutor::RunJob(Job& job) {
   ReachStep(options_.on_step, "executor.packed", name);
   if (!status.ok() && status.code() != StatusCode::kCancelled) {
     std::lock_guard lock(mutex_);
-    (void)job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now());
+    LogIfRefused(
+        job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now()),
+        name);
   } else {
     Finish(job, exit_code);
   }
@@ -242,8 +257,10 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
       if (!job.stop_requested) {
         job.stop_requested = true;
         job.max_runtime_exceeded = true;
-        (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                    "Stopping: MaxRuntimeInSeconds reached");
+        LogIfRefused(
+            job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                  "Stopping: MaxRuntimeInSeconds reached"),
+            spec.definition.job_name);
         ::kill(pid, SIGTERM);
       }
     }
@@ -272,8 +289,15 @@ void LocalExecutor::Upload(Job& job) {
     ReadWrapperState(root, &job.final_progress, &job.final_metrics);
     stopping = job.stop_requested;
   }
-  if (!stopping)
-    (void)Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
+  // Refused only while this executor shuts down or the job is being stopped: it packs anyway.
+  if (!stopping) {
+    Status uploading =
+        Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
+    if (!uploading.ok()) {
+      Logger("executor")
+          .debug("job={} not Uploading: {}", job.spec.definition.job_name, uploading.message());
+    }
+  }
   // Files written to model/ before a stop are still uploaded, as SageMaker does.
   PackArtifacts(root, job.spec.artifact_dir);
 }
@@ -281,18 +305,18 @@ void LocalExecutor::Upload(Job& job) {
 void LocalExecutor::Finish(Job& job, int exit_code) {
   auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
+  Status ended;
   if (job.stop_requested) {
-    if (job.max_runtime_exceeded) {
-      (void)job.status.Transition(SecondaryStatus::kMaxRuntimeExceeded, now,
-                                  "Training job exceeded MaxRuntimeInSeconds");
-    } else {
-      (void)job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
-    }
+    ended = job.max_runtime_exceeded
+                ? job.status.Transition(SecondaryStatus::kMaxRuntimeExceeded, now,
+                                        "Training job exceeded MaxRuntimeInSeconds")
+                : job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
   } else if (exit_code == 0) {
-    (void)job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
+    ended = job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
   } else {
-    (void)job.status.Fail(FailureReason(job.root, exit_code), now);
+    ended = job.status.Fail(FailureReason(job.root, exit_code), now);
   }
+  LogIfRefused(ended, job.spec.definition.job_name);
 }
 
 }  // namespace trainyard::executor

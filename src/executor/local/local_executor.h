@@ -95,8 +95,9 @@ class LocalExecutor : public Executor {
   // detach_jobs: writes the job's executor-state.json (no-op otherwise). Call without mutex_.
   void Persist(Job& job);
   Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
-  // Removes the directory of a job that never ran (AdoptRunningJobs).
-  void Forget(const std::filesystem::path& job_dir);
+  // Removes what AdoptRunningJobs found no use for: the directory of a job that never ran, the
+  // root of one that ended.
+  void RemoveLeftover(const std::filesystem::path& path);
 
   LocalExecutorOptions options_;
   std::mutex mutex_;

@@ -102,9 +102,12 @@ Status LocalExecutor::FollowDetached(Job& job, int* exit_code) {
           std::chrono::system_clock::now() >= *runtime_deadline) {
         job.stop_requested = true;
         job.max_runtime_exceeded = true;
-        (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                    "Stopping: MaxRuntimeInSeconds reached");
-        (void)SignalProcessGroup(process, SIGTERM);
+        LogIfRefused(
+            job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                  "Stopping: MaxRuntimeInSeconds reached"),
+            job.spec.definition.job_name);
+        // False (nothing sent) only when the wrapper has just ended: the loop sees it.
+        SignalProcessGroup(process, SIGTERM);
         changed = true;
       }
       auto now = std::chrono::steady_clock::now();
@@ -113,7 +116,7 @@ Status LocalExecutor::FollowDetached(Job& job, int* exit_code) {
         kill_at = now + job.spec.stop_grace_period + options_.wrapper_kill_margin;
       }
       if (kill_at && !killed && now >= *kill_at) {
-        (void)SignalProcessGroup(process, SIGKILL);
+        SignalProcessGroup(process, SIGKILL);  // false: it ended meanwhile, as wanted
         killed = true;
       }
     }
@@ -152,7 +155,13 @@ void LocalExecutor::Persist(Job& job) {
     if (job.exit_code) state["exit_code"] = *job.exit_code;
   }
   // Durable: after a power loss the next executor must not take a finished job for a live one.
-  (void)WriteFileAtomic(job.state_file(), state.dump(2) + "\n", Durability::kDurable);
+  Status written = WriteFileAtomic(job.state_file(), state.dump(2) + "\n", Durability::kDurable);
+  if (!written.ok()) {
+    // The job goes on; a restart before the next write would find it one step behind.
+    Logger("executor")
+        .error("job={} state could not be written: {}", job.spec.definition.job_name,
+               written.message());
+  }
 }
 
 Result<std::unique_ptr<LocalExecutor::Job>> LocalExecutor::LoadJob(const fs::path& state_file) {
@@ -201,7 +210,7 @@ Status LocalExecutor::AdoptRunningJobs() {
     if (!fs::is_regular_file(state_file, error)) {
       // A job is recorded at its first step, before any launch: without a record nothing ran,
       // and whoever submitted it may submit it again.
-      Forget(entry.path());
+      RemoveLeftover(entry.path());
       continue;
     }
     RemoveHalfWrittenStates(entry.path());
@@ -225,15 +234,21 @@ Status LocalExecutor::AdoptRunningJobs() {
       if (!launched->has_value()) {
         Logger("executor")
             .info("job={} had not started its command: forgotten, to run again", name);
-        Forget(entry.path());
+        RemoveLeftover(entry.path());
         continue;
       }
       job->process = IdentifyWrapper(**launched, job->root.root());
       if (job->status.secondary_status() != SecondaryStatus::kTraining) {
-        (void)job->status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
-                                     "Training in progress");
+        LogIfRefused(
+            job->status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
+                                   "Training in progress"),
+            name);
       }
       if (!job->started_at) job->started_at = std::chrono::system_clock::now();
+    }
+    if (core::IsTerminal(job->status.status()) && !options_.keep_job_roots) {
+      // Ended, but killed before its root was removed.
+      RemoveLeftover(job->root.root());
     }
     Job* adopted = nullptr;
     {
@@ -248,12 +263,11 @@ Status LocalExecutor::AdoptRunningJobs() {
   return Status::Ok();
 }
 
-void LocalExecutor::Forget(const fs::path& job_dir) {
+void LocalExecutor::RemoveLeftover(const fs::path& path) {
   std::error_code error;
-  fs::remove_all(job_dir, error);
+  fs::remove_all(path, error);
   if (error) {
-    Logger("executor")
-        .error("job_dir={} could not be removed: {}", job_dir.string(), error.message());
+    Logger("executor").error("path={} could not be removed: {}", path.string(), error.message());
   }
 }
 

@@ -14,6 +14,10 @@
 
 namespace trainyard::executor {
 
+// For the status transitions the executor's own logic makes: they fail only on a bug (a
+// transition the state machine forbids), logged with the job rather than dropped.
+void LogIfRefused(const Status& status, const std::string& job_name);
+
 struct LocalExecutor::Job {
   Job(JobSpec job_spec, const std::filesystem::path& work_dir)
       : spec(std::move(job_spec)),
