@@ -173,6 +173,14 @@ void ServerProcess::Kill9() {
   process_.reset();
 }
 
+std::string ServerProcess::WaitForExit(std::chrono::milliseconds timeout) {
+  if (!process_) return output_;
+  ProcessResult result = process_->Wait(timeout);
+  output_ = result.output;
+  process_.reset();
+  return output_;
+}
+
 std::string ServerProcess::Output() {
   return output_;
 }

@@ -56,8 +56,14 @@ class ServerProcess {
 
   // Starts and waits until /healthz answers (or fails the test after 20 s).
   void Start();
-  void Stop();           // SIGTERM and wait
-  void Kill9();          // SIGKILL and wait
+  void Stop();   // SIGTERM and wait
+  void Kill9();  // SIGKILL and wait
+  // Waits for a server that ends by itself (TRAINYARD_TEST_KILL_AT); what it printed.
+  std::string WaitForExit(std::chrono::milliseconds timeout);
+  // For the next Start.
+  void set_extra_environment(std::map<std::string, std::string> environment) {
+    extra_environment_ = std::move(environment);
+  }
   std::string Output();  // what the last run printed, once it has ended
 
   const std::string& url() const { return url_; }
