@@ -1,6 +1,9 @@
 #include "wrapper/options.h"
 
 #include <charconv>
+#include <string_view>
+
+#include "core/sagemaker_limits.h"
 
 namespace trainyard::wrapper {
 
@@ -16,7 +19,7 @@ hyperparameter sagemaker_program or $SAGEMAKER_PROGRAM, run from /opt/ml/code (.
 
 Options:
   --hyperparameters-as-args   pass the hyperparameters as --key value arguments to COMMAND too
-  --no-unpack                 leave zip, tar and tar.gz files in the channels as they are
+  --no-unpack                 leave zip, tar and tar.gz files in every channel as they are
   --grace-period SECONDS      after SIGTERM, wait this long before SIGKILL (default 120)
   --progress-interval SECONDS read the progress file this often (default 5)
   -h, --help                  show this help
@@ -24,6 +27,7 @@ Options:
 Environment:
   TRAINYARD_ML_ROOT           the tree to use instead of /opt/ml
   TRAINYARD_CALLBACK_URL      where to POST progress (with TRAINYARD_JOB_TOKEN as bearer token)
+  TRAINYARD_KEEP_ARCHIVES     channels (comma-separated, or *) whose archives stay packed
   TRAINYARD_STOP_GRACE_SECONDS, TRAINYARD_PROGRESS_INTERVAL_SECONDS,
   TRAINYARD_UNPACK_MAX_BYTES, TRAINYARD_UNPACK_MAX_ENTRIES, TRAINYARD_HYPERPARAMETERS_AS_ARGS=1
 
@@ -54,7 +58,34 @@ std::chrono::milliseconds ToMilliseconds(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
+std::string_view TrimSpaces(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  return text;
+}
+
 }  // namespace
+
+Result<KeptArchives> ParseKeptArchives(const std::string& text) {
+  KeptArchives kept;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string_view name = TrimSpaces(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (name.empty()) continue;
+    if (name == "*") {
+      kept.every_channel = true;
+      continue;
+    }
+    if (Status valid = core::ValidateChannelName(std::string(name)); !valid.ok()) {
+      return InvalidArgument("TRAINYARD_KEEP_ARCHIVES (channel names separated by commas, or *): " +
+                             valid.message());
+    }
+    kept.channels.emplace(name);
+  }
+  return kept;
+}
 
 Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& arguments,
                                            const std::map<std::string, std::string>& environment) {
@@ -79,6 +110,9 @@ Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& argum
   if (auto* v = env("TRAINYARD_PROGRESS_INTERVAL_SECONDS")) {
     TY_ASSIGN_OR_RETURN(double seconds, ParseSeconds(*v, "TRAINYARD_PROGRESS_INTERVAL_SECONDS"));
     options.progress_interval = ToMilliseconds(seconds);
+  }
+  if (auto* v = env("TRAINYARD_KEEP_ARCHIVES")) {
+    TY_ASSIGN_OR_RETURN(options.kept_archives, ParseKeptArchives(*v));
   }
   if (auto* v = env("TRAINYARD_UNPACK_MAX_BYTES")) {
     TY_ASSIGN_OR_RETURN(options.unpack_limits.max_total_bytes,
@@ -105,7 +139,7 @@ Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& argum
     } else if (argument == "--hyperparameters-as-args") {
       options.hyperparameters_as_arguments = true;
     } else if (argument == "--no-unpack") {
-      options.unpack_archives = false;
+      options.kept_archives.every_channel = true;
     } else if (argument == "--grace-period" || argument == "--progress-interval") {
       TY_ASSIGN_OR_RETURN(std::string text, value());
       TY_ASSIGN_OR_RETURN(double seconds, ParseSeconds(text, argument));

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,13 +13,26 @@
 
 namespace trainyard::wrapper {
 
+// The channels whose archives stay as they arrived instead of being unpacked:
+// TRAINYARD_KEEP_ARCHIVES (comma-separated channel names, or "*" for every channel) or --no-unpack
+// (every channel). An environment variable because it is the one setting that reaches the job on
+// every backend, real SageMaker's Environment included.
+struct KeptArchives {
+  bool every_channel = false;
+  std::set<std::string> channels;
+
+  bool Keeps(const std::string& channel) const {
+    return every_channel || channels.contains(channel);
+  }
+};
+
 struct WrapperOptions {
   std::filesystem::path ml_root = "/opt/ml";  // TRAINYARD_ML_ROOT
   std::vector<std::string> command;           // given on the command line
   std::string command_from_environment;       // TRAINYARD_COMMAND (split like a shell, no shell)
   std::string sagemaker_program;              // SAGEMAKER_PROGRAM
   bool hyperparameters_as_arguments = false;  // --hyperparameters-as-args
-  bool unpack_archives = true;                // --no-unpack
+  KeptArchives kept_archives;                 // --no-unpack, TRAINYARD_KEEP_ARCHIVES
   archive::UnpackLimits unpack_limits;        // TRAINYARD_UNPACK_MAX_BYTES / _MAX_ENTRIES
   std::chrono::milliseconds grace_period{120'000};  // --grace-period, TRAINYARD_STOP_GRACE_SECONDS
   std::chrono::milliseconds progress_interval{5'000};  // TRAINYARD_PROGRESS_INTERVAL_SECONDS
@@ -34,6 +48,10 @@ struct WrapperOptions {
 // ENTRYPOINT ["trainyard-wrap"] with SageMaker's `train` or with ContainerArguments.
 Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& arguments,
                                            const std::map<std::string, std::string>& environment);
+
+// Parses TRAINYARD_KEEP_ARCHIVES: "training,pretrained", "*". Spaces around names and empty items
+// are ignored; a name that cannot be a channel name is InvalidArgument naming it.
+Result<KeptArchives> ParseKeptArchives(const std::string& text);
 
 extern const char kWrapperUsage[];
 

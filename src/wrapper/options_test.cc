@@ -47,5 +47,33 @@ TEST(WrapperOptionsTest, BadInputNamesTheSetting) {
   EXPECT_FALSE(ParseWrapperOptions({"--grace-period"}, {}).ok());
 }
 
+TEST(WrapperOptionsTest, KeepArchivesNamesChannelsOrEveryChannel) {
+  auto named = ParseWrapperOptions({}, {{"TRAINYARD_KEEP_ARCHIVES", " pretrained, model.v2 ,,"}});
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->kept_archives.channels, (std::set<std::string>{"model.v2", "pretrained"}));
+  EXPECT_FALSE(named->kept_archives.every_channel);
+  EXPECT_TRUE(named->kept_archives.Keeps("pretrained"));
+  EXPECT_FALSE(named->kept_archives.Keeps("training"));
+
+  auto star = ParseWrapperOptions({}, {{"TRAINYARD_KEEP_ARCHIVES", "*"}});
+  ASSERT_TRUE(star.ok());
+  EXPECT_TRUE(star->kept_archives.Keeps("training"));
+  auto no_unpack = ParseWrapperOptions({"--no-unpack"}, {});
+  ASSERT_TRUE(no_unpack.ok());
+  EXPECT_TRUE(no_unpack->kept_archives.Keeps("training"));
+  auto unset = ParseWrapperOptions({}, {});
+  ASSERT_TRUE(unset.ok());
+  EXPECT_FALSE(unset->kept_archives.Keeps("training"));
+}
+
+TEST(WrapperOptionsTest, KeepArchivesRefusesWhatCannotBeAChannelName) {
+  auto bad = ParseWrapperOptions({}, {{"TRAINYARD_KEEP_ARCHIVES", "training;pretrained"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("TRAINYARD_KEEP_ARCHIVES"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("training;pretrained"), std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace trainyard::wrapper

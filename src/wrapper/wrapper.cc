@@ -134,10 +134,13 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
     }
   }
 
+  for (const std::string& name : KeptChannelsNotInJob(options.kept_archives, job.channels)) {
+    log.Say("TRAINYARD_KEEP_ARCHIVES names '" + name + "', which is not a channel of this job");
+  }
   Result<std::map<std::string, contract::ChannelContents>> channels =
       Internal("channels not prepared");
   try {
-    channels = PrepareChannels(root, job.channels, options.unpack_archives, options.unpack_limits);
+    channels = PrepareChannels(root, job.channels, options.kept_archives, options.unpack_limits);
   } catch (const fs::filesystem_error& error) {
     channels = Internal(error.what());
   }
