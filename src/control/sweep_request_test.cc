@@ -120,6 +120,16 @@ TEST(SweepRequestTest, ErrorsNameTheField) {
   EXPECT_EQ(FieldOf(body), "objective.goal");
 }
 
+TEST(SweepRequestTest, TheOneTrainyardVariableAJobMaySetIsKeepArchives) {
+  json body = ValidBody();
+  body["environment"] = {{"TRAINYARD_KEEP_ARCHIVES", "pretrained"}};
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  EXPECT_EQ(request->environment.at("TRAINYARD_KEEP_ARCHIVES"), "pretrained");
+  body["environment"] = {{"TRAINYARD_KEEP_ARCHIVES_TOO", "x"}};
+  EXPECT_EQ(FieldOf(body), "environment.TRAINYARD_KEEP_ARCHIVES_TOO");
+}
+
 TEST(SweepRequestTest, TooManyJobsIsRefusedBeforeAnythingIsBuilt) {
   json body = ValidBody();
   json values = json::array();
