@@ -35,7 +35,7 @@
 #include <optional>
 
 #include "aws/service_model_internal.h"
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace trainyard::aws::model_internal {
 namespace {
@@ -102,7 +102,7 @@ std::string ConstraintList(const Shape& shape) {
 
 // The constraints a string breaks: enum, pattern, then length (see the file comment).
 std::vector<std::string> StringViolations(const Shape& shape, const std::string& text) {
-  const auto length = core::CodePointCount(text);
+  const auto length = CodePointCount(text);
   if (!length) return {"Member must be valid UTF-8"};  // our own wording
   std::vector<std::string> broken;
   if (!shape.enum_values.empty() && std::find(shape.enum_values.begin(), shape.enum_values.end(),
@@ -212,7 +212,7 @@ ScalarFindings InspectScalar(const Shape& shape, const json& value) {
     case ShapeType::kString: {
       if (!value.is_string()) return Unreadable(TypeMismatch(value, "a String"));
       const std::string& text = value.get_ref<const std::string&>();
-      if (!core::CodePointCount(text)) return Unreadable("Member must be valid UTF-8");  // ours
+      if (!CodePointCount(text)) return Unreadable("Member must be valid UTF-8");  // ours
       return ScalarFindings{std::nullopt, StringViolations(shape, text)};
     }
     case ShapeType::kInteger: return InspectWhole(shape, value, "an Integer", 31);

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "aws/service_model_internal.h"
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace trainyard::aws::model_internal {
 namespace {
@@ -22,7 +22,7 @@ uint32_t JavaStringHash(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
     const size_t start = pos;
-    const auto code_point = core::NextCodePoint(text, &pos);
+    const auto code_point = NextCodePoint(text, &pos);
     const uint32_t value = code_point ? *code_point : static_cast<unsigned char>(text[start]);
     if (value > 0xFFFF) {
       hash = hash * 31 + (0xD800 + ((value - 0x10000) >> 10));

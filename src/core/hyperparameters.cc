@@ -1,8 +1,8 @@
 #include "core/hyperparameters.h"
 
+#include "common/utf8.h"
 #include "core/python_format.h"
 #include "core/python_json_loads.h"
-#include "core/utf8.h"
 
 namespace trainyard::core {
 

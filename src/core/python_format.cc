@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace trainyard::core {
 namespace {

@@ -3,7 +3,7 @@
 #include <optional>
 #include <string_view>
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace trainyard::core {
 namespace {

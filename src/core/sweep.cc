@@ -3,8 +3,8 @@
 #include <limits>
 #include <set>
 
+#include "common/utf8.h"
 #include "core/sagemaker_limits.h"
-#include "core/utf8.h"
 
 namespace trainyard::core {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 namespace trainyard::core {
 namespace {

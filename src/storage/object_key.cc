@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string_view>
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 #include "storage/object_store.h"
 
 namespace trainyard::storage {
@@ -44,7 +44,7 @@ Status ValidateObjectKey(const std::string& key) {
     return Invalid(key, "longer than 1024 bytes (" + std::to_string(key.size()) + ")");
   }
   for (size_t i = 0; i < key.size();) {
-    std::optional<char32_t> code_point = core::NextCodePoint(key, &i);
+    std::optional<char32_t> code_point = NextCodePoint(key, &i);
     if (!code_point) return Invalid(key, "not valid UTF-8");
     if (*code_point < 0x20 || (*code_point >= 0x7f && *code_point <= 0x9f)) {
       return Invalid(key, "contains a control character");

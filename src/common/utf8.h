@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace trainyard::core {
+namespace trainyard {
 
 // The code point that starts at text[*pos], moving *pos past it. An invalid sequence
 // (truncated, overlong, a surrogate, beyond U+10FFFF) gives nullopt and moves one byte.
@@ -29,4 +29,4 @@ std::string ToValidUtf8(std::string_view text);
 // anything was cut: long names stay readable in error messages.
 std::string Abbreviate(std::string_view text, size_t max_code_points = 64);
 
-}  // namespace trainyard::core
+}  // namespace trainyard

@@ -1,8 +1,8 @@
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 #include <gtest/gtest.h>
 
-namespace trainyard::core {
+namespace trainyard {
 namespace {
 
 TEST(Utf8Test, CountsCodePoints) {
@@ -43,4 +43,4 @@ TEST(Utf8Test, Abbreviates) {
 }
 
 }  // namespace
-}  // namespace trainyard::core
+}  // namespace trainyard

@@ -1,6 +1,6 @@
-#include "core/utf8.h"
+#include "common/utf8.h"
 
-namespace trainyard::core {
+namespace trainyard {
 
 std::optional<char32_t> NextCodePoint(std::string_view text, size_t* pos) {
   const size_t start = *pos;
@@ -78,4 +78,4 @@ std::string Abbreviate(std::string_view text, size_t max_code_points) {
   return std::string(text.substr(0, pos)) + "...";
 }
 
-}  // namespace trainyard::core
+}  // namespace trainyard
