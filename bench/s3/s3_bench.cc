@@ -6,12 +6,15 @@
 //   bench_s3 sign SECONDS         SigV4 header signatures per second of one S3 PUT, one thread
 //
 // URI is an s3:// store URI (credentials and endpoint from the environment, as the SDKs do).
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "aws/sigv4.h"
+#include "common/environment.h"
 #include "storage/object_store.h"
 
 namespace {
@@ -32,7 +35,7 @@ int Report(const char* what, const trainyard::Status& status, uint64_t bytes,
 
 int Transfer(const std::string& mode, const std::string& uri, const std::string& key,
              const std::string& file) {
-  auto store = storage::OpenObjectStore(uri);
+  auto store = storage::OpenObjectStore(uri, trainyard::ParseEnvironment(environ));
   if (!store.ok()) return Report(mode.c_str(), store.status(), 0, Clock::now());
   auto started = Clock::now();
   if (mode == "put") {

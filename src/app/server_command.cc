@@ -151,7 +151,7 @@ int Serve(ServerOptions options) {
 
   auto metadata = metadata::OpenMetadataStore(options.metadata);
   if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
-  auto objects = storage::OpenObjectStore(options.objects);
+  auto objects = storage::OpenObjectStore(options.objects, ParseEnvironment(environ));
   if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
   auto* local_objects = dynamic_cast<storage::LocalObjectStore*>(objects->get());
 

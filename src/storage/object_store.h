@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/environment.h"
 #include "common/status.h"
 #include "common/time_format.h"
 
@@ -107,9 +108,10 @@ Result<std::optional<std::string>> CheckPutOptions(const std::string& key,
                                                    const PutOptions& options);
 
 // Opens a store by URI: "file:///abs/path" opens a LocalObjectStore rooted there (created if
-// missing); "s3://bucket/prefix[?endpoint=...]" an S3ObjectStore configured from this process's
-// environment as the AWS SDKs are (see OpenS3ObjectStore). Any other form: InvalidArgument naming
-// the URI and the supported schemes.
-Result<ObjectStorePtr> OpenObjectStore(const std::string& uri);
+// missing); "s3://bucket/prefix[?endpoint=...]" an S3ObjectStore configured from `environment`
+// (the process environment, which only app/ reads) as the AWS SDKs are, its shared files under
+// environment["HOME"] (see OpenS3ObjectStore). Any other form: InvalidArgument naming the URI and
+// the supported schemes.
+Result<ObjectStorePtr> OpenObjectStore(const std::string& uri, const EnvironmentMap& environment);
 
 }  // namespace trainyard::storage

@@ -1,6 +1,4 @@
 // OpenObjectStore: the one place that maps a URI scheme to a backend.
-#include <unistd.h>
-
 #include "common/environment.h"
 #include "storage/local/local_object_store.h"
 #include "storage/object_store.h"
@@ -15,10 +13,10 @@ constexpr char kSupported[] = "(supported: file://, s3://)";
 
 }  // namespace
 
-Result<ObjectStorePtr> OpenObjectStore(const std::string& uri) {
+Result<ObjectStorePtr> OpenObjectStore(const std::string& uri, const EnvironmentMap& environment) {
   if (uri.starts_with(kS3Scheme)) {
-    EnvironmentMap environment = ParseEnvironment(environ);
-    return OpenS3ObjectStore(uri, environment, environment["HOME"]);
+    auto home = environment.find("HOME");
+    return OpenS3ObjectStore(uri, environment, home == environment.end() ? "" : home->second);
   }
   if (!uri.starts_with(kFileScheme)) {
     return InvalidArgument("unsupported object store URI '" + uri + "' " + kSupported);

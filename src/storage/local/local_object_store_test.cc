@@ -158,7 +158,7 @@ TEST(LocalObjectStoreTest, RelativeRootIsRefused) {
 
 TEST(OpenObjectStoreTest, FileUriOpensALocalStore) {
   testing::TempDir dir;
-  Result<ObjectStorePtr> store = OpenObjectStore("file://" + (dir.path() / "store").string());
+  Result<ObjectStorePtr> store = OpenObjectStore("file://" + (dir.path() / "store").string(), {});
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   std::istringstream source("abc");
   ASSERT_TRUE((*store)->Put("via/uri", source, 3).ok());
@@ -166,12 +166,12 @@ TEST(OpenObjectStoreTest, FileUriOpensALocalStore) {
 }
 
 TEST(OpenObjectStoreTest, OtherUrisGiveAClearError) {
-  Result<ObjectStorePtr> gcs = OpenObjectStore("gs://b");
+  Result<ObjectStorePtr> gcs = OpenObjectStore("gs://b", {});
   EXPECT_EQ(gcs.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(gcs.status().message(),
             "unsupported object store URI 'gs://b' (supported: file://, s3://)");
   for (const char* uri : {"file://host/path", "file://relative", "file:", "", "/plain/path"}) {
-    EXPECT_EQ(OpenObjectStore(uri).status().code(), StatusCode::kInvalidArgument) << uri;
+    EXPECT_EQ(OpenObjectStore(uri, {}).status().code(), StatusCode::kInvalidArgument) << uri;
   }
 }
 

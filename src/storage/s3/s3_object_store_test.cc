@@ -234,7 +234,7 @@ TEST(S3ObjectStoreTest, OpensUrisWithTheSdksEnvironment) {
   Result<ObjectStorePtr> bad_style =
       OpenS3ObjectStore("s3://my-bucket?addressing_style=sideways", environment, "/x");
   EXPECT_EQ(bad_style.status().code(), StatusCode::kInvalidArgument);
-  Result<ObjectStorePtr> via_open = OpenObjectStore("s3://bkt/p?endpoint=ftp://x");
+  Result<ObjectStorePtr> via_open = OpenObjectStore("s3://bkt/p?endpoint=ftp://x", environment);
   EXPECT_NE(via_open.status().message().find("http:// or https://"), std::string::npos);
 }
 
