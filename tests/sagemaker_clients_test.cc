@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "archive/archive.h"
+#include "archive/test_archives.h"
 #include "server_fixture.h"
 
 namespace trainyard::testing {
@@ -72,6 +74,61 @@ class SageMakerClientsTest : public ::testing::Test {
     std::vector<std::string> argv = {kAwsCli, "--endpoint-url", Url(port), "--no-cli-pager"};
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     return RunProcess(argv, ClientEnvironment(), 120s);
+  }
+
+  // `aws sagemaker create-training-job` of a job that runs `script` with /bin/sh over one
+  // "training" channel, as the seed's requests are written.
+  static ProcessResult CreateTrainingJob(const std::string& name, const std::string& input_uri,
+                                         const std::string& output_uri, const std::string& script,
+                                         int max_runtime, const json& environment = json()) {
+    json algorithm = {{"TrainingImage", "trainyard/example:test"},
+                      {"TrainingInputMode", "File"},
+                      {"ContainerEntrypoint", {"/bin/sh", "-c"}},
+                      {"ContainerArguments", {script}}};
+    json channels = json::array({{{"ChannelName", "training"},
+                                  {"DataSource",
+                                   {{"S3DataSource",
+                                     {{"S3DataType", "S3Prefix"},
+                                      {"S3Uri", input_uri},
+                                      {"S3DataDistributionType", "FullyReplicated"}}}}}}});
+    std::vector<std::string> arguments = {
+        "sagemaker",
+        "create-training-job",
+        "--training-job-name",
+        name,
+        "--algorithm-specification",
+        algorithm.dump(),
+        "--role-arn",
+        kRole,
+        "--input-data-config",
+        channels.dump(),
+        "--output-data-config",
+        json{{"S3OutputPath", output_uri}}.dump(),
+        "--resource-config",
+        R"({"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10})",
+        "--stopping-condition",
+        "{\"MaxRuntimeInSeconds\": " + std::to_string(max_runtime) + "}",
+        "--hyper-parameters",
+        R"({"learning_rate": "0.1"})",
+        "--output",
+        "json"};
+    if (!environment.is_null())
+      arguments.insert(arguments.end(), {"--environment", environment.dump()});
+    return Aws(arguments);
+  }
+
+  // The job's status once it ended (describe-training-job polled, as `aws sagemaker wait` does,
+  // but without the waiter's two minutes between polls).
+  static std::string WaitForTrainingJobEnd(const std::string& name) {
+    std::string status;
+    WaitFor(
+        [&] {
+          status = AwsJson({"sagemaker", "describe-training-job", "--training-job-name", name})
+                       .value("TrainingJobStatus", "");
+          return status != "InProgress" && status != "Stopping";
+        },
+        120s);
+    return status;
   }
 
   static json AwsJson(std::vector<std::string> arguments) {
@@ -153,36 +210,8 @@ TEST_F(SageMakerClientsTest, AwsCliDrivesTheEndpointAsSageMaker) {
   std::ofstream(data) << "a,b\n1,2\n";
   ASSERT_EQ(Aws({"s3", "cp", data.string(), "s3://sweeps/cli/train/data.csv"}).exit_code, 0);
   auto create = [&](const std::string& name, const std::string& script, int max_runtime) {
-    json algorithm = {{"TrainingImage", "trainyard/example:test"},
-                      {"TrainingInputMode", "File"},
-                      {"ContainerEntrypoint", {"/bin/sh", "-c"}},
-                      {"ContainerArguments", {script}}};
-    json channels = json::array({{{"ChannelName", "training"},
-                                  {"DataSource",
-                                   {{"S3DataSource",
-                                     {{"S3DataType", "S3Prefix"},
-                                      {"S3Uri", "s3://sweeps/cli/train/"},
-                                      {"S3DataDistributionType", "FullyReplicated"}}}}}}});
-    return Aws({"sagemaker",
-                "create-training-job",
-                "--training-job-name",
-                name,
-                "--algorithm-specification",
-                algorithm.dump(),
-                "--role-arn",
-                kRole,
-                "--input-data-config",
-                channels.dump(),
-                "--output-data-config",
-                R"({"S3OutputPath": "s3://sweeps/cli/out/"})",
-                "--resource-config",
-                R"({"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10})",
-                "--stopping-condition",
-                "{\"MaxRuntimeInSeconds\": " + std::to_string(max_runtime) + "}",
-                "--hyper-parameters",
-                R"({"learning_rate": "0.1"})",
-                "--output",
-                "json"});
+    return CreateTrainingJob(name, "s3://sweeps/cli/train/", "s3://sweeps/cli/out/", script,
+                             max_runtime);
   };
   ProcessResult created =
       create("cli-job", "cat $SM_CHANNEL_TRAINING/data.csv; echo w > $SM_MODEL_DIR/w.txt", 600);
@@ -240,6 +269,61 @@ TEST_F(SageMakerClientsTest, AwsCliDrivesTheEndpointAsSageMaker) {
       Aws({"sagemaker", "describe-training-job", "--training-job-name", "no-such-job"});
   EXPECT_NE(unknown.output.find("Requested resource not found"), std::string::npos)
       << unknown.output;
+}
+
+// The seed's request exactly: channel S3Uri s3://sample-s3/converts/<uuid> (no trailing slash)
+// holding converts/<uuid>/<uuid>.zip. SageMaker places the object at <channel>/<uuid>/<uuid>.zip;
+// the code must find the zip's csv there and no zip, and job.json must say what was unpacked.
+// With Environment TRAINYARD_KEEP_ARCHIVES naming the channel, the zip stays as it came.
+TEST_F(SageMakerClientsTest, TheSeedsChannelPrefixArrivesUnpacked) {
+  if (!fs::exists(kAwsCli)) GTEST_SKIP() << "Debian's awscli is not installed (" << kAwsCli << ")";
+  ASSERT_TRUE(bucket_made_);
+  ProcessResult bucket = Aws({"s3", "mb", "s3://sample-s3"});
+  ASSERT_EQ(bucket.exit_code, 0) << bucket.output;
+  const std::string uuid = "0b6f3a52-8c1e-4f7a-9d2b-3e5c7a1f9e40";
+  fs::path zip = temp_->path() / (uuid + ".zip");
+  archive::testing::WriteTestArchive(zip, archive::testing::Format::kZip,
+                                     {archive::testing::File("train.csv", "x,y\n1,2\n")});
+  ProcessResult put =
+      Aws({"s3", "cp", zip.string(), "s3://sample-s3/converts/" + uuid + "/" + uuid + ".zip"});
+  ASSERT_EQ(put.exit_code, 0) << put.output;
+  const std::string input_uri = "s3://sample-s3/converts/" + uuid;
+
+  // The code fails unless the csv is where the zip was and the zip is gone; it hands back what
+  // it saw in its model (in at most 256 characters: the most a ContainerArguments member holds).
+  std::string check_unpacked = "u=" + uuid +
+                               "; cd \"$SM_CHANNEL_TRAINING\" && find . -type f | sort >"
+                               " \"$SM_MODEL_DIR/seen.txt\" && cp \"$TRAINYARD_JOB_JSON\""
+                               " \"$SM_MODEL_DIR/\" && test -f $u/train.csv && test ! -e $u/$u.zip";
+  ProcessResult created =
+      CreateTrainingJob("seed-unpacked", input_uri, "s3://sample-s3/out/", check_unpacked, 600);
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_EQ(WaitForTrainingJobEnd("seed-unpacked"), "Completed")
+      << AwsJson({"sagemaker", "describe-training-job", "--training-job-name", "seed-unpacked"})
+             .dump();
+  fs::path model = temp_->path() / "seed-model.tar.gz";
+  ProcessResult fetched =
+      Aws({"s3", "cp", "s3://sample-s3/out/seed-unpacked/output/model.tar.gz", model.string()});
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.output;
+  fs::path unpacked = temp_->path() / "seed-model";
+  fs::create_directories(unpacked);
+  ASSERT_TRUE(archive::Unpack(model, unpacked).ok());
+  std::ifstream seen(unpacked / "seen.txt");
+  std::string seen_files((std::istreambuf_iterator<char>(seen)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(seen_files, "./" + uuid + "/train.csv\n");
+  std::ifstream job_json_file(unpacked / "job.json");
+  json job_json = json::parse(job_json_file, nullptr, false);
+  ASSERT_TRUE(job_json.is_object());
+  EXPECT_EQ(job_json["channels"]["training"]["unpacked_archives"],
+            json::array({uuid + "/" + uuid + ".zip"}));
+  EXPECT_EQ(job_json["channels"]["training"]["files"], json::array({uuid + "/train.csv"}));
+
+  std::string check_kept = "test -f \"$SM_CHANNEL_TRAINING/" + uuid + "/" + uuid + ".zip\"";
+  created = CreateTrainingJob("seed-kept", input_uri, "s3://sample-s3/out/", check_kept, 600,
+                              {{"TRAINYARD_KEEP_ARCHIVES", "training"}});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_EQ(WaitForTrainingJobEnd("seed-kept"), "Completed")
+      << AwsJson({"sagemaker", "describe-training-job", "--training-job-name", "seed-kept"}).dump();
 }
 
 TEST_F(SageMakerClientsTest, Boto3DrivesTheEndpointAsSageMaker) {
