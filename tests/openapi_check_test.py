@@ -229,8 +229,13 @@ class OpenApiCheckTest(unittest.TestCase):
         validator = openapi_check.make_validator(self.document, "/components/schemas/SweepCreate")
         good = {"name": "digits", "trainer": {"command": ["python3", "train.py"]},
                 "channels": {"training": "ds-0123456789abcdef"},
-                "grid": {"learning_rate": [0.01, 0.02]}, "objective": {"metric": "acc"}}
+                "grid": {"learning_rate": [0.01, 0.02]},
+                "objective": {"metric": "acc", "goal": "max"}}
         self.assertEqual(list(validator.iter_errors(good)), [])
+        # Channels are optional, as SageMaker's InputDataConfig is.
+        without_channels = {key: value for key, value in good.items() if key != "channels"}
+        self.assertEqual(list(validator.iter_errors(without_channels)), [])
+        self.assertEqual(list(validator.iter_errors(dict(good, channels={}))), [])
         for bad in (dict(good, unknown=1), dict(good, combinations=[{"a": 1}]),
                     dict(good, trainer={"command": ["x"], "image": "y"}),
                     dict(good, name="-bad"), dict(good, max_parallel=-1),

@@ -80,7 +80,9 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
       create->add_option("--command", flags.command, "The trainer command: 'CMD ARGS' (local)");
   create->add_option("--image", flags.image, "The trainer image (container executor)")
       ->excludes(command);
-  create->add_option("--channel", flags.channels, "A channel: NAME=DATASET_ID (repeatable)");
+  create->add_option("--channel", flags.channels,
+                     "A channel: NAME=DATASET_ID (repeatable; channels are optional: code that "
+                     "makes or downloads its own data needs none)");
   create->add_option("--train", flags.train, "The 'training' channel's dataset id");
   create->add_option("--eval", flags.eval, "The 'evaluation' channel's dataset id");
   create->add_option("--pretrained", flags.pretrained, "The 'pretrained' channel's dataset id");

@@ -88,8 +88,12 @@ Status ParseTrainer(const json& trainer, SweepRequest& request) {
 
 Status ParseChannels(const json& channels, SweepRequest& request) {
   TY_ASSIGN_OR_RETURN(request.channels, StringMap(channels, "channels"));
-  if (Status count = core::ValidateChannelCount(request.channels.size()); !count.ok()) {
-    return FieldError("channels", count.message());
+  // {} means no channels, as leaving the field out does (the canonical form writes it so);
+  // SageMaker's 1 to 20 apply to a list that is given.
+  if (!request.channels.empty()) {
+    if (Status count = core::ValidateChannelCount(request.channels.size()); !count.ok()) {
+      return FieldError("channels", count.message());
+    }
   }
   static const std::regex dataset_id("ds-[0-9a-f]{16}");
   for (const auto& [name, id] : request.channels) {
@@ -224,8 +228,9 @@ Result<SweepRequest> ParseSweepRequest(const json& body) {
   if (body.contains("executor")) {
     TY_ASSIGN_OR_RETURN(request.executor, NonEmptyString(body["executor"], "executor", 64));
   }
-  if (!body.contains("channels")) return FieldError("channels", "is required");
-  TY_RETURN_IF_ERROR(ParseChannels(body["channels"], request));
+  // SageMaker's InputDataConfig is optional: code that makes or downloads its own data needs
+  // no channel.
+  if (body.contains("channels")) TY_RETURN_IF_ERROR(ParseChannels(body["channels"], request));
   TY_RETURN_IF_ERROR(ParseSweepShape(body, request));
   if (body.contains("max_parallel")) {
     TY_ASSIGN_OR_RETURN(int64_t parallel,

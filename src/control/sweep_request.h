@@ -25,7 +25,7 @@ struct SweepRequest {
   std::vector<std::string> command;  // trainer.command
   std::string image;                 // trainer.image (container executor)
   std::string executor = "local";
-  std::map<std::string, std::string> channels;  // channel name -> dataset id
+  std::map<std::string, std::string> channels;  // channel name -> dataset id; 0 to 20
   core::SweepSpec sweep;                        // fixed hyperparameters, grid or combinations
   int max_parallel = 0;                         // 0: only the server's limits apply
   int64_t max_runtime_seconds = 86400;

@@ -130,6 +130,23 @@ TEST(SweepRequestTest, TheOneTrainyardVariableAJobMaySetIsKeepArchives) {
   EXPECT_EQ(FieldOf(body), "environment.TRAINYARD_KEEP_ARCHIVES_TOO");
 }
 
+TEST(SweepRequestTest, ChannelsAreOptional) {
+  // SageMaker's InputDataConfig is optional: code that makes its own data needs no channel.
+  json body = ValidBody();
+  body.erase("channels");
+  auto without = ParseSweepRequest(body);
+  ASSERT_TRUE(without.ok()) << without.status().ToString();
+  EXPECT_TRUE(without->channels.empty());
+  EXPECT_EQ(ToJson(*without)["channels"], json::object());
+  // The canonical form, {} included, reads back.
+  auto again = ParseSweepRequest(ToJson(*without));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->channels.empty());
+  // A list that is given still holds at most 20.
+  for (int i = 0; i < 21; ++i) body["channels"]["c" + std::to_string(i)] = "ds-0123456789abcdef";
+  EXPECT_EQ(FieldOf(body), "channels");
+}
+
 TEST(SweepRequestTest, TooManyJobsIsRefusedBeforeAnythingIsBuilt) {
   json body = ValidBody();
   json values = json::array();

@@ -187,7 +187,7 @@ export function NewSweepPage() {
 
         <fieldset class="card">
           <legend>Data</legend>
-          <p class="help">A dataset per channel (<${Link} href="/datasets">upload datasets</${Link}>).</p>
+          <p class="help">A dataset per channel (<${Link} href="/datasets">upload datasets</${Link}>), or none: code that makes or downloads its own data needs no channel.</p>
           <div class="grid-2">
             ${CHANNELS.map((channel) => html`
               <div class="field">
