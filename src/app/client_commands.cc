@@ -7,6 +7,7 @@
 
 #include "app/client_command_runners.h"
 #include "app/client_format.h"
+#include "app/sweep_flag_help.h"
 
 namespace trainyard::app {
 
@@ -87,12 +88,8 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
   create->add_option("--eval", flags.eval, "The 'evaluation' channel's dataset id");
   create->add_option("--pretrained", flags.pretrained, "The 'pretrained' channel's dataset id");
   create->add_option("--config", flags.config, "The 'config' channel's dataset id");
-  create->add_option("--hp", flags.hyperparameters,
-                     "A fixed hyperparameter: KEY=VALUE (repeatable; numbers and true/false are "
-                     "sent as such)");
-  create->add_option("--param", flags.params,
-                     "A swept hyperparameter: NAME=V1,V2,... (repeatable; the grid is their "
-                     "product)");
+  create->add_option("--hp", flags.hyperparameters, kHyperparameterFlagHelp);
+  create->add_option("--param", flags.params, kParamFlagHelp);
   create->add_option("--max-parallel", flags.max_parallel, "Jobs of this sweep run at once")
       ->check(CLI::PositiveNumber);
   create
@@ -101,7 +98,7 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
       ->check(CLI::PositiveNumber);
   create->add_option("--env", flags.environment,
                      "Environment for every job: KEY=VALUE (repeatable)");
-  create->add_option("--objective", flags.objective, "Rank jobs by METRIC:max or METRIC:min");
+  create->add_option("--objective", flags.objective, kObjectiveFlagHelp);
   create->add_option("--idempotency-key", flags.idempotency_key,
                      "Creating again with the same key returns the first sweep instead");
   AddCommand(group, state, "list", "List sweeps, newest first", "trainyard sweep list");

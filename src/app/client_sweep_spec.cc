@@ -1,23 +1,14 @@
 #include "app/client_sweep_spec.h"
 
-#include <cmath>
-#include <cstdlib>
-
 #include "common/files.h"
 #include "core/command_line.h"
+#include "core/hyperparameters.h"
+#include "core/objective.h"
+#include "core/sweep_parse.h"
 
 namespace trainyard::app {
 
 namespace {
-
-Result<std::pair<std::string, std::string>> SplitPair(const std::string& text,
-                                                      const std::string& flag) {
-  size_t equals = text.find('=');
-  if (equals == std::string::npos || equals == 0) {
-    return InvalidArgument(flag + " '" + text + "': expected KEY=VALUE");
-  }
-  return std::make_pair(text.substr(0, equals), text.substr(equals + 1));
-}
 
 Status SetChannel(nlohmann::json& channels, const std::string& name, const std::string& id,
                   std::map<std::string, std::string>& given) {
@@ -46,21 +37,6 @@ Result<nlohmann::json*> ObjectField(nlohmann::json& body, const std::string& key
 }
 
 }  // namespace
-
-nlohmann::json TypedFlagValue(const std::string& text) {
-  if (text == "true") return true;
-  if (text == "false") return false;
-  if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string::npos) {
-    return text;
-  }
-  nlohmann::json strict = nlohmann::json::parse(text, nullptr, false);
-  if (!strict.is_discarded() && strict.is_number()) return strict;
-  // Forms JSON does not allow but people write: ".5", "+1", "5.".
-  char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() + text.size() && std::isfinite(value)) return value;
-  return text;
-}
 
 Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
   nlohmann::json body = nlohmann::json::object();
@@ -95,60 +71,41 @@ Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
       if (!id->empty()) TY_RETURN_IF_ERROR(SetChannel(*channels, name, *id, given));
     }
     for (const std::string& text : flags.channels) {
-      TY_ASSIGN_OR_RETURN(auto pair, SplitPair(text, "--channel"));
+      TY_ASSIGN_OR_RETURN(auto pair, core::ParseKeyValue(text, "--channel"));
       TY_RETURN_IF_ERROR(SetChannel(*channels, pair.first, pair.second, given));
     }
   }
-  if (!flags.hyperparameters.empty()) {
+  TY_ASSIGN_OR_RETURN(core::SweepSpec flagged,
+                      core::ParseSweepFlags(flags.hyperparameters, flags.params));
+  if (!flagged.fixed.empty()) {
     TY_ASSIGN_OR_RETURN(nlohmann::json * fixed, ObjectField(body, "hyperparameters"));
-    for (const std::string& text : flags.hyperparameters) {
-      TY_ASSIGN_OR_RETURN(auto pair, SplitPair(text, "--hp"));
-      (*fixed)[pair.first] = TypedFlagValue(pair.second);
-    }
+    for (const auto& [key, value] : flagged.fixed)
+      (*fixed)[key] = core::DecodeHyperparameter(value);
   }
-  if (!flags.params.empty()) {
+  if (!flagged.grid.empty()) {
     if (body.contains("combinations")) {
       return InvalidArgument("--param cannot be combined with the file's 'combinations'");
     }
     TY_ASSIGN_OR_RETURN(nlohmann::json * grid, ObjectField(body, "grid"));
-    std::map<std::string, bool> seen;
-    for (const std::string& text : flags.params) {
-      TY_ASSIGN_OR_RETURN(auto pair, SplitPair(text, "--param"));
-      if (seen[pair.first]) return InvalidArgument("--param '" + pair.first + "' is given twice");
-      seen[pair.first] = true;
-      nlohmann::json values = nlohmann::json::array();
-      size_t start = 0;
-      while (true) {
-        size_t comma = pair.second.find(',', start);
-        std::string value = pair.second.substr(start, comma - start);
-        if (value.empty()) {
-          return InvalidArgument("--param '" + text +
-                                 "': expected NAME=V1,V2,... without empty values");
-        }
-        values.push_back(TypedFlagValue(value));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
-      (*grid)[pair.first] = values;
+    for (const auto& [name, values] : flagged.grid) {
+      nlohmann::json typed = nlohmann::json::array();
+      for (const std::string& value : values) typed.push_back(core::DecodeHyperparameter(value));
+      (*grid)[name] = std::move(typed);
     }
   }
   if (!flags.environment.empty()) {
     TY_ASSIGN_OR_RETURN(nlohmann::json * environment, ObjectField(body, "environment"));
     for (const std::string& text : flags.environment) {
-      TY_ASSIGN_OR_RETURN(auto pair, SplitPair(text, "--env"));
+      TY_ASSIGN_OR_RETURN(auto pair, core::ParseKeyValue(text, "--env"));
       (*environment)[pair.first] = pair.second;
     }
   }
   if (flags.max_parallel > 0) body["max_parallel"] = flags.max_parallel;
   if (flags.max_runtime_seconds > 0) body["max_runtime_seconds"] = flags.max_runtime_seconds;
   if (!flags.objective.empty()) {
-    size_t colon = flags.objective.rfind(':');
-    std::string goal = colon == std::string::npos ? "" : flags.objective.substr(colon + 1);
-    if (colon == 0 || (goal != "max" && goal != "min")) {
-      return InvalidArgument("--objective '" + flags.objective +
-                             "': expected METRIC:max or METRIC:min");
-    }
-    body["objective"] = {{"metric", flags.objective.substr(0, colon)}, {"goal", goal}};
+    TY_ASSIGN_OR_RETURN(core::Objective objective, core::ParseObjective(flags.objective));
+    body["objective"] = {{"metric", objective.metric},
+                         {"goal", core::ObjectiveGoalName(objective.goal)}};
   }
   if (!flags.idempotency_key.empty()) body["idempotency_key"] = flags.idempotency_key;
   if (!body.contains("name") || !body["name"].is_string() ||

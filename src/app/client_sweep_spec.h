@@ -9,12 +9,11 @@
 
 namespace trainyard::app {
 
-// A flag's value as JSON: a number when it reads as one ("0.01", "32", "1e-3"), true/false as
-// booleans, anything else as the string itself.
-nlohmann::json TypedFlagValue(const std::string& text);
-
 // The body: `--file`'s JSON (when given) with every given flag put over its field; maps
-// (channels, hyperparameters, grid, environment) are merged key by key.
+// (channels, hyperparameters, grid, environment) are merged key by key. --hp and --param are
+// read as `trainyard run` reads them (core::ParseSweepFlags), and each value is sent as the
+// JSON the job will see (core::DecodeHyperparameter): "0.01" -> 0.01, "true" -> true,
+// "[64,32]" -> [64, 32], "\"a,b\"" -> "a,b", "adam" -> "adam".
 Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags);
 
 }  // namespace trainyard::app

@@ -10,21 +10,38 @@ namespace {
 
 using nlohmann::json;
 
-TEST(TypedFlagValueTest, NumbersAndBooleansAreTypedOthersAreStrings) {
-  EXPECT_EQ(TypedFlagValue("32"), json(32));
-  EXPECT_TRUE(TypedFlagValue("32").is_number_integer());
-  EXPECT_EQ(TypedFlagValue("0.01"), json(0.01));
-  EXPECT_EQ(TypedFlagValue("1e-3"), json(0.001));
-  EXPECT_EQ(TypedFlagValue("-2"), json(-2));
-  EXPECT_EQ(TypedFlagValue(".5"), json(0.5));
-  EXPECT_EQ(TypedFlagValue("true"), json(true));
-  EXPECT_EQ(TypedFlagValue("false"), json(false));
-  EXPECT_EQ(TypedFlagValue("adam"), json("adam"));
-  EXPECT_EQ(TypedFlagValue("True"), json("True"));
-  EXPECT_EQ(TypedFlagValue("1.2.3"), json("1.2.3"));
-  EXPECT_EQ(TypedFlagValue("inf"), json("inf"));
-  EXPECT_EQ(TypedFlagValue("0x10"), json("0x10"));
-  EXPECT_EQ(TypedFlagValue(""), json(""));
+TEST(BuildSweepBodyTest, ValuesAreSentAsTheJobWillSeeThem) {
+  ClientSweepFlags flags;
+  flags.name = "n";
+  flags.command = "x";
+  flags.hyperparameters = {"a=32",  "b=1e-3", "c=true",  "d=adam",      "e=True",
+                           "f=001", "g=.5",   "h=[1,2]", "i=\"quoted\""};
+  auto body = BuildSweepBody(flags);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  // As SageMaker's training toolkit decodes a hyperparameter: JSON when it parses, else text.
+  EXPECT_EQ(body->at("hyperparameters"), json::parse(R"({"a": 32, "b": 0.001, "c": true,
+      "d": "adam", "e": "True", "f": "001", "g": ".5", "h": [1, 2], "i": "quoted"})"));
+  EXPECT_TRUE(body->at("hyperparameters").at("a").is_number_integer());
+}
+
+TEST(BuildSweepBodyTest, ParamUnderstandsBracketsAndQuotesAsTrainyardRunDoes) {
+  ClientSweepFlags flags;
+  flags.name = "n";
+  flags.command = "x";
+  flags.params = {"layers=[64,32],[16]", "tag=\"a,b\",c", "lr = 0.1 , 0.01"};
+  auto body = BuildSweepBody(flags);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(body->at("grid"), json::parse(R"({"layers": [[64, 32], [16]], "tag": ["a,b", "c"],
+      "lr": [0.1, 0.01]})"));
+}
+
+TEST(BuildSweepBodyTest, NoChannelFlagsSendNoChannels) {
+  ClientSweepFlags flags;
+  flags.name = "n";
+  flags.command = "x";
+  auto body = BuildSweepBody(flags);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_FALSE(body->contains("channels")) << body->dump();
 }
 
 TEST(BuildSweepBodyTest, FlagsMakeTheDocumentedBody) {
@@ -87,6 +104,9 @@ TEST(BuildSweepBodyTest, RejectsBadFlags) {
   flags = base;
   flags.objective = "acc:up";
   EXPECT_EQ(code(flags), StatusCode::kInvalidArgument);
+  flags = base;
+  flags.params = {"lr=1,2", "lr=3"};
+  EXPECT_EQ(BuildSweepBody(flags).status().message(), "--param 'lr' is given twice");
   flags = base;
   flags.train = "ds-1";
   flags.channels = {"training=ds-2"};

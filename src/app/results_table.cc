@@ -36,17 +36,18 @@ std::string StatusText(const JobResult& result) {
 
 }  // namespace
 
-void SortBestFirst(std::vector<JobResult>& results, const std::optional<Objective>& objective) {
+void SortBestFirst(std::vector<JobResult>& results,
+                   const std::optional<core::Objective>& objective) {
   if (!objective) return;
   std::stable_sort(results.begin(), results.end(), [&](const JobResult& a, const JobResult& b) {
     auto left = MetricOf(a, objective->metric), right = MetricOf(b, objective->metric);
     if (!left || !right) return left.has_value() && !right.has_value();
-    return objective->minimize ? *left < *right : *left > *right;
+    return objective->minimize() ? *left < *right : *left > *right;
   });
 }
 
 std::string FormatResultsTable(const std::vector<JobResult>& results,
-                               const std::optional<Objective>& objective) {
+                               const std::optional<core::Objective>& objective) {
   std::vector<core::HyperparameterMap> all;
   std::set<std::string> metric_names;
   for (const JobResult& result : results) {

@@ -20,11 +20,12 @@ struct JobResult {
 
 // Orders results best first: jobs that have the objective metric, by it; then the rest, in
 // submission order. Stable.
-void SortBestFirst(std::vector<JobResult>& results, const std::optional<Objective>& objective);
+void SortBestFirst(std::vector<JobResult>& results,
+                   const std::optional<core::Objective>& objective);
 
 // A plain-text table (columns aligned with spaces) of job, status, the hyperparameters that vary
 // across the sweep, every final metric (the objective's first) and duration.
 std::string FormatResultsTable(const std::vector<JobResult>& results,
-                               const std::optional<Objective>& objective);
+                               const std::optional<core::Objective>& objective);
 
 }  // namespace trainyard::app

@@ -1,4 +1,5 @@
-// RunOptions: what `trainyard run` was asked to do, after the command line was parsed.
+// RunOptions: what `trainyard run` was asked to do, after the command line was parsed; RunFlags
+// and BuildRunOptions: from the flags as typed to those options.
 #pragma once
 
 #include <chrono>
@@ -8,15 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "contract/job_definition.h"
+#include "core/objective.h"
 #include "core/sweep.h"
 
 namespace trainyard::app {
-
-struct Objective {
-  std::string metric;
-  bool minimize = true;
-};
 
 struct RunOptions {
   std::string sweep_name;                                 // --name
@@ -31,11 +29,22 @@ struct RunOptions {
   std::filesystem::path out_dir;
   bool overwrite = false;
   bool keep_job_roots = false;
-  std::optional<Objective> objective;
+  std::optional<core::Objective> objective;  // --objective METRIC:min|max
   std::filesystem::path wrapper_path;
 };
 
-// "loss:min" / "accuracy:max"; a bare "loss" means min.
-Result<Objective> ParseObjective(const std::string& text);
+// The flags of `trainyard run` as CLI11 leaves them, before they are read.
+struct RunFlags {
+  std::vector<std::string> channels, hyperparameters, params, environment, metrics;
+  std::string train, eval, pretrained, config, grid_file, objective, out;
+  double stop_grace_seconds = 120;
+};
+
+// `options` (holding what CLI11 parsed straight into it) completed from `flags`: channels,
+// --grid, --hp and --param (core::ParseSweepFlags, as `trainyard sweep create` reads them),
+// --env, --metric, --objective (core::ParseObjective), the default name, --out and the
+// wrapper's path. InvalidArgument naming the flag for what cannot be read; the error of reading
+// the --grid file.
+Result<RunOptions> BuildRunOptions(const RunFlags& flags, RunOptions options);
 
 }  // namespace trainyard::app

@@ -152,7 +152,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
   json summary = {{"sweep", options.sweep_name}, {"jobs", json::array()}};
   if (options.objective) {
     summary["objective"] = {{"metric", options.objective->metric},
-                            {"direction", options.objective->minimize ? "min" : "max"}};
+                            {"direction", core::ObjectiveGoalName(options.objective->goal)}};
   }
   for (const JobResult& result : outcome.results) summary["jobs"].push_back(StatusJson(result));
   TY_RETURN_IF_ERROR(SyncFileSystem(options.out_dir));

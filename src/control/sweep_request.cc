@@ -183,14 +183,17 @@ Status ParseObjective(const json& objective, SweepRequest& request) {
   for (const auto& [key, value] : objective.items()) {
     if (key != "metric" && key != "goal") return FieldError("objective." + key, "unknown field");
   }
-  Objective parsed;
+  core::Objective parsed;
   if (!objective.contains("metric")) return FieldError("objective.metric", "is required");
   TY_ASSIGN_OR_RETURN(parsed.metric, NonEmptyString(objective["metric"], "objective.metric", 255));
+  Result<core::ObjectiveGoal> goal = core::DefaultObjectiveGoal(parsed.metric);
   if (objective.contains("goal")) {
-    const json& goal = objective["goal"];
-    if (goal != "max" && goal != "min") return FieldError("objective.goal", "must be max or min");
-    parsed.maximize = goal == "max";
+    const json& text = objective["goal"];
+    goal = text.is_string() ? core::ParseObjectiveGoal(text.get<std::string>())
+                            : Result<core::ObjectiveGoal>(InvalidArgument("must be min or max"));
   }
+  if (!goal.ok()) return FieldError("objective.goal", goal.status().message());
+  parsed.goal = *goal;
   request.objective = parsed;
   return Status::Ok();
 }
@@ -316,7 +319,7 @@ json ToJson(const SweepRequest& request) {
   body["metric_definitions"] = definitions;
   if (request.objective) {
     body["objective"] = {{"metric", request.objective->metric},
-                         {"goal", request.objective->maximize ? "max" : "min"}};
+                         {"goal", core::ObjectiveGoalName(request.objective->goal)}};
   }
   if (request.idempotency_key) body["idempotency_key"] = *request.idempotency_key;
   return body;

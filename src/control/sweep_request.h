@@ -11,14 +11,10 @@
 
 #include "common/status.h"
 #include "contract/job_definition.h"
+#include "core/objective.h"
 #include "core/sweep.h"
 
 namespace trainyard::control {
-
-struct Objective {
-  std::string metric;
-  bool maximize = true;
-};
 
 struct SweepRequest {
   std::string name;
@@ -32,7 +28,7 @@ struct SweepRequest {
   std::map<std::string, std::string> environment;
   contract::ResourceSettings resources;
   std::vector<contract::MetricDefinition> metric_definitions;
-  std::optional<Objective> objective;
+  std::optional<core::Objective> objective;  // goal absent: core::DefaultObjectiveGoal
   std::optional<std::string> idempotency_key;
   // A job that was running when the server died is queued again (as a new attempt) instead of
   // ending Failed.

@@ -46,7 +46,7 @@ TEST(SweepRequestTest, ParsesEveryField) {
   EXPECT_EQ(request->resources.volume_size_gb, 5);
   ASSERT_EQ(request->metric_definitions.size(), 1u);
   ASSERT_TRUE(request->objective.has_value());
-  EXPECT_TRUE(request->objective->maximize);
+  EXPECT_EQ(*request->objective, (core::Objective{"eval_accuracy", core::ObjectiveGoal::kMax}));
   EXPECT_EQ(request->idempotency_key, "k-1");
 }
 
@@ -145,6 +145,27 @@ TEST(SweepRequestTest, ChannelsAreOptional) {
   // A list that is given still holds at most 20.
   for (int i = 0; i < 21; ++i) body["channels"]["c" + std::to_string(i)] = "ds-0123456789abcdef";
   EXPECT_EQ(FieldOf(body), "channels");
+}
+
+TEST(SweepRequestTest, AnObjectiveWithoutGoalFollowsTheSharedRule) {
+  json body = ValidBody();
+  body["objective"] = {{"metric", "eval_loss"}};
+  auto loss = ParseSweepRequest(body);
+  ASSERT_TRUE(loss.ok()) << loss.status().ToString();
+  EXPECT_EQ(*loss->objective, (core::Objective{"eval_loss", core::ObjectiveGoal::kMin}));
+  EXPECT_EQ(ToJson(*loss)["objective"], json({{"metric", "eval_loss"}, {"goal", "min"}}));
+
+  body["objective"] = {{"metric", "eval_accuracy"}};
+  auto refused = ParseSweepRequest(body);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "field 'objective.goal': metric 'eval_accuracy' needs a goal, min or max (only a loss "
+            "or an error is minimized without one)");
+  body["objective"] = {{"metric", "loss"}, {"goal", "lowest"}};
+  EXPECT_EQ(ParseSweepRequest(body).status().message(),
+            "field 'objective.goal': goal 'lowest': must be min or max");
+  body["objective"] = {{"metric", "loss"}, {"goal", 1}};
+  EXPECT_EQ(FieldOf(body), "objective.goal");
 }
 
 TEST(SweepRequestTest, TooManyJobsIsRefusedBeforeAnythingIsBuilt) {

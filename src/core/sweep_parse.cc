@@ -210,6 +210,23 @@ Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
   return std::make_pair(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
 }
 
+Result<SweepSpec> ParseSweepFlags(const std::vector<std::string>& hyperparameter_flags,
+                                  const std::vector<std::string>& param_flags) {
+  SweepSpec spec;
+  for (const std::string& text : hyperparameter_flags) {
+    TY_ASSIGN_OR_RETURN(auto pair, ParseKeyValue(text, "--hp"));
+    spec.fixed[pair.first] = std::move(pair.second);
+  }
+  for (const std::string& text : param_flags) {
+    TY_ASSIGN_OR_RETURN(auto param, ParseParamFlag(text));
+    for (const auto& [name, values] : spec.grid) {
+      if (name == param.first) return InvalidArgument("--param '" + name + "' is given twice");
+    }
+    spec.grid.push_back(std::move(param));
+  }
+  return spec;
+}
+
 Result<SweepSpec> ParseSweepJson(const nlohmann::ordered_json& document) {
   return ParseOrdered(document);
 }

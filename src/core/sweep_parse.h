@@ -24,6 +24,15 @@ Result<std::pair<std::string, std::vector<std::string>>> ParseParamFlag(std::str
 Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
                                                           std::string_view flag);
 
+// The sweep that `--hp KEY=VALUE` (fixed, ParseKeyValue; a later one replaces an earlier) and
+// `--param NAME=V1,V2,...` (the grid, ParseParamFlag, in the order given) describe: the one
+// reading of these flags that `trainyard run` and `trainyard sweep create` share. Values stay
+// SageMaker's strings; DecodeHyperparameter gives what the job sees ("0.1" -> 0.1, "[1,2]" ->
+// a list, "\"a,b\"" -> "a,b", "adam" -> "adam"). Refused: what those parsers refuse, and a name
+// given to --param twice.
+Result<SweepSpec> ParseSweepFlags(const std::vector<std::string>& hyperparameter_flags,
+                                  const std::vector<std::string>& param_flags);
+
 // A grid file: {"grid": {name: [values...]}} or {"combinations": [{name: value}, ...]}, either
 // with an optional "fixed": {name: value}; an object with none of those keys is a bare grid and
 // an array is a bare list of combinations. Values may be any JSON and are carried as

@@ -51,6 +51,26 @@ TEST(ParseParamFlagTest, Errors) {
   EXPECT_EQ(ParseParamFlag("lr=1").status().code(), StatusCode::kOk);
 }
 
+TEST(ParseSweepFlagsTest, FixedValuesAndAGridInFlagOrder) {
+  auto spec = ParseSweepFlags({"iterations=300", "optimizer=adam", "iterations=400"},
+                              {"lr=0.1,0.01", "layers=[64,32],[16]", "tag=\"a,b\",c"});
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->fixed, (HyperparameterMap{{"iterations", "400"}, {"optimizer", "adam"}}));
+  EXPECT_EQ(
+      spec->grid,
+      (Grid{{"lr", {"0.1", "0.01"}}, {"layers", {"[64,32]", "[16]"}}, {"tag", {"\"a,b\"", "c"}}}));
+  EXPECT_TRUE(spec->combinations.empty());
+}
+
+TEST(ParseSweepFlagsTest, Errors) {
+  EXPECT_EQ(ParseSweepFlags({"novalue"}, {}).status().message(),
+            "--hp 'novalue': expected KEY=VALUE");
+  EXPECT_EQ(ParseSweepFlags({}, {"lr=1,2", "lr=3"}).status().message(),
+            "--param 'lr' is given twice");
+  EXPECT_EQ(ParseSweepFlags({}, {"lr=0.1,,0.2"}).status().message(),
+            "--param 'lr=0.1,,0.2': value 2 is empty");
+}
+
 TEST(ParseKeyValueTest, SplitsAtTheFirstEquals) {
   auto parsed = ParseKeyValue("FOO=bar=baz", "--env");
   ASSERT_TRUE(parsed.ok());
