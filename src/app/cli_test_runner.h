@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -19,13 +20,16 @@ struct CliRun {
   std::string out, err;
 };
 
-// `State` has FILE* out and err, which the commands print to.
+// `State` has FILE* out and err, which the commands print to; `configure` may change the rest
+// of it before parsing (a shorter poll interval).
 template <typename State>
 CliRun RunCommands(std::vector<std::string> args, void (*add)(CLI::App&, State&),
-                   std::optional<int> (*run)(const State&)) {
+                   std::optional<int> (*run)(const State&),
+                   const std::function<void(State&)>& configure = {}) {
   CLI::App cli{"test", "trainyard"};
   cli.require_subcommand(1);
   State state;
+  if (configure) configure(state);
   char *out_data = nullptr, *err_data = nullptr;
   size_t out_size = 0, err_size = 0;
   state.out = open_memstream(&out_data, &out_size);

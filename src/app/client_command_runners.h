@@ -27,7 +27,9 @@ struct ClientContext {
 };
 
 Status RunDatasetCommand(const std::string& command, const ClientContext& context);
-Status RunSweepCommand(const std::string& command, const ClientContext& context);
+// The exit code of a sweep command that ran: 0, or what `sweep wait` says of how the sweep
+// ended (client_sweep_wait.h).
+Result<int> RunSweepCommand(const std::string& command, const ClientContext& context);
 Status RunJobCommand(const std::string& command, const ClientContext& context);
 
 // Every job that `query` ("sweep=...&status=...") matches, following next_page_token.

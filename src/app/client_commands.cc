@@ -63,6 +63,19 @@ void AddDatasetCommands(CLI::App& cli, ClientCommands& state) {
                        "Where to write it (default: its file name, in the current directory)");
 }
 
+constexpr char kWaitExitCodes[] =
+    "\nExit codes: 0 every job Completed; 1 a job Failed or was Stopped; 9 --timeout passed;\n"
+    "8 the server could not be reached at the start (once it has answered, a restarting server\n"
+    "is asked again until it answers). Progress goes to stderr: one live line on a terminal,\n"
+    "else a line whenever a job's status changes. With --output json the final sweep is printed.";
+
+CLI::Option* AddWaitTimeout(CLI::App* command, ClientSweepFlags& flags) {
+  return command
+      ->add_option("--timeout", flags.timeout_seconds,
+                   "Seconds to wait at most; then exit 9 (default: no limit)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
   CLI::App* group = cli.add_subcommand("sweep", "Create and manage sweeps on a trainyard server");
   group->require_subcommand(1);
@@ -101,6 +114,18 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
   create->add_option("--objective", flags.objective, kObjectiveFlagHelp);
   create->add_option("--idempotency-key", flags.idempotency_key,
                      "Creating again with the same key returns the first sweep instead");
+  CLI::Option* wait_flag =
+      create->add_flag("--wait", flags.wait,
+                       "Then wait until every job has ended and exit as `sweep wait` does (0 all "
+                       "Completed, 1 a job Failed or Stopped, 9 --timeout passed)");
+  AddWaitTimeout(create, flags)->needs(wait_flag);
+  CLI::App* wait =
+      AddCommand(group, state, "wait",
+                 "Wait until every job of a sweep has ended; the exit code says how it ended",
+                 "trainyard sweep wait sw-0123456789abcdef --timeout 3600 && echo all completed");
+  wait->add_option("ID", flags.id, "The sweep id")->required();
+  AddWaitTimeout(wait, flags);
+  wait->footer(wait->get_footer() + "\n" + kWaitExitCodes);
   AddCommand(group, state, "list", "List sweeps, newest first", "trainyard sweep list");
   for (auto [name, description] :
        {std::pair{"show", "Show a sweep: counts by status, progress, best job and its jobs"},
@@ -204,12 +229,15 @@ std::optional<int> RunClientCommands(const ClientCommands& state) {
     client::ApiClient api(options);
     ClientContext context{api, state, state.connection.output == "json", state.out, state.err};
     Status status;
+    int exit_code = 0;  // of a command that ran; only `sweep wait` says more than 0
     try {
       std::string group = name.substr(0, name.find(' '));
       if (group == "dataset") {
         status = RunDatasetCommand(name, context);
       } else if (group == "sweep") {
-        status = RunSweepCommand(name, context);
+        Result<int> ran = RunSweepCommand(name, context);
+        status = ran.status();
+        if (ran.ok()) exit_code = *ran;
       } else {
         status = RunJobCommand(name, context);
       }
@@ -221,7 +249,7 @@ std::optional<int> RunClientCommands(const ClientCommands& state) {
       std::fprintf(state.err, "trainyard %s: %s\n", name.c_str(), status.message().c_str());
       std::fflush(state.err);
     }
-    return ToExitCode(status);
+    return status.ok() ? exit_code : ToExitCode(status);
   }
   return std::nullopt;
 }

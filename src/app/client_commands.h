@@ -6,6 +6,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <optional>
@@ -37,6 +38,8 @@ struct ClientSweepFlags {
   int64_t max_parallel = 0;
   int64_t max_runtime_seconds = 0;
   std::string id;
+  bool wait = false;           // `sweep create --wait`
+  double timeout_seconds = 0;  // --timeout of `sweep wait` and `sweep create --wait`; 0: none
 };
 
 struct ClientJobFlags {
@@ -60,6 +63,8 @@ struct ClientCommands {
   // a terminal.
   std::FILE* out = stdout;
   std::FILE* err = stderr;
+  // How often `sweep wait` asks the server about the sweep (tests make it short).
+  std::chrono::milliseconds sweep_poll_interval{1000};
 };
 
 void AddClientCommands(CLI::App& cli, ClientCommands& state);

@@ -29,6 +29,29 @@ CliRun RunCli(std::vector<std::string> args) {
   return testing::RunCommands(std::move(args), AddClientCommands, RunClientCommands);
 }
 
+// As RunCli, with `sweep wait` asking every 5 ms instead of every second.
+CliRun RunCliPollingFast(std::vector<std::string> args) {
+  return testing::RunCommands<ClientCommands>(
+      std::move(args), AddClientCommands, RunClientCommands,
+      [](ClientCommands& state) { state.sweep_poll_interval = std::chrono::milliseconds(5); });
+}
+
+// A server whose GET /api/v1/sweeps/sw-1 gives these answers in turn, the last one for ever
+// after; it records each request.
+HttpTestServer::Handler SweepAnswers(std::vector<HttpTestResponse> answers) {
+  auto next = std::make_shared<size_t>(0);
+  return [answers = std::move(answers), next](const RecordedRequest&) {
+    const HttpTestResponse& answer = answers[std::min(*next, answers.size() - 1)];
+    ++*next;
+    return answer;
+  };
+}
+
+HttpTestResponse SweepWithCounts(const std::string& counts) {
+  return {200, R"({"id": "sw-1", "name": "digits", "job_count": 2, "progress": 0.5, "counts": )" +
+                   counts + "}"};
+}
+
 // Runs the rest of a test inside a new temporary directory (for downloads named by default).
 class InTempDir {
  public:
@@ -260,6 +283,125 @@ TEST(ClientCommandsTest, SweepRetryAndStop) {
   EXPECT_EQ(stop.code, 0) << stop.err;
   EXPECT_EQ(server.requests().at(1).method, "POST");
   EXPECT_EQ(server.requests().at(1).target, "/api/v1/sweeps/sw-1/stop");
+}
+
+TEST(ClientCommandsTest, SweepListShowsHowManyJobsHaveEnded) {
+  HttpTestServer server([](const RecordedRequest&) {
+    return HttpTestResponse{200, R"({"sweeps": [
+        {"id": "sw-2", "name": "running", "job_count": 4, "counts": {"Completed": 1,
+         "InProgress": 3}, "created_at": "2024-05-01T11:00:00Z"},
+        {"id": "sw-1", "name": "done", "job_count": 4, "counts": {"Completed": 3, "Failed": 1},
+         "created_at": "2024-05-01T10:00:00Z"}]})"};
+  });
+  CliRun run = RunCli({"sweep", "list", "--server", server.url("")});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out,
+            "ID    NAME     JOBS  PROGRESS  STATUS                     CREATED\n"
+            "sw-2  running  4     1/4       1 Completed, 3 InProgress  2024-05-01T11:00:00Z\n"
+            "sw-1  done     4     4/4       3 Completed, 1 Failed      2024-05-01T10:00:00Z\n");
+}
+
+TEST(ClientCommandsTest, SweepWaitFollowsTheSweepUntilEveryJobCompleted) {
+  HttpTestServer server(SweepAnswers({SweepWithCounts(R"({"InProgress": 2})"),
+                                      SweepWithCounts(R"({"InProgress": 2})"),
+                                      SweepWithCounts(R"({"Completed": 1, "InProgress": 1})"),
+                                      SweepWithCounts(R"({"Completed": 2})")}));
+  CliRun run = RunCliPollingFast({"sweep", "wait", "sw-1", "--server", server.url("")});
+  EXPECT_EQ(run.code, 0) << run.err;
+  // Not a terminal: one line per change, not per poll.
+  EXPECT_EQ(run.err,
+            "sw-1: 0/2 ended (2 InProgress)\n"
+            "sw-1: 1/2 ended (1 Completed, 1 InProgress)\n"
+            "sw-1: 2/2 ended (2 Completed)\n");
+  EXPECT_EQ(run.out, "sweep sw-1 ended: 2 Completed\n");
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[3].method, "GET");
+  EXPECT_EQ(requests[3].target, "/api/v1/sweeps/sw-1");
+}
+
+TEST(ClientCommandsTest, SweepWaitExits1WhenAJobFailedOrWasStopped) {
+  for (const char* counts : {R"({"Completed": 1, "Failed": 1})", R"({"Stopped": 2})"}) {
+    HttpTestServer server(SweepAnswers({SweepWithCounts(counts)}));
+    CliRun run = RunCliPollingFast({"sweep", "wait", "sw-1", "--server", server.url("")});
+    EXPECT_EQ(run.code, 1) << counts;
+    EXPECT_EQ(run.out.rfind("sweep sw-1 ended: ", 0), 0u) << run.out;
+  }
+}
+
+TEST(ClientCommandsTest, SweepWaitExits9WhenTheTimeoutPasses) {
+  HttpTestServer server(SweepAnswers({SweepWithCounts(R"({"Queued": 1, "InProgress": 1})")}));
+  auto started = std::chrono::steady_clock::now();
+  CliRun run = RunCliPollingFast({"sweep", "wait", "sw-1", "--timeout", "0.3", "--output", "json",
+                                  "--server", server.url("")});
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(300));
+  EXPECT_EQ(run.code, 9);
+  EXPECT_NE(run.err.find("trainyard sweep wait: sweep 'sw-1' has not ended within --timeout 0.3s "
+                         "(1 InProgress, 1 Queued)\n"),
+            std::string::npos)
+      << run.err;
+  // The last state seen, for a script to read.
+  EXPECT_EQ(json::parse(run.out)["counts"]["Queued"], 1);
+}
+
+TEST(ClientCommandsTest, SweepWaitAsksAgainWhileTheServerRestarts) {
+  ScriptedHttpServer server([calls = std::make_shared<int>(0)](
+                                const RecordedRequest&, const ScriptedHttpServer::Write& write) {
+    const int call = ++*calls;
+    if (call == 1) {
+      write(ScriptedHttpServer::Response(200, SweepWithCounts(R"({"InProgress": 2})").body));
+    } else if (call == 2) {
+      // Gone mid-way: the connection closes without an answer.
+    } else if (call <= 4) {
+      write(ScriptedHttpServer::Response(503, ErrorJson("Unavailable", "the server is starting")));
+    } else {
+      write(ScriptedHttpServer::Response(200, SweepWithCounts(R"({"Completed": 2})").body));
+    }
+  });
+  CliRun run = RunCliPollingFast({"sweep", "wait", "sw-1", "--server", server.base_url()});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(server.requests().size(), 5u);
+  EXPECT_NE(run.err.find("; asking again until it answers\n"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("the trainyard server answers again\n"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out, "sweep sw-1 ended: 2 Completed\n");
+}
+
+TEST(ClientCommandsTest, SweepWaitGivesUpAtOnceOnWhatWaitingCannotFix) {
+  std::string nobody =
+      "http://127.0.0.1:" + std::to_string(trainyard::testing::UnusedLoopbackPort());
+  EXPECT_EQ(RunCliPollingFast({"sweep", "wait", "sw-1", "--server", nobody}).code, 8);
+  HttpTestServer server([](const RecordedRequest&) {
+    return HttpTestResponse{404, ErrorJson("NotFound", "sweep 'sw-x' not found")};
+  });
+  CliRun missing = RunCliPollingFast({"sweep", "wait", "sw-x", "--server", server.url("")});
+  EXPECT_EQ(missing.code, 3);
+  EXPECT_EQ(missing.err, "trainyard sweep wait: sweep 'sw-x' not found\n");
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(ClientCommandsTest, SweepCreateWaitCreatesThenWaits) {
+  HttpTestServer server([calls = std::make_shared<int>(0)](const RecordedRequest& request) {
+    if (request.method == "POST") {
+      return HttpTestResponse{201, R"({"id": "sw-1", "name": "selfmade", "job_count": 2,
+          "counts": {"Queued": 2}})"};
+    }
+    return ++*calls < 2 ? SweepWithCounts(R"({"InProgress": 2})")
+                        : SweepWithCounts(R"({"Completed": 1, "Failed": 1})");
+  });
+  // No --train or --channel: code that makes its own data needs no channel.
+  CliRun run = RunCliPollingFast(
+      {"sweep", "create", "--name", "selfmade", "--command", "make-data-and-train", "--param",
+       "seed=1,2", "--wait", "--timeout", "60", "--output", "json", "--server", server.url("")});
+  EXPECT_EQ(run.code, 1) << run.err;
+  // One document on stdout: the sweep as it ended.
+  EXPECT_EQ(json::parse(run.out)["counts"], json::parse(R"({"Completed": 1, "Failed": 1})"));
+  auto requests = server.requests();
+  ASSERT_GE(requests.size(), 3u);
+  EXPECT_FALSE(json::parse(requests[0].body).contains("channels")) << requests[0].body;
+  EXPECT_EQ(requests[1].target, "/api/v1/sweeps/sw-1");
+
+  EXPECT_EQ(RunCli({"sweep", "create", "--name", "n", "--command", "x", "--timeout", "5"}).code,
+            2);  // --timeout needs --wait
 }
 
 TEST(ClientCommandsTest, JobLogsFollowPrintsLinesUntilTheEnd) {

@@ -101,6 +101,35 @@ std::string ProgressBarText(double fraction, int width) {
   return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]" + percent;
 }
 
+std::string PercentText(double fraction) {
+  return std::to_string(static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * 100))) + "%";
+}
+
+int64_t EndedJobCount(const nlohmann::json& counts) {
+  int64_t ended = 0;
+  for (const char* status : {"Completed", "Failed", "Stopped"}) {
+    if (counts.is_object() && counts.contains(status) && counts[status].is_number_integer()) {
+      ended += counts[status].get<int64_t>();
+    }
+  }
+  return ended;
+}
+
+std::optional<int64_t> SweepJobCount(const nlohmann::json& sweep) {
+  if (sweep.contains("jobs") && sweep["jobs"].is_array()) return sweep["jobs"].size();
+  for (const char* key : {"job_count", "jobs"}) {
+    if (sweep.contains(key) && sweep[key].is_number_integer()) return sweep[key].get<int64_t>();
+  }
+  if (sweep.contains("counts") && sweep["counts"].is_object()) {
+    int64_t total = 0;
+    for (const auto& [status, count] : sweep["counts"].items()) {
+      if (count.is_number_integer()) total += count.get<int64_t>();
+    }
+    return total;
+  }
+  return std::nullopt;
+}
+
 std::string CountsText(const nlohmann::json& counts) {
   if (!counts.is_object()) return "-";
   std::string text;
@@ -116,11 +145,7 @@ std::string JobsTable(const nlohmann::json& jobs) {
   TextTable table({"NAME", "STATUS", "SECONDARY", "PROGRESS", "METRICS", "DURATION"});
   for (const nlohmann::json& job : jobs) {
     std::optional<double> progress = JobProgress(job);
-    std::string percent =
-        progress
-            ? std::to_string(static_cast<int>(std::lround(std::clamp(*progress, 0.0, 1.0) * 100))) +
-                  "%"
-            : "-";
+    std::string percent = progress ? PercentText(*progress) : "-";
     std::string duration = job.contains("duration_seconds") && job["duration_seconds"].is_number()
                                ? FormatDuration(job["duration_seconds"].get<double>())
                                : "-";

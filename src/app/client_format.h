@@ -36,8 +36,15 @@ std::string JobStatus(const nlohmann::json& job);
 std::string MetricsText(const nlohmann::json& metrics);
 // "[#######.............]  35%" for a fraction 0..1.
 std::string ProgressBarText(double fraction, int width);
+// "35%" for a fraction 0..1.
+std::string PercentText(double fraction);
 // "2 Completed, 1 Failed" from a {"Completed": 2, ...} object.
 std::string CountsText(const nlohmann::json& counts);
+// The jobs that have ended (Completed, Failed or Stopped) in such an object.
+int64_t EndedJobCount(const nlohmann::json& counts);
+// The number of jobs a sweep answer describes, whichever of its fields says it (its `jobs`
+// list, `job_count`, or the sum of its `counts`); nullopt when none does.
+std::optional<int64_t> SweepJobCount(const nlohmann::json& sweep);
 // The whole job list as a table: NAME STATUS SECONDARY PROGRESS METRICS DURATION.
 std::string JobsTable(const nlohmann::json& jobs);
 

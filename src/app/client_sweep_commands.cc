@@ -1,9 +1,11 @@
 // `trainyard sweep ...`.
+#include <chrono>
 #include <cmath>
 
 #include "app/client_command_runners.h"
 #include "app/client_format.h"
 #include "app/client_sweep_spec.h"
+#include "app/client_sweep_wait.h"
 
 namespace trainyard::app {
 
@@ -15,25 +17,15 @@ std::string SweepPath(const std::string& id) {
   return "/api/v1/sweeps/" + ApiClient::Escape(id);
 }
 
-// The number of jobs a sweep answer describes, whichever of its fields says it.
-std::optional<int64_t> JobCount(const nlohmann::json& sweep) {
-  if (sweep.contains("jobs") && sweep["jobs"].is_array()) return sweep["jobs"].size();
-  for (const char* key : {"job_count", "jobs"}) {
-    if (sweep.contains(key) && sweep[key].is_number_integer()) return sweep[key].get<int64_t>();
-  }
-  if (sweep.contains("counts") && sweep["counts"].is_object()) {
-    int64_t total = 0;
-    for (const auto& [status, count] : sweep["counts"].items()) {
-      if (count.is_number_integer()) total += count.get<int64_t>();
-    }
-    return total;
-  }
-  return std::nullopt;
-}
-
+// A sweep's answer has `progress` (ended jobs count 1, running ones what they reported); the
+// list's entries have only `counts`, so they show how many jobs have ended: "3/4".
 std::string ProgressText(const nlohmann::json& sweep) {
-  if (!sweep.contains("progress") || !sweep["progress"].is_number()) return "-";
-  return std::to_string(static_cast<int>(std::lround(sweep["progress"].get<double>() * 100))) + "%";
+  if (sweep.contains("progress") && sweep["progress"].is_number()) {
+    return PercentText(sweep["progress"].get<double>());
+  }
+  std::optional<int64_t> jobs = SweepJobCount(sweep);
+  if (!jobs || !sweep.contains("counts")) return "-";
+  return std::to_string(EndedJobCount(sweep["counts"])) + "/" + std::to_string(*jobs);
 }
 
 // best_job is a job name, or an object with the name and the objective's value.
@@ -51,21 +43,29 @@ std::string BestJobText(const nlohmann::json& sweep) {
   return text;
 }
 
-Status Create(const ClientContext& context) {
-  TY_ASSIGN_OR_RETURN(nlohmann::json body, BuildSweepBody(context.state.sweep));
+std::chrono::milliseconds WaitTimeout(const ClientSweepFlags& flags) {
+  return std::chrono::milliseconds(std::llround(flags.timeout_seconds * 1000));
+}
+
+// With --wait, the exit code of the wait; with --wait --output json only the final sweep is
+// printed, so that a script reads one document.
+Result<int> Create(const ClientContext& context) {
+  const ClientSweepFlags& flags = context.state.sweep;
+  TY_ASSIGN_OR_RETURN(nlohmann::json body, BuildSweepBody(flags));
   std::map<std::string, std::string> headers;
   if (body.contains("idempotency_key") && body["idempotency_key"].is_string()) {
     headers["Idempotency-Key"] = body["idempotency_key"].get<std::string>();
   }
   TY_ASSIGN_OR_RETURN(nlohmann::json sweep, context.api.Post("/api/v1/sweeps", body, headers));
-  if (context.json_output) {
+  if (context.json_output && !flags.wait) {
     context.PrintJson(sweep);
-    return Status::Ok();
+  } else if (!context.json_output) {
+    std::optional<int64_t> jobs = SweepJobCount(sweep);
+    context.Print(Cell(sweep, "id") + "  " + (jobs ? std::to_string(*jobs) : "?") +
+                  (jobs == 1 ? " job" : " jobs") + "  (sweep '" + Cell(sweep, "name") + "')\n");
   }
-  std::optional<int64_t> jobs = JobCount(sweep);
-  context.Print(Cell(sweep, "id") + "  " + (jobs ? std::to_string(*jobs) : "?") +
-                (jobs == 1 ? " job" : " jobs") + "  (sweep '" + Cell(sweep, "name") + "')\n");
-  return Status::Ok();
+  if (!flags.wait) return 0;
+  return WaitForSweep(context, sweep.value("id", ""), WaitTimeout(flags));
 }
 
 Status List(const ClientContext& context) {
@@ -76,7 +76,7 @@ Status List(const ClientContext& context) {
   }
   TextTable table({"ID", "NAME", "JOBS", "PROGRESS", "STATUS", "CREATED"});
   for (const nlohmann::json& sweep : answer.value("sweeps", nlohmann::json::array())) {
-    std::optional<int64_t> jobs = JobCount(sweep);
+    std::optional<int64_t> jobs = SweepJobCount(sweep);
     table.AddRow({Cell(sweep, "id"), Cell(sweep, "name"), jobs ? std::to_string(*jobs) : "-",
                   ProgressText(sweep), CountsText(sweep.value("counts", nlohmann::json())),
                   Cell(sweep, "created_at")});
@@ -98,7 +98,7 @@ Status Show(const ClientContext& context) {
   } else {
     TY_ASSIGN_OR_RETURN(jobs, ListAllJobs(context.api, "sweep=" + ApiClient::Escape(id)));
   }
-  std::optional<int64_t> count = JobCount(sweep);
+  std::optional<int64_t> count = SweepJobCount(sweep);
   std::string progress = "-";
   if (sweep.contains("progress") && sweep["progress"].is_number()) {
     progress = ProgressBarText(sweep["progress"].get<double>(), 30);
@@ -118,37 +118,53 @@ Status Show(const ClientContext& context) {
   return Status::Ok();
 }
 
+Status Stop(const ClientContext& context) {
+  const std::string& id = context.state.sweep.id;
+  TY_ASSIGN_OR_RETURN(nlohmann::json answer, context.api.Post(SweepPath(id) + "/stop"));
+  context.json_output ? context.PrintJson(answer)
+                      : context.Print("stopping sweep " + id + "'s queued and running jobs\n");
+  return Status::Ok();
+}
+
+Status Retry(const ClientContext& context) {
+  const std::string& id = context.state.sweep.id;
+  TY_ASSIGN_OR_RETURN(nlohmann::json answer, context.api.Post(SweepPath(id) + "/retry"));
+  if (context.json_output) {
+    context.PrintJson(answer);
+    return Status::Ok();
+  }
+  nlohmann::json retried = answer.value("retried", nlohmann::json::array());
+  std::string names;
+  for (const nlohmann::json& name : retried) {
+    names +=
+        (names.empty() ? "" : ", ") + (name.is_string() ? name.get<std::string>() : name.dump());
+  }
+  context.Print("queued " + std::to_string(retried.size()) + " failed job" +
+                (retried.size() == 1 ? "" : "s") + " again" + (names.empty() ? "" : ": " + names) +
+                "\n");
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status RunSweepCommand(const std::string& command, const ClientContext& context) {
+Result<int> RunSweepCommand(const std::string& command, const ClientContext& context) {
   const std::string& id = context.state.sweep.id;
   if (command == "sweep create") return Create(context);
-  if (command == "sweep list") return List(context);
-  if (command == "sweep show") return Show(context);
-  if (command == "sweep stop") {
-    TY_ASSIGN_OR_RETURN(nlohmann::json answer, context.api.Post(SweepPath(id) + "/stop"));
-    context.json_output ? context.PrintJson(answer)
-                        : context.Print("stopping sweep " + id + "'s queued and running jobs\n");
-    return Status::Ok();
+  if (command == "sweep wait") return WaitForSweep(context, id, WaitTimeout(context.state.sweep));
+  Status status;
+  if (command == "sweep list") {
+    status = List(context);
+  } else if (command == "sweep show") {
+    status = Show(context);
+  } else if (command == "sweep stop") {
+    status = Stop(context);
+  } else if (command == "sweep retry") {
+    status = Retry(context);
+  } else {
+    status = Internal("unknown command '" + command + "'");
   }
-  if (command == "sweep retry") {
-    TY_ASSIGN_OR_RETURN(nlohmann::json answer, context.api.Post(SweepPath(id) + "/retry"));
-    if (context.json_output) {
-      context.PrintJson(answer);
-      return Status::Ok();
-    }
-    nlohmann::json retried = answer.value("retried", nlohmann::json::array());
-    std::string names;
-    for (const nlohmann::json& name : retried) {
-      names +=
-          (names.empty() ? "" : ", ") + (name.is_string() ? name.get<std::string>() : name.dump());
-    }
-    context.Print("queued " + std::to_string(retried.size()) + " failed job" +
-                  (retried.size() == 1 ? "" : "s") + " again" +
-                  (names.empty() ? "" : ": " + names) + "\n");
-    return Status::Ok();
-  }
-  return Internal("unknown command '" + command + "'");
+  if (!status.ok()) return status;
+  return 0;
 }
 
 }  // namespace trainyard::app

@@ -42,8 +42,9 @@ int ToExitCode(const Status& status) {
     case StatusCode::kPermissionDenied:
     case StatusCode::kUnauthenticated: return 6;
     case StatusCode::kResourceExhausted: return 7;
-    case StatusCode::kUnavailable:
-    case StatusCode::kDeadlineExceeded: return 8;
+    case StatusCode::kUnavailable: return 8;
+    // Apart from 8, so that a script can tell "gave up waiting" from "nobody answered".
+    case StatusCode::kDeadlineExceeded: return 9;
     case StatusCode::kCancelled: return 130;
     default: return 1;
   }
