@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/http/request_log.h"
 #include "server/http/request_parsing.h"
 #include "server/http/response_writer.h"
 #include "server/http/socket_io.h"
@@ -344,7 +345,7 @@ class HttpServerImpl : public HttpServer {
       if (connection->counted) {
         Serve(connection);
       } else {
-        Reject(connection->fd);
+        Reject(connection->fd, connection->remote);
       }
     } catch (...) {
       // Client misbehaviour must never take the process down; the connection just closes.
@@ -359,7 +360,7 @@ class HttpServerImpl : public HttpServer {
   }
 
   // Over max_connections: read the request (briefly) so that the 503 is not lost to a reset.
-  void Reject(int fd) {
+  void Reject(int fd, const std::string& remote) {
     SocketReadStream stream(fd);
     stream.set_timeout(kRejectTimeout);
     beast::flat_buffer buffer;
@@ -370,7 +371,7 @@ class HttpServerImpl : public HttpServer {
     http::read_header(stream, buffer, parser, ec);
     Status busy = Unavailable("server busy: more than " + std::to_string(options_.max_connections) +
                               " connections");
-    (void)internal::SendAll(fd, internal::ErrorResponse(503, busy), kRejectTimeout);
+    RefuseConnection(fd, remote, 503, busy, kRejectTimeout);
     internal::LingerBeforeClose(fd);
   }
 
@@ -395,8 +396,29 @@ class HttpServerImpl : public HttpServer {
     }
   }
 
-  void SendError(int fd, int status, const Status& error) {
-    (void)internal::SendAll(fd, internal::ErrorResponse(status, error), WriteTimeout());
+  // Answers what no handler sees. Whether the answer arrives does not matter: the connection
+  // closes after it.
+  static void SendError(int fd, int status, const Status& error, milliseconds timeout) {
+    (void)internal::SendAll(fd, internal::ErrorResponse(status, error), timeout);
+  }
+
+  // Before a request could be read: logged with the client's address only.
+  void RefuseConnection(int fd, const std::string& remote, int status, const Status& error,
+                        milliseconds timeout) {
+    internal::LogRefusedConnection(options_.logger_name, remote, status, error.message());
+    SendError(fd, status, error, timeout);
+  }
+
+  // A request refused before its handler: in the request log like any other, with
+  // `logged_reason` (the error's message may quote the query, which the log never shows).
+  void RefuseRequest(int fd, const HttpRequest& request, int status, const Status& error,
+                     const std::string& logged_reason,
+                     std::chrono::steady_clock::time_point started) {
+    internal::LogRequest(options_.logger_name, request,
+                         {.status = status,
+                          .duration = std::chrono::steady_clock::now() - started,
+                          .failure = logged_reason});
+    SendError(fd, status, error, WriteTimeout());
   }
 
   milliseconds WriteTimeout() const {
@@ -416,15 +438,18 @@ class HttpServerImpl : public HttpServer {
     http::read_header(stream, buffer, parser, ec);
     if (ec) {
       if (ec == http::error::header_limit) {
-        SendError(fd, 431,
-                  ResourceExhausted("request header larger than " +
-                                    std::to_string(options_.max_header_bytes) + " bytes"));
+        RefuseConnection(fd, connection->remote, 431,
+                         ResourceExhausted("request header larger than " +
+                                           std::to_string(options_.max_header_bytes) + " bytes"),
+                         WriteTimeout());
       } else if (ec.category() == http::make_error_code(http::error::header_limit).category() &&
                  ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        SendError(fd, 400, InvalidArgument("malformed request: " + ec.message()));
+        RefuseConnection(fd, connection->remote, 400,
+                         InvalidArgument("malformed request: " + ec.message()), WriteTimeout());
       }
       return Outcome::kClose;
     }
+    auto started = std::chrono::steady_clock::now();
 
     auto& message = parser.get();
     HttpRequest request;
@@ -441,16 +466,16 @@ class HttpServerImpl : public HttpServer {
     request.remote_address = connection->remote;
     auto decoded = internal::DecodeTarget(request.target);
     if (!decoded.ok()) {
-      SendError(fd, 400, decoded.status());
+      RefuseRequest(fd, request, 400, decoded.status(), "malformed request target", started);
       return Outcome::kClose;
     }
     request.path = std::move(decoded->path);
     request.query = std::move(decoded->query);
     if (request.content_length && *request.content_length > options_.max_body_bytes) {
-      SendError(fd, 413,
-                ResourceExhausted("request body of " + std::to_string(*request.content_length) +
-                                  " bytes is larger than the limit of " +
-                                  std::to_string(options_.max_body_bytes)));
+      Status too_large = ResourceExhausted(
+          "request body of " + std::to_string(*request.content_length) +
+          " bytes is larger than the limit of " + std::to_string(options_.max_body_bytes));
+      RefuseRequest(fd, request, 413, too_large, too_large.message(), started);
       return Outcome::kClose;
     }
 
@@ -477,15 +502,23 @@ class HttpServerImpl : public HttpServer {
           std::erase_if(streams_, [](const auto& weak) { return weak.expired(); });
           streams_.push_back(detached);
         });
+    std::string failure;
     try {
       handler_(request, reader, writer);
     } catch (const std::exception& e) {
-      writer.FailInternal(std::string("handler failed: ") + e.what());
+      failure = std::string("handler failed: ") + e.what();
     } catch (...) {
-      writer.FailInternal("handler failed");
+      failure = "handler failed";
     }
+    if (!failure.empty()) writer.FailInternal(failure);
+    // An event stream is logged when it starts: it may then last for hours.
+    bool reusable = !writer.detached() && writer.Finish();
+    internal::LogRequest(options_.logger_name, request,
+                         {.status = writer.status(),
+                          .request_id = writer.request_id(),
+                          .duration = std::chrono::steady_clock::now() - started,
+                          .failure = failure});
     if (writer.detached()) return Outcome::kDetached;
-    bool reusable = writer.Finish();
     if (!reusable || !DrainBody(reader, request)) return Outcome::kClose;
     return Outcome::kKeepAlive;
   }

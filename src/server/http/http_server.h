@@ -91,6 +91,8 @@ struct HttpServerOptions {
   size_t max_connections = 1024;               // beyond: 503 and close (detached streams excluded)
   std::chrono::seconds idle_timeout{60};       // keep-alive wait for the next request
   std::chrono::seconds body_read_timeout{60};  // a stalled upload fails after this long
+  // The logger of the request log (server/http/request_log.h): one line per request.
+  std::string logger_name = "http";
 };
 
 class HttpServer {

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/http/request_log.h"
 #include "server/http/socket_io.h"
 
 namespace trainyard::server::internal {
@@ -182,13 +183,22 @@ EventStreamPtr ConnectionResponseWriter::DetachEventStream() {
   return stream;
 }
 
+std::string ConnectionResponseWriter::request_id() const {
+  for (const auto& [name, value] : headers_) {
+    if (IsRequestIdHeader(name)) return value;
+  }
+  return "";
+}
+
 void ConnectionResponseWriter::FailInternal(const std::string& message) {
   if (headers_sent_) {
     failed_ = true;
     return;
   }
   headers_sent_ = true;
+  status_ = 500;
   failed_ = true;  // closes the connection: ErrorResponse says Connection: close
+  // Best effort: the connection closes either way, and the request log has the failure.
   (void)SendAll(fd_, ErrorResponse(500, Internal(message)), write_timeout_);
 }
 

@@ -41,6 +41,9 @@ class ConnectionResponseWriter : public ResponseWriter {
   // may carry another request.
   bool Finish();
   bool detached() const { return detached_; }
+  // The status sent (or to be sent), and the request id among the headers, for the request log.
+  int status() const { return status_; }
+  std::string request_id() const;
   // Replaces an unsent response with a 500 (the handler threw).
   void FailInternal(const std::string& message);
 
