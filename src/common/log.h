@@ -17,26 +17,31 @@
 #include <spdlog/logger.h>
 
 #include <string>
+#include <utility>
 
+#include "common/log_options.h"
 #include "common/status.h"
 
 namespace trainyard {
-
-struct LogOptions {
-  std::string level = "info";   // trace | debug | info | warn | error | off
-  std::string format = "text";  // text: "TIME LEVEL LOGGER: MESSAGE"; json: one object a line
-};
 
 // The logger named `module`, made on first use with the configured level and sink. The
 // reference stays valid for the life of the process.
 spdlog::logger& Logger(const std::string& module);
 
-// Sets the level and format of every logger, existing and future. InvalidArgument naming the
-// field (level or format) and the accepted values when one is unknown; nothing changes then.
+// Sets the level and format of every logger, existing and future. InvalidArgument as
+// CheckLogOptions (log_options.h) says; nothing changes then.
 // Until it is called, loggers write text at level info.
 Status ConfigureLogging(const LogOptions& options);
 
-// What ConfigureLogging checks, changing nothing: for settings checked before they are applied.
-Status CheckLogOptions(const LogOptions& options);
+// For an error that is worked around rather than returned: when `status` failed, logs at warn
+// the context `what` formats (key=value pairs, "job={}") and the error's message.
+//
+//   WarnIfFailed("executor", job.status.Fail(reason, now), "job={} could not be failed", name);
+template <typename... Args>
+void WarnIfFailed(const std::string& module, const Status& status,
+                  spdlog::format_string_t<Args...> what, Args&&... args) {
+  if (status.ok()) return;
+  Logger(module).warn("{}: {}", fmt::format(what, std::forward<Args>(args)...), status.message());
+}
 
 }  // namespace trainyard

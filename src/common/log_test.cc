@@ -97,6 +97,16 @@ TEST(LogFormatTest, JsonIsOneValidObjectPerLine) {
   EXPECT_THAT(entries[2]["msg"].get<std::string>(), HasSubstr("not UTF-8: "));
 }
 
+TEST(WarnIfFailedTest, LogsOnlyAFailureWithItsContext) {
+  LogCapture log;
+  WarnIfFailed("executor", Status::Ok(), "job={} not logged", "sw-1-001");
+  WarnIfFailed("executor", NotFound("container 'x' not found"), "job={} could not be stopped",
+               "sw-1-002");
+  EXPECT_THAT(log.Lines(), ElementsAre(HasSubstr(
+                               "warn executor: job=sw-1-002 could not be stopped: container 'x' "
+                               "not found")));
+}
+
 TEST(LogFormatTest, OffWritesNothing) {
   LogCapture log({.level = "off"});
   Logger("control").error("not written");
