@@ -74,6 +74,9 @@ Example:
   run->add_option("--name", options.sweep_name, "Sweep name, the prefix of job names");
   run->add_flag("--keep-work", options.keep_job_roots, "Keep each job's /opt/ml tree in OUT/.work");
   run->add_option("--wrapper", options.wrapper_path, "The trainyard-wrap binary to use");
+  run->add_option("--log-level", options.log.level,
+                  "trace, debug, info, warn (default), error or off: the log on stderr");
+  run->add_option("--log-format", options.log.format, "text (default) or json");
 
   ServerCommand server_command;
   AddServerCommand(cli, server_command);

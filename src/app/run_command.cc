@@ -9,6 +9,7 @@
 #include "app/sweep_runner.h"
 #include "common/environment.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "core/sagemaker_limits.h"
 #include "executor/local/local_executor.h"
 
@@ -81,6 +82,7 @@ int Fail(const Status& status) {
 }  // namespace
 
 int RunCommand(RunOptions options) {
+  if (Status status = ConfigureLogging(options.log); !status.ok()) return Fail(status);
   if (Status status = CheckInputs(options); !status.ok()) return Fail(status);
   auto combinations = core::ExpandSweep(options.sweep);
   if (!combinations.ok()) return Fail(combinations.status());

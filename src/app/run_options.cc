@@ -84,6 +84,8 @@ Result<RunOptions> BuildRunOptions(const RunFlags& flags, RunOptions options) {
   if (options.sweep_name.empty()) options.sweep_name = DefaultSweepName();
   options.out_dir = flags.out.empty() ? fs::path("runs") / options.sweep_name : fs::path(flags.out);
   if (options.wrapper_path.empty()) options.wrapper_path = DefaultWrapperPath();
+  TY_RETURN_IF_ERROR(CheckLogOptions({.level = options.log.level}).WithContext("--log-level"));
+  TY_RETURN_IF_ERROR(CheckLogOptions({.format = options.log.format}).WithContext("--log-format"));
   return options;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log_options.h"
 #include "common/status.h"
 #include "contract/job_definition.h"
 #include "core/objective.h"
@@ -31,6 +32,8 @@ struct RunOptions {
   bool keep_job_roots = false;
   std::optional<core::Objective> objective;  // --objective METRIC:min|max
   std::filesystem::path wrapper_path;
+  // --log-level, --log-format: warn by default, so that the live display stays readable.
+  LogOptions log{.level = "warn"};
 };
 
 // The flags of `trainyard run` as CLI11 leaves them, before they are read.

@@ -12,6 +12,7 @@
 #include "app/server_sagemaker.h"
 #include "common/environment.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "control/job_tokens.h"
 #include "control/scheduler.h"
 #include "executor/container/container_executor.h"
@@ -115,6 +116,7 @@ Result<std::unique_ptr<server::HttpServer>> StartS3Endpoint(const ServerOptions&
   server::HttpServerOptions http;
   http.host = options.s3_host;
   http.port = options.s3_port;
+  http.logger_name = "s3";
   server::S3Api* handler = api.get();
   return server::HttpServer::Start(
       http,
@@ -206,6 +208,7 @@ int Serve(ServerOptions options) {
   server::HttpServerOptions http;
   http.host = options.host;
   http.port = options.port;
+  http.logger_name = "api";
   // Bind first: the callback URL of the jobs needs the real port when the given one is 0.
   std::unique_ptr<server::EventHub> hub;
   std::unique_ptr<control::Scheduler> scheduler;
@@ -309,9 +312,11 @@ Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs
 executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
-container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key and the
-sagemaker_* keys of the --sagemaker-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR,
-TRAINYARD_LISTEN, TRAINYARD_SAGEMAKER_ROLE_ARN, ...), then these flags.
+container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
+log_format and the sagemaker_* keys of the --sagemaker-* flags), then TRAINYARD_* variables
+(TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL, TRAINYARD_SAGEMAKER_ROLE_ARN, ...),
+then these flags. The log (one line per API request, and every error the server works around)
+goes to stderr.
 
 Example:
   trainyard server --data-dir ~/trainyard --listen 127.0.0.1:8080 --max-running 4)");
@@ -356,6 +361,10 @@ Example:
       "Seconds between a job's progress reports (default 5)");
   server->add_flag("--no-auth", flags.no_auth,
                    "Accept requests without a token (loopback addresses only)");
+  optional_string("--log-level", flags.log_level,
+                  "trace, debug, info (default), warn, error or off");
+  optional_string("--log-format", flags.log_format,
+                  "text (default) or json: one object a line, for log collectors");
   for (const auto& [key, help] : SageMakerSettingKeys()) {
     server->add_option_function<std::string>(
         FlagOfSetting(key),
@@ -367,6 +376,7 @@ std::optional<int> RunServerCommand(const ServerCommand& state) {
   if (state.command == nullptr || !state.command->parsed()) return std::nullopt;
   auto options = LoadServerOptions(state.flags, ParseEnvironment(environ));
   if (!options.ok()) return Fail(options.status());
+  if (Status configured = ConfigureLogging(options->log); !configured.ok()) return Fail(configured);
   return Serve(std::move(options).value());
 }
 

@@ -133,6 +133,12 @@ struct Setters {
       options.s3_access_key_id = value;
     } else if (key == "s3_secret_access_key") {
       options.s3_secret_access_key = value;
+    } else if (key == "log_level") {
+      options.log.level = value;
+      return CheckLogOptions({.level = value}).WithContext(where);
+    } else if (key == "log_format") {
+      options.log.format = value;
+      return CheckLogOptions({.format = value}).WithContext(where);
     } else {
       return InvalidArgument(where +
                              ": unknown setting (known: data_dir, listen, objects, "
@@ -140,7 +146,8 @@ struct Setters {
                              "token, progress_interval_seconds, wrapper, web_dir, "
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, s3_listen, s3_access_key_id, "
-                             "s3_secret_access_key, sagemaker_*: see --help)");
+                             "s3_secret_access_key, log_level, log_format, sagemaker_*: see "
+                             "--help)");
     }
     return Status::Ok();
   }
@@ -242,7 +249,9 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_S3_LISTEN", "s3_listen"},
       {"TRAINYARD_S3_ACCESS_KEY_ID", "s3_access_key_id"},
       {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"},
-      {"TRAINYARD_WEB_DIR", "web_dir"}};
+      {"TRAINYARD_WEB_DIR", "web_dir"},
+      {"TRAINYARD_LOG_LEVEL", "log_level"},
+      {"TRAINYARD_LOG_FORMAT", "log_format"}};
   for (const auto& [variable, key] : kVariables) {
     auto it = environment.find(variable);
     if (it != environment.end() && !it->second.empty()) {
@@ -273,6 +282,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.container_cpus, "container_cpus", "--container-cpus"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_memory, "container_memory", "--container-memory"));
   TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));
+  TY_RETURN_IF_ERROR(set_flag(flags.log_level, "log_level", "--log-level"));
+  TY_RETURN_IF_ERROR(set_flag(flags.log_format, "log_format", "--log-format"));
   for (const auto& [key, value] : flags.sagemaker) {
     TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/environment.h"
+#include "common/log_options.h"
 #include "common/status.h"
 
 namespace trainyard::app {
@@ -61,6 +62,7 @@ struct ServerOptions {
   uint16_t s3_port = 0;
   std::string s3_access_key_id, s3_secret_access_key;  // both or neither
   SageMakerSettings sagemaker;
+  LogOptions log;  // log_level, log_format
 };
 
 // What the command line gave; unset fields leave the file's and environment's values.
@@ -75,6 +77,7 @@ struct ServerFlags {
   bool container_gpus = false;
   bool no_auth = false;
   std::optional<std::string> s3_listen;
+  std::optional<std::string> log_level, log_format;
   std::map<std::string, std::string> sagemaker;  // "sagemaker_role_arn" -> value
 };
 
@@ -88,7 +91,8 @@ std::string FlagOfSetting(const std::string& key);
 // TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_EXECUTOR_LIMITS ("local=2,container=1"),
 // TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN, TRAINYARD_CONTAINER_RUNTIME, TRAINYARD_CONTAINER_IMAGE,
 // TRAINYARD_S3_LISTEN, TRAINYARD_S3_ACCESS_KEY_ID, TRAINYARD_S3_SECRET_ACCESS_KEY,
-// TRAINYARD_WEB_DIR, and TRAINYARD_SAGEMAKER_* for each sagemaker_* key.
+// TRAINYARD_WEB_DIR, TRAINYARD_LOG_LEVEL, TRAINYARD_LOG_FORMAT, and TRAINYARD_SAGEMAKER_* for
+// each sagemaker_* key.
 Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
                                         const EnvironmentMap& environment);
 

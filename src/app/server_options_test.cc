@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "app/server_command.h"
 #include "common/files.h"
 #include "support/test_paths.h"
 
@@ -160,6 +161,57 @@ TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
   refused = LoadServerOptions(flags, {});
   EXPECT_NE(refused.status().message().find("sagemaker_colour: unknown setting"), std::string::npos)
       << refused.status().message();
+}
+
+TEST(ServerOptionsTest, LogSettingsFromFileThenEnvironmentThenFlags) {
+  EXPECT_EQ(LoadServerOptions({}, {})->log.level, "info");
+  EXPECT_EQ(LoadServerOptions({}, {})->log.format, "text");
+  testing::TempDir temp;
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"log_level": "debug", "log_format": "json"})").ok());
+  ServerFlags flags;
+  flags.config_file = config;
+  auto options = LoadServerOptions(flags, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->log.level, "debug");
+  EXPECT_EQ(options->log.format, "json");
+  options = LoadServerOptions(flags, {{"TRAINYARD_LOG_LEVEL", "warn"}});
+  EXPECT_EQ(options->log.level, "warn");
+  EXPECT_EQ(options->log.format, "json");
+  flags.log_level = "error";
+  flags.log_format = "text";
+  options = LoadServerOptions(flags, {{"TRAINYARD_LOG_LEVEL", "warn"}});
+  EXPECT_EQ(options->log.level, "error");
+  EXPECT_EQ(options->log.format, "text");
+}
+
+TEST(ServerOptionsTest, RefusesAnUnknownLogLevelOrFormatNamingWhereItCameFrom) {
+  ServerFlags flags;
+  flags.log_level = "loud";
+  auto refused = LoadServerOptions(flags, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--log-level: log level 'loud'"), std::string::npos)
+      << refused.status().message();
+  refused = LoadServerOptions({}, {{"TRAINYARD_LOG_FORMAT", "xml"}});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("$TRAINYARD_LOG_FORMAT: log format 'xml'"),
+            std::string::npos)
+      << refused.status().message();
+}
+
+TEST(ServerCommandTest, ParsesTheLogFlags) {
+  CLI::App cli;
+  ServerCommand server;
+  AddServerCommand(cli, server);
+  std::vector<std::string> arguments = {"server", "--log-level", "debug", "--log-format", "json"};
+  std::reverse(arguments.begin(), arguments.end());  // CLI11 takes a reversed vector
+  ASSERT_NO_THROW(cli.parse(arguments));
+  EXPECT_EQ(server.flags.log_level, "debug");
+  EXPECT_EQ(server.flags.log_format, "json");
+  auto options = LoadServerOptions(server.flags, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->log.level, "debug");
+  EXPECT_EQ(options->log.format, "json");
 }
 
 }  // namespace

@@ -89,6 +89,7 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   server::HttpServerOptions http;
   http.host = settings.listen_host;
   http.port = settings.listen_port;
+  http.logger_name = "sagemaker";
   server::SageMakerApi* handler = endpoint->api_.get();
   TY_ASSIGN_OR_RETURN(endpoint->http_,
                       server::HttpServer::Start(http, [handler](const server::HttpRequest& request,
