@@ -125,8 +125,7 @@ void ApiServer::Route(const HttpRequest& request, const Segments& path, BodyRead
   }
   if (path == Segments{"api", "v1", "openapi.json"} && is("GET")) {
     response.SetHeader("Content-Type", "application/json");
-    response.SetContentLength(options_.openapi_json.size());
-    (void)response.Write(options_.openapi_json);
+    response.WriteBody(options_.openapi_json);
     return;
   }
   // The wrapper's callback authenticates with the job's own token.

@@ -11,8 +11,7 @@ void WriteJson(ResponseWriter& response, int status, const json& body) {
   text += '\n';
   response.SetStatus(status);
   response.SetHeader("Content-Type", "application/json");
-  response.SetContentLength(text.size());
-  (void)response.Write(text);
+  response.WriteBody(text);
 }
 
 void WriteError(ResponseWriter& response, const Status& status, int http_status) {

@@ -64,8 +64,7 @@ void ApiServer::Metrics(ResponseWriter& response) {
   std::string body = text.str();
   response.SetStatus(200);
   response.SetHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-  response.SetContentLength(body.size());
-  (void)response.Write(body);
+  response.WriteBody(body);
 }
 
 }  // namespace trainyard::server

@@ -74,6 +74,9 @@ class ResponseWriter {
   virtual void SetContentLength(uint64_t length) = 0;
   // Unavailable when the client went away.
   virtual Status Write(std::string_view bytes) = 0;
+  // The whole body at once, with its Content-Length. A client that went away is not reported:
+  // nothing is left to tell it, and the request log has the answer it was sent.
+  void WriteBody(std::string_view body);
   // Sends status 200, "Content-Type: text/event-stream", "Cache-Control: no-cache" and the
   // headers set so far, then hands the connection over: the returned stream may be kept and
   // written from any thread after the handler returns. Nullptr when the client went away.

@@ -25,6 +25,12 @@ Result<std::string> BodyReader::ReadAll(size_t limit) {
   }
 }
 
+void ResponseWriter::WriteBody(std::string_view body) {
+  SetContentLength(body.size());
+  // The header says why a failure is not reported.
+  (void)Write(body);
+}
+
 namespace internal {
 namespace {
 

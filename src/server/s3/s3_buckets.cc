@@ -17,8 +17,7 @@ void WriteXml(S3Call& call, int status, const std::string& document) {
   std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + document;
   call.response.SetStatus(status);
   call.response.SetHeader("Content-Type", "application/xml");
-  call.response.SetContentLength(body.size());
-  (void)call.response.Write(body);
+  call.response.WriteBody(body);
 }
 
 S3Outcome RequireBucket(S3Call& call) {
@@ -85,8 +84,7 @@ S3Outcome HeadBucket(S3Call& call) {
   if (auto missing = RequireBucket(call)) return missing;
   call.response.SetStatus(200);
   call.response.SetHeader("x-amz-bucket-region", "us-east-1");
-  call.response.SetContentLength(0);
-  (void)call.response.Write("");
+  call.response.WriteBody("");
   return std::nullopt;
 }
 

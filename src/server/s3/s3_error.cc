@@ -67,8 +67,7 @@ void WriteS3Error(const HttpRequest& request, ResponseWriter& response, const S3
   body += XmlElement("RequestId", request_id);
   body += "</Error>";
   response.SetHeader("Content-Type", "application/xml");
-  response.SetContentLength(body.size());
-  (void)response.Write(body);
+  response.WriteBody(body);
 }
 
 }  // namespace trainyard::server::s3

@@ -158,6 +158,8 @@ S3Outcome GetObject(S3Call& call) {
     call.response.SetContentLength(info->size);
   }
   if (call.request.method == "HEAD" || (range ? range->length : info->size) == 0) {
+    // Sends the header alone. A client that went away is not reported: nothing is left to
+    // tell it, and the request log has the answer it was sent.
     (void)call.response.Write("");
     return std::nullopt;
   }

@@ -47,8 +47,7 @@ void WriteJsonReply(ResponseWriter& response, const JsonReply& reply,
   }
   response.SetHeader("x-amzn-RequestId", request_id);
   response.SetHeader("Content-Type", kAmzJsonContentType);
-  response.SetContentLength(body.size());
-  (void)response.Write(body);
+  response.WriteBody(body);
 }
 
 std::string NewRequestId() {

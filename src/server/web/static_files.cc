@@ -27,8 +27,7 @@ void SendText(ResponseWriter& response, int status, const std::string& content_t
   response.SetStatus(status);
   response.SetHeader("Content-Type", content_type);
   response.SetHeader("Cache-Control", kRevalidate);
-  response.SetContentLength(text.size());
-  (void)response.Write(text);
+  response.WriteBody(text);
 }
 
 std::string HtmlEscape(const std::string& text) {
