@@ -262,6 +262,7 @@ class HttpServerImpl : public HttpServer {
 
   void Wake() {
     uint64_t one = 1;
+    // An eventfd write fails only when its counter would overflow: it is then readable anyway.
     (void)!write(wake_fd_, &one, sizeof(one));
   }
 
@@ -291,6 +292,7 @@ class HttpServerImpl : public HttpServer {
       }
       if (fds[1].revents & POLLIN) {
         uint64_t count;
+        // Only resets the counter; EAGAIN (another reader got it first) changes nothing.
         (void)!read(wake_fd_, &count, sizeof(count));
         ReapFinished();
       }
