@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "common/files.h"
+#include "common/log.h"
 #include "core/job_naming.h"
 
 namespace trainyard::app {
@@ -90,7 +91,10 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
     if (interrupted && !stopping) {
       stopping = true;
       outcome.interrupted = true;
-      for (size_t index : active) (void)executor.Stop(jobs[index].result.job_name);
+      for (size_t index : active) {
+        const std::string& name = jobs[index].result.job_name;
+        WarnIfFailed("run", executor.Stop(name), "job={} could not be stopped", name);
+      }
       for (; next < jobs.size(); ++next) {  // what never started is finished now
         ++finished;
       }

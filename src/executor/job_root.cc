@@ -2,6 +2,7 @@
 
 #include "archive/archive.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "core/sagemaker_limits.h"
 
 namespace trainyard::executor {
@@ -71,9 +72,14 @@ std::string FailureReason(const contract::MlRoot& root, int exit_code) {
 }
 
 void PackArtifacts(const contract::MlRoot& root, const fs::path& destination) {
-  (void)MakeDirectories(destination);
-  (void)archive::PackTarGz(root.model_dir(), destination / "model.tar.gz");
-  (void)archive::PackTarGz(root.output_data_dir(), destination / "output.tar.gz");
+  // The destination is the job's own directory: it names the job in the log.
+  WarnIfFailed("executor", MakeDirectories(destination), "artifacts={} could not be made",
+               destination.string());
+  WarnIfFailed("executor", archive::PackTarGz(root.model_dir(), destination / "model.tar.gz"),
+               "artifacts={} model.tar.gz left out", destination.string());
+  WarnIfFailed("executor",
+               archive::PackTarGz(root.output_data_dir(), destination / "output.tar.gz"),
+               "artifacts={} output.tar.gz left out", destination.string());
   std::error_code ignored;
   auto copy = [&](const fs::path& from, const std::string& name) {
     if (fs::exists(from)) {

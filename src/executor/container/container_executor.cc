@@ -7,6 +7,7 @@
 
 #include "common/environment.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "executor/container/container_command.h"
 #include "executor/container/runtime_process.h"
 #include "executor/job_root.h"
@@ -108,7 +109,9 @@ ContainerExecutor::~ContainerExecutor() {
     std::lock_guard lock(mutex_);
     for (const auto& [name, job] : jobs_) names.push_back(name);
   }
-  for (const std::string& name : names) (void)Stop(name);
+  for (const std::string& name : names) {
+    WarnIfFailed("executor", Stop(name), "job={} could not be stopped with the executor", name);
+  }
   for (auto& [name, job] : jobs_) {
     if (job->thread.joinable()) job->thread.join();
   }
@@ -154,8 +157,10 @@ Status ContainerExecutor::Stop(const std::string& job_name) {
   if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
   // The job's thread sends `<runtime> stop`: it knows whether the container exists yet.
   job.stop_requested = true;
-  (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                              "Stopping the training job");
+  WarnIfFailed("executor",
+               job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                     "Stopping the training job"),
+               "job={} is stopping but could not be marked Stopping", job_name);
   return Status::Ok();
 }
 
@@ -207,13 +212,23 @@ void ContainerExecutor::RunJob(Job& job) {
       stopping = job.stop_requested;
     }
     if (!stopping && runtime_error.empty() && status.ok()) {
-      (void)Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
+      Status uploading =
+          Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
+      // Cancelled: a stop came meanwhile, and Finish records the job Stopped.
+      if (uploading.code() != StatusCode::kCancelled) {
+        WarnIfFailed("executor", uploading, "job={} could not be marked Uploading",
+                     job.spec.definition.job_name);
+      }
     }
     PackArtifacts(job.root, job.spec.artifact_dir);
   }
   if (!status.ok() && status.code() != StatusCode::kCancelled) {
     std::lock_guard lock(mutex_);
-    (void)job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now());
+    WarnIfFailed(
+        "executor",
+        job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now()),
+        "job={} failed ({}) but could not be marked Failed", job.spec.definition.job_name,
+        status.message());
   } else {
     Finish(job, exit_code, runtime_error);
   }
@@ -250,8 +265,12 @@ Status ContainerExecutor::RunContainer(Job& job, int* exit_code) {
       if (!job.stop_requested && now >= runtime_deadline) {
         job.stop_requested = true;
         job.max_runtime_exceeded = true;
-        (void)job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                    "Stopping: MaxRuntimeInSeconds reached");
+        WarnIfFailed(
+            "executor",
+            job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                  "Stopping: MaxRuntimeInSeconds reached"),
+            "job={} reached its max runtime but could not be marked Stopping",
+            spec.definition.job_name);
       }
       stopping = job.stop_requested;
     }
@@ -275,14 +294,18 @@ Status ContainerExecutor::RunContainer(Job& job, int* exit_code) {
     }
     if (!removed && now >= *remove_at) {
       // The container outlived its stop: remove it, and the `run` that waits on it.
-      (void)RunCommand(ContainerRemoveArguments(options_, spec.definition.job_name), environment,
-                       options_.check_timeout);
+      auto removal = RunCommand(ContainerRemoveArguments(options_, spec.definition.job_name),
+                                environment, options_.check_timeout);
+      WarnIfFailed("executor", removal.status(),
+                   "job={} outlived its stop, and its container could not be removed",
+                   spec.definition.job_name);
       ::kill(-pid, SIGKILL);
       removed = true;
     }
   }
   if (stop_pid > 0 && !WaitForChild(stop_pid, options_.check_timeout)) {
     ::kill(-stop_pid, SIGKILL);
+    // Only reaps the `stop`: the container's own exit code below is what counts.
     (void)WaitForChild(stop_pid, std::chrono::seconds(5));
   }
   *exit_code = *code;
@@ -292,23 +315,26 @@ Status ContainerExecutor::RunContainer(Job& job, int* exit_code) {
 void ContainerExecutor::Finish(Job& job, int exit_code, const std::string& runtime_error) {
   auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
+  Status ended;
   if (job.stop_requested) {
     if (job.max_runtime_exceeded) {
-      (void)job.status.Transition(SecondaryStatus::kMaxRuntimeExceeded, now,
-                                  "Training job exceeded MaxRuntimeInSeconds");
+      ended = job.status.Transition(SecondaryStatus::kMaxRuntimeExceeded, now,
+                                    "Training job exceeded MaxRuntimeInSeconds");
     } else {
-      (void)job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
+      ended = job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
     }
   } else if (!runtime_error.empty()) {
-    (void)job.status.Fail("ClientError: " + options_.runtime +
-                              " could not run the container (exit " + std::to_string(exit_code) +
-                              "): " + runtime_error,
-                          now);
+    ended =
+        job.status.Fail("ClientError: " + options_.runtime + " could not run the container (exit " +
+                            std::to_string(exit_code) + "): " + runtime_error,
+                        now);
   } else if (exit_code == 0) {
-    (void)job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
+    ended = job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
   } else {
-    (void)job.status.Fail(FailureReason(job.root, exit_code), now);
+    ended = job.status.Fail(FailureReason(job.root, exit_code), now);
   }
+  WarnIfFailed("executor", ended, "job={} ended (exit code {}) but its end could not be recorded",
+               job.spec.definition.job_name, exit_code);
 }
 
 }  // namespace trainyard::executor

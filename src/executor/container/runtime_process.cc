@@ -116,6 +116,7 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
   ::close(pipe_fds[0]);
   if (timed_out) {
     ::kill(-pid, SIGKILL);
+    // Only reaps it: the error returned below is what the caller needs to know.
     (void)WaitForChild(pid, std::chrono::seconds(5));
     return Status(StatusCode::kDeadlineExceeded, "'" + argv[0] + "' did not finish within " +
                                                      std::to_string(timeout.count()) + " ms");

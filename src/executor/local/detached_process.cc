@@ -93,6 +93,8 @@ void WriteDecimal(int fd, pid_t pid) {
   }
   ::execve(argv[0], argv, envp);
   int error = errno;
+  // Between fork and exec only async-signal-safe calls, so nothing to log with. Should this
+  // write fail, the parent takes the start for a success, and exit code 127 tells the rest.
   ssize_t ignored = ::write(3, &error, sizeof error);
   (void)ignored;
   ::_exit(127);
@@ -165,6 +167,8 @@ Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
                    launch_claim.empty() ? nullptr : launch_claim.c_str());
     }
     int report[2] = {child, child < 0 ? errno : 0};
+    // A forked child of a threaded process: nothing to log with. The parent treats a short
+    // report as a failed start.
     ssize_t ignored = ::write(pid_pipe[1], report, sizeof report);
     (void)ignored;
     ::_exit(0);

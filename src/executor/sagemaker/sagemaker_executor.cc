@@ -1,10 +1,10 @@
 #include "executor/sagemaker/sagemaker_executor.h"
 
-#include <cstdio>
 #include <fstream>
 
 #include "archive/archive.h"
 #include "aws/service_model.h"
+#include "common/log.h"
 #include "executor/job_root.h"
 #include "executor/sagemaker/training_job_request.h"
 #include "executor/sagemaker/training_log.h"
@@ -111,11 +111,6 @@ void ExtractPredictions(const fs::path& output_archive, const fs::path& artifact
     }
   }
   fs::remove_all(unpacked, ignored);
-}
-
-void Warn(const std::string& job, const Status& status) {
-  std::fprintf(stderr, "trainyard sagemaker executor: job %s: %s\n", job.c_str(),
-               status.ToString().c_str());
 }
 
 }  // namespace
@@ -304,10 +299,12 @@ bool SageMakerExecutor::Poll(Job& job) {
       sagemaker_.Call("DescribeTrainingJob", {{"TrainingJobName", job.name}});
   if (!answer.ok()) {
     if (!IsUnknownJob(answer)) {
-      Warn(job.name, answer.status);  // throttled or unreachable: polled again later
+      // Throttled or unreachable: polled again later.
+      WarnIfFailed("executor", answer.status, "job={} DescribeTrainingJob failed", job.name);
       return false;
     }
     JobDescription gone = {job.name, core::JobStatusTracker(std::chrono::system_clock::now())};
+    // A new tracker (Starting) can always fail.
     (void)gone.status.Fail("InternalServerError: SageMaker no longer knows the training job",
                            std::chrono::system_clock::now());
     std::lock_guard lock(mutex_);
@@ -316,7 +313,8 @@ bool SageMakerExecutor::Poll(Job& job) {
   }
   auto description = DescriptionFromSageMaker(answer.output);
   if (!description.ok()) {
-    Warn(job.name, description.status());
+    WarnIfFailed("executor", description.status(),
+                 "job={} DescribeTrainingJob's answer not understood", job.name);
     return false;
   }
   json fingerprint = {answer.output.value("TrainingJobStatus", ""),
@@ -337,13 +335,16 @@ void SageMakerExecutor::CollectArtifacts(Job& job) {
   for (const char* name : {"model.tar.gz", "output.tar.gz"}) {
     Status got = GetFile(*s3_, output + name, job.artifact_dir / name);
     // A job that failed early leaves no model: nothing to warn about.
-    if (!got.ok() && got.code() != StatusCode::kNotFound) Warn(job.name, got);
+    if (got.code() != StatusCode::kNotFound) {
+      WarnIfFailed("executor", got, "job={} {} not collected from S3", job.name, name);
+    }
   }
   if (fs::exists(job.artifact_dir / "output.tar.gz"))
     ExtractPredictions(job.artifact_dir / "output.tar.gz", job.artifact_dir);
   auto log = ReadTrainingLog(logs_, job.name);
   if (!log.ok()) {
-    Warn(job.name, log.status());
+    WarnIfFailed("executor", log.status(), "job={} training log not collected from CloudWatch Logs",
+                 job.name);
     return;
   }
   std::ofstream(job.artifact_dir / "training.log", std::ios::binary | std::ios::trunc) << *log;

@@ -156,6 +156,8 @@ Result<JobDescription> DescriptionFromSageMaker(const json& description) {
     std::string message = transition.value("StatusMessage", "");
     if (*status == core::SecondaryStatus::kFailed && !failure_reason.empty())
       message = failure_reason;
+    // SageMaker's history is mirrored as far as the state machine follows it: a step it
+    // refuses is left out, and the primary status below still decides how the job ended.
     if (*status == result.status.secondary_status()) {
       (void)result.status.SetStatusMessage(message, start);
       continue;
@@ -174,8 +176,10 @@ Result<JobDescription> DescriptionFromSageMaker(const json& description) {
                                                 : core::SecondaryStatus::kStopped;
     if (last == core::SecondaryStatus::kCompleted &&
         !core::CanTransition(result.status.secondary_status(), last)) {
+      // Refused too: then so is Completed below, and the job fails saying what was reported.
       (void)result.status.Transition(core::SecondaryStatus::kTraining, end);
     }
+    // Fail cannot be refused here: the job is not terminal yet.
     if (last == core::SecondaryStatus::kFailed) {
       (void)result.status.Fail(failure_reason, end);
     } else if (!result.status.Transition(last, end).ok()) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/log.h"
 #include "control/job_tokens.h"
 #include "server/api/api_server.h"
 #include "server/api/http_helpers.h"
@@ -189,7 +190,9 @@ void ApiServer::UploadDataset(const HttpRequest& request, BodyReader& body,
   dataset.sha256_hex = stored->sha256_hex;
   dataset.created_at = std::chrono::system_clock::now();
   if (Status created = metadata_.CreateDataset(dataset); !created.ok()) {
-    (void)objects_.Delete(dataset.object_key);
+    WarnIfFailed("api", objects_.Delete(dataset.object_key),
+                 "dataset={} was not created, and its object {} is left behind", dataset.id,
+                 dataset.object_key);
     return WriteError(response, created);
   }
   response.SetHeader("Location", "/api/v1/datasets/" + dataset.id);
@@ -218,7 +221,8 @@ void ApiServer::DeleteDataset(const std::string& id, ResponseWriter& response) {
   if (Status deleted = metadata_.DeleteDataset(id); !deleted.ok()) {
     return WriteError(response, deleted);
   }
-  (void)objects_.Delete(dataset->object_key);
+  WarnIfFailed("api", objects_.Delete(dataset->object_key),
+               "dataset={} was deleted, but its object {} is left behind", id, dataset->object_key);
   response.SetStatus(204);
 }
 

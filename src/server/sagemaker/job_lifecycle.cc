@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/log.h"
 #include "server/s3/s3_names.h"
 #include "server/sagemaker/channel_staging.h"
 #include "server/sagemaker/training_jobs.h"
@@ -63,10 +64,15 @@ void TrainingJobs::Stage(const std::string& name) {
     TimePoint now = Now();
     // Unless a StopTrainingJob came first (the job is then Stopping, and stays so).
     if (entry->job.status.secondary_status() == SecondaryStatus::kStarting) {
-      (void)entry->job.status.SetStatusMessage(SageMakerStatusMessage(SecondaryStatus::kStarting),
-                                               now);
-      (void)entry->job.status.Transition(SecondaryStatus::kDownloading, now,
-                                         SageMakerStatusMessage(SecondaryStatus::kDownloading));
+      WarnIfFailed("sagemaker",
+                   entry->job.status.SetStatusMessage(
+                       SageMakerStatusMessage(SecondaryStatus::kStarting), now),
+                   "job={} status message not updated", name);
+      WarnIfFailed(
+          "sagemaker",
+          entry->job.status.Transition(SecondaryStatus::kDownloading, now,
+                                       SageMakerStatusMessage(SecondaryStatus::kDownloading)),
+          "job={} could not be marked Downloading", name);
     }
   }
   Persist(name);
@@ -100,10 +106,13 @@ void TrainingJobs::Stage(const std::string& name) {
     if (stopping_) return;  // left to the next Start, which ends it (never submitted)
     TimePoint now = Now();
     if (!failure.empty()) {
-      (void)entry->job.status.Fail(failure, now);
+      WarnIfFailed("sagemaker", entry->job.status.Fail(failure, now),
+                   "job={} could not be marked Failed ({})", name, failure);
     } else if (entry->cancel_staging) {
-      (void)entry->job.status.Transition(SecondaryStatus::kStopped, now,
-                                         SageMakerStatusMessage(SecondaryStatus::kStopped));
+      WarnIfFailed("sagemaker",
+                   entry->job.status.Transition(SecondaryStatus::kStopped, now,
+                                                SageMakerStatusMessage(SecondaryStatus::kStopped)),
+                   "job={} stopped while staging, but could not be marked Stopped", name);
     }
     stop_now = core::IsTerminal(entry->job.status.status());
   }
@@ -111,7 +120,9 @@ void TrainingJobs::Stage(const std::string& name) {
     Status submitted = options_.executor->Submit(spec);
     if (!submitted.ok()) {
       std::lock_guard lock(mutex_);
-      (void)entry->job.status.Fail("ClientError: " + submitted.message(), Now());
+      WarnIfFailed(
+          "sagemaker", entry->job.status.Fail("ClientError: " + submitted.message(), Now()),
+          "job={} could not be submitted ({}), nor marked Failed", name, submitted.message());
       stop_now = true;
     }
   }
@@ -126,7 +137,10 @@ void TrainingJobs::Stage(const std::string& name) {
       stop_requested = entry->cancel_staging;
     }
     // A StopTrainingJob that came while we submitted saw submitted == false: stop it here.
-    if (stop_requested) (void)options_.executor->Stop(name);
+    if (stop_requested) {
+      WarnIfFailed("sagemaker", options_.executor->Stop(name),
+                   "job={} was stopped while submitted, but the executor could not stop it", name);
+    }
     wake_.notify_all();
   }
   std::lock_guard lock(threads_mutex_);
@@ -218,12 +232,21 @@ void TrainingJobs::Finish(const std::string& name, const executor::JobDescriptio
   // The log's last lines (written after the last poll) take this time.
   TimePoint now = Now();
   index.Observe(artifacts / "training.log", EpochMilliseconds(now));
-  (void)UploadFile(*options_.objects, artifacts / "training.log",
-                   JobStoreKey(name, "training.log"));
+  // Without them GetLogEvents finds no events for the job: worth a warning, not a failed job.
+  // A job that ended before its code ran has no log: nothing to warn about.
+  Status log_stored =
+      UploadFile(*options_.objects, artifacts / "training.log", JobStoreKey(name, "training.log"));
+  if (log_stored.code() != StatusCode::kNotFound) {
+    WarnIfFailed("sagemaker", log_stored, "job={} training.log not stored", name);
+  }
   std::string times = index.ToJson().dump();
   std::istringstream times_source(times);
-  (void)options_.objects->Put(JobStoreKey(name, "log-times.json"), times_source, times.size(),
-                              {.content_type = "application/json"});
+  WarnIfFailed("sagemaker",
+               options_.objects
+                   ->Put(JobStoreKey(name, "log-times.json"), times_source, times.size(),
+                         {.content_type = "application/json"})
+                   .status(),
+               "job={} log-times.json not stored", name);
   {
     std::lock_guard lock(mutex_);
     Entry& entry = *jobs_.at(name);
@@ -232,17 +255,20 @@ void TrainingJobs::Finish(const std::string& name, const executor::JobDescriptio
     UpdateMetrics(job, description.metrics, now);
     MirrorTransitions(job, description.status, entry.executor_transitions_seen);
     const core::StatusTransition& last = description.status.transitions().back();
+    Status ended;
     if (!upload_error.empty()) {
-      (void)job.status.Fail(upload_error, now);
+      ended = job.status.Fail(upload_error, now);
     } else if (last.status == SecondaryStatus::kFailed) {
-      (void)job.status.Fail(description.status.failure_reason(), last.start_time);
+      ended = job.status.Fail(description.status.failure_reason(), last.start_time);
     } else if (!job.status
                     .Transition(last.status, last.start_time, SageMakerStatusMessage(last.status))
                     .ok()) {
       // We asked for a stop and the job completed meanwhile: it was still stopped.
-      (void)job.status.Transition(SecondaryStatus::kStopped, last.start_time,
-                                  SageMakerStatusMessage(SecondaryStatus::kStopped));
+      ended = job.status.Transition(SecondaryStatus::kStopped, last.start_time,
+                                    SageMakerStatusMessage(SecondaryStatus::kStopped));
     }
+    WarnIfFailed("sagemaker", ended, "job={} ended {} but its end could not be recorded", name,
+                 core::ToString(last.status));
     entry.executor_transitions_seen = description.status.transitions().size();
   }
   Persist(name);
@@ -254,7 +280,8 @@ void TrainingJobs::EndWithoutExecutor(const std::string& name, const std::string
     std::lock_guard lock(mutex_);
     TrainingJob& job = jobs_.at(name)->job;
     if (core::IsTerminal(job.status.status())) return;
-    (void)job.status.Fail(reason, Now());
+    WarnIfFailed("sagemaker", job.status.Fail(reason, Now()),
+                 "job={} could not be marked Failed ({})", name, reason);
   }
   Persist(name);
   Cleanup(name);

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/log.h"
 #include "storage/s3/s3_object_store_impl.h"
 #include "storage/s3/s3_xml.h"
 #include "storage/sha256.h"
@@ -171,10 +172,16 @@ Result<ObjectInfo> S3ObjectStore::PutMultipart(const std::string& key, std::istr
 }
 
 void S3ObjectStore::AbortUpload(const std::string& s3_key, const std::string& upload_id) {
-  // Best effort, with retries: a failure here leaves an incomplete upload, which a bucket
-  // lifecycle rule (AbortIncompleteMultipartUpload) cleans up.
-  (void)client_.SendWithRetries(
+  // Best effort, with retries: the caller is returning the error that got us here. A failure
+  // leaves an incomplete upload (billed as storage) until a bucket lifecycle rule
+  // (AbortIncompleteMultipartUpload) removes it, so it is logged.
+  auto reply = client_.SendWithRetries(
       {.method = "DELETE", .object_key = s3_key, .query = {{"uploadId", upload_id}}});
+  Status aborted = reply.status();
+  if (reply.ok() && reply->status / 100 != 2) {
+    aborted = ReplyError("AbortMultipartUpload", s3_key, *reply);
+  }
+  WarnIfFailed("storage", aborted, "key={} upload={} could not be aborted", s3_key, upload_id);
 }
 
 }  // namespace trainyard::storage::s3
