@@ -42,6 +42,8 @@ void CloseBoth(int fds[2]) {
     ::execvpe(argv[0], argv, envp);
     error = errno;
   }
+  // Between fork and exec only async-signal-safe calls, so nothing to log with. Should this
+  // write fail, the parent takes the start for a success, and exit code 127 tells the rest.
   ssize_t ignored = ::write(status_pipe, &error, sizeof error);
   (void)ignored;
   ::_exit(127);

@@ -95,6 +95,8 @@ ProgressUpdate Supervisor::CollectUpdate(bool at_end) {
                   {"progress", snapshot_.ToJson()},
                   {"metrics", latest_metrics_},
                   {"skipped_progress_lines", progress_reader_->skipped_lines()}};
+    // Rewritten every interval: a failed write (a full disk) leaves the last progress shown
+    // until the next one succeeds, and nothing else reads this file.
     (void)WriteFileAtomic(options_.state_file, state.dump() + "\n", Durability::kAtomicOnly);
   }
 

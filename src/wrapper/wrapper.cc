@@ -42,8 +42,13 @@ class WrapperLog {
     if (fd_ >= 0) ::close(fd_);
   }
   int fd() const { return fd_; }
+  // Says what went wrong with `status`, after `what`, when it failed.
+  void SayIfFailed(const Status& status, const std::string& what) const {
+    if (!status.ok()) Say(what + ": " + status.message());
+  }
   void Say(const std::string& message) const {
     std::string line = "trainyard-wrap: " + message + "\n";
+    // This is the wrapper's only log: a line it cannot write has nowhere else to go.
     ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
     if (fd_ >= 0) ignored = ::write(fd_, line.data(), line.size());
     (void)ignored;
@@ -90,10 +95,13 @@ std::string FailureText(const std::string& header, const std::string& stderr_tai
 int FailSetup(const contract::MlRoot& root, const WrapperLog& log, const Status& status,
               int exit_code) {
   log.Say(status.message());
-  (void)MakeDirectories(root.output_dir());
   if (!fs::exists(root.failure_file())) {
-    (void)WriteFileAtomic(root.failure_file(),
-                          FailureText("trainyard-wrap: " + status.message(), ""));
+    Status written = MakeDirectories(root.output_dir());
+    if (written.ok()) {
+      written = WriteFileAtomic(root.failure_file(),
+                                FailureText("trainyard-wrap: " + status.message(), ""));
+    }
+    log.SayIfFailed(written, "cannot write the failure file");
   }
   return exit_code;
 }
@@ -212,7 +220,9 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
                                          : "exit code: " + std::to_string(outcome->exit_code);
     // AWS's toolkit never overwrites a failure file the code wrote itself; neither do we.
     if (!fs::exists(root.failure_file())) {
-      (void)WriteFileAtomic(root.failure_file(), FailureText(header, outcome->stderr_tail));
+      log.SayIfFailed(
+          WriteFileAtomic(root.failure_file(), FailureText(header, outcome->stderr_tail)),
+          "cannot write the failure file");
     }
     log.Say("command ended: " + header);
   }
@@ -232,8 +242,11 @@ int RunWrapper(const WrapperOptions& options,
   json result = {{"exit_code", exit_code},
                  {"ended_at", FormatIso8601(std::chrono::system_clock::now())}};
   if (signal_number) result["signal"] = SignalName(signal_number);
-  (void)MakeDirectories(root.output_dir());
-  (void)WriteFileAtomic(root.exit_file(), result.dump() + "\n");
+  Status written = MakeDirectories(root.output_dir());
+  if (written.ok()) written = WriteFileAtomic(root.exit_file(), result.dump() + "\n");
+  // Without it a restarted server cannot tell how the job ended: say so where people look.
+  if (!written.ok())
+    WrapperLog(root.log_file()).Say("cannot write the exit file: " + written.message());
   return exit_code;
 }
 
