@@ -170,7 +170,8 @@ void LocalExecutor::RunJob(Job& job) {
   } else {
     Finish(job, exit_code);
   }
-  Persist(job);
+  // Durable: after a power loss the next executor must not take a finished job for a live one.
+  Persist(job, Durability::kDurable);
   NotifyStatusChanged(name);
   if (!options_.keep_job_roots) {
     std::error_code ignored;

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/files.h"
 #include "common/step_hook.h"
 #include "executor/executor.h"
 
@@ -93,7 +94,10 @@ class LocalExecutor : public Executor {
   Status StartDetached(Job& job);
   Status FollowDetached(Job& job, int* exit_code);
   // detach_jobs: writes the job's executor-state.json (no-op otherwise). Call without mutex_.
-  void Persist(Job& job);
+  // Atomic always (a kill never leaves a torn state); synced to disk only for the records a
+  // power cut must not lose (`Durability::kDurable`): that the wrapper was launched (its pid), and
+  // that the job ended. The steps between are rewritten or redone after a crash anyway.
+  void Persist(Job& job, Durability durability = Durability::kAtomicOnly);
   Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
   // Removes what AdoptRunningJobs found no use for: the directory of a job that never ran, the
   // root of one that ended.

@@ -75,7 +75,7 @@ Status LocalExecutor::StartDetached(Job& job) {
     job.started_at = std::chrono::system_clock::now();
   }
   ReachStep(options_.on_step, "executor.launched", job.spec.definition.job_name);
-  Persist(job);
+  Persist(job, Durability::kDurable);
   return Status::Ok();
 }
 
@@ -131,7 +131,7 @@ Status LocalExecutor::FollowDetached(Job& job, int* exit_code) {
   return Status::Ok();
 }
 
-void LocalExecutor::Persist(Job& job) {
+void LocalExecutor::Persist(Job& job, Durability durability) {
   if (!options_.detach_jobs) return;
   std::lock_guard persist(job.persist_mutex);
   json state;
@@ -154,8 +154,7 @@ void LocalExecutor::Persist(Job& job) {
     if (job.started_at) state["started_at_ms"] = EpochMillis(*job.started_at);
     if (job.exit_code) state["exit_code"] = *job.exit_code;
   }
-  // Durable: after a power loss the next executor must not take a finished job for a live one.
-  Status written = WriteFileAtomic(job.state_file(), state.dump(2) + "\n", Durability::kDurable);
+  Status written = WriteFileAtomic(job.state_file(), state.dump(2) + "\n", durability);
   if (!written.ok()) {
     // The job goes on; a restart before the next write would find it one step behind.
     Logger("executor")
