@@ -41,6 +41,9 @@ class SageMakerExecutor : public Executor {
   ~SageMakerExecutor() override;  // stops following; the jobs go on in SageMaker
 
   std::string name() const override { return "sagemaker"; }
+  // SageMaker keeps every job, and names are unique: a job it does not know was never created,
+  // and a create whose answer was lost adopts the job it finds under its name.
+  bool RemembersJobsAcrossRestarts() const override { return true; }
   Status Submit(const JobSpec& spec) override;
   Result<JobDescription> Describe(const std::string& job_name) override;
   // StopTrainingJob; a job that already ended is left as it is.
