@@ -50,7 +50,9 @@ class ProgressReporter {
   // Queues an update and wakes the sender. Never blocks on the network.
   void Submit(ProgressUpdate update);
   // Queues the final update with the exit information, then waits at most `deadline` for
-  // everything to be delivered; abandons the rest (and any request in flight) after that.
+  // everything to be delivered; abandons the rest (and any request in flight) after that. Sends
+  // nothing when nothing was ever submitted and the final update is empty too: the exit alone
+  // is not reported.
   void Finish(ProgressUpdate update, nlohmann::json exit_info, std::chrono::milliseconds deadline);
 
   uint64_t posts_succeeded() const { return posts_succeeded_; }

@@ -44,6 +44,20 @@ TEST(ProgressReporterTest, PostsWithBearerTokenAndDocumentedBody) {
   EXPECT_GT(last["sequence"].get<int>(), body["sequence"].get<int>());
 }
 
+TEST(ProgressReporterTest, AJobWithNothingToReportSendsNoRequest) {
+  HttpTestServer server;
+  {
+    ProgressReporter reporter({.url = server.url("/p")});
+    reporter.Finish({}, {{"code", 0}}, 5s);
+    EXPECT_EQ(reporter.posts_succeeded() + reporter.posts_failed(), 0u);
+  }
+  // With something in the final update, the exit goes with it.
+  ProgressReporter reporter({.url = server.url("/p")});
+  reporter.Finish(SomeUpdate(1.0), {{"code", 3}}, 5s);
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(json::parse(server.requests()[0].body)["exit"]["code"], 3);
+}
+
 TEST(ProgressReporterTest, ServerDownNeitherBlocksNorLosesTheQueue) {
   ProgressReporter reporter(
       {.url = "http://127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) + "/p",
