@@ -42,6 +42,7 @@ else
   run_one "unpack vs unzip" bash "$repo/bench/unpack/run.sh" "$build/bench/unpack/bench_unpack"
 fi
 run_one "server: sweep accept and job listing" bash "$repo/bench/server/sweep_accept.sh" "$build"
+run_one "server: job rate vs trainyard run" bash "$repo/bench/server/job_rate.sh" "$build"
 run_one "server: submit to first progress event" bash "$repo/bench/server/first_progress.sh" "$build"
 run_one "server: progress ingestion with SSE clients" bash "$repo/bench/server/progress_ingest.sh" "$build"
 run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" "$build"
