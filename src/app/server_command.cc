@@ -24,7 +24,6 @@
 #include "server/http/http_server.h"
 #include "server/s3/s3_api.h"
 #include "server/s3/s3_credentials.h"
-#include "storage/local/local_object_store.h"
 
 extern char** environ;
 
@@ -155,7 +154,6 @@ int Serve(ServerOptions options) {
   if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
   auto objects = storage::OpenObjectStore(options.objects, ParseEnvironment(environ));
   if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
-  auto* local_objects = dynamic_cast<storage::LocalObjectStore*>(objects->get());
 
   executor::LocalExecutorOptions local;
   local.work_dir = options.data_dir / "jobs";
@@ -237,11 +235,6 @@ int Serve(ServerOptions options) {
   scheduling.callback_base_url = options.public_url.empty() ? base_url : options.public_url;
   scheduling.on_events = [&hub] { hub->Notify(); };
   scheduling.on_step = kill_at_step;
-  if (local_objects) {
-    scheduling.local_path_of = [local_objects](const std::string& key) {
-      return local_objects->ObjectPath(key);
-    };
-  }
   scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);

@@ -469,9 +469,12 @@ Status Scheduler::StoreOutputs(const JobRecord& job) {
 
 Result<fs::path> Scheduler::StageChannel(const std::string& job_name, const std::string& channel,
                                          const metadata::DatasetRecord& dataset) {
-  if (options_.local_path_of) {
-    auto path = options_.local_path_of(dataset.object_key);
-    if (path.ok() && path->filename() == dataset.filename) return path;
+  // A dataset whose bytes already lie in a file of its own name (the local object store) is
+  // used in place; otherwise, or when asking fails, it is copied, and the copy reports a
+  // missing object itself.
+  auto local_file = objects_.LocalFile(dataset.object_key);
+  if (local_file.ok() && *local_file && (*local_file)->filename() == dataset.filename) {
+    return **local_file;
   }
   fs::path staged = JobWorkDir(job_name) / "channels" / channel / dataset.filename;
   TY_RETURN_IF_ERROR(MakeDirectories(staged.parent_path()));

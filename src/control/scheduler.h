@@ -46,9 +46,6 @@ struct SchedulerOptions {
   // <callback_base_url>/api/v1/jobs/<name>/progress. Empty: jobs report nothing.
   std::string callback_base_url;
   std::chrono::milliseconds poll_interval{250};
-  // Where a dataset's bytes already are as a file (the local object store), to skip a copy.
-  // Null or an error: the scheduler copies the object into its work dir.
-  std::function<Result<std::filesystem::path>(const std::string& key)> local_path_of;
   // Called (from any thread) after events were appended to the store.
   std::function<void()> on_events;
   // Steps of a job, for the fault-injection tests (common/step_hook.h): "scheduler.claimed"

@@ -96,6 +96,29 @@ class FakeExecutor : public executor::Executor {
   std::vector<std::string> stopped_;
 };
 
+// The objects of another store, served as a backend without local files (S3) serves them.
+class StoreWithoutLocalFiles : public storage::ObjectStore {
+ public:
+  explicit StoreWithoutLocalFiles(storage::ObjectStore& objects) : objects_(objects) {}
+  Result<storage::ObjectInfo> Put(const std::string& key, std::istream& source, uint64_t size,
+                                  const storage::PutOptions& options = {}) override {
+    return objects_.Put(key, source, size, options);
+  }
+  Result<storage::ObjectInfo> Head(const std::string& key) override { return objects_.Head(key); }
+  Status Get(const std::string& key, std::ostream& sink,
+             std::optional<storage::ByteRange> range = {}) override {
+    return objects_.Get(key, sink, range);
+  }
+  Result<storage::ListPage> List(const std::string& prefix, const std::string& start_after = "",
+                                 size_t max_keys = 1000) override {
+    return objects_.List(prefix, start_after, max_keys);
+  }
+  Status Delete(const std::string& key) override { return objects_.Delete(key); }
+
+ private:
+  storage::ObjectStore& objects_;
+};
+
 // Polls `condition` for up to 10 s.
 bool WaitUntil(const std::function<bool()>& condition) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -127,14 +150,16 @@ class SchedulerTest : public ::testing::Test {
     ASSERT_TRUE(metadata_->CreateDataset(dataset).ok());
   }
 
-  std::unique_ptr<Scheduler> MakeScheduler(FakeExecutor& executor, int max_running = 4) {
+  // `objects` null: the test's local store.
+  std::unique_ptr<Scheduler> MakeScheduler(FakeExecutor& executor, int max_running = 4,
+                                           storage::ObjectStore* objects = nullptr) {
     SchedulerOptions options;
     options.work_dir = temp_.path() / "work";
     options.max_running = max_running;
     options.callback_base_url = "http://127.0.0.1:9";
     return std::make_unique<Scheduler>(
-        options, *metadata_, *objects_,
-        std::map<std::string, executor::Executor*>{{"local", &executor}});
+        options, *metadata_, objects ? *objects : *objects_,
+        std::map<std::string, executor::Executor*>{{executor.name(), &executor}});
   }
 
   SweepRequest Request(int max_parallel = 0, bool requeue = false) {
@@ -310,9 +335,10 @@ TEST_F(SchedulerTest, ARestartRunsJobsWhoseCodeNeverStartedUnderTheSameAttempt) 
 
 TEST_F(SchedulerTest, AStartRemovesWorkDirsThatNoRunningJobOwns) {
   FakeExecutor executor("local", /*remembers_jobs=*/true);
+  StoreWithoutLocalFiles remote(*objects_);  // so that the running job's input is staged
   std::string sweep;
   {
-    auto scheduler = MakeScheduler(executor);
+    auto scheduler = MakeScheduler(executor, 4, &remote);
     sweep = scheduler->CreateSweep(Request(1))->sweep.id;
     scheduler->RunOnce();
   }
@@ -320,7 +346,7 @@ TEST_F(SchedulerTest, AStartRemovesWorkDirsThatNoRunningJobOwns) {
   fs::path stale = temp_.path() / "work" / "gone-001";
   ASSERT_TRUE(MakeDirectories(stale / "artifacts").ok());
   ASSERT_TRUE(WriteFileAtomic(stale / "artifacts" / "model.tar.gz", "half").ok());
-  auto scheduler = MakeScheduler(executor);
+  auto scheduler = MakeScheduler(executor, 4, &remote);
   ASSERT_TRUE(scheduler->Start().ok());
   scheduler->Shutdown();
   EXPECT_FALSE(fs::exists(stale));
@@ -343,6 +369,31 @@ TEST_F(SchedulerTest, AnExecutorsStatusChangeRefillsTheFreedSlotAtOnce) {
   executor.MoveAndNotify(first, SecondaryStatus::kCompleted);
   EXPECT_TRUE(WaitUntil([&] { return executor.submitted() == 2; }));
   scheduler.Shutdown();
+}
+
+TEST_F(SchedulerTest, ChannelDataIsUsedInPlaceWhereTheStoreKeepsItAsAFile) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  ASSERT_TRUE(scheduler->CreateSweep(Request()).ok());
+  scheduler->RunOnce();
+  std::string first = Jobs("")[0].name;
+  fs::path source = executor.SpecOf(first).channel_sources.at("training");
+  auto object_file = objects_->LocalFile("datasets/ds-0123456789abcdef/train.csv");
+  ASSERT_TRUE(object_file.ok() && object_file->has_value()) << object_file.status().ToString();
+  EXPECT_EQ(source, **object_file);  // no copy
+}
+
+TEST_F(SchedulerTest, ChannelDataIsCopiedWhereTheStoreKeepsNoLocalFiles) {
+  FakeExecutor executor("local");
+  StoreWithoutLocalFiles remote(*objects_);
+  auto scheduler = MakeScheduler(executor, 4, &remote);
+  ASSERT_TRUE(scheduler->CreateSweep(Request()).ok());
+  scheduler->RunOnce();
+  std::string first = Jobs("")[0].name;
+  fs::path source = executor.SpecOf(first).channel_sources.at("training");
+  EXPECT_EQ(source.filename(), "train.csv");
+  EXPECT_TRUE(source.string().starts_with((temp_.path() / "work").string())) << source;
+  EXPECT_EQ(ReadFile(source).value(), "1,2,3\n");
 }
 
 TEST_F(SchedulerTest, RefusesUnknownExecutorsAndDatasets) {

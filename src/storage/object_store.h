@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <iosfwd>
 #include <map>
 #include <memory>
@@ -92,6 +93,15 @@ class ObjectStore {
 
   // Removes the object. Deleting a missing key is OK (S3 semantics); Internal on I/O failure.
   virtual Status Delete(const std::string& key) = 0;
+
+  // Where the object's bytes already lie as a file on this machine, for a caller that can read
+  // a file instead of copying the object (the scheduler stages channel data from it). The file
+  // holds exactly the object's bytes; a later Put of the key replaces it (a new file under the
+  // name, never a rewrite in place, so a reader that opened it keeps the bytes it opened) and a
+  // Delete removes it. Callers only read it. nullopt where the backend keeps no local files (the
+  // default, which makes no request and so does not notice a missing key); NotFound naming the
+  // key where it does and there is no such object.
+  virtual Result<std::optional<std::filesystem::path>> LocalFile(const std::string& key);
 };
 
 using ObjectStorePtr = std::unique_ptr<ObjectStore>;

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/files.h"
 #include "storage/sha256.h"
 
 namespace trainyard::storage {
@@ -19,6 +20,12 @@ std::string Sha256Of(const std::string& data) {
   Sha256 hasher;
   hasher.Update(data.data(), data.size());
   return hasher.FinishHex();
+}
+
+// The file's bytes, or the error's text, so that a failed read shows in the comparison.
+std::string FileBytes(const std::filesystem::path& path) {
+  Result<std::string> bytes = ReadFile(path);
+  return bytes.ok() ? *bytes : bytes.status().ToString();
 }
 
 // `size` pseudo-random bytes, made on the fly, so that big objects need no big buffers here.
@@ -376,6 +383,33 @@ TEST_P(ObjectStoreConformanceTest, MissingObjectsAreNotFoundNamingTheKey) {
   PutString("datasets/iris/train.csv", "1,2");
   EXPECT_EQ(store_->Head("datasets/iris").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->Get("datasets/iris", sink).code(), StatusCode::kNotFound);
+}
+
+// A backend may keep no local files (nullopt); one that does gives a file that holds the
+// object's bytes, is replaced rather than rewritten by a Put, and is NotFound once deleted.
+TEST_P(ObjectStoreConformanceTest, LocalFileHoldsTheObjectsBytesWhereTheBackendKeepsOne) {
+  EXPECT_EQ(store_->LocalFile("../escape").status().code(), StatusCode::kInvalidArgument);
+  PutString("datasets/iris/train.csv", "1,2");
+  Result<std::optional<std::filesystem::path>> file = store_->LocalFile("datasets/iris/train.csv");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  if (!file->has_value()) return;  // no local files: nothing more is promised
+  const std::filesystem::path path = **file;
+  EXPECT_EQ(FileBytes(path), "1,2");
+
+  std::ifstream opened_before_the_put(path, std::ios::binary);
+  PutString("datasets/iris/train.csv", "3,4,5");
+  EXPECT_EQ(FileBytes(path), "3,4,5");
+  std::string old_bytes((std::istreambuf_iterator<char>(opened_before_the_put)), {});
+  EXPECT_EQ(old_bytes, "1,2");
+
+  Result<std::optional<std::filesystem::path>> prefix = store_->LocalFile("datasets/iris");
+  EXPECT_EQ(prefix.status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Delete("datasets/iris/train.csv").ok());
+  Result<std::optional<std::filesystem::path>> deleted =
+      store_->LocalFile("datasets/iris/train.csv");
+  EXPECT_EQ(deleted.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(deleted.status().message().find("'datasets/iris/train.csv'"), std::string::npos)
+      << deleted.status().message();
 }
 
 TEST_P(ObjectStoreConformanceTest, ListPaginatesInKeyOrder) {

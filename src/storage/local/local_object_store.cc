@@ -268,6 +268,13 @@ Status LocalObjectStore::Get(const std::string& key, std::ostream& sink,
   return Status::Ok();
 }
 
+Result<std::optional<fs::path>> LocalObjectStore::LocalFile(const std::string& key) {
+  TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
+  struct stat info;
+  TY_ASSIGN_OR_RETURN(FileDescriptor fd, OpenObject(key, path, info));
+  return std::optional<fs::path>(path);
+}
+
 Status LocalObjectStore::Delete(const std::string& key) {
   TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
   // EISDIR: the key names a prefix of other keys, not an object, so there is nothing to delete.

@@ -43,16 +43,17 @@ class LocalObjectStore : public ObjectStore {
   Result<ListPage> List(const std::string& prefix, const std::string& start_after = "",
                         size_t max_keys = 1000) override;
   Status Delete(const std::string& key) override;
+  // objects/<key>: see ObjectStore::LocalFile.
+  Result<std::optional<std::filesystem::path>> LocalFile(const std::string& key) override;
 
   const std::filesystem::path& root() const { return options_.root; }
 
-  // Where the object's bytes lie: objects/<key>, after ValidateObjectKey and a check that it
-  // stays under objects/. For callers that can use a file directly (the local executor reads
-  // channel data from it); a later Put replaces the file, it never rewrites it in place.
-  Result<std::filesystem::path> ObjectPath(const std::string& key) const;
-
  private:
   explicit LocalObjectStore(LocalObjectStoreOptions options);
+
+  // Where the object's bytes lie, whether or not it exists: objects/<key>, after
+  // ValidateObjectKey and a check that it stays under objects/.
+  Result<std::filesystem::path> ObjectPath(const std::string& key) const;
 
   std::filesystem::path SidecarPath(const std::string& key) const;
   // Moves a finished temp file to `object_path`, creating parents; see the .cc for races.
