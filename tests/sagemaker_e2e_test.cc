@@ -105,6 +105,8 @@ class SageMakerStack : public Executor {
   }
 
   std::string name() const override { return "sagemaker"; }
+  TrainerKind AcceptedTrainer() const override { return executor_->AcceptedTrainer(); }
+  bool RunsImageItself() const override { return executor_->RunsImageItself(); }
   Status Submit(const JobSpec& spec) override { return executor_->Submit(spec); }
   Result<JobDescription> Describe(const std::string& job) override {
     return executor_->Describe(job);
@@ -170,6 +172,14 @@ class SageMakerExecutorTest : public ::testing::Test {
   testing::TempDir temp_;
   SageMakerStack stack_;
 };
+
+// A SageMaker job runs the sweep's image, or its command in the default image; SageMaker runs
+// the image itself, as the container executor does.
+TEST_F(SageMakerExecutorTest, DeclaresThatItsJobsRunAnImageOrACommandInOne) {
+  std::unique_ptr<SageMakerExecutor> executor = stack_.Restarted();
+  EXPECT_EQ(executor->AcceptedTrainer(), TrainerKind::kImageOrCommand);
+  EXPECT_TRUE(executor->RunsImageItself());
+}
 
 TEST_F(SageMakerExecutorTest, ADatasetSharedByJobsIsUploadedOnce) {
   fs::path dataset = temp_.path() / "digits.csv";

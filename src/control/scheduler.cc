@@ -67,6 +67,23 @@ std::string AttemptName(const std::string& job_name, int attempt) {
   return job_name.substr(0, core::kMaxTrainingJobNameLength - suffix.size()) + suffix;
 }
 
+// A sweep's trainer is of the kind its executor runs; the message says which field to give.
+Status CheckTrainer(const SweepRequest& request, const executor::Executor& executor) {
+  const bool gives_image = !request.image.empty();
+  switch (executor.AcceptedTrainer()) {
+    case executor::TrainerKind::kImage:
+      if (gives_image) return Status::Ok();
+      return FieldError("trainer",
+                        "the " + executor.name() + " executor runs an image: give trainer.image");
+    case executor::TrainerKind::kCommand:
+      if (!gives_image) return Status::Ok();
+      return FieldError(
+          "trainer", "the " + executor.name() + " executor runs a command: give trainer.command");
+    case executor::TrainerKind::kImageOrCommand: return Status::Ok();
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string OutputPrefix(const std::string& job_name) {
@@ -166,18 +183,14 @@ Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
 }
 
 Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
-  if (!executors_.count(request.executor)) {
+  auto executor = executors_.find(request.executor);
+  if (executor == executors_.end()) {
     std::string known;
-    for (const auto& [name, executor] : executors_) known += (known.empty() ? "" : ", ") + name;
+    for (const auto& entry : executors_) known += (known.empty() ? "" : ", ") + entry.first;
     return FieldError("executor",
                       "'" + request.executor + "' is not configured here (known: " + known + ")");
   }
-  if (request.image.empty() == (request.executor == "container")) {
-    return FieldError("trainer", request.executor == "container"
-                                     ? "the container executor runs an image: give trainer.image"
-                                     : "the " + request.executor +
-                                           " executor runs a command: give trainer.command");
-  }
+  TY_RETURN_IF_ERROR(CheckTrainer(request, *executor->second));
   TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations,
                       core::ExpandSweep(request.sweep));
   std::vector<std::string> dataset_ids;

@@ -24,9 +24,11 @@ TimePoint Now() {
 // An executor the test drives: jobs stay where the test puts them.
 class FakeExecutor : public executor::Executor {
  public:
-  explicit FakeExecutor(std::string name, bool remembers_jobs = false)
-      : name_(std::move(name)), remembers_jobs_(remembers_jobs) {}
+  explicit FakeExecutor(std::string name, bool remembers_jobs = false,
+                        executor::TrainerKind trainer = executor::TrainerKind::kCommand)
+      : name_(std::move(name)), remembers_jobs_(remembers_jobs), trainer_(trainer) {}
   std::string name() const override { return name_; }
+  executor::TrainerKind AcceptedTrainer() const override { return trainer_; }
   bool RemembersJobsAcrossRestarts() const override { return remembers_jobs_; }
   Status Submit(const executor::JobSpec& spec) override {
     std::lock_guard lock(mutex_);
@@ -91,6 +93,7 @@ class FakeExecutor : public executor::Executor {
   };
   std::string name_;
   bool remembers_jobs_;
+  executor::TrainerKind trainer_;
   std::mutex mutex_;
   std::map<std::string, Job> jobs_;
   std::vector<std::string> stopped_;
@@ -172,6 +175,12 @@ class SchedulerTest : public ::testing::Test {
     auto request = ParseSweepRequest(body);
     EXPECT_TRUE(request.ok()) << request.status().ToString();
     return *request;
+  }
+
+  // `request` sent to the executor named `executor`.
+  static SweepRequest With(SweepRequest request, const std::string& executor) {
+    request.executor = executor;
+    return request;
   }
 
   std::map<std::string, int64_t> Counts(const std::string& sweep) {
@@ -410,6 +419,34 @@ TEST_F(SchedulerTest, RefusesUnknownExecutorsAndDatasets) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(metadata_->ListSweeps()->empty());  // nothing half-created
+}
+
+TEST_F(SchedulerTest, ASweepsTrainerMustBeWhatItsExecutorRuns) {
+  SweepRequest command = Request();
+  SweepRequest image = Request();
+  image.command.clear();
+  image.image = "registry.example/trainer:1";
+
+  FakeExecutor runs_images("box", false, executor::TrainerKind::kImage);
+  auto refused = MakeScheduler(runs_images)->CreateSweep(With(command, "box"));
+  EXPECT_EQ(FieldOfError(refused.status()), "trainer");
+  EXPECT_NE(refused.status().message().find("the box executor runs an image: give trainer.image"),
+            std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(MakeScheduler(runs_images)->CreateSweep(With(image, "box")).ok());
+
+  FakeExecutor runs_commands("here", false, executor::TrainerKind::kCommand);
+  refused = MakeScheduler(runs_commands)->CreateSweep(With(image, "here"));
+  EXPECT_EQ(FieldOfError(refused.status()), "trainer");
+  EXPECT_NE(
+      refused.status().message().find("the here executor runs a command: give trainer.command"),
+      std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(MakeScheduler(runs_commands)->CreateSweep(With(command, "here")).ok());
+
+  FakeExecutor runs_either("cloud", false, executor::TrainerKind::kImageOrCommand);
+  EXPECT_TRUE(MakeScheduler(runs_either)->CreateSweep(With(command, "cloud")).ok());
+  EXPECT_TRUE(MakeScheduler(runs_either)->CreateSweep(With(image, "cloud")).ok());
 }
 
 TEST_F(SchedulerTest, IdempotencyKeyReturnsTheFirstSweep) {

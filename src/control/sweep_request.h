@@ -19,7 +19,7 @@ namespace trainyard::control {
 struct SweepRequest {
   std::string name;
   std::vector<std::string> command;  // trainer.command
-  std::string image;                 // trainer.image (container executor)
+  std::string image;                 // trainer.image (executors that run images)
   std::string executor = "local";
   std::map<std::string, std::string> channels;  // channel name -> dataset id; 0 to 20
   core::SweepSpec sweep;                        // fixed hyperparameters, grid or combinations

@@ -23,6 +23,13 @@
 
 namespace trainyard::executor {
 
+// What a job of an executor runs, as a sweep's `trainer` gives it.
+enum class TrainerKind {
+  kImage,           // the ML team's container image (trainer.image)
+  kCommand,         // a command on this machine, under trainyard-wrap (trainer.command)
+  kImageOrCommand,  // either; a command runs inside the executor's default image
+};
+
 struct JobSpec {
   contract::JobDefinition definition;  // name, hyperparameters, channels, limits, environment
   // Where each channel's data comes from: a file or a directory on this machine.
@@ -54,6 +61,15 @@ class Executor {
   // Asks a running job to stop (SIGTERM, then SIGKILL after the grace period). Stopping a job
   // that has ended is a no-op; NotFound for an unknown name.
   virtual Status Stop(const std::string& job_name) = 0;
+
+  // What this executor's jobs run; a sweep that gives the other kind of trainer is refused.
+  virtual TrainerKind AcceptedTrainer() const = 0;
+
+  // Whether the executor runs the job's image itself, as SageMaker does: the job root mounted
+  // at /opt/ml, the definition's container_entrypoint and container_arguments given to the
+  // image. False: the job's code runs as JobSpec::command under trainyard-wrap on this machine,
+  // so a caller holding an entrypoint and arguments passes them as the command.
+  virtual bool RunsImageItself() const { return false; }
 
   // Whether Describe's NotFound proves that the job's code never started. True for an executor
   // that keeps every job it accepted across a restart of this process (on disk, or in the

@@ -42,6 +42,8 @@ class ContainerExecutor : public Executor {
   ~ContainerExecutor() override;
 
   std::string name() const override { return "container"; }
+  TrainerKind AcceptedTrainer() const override { return TrainerKind::kImage; }
+  bool RunsImageItself() const override { return true; }
   // The runtime's version, as the check at start printed it ("4.3.1").
   const std::string& runtime_version() const { return runtime_version_; }
 

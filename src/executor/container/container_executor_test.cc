@@ -120,6 +120,15 @@ TEST_F(ContainerExecutorFakeTest, HandsTheRuntimeTheExactArgvAndPacksTheOutputs)
   EXPECT_TRUE(fs::exists(spec.artifact_dir / "output.tar.gz"));
 }
 
+// A container job runs an image, which the executor runs itself over the /opt/ml mount.
+TEST_F(ContainerExecutorFakeTest, DeclaresThatItsJobsRunImagesItRunsItself) {
+  auto executor = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(executor.ok()) << executor.status().ToString();
+  EXPECT_EQ((*executor)->AcceptedTrainer(), TrainerKind::kImage);
+  EXPECT_TRUE((*executor)->RunsImageItself());
+  EXPECT_FALSE((*executor)->RemembersJobsAcrossRestarts());  // its jobs end with the server
+}
+
 TEST_F(ContainerExecutorFakeTest, StopRunsRuntimeStopWithTheGracePeriod) {
   auto executor = ContainerExecutor::Create(options_);
   ASSERT_TRUE(executor.ok());

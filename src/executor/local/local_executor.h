@@ -73,6 +73,7 @@ class LocalExecutor : public Executor {
   Status AdoptRunningJobs();
 
   std::string name() const override { return "local"; }
+  TrainerKind AcceptedTrainer() const override { return TrainerKind::kCommand; }
   bool RemembersJobsAcrossRestarts() const override { return options_.detach_jobs; }
   Status Submit(const JobSpec& spec) override;
   Result<JobDescription> Describe(const std::string& job_name) override;

@@ -37,6 +37,17 @@ ExecutorPtr MakeDetached(const fs::path& work_dir) {
   return std::make_unique<LocalExecutor>(Options(work_dir, true));
 }
 
+// A local job runs a command under trainyard-wrap on this machine, never an image.
+TEST(LocalExecutorTest, DeclaresThatItsJobsRunCommandsHere) {
+  testing::TempDir temp;
+  LocalExecutor attached(Options(temp.path() / "attached", false));
+  EXPECT_EQ(attached.AcceptedTrainer(), TrainerKind::kCommand);
+  EXPECT_FALSE(attached.RunsImageItself());
+  EXPECT_FALSE(attached.RemembersJobsAcrossRestarts());  // its jobs end with it
+  LocalExecutor detached(Options(temp.path() / "detached", true));
+  EXPECT_TRUE(detached.RemembersJobsAcrossRestarts());
+}
+
 INSTANTIATE_TEST_SUITE_P(Local, ExecutorConformanceTest,
                          ::testing::Values(ExecutorFactory{"local", MakeLocal},
                                            ExecutorFactory{"detached", MakeDetached}),

@@ -44,6 +44,9 @@ class SageMakerExecutor : public Executor {
   // SageMaker keeps every job, and names are unique: a job it does not know was never created,
   // and a create whose answer was lost adopts the job it finds under its name.
   bool RemembersJobsAcrossRestarts() const override { return true; }
+  // An image, or a command run by trainyard-wrap in the default image (docs/sagemaker.md).
+  TrainerKind AcceptedTrainer() const override { return TrainerKind::kImageOrCommand; }
+  bool RunsImageItself() const override { return true; }
   Status Submit(const JobSpec& spec) override;
   Result<JobDescription> Describe(const std::string& job_name) override;
   // StopTrainingJob; a job that already ended is left as it is.

@@ -81,7 +81,7 @@ void TrainingJobs::Stage(const std::string& name) {
   TrainingJob plan;  // the request never changes: no lock needed on this copy
   plan.name = name;
   plan.request = request;
-  executor::JobSpec spec = BuildJobSpec(plan, options_.executor->name() == "container");
+  executor::JobSpec spec = BuildJobSpec(plan, options_.executor->RunsImageItself());
   for (const json& channel : request.value("InputDataConfig", json::array())) {
     std::string channel_name = channel["ChannelName"].get<std::string>();
     S3Location input =

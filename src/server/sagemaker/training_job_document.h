@@ -53,9 +53,10 @@ std::optional<std::string> UnsupportedRequest(const nlohmann::json& request);
 
 // The job's JobSpec, without channel_sources and artifact_dir. The environment's
 // TRAINYARD_JOB_TOKEN goes to secret_environment only. ContainerEntrypoint +
-// ContainerArguments become the command, except for the container executor, which runs them
-// itself as SageMaker does (`--entrypoint`, arguments after the image).
-executor::JobSpec BuildJobSpec(const TrainingJob& job, bool container_executor);
+// ContainerArguments become the command, except for an executor that runs the image itself
+// (Executor::RunsImageItself: the container executor), which passes them to the image as
+// SageMaker does (`--entrypoint`, arguments after the image).
+executor::JobSpec BuildJobSpec(const TrainingJob& job, bool executor_runs_image);
 
 // SageMaker's StatusMessage for a secondary status ("Downloading input data", ...).
 std::string SageMakerStatusMessage(core::SecondaryStatus status);

@@ -168,7 +168,7 @@ std::optional<std::string> UnsupportedRequest(const json& request) {
   return std::nullopt;
 }
 
-executor::JobSpec BuildJobSpec(const TrainingJob& job, bool container_executor) {
+executor::JobSpec BuildJobSpec(const TrainingJob& job, bool executor_runs_image) {
   const json& request = job.request;
   const json& algorithm = request.value("AlgorithmSpecification", json::object());
   executor::JobSpec spec;
@@ -217,7 +217,7 @@ executor::JobSpec BuildJobSpec(const TrainingJob& job, bool container_executor) 
   definition.training_image = Text(algorithm, "TrainingImage");
   definition.container_entrypoint = Strings(algorithm, "ContainerEntrypoint");
   definition.container_arguments = Strings(algorithm, "ContainerArguments");
-  if (!container_executor) {
+  if (!executor_runs_image) {
     // Here the command itself is the "image": what the container would run, run directly.
     spec.command = definition.container_entrypoint;
     spec.command.insert(spec.command.end(), definition.container_arguments.begin(),
