@@ -9,14 +9,14 @@
 #include <filesystem>
 #include <thread>
 
+#include "app/executor_registry.h"
+#include "app/server_executors.h"
 #include "app/server_sagemaker.h"
 #include "common/environment.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "control/job_tokens.h"
 #include "control/scheduler.h"
-#include "executor/container/container_executor.h"
-#include "executor/local/local_executor.h"
 #include "metadata/metadata_store.h"
 #include "server/api/api_server.h"
 #include "server/api/event_hub.h"
@@ -33,12 +33,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kVersion[] = "0.1.0";
-
-fs::path WrapperBesideSelf() {
-  std::error_code error;
-  fs::path self = fs::read_symlink("/proc/self/exe", error);
-  return self.parent_path() / "trainyard-wrap";
-}
 
 // The built web UI: build/web for build/apps/trainyard (docs/web-ui.md).
 fs::path WebDirBesideSelf() {
@@ -150,58 +144,26 @@ int Serve(ServerOptions options) {
   auto tokens = ApiTokenHashes(options);
   if (!tokens.ok()) return Fail(tokens.status());
 
+  const EnvironmentMap environment = ParseEnvironment(environ);
   auto metadata = metadata::OpenMetadataStore(options.metadata);
   if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
-  auto objects = storage::OpenObjectStore(options.objects, ParseEnvironment(environ));
+  auto objects = storage::OpenObjectStore(options.objects, environment);
   if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
 
-  executor::LocalExecutorOptions local;
-  local.work_dir = options.data_dir / "jobs";
-  local.wrapper_path = options.wrapper_path.empty() ? WrapperBesideSelf() : options.wrapper_path;
-  local.environment = ParseEnvironment(environ);
-  local.progress_interval = options.progress_interval;
-  local.detach_jobs = true;  // jobs outlive the server and are adopted again at its next start
-  const StepHook kill_at_step = KillAtStep(local.environment);
-  local.on_step = kill_at_step;
-  if (!fs::exists(local.wrapper_path)) {
-    return Fail(NotFound("trainyard-wrap not found at '" + local.wrapper_path.string() +
-                         "' (set --wrapper)"));
+  const StepHook kill_at_step = KillAtStep(environment);
+  auto executor_settings = ServerExecutorSettings(options, environment, kill_at_step);
+  if (!executor_settings.ok()) return Fail(executor_settings.status());
+  // Before the scheduler's Start: its recovery asks the executors about every running job.
+  auto opened = OpenConfiguredExecutors(*executor_settings);
+  if (!opened.ok()) return Fail(opened.status());
+  const std::map<std::string, executor::ExecutorPtr> owned_executors = std::move(opened).value();
+  std::map<std::string, executor::Executor*> executors;
+  std::string executor_names;
+  for (const auto& [name, executor] : owned_executors) {
+    executors[name] = executor.get();
+    executor_names += (executor_names.empty() ? "" : ", ") + name;
   }
-  executor::LocalExecutor local_executor(local);
-  // Before the scheduler's Start: its recovery asks the executor about every running job.
-  if (Status adopted = local_executor.AdoptRunningJobs(); !adopted.ok()) return Fail(adopted);
-  std::map<std::string, executor::Executor*> executors = {{"local", &local_executor}};
-  // The container executor, when a runtime is configured: checked now, so that a missing or
-  // broken runtime stops the server with the runtime's own message rather than failing jobs.
-  std::unique_ptr<executor::ContainerExecutor> container_executor;
-  if (!options.container_runtime.empty()) {
-    executor::ContainerExecutorOptions container;
-    container.runtime = options.container_runtime;
-    container.runtime_environment = ParseEnvironment(environ);
-    container.work_dir = options.data_dir / "container-jobs";
-    container.default_image = options.container_image;
-    container.gpus = options.container_gpus;
-    container.cpus = options.container_cpus;
-    container.memory = options.container_memory;
-    container.progress_interval = options.progress_interval;
-    auto created = executor::ContainerExecutor::Create(std::move(container));
-    if (!created.ok()) return Fail(created.status().WithContext("container executor"));
-    container_executor = std::move(created).value();
-    executors["container"] = container_executor.get();
-    std::printf("trainyard server: container executor: %s %s\n", options.container_runtime.c_str(),
-                container_executor->runtime_version().c_str());
-  }
-  // The sagemaker executor, when a role is configured. Its jobs live in AWS: the scheduler's
-  // recovery finds them there again (artifacts go to the scheduler's work dir).
-  auto sagemaker_executor = MakeSageMakerExecutor(options.sagemaker, options.data_dir / "work",
-                                                  ParseEnvironment(environ));
-  if (!sagemaker_executor.ok()) return Fail(sagemaker_executor.status());
-  if (*sagemaker_executor) {
-    executors["sagemaker"] = sagemaker_executor->get();
-    std::printf("trainyard server: sagemaker executor: s3://%s/%s, role %s\n",
-                options.sagemaker.bucket.c_str(), options.sagemaker.prefix.c_str(),
-                options.sagemaker.role_arn.c_str());
-  }
+  std::printf("trainyard server: executors: %s\n", executor_names.c_str());
 
   server::HttpServerOptions http;
   http.host = options.host;
@@ -263,7 +225,7 @@ int Serve(ServerOptions options) {
     }
     if (!options.sagemaker.listen_host.empty()) {
       auto started_endpoint =
-          SageMakerEndpoint::Start(options, **objects, *keys, local, container_executor.get());
+          SageMakerEndpoint::Start(options, **objects, *keys, *executor_settings);
       if (!started_endpoint.ok())
         return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();

@@ -24,10 +24,9 @@ std::filesystem::path HomeOf(const EnvironmentMap& environment) {
 
 }  // namespace
 
-Result<std::unique_ptr<executor::SageMakerExecutor>> MakeSageMakerExecutor(
+executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
     const SageMakerSettings& settings, const std::filesystem::path& work_dir,
     const EnvironmentMap& environment) {
-  if (settings.role_arn.empty()) return std::unique_ptr<executor::SageMakerExecutor>();
   executor::SageMakerExecutorOptions options;
   options.role_arn = settings.role_arn;
   options.bucket = settings.bucket;
@@ -53,14 +52,12 @@ Result<std::unique_ptr<executor::SageMakerExecutor>> MakeSageMakerExecutor(
   options.s3_endpoint =
       FirstOf(settings.s3_endpoint_url, environment, {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"});
   options.credentials = aws::MakeDefaultCredentialsChain(environment, HomeOf(environment));
-  auto made = executor::SageMakerExecutor::Make(std::move(options));
-  if (!made.ok()) return made.status();
-  return std::move(made).value();
+  return options;
 }
 
 Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
     const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
-    executor::LocalExecutorOptions local, executor::Executor* container) {
+    const ExecutorSettings& server_executors) {
   std::unique_ptr<SageMakerEndpoint> endpoint(new SageMakerEndpoint());
   const SageMakerSettings& settings = options.sagemaker;
   server::SageMakerApiOptions api;
@@ -69,21 +66,19 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   api.secret_by_access_key_id = {{keys.access_key_id, keys.secret_access_key}};
   api.region = settings.region.empty() ? "us-east-1" : settings.region;
   api.max_running = options.max_running;
-  if (settings.endpoint_executor == "container") {
-    if (container == nullptr) {
-      return InvalidArgument(
-          "--sagemaker-endpoint-executor container needs --container-runtime podman|docker");
-    }
-    api.executor = container;
-    api.executor_work_dir = options.data_dir / "container-jobs";
-  } else {
-    local.work_dir = options.data_dir / "sagemaker-jobs";
-    local.detach_jobs = true;
-    endpoint->local_ = std::make_unique<executor::LocalExecutor>(local);
-    TY_RETURN_IF_ERROR(endpoint->local_->AdoptRunningJobs());
-    api.executor = endpoint->local_.get();
-    api.executor_work_dir = local.work_dir;
+  // The endpoint's jobs run on an executor of their own, configured as the server's, with their
+  // job roots apart from the REST API's jobs.
+  ExecutorSettings executors = server_executors;
+  const std::filesystem::path jobs_dir = options.data_dir / "sagemaker-jobs";
+  executors.local.work_dir = jobs_dir;
+  if (executors.container) {
+    executors.container->work_dir = jobs_dir;
+    // The server's own container executor, built before this, has just checked the runtime.
+    executors.container->check_runtime = false;
   }
+  TY_ASSIGN_OR_RETURN(endpoint->executor_, OpenExecutor(settings.endpoint_executor, executors));
+  api.executor = endpoint->executor_.get();
+  api.executor_work_dir = jobs_dir;
   endpoint->api_ = std::make_unique<server::SageMakerApi>(std::move(api));
   TY_RETURN_IF_ERROR(endpoint->api_->Start());
   server::HttpServerOptions http;

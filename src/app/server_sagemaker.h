@@ -5,43 +5,42 @@
 #include <filesystem>
 #include <memory>
 
+#include "app/executor_registry.h"
 #include "app/server_options.h"
 #include "common/environment.h"
-#include "executor/local/local_executor.h"
-#include "executor/sagemaker/sagemaker_executor.h"
+#include "executor/sagemaker/sagemaker_options.h"
 #include "server/http/http_server.h"
 #include "server/s3/s3_credentials.h"
 #include "server/sagemaker/sagemaker_api.h"
 
 namespace trainyard::app {
 
-// The executor when settings.role_arn is set; null when it is not. Endpoints and region follow
-// the AWS SDKs' variables (AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
+// The sagemaker executor's options from the settings. Endpoints and region follow the AWS
+// SDKs' variables (AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
 // AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; AWS_REGION, ...) where the settings say nothing;
-// credentials come from the SDKs' default chain. InvalidArgument naming the setting.
-Result<std::unique_ptr<executor::SageMakerExecutor>> MakeSageMakerExecutor(
+// credentials come from the SDKs' default chain. The executor checks them when it is built.
+executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
     const SageMakerSettings& settings, const std::filesystem::path& work_dir,
     const EnvironmentMap& environment);
 
 // The SageMaker-compatible endpoint on its own listener, over the S3 endpoint's store and keys.
-// Its jobs run on a local executor of their own (detached, in <data_dir>/sagemaker-jobs, so that
-// they outlive a server restart as the REST API's local jobs do), or on the container executor
-// (settings.endpoint_executor "container", which needs --container-runtime).
+// Its jobs run on an executor of their own, settings.endpoint_executor ("local": detached, so
+// that they outlive a server restart as the REST API's local jobs do; "container": needs
+// --container-runtime), with its job roots in <data_dir>/sagemaker-jobs.
 class SageMakerEndpoint {
  public:
-  // `container` may be null; `local` is the server's local executor configuration, whose
-  // work_dir is replaced.
+  // `server_executors` are the server's executor options (server_executors.h); the endpoint's
+  // executor is built from them with its own work dir. Its errors come from OpenExecutor.
   static Result<std::unique_ptr<SageMakerEndpoint>> Start(const ServerOptions& options,
                                                           storage::ObjectStore& objects,
                                                           const server::S3KeyPair& keys,
-                                                          executor::LocalExecutorOptions local,
-                                                          executor::Executor* container);
+                                                          const ExecutorSettings& server_executors);
   ~SageMakerEndpoint();  // stops listening and following; running jobs go on
   uint16_t port() const { return http_->port(); }
 
  private:
   SageMakerEndpoint() = default;
-  std::unique_ptr<executor::LocalExecutor> local_;
+  executor::ExecutorPtr executor_;  // outlives api_, which uses it
   std::unique_ptr<server::SageMakerApi> api_;
   std::unique_ptr<server::HttpServer> http_;
 };

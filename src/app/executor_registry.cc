@@ -1,0 +1,93 @@
+// The registry's one table: each executor's name, when it is on, and how it is built.
+#include "app/executor_registry.h"
+
+#include "common/log.h"
+#include "executor/container/container_executor.h"
+#include "executor/sagemaker/sagemaker_executor.h"
+
+namespace trainyard::app {
+namespace {
+
+using executor::ExecutorPtr;
+
+Result<ExecutorPtr> OpenLocal(const ExecutorSettings& settings) {
+  auto local = std::make_unique<executor::LocalExecutor>(settings.local);
+  // Now, before anyone asks Describe: the scheduler's recovery asks about every job it had
+  // running, and a job that is not adopted yet would look unknown.
+  if (settings.local.detach_jobs) TY_RETURN_IF_ERROR(local->AdoptRunningJobs());
+  return ExecutorPtr(std::move(local));
+}
+
+// The runtime is checked now, so that a missing or broken one stops the server with the
+// runtime's own message rather than failing jobs later.
+Result<ExecutorPtr> OpenContainer(const ExecutorSettings& settings) {
+  auto container = executor::ContainerExecutor::Create(*settings.container);
+  if (!container.ok()) return container.status().WithContext("container executor");
+  Logger("app").info("executor=container runtime={} version={} work_dir={}",
+                     settings.container->runtime, (*container)->runtime_version(),
+                     settings.container->work_dir.string());
+  return ExecutorPtr(std::move(container).value());
+}
+
+// Its errors already name the executor ("sagemaker executor: no S3 bucket ...").
+Result<ExecutorPtr> OpenSageMaker(const ExecutorSettings& settings) {
+  TY_ASSIGN_OR_RETURN(auto sagemaker, executor::SageMakerExecutor::Make(*settings.sagemaker));
+  Logger("app").info("executor=sagemaker bucket={} prefix={} role={}", settings.sagemaker->bucket,
+                     settings.sagemaker->prefix, settings.sagemaker->role_arn);
+  return ExecutorPtr(std::move(sagemaker));
+}
+
+struct Registration {
+  const char* name;
+  // What turns the executor on, for the refusal of one that is off; null: always on.
+  const char* turned_on_by;
+  bool (*is_on)(const ExecutorSettings&);
+  Result<ExecutorPtr> (*open)(const ExecutorSettings&);
+};
+
+// Sorted by name. A new backend (Slurm, Kubernetes) is one more line here.
+constexpr Registration kRegistry[] = {
+    {"container", "--container-runtime podman|docker",
+     [](const ExecutorSettings& settings) { return settings.container.has_value(); },
+     OpenContainer},
+    {"local", nullptr, [](const ExecutorSettings&) { return true; }, OpenLocal},
+    {"sagemaker", "--sagemaker-role-arn and --sagemaker-bucket",
+     [](const ExecutorSettings& settings) { return settings.sagemaker.has_value(); },
+     OpenSageMaker},
+};
+
+}  // namespace
+
+std::vector<std::string> KnownExecutors() {
+  std::vector<std::string> names;
+  for (const Registration& registration : kRegistry) names.push_back(registration.name);
+  return names;
+}
+
+Result<ExecutorPtr> OpenExecutor(const std::string& name, const ExecutorSettings& settings) {
+  for (const Registration& registration : kRegistry) {
+    if (name != registration.name) continue;
+    if (!registration.is_on(settings)) {
+      return FailedPrecondition("the " + name + " executor is off: it needs " +
+                                registration.turned_on_by);
+    }
+    return registration.open(settings);
+  }
+  std::string known;
+  for (const std::string& known_name : KnownExecutors()) {
+    known += (known.empty() ? "" : ", ") + known_name;
+  }
+  return InvalidArgument("unknown executor '" + name + "' (known: " + known + ")");
+}
+
+Result<std::map<std::string, ExecutorPtr>> OpenConfiguredExecutors(
+    const ExecutorSettings& settings) {
+  std::map<std::string, ExecutorPtr> executors;
+  for (const Registration& registration : kRegistry) {
+    if (!registration.is_on(settings)) continue;
+    TY_ASSIGN_OR_RETURN(executors[registration.name], OpenExecutor(registration.name, settings));
+  }
+  return executors;
+}
+
+}  // namespace trainyard::app

@@ -1,0 +1,127 @@
+#include "app/executor_registry.h"
+
+#include <gtest/gtest.h>
+
+#include "aws/environment_provider.h"
+#include "common/files.h"
+#include "support/test_paths.h"
+
+namespace trainyard::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Local options that build without running anything: the wrapper is never started here.
+ExecutorSettings LocalOnly(const fs::path& dir) {
+  ExecutorSettings settings;
+  settings.local.work_dir = dir / "jobs";
+  settings.local.wrapper_path = dir / "trainyard-wrap";
+  return settings;
+}
+
+// A runtime that is never asked anything: the check at start is off.
+executor::ContainerExecutorOptions UncheckedContainer(const fs::path& dir) {
+  executor::ContainerExecutorOptions container;
+  container.runtime_path = "/bin/true";
+  container.check_runtime = false;
+  container.work_dir = dir / "container-jobs";
+  return container;
+}
+
+// Options the sagemaker executor accepts; building it sends nothing.
+executor::SageMakerExecutorOptions SageMaker(const fs::path& dir) {
+  executor::SageMakerExecutorOptions sagemaker;
+  sagemaker.role_arn = "arn:aws:iam::123456789012:role/trainyard";
+  sagemaker.bucket = "trainyard-test";
+  sagemaker.work_dir = dir / "work";
+  sagemaker.credentials = std::make_shared<aws::EnvironmentProvider>(
+      EnvironmentMap{{"AWS_ACCESS_KEY_ID", "AKID"}, {"AWS_SECRET_ACCESS_KEY", "secret"}});
+  return sagemaker;
+}
+
+TEST(ExecutorRegistryTest, KnowsEveryExecutorByName) {
+  EXPECT_EQ(KnownExecutors(), (std::vector<std::string>{"container", "local", "sagemaker"}));
+}
+
+TEST(ExecutorRegistryTest, RefusesAnUnknownNameNamingTheKnownOnes) {
+  testing::TempDir temp;
+  auto refused = OpenExecutor("slurm", LocalOnly(temp.path()));
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "unknown executor 'slurm' (known: container, local, sagemaker)");
+}
+
+TEST(ExecutorRegistryTest, BuildsEachExecutorFromItsOwnOptions) {
+  testing::TempDir temp;
+  ExecutorSettings settings = LocalOnly(temp.path());
+  settings.container = UncheckedContainer(temp.path());
+  settings.sagemaker = SageMaker(temp.path());
+  for (const std::string& name : KnownExecutors()) {
+    auto opened = OpenExecutor(name, settings);
+    ASSERT_TRUE(opened.ok()) << name << ": " << opened.status().ToString();
+    EXPECT_EQ((*opened)->name(), name);
+  }
+}
+
+TEST(ExecutorRegistryTest, PassesTheOptionsThrough) {
+  testing::TempDir temp;
+  ExecutorSettings settings = LocalOnly(temp.path());
+  // detach_jobs reaches the local executor, which adopts what its work dir holds when built: a
+  // job directory with no state is a job that never ran, and is removed.
+  settings.local.detach_jobs = true;
+  ASSERT_TRUE(MakeDirectories(settings.local.work_dir / "never-ran-001").ok());
+  auto local = OpenExecutor("local", settings);
+  ASSERT_TRUE(local.ok()) << local.status().ToString();
+  EXPECT_TRUE((*local)->RemembersJobsAcrossRestarts());
+  EXPECT_FALSE(fs::exists(settings.local.work_dir / "never-ran-001"));
+
+  settings.container = UncheckedContainer(temp.path());
+  settings.container->runtime_path = temp.path() / "no-such-podman";
+  Status container = OpenExecutor("container", settings).status();
+  EXPECT_EQ(container.code(), StatusCode::kNotFound);
+  EXPECT_NE(container.message().find("container executor: container runtime '" +
+                                     (temp.path() / "no-such-podman").string()),
+            std::string::npos)
+      << container.message();
+
+  settings.sagemaker = SageMaker(temp.path());
+  settings.sagemaker->role_arn = "not-an-arn";
+  Status sagemaker = OpenExecutor("sagemaker", settings).status();
+  EXPECT_EQ(sagemaker.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(sagemaker.message().find("'not-an-arn'"), std::string::npos) << sagemaker.message();
+}
+
+TEST(ExecutorRegistryTest, AnExecutorWithoutOptionsIsOffAndSaysWhatTurnsItOn) {
+  testing::TempDir temp;
+  Status container = OpenExecutor("container", LocalOnly(temp.path())).status();
+  EXPECT_EQ(container.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(container.message(),
+            "the container executor is off: it needs --container-runtime podman|docker");
+  Status sagemaker = OpenExecutor("sagemaker", LocalOnly(temp.path())).status();
+  EXPECT_EQ(sagemaker.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(sagemaker.message().find("--sagemaker-role-arn"), std::string::npos);
+}
+
+TEST(ExecutorRegistryTest, OpensExactlyTheExecutorsTheSettingsTurnOn) {
+  testing::TempDir temp;
+  ExecutorSettings settings = LocalOnly(temp.path());
+  auto opened = OpenConfiguredExecutors(settings);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->size(), 1u);
+  EXPECT_TRUE(opened->count("local"));
+
+  settings.container = UncheckedContainer(temp.path());
+  opened = OpenConfiguredExecutors(settings);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(opened->size(), 2u);
+  EXPECT_EQ(opened->at("container")->name(), "container");
+
+  settings.sagemaker = SageMaker(temp.path());
+  settings.sagemaker->bucket.clear();
+  Status refused = OpenConfiguredExecutors(settings).status();
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("--sagemaker-bucket"), std::string::npos) << refused.message();
+}
+
+}  // namespace
+}  // namespace trainyard::app

@@ -1,0 +1,56 @@
+#include "app/server_executors.h"
+
+#include <filesystem>
+
+#include "app/server_sagemaker.h"
+
+namespace trainyard::app {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path WrapperBesideSelf() {
+  std::error_code error;
+  fs::path self = fs::read_symlink("/proc/self/exe", error);
+  return self.parent_path() / "trainyard-wrap";
+}
+
+}  // namespace
+
+Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
+                                                const EnvironmentMap& environment,
+                                                StepHook on_step) {
+  ExecutorSettings settings;
+  executor::LocalExecutorOptions& local = settings.local;
+  local.work_dir = options.data_dir / "jobs";
+  local.wrapper_path = options.wrapper_path.empty() ? WrapperBesideSelf() : options.wrapper_path;
+  local.environment = environment;
+  local.progress_interval = options.progress_interval;
+  local.detach_jobs = true;  // jobs outlive the server and are adopted again at its next start
+  local.on_step = std::move(on_step);
+  if (!fs::exists(local.wrapper_path)) {
+    return NotFound("trainyard-wrap not found at '" + local.wrapper_path.string() +
+                    "' (set --wrapper)");
+  }
+  if (!options.container_runtime.empty()) {
+    executor::ContainerExecutorOptions container;
+    container.runtime = options.container_runtime;
+    container.runtime_environment = environment;
+    container.work_dir = options.data_dir / "container-jobs";
+    container.default_image = options.container_image;
+    container.gpus = options.container_gpus;
+    container.cpus = options.container_cpus;
+    container.memory = options.container_memory;
+    container.progress_interval = options.progress_interval;
+    settings.container = std::move(container);
+  }
+  // SageMaker's jobs live in AWS: the scheduler's recovery finds them there again, and their
+  // artifacts come down into the scheduler's work dir.
+  if (!options.sagemaker.role_arn.empty()) {
+    settings.sagemaker =
+        SageMakerExecutorOptionsFrom(options.sagemaker, options.data_dir / "work", environment);
+  }
+  return settings;
+}
+
+}  // namespace trainyard::app

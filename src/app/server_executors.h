@@ -1,0 +1,24 @@
+// The options of `trainyard server`'s executors, built from its settings: which executors are
+// on and where each keeps its jobs under the data dir. The registry (executor_registry.h)
+// builds the executors from them.
+#pragma once
+
+#include "app/executor_registry.h"
+#include "app/server_options.h"
+#include "common/environment.h"
+#include "common/step_hook.h"
+
+namespace trainyard::app {
+
+// Local jobs detached in <data_dir>/jobs; container jobs in <data_dir>/container-jobs while
+// container_runtime is set; SageMaker jobs' artifacts in <data_dir>/work (the scheduler's work
+// dir) while sagemaker.role_arn is set. `environment` is the server's own: every wrapper and
+// the container runtime start from it, and the sagemaker executor finds its region, endpoints
+// and credentials in it. `on_step` reaches the local executor (tests/fault_injection_test.cc).
+// NotFound when trainyard-wrap is not where options.wrapper_path (or the default, beside this
+// binary) says.
+Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
+                                                const EnvironmentMap& environment,
+                                                StepHook on_step);
+
+}  // namespace trainyard::app
