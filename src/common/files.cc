@@ -17,6 +17,15 @@ namespace {
 Status ErrnoStatus(const std::string& what, const fs::path& path) {
   return Internal(what + " '" + path.string() + "': " + std::strerror(errno));
 }
+
+// Beside `path`, so that the rename stays on one file system. Unique per process and per call,
+// so two threads writing the same path never share a temporary file.
+fs::path TemporaryBeside(const fs::path& path) {
+  static std::atomic<uint64_t> counter{0};
+  fs::path temporary = path;
+  temporary += ".tmp." + std::to_string(getpid()) + "." + std::to_string(++counter);
+  return temporary;
+}
 }  // namespace
 
 Result<std::string> ReadFile(const fs::path& path) {
@@ -32,11 +41,7 @@ Result<std::string> ReadFile(const fs::path& path) {
 }
 
 Status WriteFileAtomic(const fs::path& path, const std::string& content, Durability durability) {
-  // Unique per process and per call, so two threads writing the same path never share a
-  // temporary file.
-  static std::atomic<uint64_t> counter{0};
-  fs::path temporary = path;
-  temporary += ".tmp." + std::to_string(getpid()) + "." + std::to_string(++counter);
+  fs::path temporary = TemporaryBeside(path);
   int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("cannot create", temporary);
   size_t written = 0;
@@ -57,6 +62,20 @@ Status WriteFileAtomic(const fs::path& path, const std::string& content, Durabil
     Status status = ErrnoStatus("cannot rename into", path);
     ::unlink(temporary.c_str());
     return status;
+  }
+  return Status::Ok();
+}
+
+Status CopyFileAtomic(const fs::path& source, const fs::path& destination) {
+  fs::path temporary = TemporaryBeside(destination);
+  std::error_code error;
+  fs::copy_file(source, temporary, fs::copy_options::overwrite_existing, error);
+  if (!error) fs::rename(temporary, destination, error);
+  if (error) {
+    std::error_code ignored;  // the failure reported is the copy's, not this cleanup's
+    fs::remove(temporary, ignored);
+    return Internal("cannot copy '" + source.string() + "' to '" + destination.string() +
+                    "': " + error.message());
   }
   return Status::Ok();
 }

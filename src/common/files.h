@@ -20,6 +20,10 @@ enum class Durability { kDurable, kAtomicOnly };
 Result<std::string> ReadFile(const std::filesystem::path& path);
 Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content,
                        Durability durability = Durability::kDurable);
+// Copies the file `source` to `destination` through a temporary file beside it, renamed into
+// place: a reader never sees half a copy (not synced). Internal naming both paths on failure.
+Status CopyFileAtomic(const std::filesystem::path& source,
+                      const std::filesystem::path& destination);
 Status MakeDirectories(const std::filesystem::path& path);
 // Regular files under `directory`, as sorted paths relative to it ("a/b.csv").
 Result<std::vector<std::string>> ListFilesRecursive(const std::filesystem::path& directory);

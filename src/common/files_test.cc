@@ -50,6 +50,20 @@ TEST(FilesTest, CopyIntoTakesFilesAndDirectoryContents) {
   EXPECT_EQ(CopyInto(dir.path() / "missing", dir.path() / "dst").code(), StatusCode::kNotFound);
 }
 
+TEST(FilesTest, CopyFileAtomicReplacesWholeAndLeavesNoTemporary) {
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.path() / "source", "new").ok());
+  ASSERT_TRUE(WriteFileAtomic(dir.path() / "copy", "old").ok());
+  ASSERT_TRUE(CopyFileAtomic(dir.path() / "source", dir.path() / "copy").ok());
+  EXPECT_EQ(*ReadFile(dir.path() / "copy"), "new");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+  Status missing = CopyFileAtomic(dir.path() / "none", dir.path() / "copy");
+  EXPECT_EQ(missing.code(), StatusCode::kInternal);
+  EXPECT_NE(missing.message().find("none"), std::string::npos) << missing.message();
+  EXPECT_EQ(*ReadFile(dir.path() / "copy"), "new");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+}
+
 TEST(FilesTest, FindsExecutablesOnASearchPath) {
   testing::TempDir dir;
   fs::create_directories(dir.path() / "bin");

@@ -72,26 +72,28 @@ std::string FailureReason(const contract::MlRoot& root, int exit_code) {
 }
 
 void PackArtifacts(const contract::MlRoot& root, const fs::path& destination) {
-  // The destination is the job's own directory: it names the job in the log.
-  WarnIfFailed("executor", MakeDirectories(destination), "artifacts={} could not be made",
-               destination.string());
-  WarnIfFailed("executor", archive::PackTarGz(root.model_dir(), destination / "model.tar.gz"),
-               "artifacts={} model.tar.gz left out", destination.string());
-  WarnIfFailed("executor",
-               archive::PackTarGz(root.output_data_dir(), destination / "output.tar.gz"),
-               "artifacts={} output.tar.gz left out", destination.string());
-  std::error_code ignored;
-  auto copy = [&](const fs::path& from, const std::string& name) {
-    if (fs::exists(from)) {
-      fs::copy_file(from, destination / name, fs::copy_options::overwrite_existing, ignored);
+  // Best effort, as SageMaker keeps what it can: a part that fails is logged and left out.
+  auto log_if_failed = [&](const Status& status) {
+    if (!status.ok()) {
+      Logger("executor")
+          .error("artifacts={} incomplete: {}", destination.string(), status.message());
     }
+  };
+  log_if_failed(MakeDirectories(destination));
+  // Every file goes in whole or not at all (temporary file, then rename), so that a process
+  // killed while packing leaves no half-written artifact for anyone to take as the real one.
+  log_if_failed(archive::PackTarGz(root.model_dir(), destination / "model.tar.gz"));
+  log_if_failed(archive::PackTarGz(root.output_data_dir(), destination / "output.tar.gz"));
+  auto copy = [&](const fs::path& from, const std::string& name) {
+    std::error_code error;
+    if (fs::exists(from, error)) log_if_failed(CopyFileAtomic(from, destination / name));
   };
   copy(root.log_file(), "training.log");
   copy(root.job_json_file(), "job.json");
   copy(root.metrics_file(), "metrics.jsonl");
-  if (fs::is_directory(root.output_data_dir())) {
-    for (const fs::directory_entry& entry :
-         fs::directory_iterator(root.output_data_dir(), ignored)) {
+  std::error_code error;
+  if (fs::is_directory(root.output_data_dir(), error)) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(root.output_data_dir(), error)) {
       std::string name = entry.path().filename().string();
       if (entry.is_regular_file() && name.starts_with("predictions")) copy(entry.path(), name);
     }

@@ -39,9 +39,9 @@ std::optional<int> ReadWrapperExitCode(const contract::MlRoot& root);
 std::string FailureReason(const contract::MlRoot& root, int exit_code);
 
 // Packs model/ into model.tar.gz and output/data/ into output.tar.gz in `destination`, and copies
-// training.log, job.json, metrics.jsonl and predictions* beside them. Best effort: a file that
-// cannot be packed or copied is left out (files written before a stop are kept, as SageMaker
-// does).
+// training.log, job.json, metrics.jsonl and predictions* beside them, each whole or not at all
+// (a temporary file renamed into place). Best effort: a file that cannot be packed or copied is
+// logged and left out (files written before a stop are kept, as SageMaker does).
 void PackArtifacts(const contract::MlRoot& root, const std::filesystem::path& destination);
 
 }  // namespace trainyard::executor

@@ -154,7 +154,10 @@ void LocalExecutor::Persist(Job& job, Durability durability) {
     if (job.started_at) state["started_at_ms"] = EpochMillis(*job.started_at);
     if (job.exit_code) state["exit_code"] = *job.exit_code;
   }
-  Status written = WriteFileAtomic(job.state_file(), state.dump(2) + "\n", durability);
+  // The job's directory is made by its first record (Downloading), before anything is copied:
+  // a directory without a record is one whose job never ran.
+  Status written = MakeDirectories(job.state_file().parent_path());
+  if (written.ok()) written = WriteFileAtomic(job.state_file(), state.dump(2) + "\n", durability);
   if (!written.ok()) {
     // The job goes on; a restart before the next write would find it one step behind.
     Logger("executor")
