@@ -18,6 +18,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::HttpAnswer;
+using testing::JobProcesses;
 using testing::ServerProcess;
 using testing::WaitFor;
 
@@ -41,20 +42,6 @@ std::map<std::string, int> RunsByJob(const fs::path& runs) {
   std::ifstream file(runs);
   for (std::string line; std::getline(file, line);) counts[line] += 1;
   return counts;
-}
-
-// Processes whose environment names a job root under `data_dir`: wrappers and their commands.
-std::vector<std::string> JobProcesses(const fs::path& data_dir) {
-  std::vector<std::string> found;
-  const std::string marker = "TRAINYARD_ML_ROOT=" + data_dir.string();
-  std::error_code error;
-  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", error)) {
-    std::string pid = entry.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto environment = ReadFile(entry.path() / "environ");
-    if (environment.ok() && environment->find(marker) != std::string::npos) found.push_back(pid);
-  }
-  return found;
 }
 
 // What must not remain once every job has ended: the scheduler's work dirs, the executor's job

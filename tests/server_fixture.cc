@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "common/files.h"
 #include "support/curl_callbacks.h"
 
 namespace trainyard::testing {
@@ -99,6 +100,19 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return condition();
+}
+
+std::vector<std::string> JobProcesses(const fs::path& directory) {
+  std::vector<std::string> found;
+  const std::string marker = "TRAINYARD_ML_ROOT=" + directory.string();
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", error)) {
+    std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto environment = ReadFile(entry.path() / "environ");
+    if (environment.ok() && environment->find(marker) != std::string::npos) found.push_back(pid);
+  }
+  return found;
 }
 
 ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_flags,

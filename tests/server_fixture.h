@@ -102,4 +102,8 @@ class ServerProcess {
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// The pids of the processes whose environment names a job root under `directory`
+// (TRAINYARD_ML_ROOT=...): the wrappers of its jobs and their commands.
+std::vector<std::string> JobProcesses(const std::filesystem::path& directory);
+
 }  // namespace trainyard::testing
