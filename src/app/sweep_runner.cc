@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "app/job_result_file.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "core/job_naming.h"
@@ -40,34 +41,6 @@ executor::JobSpec MakeSpec(const RunOptions& options, const std::string& job_nam
   spec.artifact_dir = options.out_dir / job_name;
   spec.stop_grace_period = options.stop_grace_period;
   return spec;
-}
-
-json StatusJson(const JobResult& result) {
-  json status;
-  if (result.description) {
-    status = result.description->status.ToJson();
-    status["final_metrics"] = result.description->metrics;
-    status["progress"] = result.description->progress;
-    if (result.description->exit_code) status["exit_code"] = *result.description->exit_code;
-  } else {
-    status = {{"status", "Stopped"},
-              {"secondary_status", "Stopped"},
-              {"status_message", "the sweep was stopped before this job started"},
-              {"final_metrics", json::object()}};
-  }
-  json named = {{"job_name", result.job_name}};
-  named.update(status);
-  status = std::move(named);
-  status["hyperparameters"] = result.hyperparameters;
-  status["duration_seconds"] = result.duration_seconds;
-  return status;
-}
-
-Status WriteStatusFile(const RunOptions& options, const JobResult& result) {
-  fs::path status_file = options.out_dir / result.job_name / "status.json";
-  TY_RETURN_IF_ERROR(MakeDirectories(status_file.parent_path()));
-  // Atomic, not synced one by one: the whole output directory is synced once, at the end.
-  return WriteFileAtomic(status_file, StatusJson(result).dump(2) + "\n", Durability::kAtomicOnly);
 }
 
 }  // namespace
@@ -121,7 +94,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
       }
       changed = true;
       ++finished;
-      TY_RETURN_IF_ERROR(WriteStatusFile(options, job.result));
+      TY_RETURN_IF_ERROR(WriteJobResultFile(options.out_dir, job.result));
       it = active.erase(it);
     }
 
@@ -144,7 +117,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
   outcome.all_completed = true;
   for (SweepJob& job : jobs) {
     if (!job.result.description) {  // never started: still leave a status.json behind
-      TY_RETURN_IF_ERROR(WriteStatusFile(options, job.result));
+      TY_RETURN_IF_ERROR(WriteJobResultFile(options.out_dir, job.result));
     }
     bool completed = job.result.description &&
                      job.result.description->status.status() == core::JobStatus::kCompleted;
@@ -158,7 +131,7 @@ Result<SweepOutcome> RunSweep(const RunOptions& options,
     summary["objective"] = {{"metric", options.objective->metric},
                             {"direction", core::ObjectiveGoalName(options.objective->goal)}};
   }
-  for (const JobResult& result : outcome.results) summary["jobs"].push_back(StatusJson(result));
+  for (const JobResult& result : outcome.results) summary["jobs"].push_back(JobResultJson(result));
   TY_RETURN_IF_ERROR(SyncFileSystem(options.out_dir));
   TY_RETURN_IF_ERROR(WriteFileAtomic(options.out_dir / "sweep.json", summary.dump(2) + "\n"));
   return outcome;
