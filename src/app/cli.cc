@@ -8,6 +8,7 @@
 #include "app/aws_commands.h"
 #include "app/client_commands.h"
 #include "app/run_command.h"
+#include "app/run_resume.h"
 #include "app/server_command.h"
 #include "app/sweep_flag_help.h"
 
@@ -48,7 +49,11 @@ run through trainyard-wrap. COMMAND reads the file named by $TRAINYARD_JOB_JSON 
 Example:
   trainyard run --train data/train.csv --eval data/eval.csv \
     --param learning_rate=0.1,0.01 --param batch_size=32,64 --hp iterations=200 \
-    --objective eval_accuracy:max --parallel 2 --out runs/first -- ./my-trainer)");
+    --objective eval_accuracy:max --parallel 2 --out runs/first -- ./my-trainer
+
+The run is recorded in OUT/run.json before any job starts. If `trainyard run` is killed, its jobs
+run on, and `trainyard run --resume OUT` finishes the run: it follows the jobs still running,
+starts those that never started, keeps those that ended, and runs no job's code twice.)");
   run->add_option("--train", flags.train, "Data for the 'training' channel (file or directory)");
   run->add_option("--eval", flags.eval, "Data for the 'evaluation' channel");
   run->add_option("--pretrained", flags.pretrained, "Data for the 'pretrained' channel");
@@ -77,6 +82,11 @@ Example:
   run->add_option("--log-level", options.log.level,
                   "trace, debug, info, warn (default), error or off: the log on stderr");
   run->add_option("--log-format", options.log.format, "text (default) or json");
+  std::string resume_dir;
+  CLI::Option* resume =
+      run->add_option("--resume", resume_dir,
+                      "Finish the run recorded in DIR (killed before it ended); no other option")
+          ->type_name("DIR");
 
   ServerCommand server_command;
   AddServerCommand(cli, server_command);
@@ -97,6 +107,17 @@ Example:
     return cli.exit(error) == 0 ? 0 : ToExitCode(InvalidArgument(error.what()));
   }
   if (std::optional<int> code = RunServerCommand(server_command)) return *code;
+  if (run->parsed() && resume->count() > 0) {
+    std::vector<std::string> other_options;
+    for (const CLI::Option* option : run->get_options()) {
+      if (option != resume && option->count() > 0) other_options.push_back(option->get_name());
+    }
+    if (Status alone = CheckResumeIsAlone(other_options, !command.empty()); !alone.ok()) {
+      std::fprintf(stderr, "trainyard run: %s\n", alone.message().c_str());
+      return ToExitCode(alone);
+    }
+    return ResumeCommand(resume_dir);
+  }
   if (run->parsed()) {
     auto built = BuildRunOptions(flags, std::move(options));
     if (!built.ok()) {

@@ -3,9 +3,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
+#include "app/kill_at_step.h"
+#include "app/run_record.h"
+#include "app/run_resume.h"
 #include "app/sweep_runner.h"
 #include "common/environment.h"
 #include "common/files.h"
@@ -79,6 +83,69 @@ int Fail(const Status& status) {
   return ToExitCode(status);
 }
 
+fs::path WorkDir(const RunOptions& options) {
+  return options.out_dir / ".work";
+}
+
+// Detached: each job's wrapper runs in its own session with its state in the work dir, so that
+// a `trainyard run` killed outright leaves its jobs running for --resume to adopt. Stopping
+// them on Ctrl-C is the sweep runner's (the executor's destructor leaves detached jobs alone).
+std::unique_ptr<executor::LocalExecutor> MakeExecutor(const RunOptions& options,
+                                                      const EnvironmentMap& environment,
+                                                      const StepHook& on_step) {
+  return std::make_unique<executor::LocalExecutor>(
+      executor::LocalExecutorOptions{.work_dir = WorkDir(options),
+                                     .wrapper_path = options.wrapper_path,
+                                     .environment = environment,
+                                     .keep_job_roots = options.keep_job_roots,
+                                     .detach_jobs = true,
+                                     .on_step = on_step});
+}
+
+void PrintResults(const RunOptions& options, const SweepOutcome& outcome) {
+  std::fputs("\n", stdout);
+  std::fputs(FormatResultsTable(outcome.results, options.objective).c_str(), stdout);
+  std::fprintf(stdout,
+               "\nresults: %s (sweep.json, and a folder per job with model.tar.gz, "
+               "output.tar.gz, training.log, job.json, status.json)\n",
+               options.out_dir.c_str());
+  if (options.objective && !outcome.results.empty() && outcome.results.front().description &&
+      outcome.results.front().description->metrics.count(options.objective->metric)) {
+    const JobResult& best = outcome.results.front();
+    std::fprintf(stdout, "best by %s: %s (%s)\n", options.objective->metric.c_str(),
+                 best.job_name.c_str(), (options.out_dir / best.job_name).c_str());
+  }
+}
+
+// Runs the planned jobs to their end, prints the table and returns the exit code.
+int RunPlannedSweep(const RunOptions& options, std::vector<PlannedJob> plan,
+                    std::unique_ptr<executor::LocalExecutor> executor, const StepHook& on_step) {
+  InstallInterruptHandlers();
+  ProgressDisplay display(stdout, ::isatty(STDOUT_FILENO));
+  Result<SweepOutcome> outcome =
+      RunSweep(options, std::move(plan), *executor, display, g_interrupted, on_step);
+  executor.reset();  // every job has ended: its threads are done
+  // After an error the work dir stays: the executor's records in it let --resume finish the
+  // jobs whose end was not recorded.
+  if (!outcome.ok()) return Fail(outcome.status());
+  if (!options.keep_job_roots) {
+    std::error_code error;
+    fs::remove_all(WorkDir(options), error);
+    if (error) {
+      Logger("run").error("path={} could not be removed: {}", WorkDir(options).string(),
+                          error.message());
+    }
+  }
+  PrintResults(options, *outcome);
+  if (outcome->interrupted) return 130;
+  return outcome->all_completed ? 0 : 1;
+}
+
+size_t CountStarts(const std::vector<PlannedJob>& plan, JobStart start) {
+  return static_cast<size_t>(std::count_if(
+      plan.begin(), plan.end(), [start](const auto& job) { return job.start == start; }));
+}
+
 }  // namespace
 
 int RunCommand(RunOptions options) {
@@ -87,45 +154,52 @@ int RunCommand(RunOptions options) {
   auto combinations = core::ExpandSweep(options.sweep);
   if (!combinations.ok()) return Fail(combinations.status());
   if (Status status = PrepareOutDir(options); !status.ok()) return Fail(status);
-  options.out_dir = fs::absolute(options.out_dir);
+  // Recorded before any job starts: a --resume after a kill at any later instant runs the same.
+  RunRecord record = MakeRunRecord(options, *combinations);
+  if (Status status = WriteRunRecord(record); !status.ok()) return Fail(status);
+  auto lock = RunLock::Acquire(record.options.out_dir);
+  if (!lock.ok()) return Fail(lock.status());
 
-  fs::path work_dir = options.out_dir / ".work";
-  bool interactive = ::isatty(STDOUT_FILENO);
+  const RunOptions& recorded = record.options;
   std::fprintf(stdout, "trainyard run: sweep '%s', %zu job%s, %zu at a time, results in %s\n",
-               options.sweep_name.c_str(), combinations->size(),
-               combinations->size() == 1 ? "" : "s", options.parallel, options.out_dir.c_str());
+               recorded.sweep_name.c_str(), record.jobs.size(), record.jobs.size() == 1 ? "" : "s",
+               recorded.parallel, recorded.out_dir.c_str());
   std::fflush(stdout);
+  std::vector<PlannedJob> plan;
+  for (const RecordedJob& job : record.jobs) {
+    plan.push_back({{job.name, job.hyperparameters}, JobStart::kSubmit});
+  }
+  EnvironmentMap environment = ParseEnvironment(environ);
+  StepHook on_step = KillAtStep(environment, "trainyard run");
+  return RunPlannedSweep(recorded, std::move(plan), MakeExecutor(recorded, environment, on_step),
+                         on_step);
+}
 
-  InstallInterruptHandlers();
-  ProgressDisplay display(stdout, interactive);
-  Result<SweepOutcome> outcome = Internal("sweep did not run");
-  {
-    executor::LocalExecutor executor({.work_dir = work_dir,
-                                      .wrapper_path = options.wrapper_path,
-                                      .environment = ParseEnvironment(environ),
-                                      .keep_job_roots = options.keep_job_roots});
-    outcome = RunSweep(options, *combinations, executor, display, g_interrupted);
-  }
-  if (!options.keep_job_roots) {
-    std::error_code ignored;
-    fs::remove_all(work_dir, ignored);
-  }
-  if (!outcome.ok()) return Fail(outcome.status());
+int ResumeCommand(const fs::path& out_dir) {
+  auto record = ReadRunRecord(fs::absolute(out_dir));
+  if (!record.ok()) return Fail(record.status());
+  auto lock = RunLock::Acquire(record->options.out_dir);
+  if (!lock.ok()) return Fail(lock.status());
+  const RunOptions& options = record->options;
 
-  std::fputs("\n", stdout);
-  std::fputs(FormatResultsTable(outcome->results, options.objective).c_str(), stdout);
-  std::fprintf(stdout,
-               "\nresults: %s (sweep.json, and a folder per job with model.tar.gz, "
-               "output.tar.gz, training.log, job.json, status.json)\n",
-               options.out_dir.c_str());
-  if (options.objective && !outcome->results.empty() && outcome->results.front().description &&
-      outcome->results.front().description->metrics.count(options.objective->metric)) {
-    const JobResult& best = outcome->results.front();
-    std::fprintf(stdout, "best by %s: %s (%s)\n", options.objective->metric.c_str(),
-                 best.job_name.c_str(), (options.out_dir / best.job_name).c_str());
+  EnvironmentMap environment = ParseEnvironment(environ);
+  StepHook on_step = KillAtStep(environment, "trainyard run");
+  std::unique_ptr<executor::LocalExecutor> executor = MakeExecutor(options, environment, on_step);
+  if (Status adopted = executor->AdoptRunningJobs(); !adopted.ok()) return Fail(adopted);
+  auto plan = PlanResume(*record, *executor);
+  if (!plan.ok()) return Fail(plan.status());
+  size_t to_start = CountStarts(*plan, JobStart::kSubmit);
+  if (to_start > 0) {
+    if (Status status = CheckInputs(options); !status.ok()) return Fail(status);
   }
-  if (outcome->interrupted) return 130;
-  return outcome->all_completed ? 0 : 1;
+  RemoveInterruptedWrites(*record);
+
+  std::fprintf(
+      stdout, "trainyard run: resuming sweep '%s' in %s: %zu ended, %zu running, %zu to start\n",
+      options.sweep_name.c_str(), options.out_dir.c_str(), CountStarts(*plan, JobStart::kEnded),
+      CountStarts(*plan, JobStart::kFollow), to_start);
+  std::fflush(stdout);
+  return RunPlannedSweep(options, std::move(plan).value(), std::move(executor), on_step);
 }
 
 }  // namespace trainyard::app
