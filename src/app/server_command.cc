@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "app/executor_registry.h"
+#include "app/kill_at_step.h"
 #include "app/server_executors.h"
 #include "app/server_sagemaker.h"
 #include "common/environment.h"
@@ -58,20 +59,6 @@ Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options) {
       "in %s):\n\n  export TRAINYARD_TOKEN=%s\n\n",
       hash_file.c_str(), token.c_str());
   return std::vector<std::string>{control::TokenSha256(token)};
-}
-
-// For the fault-injection tests only (tests/fault_injection_test.cc): with
-// TRAINYARD_TEST_KILL_AT=STEP in its environment, the server kills itself with SIGKILL, as
-// `kill -9` would, the first time a job reaches STEP (common/step_hook.h names the steps).
-StepHook KillAtStep(const EnvironmentMap& environment) {
-  auto step = environment.find("TRAINYARD_TEST_KILL_AT");
-  if (step == environment.end() || step->second.empty()) return nullptr;
-  return [kill_at = step->second](std::string_view reached, std::string_view job_name) {
-    if (reached != kill_at) return;
-    std::fprintf(stderr, "trainyard server: TRAINYARD_TEST_KILL_AT: killed at %s of job %.*s\n",
-                 kill_at.c_str(), static_cast<int>(job_name.size()), job_name.data());
-    ::kill(::getpid(), SIGKILL);
-  };
 }
 
 int Fail(const Status& status) {
@@ -150,7 +137,7 @@ int Serve(ServerOptions options) {
   auto objects = storage::OpenObjectStore(options.objects, environment);
   if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
 
-  const StepHook kill_at_step = KillAtStep(environment);
+  const StepHook kill_at_step = KillAtStep(environment, "trainyard server");
   auto executor_settings = ServerExecutorSettings(options, environment, kill_at_step);
   if (!executor_settings.ok()) return Fail(executor_settings.status());
   // Before the scheduler's Start: its recovery asks the executors about every running job.
