@@ -350,13 +350,15 @@ TEST_F(ServerTest, ASweepWithoutChannelsCompletesAndSweepWaitFollowsItAcrossARes
   testing::Process wait(
       {(testing::BuildDir() / "apps" / "trainyard").string(), "sweep", "wait", sweep_id},
       {{"TRAINYARD_URL", server_.url()}, {"TRAINYARD_TOKEN", server_.token()}});
-  // Killed once both jobs' code runs (a job killed while its input is staged is another story,
-  // issue 13's lifecycle); by then the wait has long had its first answer.
+  // Killed once both jobs' code runs and the wait has had its first answer (the server's request
+  // log shows the wait's GET of the sweep; the test itself never asks for it).
   ASSERT_TRUE(WaitFor(
       [&] {
         json jobs = server_.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
         return jobs.size() == 2 && jobs[0]["secondary_status"] == "Training" &&
-               jobs[1]["secondary_status"] == "Training";
+               jobs[1]["secondary_status"] == "Training" &&
+               server_.OutputSoFar().find("path=/api/v1/sweeps/" + sweep_id + " status=200") !=
+                   std::string::npos;
       },
       20s));
   server_.Kill9();

@@ -199,6 +199,10 @@ std::string ServerProcess::Output() {
   return output_;
 }
 
+std::string ServerProcess::OutputSoFar() {
+  return process_ ? process_->OutputSoFar() : output_;
+}
+
 HttpAnswer ServerProcess::Get(const std::string& path) {
   return Call({"GET", url_ + path, "", "", {}, token_});
 }

@@ -64,7 +64,8 @@ class ServerProcess {
   void set_extra_environment(std::map<std::string, std::string> environment) {
     extra_environment_ = std::move(environment);
   }
-  std::string Output();  // what the last run printed, once it has ended
+  std::string Output();       // what the last run printed, once it has ended
+  std::string OutputSoFar();  // what the running server has printed so far (its request log)
 
   const std::string& url() const { return url_; }
   const std::string& token() const { return token_; }

@@ -93,4 +93,9 @@ ProcessResult Process::Wait(std::chrono::milliseconds timeout) {
   return result;
 }
 
+std::string Process::OutputSoFar() const {
+  std::ifstream in(output_path_);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 }  // namespace trainyard::testing

@@ -26,6 +26,8 @@ class Process {
   pid_t pid() const { return pid_; }
   void Signal(int signal_number);
   ProcessResult Wait(std::chrono::milliseconds timeout);
+  // What it has printed so far, while it runs.
+  std::string OutputSoFar() const;
 
  private:
   pid_t pid_ = -1;
