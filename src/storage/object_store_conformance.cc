@@ -245,9 +245,10 @@ TEST_P(ObjectStoreConformanceTest, LargeObjectStreamsThroughWithoutWholeObjectBu
     GTEST_SKIP() << "peak RSS cannot be reset here (/proc/self/clear_refs); memory not checked";
   }
   RecordProperty("peak_rss_growth_kib", std::to_string(peak - rss_before));
-  // A store that buffered the whole object would have grown by at least its 40 MiB (the S3
-  // store holds a few parts of 5 MiB).
-  EXPECT_LT(peak - rss_before, 20 * 1024) << "peak RSS grew by " << (peak - rss_before) << " KiB";
+  // A store that buffered the whole object would have grown by at least its 40 MiB. The S3
+  // store holds up to 4 parts of 5 MiB in flight; against trainyard's own S3 endpoint in this
+  // process, the endpoint's buffers and its first request-log lines come on top (~20.2 MiB seen).
+  EXPECT_LT(peak - rss_before, 28 * 1024) << "peak RSS grew by " << (peak - rss_before) << " KiB";
 }
 
 TEST_P(ObjectStoreConformanceTest, ExpectedShaAcceptedInEitherCase) {
