@@ -1,5 +1,6 @@
 #include "control/scheduler.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 
@@ -149,8 +150,18 @@ void Scheduler::Loop() {
 
 void Scheduler::RunOnce() {
   std::lock_guard lock(mutex_);
-  FollowRunning();
+  std::vector<EndedJob> ended = FollowRunning();
+  // The slots of the jobs that ended are filled before their outputs are stored: storing is no
+  // work of the executor's, and a search's short trials should not wait for it.
   StartQueued();
+  for (EndedJob& job : ended) {
+    const std::string name = job.record.name;
+    // Followed again when the end could not be recorded: the next pass finishes it again.
+    if (!LogIfFailed(Finish(std::move(job.record), job.description), name,
+                     "its end could not be recorded")) {
+      running_[name] = job.running;
+    }
+  }
 }
 
 Result<SweepRequest> Scheduler::RequestOf(const std::string& sweep_id) {
@@ -383,7 +394,8 @@ void Scheduler::RemoveStaleWorkDirs() {
   }
 }
 
-void Scheduler::FollowRunning() {
+std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
+  std::vector<EndedJob> ended;
   for (auto it = running_.begin(); it != running_.end();) {
     const std::string name = it->first;
     Running& running = it->second;
@@ -410,12 +422,8 @@ void Scheduler::FollowRunning() {
     }
     const core::JobStatusTracker& tracker = description->status;
     if (core::IsTerminal(tracker.status())) {
-      // Not erased when the end could not be recorded: the next pass finishes it again.
-      if (LogIfFailed(Finish(*job, *description), name, "its end could not be recorded")) {
-        it = running_.erase(it);
-      } else {
-        ++it;
-      }
+      ended.push_back({std::move(job).value(), std::move(description).value(), running});
+      it = running_.erase(it);
       continue;
     }
     if (tracker.transitions().size() != running.transitions_seen) {
@@ -433,6 +441,7 @@ void Scheduler::FollowRunning() {
     }
     ++it;
   }
+  return ended;
 }
 
 Status Scheduler::Finish(JobRecord job, const executor::JobDescription& description) {
@@ -567,7 +576,9 @@ void Scheduler::StartQueued() {
   std::set<std::string> sweeps_full;           // sweeps at their max_parallel
   metadata::JobFilter filter;
   filter.status = "Queued";
-  filter.limit = 200;
+  // The head of the queue is usually enough (a slot or two freed): the first page is small, and
+  // each further one, for a queue blocked by per-sweep limits, twice as large.
+  filter.limit = static_cast<size_t>(std::clamp(free_slots * 4, 8, 200));
   // A queue blocked by per-sweep limits is scanned at most this far per pass.
   for (int scanned = 0; free_slots > 0 && scanned < 5000;) {
     auto page = metadata_.ListJobs(filter);
@@ -621,6 +632,7 @@ void Scheduler::StartQueued() {
     }
     if (!page->truncated) return;
     filter.after_queue_position = page->jobs.back().queue_position;
+    filter.limit = std::min<size_t>(filter.limit * 2, 200);
   }
 }
 

@@ -102,7 +102,14 @@ class Scheduler {
   Status RequeueUnstarted(metadata::JobRecord job);
   // Removes the work dirs of jobs that are not running (left by a kill).
   void RemoveStaleWorkDirs();
-  void FollowRunning();
+  // A job whose code has ended, taken off the running jobs, its outputs not yet stored.
+  struct EndedJob {
+    metadata::JobRecord record;
+    executor::JobDescription description;
+    Running running;
+  };
+  // Records the changes of the running jobs; returns those that ended.
+  std::vector<EndedJob> FollowRunning();
   void StartQueued();
   Status Submit(metadata::JobRecord job, const SweepRequest& request);
   Status Finish(metadata::JobRecord job, const executor::JobDescription& description);
