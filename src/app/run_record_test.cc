@@ -129,9 +129,7 @@ class KnownJobsExecutor : public executor::Executor {
     jobs_.insert_or_assign(name, executor::JobDescription{name, tracker});
   }
   std::string name() const override { return "known"; }
-  executor::TrainerKind AcceptedTrainer() const override {
-    return executor::TrainerKind::kCommand;
-  }
+  executor::TrainerKind AcceptedTrainer() const override { return executor::TrainerKind::kCommand; }
   bool RemembersJobsAcrossRestarts() const override { return remembers_; }
   Status Submit(const executor::JobSpec&) override { return Internal("not in this test"); }
   Result<executor::JobDescription> Describe(const std::string& job_name) override {
