@@ -80,7 +80,8 @@ class RunResumeTest : public ::testing::Test {
       EXPECT_NE(Text(job / "training.log").find("trained"), std::string::npos) << name;
       fs::path unpacked = dir_.path() / "unpacked" / name;
       fs::create_directories(unpacked);
-      ASSERT_TRUE(archive::Unpack(job / "model.tar.gz", unpacked).ok()) << name;
+      auto model = archive::Unpack(job / "model.tar.gz", unpacked);
+      ASSERT_TRUE(model.ok()) << name << ": " << model.status().ToString();
       EXPECT_EQ(Text(unpacked / "model.bin"), "weights\n") << name;
       EXPECT_TRUE(fs::exists(job / "output.tar.gz")) << name;
     }

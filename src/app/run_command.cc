@@ -182,6 +182,9 @@ int ResumeCommand(const fs::path& out_dir) {
   if (!lock.ok()) return Fail(lock.status());
   const RunOptions& options = record->options;
 
+  // Before the adoption: adopted jobs pack their artifacts through temporary files of their own
+  // at once, and those are not the killed process's leftovers.
+  RemoveInterruptedWrites(*record);
   EnvironmentMap environment = ParseEnvironment(environ);
   StepHook on_step = KillAtStep(environment, "trainyard run");
   std::unique_ptr<executor::LocalExecutor> executor = MakeExecutor(options, environment, on_step);
@@ -192,7 +195,6 @@ int ResumeCommand(const fs::path& out_dir) {
   if (to_start > 0) {
     if (Status status = CheckInputs(options); !status.ok()) return Fail(status);
   }
-  RemoveInterruptedWrites(*record);
 
   std::fprintf(
       stdout, "trainyard run: resuming sweep '%s' in %s: %zu ended, %zu running, %zu to start\n",
