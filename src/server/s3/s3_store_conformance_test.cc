@@ -28,8 +28,19 @@ struct Endpoint {
   std::string url;
 };
 
+// Made by the first test that needs it; stopped after the last test, while the process is
+// whole: stopped by a static destructor instead, its connection threads could still be logging
+// while other statics go (a "double free" at exit was seen, after every test had passed).
+std::unique_ptr<Endpoint> endpoint;
+
+class EndpointEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override { endpoint.reset(); }
+};
+::testing::Environment* const kEndpointEnvironment =
+    ::testing::AddGlobalTestEnvironment(new EndpointEnvironment);
+
 Result<Endpoint*> SharedEndpoint() {
-  static std::unique_ptr<Endpoint> endpoint;
   if (endpoint) return endpoint.get();
   auto made = std::make_unique<Endpoint>();
   TY_ASSIGN_OR_RETURN(made->store, storage::LocalObjectStore::Open({.root = made->temp.path()}));
