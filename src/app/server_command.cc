@@ -212,7 +212,7 @@ int Serve(ServerOptions options) {
     }
     if (!options.sagemaker.listen_host.empty()) {
       auto started_endpoint =
-          SageMakerEndpoint::Start(options, **objects, *keys, *executor_settings);
+          SageMakerEndpoint::Start(options, **objects, *keys, *executor_settings, kill_at_step);
       if (!started_endpoint.ok())
         return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();

@@ -57,7 +57,7 @@ executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
 
 Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
     const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
-    const ExecutorSettings& server_executors) {
+    const ExecutorSettings& server_executors, StepHook on_step) {
   std::unique_ptr<SageMakerEndpoint> endpoint(new SageMakerEndpoint());
   const SageMakerSettings& settings = options.sagemaker;
   server::SageMakerApiOptions api;
@@ -66,6 +66,7 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   api.secret_by_access_key_id = {{keys.access_key_id, keys.secret_access_key}};
   api.region = settings.region.empty() ? "us-east-1" : settings.region;
   api.max_running = options.max_running;
+  api.on_step = std::move(on_step);
   // The endpoint's jobs run on an executor of their own, configured as the server's, with their
   // job roots apart from the REST API's jobs.
   ExecutorSettings executors = server_executors;

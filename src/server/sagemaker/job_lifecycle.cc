@@ -77,6 +77,9 @@ void TrainingJobs::Stage(const std::string& name) {
   }
   Persist(name);
 
+  // What a staging cut short by a kill left behind.
+  std::error_code ignored;
+  fs::remove_all(JobDir(name) / "channels", ignored);
   std::string failure;
   TrainingJob plan;  // the request never changes: no lock needed on this copy
   plan.name = name;
@@ -117,7 +120,9 @@ void TrainingJobs::Stage(const std::string& name) {
     stop_now = core::IsTerminal(entry->job.status.status());
   }
   if (!stop_now) {
+    ReachStep(options_.on_step, "sagemaker.staged", name);
     Status submitted = options_.executor->Submit(spec);
+    if (submitted.ok()) ReachStep(options_.on_step, "sagemaker.submitted", name);
     if (!submitted.ok()) {
       std::lock_guard lock(mutex_);
       WarnIfFailed(
@@ -228,6 +233,7 @@ void TrainingJobs::Finish(const std::string& name, const executor::JobDescriptio
       upload_error =
           "InternalServerError: could not upload " + std::string(file) + ": " + uploaded.message();
     }
+    ReachStep(options_.on_step, "sagemaker.storing", name);
   }
   // The log's last lines (written after the last poll) take this time.
   TimePoint now = Now();
@@ -271,6 +277,7 @@ void TrainingJobs::Finish(const std::string& name, const executor::JobDescriptio
                  core::ToString(last.status));
     entry.executor_transitions_seen = description.status.transitions().size();
   }
+  ReachStep(options_.on_step, "sagemaker.stored", name);
   Persist(name);
   Cleanup(name);
 }

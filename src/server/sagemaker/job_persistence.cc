@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/log.h"
 #include "server/sagemaker/training_jobs.h"
 
 namespace trainyard::server::sagemaker {
+using core::SecondaryStatus;
 using nlohmann::json;
 
 void TrainingJobs::Persist(const std::string& name) {
@@ -66,14 +68,30 @@ Status TrainingJobs::Start() {
   std::sort(loaded.begin(), loaded.end(), [](const auto& a, const auto& b) {
     return a->job.status.creation_time() < b->job.status.creation_time();
   });
-  // Followed again when the executor still knows it (a detached local job), else ended.
-  std::vector<std::string> orphans;
+  // Each job that had not ended carries on from where it stood (sagemaker_api.h: Start).
+  const bool executor_remembers = options_.executor->RemembersJobsAcrossRestarts();
+  std::vector<std::string> orphans, unstarted, ended;
   for (auto& entry : loaded) {
-    if (core::IsTerminal(entry->job.status.status())) continue;
-    if (options_.executor->Describe(entry->job.name).ok()) {
+    const std::string& name = entry->job.name;
+    if (core::IsTerminal(entry->job.status.status())) {
+      ended.push_back(name);
+      continue;
+    }
+    auto known = options_.executor->Describe(name);
+    if (known.ok() || known.status().code() != StatusCode::kNotFound) {
+      // Known, or not answering yet: the follower asks again at every poll.
+      if (!known.ok()) {
+        Logger("sagemaker")
+            .warn("job={} executor={} not described at start, asked again: {}", name,
+                  options_.executor->name(), known.status().ToString());
+      }
       entry->submitted = true;
+    } else if (executor_remembers) {
+      // A stop asked for before the kill: the job ends Stopped without being staged.
+      entry->cancel_staging = entry->job.status.secondary_status() == SecondaryStatus::kStopping;
+      unstarted.push_back(name);
     } else {
-      orphans.push_back(entry->job.name);
+      orphans.push_back(name);
     }
   }
   {
@@ -85,11 +103,14 @@ Status TrainingJobs::Start() {
     }
     stopping_ = false;
   }
+  // Killed between an ended job's last record and the removal of its files.
+  for (const std::string& name : ended) Cleanup(name);
   for (const std::string& name : orphans) {
     EndWithoutExecutor(name,
                        "InternalServerError: the trainyard server was restarted while this "
                        "training job ran, and its executor no longer knows the job");
   }
+  for (const std::string& name : unstarted) StartStaging(name);
   started_ = true;
   follower_ = std::thread([this] { FollowLoop(); });
   return Status::Ok();

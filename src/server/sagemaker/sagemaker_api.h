@@ -35,6 +35,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "common/step_hook.h"
 #include "common/time_format.h"
 #include "executor/executor.h"
 #include "server/http/http_server.h"
@@ -62,6 +63,9 @@ struct SageMakerApiOptions {
   std::chrono::milliseconds poll_interval{200};  // how often running jobs are described
   std::chrono::seconds max_clock_skew{300};      // X-Amz-Date further off: Signature expired
   std::function<TimePoint()> clock;              // empty: std::chrono::system_clock::now
+  // Reached at each step of a job's way (sagemaker.created, .staged, .submitted, .storing,
+  // .stored); the fault-injection tests kill the server there.
+  StepHook on_step;
 };
 
 class SageMakerApi {
@@ -70,15 +74,20 @@ class SageMakerApi {
   explicit SageMakerApi(SageMakerApiOptions options);
   ~SageMakerApi();  // Stop()
 
-  // Loads every persisted job, then starts following the running ones. A job that had not
-  // ended and that the executor does not know (NotFound from Describe) ends Failed, saying that
-  // the server was restarted while it ran. Errors: the store cannot be listed (Internal).
+  // Loads every persisted job, then carries on with each one that had not ended, from where it
+  // stood: a job the executor knows is followed (and, when it has ended, its outputs stored);
+  // a job the executor does not know (NotFound from Describe) never started its code when the
+  // executor remembers its jobs across restarts (Executor::RemembersJobsAcrossRestarts), so it
+  // is staged and submitted again (or ends Stopped, when a stop was asked for); with any other
+  // executor it ends Failed, saying that the server was restarted while it ran. What a killed
+  // server left half done (staged channels, packed artifacts of ended jobs) is removed.
+  // Errors: the store cannot be listed (Internal).
   Status Start();
   // Stops following jobs and waits for the staging threads (a job still staging its input is
-  // left unsubmitted and ends Failed at the next Start). Running jobs are NOT stopped: they are
-  // the executor's, which stops them when it is destroyed (local executor without detach_jobs,
-  // container executor) or lets them run on for the next server to follow (detached local
-  // executor), as the REST API's jobs do. Idempotent.
+  // left unsubmitted, and Start carries on with it). Running jobs are NOT stopped: they are
+  // the executor's, which stops them when it is destroyed (local executor without detach_jobs)
+  // or lets them run on for the next server to follow (detached local executor), as the REST
+  // API's jobs do. Idempotent.
   void Stop();
 
   // Answers one request. Never throws; every failure becomes an AWS JSON error answer.

@@ -127,18 +127,20 @@ JsonReply TrainingJobs::Create(const json& request) {
     jobs_[name] = std::move(entry);
   }
   Persist(name);
-  {
-    // Under threads_mutex_, so that a Stop() either sees this thread (and joins it) or came
-    // first (and the job, never staged, ends Failed at the next Start).
-    std::lock_guard threads_lock(threads_mutex_);
-    bool stopping = false;
-    {
-      std::lock_guard lock(mutex_);
-      stopping = stopping_;
-    }
-    if (!stopping) staging_threads_[name] = std::thread([this, name] { Stage(name); });
-  }
+  ReachStep(options_.on_step, "sagemaker.created", name);
+  StartStaging(name);
   return JsonReply::Ok({{"TrainingJobArn", TrainingJobArn(arn_context(), name)}});
+}
+
+void TrainingJobs::StartStaging(const std::string& name) {
+  // Under threads_mutex_, so that a Stop() either sees this thread (and joins it) or came first
+  // (and the job, never submitted, is staged again at the next Start).
+  std::lock_guard threads_lock(threads_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+  }
+  staging_threads_[name] = std::thread([this, name] { Stage(name); });
 }
 
 JsonReply TrainingJobs::Describe(const std::string& name) {

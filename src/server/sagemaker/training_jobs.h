@@ -95,6 +95,8 @@ class TrainingJobs {
   void Persist(const std::string& name);  // writes description.json (logs failures)
   Result<std::unique_ptr<Entry>> Load(const std::string& key);
 
+  void StartStaging(const std::string& name);  // unless the table is stopping
+
   // job_lifecycle.cc
   void Stage(const std::string& name);  // the staging thread
   void FollowLoop();                    // the follower thread
