@@ -79,6 +79,10 @@ Status CopyContents(struct ::archive* writer, const fs::path& file, const std::s
                     int64_t expected_size, std::vector<char>& buffer) {
   Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return ErrnoStatus("cannot open '" + file.string() + "'");
+  // Grown as the files need (one byte more than the file, to see it grow), up to a chunk:
+  // zeroing a whole chunk to pack a few small files costs more than packing them.
+  auto wanted = static_cast<size_t>(std::min<int64_t>(expected_size + 1, kChunkSize));
+  if (buffer.size() < wanted) buffer.resize(wanted);
   int64_t copied = 0;
   for (;;) {
     ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
@@ -156,7 +160,7 @@ Status PackInto(const fs::path& directory, const fs::path& archive_path) {
       archive_write_open_fd(writer.get(), fd.get()) != ARCHIVE_OK) {
     return WriterStatus(writer.get(), "cannot start '" + archive_path.string() + "'");
   }
-  std::vector<char> buffer(kChunkSize);
+  std::vector<char> buffer;
   for (const std::string& name : entries) {
     TY_RETURN_IF_ERROR(AddEntry(writer.get(), root, name, buffer));
   }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <istream>
+#include <memory>
 #include <ostream>
 #include <vector>
 
@@ -28,6 +29,12 @@ constexpr char kDefaultContentType[] = "application/octet-stream";
 constexpr std::chrono::seconds kPutInFlightWindow{60};
 // Put retries placing the file when a concurrent Delete prunes the directory it just created.
 constexpr int kPlaceAttempts = 5;
+
+// The buffer that streams `bytes` bytes: no larger than they need, and left uninitialized (most
+// objects are small, and zeroing a whole chunk for each cost more than copying them).
+size_t BufferSize(uint64_t bytes) {
+  return static_cast<size_t>(std::clamp<uint64_t>(bytes, 1, kChunkBytes));
+}
 
 std::string Quoted(const std::string& key) {
   return "'" + key + "'";
@@ -135,15 +142,16 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, std::istream& s
 
   TY_ASSIGN_OR_RETURN(TempFile temp, TempFile::Create(tmp_dir_, "put-"));
   Sha256 hasher;
-  std::vector<char> buffer(kChunkBytes);
+  const size_t buffer_size = BufferSize(size);
+  auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   uint64_t received = 0;
   while (received < size) {
-    auto wanted = static_cast<std::streamsize>(std::min<uint64_t>(kChunkBytes, size - received));
-    source.read(buffer.data(), wanted);
+    auto wanted = static_cast<std::streamsize>(std::min<uint64_t>(buffer_size, size - received));
+    source.read(buffer.get(), wanted);
     std::streamsize got = source.gcount();
     if (got > 0) {
-      hasher.Update(buffer.data(), static_cast<size_t>(got));
-      TY_RETURN_IF_ERROR(WriteAll(temp.fd(), buffer.data(), static_cast<size_t>(got), temp.path()));
+      hasher.Update(buffer.get(), static_cast<size_t>(got));
+      TY_RETURN_IF_ERROR(WriteAll(temp.fd(), buffer.get(), static_cast<size_t>(got), temp.path()));
       received += static_cast<uint64_t>(got);
     }
     if (got < wanted) break;
@@ -256,12 +264,13 @@ Status LocalObjectStore::Get(const std::string& key, std::ostream& sink,
                            " bytes)");
   }
   uint64_t end = range && range->length ? offset + *range->length : size;
-  std::vector<char> buffer(kChunkBytes);
+  const size_t buffer_size = BufferSize(end - offset);
+  auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   while (offset < end) {
-    size_t wanted = static_cast<size_t>(std::min<uint64_t>(kChunkBytes, end - offset));
-    TY_ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), buffer.data(), wanted, offset, path));
+    size_t wanted = static_cast<size_t>(std::min<uint64_t>(buffer_size, end - offset));
+    TY_ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), buffer.get(), wanted, offset, path));
     if (n == 0) return Internal("object " + Quoted(key) + " was truncated while being read");
-    sink.write(buffer.data(), static_cast<std::streamsize>(n));
+    sink.write(buffer.get(), static_cast<std::streamsize>(n));
     if (!sink) return Internal("cannot write object " + Quoted(key) + " to the sink");
     offset += n;
   }
