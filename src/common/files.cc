@@ -40,21 +40,37 @@ Result<std::string> ReadFile(const fs::path& path) {
   return buffer.str();
 }
 
-Status WriteFileAtomic(const fs::path& path, const std::string& content, Durability durability) {
-  fs::path temporary = TemporaryBeside(path);
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("cannot create", temporary);
+namespace {
+
+Status WriteContent(int fd, const std::string& content, const fs::path& path) {
   size_t written = 0;
   while (written < content.size()) {
     ssize_t n = ::write(fd, content.data() + written, content.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status status = ErrnoStatus("cannot write", temporary);
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      return status;
-    }
+    if (n < 0) return ErrnoStatus("cannot write", path);
     written += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteFile(const fs::path& path, const std::string& content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("cannot create", path);
+  Status status = WriteContent(fd, content, path);
+  ::close(fd);
+  return status;
+}
+
+Status WriteFileAtomic(const fs::path& path, const std::string& content, Durability durability) {
+  fs::path temporary = TemporaryBeside(path);
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("cannot create", temporary);
+  if (Status status = WriteContent(fd, content, temporary); !status.ok()) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    return status;
   }
   if (durability == Durability::kDurable) ::fdatasync(fd);
   ::close(fd);

@@ -1,7 +1,8 @@
 // Small filesystem helpers that return Status instead of throwing.
 //
-// Writes are atomic (temp file in the same directory, fsync, rename): a reader never sees a
-// half-written file, which matters for files other processes poll (job state, job.json).
+// WriteFileAtomic and CopyFileAtomic write through a temp file in the same directory, renamed
+// into place: a reader never sees a half-written file, which matters for files other processes
+// poll (job state, job.json).
 #pragma once
 
 #include <filesystem>
@@ -18,6 +19,9 @@ namespace trainyard {
 enum class Durability { kDurable, kAtomicOnly };
 
 Result<std::string> ReadFile(const std::filesystem::path& path);
+// Writes `content` to `path` in place (created or truncated), not atomically: for files nobody
+// reads before the writer is done, such as a job root laid out before its job starts.
+Status WriteFile(const std::filesystem::path& path, const std::string& content);
 Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content,
                        Durability durability = Durability::kDurable);
 // Copies the file `source` to `destination` through a temporary file beside it, renamed into

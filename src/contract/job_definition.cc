@@ -71,9 +71,10 @@ json TrainingJobConfigJson(const JobDefinition& job) {
           {"StoppingCondition", {{"MaxRuntimeInSeconds", job.max_runtime_seconds}}}};
 }
 
-// A job root is scratch space that a crash makes worthless anyway: atomic, not durable.
+// A job root is laid out before its job starts, and a crash makes it worthless anyway: neither
+// atomic nor durable.
 Status WriteJson(const fs::path& path, const json& value) {
-  return WriteFileAtomic(path, value.dump(2) + "\n", Durability::kAtomicOnly);
+  return WriteFile(path, value.dump(2) + "\n");
 }
 
 // Reads a JSON file; `missing` is returned when the file does not exist.
