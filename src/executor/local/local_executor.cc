@@ -136,7 +136,6 @@ Status LocalExecutor::Transition(Job& job, SecondaryStatus next, const std::stri
     }
     TY_RETURN_IF_ERROR(job.status.Transition(next, std::chrono::system_clock::now(), message));
   }
-  Persist(job);
   NotifyStatusChanged(job.spec.definition.job_name);
   return Status::Ok();
 }
@@ -147,6 +146,7 @@ void LocalExecutor::RunJob(Job& job) {
   const std::string& name = job.spec.definition.job_name;
   if (!job.adopted) {
     status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
+    if (status.ok()) Persist(job);  // the first record: a job dir without one never ran
     if (status.ok()) ReachStep(options_.on_step, "executor.recorded", name);
     if (status.ok()) status = Download(job);
     if (status.ok()) ReachStep(options_.on_step, "executor.staged", name);

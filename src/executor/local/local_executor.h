@@ -86,6 +86,8 @@ class LocalExecutor : public Executor {
   Status Train(Job& job, int* exit_code);
   void Upload(Job& job);
   void Finish(Job& job, int exit_code);
+  // Applies the transition in memory and tells the listener; the caller persists it where the
+  // record matters (Persist).
   Status Transition(Job& job, core::SecondaryStatus next, const std::string& message = "");
   // The wrapper's argv and environment.
   void WrapperInvocation(const Job& job, std::vector<std::string>* argv,
@@ -95,9 +97,11 @@ class LocalExecutor : public Executor {
   Status StartDetached(Job& job);
   Status FollowDetached(Job& job, int* exit_code);
   // detach_jobs: writes the job's executor-state.json (no-op otherwise). Call without mutex_.
-  // Atomic always (a kill never leaves a torn state); synced to disk only for the records a
-  // power cut must not lose (`Durability::kDurable`): that the wrapper was launched (its pid), and
-  // that the job ended. The steps between are rewritten or redone after a crash anyway.
+  // Written three times in a job's life: its first record (Downloading, before anything is
+  // copied), its launch (the pid) and its end, plus a stop asked for; the steps between
+  // (Training before the launch, the exit code and Uploading before the end) are redone after a
+  // crash anyway. Atomic always (a kill never leaves a torn state); synced to disk only for the
+  // records a power cut must not lose (`Durability::kDurable`): the launch and the end.
   void Persist(Job& job, Durability durability = Durability::kAtomicOnly);
   Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
   // Removes what AdoptRunningJobs found no use for: the directory of a job that never ran, the

@@ -123,11 +123,8 @@ Status LocalExecutor::FollowDetached(Job& job, int* exit_code) {
     if (changed) Persist(job);
   }
   *exit_code = ReadWrapperExitCode(job.root).value_or(kKilledExitCode);
-  {
-    std::lock_guard lock(mutex_);
-    job.exit_code = *exit_code;
-  }
-  Persist(job);
+  std::lock_guard lock(mutex_);
+  job.exit_code = *exit_code;
   return Status::Ok();
 }
 
