@@ -117,11 +117,15 @@ TEST_F(ServerDataTest, MetricsCountJobsAndRequests) {
   EXPECT_NE(metrics.body.find("trainyard_jobs{status=\"Queued\"} 0"), std::string::npos);
   EXPECT_NE(metrics.body.find("trainyard_queue_length 0"), std::string::npos);
   server_.Get("/api/v1/jobs/missing");
-  metrics = Call({"GET", server_.url() + "/metrics"});
-  EXPECT_NE(
-      metrics.body.find(
-          "trainyard_http_requests_total{route=\"GET /api/v1/jobs/{name}\",status=\"404\"} 1"),
-      std::string::npos)
+  // A request is counted once its answer has been sent: the client may ask before that.
+  const std::string counted =
+      "trainyard_http_requests_total{route=\"GET /api/v1/jobs/{name}\",status=\"404\"} 1";
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        metrics = Call({"GET", server_.url() + "/metrics"});
+        return metrics.body.find(counted) != std::string::npos;
+      },
+      std::chrono::seconds(5)))
       << metrics.body;
 }
 
