@@ -5,10 +5,6 @@
 
 namespace trainyard::wrapper {
 
-const char* StreamName(Stream stream) {
-  return stream == Stream::kStdout ? "stdout" : "stderr";
-}
-
 MetricExtractor::MetricExtractor(const std::vector<contract::MetricDefinition>& definitions,
                                  std::vector<std::string>* warnings) {
   for (const contract::MetricDefinition& definition : definitions) {

@@ -16,7 +16,6 @@
 namespace trainyard::wrapper {
 
 enum class Stream { kStdout, kStderr };
-const char* StreamName(Stream stream);
 
 struct LogLine {
   Stream stream;

@@ -52,12 +52,12 @@ void ProgressReporter::MergeLocked(Pending batch, bool in_front) {
     batch.log.insert(batch.log.end(), p.log.begin(), p.log.end());
     p.metrics = std::move(batch.metrics);
     p.log = std::move(batch.log);
-    if (!p.exit_info) p.exit_info = std::move(batch.exit_info);
+    if (!p.exit) p.exit = std::move(batch.exit);
   } else {
     if (batch.progress) p.progress = std::move(batch.progress);
     p.metrics.insert(p.metrics.end(), batch.metrics.begin(), batch.metrics.end());
     p.log.insert(p.log.end(), batch.log.begin(), batch.log.end());
-    if (batch.exit_info) p.exit_info = std::move(batch.exit_info);
+    if (batch.exit) p.exit = std::move(batch.exit);
   }
   p.dropped_log_lines +=
       batch.dropped_log_lines + KeepNewest(p.log, options_.max_pending_log_lines);
@@ -75,7 +75,7 @@ void ProgressReporter::Submit(ProgressUpdate update) {
   wake_.notify_all();
 }
 
-void ProgressReporter::Finish(ProgressUpdate update, json exit_info,
+void ProgressReporter::Finish(ProgressUpdate update, contract::ProgressExit exit,
                               std::chrono::milliseconds deadline) {
   Pending last{std::move(update.progress), std::move(update.metrics), std::move(update.log)};
   last.dropped_log_lines = update.dropped_log_lines;
@@ -84,7 +84,7 @@ void ProgressReporter::Finish(ProgressUpdate update, json exit_info,
   // server learns the exit from the job's executor, and the request would cost a short job
   // (a search's trial) the loading of libcurl, ~20 ms, and a round trip.
   if (sequence_ == 0 && !sending_ && pending_.empty() && last.empty()) return;
-  last.exit_info = std::move(exit_info);
+  last.exit = std::move(exit);
   MergeLocked(std::move(last), /*in_front=*/false);
   retry_now_ = true;
   wake_.notify_all();
@@ -92,30 +92,24 @@ void ProgressReporter::Finish(ProgressUpdate update, json exit_info,
 }
 
 json ProgressReporter::BuildBody(const Pending& batch, uint64_t sequence) const {
-  json metrics = json::array();
+  contract::ProgressBody body{.job_name = options_.job_name,
+                              .sequence = sequence,
+                              .sent_at = std::chrono::system_clock::now(),
+                              .progress = batch.progress,
+                              .dropped_log_lines = batch.dropped_log_lines,
+                              .dropped_metric_points = batch.dropped_metric_points,
+                              .exit = batch.exit};
+  body.metrics.reserve(batch.metrics.size());
   for (const MetricPoint& point : batch.metrics) {
-    json entry = {
-        {"name", point.name}, {"value", point.value}, {"timestamp", FormatIso8601(point.time)}};
-    if (point.step) entry["step"] = *point.step;
-    metrics.push_back(std::move(entry));
+    body.metrics.push_back({point.name, point.value, point.step, point.time});
   }
-  json log = json::array();
+  body.log.reserve(batch.log.size());
   for (const LogLine& line : batch.log) {
-    log.push_back({{"stream", StreamName(line.stream)},
-                   {"line", line.text},
-                   {"timestamp", FormatIso8601(line.time)}});
+    body.log.push_back({line.stream == Stream::kStderr ? contract::LogStream::kStderr
+                                                       : contract::LogStream::kStdout,
+                        line.text, line.time});
   }
-  json body = {{"schema", "trainyard.progress/v1"},
-               {"job_name", options_.job_name},
-               {"sequence", sequence},
-               {"sent_at", FormatIso8601(std::chrono::system_clock::now())},
-               {"metrics", metrics},
-               {"log", log}};
-  if (batch.progress) body["progress"] = *batch.progress;
-  if (batch.dropped_log_lines) body["dropped_log_lines"] = batch.dropped_log_lines;
-  if (batch.dropped_metric_points) body["dropped_metric_points"] = batch.dropped_metric_points;
-  if (batch.exit_info) body["exit"] = *batch.exit_info;
-  return body;
+  return contract::EncodeProgressBody(body);
 }
 
 bool ProgressReporter::Post(const std::string& body) {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "contract/progress_body.h"
 #include "wrapper/log_lines.h"
 
 namespace trainyard::wrapper {
@@ -53,7 +54,8 @@ class ProgressReporter {
   // everything to be delivered; abandons the rest (and any request in flight) after that. Sends
   // nothing when nothing was ever submitted and the final update is empty too: the exit alone
   // is not reported.
-  void Finish(ProgressUpdate update, nlohmann::json exit_info, std::chrono::milliseconds deadline);
+  void Finish(ProgressUpdate update, contract::ProgressExit exit,
+              std::chrono::milliseconds deadline);
 
   uint64_t posts_succeeded() const { return posts_succeeded_; }
   uint64_t posts_failed() const { return posts_failed_; }
@@ -65,12 +67,13 @@ class ProgressReporter {
     std::vector<LogLine> log;
     uint64_t dropped_log_lines = 0;
     uint64_t dropped_metric_points = 0;
-    std::optional<nlohmann::json> exit_info;
-    bool empty() const { return !progress && metrics.empty() && log.empty() && !exit_info; }
+    std::optional<contract::ProgressExit> exit;
+    bool empty() const { return !progress && metrics.empty() && log.empty() && !exit; }
   };
 
   void MergeLocked(Pending batch, bool in_front);
   void Run();
+  // The batch as the request's body (contract::EncodeProgressBody).
   nlohmann::json BuildBody(const Pending& batch, uint64_t sequence) const;
   bool Post(const std::string& body);
 

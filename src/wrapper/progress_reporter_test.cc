@@ -25,7 +25,7 @@ TEST(ProgressReporterTest, PostsWithBearerTokenAndDocumentedBody) {
       {.url = server.url("/api/v1/jobs/j/progress"), .token = "t0k", .job_name = "j"});
   reporter.Submit(SomeUpdate(0.5));
   ASSERT_TRUE(server.WaitForRequests(1, 5s));
-  reporter.Finish({}, {{"code", 0}}, 5s);
+  reporter.Finish({}, {.code = 0}, 5s);
   auto requests = server.requests();
   ASSERT_GE(requests.size(), 2u);
   EXPECT_EQ(requests[0].method, "POST");
@@ -44,16 +44,45 @@ TEST(ProgressReporterTest, PostsWithBearerTokenAndDocumentedBody) {
   EXPECT_GT(last["sequence"].get<int>(), body["sequence"].get<int>());
 }
 
+TEST(ProgressReporterTest, TheBodyDecodesAsWhatWasSubmitted) {
+  HttpTestServer server;
+  ProgressReporter reporter({.url = server.url("/p"), .job_name = "j"});
+  // Timestamps travel to the millisecond.
+  TimePoint time =
+      std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  ProgressUpdate update;
+  update.progress = json{{"step", 3}};
+  update.metrics = {{"loss", 0.25, 3, time}, {"acc", 0.5, std::nullopt, time}};
+  update.log = {{Stream::kStdout, "out", time}, {Stream::kStderr, "err", time}};
+  update.dropped_log_lines = 4;
+  reporter.Finish(std::move(update), {.code = 137, .signal = "SIGKILL"}, 5s);
+  ASSERT_EQ(server.requests().size(), 1u);
+  auto body = contract::DecodeProgressBody(json::parse(server.requests()[0].body));
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(body->job_name, "j");
+  EXPECT_EQ(body->sequence, 1u);
+  EXPECT_EQ(body->progress, (json{{"step", 3}}));
+  std::vector<contract::ProgressMetric> metrics = {{"loss", 0.25, 3, time},
+                                                   {"acc", 0.5, std::nullopt, time}};
+  EXPECT_EQ(body->metrics, metrics);
+  std::vector<contract::ProgressLogLine> log = {{contract::LogStream::kStdout, "out", time},
+                                                {contract::LogStream::kStderr, "err", time}};
+  EXPECT_EQ(body->log, log);
+  EXPECT_EQ(body->dropped_log_lines, 4u);
+  EXPECT_EQ(body->dropped_metric_points, 0u);
+  EXPECT_EQ(body->exit, (contract::ProgressExit{.code = 137, .signal = "SIGKILL"}));
+}
+
 TEST(ProgressReporterTest, AJobWithNothingToReportSendsNoRequest) {
   HttpTestServer server;
   {
     ProgressReporter reporter({.url = server.url("/p")});
-    reporter.Finish({}, {{"code", 0}}, 5s);
+    reporter.Finish({}, {.code = 0}, 5s);
     EXPECT_EQ(reporter.posts_succeeded() + reporter.posts_failed(), 0u);
   }
   // With something in the final update, the exit goes with it.
   ProgressReporter reporter({.url = server.url("/p")});
-  reporter.Finish(SomeUpdate(1.0), {{"code", 3}}, 5s);
+  reporter.Finish(SomeUpdate(1.0), {.code = 3}, 5s);
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(json::parse(server.requests()[0].body)["exit"]["code"], 3);
 }
@@ -65,7 +94,7 @@ TEST(ProgressReporterTest, ServerDownNeitherBlocksNorLosesTheQueue) {
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 100; ++i) reporter.Submit(SomeUpdate(i / 100.0));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);  // Submit never waits
-  reporter.Finish({}, {{"code", 0}}, 300ms);
+  reporter.Finish({}, {.code = 0}, 300ms);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   EXPECT_EQ(reporter.posts_succeeded(), 0u);
   EXPECT_GT(reporter.posts_failed(), 0u);
@@ -77,7 +106,7 @@ TEST(ProgressReporterTest, HangingServerCostsAtMostTheDeadline) {
   {
     ProgressReporter reporter({.url = server.url("/p")});
     reporter.Submit(SomeUpdate(0.1));
-    reporter.Finish({}, {{"code", 0}}, 500ms);
+    reporter.Finish({}, {.code = 0}, 500ms);
   }  // the destructor abandons the request in flight
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }

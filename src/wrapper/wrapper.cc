@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/time_format.h"
 #include "contract/job_json.h"
+#include "contract/progress_body.h"
 #include "contract/script_mode_environment.h"
 #include "wrapper/channel_unpacker.h"
 #include "wrapper/command.h"
@@ -207,13 +208,13 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
     int code =
         outcome.status().code() == StatusCode::kNotFound ? kExitCommandNotFound : kExitSetupFailed;
     if (reporter)
-      reporter->Finish(supervisor.TakeFinalUpdate(), {{"code", code}}, kFinalReportDeadline);
+      reporter->Finish(supervisor.TakeFinalUpdate(), {.code = code}, kFinalReportDeadline);
     return FailSetup(root, log, outcome.status(), code);
   }
   for (const std::string& warning : outcome->warnings) log.Say(warning);
 
-  json exit_info = {{"code", outcome->exit_code}};
-  if (outcome->signal) exit_info["signal"] = SignalName(outcome->signal);
+  contract::ProgressExit exit{.code = outcome->exit_code};
+  if (outcome->signal) exit.signal = SignalName(outcome->signal);
   *signal_number = outcome->signal;
   if (outcome->exit_code != 0) {
     std::string header = outcome->signal ? "killed by signal " + SignalName(outcome->signal)
@@ -226,7 +227,7 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
     }
     log.Say("command ended: " + header);
   }
-  if (reporter) reporter->Finish(supervisor.TakeFinalUpdate(), exit_info, kFinalReportDeadline);
+  if (reporter) reporter->Finish(supervisor.TakeFinalUpdate(), exit, kFinalReportDeadline);
   return outcome->exit_code;
 }
 
