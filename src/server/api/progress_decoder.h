@@ -1,5 +1,5 @@
-// The body of the wrapper's progress callback (docs/progress-callback.md), checked field by
-// field into what the MetadataStore records.
+// The body of the wrapper's progress callback (docs/progress-callback.md), decoded with
+// contract's codec (contract/progress_body.h) into what the MetadataStore records.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,8 +9,9 @@
 
 namespace trainyard::server {
 
-// InvalidArgument("field 'metrics[2]': ...") for a field of the wrong shape. Unknown fields are
-// ignored (the format only grows within v1); a timestamp that cannot be read is taken as now.
+// DecodeProgressBody's errors: InvalidArgument("field 'metrics[2]': ...") for a field of the
+// wrong shape. Unknown fields are ignored (the format only grows within v1); a timestamp that
+// cannot be read is taken as now.
 Result<metadata::ProgressUpdate> DecodeProgress(const nlohmann::json& body);
 
 }  // namespace trainyard::server
