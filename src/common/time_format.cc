@@ -29,7 +29,8 @@ bool ReadChar(std::string_view text, size_t* at, char expected) {
 
 std::string FormatIso8601(TimePoint time) {
   auto since_epoch = time.time_since_epoch();
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  // Floored, so that a time before 1970 has its milliseconds in 0..999 too.
+  auto seconds = std::chrono::floor<std::chrono::seconds>(since_epoch);
   auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - seconds);
   std::time_t t = seconds.count();
   std::tm utc{};
@@ -53,7 +54,7 @@ std::optional<TimePoint> ParseIso8601(std::string_view text) {
       !ReadDigits(text, &at, 2, &second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
     return std::nullopt;
   }
   int millis = 0;
@@ -73,7 +74,16 @@ std::optional<TimePoint> ParseIso8601(std::string_view text) {
   parts.tm_hour = hour;
   parts.tm_min = minute;
   parts.tm_sec = second;
-  return std::chrono::system_clock::from_time_t(timegm(&parts)) + std::chrono::milliseconds(millis);
+  // Only times a TimePoint holds (1678 to 2261 with nanoseconds), which FormatIso8601 writes back
+  // as they were read. A leap second (:60) is refused for the same reason.
+  std::time_t seconds_since_epoch = timegm(&parts);
+  constexpr auto kLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(TimePoint::duration::max());
+  if (seconds_since_epoch <= -kLimit.count() || seconds_since_epoch >= kLimit.count()) {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(seconds_since_epoch) +
+         std::chrono::milliseconds(millis);
 }
 
 }  // namespace trainyard
