@@ -1,10 +1,11 @@
-// libFuzzer target: JSON bodies as the API decodes them — a sweep request (and its canonical
-// form read back to the same request) and a progress callback — and a Range header.
+// libFuzzer target: JSON bodies as the API decodes them — a sweep request and a progress
+// callback body (each with its canonical form read back to the same thing) — and a Range header.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
+#include "contract/progress_body.h"
 #include "control/sweep_request.h"
 #include "server/api/http_helpers.h"
 #include "server/api/progress_decoder.h"
@@ -27,6 +28,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = trainyard::control::ParseSweepRequest(canonical);
     if (!again.ok() || trainyard::control::ToJson(*again) != canonical) std::abort();
   }
+  // Dropped: only a crash counts here; the body's own round trip is checked below.
   (void)trainyard::server::DecodeProgress(body);
+  auto progress = trainyard::contract::DecodeProgressBody(body);
+  if (progress.ok()) {
+    nlohmann::json canonical = trainyard::contract::EncodeProgressBody(*progress);
+    auto again = trainyard::contract::DecodeProgressBody(canonical);
+    if (!again.ok() || trainyard::contract::EncodeProgressBody(*again) != canonical) std::abort();
+  }
   return 0;
 }

@@ -70,6 +70,32 @@ TEST(ProgressBodyTest, RoundTripsTheEdgeCases) {
   EXPECT_EQ(RoundTrip(dropped), dropped);
 }
 
+TEST(ProgressBodyTest, WhatItWritesReadsBackTheSame) {
+  // Whatever it accepts, its own encoding of it decodes to the same body (fuzz_json_requests
+  // checks this for any input): odd timestamps included.
+  json body = json::parse(R"({
+    "sequence": 18446744073709551615, "job_name": "j",
+    "metrics": [{"name": "a", "value": 18446744073709551615, "step": -3,
+                 "timestamp": "1969-12-31T23:59:59.500Z"},
+                {"name": "b", "value": -0.5, "timestamp": "2026-02-31T00:00:00Z"},
+                {"name": "c", "value": 1, "timestamp": "9999-12-31T23:59:60Z"},
+                {"name": "d", "value": 2, "timestamp": "2026-11-27T18:32:31.0019999Z"}],
+    "log": [{"line": "x", "stream": "stderr"}, {"line": "", "timestamp": "0000-01-01T00:00:00Z"}],
+    "progress": {"nested": {"a": [1, 2]}},
+    "exit": {"code": -2147483648, "signal": "SIGSEGV"}
+  })");
+  auto decoded = DecodeProgressBody(body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  json canonical = EncodeProgressBody(*decoded);
+  auto again = DecodeProgressBody(canonical);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(EncodeProgressBody(*again), canonical);
+  EXPECT_EQ(canonical["metrics"][0]["timestamp"], "1969-12-31T23:59:59.500Z");
+  EXPECT_EQ(canonical["metrics"][1]["timestamp"], "2026-03-03T00:00:00.000Z");
+  EXPECT_EQ(canonical["metrics"][3]["timestamp"], "2026-11-27T18:32:31.001Z");
+  EXPECT_EQ(again->exit, (ProgressExit{.code = -2147483648, .signal = "SIGSEGV"}));
+}
+
 TEST(ProgressBodyTest, WritesTheDocumentedFields) {
   ProgressBody body{.job_name = "j",
                     .sequence = 2,
