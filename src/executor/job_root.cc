@@ -100,4 +100,26 @@ void PackArtifacts(const contract::MlRoot& root, const fs::path& destination) {
   }
 }
 
+void RemoveHalfWrittenStates(const fs::path& job_dir) {
+  std::error_code error;
+  const std::string prefix = std::string(kExecutorStateFileName) + ".tmp.";
+  for (const fs::directory_entry& entry : fs::directory_iterator(job_dir, error)) {
+    if (entry.path().filename().string().rfind(prefix, 0) != 0) continue;
+    std::error_code removed;
+    fs::remove(entry.path(), removed);
+    if (removed) {
+      Logger("executor")
+          .error("file={} could not be removed: {}", entry.path().string(), removed.message());
+    }
+  }
+}
+
+void RemoveLeftover(const fs::path& path) {
+  std::error_code error;
+  fs::remove_all(path, error);
+  if (error) {
+    Logger("executor").error("path={} could not be removed: {}", path.string(), error.message());
+  }
+}
+
 }  // namespace trainyard::executor

@@ -44,4 +44,15 @@ std::string FailureReason(const contract::MlRoot& root, int exit_code);
 // logged and left out (files written before a stop are kept, as SageMaker does).
 void PackArtifacts(const contract::MlRoot& root, const std::filesystem::path& destination);
 
+// Where an executor that keeps its jobs across restarts (local with detach_jobs, container)
+// records each job: <work_dir>/<job>/executor-state.json, rewritten atomically.
+inline constexpr char kExecutorStateFileName[] = "executor-state.json";
+
+// A kill during a WriteFileAtomic of the state leaves its temporary file beside it
+// ("executor-state.json.tmp.*"): removes those in `job_dir`, logging what cannot be removed.
+void RemoveHalfWrittenStates(const std::filesystem::path& job_dir);
+
+// Removes `path` and everything under it, logging a failure: what a restart found no use for.
+void RemoveLeftover(const std::filesystem::path& path);
+
 }  // namespace trainyard::executor

@@ -123,6 +123,19 @@ Result<uint64_t> ProcessStartTime(pid_t pid) {
   return start_time;
 }
 
+ProcessIdentity IdentifyByEnvironment(pid_t pid, const std::string& entry) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    auto start_time = ProcessStartTime(pid);
+    if (!start_time.ok()) break;
+    auto environment = ReadFile("/proc/" + std::to_string(pid) + "/environ");
+    if (environment.ok() && environment->find(entry + '\0') != std::string::npos) {
+      return {pid, *start_time};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {pid, 0};
+}
+
 bool IsRunning(const ProcessIdentity& process) {
   auto start_time = ProcessStartTime(process.pid);
   return start_time.ok() && *start_time == process.start_time;

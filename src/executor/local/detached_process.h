@@ -32,6 +32,12 @@ Result<uint64_t> ProcessStartTime(pid_t pid);
 // Whether the very process `process` names still runs (not a reused pid, not a zombie).
 bool IsRunning(const ProcessIdentity& process);
 
+// The process `pid` if its environment holds `entry` ("NAME=value", naming the job it was
+// started for); a pid that ended, or was reused by another process, gives an identity that
+// reads as ended (start time 0). Retried for up to a second: a child that wrote its launch
+// claim may not have exec'd yet.
+ProcessIdentity IdentifyByEnvironment(pid_t pid, const std::string& entry);
+
 // Sends `signal_number` to the process group `process` leads, after checking the start time;
 // false when the process is gone (nothing is sent then).
 bool SignalProcessGroup(const ProcessIdentity& process, int signal_number);

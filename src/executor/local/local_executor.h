@@ -104,9 +104,6 @@ class LocalExecutor : public Executor {
   // records a power cut must not lose (`Durability::kDurable`): the launch and the end.
   void Persist(Job& job, Durability durability = Durability::kAtomicOnly);
   Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
-  // Removes what AdoptRunningJobs found no use for: the directory of a job that never ran, the
-  // root of one that ended.
-  void RemoveLeftover(const std::filesystem::path& path);
 
   LocalExecutorOptions options_;
   std::mutex mutex_;

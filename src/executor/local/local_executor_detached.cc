@@ -18,7 +18,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-constexpr char kStateFileName[] = "executor-state.json";
 constexpr milliseconds kPollInterval{100};
 // What a wrapper that left no exit file died of: only SIGKILL (ours, or the OOM killer's) stops
 // it without its writing one.
@@ -26,38 +25,6 @@ constexpr int kKilledExitCode = 128 + SIGKILL;
 
 int64_t EpochMillis(TimePoint time) {
   return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
-}
-
-// The process `pid` if it is the wrapper of the job rooted at `root`: its environment names the
-// root. A pid that ended, or was reused by another process, gives an identity that reads as
-// ended. Retried for a moment: a child that wrote its claim may not have exec'd yet.
-ProcessIdentity IdentifyWrapper(pid_t pid, const fs::path& root) {
-  const std::string marker = "TRAINYARD_ML_ROOT=" + root.string();
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    auto start_time = ProcessStartTime(pid);
-    if (!start_time.ok()) break;
-    auto environment = ReadFile("/proc/" + std::to_string(pid) + "/environ");
-    if (environment.ok() && environment->find(marker + '\0') != std::string::npos) {
-      return {pid, *start_time};
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return {pid, 0};
-}
-
-// A kill during Persist leaves its temporary file beside the state (WriteFileAtomic).
-void RemoveHalfWrittenStates(const fs::path& job_dir) {
-  std::error_code error;
-  const std::string prefix = std::string(kStateFileName) + ".tmp.";
-  for (const fs::directory_entry& entry : fs::directory_iterator(job_dir, error)) {
-    if (entry.path().filename().string().rfind(prefix, 0) != 0) continue;
-    std::error_code removed;
-    fs::remove(entry.path(), removed);
-    if (removed) {
-      Logger("executor")
-          .error("file={} could not be removed: {}", entry.path().string(), removed.message());
-    }
-  }
 }
 
 }  // namespace
@@ -205,7 +172,7 @@ Status LocalExecutor::AdoptRunningJobs() {
   }
   for (const fs::directory_entry& entry : entries) {
     if (!entry.is_directory(error)) continue;
-    fs::path state_file = entry.path() / kStateFileName;
+    fs::path state_file = entry.path() / kExecutorStateFileName;
     if (!fs::is_regular_file(state_file, error)) {
       // A job is recorded at its first step, before any launch: without a record nothing ran,
       // and whoever submitted it may submit it again.
@@ -236,7 +203,8 @@ Status LocalExecutor::AdoptRunningJobs() {
         RemoveLeftover(entry.path());
         continue;
       }
-      job->process = IdentifyWrapper(**launched, job->root.root());
+      job->process =
+          IdentifyByEnvironment(**launched, "TRAINYARD_ML_ROOT=" + job->root.root().string());
       if (job->status.secondary_status() != SecondaryStatus::kTraining) {
         LogIfRefused(
             job->status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
@@ -260,14 +228,6 @@ Status LocalExecutor::AdoptRunningJobs() {
     }
   }
   return Status::Ok();
-}
-
-void LocalExecutor::RemoveLeftover(const fs::path& path) {
-  std::error_code error;
-  fs::remove_all(path, error);
-  if (error) {
-    Logger("executor").error("path={} could not be removed: {}", path.string(), error.message());
-  }
 }
 
 }  // namespace trainyard::executor

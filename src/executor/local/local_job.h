@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "contract/ml_root.h"
+#include "executor/job_root.h"
 #include "executor/local/detached_process.h"
 #include "executor/local/local_executor.h"
 
@@ -25,7 +26,7 @@ struct LocalExecutor::Job {
         status(std::chrono::system_clock::now()) {}
 
   std::filesystem::path state_file() const {
-    return root.root().parent_path() / "executor-state.json";
+    return root.root().parent_path() / kExecutorStateFileName;
   }
   // Created by the wrapper's process just before it execs, or by a recovery that fences the
   // launch off (detached_process.h): whoever creates it decides whether the command ran.
