@@ -38,6 +38,11 @@ std::string ContainerName(const ContainerExecutorOptions& options, const std::st
   return options.container_name_prefix + job_name;
 }
 
+std::string WorkDirLabel(const ContainerExecutorOptions& options) {
+  return std::string(kWorkDirLabel) + "=" +
+         std::filesystem::absolute(options.work_dir).lexically_normal().string();
+}
+
 bool IsLoopbackUrl(const std::string& url) {
   size_t start = url.find("://");
   start = start == std::string::npos ? 0 : start + 3;
@@ -80,8 +85,15 @@ std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& o
                                                const JobSpec& spec,
                                                const std::filesystem::path& host_root) {
   const contract::JobDefinition& definition = spec.definition;
-  std::vector<std::string> argv = {RuntimePath(options), "run", "--rm", "--name",
-                                   ContainerName(options, definition.job_name)};
+  std::vector<std::string> argv = {RuntimePath(options),
+                                   "run",
+                                   "--detach",
+                                   "--name",
+                                   ContainerName(options, definition.job_name),
+                                   "--label",
+                                   std::string(kJobLabel) + "=" + definition.job_name,
+                                   "--label",
+                                   WorkDirLabel(options)};
   // `stop` by hand gets the job's grace period too; with podman, a container whose executor died
   // (the server was killed) still ends a minute after its max runtime and grace period.
   int64_t stop_seconds = StopSeconds(options, spec.stop_grace_period);
@@ -141,6 +153,17 @@ std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& 
 std::vector<std::string> ContainerRemoveArguments(const ContainerExecutorOptions& options,
                                                   const std::string& job_name) {
   return {RuntimePath(options), "rm", "-f", ContainerName(options, job_name)};
+}
+
+std::vector<std::string> ContainerInspectArguments(const ContainerExecutorOptions& options,
+                                                   const std::string& job_name) {
+  return {RuntimePath(options), "inspect", "--format",
+          "{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}", ContainerName(options, job_name)};
+}
+
+std::vector<std::string> ContainerListArguments(const ContainerExecutorOptions& options) {
+  return {RuntimePath(options), "ps",        "--all", "--filter", "label=" + WorkDirLabel(options),
+          "--format",           "{{.Names}}"};
 }
 
 std::vector<std::string> RuntimeCheckArguments(const ContainerExecutorOptions& options) {

@@ -1,9 +1,15 @@
 // The exact command lines the container executor hands to the runtime, built by pure functions
 // so that tests can check them argument by argument (the argv is the behaviour here).
 //
-//   <runtime> run --rm --name trainyard-<job> --stop-timeout S [--timeout T (podman)]
+//   <runtime> run --detach --name trainyard-<job> --label trainyard.job=<job>
+//       --label trainyard.work-dir=<work dir> --stop-timeout S [--timeout T (podman)]
 //       [--pull P] --network <net> [GPU flag] [--cpus C] [--memory M]
 //       --volume <job root>:/opt/ml --env K=V... --env SECRET... [--entrypoint E0] <image> ARGS
+//
+// Detached and without --rm: the container outlives the `run` (and the executor), and the
+// executor removes it once it has recorded the job's end, so that a job whose container is
+// absent never had one. The labels let an executor find its own containers again, and only
+// its own: the work dir (absolute) tells two executors on one machine apart.
 //
 // S is the grace period plus the stop margin; T = max runtime + S + 60 s, a backstop that ends a
 // container whose executor died (the executor itself stops it gracefully at the max runtime).
@@ -33,6 +39,12 @@ inline constexpr char kContainerMlRoot[] = "/opt/ml";
 // valid container names.
 std::string ContainerName(const ContainerExecutorOptions& options, const std::string& job_name);
 
+// The labels every container of the executor carries: "trainyard.job=<job>" and
+// "trainyard.work-dir=<absolute work dir>" (kWorkDirLabel).
+inline constexpr char kJobLabel[] = "trainyard.job";
+inline constexpr char kWorkDirLabel[] = "trainyard.work-dir";
+std::string WorkDirLabel(const ContainerExecutorOptions& options);
+
 // Whether `url`'s host is loopback (localhost, 127.x.x.x, [::1]).
 bool IsLoopbackUrl(const std::string& url);
 
@@ -58,9 +70,19 @@ std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& 
                                                 const std::string& job_name,
                                                 std::chrono::milliseconds grace_period);
 
-// `<runtime> rm -f <name>`: the last resort when a stop did not end the container.
+// `<runtime> rm -f <name>`: removes a job's container once its end is recorded, and is the last
+// resort when a stop did not end it.
 std::vector<std::string> ContainerRemoveArguments(const ContainerExecutorOptions& options,
                                                   const std::string& job_name);
+
+// `<runtime> inspect --format '{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}' <name>`:
+// where the job's container stands ("running 0 4242", "exited 3 0").
+std::vector<std::string> ContainerInspectArguments(const ContainerExecutorOptions& options,
+                                                   const std::string& job_name);
+
+// `<runtime> ps --all --filter label=trainyard.work-dir=<work dir> --format {{.Names}}`: the
+// names of every container this executor (its work dir) started, whatever their state.
+std::vector<std::string> ContainerListArguments(const ContainerExecutorOptions& options);
 
 // The version check at start: podman `info --format ...`, docker `version --format ...`; both
 // need a working runtime (storage, OCI runtime, daemon), not just the client.

@@ -15,6 +15,7 @@ ContainerExecutorOptions Options() {
   options.runtime_path = "/usr/bin/podman";
   options.default_image = "localhost/trainer:1";
   options.progress_interval = 1s;
+  options.work_dir = "/data/container-jobs";
   return options;
 }
 
@@ -31,6 +32,17 @@ const Argv kJobEnvironment = {"--env", "MODE=fast",
                               "--env", "TRAINYARD_PROGRESS_INTERVAL_SECONDS=1.000000",
                               "--env", "TRAINYARD_STOP_GRACE_SECONDS=120.000000"};
 
+// Detached, named and labelled: the executor finds its own containers again by work dir.
+const Argv kRunHead = {"/usr/bin/podman",
+                       "run",
+                       "--detach",
+                       "--name",
+                       "trainyard-digits-001",
+                       "--label",
+                       "trainyard.job=digits-001",
+                       "--label",
+                       "trainyard.work-dir=/data/container-jobs"};
+
 Argv Concat(std::initializer_list<Argv> parts) {
   Argv all;
   for (const Argv& part : parts) all.insert(all.end(), part.begin(), part.end());
@@ -41,8 +53,8 @@ TEST(ContainerCommandTest, PlainJobRunsTrainWithoutNetwork) {
   JobSpec spec = Spec();
   spec.command = {"sh", "-c", "echo hi"};
   EXPECT_EQ(ContainerRunArguments(Options(), spec, "/work/digits-001/ml"),
-            Concat({{"/usr/bin/podman", "run", "--rm", "--name", "trainyard-digits-001",
-                     "--stop-timeout", "125", "--timeout", "86585", "--network", "none", "--volume",
+            Concat({kRunHead,
+                    {"--stop-timeout", "125", "--timeout", "86585", "--network", "none", "--volume",
                      "/work/digits-001/ml:/opt/ml"},
                     kJobEnvironment,
                     {"localhost/trainer:1", "train", "--", "sh", "-c", "echo hi"}}));
@@ -54,33 +66,29 @@ TEST(ContainerCommandTest, LoopbackCallbackUsesHostNetworkAndPassesTheTokenByNam
   spec.definition.environment["TRAINYARD_CALLBACK_URL"] = "http://127.0.0.1:8080/api/v1/jobs/x";
   spec.secret_environment = {{"TRAINYARD_JOB_TOKEN", "s3cret"}};
   Argv argv = ContainerRunArguments(Options(), spec, "/r");
-  EXPECT_EQ(argv, (Argv{"/usr/bin/podman",
-                        "run",
-                        "--rm",
-                        "--name",
-                        "trainyard-digits-001",
-                        "--stop-timeout",
-                        "125",
-                        "--timeout",
-                        "86585",
-                        "--network",
-                        "host",
-                        "--volume",
-                        "/r:/opt/ml",
-                        "--env",
-                        "MODE=fast",
-                        "--env",
-                        "TRAINING_JOB_NAME=digits-001",
-                        "--env",
-                        "TRAINYARD_CALLBACK_URL=http://127.0.0.1:8080/api/v1/jobs/x",
-                        "--env",
-                        "TRAINYARD_PROGRESS_INTERVAL_SECONDS=1.000000",
-                        "--env",
-                        "TRAINYARD_STOP_GRACE_SECONDS=120.000000",
-                        "--env",
-                        "TRAINYARD_JOB_TOKEN",
-                        "localhost/other:2",
-                        "train"}));
+  EXPECT_EQ(argv, Concat({kRunHead,
+                          {"--stop-timeout",
+                           "125",
+                           "--timeout",
+                           "86585",
+                           "--network",
+                           "host",
+                           "--volume",
+                           "/r:/opt/ml",
+                           "--env",
+                           "MODE=fast",
+                           "--env",
+                           "TRAINING_JOB_NAME=digits-001",
+                           "--env",
+                           "TRAINYARD_CALLBACK_URL=http://127.0.0.1:8080/api/v1/jobs/x",
+                           "--env",
+                           "TRAINYARD_PROGRESS_INTERVAL_SECONDS=1.000000",
+                           "--env",
+                           "TRAINYARD_STOP_GRACE_SECONDS=120.000000",
+                           "--env",
+                           "TRAINYARD_JOB_TOKEN",
+                           "localhost/other:2",
+                           "train"}}));
   for (const std::string& argument : argv) EXPECT_EQ(argument.find("s3cret"), std::string::npos);
 }
 
@@ -104,15 +112,12 @@ TEST(ContainerCommandTest, ResourcesGpusAndPull) {
   options.job_environment = {{"MODE", "slow"}, {"EXTRA", "1"}};
   JobSpec spec = Spec();
   Argv argv = ContainerRunArguments(options, spec, "/r");
-  EXPECT_EQ(
-      argv,
-      Concat({{"/usr/bin/podman", "run",       "--rm",      "--name",   "trainyard-digits-001",
-               "--stop-timeout",  "125",       "--timeout", "86585",    "--pull",
-               "never",           "--network", "none",      "--device", "nvidia.com/gpu=all",
-               "--cpus",          "2",         "--memory",  "4g",       "--volume",
-               "/r:/opt/ml",      "--env",     "EXTRA=1"},
-              kJobEnvironment,
-              {"localhost/trainer:1", "train"}}));
+  EXPECT_EQ(argv, Concat({kRunHead,
+                          {"--stop-timeout", "125", "--timeout", "86585", "--pull", "never",
+                           "--network", "none", "--device", "nvidia.com/gpu=all", "--cpus", "2",
+                           "--memory", "4g", "--volume", "/r:/opt/ml", "--env", "EXTRA=1"},
+                          kJobEnvironment,
+                          {"localhost/trainer:1", "train"}}));
   options.runtime = "docker";
   options.runtime_path = "/usr/bin/docker";
   argv = ContainerRunArguments(options, spec, "/r");
@@ -145,6 +150,12 @@ TEST(ContainerCommandTest, StopRemoveAndCheck) {
             (Argv{"/usr/bin/podman", "stop", "-t", "7", "trainyard-j"}));
   EXPECT_EQ(ContainerRemoveArguments(Options(), "j"),
             (Argv{"/usr/bin/podman", "rm", "-f", "trainyard-j"}));
+  EXPECT_EQ(ContainerInspectArguments(Options(), "j"),
+            (Argv{"/usr/bin/podman", "inspect", "--format",
+                  "{{.State.Status}} {{.State.ExitCode}} {{.State.Pid}}", "trainyard-j"}));
+  EXPECT_EQ(ContainerListArguments(Options()),
+            (Argv{"/usr/bin/podman", "ps", "--all", "--filter",
+                  "label=trainyard.work-dir=/data/container-jobs", "--format", "{{.Names}}"}));
   EXPECT_EQ(RuntimeCheckArguments(Options()),
             (Argv{"/usr/bin/podman", "info", "--format", "{{.Version.Version}}"}));
   ContainerExecutorOptions docker = Options();
@@ -160,6 +171,8 @@ TEST(ContainerCommandTest, NamePrefix) {
   options.container_name_prefix = "ty-test-42-";
   EXPECT_EQ(ContainerStopArguments(options, "j", 1s).back(), "ty-test-42-j");
   EXPECT_EQ(ContainerRunArguments(options, Spec(), "/r")[4], "ty-test-42-digits-001");
+  // The labels do not change with the prefix: the work dir tells executors apart.
+  EXPECT_EQ(ContainerRunArguments(options, Spec(), "/r")[6], "trainyard.job=digits-001");
 }
 
 TEST(ContainerCommandTest, LoopbackUrls) {

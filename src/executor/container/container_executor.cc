@@ -3,7 +3,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <set>
+#include <sstream>
+#include <thread>
 
 #include "common/environment.h"
 #include "common/files.h"
@@ -15,12 +19,13 @@
 namespace trainyard::executor {
 namespace fs = std::filesystem;
 using core::SecondaryStatus;
+using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
 namespace {
 
-constexpr milliseconds kPollInterval{50};
+constexpr milliseconds kPollInterval{100};
 // A `stop` that found no container yet (the `run` is still creating it) is tried again.
 constexpr milliseconds kStopRetryInterval{500};
 // After grace + margin, how much longer a stopped container may take before `rm -f`.
@@ -28,6 +33,18 @@ constexpr milliseconds kRemoveMargin{10'000};
 constexpr char kDefaultSearchPath[] =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kRuntimeMessageLimit = 1024;
+// What a container's first process that left no exit file and no exit code died of.
+constexpr int kKilledExitCode = 128 + SIGKILL;
+// Exit codes with which the runtime says that it, not the job, failed: 125 the runtime itself
+// (no image, bad flag), 126/127 the entrypoint could not be run.
+constexpr int kRuntimeFailed = 125;
+// Names the job root in the environment of the `run` process (never passed into the
+// container), so that a recovery can tell that process from a reused pid.
+constexpr char kLaunchMarker[] = "TRAINYARD_CONTAINER_LAUNCH";
+
+int64_t EpochMillis(TimePoint time) {
+  return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
+}
 
 std::string Trim(std::string text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
@@ -56,6 +73,10 @@ ContainerExecutor::Job::Job(JobSpec job_spec, const fs::path& work_dir)
     : spec(std::move(job_spec)),
       root(fs::absolute(work_dir / spec.definition.job_name / "ml")),
       status(std::chrono::system_clock::now()) {}
+
+fs::path ContainerExecutor::Job::state_file() const {
+  return job_dir() / kExecutorStateFileName;
+}
 
 Result<std::unique_ptr<ContainerExecutor>> ContainerExecutor::Create(
     ContainerExecutorOptions options) {
@@ -104,13 +125,18 @@ ContainerExecutor::ContainerExecutor(ContainerExecutorOptions options, std::stri
     : options_(std::move(options)), runtime_version_(std::move(version)) {}
 
 ContainerExecutor::~ContainerExecutor() {
-  std::vector<std::string> names;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, job] : jobs_) names.push_back(name);
-  }
-  for (const std::string& name : names) {
-    WarnIfFailed("executor", Stop(name), "job={} could not be stopped with the executor", name);
+  if (options_.detach_jobs) {
+    // The containers go on; what each job's state records lets the next executor follow them.
+    shutting_down_ = true;
+  } else {
+    std::vector<std::string> names;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [name, job] : jobs_) names.push_back(name);
+    }
+    for (const std::string& name : names) {
+      WarnIfFailed("executor", Stop(name), "job={} could not be stopped with the executor", name);
+    }
   }
   for (auto& [name, job] : jobs_) {
     if (job->thread.joinable()) job->thread.join();
@@ -150,31 +176,43 @@ Result<JobDescription> ContainerExecutor::Describe(const std::string& job_name) 
 }
 
 Status ContainerExecutor::Stop(const std::string& job_name) {
-  std::lock_guard lock(mutex_);
-  auto it = jobs_.find(job_name);
-  if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
-  Job& job = *it->second;
-  if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
-  // The job's thread sends `<runtime> stop`: it knows whether the container exists yet.
-  job.stop_requested = true;
-  WarnIfFailed("executor",
-               job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                     "Stopping the training job"),
-               "job={} is stopping but could not be marked Stopping", job_name);
+  Job* stopped = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_name);
+    if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
+    Job& job = *it->second;
+    if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
+    // The job's thread sends `<runtime> stop`: it knows whether the container exists yet.
+    job.stop_requested = true;
+    WarnIfFailed("executor",
+                 job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
+                                       "Stopping the training job"),
+                 "job={} is stopping but could not be marked Stopping", job_name);
+    stopped = &job;
+  }
+  Persist(*stopped);
+  NotifyStatusChanged(job_name);
   return Status::Ok();
 }
 
 Status ContainerExecutor::Transition(Job& job, SecondaryStatus next, const std::string& message) {
-  std::lock_guard lock(mutex_);
-  if (job.stop_requested && next != SecondaryStatus::kStopped &&
-      next != SecondaryStatus::kMaxRuntimeExceeded) {
-    return Cancelled("job '" + job.spec.definition.job_name + "' was stopped");
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return Unavailable("the executor is shutting down");
+    if (job.stop_requested && next != SecondaryStatus::kStopped &&
+        next != SecondaryStatus::kMaxRuntimeExceeded) {
+      return Cancelled("job '" + job.spec.definition.job_name + "' was stopped");
+    }
+    TY_RETURN_IF_ERROR(job.status.Transition(next, std::chrono::system_clock::now(), message));
   }
-  return job.status.Transition(next, std::chrono::system_clock::now(), message);
+  Persist(job);
+  NotifyStatusChanged(job.spec.definition.job_name);
+  return Status::Ok();
 }
 
 fs::path ContainerExecutor::ConsoleFile(const Job& job) const {
-  return job.root.root().parent_path() / "console.log";
+  return job.job_dir() / "console.log";
 }
 
 std::vector<std::string> ContainerExecutor::RuntimeEnvironment(const JobSpec& spec) const {
@@ -185,22 +223,36 @@ std::vector<std::string> ContainerExecutor::RuntimeEnvironment(const JobSpec& sp
 }
 
 void ContainerExecutor::RunJob(Job& job) {
+  const std::string& name = job.spec.definition.job_name;
   int exit_code = -1;
-  Status status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
-  if (status.ok()) status = PrepareJobRoot(job.root, job.spec);
-  if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
-  if (status.ok()) status = RunContainer(job, &exit_code);
-
   std::string runtime_error;
+  Status status = Status::Ok();
+  if (!job.adopted) {
+    status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
+    if (status.ok()) ReachStep(options_.on_step, "executor.recorded", name);
+    if (status.ok()) status = PrepareJobRoot(job.root, job.spec);
+    if (status.ok()) ReachStep(options_.on_step, "executor.staged", name);
+    if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
+    if (status.ok()) status = Launch(job);
+  }
+  if (status.ok()) status = FollowContainer(job, &exit_code, &runtime_error);
+  if (shutting_down_) {
+    // This executor is going away: what it has persisted lets the next one finish the job.
+    std::lock_guard lock(mutex_);
+    finished_threads_.push_back(&job);
+    return;
+  }
+
   if (status.ok()) {
-    std::optional<int> wrapper_exit = ReadWrapperExitCode(job.root);
-    // 125: the runtime itself failed (no image, bad flag); 126/127: the entrypoint could not be
-    // run. Without an exit file from the wrapper, no job code ran.
-    if (!wrapper_exit && (exit_code == 125 || exit_code == 126 || exit_code == 127) &&
-        !fs::exists(job.root.failure_file())) {
-      runtime_error = RuntimeMessage(ConsoleFile(job));
+    if (runtime_error.empty()) {
+      std::optional<int> wrapper_exit = ReadWrapperExitCode(job.root);
+      // Without an exit file from the wrapper, no job code ran.
+      if (!wrapper_exit && (exit_code == kRuntimeFailed || exit_code == 126 || exit_code == 127) &&
+          !fs::exists(job.root.failure_file())) {
+        runtime_error = RuntimeMessage(ConsoleFile(job));
+      }
+      exit_code = wrapper_exit.value_or(exit_code);
     }
-    exit_code = wrapper_exit.value_or(exit_code);
     std::lock_guard lock(mutex_);
     job.exit_code = exit_code;
   }
@@ -216,91 +268,172 @@ void ContainerExecutor::RunJob(Job& job) {
           Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
       // Cancelled: a stop came meanwhile, and Finish records the job Stopped.
       if (uploading.code() != StatusCode::kCancelled) {
-        WarnIfFailed("executor", uploading, "job={} could not be marked Uploading",
-                     job.spec.definition.job_name);
+        WarnIfFailed("executor", uploading, "job={} could not be marked Uploading", name);
       }
     }
+    // Files written to model/ before a stop are still packed, as SageMaker does.
     PackArtifacts(job.root, job.spec.artifact_dir);
   }
+  ReachStep(options_.on_step, "executor.packed", name);
   if (!status.ok() && status.code() != StatusCode::kCancelled) {
     std::lock_guard lock(mutex_);
     WarnIfFailed(
         "executor",
         job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now()),
-        "job={} failed ({}) but could not be marked Failed", job.spec.definition.job_name,
-        status.message());
+        "job={} failed ({}) but could not be marked Failed", name, status.message());
   } else {
     Finish(job, exit_code, runtime_error);
   }
-  if (!options_.keep_job_roots) {
-    std::error_code ignored;
-    fs::remove_all(job.root.root(), ignored);
+  // Durable: after a power loss the next executor must not take a finished job for a live one.
+  Persist(job, Durability::kDurable);
+  NotifyStatusChanged(name);
+  // Only now that the end is recorded: until then, a container that is absent is one that was
+  // never created.
+  bool launched = false;
+  {
+    std::lock_guard lock(mutex_);
+    launched = job.started_at.has_value();
   }
+  if (launched) RemoveContainer(name);
+  if (!options_.keep_job_roots) RemoveLeftover(job.root.root());
   std::lock_guard lock(mutex_);
   finished_threads_.push_back(&job);
 }
 
-Status ContainerExecutor::RunContainer(Job& job, int* exit_code) {
+Status ContainerExecutor::Launch(Job& job) {
   const JobSpec& spec = job.spec;
   std::vector<std::string> argv = ContainerRunArguments(options_, spec, job.root.root());
   std::vector<std::string> environment = RuntimeEnvironment(spec);
-  fs::path console = ConsoleFile(job);
-  pid_t pid = -1;
+  environment.push_back(std::string(kLaunchMarker) + "=" + job.root.root().string());
   {
     std::lock_guard lock(mutex_);
+    if (shutting_down_) return Unavailable("the executor is shutting down");
     if (job.stop_requested) return Cancelled("stopped before training started");
-    TY_ASSIGN_OR_RETURN(pid, SpawnRuntime(argv, environment, console));
+    // Under the lock, so that a Stop either comes before (and is seen above) or after the
+    // launch, which the following then stops.
+    TY_ASSIGN_OR_RETURN(
+        job.launch, SpawnDetached(argv, environment, ConsoleFile(job), job.launch_claim_file()));
+    job.started_at = std::chrono::system_clock::now();
   }
-  auto runtime_deadline =
-      steady_clock::now() + std::chrono::seconds(spec.definition.max_runtime_seconds);
+  ReachStep(options_.on_step, "executor.launched", spec.definition.job_name);
+  Persist(job, Durability::kDurable);
+  return Status::Ok();
+}
+
+namespace {
+
+// A container whose process has ended for good ("stopped": podman's, before its cleanup).
+bool HasEnded(const std::string& status) {
+  return status == "exited" || status == "stopped" || status == "dead";
+}
+
+// A container that was created but never started: none of the job's code ran.
+bool NeverStarted(const std::string& status) {
+  return status == "created" || status == "configured" || status == "initialized";
+}
+
+}  // namespace
+
+Status ContainerExecutor::FollowContainer(Job& job, int* exit_code, std::string* runtime_error) {
+  const JobSpec& spec = job.spec;
+  const std::string& name = spec.definition.job_name;
+  ProcessIdentity launch;
+  std::optional<TimePoint> runtime_deadline;
+  {
+    std::lock_guard lock(mutex_);
+    launch = job.launch;
+    if (job.started_at) {
+      runtime_deadline =
+          *job.started_at + std::chrono::seconds(spec.definition.max_runtime_seconds);
+    }
+  }
+  // The `run --detach` ends once the container runs, or once it failed to make or start it.
+  {
+    ProcessWaiter waiter(launch);
+    while (!waiter.WaitForExit(kPollInterval)) {
+      if (shutting_down_) return Unavailable("the executor is shutting down");
+    }
+  }
+  TY_ASSIGN_OR_RETURN(ContainerState state, InspectContainer(job));
+  if (!state.exists || NeverStarted(state.status)) {
+    std::string message = RuntimeMessage(ConsoleFile(job));
+    *runtime_error = message.empty() ? "no container was created" : message;
+    *exit_code = state.exists && state.exit_code != 0 ? state.exit_code : kRuntimeFailed;
+    return Status::Ok();
+  }
+
+  // Followed by its first process's pid (no child of ours, no polling of the runtime) while
+  // it is visible; otherwise, and once it has ended, by `inspect`.
+  std::optional<ProcessWaiter> waiter;
+  if (!HasEnded(state.status) && state.pid > 0) {
+    auto start_time = ProcessStartTime(state.pid);
+    if (start_time.ok()) waiter.emplace(ProcessIdentity{state.pid, *start_time});
+  }
+  milliseconds inspect_interval = waiter ? kPollInterval : milliseconds(1'000);
+  auto next_inspect = steady_clock::now() + inspect_interval;
+  std::vector<std::string> environment = RuntimeEnvironment(spec);
+  fs::path console = ConsoleFile(job);
   pid_t stop_pid = -1;
   std::optional<steady_clock::time_point> next_stop_at, remove_at;
   bool stop_succeeded = false, removed = false;
-  std::optional<int> code;
-  while (!(code = WaitForChild(pid, kPollInterval))) {
+  while (state.exists && !HasEnded(state.status)) {
+    if (waiter) {
+      if (waiter->WaitForExit(kPollInterval)) {
+        waiter.reset();
+        next_inspect = steady_clock::now();
+      }
+    } else {
+      std::this_thread::sleep_for(kPollInterval);
+    }
+    if (shutting_down_) return Unavailable("the executor is shutting down");
     auto now = steady_clock::now();
-    bool stopping = false;
+    bool stopping = false, changed = false;
     {
       std::lock_guard lock(mutex_);
-      if (!job.stop_requested && now >= runtime_deadline) {
+      if (!job.stop_requested && runtime_deadline &&
+          std::chrono::system_clock::now() >= *runtime_deadline) {
         job.stop_requested = true;
         job.max_runtime_exceeded = true;
+        changed = true;
         WarnIfFailed(
             "executor",
             job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
                                   "Stopping: MaxRuntimeInSeconds reached"),
-            "job={} reached its max runtime but could not be marked Stopping",
-            spec.definition.job_name);
+            "job={} reached its max runtime but could not be marked Stopping", name);
       }
       stopping = job.stop_requested;
     }
-    if (!stopping) continue;
-    if (!remove_at) {
-      remove_at = now + spec.stop_grace_period + options_.stop_margin + kRemoveMargin;
-      next_stop_at = now;
+    if (changed) {
+      Persist(job);
+      NotifyStatusChanged(name);
     }
-    if (stop_pid > 0) {
-      if (std::optional<int> stopped = WaitForChild(stop_pid, milliseconds(0))) {
-        stop_pid = -1;
-        stop_succeeded = *stopped == 0;
-        next_stop_at = now + kStopRetryInterval;
+    if (stopping) {
+      if (!remove_at) {
+        remove_at = now + spec.stop_grace_period + options_.stop_margin + kRemoveMargin;
+        next_stop_at = now;
+      }
+      if (stop_pid > 0) {
+        if (std::optional<int> stopped = WaitForChild(stop_pid, milliseconds(0))) {
+          stop_pid = -1;
+          stop_succeeded = *stopped == 0;
+          next_stop_at = now + kStopRetryInterval;
+        }
+      }
+      if (stop_pid < 0 && !stop_succeeded && now >= *next_stop_at) {
+        auto started = SpawnRuntime(ContainerStopArguments(options_, name, spec.stop_grace_period),
+                                    environment, console);
+        if (started.ok()) stop_pid = *started;
+      }
+      if (!removed && now >= *remove_at) {
+        // The container outlived its stop: remove it.
+        RemoveContainer(name);
+        removed = true;
+        next_inspect = now;
       }
     }
-    if (stop_pid < 0 && !stop_succeeded && now >= *next_stop_at) {
-      auto started = SpawnRuntime(
-          ContainerStopArguments(options_, spec.definition.job_name, spec.stop_grace_period),
-          environment, console);
-      if (started.ok()) stop_pid = *started;
-    }
-    if (!removed && now >= *remove_at) {
-      // The container outlived its stop: remove it, and the `run` that waits on it.
-      auto removal = RunCommand(ContainerRemoveArguments(options_, spec.definition.job_name),
-                                environment, options_.check_timeout);
-      WarnIfFailed("executor", removal.status(),
-                   "job={} outlived its stop, and its container could not be removed",
-                   spec.definition.job_name);
-      ::kill(-pid, SIGKILL);
-      removed = true;
+    if (!waiter && now >= next_inspect) {
+      TY_ASSIGN_OR_RETURN(state, InspectContainer(job));
+      next_inspect = now + inspect_interval;
     }
   }
   if (stop_pid > 0 && !WaitForChild(stop_pid, options_.check_timeout)) {
@@ -308,8 +441,56 @@ Status ContainerExecutor::RunContainer(Job& job, int* exit_code) {
     // Only reaps the `stop`: the container's own exit code below is what counts.
     (void)WaitForChild(stop_pid, std::chrono::seconds(5));
   }
-  *exit_code = *code;
+  // A container removed under us (its stop outlived) left no exit code: it was killed.
+  *exit_code = state.exists ? state.exit_code : kKilledExitCode;
   return Status::Ok();
+}
+
+Result<ContainerExecutor::ContainerState> ContainerExecutor::InspectContainer(const Job& job) {
+  std::vector<std::string> argv = ContainerInspectArguments(options_, job.spec.definition.job_name);
+  std::vector<std::string> environment = FormatEnvironment(options_.runtime_environment);
+  Status failure;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(kStopRetryInterval);
+    auto output = RunCommand(argv, environment, options_.check_timeout);
+    if (!output.ok()) {
+      failure = output.status();
+      continue;
+    }
+    std::string text = Trim(output->output);
+    if (output->exit_code == 0) {
+      ContainerState state;
+      state.exists = true;
+      std::istringstream fields(text);
+      if (fields >> state.status >> state.exit_code >> state.pid) return state;
+      failure = Internal("unexpected answer: " + text);
+      continue;
+    }
+    std::string lowered = text;
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    // podman: "no such object", docker: "No such object" / "No such container".
+    if (lowered.find("no such") != std::string::npos) return ContainerState{};
+    if (text.size() > kRuntimeMessageLimit) text.resize(kRuntimeMessageLimit);
+    failure = Internal("exited with " + std::to_string(output->exit_code) + ": " + text);
+  }
+  return failure.WithContext("'" + options_.runtime + " inspect' of job '" +
+                             job.spec.definition.job_name + "'");
+}
+
+void ContainerExecutor::RemoveContainer(const std::string& job_name) {
+  const std::string container_name = ContainerName(options_, job_name);
+  auto removed =
+      RunCommand(ContainerRemoveArguments(options_, job_name),
+                 FormatEnvironment(options_.runtime_environment), options_.check_timeout);
+  if (!removed.ok()) {
+    Logger("executor")
+        .warn("container={} could not be removed: {}", container_name, removed.status().message());
+  } else if (removed->exit_code != 0 && removed->output.find("no such") == std::string::npos &&
+             removed->output.find("No such") == std::string::npos) {
+    Logger("executor")
+        .warn("container={} could not be removed: {}", container_name, Trim(removed->output));
+  }
 }
 
 void ContainerExecutor::Finish(Job& job, int exit_code, const std::string& runtime_error) {
@@ -335,6 +516,167 @@ void ContainerExecutor::Finish(Job& job, int exit_code, const std::string& runti
   }
   WarnIfFailed("executor", ended, "job={} ended (exit code {}) but its end could not be recorded",
                job.spec.definition.job_name, exit_code);
+}
+
+void ContainerExecutor::Persist(Job& job, Durability durability) {
+  std::lock_guard persist(job.persist_mutex);
+  json state;
+  {
+    std::lock_guard lock(mutex_);
+    const JobSpec& spec = job.spec;
+    state = {{"job_name", spec.definition.job_name},
+             {"artifact_dir", spec.artifact_dir.string()},
+             {"stop_grace_period_ms", spec.stop_grace_period.count()},
+             {"max_runtime_seconds", spec.definition.max_runtime_seconds},
+             {"status", job.status.ToJson()},
+             {"stop_requested", job.stop_requested},
+             {"max_runtime_exceeded", job.max_runtime_exceeded},
+             {"progress", job.final_progress},
+             {"metrics", job.final_metrics}};
+    if (job.launch.pid != -1) {
+      state["launch_pid"] = job.launch.pid;
+      state["launch_pid_start_time"] = job.launch.start_time;
+    }
+    if (job.started_at) state["started_at_ms"] = EpochMillis(*job.started_at);
+    if (job.exit_code) state["exit_code"] = *job.exit_code;
+  }
+  // The job's directory is made by its first record (Downloading), before anything is copied:
+  // a directory without a record is one whose job never ran.
+  Status written = MakeDirectories(job.state_file().parent_path());
+  if (written.ok()) written = WriteFileAtomic(job.state_file(), state.dump(2) + "\n", durability);
+  // The job goes on; a restart before the next write would find it one step behind.
+  WarnIfFailed("executor", written, "job={} state could not be written",
+               job.spec.definition.job_name);
+}
+
+Result<std::unique_ptr<ContainerExecutor::Job>> ContainerExecutor::LoadJob(
+    const fs::path& state_file) {
+  TY_ASSIGN_OR_RETURN(std::string text, ReadFile(state_file));
+  json state = json::parse(text, nullptr, false);
+  if (!state.is_object()) return InvalidArgument("'" + state_file.string() + "' is not JSON");
+  try {
+    JobSpec spec;
+    spec.definition.job_name = state.at("job_name").get<std::string>();
+    spec.definition.max_runtime_seconds = state.at("max_runtime_seconds").get<int64_t>();
+    spec.artifact_dir = state.at("artifact_dir").get<std::string>();
+    spec.stop_grace_period = milliseconds(state.at("stop_grace_period_ms").get<int64_t>());
+    TY_ASSIGN_OR_RETURN(core::JobStatusTracker status,
+                        core::JobStatusTracker::FromJson(state.at("status")));
+    auto job = std::make_unique<Job>(std::move(spec), options_.work_dir);
+    job->status = std::move(status);
+    job->stop_requested = state.value("stop_requested", false);
+    job->max_runtime_exceeded = state.value("max_runtime_exceeded", false);
+    if (state.contains("launch_pid")) {
+      job->launch = {state["launch_pid"].get<pid_t>(),
+                     state.at("launch_pid_start_time").get<uint64_t>()};
+    }
+    if (state.contains("started_at_ms")) {
+      job->started_at = TimePoint(milliseconds(state["started_at_ms"].get<int64_t>()));
+    }
+    if (state.contains("exit_code")) job->exit_code = state["exit_code"].get<int>();
+    if (state.value("progress", json()).is_object()) job->final_progress = state["progress"];
+    if (state.value("metrics", json()).is_object()) {
+      job->final_metrics = state["metrics"].get<std::map<std::string, double>>();
+    }
+    return job;
+  } catch (const json::exception& error) {
+    return InvalidArgument("'" + state_file.string() + "': " + error.what());
+  }
+}
+
+Status ContainerExecutor::AdoptRunningJobs() {
+  if (!options_.detach_jobs) return FailedPrecondition("adopting jobs needs detach_jobs");
+  std::vector<std::string> list = ContainerListArguments(options_);
+  auto listed =
+      RunCommand(list, FormatEnvironment(options_.runtime_environment), options_.check_timeout);
+  if (!listed.ok()) return listed.status().WithContext("cannot list the containers");
+  if (listed->exit_code != 0) {
+    return Internal("'" + Joined(list) + "' exited with " + std::to_string(listed->exit_code) +
+                    ": " + Trim(listed->output));
+  }
+  std::set<std::string> containers, owned;
+  {
+    std::istringstream lines(listed->output);
+    for (std::string line; std::getline(lines, line);) {
+      if (!Trim(line).empty()) containers.insert(Trim(line));
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, job] : jobs_) owned.insert(ContainerName(options_, name));
+  }
+
+  std::error_code error;
+  fs::directory_iterator entries(options_.work_dir, error);
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return Internal("cannot list '" + options_.work_dir.string() + "': " + error.message());
+  }
+  for (const fs::directory_entry& entry : entries) {
+    if (!entry.is_directory(error)) continue;
+    fs::path state_file = entry.path() / kExecutorStateFileName;
+    if (!fs::is_regular_file(state_file, error)) {
+      // A job is recorded at its first step, before any launch: without a record nothing ran,
+      // and whoever submitted it may submit it again.
+      RemoveLeftover(entry.path());
+      continue;
+    }
+    RemoveHalfWrittenStates(entry.path());
+    auto loaded = LoadJob(state_file);
+    if (!loaded.ok()) {
+      Logger("executor")
+          .error("job_dir={} left alone: its state is unreadable: {}", entry.path().string(),
+                 loaded.status().message());
+      owned.insert(ContainerName(options_, entry.path().filename().string()));
+      continue;
+    }
+    std::unique_ptr<Job> job = std::move(loaded).value();
+    std::string name = job->spec.definition.job_name;
+    if (!core::IsTerminal(job->status.status()) && job->launch.pid == -1) {
+      // Recorded, but no `run` was recorded as started: this process may have died anywhere from
+      // copying the input to just after the launch. The launch claim settles it.
+      auto launched = FenceLaunch(job->launch_claim_file());
+      if (!launched.ok()) {
+        Logger("executor").error("job={} left alone: {}", name, launched.status().message());
+        owned.insert(ContainerName(options_, name));
+        continue;
+      }
+      if (!launched->has_value()) {
+        Logger("executor")
+            .info("job={} had not started its container: forgotten, to run again", name);
+        RemoveLeftover(entry.path());
+        continue;
+      }
+      job->launch = IdentifyByEnvironment(
+          **launched, std::string(kLaunchMarker) + "=" + job->root.root().string());
+      if (job->status.secondary_status() != SecondaryStatus::kTraining) {
+        WarnIfFailed(
+            "executor",
+            job->status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
+                                   "Training in progress"),
+            "job={} was launched but could not be marked Training", name);
+      }
+      if (!job->started_at) job->started_at = std::chrono::system_clock::now();
+    }
+    if (core::IsTerminal(job->status.status())) {
+      // Ended, but killed before its container or root was removed: the container is removed
+      // below, as it is no longer owned.
+      if (!options_.keep_job_roots) RemoveLeftover(job->root.root());
+    } else {
+      owned.insert(ContainerName(options_, name));
+    }
+    std::lock_guard lock(mutex_);
+    if (jobs_.count(name)) continue;
+    job->adopted = !core::IsTerminal(job->status.status());
+    Job* adopted = job.get();
+    jobs_[name] = std::move(job);
+    if (adopted->adopted) adopted->thread = std::thread([this, adopted] { RunJob(*adopted); });
+  }
+  // Containers of this work dir that no job follows: those of ended jobs, and any other.
+  const std::string& prefix = options_.container_name_prefix;
+  for (const std::string& container : containers) {
+    if (owned.count(container) || container.rfind(prefix, 0) != 0) continue;
+    Logger("executor").info("container={} belongs to no running job: removed", container);
+    RemoveContainer(container.substr(prefix.size()));
+  }
+  return Status::Ok();
 }
 
 }  // namespace trainyard::executor

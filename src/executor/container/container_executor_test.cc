@@ -21,29 +21,52 @@ using core::JobStatus;
 using core::SecondaryStatus;
 using namespace std::chrono_literals;
 
-// $1 is the subcommand. `run` records its argv (one per line) and the token it was given, finds
-// the mounted root and acts by image name.
+// $1 is the subcommand. `run --detach` records its argv (one per line) and the token it was
+// given, finds the mounted root and plays the container by image name in the background: its
+// state lives in containers/<name>/ (status, exit, pid), which `inspect`, `stop`, `rm` and `ps`
+// read and change.
 constexpr char kFakeRuntime[] = R"SH(#!/bin/sh
 dir=$(dirname "$0")
+for last in "$@"; do :; done
+c="$dir/containers/$last"
 case "$1" in
 info) echo "9.9.9-fake"; exit 0 ;;
-stop) printf '%s\n' "$@" > "$dir/stop.argv"; kill "$(cat "$dir/run.pid")"; exit 0 ;;
-rm) exit 0 ;;
+stop) printf '%s\n' "$@" > "$dir/stop.argv"; kill -TERM "$(cat "$c/pid")"; exit 0 ;;
+rm) printf '%s\n' "$@" >> "$dir/rm.argv"; rm -rf "$c"; exit 0 ;;
+ps) ls "$dir/containers" 2>/dev/null; exit 0 ;;
+inspect)
+  if [ ! -d "$c" ]; then echo "Error: no such object: \"$last\"" >&2; exit 125; fi
+  echo "$(cat "$c/status") $(cat "$c/exit" 2>/dev/null || echo 0) $(cat "$c/pid" 2>/dev/null || echo 0)"
+  exit 0 ;;
 run)
   printf '%s\n' "$@" > "$dir/run.argv"
   echo "token=$TRAINYARD_JOB_TOKEN" > "$dir/run.env"
-  root=""; image=""; previous=""
+  root=""; image=""; name=""; previous=""
   for argument in "$@"; do
-    case "$previous" in --volume) root=${argument%:/opt/ml} ;; esac
+    case "$previous" in --volume) root=${argument%:/opt/ml} ;; --name) name=$argument ;; esac
     case "$argument" in localhost/*) image=$argument ;; esac
     previous=$argument
   done
   case "$image" in
   localhost/missing) echo "Error: localhost/missing: image not known" >&2; exit 125 ;;
-  localhost/sleep) echo $$ > "$dir/run.pid"; exec sleep 30 ;;
   esac
-  echo weights > "$root/model/model.bin"
-  echo '{"exit_code": 0}' > "$root/output/trainyard-exit.json"
+  c="$dir/containers/$name"
+  mkdir -p "$c"
+  echo running > "$c/status"
+  (
+    case "$image" in
+    localhost/sleep)
+      trap 'kill $sleeper; echo 143 > "$c/exit"; echo exited > "$c/status"; exit 0' TERM
+      sleep 30 & sleeper=$!
+      wait $sleeper ;;
+    *)
+      echo weights > "$root/model/model.bin"
+      echo '{"exit_code": 0}' > "$root/output/trainyard-exit.json" ;;
+    esac
+    echo 0 > "$c/exit"; echo exited > "$c/status"
+  ) < /dev/null > /dev/null 2>&1 &
+  echo $! > "$c/pid"
+  echo "$name"
   exit 0 ;;
 esac
 echo "unexpected $1" >&2; exit 2
@@ -84,6 +107,15 @@ class ContainerExecutorFakeTest : public ::testing::Test {
     }
   }
 
+  // The container and the root go just after the end is recorded (and reported).
+  static bool WaitForGone(const fs::path& path) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (fs::exists(path) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+    return !fs::exists(path);
+  }
+
   std::vector<std::string> Lines(const fs::path& file) {
     std::vector<std::string> lines;
     std::ifstream in(file);
@@ -118,6 +150,13 @@ TEST_F(ContainerExecutorFakeTest, HandsTheRuntimeTheExactArgvAndPacksTheOutputs)
   EXPECT_EQ(env.ok() ? *env : "", "token=t0ken\n");
   EXPECT_TRUE(fs::exists(spec.artifact_dir / "model.tar.gz"));
   EXPECT_TRUE(fs::exists(spec.artifact_dir / "output.tar.gz"));
+  // Removed once the end was recorded, with the job's root; the record stays.
+  EXPECT_TRUE(WaitForGone(fake_ / "containers" / "trainyard-fake-ok"));
+  EXPECT_EQ(Lines(fake_ / "rm.argv"), (std::vector<std::string>{"rm", "-f", "trainyard-fake-ok"}));
+  EXPECT_TRUE(WaitForGone(root));
+  auto state = ReadFile(options_.work_dir / "fake-ok" / "executor-state.json");
+  ASSERT_TRUE(state.ok());
+  EXPECT_NE(state->find("\"Completed\""), std::string::npos) << *state;
 }
 
 // A container job runs an image, which the executor runs itself over the /opt/ml mount.
@@ -126,7 +165,11 @@ TEST_F(ContainerExecutorFakeTest, DeclaresThatItsJobsRunImagesItRunsItself) {
   ASSERT_TRUE(executor.ok()) << executor.status().ToString();
   EXPECT_EQ((*executor)->AcceptedTrainer(), TrainerKind::kImage);
   EXPECT_TRUE((*executor)->RunsImageItself());
-  EXPECT_FALSE((*executor)->RemembersJobsAcrossRestarts());  // its jobs end with the server
+  EXPECT_FALSE((*executor)->RemembersJobsAcrossRestarts());  // its jobs end with it
+  options_.detach_jobs = true;
+  auto detached = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(detached.ok());
+  EXPECT_TRUE((*detached)->RemembersJobsAcrossRestarts());
 }
 
 TEST_F(ContainerExecutorFakeTest, StopRunsRuntimeStopWithTheGracePeriod) {
@@ -136,7 +179,8 @@ TEST_F(ContainerExecutorFakeTest, StopRunsRuntimeStopWithTheGracePeriod) {
   spec.definition.training_image = "localhost/sleep";
   ASSERT_TRUE((*executor)->Submit(spec).ok());
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!fs::exists(fake_ / "run.pid") && std::chrono::steady_clock::now() < deadline) {
+  while (!fs::exists(fake_ / "containers" / "trainyard-fake-stop" / "pid") &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
   ASSERT_TRUE((*executor)->Stop("fake-stop").ok());
@@ -158,6 +202,79 @@ TEST_F(ContainerExecutorFakeTest, RuntimeFailureIsAClientErrorWithItsMessage) {
   EXPECT_EQ(reason.rfind("ClientError: podman could not run the container (exit 125)", 0), 0u)
       << reason;
   EXPECT_NE(reason.find("image not known"), std::string::npos) << reason;
+}
+
+// What a recovery meets after the executor went away: a container still running (followed
+// again, and stoppable), a job recorded but not launched (forgotten, so that it runs again), a
+// job whose `run` got past its launch claim and whose container ended meanwhile (finished from
+// its exit file and packed), and a container of this work dir that belongs to no job (removed).
+TEST_F(ContainerExecutorFakeTest, AnotherExecutorAdoptsWhatTheFirstLeft) {
+  options_.detach_jobs = true;
+  auto first = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(first.ok());
+  JobSpec running = Spec("fake-running");
+  running.definition.training_image = "localhost/sleep";
+  ASSERT_TRUE((*first)->Submit(running).ok());
+  fs::path container = fake_ / "containers" / "trainyard-fake-running";
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!fs::exists(container / "pid") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  first->reset();  // leaves the container running
+  EXPECT_EQ(Lines(container / "status"), std::vector<std::string>{"running"});
+
+  // Recorded and staged, but killed before its `run` was started.
+  auto record = [&](const std::string& name) {
+    core::JobStatusTracker status(std::chrono::system_clock::now());
+    EXPECT_TRUE(
+        status.Transition(SecondaryStatus::kDownloading, std::chrono::system_clock::now()).ok());
+    EXPECT_TRUE(
+        status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now()).ok());
+    fs::path job_dir = options_.work_dir / name;
+    fs::create_directories(job_dir / "ml" / "model");
+    fs::create_directories(job_dir / "ml" / "output" / "data");
+    nlohmann::json state = {{"job_name", name},
+                            {"artifact_dir", (temp_.path() / "out" / name).string()},
+                            {"stop_grace_period_ms", 1000},
+                            {"max_runtime_seconds", 3600},
+                            {"status", status.ToJson()}};
+    std::ofstream(job_dir / "executor-state.json") << state.dump();
+    return job_dir;
+  };
+  fs::path unlaunched = record("fake-unlaunched");
+  // Its `run` got past the claim (a pid long gone), and its container ended meanwhile.
+  fs::path claimed = record("fake-claimed");
+  std::ofstream(claimed / "launch-claim") << "999999999";
+  std::ofstream(claimed / "ml" / "model" / "model.bin") << "weights";
+  std::ofstream(claimed / "ml" / "output" / "trainyard-exit.json") << R"({"exit_code": 0})";
+  std::ofstream(claimed / "executor-state.json.tmp.1234") << "{";  // a torn write
+  for (const char* name : {"trainyard-fake-claimed", "trainyard-orphan"}) {
+    fs::create_directories(fake_ / "containers" / name);
+    std::ofstream(fake_ / "containers" / name / "status") << "exited\n";
+    std::ofstream(fake_ / "containers" / name / "exit") << "0\n";
+  }
+
+  auto second = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE((*second)->AdoptRunningJobs().ok());
+  EXPECT_EQ((*second)->Describe("fake-unlaunched").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(unlaunched));
+  EXPECT_FALSE(fs::exists(fake_ / "containers" / "trainyard-orphan"));
+
+  JobDescription finished = WaitForEnd(**second, "fake-claimed");
+  EXPECT_EQ(finished.status.status(), JobStatus::kCompleted) << finished.status.ToJson().dump();
+  EXPECT_TRUE(fs::exists(temp_.path() / "out" / "fake-claimed" / "model.tar.gz"));
+  EXPECT_TRUE(WaitForGone(fake_ / "containers" / "trainyard-fake-claimed"));
+  EXPECT_TRUE(WaitForGone(claimed / "ml"));
+  EXPECT_FALSE(fs::exists(claimed / "executor-state.json.tmp.1234"));
+
+  auto adopted = (*second)->Describe("fake-running");
+  ASSERT_TRUE(adopted.ok());
+  EXPECT_EQ(adopted->status.secondary_status(), SecondaryStatus::kTraining);
+  ASSERT_TRUE((*second)->Stop("fake-running").ok());
+  JobDescription stopped = WaitForEnd(**second, "fake-running");
+  EXPECT_EQ(stopped.status.status(), JobStatus::kStopped);
+  EXPECT_TRUE(WaitForGone(container));
 }
 
 TEST_F(ContainerExecutorFakeTest, RefusesAJobWithoutAnImage) {

@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include "common/step_hook.h"
+
 namespace trainyard::executor {
 
 struct ContainerExecutorOptions {
@@ -37,6 +39,14 @@ struct ContainerExecutorOptions {
   // test runs sharing a machine do not collide on names.
   std::string container_name_prefix = "trainyard-";
   bool keep_job_roots = false;  // keep each job's root after it ends (debugging)
+  // Containers outlive the executor (`trainyard server`): its destructor leaves them running,
+  // and AdoptRunningJobs() of the next executor on the same work_dir follows them again. False:
+  // the destructor stops every container and waits for its job to end (tests, tools).
+  bool detach_jobs = false;
+  // Steps of a job, for the fault-injection tests (common/step_hook.h): "executor.recorded"
+  // (its state first written), "executor.staged" (input copied), "executor.launched" (`run`
+  // started, not yet recorded), "executor.packed" (artifacts packed, end not yet recorded).
+  StepHook on_step;
   // How often the wrapper reads the progress file (it writes output/trainyard-state.json, which
   // Describe reads through the mount).
   std::chrono::milliseconds progress_interval{1'000};

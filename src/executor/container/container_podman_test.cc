@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
+#include <functional>
 
 #include "archive/archive.h"
 #include "common/environment.h"
@@ -74,16 +76,48 @@ const Podman& PodmanHere() {
   return podman;
 }
 
-ExecutorPtr MakePodman(const fs::path& work_dir) {
+std::unique_ptr<ContainerExecutor> MakePodmanExecutor(const fs::path& work_dir,
+                                                      bool detach_jobs = false) {
   ContainerExecutorOptions options = PodmanHere().options;
   options.work_dir = work_dir;
   options.stop_margin = 2s;
   options.check_runtime = false;  // PodmanHere() checked it
+  options.detach_jobs = detach_jobs;
   // Another test run on this machine may use the same job names at the same time.
   options.container_name_prefix = "trainyard-test-" + std::to_string(::getpid()) + "-";
   auto created = ContainerExecutor::Create(options);
   EXPECT_TRUE(created.ok()) << created.status().ToString();
-  return created.ok() ? ExecutorPtr(std::move(created).value()) : nullptr;
+  return created.ok() ? std::move(created).value() : nullptr;
+}
+
+ExecutorPtr MakePodman(const fs::path& work_dir) {
+  return MakePodmanExecutor(work_dir);
+}
+
+// `podman inspect`'s State.Status of a test container ("running", "exited"), or "absent".
+std::string ContainerStatus(const std::string& job_name) {
+  const ContainerExecutorOptions& options = PodmanHere().options;
+  auto output =
+      RunCommand({options.runtime_path.string(), "inspect", "--format", "{{.State.Status}}",
+                  "trainyard-test-" + std::to_string(::getpid()) + "-" + job_name},
+                 FormatEnvironment(options.runtime_environment), 30s);
+  if (!output.ok() || output->exit_code != 0) return "absent";
+  std::string status = output->output;
+  while (!status.empty() && std::isspace(static_cast<unsigned char>(status.back()))) {
+    status.pop_back();
+  }
+  return status;
+}
+
+// The names of the containers labelled with `work_dir`, whatever their state.
+std::string ContainersOf(const fs::path& work_dir) {
+  const ContainerExecutorOptions& options = PodmanHere().options;
+  auto output =
+      RunCommand({options.runtime_path.string(), "ps", "--all", "--filter",
+                  "label=trainyard.work-dir=" + fs::absolute(work_dir).lexically_normal().string(),
+                  "--format", "{{.Names}}"},
+                 FormatEnvironment(options.runtime_environment), 30s);
+  return output.ok() ? output->output : "(podman ps failed)";
 }
 
 INSTANTIATE_TEST_SUITE_P(Podman, ExecutorConformanceTest,
@@ -164,6 +198,72 @@ TEST_F(ContainerPodmanTest, TwoTrainerJobsCompleteAndReportToTheServer) {
     }
     EXPECT_TRUE(reported) << name << " never reached the server";
   }
+}
+
+// Containers outlive a detached executor: a second one on the same work dir adopts them (one
+// still running, one that ended while no executor ran), finishes both, each run once, and
+// removes their containers and roots; an executor on another work dir keeps its own container
+// meanwhile (adoption goes by the work-dir label).
+TEST_F(ContainerPodmanTest, ASecondExecutorAdoptsTheContainersTheFirstLeft) {
+  fs::path work = temp_.path() / "adopted", other_work = temp_.path() / "other";
+  auto spec = [&](const std::string& name, const std::string& seconds) {
+    JobSpec job;
+    job.definition.job_name = name;
+    job.command = {"sh", "-c",
+                   "echo ran >> \"$SM_MODEL_DIR/runs\"; sleep " + seconds +
+                       "; echo weights > \"$SM_MODEL_DIR/model.bin\""};
+    job.artifact_dir = temp_.path() / "out" / name;
+    return job;
+  };
+  auto wait_for = [](const std::function<bool()>& done, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    return done();
+  };
+  auto ended = [](ContainerExecutor& executor, const std::string& name) {
+    auto description = executor.Describe(name);
+    return description.ok() && core::IsTerminal(description->status.status());
+  };
+
+  auto first = MakePodmanExecutor(work, /*detach_jobs=*/true);
+  auto other = MakePodmanExecutor(other_work);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(other, nullptr);
+  ASSERT_TRUE(first->Submit(spec("adopt-short", "1")).ok());
+  ASSERT_TRUE(first->Submit(spec("adopt-long", "6")).ok());
+  ASSERT_TRUE(other->Submit(spec("adopt-other", "8")).ok());
+  for (const char* name : {"adopt-short", "adopt-long", "adopt-other"}) {
+    ASSERT_TRUE(wait_for([&] { return ContainerStatus(name) == "running"; }, 30s)) << name;
+  }
+  first.reset();  // leaves its containers running
+  EXPECT_EQ(ContainerStatus("adopt-long"), "running");
+  ASSERT_TRUE(wait_for([] { return ContainerStatus("adopt-short") == "exited"; }, 30s));
+
+  auto second = MakePodmanExecutor(work, /*detach_jobs=*/true);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(second->AdoptRunningJobs().ok());
+  EXPECT_EQ(ContainerStatus("adopt-other"), "running");  // not this work dir's
+  for (const char* name : {"adopt-short", "adopt-long"}) {
+    ASSERT_TRUE(wait_for([&] { return ended(*second, name); }, 60s)) << name;
+    auto description = second->Describe(name);
+    EXPECT_EQ(description->status.status(), JobStatus::kCompleted)
+        << name << ": " << description->status.ToJson().dump();
+    EXPECT_EQ(description->exit_code, 0);
+    fs::path unpacked = temp_.path() / "unpacked" / name;
+    fs::create_directories(unpacked);
+    auto files = archive::Unpack(temp_.path() / "out" / name / "model.tar.gz", unpacked);
+    ASSERT_TRUE(files.ok()) << files.status().ToString();
+    auto runs = ReadFile(unpacked / "runs");
+    EXPECT_EQ(runs.ok() ? *runs : "", "ran\n") << name << "'s code ran more than once";
+  }
+  EXPECT_TRUE(wait_for([&] { return ContainersOf(work).empty(); }, 20s)) << ContainersOf(work);
+  EXPECT_TRUE(wait_for([&] { return !fs::exists(work / "adopt-long" / "ml"); }, 20s));
+  EXPECT_FALSE(fs::exists(work / "adopt-short" / "ml"));
+
+  ASSERT_TRUE(wait_for([&] { return ended(*other, "adopt-other"); }, 60s));
+  EXPECT_EQ(other->Describe("adopt-other")->status.status(), JobStatus::kCompleted);
 }
 
 TEST_F(ContainerPodmanTest, MissingImageFailsWithTheRuntimeMessage) {
