@@ -26,6 +26,8 @@ Result<ExecutorPtr> OpenContainer(const ExecutorSettings& settings) {
   Logger("app").info("executor=container runtime={} version={} work_dir={}",
                      settings.container->runtime, (*container)->runtime_version(),
                      settings.container->work_dir.string());
+  // As for the local executor: before the scheduler's recovery asks about its jobs.
+  if (settings.container->detach_jobs) TY_RETURN_IF_ERROR((*container)->AdoptRunningJobs());
   return ExecutorPtr(std::move(container).value());
 }
 

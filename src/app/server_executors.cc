@@ -27,7 +27,7 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
   local.environment = environment;
   local.progress_interval = options.progress_interval;
   local.detach_jobs = true;  // jobs outlive the server and are adopted again at its next start
-  local.on_step = std::move(on_step);
+  local.on_step = on_step;
   if (!fs::exists(local.wrapper_path)) {
     return NotFound("trainyard-wrap not found at '" + local.wrapper_path.string() +
                     "' (set --wrapper)");
@@ -42,6 +42,8 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     container.cpus = options.container_cpus;
     container.memory = options.container_memory;
     container.progress_interval = options.progress_interval;
+    container.detach_jobs = true;  // containers outlive the server, adopted again by label
+    container.on_step = std::move(on_step);
     settings.container = std::move(container);
   }
   // SageMaker's jobs live in AWS: the scheduler's recovery finds them there again, and their
