@@ -1,12 +1,18 @@
 // `trainyard server` killed with SIGKILL at each named step of a job's way (common/step_hook.h),
 // and 20 times at random instants during a 50-job sweep: after the restarts every job ends
 // Completed with its outputs, its code ran exactly once, and nothing is left behind (no job
-// process, no work dir, no job root, no half-written state file).
+// process, no work dir, no job root, no half-written state file). The same steps with the
+// container executor and real podman: no container is left either (skips, saying why, where
+// podman cannot run the test image).
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "common/files.h"
@@ -21,6 +27,7 @@ using testing::HttpAnswer;
 using testing::JobProcesses;
 using testing::ServerProcess;
 using testing::WaitFor;
+using trainyard::ReadFile;
 
 // Every run of a job's code appends the job's executor name to `runs` (one short O_APPEND write:
 // whole lines), trains for `seconds`, and writes a model.
@@ -46,13 +53,13 @@ std::map<std::string, int> RunsByJob(const fs::path& runs) {
 
 // What must not remain once every job has ended: the scheduler's work dirs, the executor's job
 // roots and half-written state files.
-std::vector<std::string> Leftovers(const fs::path& data_dir) {
+std::vector<std::string> Leftovers(const fs::path& data_dir, const std::string& jobs = "jobs") {
   std::vector<std::string> found;
   std::error_code error;
   for (const fs::directory_entry& entry : fs::directory_iterator(data_dir / "work", error)) {
     found.push_back(entry.path().string());
   }
-  for (const fs::directory_entry& job : fs::directory_iterator(data_dir / "jobs", error)) {
+  for (const fs::directory_entry& job : fs::directory_iterator(data_dir / jobs, error)) {
     for (const fs::directory_entry& entry : fs::directory_iterator(job.path(), error)) {
       std::string name = entry.path().filename().string();
       if (name == "ml" || name.find(".tmp.") != std::string::npos) {
@@ -118,17 +125,183 @@ TEST_P(KillAtStepTest, EveryJobCompletesAndItsCodeRunsOnce) {
   ExpectEveryJobCompletedOnce(server, sweep_id, runs, kJobs);
 }
 
-INSTANTIATE_TEST_SUITE_P(Steps, KillAtStepTest,
-                         ::testing::Values("scheduler.claimed", "executor.recorded",
-                                           "executor.staged", "executor.launched",
-                                           "scheduler.submitted", "scheduler.running",
-                                           "executor.packed", "scheduler.storing",
-                                           "scheduler.stored"),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           std::replace(name.begin(), name.end(), '.', '_');
-                           return name;
-                         });
+// The steps of a job's way, for both executors.
+const auto kSteps =
+    ::testing::Values("scheduler.claimed", "executor.recorded", "executor.staged",
+                      "executor.launched", "scheduler.submitted", "scheduler.running",
+                      "executor.packed", "scheduler.storing", "scheduler.stored");
+
+std::string StepName(const ::testing::TestParamInfo<const char*>& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, KillAtStepTest, kSteps, StepName);
+
+// The container executor, with podman: each job a container of the test image
+// (examples/container/build-image.sh) without its default command, so that it runs a script
+// from its "code" channel as SageMaker's script mode does (SAGEMAKER_PROGRAM). The container sees
+// only its /opt/ml, so each run of the code is counted twice over: the script appends the job's
+// name to model/runs, which must reach model.tar.gz holding exactly one line, and podman's own
+// event log must hold exactly one start of the job's container.
+constexpr char kTestImage[] = "localhost/trainyard-example-trainer:test";
+constexpr char kImage[] = "localhost/trainyard-script-mode:test";
+
+// Empty when podman can run the test image here (and kImage is made from it); otherwise why not.
+std::string PodmanUnavailable() {
+  fs::path conf = testing::SourceDir() / "src" / "executor" / "container" / "containers.conf";
+  ::setenv("CONTAINERS_CONF", conf.c_str(), 1);  // the server and its podman read it
+  auto built = testing::RunProcess(
+      {"/bin/sh", (testing::SourceDir() / "examples" / "container" / "build-image.sh").string(),
+       (testing::BuildDir() / "apps" / "trainyard-wrap").string(),
+       (testing::BuildDir() / "examples" / "trainer" / "trainyard-example-trainer").string(),
+       kTestImage},
+      {}, 120s);
+  if (built.exit_code != 0) return "build-image.sh failed: " + built.output;
+  auto smoke = testing::RunProcess({"podman", "run", "--rm", "--pull", "never", "--network", "none",
+                                    "--entrypoint", "/bin/true", kTestImage},
+                                   {}, 60s);
+  if (smoke.exit_code != 0) return "podman cannot run a container here: " + smoke.output;
+  // An empty TRAINYARD_COMMAND: trainyard-wrap runs SAGEMAKER_PROGRAM instead.
+  std::string base = "trainyard-fault-test-" + std::to_string(::getpid());
+  auto made = testing::RunProcess(
+      {"/bin/sh", "-c",
+       "podman create --name \"$1\" \"$2\" >/dev/null && "
+       "podman commit -q --change 'ENV TRAINYARD_COMMAND=' \"$1\" \"$3\" >/dev/null; "
+       "status=$?; podman rm \"$1\" >/dev/null; exit $status",
+       "sh", base, kTestImage, kImage},
+      {}, 120s);
+  if (made.exit_code != 0) return "podman commit failed: " + made.output;
+  return "";
+}
+
+// Lines of `podman ARGS...` (stdout and stderr).
+std::vector<std::string> PodmanLines(const std::vector<std::string>& arguments) {
+  std::vector<std::string> argv = {"podman"};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  auto result = testing::RunProcess(argv, {}, 60s);
+  std::vector<std::string> lines;
+  std::istringstream output(result.output);
+  for (std::string line; std::getline(output, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  if (result.exit_code != 0)
+    lines.push_back("podman exited with " + std::to_string(result.exit_code));
+  return lines;
+}
+
+// Processes whose environment names a job root under `directory`: the wrapper (local) or the
+// `podman run` that starts a container (container executor).
+std::vector<std::string> ProcessesFor(const fs::path& directory) {
+  std::vector<std::string> found = JobProcesses(directory);
+  const std::string marker = "TRAINYARD_CONTAINER_LAUNCH=" + directory.string();
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", error)) {
+    auto environment = ReadFile(entry.path() / "environ");
+    if (environment.ok() && environment->find(marker) != std::string::npos) {
+      found.push_back(entry.path().filename().string());
+    }
+  }
+  return found;
+}
+
+class ContainerKillAtStepTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    static const std::string unavailable = PodmanUnavailable();
+    if (!unavailable.empty()) GTEST_SKIP() << "podman unavailable: " << unavailable;
+  }
+  testing::TempDir dir_;
+};
+
+TEST_P(ContainerKillAtStepTest, EveryJobCompletesAndItsCodeRunsOnce) {
+  constexpr int kJobs = 4;
+  fs::path script = dir_.path() / "train.sh";
+  std::ofstream(script) << "echo \"$TRAINING_JOB_NAME\" >> \"$SM_MODEL_DIR/runs\"\n"
+                           "sleep 0.5\n"
+                           "echo weights > \"$SM_MODEL_DIR/model.bin\"\n"
+                           "echo trained\n";
+  ServerProcess server(
+      dir_.path() / "data",
+      {"--max-running", "2", "--container-runtime", "podman", "--executor-limit", "container=2"},
+      {{"TRAINYARD_TEST_KILL_AT", GetParam()}});
+  server.Start();
+  fs::path work_dir = fs::absolute(server.data_dir() / "container-jobs").lexically_normal();
+  const std::string label = "label=trainyard.work-dir=" + work_dir.string();
+  std::string started_at = std::to_string(std::time(nullptr) - 1);
+  auto uploaded =
+      server.Cli({"dataset", "upload", script.string(), "--kind", "training", "--output", "json"});
+  ASSERT_EQ(uploaded.exit_code, 0) << uploaded.output;
+  json code = json::parse(uploaded.output.substr(uploaded.output.find('{')));
+  json values = json::array();
+  for (int i = 1; i <= kJobs; ++i) values.push_back(i);
+  json body = {
+      {"name", "boxed-once"},
+      {"executor", "container"},
+      {"trainer", {{"image", kImage}}},
+      {"environment", {{"SAGEMAKER_PROGRAM", "/opt/ml/input/data/code/train.sh"}}},
+      {"channels",
+       {{"training", server.UploadExample("train.csv", "training")}, {"code", code["id"]}}},
+      {"grid", {{"n", values}}},
+      {"max_parallel", 2},
+      {"idempotency_key", "container-kill-at-step"}};
+  HttpAnswer created = server.Post("/api/v1/sweeps", body);
+  ASSERT_TRUE(created.status == 201 || created.status == 0) << created.body;
+
+  std::string output = server.WaitForExit(90s);
+  ASSERT_NE(output.find(std::string("killed at ") + GetParam()), std::string::npos) << output;
+  server.set_extra_environment({});
+  server.Start();
+  if (created.status == 0) created = server.Post("/api/v1/sweeps", body);  // the same sweep
+  ASSERT_TRUE(created.status == 200 || created.status == 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server.WaitForSweepEnd(sweep_id, kJobs, 120s);
+  EXPECT_EQ(sweep["counts"].value("Completed", 0), kJobs) << sweep.dump();
+
+  json page = server.Get("/api/v1/jobs?sweep=" + sweep_id + "&limit=100").Json();
+  ASSERT_EQ(page["jobs"].size(), static_cast<size_t>(kJobs)) << page.dump();
+  std::map<std::string, int> starts;
+  for (const std::string& line :
+       PodmanLines({"events", "--stream=false", "--since", started_at, "--filter", "event=start",
+                    "--filter", label, "--format", "{{.Name}}"})) {
+    starts[line] += 1;
+  }
+  for (const json& job : page["jobs"]) {
+    std::string name = job["name"];
+    EXPECT_EQ(job["status"], "Completed") << job.dump();
+    EXPECT_EQ(job["attempt"], 0) << job.dump();
+    EXPECT_EQ(starts["trainyard-" + name], 1)
+        << name << "'s container started " << starts["trainyard-" + name] << " times";
+    HttpAnswer model = server.Get("/api/v1/jobs/" + name + "/artifacts/model");
+    ASSERT_EQ(model.status, 200) << name << ": " << model.body;
+    fs::path archive = dir_.path() / (name + ".tar.gz");
+    std::ofstream(archive, std::ios::binary) << model.body;
+    auto runs = testing::RunProcess({"tar", "-xzOf", archive.string(), "runs"}, {}, 30s);
+    EXPECT_EQ(runs.output, name + "\n") << name << "'s code ran more than once";
+    auto listed = testing::RunProcess({"tar", "-tzf", archive.string()}, {}, 30s);
+    EXPECT_NE(listed.output.find("model.bin"), std::string::npos) << name << ": " << listed.output;
+    HttpAnswer log = server.Get("/api/v1/jobs/" + name + "/artifacts/log");
+    EXPECT_NE(log.body.find("trained"), std::string::npos) << name << ": " << log.body;
+  }
+  EXPECT_EQ(starts.size(), static_cast<size_t>(kJobs)) << json(starts).dump();
+
+  const fs::path& data_dir = server.data_dir();
+  std::vector<std::string> containers;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        containers = PodmanLines({"ps", "--all", "--filter", label, "--format", "{{.Names}}"});
+        return containers.empty();
+      },
+      20s))
+      << "containers left: " << json(containers).dump();
+  EXPECT_TRUE(WaitFor([&] { return ProcessesFor(data_dir).empty(); }, 10s))
+      << "job processes left: " << ProcessesFor(data_dir).size();
+  EXPECT_TRUE(WaitFor([&] { return Leftovers(data_dir, "container-jobs").empty(); }, 10s))
+      << "left behind: " << json(Leftovers(data_dir, "container-jobs")).dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, ContainerKillAtStepTest, kSteps, StepName);
 
 TEST(ServerKillSoakTest, TwentyKillsAtRandomInstantsDuringAFiftyJobSweep) {
   constexpr int kJobs = 50;
