@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 
 #include "archive/archive.h"
@@ -206,14 +207,18 @@ TEST_F(ContainerPodmanTest, TwoTrainerJobsCompleteAndReportToTheServer) {
 // meanwhile (adoption goes by the work-dir label).
 TEST_F(ContainerPodmanTest, ASecondExecutorAdoptsTheContainersTheFirstLeft) {
   fs::path work = temp_.path() / "adopted", other_work = temp_.path() / "other";
-  auto spec = [&](const std::string& name, const std::string& seconds) {
+  // Each job's code runs once it finds `go` in its root, which the test makes when it wants.
+  auto spec = [&](const std::string& name) {
     JobSpec job;
     job.definition.job_name = name;
     job.command = {"sh", "-c",
-                   "echo ran >> \"$SM_MODEL_DIR/runs\"; sleep " + seconds +
-                       "; echo weights > \"$SM_MODEL_DIR/model.bin\""};
+                   "echo ran >> \"$SM_MODEL_DIR/runs\"; while [ ! -e /opt/ml/go ]; do sleep 0.1; "
+                   "done; echo weights > \"$SM_MODEL_DIR/model.bin\""};
     job.artifact_dir = temp_.path() / "out" / name;
     return job;
+  };
+  auto go = [](const fs::path& work_dir, const std::string& name) {
+    std::ofstream(work_dir / name / "ml" / "go") << "go\n";
   };
   auto wait_for = [](const std::function<bool()>& done, std::chrono::seconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -231,20 +236,24 @@ TEST_F(ContainerPodmanTest, ASecondExecutorAdoptsTheContainersTheFirstLeft) {
   auto other = MakePodmanExecutor(other_work);
   ASSERT_NE(first, nullptr);
   ASSERT_NE(other, nullptr);
-  ASSERT_TRUE(first->Submit(spec("adopt-short", "1")).ok());
-  ASSERT_TRUE(first->Submit(spec("adopt-long", "6")).ok());
-  ASSERT_TRUE(other->Submit(spec("adopt-other", "8")).ok());
+  ASSERT_TRUE(first->Submit(spec("adopt-short")).ok());
+  ASSERT_TRUE(first->Submit(spec("adopt-long")).ok());
+  ASSERT_TRUE(other->Submit(spec("adopt-other")).ok());
   for (const char* name : {"adopt-short", "adopt-long", "adopt-other"}) {
     ASSERT_TRUE(wait_for([&] { return ContainerStatus(name) == "running"; }, 30s)) << name;
   }
   first.reset();  // leaves its containers running
   EXPECT_EQ(ContainerStatus("adopt-long"), "running");
+  go(work, "adopt-short");  // ends while no executor follows it
   ASSERT_TRUE(wait_for([] { return ContainerStatus("adopt-short") == "exited"; }, 30s));
 
   auto second = MakePodmanExecutor(work, /*detach_jobs=*/true);
   ASSERT_NE(second, nullptr);
   ASSERT_TRUE(second->AdoptRunningJobs().ok());
   EXPECT_EQ(ContainerStatus("adopt-other"), "running");  // not this work dir's
+  EXPECT_EQ(ContainerStatus("adopt-long"), "running");
+  go(work, "adopt-long");
+  go(other_work, "adopt-other");
   for (const char* name : {"adopt-short", "adopt-long"}) {
     ASSERT_TRUE(wait_for([&] { return ended(*second, name); }, 60s)) << name;
     auto description = second->Describe(name);
