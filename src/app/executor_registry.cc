@@ -27,7 +27,11 @@ Result<ExecutorPtr> OpenContainer(const ExecutorSettings& settings) {
                      settings.container->runtime, (*container)->runtime_version(),
                      settings.container->work_dir.string());
   // As for the local executor: before the scheduler's recovery asks about its jobs.
-  if (settings.container->detach_jobs) TY_RETURN_IF_ERROR((*container)->AdoptRunningJobs());
+  if (settings.container->detach_jobs) {
+    if (Status adopted = (*container)->AdoptRunningJobs(); !adopted.ok()) {
+      return adopted.WithContext("container executor");
+    }
+  }
   return ExecutorPtr(std::move(container).value());
 }
 

@@ -1,5 +1,7 @@
-// Running the container runtime's CLI (podman, docker) as a child of this process: the
-// long-lived `run` of a job, and short commands (`stop`, `info`) whose output is read back.
+// Running the container runtime's CLI (podman, docker) as a child of this process: short
+// commands (`stop`, `inspect`, `rm`, `ps`, `info`), some followed while they run, the others run
+// to their end and their output read back. (A job's `run --detach` is no child of ours: it is
+// started past a launch claim, detached_process.h.)
 // Thread-safe (no shared state); each child is reaped by whoever started it.
 #pragma once
 
