@@ -327,6 +327,11 @@ bool HasEnded(const std::string& status) {
   return status == "exited" || status == "stopped" || status == "dead";
 }
 
+// What `run --detach` prints when it has started the container: its 64-hex-digit id.
+bool IsContainerId(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 // A container that was created but never started: none of the job's code ran.
 bool NeverStarted(const std::string& status) {
   return status == "created" || status == "configured" || status == "initialized";
@@ -355,8 +360,17 @@ Status ContainerExecutor::FollowContainer(Job& job, int* exit_code, std::string*
     }
   }
   TY_ASSIGN_OR_RETURN(ContainerState state, InspectContainer(job));
+  if (!state.exists && ReadWrapperExitCode(job.root)) {
+    // It ran and ended, and its container was removed by someone else: the exit file says how.
+    *exit_code = kKilledExitCode;
+    return Status::Ok();
+  }
   if (!state.exists || NeverStarted(state.status)) {
     std::string message = RuntimeMessage(ConsoleFile(job));
+    if (!state.exists && IsContainerId(message)) {
+      // The `run` printed the id of the container it started, which is gone since.
+      message = "container " + message.substr(0, 12) + " was removed outside trainyard";
+    }
     *runtime_error = message.empty() ? "no container was created" : message;
     *exit_code = state.exists && state.exit_code != 0 ? state.exit_code : kRuntimeFailed;
     return Status::Ok();
@@ -369,8 +383,10 @@ Status ContainerExecutor::FollowContainer(Job& job, int* exit_code, std::string*
     auto start_time = ProcessStartTime(state.pid);
     if (start_time.ok()) waiter.emplace(ProcessIdentity{state.pid, *start_time});
   }
+  // Without a pid to wait on (it ended between the two looks, or lives in another pid
+  // namespace), a second look at once, then one a second: each `inspect` costs a process.
   milliseconds inspect_interval = waiter ? kPollInterval : milliseconds(1'000);
-  auto next_inspect = steady_clock::now() + inspect_interval;
+  auto next_inspect = steady_clock::now() + kPollInterval;
   std::vector<std::string> environment = RuntimeEnvironment(spec);
   fs::path console = ConsoleFile(job);
   pid_t stop_pid = -1;
