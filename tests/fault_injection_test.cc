@@ -206,7 +206,100 @@ std::vector<std::string> ProcessesFor(const fs::path& directory) {
   return found;
 }
 
-class ContainerKillAtStepTest : public ::testing::TestWithParam<const char*> {
+// A sweep of `jobs` container jobs through `server`, each running the script of the "code"
+// channel, and the checks once they have all ended.
+class ContainerSweep {
+ public:
+  ContainerSweep(ServerProcess& server, const fs::path& dir, int jobs, const std::string& seconds)
+      : server_(server), dir_(dir), jobs_(jobs) {
+    label_ = "label=trainyard.work-dir=" +
+             fs::absolute(server.data_dir() / "container-jobs").lexically_normal().string();
+    started_at_ = std::to_string(std::time(nullptr) - 1);
+    fs::path script = dir / "train.sh";
+    std::ofstream(script) << "echo \"$TRAINING_JOB_NAME\" >> \"$SM_MODEL_DIR/runs\"\n"
+                          << "sleep " << seconds << "\n"
+                          << "echo weights > \"$SM_MODEL_DIR/model.bin\"\n"
+                          << "echo trained\n";
+    auto uploaded = server.Cli(
+        {"dataset", "upload", script.string(), "--kind", "training", "--output", "json"});
+    EXPECT_EQ(uploaded.exit_code, 0) << uploaded.output;
+    size_t brace = uploaded.output.find('{');
+    json code = json::parse(brace == std::string::npos ? "" : uploaded.output.substr(brace),
+                            nullptr, false);
+    json values = json::array();
+    for (int i = 1; i <= jobs; ++i) values.push_back(i);
+    body_ = {{"name", "boxed-once"},
+             {"executor", "container"},
+             {"trainer", {{"image", kImage}}},
+             {"environment", {{"SAGEMAKER_PROGRAM", "/opt/ml/input/data/code/train.sh"}}},
+             {"channels",
+              {{"training", server.UploadExample("train.csv", "training")},
+               {"code", code.is_object() ? code.value("id", "") : ""}}},
+             {"grid", {{"n", values}}},
+             {"max_parallel", 2},
+             {"idempotency_key", "container-sweep"}};
+  }
+
+  const json& body() const { return body_; }
+
+  // Every job Completed at attempt 0 with its model and log; its container started once and its
+  // model holds the one line its code appended; no container, process or file left.
+  void ExpectEveryJobCompletedOnce(const std::string& sweep_id) {
+    json page = server_.Get("/api/v1/jobs?sweep=" + sweep_id + "&limit=100").Json();
+    ASSERT_EQ(page["jobs"].size(), static_cast<size_t>(jobs_)) << page.dump();
+    std::map<std::string, int> starts;
+    for (const std::string& line :
+         PodmanLines({"events", "--stream=false", "--since", started_at_, "--filter", "event=start",
+                      "--filter", label_, "--format", "{{.Name}}"})) {
+      starts[line] += 1;
+    }
+    for (const json& job : page["jobs"]) {
+      std::string name = job["name"];
+      EXPECT_EQ(job["status"], "Completed") << job.dump();
+      EXPECT_EQ(job["attempt"], 0) << job.dump();
+      EXPECT_EQ(starts["trainyard-" + name], 1)
+          << name << "'s container started " << starts["trainyard-" + name] << " times";
+      HttpAnswer model = server_.Get("/api/v1/jobs/" + name + "/artifacts/model");
+      ASSERT_EQ(model.status, 200) << name << ": " << model.body;
+      fs::path archive = dir_ / (name + ".tar.gz");
+      std::ofstream(archive, std::ios::binary) << model.body;
+      auto runs = testing::RunProcess({"tar", "-xzOf", archive.string(), "runs"}, {}, 30s);
+      EXPECT_EQ(runs.output, name + "\n") << name << "'s code ran more than once";
+      auto listed = testing::RunProcess({"tar", "-tzf", archive.string()}, {}, 30s);
+      EXPECT_NE(listed.output.find("model.bin"), std::string::npos)
+          << name << ": " << listed.output;
+      HttpAnswer log = server_.Get("/api/v1/jobs/" + name + "/artifacts/log");
+      EXPECT_NE(log.body.find("trained"), std::string::npos) << name << ": " << log.body;
+    }
+    EXPECT_EQ(starts.size(), static_cast<size_t>(jobs_)) << json(starts).dump();
+
+    const fs::path& data_dir = server_.data_dir();
+    std::vector<std::string> containers;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          containers = PodmanLines({"ps", "--all", "--filter", label_, "--format", "{{.Names}}"});
+          return containers.empty();
+        },
+        20s))
+        << "containers left: " << json(containers).dump();
+    EXPECT_TRUE(WaitFor([&] { return ProcessesFor(data_dir).empty(); }, 10s))
+        << "job processes left: " << ProcessesFor(data_dir).size();
+    EXPECT_TRUE(WaitFor([&] { return Leftovers(data_dir, "container-jobs").empty(); }, 10s))
+        << "left behind: " << json(Leftovers(data_dir, "container-jobs")).dump();
+  }
+
+ private:
+  ServerProcess& server_;
+  fs::path dir_;
+  int jobs_;
+  std::string label_, started_at_;
+  json body_;
+};
+
+const std::vector<std::string> kContainerFlags = {
+    "--max-running", "2", "--container-runtime", "podman", "--executor-limit", "container=2"};
+
+class ContainerFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static const std::string unavailable = PodmanUnavailable();
@@ -215,93 +308,56 @@ class ContainerKillAtStepTest : public ::testing::TestWithParam<const char*> {
   testing::TempDir dir_;
 };
 
+class ContainerKillAtStepTest : public ContainerFaultTest,
+                                public ::testing::WithParamInterface<const char*> {};
+
 TEST_P(ContainerKillAtStepTest, EveryJobCompletesAndItsCodeRunsOnce) {
   constexpr int kJobs = 4;
-  fs::path script = dir_.path() / "train.sh";
-  std::ofstream(script) << "echo \"$TRAINING_JOB_NAME\" >> \"$SM_MODEL_DIR/runs\"\n"
-                           "sleep 0.5\n"
-                           "echo weights > \"$SM_MODEL_DIR/model.bin\"\n"
-                           "echo trained\n";
-  ServerProcess server(
-      dir_.path() / "data",
-      {"--max-running", "2", "--container-runtime", "podman", "--executor-limit", "container=2"},
-      {{"TRAINYARD_TEST_KILL_AT", GetParam()}});
+  ServerProcess server(dir_.path() / "data", kContainerFlags,
+                       {{"TRAINYARD_TEST_KILL_AT", GetParam()}});
   server.Start();
-  fs::path work_dir = fs::absolute(server.data_dir() / "container-jobs").lexically_normal();
-  const std::string label = "label=trainyard.work-dir=" + work_dir.string();
-  std::string started_at = std::to_string(std::time(nullptr) - 1);
-  auto uploaded =
-      server.Cli({"dataset", "upload", script.string(), "--kind", "training", "--output", "json"});
-  ASSERT_EQ(uploaded.exit_code, 0) << uploaded.output;
-  json code = json::parse(uploaded.output.substr(uploaded.output.find('{')));
-  json values = json::array();
-  for (int i = 1; i <= kJobs; ++i) values.push_back(i);
-  json body = {
-      {"name", "boxed-once"},
-      {"executor", "container"},
-      {"trainer", {{"image", kImage}}},
-      {"environment", {{"SAGEMAKER_PROGRAM", "/opt/ml/input/data/code/train.sh"}}},
-      {"channels",
-       {{"training", server.UploadExample("train.csv", "training")}, {"code", code["id"]}}},
-      {"grid", {{"n", values}}},
-      {"max_parallel", 2},
-      {"idempotency_key", "container-kill-at-step"}};
-  HttpAnswer created = server.Post("/api/v1/sweeps", body);
+  ContainerSweep sweep(server, dir_.path(), kJobs, "0.5");
+  HttpAnswer created = server.Post("/api/v1/sweeps", sweep.body());
   ASSERT_TRUE(created.status == 201 || created.status == 0) << created.body;
 
   std::string output = server.WaitForExit(90s);
   ASSERT_NE(output.find(std::string("killed at ") + GetParam()), std::string::npos) << output;
   server.set_extra_environment({});
   server.Start();
-  if (created.status == 0) created = server.Post("/api/v1/sweeps", body);  // the same sweep
+  if (created.status == 0) created = server.Post("/api/v1/sweeps", sweep.body());  // the same
   ASSERT_TRUE(created.status == 200 || created.status == 201) << created.body;
   std::string sweep_id = created.Json()["id"];
-  json sweep = server.WaitForSweepEnd(sweep_id, kJobs, 120s);
-  EXPECT_EQ(sweep["counts"].value("Completed", 0), kJobs) << sweep.dump();
-
-  json page = server.Get("/api/v1/jobs?sweep=" + sweep_id + "&limit=100").Json();
-  ASSERT_EQ(page["jobs"].size(), static_cast<size_t>(kJobs)) << page.dump();
-  std::map<std::string, int> starts;
-  for (const std::string& line :
-       PodmanLines({"events", "--stream=false", "--since", started_at, "--filter", "event=start",
-                    "--filter", label, "--format", "{{.Name}}"})) {
-    starts[line] += 1;
-  }
-  for (const json& job : page["jobs"]) {
-    std::string name = job["name"];
-    EXPECT_EQ(job["status"], "Completed") << job.dump();
-    EXPECT_EQ(job["attempt"], 0) << job.dump();
-    EXPECT_EQ(starts["trainyard-" + name], 1)
-        << name << "'s container started " << starts["trainyard-" + name] << " times";
-    HttpAnswer model = server.Get("/api/v1/jobs/" + name + "/artifacts/model");
-    ASSERT_EQ(model.status, 200) << name << ": " << model.body;
-    fs::path archive = dir_.path() / (name + ".tar.gz");
-    std::ofstream(archive, std::ios::binary) << model.body;
-    auto runs = testing::RunProcess({"tar", "-xzOf", archive.string(), "runs"}, {}, 30s);
-    EXPECT_EQ(runs.output, name + "\n") << name << "'s code ran more than once";
-    auto listed = testing::RunProcess({"tar", "-tzf", archive.string()}, {}, 30s);
-    EXPECT_NE(listed.output.find("model.bin"), std::string::npos) << name << ": " << listed.output;
-    HttpAnswer log = server.Get("/api/v1/jobs/" + name + "/artifacts/log");
-    EXPECT_NE(log.body.find("trained"), std::string::npos) << name << ": " << log.body;
-  }
-  EXPECT_EQ(starts.size(), static_cast<size_t>(kJobs)) << json(starts).dump();
-
-  const fs::path& data_dir = server.data_dir();
-  std::vector<std::string> containers;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        containers = PodmanLines({"ps", "--all", "--filter", label, "--format", "{{.Names}}"});
-        return containers.empty();
-      },
-      20s))
-      << "containers left: " << json(containers).dump();
-  EXPECT_TRUE(WaitFor([&] { return ProcessesFor(data_dir).empty(); }, 10s))
-      << "job processes left: " << ProcessesFor(data_dir).size();
-  EXPECT_TRUE(WaitFor([&] { return Leftovers(data_dir, "container-jobs").empty(); }, 10s))
-      << "left behind: " << json(Leftovers(data_dir, "container-jobs")).dump();
+  json ended = server.WaitForSweepEnd(sweep_id, kJobs, 120s);
+  EXPECT_EQ(ended["counts"].value("Completed", 0), kJobs) << ended.dump();
+  sweep.ExpectEveryJobCompletedOnce(sweep_id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, ContainerKillAtStepTest, kSteps, StepName);
+
+// Eight kills at random instants during a 10-job container sweep.
+TEST_F(ContainerFaultTest, EightKillsAtRandomInstantsDuringATenJobSweep) {
+  constexpr int kJobs = 10;
+  ServerProcess server(dir_.path() / "data", kContainerFlags);
+  server.Start();
+  ContainerSweep sweep(server, dir_.path(), kJobs, "0.2");
+  HttpAnswer created = server.Post("/api/v1/sweeps", sweep.body());
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+
+  unsigned seed = std::random_device()();
+  std::printf("kill instants from seed %u\n", seed);
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> pause_ms(100, 1500);
+  for (int kill = 0; kill < 8; ++kill) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
+    server.Kill9();
+    server.Start();
+  }
+  json ended = server.WaitForSweepEnd(sweep_id, kJobs, 180s);
+  EXPECT_EQ(ended["counts"].value("Completed", 0), kJobs)
+      << "seed " << seed << ": " << ended.dump();
+  sweep.ExpectEveryJobCompletedOnce(sweep_id);
+}
 
 TEST(ServerKillSoakTest, TwentyKillsAtRandomInstantsDuringAFiftyJobSweep) {
   constexpr int kJobs = 50;
