@@ -26,6 +26,7 @@ using std::chrono::steady_clock;
 namespace {
 
 constexpr milliseconds kPollInterval{100};
+constexpr milliseconds kFirstInspectDelay{500};
 // A `stop` that found no container yet (the `run` is still creating it) is tried again.
 constexpr milliseconds kStopRetryInterval{500};
 // After grace + margin, how much longer a stopped container may take before `rm -f`.
@@ -358,6 +359,13 @@ Status ContainerExecutor::FollowContainer(Job& job, int* exit_code, std::string*
     while (!waiter.WaitForExit(kPollInterval)) {
       if (shutting_down_) return Unavailable("the executor is shutting down");
     }
+  }
+  // A first look only once the container's own start is past: `inspect` is a runtime process of
+  // its own, which would compete with that start for the CPU.
+  for (auto look_at = steady_clock::now() + kFirstInspectDelay;
+       steady_clock::now() < look_at && !ReadWrapperExitCode(job.root);) {
+    if (shutting_down_) return Unavailable("the executor is shutting down");
+    std::this_thread::sleep_for(kPollInterval);
   }
   TY_ASSIGN_OR_RETURN(ContainerState state, InspectContainer(job));
   if (!state.exists && ReadWrapperExitCode(job.root)) {
