@@ -91,6 +91,11 @@ int main(int argc, char** argv) {
     while (!core::IsTerminal(executor.Describe(spec.definition.job_name)->status.status())) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    // The executor's last acts, after the end is reported: `podman rm` of the container, then
+    // the job root. Waited for, so that they do not overlap the next pair's starts.
+    while (fs::exists(marker.parent_path())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     return elapsed;
   };
   auto run_bare = [&](int i) {
