@@ -240,6 +240,14 @@ class ContainerSweep {
              {"idempotency_key", "container-sweep"}};
   }
 
+  // Containers outlive the server: those of a test that failed half-way are removed here.
+  ~ContainerSweep() {
+    testing::RunProcess(
+        {"/bin/sh", "-c", "podman ps --all --quiet --filter \"$1\" | xargs -r podman rm -f", "sh",
+         label_},
+        {}, 60s);
+  }
+
   const json& body() const { return body_; }
 
   // Every job Completed at attempt 0 with its model and log; its container started once and its

@@ -232,6 +232,17 @@ TEST_F(ContainerPodmanTest, ASecondExecutorAdoptsTheContainersTheFirstLeft) {
     return description.ok() && core::IsTerminal(description->status.status());
   };
 
+  // Detached containers outlive a test that fails half-way: removed whatever happens.
+  struct RemoveContainers {
+    ~RemoveContainers() {
+      const ContainerExecutorOptions& options = PodmanHere().options;
+      for (const char* name : {"adopt-short", "adopt-long", "adopt-other"}) {
+        (void)RunCommand({options.runtime_path.string(), "rm", "-f",
+                          "trainyard-test-" + std::to_string(::getpid()) + "-" + name},
+                         FormatEnvironment(options.runtime_environment), 30s);
+      }
+    }
+  } remove_containers;
   auto first = MakePodmanExecutor(work, /*detach_jobs=*/true);
   auto other = MakePodmanExecutor(other_work);
   ASSERT_NE(first, nullptr);
