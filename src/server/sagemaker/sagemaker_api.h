@@ -85,9 +85,9 @@ class SageMakerApi {
   Status Start();
   // Stops following jobs and waits for the staging threads (a job still staging its input is
   // left unsubmitted, and Start carries on with it). Running jobs are NOT stopped: they are
-  // the executor's, which stops them when it is destroyed (local executor without detach_jobs)
-  // or lets them run on for the next server to follow (detached local executor), as the REST
-  // API's jobs do. Idempotent.
+  // the executor's, which stops them when it is destroyed (without detach_jobs) or lets them
+  // run on for the next server to follow (the server's local and container executors detach
+  // their jobs), as the REST API's jobs do. Idempotent.
   void Stop();
 
   // Answers one request. Never throws; every failure becomes an AWS JSON error answer.
