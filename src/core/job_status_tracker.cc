@@ -32,7 +32,50 @@ Result<SecondaryStatus> ParseStatus(const nlohmann::json& json, const std::strin
   return ParseSecondaryStatus(json.get_ref<const std::string&>());
 }
 
+// `name` names the array in errors ("transitions[1].start_time").
+Result<std::vector<StatusTransition>> ReadTransitions(const nlohmann::json& json,
+                                                      const std::string& name) {
+  if (!json.is_array()) return InvalidArgument("'" + name + "' is not an array");
+  std::vector<StatusTransition> transitions;
+  transitions.reserve(json.size());
+  for (size_t i = 0; i < json.size(); ++i) {
+    const nlohmann::json& entry = json[i];
+    std::string field = name + "[" + std::to_string(i) + "]";
+    if (!entry.is_object()) return InvalidArgument("'" + field + "' is not an object");
+    StatusTransition transition;
+    TY_ASSIGN_OR_RETURN(transition.status,
+                        ParseStatus(entry.value("status", nlohmann::json()), field + ".status"));
+    TY_ASSIGN_OR_RETURN(
+        transition.start_time,
+        ParseTime(entry.value("start_time", nlohmann::json()), field + ".start_time"));
+    if (entry.contains("end_time")) {
+      TY_ASSIGN_OR_RETURN(transition.end_time, ParseTime(entry["end_time"], field + ".end_time"));
+    }
+    const nlohmann::json& message = entry.value("status_message", nlohmann::json(""));
+    if (!message.is_string()) return InvalidArgument("'" + field + ".status_message' is not text");
+    transition.message = message.get<std::string>();
+    transitions.push_back(std::move(transition));
+  }
+  return transitions;
+}
+
 }  // namespace
+
+nlohmann::json TransitionsToJson(const std::vector<StatusTransition>& transitions) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const StatusTransition& transition : transitions) {
+    nlohmann::json entry = {{"status", ToString(transition.status)},
+                            {"start_time", FormatIso8601(transition.start_time)},
+                            {"status_message", transition.message}};
+    if (transition.end_time) entry["end_time"] = FormatIso8601(*transition.end_time);
+    json.push_back(std::move(entry));
+  }
+  return json;
+}
+
+Result<std::vector<StatusTransition>> TransitionsFromJson(const nlohmann::json& json) {
+  return ReadTransitions(json, "transitions");
+}
 
 JobStatusTracker::JobStatusTracker(TimePoint created, std::string message)
     : creation_time_(created), last_modified_time_(created) {
@@ -77,19 +120,11 @@ std::optional<TimePoint> JobStatusTracker::end_time() const {
 }
 
 nlohmann::json JobStatusTracker::ToJson() const {
-  nlohmann::json transitions = nlohmann::json::array();
-  for (const StatusTransition& transition : transitions_) {
-    nlohmann::json entry = {{"status", ToString(transition.status)},
-                            {"start_time", FormatIso8601(transition.start_time)},
-                            {"status_message", transition.message}};
-    if (transition.end_time) entry["end_time"] = FormatIso8601(*transition.end_time);
-    transitions.push_back(std::move(entry));
-  }
   nlohmann::json json = {{"status", ToString(status())},
                          {"secondary_status", ToString(secondary_status())},
                          {"creation_time", FormatIso8601(creation_time_)},
                          {"last_modified_time", FormatIso8601(last_modified_time_)},
-                         {"secondary_status_transitions", std::move(transitions)}};
+                         {"secondary_status_transitions", TransitionsToJson(transitions_)}};
   if (!failure_reason_.empty()) json["failure_reason"] = failure_reason_;
   if (std::optional<TimePoint> end = end_time()) json["end_time"] = FormatIso8601(*end);
   return json;
@@ -107,25 +142,8 @@ Result<JobStatusTracker> JobStatusTracker::FromJson(const nlohmann::json& json) 
       TimePoint modified,
       ParseTime(json.value("last_modified_time", nlohmann::json()), "last_modified_time"));
   JobStatusTracker tracker(created);
-  tracker.transitions_.clear();
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const nlohmann::json& entry = entries[i];
-    std::string field = "secondary_status_transitions[" + std::to_string(i) + "]";
-    if (!entry.is_object()) return InvalidArgument("'" + field + "' is not an object");
-    StatusTransition transition;
-    TY_ASSIGN_OR_RETURN(transition.status,
-                        ParseStatus(entry.value("status", nlohmann::json()), field + ".status"));
-    TY_ASSIGN_OR_RETURN(
-        transition.start_time,
-        ParseTime(entry.value("start_time", nlohmann::json()), field + ".start_time"));
-    if (entry.contains("end_time")) {
-      TY_ASSIGN_OR_RETURN(transition.end_time, ParseTime(entry["end_time"], field + ".end_time"));
-    }
-    const nlohmann::json& message = entry.value("status_message", nlohmann::json(""));
-    if (!message.is_string()) return InvalidArgument("'" + field + ".status_message' is not text");
-    transition.message = message.get<std::string>();
-    tracker.transitions_.push_back(std::move(transition));
-  }
+  TY_ASSIGN_OR_RETURN(tracker.transitions_,
+                      ReadTransitions(entries, "secondary_status_transitions"));
   tracker.last_modified_time_ = modified;
   const nlohmann::json& reason = json.value("failure_reason", nlohmann::json(""));
   if (!reason.is_string()) return InvalidArgument("'failure_reason' is not text");

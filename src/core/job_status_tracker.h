@@ -18,7 +18,17 @@ struct StatusTransition {
   TimePoint start_time;
   std::optional<TimePoint> end_time;  // unset while this is the current status
   std::string message;
+
+  bool operator==(const StatusTransition&) const = default;
 };
+
+// SecondaryStatusTransitions as the API shows them and the metadata store keeps them:
+// [{"status", "start_time", "end_time" (when ended), "status_message"}], times in ISO 8601.
+nlohmann::json TransitionsToJson(const std::vector<StatusTransition>& transitions);
+// The inverse of TransitionsToJson(), to the millisecond; an empty array is an empty list.
+// InvalidArgument, naming the entry and field ("[1].start_time"), for anything
+// TransitionsToJson() would not write: not an array, unknown statuses, bad times.
+Result<std::vector<StatusTransition>> TransitionsFromJson(const nlohmann::json& json);
 
 // Not thread-safe: callers lock. Times are always passed in. A time earlier than the current
 // transition's start (a wall clock stepped back) is taken as that start, so that no entry ever
