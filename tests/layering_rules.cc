@@ -27,7 +27,7 @@ const std::map<std::string, std::vector<std::string>>& Arrows() {
       {"contract", {"core"}},
       {"archive", {"common"}},
       {"core", {"common"}},
-      {"metadata", {"common"}},
+      {"metadata", {"core"}},
       {"storage", {"aws"}},
       {"aws", {"common"}},
       {"server/http", {"common"}},
