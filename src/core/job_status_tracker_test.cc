@@ -215,5 +215,31 @@ TEST(JobStatusTrackerTest, FromJsonRefusesWhatToJsonNeverWrites) {
   EXPECT_FALSE(JobStatusTracker::FromJson(nlohmann::json::array()).ok());
 }
 
+TEST(JobStatusTrackerTest, TransitionsReadBackAsWritten) {
+  JobStatusTracker tracker(kCreated, "Starting");
+  ASSERT_TRUE(tracker.Transition(S::kTraining, kCreated + seconds(1), "Training").ok());
+  nlohmann::json written = TransitionsToJson(tracker.transitions());
+  EXPECT_EQ(written, tracker.ToJson()["secondary_status_transitions"]);
+  auto read = TransitionsFromJson(written);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(*read, tracker.transitions());
+  EXPECT_TRUE(TransitionsFromJson(nlohmann::json::array())->empty());
+  EXPECT_EQ(TransitionsToJson({}), nlohmann::json::array());
+}
+
+TEST(JobStatusTrackerTest, TransitionsFromJsonNamesTheBadField) {
+  nlohmann::json good = TransitionsToJson(JobStatusTracker(kCreated).transitions());
+  nlohmann::json bad = good;
+  bad[0]["end_time"] = "soon";
+  auto read = TransitionsFromJson(bad);
+  EXPECT_EQ(read.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(read.status().message().find("transitions[0].end_time"), std::string::npos)
+      << read.status().message();
+  EXPECT_FALSE(TransitionsFromJson(nlohmann::json::object()).ok());
+  bad = good;
+  bad[0]["status"] = 3;
+  EXPECT_FALSE(TransitionsFromJson(bad).ok());
+}
+
 }  // namespace
 }  // namespace trainyard::core
