@@ -15,7 +15,6 @@ namespace trainyard::control {
 namespace fs = std::filesystem;
 using metadata::Event;
 using metadata::JobRecord;
-using nlohmann::json;
 
 namespace {
 
@@ -24,28 +23,30 @@ TimePoint Now() {
 }
 
 bool IsEnded(const JobRecord& job) {
-  auto status = core::ParseJobStatus(job.status);
-  return status.ok() && core::IsTerminal(*status);
+  return core::IsTerminal(job.status);
 }
 
-// Closes the open transition and opens `status` (SecondaryStatusTransitions' shape).
+// Closes the open transition and opens `status`.
 void AppendTransition(JobRecord& job, core::SecondaryStatus status, const std::string& message,
                       TimePoint now) {
-  if (!job.transitions.empty()) job.transitions.back()["end_time"] = FormatIso8601(now);
-  job.transitions.push_back({{"status", core::ToString(status)},
-                             {"start_time", FormatIso8601(now)},
-                             {"status_message", message}});
-  job.secondary_status = core::ToString(status);
-  job.status = core::ToString(core::PrimaryStatusOf(status));
+  if (!job.transitions.empty()) job.transitions.back().end_time = now;
+  job.transitions.push_back({status, now, std::nullopt, message});
+  job.secondary_status = status;
+  job.status = core::PrimaryStatusOf(status);
+}
+
+// Takes the executor's view of the job's status and its history.
+void CopyStatus(JobRecord& job, const core::JobStatusTracker& tracker) {
+  job.status = tracker.status();
+  job.secondary_status = tracker.secondary_status();
+  job.transitions = tracker.transitions();
 }
 
 void ResetForQueue(JobRecord& job, const std::string& message) {
   job.queued = true;
-  job.status = "InProgress";
-  job.secondary_status = "Starting";
-  job.transitions = json::array({{{"status", "Starting"},
-                                  {"start_time", FormatIso8601(Now())},
-                                  {"status_message", message}}});
+  job.status = core::JobStatus::kInProgress;
+  job.secondary_status = core::SecondaryStatus::kStarting;
+  job.transitions = {{core::SecondaryStatus::kStarting, Now(), std::nullopt, message}};
   job.failure_reason.clear();
   job.exit_code.reset();
   job.token_sha256.clear();
@@ -182,8 +183,8 @@ Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
   event.type = "job.status";
   event.sweep_id = job.sweep_id;
   event.job_name = job.name;
-  event.data = {{"status", job.status},
-                {"secondary_status", job.secondary_status},
+  event.data = {{"status", core::ToString(job.status)},
+                {"secondary_status", core::ToString(job.secondary_status)},
                 {"queued", job.queued},
                 {"attempt", job.attempt}};
   if (!job.failure_reason.empty()) event.data["failure_reason"] = job.failure_reason;
@@ -363,7 +364,7 @@ Status Scheduler::Recover() {
 }
 
 Status Scheduler::RequeueUnstarted(JobRecord job) {
-  if (job.status == "Stopping") {
+  if (job.status == core::JobStatus::kStopping) {
     return EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
                              "Stopped before it started");
   }
@@ -428,10 +429,7 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
     }
     if (tracker.transitions().size() != running.transitions_seen) {
       JobRecord updated = *job;
-      json status = tracker.ToJson();
-      updated.status = status["status"];
-      updated.secondary_status = status["secondary_status"];
-      updated.transitions = status["secondary_status_transitions"];
+      CopyStatus(updated, tracker);
       if (LogIfFailed(WriteState(updated), name, "its new status could not be recorded")) {
         running.transitions_seen = tracker.transitions().size();
         if (tracker.secondary_status() == core::SecondaryStatus::kTraining) {
@@ -445,18 +443,15 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
 }
 
 Status Scheduler::Finish(JobRecord job, const executor::JobDescription& description) {
-  json status = description.status.ToJson();
-  job.status = status["status"];
-  job.secondary_status = status["secondary_status"];
-  job.transitions = status["secondary_status_transitions"];
+  CopyStatus(job, description.status);
   job.failure_reason = description.status.failure_reason();
   job.exit_code = description.exit_code;
   job.ended_at = description.status.end_time().value_or(Now());
   if (Status stored = StoreOutputs(job); !stored.ok()) {
     // The outputs are part of the result: a job whose model could not be kept did not complete.
     Logger("control").error("job={} outputs could not be stored: {}", job.name, stored.message());
-    job.status = "Failed";
-    job.secondary_status = "Failed";
+    job.status = core::JobStatus::kFailed;
+    job.secondary_status = core::SecondaryStatus::kFailed;
     job.failure_reason =
         "InternalServerError: could not store the job's outputs: " + stored.message();
   }
@@ -555,10 +550,7 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
   running_[job.name] = {executor, job.sweep_id, 0};
   auto description = executor->Describe(job.executor_job_name);
   if (description.ok()) {
-    json status = description->status.ToJson();
-    job.status = status["status"];
-    job.secondary_status = status["secondary_status"];
-    job.transitions = status["secondary_status_transitions"];
+    CopyStatus(job, description->status);
     running_[job.name].transitions_seen = description->status.transitions().size();
   }
   return WriteState(job, "started on " + job.executor);

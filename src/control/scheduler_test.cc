@@ -227,11 +227,11 @@ TEST_F(SchedulerTest, RunsTheQueueWithinTheSweepsLimitAndStoresOutputs) {
 
   executor.Move(first, SecondaryStatus::kTraining);
   scheduler->RunOnce();
-  EXPECT_EQ(metadata_->GetJob(first)->secondary_status, "Training");
+  EXPECT_EQ(metadata_->GetJob(first)->secondary_status, SecondaryStatus::kTraining);
   executor.Move(first, SecondaryStatus::kCompleted);
   scheduler->RunOnce();
   auto done = metadata_->GetJob(first);
-  EXPECT_EQ(done->status, "Completed");
+  EXPECT_EQ(done->status, core::JobStatus::kCompleted);
   EXPECT_EQ(done->exit_code, 0);
   ASSERT_TRUE(done->ended_at.has_value());
   std::ostringstream model;
@@ -299,7 +299,7 @@ TEST_F(SchedulerTest, ARestartFailsLostJobsWithAReasonOrQueuesThemAgain) {
   ASSERT_TRUE(scheduler->Start().ok());
   scheduler->Shutdown();
   std::vector<metadata::JobRecord> jobs = Jobs(plain);
-  EXPECT_EQ(jobs[0].status, "Failed");
+  EXPECT_EQ(jobs[0].status, core::JobStatus::kFailed);
   EXPECT_NE(jobs[0].failure_reason.find("server stopped while the job ran"), std::string::npos);
   jobs = Jobs(requeued);
   EXPECT_TRUE(jobs[0].queued);
@@ -322,7 +322,7 @@ TEST_F(SchedulerTest, ARestartRunsJobsWhoseCodeNeverStartedUnderTheSameAttempt) 
     ASSERT_EQ(executor.submitted(), 2u);
     ASSERT_TRUE(scheduler->StopJob(Jobs(sweep)[1].name).ok());  // Stopping when the server dies
     scheduler->RunOnce();
-    ASSERT_EQ(Jobs(sweep)[1].status, "Stopping");
+    ASSERT_EQ(Jobs(sweep)[1].status, core::JobStatus::kStopping);
   }
   // Claimed and submitted, but the executor, which remembers every job it accepted, knows none:
   // their code never started.
@@ -335,7 +335,7 @@ TEST_F(SchedulerTest, ARestartRunsJobsWhoseCodeNeverStartedUnderTheSameAttempt) 
   EXPECT_EQ(jobs[0].attempt, 0);
   EXPECT_EQ(jobs[0].executor_job_name, jobs[0].name);
   EXPECT_TRUE(jobs[0].failure_reason.empty());
-  EXPECT_EQ(jobs[1].status, "Stopped");
+  EXPECT_EQ(jobs[1].status, core::JobStatus::kStopped);
   // It keeps its place: first in line again.
   scheduler->RunOnce();
   EXPECT_EQ(fresh.submitted(), 2u);

@@ -22,6 +22,8 @@
 
 #include "common/status.h"
 #include "common/time_format.h"
+#include "core/job_status.h"
+#include "core/job_status_tracker.h"
 
 namespace trainyard::metadata {
 
@@ -58,11 +60,11 @@ struct JobRecord {
   std::map<std::string, std::string> hyperparameters;  // as SageMaker takes them: strings
   // --- below: the state the scheduler writes (UpdateJobState) ---
   bool queued = true;
-  std::string executor_job_name;      // the name given to the executor (changes on retry)
-  int attempt = 0;                    // 0 for the first run, +1 for each retry
-  std::string status = "InProgress";  // TrainingJobStatus
-  std::string secondary_status = "Starting";
-  nlohmann::json transitions = nlohmann::json::array();  // SecondaryStatusTransitions
+  std::string executor_job_name;  // the name given to the executor (changes on retry)
+  int attempt = 0;                // 0 for the first run, +1 for each retry
+  core::JobStatus status = core::JobStatus::kInProgress;  // TrainingJobStatus
+  core::SecondaryStatus secondary_status = core::SecondaryStatus::kStarting;
+  std::vector<core::StatusTransition> transitions;  // SecondaryStatusTransitions, oldest first
   std::string failure_reason;
   std::optional<int> exit_code;
   std::string token_sha256;  // hex SHA-256 of the job's callback token; empty: none issued

@@ -84,7 +84,7 @@ JobRecord MetadataStoreConformanceTest::GetJob(const std::string& name) {
   return job.ok() ? *job : JobRecord{};
 }
 
-void MetadataStoreConformanceTest::SetJobStatus(const std::string& name, const std::string& status,
+void MetadataStoreConformanceTest::SetJobStatus(const std::string& name, core::JobStatus status,
                                                 bool queued) {
   JobRecord job = GetJob(name);
   job.queued = queued;
@@ -167,17 +167,18 @@ TEST_P(MetadataStoreConformanceTest, DeleteDatasetWaitsUntilEveryJobOfItsSweepsH
   Status refused = store_->DeleteDataset("ds-used");  // both jobs queued
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Contains(refused.message(), "a-00"));
-  SetJobStatus("a-000", "Completed");
+  SetJobStatus("a-000", core::JobStatus::kCompleted);
   refused = store_->DeleteDataset("ds-used");  // a-001 still queued
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Contains(refused.message(), "'a-001'"));
-  for (const char* status : {"InProgress", "Stopping"}) {
+  for (core::JobStatus status : {core::JobStatus::kInProgress, core::JobStatus::kStopping}) {
     SetJobStatus("a-001", status);
-    EXPECT_EQ(store_->DeleteDataset("ds-used").code(), StatusCode::kFailedPrecondition) << status;
+    EXPECT_EQ(store_->DeleteDataset("ds-used").code(), StatusCode::kFailedPrecondition)
+        << core::ToString(status);
   }
   EXPECT_TRUE(store_->GetDataset("ds-used").ok());
 
-  SetJobStatus("a-001", "Stopped");
+  SetJobStatus("a-001", core::JobStatus::kStopped);
   ASSERT_TRUE(store_->DeleteDataset("ds-used").ok());
   EXPECT_EQ(store_->GetDataset("ds-used").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(store_->GetSweep("sw-a").ok());
@@ -217,9 +218,9 @@ TEST_P(MetadataStoreConformanceTest, CreateSweepRoundTripsTheSweepAndItsJobs) {
     EXPECT_TRUE(job.queued);
     EXPECT_EQ(job.executor_job_name, "");
     EXPECT_EQ(job.attempt, 0);
-    EXPECT_EQ(job.status, "InProgress");
-    EXPECT_EQ(job.secondary_status, "Starting");
-    EXPECT_EQ(job.transitions, json::array());
+    EXPECT_EQ(job.status, core::JobStatus::kInProgress);
+    EXPECT_EQ(job.secondary_status, core::SecondaryStatus::kStarting);
+    EXPECT_TRUE(job.transitions.empty());
     EXPECT_EQ(job.failure_reason, "");
     EXPECT_EQ(job.exit_code, std::nullopt);
     EXPECT_EQ(job.token_sha256, "");
@@ -350,9 +351,9 @@ TEST_P(MetadataStoreConformanceTest, ListSweepsNewestFirstAndStopRequested) {
 TEST_P(MetadataStoreConformanceTest, CountJobsByStatus) {
   CreateSweep("a", 5);
   CreateSweep("b", 2);
-  SetJobStatus("a-000", "Completed");
-  SetJobStatus("a-001", "InProgress");
-  SetJobStatus("a-002", "Failed");
+  SetJobStatus("a-000", core::JobStatus::kCompleted);
+  SetJobStatus("a-001", core::JobStatus::kInProgress);
+  SetJobStatus("a-002", core::JobStatus::kFailed);
   Result<std::map<std::string, int64_t>> counts = store_->CountJobsByStatus("sw-a");
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   EXPECT_EQ(*counts, (std::map<std::string, int64_t>{

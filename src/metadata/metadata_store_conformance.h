@@ -55,7 +55,7 @@ class MetadataStoreConformanceTest : public ::testing::TestWithParam<MetadataSto
                           const std::vector<std::string>& dataset_ids = {});
   JobRecord GetJob(const std::string& name);
   // Moves a job out of the queue into `status` (UpdateJobState, no events).
-  void SetJobStatus(const std::string& name, const std::string& status, bool queued = false);
+  void SetJobStatus(const std::string& name, core::JobStatus status, bool queued = false);
   // Every job matching `filter`, following pages; names in queue order.
   std::vector<std::string> ListAllJobNames(JobFilter filter);
   std::vector<Event> AllEvents(const EventFilter& filter = {});

@@ -30,9 +30,9 @@ TEST_P(MetadataStoreConformanceTest, GetJobOfAnUnknownNameIsNotFound) {
 TEST_P(MetadataStoreConformanceTest, ListJobsFiltersBySweepAndState) {
   CreateSweep("a", 4);
   CreateSweep("b", 3);
-  SetJobStatus("a-000", "InProgress");
-  SetJobStatus("a-001", "Completed");
-  SetJobStatus("b-002", "InProgress");
+  SetJobStatus("a-000", core::JobStatus::kInProgress);
+  SetJobStatus("a-001", core::JobStatus::kCompleted);
+  SetJobStatus("b-002", core::JobStatus::kInProgress);
   using Names = std::vector<std::string>;
   EXPECT_EQ(ListAllJobNames({.sweep_id = "sw-a"}), (Names{"a-000", "a-001", "a-002", "a-003"}));
   EXPECT_EQ(ListAllJobNames({.status = "Queued"}), (Names{"a-002", "a-003", "b-000", "b-001"}));
@@ -90,10 +90,13 @@ TEST_P(MetadataStoreConformanceTest, UpdateJobStateWritesOnlyTheSchedulersFields
   job.queued = false;
   job.executor_job_name = "a-000-r1";
   job.attempt = 1;
-  job.status = "Failed";
-  job.secondary_status = "Failed";
-  job.transitions = json::array({{{"Status", "Starting"}, {"StartTime", "2026-01-01T00:00:00Z"}},
-                                 {{"Status", "Failed"}, {"StatusMessage", "exit 3"}}});
+  job.status = core::JobStatus::kFailed;
+  job.secondary_status = core::SecondaryStatus::kFailed;
+  // Times to the millisecond, as they are kept; the last entry has no end, as the scheduler
+  // writes a job ended without running.
+  job.transitions = {{core::SecondaryStatus::kStarting, TestTime(10'001), TestTime(20'002),
+                      "Waiting in the queue"},
+                     {core::SecondaryStatus::kFailed, TestTime(20'002), std::nullopt, "exit 3"}};
   job.failure_reason = "AlgorithmError: exit code 3";
   job.exit_code = 3;
   job.token_sha256 = std::string(64, 'f');
@@ -116,8 +119,8 @@ TEST_P(MetadataStoreConformanceTest, UpdateJobStateWritesOnlyTheSchedulersFields
   EXPECT_FALSE(after.queued);
   EXPECT_EQ(after.executor_job_name, "a-000-r1");
   EXPECT_EQ(after.attempt, 1);
-  EXPECT_EQ(after.status, "Failed");
-  EXPECT_EQ(after.secondary_status, "Failed");
+  EXPECT_EQ(after.status, core::JobStatus::kFailed);
+  EXPECT_EQ(after.secondary_status, core::SecondaryStatus::kFailed);
   EXPECT_EQ(after.transitions, job.transitions);
   EXPECT_EQ(after.failure_reason, job.failure_reason);
   EXPECT_EQ(after.exit_code, 3);

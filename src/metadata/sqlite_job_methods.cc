@@ -30,10 +30,10 @@ Status SqliteMetadataStore::InsertJob(const JobRecord& job, const std::string& s
   if (job.ended_at) ended = ToMillis(*job.ended_at);
   insert.BindAll(job.name, sweep_id, queue_position, job.index, job.executor,
                  DumpStringMap(job.hyperparameters), int64_t{job.queued}, job.executor_job_name,
-                 job.attempt, job.status, job.secondary_status, DumpJson(job.transitions),
-                 job.failure_reason, job.exit_code, job.token_sha256, started, ended,
-                 DumpJson(job.progress), DumpMetricMap(job.metrics), ToMillis(job.created_at),
-                 now_ms);
+                 job.attempt, core::ToString(job.status), core::ToString(job.secondary_status),
+                 DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
+                 job.exit_code, job.token_sha256, started, ended, DumpJson(job.progress),
+                 DumpMetricMap(job.metrics), ToMillis(job.created_at), now_ms);
   return insert.Run();
 }
 
@@ -104,9 +104,10 @@ Result<std::vector<Event>> SqliteMetadataStore::UpdateJobState(const JobRecord& 
   std::optional<int64_t> started, ended;
   if (job.started_at) started = ToMillis(*job.started_at);
   if (job.ended_at) ended = ToMillis(*job.ended_at);
-  update.BindAll(int64_t{job.queued}, job.executor_job_name, job.attempt, job.status,
-                 job.secondary_status, DumpJson(job.transitions), job.failure_reason, job.exit_code,
-                 job.token_sha256, started, ended, ToMillis(now), job.name);
+  update.BindAll(int64_t{job.queued}, job.executor_job_name, job.attempt,
+                 core::ToString(job.status), core::ToString(job.secondary_status),
+                 DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
+                 job.exit_code, job.token_sha256, started, ended, ToMillis(now), job.name);
   TY_RETURN_IF_ERROR(update.Run());
   if (sqlite3_changes(db_->raw()) == 0) return JobNotFound(job.name);
   std::vector<Event> appended;

@@ -100,6 +100,87 @@ TEST(SqliteMetadataStoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_EQ(store->DeleteDataset("ds-kept").code(), StatusCode::kFailedPrecondition);
 }
 
+// A job row as the scheduler has always written it (TrainingJobStatus and SecondaryStatus as
+// text, SecondaryStatusTransitions as JSON) reads back typed: existing databases keep working.
+TEST(SqliteMetadataStoreTest, StoredStatusTextAndTransitionsReadBackTyped) {
+  testing::TempDir dir;
+  fs::path path = dir.path() / "typed.db";
+  {
+    MetadataStorePtr store = OpenFile(path);
+    ASSERT_NE(store, nullptr);
+    JobRecord job;
+    job.name = "typed-000";
+    ASSERT_TRUE(store->CreateSweep({.id = "sw-typed"}, {}, {job}).ok());
+  }
+  Execute(path,
+          "UPDATE jobs SET queued = 0, status = 'Stopped', secondary_status = "
+          "'MaxRuntimeExceeded', transitions = '[{\"end_time\":\"2026-11-27T18:32:34.120Z\","
+          "\"start_time\":\"2026-11-27T18:32:33.120Z\",\"status\":\"Starting\","
+          "\"status_message\":\"Waiting in the queue\"},{\"start_time\":"
+          "\"2026-11-27T18:32:34.120Z\",\"status\":\"MaxRuntimeExceeded\","
+          "\"status_message\":\"\"}]' WHERE name = 'typed-000'");
+  MetadataStorePtr store = OpenFile(path);
+  ASSERT_NE(store, nullptr);
+  Result<JobRecord> job = store->GetJob("typed-000");
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->status, core::JobStatus::kStopped);
+  EXPECT_EQ(job->secondary_status, core::SecondaryStatus::kMaxRuntimeExceeded);
+  ASSERT_EQ(job->transitions.size(), 2u);
+  EXPECT_EQ(job->transitions[0].status, core::SecondaryStatus::kStarting);
+  EXPECT_EQ(FormatIso8601(job->transitions[0].start_time), "2026-11-27T18:32:33.120Z");
+  EXPECT_EQ(FormatIso8601(*job->transitions[0].end_time), "2026-11-27T18:32:34.120Z");
+  EXPECT_EQ(job->transitions[0].message, "Waiting in the queue");
+  EXPECT_EQ(job->transitions[1].status, core::SecondaryStatus::kMaxRuntimeExceeded);
+  EXPECT_EQ(job->transitions[1].end_time, std::nullopt);
+  // Written back, the row is the text it was.
+  ASSERT_TRUE(store->UpdateJobState(*job, {}).ok());
+  EXPECT_EQ(QueryInt(path,
+                     "SELECT count(*) FROM jobs WHERE status = 'Stopped' AND secondary_status = "
+                     "'MaxRuntimeExceeded' AND transitions = '[{\"end_time\":\"2026-11-27T18:"
+                     "32:34.120Z\",\"start_time\":\"2026-11-27T18:32:33.120Z\",\"status\":"
+                     "\"Starting\",\"status_message\":\"Waiting in the queue\"},{\""
+                     "start_time\":\"2026-11-27T18:32:34.120Z\",\"status\":\""
+                     "MaxRuntimeExceeded\",\"status_message\":\"\"}]'"),
+            1);
+}
+
+// A stored status or transition that trainyard cannot read is an Internal error naming the job
+// and the field, never a record with a guessed state.
+TEST(SqliteMetadataStoreTest, UnreadableStoredStatusIsAnErrorNamingTheField) {
+  testing::TempDir dir;
+  fs::path path = dir.path() / "damaged.db";
+  {
+    MetadataStorePtr store = OpenFile(path);
+    ASSERT_NE(store, nullptr);
+    JobRecord job;
+    job.name = "bad-000";
+    ASSERT_TRUE(store->CreateSweep({.id = "sw-bad"}, {}, {job}).ok());
+  }
+  const std::vector<std::pair<std::string, std::string>> damages = {
+      {"status = 'Running'", "job 'bad-000' status"},
+      {"secondary_status = 'starting'", "job 'bad-000' secondary_status"},
+      {"transitions = '[{\"status\":\"Bogus\",\"start_time\":\"2026-11-27T18:32:33.120Z\"}]'",
+       "job 'bad-000' transitions"},
+      {"transitions = '[{\"status\":\"Starting\",\"start_time\":\"yesterday\"}]'",
+       "transitions[0].start_time"},
+      {"transitions = '{}'", "job 'bad-000' transitions"},
+  };
+  for (const auto& [damage, named] : damages) {
+    Execute(path,
+            "UPDATE jobs SET status = 'InProgress', secondary_status = 'Starting', transitions = "
+            "'[]' WHERE name = 'bad-000'");
+    Execute(path, "UPDATE jobs SET " + damage + " WHERE name = 'bad-000'");
+    MetadataStorePtr store = OpenFile(path);
+    ASSERT_NE(store, nullptr);
+    Result<JobRecord> job = store->GetJob("bad-000");
+    ASSERT_FALSE(job.ok()) << damage;
+    EXPECT_EQ(job.status().code(), StatusCode::kInternal) << damage;
+    EXPECT_NE(job.status().message().find(named), std::string::npos)
+        << damage << ": " << job.status().message();
+    EXPECT_FALSE(store->ListJobs({}).ok()) << damage;
+  }
+}
+
 TEST(SqliteMetadataStoreTest, CommittedWritesSurviveKillDashNine) {
   testing::TempDir dir;
   fs::path path = dir.path() / "killed.db";

@@ -6,6 +6,20 @@ namespace trainyard::metadata {
 
 using nlohmann::json;
 
+namespace {
+
+// A stored value that core cannot read back (written by something else, or damaged) is the
+// store's failure: Internal, naming the record and field.
+template <typename T>
+Result<T> ReadTyped(Result<T> value, const std::string& what) {
+  if (!value.ok()) {
+    return Internal(what + ": stored value is not readable: " + value.status().message());
+  }
+  return value;
+}
+
+}  // namespace
+
 DatasetRecord ReadDataset(const Statement& row) {
   DatasetRecord dataset;
   dataset.id = row.Text(0);
@@ -48,9 +62,12 @@ Result<JobRecord> ReadJob(const Statement& row) {
   job.queued = row.Int(6) != 0;
   job.executor_job_name = row.Text(7);
   job.attempt = static_cast<int>(row.Int(8));
-  job.status = row.Text(9);
-  job.secondary_status = row.Text(10);
-  TY_ASSIGN_OR_RETURN(job.transitions, ParseJson(row.Text(11), what + "transitions"));
+  TY_ASSIGN_OR_RETURN(job.status, ReadTyped(core::ParseJobStatus(row.Text(9)), what + "status"));
+  TY_ASSIGN_OR_RETURN(job.secondary_status, ReadTyped(core::ParseSecondaryStatus(row.Text(10)),
+                                                      what + "secondary_status"));
+  TY_ASSIGN_OR_RETURN(json transitions, ParseJson(row.Text(11), what + "transitions"));
+  TY_ASSIGN_OR_RETURN(job.transitions,
+                      ReadTyped(core::TransitionsFromJson(transitions), what + "transitions"));
   job.failure_reason = row.Text(12);
   if (!row.IsNull(13)) job.exit_code = static_cast<int>(row.Int(13));
   job.token_sha256 = row.Text(14);

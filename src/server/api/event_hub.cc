@@ -174,10 +174,9 @@ bool EventHub::ServeLog(LogFollower& follower) {
     }
     if (lines->size() < 1000) break;
   }
-  auto status = core::ParseJobStatus(job->status);
-  if (status.ok() && core::IsTerminal(*status)) {
-    follower.stream->Send(
-        FormatServerSentEvent(follower.last_line_id, "end", {{"status", job->status}}));
+  if (core::IsTerminal(job->status)) {
+    follower.stream->Send(FormatServerSentEvent(follower.last_line_id, "end",
+                                                {{"status", core::ToString(job->status)}}));
     follower.stream->Close();
     return false;
   }

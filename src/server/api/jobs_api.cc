@@ -33,8 +33,7 @@ Result<int64_t> QueryInteger(const HttpRequest& request, const std::string& key,
 }
 
 bool IsEnded(const metadata::JobRecord& job) {
-  auto status = core::ParseJobStatus(job.status);
-  return status.ok() && core::IsTerminal(*status);
+  return core::IsTerminal(job.status);
 }
 
 }  // namespace
@@ -162,8 +161,8 @@ void ApiServer::JobArtifact(const HttpRequest& request, const std::string& name,
                                          "metrics)"));
   }
   if (!objects_.Head(key).ok()) {
-    return WriteError(
-        response, NotFound("job '" + name + "' has no " + artifact + " yet (" + job->status + ")"));
+    return WriteError(response, NotFound("job '" + name + "' has no " + artifact + " yet (" +
+                                         core::ToString(job->status) + ")"));
   }
   SendObject(request, key, content_type, download_name, response);
 }
@@ -179,9 +178,10 @@ void ApiServer::RecordProgress(const HttpRequest& request, const std::string& na
     return WriteError(response, refused);
   }
   if (job->queued || IsEnded(*job)) {
-    return WriteError(response, Status(StatusCode::kPermissionDenied,
-                                       "job '" + name + "' is not running (" + job->status +
-                                           "): its token works only while it runs"));
+    return WriteError(response,
+                      Status(StatusCode::kPermissionDenied,
+                             "job '" + name + "' is not running (" + core::ToString(job->status) +
+                                 "): its token works only while it runs"));
   }
   auto document = ReadJsonBody(body, options_.max_json_bytes, options_.max_json_depth);
   if (!document.ok()) return WriteError(response, document.status());

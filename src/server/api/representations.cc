@@ -1,5 +1,7 @@
 #include "server/api/representations.h"
 
+#include "core/job_status_tracker.h"
+
 namespace trainyard::server {
 
 using nlohmann::json;
@@ -25,9 +27,9 @@ json JobJson(const metadata::JobRecord& job) {
                {"executor", job.executor},
                {"hyperparameters", hyperparameters},
                {"queued", job.queued},
-               {"status", job.status},
-               {"secondary_status", job.secondary_status},
-               {"transitions", job.transitions},
+               {"status", core::ToString(job.status)},
+               {"secondary_status", core::ToString(job.secondary_status)},
+               {"transitions", core::TransitionsToJson(job.transitions)},
                {"failure_reason", job.failure_reason},
                {"exit_code", job.exit_code ? json(*job.exit_code) : json(nullptr)},
                {"progress", job.progress},
