@@ -1,9 +1,12 @@
 // How SqliteMetadataStore's records map to table rows: the column list each SELECT uses and
 // the readers that turn a row (in that column order) back into a record, plus the JSON text
-// encodings of json fields and maps.
+// encodings of json fields and maps. A job's status, secondary status and transitions are typed
+// in JobRecord and text in the row (the API's spellings, SecondaryStatusTransitions' JSON):
+// ReadJob converts them on the way in, the job writes in sqlite_job_methods.cc on the way out.
 //
 // Thread-safety: the readers only read the Statement they are given (see sqlite_handle.h).
-// Failures: a stored JSON text that does not parse is Internal, naming the record and field.
+// Failures: a stored JSON text that does not parse, or a status or transition that core cannot
+// read, is Internal, naming the record and field.
 #pragma once
 
 #include <map>
