@@ -138,6 +138,36 @@ TEST_F(RunTest, FailedJobMakesTheRunFailWithItsReason) {
   EXPECT_NE(reason.find("bad data"), std::string::npos);
 }
 
+// The jobs get the allowlisted part of the user's environment and --env (docs/security.md): a
+// credential in the shell that runs `trainyard run` never reaches them.
+TEST_F(RunTest, JobsGetTheAllowlistAndNoCredentialOfTheShell) {
+  auto argv =
+      Run({"--name", "printenv", "--env", "JOB_OWN=job-own-value", "--out", out.string()}, false);
+  argv.insert(argv.end(), {"--", "sh", "-c", "env | sort"});
+  auto result = RunProcess(argv,
+                           {{"AWS_ACCESS_KEY_ID", "AKIDRUNENVTEST"},
+                            {"AWS_SECRET_ACCESS_KEY", "run-aws-secret-0123456789"},
+                            {"AWS_SESSION_TOKEN", "run-aws-session-0123456789"},
+                            {"TRAINYARD_TOKEN", "run-admin-token-0123456789"},
+                            {"TRAINYARD_URL", "http://127.0.0.1:1"},
+                            {"GITHUB_TOKEN", "ghp_run0123456789"},
+                            {"SHELL_ONLY_SETTING", "not-for-jobs"},
+                            {"TZ", "UTC"}},
+                           60s);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto log = ReadFile(out / "printenv-001" / "training.log");
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_NE(log->find("JOB_OWN=job-own-value"), std::string::npos) << *log;
+  EXPECT_NE(log->find("SM_MODEL_DIR="), std::string::npos) << *log;
+  EXPECT_NE(log->find("\nPATH="), std::string::npos) << *log;
+  EXPECT_NE(log->find("TZ=UTC"), std::string::npos) << *log;
+  for (const char* absent :
+       {"AWS_", "TRAINYARD_TOKEN", "TRAINYARD_URL", "GITHUB_TOKEN", "SHELL_ONLY_SETTING",
+        "run-aws-secret", "run-admin-token", "TRAINYARD_BUILD_DIR"}) {
+    EXPECT_EQ(log->find(absent), std::string::npos) << absent << " in:\n" << *log;
+  }
+}
+
 TEST_F(RunTest, OutMustBeNewOrEmptyUnlessOverwrite) {
   fs::create_directories(out);
   std::ofstream(out / "precious.txt") << "keep me\n";

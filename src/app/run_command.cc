@@ -90,13 +90,15 @@ fs::path WorkDir(const RunOptions& options) {
 // Detached: each job's wrapper runs in its own session with its state in the work dir, so that
 // a `trainyard run` killed outright leaves its jobs running for --resume to adopt. Stopping
 // them on Ctrl-C is the sweep runner's (the executor's destructor leaves detached jobs alone).
+// The jobs get the allowlisted part of the user's environment only (docs/security.md), and
+// --env; a credential the user has in the shell (AWS_*, TRAINYARD_TOKEN) stays there.
 std::unique_ptr<executor::LocalExecutor> MakeExecutor(const RunOptions& options,
                                                       const EnvironmentMap& environment,
                                                       const StepHook& on_step) {
   return std::make_unique<executor::LocalExecutor>(
       executor::LocalExecutorOptions{.work_dir = WorkDir(options),
                                      .wrapper_path = options.wrapper_path,
-                                     .environment = environment,
+                                     .environment = JobHostEnvironment(environment),
                                      .keep_job_roots = options.keep_job_roots,
                                      .detach_jobs = true,
                                      .on_step = on_step});

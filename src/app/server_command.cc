@@ -255,10 +255,10 @@ executor. Settings come from --config (a JSON object with the keys data_dir, lis
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
 container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
-log_format and the sagemaker_* keys of the --sagemaker-* flags), then TRAINYARD_* variables
-(TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL, TRAINYARD_SAGEMAKER_ROLE_ARN, ...),
-then these flags. The log (one line per API request, and every error the server works around)
-goes to stderr.
+log_format, job_env_passthrough (["PYTHONPATH"]) and the sagemaker_* keys of the --sagemaker-*
+flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
+TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_JOB_ENV_PASSTHROUGH, ...), then these flags. The log
+(one line per API request, and every error the server works around) goes to stderr.
 
 Example:
   trainyard server --data-dir ~/trainyard --listen 127.0.0.1:8080 --max-running 4)");
@@ -298,6 +298,9 @@ Example:
       "Jobs running at once (default 2)");
   server->add_option("--executor-limit", flags.executor_limits,
                      "Jobs running at once on one executor: NAME=N (repeatable)");
+  server->add_option("--job-env-passthrough", flags.job_env_passthrough,
+                     "A host variable that local jobs get beyond the allowlist (docs/security.md): "
+                     "NAME (repeatable, or NAME,NAME); never TRAINYARD_*, AWS_* or a credential");
   server->add_option_function<int>(
       "--progress-interval", [&flags](int value) { flags.progress_interval_seconds = value; },
       "Seconds between a job's progress reports (default 5)");

@@ -24,7 +24,9 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
   executor::LocalExecutorOptions& local = settings.local;
   local.work_dir = options.data_dir / "jobs";
   local.wrapper_path = options.wrapper_path.empty() ? WrapperBesideSelf() : options.wrapper_path;
-  local.environment = environment;
+  // Built, not inherited: the allowlist and what the operator passes through, never the
+  // server's credentials (docs/security.md).
+  local.environment = JobHostEnvironment(environment, options.job_env_passthrough);
   local.progress_interval = options.progress_interval;
   local.detach_jobs = true;  // jobs outlive the server and are adopted again at its next start
   local.on_step = on_step;
@@ -35,6 +37,9 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
   if (!options.container_runtime.empty()) {
     executor::ContainerExecutorOptions container;
     container.runtime = options.container_runtime;
+    // The runtime's own (XDG_RUNTIME_DIR, CONTAINERS_CONF, DOCKER_HOST, a registry's
+    // credential helper...); containers get only the variables named on the runtime's command
+    // line (ContainerRunArguments), none of these.
     container.runtime_environment = environment;
     container.work_dir = options.data_dir / "container-jobs";
     container.default_image = options.container_image;

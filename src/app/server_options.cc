@@ -5,6 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/environment.h"
 #include "common/files.h"
 
 namespace trainyard::app {
@@ -133,6 +134,19 @@ struct Setters {
       options.s3_access_key_id = value;
     } else if (key == "s3_secret_access_key") {
       options.s3_secret_access_key = value;
+    } else if (key == "job_env_passthrough") {
+      // NAME,NAME (the config file's array arrives in this form too)
+      size_t start = 0;
+      while (start <= value.size()) {
+        size_t end = value.find(',', start);
+        if (end == std::string::npos) end = value.size();
+        std::string name = value.substr(start, end - start);
+        start = end + 1;
+        if (name.empty()) continue;
+        TY_RETURN_IF_ERROR(CheckJobPassthroughName(name).WithContext(where));
+        auto& names = options.job_env_passthrough;
+        if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      }
     } else if (key == "log_level") {
       options.log.level = value;
       return CheckLogOptions({.level = value}).WithContext(where);
@@ -146,7 +160,8 @@ struct Setters {
                              "token, progress_interval_seconds, wrapper, web_dir, "
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, s3_listen, s3_access_key_id, "
-                             "s3_secret_access_key, log_level, log_format, sagemaker_*: see "
+                             "s3_secret_access_key, log_level, log_format, "
+                             "job_env_passthrough, sagemaker_*: see "
                              "--help)");
     }
     return Status::Ok();
@@ -226,6 +241,13 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
     for (const auto& [key, value] : config.items()) {
       std::string where = "--config '" + flags.config_file + "': " + key;
       std::string text_value = value.is_string() ? value.get<std::string>() : value.dump();
+      if (key == "job_env_passthrough" && value.is_array()) {
+        text_value.clear();
+        for (const json& name : value) {
+          if (!name.is_string()) return InvalidArgument(where + ": must list variable names");
+          text_value += (text_value.empty() ? "" : ",") + name.get<std::string>();
+        }
+      }
       if (key == "executor_limits" && value.is_object()) {
         text_value.clear();
         for (const auto& [executor, limit] : value.items()) {
@@ -251,7 +273,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"},
       {"TRAINYARD_WEB_DIR", "web_dir"},
       {"TRAINYARD_LOG_LEVEL", "log_level"},
-      {"TRAINYARD_LOG_FORMAT", "log_format"}};
+      {"TRAINYARD_LOG_FORMAT", "log_format"},
+      {"TRAINYARD_JOB_ENV_PASSTHROUGH", "job_env_passthrough"}};
   for (const auto& [variable, key] : kVariables) {
     auto it = environment.find(variable);
     if (it != environment.end() && !it->second.empty()) {
@@ -291,6 +314,9 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   if (flags.max_running) {
     TY_RETURN_IF_ERROR(
         setters.Set("max_running", std::to_string(*flags.max_running), "--max-running"));
+  }
+  for (const std::string& names : flags.job_env_passthrough) {
+    TY_RETURN_IF_ERROR(setters.Set("job_env_passthrough", names, "--job-env-passthrough"));
   }
   for (const std::string& limit : flags.executor_limits) {
     TY_RETURN_IF_ERROR(setters.Set("executor_limits", limit, "--executor-limit"));

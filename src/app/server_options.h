@@ -63,6 +63,10 @@ struct ServerOptions {
   std::string s3_access_key_id, s3_secret_access_key;  // both or neither
   SageMakerSettings sagemaker;
   LogOptions log;  // log_level, log_format
+  // Host variables that jobs get beyond the allowlist (common/environment.h, docs/security.md):
+  // --job-env-passthrough, job_env_passthrough, TRAINYARD_JOB_ENV_PASSTHROUGH. Never TRAINYARD_*,
+  // AWS_* or a credential's name (CheckJobPassthroughName).
+  std::vector<std::string> job_env_passthrough;
 };
 
 // What the command line gave; unset fields leave the file's and environment's values.
@@ -70,7 +74,8 @@ struct ServerFlags {
   std::string config_file;
   std::optional<std::string> data_dir, listen, objects, metadata, public_url, token;
   std::optional<int> max_running, progress_interval_seconds;
-  std::vector<std::string> executor_limits;  // NAME=N, repeatable
+  std::vector<std::string> executor_limits;      // NAME=N, repeatable
+  std::vector<std::string> job_env_passthrough;  // NAME or NAME,NAME; repeatable
   std::optional<std::string> wrapper;
   std::optional<std::string> web_dir;
   std::optional<std::string> container_runtime, container_image, container_cpus, container_memory;

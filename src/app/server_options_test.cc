@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "app/server_command.h"
+#include "app/server_executors.h"
 #include "common/files.h"
 #include "support/test_paths.h"
 
@@ -212,6 +213,72 @@ TEST(ServerCommandTest, ParsesTheLogFlags) {
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_EQ(options->log.level, "debug");
   EXPECT_EQ(options->log.format, "json");
+}
+
+TEST(ServerOptionsTest, JobEnvPassthroughFromEveryPlaceNeverACredential) {
+  testing::TempDir temp;
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(
+      WriteFileAtomic(config, R"({"job_env_passthrough": ["PYTHONPATH", "WANDB_MODE"]})").ok());
+  CLI::App cli;
+  ServerCommand server;
+  AddServerCommand(cli, server);
+  std::vector<std::string> arguments = {"server",
+                                        "--config",
+                                        config,
+                                        "--job-env-passthrough",
+                                        "HF_HOME",
+                                        "--job-env-passthrough",
+                                        "OMP_NUM_THREADS,X"};
+  std::reverse(arguments.begin(), arguments.end());  // CLI11 takes a reversed vector
+  ASSERT_NO_THROW(cli.parse(arguments));
+  auto options = LoadServerOptions(
+      server.flags, {{"TRAINYARD_JOB_ENV_PASSTHROUGH", "WANDB_MODE,MLFLOW_TRACKING_URI"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->job_env_passthrough,
+            (std::vector<std::string>{"PYTHONPATH", "WANDB_MODE", "MLFLOW_TRACKING_URI", "HF_HOME",
+                                      "OMP_NUM_THREADS", "X"}));
+
+  ServerFlags flags;
+  flags.job_env_passthrough = {"AWS_SECRET_ACCESS_KEY"};
+  auto refused = LoadServerOptions(flags, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message().rfind("--job-env-passthrough: 'AWS_SECRET_ACCESS_KEY' is "
+                                             "never passed to jobs",
+                                             0),
+            0u)
+      << refused.status().message();
+  for (const char* name : {"TRAINYARD_TOKEN", "HF_TOKEN", "DB_PASSWORD", "BAD-NAME"}) {
+    EXPECT_FALSE(LoadServerOptions({}, {{"TRAINYARD_JOB_ENV_PASSTHROUGH", name}}).ok()) << name;
+  }
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"job_env_passthrough": [1]})").ok());
+  flags = {};
+  flags.config_file = config;
+  EXPECT_FALSE(LoadServerOptions(flags, {}).ok());
+}
+
+TEST(ServerExecutorSettingsTest, LocalJobsGetTheAllowlistTheRuntimeTheServersEnvironment) {
+  testing::TempDir temp;
+  ServerOptions options;
+  options.data_dir = temp.path();
+  options.wrapper_path = temp.path() / "trainyard-wrap";
+  ASSERT_TRUE(WriteFileAtomic(options.wrapper_path, "").ok());
+  options.container_runtime = "podman";
+  options.job_env_passthrough = {"PYTHONPATH"};
+  EnvironmentMap server = {{"PATH", "/usr/bin"},
+                           {"PYTHONPATH", "/opt/lib"},
+                           {"XDG_RUNTIME_DIR", "/run/user/1000"},
+                           {"TRAINYARD_TOKEN", "admin-token-123"},
+                           {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3-secret-456"},
+                           {"AWS_SECRET_ACCESS_KEY", "aws-secret-789"}};
+  auto settings = ServerExecutorSettings(options, server, nullptr);
+  ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+  EXPECT_EQ(settings->local.environment,
+            (EnvironmentMap{{"PATH", "/usr/bin"}, {"PYTHONPATH", "/opt/lib"}}));
+  ASSERT_TRUE(settings->container.has_value());
+  EXPECT_EQ(settings->container->runtime_environment, server);
+  EXPECT_TRUE(settings->container->job_environment.empty());
 }
 
 }  // namespace

@@ -30,7 +30,9 @@ namespace trainyard::executor {
 struct LocalExecutorOptions {
   std::filesystem::path work_dir;      // job roots go to <work_dir>/<job-name>/ml
   std::filesystem::path wrapper_path;  // the trainyard-wrap binary
-  // The environment every wrapper starts from (the caller's own, usually), before the job's.
+  // The environment every wrapper starts from, before the job's: the host variables jobs may
+  // see, which the caller chooses (JobHostEnvironment, common/environment.h); never the
+  // caller's whole environment, which holds its credentials.
   std::map<std::string, std::string> environment;
   bool keep_job_roots = false;  // keep each job's root after it ends (debugging)
   // How often the wrapper reads the progress file. Shorter than the wrapper's 5 s default:
