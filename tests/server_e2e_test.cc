@@ -465,6 +465,82 @@ TEST_F(ServerTest, AJobRunningWhenTheServerIsKilledCompletesAfterTheRestart) {
 }
 
 // Every JSON answer of every operation, checked against docs/openapi.json's schema for it.
+// A job's environment is built, not inherited (docs/security.md): a server started with its
+// admin token and S3 and AWS secrets in its environment runs a job that prints `env`; its log,
+// as stored and as the lines API serves it, shows none of the server's variables beyond the
+// allowlist. A secret the job reads from somewhere else is masked before it is stored.
+TEST(ServerJobEnvironmentTest, JobsGetTheAllowlistAndTheirLogsNoSecretOfTheServer) {
+  constexpr char kAdminToken[] = "env-admin-token-0123456789";
+  constexpr char kS3Secret[] = "env-s3-secret-abcdefghij";
+  constexpr char kAwsSecret[] = "env-aws-secret-klmnopqrst";
+  constexpr char kSessionToken[] = "env-aws-session-uvwxyz0123";
+  testing::TempDir temp;
+  ServerProcess server(temp.path() / "data", {},
+                       {{"TRAINYARD_TOKEN", kAdminToken},
+                        {"TRAINYARD_S3_ACCESS_KEY_ID", "AKIDJOBENVTEST"},
+                        {"TRAINYARD_S3_SECRET_ACCESS_KEY", kS3Secret},
+                        {"AWS_ACCESS_KEY_ID", "AKIDJOBENVAWS"},
+                        {"AWS_SECRET_ACCESS_KEY", kAwsSecret},
+                        {"AWS_SESSION_TOKEN", kSessionToken},
+                        {"SERVER_ONLY_SETTING", "not-for-jobs"},
+                        {"LANG", "C.UTF-8"},
+                        {"TZ", "UTC"}});
+  server.Start();
+  // Secrets a job could come by some other way: a file it can read.
+  fs::path leaked = temp.path() / "leaked.txt";
+  {
+    std::ofstream file(leaked);
+    file << kS3Secret << " " << kAwsSecret << " " << server.token() << "\n";
+  }
+  std::string script = "env | sort; echo \"found: $(cat '" + leaked.string() +
+                       "')\"; echo found-it-in-the-failure: $(cat '" + leaked.string() +
+                       "') >&2; exit 3";
+  HttpAnswer created =
+      server.Post("/api/v1/sweeps", {{"name", "printenv"},
+                                     {"trainer", {{"command", {"sh", "-c", script}}}},
+                                     {"environment", {{"JOB_OWN", "job-own-value"}}},
+                                     {"grid", {{"seed", {1}}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  server.WaitForSweepEnd(sweep_id, 1, 60s);
+  json jobs = server.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
+  ASSERT_EQ(jobs.size(), 1u);
+  std::string job = jobs[0]["name"];
+  EXPECT_EQ(jobs[0]["status"], "Failed") << jobs[0].dump();
+
+  HttpAnswer stored = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  testing::ProcessResult lines = server.Cli({"job", "logs", job, "-f"});
+  EXPECT_EQ(lines.exit_code, 0) << lines.output;
+  json record = server.Get("/api/v1/jobs/" + job).Json();
+  for (const std::string& log : {stored.body, lines.output}) {
+    // The job's own variables and the contract's are there, and the allowlisted host ones.
+    EXPECT_NE(log.find("JOB_OWN=job-own-value"), std::string::npos) << log;
+    EXPECT_NE(log.find("TRAINING_JOB_NAME="), std::string::npos) << log;
+    EXPECT_NE(log.find("SM_MODEL_DIR="), std::string::npos) << log;
+    EXPECT_NE(log.find("\nPATH="), std::string::npos) << log;
+    EXPECT_NE(log.find("LANG=C.UTF-8"), std::string::npos) << log;
+    EXPECT_NE(log.find("TZ=UTC"), std::string::npos) << log;
+    // Nothing else of the server's.
+    for (const char* name : {"TRAINYARD_TOKEN=", "TRAINYARD_S3_", "AWS_ACCESS_KEY_ID=",
+                             "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=", "SERVER_ONLY_SETTING=",
+                             "TRAINYARD_BUILD_DIR=", "TRAINYARD_JOB_TOKEN="}) {
+      EXPECT_EQ(log.find(name), std::string::npos) << name << " in:\n" << log;
+    }
+    // What the job found elsewhere is masked.
+    EXPECT_NE(log.find("found: **** **** ****"), std::string::npos) << log;
+    for (const std::string& secret :
+         {std::string(kAdminToken), std::string(kS3Secret), std::string(kAwsSecret),
+          std::string(kSessionToken), server.token()}) {
+      EXPECT_EQ(log.find(secret), std::string::npos) << log;
+      EXPECT_EQ(record.dump().find(secret), std::string::npos) << record.dump();
+    }
+  }
+  EXPECT_NE(record.value("failure_reason", "").find("found-it-in-the-failure: ****"),
+            std::string::npos)
+      << record.dump();
+}
+
 TEST_F(ServerTest, AnswersMatchTheOpenApiDocument) {
   struct Checked {
     std::string method, path_template;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "app/executor_registry.h"
@@ -16,6 +17,7 @@
 #include "common/environment.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "common/secret_mask.h"
 #include "control/job_tokens.h"
 #include "control/scheduler.h"
 #include "metadata/metadata_store.h"
@@ -41,8 +43,10 @@ fs::path WebDirBesideSelf() {
   return fs::read_symlink("/proc/self/exe", error).parent_path().parent_path() / "web";
 }
 
-// The API token's hash lives in the data dir; the token itself is shown once, when made.
-Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options) {
+// The API token's hash lives in the data dir; the token itself is shown once, when made (and
+// then put in *generated, to be masked in jobs' logs while this process runs).
+Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options,
+                                                std::string* generated) {
   if (options.no_auth) return std::vector<std::string>{};
   if (!options.token.empty()) return std::vector<std::string>{control::TokenSha256(options.token)};
   fs::path hash_file = options.data_dir / "api-token.sha256";
@@ -58,6 +62,7 @@ Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options) {
       "trainyard server: generated the API token (shown only this once; only its hash is kept "
       "in %s):\n\n  export TRAINYARD_TOKEN=%s\n\n",
       hash_file.c_str(), token.c_str());
+  *generated = token;
   return std::vector<std::string>{control::TokenSha256(token)};
 }
 
@@ -128,10 +133,25 @@ int Serve(ServerOptions options) {
   if (options.metadata.empty()) {
     options.metadata = "sqlite://" + (options.data_dir / "trainyard.db").string();
   }
-  auto tokens = ApiTokenHashes(options);
+  std::string generated_token;
+  auto tokens = ApiTokenHashes(options, &generated_token);
   if (!tokens.ok()) return Fail(tokens.status());
+  // The key pair of the S3 and SageMaker endpoints, when either is on.
+  std::optional<server::S3KeyPair> endpoint_keys;
+  if (!options.s3_host.empty() || !options.sagemaker.listen_host.empty()) {
+    auto keys = EndpointKeys(options);
+    if (!keys.ok()) return Fail(keys.status().WithContext("endpoint keys"));
+    endpoint_keys = *keys;
+  }
 
   const EnvironmentMap environment = ParseEnvironment(environ);
+  // What jobs must never show: the secrets of this server's environment (TRAINYARD_TOKEN,
+  // TRAINYARD_S3_SECRET_ACCESS_KEY, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN...) and those it
+  // was configured with. Jobs never get them (server_executors.h); one that finds one anyway
+  // has it masked in what is stored of its log and failure (docs/security.md).
+  const SecretMask secret_mask = SecretMask::FromEnvironment(
+      environment, {options.token, options.s3_secret_access_key, generated_token,
+                    endpoint_keys ? endpoint_keys->secret_access_key : std::string()});
   auto metadata = metadata::OpenMetadataStore(options.metadata);
   if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
   auto objects = storage::OpenObjectStore(options.objects, environment);
@@ -184,6 +204,7 @@ int Serve(ServerOptions options) {
   scheduling.callback_base_url = options.public_url.empty() ? base_url : options.public_url;
   scheduling.on_events = [&hub] { hub->Notify(); };
   scheduling.on_step = kill_at_step;
+  scheduling.secret_mask = secret_mask;
   scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
@@ -194,15 +215,15 @@ int Serve(ServerOptions options) {
   api_options.openapi_json = server::OpenApiDocument();
   api_options.version = kVersion;
   api_options.web_dir = options.web_dir.empty() ? WebDirBesideSelf() : options.web_dir;
+  api_options.secret_mask = secret_mask;
   api = std::make_unique<server::ApiServer>(api_options, **metadata, **objects, *scheduler, *hub);
   api_pointer = api.get();
 
   std::unique_ptr<server::S3Api> s3_api;
   std::unique_ptr<server::HttpServer> s3_server;
   std::unique_ptr<SageMakerEndpoint> sagemaker_endpoint;
-  if (!options.s3_host.empty() || !options.sagemaker.listen_host.empty()) {
-    auto keys = EndpointKeys(options);
-    if (!keys.ok()) return Fail(keys.status().WithContext("endpoint keys"));
+  if (endpoint_keys) {
+    const server::S3KeyPair* keys = &*endpoint_keys;
     if (!options.s3_host.empty()) {
       auto s3_started = StartS3Endpoint(options, **objects, *keys, s3_api);
       if (!s3_started.ok()) return Fail(s3_started.status().WithContext("S3 endpoint"));
@@ -211,8 +232,8 @@ int Serve(ServerOptions options) {
                   UrlHost(options.s3_host).c_str(), static_cast<int>(s3_server->port()));
     }
     if (!options.sagemaker.listen_host.empty()) {
-      auto started_endpoint =
-          SageMakerEndpoint::Start(options, **objects, *keys, *executor_settings, kill_at_step);
+      auto started_endpoint = SageMakerEndpoint::Start(
+          options, **objects, *keys, *executor_settings, kill_at_step, secret_mask);
       if (!started_endpoint.ok())
         return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();

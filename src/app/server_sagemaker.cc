@@ -57,7 +57,7 @@ executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
 
 Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
     const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
-    const ExecutorSettings& server_executors, StepHook on_step) {
+    const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask) {
   std::unique_ptr<SageMakerEndpoint> endpoint(new SageMakerEndpoint());
   const SageMakerSettings& settings = options.sagemaker;
   server::SageMakerApiOptions api;
@@ -67,6 +67,7 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   api.region = settings.region.empty() ? "us-east-1" : settings.region;
   api.max_running = options.max_running;
   api.on_step = std::move(on_step);
+  api.secret_mask = secret_mask;
   // The endpoint's jobs run on an executor of their own, configured as the server's, with their
   // job roots apart from the REST API's jobs.
   ExecutorSettings executors = server_executors;

@@ -8,6 +8,7 @@
 #include "app/executor_registry.h"
 #include "app/server_options.h"
 #include "common/environment.h"
+#include "common/secret_mask.h"
 #include "common/step_hook.h"
 #include "executor/sagemaker/sagemaker_options.h"
 #include "server/http/http_server.h"
@@ -32,12 +33,11 @@ class SageMakerEndpoint {
  public:
   // `server_executors` are the server's executor options (server_executors.h); the endpoint's
   // executor is built from them with its own work dir. Its errors come from OpenExecutor.
-  // `on_step` reaches the endpoint's job table (tests/fault_injection_test.cc).
-  static Result<std::unique_ptr<SageMakerEndpoint>> Start(const ServerOptions& options,
-                                                          storage::ObjectStore& objects,
-                                                          const server::S3KeyPair& keys,
-                                                          const ExecutorSettings& server_executors,
-                                                          StepHook on_step);
+  // `on_step` reaches the endpoint's job table (tests/fault_injection_test.cc). `secret_mask`:
+  // the server's secrets, masked in its jobs' logs and failure reasons.
+  static Result<std::unique_ptr<SageMakerEndpoint>> Start(
+      const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
+      const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask);
   ~SageMakerEndpoint();  // stops listening and following; running jobs go on
   uint16_t port() const { return http_->port(); }
 

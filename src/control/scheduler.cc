@@ -250,7 +250,8 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
 }
 
 Status Scheduler::EndWithoutRunning(JobRecord job, core::SecondaryStatus status,
-                                    const std::string& message) {
+                                    const std::string& unmasked_message) {
+  const std::string message = options_.secret_mask.Apply(unmasked_message);
   AppendTransition(job, status, message, Now());
   job.queued = false;
   job.ended_at = Now();
@@ -444,7 +445,11 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
 
 Status Scheduler::Finish(JobRecord job, const executor::JobDescription& description) {
   CopyStatus(job, description.status);
-  job.failure_reason = description.status.failure_reason();
+  // What the job said (its failure file, its last log lines) may hold a secret it printed.
+  for (core::StatusTransition& transition : job.transitions) {
+    transition.message = options_.secret_mask.Apply(transition.message);
+  }
+  job.failure_reason = options_.secret_mask.Apply(description.status.failure_reason());
   job.exit_code = description.exit_code;
   job.ended_at = description.status.end_time().value_or(Now());
   if (Status stored = StoreOutputs(job); !stored.ok()) {
@@ -473,10 +478,13 @@ Status Scheduler::StoreOutputs(const JobRecord& job) {
   if (!fs::is_directory(artifacts, error)) return Status::Ok();  // ended before it had any
   for (const fs::directory_entry& entry : fs::directory_iterator(artifacts, error)) {
     if (!entry.is_regular_file()) continue;
+    if (entry.path().filename() == "training.log") {
+      TY_RETURN_IF_ERROR(options_.secret_mask.ApplyToFile(entry.path()));
+    }
     std::ifstream file(entry.path(), std::ios::binary);
     if (!file) return Internal("cannot read '" + entry.path().string() + "'");
     std::string key = OutputPrefix(job.name) + entry.path().filename().string();
-    auto put = objects_.Put(key, file, entry.file_size());
+    auto put = objects_.Put(key, file, fs::file_size(entry.path()));
     if (!put.ok()) return put.status();
     ReachStep(options_.on_step, "scheduler.storing", job.name);
   }

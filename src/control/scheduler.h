@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/secret_mask.h"
 #include "common/status.h"
 #include "common/step_hook.h"
 #include "control/sweep_request.h"
@@ -53,6 +54,9 @@ struct SchedulerOptions {
   // yet recorded), "scheduler.running" (Training recorded), "scheduler.storing" (one output
   // stored, others not), "scheduler.stored" (all outputs stored, the end not yet recorded).
   StepHook on_step;
+  // The server's own secrets, masked in a job's failure reason, status messages and stored
+  // training.log before they are stored (common/secret_mask.h).
+  SecretMask secret_mask;
 };
 
 struct CreatedSweep {

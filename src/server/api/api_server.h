@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/secret_mask.h"
 #include "control/scheduler.h"
 #include "metadata/metadata_store.h"
 #include "server/api/event_hub.h"
@@ -34,6 +35,9 @@ struct ApiServerOptions {
   // The built web UI (docs/web-ui.md), served for every path outside /api, /healthz and
   // /metrics. Empty: no UI, those paths are 404.
   std::filesystem::path web_dir;
+  // The server's own secrets, masked in the log lines a job reports before they are stored
+  // (common/secret_mask.h).
+  SecretMask secret_mask;
 };
 
 class ApiServer {

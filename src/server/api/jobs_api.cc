@@ -187,6 +187,7 @@ void ApiServer::RecordProgress(const HttpRequest& request, const std::string& na
   if (!document.ok()) return WriteError(response, document.status());
   auto update = DecodeProgress(*document);
   if (!update.ok()) return WriteError(response, update.status());
+  for (metadata::LogLine& line : update->log) line.line = options_.secret_mask.Apply(line.line);
   auto recorded = metadata_.RecordProgress(name, *update);
   if (!recorded.ok()) return WriteError(response, recorded.status());
   events_.Notify();

@@ -238,10 +238,15 @@ void TrainingJobs::Finish(const std::string& name, const executor::JobDescriptio
   // The log's last lines (written after the last poll) take this time.
   TimePoint now = Now();
   index.Observe(artifacts / "training.log", EpochMilliseconds(now));
+  // After Observe, which counts bytes; masking keeps the lines.
+  // A log that cannot be masked is not stored.
+  Status log_stored = options_.secret_mask.ApplyToFile(artifacts / "training.log");
   // Without them GetLogEvents finds no events for the job: worth a warning, not a failed job.
   // A job that ended before its code ran has no log: nothing to warn about.
-  Status log_stored =
-      UploadFile(*options_.objects, artifacts / "training.log", JobStoreKey(name, "training.log"));
+  if (log_stored.ok()) {
+    log_stored = UploadFile(*options_.objects, artifacts / "training.log",
+                            JobStoreKey(name, "training.log"));
+  }
   if (log_stored.code() != StatusCode::kNotFound) {
     WarnIfFailed("sagemaker", log_stored, "job={} training.log not stored", name);
   }
@@ -265,7 +270,8 @@ void TrainingJobs::Finish(const std::string& name, const executor::JobDescriptio
     if (!upload_error.empty()) {
       ended = job.status.Fail(upload_error, now);
     } else if (last.status == SecondaryStatus::kFailed) {
-      ended = job.status.Fail(description.status.failure_reason(), last.start_time);
+      ended = job.status.Fail(options_.secret_mask.Apply(description.status.failure_reason()),
+                              last.start_time);
     } else if (!job.status
                     .Transition(last.status, last.start_time, SageMakerStatusMessage(last.status))
                     .ok()) {

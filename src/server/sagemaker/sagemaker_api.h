@@ -34,6 +34,7 @@
 #include <memory>
 #include <string>
 
+#include "common/secret_mask.h"
 #include "common/status.h"
 #include "common/step_hook.h"
 #include "common/time_format.h"
@@ -66,6 +67,9 @@ struct SageMakerApiOptions {
   // Reached at each step of a job's way (sagemaker.created, .staged, .submitted, .storing,
   // .stored); the fault-injection tests kill the server there.
   StepHook on_step;
+  // The server's own secrets, masked in the jobs' stored training.log, GetLogEvents and
+  // FailureReason (common/secret_mask.h).
+  SecretMask secret_mask;
 };
 
 class SageMakerApi {

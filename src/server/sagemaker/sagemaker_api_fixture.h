@@ -65,6 +65,7 @@ class SageMakerApiTest : public ::testing::Test {
     options.secret_by_access_key_id = {{kKeyId, kSecret}};
     options.max_running = max_running;
     options.poll_interval = 50ms;
+    options.secret_mask = secret_mask_;
     api_ = std::make_unique<SageMakerApi>(options);
     Status started = api_->Start();
     ASSERT_TRUE(started.ok()) << started.ToString();
@@ -185,6 +186,7 @@ class SageMakerApiTest : public ::testing::Test {
   }
 
   trainyard::testing::TempDir temp_;
+  SecretMask secret_mask_;  // the endpoint's, set before StartServer
   std::unique_ptr<storage::LocalObjectStore> store_;
   std::unique_ptr<executor::LocalExecutor> executor_;
   std::unique_ptr<SageMakerApi> api_;

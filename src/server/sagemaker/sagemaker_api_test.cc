@@ -234,6 +234,36 @@ TEST_F(SageMakerApiTest, CreateChecksBucketsObjectsAndWhatTrainyardSupports) {
   EXPECT_EQ(listed.json["TrainingJobSummaries"].size(), 0u);
 }
 
+// A secret of the server that a job prints is masked in what the endpoint stores and serves:
+// the log (GetLogEvents, while the job runs and once it has ended) and FailureReason.
+TEST_F(SageMakerApiTest, TheServersSecretsAreMaskedInLogsAndFailureReasons) {
+  constexpr char kServerSecret[] = "endpoint-server-secret-0123456789";
+  secret_mask_ = SecretMask({kServerSecret});
+  StartServer();
+  // The job reads it from a file, not from its request, which the endpoint shows as it came.
+  std::filesystem::path file = temp_.path() / "found.txt";
+  ASSERT_TRUE(WriteFileAtomic(file, kServerSecret).ok());
+  std::string script =
+      "echo \"found $(cat '" + file.string() + "')\"; cat '" + file.string() + "' >&2; exit 2";
+  ASSERT_EQ(Call("CreateTrainingJob", JobRequest("leaky-1", script)).status, 200);
+  json ended = WaitForEnd("leaky-1");
+  EXPECT_EQ(ended["TrainingJobStatus"], "Failed");
+  std::string reason = ended.value("FailureReason", "");
+  EXPECT_NE(reason.find("****"), std::string::npos) << reason;
+  EXPECT_EQ(ended.dump().find(kServerSecret), std::string::npos) << ended.dump();
+  JsonTestResponse streams =
+      Call("DescribeLogStreams",
+           {{"logGroupName", "/aws/sagemaker/TrainingJobs"}, {"logStreamNamePrefix", "leaky-1/"}});
+  ASSERT_EQ(streams.json["logStreams"].size(), 1u) << streams.body;
+  JsonTestResponse events =
+      Call("GetLogEvents", {{"logGroupName", "/aws/sagemaker/TrainingJobs"},
+                            {"logStreamName", streams.json["logStreams"][0]["logStreamName"]},
+                            {"startFromHead", true}});
+  ASSERT_EQ(events.status, 200) << events.body;
+  EXPECT_NE(events.body.find("found ****"), std::string::npos) << events.body;
+  EXPECT_EQ(events.body.find(kServerSecret), std::string::npos) << events.body;
+}
+
 TEST_F(SageMakerApiTest, JobsBeyondMaxRunningAreRefused) {
   StartServer(/*max_running=*/1);
   ASSERT_EQ(Call("CreateTrainingJob", JobRequest("first", "exec sleep 30")).status, 200);

@@ -250,7 +250,8 @@ Result<std::vector<LogEvent>> TrainingJobs::LogEventsOf(const std::string& strea
       }
     }
   }
-  return SplitLogEvents(text, index, fallback_ms);
+  // The stored log is masked already; the live one is not.
+  return SplitLogEvents(options_.secret_mask.Apply(text), index, fallback_ms);
 }
 
 }  // namespace trainyard::server::sagemaker
