@@ -251,12 +251,8 @@ Result<SweepRequest> ParseSweepRequest(const json& body) {
       return FieldError("environment", valid.message());
     }
     for (const auto& [key, value] : request.environment) {
-      // TRAINYARD_KEEP_ARCHIVES is the job's own choice: which channels trainyard-wrap leaves
-      // packed (docs/job-json.md). Every other TRAINYARD_* variable is trainyard's to set.
-      if (key.rfind("TRAINYARD_", 0) == 0 && key != "TRAINYARD_KEEP_ARCHIVES") {
-        return FieldError("environment." + key,
-                          "TRAINYARD_* variables are set by trainyard (except "
-                          "TRAINYARD_KEEP_ARCHIVES)");
+      if (core::IsReservedEnvironmentVariable(key)) {
+        return FieldError("environment." + key, core::kReservedEnvironmentMessage);
       }
     }
   }

@@ -160,6 +160,10 @@ Status ValidateEnvironment(const std::map<std::string, std::string>& environment
   return Status::Ok();
 }
 
+bool IsReservedEnvironmentVariable(const std::string& name) {
+  return name.starts_with("TRAINYARD_") && name != "TRAINYARD_KEEP_ARCHIVES";
+}
+
 Status ValidateMaxRuntimeSeconds(int64_t seconds) {
   if (seconds < 1) {
     return InvalidArgument("max runtime: " + std::to_string(seconds) +

@@ -55,6 +55,14 @@ Status ValidateChannelCount(size_t count);
 
 Status ValidateEnvironment(const std::map<std::string, std::string>& environment);
 
+// TRAINYARD_* variables are trainyard's to set, not a job's: true for each of them but
+// TRAINYARD_KEEP_ARCHIVES, the job's own choice of the channels trainyard-wrap leaves packed
+// (docs/job-json.md). The REST API and the SageMaker-compatible endpoint refuse a job
+// environment that sets one, saying kReservedEnvironmentMessage.
+bool IsReservedEnvironmentVariable(const std::string& name);
+inline constexpr char kReservedEnvironmentMessage[] =
+    "TRAINYARD_* variables are set by trainyard (except TRAINYARD_KEEP_ARCHIVES)";
+
 Status ValidateMaxRuntimeSeconds(int64_t seconds);
 
 }  // namespace trainyard::core

@@ -229,6 +229,19 @@ TEST_F(SageMakerApiTest, CreateChecksBucketsObjectsAndWhatTrainyardSupports) {
   cluster["ResourceConfig"]["InstanceCount"] = 2;
   EXPECT_NE(Call("CreateTrainingJob", cluster).Message().find("InstanceCount must be 1"),
             std::string::npos);
+  // TRAINYARD_* variables are trainyard's, as the REST API says; trainyard's own sagemaker
+  // executor's (callback, job token, command, grace period) and TRAINYARD_KEEP_ARCHIVES pass.
+  for (const char* reserved :
+       {"TRAINYARD_UNPACK_MAX_BYTES", "TRAINYARD_ML_ROOT", "TRAINYARD_HYPERPARAMETERS_AS_ARGS"}) {
+    json environment = JobRequest("reserved-1", "true");
+    environment["Environment"] = {{"FOO", "bar"}, {reserved, "1"}};
+    JsonTestResponse refused = Call("CreateTrainingJob", environment);
+    EXPECT_EQ(refused.status, 400);
+    EXPECT_EQ(refused.Type(), "ValidationException");
+    EXPECT_EQ(refused.Message(), std::string("Environment variable '") + reserved +
+                                     "': TRAINYARD_* variables are set by trainyard (except "
+                                     "TRAINYARD_KEEP_ARCHIVES).");
+  }
   // None of them became a job.
   JsonTestResponse listed = Call("ListTrainingJobs", json::object());
   EXPECT_EQ(listed.json["TrainingJobSummaries"].size(), 0u);

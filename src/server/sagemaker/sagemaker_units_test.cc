@@ -135,6 +135,17 @@ TEST(TrainingJobRequestTest, JobSpecForEachExecutor) {
   json https = Request();
   https["OutputDataConfig"]["S3OutputPath"] = "https://bkt.s3.amazonaws.com/out";
   EXPECT_TRUE(UnsupportedRequest(https));
+  json environment = Request();
+  environment["Environment"] = {{"TRAINYARD_KEEP_ARCHIVES", "training"},
+                                {"TRAINYARD_CALLBACK_URL", "http://127.0.0.1:1/progress"},
+                                {"TRAINYARD_JOB_TOKEN", "t"},
+                                {"TRAINYARD_COMMAND", "python3 train.py"},
+                                {"TRAINYARD_STOP_GRACE_SECONDS", "5"}};
+  EXPECT_FALSE(UnsupportedRequest(environment));
+  environment["Environment"]["TRAINYARD_UNPACK_MAX_ENTRIES"] = "10";
+  EXPECT_EQ(UnsupportedRequest(environment),
+            "Environment variable 'TRAINYARD_UNPACK_MAX_ENTRIES': TRAINYARD_* variables are set by "
+            "trainyard (except TRAINYARD_KEEP_ARCHIVES).");
 }
 
 TEST(TrainingJobDocumentTest, DocumentsReadBackAsTheyWereWritten) {

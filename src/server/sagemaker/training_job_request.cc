@@ -2,9 +2,12 @@
 // (types, lengths, enums, patterns); what is checked here is what the model allows but
 // trainyard cannot do, each refused with a ValidationException that says so rather than a job
 // that silently does something else.
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <set>
 
+#include "core/sagemaker_limits.h"
 #include "server/sagemaker/channel_staging.h"
 #include "server/sagemaker/training_job_document.h"
 #include "storage/object_store.h"
@@ -50,6 +53,30 @@ std::vector<std::string> Strings(const json& object, const char* member) {
     if (value.is_string()) values.push_back(value.get<std::string>());
   }
   return values;
+}
+
+// What trainyard's own sagemaker executor puts in Environment (executor/sagemaker/
+// training_job_request.cc): the callback of the server that submitted the job, the command for
+// trainyard-wrap and a shorter grace period. Accepted beyond the REST API's rule, so that a
+// trainyard server runs its jobs on another's endpoint as it does on SageMaker; the job token
+// goes to the job's secret environment only (BuildJobSpec).
+constexpr const char* kSageMakerExecutorVariables[] = {"TRAINYARD_CALLBACK_URL",
+                                                       "TRAINYARD_JOB_TOKEN", "TRAINYARD_COMMAND",
+                                                       "TRAINYARD_STOP_GRACE_SECONDS"};
+
+// A variable of Environment that trainyard sets itself (core::IsReservedEnvironmentVariable,
+// as the REST API decides), unless the sagemaker executor sends it.
+std::optional<std::string> ReservedVariable(const json& request) {
+  if (!request.contains("Environment") || !request["Environment"].is_object()) return std::nullopt;
+  for (const auto& [key, value] : request["Environment"].items()) {
+    if (!core::IsReservedEnvironmentVariable(key)) continue;
+    if (std::find(std::begin(kSageMakerExecutorVariables), std::end(kSageMakerExecutorVariables),
+                  key) != std::end(kSageMakerExecutorVariables)) {
+      continue;
+    }
+    return "Environment variable '" + key + "': " + core::kReservedEnvironmentMessage + ".";
+  }
+  return std::nullopt;
 }
 
 // A prefix the store can list safely: its key part obeys the key rules (a trailing '/' aside).
@@ -145,6 +172,7 @@ std::optional<std::string> UnsupportedRequest(const json& request) {
     return "trainyard runs training images and commands, not SageMaker algorithms: give "
            "TrainingImage (or ContainerEntrypoint) instead of AlgorithmName.";
   }
+  if (auto reserved = ReservedVariable(request)) return reserved;
   std::set<std::string> names;
   for (const json& channel : request.value("InputDataConfig", json::array())) {
     if (auto unsupported = UnsupportedChannel(channel, mode, names)) return unsupported;
