@@ -5,7 +5,6 @@
 // the server's SageMaker-compatible endpoint (awscli). Skips, saying why, where podman cannot run
 // containers.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include "archive/archive.h"
 #include "server_fixture.h"
@@ -19,28 +18,10 @@ using testing::ServerProcess;
 
 constexpr char kImage[] = "localhost/trainyard-example-trainer:test";
 
-// Empty when podman can run the test image here; otherwise why not.
-std::string PodmanUnavailable() {
-  fs::path conf = testing::SourceDir() / "src" / "executor" / "container" / "containers.conf";
-  ::setenv("CONTAINERS_CONF", conf.c_str(), 1);  // the server and its podman read it
-  auto built = testing::RunProcess(
-      {"/bin/sh", (testing::SourceDir() / "examples" / "container" / "build-image.sh").string(),
-       (testing::BuildDir() / "apps" / "trainyard-wrap").string(),
-       (testing::BuildDir() / "examples" / "trainer" / "trainyard-example-trainer").string(),
-       kImage},
-      {}, 120s);
-  if (built.exit_code != 0) return "build-image.sh failed: " + built.output;
-  auto smoke = testing::RunProcess({"podman", "run", "--rm", "--pull", "never", "--network", "none",
-                                    "--entrypoint", "/bin/true", kImage},
-                                   {}, 60s);
-  if (smoke.exit_code != 0) return "podman cannot run a container here: " + smoke.output;
-  return "";
-}
-
 class ContainerServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static const std::string unavailable = PodmanUnavailable();
+    static const std::string unavailable = testing::BuildPodmanTestImage(kImage);
     if (!unavailable.empty()) GTEST_SKIP() << "podman unavailable: " << unavailable;
     // The SageMaker-compatible endpoint runs its jobs in containers too.
     s3_url_ = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());

@@ -150,19 +150,8 @@ constexpr char kImage[] = "localhost/trainyard-script-mode:test";
 
 // Empty when podman can run the test image here (and kImage is made from it); otherwise why not.
 std::string PodmanUnavailable() {
-  fs::path conf = testing::SourceDir() / "src" / "executor" / "container" / "containers.conf";
-  ::setenv("CONTAINERS_CONF", conf.c_str(), 1);  // the server and its podman read it
-  auto built = testing::RunProcess(
-      {"/bin/sh", (testing::SourceDir() / "examples" / "container" / "build-image.sh").string(),
-       (testing::BuildDir() / "apps" / "trainyard-wrap").string(),
-       (testing::BuildDir() / "examples" / "trainer" / "trainyard-example-trainer").string(),
-       kTestImage},
-      {}, 120s);
-  if (built.exit_code != 0) return "build-image.sh failed: " + built.output;
-  auto smoke = testing::RunProcess({"podman", "run", "--rm", "--pull", "never", "--network", "none",
-                                    "--entrypoint", "/bin/true", kTestImage},
-                                   {}, 60s);
-  if (smoke.exit_code != 0) return "podman cannot run a container here: " + smoke.output;
+  std::string unavailable = testing::BuildPodmanTestImage(kTestImage);
+  if (!unavailable.empty()) return unavailable;
   // An empty TRAINYARD_COMMAND: trainyard-wrap runs SAGEMAKER_PROGRAM instead.
   std::string base = "trainyard-fault-test-" + std::to_string(::getpid());
   auto made = testing::RunProcess(

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -260,6 +261,22 @@ std::map<std::string, std::string> AwsClientEnvironment(const fs::path& home,
           {"AWS_EC2_METADATA_DISABLED", "true"},
           {"AWS_PAGER", ""},
           {"HOME", home.string()}};
+}
+
+std::string BuildPodmanTestImage(const std::string& image) {
+  fs::path conf = SourceDir() / "src" / "executor" / "container" / "containers.conf";
+  ::setenv("CONTAINERS_CONF", conf.c_str(), 1);
+  auto built = RunProcess(
+      {"/bin/sh", (SourceDir() / "examples" / "container" / "build-image.sh").string(),
+       (BuildDir() / "apps" / "trainyard-wrap").string(),
+       (BuildDir() / "examples" / "trainer" / "trainyard-example-trainer").string(), image},
+      {}, std::chrono::seconds(120));
+  if (built.exit_code != 0) return "build-image.sh failed: " + built.output;
+  auto smoke = RunProcess({"podman", "run", "--rm", "--pull", "never", "--network", "none",
+                           "--entrypoint", "/bin/true", image},
+                          {}, std::chrono::seconds(60));
+  if (smoke.exit_code != 0) return "podman cannot run a container here: " + smoke.output;
+  return "";
 }
 
 }  // namespace trainyard::testing

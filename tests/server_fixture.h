@@ -103,6 +103,12 @@ class ServerProcess {
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+// Builds `image` from this build's trainyard-wrap and example trainer
+// (examples/container/build-image.sh; nothing pulled) and runs it once with podman, after
+// pointing CONTAINERS_CONF at src/executor/container/containers.conf for this process and the
+// servers it starts. Empty when podman can run the image here; otherwise why not.
+std::string BuildPodmanTestImage(const std::string& image);
+
 // The pids of the processes whose environment names a job root under `directory`
 // (TRAINYARD_ML_ROOT=...): the wrappers of its jobs and their commands.
 std::vector<std::string> JobProcesses(const std::filesystem::path& directory);
