@@ -1,5 +1,7 @@
 #include "server/api/http_helpers.h"
 
+#include <cctype>
+
 #include "control/sweep_request.h"
 
 namespace trainyard::server {
@@ -50,10 +52,15 @@ Result<json> ReadJsonBody(BodyReader& body, size_t max_bytes, int max_depth) {
 }
 
 std::string BearerToken(const HttpRequest& request) {
+  // RFC 9110 §11.1: the scheme is case-insensitive, and one or more spaces follow it.
   const std::string& header = request.Header("authorization");
-  const std::string prefix = "Bearer ";
-  if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0) return "";
-  return header.substr(prefix.size());
+  const std::string scheme = "bearer";
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return "";
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return "";
+  }
+  size_t token = header.find_first_not_of(' ', scheme.size());
+  return token == std::string::npos ? "" : header.substr(token);
 }
 
 std::vector<std::string> PathSegments(const std::string& path) {

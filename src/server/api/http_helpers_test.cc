@@ -30,6 +30,18 @@ TEST(ParseRangeTest, UnusableHeadersAreIgnoredAndImpossibleOnesRefused) {
   EXPECT_FALSE(ParseRange("bytes=0-", 0).ok());
 }
 
+TEST(BearerTokenTest, TheSchemeIsCaseInsensitiveAndTheTokenFollowsItsSpaces) {
+  HttpRequest request;
+  for (const char* header : {"Bearer abc.123", "bearer abc.123", "BEARER  abc.123"}) {
+    request.headers["authorization"] = header;
+    EXPECT_EQ(BearerToken(request), "abc.123") << header;
+  }
+  for (const char* header : {"Basic abc", "Bearerabc", "Bearer ", "Bearer   ", "Bear abc", ""}) {
+    request.headers["authorization"] = header;
+    EXPECT_EQ(BearerToken(request), "") << header;
+  }
+}
+
 TEST(ReadJsonBodyTest, LimitsSizeAndDepth) {
   StringBodyReader good(R"({"a": [1, {"b": 2}]})");
   auto parsed = ReadJsonBody(good, 1000, 8);
