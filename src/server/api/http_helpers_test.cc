@@ -30,6 +30,20 @@ TEST(ParseRangeTest, UnusableHeadersAreIgnoredAndImpossibleOnesRefused) {
   EXPECT_FALSE(ParseRange("bytes=0-", 0).ok());
 }
 
+TEST(ParseRangeTest, MalformedSpecsAreIgnoredNotReadAsAnotherRange) {
+  // Whitespace around the spec is a list's optional whitespace: the range is the one written.
+  auto spaced = ParseRange("bytes= 0-1", 100);
+  ASSERT_TRUE(spaced.ok() && spaced->has_value());
+  EXPECT_EQ((*spaced)->offset, 0u);
+  EXPECT_EQ((*spaced)->length, 2u);
+  for (const char* header : {"bytes=0--1", "bytes=0-1x", "bytes=a-1", "bytes=0 - 1", "bytes=--1",
+                             "bytes=+0-1", "bytes= "}) {
+    auto range = ParseRange(header, 100);
+    ASSERT_TRUE(range.ok()) << header;
+    EXPECT_FALSE(range->has_value()) << header;
+  }
+}
+
 TEST(BearerTokenTest, TheSchemeIsCaseInsensitiveAndTheTokenFollowsItsSpaces) {
   HttpRequest request;
   for (const char* header : {"Bearer abc.123", "bearer abc.123", "BEARER  abc.123"}) {

@@ -21,10 +21,20 @@ Result<std::optional<RangeRequest>> ParseRange(const std::string& header, uint64
   if (header.compare(0, prefix.size(), prefix) != 0) return std::optional<RangeRequest>();
   std::string_view spec = std::string_view(header).substr(prefix.size());
   if (spec.find(',') != std::string_view::npos) return std::optional<RangeRequest>();
+  // RFC 9110 §14.1.1: a range-spec is digits, '-', digits (either side may be empty), with
+  // optional whitespace around it as a list element; anything else is not a range and is
+  // ignored (the whole object is answered), never read as some other range.
+  const size_t begin = spec.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return std::optional<RangeRequest>();
+  spec = spec.substr(begin, spec.find_last_not_of(" \t") - begin + 1);
   size_t dash = spec.find('-');
   if (dash == std::string_view::npos) return std::optional<RangeRequest>();
-  std::optional<uint64_t> first = ParseNumber(spec.substr(0, dash));
-  std::optional<uint64_t> last = ParseNumber(spec.substr(dash + 1));
+  std::string_view first_text = spec.substr(0, dash), last_text = spec.substr(dash + 1);
+  std::optional<uint64_t> first = ParseNumber(first_text);
+  std::optional<uint64_t> last = ParseNumber(last_text);
+  if ((!first_text.empty() && !first) || (!last_text.empty() && !last)) {
+    return std::optional<RangeRequest>();
+  }
   auto unsatisfiable = [&] {
     return InvalidArgument("range '" + header + "' is outside the object's " +
                            std::to_string(size) + " bytes");
