@@ -23,6 +23,8 @@ TEST_F(S3ApiTest, BucketLifecycle) {
   EXPECT_EQ(configured.status, 200) << configured.body;
   ExpectError(client_->Put("/Bad_Name", ""), 400, "InvalidBucketName");
   ExpectError(client_->Put("/192.168.1.1", ""), 400, "InvalidBucketName");
+  ExpectError(client_->Put("/a.-b", ""), 400, "InvalidBucketName");
+  ExpectError(client_->Put("/a-.b", ""), 400, "InvalidBucketName");
 
   EXPECT_EQ(client_->Head("/alpha").status, 200);
   S3TestResponse missing = client_->Head("/nothing-here");

@@ -26,6 +26,9 @@ S3Outcome CheckBucketName(const std::string& bucket) {
     return invalid("must begin and end with a letter or digit");
   }
   if (bucket.find("..") != std::string::npos) return invalid("must not hold two adjacent periods");
+  if (bucket.find(".-") != std::string::npos || bucket.find("-.") != std::string::npos) {
+    return invalid("must not hold a period next to a hyphen");
+  }
   int a, b, c, d;
   char tail;
   if (std::sscanf(bucket.c_str(), "%d.%d.%d.%d%c", &a, &b, &c, &d, &tail) == 4) {
