@@ -129,6 +129,22 @@ TEST_F(ServerDataTest, MetricsCountJobsAndRequests) {
       << metrics.body;
 }
 
+// One server per data dir: a second one on the same dir would run the same jobs again. It is
+// refused at start, naming the dir, while the first goes on serving.
+TEST_F(ServerDataTest, ASecondServerOnTheSameDataDirIsRefused) {
+  fs::path data = temp_.path() / "data";
+  auto second =
+      RunProcess({(testing::BuildDir() / "apps" / "trainyard").string(), "server", "--data-dir",
+                  data.string(), "--listen", "127.0.0.1:0", "--token", "second-server-token"},
+                 {}, 20s);
+  EXPECT_NE(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("another trainyard server is using the data dir '" +
+                               fs::absolute(data).string() + "'"),
+            std::string::npos)
+      << second.output;
+  EXPECT_EQ(server_.Get("/api/v1/datasets").status, 200);
+}
+
 // A full disk is 507 with a message that says so, and leaves no partial dataset. Needs a small
 // tmpfs for the data dir, which only a process allowed to mount gets.
 TEST(ServerFullDiskTest, AFullDiskIs507AndCorruptsNothing) {

@@ -159,7 +159,7 @@ int RunCommand(RunOptions options) {
   // Recorded before any job starts: a --resume after a kill at any later instant runs the same.
   RunRecord record = MakeRunRecord(options, *combinations);
   if (Status status = WriteRunRecord(record); !status.ok()) return Fail(status);
-  auto lock = RunLock::Acquire(record.options.out_dir);
+  auto lock = AcquireRunLock(record.options.out_dir);
   if (!lock.ok()) return Fail(lock.status());
 
   const RunOptions& recorded = record.options;
@@ -180,7 +180,7 @@ int RunCommand(RunOptions options) {
 int ResumeCommand(const fs::path& out_dir) {
   auto record = ReadRunRecord(fs::absolute(out_dir));
   if (!record.ok()) return Fail(record.status());
-  auto lock = RunLock::Acquire(record->options.out_dir);
+  auto lock = AcquireRunLock(record->options.out_dir);
   if (!lock.ok()) return Fail(lock.status());
   const RunOptions& options = record->options;
 

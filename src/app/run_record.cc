@@ -1,12 +1,5 @@
 #include "app/run_record.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "common/files.h"
 #include "core/job_naming.h"
 
@@ -139,40 +132,10 @@ Result<RunRecord> ReadRunRecord(const fs::path& out_dir) {
   return record;
 }
 
-Result<RunLock> RunLock::Acquire(const fs::path& out_dir) {
-  fs::path file = out_dir / kRecordFileName;
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound("'" + file.string() + "' does not exist");
-    return Internal("cannot open '" + file.string() + "': " + std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int error = errno;
-    ::close(fd);
-    if (error == EWOULDBLOCK) {
-      return FailedPrecondition("'" + out_dir.string() +
-                                "' is being run by another `trainyard run` process right now");
-    }
-    return Internal("cannot lock '" + file.string() + "': " + std::strerror(error));
-  }
-  return RunLock(fd);
-}
-
-RunLock::RunLock(RunLock&& other) noexcept : fd_(other.fd_) {
-  other.fd_ = -1;
-}
-
-RunLock& RunLock::operator=(RunLock&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.fd_;
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-RunLock::~RunLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing the last descriptor releases the lock
+Result<FileLock> AcquireRunLock(const fs::path& out_dir) {
+  return FileLock::Acquire(
+      out_dir / kRecordFileName, /*create=*/false,
+      "'" + out_dir.string() + "' is being run by another `trainyard run` process right now");
 }
 
 }  // namespace trainyard::app

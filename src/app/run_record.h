@@ -1,7 +1,7 @@
 // RunRecord: everything `trainyard run` needs to run a sweep's jobs, resolved (every job named,
 // every path absolute), kept in the output directory as run.json before any job starts, so that
 // `trainyard run --resume DIR` runs the very same jobs after the first process was killed.
-// RunLock: which process is running the sweep of an output directory now.
+// AcquireRunLock: which process is running the sweep of an output directory now.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/run_options.h"
+#include "common/file_lock.h"
 #include "common/status.h"
 #include "core/hyperparameters.h"
 
@@ -51,21 +52,10 @@ Status WriteRunRecord(const RunRecord& record);
 // is missing; InvalidArgument naming the file and field when it cannot be read.
 Result<RunRecord> ReadRunRecord(const std::filesystem::path& out_dir);
 
-// An exclusive lock (flock) on <out_dir>/run.json, held while this process runs the sweep: a
-// second `trainyard run --resume` on the same directory, or one while the first process still
-// lives, would run jobs twice. The kernel drops it when the process dies, however it dies.
-// Not inherited by the jobs (close-on-exec). Move-only.
-class RunLock {
- public:
-  // FailedPrecondition when another process holds it; NotFound without run.json.
-  static Result<RunLock> Acquire(const std::filesystem::path& out_dir);
-  RunLock(RunLock&& other) noexcept;
-  RunLock& operator=(RunLock&& other) noexcept;
-  ~RunLock();
-
- private:
-  explicit RunLock(int fd) : fd_(fd) {}
-  int fd_ = -1;
-};
+// An exclusive lock on <out_dir>/run.json, held while this process runs the sweep: a second
+// `trainyard run --resume` on the same directory, or one while the first process still lives,
+// would run jobs twice. FailedPrecondition when another process holds it; NotFound without
+// run.json.
+Result<FileLock> AcquireRunLock(const std::filesystem::path& out_dir);
 
 }  // namespace trainyard::app

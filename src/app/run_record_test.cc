@@ -93,16 +93,16 @@ TEST(RunRecordTest, ADirectoryWithoutARunOrWithABrokenOneIsRefused) {
 
 TEST(RunRecordTest, OnlyOneProcessRunsADirectoryAtATime) {
   testing::TempDir dir;
-  EXPECT_EQ(RunLock::Acquire(dir.path()).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(AcquireRunLock(dir.path()).status().code(), StatusCode::kNotFound);
   ASSERT_TRUE(WriteRunRecord(ExampleRecord(dir.path())).ok());
   {
-    auto first = RunLock::Acquire(dir.path());
+    auto first = AcquireRunLock(dir.path());
     ASSERT_TRUE(first.ok()) << first.status().ToString();
-    Status second = RunLock::Acquire(dir.path()).status();
+    Status second = AcquireRunLock(dir.path()).status();
     EXPECT_EQ(second.code(), StatusCode::kFailedPrecondition);
     EXPECT_NE(second.message().find("another `trainyard run`"), std::string::npos);
   }
-  EXPECT_TRUE(RunLock::Acquire(dir.path()).ok());  // released with the first
+  EXPECT_TRUE(AcquireRunLock(dir.path()).ok());  // released with the first
 }
 
 TEST(ResumeTest, ResumeTakesNoOtherOptionNorACommand) {

@@ -15,6 +15,7 @@
 #include "app/server_executors.h"
 #include "app/server_sagemaker.h"
 #include "common/environment.h"
+#include "common/file_lock.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "common/secret_mask.h"
@@ -125,6 +126,12 @@ int Serve(ServerOptions options) {
   std::error_code error;
   fs::create_directories(options.data_dir, error);
   options.data_dir = fs::absolute(options.data_dir);
+  // One server per data dir: a second one would take the same queued jobs and run them twice.
+  auto data_dir_lock =
+      FileLock::Acquire(options.data_dir / "server.lock", /*create=*/true,
+                        "another trainyard server is using the data dir '" +
+                            options.data_dir.string() + "'; stop it, or give --data-dir another");
+  if (!data_dir_lock.ok()) return Fail(data_dir_lock.status());
   for (const char* sub : {"uploads", "work", "jobs"}) {
     if (Status made = MakeDirectories(options.data_dir / sub); !made.ok()) return Fail(made);
   }
