@@ -129,6 +129,17 @@ TEST_F(ServerDataTest, MetricsCountJobsAndRequests) {
       << metrics.body;
 }
 
+// A Put cut short by a kill leaves its temp file in the store; the next start removes it at once,
+// however young (the server alone uses its data dir).
+TEST_F(ServerDataTest, TheNextStartRemovesWhatAKilledPutLeft) {
+  server_.Kill9();
+  fs::path leftover = temp_.path() / "data" / "objects" / "tmp" / "put-killed";
+  ASSERT_TRUE(fs::is_directory(leftover.parent_path()));
+  std::ofstream(leftover) << std::string(1 << 20, 'x');
+  server_.Start();
+  EXPECT_FALSE(fs::exists(leftover));
+}
+
 // One server per data dir: a second one on the same dir would run the same jobs again. It is
 // refused at start, naming the dir, while the first goes on serving.
 TEST_F(ServerDataTest, ASecondServerOnTheSameDataDirIsRefused) {

@@ -135,8 +135,10 @@ int Serve(ServerOptions options) {
   for (const char* sub : {"uploads", "work", "jobs"}) {
     if (Status made = MakeDirectories(options.data_dir / sub); !made.ok()) return Fail(made);
   }
-  if (options.objects.empty())
-    options.objects = "file://" + (options.data_dir / "objects").string();
+  // The default store lies in the data dir, which this server alone uses (the lock above): every
+  // temp file in it is a Put that a killed server left half done.
+  const bool objects_in_data_dir = options.objects.empty();
+  if (objects_in_data_dir) options.objects = "file://" + (options.data_dir / "objects").string();
   if (options.metadata.empty()) {
     options.metadata = "sqlite://" + (options.data_dir / "trainyard.db").string();
   }
@@ -161,7 +163,7 @@ int Serve(ServerOptions options) {
                     endpoint_keys ? endpoint_keys->secret_access_key : std::string()});
   auto metadata = metadata::OpenMetadataStore(options.metadata);
   if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
-  auto objects = storage::OpenObjectStore(options.objects, environment);
+  auto objects = storage::OpenObjectStore(options.objects, environment, objects_in_data_dir);
   if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
 
   const StepHook kill_at_step = KillAtStep(environment, "trainyard server");

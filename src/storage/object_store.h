@@ -121,7 +121,9 @@ Result<std::optional<std::string>> CheckPutOptions(const std::string& key,
 // missing); "s3://bucket/prefix[?endpoint=...]" an S3ObjectStore configured from `environment`
 // (the process environment, which only app/ reads) as the AWS SDKs are, its shared files under
 // environment["HOME"] (see OpenS3ObjectStore). Any other form: InvalidArgument naming the URI and
-// the supported schemes.
-Result<ObjectStorePtr> OpenObjectStore(const std::string& uri, const EnvironmentMap& environment);
+// the supported schemes. `exclusive`: the caller alone uses the store, so a file:// store's temp
+// files are all left by a Put that never finished, and are removed at once, whatever their age.
+Result<ObjectStorePtr> OpenObjectStore(const std::string& uri, const EnvironmentMap& environment,
+                                       bool exclusive = false);
 
 }  // namespace trainyard::storage

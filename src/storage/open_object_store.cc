@@ -13,7 +13,8 @@ constexpr char kSupported[] = "(supported: file://, s3://)";
 
 }  // namespace
 
-Result<ObjectStorePtr> OpenObjectStore(const std::string& uri, const EnvironmentMap& environment) {
+Result<ObjectStorePtr> OpenObjectStore(const std::string& uri, const EnvironmentMap& environment,
+                                       bool exclusive) {
   if (uri.starts_with(kS3Scheme)) {
     auto home = environment.find("HOME");
     return OpenS3ObjectStore(uri, environment, home == environment.end() ? "" : home->second);
@@ -28,7 +29,9 @@ Result<ObjectStorePtr> OpenObjectStore(const std::string& uri, const Environment
     return InvalidArgument("object store URI '" + uri +
                            "' must name an absolute path, as in file:///srv/trainyard/objects");
   }
-  TY_ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(LocalObjectStoreOptions{.root = path}));
+  LocalObjectStoreOptions options{.root = path};
+  if (exclusive) options.stale_temp_age = std::chrono::seconds(0);
+  TY_ASSIGN_OR_RETURN(auto store, LocalObjectStore::Open(options));
   return ObjectStorePtr(std::move(store));
 }
 
