@@ -122,4 +122,25 @@ void RemoveLeftover(const fs::path& path) {
   }
 }
 
+Result<std::vector<fs::path>> RecordedJobStates(const fs::path& work_dir) {
+  std::error_code error;
+  fs::directory_iterator entries(work_dir, error);
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return Internal("cannot list '" + work_dir.string() + "': " + error.message());
+  }
+  std::vector<fs::path> states;
+  for (const fs::directory_entry& entry : entries) {
+    if (!entry.is_directory(error)) continue;
+    fs::path state_file = entry.path() / kExecutorStateFileName;
+    if (!fs::is_regular_file(state_file, error)) {
+      // A job is recorded at its first step, before any launch: without a record nothing ran.
+      RemoveLeftover(entry.path());
+      continue;
+    }
+    RemoveHalfWrittenStates(entry.path());
+    states.push_back(std::move(state_file));
+  }
+  return states;
+}
+
 }  // namespace trainyard::executor

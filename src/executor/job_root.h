@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "contract/ml_root.h"
@@ -54,5 +55,11 @@ void RemoveHalfWrittenStates(const std::filesystem::path& job_dir);
 
 // Removes `path` and everything under it, logging a failure: what a restart found no use for.
 void RemoveLeftover(const std::filesystem::path& path);
+
+// The state files of the jobs recorded under `work_dir`, for an executor adopting them after a
+// restart. On the way it removes what a kill left: a job directory without a record (its job
+// never ran; whoever submitted it may submit it again) and half-written states. An absent
+// work_dir has no jobs; Internal when it cannot be listed.
+Result<std::vector<std::filesystem::path>> RecordedJobStates(const std::filesystem::path& work_dir);
 
 }  // namespace trainyard::executor

@@ -628,27 +628,14 @@ Status ContainerExecutor::AdoptRunningJobs() {
     for (const auto& [name, job] : jobs_) owned.insert(ContainerName(options_, name));
   }
 
-  std::error_code error;
-  fs::directory_iterator entries(options_.work_dir, error);
-  if (error && error != std::errc::no_such_file_or_directory) {
-    return Internal("cannot list '" + options_.work_dir.string() + "': " + error.message());
-  }
-  for (const fs::directory_entry& entry : entries) {
-    if (!entry.is_directory(error)) continue;
-    fs::path state_file = entry.path() / kExecutorStateFileName;
-    if (!fs::is_regular_file(state_file, error)) {
-      // A job is recorded at its first step, before any launch: without a record nothing ran,
-      // and whoever submitted it may submit it again.
-      RemoveLeftover(entry.path());
-      continue;
-    }
-    RemoveHalfWrittenStates(entry.path());
+  TY_ASSIGN_OR_RETURN(std::vector<fs::path> states, RecordedJobStates(options_.work_dir));
+  for (const fs::path& state_file : states) {
     auto loaded = LoadJob(state_file);
     if (!loaded.ok()) {
       Logger("executor")
-          .error("job_dir={} left alone: its state is unreadable: {}", entry.path().string(),
-                 loaded.status().message());
-      owned.insert(ContainerName(options_, entry.path().filename().string()));
+          .error("job_dir={} left alone: its state is unreadable: {}",
+                 state_file.parent_path().string(), loaded.status().message());
+      owned.insert(ContainerName(options_, state_file.parent_path().filename().string()));
       continue;
     }
     std::unique_ptr<Job> job = std::move(loaded).value();
@@ -665,7 +652,7 @@ Status ContainerExecutor::AdoptRunningJobs() {
       if (!launched->has_value()) {
         Logger("executor")
             .info("job={} had not started its container: forgotten, to run again", name);
-        RemoveLeftover(entry.path());
+        RemoveLeftover(state_file.parent_path());
         continue;
       }
       job->launch = IdentifyByEnvironment(
