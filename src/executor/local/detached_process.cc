@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -40,8 +41,6 @@ size_t ReadFully(int fd, void* data, size_t size) {
   return done;
 }
 
-// The grandchild, between fork and exec: only async-signal-safe calls. Every descriptor is
-// moved above 9 first, so that none of them is overwritten by the dup2s onto 0-3.
 // Writes the decimal digits of `pid` to `fd`, without allocating.
 void WriteDecimal(int fd, pid_t pid) {
   char digits[24];
@@ -55,17 +54,39 @@ void WriteDecimal(int fd, pid_t pid) {
   (void)ignored;  // an empty claim reads as "launched, pid unknown": still never run twice
 }
 
-[[noreturn]] void ExecDetached(char** argv, char** envp, int null_fd, int console_fd, int report_fd,
-                               int max_fd, const char* launch_claim) {
+constexpr size_t kChildStackBytes = 64 * 1024;
+
+// What the child needs, prepared by the parent: the child may not allocate.
+struct ChildLaunch {
+  char** argv;
+  char** envp;
+  int null_fd;
+  int console_fd;
+  int report_fd;
+  int max_fd;
+  const char* launch_claim;  // nullptr: none
+};
+
+// The child, between clone and exec. It shares our memory (CLONE_VM), so only system calls:
+// nothing that allocates, locks or writes memory of ours. Every descriptor is moved above 9
+// first, so that none of them is overwritten by the dup2s onto 0-3.
+[[noreturn]] void ExecDetached(const ChildLaunch& launch) {
+  // Our handlers must never run here: back to the defaults (the ignored stay ignored, as
+  // across any exec) before anything is unblocked.
+  for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+    struct sigaction action {};
+    if (::sigaction(signal_number, nullptr, &action) != 0) continue;
+    if (action.sa_handler == SIG_DFL || action.sa_handler == SIG_IGN) continue;
+    action = {};
+    action.sa_handler = SIG_DFL;
+    ::sigaction(signal_number, &action, nullptr);
+  }
   // Its own session, so its own process group: Stop signals -pid, and nothing sent to ours
   // (a Ctrl-C, a terminal hangup) reaches it.
   ::setsid();
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  int report = ::fcntl(report_fd, F_DUPFD, 10);
-  int in = ::fcntl(null_fd, F_DUPFD, 10);
-  int out = ::fcntl(console_fd, F_DUPFD, 10);
+  int report = ::fcntl(launch.report_fd, F_DUPFD, 10);
+  int in = ::fcntl(launch.null_fd, F_DUPFD, 10);
+  int out = ::fcntl(launch.console_fd, F_DUPFD, 10);
   ::dup2(in, STDIN_FILENO);
   ::dup2(out, STDOUT_FILENO);
   ::dup2(out, STDERR_FILENO);
@@ -77,11 +98,11 @@ void WriteDecimal(int fd, pid_t pid) {
   if (::syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
 #endif
   {
-    for (int fd = 4; fd < max_fd; ++fd) ::close(fd);
+    for (int fd = 4; fd < launch.max_fd; ++fd) ::close(fd);
   }
-  if (launch_claim != nullptr) {
+  if (launch.launch_claim != nullptr) {
     // The commit point of the launch: past it the command runs, and nobody may start it again.
-    int claim = ::open(launch_claim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int claim = ::open(launch.launch_claim, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (claim < 0) {
       int error = errno == EEXIST ? ECANCELED : errno;
       // Nothing to log with here. Should this write fail, the parent takes the start for a
@@ -93,13 +114,20 @@ void WriteDecimal(int fd, pid_t pid) {
     WriteDecimal(claim, ::getpid());
     ::close(claim);
   }
-  ::execve(argv[0], argv, envp);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(launch.argv[0], launch.argv, launch.envp);
   int error = errno;
-  // Between fork and exec only async-signal-safe calls, so nothing to log with. Should this
+  // Nothing to log with here. Should this
   // write fail, the parent takes the start for a success, and exit code 127 tells the rest.
   ssize_t ignored = ::write(3, &error, sizeof error);
   (void)ignored;
   ::_exit(127);
+}
+
+int RunChild(void* launch) {
+  ExecDetached(*static_cast<const ChildLaunch*>(launch));
 }
 
 }  // namespace
@@ -164,55 +192,50 @@ Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
 
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   int console_fd = ::open(console_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int pid_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
-  if (null_fd < 0 || console_fd < 0 || ::pipe2(pid_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+  int exec_pipe[2] = {-1, -1};
+  if (null_fd < 0 || console_fd < 0 || ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
     Status failure =
         Internal("cannot prepare '" + console_file.string() + "': " + std::strerror(errno));
-    CloseAll({null_fd, console_fd, pid_pipe[0], pid_pipe[1], exec_pipe[0], exec_pipe[1]});
+    CloseAll({null_fd, console_fd, exec_pipe[0], exec_pipe[1]});
     return failure;
   }
-  pid_t middle = ::fork();
-  if (middle == 0) {
-    // The intermediate child: forks the real child and leaves at once, so that the child is
-    // re-parented to init (or the nearest subreaper) and never waits on us.
-    pid_t child = ::fork();
-    if (child == 0) {
-      ExecDetached(argv_pointers.data(), envp.data(), null_fd, console_fd, exec_pipe[1], max_fd,
-                   launch_claim.empty() ? nullptr : launch_claim.c_str());
-    }
-    int report[2] = {child, child < 0 ? errno : 0};
-    // A forked child of a threaded process: nothing to log with. The parent treats a short
-    // report as a failed start.
-    ssize_t ignored = ::write(pid_pipe[1], report, sizeof report);
-    (void)ignored;
-    ::_exit(0);
-  }
-  int fork_error = errno;
-  CloseAll({null_fd, console_fd, pid_pipe[1], exec_pipe[1]});
-  if (middle < 0) {
-    CloseAll({pid_pipe[0], exec_pipe[0]});
-    return Internal(std::string("cannot fork: ") + std::strerror(fork_error));
-  }
-  int report[2] = {-1, 0};
-  size_t got = ReadFully(pid_pipe[0], report, sizeof report);
-  ::close(pid_pipe[0]);
-  while (::waitpid(middle, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  if (got != sizeof report || report[0] <= 0) {
+  // Started as vfork does (CLONE_VM | CLONE_VFORK, on a stack of its own), not forked: copying
+  // the page tables of a large, threaded server for every job cost more than the job's own
+  // start. This thread waits until the child has exec'd or exited; every signal stays blocked
+  // here meanwhile, so that none of our handlers runs on the shared memory (the child resets
+  // them before it unblocks).
+  std::vector<char> stack(kChildStackBytes);
+  ChildLaunch launch{argv_pointers.data(),
+                     envp.data(),
+                     null_fd,
+                     console_fd,
+                     exec_pipe[1],
+                     max_fd,
+                     launch_claim.empty() ? nullptr : launch_claim.c_str()};
+  sigset_t all, previous;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  pid_t child =
+      ::clone(RunChild, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &launch);
+  int clone_error = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  CloseAll({null_fd, console_fd, exec_pipe[1]});
+  if (child < 0) {
     ::close(exec_pipe[0]);
-    return Internal(std::string("cannot fork: ") + std::strerror(report[1]));
+    return Internal(std::string("cannot start a process: ") + std::strerror(clone_error));
   }
   int exec_error = 0;
-  got = ReadFully(exec_pipe[0], &exec_error, sizeof exec_error);  // EOF once it has exec'd
+  size_t got = ReadFully(exec_pipe[0], &exec_error, sizeof exec_error);  // EOF once it has exec'd
   ::close(exec_pipe[0]);
   if (got == sizeof exec_error) {
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
     if (exec_error == ECANCELED) {
       return Cancelled("'" + launch_claim.string() + "' exists: the launch was fenced off");
     }
     return Internal("cannot start '" + argv[0] + "': " + std::strerror(exec_error));
   }
-  ProcessIdentity process{report[0], 0};
+  ProcessIdentity process{child, 0, true};
   // A start time of 0 (it ended already) matches no live process: it reads as ended.
   auto start_time = ProcessStartTime(process.pid);
   if (start_time.ok()) process.start_time = *start_time;
@@ -252,7 +275,19 @@ ProcessWaiter::ProcessWaiter(ProcessIdentity process) : process_(process) {
   }
   pidfd_ = fd;  // -1 (no pidfd_open before Linux 5.3): polled instead
   // Checked after opening: the pidfd then refers to the process we started, not a reuse.
-  if (!IsRunning(process_)) ended_ = true;
+  if (!IsRunning(process_)) End();
+}
+
+void ProcessWaiter::End() {
+  ended_ = true;
+  // Our own child stays a zombie until reaped; the pidfd names exactly it, so no other child's
+  // status is taken. Someone else's process is reaped by its parent (ECHILD here).
+  if (process_.our_child && pidfd_ >= 0) {
+    siginfo_t info{};
+    while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG) < 0 &&
+           errno == EINTR) {
+    }
+  }
 }
 
 ProcessWaiter::~ProcessWaiter() {
@@ -265,10 +300,10 @@ bool ProcessWaiter::WaitForExit(std::chrono::milliseconds timeout) {
   if (pidfd_ >= 0) {
     pollfd fd{pidfd_, POLLIN, 0};
     int ready = ::poll(&fd, 1, static_cast<int>(timeout.count()));
-    if (ready > 0 && (fd.revents & (POLLIN | POLLHUP | POLLERR))) ended_ = true;
+    if (ready > 0 && (fd.revents & (POLLIN | POLLHUP | POLLERR))) End();
   } else {
     std::this_thread::sleep_for(timeout);
-    ended_ = !IsRunning(process_);
+    if (!IsRunning(process_)) End();
   }
   return ended_;
 }

@@ -1,6 +1,6 @@
-// DetachedProcess: a process this one starts but does not own. It runs in its own session, is
-// re-parented away from us at once (double fork), and so neither dies with us nor waits for us
-// to reap it; a later process can find it again from its pid and start time.
+// DetachedProcess: a process this one starts but does not own. It runs in its own session, so it
+// does not die with us (an orphan goes to init, which reaps it); while we live it is our child,
+// reaped by its ProcessWaiter. A later process can find it again from its pid and start time.
 //
 // The start time (field 22 of /proc/PID/stat, in clock ticks since boot) tells a pid that was
 // reused apart from the process we started: every call that looks at or signals the process
@@ -23,6 +23,7 @@ namespace trainyard::executor {
 struct ProcessIdentity {
   pid_t pid = -1;
   uint64_t start_time = 0;  // /proc/PID/stat field 22
+  bool our_child = false;   // started by this process (SpawnDetached), not found again
 };
 
 // The start time of the live process `pid`; NotFound when there is none or it is a zombie
@@ -62,8 +63,9 @@ Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
 // (waited for up to a second while the file is still empty). Internal on I/O errors.
 Result<std::optional<pid_t>> FenceLaunch(const std::filesystem::path& launch_claim);
 
-// Waits for a process that is not our child to end. Uses a pidfd (pidfd_open, Linux 5.3) when
-// the kernel has one, otherwise polls IsRunning every 100 ms. Not thread-safe: one per waiter.
+// Waits for a process to end, and reaps it when it is our child. Uses a pidfd (pidfd_open,
+// Linux 5.3) when the kernel has one, otherwise polls IsRunning every 100 ms. Not thread-safe: one
+// per waiter.
 class ProcessWaiter {
  public:
   explicit ProcessWaiter(ProcessIdentity process);
@@ -76,6 +78,8 @@ class ProcessWaiter {
   bool WaitForExit(std::chrono::milliseconds timeout);
 
  private:
+  void End();
+
   ProcessIdentity process_;
   int pidfd_ = -1;
   bool ended_ = false;

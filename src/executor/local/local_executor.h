@@ -40,7 +40,7 @@ struct LocalExecutorOptions {
   std::chrono::milliseconds progress_interval{1'000};
   // How long after the grace period a wrapper that has not exited is killed outright.
   std::chrono::milliseconds wrapper_kill_margin{5'000};
-  // Run each wrapper detached (own session, re-parented away, followed by pid and start time)
+  // Run each wrapper detached (own session, surviving us, followed by pid and start time)
   // and persist each job's state, so that jobs outlive this executor (`trainyard server`).
   // False: wrappers are children that the destructor stops (`trainyard run`).
   bool detach_jobs = false;

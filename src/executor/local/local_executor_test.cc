@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "common/environment.h"
@@ -339,6 +340,54 @@ TEST(DetachedProcessTest, ALaunchClaimLetsExactlyOneSideWin) {
   while (!waiter.WaitForExit(100ms)) {
   }
   EXPECT_EQ(ReadFile(marker).value(), "ran\n");
+}
+
+// The process is our child while we live: its waiter reaps it, so no zombie is left behind, and
+// a refused launch leaves none either.
+TEST(DetachedProcessTest, AnEndedProcessIsReapedByItsWaiter) {
+  testing::TempDir dir;
+  std::vector<std::string> environment = {"PATH=/usr/bin:/bin"};
+  auto launched = SpawnDetached({"/bin/true"}, environment, dir.path() / "console");
+  ASSERT_TRUE(launched.ok()) << launched.status().ToString();
+  EXPECT_TRUE(launched->our_child);
+  ProcessWaiter waiter(*launched);
+  while (!waiter.WaitForExit(100ms)) {
+  }
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(launched->pid)))
+      << "process " << launched->pid << " was left a zombie";
+
+  auto missing = SpawnDetached({(dir.path() / "no-such-program").string()}, environment,
+                               dir.path() / "console");
+  EXPECT_EQ(missing.status().code(), StatusCode::kInternal);
+  EXPECT_NE(missing.status().message().find("No such file"), std::string::npos)
+      << missing.status().ToString();
+}
+
+// The child starts as a fresh process would: in its own session and with nothing blocked,
+// whatever the calling thread blocks.
+TEST(DetachedProcessTest, TheChildHasItsOwnSessionAndNothingBlocked) {
+  testing::TempDir dir;
+  sigset_t blocked, old_mask;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGUSR2);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &blocked, &old_mask), 0);
+  fs::path console = dir.path() / "console";
+  // Fields 1 and 6 of /proc/PID/stat: the pid and its session ("sh" has no space in its name).
+  auto launched = SpawnDetached(
+      {"/bin/sh", "-c", "grep '^SigBlk' /proc/$$/status; cut -d' ' -f1,6 /proc/$$/stat"},
+      {"PATH=/usr/bin:/bin"}, console);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ASSERT_TRUE(launched.ok()) << launched.status().ToString();
+  ProcessWaiter waiter(*launched);
+  while (!waiter.WaitForExit(100ms)) {
+  }
+  std::string output = ReadFile(console).value();
+  EXPECT_NE(output.find("SigBlk:\t0000000000000000\n"), std::string::npos) << output;
+  std::istringstream ids(output.substr(output.find('\n') + 1));
+  std::string pid, session;
+  ids >> pid >> session;
+  EXPECT_EQ(pid, std::to_string(launched->pid)) << output;
+  EXPECT_EQ(session, pid) << output;
 }
 
 }  // namespace
