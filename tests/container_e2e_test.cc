@@ -45,6 +45,54 @@ class ContainerServerTest : public ::testing::Test {
         argv, testing::AwsClientEnvironment(temp_.path() / "home", kKeyId, kSecret), 120s);
   }
 
+  // Creates the training job `name` on the digits data (uploaded once) and waits until it ends
+  // Completed.
+  void RunAsSageMakerJob(const std::string& name) {
+    fs::path digits = testing::SourceDir() / "examples" / "data" / "digits";
+    if (Aws(s3_url_, {"s3", "ls", "s3://digits"}).exit_code != 0) {
+      ASSERT_EQ(Aws(s3_url_, {"s3", "mb", "s3://digits"}).exit_code, 0);
+      for (const char* channel : {"train", "eval"}) {
+        auto copied = Aws(s3_url_, {"s3", "cp", (digits / (std::string(channel) + ".csv")).string(),
+                                    std::string("s3://digits/") + channel + "/"});
+        ASSERT_EQ(copied.exit_code, 0) << copied.output;
+      }
+    }
+    auto channel = [](const std::string& channel_name, const std::string& prefix) {
+      return json{{"ChannelName", channel_name},
+                  {"DataSource",
+                   {{"S3DataSource",
+                     {{"S3DataType", "S3Prefix"},
+                      {"S3Uri", "s3://digits/" + prefix + "/"},
+                      {"S3DataDistributionType", "FullyReplicated"}}}}}};
+    };
+    auto created =
+        Aws(sagemaker_url_,
+            {"sagemaker", "create-training-job", "--training-job-name", name,
+             "--algorithm-specification",
+             json{{"TrainingImage", kImage}, {"TrainingInputMode", "File"}}.dump(), "--role-arn",
+             "arn:aws:iam::000000000000:role/test", "--input-data-config",
+             json::array({channel("training", "train"), channel("evaluation", "eval")}).dump(),
+             "--output-data-config", "S3OutputPath=s3://digits/out/", "--resource-config",
+             "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1", "--stopping-condition",
+             "MaxRuntimeInSeconds=600", "--hyper-parameters", "iterations=50,learning_rate=0.1"});
+    ASSERT_EQ(created.exit_code, 0) << created.output;
+    // Polled with describe rather than `aws sagemaker wait`, whose waiter sleeps 120 s after a
+    // first look that finds the job still running (a loaded machine): longer than this waits.
+    testing::ProcessResult described;
+    EXPECT_TRUE(testing::WaitFor(
+        [&] {
+          described = Aws(sagemaker_url_,
+                          {"sagemaker", "describe-training-job", "--training-job-name", name});
+          return described.output.find("\"TrainingJobStatus\": \"InProgress\"") ==
+                     std::string::npos &&
+                 described.output.find("\"TrainingJobStatus\": \"Stopping\"") == std::string::npos;
+        },
+        120s))
+        << described.output;
+    EXPECT_NE(described.output.find("\"TrainingJobStatus\": \"Completed\""), std::string::npos)
+        << described.output;
+  }
+
   static constexpr char kKeyId[] = "AKIDCONTAINERTEST";
   static constexpr char kSecret[] = "container-test-secret";
   testing::TempDir temp_;
@@ -90,47 +138,7 @@ TEST_F(ContainerServerTest, TwoByTwoSweepInContainersCompletesWithArtifacts) {
 // from the S3 endpoint, run by the container executor as SageMaker runs it (`<image> train`).
 TEST_F(ContainerServerTest, TheImageRunsUnchangedAsASageMakerTrainingJob) {
   if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "Debian's awscli is not installed";
-  fs::path digits = testing::SourceDir() / "examples" / "data" / "digits";
-  ASSERT_EQ(Aws(s3_url_, {"s3", "mb", "s3://digits"}).exit_code, 0);
-  for (const char* channel : {"train", "eval"}) {
-    auto copied = Aws(s3_url_, {"s3", "cp", (digits / (std::string(channel) + ".csv")).string(),
-                                std::string("s3://digits/") + channel + "/"});
-    ASSERT_EQ(copied.exit_code, 0) << copied.output;
-  }
-  auto channel = [](const std::string& name, const std::string& prefix) {
-    return json{{"ChannelName", name},
-                {"DataSource",
-                 {{"S3DataSource",
-                   {{"S3DataType", "S3Prefix"},
-                    {"S3Uri", "s3://digits/" + prefix + "/"},
-                    {"S3DataDistributionType", "FullyReplicated"}}}}}};
-  };
-  auto created =
-      Aws(sagemaker_url_,
-          {"sagemaker", "create-training-job", "--training-job-name", "boxed-sagemaker-1",
-           "--algorithm-specification",
-           json{{"TrainingImage", kImage}, {"TrainingInputMode", "File"}}.dump(), "--role-arn",
-           "arn:aws:iam::000000000000:role/test", "--input-data-config",
-           json::array({channel("training", "train"), channel("evaluation", "eval")}).dump(),
-           "--output-data-config", "S3OutputPath=s3://digits/out/", "--resource-config",
-           "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1", "--stopping-condition",
-           "MaxRuntimeInSeconds=600", "--hyper-parameters", "iterations=50,learning_rate=0.1"});
-  ASSERT_EQ(created.exit_code, 0) << created.output;
-  // Polled with describe rather than `aws sagemaker wait`, whose waiter sleeps 120 s after a
-  // first look that finds the job still running (a loaded machine): longer than this test waits.
-  testing::ProcessResult described;
-  EXPECT_TRUE(testing::WaitFor(
-      [&] {
-        described = Aws(sagemaker_url_, {"sagemaker", "describe-training-job",
-                                         "--training-job-name", "boxed-sagemaker-1"});
-        return described.output.find("\"TrainingJobStatus\": \"InProgress\"") ==
-                   std::string::npos &&
-               described.output.find("\"TrainingJobStatus\": \"Stopping\"") == std::string::npos;
-      },
-      120s))
-      << described.output;
-  EXPECT_NE(described.output.find("\"TrainingJobStatus\": \"Completed\""), std::string::npos)
-      << described.output;
+  RunAsSageMakerJob("boxed-sagemaker-1");
   fs::path model = temp_.path() / "model.tar.gz";
   ASSERT_EQ(Aws(s3_url_, {"s3", "cp", "s3://digits/out/boxed-sagemaker-1/output/model.tar.gz",
                           model.string()})
@@ -140,6 +148,34 @@ TEST_F(ContainerServerTest, TheImageRunsUnchangedAsASageMakerTrainingJob) {
   fs::create_directories(unpacked);
   ASSERT_TRUE(archive::Unpack(model, unpacked).ok());
   EXPECT_TRUE(fs::exists(unpacked / "model.json"));
+}
+
+// The REST API's jobs and the endpoint's run side by side in one runtime: a training job named
+// as a running sweep's job gets a container of its own.
+TEST_F(ContainerServerTest, AnEndpointJobNamedAsARunningSweepJobRunsBesideIt) {
+  if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "Debian's awscli is not installed";
+  json body = {{"name", "twin"},
+               {"executor", "container"},
+               {"trainer", {{"image", kImage}}},
+               {"channels", {{"training", server_->UploadExample("train.csv", "training")}}},
+               {"hyperparameters", {{"iterations", 1'000'000'000}}}};
+  auto created = server_->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  std::string job;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        json jobs = server_->Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
+        if (jobs.empty() || jobs[0]["secondary_status"] != "Training") return false;
+        job = jobs[0]["name"];
+        return true;
+      },
+      60s));
+  RunAsSageMakerJob(job);
+  auto stopped = server_->Post("/api/v1/sweeps/" + sweep_id + "/stop", json::object());
+  ASSERT_LT(stopped.status, 300) << stopped.body;
+  json sweep = server_->WaitForSweepEnd(sweep_id, 1, 60s);
+  EXPECT_EQ(sweep["counts"]["Stopped"], 1) << sweep.dump();
 }
 
 // Needs no podman: the runtime check at start refuses to serve without it.

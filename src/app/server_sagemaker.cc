@@ -77,6 +77,9 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
     executors.container->work_dir = jobs_dir;
     // The server's own container executor, built before this, has just checked the runtime.
     executors.container->check_runtime = false;
+    // Names of their own: a training job may be named as one of the REST API's jobs, and both
+    // run in the same runtime. No REST job name has an underscore, so none can look like these.
+    executors.container->container_name_prefix = "trainyard_sm-";
   }
   TY_ASSIGN_OR_RETURN(endpoint->executor_, OpenExecutor(settings.endpoint_executor, executors));
   api.executor = endpoint->executor_.get();
