@@ -116,6 +116,7 @@ Status Scheduler::Start() {
     TY_RETURN_IF_ERROR(Recover());
     RemoveStaleWorkDirs();
   }
+  finisher_ = std::thread([this] { FinisherLoop(); });
   thread_ = std::thread([this] { Loop(); });
   return Status::Ok();
 }
@@ -127,6 +128,14 @@ void Scheduler::Shutdown() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // What the queue thread handed over is finished first: those jobs' code has ended, and
+  // recording that now spares the next start the work.
+  {
+    std::lock_guard lock(finisher_mutex_);
+    finisher_stopping_ = true;
+  }
+  finisher_wake_.notify_all();
+  if (finisher_.joinable()) finisher_.join();
 }
 
 void Scheduler::Wake() {
@@ -145,24 +154,50 @@ void Scheduler::Loop() {
       if (stopping_) return;
       woken_ = false;
     }
-    RunOnce();
+    std::vector<EndedJob> ended = Pass();
+    if (ended.empty()) continue;
+    {
+      std::lock_guard lock(finisher_mutex_);
+      for (EndedJob& job : ended) to_finish_.push_back(std::move(job));
+    }
+    finisher_wake_.notify_all();
+  }
+}
+
+void Scheduler::FinisherLoop() {
+  while (true) {
+    std::unique_lock lock(finisher_mutex_);
+    finisher_wake_.wait(lock, [this] { return finisher_stopping_ || !to_finish_.empty(); });
+    if (to_finish_.empty()) return;  // stopping, and nothing left
+    EndedJob job = std::move(to_finish_.front());
+    to_finish_.pop_front();
+    lock.unlock();
+    FinishEnded(std::move(job));
   }
 }
 
 void Scheduler::RunOnce() {
+  for (EndedJob& job : Pass()) FinishEnded(std::move(job));
+}
+
+std::vector<Scheduler::EndedJob> Scheduler::Pass() {
   std::lock_guard lock(mutex_);
   std::vector<EndedJob> ended = FollowRunning();
   // The slots of the jobs that ended are filled before their outputs are stored: storing is no
   // work of the executor's, and a search's short trials should not wait for it.
   StartQueued();
-  for (EndedJob& job : ended) {
-    const std::string name = job.record.name;
-    // Followed again when the end could not be recorded: the next pass finishes it again.
-    if (!LogIfFailed(Finish(std::move(job.record), job.description), name,
-                     "its end could not be recorded")) {
-      running_[name] = job.running;
-    }
-  }
+  for (const EndedJob& job : ended) finishing_.insert(job.record.name);
+  return ended;
+}
+
+void Scheduler::FinishEnded(EndedJob job) {
+  const std::string name = job.record.name;
+  bool recorded = LogIfFailed(Finish(std::move(job.record), job.description), name,
+                              "its end could not be recorded");
+  std::lock_guard lock(mutex_);
+  finishing_.erase(name);
+  // Followed again when the end could not be recorded: the next pass finishes it again.
+  if (!recorded) running_[name] = job.running;
 }
 
 Result<SweepRequest> Scheduler::RequestOf(const std::string& sweep_id) {
@@ -267,6 +302,7 @@ Status Scheduler::StopJob(const std::string& job_name) {
     return EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
                              "Stopped before it started");
   }
+  if (finishing_.count(job_name)) return Status::Ok();  // its code has ended already
   auto running = running_.find(job_name);
   if (running == running_.end()) return Internal("job '" + job_name + "' is not followed");
   TY_RETURN_IF_ERROR(running->second.executor->Stop(job.executor_job_name));

@@ -21,10 +21,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,8 +91,10 @@ class Scheduler {
   // Queues the sweep's Failed jobs again as new attempts; returns their names.
   Result<std::vector<std::string>> RetrySweep(const std::string& sweep_id);
 
-  // One pass of the queue: follow running jobs, then start what the limits allow. The queue
-  // thread calls it; tests may call it directly instead of Start().
+  // One pass of the queue: follow running jobs, start what the limits allow, then record the
+  // ends of the jobs that ended (storing their outputs) before returning. Tests call it directly
+  // instead of Start(); the queue thread runs the same pass but leaves the ends to the finisher
+  // thread, so that a freed slot never waits for the disk.
   void RunOnce();
 
  private:
@@ -101,6 +105,7 @@ class Scheduler {
   };
 
   void Loop();
+  void FinisherLoop();
   Status Recover();
   // Puts back in the queue a job whose code never started (its executor does not know it).
   Status RequeueUnstarted(metadata::JobRecord job);
@@ -114,6 +119,11 @@ class Scheduler {
   };
   // Records the changes of the running jobs; returns those that ended.
   std::vector<EndedJob> FollowRunning();
+  // FollowRunning, then StartQueued; the ended jobs are marked finishing and returned.
+  std::vector<EndedJob> Pass();
+  // Finish, then the job leaves `finishing_`; one whose end could not be recorded is followed
+  // again, so that a later pass finishes it again.
+  void FinishEnded(EndedJob job);
   void StartQueued();
   Status Submit(metadata::JobRecord job, const SweepRequest& request);
   Status Finish(metadata::JobRecord job, const executor::JobDescription& description);
@@ -134,6 +144,7 @@ class Scheduler {
 
   std::mutex mutex_;  // held by RunOnce and every public method that writes job state
   std::map<std::string, Running> running_;        // by job name
+  std::set<std::string> finishing_;               // ended, their end not yet recorded
   std::map<std::string, SweepRequest> requests_;  // cache of parsed sweep specs
 
   std::mutex wake_mutex_;
@@ -141,6 +152,13 @@ class Scheduler {
   bool woken_ = false;
   bool stopping_ = false;
   std::thread thread_;
+
+  // The finisher: records the ends of the jobs the queue thread saw end, in order.
+  std::mutex finisher_mutex_;
+  std::condition_variable finisher_wake_;
+  std::deque<EndedJob> to_finish_;
+  bool finisher_stopping_ = false;
+  std::thread finisher_;
 };
 
 // Object keys of a job's outputs.
