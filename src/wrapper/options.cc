@@ -98,6 +98,10 @@ Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& argum
   if (auto* v = env("TRAINYARD_COMMAND")) options.command_from_environment = *v;
   if (auto* v = env("SAGEMAKER_PROGRAM")) options.sagemaker_program = *v;
   if (auto* v = env("TRAINYARD_CALLBACK_URL")) options.callback_url = *v;
+  // As libcurl reads them for an http:// URL (it ignores HTTP_PROXY in upper case).
+  for (const char* proxy : {"http_proxy", "all_proxy", "ALL_PROXY"}) {
+    if (env(proxy)) options.callback_through_proxy = true;
+  }
   if (auto* v = env("TRAINYARD_JOB_TOKEN")) options.job_token = *v;
   if (auto* v = env("TRAINING_JOB_NAME")) options.job_name = *v;
   if (auto* v = env("TRAINYARD_HYPERPARAMETERS_AS_ARGS")) {

@@ -38,7 +38,8 @@ struct WrapperOptions {
   std::chrono::milliseconds progress_interval{5'000};  // TRAINYARD_PROGRESS_INTERVAL_SECONDS
   std::string callback_url;                            // TRAINYARD_CALLBACK_URL
   std::string job_token;                               // TRAINYARD_JOB_TOKEN (never logged)
-  std::string job_name;  // TRAINING_JOB_NAME, when the config lacks it
+  bool callback_through_proxy = false;  // http_proxy or all_proxy set: libcurl reports
+  std::string job_name;                 // TRAINING_JOB_NAME, when the config lacks it
   bool show_help = false;
 };
 

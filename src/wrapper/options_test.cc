@@ -37,6 +37,17 @@ TEST(WrapperOptionsTest, ReadsTheEnvironment) {
   EXPECT_EQ(options->sagemaker_program, "train.py");
 }
 
+// A proxy for http:// URLs (as libcurl reads them) sends the reports through libcurl.
+TEST(WrapperOptionsTest, AnHttpProxyIsNoticed) {
+  EXPECT_FALSE(ParseWrapperOptions({}, {})->callback_through_proxy);
+  EXPECT_FALSE(ParseWrapperOptions({}, {{"https_proxy", "http://p:3128"}, {"http_proxy", ""}})
+                   ->callback_through_proxy);
+  for (const char* name : {"http_proxy", "all_proxy", "ALL_PROXY"}) {
+    EXPECT_TRUE(ParseWrapperOptions({}, {{name, "http://p:3128"}})->callback_through_proxy)
+        << name;
+  }
+}
+
 TEST(WrapperOptionsTest, BadInputNamesTheSetting) {
   auto bad_env = ParseWrapperOptions({}, {{"TRAINYARD_STOP_GRACE_SECONDS", "soon"}});
   ASSERT_FALSE(bad_env.ok());

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "wrapper/curl_library.h"
+#include "wrapper/http_post.h"
 
 namespace trainyard::wrapper {
 using nlohmann::json;
@@ -82,7 +83,7 @@ void ProgressReporter::Finish(ProgressUpdate update, contract::ProgressExit exit
   std::unique_lock lock(mutex_);
   // The exit alone, from a job that never had anything to report, is not worth a request: the
   // server learns the exit from the job's executor, and the request would cost a short job
-  // (a search's trial) the loading of libcurl, ~20 ms, and a round trip.
+  // (a search's trial) a round trip.
   if (sequence_ == 0 && !sending_ && pending_.empty() && last.empty()) return;
   last.exit = std::move(exit);
   MergeLocked(std::move(last), /*in_front=*/false);
@@ -113,17 +114,37 @@ json ProgressReporter::BuildBody(const Pending& batch, uint64_t sequence) const 
 }
 
 bool ProgressReporter::Post(const std::string& body) {
+  long http_status = 0;
+  std::optional<HttpUrl> plain = options_.through_proxy ? std::nullopt : ParseHttpUrl(options_.url);
+  if (plain) {
+    PostRequest request{.url = *plain, .headers = {"Content-Type: application/json"}, .body = body};
+    if (!options_.token.empty())
+      request.headers.push_back("Authorization: Bearer " + options_.token);
+    request.timeout = options_.request_timeout;
+    http_status = PostPlainHttp(request, abandon_).status;
+  } else {
+    http_status = PostWithCurl(body);
+  }
+  // A 4xx other than 408/429 will not get better by retrying (bad token, job gone): the batch
+  // is dropped rather than retried forever.
+  if (http_status >= 400 && http_status < 500 && http_status != 408 && http_status != 429) {
+    return true;
+  }
+  return http_status >= 200 && http_status < 300;
+}
+
+long ProgressReporter::PostWithCurl(const std::string& body) {
   std::string error;
   const CurlLibrary* curl_library = LoadCurlLibrary(&error);
   if (!curl_library) {
     if (!load_error_reported_.exchange(true)) {
       std::fprintf(stderr, "trainyard-wrap: progress is not reported: %s\n", error.c_str());
     }
-    return false;
+    return 0;
   }
   const CurlLibrary& lib = *curl_library;
   CURL* curl = lib.easy_init();
-  if (!curl) return false;
+  if (!curl) return 0;
   curl_slist* headers = nullptr;
   headers = lib.slist_append(headers, "Content-Type: application/json");
   std::string authorization = "Authorization: Bearer " + options_.token;
@@ -144,13 +165,7 @@ bool ProgressReporter::Post(const std::string& body) {
   lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
   lib.slist_free_all(headers);
   lib.easy_cleanup(curl);
-  // A 4xx other than 408/429 will not get better by retrying (bad token, job gone): the batch
-  // is dropped rather than retried forever.
-  if (result == CURLE_OK && http_status >= 400 && http_status < 500 && http_status != 408 &&
-      http_status != 429) {
-    return true;
-  }
-  return result == CURLE_OK && http_status >= 200 && http_status < 300;
+  return result == CURLE_OK ? http_status : 0;
 }
 
 void ProgressReporter::Run() {

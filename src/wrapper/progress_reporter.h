@@ -27,6 +27,9 @@ struct ReporterOptions {
   std::string url;
   std::string token;  // sent as "Authorization: Bearer <token>", never logged
   std::string job_name;
+  // A proxy applies to the URL (http_proxy, all_proxy): libcurl, which honours them, sends the
+  // reports even to an http:// URL, which is otherwise spoken to directly (http_post.h).
+  bool through_proxy = false;
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds first_backoff{1'000};
   std::chrono::milliseconds max_backoff{60'000};
@@ -76,6 +79,8 @@ class ProgressReporter {
   // The batch as the request's body (contract::EncodeProgressBody).
   nlohmann::json BuildBody(const Pending& batch, uint64_t sequence) const;
   bool Post(const std::string& body);
+  // The answer's status code, or 0 when none came.
+  long PostWithCurl(const std::string& body);
 
   ReporterOptions options_;
   std::mutex mutex_;

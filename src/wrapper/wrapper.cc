@@ -190,8 +190,11 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
 
   std::unique_ptr<ProgressReporter> reporter;
   if (!options.callback_url.empty()) {
-    reporter = std::make_unique<ProgressReporter>(ReporterOptions{
-        .url = options.callback_url, .token = options.job_token, .job_name = job.job_name});
+    reporter = std::make_unique<ProgressReporter>(
+        ReporterOptions{.url = options.callback_url,
+                        .token = options.job_token,
+                        .job_name = job.job_name,
+                        .through_proxy = options.callback_through_proxy});
   }
   SupervisorOptions supervisor_options{
       .grace_period = options.grace_period,
