@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -20,12 +19,16 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "common/log.h"
+#include "server/http/connection_reactor.h"
 #include "server/http/request_log.h"
 #include "server/http/request_parsing.h"
 #include "server/http/response_writer.h"
@@ -41,8 +44,6 @@ using beast::error_code;
 using std::chrono::milliseconds;
 
 constexpr size_t kDrainLimit = 64 * 1024;
-constexpr size_t kMaxRejecting = 16;
-constexpr milliseconds kRejectTimeout{1000};
 
 // A non-blocking socket as Beast's SyncReadStream, with a timeout per read. Asio's own sync reads
 // would retry forever on the EAGAIN that SO_RCVTIMEO produces, so they cannot time out.
@@ -135,6 +136,15 @@ class ParserBodyReader : public BodyReader {
       return error_ = ResourceExhausted("request body larger than " +
                                         std::to_string(options_.max_body_bytes) + " bytes");
     }
+    if (ec == http::error::body_limit) {
+      // A chunk announced larger than what is left of the limit: refused before it comes.
+      return error_ = ResourceExhausted("request body larger than " +
+                                        std::to_string(options_.max_body_bytes) + " bytes");
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      return error_ = InvalidArgument("malformed chunked request body: " + ec.message());
+    }
     if (ec) {
       error_ = ec == net::error::timed_out
                    ? Unavailable("request body stalled (no data for " +
@@ -198,26 +208,28 @@ bool IsExpectContinue(const std::string& value) {
   return lower == "100-continue";
 }
 
-// One accepted socket and the thread serving it.
-struct Connection {
-  uint64_t id = 0;
-  int fd = -1;  // -1 once closed or handed over to an event stream
-  std::string remote;
-  bool counted = true;  // false for the connections only answered 503
-  std::thread thread;
-};
+using internal::Connection;
+using internal::ConnectionPtr;
+using internal::ConnectionReactor;
+
+// Handler threads beyond this many stay only while busy: an idle one ends after kWorkerIdle.
+constexpr size_t kKeptWorkers = 4;
+constexpr std::chrono::seconds kWorkerIdle{30};
 
 class HttpServerImpl : public HttpServer {
  public:
-  HttpServerImpl(const HttpServerOptions& options, Handler handler, int listen_fd, int wake_fd)
-      : options_(options),
-        handler_(std::move(handler)),
-        listen_fd_(listen_fd),
-        wake_fd_(wake_fd),
-        port_(internal::LocalPort(listen_fd)) {
-    acceptor_ = std::thread([this] { AcceptLoop(); });
-  }
+  HttpServerImpl(const HttpServerOptions& options, Handler handler)
+      : options_(options), handler_(std::move(handler)) {}
   ~HttpServerImpl() override { Stop(); }
+
+  Status Start(int listen_fd) {
+    port_ = internal::LocalPort(listen_fd);
+    TY_ASSIGN_OR_RETURN(
+        reactor_, ConnectionReactor::Start(options_, listen_fd, [this](ConnectionPtr& connection) {
+          Dispatch(connection);
+        }));
+    return Status::Ok();
+  }
 
   uint16_t port() const override { return port_; }
 
@@ -229,179 +241,138 @@ class HttpServerImpl : public HttpServer {
   enum class Outcome { kKeepAlive, kClose, kDetached };
 
   void StopOnce() {
-    std::vector<EventStreamPtr> streams;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
-      Wake();
     }
-    acceptor_.join();
-    close(listen_fd_);
+    // No more dispatches; the connections waiting for a request close.
+    if (reactor_) reactor_->Stop();
+    std::vector<EventStreamPtr> streams;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      // shutdown, not close: the fd stays owned by its thread, so its number cannot be reused
-      // under a read that is still running; the read returns at once.
-      for (auto& [id, connection] : connections_) {
-        if (connection->fd >= 0) shutdown(connection->fd, SHUT_RDWR);
-      }
+      // shutdown, not close: the fd stays owned by its handler thread, so its number cannot be
+      // reused under a read that is still running; the read returns at once.
+      for (auto& [id, fd] : serving_) shutdown(fd, SHUT_RDWR);
       for (auto& weak : streams_) {
         if (auto stream = weak.lock()) streams.push_back(std::move(stream));
       }
       streams_.clear();
+      work_.notify_all();
     }
     for (auto& stream : streams) stream->Close();
     std::vector<std::thread> finished;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      drained_.wait(lock, [this] { return connections_.empty(); });
+      drained_.wait(lock, [this] { return workers_.empty(); });
       finished.swap(finished_);
     }
     for (auto& thread : finished) thread.join();
-    close(wake_fd_);
   }
 
-  void Wake() {
-    uint64_t one = 1;
-    // An eventfd write fails only when its counter would overflow: it is then readable anyway.
-    (void)!write(wake_fd_, &one, sizeof(one));
-  }
-
-  void ReapFinished() {
+  // On the reactor's thread: a connection with a whole header goes to an idle handler thread,
+  // or to a new one while there are fewer than max_handler_threads; else it stays (503).
+  void Dispatch(ConnectionPtr& connection) {
     std::vector<std::thread> finished;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       finished.swap(finished_);
+      if (stopping_) return;
+      if (idle_workers_ > queue_.size()) {
+        queue_.push_back(std::move(connection));
+        work_.notify_one();
+      } else if (workers_.size() < options_.max_handler_threads) {
+        uint64_t id = next_worker_++;
+        try {
+          // Under the lock, so that the thread cannot end before it is in `workers_`.
+          workers_.emplace(id, std::thread([this, id] { WorkerLoop(id); }));
+          queue_.push_back(std::move(connection));
+        } catch (const std::system_error& error) {
+          Logger(options_.logger_name)
+              .warn("remote={} no handler thread: {}", connection->remote, error.what());
+        }
+      }
     }
     for (auto& thread : finished) thread.join();
   }
 
-  void AcceptLoop() {
+  void WorkerLoop(uint64_t id) {
+    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      // Checked before every wait: reading the wake fd below may consume StopOnce's wake-up
-      // together with a finished connection's, and poll would then wait forever.
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) break;
+      if (queue_.empty()) {
+        idle_workers_++;
+        bool woken =
+            work_.wait_for(lock, kWorkerIdle, [this] { return stopping_ || !queue_.empty(); });
+        idle_workers_--;
+        if (queue_.empty()) {
+          if (stopping_ || (!woken && workers_.size() > kKeptWorkers)) break;
+          continue;
+        }
       }
-      pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-      int rc = poll(fds, 2, -1);
-      if (rc < 0 && errno != EINTR) break;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) break;
+      ConnectionPtr connection = std::move(queue_.front());
+      queue_.pop_front();
+      serving_[connection->id] = connection->fd;
+      lock.unlock();
+      try {
+        Serve(std::move(connection));
+      } catch (...) {
+        // Client misbehaviour must never take the process down. Not reached in practice: Serve
+        // and ServeOne catch what handlers throw.
       }
-      if (fds[1].revents & POLLIN) {
-        uint64_t count;
-        // Only resets the counter; EAGAIN (another reader got it first) changes nothing.
-        (void)!read(wake_fd_, &count, sizeof(count));
-        ReapFinished();
-      }
-      if (fds[0].revents & POLLIN) AcceptPending();
+      lock.lock();
     }
-  }
-
-  void AcceptPending() {
-    for (;;) {
-      sockaddr_storage address{};
-      socklen_t length = sizeof(address);
-      int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        // Out of descriptors: pause rather than spin on a listener that stays readable.
-        if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(milliseconds(50));
-        return;
-      }
-      int one = 1;
-      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      StartConnection(fd, internal::FormatAddress(reinterpret_cast<sockaddr*>(&address), length));
-    }
-  }
-
-  void StartConnection(int fd, std::string remote) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    bool counted = active_ < options_.max_connections;
-    if (!counted && rejecting_ >= kMaxRejecting) {
-      close(fd);
-      return;
-    }
-    auto connection = std::make_unique<Connection>();
-    connection->id = next_id_++;
-    connection->fd = fd;
-    connection->remote = std::move(remote);
-    connection->counted = counted;
-    Connection* raw = connection.get();
-    try {
-      // Under the lock, so that the thread cannot finish before `thread` is assigned.
-      raw->thread = std::thread([this, raw] { Run(raw); });
-    } catch (const std::system_error&) {
-      close(fd);
-      return;
-    }
-    (counted ? active_ : rejecting_)++;
-    connections_.emplace(raw->id, std::move(connection));
-  }
-
-  void Run(Connection* connection) {
-    try {
-      if (connection->counted) {
-        Serve(connection);
-      } else {
-        Reject(connection->fd, connection->remote);
-      }
-    } catch (...) {
-      // Client misbehaviour must never take the process down; the connection just closes.
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (connection->fd >= 0) close(connection->fd);
-    finished_.push_back(std::move(connection->thread));
-    (connection->counted ? active_ : rejecting_)--;
-    connections_.erase(connection->id);
-    if (!stopping_) Wake();
+    finished_.push_back(std::move(workers_.at(id)));
+    workers_.erase(id);
     drained_.notify_all();
   }
 
-  // Over max_connections: read the request (briefly) so that the 503 is not lost to a reset.
-  void Reject(int fd, const std::string& remote) {
-    SocketReadStream stream(fd);
-    stream.set_timeout(kRejectTimeout);
-    beast::flat_buffer buffer;
-    RequestParser parser;
-    parser.header_limit(
-        static_cast<uint32_t>(std::min<size_t>(options_.max_header_bytes, 1u << 30)));
-    error_code ec;
-    http::read_header(stream, buffer, parser, ec);
-    Status busy = Unavailable("server busy: more than " + std::to_string(options_.max_connections) +
-                              " connections");
-    RefuseConnection(fd, remote, 503, busy, kRejectTimeout);
-    internal::LingerBeforeClose(fd);
-  }
-
-  void Serve(Connection* connection) {
+  // Serves requests on the connection while their headers are already here (pipelining), then
+  // gives it back to the reactor to wait for the next one, or closes it.
+  void Serve(ConnectionPtr connection) {
     int fd = connection->fd;
     SocketReadStream stream(fd);
     beast::flat_buffer buffer;
     // Beast sizes each read by the buffer's spare capacity (at least 512 bytes): without room
     // reserved, a chunked body arrives 512 bytes per system call.
     buffer.reserve(64 * 1024);
+    auto pending = buffer.prepare(connection->pending.size());
+    net::buffer_copy(pending, net::buffer(connection->pending));
+    buffer.commit(connection->pending.size());
+    connection->pending.clear();
+    Outcome outcome = Outcome::kClose;
     for (;;) {
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) return;
+        if (stopping_) break;
       }
-      Outcome outcome = ServeOne(fd, connection, stream, buffer);
-      if (outcome == Outcome::kDetached) return;
-      if (outcome == Outcome::kClose) {
-        internal::LingerBeforeClose(fd);
-        return;
-      }
+      outcome = ServeOne(fd, *connection, stream, buffer);
+      if (outcome != Outcome::kKeepAlive || !HasWholeHeader(buffer)) break;
     }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      serving_.erase(connection->id);
+      if (stopping_ && outcome == Outcome::kKeepAlive) outcome = Outcome::kClose;
+    }
+    if (outcome == Outcome::kKeepAlive) {
+      auto left = buffer.data();
+      connection->pending.assign(static_cast<const char*>(left.data()), left.size());
+      reactor_->Return(std::move(connection));
+      return;
+    }
+    if (outcome == Outcome::kClose) internal::LingerBeforeClose(fd);
+    reactor_->Close(std::move(connection));  // a detached connection's socket stays open
+  }
+
+  static bool HasWholeHeader(const beast::flat_buffer& buffer) {
+    auto data = buffer.data();
+    std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    return bytes.find("\r\n\r\n") != std::string_view::npos;
   }
 
   // Answers what no handler sees. Whether the answer arrives does not matter: the connection
   // closes after it.
-  static void SendError(int fd, int status, const Status& error, milliseconds timeout) {
-    (void)internal::SendAll(fd, internal::ErrorResponse(status, error), timeout);
+  void SendError(int fd, int status, const Status& error, milliseconds timeout) {
+    (void)internal::SendAll(fd, internal::ErrorResponse(status, error, options_.error_document),
+                            timeout);
   }
 
   // Before a request could be read: logged with the client's address only.
@@ -427,26 +398,40 @@ class HttpServerImpl : public HttpServer {
     return std::max<milliseconds>(options_.body_read_timeout, milliseconds(1000));
   }
 
-  Outcome ServeOne(int fd, Connection* connection, SocketReadStream& stream,
+  Outcome ServeOne(int fd, Connection& connection, SocketReadStream& stream,
                    beast::flat_buffer& buffer) {
+    // The whole header is in `buffer` (the reactor waited for it): checked here for what Beast
+    // would accept.
+    {
+      auto data = buffer.data();
+      std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+      if (internal::HasObsoleteLineFolding(bytes.substr(0, bytes.find("\r\n\r\n")))) {
+        RefuseConnection(fd, connection.remote, 400,
+                         InvalidArgument("malformed request: a header line starts with a space "
+                                         "or tab (obsolete line folding, refused as RFC 9112 "
+                                         "says)"),
+                         WriteTimeout());
+        return Outcome::kClose;
+      }
+    }
     RequestParser parser;
     parser.header_limit(
         static_cast<uint32_t>(std::min<size_t>(options_.max_header_bytes, 1u << 30)));
     // Enforced by ParserBodyReader, as a Status. Not boost::none: Beast 1.74 compares a
     // Content-Length with the empty optional as "larger" and fails every sized body.
     parser.body_limit(std::numeric_limits<uint64_t>::max());
-    stream.set_timeout(options_.idle_timeout);
+    stream.set_timeout(options_.header_timeout);
     error_code ec;
     http::read_header(stream, buffer, parser, ec);
     if (ec) {
       if (ec == http::error::header_limit) {
-        RefuseConnection(fd, connection->remote, 431,
+        RefuseConnection(fd, connection.remote, 431,
                          ResourceExhausted("request header larger than " +
                                            std::to_string(options_.max_header_bytes) + " bytes"),
                          WriteTimeout());
       } else if (ec.category() == http::make_error_code(http::error::header_limit).category() &&
                  ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        RefuseConnection(fd, connection->remote, 400,
+        RefuseConnection(fd, connection.remote, 400,
                          InvalidArgument("malformed request: " + ec.message()), WriteTimeout());
       }
       return Outcome::kClose;
@@ -465,7 +450,7 @@ class HttpServerImpl : public HttpServer {
       if (!inserted) it->second += ", " + value;
     }
     if (auto length = parser.content_length()) request.content_length = *length;
-    request.remote_address = connection->remote;
+    request.remote_address = connection.remote;
     auto decoded = internal::DecodeTarget(request.target);
     if (!decoded.ok()) {
       RefuseRequest(fd, request, 400, decoded.status(), "malformed request target", started);
@@ -480,6 +465,17 @@ class HttpServerImpl : public HttpServer {
       RefuseRequest(fd, request, 413, too_large, too_large.message(), started);
       return Outcome::kClose;
     }
+    if (auto coding = request.headers.find("transfer-encoding"); coding != request.headers.end()) {
+      // Beast decodes "gzip, chunked" as chunked and would hand the handler gzip.
+      if (Status supported = internal::CheckTransferEncoding(coding->second); !supported.ok()) {
+        RefuseRequest(fd, request, 501, supported, supported.message(), started);
+        return Outcome::kClose;
+      }
+    }
+    // A chunk's size is checked against what is left of the limit as soon as it is read, so a
+    // chunk announced larger than the limit (FFFFFFFFFFFFFFFF) fails at once. A sized body's
+    // limit stays with ParserBodyReader (see body_limit above).
+    if (parser.chunked()) parser.body_limit(options_.max_body_bytes);
 
     bool stopping;
     {
@@ -494,16 +490,19 @@ class HttpServerImpl : public HttpServer {
         !shape.http10 && !parser.is_done() && IsExpectContinue(request.Header("expect"));
     ParserBodyReader reader(fd, stream, buffer, parser, options_, expect_continue);
     internal::ConnectionResponseWriter writer(
-        fd, shape, WriteTimeout(), [this, connection](const EventStreamPtr& detached) {
+        fd, shape, WriteTimeout(),
+        [this, &connection](const EventStreamPtr& detached) {
           std::lock_guard<std::mutex> lock(mutex_);
-          connection->fd = -1;
+          connection.fd = -1;
+          serving_.erase(connection.id);
           if (stopping_) {
             detached->Close();
             return;
           }
           std::erase_if(streams_, [](const auto& weak) { return weak.expired(); });
           streams_.push_back(detached);
-        });
+        },
+        options_.error_document);
     std::string failure;
     try {
       handler_(request, reader, writer);
@@ -546,19 +545,19 @@ class HttpServerImpl : public HttpServer {
 
   const HttpServerOptions options_;
   const Handler handler_;
-  const int listen_fd_;
-  const int wake_fd_;
-  const uint16_t port_;
-  std::thread acceptor_;
+  uint16_t port_ = 0;
+  std::unique_ptr<ConnectionReactor> reactor_;
   std::once_flag stop_once_;
 
   std::mutex mutex_;
-  std::condition_variable drained_;
+  std::condition_variable work_;     // a connection was queued, or stopping
+  std::condition_variable drained_;  // a handler thread ended
   bool stopping_ = false;
-  uint64_t next_id_ = 1;
-  size_t active_ = 0;
-  size_t rejecting_ = 0;
-  std::map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::deque<ConnectionPtr> queue_;  // dispatched, waiting for a handler thread
+  std::map<uint64_t, std::thread> workers_;
+  uint64_t next_worker_ = 1;
+  size_t idle_workers_ = 0;
+  std::map<uint64_t, int> serving_;  // connection id -> socket, while in a handler thread
   std::vector<std::thread> finished_;
   std::vector<std::weak_ptr<EventStream>> streams_;
 };
@@ -569,13 +568,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOptions& o
                                                       Handler handler) {
   if (!handler) return InvalidArgument("HttpServer needs a handler");
   TY_ASSIGN_OR_RETURN(int listen_fd, internal::Listen(options.host, options.port));
-  int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd < 0) {
-    close(listen_fd);
-    return Internal(std::string("eventfd: ") + std::strerror(errno));
-  }
-  return std::unique_ptr<HttpServer>(
-      std::make_unique<HttpServerImpl>(options, std::move(handler), listen_fd, wake_fd));
+  auto server = std::make_unique<HttpServerImpl>(options, std::move(handler));
+  TY_RETURN_IF_ERROR(server->Start(listen_fd));
+  return std::unique_ptr<HttpServer>(std::move(server));
 }
 
 }  // namespace trainyard::server

@@ -2,11 +2,18 @@
 // it parses requests, hands each one to a Handler with a streaming body reader and a streaming
 // response writer, and keeps connections alive between requests.
 //
-// Threads: one acceptor thread and one thread per open connection while a request is being
-// handled or the connection waits for its next request (closed after `idle_timeout`). A
-// server-sent-events response is *detached* from its thread (ResponseWriter::DetachEventStream):
-// the connection is then written by whoever holds the EventStream, so thousands of idle event
-// streams hold no thread each.
+// Connections (docs/architecture.md, "server/http"): one reactor thread (epoll) holds every
+// connection that is not inside a handler: a new connection, one waiting for its next
+// keep-alive request, one still sending its header. It reads a header into a small buffer of
+// the connection's own (at most `max_header_bytes`), within `header_timeout` for the whole
+// header, and closes connections idle for `idle_timeout`. Only a connection with a complete
+// header goes to a handler thread (a pool of at most `max_handler_threads`, grown on demand),
+// which parses it with Beast, reads the body synchronously and writes the response; a
+// keep-alive connection then goes back to the reactor. So idle and slow connections cost a
+// file descriptor and their buffered bytes, never a thread. A server-sent-events response is
+// *detached* from its thread (ResponseWriter::DetachEventStream): the connection is then
+// written by whoever holds the EventStream, so thousands of idle event streams hold no thread
+// each.
 //
 // Everything here is thread-safe unless said otherwise.
 #pragma once
@@ -86,16 +93,34 @@ class ResponseWriter {
 
 using Handler = std::function<void(const HttpRequest&, BodyReader&, ResponseWriter&)>;
 
+// The body of an error answer that the server writes by itself (400, 408, 413, 431, 500, 501,
+// 503: before or around a handler), in the listener's protocol.
+struct ErrorDocument {
+  std::string content_type;
+  std::string body;
+};
+// Called from any of the server's threads; must not block.
+using ErrorDocumentFormatter = std::function<ErrorDocument(int status, const Status& error)>;
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 8080;                        // 0: any free port (see HttpServer::port)
-  size_t max_header_bytes = 16 * 1024;         // larger: 431
-  uint64_t max_body_bytes = 64ull << 30;       // larger (declared or read): 413
-  size_t max_connections = 1024;               // beyond: 503 and close (detached streams excluded)
-  std::chrono::seconds idle_timeout{60};       // keep-alive wait for the next request
+  uint16_t port = 8080;                   // 0: any free port (see HttpServer::port)
+  size_t max_header_bytes = 16 * 1024;    // larger: 431
+  uint64_t max_body_bytes = 64ull << 30;  // larger (declared, or a chunk's size, or read): 413
+  // Open connections in all (detached event streams excluded); beyond: 503 and close.
+  size_t max_connections = 10000;
+  // Open connections of one client (remote IP address); beyond: 503 and close, for that
+  // client only.
+  size_t max_connections_per_client = 512;
+  // Requests in handlers at once (each holds a thread); beyond: 503 and close.
+  size_t max_handler_threads = 1024;
+  std::chrono::seconds idle_timeout{20};       // a connection without a request is closed
+  std::chrono::seconds header_timeout{20};     // the whole header; past it: 408 and close
   std::chrono::seconds body_read_timeout{60};  // a stalled upload fails after this long
   // The logger of the request log (server/http/request_log.h): one line per request.
   std::string logger_name = "http";
+  // Empty: the API's JSON, {"error":{"code":...,"message":...}}.
+  ErrorDocumentFormatter error_document;
 };
 
 class HttpServer {

@@ -156,10 +156,17 @@ Handler CountingHandler(BodySeen* seen, size_t buffer_size = 64 * 1024) {
 // A plain TCP client for what curl cannot do (misbehave).
 class RawClient {
  public:
-  explicit RawClient(uint16_t port, int receive_buffer = 0) {
+  // `source`: the local address to connect from ("127.0.0.2": Linux routes all of 127/8 to lo).
+  explicit RawClient(uint16_t port, int receive_buffer = 0, const char* source = nullptr) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (receive_buffer > 0) {
       setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+    }
+    if (source != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      inet_pton(AF_INET, source, &local.sin_addr);
+      if (bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) return;
     }
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -698,6 +705,167 @@ TEST(HttpServer, StalledUploadAndIdleConnectionTimeOut) {
   EXPECT_TRUE(idle.peer_closed());
   EXPECT_GT(SecondsSince(start), 0.5);
   EXPECT_LT(SecondsSince(start), 3.0);
+}
+
+Handler OkHandler() {
+  return [](const HttpRequest&, BodyReader&, ResponseWriter& out) { (void)out.Write("ok"); };
+}
+
+TEST(HttpServer, IdleAndHalfSentHeadersHoldNoThreads) {
+  auto server = StartServer(OkHandler());
+  int baseline = ThreadCount();
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < 400; ++i) {
+    clients.push_back(std::make_unique<RawClient>(server->port()));
+    ASSERT_TRUE(clients.back()->connected());
+    if (i % 2 == 1) ASSERT_TRUE(clients.back()->Send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  }
+  Curl curl;
+  auto start = Clock::now();
+  auto response = Perform(curl.handle, Url(*server, "/"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_LT(SecondsSince(start), 1.0);
+  // One reactor thread and the handler thread of the request above: not one per connection.
+  EXPECT_LT(ThreadCount(), baseline + 10);
+  start = Clock::now();
+  server->Stop();
+  EXPECT_LT(SecondsSince(start), 2.0);
+}
+
+TEST(HttpServer, AHeaderTrickledByteByByteIsCutOffAtTheHeaderDeadline) {
+  HttpServerOptions options;
+  options.header_timeout = seconds(1);
+  options.idle_timeout = seconds(30);
+  auto server = StartServer(OkHandler(), options);
+  RawClient client(server->port());
+  std::string request = "GET / HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(100, 'p');
+  auto start = Clock::now();
+  size_t sent = 0;
+  // One byte every 100 ms: each read is prompt, the header as a whole is not.
+  while (SecondsSince(start) < 4 && sent < request.size() && client.Send(request.substr(sent, 1))) {
+    sent++;
+    std::string so_far = client.ReadUntil("\r\n\r\n", milliseconds(100));
+    if (client.peer_closed() || !so_far.empty()) break;
+  }
+  std::string response = client.ReadUntil("", seconds(3));
+  EXPECT_EQ(response.rfind("HTTP/1.1 408", 0), 0u) << response;
+  EXPECT_EQ(ErrorBody(response)["error"]["code"], "DeadlineExceeded") << response;
+  EXPECT_GT(SecondsSince(start), 0.8);
+  EXPECT_LT(SecondsSince(start), 2.5);
+}
+
+TEST(HttpServer, PerClientCapRefusesThatClientOnly) {
+  HttpServerOptions options;
+  options.max_connections_per_client = 3;
+  auto server = StartServer(OkHandler(), options);
+  std::vector<std::unique_ptr<RawClient>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<RawClient>(server->port(), 0, "127.0.0.2"));
+    ASSERT_TRUE(held.back()->connected());
+  }
+  // The slots are taken once accepted: a request on one proves the others are in too.
+  ASSERT_TRUE(held[0]->Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_NE(held[0]->ReadUntil("0\r\n\r\n").find("ok"), std::string::npos);
+  RawClient fourth(server->port(), 0, "127.0.0.2");
+  ASSERT_TRUE(fourth.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string refused = fourth.ReadUntil("", seconds(3));
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(ErrorBody(refused)["error"]["message"].get<std::string>().find("127.0.0.2"),
+            std::string::npos)
+      << refused;
+  Curl curl;  // from 127.0.0.1
+  EXPECT_EQ(Perform(curl.handle, Url(*server, "/")).status, 200);
+  held.pop_back();
+  auto start = Clock::now();
+  std::string again;
+  do {
+    std::this_thread::sleep_for(milliseconds(20));
+    RawClient next(server->port(), 0, "127.0.0.2");
+    next.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    again = next.ReadUntil("", seconds(3));
+  } while (again.rfind("HTTP/1.1 200", 0) != 0 && SecondsSince(start) < 5);
+  EXPECT_EQ(again.rfind("HTTP/1.1 200", 0), 0u) << again;
+}
+
+TEST(HttpServer, ErrorsTheServerWritesUseTheListenersFormat) {
+  HttpServerOptions options;
+  options.max_connections_per_client = 1;
+  options.error_document = [](int status, const Status& error) {
+    return ErrorDocument{"application/xml", "<Error><Code>" + std::to_string(status) +
+                                                "</Code><Message>" + error.message() +
+                                                "</Message></Error>"};
+  };
+  auto server = StartServer(OkHandler(), options);
+  RawClient holder(server->port());
+  ASSERT_TRUE(holder.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_NE(holder.ReadUntil("0\r\n\r\n").find("ok"), std::string::npos);
+  RawClient refused(server->port());
+  ASSERT_TRUE(refused.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string response = refused.ReadUntil("", seconds(3));
+  EXPECT_EQ(response.rfind("HTTP/1.1 503", 0), 0u) << response;
+  EXPECT_NE(response.find("Content-Type: application/xml"), std::string::npos) << response;
+  EXPECT_NE(response.find("<Error><Code>503</Code>"), std::string::npos) << response;
+  holder.Close();
+}
+
+TEST(HttpServer, ObsoleteLineFoldingGets400) {
+  std::atomic<int> calls{0};
+  auto server = StartServer([&](const HttpRequest&, BodyReader&, ResponseWriter&) { calls++; });
+  for (std::string request : {"GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n",
+                              "GET / HTTP/1.1\r\nHost: x\r\nX-A: one\r\n\ttwo\r\n\r\n"}) {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send(request));
+    std::string response = client.ReadUntil("", seconds(5));
+    EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
+    EXPECT_NE(ErrorBody(response)["error"]["message"].get<std::string>().find("folding"),
+              std::string::npos)
+        << response;
+  }
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(HttpServer, TransferCodingsOtherThanChunkedGet501) {
+  std::atomic<int> calls{0};
+  auto server = StartServer([&](const HttpRequest&, BodyReader&, ResponseWriter&) { calls++; });
+  for (std::string coding : {"gzip, chunked", "deflate", "chunked, gzip"}) {
+    RawClient client(server->port());
+    ASSERT_TRUE(client.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +
+                            "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+    std::string response = client.ReadUntil("", seconds(5));
+    EXPECT_EQ(response.rfind("HTTP/1.1 501", 0), 0u) << coding << " -> " << response;
+    EXPECT_NE(ErrorBody(response)["error"]["message"].get<std::string>().find("Transfer-Encoding"),
+              std::string::npos)
+        << response;
+  }
+  EXPECT_EQ(calls, 0);
+  RawClient chunked(server->port());
+  ASSERT_TRUE(chunked.Send(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
+  EXPECT_EQ(chunked.ReadUntil("\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(HttpServer, AChunkLargerThanTheLimitIsRefusedAtOnce) {
+  BodySeen seen;
+  HttpServerOptions options;
+  options.max_body_bytes = 1 << 20;
+  options.body_read_timeout = seconds(30);
+  auto server = StartServer(CountingHandler(&seen), options);
+  for (std::string size : {"FFFFFFFFFFFFFFFF", "200000"}) {
+    RawClient client(server->port());
+    auto start = Clock::now();
+    ASSERT_TRUE(client.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                            size + "\r\nabc"));
+    std::string response = client.ReadUntil("\r\n\r\n", seconds(5));
+    EXPECT_EQ(response.rfind("HTTP/1.1 413", 0), 0u) << size << " -> " << response;
+    EXPECT_LT(SecondsSince(start), 2.0);
+  }
+  RawClient overflow(server->port());
+  ASSERT_TRUE(overflow.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                            std::string("1FFFFFFFFFFFFFFFF") + "\r\nabc"));
+  std::string response = overflow.ReadUntil("\r\n\r\n", seconds(5));
+  EXPECT_TRUE(response.rfind("HTTP/1.1 413", 0) == 0 || response.rfind("HTTP/1.1 400", 0) == 0)
+      << response;
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "server/http/request_parsing.h"
 
+#include <strings.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "server/http/http_server.h"
@@ -97,6 +100,34 @@ Result<DecodedTarget> DecodeTarget(std::string_view target) {
     decoded.query[std::move(decoded_key)] = std::move(decoded_value);
   }
   return decoded;
+}
+
+bool HasObsoleteLineFolding(std::string_view header) {
+  for (size_t at = header.find("\r\n"); at != std::string_view::npos && at + 2 < header.size();
+       at = header.find("\r\n", at + 2)) {
+    if (header[at + 2] == ' ' || header[at + 2] == '\t') return true;
+  }
+  return false;
+}
+
+Status CheckTransferEncoding(std::string_view value) {
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = std::min(value.find(',', start), value.size());
+    std::string_view coding = value.substr(start, end - start);
+    while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) {
+      coding.remove_prefix(1);
+    }
+    while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+      coding.remove_suffix(1);
+    }
+    if (coding.size() != 7 || strncasecmp(coding.data(), "chunked", 7) != 0) {
+      return InvalidArgument("Transfer-Encoding '" + std::string(value) +
+                             "' is not supported: the only transfer coding accepted is chunked");
+    }
+    start = end + 1;
+  }
+  return Status::Ok();
 }
 
 }  // namespace internal

@@ -21,4 +21,12 @@ struct DecodedTarget {
 };
 Result<DecodedTarget> DecodeTarget(std::string_view target);
 
+// True when a field line of `header` (a request's header, through its blank line) starts with a
+// space or tab: obsolete line folding, which a server must refuse (RFC 9112 5.2).
+bool HasObsoleteLineFolding(std::string_view header);
+
+// A request's Transfer-Encoding: OK for "chunked" (in any case), InvalidArgument naming the
+// header for any other transfer coding (gzip, deflate...), which the server does not decode.
+Status CheckTransferEncoding(std::string_view value);
+
 }  // namespace trainyard::server::internal

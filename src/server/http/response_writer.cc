@@ -60,19 +60,29 @@ bool IsFramingHeader(const std::string& name) {
 
 }  // namespace
 
-std::string ErrorResponse(int status, const Status& error) {
-  nlohmann::json body = {
-      {"error", {{"code", StatusCodeName(error.code())}, {"message", error.message()}}}};
-  std::string text = body.dump();
+std::string ErrorResponse(int status, const Status& error, const ErrorDocumentFormatter& format) {
+  ErrorDocument document;
+  if (format) {
+    document = format(status, error);
+  } else {
+    nlohmann::json body = {
+        {"error", {{"code", StatusCodeName(error.code())}, {"message", error.message()}}}};
+    document = {"application/json", body.dump()};
+  }
   return "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) +
-         "\r\nConnection: close\r\n\r\n" + text;
+         "\r\nContent-Type: " + document.content_type +
+         "\r\nContent-Length: " + std::to_string(document.body.size()) +
+         "\r\nConnection: close\r\n\r\n" + document.body;
 }
 
 ConnectionResponseWriter::ConnectionResponseWriter(
     int fd, Request request, std::chrono::milliseconds write_timeout,
-    std::function<void(const EventStreamPtr&)> on_detach)
-    : fd_(fd), request_(request), write_timeout_(write_timeout), on_detach_(std::move(on_detach)) {}
+    std::function<void(const EventStreamPtr&)> on_detach, ErrorDocumentFormatter error_document)
+    : fd_(fd),
+      request_(request),
+      write_timeout_(write_timeout),
+      on_detach_(std::move(on_detach)),
+      error_document_(std::move(error_document)) {}
 
 void ConnectionResponseWriter::SetStatus(int status) {
   if (!headers_sent_) status_ = status;
@@ -199,7 +209,7 @@ void ConnectionResponseWriter::FailInternal(const std::string& message) {
   status_ = 500;
   failed_ = true;  // closes the connection: ErrorResponse says Connection: close
   // Best effort: the connection closes either way, and the request log has the failure.
-  (void)SendAll(fd_, ErrorResponse(500, Internal(message)), write_timeout_);
+  (void)SendAll(fd_, ErrorResponse(500, Internal(message), error_document_), write_timeout_);
 }
 
 bool ConnectionResponseWriter::Finish() {

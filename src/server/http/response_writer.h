@@ -14,9 +14,10 @@
 
 namespace trainyard::server::internal {
 
-// A complete response with a JSON error body, {"error":{"code":...,"message":...}}, that closes
-// the connection.
-std::string ErrorResponse(int status, const Status& error);
+// A complete response that closes the connection, with the body `format` makes of the error
+// (when empty: JSON, {"error":{"code":...,"message":...}}).
+std::string ErrorResponse(int status, const Status& error,
+                          const ErrorDocumentFormatter& format = {});
 
 // Writes one response on a non-blocking socket. Finish completes it after the handler returned.
 class ConnectionResponseWriter : public ResponseWriter {
@@ -27,8 +28,10 @@ class ConnectionResponseWriter : public ResponseWriter {
     bool close = false;   // the connection closes after this response
   };
   // `on_detach` gets the stream made by DetachEventStream; the socket is then no longer ours.
+  // `error_document` formats the 500 of FailInternal.
   ConnectionResponseWriter(int fd, Request request, std::chrono::milliseconds write_timeout,
-                           std::function<void(const EventStreamPtr&)> on_detach);
+                           std::function<void(const EventStreamPtr&)> on_detach,
+                           ErrorDocumentFormatter error_document = {});
 
   void SetStatus(int status) override;
   void SetHeader(const std::string& name, const std::string& value) override;
@@ -56,6 +59,7 @@ class ConnectionResponseWriter : public ResponseWriter {
   Request request_;
   std::chrono::milliseconds write_timeout_;
   std::function<void(const EventStreamPtr&)> on_detach_;
+  ErrorDocumentFormatter error_document_;
   int status_ = 200;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::optional<uint64_t> content_length_;
