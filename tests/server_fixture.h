@@ -70,6 +70,7 @@ class ServerProcess {
   const std::string& url() const { return url_; }
   const std::string& token() const { return token_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
+  pid_t pid() const { return process_ ? process_->pid() : -1; }  // -1 when not running
 
   // Authenticated calls to the API.
   HttpAnswer Get(const std::string& path);

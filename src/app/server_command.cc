@@ -1,6 +1,7 @@
 #include "app/server_command.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,15 +100,42 @@ Result<std::unique_ptr<server::HttpServer>> StartS3Endpoint(const ServerOptions&
   s3.objects = &objects;
   s3.secret_by_access_key_id = {{keys.access_key_id, keys.secret_access_key}};
   api = std::make_unique<server::S3Api>(std::move(s3));
-  server::HttpServerOptions http;
-  http.host = options.s3_host;
-  http.port = options.s3_port;
-  http.logger_name = "s3";
+  server::HttpServerOptions http =
+      ListenerOptions(options.http, options.s3_host, options.s3_port, "s3");
+  http.error_document = server::S3ConnectionErrorDocument;
   server::S3Api* handler = api.get();
   return server::HttpServer::Start(
       http,
       [handler](const server::HttpRequest& request, server::BodyReader& body,
                 server::ResponseWriter& response) { handler->Handle(request, body, response); });
+}
+
+// Each connection takes a descriptor: the soft limit (often 1,024) goes up to the hard one, so
+// that max_connections are reachable before accept fails with EMFILE.
+void RaiseOpenFileLimit(const ServerOptions& options) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    Logger("app").warn("open file limit unknown: getrlimit: {}", std::strerror(errno));
+    return;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      Logger("app").warn("open file limit stays {}: setrlimit to {}: {}", before, limit.rlim_max,
+                         std::strerror(errno));
+      getrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+  Logger("app").info("open file limit={} (hard limit {}); http_max_connections={} per listener",
+                     limit.rlim_cur, limit.rlim_max, options.http.max_connections);
+  if (limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < static_cast<rlim_t>(options.http.max_connections) + 256) {
+    Logger("app").warn(
+        "open file limit {} is below http_max_connections {}: connections beyond the limit "
+        "wait until others close (raise the hard limit: ulimit -Hn, LimitNOFILE=)",
+        limit.rlim_cur, options.http.max_connections);
+  }
 }
 
 std::string UrlHost(const std::string& host) {
@@ -122,6 +150,7 @@ int Serve(ServerOptions options) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseOpenFileLimit(options);
 
   std::error_code error;
   fs::create_directories(options.data_dir, error);
@@ -181,10 +210,7 @@ int Serve(ServerOptions options) {
   }
   std::printf("trainyard server: executors: %s\n", executor_names.c_str());
 
-  server::HttpServerOptions http;
-  http.host = options.host;
-  http.port = options.port;
-  http.logger_name = "api";
+  server::HttpServerOptions http = ListenerOptions(options.http, options.host, options.port, "api");
   // Bind first: the callback URL of the jobs needs the real port when the given one is 0.
   std::unique_ptr<server::EventHub> hub;
   std::unique_ptr<control::Scheduler> scheduler;
@@ -285,8 +311,8 @@ executor. Settings come from --config (a JSON object with the keys data_dir, lis
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
 container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
-log_format, job_env_passthrough (["PYTHONPATH"]) and the sagemaker_* keys of the --sagemaker-*
-flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
+log_format, job_env_passthrough (["PYTHONPATH"]) and the http_* and sagemaker_* keys of the
+--http-* and --sagemaker-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
 TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_JOB_ENV_PASSTHROUGH, ...), then these flags. The log
 (one line per API request, and every error the server works around) goes to stderr.
 
@@ -344,6 +370,11 @@ Example:
     server->add_option_function<std::string>(
         FlagOfSetting(key),
         [&flags, key = key](const std::string& value) { flags.sagemaker[key] = value; }, help);
+  }
+  for (const auto& [key, help] : HttpSettingKeys()) {
+    server->add_option_function<std::string>(
+        FlagOfSetting(key),
+        [&flags, key = key](const std::string& value) { flags.http[key] = value; }, help);
   }
 }
 

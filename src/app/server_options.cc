@@ -69,11 +69,29 @@ Status SetSageMaker(SageMakerSettings& settings, const std::string& key, const s
   return Status::Ok();
 }
 
+Status SetHttp(HttpSettings& settings, const std::string& key, const std::string& value,
+               const std::string& where) {
+  if (key == "http_max_connections") {
+    TY_ASSIGN_OR_RETURN(settings.max_connections, ParseInt(value, where, 1, 1'000'000));
+  } else if (key == "http_max_connections_per_client") {
+    TY_ASSIGN_OR_RETURN(settings.max_connections_per_client, ParseInt(value, where, 1, 1'000'000));
+  } else if (key == "http_header_timeout") {
+    TY_ASSIGN_OR_RETURN(settings.header_timeout_seconds, ParseInt(value, where, 1, 3600));
+  } else if (key == "http_idle_timeout") {
+    TY_ASSIGN_OR_RETURN(settings.idle_timeout_seconds, ParseInt(value, where, 1, 3600));
+  } else {
+    return InvalidArgument(where + ": unknown setting");
+  }
+  return Status::Ok();
+}
+
 struct Setters {
   ServerOptions& options;
   Status Set(const std::string& key, const std::string& value, const std::string& where) {
     if (key.starts_with("sagemaker_")) {
       return SetSageMaker(options.sagemaker, key, value, where);
+    } else if (key.starts_with("http_")) {
+      return SetHttp(options.http, key, value, where);
     } else if (key == "data_dir") {
       if (value.empty()) return InvalidArgument(where + ": must not be empty");
       options.data_dir = value;
@@ -161,7 +179,7 @@ struct Setters {
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, s3_listen, s3_access_key_id, "
                              "s3_secret_access_key, log_level, log_format, "
-                             "job_env_passthrough, sagemaker_*: see "
+                             "job_env_passthrough, http_*, sagemaker_*: see "
                              "--help)");
     }
     return Status::Ok();
@@ -196,6 +214,34 @@ const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys() {
        "what runs the endpoint's jobs: local (default) or "
        "container"}};
   return kKeys;
+}
+
+const std::vector<std::pair<std::string, std::string>>& HttpSettingKeys() {
+  static const std::vector<std::pair<std::string, std::string>> kKeys = {
+      {"http_max_connections",
+       "open connections of each listener in all; beyond: 503 (default 10000; each takes a "
+       "file descriptor)"},
+      {"http_max_connections_per_client",
+       "open connections of one client address on each listener; beyond: 503 for that client "
+       "(default 512; behind a proxy every client has the proxy's address)"},
+      {"http_header_timeout",
+       "seconds a client has to send a whole request header; past it: 408 (default 20)"},
+      {"http_idle_timeout",
+       "seconds a connection may stay open without a request (default 20, as S3)"}};
+  return kKeys;
+}
+
+server::HttpServerOptions ListenerOptions(const HttpSettings& settings, const std::string& host,
+                                          uint16_t port, const std::string& logger_name) {
+  server::HttpServerOptions http;
+  http.host = host;
+  http.port = port;
+  http.logger_name = logger_name;
+  http.max_connections = static_cast<size_t>(settings.max_connections);
+  http.max_connections_per_client = static_cast<size_t>(settings.max_connections_per_client);
+  http.header_timeout = std::chrono::seconds(settings.header_timeout_seconds);
+  http.idle_timeout = std::chrono::seconds(settings.idle_timeout_seconds);
+  return http;
 }
 
 std::string FlagOfSetting(const std::string& key) {
@@ -281,12 +327,14 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       TY_RETURN_IF_ERROR(setters.Set(key, it->second, std::string("$") + variable));
     }
   }
-  for (const auto& [key, help] : SageMakerSettingKeys()) {
-    std::string variable = "TRAINYARD_" + key;
-    for (char& c : variable) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    auto it = environment.find(variable);
-    if (it != environment.end() && !it->second.empty())
-      TY_RETURN_IF_ERROR(setters.Set(key, it->second, "$" + variable));
+  for (const auto* keys : {&SageMakerSettingKeys(), &HttpSettingKeys()}) {
+    for (const auto& [key, help] : *keys) {
+      std::string variable = "TRAINYARD_" + key;
+      for (char& c : variable) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      auto it = environment.find(variable);
+      if (it != environment.end() && !it->second.empty())
+        TY_RETURN_IF_ERROR(setters.Set(key, it->second, "$" + variable));
+    }
   }
   auto set_flag = [&](const std::optional<std::string>& value, const char* key,
                       const char* flag) -> Status {
@@ -308,6 +356,9 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.log_level, "log_level", "--log-level"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_format, "log_format", "--log-format"));
   for (const auto& [key, value] : flags.sagemaker) {
+    TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
+  }
+  for (const auto& [key, value] : flags.http) {
     TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
   }
   if (flags.container_gpus) options.container_gpus = true;

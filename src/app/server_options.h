@@ -13,6 +13,7 @@
 #include "common/environment.h"
 #include "common/log_options.h"
 #include "common/status.h"
+#include "server/http/http_server.h"
 
 namespace trainyard::app {
 
@@ -34,6 +35,16 @@ struct SageMakerSettings {
   std::string listen_host;                         // the endpoint; empty: off
   uint16_t listen_port = 0;
   std::string endpoint_executor = "local";  // what runs the endpoint's jobs: local | container
+};
+
+// Settings named http_* (config keys; TRAINYARD_HTTP_* variables; --http-* flags): the
+// connection limits of every listener (the API, the S3 and SageMaker endpoints), each applied
+// to each listener on its own (docs/security.md, "Connections").
+struct HttpSettings {
+  int max_connections = 10000;           // open connections in all
+  int max_connections_per_client = 512;  // open connections of one remote address
+  int header_timeout_seconds = 20;       // to send a whole request header
+  int idle_timeout_seconds = 20;         // a connection without a request is closed
 };
 
 struct ServerOptions {
@@ -62,6 +73,7 @@ struct ServerOptions {
   uint16_t s3_port = 0;
   std::string s3_access_key_id, s3_secret_access_key;  // both or neither
   SageMakerSettings sagemaker;
+  HttpSettings http;
   LogOptions log;  // log_level, log_format
   // Host variables that jobs get beyond the allowlist (common/environment.h, docs/security.md):
   // --job-env-passthrough, job_env_passthrough, TRAINYARD_JOB_ENV_PASSTHROUGH. Never TRAINYARD_*,
@@ -84,10 +96,13 @@ struct ServerFlags {
   std::optional<std::string> s3_listen;
   std::optional<std::string> log_level, log_format;
   std::map<std::string, std::string> sagemaker;  // "sagemaker_role_arn" -> value
+  std::map<std::string, std::string> http;       // "http_idle_timeout" -> value
 };
 
 // The sagemaker_* setting keys, each with its --flag form's help.
 const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys();
+// The http_* setting keys, each with its --flag form's help.
+const std::vector<std::pair<std::string, std::string>>& HttpSettingKeys();
 // A setting key's flag: "sagemaker_role_arn" -> "--sagemaker-role-arn".
 std::string FlagOfSetting(const std::string& key);
 
@@ -96,10 +111,15 @@ std::string FlagOfSetting(const std::string& key);
 // TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_EXECUTOR_LIMITS ("local=2,container=1"),
 // TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN, TRAINYARD_CONTAINER_RUNTIME, TRAINYARD_CONTAINER_IMAGE,
 // TRAINYARD_S3_LISTEN, TRAINYARD_S3_ACCESS_KEY_ID, TRAINYARD_S3_SECRET_ACCESS_KEY,
-// TRAINYARD_WEB_DIR, TRAINYARD_LOG_LEVEL, TRAINYARD_LOG_FORMAT, and TRAINYARD_SAGEMAKER_* for
-// each sagemaker_* key.
+// TRAINYARD_WEB_DIR, TRAINYARD_LOG_LEVEL, TRAINYARD_LOG_FORMAT, and TRAINYARD_SAGEMAKER_* and
+// TRAINYARD_HTTP_* for each sagemaker_* and http_* key.
 Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
                                         const EnvironmentMap& environment);
+
+// The options of one listener (`logger_name`: "api", "s3", "sagemaker") with `settings`'
+// connection limits; the listener's own error format is for the caller to set.
+server::HttpServerOptions ListenerOptions(const HttpSettings& settings, const std::string& host,
+                                          uint16_t port, const std::string& logger_name);
 
 // "127.0.0.1:8080", "[::1]:0", "0.0.0.0:80" into host and port.
 Status ParseListenAddress(const std::string& text, std::string& host, uint16_t& port);

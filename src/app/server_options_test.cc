@@ -124,6 +124,46 @@ TEST(ServerOptionsTest, ContainerExecutorSettings) {
       << refused.status().message();
 }
 
+TEST(ServerOptionsTest, HttpConnectionLimitsFromEveryPlace) {
+  testing::TempDir temp;
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"http_max_connections": 2000,
+                                          "http_idle_timeout": 30})")
+                  .ok());
+  ServerFlags flags;
+  flags.config_file = config;
+  flags.http = {{"http_max_connections_per_client", "16"}};
+  auto options = LoadServerOptions(flags, {{"TRAINYARD_HTTP_HEADER_TIMEOUT", "5"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->http.max_connections, 2000);
+  EXPECT_EQ(options->http.max_connections_per_client, 16);
+  EXPECT_EQ(options->http.header_timeout_seconds, 5);
+  EXPECT_EQ(options->http.idle_timeout_seconds, 30);
+  server::HttpServerOptions listener = ListenerOptions(options->http, "127.0.0.1", 9000, "s3");
+  EXPECT_EQ(listener.max_connections, 2000u);
+  EXPECT_EQ(listener.max_connections_per_client, 16u);
+  EXPECT_EQ(listener.header_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(listener.idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(listener.logger_name, "s3");
+
+  ServerOptions defaults = *LoadServerOptions({}, {});
+  EXPECT_EQ(defaults.http.max_connections_per_client, 512);
+  EXPECT_EQ(defaults.http.header_timeout_seconds, 20);
+
+  flags = {};
+  flags.http = {{"http_header_timeout", "0"}};
+  auto refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("--http-header-timeout: '0' is not an integer"),
+            std::string::npos)
+      << refused.status().message();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"http_max_threads": 4})").ok());
+  flags = {};
+  flags.config_file = config;
+  refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("http_max_threads: unknown setting"), std::string::npos)
+      << refused.status().message();
+}
+
 TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
   testing::TempDir temp;
   std::string config = (temp.path() / "server.json").string();

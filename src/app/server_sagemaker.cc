@@ -86,10 +86,9 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   api.executor_work_dir = jobs_dir;
   endpoint->api_ = std::make_unique<server::SageMakerApi>(std::move(api));
   TY_RETURN_IF_ERROR(endpoint->api_->Start());
-  server::HttpServerOptions http;
-  http.host = settings.listen_host;
-  http.port = settings.listen_port;
-  http.logger_name = "sagemaker";
+  server::HttpServerOptions http =
+      ListenerOptions(options.http, settings.listen_host, settings.listen_port, "sagemaker");
+  http.error_document = server::SageMakerConnectionErrorDocument;
   server::SageMakerApi* handler = endpoint->api_.get();
   TY_ASSIGN_OR_RETURN(endpoint->http_,
                       server::HttpServer::Start(http, [handler](const server::HttpRequest& request,

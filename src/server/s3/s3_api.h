@@ -40,6 +40,13 @@ struct S3ApiOptions {
   std::function<TimePoint()> clock;  // empty: std::chrono::system_clock::now
 };
 
+// The body of the answers that the S3 listener's HttpServer writes by itself
+// (HttpServerOptions::error_document): S3's <Error> document, with the code S3 uses for the
+// case (503: SlowDown, 408: RequestTimeout, 413: EntityTooLarge, 431:
+// RequestHeaderSectionTooLarge, 501: NotImplemented, other 4xx: InvalidRequest, 5xx:
+// InternalError), so that SDKs retry or report it as they would S3's own.
+ErrorDocument S3ConnectionErrorDocument(int status, const Status& error);
+
 class S3Api {
  public:
   explicit S3Api(S3ApiOptions options);

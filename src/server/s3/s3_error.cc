@@ -2,6 +2,7 @@
 // builds its messages from access key ids, scopes and dates only.
 #include "server/s3/s3_error.h"
 
+#include "server/s3/s3_api.h"
 #include "server/s3/s3_xml.h"
 
 namespace trainyard::server::s3 {
@@ -71,3 +72,24 @@ void WriteS3Error(const HttpRequest& request, ResponseWriter& response, const S3
 }
 
 }  // namespace trainyard::server::s3
+
+namespace trainyard::server {
+
+ErrorDocument S3ConnectionErrorDocument(int status, const Status& error) {
+  std::string code = status >= 500 ? "InternalError" : "InvalidRequest";
+  switch (status) {
+    case 408: code = "RequestTimeout"; break;
+    case 413: code = "EntityTooLarge"; break;
+    case 431: code = "RequestHeaderSectionTooLarge"; break;
+    case 501: code = "NotImplemented"; break;
+    case 503: code = "SlowDown"; break;
+    default: break;
+  }
+  std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>";
+  body += s3::XmlElement("Code", code);
+  body += s3::XmlElement("Message", error.message());
+  body += "</Error>";
+  return {"application/xml", std::move(body)};
+}
+
+}  // namespace trainyard::server

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "server/s3/s3_names.h"
+#include "server/sagemaker/sagemaker_api.h"
 
 namespace trainyard::server::sagemaker {
 
@@ -85,3 +86,16 @@ std::optional<TimePoint> TimeFromEpochSeconds(const nlohmann::json& value) {
 }
 
 }  // namespace trainyard::server::sagemaker
+
+namespace trainyard::server {
+
+ErrorDocument SageMakerConnectionErrorDocument(int status, const Status& error) {
+  std::string code = status == 503   ? "ServiceUnavailable"
+                     : status >= 500 ? "InternalFailure"
+                                     : "ValidationException";
+  nlohmann::json document = {{"__type", code}, {"message", error.message()}};
+  return {sagemaker::kAmzJsonContentType,
+          document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+}  // namespace trainyard::server

@@ -72,6 +72,11 @@ struct SageMakerApiOptions {
   SecretMask secret_mask;
 };
 
+// The body of the answers that the SageMaker listener's HttpServer writes by itself
+// (HttpServerOptions::error_document): AWS JSON 1.1's {"__type":..., "message":...} (503:
+// ServiceUnavailable, 5xx: InternalFailure, 4xx: ValidationException).
+ErrorDocument SageMakerConnectionErrorDocument(int status, const Status& error);
+
 class SageMakerApi {
  public:
   // `objects` and `executor` must outlive the SageMakerApi.
