@@ -8,10 +8,10 @@
 //   InvalidArgument    hostile or corrupt archive (escaping path, link pointing out, device entry,
 //                      bad CRC, not a zip/tar at all). The message names the archive and the
 //                      reason: "archive 'data.zip': entry '../evil.txt' escapes the destination".
-//   ResourceExhausted  the archive passes UnpackLimits (size or entry count). Kept apart from
-//                      InvalidArgument because a legitimate but large archive lands here too and
-//                      the caller may want to say "raise the limit" rather than "your file is
-//                      broken".
+//   ResourceExhausted  the archive passes UnpackLimits (size, expansion ratio, free space or
+//                      entry count); the message names the limit. Kept apart from InvalidArgument
+//                      because a legitimate but large archive lands here too and the caller may
+//                      want to say "raise the limit" rather than "your file is broken".
 //   AlreadyExists      an entry would replace something already in the destination.
 //   NotFound           the archive or the destination does not exist.
 //   Internal           the local filesystem failed (disk full, permissions).
@@ -26,9 +26,25 @@
 
 namespace trainyard::archive {
 
+// What one archive may unpack to. A zip bomb is stopped by whichever limit it reaches first; the
+// bytes are counted as they are written (a sparse entry's holes included), never taken from
+// headers.
 struct UnpackLimits {
   uint64_t max_total_bytes = 64ull << 30;  // sum of entry sizes actually written
-  uint64_t max_entries = 1'000'000;        // every entry counts: files, directories, links
+  // What max_total_bytes stands for, in messages ("the job's VolumeSizeInGB ..."); empty: "the
+  // limit of N bytes".
+  std::string max_total_description;
+  uint64_t max_entries = 1'000'000;  // every entry counts: files, directories, links
+  // Bytes written per byte read from the archive file, for the whole archive (against its size)
+  // and for each entry (against the compressed bytes read for it); 0 turns the check off. Real
+  // data rarely passes 20:1 (text, CSV); a zip of zeros is 1000:1.
+  uint64_t max_expansion_ratio = 100;
+  // The ratio applies only beyond this many bytes, so that small archives of very repetitive
+  // files (a config of blanks, an all-zero mask) always unpack.
+  uint64_t expansion_floor_bytes = 16ull << 20;
+  // Space left free on the destination's filesystem (statvfs when the unpack starts): the
+  // archive may write at most the free space minus this; 0 turns the check off.
+  uint64_t keep_free_bytes = 256ull << 20;
 };
 
 // True for names ending .zip, .tar, .tar.gz, .tgz (case-insensitive), with something before the
@@ -41,8 +57,10 @@ bool IsArchiveName(const std::string& file_name);
 // Safe against hostile input: refuses entries with absolute paths or a ".." component, symlinks
 // whose target resolves outside `destination` (absolute targets always count as outside),
 // hardlinks to anything but a regular file of the same archive, entries that would be written
-// through a symlink, and device/fifo/socket entries. Stops as soon as the bytes written or the
-// entry count pass `limits` (bytes are counted as written, header sizes are never trusted).
+// through a symlink, and device/fifo/socket entries. Stops as soon as the bytes written, the
+// expansion ratio, the free space or the entry count pass `limits` (bytes are counted as written,
+// header sizes are never trusted, and each block is checked before it is written, so no more than
+// a limit ever reaches the disk).
 //
 // All-or-nothing: entries are extracted into a hidden staging directory inside `destination`
 // (".trainyard-unpack-XXXXXX") and moved into place only when the whole archive succeeded; on any

@@ -356,6 +356,52 @@ TEST_F(ArchiveTest, CountsBytesWrittenNotTheSizeTheHeaderClaims) {
   ExpectRefused(Input("liar.zip"), StatusCode::kInvalidArgument, "entry 'zeros.bin' is corrupt");
 }
 
+TEST_F(ArchiveTest, StopsAZipBombAtTheExpansionRatioWithTheDefaultLimits) {
+  // 50 MiB of zeros deflate to about 50 KB: 1000:1, where the default allows 100:1 past 16 MiB.
+  WriteTestArchive(Input("zeros.zip"), Format::kZip,
+                   {File("zeros.bin", std::string(50 << 20, '\0'))});
+  ASSERT_LT(fs::file_size(Input("zeros.zip")), 200'000u);
+  ExpectRefused(Input("zeros.zip"), StatusCode::kResourceExhausted,
+                "unpacks to more than 16777216 bytes, over 100 times its own");
+}
+
+TEST_F(ArchiveTest, StopsABombEntryHiddenBehindIncompressibleData) {
+  // The archive as a whole expands less than 2:1; its second entry alone is 1000:1.
+  WriteTestArchive(
+      Input("mixed.tar.gz"), Format::kTarGz,
+      {File("noise.bin", RandomBytes(4 << 20, 7)), File("zeros.bin", std::string(40 << 20, '\0'))});
+  ExpectRefused(Input("mixed.tar.gz"), StatusCode::kResourceExhausted,
+                "entry 'zeros.bin' expands more than 100 times the",
+                {.max_expansion_ratio = 100, .expansion_floor_bytes = 1 << 20});
+}
+
+TEST_F(ArchiveTest, UnpacksRepetitiveDataBelowTheFloorAndWithTheRatioOff) {
+  WriteTestArchive(Input("blank.zip"), Format::kZip,
+                   {File("blank.txt", std::string(12 << 20, ' '))});
+  Result<std::vector<std::string>> files = Unpack(Input("blank.zip"), destination_);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_EQ(fs::file_size(destination_ / "blank.txt"), 12u << 20);
+  fs::remove(destination_ / "blank.txt");
+  files = Unpack(Input("blank.zip"), destination_,
+                 {.max_expansion_ratio = 0, .expansion_floor_bytes = 0});
+  EXPECT_TRUE(files.ok()) << files.status().ToString();
+}
+
+TEST_F(ArchiveTest, StopsAtTheFreeSpaceOfTheDestinationLessTheMargin) {
+  WriteTestArchive(Input("data.tar"), Format::kTar, {File("data.bin", RandomBytes(1 << 20, 3))});
+  // No disk has 2^62 bytes free: the room left after the margin is nothing.
+  ExpectRefused(Input("data.tar"), StatusCode::kResourceExhausted,
+                "unpacked size passes the free space of the destination's disk",
+                {.keep_free_bytes = 1ull << 62});
+}
+
+TEST_F(ArchiveTest, NamesWhatTheTotalLimitStandsFor) {
+  WriteTestArchive(Input("data.tar"), Format::kTar, {File("data.bin", RandomBytes(1 << 20, 3))});
+  ExpectRefused(Input("data.tar"), StatusCode::kResourceExhausted,
+                "unpacked size passes the job's volume",
+                {.max_total_bytes = 1000, .max_total_description = "the job's volume"});
+}
+
 TEST_F(ArchiveTest, StopsAnEntryCountBomb) {
   std::vector<testing::TestEntry> entries;
   for (int i = 0; i < 1001; ++i) entries.push_back(File("f" + std::to_string(i), ""));

@@ -1,3 +1,6 @@
+#include <sys/statvfs.h>
+
+#include <cstdint>
 #include <exception>
 
 #include "archive/archive.h"
@@ -31,6 +34,14 @@ Result<internal::ArchiveReader> OpenReader(const fs::path& archive_path) {
   return reader;
 }
 
+// What the destination's filesystem has free for an unprivileged writer; UINT64_MAX when statvfs
+// cannot tell (the write itself then reports a full disk).
+uint64_t FreeBytes(const fs::path& destination) {
+  struct statvfs info;
+  if (::statvfs(destination.c_str(), &info) != 0) return UINT64_MAX;
+  return static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
 Result<std::vector<std::string>> UnpackInto(const fs::path& archive_path,
                                             const fs::path& destination,
                                             const UnpackLimits& limits) {
@@ -40,11 +51,13 @@ Result<std::vector<std::string>> UnpackInto(const fs::path& archive_path,
   if (!fs::is_directory(destination, error)) {
     return NotFound("destination '" + destination.string() + "' is not an existing directory");
   }
+  uint64_t archive_bytes = fs::file_size(archive_path, error);
+  if (error) return Internal("cannot read its size: " + error.message());
   TY_ASSIGN_OR_RETURN(internal::ArchiveReader reader, OpenReader(archive_path));
   TY_ASSIGN_OR_RETURN(fs::path staging, internal::CreateStagingDirectory(destination));
   internal::StagingCleanup cleanup(staging);
 
-  internal::Unpacker unpacker(staging, limits);
+  internal::Unpacker unpacker(staging, limits, archive_bytes, FreeBytes(destination));
   TY_RETURN_IF_ERROR(unpacker.ExtractAll(reader.get()));
   reader.reset();  // closes the archive file before the slow part is over
   TY_RETURN_IF_ERROR(unpacker.CreateAndCheckSymlinks(destination));

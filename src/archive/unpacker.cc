@@ -48,7 +48,31 @@ class FdCloser {
   int fd_;
 };
 
+// The bytes a ratio allows past the floor, without overflow.
+uint64_t RatioAllowance(uint64_t ratio, uint64_t read_bytes, uint64_t floor) {
+  if (ratio == 0 || read_bytes > UINT64_MAX / ratio) return UINT64_MAX;
+  return std::max(floor, ratio * read_bytes);
+}
+
 }  // namespace
+
+Unpacker::Unpacker(fs::path staging, const UnpackLimits& limits, uint64_t archive_bytes,
+                   uint64_t free_bytes)
+    : staging_(std::move(staging)), limits_(limits), archive_bytes_(archive_bytes) {
+  total_limit_ = limits.max_total_bytes;
+  total_limit_text_ = limits.max_total_description.empty()
+                          ? "the limit of " + std::to_string(limits.max_total_bytes) + " bytes"
+                          : limits.max_total_description;
+  if (limits.keep_free_bytes > 0 && free_bytes != UINT64_MAX) {
+    uint64_t room = free_bytes > limits.keep_free_bytes ? free_bytes - limits.keep_free_bytes : 0;
+    if (room < total_limit_) {
+      total_limit_ = room;
+      total_limit_text_ = "the free space of the destination's disk (" +
+                          std::to_string(free_bytes) + " bytes, of which " +
+                          std::to_string(limits.keep_free_bytes) + " stay free)";
+    }
+  }
+}
 
 Status Unpacker::ExtractAll(struct ::archive* reader) {
   for (;;) {
@@ -63,6 +87,8 @@ Status Unpacker::ExtractAll(struct ::archive* reader) {
       return ResourceExhausted("more than " + std::to_string(limits_.max_entries) +
                                " entries (the limit)");
     }
+    entry_start_read_ = archive_filter_bytes(reader, -1);
+    entry_written_ = 0;
     TY_RETURN_IF_ERROR(ExtractEntry(reader, entry));
   }
 }
@@ -115,7 +141,7 @@ Status Unpacker::WriteData(struct ::archive* reader, int fd, const std::string& 
     if (result == ARCHIVE_EOF) {
       // A sparse tar entry can end in a hole: the final offset is then past the last block.
       if (static_cast<uint64_t>(offset) <= file_end) return Status::Ok();
-      TY_RETURN_IF_ERROR(CountBytes(0, offset));
+      TY_RETURN_IF_ERROR(CountBytes(reader, path, 0, offset));
       if (::ftruncate(fd, offset) != 0) return ErrnoStatus("cannot write " + Quote(path));
       return Status::Ok();
     }
@@ -124,7 +150,7 @@ Status Unpacker::WriteData(struct ::archive* reader, int fd, const std::string& 
       return InvalidArgument("entry " + Quote(path) + " is corrupt: " + ReaderError(reader));
     }
     uint64_t end = static_cast<uint64_t>(offset) + size;
-    TY_RETURN_IF_ERROR(CountBytes(size, end));
+    TY_RETURN_IF_ERROR(CountBytes(reader, path, size, end));
     const char* data = static_cast<const char*>(block);
     while (size > 0) {
       ssize_t written = ::pwrite(fd, data, size, offset);
@@ -138,14 +164,36 @@ Status Unpacker::WriteData(struct ::archive* reader, int fd, const std::string& 
   }
 }
 
-// Checked before each block is written, so no more than the limit ever reaches the disk. The end
+// Checked before each block is written, so no more than a limit ever reaches the disk. The end
 // offset is checked too: a sparse entry could otherwise claim a huge logical size for free.
-Status Unpacker::CountBytes(uint64_t size, uint64_t end_offset) {
-  if (size > limits_.max_total_bytes - bytes_written_ || end_offset > limits_.max_total_bytes) {
-    return ResourceExhausted("unpacked size passes the limit of " +
-                             std::to_string(limits_.max_total_bytes) + " bytes");
+Status Unpacker::CountBytes(struct ::archive* reader, const std::string& path, uint64_t size,
+                            uint64_t end_offset) {
+  if (size > total_limit_ - std::min(total_limit_, bytes_written_) || end_offset > total_limit_) {
+    return ResourceExhausted("unpacked size passes " + total_limit_text_);
+  }
+  const uint64_t ratio = limits_.max_expansion_ratio;
+  uint64_t archive_allowance = RatioAllowance(ratio, archive_bytes_, limits_.expansion_floor_bytes);
+  if (bytes_written_ + size > archive_allowance || end_offset > archive_allowance) {
+    return ResourceExhausted("unpacks to more than " + std::to_string(archive_allowance) +
+                             " bytes, over " + std::to_string(ratio) + " times its own " +
+                             std::to_string(archive_bytes_) +
+                             " bytes (the expansion limit: a zip bomb?)");
+  }
+  // What the archive file gave for this entry so far (the compressed bytes, headers included).
+  int64_t read_now = archive_filter_bytes(reader, -1);
+  uint64_t entry_read =
+      read_now > entry_start_read_ ? static_cast<uint64_t>(read_now - entry_start_read_) : 0;
+  uint64_t entry_allowance = RatioAllowance(ratio, entry_read, limits_.expansion_floor_bytes);
+  uint64_t entry_end = std::max(entry_written_ + size, end_offset);
+  if (entry_end > entry_allowance) {
+    return ResourceExhausted("entry " + Quote(path) + " expands more than " +
+                             std::to_string(ratio) + " times the " + std::to_string(entry_read) +
+                             " compressed bytes read for it, past " +
+                             std::to_string(limits_.expansion_floor_bytes) +
+                             " bytes (the expansion limit: a zip bomb?)");
   }
   bytes_written_ += size;
+  entry_written_ += size;
   return Status::Ok();
 }
 

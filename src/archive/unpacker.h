@@ -21,8 +21,11 @@ namespace trainyard::archive::internal {
 
 class Unpacker {
  public:
-  Unpacker(std::filesystem::path staging, const UnpackLimits& limits)
-      : staging_(std::move(staging)), limits_(limits) {}
+  // `archive_bytes`: the size of the archive file, against which the expansion ratio of the
+  // whole archive is measured. `free_bytes`: what the destination's filesystem had free at the
+  // start (UINT64_MAX when unknown).
+  Unpacker(std::filesystem::path staging, const UnpackLimits& limits, uint64_t archive_bytes,
+           uint64_t free_bytes);
 
   // Extracts every entry. Symlinks are only recorded: creating them last means no entry can ever
   // be written through one, whatever order the archive lists them in.
@@ -45,11 +48,19 @@ class Unpacker {
   Status PrepareFileSlot(const std::string& path);
   Status MakeDirectories(const std::string& path, bool including_last);
   Status RefuseThroughSymlink(const std::string& path, bool including_last) const;
-  Status CountBytes(uint64_t size, uint64_t end_offset);
+  // Checks `size` more bytes of the current entry (whose data ends at `end_offset`) against
+  // every limit, before they are written, and counts them.
+  Status CountBytes(struct ::archive* reader, const std::string& path, uint64_t size,
+                    uint64_t end_offset);
 
   std::filesystem::path staging_;
   UnpackLimits limits_;
+  uint64_t total_limit_ = 0;  // the lowest of max_total_bytes and the free space
+  std::string total_limit_text_;
+  uint64_t archive_bytes_ = 0;
   uint64_t bytes_written_ = 0;
+  int64_t entry_start_read_ = 0;  // archive file bytes read when the current entry began
+  uint64_t entry_written_ = 0;
   uint64_t entries_ = 0;
   std::set<std::string> files_;
   std::unordered_set<std::string> directories_;  // known to exist as real directories

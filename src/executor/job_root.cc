@@ -65,10 +65,21 @@ std::optional<int> ReadWrapperExitCode(const contract::MlRoot& root) {
   return result["exit_code"].get<int>();
 }
 
+std::string FailureType(const contract::MlRoot& root) {
+  auto text = ReadFile(root.exit_file());
+  if (!text.ok()) return "AlgorithmError";
+  json result = json::parse(*text, nullptr, false);
+  if (!result.is_object() || !result["failure_type"].is_string()) return "AlgorithmError";
+  std::string type = result["failure_type"].get<std::string>();
+  // Only the labels the wrapper writes: anything else in the file is not trusted as a label.
+  return type == "ClientError" || type == "InternalServerError" ? type : "AlgorithmError";
+}
+
 std::string FailureReason(const contract::MlRoot& root, int exit_code) {
+  std::string type = FailureType(root);
   auto text = ReadFile(root.failure_file());
-  if (text.ok() && !text->empty()) return "AlgorithmError: " + text->substr(0, kFailureReasonLimit);
-  return "AlgorithmError: , exit code: " + std::to_string(exit_code);
+  if (text.ok() && !text->empty()) return type + ": " + text->substr(0, kFailureReasonLimit);
+  return type + ": , exit code: " + std::to_string(exit_code);
 }
 
 void PackArtifacts(const contract::MlRoot& root, const fs::path& destination) {

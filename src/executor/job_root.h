@@ -35,7 +35,13 @@ void ReadWrapperState(const contract::MlRoot& root, nlohmann::json* progress,
 // The exit code the wrapper left in output/trainyard-exit.json, or nullopt.
 std::optional<int> ReadWrapperExitCode(const contract::MlRoot& root);
 
-// SageMaker's FailureReason: "AlgorithmError: " + the first 1024 characters of output/failure,
+// How the wrapper labelled the job's failure in output/trainyard-exit.json ("failure_type"):
+// "ClientError" (the job's input or settings: a refused archive, a command that does not exist)
+// or "InternalServerError" (trainyard itself) when it failed before the command ran; otherwise
+// "AlgorithmError", the command's own failure.
+std::string FailureType(const contract::MlRoot& root);
+
+// SageMaker's FailureReason: FailureType + ": " + the first 1024 characters of output/failure,
 // or the exit code when the command left no failure file.
 std::string FailureReason(const contract::MlRoot& root, int exit_code);
 

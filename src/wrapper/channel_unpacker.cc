@@ -29,13 +29,49 @@ Result<std::vector<std::string>> FindArchives(const fs::path& directory) {
   return archives;
 }
 
-Result<std::vector<std::string>> UnpackChannelArchives(const std::string& channel,
+// The bytes of the regular files under `directory` (symlinks not followed).
+Result<uint64_t> BytesUnder(const fs::path& directory) {
+  uint64_t total = 0;
+  std::error_code error;
+  fs::recursive_directory_iterator entries(directory, error);
+  for (; !error && entries != fs::recursive_directory_iterator(); entries.increment(error)) {
+    std::error_code size_error;
+    if (entries->is_regular_file(size_error)) {
+      uint64_t size = entries->file_size(size_error);
+      if (!size_error) total += size;
+    }
+  }
+  if (error) return Internal("cannot list '" + directory.string() + "': " + error.message());
+  return total;
+}
+
+// `limits`, lowered to what the job's volume has left when that is less.
+Result<archive::UnpackLimits> LimitsWithinVolume(const contract::MlRoot& root,
+                                                 const archive::UnpackLimits& limits,
+                                                 uint64_t volume_bytes) {
+  if (volume_bytes == 0) return limits;
+  TY_ASSIGN_OR_RETURN(uint64_t used, BytesUnder(root.root()));
+  uint64_t left = volume_bytes > used ? volume_bytes - used : 0;
+  if (left >= limits.max_total_bytes) return limits;
+  archive::UnpackLimits lowered = limits;
+  lowered.max_total_bytes = left;
+  lowered.max_total_description = "the job's VolumeSizeInGB (" + std::to_string(volume_bytes) +
+                                  " bytes, of which " + std::to_string(used) +
+                                  " are already used: " + std::to_string(left) + " left)";
+  return lowered;
+}
+
+Result<std::vector<std::string>> UnpackChannelArchives(const contract::MlRoot& root,
+                                                       const std::string& channel,
                                                        const fs::path& directory,
-                                                       const archive::UnpackLimits& limits) {
+                                                       const archive::UnpackLimits& limits,
+                                                       uint64_t volume_bytes) {
   TY_ASSIGN_OR_RETURN(std::vector<std::string> archives, FindArchives(directory));
   for (const std::string& relative_path : archives) {
     fs::path archive_path = directory / relative_path;
-    auto unpacked = archive::Unpack(archive_path, archive_path.parent_path(), limits);
+    TY_ASSIGN_OR_RETURN(archive::UnpackLimits archive_limits,
+                        LimitsWithinVolume(root, limits, volume_bytes));
+    auto unpacked = archive::Unpack(archive_path, archive_path.parent_path(), archive_limits);
     if (!unpacked.ok()) {
       return unpacked.status().WithContext("cannot unpack '" + channel + "/" + relative_path + "'");
     }
@@ -52,15 +88,16 @@ Result<std::vector<std::string>> UnpackChannelArchives(const std::string& channe
 
 Result<std::map<std::string, contract::ChannelContents>> PrepareChannels(
     const contract::MlRoot& root, const std::vector<contract::ChannelConfig>& channels,
-    const KeptArchives& kept, const archive::UnpackLimits& limits) {
+    const KeptArchives& kept, const archive::UnpackLimits& limits, uint64_t volume_bytes) {
   std::map<std::string, contract::ChannelContents> contents;
   for (const contract::ChannelConfig& channel : channels) {
     fs::path directory = root.channel_dir(channel.name);
     TY_RETURN_IF_ERROR(MakeDirectories(directory));
     contract::ChannelContents& channel_contents = contents[channel.name];
     if (!kept.Keeps(channel.name)) {
-      TY_ASSIGN_OR_RETURN(channel_contents.unpacked_archives,
-                          UnpackChannelArchives(channel.name, directory, limits));
+      TY_ASSIGN_OR_RETURN(
+          channel_contents.unpacked_archives,
+          UnpackChannelArchives(root, channel.name, directory, limits, volume_bytes));
     }
     TY_ASSIGN_OR_RETURN(channel_contents.files, ListFilesRecursive(directory));
   }

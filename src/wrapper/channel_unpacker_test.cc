@@ -34,10 +34,10 @@ class ChannelUnpackerTest : public ::testing::Test {
 
   Result<std::map<std::string, contract::ChannelContents>> Prepare(
       const Strings& channel_names, const KeptArchives& kept = {},
-      const archive::UnpackLimits& limits = {}) {
+      const archive::UnpackLimits& limits = {}, uint64_t volume_bytes = 0) {
     std::vector<contract::ChannelConfig> channels;
     for (const std::string& name : channel_names) channels.push_back({.name = name});
-    return PrepareChannels(root_, channels, kept, limits);
+    return PrepareChannels(root_, channels, kept, limits, volume_bytes);
   }
 
   testing::TempDir dir_;
@@ -121,6 +121,31 @@ TEST_F(ChannelUnpackerTest, TheLimitsHoldForEachArchiveDeepInTheTree) {
   EXPECT_NE(contents.status().message().find("'training/d/many.tar'"), std::string::npos)
       << contents.status().message();
   EXPECT_FALSE(fs::exists(Channel("training") / "d" / "1.txt"));
+}
+
+// VolumeSizeInGB is at least 1 GiB; a volume of a few KiB stands in for one that is nearly full.
+TEST_F(ChannelUnpackerTest, AnArchiveMayFillOnlyWhatTheJobsVolumeHasLeft) {
+  PutArchive("training", "a.tar.gz", Format::kTarGz, {File("a.bin", std::string(30'000, 'a'))});
+  PutArchive("training", "b.tar.gz", Format::kTarGz, {File("b.bin", std::string(30'000, 'b'))});
+  uint64_t archives = fs::file_size(Channel("training") / "a.tar.gz") +
+                      fs::file_size(Channel("training") / "b.tar.gz");
+  // a.bin fits beside the archives; b.bin no longer does.
+  uint64_t volume = archives + 40'000;
+  auto contents = Prepare({"training"}, {}, {}, volume);
+  ASSERT_FALSE(contents.ok());
+  EXPECT_EQ(contents.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(contents.status().message().find("'training/b.tar.gz'"), std::string::npos)
+      << contents.status().message();
+  EXPECT_NE(contents.status().message().find("passes the job's VolumeSizeInGB (" +
+                                             std::to_string(volume) + " bytes"),
+            std::string::npos)
+      << contents.status().message();
+  EXPECT_TRUE(fs::exists(Channel("training") / "a.bin"));
+  EXPECT_FALSE(fs::exists(Channel("training") / "b.bin"));
+
+  fs::remove(Channel("training") / "a.bin");
+  contents = Prepare({"training"}, {}, {}, 1ull << 30);
+  EXPECT_TRUE(contents.ok()) << contents.status().ToString();
 }
 
 TEST_F(ChannelUnpackerTest, KeptNamesThatAreNotChannelsOfTheJobAreFound) {

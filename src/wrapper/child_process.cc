@@ -101,6 +101,8 @@ Result<SpawnedChild> SpawnInOwnProcessGroup(const SpawnRequest& request) {
     std::string message = "cannot run '" + request.argv[0] + "': " + std::strerror(exec_errno);
     if (exec_errno == ENOENT) return Status(StatusCode::kNotFound, message);
     if (exec_errno == EACCES) return Status(StatusCode::kPermissionDenied, message);
+    // The job's own arguments or environment are too long for the kernel.
+    if (exec_errno == E2BIG) return InvalidArgument(message);
     return Internal(message);
   }
   ::fcntl(out[0], F_SETFL, O_NONBLOCK);

@@ -30,6 +30,9 @@ Environment:
   TRAINYARD_KEEP_ARCHIVES     channels (comma-separated, or *) whose archives stay packed
   TRAINYARD_STOP_GRACE_SECONDS, TRAINYARD_PROGRESS_INTERVAL_SECONDS,
   TRAINYARD_UNPACK_MAX_BYTES, TRAINYARD_UNPACK_MAX_ENTRIES, TRAINYARD_HYPERPARAMETERS_AS_ARGS=1
+  TRAINYARD_UNPACK_MAX_RATIO  bytes an archive may unpack to per byte of it, past 16 MiB (100;
+                              0: no limit); archives also stop at the free space less 256 MiB
+                              and at the job's VolumeSizeInGB
 
 Exit status: the command's (128+N when killed by signal N); 2 when the job could not start.
 )";
@@ -121,6 +124,14 @@ Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& argum
   if (auto* v = env("TRAINYARD_UNPACK_MAX_BYTES")) {
     TY_ASSIGN_OR_RETURN(options.unpack_limits.max_total_bytes,
                         ParseCount(*v, "TRAINYARD_UNPACK_MAX_BYTES"));
+  }
+  if (auto* v = env("TRAINYARD_UNPACK_MAX_RATIO")) {
+    if (*v == "0") {
+      options.unpack_limits.max_expansion_ratio = 0;
+    } else {
+      TY_ASSIGN_OR_RETURN(options.unpack_limits.max_expansion_ratio,
+                          ParseCount(*v, "TRAINYARD_UNPACK_MAX_RATIO"));
+    }
   }
   if (auto* v = env("TRAINYARD_UNPACK_MAX_ENTRIES")) {
     TY_ASSIGN_OR_RETURN(options.unpack_limits.max_entries,

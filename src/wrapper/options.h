@@ -33,7 +33,7 @@ struct WrapperOptions {
   std::string sagemaker_program;              // SAGEMAKER_PROGRAM
   bool hyperparameters_as_arguments = false;  // --hyperparameters-as-args
   KeptArchives kept_archives;                 // --no-unpack, TRAINYARD_KEEP_ARCHIVES
-  archive::UnpackLimits unpack_limits;        // TRAINYARD_UNPACK_MAX_BYTES / _MAX_ENTRIES
+  archive::UnpackLimits unpack_limits;  // TRAINYARD_UNPACK_MAX_BYTES / _MAX_ENTRIES / _MAX_RATIO
   std::chrono::milliseconds grace_period{120'000};  // --grace-period, TRAINYARD_STOP_GRACE_SECONDS
   std::chrono::milliseconds progress_interval{5'000};  // TRAINYARD_PROGRESS_INTERVAL_SECONDS
   std::string callback_url;                            // TRAINYARD_CALLBACK_URL

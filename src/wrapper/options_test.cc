@@ -48,6 +48,19 @@ TEST(WrapperOptionsTest, AnHttpProxyIsNoticed) {
   }
 }
 
+TEST(WrapperOptionsTest, TheExpansionRatioIsSetOrTurnedOff) {
+  EXPECT_EQ(ParseWrapperOptions({}, {})->unpack_limits.max_expansion_ratio, 100u);
+  auto set = ParseWrapperOptions({}, {{"TRAINYARD_UNPACK_MAX_RATIO", "500"}});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->unpack_limits.max_expansion_ratio, 500u);
+  auto off = ParseWrapperOptions({}, {{"TRAINYARD_UNPACK_MAX_RATIO", "0"}});
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_EQ(off->unpack_limits.max_expansion_ratio, 0u);
+  auto bad = ParseWrapperOptions({}, {{"TRAINYARD_UNPACK_MAX_RATIO", "lots"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("TRAINYARD_UNPACK_MAX_RATIO"), std::string::npos);
+}
+
 TEST(WrapperOptionsTest, BadInputNamesTheSetting) {
   auto bad_env = ParseWrapperOptions({}, {{"TRAINYARD_STOP_GRACE_SECONDS", "soon"}});
   ASSERT_FALSE(bad_env.ok());

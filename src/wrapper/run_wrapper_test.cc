@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/test_archives.h"
 #include "common/files.h"
 #include "contract/job_definition.h"
 #include "support/test_paths.h"
@@ -82,6 +83,7 @@ TEST(RunWrapperTest, TheExitFileRecordsTheExitCode) {
   nlohmann::json result = ExitFile(root);
   EXPECT_EQ(result["exit_code"], 3) << result.dump();
   EXPECT_FALSE(result.contains("signal"));
+  EXPECT_FALSE(result.contains("failure_type")) << "the command's own failure";
   ASSERT_TRUE(result["ended_at"].is_string());
   EXPECT_EQ(result["ended_at"].get<std::string>().back(), 'Z');
 }
@@ -106,6 +108,26 @@ TEST(RunWrapperTest, TheExitFileIsWrittenWhenSetupFails) {
   ASSERT_TRUE(contract::WriteConfigFiles(root, job).ok());
   EXPECT_EQ(RunInChild(root, {"no-such-program-xyz"}), kExitCommandNotFound);
   EXPECT_EQ(ExitFile(root)["exit_code"], kExitCommandNotFound);
+  EXPECT_EQ(ExitFile(root)["failure_type"], "ClientError");
+}
+
+TEST(RunWrapperTest, ARefusedArchiveIsTheJobsInputNotTheAlgorithm) {
+  testing::TempDir dir;
+  contract::MlRoot root(dir.path() / "ml");
+  contract::JobDefinition job;
+  job.job_name = "exit-file-archive";
+  job.channels = {{.name = "training"}};
+  ASSERT_TRUE(contract::WriteConfigFiles(root, job).ok());
+  archive::testing::WriteTestArchive(root.channel_dir("training") / "slip.zip",
+                                     archive::testing::Format::kZip,
+                                     {archive::testing::File("../evil.txt", "x")});
+  fs::path marker = dir.path() / "ran";
+  EXPECT_EQ(RunInChild(root, {"touch", marker.string()}), kExitSetupFailed);
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_EQ(ExitFile(root)["failure_type"], "ClientError");
+  auto failure = ReadFile(root.failure_file());
+  ASSERT_TRUE(failure.ok());
+  EXPECT_NE(failure->find("'training/slip.zip'"), std::string::npos) << *failure;
 }
 
 }  // namespace

@@ -92,9 +92,29 @@ std::string FailureText(const std::string& header, const std::string& stderr_tai
   return text.substr(0, kFailureReasonLimit);
 }
 
-// A failure before the command ran: recorded where SageMaker looks for it.
+// How a job that the wrapper ended is labelled, as SageMaker labels FailureReason: the command's
+// own failure is AlgorithmError (the executor's default); a failure before the command ran is the
+// job's input or settings (ClientError: a refused archive, a command that does not exist) or
+// trainyard's (InternalServerError), never the algorithm's.
+struct JobEnd {
+  int signal_number = 0;     // the command died of this signal
+  std::string failure_type;  // empty: the command's own exit
+};
+
+std::string SetupFailureType(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kInternal:
+    case StatusCode::kUnavailable:
+    case StatusCode::kCancelled:
+    case StatusCode::kDeadlineExceeded: return "InternalServerError";
+    default: return "ClientError";
+  }
+}
+
+// A failure before the command ran: recorded where SageMaker looks for it, with its label.
 int FailSetup(const contract::MlRoot& root, const WrapperLog& log, const Status& status,
-              int exit_code) {
+              int exit_code, JobEnd* end) {
+  end->failure_type = SetupFailureType(status);
   log.Say(status.message());
   if (!fs::exists(root.failure_file())) {
     Status written = MakeDirectories(root.output_dir());
@@ -120,10 +140,9 @@ std::vector<std::string> ChildEnvironment(const std::map<std::string, std::strin
   return FormatEnvironment(environment);
 }
 
-// Everything RunWrapper does but the exit file; *signal_number is set when the command died of a
-// signal.
+// Everything RunWrapper does but the exit file; `end` says how the job ended.
 int RunJob(const WrapperOptions& options, const std::map<std::string, std::string>& environment,
-           int* signal_number) {
+           JobEnd* end) {
   BlockSupervisedSignals();  // before the reporter thread exists
   std::signal(SIGPIPE, SIG_IGN);
   // Orphans of the command come to us (as they would to PID 1 in a container) so they are reaped.
@@ -132,14 +151,14 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
   contract::MlRoot root(options.ml_root);
   WrapperLog log(root.log_file());
   auto job_or = contract::ReadConfigFiles(root);
-  if (!job_or.ok()) return FailSetup(root, log, job_or.status(), kExitSetupFailed);
+  if (!job_or.ok()) return FailSetup(root, log, job_or.status(), kExitSetupFailed, end);
   contract::JobDefinition job = std::move(job_or).value();
   if (job.job_name.empty())
     job.job_name = options.job_name.empty() ? "local-job" : options.job_name;
   for (const fs::path& directory :
        {root.model_dir(), root.output_data_dir(), root.checkpoint_dir()}) {
     if (Status status = MakeDirectories(directory); !status.ok()) {
-      return FailSetup(root, log, status, kExitSetupFailed);
+      return FailSetup(root, log, status, kExitSetupFailed, end);
     }
   }
 
@@ -149,11 +168,23 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
   Result<std::map<std::string, contract::ChannelContents>> channels =
       Internal("channels not prepared");
   try {
-    channels = PrepareChannels(root, job.channels, options.kept_archives, options.unpack_limits);
+    channels = PrepareChannels(root, job.channels, options.kept_archives, options.unpack_limits,
+                               static_cast<uint64_t>(job.resources.volume_size_gb) << 30);
   } catch (const fs::filesystem_error& error) {
     channels = Internal(error.what());
   }
-  if (!channels.ok()) return FailSetup(root, log, channels.status(), kExitSetupFailed);
+  if (!channels.ok()) {
+    Status failure = channels.status();
+    if (failure.code() == StatusCode::kResourceExhausted) {
+      failure =
+          Status(failure.code(),
+                 failure.message() +
+                     " (the job's environment may raise the limits: TRAINYARD_UNPACK_MAX_BYTES,"
+                     " TRAINYARD_UNPACK_MAX_RATIO, TRAINYARD_UNPACK_MAX_ENTRIES; or keep the "
+                     "channel packed: TRAINYARD_KEEP_ARCHIVES)");
+    }
+    return FailSetup(root, log, failure, kExitSetupFailed, end);
+  }
   for (const auto& [name, contents] : *channels) {
     for (const std::string& archive : contents.unpacked_archives) {
       log.Say("unpacked " + name + "/" + archive);
@@ -167,14 +198,14 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
   if (Status status =
           WriteFileAtomic(root.job_json_file(), job_json.dump(2) + "\n", Durability::kAtomicOnly);
       !status.ok()) {
-    return FailSetup(root, log, status, kExitSetupFailed);
+    return FailSetup(root, log, status, kExitSetupFailed, end);
   }
 
   auto command = ResolveCommand(options, job, root);
   if (!command.ok()) {
     int code =
         command.status().code() == StatusCode::kNotFound ? kExitCommandNotFound : kExitSetupFailed;
-    return FailSetup(root, log, command.status(), code);
+    return FailSetup(root, log, command.status(), code, end);
   }
   auto script_mode =
       contract::BuildScriptModeEnvironment(root, job, host, command->user_entry_point);
@@ -212,13 +243,13 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
         outcome.status().code() == StatusCode::kNotFound ? kExitCommandNotFound : kExitSetupFailed;
     if (reporter)
       reporter->Finish(supervisor.TakeFinalUpdate(), {.code = code}, kFinalReportDeadline);
-    return FailSetup(root, log, outcome.status(), code);
+    return FailSetup(root, log, outcome.status(), code, end);
   }
   for (const std::string& warning : outcome->warnings) log.Say(warning);
 
   contract::ProgressExit exit{.code = outcome->exit_code};
   if (outcome->signal) exit.signal = SignalName(outcome->signal);
-  *signal_number = outcome->signal;
+  end->signal_number = outcome->signal;
   if (outcome->exit_code != 0) {
     std::string header = outcome->signal ? "killed by signal " + SignalName(outcome->signal)
                                          : "exit code: " + std::to_string(outcome->exit_code);
@@ -238,14 +269,15 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
 
 int RunWrapper(const WrapperOptions& options,
                const std::map<std::string, std::string>& environment) {
-  int signal_number = 0;
-  int exit_code = RunJob(options, environment, &signal_number);
+  JobEnd end;
+  int exit_code = RunJob(options, environment, &end);
   // Whoever follows the job without being our parent (a restarted server) learns the result
   // here; written last, so that its presence means every other file is complete.
   contract::MlRoot root(options.ml_root);
   json result = {{"exit_code", exit_code},
                  {"ended_at", FormatIso8601(std::chrono::system_clock::now())}};
-  if (signal_number) result["signal"] = SignalName(signal_number);
+  if (end.signal_number) result["signal"] = SignalName(end.signal_number);
+  if (!end.failure_type.empty()) result["failure_type"] = end.failure_type;
   Status written = MakeDirectories(root.output_dir());
   if (written.ok()) written = WriteFileAtomic(root.exit_file(), result.dump() + "\n");
   // Without it a restarted server cannot tell how the job ended: say so where people look.

@@ -1,0 +1,97 @@
+// The hostile suite's jobs and archives: what a job's input, settings or code can do to the
+// machine that runs it, each against the real `trainyard run` and trainyard-wrap. Each test names
+// the finding of the review (issue 14) it guards.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "archive/test_archives.h"
+#include "common/files.h"
+#include "support/subprocess.h"
+#include "support/test_paths.h"
+
+namespace trainyard {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::BuildDir;
+using testing::RunProcess;
+
+class HostileJobsTest : public ::testing::Test {
+ protected:
+  // `trainyard run` with `arguments`, then `-- command...`.
+  std::vector<std::string> Run(const std::vector<std::string>& arguments,
+                               const std::vector<std::string>& command) {
+    std::vector<std::string> argv = {(BuildDir() / "apps" / "trainyard").string(), "run", "--out",
+                                     out.string()};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
+  }
+  json Status(const std::string& job) {
+    auto text = ReadFile(out / job / "status.json");
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    return text.ok() ? json::parse(*text) : json::object();
+  }
+  std::string Log(const std::string& job) {
+    auto text = ReadFile(out / job / "training.log");
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    return text.ok() ? *text : "";
+  }
+
+  testing::TempDir dir;
+  fs::path out = dir.path() / "out";
+};
+
+// Medium, "zip bombs are unpacked in full": 50 MiB of zeros in a 50 KB zip (1000:1) stops at the
+// expansion limit (100:1 past 16 MiB) before the command runs, as the job's input's fault
+// (ClientError) naming the archive and the limit, and leaves nothing unpacked behind.
+TEST_F(HostileJobsTest, AZipBombStopsAtTheExpansionLimitAsAClientError) {
+  fs::path bomb = dir.path() / "bomb.zip";
+  archive::testing::WriteTestArchive(
+      bomb, archive::testing::Format::kZip,
+      {archive::testing::File("zeros.bin", std::string(50 << 20, '\0'))});
+  ASSERT_LT(fs::file_size(bomb), 200'000u);
+  fs::path ran = dir.path() / "ran";
+  auto result = RunProcess(
+      Run({"--name", "bomb", "--train", bomb.string(), "--keep-work"}, {"touch", ran.string()}), {},
+      120s);
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_FALSE(fs::exists(ran)) << "the command ran over a refused archive";
+  json status = Status("bomb-001");
+  EXPECT_EQ(status["status"], "Failed");
+  std::string reason = status.value("failure_reason", "");
+  EXPECT_EQ(reason.rfind("ClientError: ", 0), 0u) << reason;
+  EXPECT_NE(reason.find("'training/bomb.zip'"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("unpacks to more than 16777216 bytes"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("TRAINYARD_UNPACK_MAX_RATIO"), std::string::npos) << reason;
+  // Nothing of the archive's contents stayed in the channel: the unpack stopped and cleaned up.
+  fs::path channel = out / ".work" / "bomb-001" / "ml" / "input" / "data" / "training";
+  ASSERT_TRUE(fs::is_directory(channel)) << channel;
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(channel)) {
+    EXPECT_EQ(entry.path().filename(), "bomb.zip") << entry.path();
+  }
+}
+
+// The limit is the job's to raise: the same archive unpacks with TRAINYARD_UNPACK_MAX_RATIO=0.
+TEST_F(HostileJobsTest, TheJobsEnvironmentMayLiftTheExpansionLimit) {
+  fs::path zeros = dir.path() / "zeros.zip";
+  archive::testing::WriteTestArchive(
+      zeros, archive::testing::Format::kZip,
+      {archive::testing::File("zeros.bin", std::string(20 << 20, '\0'))});
+  auto result = RunProcess(
+      Run({"--name", "lifted", "--train", zeros.string(), "--env", "TRAINYARD_UNPACK_MAX_RATIO=0"},
+          {"sh", "-c", "wc -c < \"$SM_CHANNEL_TRAINING/zeros.bin\""}),
+      {}, 120s);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(Log("lifted-001").find(std::to_string(20 << 20)), std::string::npos)
+      << Log("lifted-001");
+}
+
+}  // namespace
+}  // namespace trainyard
