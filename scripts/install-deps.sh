@@ -9,6 +9,8 @@ packages=(
   g++ cmake make pkg-config
   libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libsqlite3-dev libpcre2-dev
+  # metric regexes in linear time (src/contract/metric_pattern.h), linked statically (libre2.a)
+  libre2-dev
   # the log (src/common/log.h)
   libspdlog-dev
   # the SageMaker and CloudWatch Logs service models, built into trainyard (src/aws/service_model.h)

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "common/files.h"
+#include "contract/metric_pattern.h"
 #include "core/sweep_parse.h"
 
 namespace trainyard::app {
@@ -73,6 +74,9 @@ Result<RunOptions> BuildRunOptions(const RunFlags& flags, RunOptions options) {
   }
   for (const std::string& text : flags.metrics) {
     TY_ASSIGN_OR_RETURN(auto pair, core::ParseKeyValue(text, "--metric"));
+    // The wrapper matches with RE2: what it cannot compile is refused here, not in every job.
+    TY_RETURN_IF_ERROR(
+        contract::CheckMetricRegex("--metric '" + pair.first + "': regex", pair.second));
     options.metric_definitions.push_back({pair.first, pair.second});
   }
   if (!flags.objective.empty()) {

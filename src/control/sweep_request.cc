@@ -3,6 +3,7 @@
 #include <regex>
 #include <set>
 
+#include "contract/metric_pattern.h"
 #include "core/hyperparameters.h"
 #include "core/job_naming.h"
 #include "core/sagemaker_limits.h"
@@ -167,12 +168,9 @@ Status ParseMetricDefinitions(const json& definitions, SweepRequest& request) {
     contract::MetricDefinition definition;
     TY_ASSIGN_OR_RETURN(definition.name, NonEmptyString(entry["name"], field + ".name", 255));
     TY_ASSIGN_OR_RETURN(definition.regex, NonEmptyString(entry["regex"], field + ".regex", 500));
-    try {
-      std::regex compiled(definition.regex, std::regex::ECMAScript);
-      if (compiled.mark_count() < 1) return FieldError(field + ".regex", "needs a capture group");
-    } catch (const std::regex_error& error) {
-      return FieldError(field + ".regex", std::string("is not a valid regex: ") + error.what());
-    }
+    // The wrapper matches with RE2 (contract/metric_pattern.h): refuse what it cannot compile.
+    Result<contract::MetricPattern> pattern = contract::MetricPattern::Compile(definition.regex);
+    if (!pattern.ok()) return FieldError(field + ".regex", pattern.status().message());
     request.metric_definitions.push_back(std::move(definition));
   }
   return Status::Ok();

@@ -8,13 +8,12 @@ namespace trainyard::wrapper {
 MetricExtractor::MetricExtractor(const std::vector<contract::MetricDefinition>& definitions,
                                  std::vector<std::string>* warnings) {
   for (const contract::MetricDefinition& definition : definitions) {
-    try {
-      patterns_.emplace_back(definition.name, std::regex(definition.regex));
-    } catch (const std::regex_error& error) {
-      if (warnings) {
-        warnings->push_back("metric '" + definition.name + "': invalid regex '" + definition.regex +
-                            "': " + error.what());
-      }
+    Result<contract::MetricPattern> pattern = contract::MetricPattern::Compile(definition.regex);
+    if (pattern.ok()) {
+      patterns_.emplace_back(definition.name, std::move(pattern).value());
+    } else if (warnings) {
+      warnings->push_back("metric '" + definition.name + "': regex '" + definition.regex + "' " +
+                          pattern.status().message());
     }
   }
 }
@@ -22,9 +21,9 @@ MetricExtractor::MetricExtractor(const std::vector<contract::MetricDefinition>& 
 std::vector<MetricPoint> MetricExtractor::Extract(std::string_view line, TimePoint time) const {
   std::vector<MetricPoint> points;
   for (const auto& [name, pattern] : patterns_) {
-    std::match_results<std::string_view::const_iterator> match;
-    if (!std::regex_search(line.begin(), line.end(), match, pattern) || match.size() < 2) continue;
-    std::string text = match[1].str();
+    std::optional<std::string_view> group = pattern.FirstGroup(line);
+    if (!group) continue;
+    std::string text(*group);
     double value = 0;
     auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error == std::errc() && end == text.data() + text.size() && std::isfinite(value)) {

@@ -5,13 +5,13 @@
 #include <deque>
 #include <functional>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/time_format.h"
 #include "contract/job_definition.h"
+#include "contract/metric_pattern.h"
 
 namespace trainyard::wrapper {
 
@@ -31,8 +31,9 @@ struct MetricPoint {
 };
 
 // Applies SageMaker MetricDefinitions to log lines: the first capture group of each regex that
-// matches, read as a number. Invalid regexes are reported once and then ignored, as a job must
-// not fail over a dashboard setting.
+// matches, read as a number, in time linear in the line's length (contract::MetricPattern, RE2).
+// Invalid regexes are reported once and then ignored, as a job must not fail over a dashboard
+// setting (they are refused at submit; a job.json written by hand may still hold one).
 class MetricExtractor {
  public:
   MetricExtractor(const std::vector<contract::MetricDefinition>& definitions,
@@ -40,7 +41,7 @@ class MetricExtractor {
   std::vector<MetricPoint> Extract(std::string_view line, TimePoint time) const;
 
  private:
-  std::vector<std::pair<std::string, std::regex>> patterns_;
+  std::vector<std::pair<std::string, contract::MetricPattern>> patterns_;
 };
 
 // Receives raw output chunks of one process, splits them into lines per stream, and keeps the

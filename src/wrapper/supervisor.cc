@@ -115,16 +115,24 @@ ProgressUpdate Supervisor::CollectUpdate(bool at_end) {
 Result<ChildOutcome> Supervisor::Run(const SpawnRequest& request) {
   ChildOutcome outcome;
   MetricExtractor extractor(options_.metric_definitions, &outcome.warnings);
+  // The line is in the log file already (written as read, below) and queued for the server
+  // before any metric regex looks at it: matching never holds the log back.
   LineSplitter splitter([&](LogLine line) {
-    for (MetricPoint& point : extractor.Extract(line.text, line.time)) {
+    const TimePoint time = line.time;
+    std::string text;
+    if (reporter_) {
+      if (pending_log_.size() >= kMaxPendingLogLines) {
+        pending_log_.erase(pending_log_.begin());
+        ++dropped_log_lines_;
+      }
+      text = line.text;
+      pending_log_.push_back(std::move(line));
+    } else {
+      text = std::move(line.text);
+    }
+    for (MetricPoint& point : extractor.Extract(text, time)) {
       pending_metrics_.push_back(std::move(point));
     }
-    if (!reporter_) return;
-    if (pending_log_.size() >= kMaxPendingLogLines) {
-      pending_log_.erase(pending_log_.begin());
-      ++dropped_log_lines_;
-    }
-    pending_log_.push_back(std::move(line));
   });
   contract::ProgressFileReader progress_reader(options_.progress_file);
   progress_reader_ = &progress_reader;

@@ -176,12 +176,12 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
   if (!channels.ok()) {
     Status failure = channels.status();
     if (failure.code() == StatusCode::kResourceExhausted) {
-      failure =
-          Status(failure.code(),
-                 failure.message() +
-                     " (the job's environment may raise the limits: TRAINYARD_UNPACK_MAX_BYTES,"
-                     " TRAINYARD_UNPACK_MAX_RATIO, TRAINYARD_UNPACK_MAX_ENTRIES; or keep the "
-                     "channel packed: TRAINYARD_KEEP_ARCHIVES)");
+      failure = Status(
+          failure.code(),
+          failure.message() +
+              " (trainyard-wrap's environment may raise the limits: TRAINYARD_UNPACK_MAX_BYTES,"
+              " TRAINYARD_UNPACK_MAX_RATIO, TRAINYARD_UNPACK_MAX_ENTRIES; or keep the "
+              "channel packed: TRAINYARD_KEEP_ARCHIVES)");
     }
     return FailSetup(root, log, failure, kExitSetupFailed, end);
   }

@@ -93,5 +93,36 @@ TEST_F(HostileJobsTest, TheJobsEnvironmentMayLiftTheExpansionLimit) {
       << Log("lifted-001");
 }
 
+// Medium, "a metric regex can stall the job": with std::regex, `m=(a*)*b` on a line of `a`s
+// backtracked exponentially, pinning trainyard-wrap and holding back every later line of the
+// log. Matched in linear time, the job ends at once, its later output is in the log, and the
+// other metric is still read.
+TEST_F(HostileJobsTest, ANestedQuantifierRegexDoesNotStallTheJobOrItsLog) {
+  std::string line = "m=" + std::string(40, 'a');
+  auto result = RunProcess(
+      Run({"--name", "stall", "--metric", "m=m=(a*)*b", "--metric", "loss=loss=([0-9.]+)"},
+          {"sh", "-c", "echo " + line + "; echo loss=0.25; echo after-the-hostile-line"}),
+      {}, 60s);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_LT(result.elapsed, 30s);
+  std::string log = Log("stall-001");
+  EXPECT_NE(log.find("after-the-hostile-line"), std::string::npos) << log;
+  auto metrics = ReadFile(out / "stall-001" / "metrics.jsonl");
+  ASSERT_TRUE(metrics.ok()) << metrics.status().ToString();
+  EXPECT_NE(metrics->find("\"loss\""), std::string::npos) << *metrics;
+}
+
+// A regex the wrapper's engine (RE2) cannot run is refused when the run is given, naming the
+// flag, rather than silently giving no metric in every job.
+TEST_F(HostileJobsTest, AMetricRegexTheWrapperCannotRunIsRefusedAtSubmit) {
+  fs::path ran = dir.path() / "ran";
+  auto result = RunProcess(
+      Run({"--name", "backref", "--metric", "twice=(a)\\1"}, {"touch", ran.string()}), {}, 60s);
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--metric 'twice': regex is not a valid regex"), std::string::npos)
+      << result.output;
+  EXPECT_FALSE(fs::exists(ran));
+}
+
 }  // namespace
 }  // namespace trainyard

@@ -148,6 +148,27 @@ TEST(TrainingJobRequestTest, JobSpecForEachExecutor) {
             "trainyard (except TRAINYARD_KEEP_ARCHIVES).");
 }
 
+// trainyard-wrap matches MetricDefinitions with RE2: a regex it cannot use is a
+// ValidationException naming the definition; SageMaker's documented examples pass.
+TEST(TrainingJobRequestTest, MetricRegexesAreCheckedWithTheWrappersEngine) {
+  json documented = Request();
+  documented["AlgorithmSpecification"]["MetricDefinitions"] = {
+      {{"Name", "loss"}, {"Regex", "loss: ([0-9\\.]+)"}},
+      {{"Name", "train:error"}, {"Regex", "Train_error=(.*?);"}},
+      {{"Name", "stall"}, {"Regex", "m=(a*)*b"}}};
+  EXPECT_EQ(UnsupportedRequest(documented), std::nullopt);
+  json backreference = Request();
+  backreference["AlgorithmSpecification"]["MetricDefinitions"].push_back(
+      {{"Name", "twice"}, {"Regex", "(a)\\1"}});
+  std::optional<std::string> refused = UnsupportedRequest(backreference);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->rfind("AlgorithmSpecification.MetricDefinitions.2.Regex ('twice') is not a "
+                           "valid regex: ",
+                           0),
+            0u)
+      << *refused;
+}
+
 TEST(TrainingJobDocumentTest, DocumentsReadBackAsTheyWereWritten) {
   TrainingJob job;
   job.name = "Job-1";

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <set>
 
+#include "contract/metric_pattern.h"
 #include "core/sagemaker_limits.h"
 #include "server/sagemaker/channel_staging.h"
 #include "server/sagemaker/training_job_document.h"
@@ -66,6 +67,25 @@ constexpr const char* kSageMakerExecutorVariables[] = {"TRAINYARD_CALLBACK_URL",
 
 // A variable of Environment that trainyard sets itself (core::IsReservedEnvironmentVariable,
 // as the REST API decides), unless the sagemaker executor sends it.
+// trainyard-wrap matches metric regexes with RE2 in linear time (contract/metric_pattern.h): a
+// regex it cannot compile (a backreference, lookaround) or without a capture group would give
+// no metric, so it is refused here, naming the definition.
+std::optional<std::string> UnusableMetricRegex(const json& algorithm) {
+  const json& definitions = algorithm.value("MetricDefinitions", json::array());
+  if (!definitions.is_array()) return std::nullopt;
+  for (size_t i = 0; i < definitions.size(); ++i) {
+    if (!definitions[i].is_object()) continue;
+    std::string field = "AlgorithmSpecification.MetricDefinitions." + std::to_string(i + 1) +
+                        ".Regex ('" + Text(definitions[i], "Name") + "')";
+    Status checked = contract::CheckMetricRegex(field, Text(definitions[i], "Regex"));
+    if (!checked.ok()) {
+      return checked.message() +
+             " (trainyard matches metric regexes with RE2: no backreferences or lookaround).";
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> ReservedVariable(const json& request) {
   if (!request.contains("Environment") || !request["Environment"].is_object()) return std::nullopt;
   for (const auto& [key, value] : request["Environment"].items()) {
@@ -173,6 +193,7 @@ std::optional<std::string> UnsupportedRequest(const json& request) {
            "TrainingImage (or ContainerEntrypoint) instead of AlgorithmName.";
   }
   if (auto reserved = ReservedVariable(request)) return reserved;
+  if (auto regex = UnusableMetricRegex(algorithm)) return regex;
   std::set<std::string> names;
   for (const json& channel : request.value("InputDataConfig", json::array())) {
     if (auto unsupported = UnsupportedChannel(channel, mode, names)) return unsupported;
