@@ -17,6 +17,7 @@
 #include "contract/script_mode_environment.h"
 #include "wrapper/channel_unpacker.h"
 #include "wrapper/command.h"
+#include "wrapper/exec_limits.h"
 #include "wrapper/supervisor.h"
 
 namespace trainyard::wrapper {
@@ -127,17 +128,16 @@ int FailSetup(const contract::MlRoot& root, const WrapperLog& log, const Status&
   return exit_code;
 }
 
-std::vector<std::string> ChildEnvironment(const std::map<std::string, std::string>& own,
-                                          const contract::JobDefinition& job,
-                                          const std::map<std::string, std::string>& script_mode,
-                                          const fs::path& job_json) {
+std::map<std::string, std::string> ChildEnvironment(
+    const std::map<std::string, std::string>& own, const contract::JobDefinition& job,
+    const std::map<std::string, std::string>& script_mode, const fs::path& job_json) {
   std::map<std::string, std::string> environment = own;
   // The job token authenticates the wrapper to the server; the ML code has no use for it.
   environment.erase("TRAINYARD_JOB_TOKEN");
   for (const auto& [key, value] : job.environment) environment.emplace(key, value);
   for (const auto& [key, value] : script_mode) environment[key] = value;
   environment["TRAINYARD_JOB_JSON"] = job_json.string();
-  return FormatEnvironment(environment);
+  return environment;
 }
 
 // Everything RunWrapper does but the exit file; `end` says how the job ended.
@@ -215,8 +215,18 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
     log.Say("stopped (" + SignalName(signal_number) + ") before the command started");
     return 128 + signal_number;
   }
-  SpawnRequest request{command->argv,
-                       ChildEnvironment(environment, job, script_mode, root.job_json_file()),
+  std::map<std::string, std::string> child_environment =
+      ChildEnvironment(environment, job, script_mode, root.job_json_file());
+  auto left_out = FitToExecLimits(command->argv, &child_environment, CurrentExecLimits());
+  if (!left_out.ok()) return FailSetup(root, log, left_out.status(), kExitSetupFailed, end);
+  for (const LeftOutVariable& variable : *left_out) {
+    log.Say(variable.name + " is left out of the command's environment: its " +
+            std::to_string(variable.bytes) +
+            " bytes do not fit in what Linux passes to a program (128 KiB a variable, ARG_MAX in "
+            "all); the same data is in job.json ($TRAINYARD_JOB_JSON) and " +
+            root.input_config_dir().string());
+  }
+  SpawnRequest request{command->argv, FormatEnvironment(child_environment),
                        command->working_directory};
 
   std::unique_ptr<ProgressReporter> reporter;

@@ -124,5 +124,27 @@ TEST_F(HostileJobsTest, AMetricRegexTheWrapperCannotRunIsRefusedAtSubmit) {
   EXPECT_FALSE(fs::exists(ran));
 }
 
+// Medium, "hyperparameters that SageMaker accepts fail the job": 100 of 2,500 characters made
+// SM_HPS, SM_USER_ARGS and SM_TRAINING_ENV each longer than the 128 KiB Linux passes in one
+// variable, and the command could not start ("AlgorithmError: cannot run 'sh': Argument list
+// too long"). The job runs: every hyperparameter reaches it as an argument and as SM_HP_<KEY>,
+// and the log says which composite variables were left out and where their data is.
+TEST_F(HostileJobsTest, SageMakersLargestHyperparametersReachTheCommand) {
+  std::vector<std::string> arguments = {"--name", "bighp", "--env",
+                                        "TRAINYARD_HYPERPARAMETERS_AS_ARGS=1"};
+  for (int i = 0; i < 100; ++i) {
+    arguments.push_back("--hp");
+    arguments.push_back("k" + std::to_string(i) + "=" + std::string(2500, 'v'));
+  }
+  auto result = RunProcess(
+      Run(arguments, {"sh", "-c", "echo arguments=$#; echo k99=${#SM_HP_K99}", "sh"}), {}, 120s);
+  ASSERT_EQ(result.exit_code, 0) << result.output.substr(0, 2000);
+  std::string log = Log("bighp-001");
+  EXPECT_NE(log.find("arguments=200"), std::string::npos) << log.substr(0, 2000);
+  EXPECT_NE(log.find("k99=2500"), std::string::npos) << log.substr(0, 2000);
+  EXPECT_NE(log.find("SM_HPS is left out of the command's environment"), std::string::npos)
+      << log.substr(0, 2000);
+}
+
 }  // namespace
 }  // namespace trainyard
