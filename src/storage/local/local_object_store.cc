@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/log.h"
 #include "storage/local/posix_file.h"
 #include "storage/local/sidecar.h"
 #include "storage/sha256.h"
@@ -25,8 +27,6 @@ namespace {
 // Objects stream through a buffer of this size, so memory stays constant whatever their size.
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr char kDefaultContentType[] = "application/octet-stream";
-// How long a sidecar that names other data than the object's is taken for a Put in progress.
-constexpr std::chrono::seconds kPutInFlightWindow{60};
 // Put retries placing the file when a concurrent Delete prunes the directory it just created.
 constexpr int kPlaceAttempts = 5;
 
@@ -173,13 +173,39 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, std::istream& s
   Sidecar sidecar{key, sha,
                   options.content_type.empty() ? kDefaultContentType : options.content_type,
                   options.metadata, FileIdentity::Of(info)};
-  // The sidecar goes first, so that once the data is in place its metadata already matches it.
-  // If we crash in between, or another Put of this key overtakes us, the sidecar names a file
-  // that is not the one in place, and Head recomputes rather than trusting it.
-  TY_RETURN_IF_ERROR(WriteSidecar(SidecarPath(key), sidecar, tmp_dir_));
+  // The commit, under the key's lock so that no other Put or Delete of the key comes between
+  // its two steps: the sidecar goes first, keeping the entry of the data in place, then the
+  // data's rename makes body and metadata visible at once. A crash in between leaves the old
+  // data with its own entry; concurrent Puts of the key commit one after the other, the last
+  // one's body and metadata together.
+  fs::path sidecar_path = SidecarPath(key);
+  TY_ASSIGN_OR_RETURN(FileDescriptor lock, LockKey(sidecar_path, LOCK_EX));
+  SidecarFile sidecar_file{sidecar, std::nullopt};
+  struct stat in_place;
+  if (::lstat(object_path.c_str(), &in_place) == 0 && S_ISREG(in_place.st_mode)) {
+    std::optional<SidecarFile> existing = ReadSidecar(sidecar_path);
+    if (const Sidecar* entry = existing ? existing->Find(key, FileIdentity::Of(in_place)) : nullptr)
+      sidecar_file.previous = *entry;
+  }
+  TY_RETURN_IF_ERROR(WriteSidecar(sidecar_path, sidecar_file, tmp_dir_));
   TY_RETURN_IF_ERROR(PlaceObject(key, temp.path(), object_path));
   temp.Keep();
   return ObjectInfo{key, size, sha, MtimeOf(info), sidecar.content_type, sidecar.metadata};
+}
+
+Result<FileDescriptor> LocalObjectStore::LockKey(const fs::path& sidecar_path,
+                                                 int operation) const {
+  fs::path directory = sidecar_path.parent_path();
+  FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() && errno == ENOENT) {
+    TY_RETURN_IF_ERROR(MakeDirectories(directory));
+    fd = FileDescriptor(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (!fd.valid()) return ErrnoStatus("cannot open", directory);
+  while (::flock(fd.get(), operation) != 0) {
+    if (errno != EINTR) return ErrnoStatus("cannot lock", directory);
+  }
+  return fd;  // closing it releases the lock
 }
 
 Status LocalObjectStore::PlaceObject(const std::string& key, const fs::path& temp_path,
@@ -215,38 +241,46 @@ Status LocalObjectStore::PlaceObject(const std::string& key, const fs::path& tem
   return Internal("object " + Quoted(key) + ": its directory kept vanishing during the Put");
 }
 
-Result<ObjectInfo> LocalObjectStore::Describe(const std::string& key, int fd,
-                                              const fs::path& path) {
-  struct stat info;
-  if (::fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", path);
-  FileIdentity identity = FileIdentity::Of(info);
-  fs::path sidecar_path = SidecarPath(key);
-  std::optional<Sidecar> sidecar = ReadSidecar(sidecar_path);
-  if (sidecar && sidecar->key == key && sidecar->data == identity) {
-    return ObjectInfo{key,           identity.size,         sidecar->sha256_hex,
-                      MtimeOf(info), sidecar->content_type, sidecar->metadata};
-  }
-  // Missing or stale: hash the file we hold open (so the digest matches this very data) and
-  // rewrite the sidecar. The content type of a stale sidecar belonged to another version.
-  TY_ASSIGN_OR_RETURN(std::string sha, HashFile(fd, path));
-  Sidecar rebuilt{key, sha, kDefaultContentType, {}, identity};
-  // A fresh sidecar that names other data is most likely a Put between writing its sidecar and
-  // renaming its data into place: replacing it would lose that Put's content type and metadata.
-  // Only older ones (a crash's leftovers) are rewritten. Best effort: failing to cache the
-  // digest does not make the answer wrong.
-  struct stat sidecar_info;
-  bool put_in_flight =
-      sidecar && ::stat(sidecar_path.c_str(), &sidecar_info) == 0 &&
-      std::chrono::system_clock::now() - MtimeOf(sidecar_info) < kPutInFlightWindow;
-  if (!put_in_flight) (void)WriteSidecar(sidecar_path, rebuilt, tmp_dir_);
-  return ObjectInfo{key, identity.size, sha, MtimeOf(info), rebuilt.content_type};
-}
-
 Result<ObjectInfo> LocalObjectStore::Head(const std::string& key) {
   TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
+  fs::path sidecar_path = SidecarPath(key);
+  // Shared with other readers; no Put or Delete of the key commits while the data is opened
+  // and its entry read, so the two belong to one version.
+  TY_ASSIGN_OR_RETURN(FileDescriptor lock, LockKey(sidecar_path, LOCK_SH));
   struct stat info;
   TY_ASSIGN_OR_RETURN(FileDescriptor fd, OpenObject(key, path, info));
-  return Describe(key, fd.get(), path);
+  FileIdentity identity = FileIdentity::Of(info);
+  std::optional<SidecarFile> sidecar = ReadSidecar(sidecar_path);
+  if (const Sidecar* entry = sidecar ? sidecar->Find(key, identity) : nullptr) {
+    return ObjectInfo{key,           identity.size,       entry->sha256_hex,
+                      MtimeOf(info), entry->content_type, entry->metadata};
+  }
+  lock = FileDescriptor();  // hashing may take long: let Puts of the key go on meanwhile
+  return Rebuild(key, fd.get(), path, info);
+}
+
+Result<ObjectInfo> LocalObjectStore::Rebuild(const std::string& key, int fd, const fs::path& path,
+                                             const struct stat& info) {
+  // Missing or stale (a store written before sidecars kept the previous entry, or one damaged):
+  // hash the file we hold open, so that the digest matches this very data. The content type
+  // and metadata of a stale sidecar belonged to another version.
+  TY_ASSIGN_OR_RETURN(std::string sha, HashFile(fd, path));
+  FileIdentity identity = FileIdentity::Of(info);
+  Sidecar rebuilt{key, sha, kDefaultContentType, {}, identity};
+  fs::path sidecar_path = SidecarPath(key);
+  TY_ASSIGN_OR_RETURN(FileDescriptor lock, LockKey(sidecar_path, LOCK_EX));
+  std::optional<SidecarFile> sidecar = ReadSidecar(sidecar_path);
+  if (const Sidecar* entry = sidecar ? sidecar->Find(key, identity) : nullptr) {
+    rebuilt = *entry;  // another reader rebuilt it meanwhile
+  } else if (struct stat in_place;
+             ::lstat(path.c_str(), &in_place) == 0 && FileIdentity::Of(in_place) == identity) {
+    // Only while this data is still the one in place: otherwise a Put has replaced it and
+    // its sidecar is right. Failing to cache the digest does not make the answer wrong.
+    WarnIfFailed("storage", WriteSidecar(sidecar_path, {rebuilt, std::nullopt}, tmp_dir_),
+                 "key={} the rebuilt metadata could not be stored", key);
+  }
+  return ObjectInfo{key,           identity.size,        rebuilt.sha256_hex,
+                    MtimeOf(info), rebuilt.content_type, rebuilt.metadata};
 }
 
 Status LocalObjectStore::Get(const std::string& key, std::ostream& sink,
@@ -286,13 +320,18 @@ Result<std::optional<fs::path>> LocalObjectStore::LocalFile(const std::string& k
 
 Status LocalObjectStore::Delete(const std::string& key) {
   TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
-  // EISDIR: the key names a prefix of other keys, not an object, so there is nothing to delete.
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
-    return ErrnoStatus("cannot delete object " + Quoted(key) + " at", path);
-  }
   fs::path sidecar_path = SidecarPath(key);
-  if (::unlink(sidecar_path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus("cannot delete the metadata of object " + Quoted(key) + " at", sidecar_path);
+  {
+    // No Put of the key commits between the two unlinks (its data would stay without metadata).
+    TY_ASSIGN_OR_RETURN(FileDescriptor lock, LockKey(sidecar_path, LOCK_EX));
+    // EISDIR: the key names a prefix of other keys, not an object: there is nothing to delete.
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
+      return ErrnoStatus("cannot delete object " + Quoted(key) + " at", path);
+    }
+    if (::unlink(sidecar_path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoStatus("cannot delete the metadata of object " + Quoted(key) + " at",
+                         sidecar_path);
+    }
   }
   // Prune directories the object leaves empty, so that List never walks dead branches and the
   // key can later become a prefix. rmdir refuses a non-empty directory, which ends the walk.

@@ -2,10 +2,13 @@
 //
 // Layout under the root:
 //   objects/<key>                   the bytes, one file per object ("a/b.csv" -> objects/a/b.csv)
-//   meta/<hh>/<sha256(key)>.json    sidecar: SHA-256, content type, and which data file it
-//                                   describes (see sidecar.h). Named by the key's hash so that
-//                                   no key's sidecar can collide with another key's directory
-//                                   ("a" and "a.json/b") or exceed NAME_MAX.
+//   meta/<hh>/<sha256(key)>.json    sidecar: SHA-256, content type, metadata, and which data
+//                                   file it describes (see sidecar.h). Named by the key's hash
+//                                   so that no key's sidecar can collide with another key's
+//                                   directory ("a" and "a.json/b") or exceed NAME_MAX. The
+//                                   directory meta/<hh>/ is also the lock (flock) of its keys:
+//                                   a Put's sidecar and data commit under it, so body and
+//                                   metadata are one version (last writer wins for both).
 //   tmp/                            Puts in progress; same filesystem, so rename is atomic.
 //
 // Thread-safety: safe from many threads, and from many processes sharing the root; there is no
@@ -18,6 +21,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "storage/local/posix_file.h"
 #include "storage/object_store.h"
 
 namespace trainyard::storage {
@@ -59,8 +63,14 @@ class LocalObjectStore : public ObjectStore {
   // Moves a finished temp file to `object_path`, creating parents; see the .cc for races.
   Status PlaceObject(const std::string& key, const std::filesystem::path& temp_path,
                      const std::filesystem::path& object_path);
-  // The object's info from its open descriptor, rebuilding a missing or stale sidecar.
-  Result<ObjectInfo> Describe(const std::string& key, int fd, const std::filesystem::path& path);
+  // Locks the keys whose sidecars share `sidecar_path`'s directory (flock on meta/<hh>/):
+  // LOCK_SH to read one version's data and metadata, LOCK_EX to commit a Put or a Delete. Held
+  // until the descriptor closes; works across the processes that share the root.
+  Result<FileDescriptor> LockKey(const std::filesystem::path& sidecar_path, int operation) const;
+  // The info of the data open as `fd` (`info`: its fstat) whose sidecar has no entry for it:
+  // hashed, with the default content type, and stored while that data is still in place.
+  Result<ObjectInfo> Rebuild(const std::string& key, int fd, const std::filesystem::path& path,
+                             const struct stat& info);
   Status CollectKeys(const std::filesystem::path& directory, const std::string& key_prefix,
                      const std::string& name_filter, std::vector<std::string>& keys) const;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "common/files.h"
 #include "storage/object_store_conformance.h"
@@ -126,6 +127,64 @@ TEST(LocalObjectStoreTest, StaleOrMissingSidecarIsRebuiltFromTheData) {
   ASSERT_TRUE(head.ok()) << head.status().ToString();
   EXPECT_EQ(head->sha256_hex, "3608bca1e44ea6c4d268eb6db02260269892c0b42b86bbf1e77a6fa16c3c9282");
   EXPECT_FALSE(fs::is_empty(root / "meta"));  // rebuilt
+}
+
+// Concurrent Puts of one key, each with its own content type and metadata: whichever body is
+// left, Head reports that same Put's metadata (the commit is one step, last writer wins).
+TEST(LocalObjectStoreTest, ConcurrentPutsOfOneKeyKeepBodyAndMetadataTogether) {
+  testing::TempDir dir;
+  auto store = OpenLocal(dir.path() / "store");
+  ASSERT_NE(store, nullptr);
+  for (int round = 0; round < 30; ++round) {
+    std::vector<std::thread> writers;
+    for (int writer = 0; writer < 6; ++writer) {
+      writers.emplace_back([&, writer] {
+        std::string body(4096 * (writer + 1), static_cast<char>('a' + writer));
+        std::istringstream source(body);
+        PutOptions options{.content_type = "application/x-" + std::to_string(writer),
+                           .metadata = {{"writer", std::to_string(writer)}}};
+        EXPECT_TRUE(store->Put("race", source, body.size(), options).ok());
+      });
+    }
+    for (std::thread& writer : writers) writer.join();
+    Result<ObjectInfo> head = store->Head("race");
+    ASSERT_TRUE(head.ok()) << head.status().ToString();
+    int writer = static_cast<int>(head->size / 4096) - 1;
+    EXPECT_EQ(head->content_type, "application/x-" + std::to_string(writer)) << "round " << round;
+    EXPECT_EQ(head->metadata, (ObjectMetadata{{"writer", std::to_string(writer)}}))
+        << "round " << round;
+  }
+}
+
+// A crash after a Put wrote its sidecar but before its data's rename: the sidecar names the new
+// data, and still holds the entry of the data in place, which keeps its metadata.
+TEST(LocalObjectStoreTest, CrashBeforeTheRenameKeepsTheOldVersionWhole) {
+  testing::TempDir dir;
+  fs::path root = dir.path() / "store";
+  auto store = OpenLocal(root);
+  ASSERT_NE(store, nullptr);
+  std::istringstream first("abc");
+  ASSERT_TRUE(
+      store->Put("k", first, 3, {.content_type = "text/plain", .metadata = {{"v", "1"}}}).ok());
+  fs::path sidecar;
+  for (const auto& entry : fs::recursive_directory_iterator(root / "meta")) {
+    if (entry.is_regular_file()) sidecar = entry.path();
+  }
+  ASSERT_FALSE(sidecar.empty());
+  std::string saved_object = ReadFile(root / "objects" / "k").value();
+  std::string saved_sidecar = ReadFile(sidecar).value();
+  // The second Put's sidecar, with the data of the first put back as it was.
+  fs::create_hard_link(root / "objects" / "k", root / "old-data");
+  std::istringstream second("xyzw");
+  ASSERT_TRUE(store->Put("k", second, 4, {.content_type = "text/csv"}).ok());
+  fs::rename(root / "old-data", root / "objects" / "k");
+  Result<ObjectInfo> head = store->Head("k");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->size, 3u);
+  EXPECT_EQ(head->content_type, "text/plain");
+  EXPECT_EQ(head->metadata, (ObjectMetadata{{"v", "1"}}));
+  EXPECT_NE(ReadFile(sidecar).value(), saved_sidecar);  // it is the second Put's
+  EXPECT_EQ(ReadFile(root / "objects" / "k").value(), saved_object);
 }
 
 TEST(LocalObjectStoreTest, KeyThatIsAlsoAPrefixIsFailedPrecondition) {

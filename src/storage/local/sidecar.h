@@ -1,8 +1,13 @@
 // The metadata file kept beside each object of a LocalObjectStore (SHA-256, content type).
 //
 // A sidecar records which data file it describes (inode, size, mtime: rename keeps all three),
-// so that a sidecar written for a Put that crashed, or that lost a race with another Put of the
-// same key, is recognised as stale instead of reporting a SHA-256 the data does not have.
+// so that a sidecar written for a Put that crashed is recognised as stale instead of reporting a
+// SHA-256 the data does not have.
+//
+// A Put writes the sidecar before it renames its data into place, both under the key's lock
+// (LocalObjectStore), and the sidecar keeps the entry of the data it replaces beside the new
+// one: whichever file the name holds, after a crash between the two steps too, the sidecar
+// describes it. The data's rename is the one commit point of a Put, body and metadata alike.
 #pragma once
 
 #include <sys/stat.h>
@@ -34,10 +39,21 @@ struct Sidecar {
   FileIdentity data;
 };
 
-// nullopt when there is none or it cannot be parsed (both mean "recompute").
-std::optional<Sidecar> ReadSidecar(const std::filesystem::path& path);
+// What one sidecar file holds: the entry of the newest Put, and the entry of the data that Put
+// replaces, kept until the next Put (the data in place is one of the two).
+struct SidecarFile {
+  Sidecar current;
+  std::optional<Sidecar> previous;
+
+  // The entry that describes `key`'s data of `identity`, or nullptr (stale: recompute).
+  const Sidecar* Find(const std::string& key, const FileIdentity& identity) const;
+};
+
+// nullopt when there is none or it cannot be parsed (both mean "recompute"). Reads the format
+// of earlier versions (one entry, no "previous") too.
+std::optional<SidecarFile> ReadSidecar(const std::filesystem::path& path);
 // Atomic: written to a temp file in `temp_directory` (same filesystem), then renamed into place.
-Status WriteSidecar(const std::filesystem::path& path, const Sidecar& sidecar,
+Status WriteSidecar(const std::filesystem::path& path, const SidecarFile& sidecar,
                     const std::filesystem::path& temp_directory);
 
 }  // namespace trainyard::storage
