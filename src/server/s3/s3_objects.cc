@@ -139,8 +139,10 @@ S3Outcome GetObject(S3Call& call) {
   for (const auto& [name, value] : info->metadata) {
     call.response.SetHeader("x-amz-meta-" + name, value);
   }
-  // S3's full-object checksum, when asked for: the store keeps every object's SHA-256.
-  if (call.request.Header("x-amz-checksum-mode") == "ENABLED") {
+  // S3's full-object checksum, when asked for: the store keeps every object's SHA-256. Not on
+  // a ranged answer, as S3 sends none there: clients check the checksum against the bytes they
+  // received, and the whole object's would fail any range (boto3's FlexibleChecksumError).
+  if (call.request.Header("x-amz-checksum-mode") == "ENABLED" && !range) {
     if (auto digest = aws::HexDecode(info->sha256_hex); digest && digest->size() == 32) {
       call.response.SetHeader("x-amz-checksum-sha256", aws::Base64Encode(*digest));
     }
