@@ -80,12 +80,41 @@ json EncodeProgressBody(const ProgressBody& body) {
   return encoded;
 }
 
+namespace {
+
+// The snapshot's fields within the progress file's ranges (docs/job-json.md), which the wrapper
+// keeps: a body outside them was not sent by trainyard-wrap.
+Status CheckProgressSnapshot(const json& progress) {
+  if (!progress.is_object()) return FieldError("progress", "must be an object");
+  if (auto it = progress.find("progress"); it != progress.end()) {
+    if (!it->is_number() || !(it->get<double>() >= 0.0 && it->get<double>() <= 1.0)) {
+      return FieldError("progress.progress", "must be a number from 0 to 1");
+    }
+  }
+  for (const char* name : {"step", "total_steps"}) {
+    if (auto it = progress.find(name); it != progress.end()) {
+      if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0)) {
+        return FieldError(std::string("progress.") + name, "must be a non-negative integer");
+      }
+    }
+  }
+  if (auto it = progress.find("epoch"); it != progress.end() && !it->is_number()) {
+    return FieldError("progress.epoch", "must be a number");
+  }
+  if (auto it = progress.find("message"); it != progress.end() && !it->is_string()) {
+    return FieldError("progress.message", "must be a string");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ProgressBody> DecodeProgressBody(const json& body) {
   if (!body.is_object()) return InvalidArgument("the progress body must be a JSON object");
   ProgressBody decoded;
   if (body.contains("progress")) {
     const json& progress = body["progress"];
-    if (!progress.is_object()) return FieldError("progress", "must be an object");
+    TY_RETURN_IF_ERROR(CheckProgressSnapshot(progress));
     decoded.progress = progress;
   }
   if (body.contains("metrics")) {
@@ -101,7 +130,16 @@ Result<ProgressBody> DecodeProgressBody(const json& body) {
       ProgressMetric parsed{.name = point["name"].get<std::string>(),
                             .value = point["value"].get<double>()};
       const json& step = Member(point, "step");
-      if (step.is_number_integer()) parsed.step = step.get<int64_t>();
+      if (step.is_number_integer()) {
+        bool in_range = step.is_number_unsigned()
+                            ? step.get<uint64_t>() <= std::numeric_limits<int64_t>::max()
+                            : step.get<int64_t>() >= 0;
+        if (!in_range) {
+          return FieldError("metrics[" + std::to_string(i) + "].step",
+                            "must be a non-negative integer");
+        }
+        parsed.step = step.get<int64_t>();
+      }
       parsed.timestamp = ReadTimestamp(Member(point, "timestamp"));
       decoded.metrics.push_back(std::move(parsed));
     }

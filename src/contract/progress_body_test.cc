@@ -70,12 +70,42 @@ TEST(ProgressBodyTest, RoundTripsTheEdgeCases) {
   EXPECT_EQ(RoundTrip(dropped), dropped);
 }
 
+TEST(ProgressBodyTest, ValuesOutsideTheDocumentedRangesAreRefusedNamingTheField) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"progress": {"progress": 5.0}})",
+       "field 'progress.progress': must be a number from 0 to 1"},
+      {R"({"progress": {"progress": -0.1}})",
+       "field 'progress.progress': must be a number from 0 to 1"},
+      {R"({"progress": {"progress": "half"}})",
+       "field 'progress.progress': must be a number from 0 to 1"},
+      {R"({"progress": {"step": -3}})", "field 'progress.step': must be a non-negative integer"},
+      {R"({"progress": {"total_steps": 1.5}})",
+       "field 'progress.total_steps': must be a non-negative integer"},
+      {R"({"progress": {"epoch": "2"}})", "field 'progress.epoch': must be a number"},
+      {R"({"progress": {"message": 7}})", "field 'progress.message': must be a string"},
+      {R"({"metrics": [{"name": "loss", "value": 1}, {"name": "loss", "value": 1, "step": -3}]})",
+       "field 'metrics[1].step': must be a non-negative integer"},
+      {R"({"metrics": [{"name": "loss", "value": 1, "step": 9223372036854775808}]})",
+       "field 'metrics[0].step': must be a non-negative integer"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto decoded = DecodeProgressBody(json::parse(text));
+    EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(decoded.status().message(), message) << text;
+  }
+  auto edges = DecodeProgressBody(json::parse(
+      R"({"progress": {"progress": 1, "step": 0, "total_steps": 9, "epoch": -1.5},
+          "metrics": [{"name": "loss", "value": 1, "step": 0}]})"));
+  ASSERT_TRUE(edges.ok()) << edges.status().ToString();
+  EXPECT_EQ(edges->metrics[0].step, 0);
+}
+
 TEST(ProgressBodyTest, WhatItWritesReadsBackTheSame) {
   // Whatever it accepts, its own encoding of it decodes to the same body (fuzz_json_requests
   // checks this for any input): odd timestamps included.
   json body = json::parse(R"({
     "sequence": 18446744073709551615, "job_name": "j",
-    "metrics": [{"name": "a", "value": 18446744073709551615, "step": -3,
+    "metrics": [{"name": "a", "value": 18446744073709551615, "step": 3,
                  "timestamp": "1969-12-31T23:59:59.500Z"},
                 {"name": "b", "value": -0.5, "timestamp": "2026-02-31T00:00:00Z"},
                 {"name": "c", "value": 1, "timestamp": "9999-12-31T23:59:60Z"},

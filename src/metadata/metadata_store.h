@@ -126,6 +126,20 @@ struct ProgressUpdate {
   std::optional<nlohmann::json> progress;  // the new snapshot, when it changed
   std::vector<MetricPoint> metrics;
   std::vector<LogLine> log;  // ids are assigned by the store
+  // The callback's sequence number (increasing with each request of one run of the job); 0:
+  // none given. An update whose sequence is not above the last one recorded under the job's
+  // current token is a repeat and records nothing.
+  uint64_t sequence = 0;
+  // At most this many distinct metric names per job (0: no limit); points of further names are
+  // dropped, and counted in ProgressRecorded.
+  size_t max_metric_names = 0;
+};
+
+// What RecordProgress did with an update.
+struct ProgressRecorded {
+  std::vector<Event> events;           // the appended events, with their ids
+  bool repeated = false;               // the sequence was already recorded: nothing was stored
+  uint64_t dropped_metric_points = 0;  // points of names beyond max_metric_names
 };
 
 class MetadataStore {
@@ -172,9 +186,10 @@ class MetadataStore {
   // "job.progress" event (data = the snapshot) when progress was given and a "job.metrics"
   // event (data = {"metrics": [{name, value, step, timestamp}...]}) when metrics were; one
   // transaction. Returns the appended events. Log lines are not events (they are read with
-  // ListLogLines). NotFound.
-  virtual Result<std::vector<Event>> RecordProgress(const std::string& job_name,
-                                                    const ProgressUpdate& update) = 0;
+  // ListLogLines). A repeated sequence and the cap on metric names: see ProgressUpdate.
+  // NotFound.
+  virtual Result<ProgressRecorded> RecordProgress(const std::string& job_name,
+                                                  const ProgressUpdate& update) = 0;
   // Every point of the job's metrics (or of the one named), in the order they were recorded.
   virtual Result<std::vector<MetricPoint>> ListMetricPoints(
       const std::string& job_name, const std::string& metric_name = "") = 0;

@@ -181,9 +181,9 @@ TEST_P(MetadataStoreConformanceTest, RecordProgressMergesAndAppendsTheRightEvent
   int64_t last_event = *store_->LastEventId();
 
   // Log lines alone: no event.
-  Result<std::vector<Event>> events = store_->RecordProgress("a-000", LogOnly({"one", "two"}));
+  Result<ProgressRecorded> events = store_->RecordProgress("a-000", LogOnly({"one", "two"}));
   ASSERT_TRUE(events.ok()) << events.status().ToString();
-  EXPECT_TRUE(events->empty());
+  EXPECT_TRUE(events->events.empty());
   EXPECT_EQ(*store_->LastEventId(), last_event);
 
   // Progress alone: one job.progress event carrying the snapshot.
@@ -191,12 +191,12 @@ TEST_P(MetadataStoreConformanceTest, RecordProgressMergesAndAppendsTheRightEvent
   progress.progress = json{{"progress", 0.5}, {"step", 150}, {"message", "half"}};
   events = store_->RecordProgress("a-000", progress);
   ASSERT_TRUE(events.ok()) << events.status().ToString();
-  ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ((*events)[0].type, "job.progress");
-  EXPECT_EQ((*events)[0].sweep_id, "sw-a");
-  EXPECT_EQ((*events)[0].job_name, "a-000");
-  EXPECT_EQ((*events)[0].data, *progress.progress);
-  EXPECT_GT((*events)[0].id, last_event);
+  ASSERT_EQ(events->events.size(), 1u);
+  EXPECT_EQ(events->events[0].type, "job.progress");
+  EXPECT_EQ(events->events[0].sweep_id, "sw-a");
+  EXPECT_EQ(events->events[0].job_name, "a-000");
+  EXPECT_EQ(events->events[0].data, *progress.progress);
+  EXPECT_GT(events->events[0].id, last_event);
   EXPECT_EQ(GetJob("a-000").progress, *progress.progress);
 
   // Metrics alone: one job.metrics event; the latest value of each metric is the last given.
@@ -206,10 +206,10 @@ TEST_P(MetadataStoreConformanceTest, RecordProgressMergesAndAppendsTheRightEvent
                      {.name = "loss", .value = 0.25, .step = 2, .timestamp = TestTime(102)}};
   events = store_->RecordProgress("a-000", metrics);
   ASSERT_TRUE(events.ok()) << events.status().ToString();
-  ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ((*events)[0].type, "job.metrics");
-  EXPECT_EQ((*events)[0].job_name, "a-000");
-  const json& points = (*events)[0].data["metrics"];
+  ASSERT_EQ(events->events.size(), 1u);
+  EXPECT_EQ(events->events[0].type, "job.metrics");
+  EXPECT_EQ(events->events[0].job_name, "a-000");
+  const json& points = events->events[0].data["metrics"];
   ASSERT_EQ(points.size(), 3u);
   EXPECT_EQ(points[0]["name"], "loss");
   EXPECT_EQ(points[0]["value"], 0.5);
@@ -227,10 +227,10 @@ TEST_P(MetadataStoreConformanceTest, RecordProgressMergesAndAppendsTheRightEvent
   both.metrics = {{.name = "loss", .value = 0.125, .timestamp = TestTime(200)}};
   events = store_->RecordProgress("a-000", both);
   ASSERT_TRUE(events.ok()) << events.status().ToString();
-  ASSERT_EQ(events->size(), 2u);
-  EXPECT_EQ((*events)[0].type, "job.progress");
-  EXPECT_EQ((*events)[1].type, "job.metrics");
-  EXPECT_GT((*events)[1].id, (*events)[0].id);
+  ASSERT_EQ(events->events.size(), 2u);
+  EXPECT_EQ(events->events[0].type, "job.progress");
+  EXPECT_EQ(events->events[1].type, "job.metrics");
+  EXPECT_GT(events->events[1].id, events->events[0].id);
   job = GetJob("a-000");
   EXPECT_EQ(job.progress, *both.progress);
   EXPECT_EQ(job.metrics, (std::map<std::string, double>{{"loss", 0.125}, {"acc", 0.75}}));
@@ -292,6 +292,74 @@ TEST_P(MetadataStoreConformanceTest, MetricPointsKeepOrderAndFilterByName) {
   ASSERT_EQ(loss->size(), 2u);
   EXPECT_EQ((*loss)[1].step, 20);
   EXPECT_TRUE(store_->ListMetricPoints("a-000", "nope")->empty());
+}
+
+TEST_P(MetadataStoreConformanceTest, RepeatedProgressSequenceStoresNothing) {
+  CreateSweep("a", 1);
+  ProgressUpdate first = LogOnly({"one"});
+  first.sequence = 5;
+  first.metrics = {{.name = "loss", .value = 1, .timestamp = TestTime(1)}};
+  Result<ProgressRecorded> recorded = store_->RecordProgress("a-000", first);
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  EXPECT_FALSE(recorded->repeated);
+  for (uint64_t sequence : {5u, 4u}) {
+    ProgressUpdate again = first;
+    again.sequence = sequence;
+    int64_t last_event = *store_->LastEventId();
+    recorded = store_->RecordProgress("a-000", again);
+    ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+    EXPECT_TRUE(recorded->repeated) << sequence;
+    EXPECT_TRUE(recorded->events.empty());
+    EXPECT_EQ(*store_->LastEventId(), last_event);
+  }
+  ProgressUpdate unnumbered = LogOnly({"two"});  // sequence 0: none given, always recorded
+  ASSERT_TRUE(store_->RecordProgress("a-000", unnumbered).ok());
+  ProgressUpdate next = LogOnly({"three"});
+  next.sequence = 6;
+  ASSERT_FALSE(store_->RecordProgress("a-000", next)->repeated);
+  EXPECT_EQ(store_->ListLogLines("a-000", 0)->size(), 3u);
+  EXPECT_EQ(store_->ListMetricPoints("a-000")->size(), 1u);
+
+  // A new token is a new run of the job: its sequence starts again.
+  JobRecord job = GetJob("a-000");
+  job.token_sha256 = std::string(64, 'e');
+  ASSERT_TRUE(store_->UpdateJobState(job, {}).ok());
+  ProgressUpdate rerun = LogOnly({"rerun"});
+  rerun.sequence = 1;
+  ASSERT_FALSE(store_->RecordProgress("a-000", rerun)->repeated);
+  EXPECT_EQ(store_->ListLogLines("a-000", 0)->size(), 4u);
+  // The same token again (a state update of the same run) keeps it.
+  ASSERT_TRUE(store_->UpdateJobState(job, {}).ok());
+  EXPECT_TRUE(store_->RecordProgress("a-000", rerun)->repeated);
+}
+
+TEST_P(MetadataStoreConformanceTest, MetricNamesBeyondTheCapAreDropped) {
+  CreateSweep("a", 1);
+  ProgressUpdate update;
+  update.max_metric_names = 3;
+  for (int i = 0; i < 5; ++i) {
+    update.metrics.push_back(
+        {.name = "m" + std::to_string(i), .value = double(i), .timestamp = TestTime(i)});
+  }
+  update.metrics.push_back({.name = "m0", .value = 10, .timestamp = TestTime(9)});
+  Result<ProgressRecorded> recorded = store_->RecordProgress("a-000", update);
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  EXPECT_EQ(recorded->dropped_metric_points, 2u);
+  EXPECT_EQ(GetJob("a-000").metrics,
+            (std::map<std::string, double>{{"m0", 10}, {"m1", 1}, {"m2", 2}}));
+  EXPECT_EQ(store_->ListMetricPoints("a-000")->size(), 4u);
+  ASSERT_EQ(recorded->events.size(), 1u);
+  EXPECT_EQ(recorded->events[0].data["metrics"].size(), 4u);
+
+  ProgressUpdate later;  // a known name is kept, a new one dropped
+  later.max_metric_names = 3;
+  later.metrics = {{.name = "m9", .value = 9, .timestamp = TestTime(20)},
+                   {.name = "m1", .value = 11, .timestamp = TestTime(21)}};
+  recorded = store_->RecordProgress("a-000", later);
+  ASSERT_TRUE(recorded.ok());
+  EXPECT_EQ(recorded->dropped_metric_points, 1u);
+  EXPECT_EQ(GetJob("a-000").metrics.size(), 3u);
+  EXPECT_EQ(GetJob("a-000").metrics.at("m1"), 11);
 }
 
 TEST_P(MetadataStoreConformanceTest, JobMethodsOfAnUnknownJobAreNotFound) {

@@ -8,7 +8,7 @@ namespace {
 
 // Append only: a step, once released, is never edited (databases in the field have run it).
 // Times are integer milliseconds since the epoch; JSON and maps are TEXT.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     // 1: the initial schema.
     R"sql(
 CREATE TABLE datasets (
@@ -102,6 +102,11 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_sweep ON events(sweep_id, id);
 CREATE INDEX events_by_job ON events(job_name, id);
+)sql",
+    // 2: the last progress callback sequence recorded under the job's current token, so that a
+    // repeated request stores nothing twice (reset when the token changes: a new run).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN progress_sequence INTEGER NOT NULL DEFAULT 0;
 )sql",
 };
 

@@ -1,4 +1,6 @@
 // SqliteMetadataStore: jobs, their metric points and log lines.
+#include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "metadata/sqlite_metadata_store.h"
@@ -99,15 +101,18 @@ Result<std::vector<Event>> SqliteMetadataStore::UpdateJobState(const JobRecord& 
       Statement update,
       db_->Prepare("UPDATE jobs SET queued = ?, executor_job_name = ?, attempt = ?, status = ?, "
                    "secondary_status = ?, transitions = ?, failure_reason = ?, exit_code = ?, "
-                   "token_sha256 = ?, started_at_ms = ?, ended_at_ms = ?, updated_at_ms = ? "
-                   "WHERE name = ?"));
+                   "token_sha256 = ?, started_at_ms = ?, ended_at_ms = ?, updated_at_ms = ?, "
+                   // A new token is a new run of the job, whose sequence starts again.
+                   "progress_sequence = CASE WHEN token_sha256 = ? THEN progress_sequence "
+                   "ELSE 0 END WHERE name = ?"));
   std::optional<int64_t> started, ended;
   if (job.started_at) started = ToMillis(*job.started_at);
   if (job.ended_at) ended = ToMillis(*job.ended_at);
   update.BindAll(int64_t{job.queued}, job.executor_job_name, job.attempt,
                  core::ToString(job.status), core::ToString(job.secondary_status),
                  DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
-                 job.exit_code, job.token_sha256, started, ended, ToMillis(now), job.name);
+                 job.exit_code, job.token_sha256, started, ended, ToMillis(now), job.token_sha256,
+                 job.name);
   TY_RETURN_IF_ERROR(update.Run());
   if (sqlite3_changes(db_->raw()) == 0) return JobNotFound(job.name);
   std::vector<Event> appended;
@@ -120,40 +125,67 @@ Result<std::vector<Event>> SqliteMetadataStore::UpdateJobState(const JobRecord& 
   return appended;
 }
 
-Result<std::vector<Event>> SqliteMetadataStore::RecordProgress(const std::string& job_name,
-                                                               const ProgressUpdate& update) {
+Result<ProgressRecorded> SqliteMetadataStore::RecordProgress(const std::string& job_name,
+                                                             const ProgressUpdate& update) {
   std::lock_guard lock(mu_);
   TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
   TimePoint now = std::chrono::system_clock::now();
+  ProgressRecorded recorded;
   std::string sweep_id;
   std::optional<std::string> metrics_text;
+  // Only the metric points within the cap on names; the rest of the update as update.
+  std::vector<MetricPoint> kept_metrics;
+  const std::vector<MetricPoint>* stored_points = &update.metrics;
   {
-    TY_ASSIGN_OR_RETURN(Statement query,
-                        db_->Prepare("SELECT sweep_id, metrics FROM jobs WHERE name = ?"));
+    TY_ASSIGN_OR_RETURN(
+        Statement query,
+        db_->Prepare("SELECT sweep_id, metrics, progress_sequence FROM jobs WHERE name = ?"));
     TY_ASSIGN_OR_RETURN(bool row, query.BindAll(job_name).Step());
     if (!row) return JobNotFound(job_name);
     sweep_id = query.Text(0);
+    if (update.sequence != 0 &&
+        update.sequence <= static_cast<uint64_t>(std::max<int64_t>(query.Int(2), 0))) {
+      recorded.repeated = true;
+      return recorded;  // the transaction rolls back: nothing was written
+    }
     // The latest-value map is only rewritten when there are new points.
     if (!update.metrics.empty()) {
       TY_ASSIGN_OR_RETURN(auto latest,
                           ParseMetricMap(query.Text(1), "job '" + job_name + "' metrics"));
-      for (const MetricPoint& point : update.metrics) latest[point.name] = point.value;
-      metrics_text = DumpMetricMap(latest);
+      if (update.max_metric_names != 0) {
+        for (const MetricPoint& point : update.metrics) {
+          if (latest.size() >= update.max_metric_names && !latest.contains(point.name)) {
+            ++recorded.dropped_metric_points;
+            continue;
+          }
+          latest[point.name] = point.value;
+          kept_metrics.push_back(point);
+        }
+        stored_points = &kept_metrics;
+      } else {
+        for (const MetricPoint& point : update.metrics) latest[point.name] = point.value;
+      }
+      if (!stored_points->empty()) metrics_text = DumpMetricMap(latest);
     }
   }
   std::optional<std::string> progress_text;
   if (update.progress) progress_text = DumpJson(*update.progress);
   TY_ASSIGN_OR_RETURN(Statement write,
                       db_->Prepare("UPDATE jobs SET progress = COALESCE(?, progress), "
-                                   "metrics = COALESCE(?, metrics), updated_at_ms = ? "
+                                   "metrics = COALESCE(?, metrics), updated_at_ms = ?, "
+                                   "progress_sequence = MAX(progress_sequence, ?) "
                                    "WHERE name = ?"));
-  TY_RETURN_IF_ERROR(write.BindAll(progress_text, metrics_text, ToMillis(now), job_name).Run());
+  // SQLite's integers are signed: a sequence beyond int64's range is stored as its maximum.
+  auto sequence = static_cast<int64_t>(
+      std::min<uint64_t>(update.sequence, std::numeric_limits<int64_t>::max()));
+  TY_RETURN_IF_ERROR(
+      write.BindAll(progress_text, metrics_text, ToMillis(now), sequence, job_name).Run());
 
-  if (!update.metrics.empty()) {
+  if (!(*stored_points).empty()) {
     TY_ASSIGN_OR_RETURN(int64_t seq, LastSequence("SELECT COALESCE(MAX(seq), 0) FROM "
                                                   "metric_points WHERE job_name = ?",
                                                   job_name));
-    for (const MetricPoint& point : update.metrics) {
+    for (const MetricPoint& point : (*stored_points)) {
       TY_ASSIGN_OR_RETURN(Statement insert,
                           db_->Prepare("INSERT INTO metric_points (job_name, seq, name, value, "
                                        "step, timestamp_ms) VALUES (?, ?, ?, ?, ?, ?)"));
@@ -175,7 +207,7 @@ Result<std::vector<Event>> SqliteMetadataStore::RecordProgress(const std::string
     }
   }
 
-  std::vector<Event> appended;
+  std::vector<Event>& appended = recorded.events;
   if (update.progress) {
     Event progress{.type = "job.progress",
                    .sweep_id = sweep_id,
@@ -184,9 +216,9 @@ Result<std::vector<Event>> SqliteMetadataStore::RecordProgress(const std::string
     TY_ASSIGN_OR_RETURN(Event stored, AppendEvent(std::move(progress), now));
     appended.push_back(std::move(stored));
   }
-  if (!update.metrics.empty()) {
+  if (!(*stored_points).empty()) {
     json points = json::array();
-    for (const MetricPoint& point : update.metrics) points.push_back(MetricPointJson(point));
+    for (const MetricPoint& point : (*stored_points)) points.push_back(MetricPointJson(point));
     Event metrics{.type = "job.metrics",
                   .sweep_id = sweep_id,
                   .job_name = job_name,
@@ -195,7 +227,7 @@ Result<std::vector<Event>> SqliteMetadataStore::RecordProgress(const std::string
     appended.push_back(std::move(stored));
   }
   TY_RETURN_IF_ERROR(transaction.Commit());
-  return appended;
+  return recorded;
 }
 
 Result<std::vector<MetricPoint>> SqliteMetadataStore::ListMetricPoints(

@@ -54,8 +54,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<JobPage> ListJobs(const JobFilter& filter) override;
   Result<std::vector<Event>> UpdateJobState(const JobRecord& job,
                                             const std::vector<Event>& events) override;
-  Result<std::vector<Event>> RecordProgress(const std::string& job_name,
-                                            const ProgressUpdate& update) override;
+  Result<ProgressRecorded> RecordProgress(const std::string& job_name,
+                                          const ProgressUpdate& update) override;
   Result<std::vector<MetricPoint>> ListMetricPoints(const std::string& job_name,
                                                     const std::string& metric_name = "") override;
   Result<std::vector<LogLine>> ListLogLines(const std::string& job_name, int64_t after_id,

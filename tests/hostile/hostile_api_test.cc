@@ -114,5 +114,93 @@ TEST_F(HostileApiTest, S3RangedGetInChecksumModeCarriesNoWholeObjectChecksum) {
   EXPECT_EQ(range_text, "2345");
 }
 
+// A running job whose wrapper reports nothing by itself (it sleeps), and the job's callback
+// URL and token as its wrapper got them.
+struct RunningJob {
+  std::string sweep_id, name, callback_url, token;
+};
+
+RunningJob StartSleepingJob(ServerProcess& server) {
+  RunningJob job;
+  HttpAnswer created =
+      server.Post("/api/v1/sweeps", {{"name", "sleeper"},
+                                     {"trainer", {{"command", {"sh", "-c", "sleep 120"}}}},
+                                     {"grid", {{"seed", {1}}}}});
+  EXPECT_EQ(created.status, 201) << created.body;
+  if (created.status != 201) return job;
+  job.sweep_id = created.Json()["id"];
+  WaitFor(
+      [&] {
+        json jobs = server.Get("/api/v1/jobs?sweep=" + job.sweep_id + "&status=InProgress").Json();
+        if (!jobs.contains("jobs") || jobs["jobs"].empty()) return false;
+        job.name = jobs["jobs"][0]["name"];
+        for (const std::string& pid : JobProcesses(server.data_dir())) {
+          std::ifstream in("/proc/" + pid + "/environ");
+          std::string entry;
+          while (std::getline(in, entry, '\0')) {
+            if (entry.rfind("TRAINYARD_JOB_TOKEN=", 0) == 0) job.token = entry.substr(20);
+            if (entry.rfind("TRAINYARD_CALLBACK_URL=", 0) == 0) job.callback_url = entry.substr(23);
+          }
+        }
+        return !job.token.empty() && !job.callback_url.empty();
+      },
+      std::chrono::seconds(30));
+  EXPECT_FALSE(job.token.empty()) << "no wrapper of " << job.name << " with a job token";
+  return job;
+}
+
+HttpAnswer PostProgress(const RunningJob& job, const json& body) {
+  return Call({"POST",
+               job.callback_url,
+               body.dump(),
+               "",
+               {{"Content-Type", "application/json"}},
+               job.token});
+}
+
+// Findings: the progress callback stored `progress: 5.0` and `step: -3`, 30,000 metric names
+// in one POST (the job's record grew to 30,001 metrics and /jobs?limit=100 to 505 KB), and log
+// lines twice when a `sequence` was repeated.
+TEST_F(HostileApiTest, ProgressCallbackKeepsRangesCapsNamesAndDropsRepeats) {
+  RunningJob job = StartSleepingJob(*server_);
+  ASSERT_FALSE(job.token.empty());
+
+  HttpAnswer out_of_range = PostProgress(job, {{"sequence", 1}, {"progress", {{"progress", 5.0}}}});
+  EXPECT_EQ(out_of_range.status, 400) << out_of_range.body;
+  EXPECT_NE(out_of_range.body.find("progress.progress"), std::string::npos) << out_of_range.body;
+  HttpAnswer negative_step = PostProgress(
+      job, {{"sequence", 2}, {"metrics", {{{"name", "loss"}, {"value", 1}, {"step", -3}}}}});
+  EXPECT_EQ(negative_step.status, 400) << negative_step.body;
+  EXPECT_NE(negative_step.body.find("metrics[0].step"), std::string::npos) << negative_step.body;
+
+  json many = json::array();
+  for (int i = 0; i < 30'000; ++i) {
+    many.push_back({{"name", "m" + std::to_string(i)}, {"value", i}, {"step", 1}});
+  }
+  HttpAnswer flood = PostProgress(job, {{"sequence", 3}, {"metrics", many}});
+  EXPECT_EQ(flood.status, 204) << flood.body;
+  json record = server_->Get("/api/v1/jobs/" + job.name).Json();
+  EXPECT_EQ(record["metrics"].size(), 100u);
+  EXPECT_LT(server_->Get("/api/v1/jobs?limit=100").body.size(), 20'000u);
+  EXPECT_NE(server_->OutputSoFar().find("job=" + job.name + " dropped 29900 metric points"),
+            std::string::npos);
+
+  json lines = {{"sequence", 4},
+                {"log", {{{"stream", "stdout"}, {"line", "only-once"}}}},
+                {"progress", {{"progress", 0.5}, {"step", 7}}}};
+  EXPECT_EQ(PostProgress(job, lines).status, 204);
+  EXPECT_EQ(PostProgress(job, lines).status, 204);  // a replay: answered, stored once
+  lines["sequence"] = 2;                            // an older one
+  EXPECT_EQ(PostProgress(job, lines).status, 204);
+  HttpAnswer log = server_->Get("/api/v1/jobs/" + job.name + "/logs");
+  ASSERT_EQ(log.status, 200) << log.body;
+  size_t first = log.body.find("only-once");
+  EXPECT_NE(first, std::string::npos) << log.body;
+  EXPECT_EQ(log.body.find("only-once", first + 1), std::string::npos) << log.body;
+  EXPECT_EQ(server_->Get("/api/v1/jobs/" + job.name).Json()["progress"]["step"], 7);
+
+  EXPECT_EQ(server_->Post("/api/v1/sweeps/" + job.sweep_id + "/stop", json::object()).status, 200);
+}
+
 }  // namespace
 }  // namespace trainyard::testing

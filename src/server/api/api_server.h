@@ -29,6 +29,9 @@ struct ApiServerOptions {
   std::vector<std::string> token_sha256s;
   size_t max_json_bytes = 4 << 20;  // sweep bodies and progress callbacks
   int max_json_depth = 32;
+  // Distinct metric names a job may report through its progress callback; points of further
+  // names are dropped with a warning in the log (docs/progress-callback.md).
+  size_t max_metric_names_per_job = 100;
   std::filesystem::path upload_temp_dir;  // multipart and chunked uploads are spooled here
   std::string openapi_json;               // served at /api/v1/openapi.json
   std::string version;                    // shown by /healthz

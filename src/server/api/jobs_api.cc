@@ -2,6 +2,7 @@
 #include <charconv>
 #include <set>
 
+#include "common/log.h"
 #include "control/job_tokens.h"
 #include "core/job_status.h"
 #include "server/api/api_server.h"
@@ -188,9 +189,21 @@ void ApiServer::RecordProgress(const HttpRequest& request, const std::string& na
   auto update = DecodeProgress(*document);
   if (!update.ok()) return WriteError(response, update.status());
   for (metadata::LogLine& line : update->log) line.line = options_.secret_mask.Apply(line.line);
+  update->max_metric_names = options_.max_metric_names_per_job;
   auto recorded = metadata_.RecordProgress(name, *update);
   if (!recorded.ok()) return WriteError(response, recorded.status());
-  events_.Notify();
+  // Both answered 204 all the same: a repeat is already stored, and the points beyond the cap
+  // would be refused again on every retry.
+  if (recorded->repeated) {
+    Logger("api").info("job={} progress sequence={} was already recorded: nothing stored", name,
+                       update->sequence);
+  }
+  if (recorded->dropped_metric_points > 0) {
+    Logger("api").warn(
+        "job={} dropped {} metric points: the job has reached the limit of {} metric names", name,
+        recorded->dropped_metric_points, options_.max_metric_names_per_job);
+  }
+  if (!recorded->repeated) events_.Notify();  // new events, or log lines for followers
   response.SetStatus(204);
 }
 

@@ -7,6 +7,7 @@ namespace trainyard::server {
 Result<metadata::ProgressUpdate> DecodeProgress(const nlohmann::json& body) {
   TY_ASSIGN_OR_RETURN(contract::ProgressBody decoded, contract::DecodeProgressBody(body));
   metadata::ProgressUpdate update;
+  update.sequence = decoded.sequence;
   update.progress = std::move(decoded.progress);
   update.metrics.reserve(decoded.metrics.size());
   for (contract::ProgressMetric& point : decoded.metrics) {
