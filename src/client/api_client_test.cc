@@ -222,6 +222,19 @@ TEST(ApiClientTest, DownloadWritesTheFileNamedByTheServer) {
   EXPECT_EQ(server.requests().at(0).headers["authorization"], "Bearer secret");
 }
 
+TEST(ApiClientTest, DownloadPrefersTheExactNameOfFilenameStar) {
+  TempDir dir;
+  ScriptedHttpServer server([&](const RecordedRequest&, const ScriptedHttpServer::Write& write) {
+    write(ScriptedHttpServer::Response(200, "x",
+                                       "Content-Disposition: attachment; filename=\"a_b _.csv\"; "
+                                       "filename*=UTF-8''a%22b%20%E2%82%AC.csv\r\n"));
+  });
+  auto written = ClientFor(server.base_url())
+                     .Download({"/api/v1/datasets/ds-1/content", dir.path(), "dataset", {}});
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(*written, dir.path() / "a\"b €.csv");
+}
+
 TEST(ApiClientTest, DownloadToAnExplicitFileReplacesItWhole) {
   TempDir dir;
   fs::path target = dir.path() / "model.tar.gz";

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -74,13 +75,38 @@ size_t WriteForDownload(char* data, size_t size, size_t count, void* opaque) {
   return bytes;
 }
 
-// The file name of `attachment; filename="x.csv"`, reduced to a plain name (no directories), so
-// a server cannot make the client write outside the current directory; empty if none.
-std::string FilenameFromContentDisposition(const std::string& header) {
-  size_t at = header.find("filename=");
+// The decoded value of `filename*=UTF-8''<percent-encoded>` (RFC 6266, 8187), or "" when there
+// is none or it decodes to a NUL.
+std::string ExtendedFilename(const std::string& header) {
+  const std::string parameter = "filename*=UTF-8''";
+  size_t at = header.find(parameter);
   if (at == std::string::npos) return "";
-  std::string value = header.substr(at + 9);
-  if (!value.empty() && value.front() == '"') {
+  std::string encoded = header.substr(at + parameter.size());
+  encoded = encoded.substr(0, encoded.find(';'));
+  std::string value;
+  for (size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] == '%' && i + 2 < encoded.size() &&
+        std::isxdigit(static_cast<unsigned char>(encoded[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(encoded[i + 2]))) {
+      value += static_cast<char>(std::stoi(encoded.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else if (encoded[i] != ' ' && encoded[i] != '\t') {
+      value += encoded[i];
+    }
+  }
+  return value.find('\0') == std::string::npos ? value : "";
+}
+
+// The file name of `attachment; filename="x.csv"` (or of its exact form, `filename*`, which
+// wins), reduced to a plain name (no directories), so a server cannot make the client write
+// outside the current directory; empty if none.
+std::string FilenameFromContentDisposition(const std::string& header) {
+  std::string value = ExtendedFilename(header);
+  size_t at = header.find("filename=");
+  if (value.empty() && at == std::string::npos) return "";
+  if (!value.empty()) {
+    // Already decoded: only the plain-name rules below apply.
+  } else if (value = header.substr(at + 9); !value.empty() && value.front() == '"') {
     size_t end = value.find('"', 1);
     value = value.substr(1, end == std::string::npos ? std::string::npos : end - 1);
   } else {

@@ -202,5 +202,31 @@ TEST_F(HostileApiTest, ProgressCallbackKeepsRangesCapsNamesAndDropsRepeats) {
   EXPECT_EQ(server_->Post("/api/v1/sweeps/" + job.sweep_id + "/stop", json::object()).status, 200);
 }
 
+// Finding: `Content-Disposition: filename="a"b.csv"`: a dataset's file name went into the
+// header unquoted, so a quote in it ended the quoted string (and could add parameters).
+TEST_F(HostileApiTest, DownloadNamesAreQuotedAndEncoded) {
+  HttpAnswer uploaded = Call({"POST",
+                              server_->url() + "/api/v1/datasets?name=quoted&kind=other&filename="
+                                               "a%22b%3B%20filename%3Devil.sh%20%E2%82%AC.csv",
+                              "id,label\n",
+                              "",
+                              {{"Content-Type", "text/csv"}},
+                              server_->token()});
+  ASSERT_EQ(uploaded.status, 201) << uploaded.body;
+  HttpAnswer content =
+      server_->Get("/api/v1/datasets/" + uploaded.Json()["id"].get<std::string>() + "/content");
+  ASSERT_EQ(content.status, 200) << content.body;
+  EXPECT_EQ(content.headers["content-disposition"],
+            "attachment; filename=\"a_b; filename=evil.sh _.csv\"; "
+            "filename*=UTF-8''a%22b%3B%20filename%3Devil.sh%20%E2%82%AC.csv");
+  // The CLI saves it under its exact name.
+  fs::path into = temp_->path() / "downloads";
+  fs::create_directories(into);
+  ProcessResult downloaded = server_->Cli(
+      {"dataset", "download", uploaded.Json()["id"].get<std::string>(), "-o", into.string()});
+  EXPECT_EQ(downloaded.exit_code, 0) << downloaded.output;
+  EXPECT_TRUE(fs::exists(into / "a\"b; filename=evil.sh €.csv")) << downloaded.output;
+}
+
 }  // namespace
 }  // namespace trainyard::testing

@@ -208,7 +208,7 @@ void ApiServer::SendObject(const HttpRequest& request, const std::string& key,
   // An object whose digest the store does not know (an S3 multipart upload) has no ETag.
   if (!info->sha256_hex.empty()) response.SetHeader("ETag", "\"" + info->sha256_hex + "\"");
   if (!download_name.empty()) {
-    response.SetHeader("Content-Disposition", "attachment; filename=\"" + download_name + "\"");
+    response.SetHeader("Content-Disposition", AttachmentDisposition(download_name));
   }
   std::optional<storage::ByteRange> byte_range;
   uint64_t length = info->size;

@@ -1,6 +1,7 @@
 #include "server/api/http_helpers.h"
 
 #include <cctype>
+#include <string_view>
 
 #include "control/sweep_request.h"
 
@@ -61,6 +62,31 @@ std::string BearerToken(const HttpRequest& request) {
   }
   size_t token = header.find_first_not_of(' ', scheme.size());
   return token == std::string::npos ? "" : header.substr(token);
+}
+
+std::string AttachmentDisposition(const std::string& filename) {
+  std::string fallback, encoded;
+  for (unsigned char c : filename) {
+    bool printable_ascii = c >= 0x20 && c < 0x7f;
+    if (printable_ascii && c != '"' && c != '\\') {
+      fallback += static_cast<char>(c);
+    } else if (c < 0x80 || c >= 0xc0) {  // not a UTF-8 continuation byte: one per character
+      fallback += '_';
+    }
+    // RFC 8187 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~"; everything else percent-encoded.
+    bool attr_char =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    if (attr_char) {
+      encoded += static_cast<char>(c);
+    } else {
+      static const char kHex[] = "0123456789ABCDEF";
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 0x0f];
+    }
+  }
+  return "attachment; filename=\"" + fallback + "\"; filename*=UTF-8''" + encoded;
 }
 
 std::vector<std::string> PathSegments(const std::string& path) {

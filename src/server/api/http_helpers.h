@@ -24,6 +24,13 @@ Result<nlohmann::json> ReadJsonBody(BodyReader& body, size_t max_bytes, int max_
 // The value of "Authorization: Bearer <token>", or "".
 std::string BearerToken(const HttpRequest& request);
 
+// Content-Disposition for a download named `filename` (RFC 6266): `attachment;
+// filename="<fallback>"; filename*=UTF-8''<percent-encoded name>`. The fallback, for clients
+// without RFC 8187, is the name with every byte outside printable ASCII, '"' and '\\' replaced
+// by '_' (one '_' per UTF-8 character), so that no name can end the quoted string or add
+// parameters.
+std::string AttachmentDisposition(const std::string& filename);
+
 // Splits "/api/v1/jobs/x/logs" into {"api", "v1", "jobs", "x", "logs"}.
 std::vector<std::string> PathSegments(const std::string& path);
 

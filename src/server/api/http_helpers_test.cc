@@ -83,6 +83,21 @@ TEST(BodyStreamBufferTest, StreamsTheWholeBody) {
   EXPECT_EQ(buffer.bytes_read(), all.size());
 }
 
+TEST(AttachmentDispositionTest, QuotesAndEncodesEveryName) {
+  EXPECT_EQ(AttachmentDisposition("train.csv"),
+            "attachment; filename=\"train.csv\"; filename*=UTF-8''train.csv");
+  // A quote or a backslash cannot end the quoted string or smuggle in a parameter.
+  EXPECT_EQ(AttachmentDisposition("a\"b.csv"),
+            "attachment; filename=\"a_b.csv\"; filename*=UTF-8''a%22b.csv");
+  EXPECT_EQ(AttachmentDisposition("x\\\"; filename=evil.sh"),
+            "attachment; filename=\"x__; filename=evil.sh\"; "
+            "filename*=UTF-8''x%5C%22%3B%20filename%3Devil.sh");
+  // UTF-8: one '_' per character in the fallback, the bytes percent-encoded in filename*.
+  EXPECT_EQ(AttachmentDisposition("données €.csv"),
+            "attachment; filename=\"donn_es _.csv\"; "
+            "filename*=UTF-8''donn%C3%A9es%20%E2%82%AC.csv");
+}
+
 TEST(PathSegmentsTest, SplitsOnSlashes) {
   EXPECT_EQ(PathSegments("/api/v1/jobs/x/logs"),
             (std::vector<std::string>{"api", "v1", "jobs", "x", "logs"}));
