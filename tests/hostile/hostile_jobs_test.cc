@@ -10,6 +10,7 @@
 
 #include "archive/test_archives.h"
 #include "common/files.h"
+#include "server_fixture.h"
 #include "support/subprocess.h"
 #include "support/test_paths.h"
 
@@ -144,6 +145,81 @@ TEST_F(HostileJobsTest, SageMakersLargestHyperparametersReachTheCommand) {
   EXPECT_NE(log.find("k99=2500"), std::string::npos) << log.substr(0, 2000);
   EXPECT_NE(log.find("SM_HPS is left out of the command's environment"), std::string::npos)
       << log.substr(0, 2000);
+}
+
+// Medium, "the container executor loses the command's output": an image run with a
+// ContainerEntrypoint that is not trainyard-wrap printed, yet the job's log and GetLogEvents
+// were empty; and its command's exit 127 read as "podman could not run the container". As
+// SageMaker does, the container's stdout and stderr are the job's log whatever runs inside, and
+// the exit code of a container that started is the command's (AlgorithmError). Real podman and
+// Debian's awscli against `trainyard server`'s SageMaker endpoint; skips, saying why, without.
+TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog) {
+  if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "Debian's awscli is not installed";
+  constexpr char kImage[] = "localhost/trainyard-example-trainer:test";
+  static const std::string unavailable = testing::BuildPodmanTestImage(kImage);
+  if (!unavailable.empty()) GTEST_SKIP() << "podman unavailable: " << unavailable;
+  constexpr char kKeyId[] = "AKIDHOSTILEJOBS";
+  constexpr char kSecret[] = "hostile-jobs-secret";
+  testing::TempDir temp;
+  std::string s3 = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  std::string sagemaker = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  testing::ServerProcess server(
+      temp.path() / "data",
+      {"--container-runtime", "podman", "--s3-listen", s3, "--sagemaker-listen", sagemaker,
+       "--sagemaker-endpoint-executor", "container"},
+      {{"TRAINYARD_S3_ACCESS_KEY_ID", kKeyId}, {"TRAINYARD_S3_SECRET_ACCESS_KEY", kSecret}});
+  server.Start();
+  auto aws = [&](const std::string& endpoint, std::vector<std::string> arguments) {
+    std::vector<std::string> argv = {"/usr/bin/aws", "--endpoint-url", "http://" + endpoint,
+                                     "--no-cli-pager"};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return testing::RunProcess(
+        argv, testing::AwsClientEnvironment(temp.path() / "home", kKeyId, kSecret), 120s);
+  };
+  ASSERT_EQ(aws(s3, {"s3", "mb", "s3://plain"}).exit_code, 0);
+  auto created =
+      aws(sagemaker,
+          {"sagemaker", "create-training-job", "--training-job-name", "plain-entrypoint-1",
+           "--algorithm-specification",
+           json{{"TrainingImage", kImage},
+                {"TrainingInputMode", "File"},
+                {"ContainerEntrypoint",
+                 {"/bin/dash", "-c",
+                  "echo printed-by-the-container; echo written-to-stderr >&2; no-such-command"}}}
+               .dump(),
+           "--role-arn", "arn:aws:iam::000000000000:role/test", "--output-data-config",
+           "S3OutputPath=s3://plain/out/", "--resource-config",
+           "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1", "--stopping-condition",
+           "MaxRuntimeInSeconds=600"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  testing::ProcessResult described;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        described = aws(sagemaker, {"sagemaker", "describe-training-job", "--training-job-name",
+                                    "plain-entrypoint-1"});
+        return described.output.find("\"TrainingJobStatus\": \"Failed\"") != std::string::npos ||
+               described.output.find("\"TrainingJobStatus\": \"Completed\"") != std::string::npos;
+      },
+      120s))
+      << described.output;
+  json job = json::parse(described.output);
+  EXPECT_EQ(job["TrainingJobStatus"], "Failed");
+  std::string reason = job.value("FailureReason", "");
+  EXPECT_EQ(reason.rfind("AlgorithmError: ", 0), 0u) << reason;
+  EXPECT_EQ(reason.find("could not run the container"), std::string::npos) << reason;
+
+  auto streams = aws(
+      sagemaker, {"logs", "describe-log-streams", "--log-group-name", "/aws/sagemaker/TrainingJobs",
+                  "--log-stream-name-prefix", "plain-entrypoint-1/"});
+  ASSERT_EQ(streams.exit_code, 0) << streams.output;
+  json stream_list = json::parse(streams.output)["logStreams"];
+  ASSERT_EQ(stream_list.size(), 1u) << streams.output;
+  auto events =
+      aws(sagemaker, {"logs", "get-log-events", "--log-group-name", "/aws/sagemaker/TrainingJobs",
+                      "--log-stream-name", stream_list[0]["logStreamName"], "--start-from-head"});
+  ASSERT_EQ(events.exit_code, 0) << events.output;
+  EXPECT_NE(events.output.find("printed-by-the-container"), std::string::npos) << events.output;
+  EXPECT_NE(events.output.find("written-to-stderr"), std::string::npos) << events.output;
 }
 
 }  // namespace

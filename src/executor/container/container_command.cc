@@ -150,6 +150,11 @@ std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& 
           ContainerName(options, job_name)};
 }
 
+std::vector<std::string> ContainerLogsArguments(const ContainerExecutorOptions& options,
+                                                const std::string& job_name) {
+  return {RuntimePath(options), "logs", ContainerName(options, job_name)};
+}
+
 std::vector<std::string> ContainerRemoveArguments(const ContainerExecutorOptions& options,
                                                   const std::string& job_name) {
   return {RuntimePath(options), "rm", "-f", ContainerName(options, job_name)};

@@ -70,6 +70,11 @@ std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& 
                                                 const std::string& job_name,
                                                 std::chrono::milliseconds grace_period);
 
+// `<runtime> logs <name>`: what the container's processes wrote to stdout and stderr, which the
+// executor makes the job's log when no trainyard-wrap inside wrote one.
+std::vector<std::string> ContainerLogsArguments(const ContainerExecutorOptions& options,
+                                                const std::string& job_name);
+
 // `<runtime> rm -f <name>`: removes a job's container once its end is recorded, and is the last
 // resort when a stop did not end it.
 std::vector<std::string> ContainerRemoveArguments(const ContainerExecutorOptions& options,

@@ -148,6 +148,8 @@ TEST(ContainerCommandTest, StopRemoveAndCheck) {
             (Argv{"/usr/bin/podman", "stop", "-t", "125", "trainyard-digits-001"}));
   EXPECT_EQ(ContainerStopArguments(Options(), "j", 1500ms),
             (Argv{"/usr/bin/podman", "stop", "-t", "7", "trainyard-j"}));
+  EXPECT_EQ(ContainerLogsArguments(Options(), "j"),
+            (Argv{"/usr/bin/podman", "logs", "trainyard-j"}));
   EXPECT_EQ(ContainerRemoveArguments(Options(), "j"),
             (Argv{"/usr/bin/podman", "rm", "-f", "trainyard-j"}));
   EXPECT_EQ(ContainerInspectArguments(Options(), "j"),

@@ -60,6 +60,19 @@ std::string Joined(const std::vector<std::string>& argv) {
   return text;
 }
 
+// What `run --detach` prints when it has started the container: its 64-hex-digit id.
+bool IsContainerId(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// Whether the runtime started the container: `run --detach` printed its id last (a warning may
+// come before it). Then every exit code is the container's own, 125 to 127 included.
+bool RunPrintedContainerId(const std::string& console_text) {
+  size_t newline = console_text.find_last_of('\n');
+  return IsContainerId(newline == std::string::npos ? console_text
+                                                    : console_text.substr(newline + 1));
+}
+
 // The last lines the runtime printed: why it could not start the container.
 std::string RuntimeMessage(const fs::path& console_file) {
   auto read = ReadFile(console_file);
@@ -247,10 +260,12 @@ void ContainerExecutor::RunJob(Job& job) {
   if (status.ok()) {
     if (runtime_error.empty()) {
       std::optional<int> wrapper_exit = ReadWrapperExitCode(job.root);
-      // Without an exit file from the wrapper, no job code ran.
+      // 125-127 without an exit file from the wrapper: the runtime's failure, unless it started
+      // the container (then it is the command's: `sh -c missing` exits 127 too).
       if (!wrapper_exit && (exit_code == kRuntimeFailed || exit_code == 126 || exit_code == 127) &&
           !fs::exists(job.root.failure_file())) {
-        runtime_error = RuntimeMessage(ConsoleFile(job));
+        std::string message = RuntimeMessage(ConsoleFile(job));
+        if (!RunPrintedContainerId(message)) runtime_error = message;
       }
       exit_code = wrapper_exit.value_or(exit_code);
     }
@@ -272,6 +287,7 @@ void ContainerExecutor::RunJob(Job& job) {
         WarnIfFailed("executor", uploading, "job={} could not be marked Uploading", name);
       }
     }
+    if (status.ok() && runtime_error.empty()) CopyContainerOutputToLog(job);
     // Files written to model/ before a stop are still packed, as SageMaker does.
     PackArtifacts(job.root, job.spec.artifact_dir);
   }
@@ -326,11 +342,6 @@ namespace {
 // A container whose process has ended for good ("stopped": podman's, before its cleanup).
 bool HasEnded(const std::string& status) {
   return status == "exited" || status == "stopped" || status == "dead";
-}
-
-// What `run --detach` prints when it has started the container: its 64-hex-digit id.
-bool IsContainerId(const std::string& text) {
-  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
 // A container that was created but never started: none of the job's code ran.
@@ -500,6 +511,40 @@ Result<ContainerExecutor::ContainerState> ContainerExecutor::InspectContainer(co
   }
   return failure.WithContext("'" + options_.runtime + " inspect' of job '" +
                              job.spec.definition.job_name + "'");
+}
+
+void ContainerExecutor::CopyContainerOutputToLog(const Job& job) {
+  const std::string& name = job.spec.definition.job_name;
+  std::error_code error;
+  // trainyard-wrap writes the log itself (and the same lines to the container's stdout/stderr).
+  if (ReadWrapperExitCode(job.root)) return;
+  uintmax_t log_bytes = fs::file_size(job.root.log_file(), error);
+  if (!error && log_bytes > 0) return;
+  if (Status made = MakeDirectories(job.root.output_data_dir()); !made.ok()) {
+    Logger("executor")
+        .warn("job={} container output not copied to the log: {}", name, made.message());
+    return;
+  }
+  // Streamed to the file by the runtime itself: a log of any size costs no memory here.
+  auto logs = SpawnRuntime(ContainerLogsArguments(options_, name),
+                           FormatEnvironment(options_.runtime_environment), job.root.log_file());
+  if (!logs.ok()) {
+    Logger("executor")
+        .warn("job={} container output not copied to the log: {}", name, logs.status().message());
+    return;
+  }
+  std::optional<int> exit_code = WaitForChild(*logs, options_.check_timeout);
+  if (!exit_code) {
+    ::kill(-*logs, SIGKILL);
+    exit_code = WaitForChild(*logs, std::chrono::seconds(5));
+    Logger("executor")
+        .warn("job={} '{} logs' ran past {} ms: the log may be incomplete", name, options_.runtime,
+              options_.check_timeout.count());
+  } else if (*exit_code != 0) {
+    Logger("executor")
+        .warn("job={} '{} logs' exited {}: the log may hold its error", name, options_.runtime,
+              *exit_code);
+  }
 }
 
 void ContainerExecutor::RemoveContainer(const std::string& job_name) {

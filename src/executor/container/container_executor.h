@@ -130,6 +130,10 @@ class ContainerExecutor : public Executor {
   Status FollowContainer(Job& job, int* exit_code, std::string* runtime_error);
   // Inspect, retried twice; a container that is not there reads as !exists.
   Result<ContainerState> InspectContainer(const Job& job);
+  // When no trainyard-wrap in the image wrote the job's log (no exit file, no log), makes the
+  // container's stdout and stderr (`<runtime> logs`) the log, as SageMaker does with whatever
+  // runs in the image. Logs what it could not copy.
+  void CopyContainerOutputToLog(const Job& job);
   // `<runtime> rm -f` of the job's container; logs a failure other than its absence.
   void RemoveContainer(const std::string& job_name);
   void Finish(Job& job, int exit_code, const std::string& runtime_error);
