@@ -79,6 +79,37 @@ TEST_F(HostileJobsTest, AZipBombStopsAtTheExpansionLimitAsAClientError) {
   }
 }
 
+// Low, "archive rejections are ClientError": through `trainyard server` too, a dataset that
+// is a zip-slip archive fails its job before the command runs, labelled as the input's fault,
+// naming the archive and the reason, never AlgorithmError.
+TEST(HostileServerJobsTest, ARefusedArchiveFailsTheJobAsAClientError) {
+  testing::TempDir temp;
+  testing::ServerProcess server(temp.path() / "data");
+  server.Start();
+  fs::path slip = temp.path() / "slip.zip";
+  archive::testing::WriteTestArchive(slip, archive::testing::Format::kZip,
+                                     {archive::testing::File("../../evil.txt", "owned")});
+  auto upload =
+      server.Cli({"dataset", "upload", slip.string(), "--kind", "training", "--output", "json"});
+  ASSERT_EQ(upload.exit_code, 0) << upload.output;
+  std::string dataset = json::parse(upload.output.substr(upload.output.find('{')))["id"];
+  fs::path ran = temp.path() / "ran";
+  json body = {{"name", "slip"},
+               {"trainer", {{"command", {"touch", ran.string()}}}},
+               {"channels", {{"training", dataset}}}};
+  auto created = server.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server.WaitForSweepEnd(sweep_id, 1, 60s);
+  ASSERT_EQ(sweep["counts"].value("Failed", 0), 1) << sweep.dump();
+  json job = server.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"][0];
+  std::string reason = job.value("failure_reason", "");
+  EXPECT_EQ(reason.rfind("ClientError: ", 0), 0u) << reason;
+  EXPECT_NE(reason.find("slip.zip"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("escapes the destination"), std::string::npos) << reason;
+  EXPECT_FALSE(fs::exists(ran));
+}
+
 // The limit is the job's to raise: the same archive unpacks with TRAINYARD_UNPACK_MAX_RATIO=0.
 TEST_F(HostileJobsTest, TheJobsEnvironmentMayLiftTheExpansionLimit) {
   fs::path zeros = dir.path() / "zeros.zip";
