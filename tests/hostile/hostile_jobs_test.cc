@@ -110,6 +110,53 @@ TEST(HostileServerJobsTest, ARefusedArchiveFailsTheJobAsAClientError) {
   EXPECT_FALSE(fs::exists(ran));
 }
 
+// Medium, "a metric regex can stall the job", at the server's doors: a regex the wrapper's
+// engine (RE2) cannot run is refused when the sweep or training job is created, naming the
+// field, by the REST API (400) and by the SageMaker endpoint (ValidationException, through
+// Debian's awscli when it is installed); SageMaker's documented regexes are accepted.
+TEST(HostileServerJobsTest, MetricRegexesTheWrapperCannotRunAreRefusedAtSubmit) {
+  testing::TempDir temp;
+  constexpr char kKeyId[] = "AKIDHOSTILEREGEX";
+  constexpr char kSecret[] = "hostile-regex-secret";
+  std::string sagemaker = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  testing::ServerProcess server(
+      temp.path() / "data", {"--sagemaker-listen", sagemaker},
+      {{"TRAINYARD_S3_ACCESS_KEY_ID", kKeyId}, {"TRAINYARD_S3_SECRET_ACCESS_KEY", kSecret}});
+  server.Start();
+  json body = {{"name", "backref"},
+               {"trainer", {{"command", {"true"}}}},
+               {"metric_definitions",
+                {{{"name", "loss"}, {"regex", "loss: ([0-9\\.]+)"}},
+                 {{"name", "twice"}, {"regex", "(a)\\1"}}}}};
+  auto refused = server.Post("/api/v1/sweeps", body);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("metric_definitions[1].regex"), std::string::npos) << refused.body;
+  body["metric_definitions"].erase(1);
+  body["metric_definitions"].push_back({{"name", "err"}, {"regex", "Train_error=(.*?);"}});
+  auto accepted = server.Post("/api/v1/sweeps", body);
+  EXPECT_EQ(accepted.status, 201) << accepted.body;
+
+  if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "Debian's awscli is not installed";
+  auto created = testing::RunProcess(
+      {"/usr/bin/aws", "--endpoint-url", "http://" + sagemaker, "--no-cli-pager", "sagemaker",
+       "create-training-job", "--training-job-name", "backref-1", "--algorithm-specification",
+       json{{"TrainingImage", "unused:1"},
+            {"TrainingInputMode", "File"},
+            {"ContainerEntrypoint", {"true"}},
+            {"MetricDefinitions", {{{"Name", "twice"}, {"Regex", "(a)\\1"}}}}}
+           .dump(),
+       "--role-arn", "arn:aws:iam::000000000000:role/test", "--output-data-config",
+       "S3OutputPath=s3://out/x/", "--resource-config",
+       "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1", "--stopping-condition",
+       "MaxRuntimeInSeconds=60"},
+      testing::AwsClientEnvironment(temp.path() / "home", kKeyId, kSecret), 120s);
+  EXPECT_NE(created.exit_code, 0) << created.output;
+  EXPECT_NE(created.output.find("ValidationException"), std::string::npos) << created.output;
+  EXPECT_NE(created.output.find("MetricDefinitions.1.Regex ('twice') is not a valid regex"),
+            std::string::npos)
+      << created.output;
+}
+
 // The limit is the job's to raise: the same archive unpacks with TRAINYARD_UNPACK_MAX_RATIO=0.
 TEST_F(HostileJobsTest, TheJobsEnvironmentMayLiftTheExpansionLimit) {
   fs::path zeros = dir.path() / "zeros.zip";
