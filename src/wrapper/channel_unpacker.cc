@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "common/files.h"
 
@@ -45,32 +46,57 @@ Result<uint64_t> BytesUnder(const fs::path& directory) {
   return total;
 }
 
+// What the job's volume holds: counted once under the ML root, then kept up to date as each
+// archive is replaced by its files (one walk of the tree, not one per archive).
+struct VolumeUse {
+  uint64_t volume_bytes = 0;  // 0: the job set no VolumeSizeInGB
+  std::optional<uint64_t> used_bytes;
+};
+
 // `limits`, lowered to what the job's volume has left when that is less.
 Result<archive::UnpackLimits> LimitsWithinVolume(const contract::MlRoot& root,
                                                  const archive::UnpackLimits& limits,
-                                                 uint64_t volume_bytes) {
-  if (volume_bytes == 0) return limits;
-  TY_ASSIGN_OR_RETURN(uint64_t used, BytesUnder(root.root()));
-  uint64_t left = volume_bytes > used ? volume_bytes - used : 0;
+                                                 VolumeUse& volume) {
+  if (volume.volume_bytes == 0) return limits;
+  if (!volume.used_bytes) {
+    TY_ASSIGN_OR_RETURN(volume.used_bytes, BytesUnder(root.root()));
+  }
+  uint64_t used = *volume.used_bytes;
+  uint64_t left = volume.volume_bytes > used ? volume.volume_bytes - used : 0;
   if (left >= limits.max_total_bytes) return limits;
   archive::UnpackLimits lowered = limits;
   lowered.max_total_bytes = left;
-  lowered.max_total_description = "the job's VolumeSizeInGB (" + std::to_string(volume_bytes) +
-                                  " bytes, of which " + std::to_string(used) +
-                                  " are already used: " + std::to_string(left) + " left)";
+  lowered.max_total_description =
+      "the job's VolumeSizeInGB (" + std::to_string(volume.volume_bytes) + " bytes, of which " +
+      std::to_string(used) + " are already used: " + std::to_string(left) + " left)";
   return lowered;
+}
+
+// After an archive of `archive_bytes` was replaced by `files` (relative to `directory`).
+void CountUnpacked(const fs::path& directory, const std::vector<std::string>& files,
+                   uint64_t archive_bytes, VolumeUse& volume) {
+  if (!volume.used_bytes) return;
+  uint64_t used = *volume.used_bytes;
+  for (const std::string& file : files) {
+    std::error_code error;
+    uint64_t size = fs::file_size(directory / file, error);
+    if (!error) used += size;
+  }
+  *volume.used_bytes = used > archive_bytes ? used - archive_bytes : 0;
 }
 
 Result<std::vector<std::string>> UnpackChannelArchives(const contract::MlRoot& root,
                                                        const std::string& channel,
                                                        const fs::path& directory,
                                                        const archive::UnpackLimits& limits,
-                                                       uint64_t volume_bytes) {
+                                                       VolumeUse& volume) {
   TY_ASSIGN_OR_RETURN(std::vector<std::string> archives, FindArchives(directory));
   for (const std::string& relative_path : archives) {
     fs::path archive_path = directory / relative_path;
     TY_ASSIGN_OR_RETURN(archive::UnpackLimits archive_limits,
-                        LimitsWithinVolume(root, limits, volume_bytes));
+                        LimitsWithinVolume(root, limits, volume));
+    std::error_code size_error;
+    uint64_t archive_bytes = fs::file_size(archive_path, size_error);
     auto unpacked = archive::Unpack(archive_path, archive_path.parent_path(), archive_limits);
     if (!unpacked.ok()) {
       return unpacked.status().WithContext("cannot unpack '" + channel + "/" + relative_path + "'");
@@ -80,6 +106,7 @@ Result<std::vector<std::string>> UnpackChannelArchives(const contract::MlRoot& r
       return Internal("cannot remove '" + channel + "/" + relative_path +
                       "' after unpacking it: " + error.message());
     }
+    CountUnpacked(archive_path.parent_path(), *unpacked, size_error ? 0 : archive_bytes, volume);
   }
   return archives;
 }
@@ -90,14 +117,14 @@ Result<std::map<std::string, contract::ChannelContents>> PrepareChannels(
     const contract::MlRoot& root, const std::vector<contract::ChannelConfig>& channels,
     const KeptArchives& kept, const archive::UnpackLimits& limits, uint64_t volume_bytes) {
   std::map<std::string, contract::ChannelContents> contents;
+  VolumeUse volume{.volume_bytes = volume_bytes};
   for (const contract::ChannelConfig& channel : channels) {
     fs::path directory = root.channel_dir(channel.name);
     TY_RETURN_IF_ERROR(MakeDirectories(directory));
     contract::ChannelContents& channel_contents = contents[channel.name];
     if (!kept.Keeps(channel.name)) {
-      TY_ASSIGN_OR_RETURN(
-          channel_contents.unpacked_archives,
-          UnpackChannelArchives(root, channel.name, directory, limits, volume_bytes));
+      TY_ASSIGN_OR_RETURN(channel_contents.unpacked_archives,
+                          UnpackChannelArchives(root, channel.name, directory, limits, volume));
     }
     TY_ASSIGN_OR_RETURN(channel_contents.files, ListFilesRecursive(directory));
   }
