@@ -256,20 +256,43 @@ TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog
   };
   ASSERT_EQ(aws(s3, {"s3", "mb", "s3://plain"}).exit_code, 0);
   auto created =
-      aws(sagemaker,
-          {"sagemaker", "create-training-job", "--training-job-name", "plain-entrypoint-1",
-           "--algorithm-specification",
-           json{{"TrainingImage", kImage},
-                {"TrainingInputMode", "File"},
-                {"ContainerEntrypoint",
-                 {"/bin/dash", "-c",
-                  "echo printed-by-the-container; echo written-to-stderr >&2; no-such-command"}}}
-               .dump(),
-           "--role-arn", "arn:aws:iam::000000000000:role/test", "--output-data-config",
-           "S3OutputPath=s3://plain/out/", "--resource-config",
-           "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1", "--stopping-condition",
-           "MaxRuntimeInSeconds=600"});
+      aws(sagemaker, {"sagemaker", "create-training-job", "--training-job-name",
+                      "plain-entrypoint-1", "--algorithm-specification",
+                      json{{"TrainingImage", kImage},
+                           {"TrainingInputMode", "File"},
+                           {"ContainerEntrypoint",
+                            {"/bin/dash", "-c",
+                             "echo printed-by-the-container; echo written-to-stderr >&2; sleep 10; "
+                             "no-such-command"}}}
+                          .dump(),
+                      "--role-arn", "arn:aws:iam::000000000000:role/test", "--output-data-config",
+                      "S3OutputPath=s3://plain/out/", "--resource-config",
+                      "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1",
+                      "--stopping-condition", "MaxRuntimeInSeconds=600"});
   ASSERT_EQ(created.exit_code, 0) << created.output;
+  auto log_events = [&] {
+    auto streams = aws(sagemaker, {"logs", "describe-log-streams", "--log-group-name",
+                                   "/aws/sagemaker/TrainingJobs", "--log-stream-name-prefix",
+                                   "plain-entrypoint-1/"});
+    json stream_list = json::parse(streams.output, nullptr, false);
+    if (!stream_list.is_object() || stream_list["logStreams"].size() != 1) return streams;
+    return aws(sagemaker, {"logs", "get-log-events", "--log-group-name",
+                           "/aws/sagemaker/TrainingJobs", "--log-stream-name",
+                           stream_list["logStreams"][0]["logStreamName"], "--start-from-head"});
+  };
+  // Live, while the command sleeps: the container's output is followed into the log.
+  testing::ProcessResult live;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        live = log_events();
+        return live.output.find("printed-by-the-container") != std::string::npos;
+      },
+      60s))
+      << live.output;
+  auto still_running = aws(sagemaker, {"sagemaker", "describe-training-job", "--training-job-name",
+                                       "plain-entrypoint-1"});
+  EXPECT_NE(still_running.output.find("\"TrainingJobStatus\": \"InProgress\""), std::string::npos)
+      << "the output was seen only after the job ended: " << still_running.output;
   testing::ProcessResult described;
   ASSERT_TRUE(testing::WaitFor(
       [&] {
@@ -286,15 +309,8 @@ TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog
   EXPECT_EQ(reason.rfind("AlgorithmError: ", 0), 0u) << reason;
   EXPECT_EQ(reason.find("could not run the container"), std::string::npos) << reason;
 
-  auto streams = aws(
-      sagemaker, {"logs", "describe-log-streams", "--log-group-name", "/aws/sagemaker/TrainingJobs",
-                  "--log-stream-name-prefix", "plain-entrypoint-1/"});
-  ASSERT_EQ(streams.exit_code, 0) << streams.output;
-  json stream_list = json::parse(streams.output)["logStreams"];
-  ASSERT_EQ(stream_list.size(), 1u) << streams.output;
-  auto events =
-      aws(sagemaker, {"logs", "get-log-events", "--log-group-name", "/aws/sagemaker/TrainingJobs",
-                      "--log-stream-name", stream_list[0]["logStreamName"], "--start-from-head"});
+  // Once ended, the whole output, stdout and stderr.
+  auto events = log_events();
   ASSERT_EQ(events.exit_code, 0) << events.output;
   EXPECT_NE(events.output.find("printed-by-the-container"), std::string::npos) << events.output;
   EXPECT_NE(events.output.find("written-to-stderr"), std::string::npos) << events.output;

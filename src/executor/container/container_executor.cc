@@ -73,6 +73,14 @@ bool RunPrintedContainerId(const std::string& console_text) {
                                                     : console_text.substr(newline + 1));
 }
 
+// A ContainerEntrypoint of the job's own that is not trainyard-wrap: nothing in the container
+// writes the job's log, so the executor makes the container's output the log. (Without one,
+// the image's ENTRYPOINT may or may not be the wrapper: the log is copied at the end if empty.)
+bool RunsWithoutWrapper(const JobSpec& spec) {
+  const std::vector<std::string>& entrypoint = spec.definition.container_entrypoint;
+  return !entrypoint.empty() && fs::path(entrypoint.front()).filename() != "trainyard-wrap";
+}
+
 // The last lines the runtime printed: why it could not start the container.
 std::string RuntimeMessage(const fs::path& console_file) {
   auto read = ReadFile(console_file);
@@ -250,6 +258,7 @@ void ContainerExecutor::RunJob(Job& job) {
     if (status.ok()) status = Launch(job);
   }
   if (status.ok()) status = FollowContainer(job, &exit_code, &runtime_error);
+  StopFollowingOutput(job);
   if (shutting_down_) {
     // This executor is going away: what it has persisted lets the next one finish the job.
     std::lock_guard lock(mutex_);
@@ -395,6 +404,8 @@ Status ContainerExecutor::FollowContainer(Job& job, int* exit_code, std::string*
     return Status::Ok();
   }
 
+  // It started: what it prints is the job's log from now on (when no wrapper writes one).
+  StartFollowingOutput(job);
   // Followed by its first process's pid (no child of ours, no polling of the runtime) while
   // it is visible; otherwise, and once it has ended, by `inspect`.
   std::optional<ProcessWaiter> waiter;
@@ -513,38 +524,84 @@ Result<ContainerExecutor::ContainerState> ContainerExecutor::InspectContainer(co
                              job.spec.definition.job_name + "'");
 }
 
+void ContainerExecutor::StartFollowingOutput(Job& job) {
+  if (!RunsWithoutWrapper(job.spec) || job.log_follower != -1) return;
+  const std::string& name = job.spec.definition.job_name;
+  Status made = MakeDirectories(job.root.output_data_dir());
+  Result<pid_t> follower = made;
+  if (made.ok()) {
+    std::vector<std::string> argv = ContainerLogsArguments(options_, name);
+    argv.insert(argv.end() - 1, "--follow");
+    follower =
+        SpawnRuntime(argv, FormatEnvironment(options_.runtime_environment), job.root.log_file());
+  }
+  if (!follower.ok()) {
+    Logger("executor")
+        .warn("job={} container output not followed into the log: {}", name,
+              follower.status().message());
+    return;
+  }
+  job.log_follower = *follower;
+}
+
+void ContainerExecutor::StopFollowingOutput(Job& job) {
+  if (job.log_follower == -1) return;
+  // It ends by itself with the container; one killed here misses nothing, as the whole output
+  // is copied again when the job ends.
+  if (!WaitForChild(job.log_follower, std::chrono::seconds(5))) {
+    ::kill(-job.log_follower, SIGKILL);
+    if (!WaitForChild(job.log_follower, std::chrono::seconds(5))) {
+      Logger("executor")
+          .warn("job={} log follower pid={} did not end", job.spec.definition.job_name,
+                job.log_follower);
+    }
+  }
+  job.log_follower = -1;
+}
+
 void ContainerExecutor::CopyContainerOutputToLog(const Job& job) {
   const std::string& name = job.spec.definition.job_name;
-  std::error_code error;
-  // trainyard-wrap writes the log itself (and the same lines to the container's stdout/stderr).
-  if (ReadWrapperExitCode(job.root)) return;
-  uintmax_t log_bytes = fs::file_size(job.root.log_file(), error);
-  if (!error && log_bytes > 0) return;
+  if (!RunsWithoutWrapper(job.spec)) {
+    // trainyard-wrap writes the log itself (and the same lines to the container's stdout and
+    // stderr): copy only when no wrapper ran.
+    if (ReadWrapperExitCode(job.root)) return;
+    std::error_code error;
+    uintmax_t log_bytes = fs::file_size(job.root.log_file(), error);
+    if (!error && log_bytes > 0) return;
+  }
+  auto warn = [&](const std::string& why) {
+    Logger("executor").warn("job={} container output not copied to the log: {}", name, why);
+  };
   if (Status made = MakeDirectories(job.root.output_data_dir()); !made.ok()) {
-    Logger("executor")
-        .warn("job={} container output not copied to the log: {}", name, made.message());
-    return;
+    return warn(made.message());
   }
-  // Streamed to the file by the runtime itself: a log of any size costs no memory here.
+  // Streamed to a file by the runtime itself (a log of any size costs no memory here), then
+  // renamed over what the follower wrote (which a restart may have cut short): a reader sees
+  // one log or the other, never half of one.
+  fs::path copy = job.root.log_file();
+  copy += ".copy";
+  std::error_code ignored;
+  fs::remove(copy, ignored);
   auto logs = SpawnRuntime(ContainerLogsArguments(options_, name),
-                           FormatEnvironment(options_.runtime_environment), job.root.log_file());
-  if (!logs.ok()) {
-    Logger("executor")
-        .warn("job={} container output not copied to the log: {}", name, logs.status().message());
-    return;
-  }
+                           FormatEnvironment(options_.runtime_environment), copy);
+  if (!logs.ok()) return warn(logs.status().message());
   std::optional<int> exit_code = WaitForChild(*logs, options_.check_timeout);
   if (!exit_code) {
     ::kill(-*logs, SIGKILL);
     exit_code = WaitForChild(*logs, std::chrono::seconds(5));
-    Logger("executor")
-        .warn("job={} '{} logs' ran past {} ms: the log may be incomplete", name, options_.runtime,
-              options_.check_timeout.count());
+    warn("'" + options_.runtime + " logs' ran past " +
+         std::to_string(options_.check_timeout.count()) + " ms");
   } else if (*exit_code != 0) {
-    Logger("executor")
-        .warn("job={} '{} logs' exited {}: the log may hold its error", name, options_.runtime,
-              *exit_code);
+    auto message = ReadFile(copy);
+    warn("'" + options_.runtime + " logs' exited " + std::to_string(*exit_code) + ": " +
+         Trim(message.ok() ? message->substr(0, kRuntimeMessageLimit) : ""));
+  } else {
+    std::error_code renamed;
+    fs::rename(copy, job.root.log_file(), renamed);
+    if (!renamed) return;
+    warn(renamed.message());
   }
+  fs::remove(copy, ignored);
 }
 
 void ContainerExecutor::RemoveContainer(const std::string& job_name) {

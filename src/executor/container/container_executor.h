@@ -102,6 +102,9 @@ class ContainerExecutor : public Executor {
     std::optional<TimePoint> started_at;  // when the `run` started: max runtime counts from here
     bool adopted = false;                 // taken over from an earlier executor
     std::mutex persist_mutex;             // orders the writes of executor-state.json
+    // `<runtime> logs --follow` into the job's log while the container runs, for an image run
+    // without trainyard-wrap (RunsWithoutWrapper); -1 when none. Only the job's thread uses it.
+    pid_t log_follower = -1;
 
     std::filesystem::path job_dir() const { return root.root().parent_path(); }
     std::filesystem::path state_file() const;
@@ -130,9 +133,15 @@ class ContainerExecutor : public Executor {
   Status FollowContainer(Job& job, int* exit_code, std::string* runtime_error);
   // Inspect, retried twice; a container that is not there reads as !exists.
   Result<ContainerState> InspectContainer(const Job& job);
-  // When no trainyard-wrap in the image wrote the job's log (no exit file, no log), makes the
-  // container's stdout and stderr (`<runtime> logs`) the log, as SageMaker does with whatever
-  // runs in the image. Logs what it could not copy.
+  // For a job run without trainyard-wrap, starts following the container's output into the
+  // job's log, so that it can be read while the job runs. Logs what it could not start.
+  void StartFollowingOutput(Job& job);
+  // Ends the follower (it ends by itself with the container; a few seconds' grace).
+  void StopFollowingOutput(Job& job);
+  // When no trainyard-wrap in the image wrote the job's log (no exit file, no log), or the job
+  // runs without it, makes the container's whole stdout and stderr (`<runtime> logs`) the log
+  // (replacing what the follower wrote, which a restart may have cut short), as SageMaker does
+  // with whatever runs in the image. Logs what it could not copy.
   void CopyContainerOutputToLog(const Job& job);
   // `<runtime> rm -f` of the job's container; logs a failure other than its absence.
   void RemoveContainer(const std::string& job_name);
