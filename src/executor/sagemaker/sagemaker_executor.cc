@@ -106,8 +106,9 @@ void ExtractPredictions(const fs::path& output_archive, const fs::path& artifact
   // space) stop a bomb the job made; its predictions are then left out, and said so.
   auto files = archive::Unpack(output_archive, unpacked);
   if (!files.ok()) {
-    Logger("executor").warn("artifacts={} predictions not extracted: {}", artifact_dir.string(),
-                            files.status().message());
+    Logger("executor")
+        .warn("artifacts={} predictions not extracted: {}", artifact_dir.string(),
+              files.status().message());
   } else {
     for (const std::string& file : *files) {
       if (file.find('/') == std::string::npos && file.starts_with("predictions"))
