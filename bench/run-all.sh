@@ -2,7 +2,8 @@
 # Runs every benchmark in turn and prints each result: wrapper overhead, sweep launch rate, the
 # (slow, ~3.5 min, ~6 GiB scratch) unzip comparison, then the `trainyard server` benchmarks
 # (bench/server/: sweep accept and listing, submit -> first progress event, progress ingestion
-# with 500 SSE clients, and the 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch), and
+# with 500 SSE clients, the API under 5,000 idle and 500 slow-header connections, and the
+# 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch), and
 # the container executor's start latency against a bare `podman run` (bench/container/), and a
 # 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min), and the
 # SageMaker-compatible endpoint's latencies (bench/sagemaker/, ~30 s), and the web UI's first
@@ -45,6 +46,7 @@ run_one "server: sweep accept and job listing" bash "$repo/bench/server/sweep_ac
 run_one "server: job rate vs trainyard run" bash "$repo/bench/server/job_rate.sh" "$build"
 run_one "server: submit to first progress event" bash "$repo/bench/server/first_progress.sh" "$build"
 run_one "server: progress ingestion with SSE clients" bash "$repo/bench/server/progress_ingest.sh" "$build"
+run_one "server: API under 5,000 idle + 500 slow-header connections" bash "$repo/bench/server/idle_connections.sh" "$build"
 run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" "$build"
 run_one "container: start to user code vs bare podman run" bash "$repo/bench/container/start_latency.sh" "$build"
 run_one "s3: 1 GiB through the S3 endpoint, S3ObjectStore vs awscli" bash "$repo/bench/s3/transfer.sh" "$build"
