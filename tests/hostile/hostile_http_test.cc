@@ -261,5 +261,51 @@ TEST_F(HostileHttpTest, PerClientCapRefusesTheEleventhConnectionOnly) {
   }
 }
 
+// RFC 9112 framing: "Transfer-Encoding: gzip, chunked" was stored still gzipped (now 501, on
+// the API in JSON and on the S3 endpoint in S3's XML, nothing stored); an obs-fold header line
+// was accepted (now 400); a chunk of FFFFFFFFFFFFFFFF bytes made the server wait forever (now
+// 413 at once).
+TEST_F(HostileHttpTest, RequestFramingIsRefusedAsRfc9112Says) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({}));
+  int api_port = PortOf(server_->url());
+  auto exchange = [](int port, const std::string& request) {
+    int fd = ConnectFrom("127.0.0.1", port);
+    EXPECT_GE(fd, 0);
+    if (fd < 0) return std::string();
+    EXPECT_TRUE(SendAll(fd, request));
+    std::string answer = ReadUntilClosed(fd, seconds(3));
+    close(fd);
+    return answer;
+  };
+  std::string upload =
+      "POST /api/v1/datasets?name=zipped&kind=training&filename=a.csv "
+      "HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+      server_->token() + "\r\n";
+  std::string gzip_chunked = exchange(api_port, upload +
+                                                    "Transfer-Encoding: gzip, chunked\r\n\r\n"
+                                                    "4\r\n\x1f\x8b\x08\x00\r\n0\r\n\r\n");
+  EXPECT_EQ(gzip_chunked.rfind("HTTP/1.1 501", 0), 0u) << gzip_chunked;
+  EXPECT_NE(gzip_chunked.find("Transfer-Encoding"), std::string::npos) << gzip_chunked;
+  HttpAnswer datasets = server_->Get("/api/v1/datasets");
+  EXPECT_EQ(datasets.status, 200);
+  EXPECT_EQ(datasets.body.find("zipped"), std::string::npos) << datasets.body;
+
+  std::string s3_gzip = exchange(s3_port_,
+                                 "PUT /bucket/key HTTP/1.1\r\nHost: x\r\n"
+                                 "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(s3_gzip.rfind("HTTP/1.1 501", 0), 0u) << s3_gzip;
+  EXPECT_NE(s3_gzip.find("<Code>NotImplemented</Code>"), std::string::npos) << s3_gzip;
+
+  std::string folded =
+      exchange(api_port, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n\r\n");
+  EXPECT_EQ(folded.rfind("HTTP/1.1 400", 0), 0u) << folded;
+
+  auto start = Clock::now();
+  std::string huge_chunk =
+      exchange(api_port, upload + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\nabc");
+  EXPECT_EQ(huge_chunk.rfind("HTTP/1.1 413", 0), 0u) << huge_chunk;
+  EXPECT_LT(SecondsSince(start), 2.5);
+}
+
 }  // namespace
 }  // namespace trainyard::testing
