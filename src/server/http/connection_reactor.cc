@@ -371,8 +371,14 @@ void ConnectionReactor::Refuse(Connection* connection, int status, const Status&
 void ConnectionReactor::Expire(Clock::time_point now) {
   while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
     Connection* connection = deadlines_.begin()->second;
-    if (connection->closing || connection->pending.empty()) {
-      CloseParked(connection);  // drained enough, or idle: closing it is no error
+    if (connection->closing) {
+      CloseParked(connection);  // drained long enough after its error answer
+    } else if (connection->pending.empty()) {
+      // Idle: closing it is no error (clients reconnect), so only at debug.
+      Logger(options_.logger_name)
+          .debug("remote={} idle connection closed after {} s", connection->remote,
+                 options_.idle_timeout.count());
+      CloseParked(connection);
     } else {
       Refuse(connection, 408,
              Status(StatusCode::kDeadlineExceeded,

@@ -770,8 +770,7 @@ TEST(HttpServer, PerClientCapRefusesThatClientOnly) {
   ASSERT_TRUE(fourth.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   std::string refused = fourth.ReadUntil("", seconds(3));
   EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
-  EXPECT_NE(ErrorBody(refused)["error"]["message"].get<std::string>().find("127.0.0.2"),
-            std::string::npos)
+  EXPECT_NE(ErrorBody(refused)["error"]["message"].dump().find("127.0.0.2"), std::string::npos)
       << refused;
   Curl curl;  // from 127.0.0.1
   EXPECT_EQ(Perform(curl.handle, Url(*server, "/")).status, 200);
@@ -817,8 +816,7 @@ TEST(HttpServer, ObsoleteLineFoldingGets400) {
     ASSERT_TRUE(client.Send(request));
     std::string response = client.ReadUntil("", seconds(5));
     EXPECT_EQ(response.rfind("HTTP/1.1 400", 0), 0u) << response;
-    EXPECT_NE(ErrorBody(response)["error"]["message"].get<std::string>().find("folding"),
-              std::string::npos)
+    EXPECT_NE(ErrorBody(response)["error"]["message"].dump().find("folding"), std::string::npos)
         << response;
   }
   EXPECT_EQ(calls, 0);
@@ -833,7 +831,7 @@ TEST(HttpServer, TransferCodingsOtherThanChunkedGet501) {
                             "\r\n\r\n5\r\nhello\r\n0\r\n\r\n"));
     std::string response = client.ReadUntil("", seconds(5));
     EXPECT_EQ(response.rfind("HTTP/1.1 501", 0), 0u) << coding << " -> " << response;
-    EXPECT_NE(ErrorBody(response)["error"]["message"].get<std::string>().find("Transfer-Encoding"),
+    EXPECT_NE(ErrorBody(response)["error"]["message"].dump().find("Transfer-Encoding"),
               std::string::npos)
         << response;
   }
