@@ -212,9 +212,10 @@ using internal::Connection;
 using internal::ConnectionPtr;
 using internal::ConnectionReactor;
 
-// Handler threads beyond this many stay only while busy: an idle one ends after kWorkerIdle.
+// Handler threads beyond this many stay only while busy: an idle one ends after kWorkerIdle, so
+// that a burst of requests (300 event streams opened at once) leaves no threads behind.
 constexpr size_t kKeptWorkers = 4;
-constexpr std::chrono::seconds kWorkerIdle{30};
+constexpr std::chrono::seconds kWorkerIdle{2};
 
 class HttpServerImpl : public HttpServer {
  public:
