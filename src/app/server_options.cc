@@ -75,6 +75,8 @@ Status SetHttp(HttpSettings& settings, const std::string& key, const std::string
     TY_ASSIGN_OR_RETURN(settings.max_connections, ParseInt(value, where, 1, 1'000'000));
   } else if (key == "http_max_connections_per_client") {
     TY_ASSIGN_OR_RETURN(settings.max_connections_per_client, ParseInt(value, where, 1, 1'000'000));
+  } else if (key == "http_max_requests_per_client") {
+    TY_ASSIGN_OR_RETURN(settings.max_requests_per_client, ParseInt(value, where, 1, 1'000'000));
   } else if (key == "http_header_timeout") {
     TY_ASSIGN_OR_RETURN(settings.header_timeout_seconds, ParseInt(value, where, 1, 3600));
   } else if (key == "http_idle_timeout") {
@@ -224,6 +226,9 @@ const std::vector<std::pair<std::string, std::string>>& HttpSettingKeys() {
       {"http_max_connections_per_client",
        "open connections of one client address on each listener; beyond: 503 for that client "
        "(default 512; behind a proxy every client has the proxy's address)"},
+      {"http_max_requests_per_client",
+       "requests of one client address in handlers at once on each listener (an upload holds "
+       "one until its body is in); beyond: 503 for that client (default 128)"},
       {"http_header_timeout",
        "seconds a client has to send a whole request header; past it: 408 (default 20)"},
       {"http_idle_timeout",
@@ -239,6 +244,7 @@ server::HttpServerOptions ListenerOptions(const HttpSettings& settings, const st
   http.logger_name = logger_name;
   http.max_connections = static_cast<size_t>(settings.max_connections);
   http.max_connections_per_client = static_cast<size_t>(settings.max_connections_per_client);
+  http.max_requests_per_client = static_cast<size_t>(settings.max_requests_per_client);
   http.header_timeout = std::chrono::seconds(settings.header_timeout_seconds);
   http.idle_timeout = std::chrono::seconds(settings.idle_timeout_seconds);
   return http;

@@ -43,6 +43,7 @@ struct SageMakerSettings {
 struct HttpSettings {
   int max_connections = 10000;           // open connections in all
   int max_connections_per_client = 512;  // open connections of one remote address
+  int max_requests_per_client = 128;     // requests of one remote address in handlers at once
   int header_timeout_seconds = 20;       // to send a whole request header
   int idle_timeout_seconds = 20;         // a connection without a request is closed
 };

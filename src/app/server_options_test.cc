@@ -132,7 +132,7 @@ TEST(ServerOptionsTest, HttpConnectionLimitsFromEveryPlace) {
                   .ok());
   ServerFlags flags;
   flags.config_file = config;
-  flags.http = {{"http_max_connections_per_client", "16"}};
+  flags.http = {{"http_max_connections_per_client", "16"}, {"http_max_requests_per_client", "8"}};
   auto options = LoadServerOptions(flags, {{"TRAINYARD_HTTP_HEADER_TIMEOUT", "5"}});
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_EQ(options->http.max_connections, 2000);
@@ -142,6 +142,7 @@ TEST(ServerOptionsTest, HttpConnectionLimitsFromEveryPlace) {
   server::HttpServerOptions listener = ListenerOptions(options->http, "127.0.0.1", 9000, "s3");
   EXPECT_EQ(listener.max_connections, 2000u);
   EXPECT_EQ(listener.max_connections_per_client, 16u);
+  EXPECT_EQ(listener.max_requests_per_client, 8u);
   EXPECT_EQ(listener.header_timeout, std::chrono::seconds(5));
   EXPECT_EQ(listener.idle_timeout, std::chrono::seconds(30));
   EXPECT_EQ(listener.logger_name, "s3");

@@ -196,6 +196,27 @@ TEST_F(HostileHttpTest, IdleAndSlowHeaderConnectionsDoNotStarveTheS3Endpoint) {
   EXPECT_LT(ThreadsOf(server_->pid()), 200);
 }
 
+// Uploads whose body never completes hold a handler thread each: 1,030 of them from one
+// authenticated client, with the default limits, leave /healthz and the API answering (before:
+// 503 for everyone). 128 are read (http_max_requests_per_client), the rest answered 503.
+TEST_F(HostileHttpTest, BodiesThatNeverCompleteDoNotStarveTheApi) {
+  ASSERT_NO_FATAL_FAILURE(StartServer({}));
+  int api_port = PortOf(server_->url());
+  Sockets attackers;
+  attackers.Open("127.0.0.2", api_port, 1030,
+                 "POST /api/v1/datasets?name=d&kind=training&filename=d.csv HTTP/1.1\r\n"
+                 "Host: x\r\nAuthorization: Bearer " +
+                     server_->token() + "\r\nContent-Length: 1000000\r\n\r\nx,y\n");
+  Latencies health = Measure(10, {"GET", server_->url() + "/healthz"}, 200);
+  Latencies sweeps = Measure(10, Api("/api/v1/sweeps"), 200);
+  EXPECT_LT(health.Max(), 0.5);
+  EXPECT_LT(sweeps.Max(), 0.5);
+  int stalled = 0;
+  for (int fd : attackers.fds) stalled += StillOpenAndSilent(fd);
+  EXPECT_EQ(stalled, 128) << "uploads still being read";
+  EXPECT_LT(ThreadsOf(server_->pid()), 300);
+}
+
 // A header sent one byte every 200 ms: each read is prompt, the header never ends. It is cut
 // off at the header deadline (2 s here) with 408, on the API and on the S3 endpoint (in S3's
 // XML); an idle connection closes after the idle timeout.

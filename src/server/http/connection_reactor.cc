@@ -24,8 +24,8 @@ using std::chrono::milliseconds;
 
 constexpr uint64_t kListenTag = 0;
 constexpr uint64_t kWakeTag = 1;
-// How long a connection answered with an error is drained before it closes, and how many
-// refused connections may drain at once (beyond, they close at once).
+// How long a connection answered with an error, or closed by a handler thread, is drained before
+// it closes, and how many refused connections may drain at once (beyond, they close at once).
 constexpr milliseconds kClosingDrain{1000};
 constexpr size_t kMaxRefusedClosing = 1024;
 // Out of file descriptors: accepting pauses this long rather than spin on a readable listener.
@@ -118,6 +118,12 @@ void ConnectionReactor::Return(ConnectionPtr connection) {
   Close(std::move(connection));
 }
 
+void ConnectionReactor::CloseGracefully(ConnectionPtr connection) {
+  shutdown(connection->fd, SHUT_WR);
+  connection->linger = true;
+  Return(std::move(connection));
+}
+
 void ConnectionReactor::Close(ConnectionPtr connection) {
   if (connection->fd >= 0) close(connection->fd);
   connection->fd = -1;
@@ -171,7 +177,13 @@ void ConnectionReactor::Loop() {
         OnReadable(reinterpret_cast<Connection*>(tag));
       }
     }
-    for (auto& connection : returned) Park(std::move(connection));
+    for (auto& connection : returned) {
+      if (connection->linger) {
+        Linger(std::move(connection));
+      } else {
+        Park(std::move(connection));
+      }
+    }
     Clock::time_point now = Clock::now();
     Expire(now);
     if (accept_paused_ && now >= accept_resume_) {
@@ -264,6 +276,13 @@ void ConnectionReactor::Park(ConnectionPtr connection) {
   if (!raw->pending.empty()) OnReadable(raw);
 }
 
+void ConnectionReactor::Linger(ConnectionPtr connection) {
+  connection->closing = true;
+  connection->pending.clear();
+  connection->pending.shrink_to_fit();
+  Add(std::move(connection), Clock::now() + kClosingDrain);
+}
+
 bool ConnectionReactor::Add(ConnectionPtr connection, Clock::time_point deadline) {
   Connection* raw = connection.get();
   epoll_event event{.events = EPOLLIN | EPOLLRDHUP,
@@ -346,13 +365,11 @@ void ConnectionReactor::OnReadable(Connection* connection) {
   }
   if (end == std::string::npos) return;
   ConnectionPtr owned = Unpark(connection);
-  dispatch_(owned);
+  Status refused = dispatch_(owned);
   if (!owned) return;
-  // No handler thread free: back in the set only to be answered and drained.
+  // No handler thread for it: back in the set only to be answered and drained.
   if (!Add(std::move(owned), Clock::now())) return;
-  Refuse(connection, 503,
-         Unavailable("server busy: " + std::to_string(options_.max_handler_threads) +
-                     " requests in progress"));
+  Refuse(connection, 503, refused);
 }
 
 void ConnectionReactor::Refuse(Connection* connection, int status, const Status& error) {

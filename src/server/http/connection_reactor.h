@@ -38,15 +38,16 @@ struct Connection {
   // The reactor's own.
   std::chrono::steady_clock::time_point deadline;
   bool closing = false;  // an error answer went out: draining what still comes, then closed
+  bool linger = false;   // returned by CloseGracefully: to be drained, then closed
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 
 class ConnectionReactor {
  public:
   // Takes a connection whose header is complete (and may keep it: it then empties
-  // `connection`). A connection left in place is answered 503 (no handler thread free).
-  // Called on the reactor's thread.
-  using Dispatch = std::function<void(ConnectionPtr& connection)>;
+  // `connection`). A connection left in place is answered 503 with the returned error (no
+  // handler thread free for it). Called on the reactor's thread.
+  using Dispatch = std::function<Status(ConnectionPtr& connection)>;
 
   // Starts the reactor's thread on `listen_fd` (a non-blocking listening socket, which it
   // owns from now on). Internal when epoll or the thread cannot be made.
@@ -59,6 +60,10 @@ class ConnectionReactor {
   void Return(ConnectionPtr connection);
   // Closes the connection (unless an event stream took its socket) and frees its slot.
   void Close(ConnectionPtr connection);
+  // Closes our side at once and the connection after a second, discarding what the
+  // client still sends meanwhile: closing a socket with unread bytes would answer them with a
+  // reset that could destroy the response just sent. The reactor waits, not the caller's thread.
+  void CloseGracefully(ConnectionPtr connection);
   // Stops accepting and closes every connection the reactor holds; those returned later are
   // closed. Idempotent.
   void Stop();
@@ -69,6 +74,7 @@ class ConnectionReactor {
   void Loop();
   void AcceptPending();
   void Park(ConnectionPtr connection);
+  void Linger(ConnectionPtr connection);
   // Into the epoll set, until `deadline`; false (and closed) when epoll refuses it.
   bool Add(ConnectionPtr connection, std::chrono::steady_clock::time_point deadline);
   void OnReadable(Connection* connection);

@@ -227,7 +227,7 @@ class HttpServerImpl : public HttpServer {
     port_ = internal::LocalPort(listen_fd);
     TY_ASSIGN_OR_RETURN(
         reactor_, ConnectionReactor::Start(options_, listen_fd, [this](ConnectionPtr& connection) {
-          Dispatch(connection);
+          return Dispatch(connection);
         }));
     return Status::Ok();
   }
@@ -271,14 +271,23 @@ class HttpServerImpl : public HttpServer {
   }
 
   // On the reactor's thread: a connection with a whole header goes to an idle handler thread,
-  // or to a new one while there are fewer than max_handler_threads; else it stays (503).
-  void Dispatch(ConnectionPtr& connection) {
+  // or to a new one while there are fewer than max_handler_threads, unless its client has
+  // max_requests_per_client in progress already; else it stays, to be answered 503 with the
+  // returned error.
+  Status Dispatch(ConnectionPtr& connection) {
     std::vector<std::thread> finished;
+    Status refused;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       finished.swap(finished_);
-      if (stopping_) return;
-      if (idle_workers_ > queue_.size()) {
+      size_t& of_client = requests_by_client_[connection->client];
+      if (stopping_) {
+        refused = Unavailable("server stopping");
+      } else if (of_client >= options_.max_requests_per_client) {
+        refused = Unavailable("too many requests in progress from " + connection->client +
+                              ": the limit per client is " +
+                              std::to_string(options_.max_requests_per_client));
+      } else if (idle_workers_ > queue_.size()) {
         queue_.push_back(std::move(connection));
         work_.notify_one();
       } else if (workers_.size() < options_.max_handler_threads) {
@@ -288,12 +297,20 @@ class HttpServerImpl : public HttpServer {
           workers_.emplace(id, std::thread([this, id] { WorkerLoop(id); }));
           queue_.push_back(std::move(connection));
         } catch (const std::system_error& error) {
-          Logger(options_.logger_name)
-              .warn("remote={} no handler thread: {}", connection->remote, error.what());
+          refused = Unavailable(std::string("server busy: no handler thread: ") + error.what());
         }
+      } else {
+        refused = Unavailable("server busy: " + std::to_string(options_.max_handler_threads) +
+                              " requests in progress");
+      }
+      if (!connection) {
+        of_client++;
+      } else if (of_client == 0) {
+        requests_by_client_.erase(connection->client);
       }
     }
     for (auto& thread : finished) thread.join();
+    return refused;
   }
 
   void WorkerLoop(uint64_t id) {
@@ -351,6 +368,10 @@ class HttpServerImpl : public HttpServer {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       serving_.erase(connection->id);
+      auto of_client = requests_by_client_.find(connection->client);
+      if (of_client != requests_by_client_.end() && --of_client->second == 0) {
+        requests_by_client_.erase(of_client);
+      }
       if (stopping_ && outcome == Outcome::kKeepAlive) outcome = Outcome::kClose;
     }
     if (outcome == Outcome::kKeepAlive) {
@@ -359,8 +380,11 @@ class HttpServerImpl : public HttpServer {
       reactor_->Return(std::move(connection));
       return;
     }
-    if (outcome == Outcome::kClose) internal::LingerBeforeClose(fd);
-    reactor_->Close(std::move(connection));  // a detached connection's socket stays open
+    if (outcome == Outcome::kClose) {
+      reactor_->CloseGracefully(std::move(connection));
+      return;
+    }
+    reactor_->Close(std::move(connection));  // detached: frees the slot, the stream has the socket
   }
 
   static bool HasWholeHeader(const beast::flat_buffer& buffer) {
@@ -559,6 +583,7 @@ class HttpServerImpl : public HttpServer {
   uint64_t next_worker_ = 1;
   size_t idle_workers_ = 0;
   std::map<uint64_t, int> serving_;  // connection id -> socket, while in a handler thread
+  std::map<std::string, size_t> requests_by_client_;  // dispatched and not yet served
   std::vector<std::thread> finished_;
   std::vector<std::weak_ptr<EventStream>> streams_;
 };

@@ -112,7 +112,10 @@ struct HttpServerOptions {
   // Open connections of one client (remote IP address); beyond: 503 and close, for that
   // client only.
   size_t max_connections_per_client = 512;
-  // Requests in handlers at once (each holds a thread); beyond: 503 and close.
+  // Requests in handlers at once (each holds a thread while its body is read and its answer
+  // written); beyond: 503 and close. Per client (remote IP address), so that bodies that never
+  // complete from one client cannot take every thread; and in all.
+  size_t max_requests_per_client = 128;
   size_t max_handler_threads = 1024;
   std::chrono::seconds idle_timeout{20};       // a connection without a request is closed
   std::chrono::seconds header_timeout{20};     // the whole header; past it: 408 and close

@@ -786,6 +786,41 @@ TEST(HttpServer, PerClientCapRefusesThatClientOnly) {
   EXPECT_EQ(again.rfind("HTTP/1.1 200", 0), 0u) << again;
 }
 
+// Bodies that never complete hold handler threads: one client may hold only its share.
+TEST(HttpServer, BodiesThatNeverCompleteFromOneClientDoNotStarveOthers) {
+  HttpServerOptions options;
+  options.max_requests_per_client = 4;
+  options.max_handler_threads = 8;
+  options.body_read_timeout = seconds(30);
+  auto server = StartServer(
+      [](const HttpRequest&, BodyReader& body, ResponseWriter& out) {
+        (void)body.ReadAll(1 << 20);
+        (void)out.Write("ok");
+      },
+      options);
+  std::vector<std::unique_ptr<RawClient>> stalled;
+  for (int i = 0; i < 4; ++i) {
+    stalled.push_back(std::make_unique<RawClient>(server->port(), 0, "127.0.0.2"));
+    ASSERT_TRUE(stalled.back()->Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0"));
+  }
+  // The fifth request of that client, once the four are in their handlers, is refused.
+  auto start = Clock::now();
+  std::string refused;
+  do {
+    std::this_thread::sleep_for(milliseconds(20));
+    RawClient fifth(server->port(), 0, "127.0.0.2");
+    fifth.Send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0");
+    refused = fifth.ReadUntil("\r\n\r\n", seconds(1));
+  } while (refused.rfind("HTTP/1.1 503", 0) != 0 && SecondsSince(start) < 5);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("127.0.0.2"), std::string::npos) << refused;
+  Curl curl;  // another client: served at once
+  start = Clock::now();
+  EXPECT_EQ(Perform(curl.handle, Url(*server, "/")).status, 200);
+  EXPECT_LT(SecondsSince(start), 1.0);
+  for (auto& client : stalled) client->Close();
+}
+
 TEST(HttpServer, ErrorsTheServerWritesUseTheListenersFormat) {
   HttpServerOptions options;
   options.max_connections_per_client = 1;

@@ -203,24 +203,6 @@ Status SendAll(int fd, std::string_view bytes, milliseconds timeout) {
   return SendAll(fd, &iov, 1, timeout);
 }
 
-void LingerBeforeClose(int fd) {
-  shutdown(fd, SHUT_WR);
-  auto deadline = Clock::now() + milliseconds(500);
-  size_t discarded = 0;
-  char scratch[16 * 1024];
-  while (discarded < (1u << 20) && Clock::now() < deadline) {
-    ssize_t n = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
-    if (n > 0) {
-      discarded += static_cast<size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      if (WaitFor(fd, POLLIN, std::max(left, milliseconds(0))) != WaitResult::kReady) return;
-    } else {
-      return;
-    }
-  }
-}
-
 EventStreamPtr MakeSocketEventStream(int fd) {
   return std::make_shared<SocketEventStream>(fd);
 }

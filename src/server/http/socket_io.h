@@ -35,11 +35,6 @@ WaitResult WaitFor(int fd, short events, std::chrono::milliseconds timeout);
 Status SendAll(int fd, iovec* iov, int count, std::chrono::milliseconds timeout);
 Status SendAll(int fd, std::string_view bytes, std::chrono::milliseconds timeout);
 
-// Before closing a socket on which the client may still be sending: shuts down our side and
-// discards a little of what still arrives, so that the kernel does not answer the unread bytes
-// with a reset that could destroy the response we just sent. Does not close `fd`.
-void LingerBeforeClose(int fd);
-
 // A server-sent-events stream that owns `fd` (a non-blocking socket whose response header was
 // already sent).
 EventStreamPtr MakeSocketEventStream(int fd);
