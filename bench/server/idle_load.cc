@@ -55,15 +55,24 @@ Options Parse(int argc, char** argv) {
     std::string flag = argv[i];
     if (i + 1 >= argc) Usage(("missing value of " + flag).c_str());
     std::string value = argv[++i];
-    if (flag == "--port") options.port = std::atoi(value.c_str());
-    else if (flag == "--source") options.source = value;
-    else if (flag == "--idle") options.idle = std::atoi(value.c_str());
-    else if (flag == "--slow") options.slow = std::atoi(value.c_str());
-    else if (flag == "--duration") options.duration = std::atof(value.c_str());
-    else if (flag == "--path") options.paths.push_back(value);
-    else if (flag == "--bearer") options.bearer = value;
-    else if (flag == "--server-pid") options.server_pid = std::atoi(value.c_str());
-    else Usage(("unknown flag " + flag).c_str());
+    if (flag == "--port")
+      options.port = std::atoi(value.c_str());
+    else if (flag == "--source")
+      options.source = value;
+    else if (flag == "--idle")
+      options.idle = std::atoi(value.c_str());
+    else if (flag == "--slow")
+      options.slow = std::atoi(value.c_str());
+    else if (flag == "--duration")
+      options.duration = std::atof(value.c_str());
+    else if (flag == "--path")
+      options.paths.push_back(value);
+    else if (flag == "--bearer")
+      options.bearer = value;
+    else if (flag == "--server-pid")
+      options.server_pid = std::atoi(value.c_str());
+    else
+      Usage(("unknown flag " + flag).c_str());
   }
   if (options.port <= 0) Usage("--port is required");
   if (options.paths.empty()) options.paths.push_back("/healthz");
