@@ -3,18 +3,17 @@
 // response writer, and keeps connections alive between requests.
 //
 // Connections (docs/architecture.md, "server/http"): one reactor thread (epoll) holds every
-// connection that is not inside a handler: a new connection, one waiting for its next
-// keep-alive request, one still sending its header. It reads a header into a small buffer of
-// the connection's own (at most `max_header_bytes`), within `header_timeout` for the whole
-// header, and closes connections idle for `idle_timeout`. Only a connection with a complete
-// header goes to a handler thread (a pool of at most `max_handler_threads`, grown on demand;
-// at most `max_requests_per_client` of one client address at once), which parses it with
-// Beast, reads the body synchronously and writes the response; a keep-alive connection then
-// goes back to the reactor, a closed one is drained there for a second. So idle and slow
-// connections cost a file descriptor and their buffered bytes, never a thread. A server-sent-events response is
-// *detached* from its thread (ResponseWriter::DetachEventStream): the connection is then
-// written by whoever holds the EventStream, so thousands of idle event streams hold no thread
-// each.
+// connection that is not inside a handler: a new connection, one waiting for its next keep-alive
+// request, one still sending its header. It reads a header into a small buffer of the connection's
+// own (at most `max_header_bytes`), within `header_timeout` for the whole header, and closes
+// connections idle for `idle_timeout`. Only a connection with a complete header goes to a handler
+// thread (a pool of at most `max_handler_threads`, grown on demand; at most
+// `max_requests_per_client` of one client address at once), which parses it with Beast, reads the
+// body synchronously and writes the response; a keep-alive connection then goes back to the
+// reactor, a closed one is drained there for a second. So idle and slow connections cost a file
+// descriptor and their buffered bytes, never a thread. A server-sent-events response is *detached*
+// from its thread (ResponseWriter::DetachEventStream): the connection is then written by whoever
+// holds the EventStream, so thousands of idle event streams hold no thread each.
 //
 // Everything here is thread-safe unless said otherwise.
 #pragma once
