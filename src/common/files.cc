@@ -1,6 +1,7 @@
 #include "common/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,13 +10,16 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace trainyard {
 namespace fs = std::filesystem;
 
 namespace {
 Status ErrnoStatus(const std::string& what, const fs::path& path) {
-  return Internal(what + " '" + path.string() + "': " + std::strerror(errno));
+  std::string message = what + " '" + path.string() + "': " + std::strerror(errno);
+  if (errno == ENOSPC || errno == EDQUOT) return DiskFull(message);
+  return Internal(message);
 }
 
 // Beside `path`, so that the rename stays on one file system. Unique per process and per call,
@@ -82,14 +86,74 @@ Status WriteFileAtomic(const fs::path& path, const std::string& content, Durabil
   return Status::Ok();
 }
 
+// Not fs::copy_file: libstdc++ turns a short sendfile, which is what a full disk gives, into
+// EIO ("Input/output error"); here the failing call's own errno is reported (DiskFull for
+// ENOSPC and EDQUOT).
+Status CopyFileContents(const fs::path& source, const fs::path& destination) {
+  int in = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return ErrnoStatus("cannot open", source);
+  struct stat info;
+  if (::fstat(in, &info) != 0) {
+    Status failed = ErrnoStatus("cannot stat", source);
+    ::close(in);
+    return failed;
+  }
+  int out =
+      ::open(destination.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, info.st_mode & 07777);
+  if (out < 0) {
+    Status failed = ErrnoStatus("cannot create", destination);
+    ::close(in);
+    return failed;
+  }
+  Status copied = Status::Ok();
+  bool kernel_copy = true;  // copy_file_range, until the file systems refuse it
+  std::vector<char> buffer;
+  while (copied.ok()) {
+    if (kernel_copy) {
+      ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, 1 << 30, 0);
+      if (n > 0) continue;
+      if (n == 0) break;
+      if (errno == EINTR) continue;
+      if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP ||
+          errno == EPERM) {
+        kernel_copy = false;
+        continue;
+      }
+      copied = ErrnoStatus("cannot write", destination);
+      break;
+    }
+    if (buffer.empty()) buffer.resize(1 << 20);
+    ssize_t n = ::read(in, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      copied = ErrnoStatus("cannot read", source);
+    } else if (n == 0) {
+      break;
+    } else {
+      for (ssize_t done = 0; done < n && copied.ok();) {
+        ssize_t w = ::write(out, buffer.data() + done, static_cast<size_t>(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0)
+          copied = ErrnoStatus("cannot write", destination);
+        else
+          done += w;
+      }
+    }
+  }
+  ::close(in);
+  if (::close(out) != 0 && copied.ok()) copied = ErrnoStatus("cannot write", destination);
+  return copied;
+}
+
 Status CopyFileAtomic(const fs::path& source, const fs::path& destination) {
   fs::path temporary = TemporaryBeside(destination);
+  Status copied = CopyFileContents(source, temporary);
   std::error_code error;
-  fs::copy_file(source, temporary, fs::copy_options::overwrite_existing, error);
-  if (!error) fs::rename(temporary, destination, error);
-  if (error) {
+  if (copied.ok()) fs::rename(temporary, destination, error);
+  if (!copied.ok() || error) {
     std::error_code ignored;  // the failure reported is the copy's, not this cleanup's
     fs::remove(temporary, ignored);
+    if (!copied.ok()) return copied.WithContext("cannot copy '" + source.string() + "'");
     return Internal("cannot copy '" + source.string() + "' to '" + destination.string() +
                     "': " + error.message());
   }
@@ -140,14 +204,30 @@ std::optional<fs::path> FindExecutable(const std::string& name, const std::strin
 Status CopyInto(const fs::path& source, const fs::path& destination_directory) {
   TY_RETURN_IF_ERROR(MakeDirectories(destination_directory));
   std::error_code error;
-  if (fs::is_directory(source, error)) {
-    fs::copy(source, destination_directory,
-             fs::copy_options::recursive | fs::copy_options::overwrite_existing, error);
-  } else if (fs::is_regular_file(source, error)) {
-    fs::copy_file(source, destination_directory / source.filename(),
-                  fs::copy_options::overwrite_existing, error);
-  } else {
+  auto failed = [&](const Status& status) {
+    return status.WithContext("cannot copy '" + source.string() + "' to '" +
+                              destination_directory.string() + "'");
+  };
+  if (fs::is_regular_file(source, error)) {
+    if (Status copied = CopyFileContents(source, destination_directory / source.filename());
+        !copied.ok()) {
+      return failed(copied);
+    }
+    return Status::Ok();
+  }
+  if (!fs::is_directory(source, error)) {
     return NotFound("'" + source.string() + "' is neither a file nor a directory");
+  }
+  // As fs::copy(recursive) does: directories made, files copied, symbolic links followed.
+  fs::recursive_directory_iterator it(source, error), end;
+  for (; !error && it != end; it.increment(error)) {
+    fs::path target = destination_directory / fs::relative(it->path(), source);
+    std::error_code entry_error;
+    if (it->is_directory(entry_error)) {
+      if (Status made = MakeDirectories(target); !made.ok()) return failed(made);
+    } else if (it->is_regular_file(entry_error)) {
+      if (Status copied = CopyFileContents(it->path(), target); !copied.ok()) return failed(copied);
+    }
   }
   if (error) {
     return Internal("cannot copy '" + source.string() + "' to '" + destination_directory.string() +

@@ -24,8 +24,13 @@ Result<std::string> ReadFile(const std::filesystem::path& path);
 Status WriteFile(const std::filesystem::path& path, const std::string& content);
 Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content,
                        Durability durability = Durability::kDurable);
+// Copies a regular file's bytes and permission bits to `destination` (created, or truncated),
+// in place. On failure the errno of the call that failed: DiskFull for ENOSPC or EDQUOT
+// ("No space left on device"), else Internal, naming the path.
+Status CopyFileContents(const std::filesystem::path& source,
+                        const std::filesystem::path& destination);
 // Copies the file `source` to `destination` through a temporary file beside it, renamed into
-// place: a reader never sees half a copy (not synced). Internal naming both paths on failure.
+// place: a reader never sees half a copy (not synced). As CopyFileContents on failure.
 Status CopyFileAtomic(const std::filesystem::path& source,
                       const std::filesystem::path& destination);
 Status MakeDirectories(const std::filesystem::path& path);

@@ -64,6 +64,27 @@ TEST(FilesTest, CopyFileAtomicReplacesWholeAndLeavesNoTemporary) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
 }
 
+// A full disk is reported as such: DiskFull ("No space left on device"), which the API answers
+// 507; fs::copy_file reported "Input/output error" (a short sendfile) instead.
+TEST(FilesTest, CopyToAFullDiskIsDiskFullNotAnInputOutputError) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "/dev/full is missing: no full device to write to";
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.path() / "data.bin", std::string(3 << 20, 'd')).ok());
+  Status copied = CopyFileContents(dir.path() / "data.bin", "/dev/full");
+  EXPECT_EQ(copied.code(), StatusCode::kResourceExhausted) << copied.ToString();
+  EXPECT_TRUE(copied.disk_full()) << copied.ToString();
+  EXPECT_NE(copied.message().find("No space left on device"), std::string::npos)
+      << copied.ToString();
+  EXPECT_EQ(ToHttpStatus(copied), 507);
+  EXPECT_EQ(ToHttpStatus(copied.WithContext("channel 'training'")), 507);
+  EXPECT_EQ(ToExitCode(copied), 7);
+  EXPECT_EQ(ToHttpStatus(ResourceExhausted("the body is larger than 4 MiB")), 413);
+
+  Status into = CopyFileContents(dir.path() / "data.bin", dir.path() / "copy.bin");
+  ASSERT_TRUE(into.ok()) << into.ToString();
+  EXPECT_EQ(ReadFile(dir.path() / "copy.bin").value(), std::string(3 << 20, 'd'));
+}
+
 TEST(FilesTest, FindsExecutablesOnASearchPath) {
   testing::TempDir dir;
   fs::create_directories(dir.path() / "bin");

@@ -27,7 +27,9 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
-  return Status(code_, context + ": " + message_);
+  Status with_context = *this;
+  with_context.message_ = context + ": " + message_;
+  return with_context;
 }
 
 // Exit codes follow the BSD sysexits spirit: 2 for usage errors, distinct codes for the rest so
@@ -59,7 +61,7 @@ int ToHttpStatus(const Status& status) {
     case StatusCode::kNotFound: return 404;
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition: return 409;
-    case StatusCode::kResourceExhausted: return 413;
+    case StatusCode::kResourceExhausted: return status.disk_full() ? 507 : 413;
     case StatusCode::kCancelled: return 499;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kDeadlineExceeded: return 504;

@@ -42,10 +42,15 @@ class [[nodiscard]] Status {
   std::string ToString() const;
   // The same status with "context: " put before the message.
   Status WithContext(const std::string& context) const;
+  // A ResourceExhausted made by DiskFull: the disk (or a quota) is full, not the request too
+  // large. HTTP tells them apart (507 and 413).
+  bool disk_full() const { return disk_full_; }
 
  private:
+  friend Status DiskFull(std::string message);
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  bool disk_full_ = false;
 };
 
 inline Status InvalidArgument(std::string m) {
@@ -63,6 +68,12 @@ inline Status FailedPrecondition(std::string m) {
 inline Status ResourceExhausted(std::string m) {
   return {StatusCode::kResourceExhausted, std::move(m)};
 }
+// ResourceExhausted for a full disk or quota (ENOSPC, EDQUOT, SQLITE_FULL): see disk_full().
+inline Status DiskFull(std::string m) {
+  Status status(StatusCode::kResourceExhausted, std::move(m));
+  status.disk_full_ = true;
+  return status;
+}
 inline Status Unavailable(std::string m) {
   return {StatusCode::kUnavailable, std::move(m)};
 }
@@ -78,7 +89,8 @@ int ToExitCode(const Status& status);
 
 // HTTP status for a failed status (docs/api.md): InvalidArgument 400, Unauthenticated 401,
 // PermissionDenied 403, NotFound 404, AlreadyExists and FailedPrecondition 409,
-// ResourceExhausted 413, Cancelled 499, Unavailable 503, DeadlineExceeded 504, others 500.
+// ResourceExhausted 413 (507 when disk_full()), Cancelled 499, Unavailable 503, DeadlineExceeded
+// 504, others 500.
 int ToHttpStatus(const Status& status);
 
 // The code whose StatusCodeName is `name` ("NotFound"); kInternal for an unknown name.

@@ -19,7 +19,7 @@ Status SqliteError(sqlite3* db, int rc, std::string_view context) {
   // The connection's message is only about this failure when its code matches.
   message += db != nullptr && (sqlite3_errcode(db) & 0xff) == (rc & 0xff) ? sqlite3_errmsg(db)
                                                                           : sqlite3_errstr(rc);
-  if ((rc & 0xff) == SQLITE_FULL) return ResourceExhausted("disk full: " + message);
+  if ((rc & 0xff) == SQLITE_FULL) return DiskFull("disk full: " + message);
   return Internal(message);
 }
 

@@ -4,6 +4,7 @@
 // when those are not installed.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -226,6 +227,90 @@ TEST_F(HostileApiTest, DownloadNamesAreQuotedAndEncoded) {
       {"dataset", "download", uploaded.Json()["id"].get<std::string>(), "-o", into.string()});
   EXPECT_EQ(downloaded.exit_code, 0) << downloaded.output;
   EXPECT_TRUE(fs::exists(into / "a\"b; filename=evil.sh €.csv")) << downloaded.output;
+}
+
+// Why a server cannot be given a small file system of its own here ("" when it can): it runs
+// in a user and mount namespace (unshare) over a tmpfs, so that its disk fills up for real.
+std::string SmallFileSystemMissing(const fs::path& directory) {
+  ProcessResult probe = RunProcess({"unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                                    "mount -t tmpfs -o size=1m tmpfs \"$0\"", directory.string()});
+  if (probe.exit_code == 0) return "";
+  return "cannot mount a tmpfs in a user namespace (unshare --user --map-root-user --mount): " +
+         probe.output;
+}
+
+// Findings, full disk: creating a sweep answered 413 (documented: 507), and an upload's error
+// showed the server's absolute path. Every ENOSPC is 507 with a message that names no path
+// (the path is logged).
+TEST(HostileFullDiskTest, AFullDiskIs507EverywhereAndNamesNoServerPath) {
+  TempDir temp;
+  fs::path mount_point = temp.path() / "small-disk";
+  fs::create_directories(mount_point);
+  if (std::string missing = SmallFileSystemMissing(mount_point); !missing.empty()) {
+    GTEST_SKIP() << missing;
+  }
+  const std::string token = "full-disk-token";
+  int port = FreeLoopbackPort();
+  std::string url = "http://127.0.0.1:" + std::to_string(port);
+  // 6 MiB: the server's database and layout fit, a few datasets more do not.
+  Process server({"unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
+                  "mount -t tmpfs -o size=6m tmpfs \"$0\" && exec \"$1\" server --data-dir "
+                  "\"$0/data\" --listen 127.0.0.1:$2 --token $3",
+                  mount_point.string(), (BuildDir() / "apps" / "trainyard").string(),
+                  std::to_string(port), token});
+  auto get = [&](const std::string& path) { return Call({"GET", url + path, "", "", {}, token}); };
+  ASSERT_TRUE(
+      WaitFor([&] { return get("/api/v1/datasets").status == 200; }, std::chrono::seconds(20)))
+      << server.OutputSoFar();
+
+  // Uploads of 1 MiB until the disk is full: the last one is 507, naming no path.
+  HttpAnswer upload;
+  for (int i = 0; i < 20; ++i) {
+    upload = Call({"POST",
+                   url + "/api/v1/datasets?name=fill" + std::to_string(i) + "&kind=other",
+                   std::string(1 << 20, 'f'),
+                   "",
+                   {},
+                   token});
+    if (upload.status != 201) break;
+  }
+  EXPECT_EQ(upload.status, 507) << upload.body;
+  EXPECT_EQ(upload.Json()["error"].value("code", ""), "ResourceExhausted") << upload.body;
+  EXPECT_NE(upload.body.find("disk is full"), std::string::npos) << upload.body;
+  EXPECT_EQ(upload.body.find(mount_point.string()), std::string::npos) << upload.body;
+  EXPECT_EQ(upload.body.find("/data/"), std::string::npos) << upload.body;
+  // Smaller ones fill what is left.
+  for (int i = 0; i < 200; ++i) {
+    HttpAnswer small =
+        Call({"POST",
+              url + "/api/v1/datasets?name=small" + std::to_string(i) + "&kind=other",
+              std::string(16 << 10, 's'),
+              "",
+              {},
+              token});
+    if (small.status != 201) break;
+  }
+
+  // A sweep of many jobs needs room in the database: 507, not 413.
+  json grid = json::array();
+  for (int i = 0; i < 500; ++i) grid.push_back(std::string(200, 'a') + std::to_string(i));
+  HttpAnswer sweep =
+      Call({"POST",
+            url + "/api/v1/sweeps",
+            json{{"name", "full"}, {"trainer", {{"command", {"true"}}}}, {"grid", {{"seed", grid}}}}
+                .dump(),
+            "",
+            {{"Content-Type", "application/json"}},
+            token});
+  EXPECT_EQ(sweep.status, 507) << sweep.body;
+  EXPECT_NE(sweep.body.find("disk is full"), std::string::npos) << sweep.body;
+  EXPECT_EQ(sweep.body.find(mount_point.string()), std::string::npos) << sweep.body;
+
+  server.Signal(SIGTERM);
+  ProcessResult ended = server.Wait(std::chrono::seconds(20));
+  // The paths are in the server's log, with what they belong to.
+  EXPECT_NE(ended.output.find("answered 507, the disk is full: dataset '"), std::string::npos)
+      << ended.output;
 }
 
 }  // namespace

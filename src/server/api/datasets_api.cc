@@ -71,6 +71,12 @@ class SpoolFile {
   fs::path path_;
 };
 
+// A full disk's status, named after the upload's dataset for the log (WriteError logs it and
+// tells the client less); any other status as it is, since the client sees those.
+Status InDataset(const Status& status, const std::string& dataset_id) {
+  return status.disk_full() ? status.WithContext("dataset '" + dataset_id + "'") : status;
+}
+
 template <typename Reader>
 Result<uint64_t> Spool(Reader& reader, const fs::path& path) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
@@ -81,22 +87,13 @@ Result<uint64_t> Spool(Reader& reader, const fs::path& path) {
     TY_ASSIGN_OR_RETURN(size_t got, reader.Read(buffer.data(), buffer.size()));
     if (got == 0) break;
     file.write(buffer.data(), static_cast<std::streamsize>(got));
-    if (!file) {
-      return ResourceExhausted("cannot write the upload spool file '" + path.string() +
-                               "' (is the disk full?)");
-    }
+    // A spool file that cannot be written means a full disk (507, the path only logged).
+    if (!file) return DiskFull("cannot write the upload spool file '" + path.string() + "'");
     total += got;
   }
   file.close();
-  if (!file) return ResourceExhausted("cannot write the upload spool file '" + path.string() + "'");
+  if (!file) return DiskFull("cannot write the upload spool file '" + path.string() + "'");
   return total;
-}
-
-// A spool file that cannot be written means a full disk (507); the client's errors keep theirs.
-void WriteSpoolError(ResponseWriter& response, const Status& status) {
-  bool disk_full = status.code() == StatusCode::kResourceExhausted &&
-                   status.message().find("spool") != std::string::npos;
-  WriteError(response, status, disk_full ? 507 : 0);
 }
 
 }  // namespace
@@ -150,7 +147,7 @@ void ApiServer::UploadDataset(const HttpRequest& request, BodyReader& body,
             part.content_type.empty() ? "application/octet-stream" : part.content_type;
         spool.emplace(options_.upload_temp_dir / (dataset.id + ".upload"));
         auto spooled = Spool(reader, spool->path());
-        if (!spooled.ok()) return WriteSpoolError(response, spooled.status());
+        if (!spooled.ok()) return WriteError(response, InDataset(spooled.status(), dataset.id));
         size = *spooled;
       } else if (part.name == "name" || part.name == "kind" || part.name == "filename") {
         auto value = reader.ReadAll(1024);
@@ -177,14 +174,14 @@ void ApiServer::UploadDataset(const HttpRequest& request, BodyReader& body,
     } else {
       spool.emplace(options_.upload_temp_dir / (dataset.id + ".upload"));
       auto spooled = Spool(body, spool->path());
-      if (!spooled.ok()) return WriteSpoolError(response, spooled.status());
+      if (!spooled.ok()) return WriteError(response, InDataset(spooled.status(), dataset.id));
       put_spooled(*spooled);
     }
   }
   if (!stored.ok()) {
-    // Body too large is 413; a full disk at the store is 507.
-    int http_status = stored.status().code() == StatusCode::kResourceExhausted ? 507 : 0;
-    return WriteError(response, stored.status(), http_status);
+    // Body too large is 413; a full disk at the store is 507 (Status::disk_full), logged with
+    // the dataset it belongs to.
+    return WriteError(response, InDataset(stored.status(), dataset.id));
   }
   dataset.size = stored->size;
   dataset.sha256_hex = stored->sha256_hex;

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/log.h"
 #include "control/sweep_request.h"
 
 namespace trainyard::server {
@@ -19,6 +20,13 @@ void WriteJson(ResponseWriter& response, int status, const json& body) {
 
 void WriteError(ResponseWriter& response, const Status& status, int http_status) {
   json error = {{"code", StatusCodeName(status.code())}, {"message", status.message()}};
+  if (status.disk_full()) {
+    // The message names the server's files (its paths are no client's business): it goes to
+    // the log, and the client learns what it can act on.
+    Logger("api").error("answered 507, the disk is full: {}", status.message());
+    error["message"] = std::string(kDiskFullMessage);
+    http_status = 507;
+  }
   if (std::string field = control::FieldOfError(status); !field.empty()) error["field"] = field;
   if (response.headers_sent()) return;  // too late to say it in the status line
   WriteJson(response, http_status ? http_status : ToHttpStatus(status), {{"error", error}});

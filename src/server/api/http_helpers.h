@@ -13,8 +13,15 @@
 
 namespace trainyard::server {
 
+// What a client is told when the server's disk (or quota) is full.
+inline constexpr char kDiskFullMessage[] =
+    "insufficient storage: the server's disk is full (No space left on device); free space on "
+    "the server and try again";
+
 void WriteJson(ResponseWriter& response, int status, const nlohmann::json& body);
 // {"error": {"code", "message", "field"?}} with ToHttpStatus's status, or `http_status` if set.
+// A disk-full status (Status::disk_full) is always 507 with kDiskFullMessage; its own message,
+// which names the server's paths, is logged instead.
 void WriteError(ResponseWriter& response, const Status& status, int http_status = 0);
 
 // Reads and parses a JSON body: ResourceExhausted above `max_bytes`; InvalidArgument for bad

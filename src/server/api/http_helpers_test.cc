@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/log_capture.h"
 #include "server/api/string_body_reader.h"
 
 namespace trainyard::server {
@@ -96,6 +97,42 @@ TEST(AttachmentDispositionTest, QuotesAndEncodesEveryName) {
   EXPECT_EQ(AttachmentDisposition("données €.csv"),
             "attachment; filename=\"donn_es _.csv\"; "
             "filename*=UTF-8''donn%C3%A9es%20%E2%82%AC.csv");
+}
+
+// A recording ResponseWriter: the status and body an error was answered with.
+class RecordingResponse : public ResponseWriter {
+ public:
+  void SetStatus(int status) override { status_ = status; }
+  void SetHeader(const std::string&, const std::string&) override {}
+  void SetContentLength(uint64_t) override {}
+  Status Write(std::string_view data) override {
+    body_ += data;
+    return Status::Ok();
+  }
+  EventStreamPtr DetachEventStream() override { return nullptr; }
+  bool headers_sent() const override { return false; }
+  int status_ = 0;
+  std::string body_;
+};
+
+TEST(WriteErrorTest, AFullDiskIs507WithoutTheServersPaths) {
+  LogCapture log;
+  RecordingResponse response;
+  WriteError(response, DiskFull("cannot write '/srv/trainyard/objects/tmp/put-1': No space left "
+                                "on device")
+                           .WithContext("dataset 'ds-1'"));
+  EXPECT_EQ(response.status_, 507);
+  EXPECT_NE(response.body_.find("ResourceExhausted"), std::string::npos) << response.body_;
+  EXPECT_NE(response.body_.find("disk is full"), std::string::npos) << response.body_;
+  EXPECT_EQ(response.body_.find("/srv"), std::string::npos) << response.body_;
+  EXPECT_NE(log.Text().find("dataset 'ds-1': cannot write '/srv/trainyard/objects/tmp/put-1'"),
+            std::string::npos)
+      << log.Text();
+
+  RecordingResponse too_large;
+  WriteError(too_large, ResourceExhausted("the request body is larger than 10 bytes"));
+  EXPECT_EQ(too_large.status_, 413);
+  EXPECT_NE(too_large.body_.find("larger than 10 bytes"), std::string::npos);
 }
 
 TEST(PathSegmentsTest, SplitsOnSlashes) {

@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 Status ErrnoStatus(const std::string& what, const fs::path& path) {
   std::string message = what + " '" + path.string() + "': " + std::strerror(errno);
   // A full disk (or quota) is the caller's to report as such (HTTP 507), not an internal error.
-  if (errno == ENOSPC || errno == EDQUOT) return ResourceExhausted(message);
+  if (errno == ENOSPC || errno == EDQUOT) return DiskFull(message);
   return Internal(message);
 }
 
