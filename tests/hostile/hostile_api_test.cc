@@ -229,6 +229,38 @@ TEST_F(HostileApiTest, DownloadNamesAreQuotedAndEncoded) {
   EXPECT_TRUE(fs::exists(into / "a\"b; filename=evil.sh €.csv")) << downloaded.output;
 }
 
+// Finding: duplicate JSON keys were accepted, the last one winning, so that two readers of one
+// body could disagree on what it asks for. Refused with 400 naming the key, in every body.
+TEST_F(HostileApiTest, DuplicateJsonKeysAreRefusedNamingTheKey) {
+  auto post = [&](const std::string& url, const std::string& body, const std::string& token) {
+    return Call({"POST", url, body, "", {{"Content-Type", "application/json"}}, token});
+  };
+  HttpAnswer sweep = post(server_->url() + "/api/v1/sweeps",
+                          R"({"name": "twice", "trainer": {"command": ["true"]},)"
+                          R"( "grid": {"lr": [1]}, "max_parallel": 1, "max_parallel": 50})",
+                          server_->token());
+  EXPECT_EQ(sweep.status, 400) << sweep.body;
+  EXPECT_EQ(sweep.Json()["error"].value("field", ""), "max_parallel") << sweep.body;
+  HttpAnswer nested = post(server_->url() + "/api/v1/sweeps",
+                           R"({"name": "twice", "trainer": {"command": ["true"], "command": )"
+                           R"(["rm", "-rf", "/"]}, "grid": {"lr": [1]}})",
+                           server_->token());
+  EXPECT_EQ(nested.status, 400) << nested.body;
+  EXPECT_EQ(nested.Json()["error"].value("field", ""), "command") << nested.body;
+  for (const json& existing : server_->Get("/api/v1/sweeps").Json()["sweeps"]) {
+    EXPECT_NE(existing.value("name", ""), "twice") << existing.dump();
+  }
+
+  RunningJob job = StartSleepingJob(*server_);
+  ASSERT_FALSE(job.token.empty());
+  HttpAnswer progress =
+      post(job.callback_url, R"({"sequence": 1, "progress": {"progress": 0.1, "progress": 0.9}})",
+           job.token);
+  EXPECT_EQ(progress.status, 400) << progress.body;
+  EXPECT_EQ(progress.Json()["error"].value("field", ""), "progress") << progress.body;
+  EXPECT_EQ(server_->Post("/api/v1/sweeps/" + job.sweep_id + "/stop", json::object()).status, 200);
+}
+
 // Why a server cannot be given a small file system of its own here ("" when it can): it runs
 // in a user and mount namespace (unshare) over a tmpfs, so that its disk fills up for real.
 std::string SmallFileSystemMissing(const fs::path& directory) {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/json_text.h"
 #include "common/log.h"
 #include "control/sweep_request.h"
 
@@ -41,23 +42,7 @@ Result<json> ReadJsonBody(BodyReader& body, size_t max_bytes, int max_depth) {
     }
     return text.status();
   }
-  bool too_deep = false;
-  json::parser_callback_t limit_depth = [&](int depth, json::parse_event_t, json&) {
-    if (depth > max_depth) too_deep = true;
-    return !too_deep;
-  };
-  try {
-    json parsed = json::parse(*text, limit_depth);
-    if (too_deep) {
-      return InvalidArgument("the JSON body nests deeper than " + std::to_string(max_depth));
-    }
-    return parsed;
-  } catch (const json::parse_error& error) {
-    if (too_deep) {
-      return InvalidArgument("the JSON body nests deeper than " + std::to_string(max_depth));
-    }
-    return InvalidArgument(std::string("the body is not valid JSON: ") + error.what());
-  }
+  return ParseJsonText(*text, max_depth);
 }
 
 std::string BearerToken(const HttpRequest& request) {

@@ -6,6 +6,7 @@
 #include "server/sagemaker/sagemaker_api.h"
 
 #include "aws/service_model.h"
+#include "common/json_text.h"
 #include "server/sagemaker/json_auth.h"
 #include "server/sagemaker/list_operations.h"
 #include "server/sagemaker/training_jobs.h"
@@ -17,6 +18,8 @@ using sagemaker::JsonError;
 using sagemaker::JsonReply;
 
 constexpr size_t kMaxRequestBytes = 1 << 20;
+// Deeper than any request of the SageMaker and CloudWatch Logs models.
+constexpr int kMaxRequestDepth = 64;
 
 JsonReply SerializationException(int http_status, std::string message) {
   return JsonReply::Fail({http_status, "SerializationException", std::move(message)});
@@ -82,9 +85,17 @@ void SageMakerApi::Handle(const HttpRequest& request, BodyReader& body, Response
         return UnknownOperation();
       }
 
-      json input = text->empty() ? json::object() : json::parse(*text, nullptr, false);
-      if (input.is_discarded()) {
-        return SerializationException(400, "The request body is not valid JSON.");
+      json input = json::object();
+      if (!text->empty()) {
+        Result<json> parsed = ParseJsonText(*text, kMaxRequestDepth);
+        if (!parsed.ok()) {
+          // A key given twice is as unreadable as bad JSON: two readers could disagree on it.
+          std::string field = parsed.status().message().rfind("field '", 0) == 0
+                                  ? " (" + parsed.status().message() + ")"
+                                  : "";
+          return SerializationException(400, "The request body is not valid JSON" + field + ".");
+        }
+        input = std::move(parsed).value();
       }
       if (!input.is_object()) {
         return SerializationException(400, "The request body must be a JSON object.");

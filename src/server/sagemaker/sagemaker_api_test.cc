@@ -313,6 +313,13 @@ TEST_F(SageMakerApiTest, RequestsThatAreNotOperations) {
   EXPECT_EQ(bad_json.Type(), "SerializationException");
   malformed.body = "[1, 2]";
   EXPECT_EQ(client_->Send(malformed).Type(), "SerializationException");
+  // A key given twice (which of the two would a reader take?) is refused as AWS refuses JSON
+  // it cannot read, naming the key.
+  malformed.body = "{\"MaxResults\": 5, \"MaxResults\": 7}";
+  JsonTestResponse duplicate = client_->Send(malformed);
+  EXPECT_EQ(duplicate.status, 400);
+  EXPECT_EQ(duplicate.Type(), "SerializationException");
+  EXPECT_NE(duplicate.body.find("MaxResults"), std::string::npos) << duplicate.body;
   malformed.body = "{\"MaxResults\": \"" + std::string(1100000, 'x') + "\"}";
   JsonTestResponse too_large = client_->Send(malformed);
   EXPECT_EQ(too_large.status, 413);
