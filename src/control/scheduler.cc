@@ -10,6 +10,7 @@
 #include "core/job_naming.h"
 #include "core/job_status.h"
 #include "core/sagemaker_limits.h"
+#include "executor/job_root.h"
 
 namespace trainyard::control {
 namespace fs = std::filesystem;
@@ -514,6 +515,12 @@ Status Scheduler::StoreOutputs(const JobRecord& job) {
   if (!fs::is_directory(artifacts, error)) return Status::Ok();  // ended before it had any
   for (const fs::directory_entry& entry : fs::directory_iterator(artifacts, error)) {
     if (!entry.is_regular_file()) continue;
+    // A packing killed half-way leaves its temporary file; it is no output of the job.
+    if (executor::IsArtifactTemporary(entry.path().filename().string())) {
+      Logger("control").warn("job={} half-written artifact '{}' is not stored", job.name,
+                             entry.path().filename().string());
+      continue;
+    }
     if (entry.path().filename() == "training.log") {
       TY_RETURN_IF_ERROR(options_.secret_mask.ApplyToFile(entry.path()));
     }

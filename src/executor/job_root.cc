@@ -1,5 +1,7 @@
 #include "executor/job_root.h"
 
+#include <string_view>
+
 #include "archive/archive.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -82,6 +84,22 @@ std::string FailureReason(const contract::MlRoot& root, int exit_code) {
   return type + ": , exit code: " + std::to_string(exit_code);
 }
 
+bool IsArtifactTemporary(const std::string& name) {
+  // mkstemp's "<name>.tmp-XXXXXX": six characters after the marker.
+  size_t dash = name.rfind(".tmp-");
+  if (dash != std::string::npos && dash > 0 && name.size() == dash + 5 + 6) return true;
+  // CopyFileAtomic's "<name>.tmp.<pid>.<counter>": two numbers after the marker.
+  size_t dot = name.rfind(".tmp.");
+  if (dot == std::string::npos || dot == 0) return false;
+  std::string_view rest = std::string_view(name).substr(dot + 5);
+  size_t separator = rest.find('.');
+  auto digits = [](std::string_view text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  return separator != std::string_view::npos && digits(rest.substr(0, separator)) &&
+         digits(rest.substr(separator + 1));
+}
+
 void PackArtifacts(const contract::MlRoot& root, const fs::path& destination) {
   // Best effort, as SageMaker keeps what it can: a part that fails is logged and left out.
   auto log_if_failed = [&](const Status& status) {
@@ -91,6 +109,22 @@ void PackArtifacts(const contract::MlRoot& root, const fs::path& destination) {
     }
   };
   log_if_failed(MakeDirectories(destination));
+  std::error_code listing;
+  for (const fs::directory_entry& entry : fs::directory_iterator(destination, listing)) {
+    std::string name = entry.path().filename().string();
+    if (!IsArtifactTemporary(name)) continue;
+    std::error_code removing;
+    fs::remove(entry.path(), removing);
+    if (removing) {
+      Logger("executor")
+          .error("artifacts={} half-written '{}' could not be removed: {}", destination.string(),
+                 name, removing.message());
+    } else {
+      Logger("executor")
+          .info("artifacts={} removed '{}', left half-written by a killed packing",
+                destination.string(), name);
+    }
+  }
   // Every file goes in whole or not at all (temporary file, then rename), so that a process
   // killed while packing leaves no half-written artifact for anyone to take as the real one.
   log_if_failed(archive::PackTarGz(root.model_dir(), destination / "model.tar.gz"));

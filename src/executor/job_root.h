@@ -49,7 +49,12 @@ std::string FailureReason(const contract::MlRoot& root, int exit_code);
 // training.log, job.json, metrics.jsonl and predictions* beside them, each whole or not at all
 // (a temporary file renamed into place). Best effort: a file that cannot be packed or copied is
 // logged and left out (files written before a stop are kept, as SageMaker does).
+// Temporary files of a packing killed half-way (a server restart) are removed first.
 void PackArtifacts(const contract::MlRoot& root, const std::filesystem::path& destination);
+
+// Whether `name` is a temporary file of PackArtifacts ("model.tar.gz.tmp-Ab12Cd" of
+// archive::PackTarGz, "training.log.tmp.<pid>.<n>" of CopyFileAtomic), never an artifact.
+bool IsArtifactTemporary(const std::string& name);
 
 // Where an executor that keeps its jobs across restarts (local with detach_jobs, container)
 // records each job: <work_dir>/<job>/executor-state.json, rewritten atomically.

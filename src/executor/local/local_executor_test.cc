@@ -10,6 +10,7 @@
 #include "common/environment.h"
 #include "common/files.h"
 #include "executor/executor_conformance.h"
+#include "executor/job_root.h"
 #include "executor/local/detached_process.h"
 #include "support/test_paths.h"
 
@@ -36,6 +37,33 @@ ExecutorPtr MakeLocal(const fs::path& work_dir) {
 
 ExecutorPtr MakeDetached(const fs::path& work_dir) {
   return std::make_unique<LocalExecutor>(Options(work_dir, true));
+}
+
+// A packing killed half-way (the server killed while a job's outputs were packed) leaves
+// "model.tar.gz.tmp-XXXXXX": the next packing removes it, so that no such file is stored as an
+// output (outputs/<job>/output/model.tar.gz.tmp-* in the object store).
+TEST(PackArtifactsTest, RemovesWhatAKilledPackingLeft) {
+  testing::TempDir dir;
+  contract::MlRoot root(dir.path() / "ml");
+  ASSERT_TRUE(MakeDirectories(root.model_dir()).ok());
+  ASSERT_TRUE(WriteFileAtomic(root.model_dir() / "weights.bin", "w").ok());
+  fs::path artifacts = dir.path() / "artifacts";
+  ASSERT_TRUE(MakeDirectories(artifacts).ok());
+  for (const char* stale : {"model.tar.gz.tmp-Ab12Cd", "training.log.tmp.4242.7"}) {
+    ASSERT_TRUE(WriteFileAtomic(artifacts / stale, "half").ok());
+  }
+  ASSERT_TRUE(WriteFileAtomic(artifacts / "predictions.tmp.csv", "kept").ok());
+  PackArtifacts(root, artifacts);
+  EXPECT_TRUE(fs::exists(artifacts / "model.tar.gz"));
+  EXPECT_FALSE(fs::exists(artifacts / "model.tar.gz.tmp-Ab12Cd"));
+  EXPECT_FALSE(fs::exists(artifacts / "training.log.tmp.4242.7"));
+  EXPECT_TRUE(fs::exists(artifacts / "predictions.tmp.csv"));  // a name a job may choose
+
+  EXPECT_TRUE(IsArtifactTemporary("output.tar.gz.tmp-x1Y2z3"));
+  EXPECT_TRUE(IsArtifactTemporary("job.json.tmp.1.2"));
+  EXPECT_FALSE(IsArtifactTemporary("predictions.tmp.csv"));
+  EXPECT_FALSE(IsArtifactTemporary("model.tar.gz"));
+  EXPECT_FALSE(IsArtifactTemporary("notes.tmp-long-name.txt"));
 }
 
 // A local job runs a command under trainyard-wrap on this machine, never an image.
