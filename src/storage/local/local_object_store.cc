@@ -27,6 +27,9 @@ namespace {
 // Objects stream through a buffer of this size, so memory stays constant whatever their size.
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr char kDefaultContentType[] = "application/octet-stream";
+// A temp file younger than this is kept even when unlocked: its TempFile may be between its
+// open and its flock.
+constexpr std::chrono::seconds kTempLockGrace{2};
 // Put retries placing the file when a concurrent Delete prunes the directory it just created.
 constexpr int kPlaceAttempts = 5;
 
@@ -74,14 +77,35 @@ Result<std::string> HashFile(int fd, const fs::path& path) {
   return hasher.FinishHex();
 }
 
+// Whether no live process writes the temp file at `path`: TempFile holds an flock on each
+// while it lives, and the kernel drops it when its process dies, however it dies (in any PID
+// namespace, and across NFS clients). nullopt where the file system has no such locks.
+std::optional<bool> Abandoned(const fs::path& path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd.valid()) return std::nullopt;
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno == EWOULDBLOCK) return false;
+  return std::nullopt;
+}
+
 Status RemoveStaleTempFiles(const fs::path& tmp_dir, std::chrono::seconds max_age) {
   std::error_code error;
-  auto cutoff = fs::file_time_type::clock::now() - max_age;
+  auto now = fs::file_time_type::clock::now();
   for (fs::directory_iterator it(tmp_dir, error), end; !error && it != end; it.increment(error)) {
     std::error_code entry_error;
     auto modified = it->last_write_time(entry_error);
-    // Another process may remove the same file first: errors on single entries are ignored.
-    if (!entry_error && modified <= cutoff) fs::remove(it->path(), entry_error);
+    if (entry_error) continue;  // another process removed it first
+    // Unlocked: left by a process that died (a killed upload or copy), removed at once; but
+    // not in the instant between a TempFile's open and its flock. Locked: a live Put of
+    // another process sharing the root, kept, unless the store is exclusive (max_age 0).
+    // Without locks, the age alone decides.
+    bool stale = modified <= now - max_age;
+    if (!stale) {
+      std::optional<bool> abandoned = Abandoned(it->path());
+      stale = abandoned ? *abandoned && modified <= now - kTempLockGrace : false;
+    }
+    // Errors on single entries are ignored: another process may remove the same file first.
+    if (stale) fs::remove(it->path(), entry_error);
   }
   if (error) return Internal("cannot clean '" + tmp_dir.string() + "': " + error.message());
   return Status::Ok();

@@ -28,8 +28,10 @@ namespace trainyard::storage {
 
 struct LocalObjectStoreOptions {
   std::filesystem::path root;  // absolute; created if missing
-  // Open removes files under root/tmp older than this: a crashed Put leaves its temp file. A
-  // younger one may belong to a Put in progress in another process sharing the root.
+  // Open removes the files under root/tmp that a dead process left (a killed Put or copy): each
+  // live Put holds a lock on its temp file, so those without one go at once. Files older than
+  // this go too, whatever their lock (0: all of them, for a store one process alone uses), and
+  // on a file system without locks only those.
   std::chrono::seconds stale_temp_age{3600};
 };
 

@@ -1,11 +1,15 @@
 #include "storage/local/local_object_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "common/files.h"
+#include "storage/local/posix_file.h"
 #include "storage/object_store_conformance.h"
 #include "support/test_paths.h"
 
@@ -93,6 +97,28 @@ TEST(LocalObjectStoreTest, OpenCleansStaleTempFilesAndKeepsFreshOnes) {
   auto store = LocalObjectStore::Open({.root = root, .stale_temp_age = std::chrono::seconds(0)});
   ASSERT_TRUE(store.ok());
   EXPECT_TRUE(fs::is_empty(root / "tmp"));
+}
+
+// A store that others share (--objects) keeps a live Put's temp file, whatever its age, but
+// removes at once what a killed one left (it kept every temp file younger than an hour).
+TEST(LocalObjectStoreTest, OpenRemovesTempFilesNoLiveProcessHolds) {
+  testing::TempDir dir;
+  fs::path root = dir.path() / "store";
+  ASSERT_NE(OpenLocal(root), nullptr);
+  std::ofstream(root / "tmp" / "put-killed") << "half an object";
+  fs::last_write_time(root / "tmp" / "put-killed",
+                      fs::file_time_type::clock::now() - std::chrono::seconds(30));
+  // A live Put of another process: its temp file, locked as TempFile locks it.
+  std::ofstream(root / "tmp" / "put-live") << "being written";
+  fs::last_write_time(root / "tmp" / "put-live",
+                      fs::file_time_type::clock::now() - std::chrono::seconds(30));
+  FileDescriptor live(::open((root / "tmp" / "put-live").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(live.valid());
+  ASSERT_EQ(::flock(live.get(), LOCK_EX | LOCK_NB), 0);
+
+  ASSERT_NE(OpenLocal(root), nullptr);
+  EXPECT_FALSE(fs::exists(root / "tmp" / "put-killed"));
+  EXPECT_TRUE(fs::exists(root / "tmp" / "put-live"));
 }
 
 TEST(LocalObjectStoreTest, FailedPutsLeaveNoTempFiles) {

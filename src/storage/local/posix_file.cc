@@ -1,6 +1,7 @@
 #include "storage/local/posix_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -76,7 +77,13 @@ Result<TempFile> TempFile::Create(const fs::path& directory, const std::string& 
                                  std::to_string(random_part) + "-" + std::to_string(++counter));
     // 0644 less the umask, like every file trainyard writes (mkstemp would force 0600).
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd >= 0) return TempFile(FileDescriptor(fd), path);
+    if (fd >= 0) {
+      // Held while the file lives: a store opening later tells a live Put's file from one a
+      // dead process left (LocalObjectStore::Open). Where the file system has no locks, the
+      // age of the file decides instead, so a failure here is no error.
+      (void)::flock(fd, LOCK_EX | LOCK_NB);
+      return TempFile(FileDescriptor(fd), path);
+    }
     if (errno != EEXIST) return ErrnoStatus("cannot create temp file", path);
   }
   return Internal("cannot find a free temp file name in '" + directory.string() + "'");
