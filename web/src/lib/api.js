@@ -132,8 +132,18 @@ export function uploadDataset(file, { name, kind }, onProgress) {
   return { promise, abort: () => xhr.abort() };
 }
 
+// RFC 6266: filename* (UTF-8, percent-encoded) is the exact name; filename="..." an ASCII
+// fallback.
 function filenameOf(response, fallback) {
   const disposition = response.headers.get("Content-Disposition") || "";
+  const exact = /filename\*=UTF-8''([^;\s]+)/i.exec(disposition);
+  if (exact) {
+    try {
+      return decodeURIComponent(exact[1]);
+    } catch {
+      // not valid percent-encoding: the fallback below
+    }
+  }
   const match = /filename="([^"]+)"/.exec(disposition);
   return match ? match[1] : fallback;
 }
