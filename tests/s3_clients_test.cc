@@ -65,18 +65,10 @@ class S3ClientsTest : public ::testing::Test {
     server_ = new ServerProcess(temp_->path() / "data",
                                 {"--s3-listen", "127.0.0.1:" + std::to_string(s3_port_)});
     server_->Start();
-    // /healthz answers before the S3 endpoint is up: wait for its key file and its port.
+    S3Keys keys = WaitForS3Endpoint(temp_->path() / "data", Endpoint());
+    key_id_ = keys.access_key_id;
+    secret_ = keys.secret_access_key;
     fs::path keys_file = temp_->path() / "data" / "s3-credentials.json";
-    WaitFor(
-        [&] {
-          std::ifstream in(keys_file);
-          json keys = json::parse(in, nullptr, /*allow_exceptions=*/false);
-          if (!keys.is_object()) return false;
-          key_id_ = keys.value("access_key_id", "");
-          secret_ = keys.value("secret_access_key", "");
-          return !secret_.empty() && Call({"GET", Endpoint() + "/"}).status == 403;
-        },
-        std::chrono::seconds(20));
     struct stat info {};
     if (stat(keys_file.c_str(), &info) == 0) keys_mode_ = info.st_mode & 0777;
   }

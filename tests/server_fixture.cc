@@ -103,6 +103,22 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   return condition();
 }
 
+S3Keys WaitForS3Endpoint(const fs::path& data_dir, const std::string& endpoint) {
+  S3Keys keys;
+  fs::path keys_file = data_dir / "s3-credentials.json";
+  WaitFor(
+      [&] {
+        std::ifstream in(keys_file);
+        nlohmann::json written = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+        if (!written.is_object()) return false;
+        keys.access_key_id = written.value("access_key_id", "");
+        keys.secret_access_key = written.value("secret_access_key", "");
+        return !keys.secret_access_key.empty() && Call({"GET", endpoint + "/"}).status == 403;
+      },
+      std::chrono::seconds(20));
+  return keys;
+}
+
 std::vector<std::string> JobProcesses(const fs::path& directory) {
   std::vector<std::string> found;
   const std::string marker = "TRAINYARD_ML_ROOT=" + directory.string();

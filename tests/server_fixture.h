@@ -104,6 +104,15 @@ class ServerProcess {
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
+struct S3Keys {
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+// Waits (up to 20 s) until a server started with `--s3-listen` has written its S3 keys into
+// `data_dir` and its S3 endpoint at `endpoint` ("http://127.0.0.1:PORT") answers; the keys.
+// /healthz answers before the S3 endpoint is up.
+S3Keys WaitForS3Endpoint(const std::filesystem::path& data_dir, const std::string& endpoint);
+
 // Builds `image` from this build's trainyard-wrap and example trainer
 // (examples/container/build-image.sh; nothing pulled) and runs it once with podman, after
 // pointing CONTAINERS_CONF at src/executor/container/containers.conf for this process and the
