@@ -43,8 +43,7 @@ TEST(WrapperOptionsTest, AnHttpProxyIsNoticed) {
   EXPECT_FALSE(ParseWrapperOptions({}, {{"https_proxy", "http://p:3128"}, {"http_proxy", ""}})
                    ->callback_through_proxy);
   for (const char* name : {"http_proxy", "all_proxy", "ALL_PROXY"}) {
-    EXPECT_TRUE(ParseWrapperOptions({}, {{name, "http://p:3128"}})->callback_through_proxy)
-        << name;
+    EXPECT_TRUE(ParseWrapperOptions({}, {{name, "http://p:3128"}})->callback_through_proxy) << name;
   }
 }
 
