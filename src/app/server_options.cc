@@ -81,6 +81,12 @@ Status SetHttp(HttpSettings& settings, const std::string& key, const std::string
     TY_ASSIGN_OR_RETURN(settings.header_timeout_seconds, ParseInt(value, where, 1, 3600));
   } else if (key == "http_idle_timeout") {
     TY_ASSIGN_OR_RETURN(settings.idle_timeout_seconds, ParseInt(value, where, 1, 3600));
+  } else if (key == "http_max_handler_threads") {
+    TY_ASSIGN_OR_RETURN(settings.max_handler_threads, ParseInt(value, where, 8, 100'000));
+  } else if (key == "http_body_timeout") {
+    TY_ASSIGN_OR_RETURN(settings.body_timeout_seconds, ParseInt(value, where, 1, 3600));
+  } else if (key == "http_body_min_rate") {
+    TY_ASSIGN_OR_RETURN(settings.body_min_rate, ParseInt(value, where, 0, 1'000'000'000));
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -232,7 +238,15 @@ const std::vector<std::pair<std::string, std::string>>& HttpSettingKeys() {
       {"http_header_timeout",
        "seconds a client has to send a whole request header; past it: 408 (default 20)"},
       {"http_idle_timeout",
-       "seconds a connection may stay open without a request (default 20, as S3)"}};
+       "seconds a connection may stay open without a request (default 20, as S3)"},
+      {"http_max_handler_threads",
+       "requests in handlers at once on each listener, all clients together (each holds a "
+       "thread while its body is read and its answer written); beyond: 503 (default 1024)"},
+      {"http_body_timeout",
+       "seconds a request body may go without data before the request fails (default 60)"},
+      {"http_body_min_rate",
+       "bytes per second a request body must average: it may take http_body_timeout plus a "
+       "second per this many bytes, no longer; past it: 408 (default 1024; 0: no minimum)"}};
   return kKeys;
 }
 
@@ -247,6 +261,9 @@ server::HttpServerOptions ListenerOptions(const HttpSettings& settings, const st
   http.max_requests_per_client = static_cast<size_t>(settings.max_requests_per_client);
   http.header_timeout = std::chrono::seconds(settings.header_timeout_seconds);
   http.idle_timeout = std::chrono::seconds(settings.idle_timeout_seconds);
+  http.max_handler_threads = static_cast<size_t>(settings.max_handler_threads);
+  http.body_read_timeout = std::chrono::seconds(settings.body_timeout_seconds);
+  http.body_min_rate = static_cast<uint64_t>(settings.body_min_rate);
   return http;
 }
 

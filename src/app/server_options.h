@@ -46,6 +46,9 @@ struct HttpSettings {
   int max_requests_per_client = 128;     // requests of one remote address in handlers at once
   int header_timeout_seconds = 20;       // to send a whole request header
   int idle_timeout_seconds = 20;         // a connection without a request is closed
+  int max_handler_threads = 1024;        // requests in handlers at once, all clients together
+  int body_timeout_seconds = 60;         // a body without data for this long fails
+  int body_min_rate = 1024;              // bytes/s a body must average past body_timeout
 };
 
 struct ServerOptions {

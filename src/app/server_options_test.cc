@@ -128,12 +128,14 @@ TEST(ServerOptionsTest, HttpConnectionLimitsFromEveryPlace) {
   testing::TempDir temp;
   std::string config = (temp.path() / "server.json").string();
   ASSERT_TRUE(WriteFileAtomic(config, R"({"http_max_connections": 2000,
-                                          "http_idle_timeout": 30})")
+                                          "http_idle_timeout": 30,
+                                          "http_max_handler_threads": 64})")
                   .ok());
   ServerFlags flags;
   flags.config_file = config;
   flags.http = {{"http_max_connections_per_client", "16"}, {"http_max_requests_per_client", "8"}};
-  auto options = LoadServerOptions(flags, {{"TRAINYARD_HTTP_HEADER_TIMEOUT", "5"}});
+  auto options = LoadServerOptions(
+      flags, {{"TRAINYARD_HTTP_HEADER_TIMEOUT", "5"}, {"TRAINYARD_HTTP_BODY_MIN_RATE", "0"}});
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_EQ(options->http.max_connections, 2000);
   EXPECT_EQ(options->http.max_connections_per_client, 16);
@@ -145,11 +147,16 @@ TEST(ServerOptionsTest, HttpConnectionLimitsFromEveryPlace) {
   EXPECT_EQ(listener.max_requests_per_client, 8u);
   EXPECT_EQ(listener.header_timeout, std::chrono::seconds(5));
   EXPECT_EQ(listener.idle_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(listener.max_handler_threads, 64u);
+  EXPECT_EQ(listener.body_min_rate, 0u);
+  EXPECT_EQ(listener.body_read_timeout, std::chrono::seconds(60));
   EXPECT_EQ(listener.logger_name, "s3");
 
   ServerOptions defaults = *LoadServerOptions({}, {});
   EXPECT_EQ(defaults.http.max_connections_per_client, 512);
   EXPECT_EQ(defaults.http.header_timeout_seconds, 20);
+  EXPECT_EQ(defaults.http.max_handler_threads, 1024);
+  EXPECT_EQ(defaults.http.body_min_rate, 1024);
 
   flags = {};
   flags.http = {{"http_header_timeout", "0"}};

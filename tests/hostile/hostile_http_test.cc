@@ -143,10 +143,17 @@ class HostileHttpTest : public ::testing::Test {
     s3_port_ = FreeLoopbackPort();
     flags.push_back("--s3-listen");
     flags.push_back("127.0.0.1:" + std::to_string(s3_port_));
+    sagemaker_port_ = FreeLoopbackPort();
+    flags.push_back("--sagemaker-listen");
+    flags.push_back("127.0.0.1:" + std::to_string(sagemaker_port_));
     server_ = std::make_unique<ServerProcess>(temp_.path() / "data", flags);
     server_->Start();
-    // /healthz answers before the S3 endpoint is up: wait for its port.
+    // /healthz answers before the S3 and SageMaker endpoints are up: wait for their ports.
     ASSERT_TRUE(WaitFor([&] { return Call({"GET", S3Url()}).status == 403; }, seconds(20)));
+    ASSERT_TRUE(WaitFor([&] { return Call({"GET", SageMakerUrl()}).status != 0; }, seconds(20)));
+  }
+  std::string SageMakerUrl() const {
+    return "http://127.0.0.1:" + std::to_string(sagemaker_port_) + "/";
   }
   std::string S3Url() const { return "http://127.0.0.1:" + std::to_string(s3_port_) + "/"; }
   HttpCall Api(const std::string& path) const {
@@ -156,6 +163,7 @@ class HostileHttpTest : public ::testing::Test {
   TempDir temp_;
   std::unique_ptr<ServerProcess> server_;
   int s3_port_ = 0;
+  int sagemaker_port_ = 0;
 };
 
 // The finding: 1,030 idle sockets made /healthz answer 503 to everyone. Here the per-client cap
@@ -217,6 +225,37 @@ TEST_F(HostileHttpTest, BodiesThatNeverCompleteDoNotStarveTheApi) {
   EXPECT_LT(ThreadsOf(server_->pid()), 300);
 }
 
+// A body sent 100 bytes every 300 ms never goes silent for the body timeout, so it held a handler
+// thread for as long as it lasted (here 50 minutes). Now it must average http_body_min_rate
+// (1,000 bytes/s) past http_body_timeout (2 s): at about 3 s it is answered 408 and the thread is
+// free; nothing is stored.
+TEST_F(HostileHttpTest, TrickledBodyIsCutOffBelowTheMinimumRate) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartServer({"--http-body-timeout", "2", "--http-body-min-rate", "1000"}));
+  int fd = ConnectFrom("127.0.0.2", PortOf(server_->url()));
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd,
+                      "POST /api/v1/datasets?name=slow&kind=training&filename=s.csv HTTP/1.1\r\n"
+                      "Host: x\r\nAuthorization: Bearer " +
+                          server_->token() + "\r\nContent-Length: 1000000\r\n\r\n"));
+  auto start = Clock::now();
+  std::string answer;
+  while (answer.empty() && SecondsSince(start) < 10) {
+    if (!SendAll(fd, std::string(100, 'x'))) break;
+    answer = ReadUntilClosed(fd, milliseconds(300));
+  }
+  answer += ReadUntilClosed(fd, seconds(3));
+  double cut_after = SecondsSince(start);
+  close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+  EXPECT_NE(answer.find("request body too slow"), std::string::npos) << answer;
+  EXPECT_GT(cut_after, 2.0);
+  EXPECT_LT(cut_after, 6.0);
+  auto datasets = Call(Api("/api/v1/datasets"));
+  EXPECT_EQ(datasets.status, 200);
+  EXPECT_EQ(datasets.body.find("slow"), std::string::npos) << datasets.body;
+}
+
 // A header sent one byte every 200 ms: each read is prompt, the header never ends. It is cut
 // off at the header deadline (2 s here) with 408, on the API and on the S3 endpoint (in S3's
 // XML); an idle connection closes after the idle timeout.
@@ -255,10 +294,11 @@ TEST_F(HostileHttpTest, TrickledHeaderIsCutOffAtTheHeaderDeadline) {
 }
 
 // One client (127.0.0.2) capped at 10 connections: its 11th is answered 503 (JSON on the API,
-// S3's XML SlowDown on the S3 endpoint), while 127.0.0.1 still gets in.
+// S3's XML SlowDown with x-amz-request-id on the S3 endpoint, AWS JSON with x-amzn-ErrorType on
+// the SageMaker endpoint), while 127.0.0.1 still gets in.
 TEST_F(HostileHttpTest, PerClientCapRefusesTheEleventhConnectionOnly) {
   ASSERT_NO_FATAL_FAILURE(StartServer({"--http-max-connections-per-client", "10"}));
-  for (int port : {PortOf(server_->url()), s3_port_}) {
+  for (int port : {PortOf(server_->url()), s3_port_, sagemaker_port_}) {
     Sockets held;
     held.Open("127.0.0.2", port, 10, "");
     int eleventh = ConnectFrom("127.0.0.2", port);
@@ -271,6 +311,14 @@ TEST_F(HostileHttpTest, PerClientCapRefusesTheEleventhConnectionOnly) {
     if (port == s3_port_) {
       EXPECT_NE(refused.find("Content-Type: application/xml"), std::string::npos) << refused;
       EXPECT_NE(refused.find("<Code>SlowDown</Code>"), std::string::npos) << refused;
+      EXPECT_NE(refused.find("\r\nx-amz-request-id: "), std::string::npos) << refused;
+    } else if (port == sagemaker_port_) {
+      EXPECT_NE(refused.find("Content-Type: application/x-amz-json-1.1"), std::string::npos)
+          << refused;
+      EXPECT_NE(refused.find("\r\nx-amzn-ErrorType: ServiceUnavailable\r\n"), std::string::npos)
+          << refused;
+      EXPECT_NE(refused.find("\"__type\":\"ServiceUnavailable\""), std::string::npos) << refused;
+      EXPECT_NE(refused.find("\r\nx-amzn-RequestId: "), std::string::npos) << refused;
     } else {
       EXPECT_NE(refused.find("Content-Type: application/json"), std::string::npos) << refused;
     }

@@ -29,6 +29,9 @@ void WriteError(ResponseWriter& response, const Status& status, int http_status)
     http_status = 507;
   }
   if (std::string field = control::FieldOfError(status); !field.empty()) error["field"] = field;
+  // The API waits on no peer with a deadline of its own: a deadline missed is the client's (its
+  // body came too slowly), 408 as for a header that came too slowly.
+  if (!http_status && status.code() == StatusCode::kDeadlineExceeded) http_status = 408;
   if (response.headers_sent()) return;  // too late to say it in the status line
   WriteJson(response, http_status ? http_status : ToHttpStatus(status), {{"error", error}});
 }

@@ -128,7 +128,23 @@ class ParserBodyReader : public BodyReader {
       Status sent = internal::SendAll(fd_, "HTTP/1.1 100 Continue\r\n\r\n", Timeout());
       if (!sent.ok()) return error_ = sent;
     }
-    stream_.set_timeout(Timeout());
+    if (!started_) {
+      started_ = true;
+      started_at_ = std::chrono::steady_clock::now();
+    }
+    milliseconds timeout = Timeout();
+    const bool rate_bound = options_.body_min_rate > 0;
+    if (rate_bound) {
+      // As Apache's mod_reqtimeout: body_read_timeout for the body, plus a second for each
+      // body_min_rate bytes received, so a trickle cannot hold this thread for hours.
+      milliseconds left = std::chrono::duration_cast<milliseconds>(
+          started_at_ + options_.body_read_timeout +
+          milliseconds(received_ * 1000 / options_.body_min_rate) -
+          std::chrono::steady_clock::now());
+      if (left <= milliseconds(0)) return error_ = TooSlow();
+      timeout = std::min(timeout, left);
+    }
+    stream_.set_timeout(timeout);
     error_code ec;
     size_t n = sized_left_ ? ReadSized(out, capacity, ec) : ReadParsed(out, capacity, ec);
     received_ += n;
@@ -146,10 +162,14 @@ class ParserBodyReader : public BodyReader {
       return error_ = InvalidArgument("malformed chunked request body: " + ec.message());
     }
     if (ec) {
-      error_ = ec == net::error::timed_out
-                   ? Unavailable("request body stalled (no data for " +
-                                 std::to_string(options_.body_read_timeout.count()) + " s)")
-                   : Unavailable("request body not received: " + ec.message());
+      if (ec == net::error::timed_out && timeout < Timeout()) {
+        error_ = TooSlow();
+      } else {
+        error_ = ec == net::error::timed_out
+                     ? Unavailable("request body stalled (no data for " +
+                                   std::to_string(options_.body_read_timeout.count()) + " s)")
+                     : Unavailable("request body not received: " + ec.message());
+      }
       if (n == 0) return error_;
     }
     return n;
@@ -162,6 +182,15 @@ class ParserBodyReader : public BodyReader {
 
  private:
   milliseconds Timeout() const { return options_.body_read_timeout; }
+
+  Status TooSlow() const {
+    auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - started_at_);
+    return Status(StatusCode::kDeadlineExceeded, "request body too slow: " + std::to_string(received_) + " bytes in " +
+                            std::to_string(elapsed.count()) + " s, below the minimum of " +
+                            std::to_string(options_.body_min_rate) + " bytes/s after the first " +
+                            std::to_string(options_.body_read_timeout.count()) + " s");
+  }
 
   // Bytes after the header may already sit in `buffer_`; the rest comes from the socket, never
   // past the body's end, so that a pipelined next request stays for the next parser.
@@ -198,6 +227,8 @@ class ParserBodyReader : public BodyReader {
   const HttpServerOptions& options_;
   bool continue_pending_;
   std::optional<uint64_t> sized_left_;  // a Content-Length body: what is still to come
+  bool started_ = false;                 // the first Read came
+  std::chrono::steady_clock::time_point started_at_;
   uint64_t received_ = 0;
   Status error_;
 };

@@ -26,6 +26,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 
@@ -98,6 +100,9 @@ using Handler = std::function<void(const HttpRequest&, BodyReader&, ResponseWrit
 struct ErrorDocument {
   std::string content_type;
   std::string body;
+  // Further headers of the protocol's (an AWS error type, a request id). Names and values must
+  // not hold CR or LF.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 // Called from any of the server's threads; must not block.
 using ErrorDocumentFormatter = std::function<ErrorDocument(int status, const Status& error)>;
@@ -120,6 +125,9 @@ struct HttpServerOptions {
   std::chrono::seconds idle_timeout{20};       // a connection without a request is closed
   std::chrono::seconds header_timeout{20};     // the whole header; past it: 408 and close
   std::chrono::seconds body_read_timeout{60};  // a stalled upload fails after this long
+  // Bytes per second a body must average: it may take body_read_timeout plus one second per
+  // body_min_rate bytes received, no longer (DeadlineExceeded). 0: no minimum.
+  uint64_t body_min_rate = 1024;
   // The logger of the request log (server/http/request_log.h): one line per request.
   std::string logger_name = "http";
   // Empty: the API's JSON, {"error":{"code":...,"message":...}}.

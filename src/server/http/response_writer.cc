@@ -69,10 +69,11 @@ std::string ErrorResponse(int status, const Status& error, const ErrorDocumentFo
         {"error", {{"code", StatusCodeName(error.code())}, {"message", error.message()}}}};
     document = {"application/json", body.dump()};
   }
-  return "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
-         "\r\nContent-Type: " + document.content_type +
-         "\r\nContent-Length: " + std::to_string(document.body.size()) +
-         "\r\nConnection: close\r\n\r\n" + document.body;
+  std::string response = "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
+                         "\r\nContent-Type: " + document.content_type +
+                         "\r\nContent-Length: " + std::to_string(document.body.size());
+  for (const auto& [name, value] : document.headers) response += "\r\n" + name + ": " + value;
+  return response + "\r\nConnection: close\r\n\r\n" + document.body;
 }
 
 ConnectionResponseWriter::ConnectionResponseWriter(

@@ -3,6 +3,7 @@
 #include "server/s3/s3_error.h"
 
 #include "server/s3/s3_api.h"
+#include "server/s3/s3_names.h"
 #include "server/s3/s3_xml.h"
 
 namespace trainyard::server::s3 {
@@ -88,8 +89,10 @@ ErrorDocument S3ConnectionErrorDocument(int status, const Status& error) {
   std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>";
   body += s3::XmlElement("Code", code);
   body += s3::XmlElement("Message", error.message());
+  const std::string request_id = s3::RandomHex(8);
+  body += s3::XmlElement("RequestId", request_id);
   body += "</Error>";
-  return {"application/xml", std::move(body)};
+  return {"application/xml", std::move(body), {{"x-amz-request-id", request_id}}};
 }
 
 }  // namespace trainyard::server

@@ -72,6 +72,13 @@ Result<storage::ObjectInfo> StoreBody(S3Call& call, const std::string& store_key
     return fail(MakeError(400, "BadDigest",
                           "The Content-MD5 you specified did not match what we received"));
   }
+  if (buffer.read_error().code() == StatusCode::kDeadlineExceeded) {
+    // S3's answer to a body that comes too slowly.
+    return fail(MakeError(400, "RequestTimeout",
+                          "Your socket connection to the server was not read from or written to "
+                          "within the timeout period: " +
+                              buffer.read_error().message()));
+  }
   if (!buffer.read_error().ok()) {
     return fail(MakeError(400, "IncompleteBody",
                           "You did not provide the number of bytes specified by the "

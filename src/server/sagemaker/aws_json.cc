@@ -94,8 +94,10 @@ ErrorDocument SageMakerConnectionErrorDocument(int status, const Status& error) 
                      : status >= 500 ? "InternalFailure"
                                      : "ValidationException";
   nlohmann::json document = {{"__type", code}, {"message", error.message()}};
+  // As the endpoint's own answers: botocore reads the error's code from x-amzn-ErrorType first.
   return {sagemaker::kAmzJsonContentType,
-          document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+          document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+          {{"x-amzn-ErrorType", code}, {"x-amzn-RequestId", sagemaker::NewRequestId()}}};
 }
 
 }  // namespace trainyard::server
