@@ -112,6 +112,9 @@ class StoreWithoutLocalFiles : public storage::ObjectStore {
              std::optional<storage::ByteRange> range = {}) override {
     return objects_.Get(key, sink, range);
   }
+  Result<std::unique_ptr<storage::ObjectReader>> OpenVersion(const std::string& key) override {
+    return objects_.OpenVersion(key);
+  }
   Result<storage::ListPage> List(const std::string& prefix, const std::string& start_after = "",
                                  size_t max_keys = 1000) override {
     return objects_.List(prefix, start_after, max_keys);

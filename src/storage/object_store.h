@@ -60,6 +60,18 @@ struct ListPage {
   bool truncated = false;           // more keys match: ask again with start_after = last key
 };
 
+// One version of an object, opened: its info and its bytes belong together even when a Put
+// replaces the key meanwhile (ObjectStore::OpenVersion). Not thread-safe.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  virtual const ObjectInfo& info() const = 0;
+  // Streams the opened version, or `range` of it, into `sink`: as ObjectStore::Get. Where the
+  // backend cannot keep a replaced version readable (S3) it fails with Unavailable instead of
+  // sending another version's bytes.
+  virtual Status Read(std::ostream& sink, std::optional<ByteRange> range = {}) = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -84,6 +96,11 @@ class ObjectStore {
   // error after bytes were written, `sink` holds a prefix of the data.
   virtual Status Get(const std::string& key, std::ostream& sink,
                      std::optional<ByteRange> range = {}) = 0;
+
+  // Head and Get of one version, for a caller that sends the info (a content type, metadata,
+  // an ETag) before the bytes: a Head then a Get could pair one Put's headers with the next
+  // Put's body. NotFound naming the key.
+  virtual Result<std::unique_ptr<ObjectReader>> OpenVersion(const std::string& key) = 0;
 
   // Objects whose key starts with `prefix` (a plain string prefix, not a directory: "data/a"
   // matches "data/a1" and "data/a/b"), sorted, at most `max_keys` (0 is taken as 1000), the

@@ -331,6 +331,40 @@ TEST_P(ObjectStoreConformanceTest, OverwriteIsAtomicForConcurrentReaders) {
   EXPECT_EQ(store_->Head("shared/model.bin")->sha256_hex, first_sha);
 }
 
+// Open pins one version: a Put after it changes neither the info nor the bytes it reads (or,
+// where the backend cannot keep the replaced version readable, the read fails as Unavailable);
+// never one Put's info with another's bytes. A new Open sees the new version.
+TEST_P(ObjectStoreConformanceTest, OpenReadsTheVersionItOpenedWhateverPutsCome) {
+  PutString("pinned/model.bin", "first version",
+            {.content_type = "text/plain", .metadata = {{"run", "1"}}});
+  auto opened = store_->OpenVersion("pinned/model.bin");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  PutString("pinned/model.bin", "the second, longer version",
+            {.content_type = "application/x-second", .metadata = {{"run", "2"}}});
+  const ObjectInfo& info = (*opened)->info();
+  EXPECT_EQ(info.key, "pinned/model.bin");
+  EXPECT_EQ(info.size, 13u);
+  EXPECT_EQ(info.content_type, "text/plain");
+  EXPECT_EQ(info.metadata, (ObjectMetadata{{"run", "1"}}));
+  std::ostringstream whole, part;
+  Status read = (*opened)->Read(whole);
+  if (read.ok()) {
+    EXPECT_EQ(whole.str(), "first version");
+    ASSERT_TRUE((*opened)->Read(part, ByteRange{6, 7}).ok());
+    EXPECT_EQ(part.str(), "version");
+  } else {
+    EXPECT_EQ(read.code(), StatusCode::kUnavailable) << read.ToString();
+    EXPECT_EQ(whole.str(), "");
+  }
+  auto again = store_->OpenVersion("pinned/model.bin");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->info().content_type, "application/x-second");
+  std::ostringstream second;
+  ASSERT_TRUE((*again)->Read(second).ok());
+  EXPECT_EQ(second.str(), "the second, longer version");
+  EXPECT_EQ(store_->OpenVersion("pinned/missing").status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(ObjectStoreConformanceTest, ConcurrentPutsOfDifferentKeys) {
   std::vector<std::thread> writers;
   std::atomic<int> failures{0};

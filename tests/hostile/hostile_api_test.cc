@@ -75,6 +75,16 @@ TEST_F(HostileApiTest, S3ConcurrentPutsKeepBodyAndMetadataTogether) {
   EXPECT_NE(result.output.find("concurrent-puts: OK"), std::string::npos) << result.output;
 }
 
+// A GET racing PUTs of its key looked the object up, then opened its data: the answer could
+// carry one PUT's Content-Type and metadata with the next PUT's body. Now each GET reads one
+// opened version; reads pinned with If-Match / If-None-Match answer 412 / 304 as S3 does.
+TEST_F(HostileApiTest, S3GetsDuringPutsSendOneVersionsHeadersAndBody) {
+  if (std::string missing = Boto3Missing(); !missing.empty()) GTEST_SKIP() << missing;
+  ProcessResult result = Boto3Check("gets-during-puts");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("gets-during-puts: OK"), std::string::npos) << result.output;
+}
+
 // Finding: a ranged GET in checksum mode carried the whole object's x-amz-checksum-sha256, so
 // boto3 failed the read (FlexibleChecksumError) and so did awscli.
 TEST_F(HostileApiTest, S3RangedGetInChecksumModeCarriesNoWholeObjectChecksum) {

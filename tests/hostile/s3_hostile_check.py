@@ -2,7 +2,7 @@
 """boto3 attacks on trainyard's S3 endpoint (run by tests/hostile/hostile_s3_test.cc).
 
 Usage: s3_hostile_check.py CHECK ENDPOINT_URL ACCESS_KEY_ID SECRET_ACCESS_KEY
-CHECK: concurrent-puts | ranged-checksum
+CHECK: concurrent-puts | ranged-checksum | gets-during-puts
 Prints "CHECK: OK" and exits 0, or fails with an AssertionError naming what was wrong.
 """
 import concurrent.futures
@@ -83,10 +83,70 @@ def ranged_checksum(s3):
     assert whole["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
+def gets_during_puts(s3, seconds=4, readers=4):
+    """GETs while PUTs replace the key: each answer's body comes with its own PUT's
+    Content-Type and metadata (a GET looked the object up, then opened the next PUT's data);
+    a read pinned with IfMatch to a replaced version is refused (412), IfNoneMatch of the
+    version held answers 304, as S3 answers them."""
+    import threading
+    import time
+    import botocore.exceptions
+    key = "race/read-while-written"
+    versions = {w: body_of(1000, w) for w in range(2)}
+
+    def put(writer):
+        s3.put_object(Bucket=BUCKET, Key=key, Body=versions[writer],
+                      ContentType=f"application/x-writer-{writer}",
+                      Metadata={"writer": str(writer)})
+
+    put(0)
+    stop = time.monotonic() + seconds
+    mixed, reads = [], [0]
+
+    def write_loop():
+        writer = 1
+        while time.monotonic() < stop:
+            put(writer)
+            writer = 1 - writer
+
+    def read_loop():
+        while time.monotonic() < stop:
+            got = s3.get_object(Bucket=BUCKET, Key=key)
+            body = got["Body"].read()
+            writer = got["Metadata"].get("writer")
+            if (writer not in ("0", "1") or body != versions[int(writer)]
+                    or got["ContentType"] != f"application/x-writer-{writer}"):
+                mixed.append((writer, got["ContentType"], len(body)))
+            reads[0] += 1
+
+    threads = [threading.Thread(target=write_loop)] + [
+        threading.Thread(target=read_loop) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert reads[0] > 20, f"only {reads[0]} reads"
+    assert not mixed, f"{len(mixed)} of {reads[0]} GETs mixed one PUT's headers with another's body: {mixed[:5]}"
+
+    held = s3.head_object(Bucket=BUCKET, Key=key)["ETag"]
+    try:
+        s3.get_object(Bucket=BUCKET, Key=key, IfNoneMatch=held)
+        raise AssertionError("IfNoneMatch of the version held was answered with the object")
+    except botocore.exceptions.ClientError as error:
+        assert error.response["Error"]["Code"] == "304", error.response
+    put(0 if s3.head_object(Bucket=BUCKET, Key=key)["Metadata"]["writer"] == "1" else 1)
+    try:
+        s3.get_object(Bucket=BUCKET, Key=key, IfMatch=held)
+        raise AssertionError("IfMatch of a replaced version was answered with the new one")
+    except botocore.exceptions.ClientError as error:
+        assert error.response["Error"]["Code"] == "PreconditionFailed", error.response
+
+
 def main(check, endpoint, key_id, secret):
     s3 = client(endpoint, key_id, secret)
     ensure_bucket(s3)
-    {"concurrent-puts": concurrent_puts, "ranged-checksum": ranged_checksum}[check](s3)
+    {"concurrent-puts": concurrent_puts, "ranged-checksum": ranged_checksum,
+     "gets-during-puts": gets_during_puts}[check](s3)
     print(f"{check}: OK")
 
 

@@ -196,8 +196,11 @@ void ApiServer::Route(const HttpRequest& request, const Segments& path, BodyRead
 void ApiServer::SendObject(const HttpRequest& request, const std::string& key,
                            const std::string& content_type, const std::string& download_name,
                            ResponseWriter& response) {
-  auto info = objects_.Head(key);
-  if (!info.ok()) return WriteError(response, info.status());
+  // Opened once: the headers and the bytes sent are of one version, whatever Puts come.
+  auto opened = objects_.OpenVersion(key);
+  if (!opened.ok()) return WriteError(response, opened.status());
+  storage::ObjectReader& reader = **opened;
+  const storage::ObjectInfo* info = &reader.info();
   auto range = ParseRange(request.Header("range"), info->size);
   if (!range.ok()) {
     response.SetHeader("Content-Range", "bytes */" + std::to_string(info->size));
@@ -227,7 +230,7 @@ void ApiServer::SendObject(const HttpRequest& request, const std::string& key,
   if (request.method == "HEAD") return;
   ResponseStreamBuffer buffer(response);
   std::ostream sink(&buffer);
-  Status sent = objects_.Get(key, sink, byte_range);
+  Status sent = reader.Read(sink, byte_range);
   sink.flush();
   // After the headers, a failure can only cut the body short; the client sees the length
   // mismatch.

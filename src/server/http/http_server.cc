@@ -186,10 +186,11 @@ class ParserBodyReader : public BodyReader {
   Status TooSlow() const {
     auto elapsed = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - started_at_);
-    return Status(StatusCode::kDeadlineExceeded, "request body too slow: " + std::to_string(received_) + " bytes in " +
-                            std::to_string(elapsed.count()) + " s, below the minimum of " +
-                            std::to_string(options_.body_min_rate) + " bytes/s after the first " +
-                            std::to_string(options_.body_read_timeout.count()) + " s");
+    return Status(StatusCode::kDeadlineExceeded,
+                  "request body too slow: " + std::to_string(received_) + " bytes in " +
+                      std::to_string(elapsed.count()) + " s, below the minimum of " +
+                      std::to_string(options_.body_min_rate) + " bytes/s after the first " +
+                      std::to_string(options_.body_read_timeout.count()) + " s");
   }
 
   // Bytes after the header may already sit in `buffer_`; the rest comes from the socket, never
@@ -227,7 +228,7 @@ class ParserBodyReader : public BodyReader {
   const HttpServerOptions& options_;
   bool continue_pending_;
   std::optional<uint64_t> sized_left_;  // a Content-Length body: what is still to come
-  bool started_ = false;                 // the first Read came
+  bool started_ = false;                // the first Read came
   std::chrono::steady_clock::time_point started_at_;
   uint64_t received_ = 0;
   Status error_;

@@ -97,6 +97,45 @@ TEST_F(S3ApiTest, ObjectRoundTripWithRangesAndMetadata) {
   EXPECT_FALSE(head_missing.headers["x-amz-request-id"].empty());
 }
 
+// Conditional reads, as S3 answers them: If-Match pins a version (412 once it was replaced),
+// If-None-Match and If-Modified-Since answer 304 for what the client holds, and a true If-Match
+// wins over a false If-Unmodified-Since.
+TEST_F(S3ApiTest, ConditionalGetsAnswerAsS3Does) {
+  MakeBucket("data");
+  ASSERT_EQ(client_->Put("/data/model.bin", "version one").status, 200);
+  S3TestResponse first = client_->Head("/data/model.bin");
+  const std::string etag = first.headers["etag"];
+  const std::string modified = first.headers["last-modified"];
+  ASSERT_FALSE(etag.empty());
+  S3TestRequest get;
+  get.path = "/data/model.bin";
+  auto with = [&](std::map<std::string, std::string> headers) {
+    get.headers = std::move(headers);
+    return client_->Send(get);
+  };
+  EXPECT_EQ(with({{"If-Match", etag}}).body, "version one");
+  EXPECT_EQ(with({{"If-Match", "\"other\", " + etag}}).status, 200);
+  EXPECT_EQ(with({{"If-Match", "*"}}).status, 200);
+  S3TestResponse not_modified = with({{"If-None-Match", etag}});
+  EXPECT_EQ(not_modified.status, 304);
+  EXPECT_EQ(not_modified.body, "");
+  EXPECT_EQ(not_modified.headers["etag"], etag);
+  EXPECT_EQ(with({{"If-Modified-Since", modified}}).status, 304);
+  EXPECT_EQ(with({{"If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}}).status, 200);
+  EXPECT_EQ(with({{"If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}}).status, 412);
+  EXPECT_EQ(
+      with({{"If-Match", etag}, {"If-Unmodified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}}).status,
+      200);
+  // A date that is not an HTTP date is ignored, as S3 ignores it.
+  EXPECT_EQ(with({{"If-Modified-Since", "yesterday"}}).status, 200);
+
+  ASSERT_EQ(client_->Put("/data/model.bin", "version two").status, 200);
+  ExpectError(with({{"If-Match", etag}}), 412, "PreconditionFailed");
+  EXPECT_EQ(with({{"If-None-Match", etag}}).body, "version two");
+  get.method = "HEAD";
+  EXPECT_EQ(with({{"If-Match", etag}}).status, 412);
+}
+
 TEST_F(S3ApiTest, CopyAndDeleteObjects) {
   MakeBucket("src");
   MakeBucket("dst");

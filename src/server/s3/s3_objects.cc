@@ -8,6 +8,7 @@
 #include "aws/crypto.h"
 #include "server/http/body_streams.h"
 #include "server/s3/aws_chunked.h"
+#include "server/s3/s3_conditions.h"
 #include "server/s3/s3_names.h"
 #include "server/s3/s3_operations.h"
 #include "server/s3/s3_xml.h"
@@ -115,12 +116,28 @@ S3Outcome PutObject(S3Call& call) {
 
 S3Outcome GetObject(S3Call& call) {
   std::string store_key = ObjectStoreKey(call.bucket, call.key);
-  auto info = call.objects.Head(store_key);
-  if (!info.ok()) {
-    if (info.status().code() == StatusCode::kNotFound) {
+  // Opened once: the headers and the bytes sent are of one version, whatever Puts come.
+  auto opened = call.objects.OpenVersion(store_key);
+  if (!opened.ok()) {
+    if (opened.status().code() == StatusCode::kNotFound) {
       if (auto missing = RequireBucket(call)) return missing;
     }
-    return FromStoreStatus(info.status(), call.key);
+    return FromStoreStatus(opened.status(), call.key);
+  }
+  storage::ObjectReader& reader = **opened;
+  const storage::ObjectInfo* info = &reader.info();
+  const std::string etag = ETagOf(info->sha256_hex, info->size, info->last_modified);
+  switch (EvaluatePreconditions(call.request, etag, info->last_modified).outcome) {
+    case Precondition::kServe: break;
+    case Precondition::kFailed:
+      return MakeError(412, "PreconditionFailed",
+                       "At least one of the pre-conditions you specified did not hold");
+    case Precondition::kNotModified:
+      call.response.SetStatus(304);
+      call.response.SetHeader("ETag", etag);
+      call.response.SetHeader("Last-Modified", FormatHttpDate(info->last_modified));
+      (void)call.response.Write("");  // a client that went away has nothing more to learn
+      return std::nullopt;
   }
   std::optional<RangeRequest> range;
   const std::string& range_header = call.request.Header("range");
@@ -140,7 +157,7 @@ S3Outcome GetObject(S3Call& call) {
     std::string value = call.Param(std::string("response-") + header);
     if (!value.empty()) call.response.SetHeader(header, value);
   }
-  call.response.SetHeader("ETag", ETagOf(info->sha256_hex, info->size, info->last_modified));
+  call.response.SetHeader("ETag", etag);
   call.response.SetHeader("Last-Modified", FormatHttpDate(info->last_modified));
   call.response.SetHeader("Accept-Ranges", "bytes");
   for (const auto& [name, value] : info->metadata) {
@@ -174,7 +191,7 @@ S3Outcome GetObject(S3Call& call) {
   }
   ResponseStreamBuffer sink_buffer(call.response);
   std::ostream sink(&sink_buffer);
-  Status got = call.objects.Get(store_key, sink, store_range);
+  Status got = reader.Read(sink, store_range);
   sink.flush();
   if (!got.ok() && !call.response.headers_sent()) return FromStoreStatus(got, call.key);
   return std::nullopt;  // a failure after the headers just ends the connection short

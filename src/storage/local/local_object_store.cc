@@ -265,7 +265,7 @@ Status LocalObjectStore::PlaceObject(const std::string& key, const fs::path& tem
   return Internal("object " + Quoted(key) + ": its directory kept vanishing during the Put");
 }
 
-Result<ObjectInfo> LocalObjectStore::Head(const std::string& key) {
+Result<LocalObjectStore::Opened> LocalObjectStore::OpenWithInfo(const std::string& key) {
   TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
   fs::path sidecar_path = SidecarPath(key);
   // Shared with other readers; no Put or Delete of the key commits while the data is opened
@@ -276,11 +276,18 @@ Result<ObjectInfo> LocalObjectStore::Head(const std::string& key) {
   FileIdentity identity = FileIdentity::Of(info);
   std::optional<SidecarFile> sidecar = ReadSidecar(sidecar_path);
   if (const Sidecar* entry = sidecar ? sidecar->Find(key, identity) : nullptr) {
-    return ObjectInfo{key,           identity.size,       entry->sha256_hex,
-                      MtimeOf(info), entry->content_type, entry->metadata};
+    ObjectInfo found{key,           identity.size,       entry->sha256_hex,
+                     MtimeOf(info), entry->content_type, entry->metadata};
+    return Opened{std::move(fd), std::move(path), std::move(found)};
   }
   lock = FileDescriptor();  // hashing may take long: let Puts of the key go on meanwhile
-  return Rebuild(key, fd.get(), path, info);
+  TY_ASSIGN_OR_RETURN(ObjectInfo rebuilt, Rebuild(key, fd.get(), path, info));
+  return Opened{std::move(fd), std::move(path), std::move(rebuilt)};
+}
+
+Result<ObjectInfo> LocalObjectStore::Head(const std::string& key) {
+  TY_ASSIGN_OR_RETURN(Opened opened, OpenWithInfo(key));
+  return std::move(opened.info);
 }
 
 Result<ObjectInfo> LocalObjectStore::Rebuild(const std::string& key, int fd, const fs::path& path,
@@ -307,14 +314,13 @@ Result<ObjectInfo> LocalObjectStore::Rebuild(const std::string& key, int fd, con
                     MtimeOf(info), rebuilt.content_type, rebuilt.metadata};
 }
 
-Status LocalObjectStore::Get(const std::string& key, std::ostream& sink,
-                             std::optional<ByteRange> range) {
-  TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
-  struct stat info;
-  TY_ASSIGN_OR_RETURN(FileDescriptor fd, OpenObject(key, path, info));
-  // Reading through the descriptor opened above gives one version even if a Put replaces
-  // the file meanwhile: the rename swaps the name, not the inode we hold.
-  auto size = static_cast<uint64_t>(info.st_size);
+namespace {
+
+// Streams `range` of the data open as `fd` (`size` bytes) into `sink`. Reading through a
+// descriptor opened earlier gives one version even if a Put replaces the file meanwhile: the
+// rename swaps the name, not the inode held.
+Status ReadOpenObject(const std::string& key, int fd, const fs::path& path, uint64_t size,
+                      std::ostream& sink, std::optional<ByteRange> range) {
   uint64_t offset = range ? range->offset : 0;
   if (offset > size || (range && range->length && *range->length > size - offset)) {
     return InvalidArgument("object " + Quoted(key) + ": range starting at " +
@@ -326,13 +332,44 @@ Status LocalObjectStore::Get(const std::string& key, std::ostream& sink,
   auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   while (offset < end) {
     size_t wanted = static_cast<size_t>(std::min<uint64_t>(buffer_size, end - offset));
-    TY_ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), buffer.get(), wanted, offset, path));
+    TY_ASSIGN_OR_RETURN(size_t n, ReadAt(fd, buffer.get(), wanted, offset, path));
     if (n == 0) return Internal("object " + Quoted(key) + " was truncated while being read");
     sink.write(buffer.get(), static_cast<std::streamsize>(n));
     if (!sink) return Internal("cannot write object " + Quoted(key) + " to the sink");
     offset += n;
   }
   return Status::Ok();
+}
+
+class LocalObjectReader : public ObjectReader {
+ public:
+  LocalObjectReader(FileDescriptor fd, fs::path path, ObjectInfo info)
+      : fd_(std::move(fd)), path_(std::move(path)), info_(std::move(info)) {}
+  const ObjectInfo& info() const override { return info_; }
+  Status Read(std::ostream& sink, std::optional<ByteRange> range) override {
+    return ReadOpenObject(info_.key, fd_.get(), path_, info_.size, sink, range);
+  }
+
+ private:
+  FileDescriptor fd_;
+  fs::path path_;
+  ObjectInfo info_;
+};
+
+}  // namespace
+
+Status LocalObjectStore::Get(const std::string& key, std::ostream& sink,
+                             std::optional<ByteRange> range) {
+  TY_ASSIGN_OR_RETURN(fs::path path, ObjectPath(key));
+  struct stat info;
+  TY_ASSIGN_OR_RETURN(FileDescriptor fd, OpenObject(key, path, info));
+  return ReadOpenObject(key, fd.get(), path, static_cast<uint64_t>(info.st_size), sink, range);
+}
+
+Result<std::unique_ptr<ObjectReader>> LocalObjectStore::OpenVersion(const std::string& key) {
+  TY_ASSIGN_OR_RETURN(Opened opened, OpenWithInfo(key));
+  return std::unique_ptr<ObjectReader>(std::make_unique<LocalObjectReader>(
+      std::move(opened.fd), std::move(opened.path), std::move(opened.info)));
 }
 
 Result<std::optional<fs::path>> LocalObjectStore::LocalFile(const std::string& key) {

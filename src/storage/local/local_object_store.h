@@ -46,6 +46,8 @@ class LocalObjectStore : public ObjectStore {
   Result<ObjectInfo> Head(const std::string& key) override;
   Status Get(const std::string& key, std::ostream& sink,
              std::optional<ByteRange> range = {}) override;
+  // The data file stays open: a Put that renames another file into place does not change it.
+  Result<std::unique_ptr<ObjectReader>> OpenVersion(const std::string& key) override;
   Result<ListPage> List(const std::string& prefix, const std::string& start_after = "",
                         size_t max_keys = 1000) override;
   Status Delete(const std::string& key) override;
@@ -69,6 +71,13 @@ class LocalObjectStore : public ObjectStore {
   // LOCK_SH to read one version's data and metadata, LOCK_EX to commit a Put or a Delete. Held
   // until the descriptor closes; works across the processes that share the root.
   Result<FileDescriptor> LockKey(const std::filesystem::path& sidecar_path, int operation) const;
+  // The object's data, opened, and its info (Head's answer).
+  struct Opened {
+    FileDescriptor fd;
+    std::filesystem::path path;
+    ObjectInfo info;
+  };
+  Result<Opened> OpenWithInfo(const std::string& key);
   // The info of the data open as `fd` (`info`: its fstat) whose sidecar has no entry for it:
   // hashed, with the default content type, and stored while that data is still in place.
   Result<ObjectInfo> Rebuild(const std::string& key, int fd, const std::filesystem::path& path,

@@ -155,8 +155,48 @@ Status S3ObjectStore::Get(const std::string& key, std::ostream& sink,
                           std::optional<ByteRange> range) {
   // Head first: the range is checked against the size as every store does (S3 would cut it
   // short silently), and the ETag pins the version a resumed read continues.
+  for (int attempt = 1;; ++attempt) {
+    std::string etag;
+    TY_ASSIGN_OR_RETURN(ObjectInfo info, HeadWithEtag(key, &etag));
+    Status read = ReadVersion(info, etag, sink, range);
+    // Replaced between the Head and the first byte: any version will do, so the new one.
+    if (read.code() != StatusCode::kFailedPrecondition || attempt >= client_.max_attempts()) {
+      return read;
+    }
+  }
+}
+
+namespace {
+
+class S3ObjectReader : public ObjectReader {
+ public:
+  S3ObjectReader(S3ObjectStore& store, ObjectInfo info, std::string etag)
+      : store_(store), info_(std::move(info)), etag_(std::move(etag)) {}
+  const ObjectInfo& info() const override { return info_; }
+  Status Read(std::ostream& sink, std::optional<ByteRange> range) override {
+    Status read = store_.ReadVersion(info_, etag_, sink, range);
+    if (read.code() != StatusCode::kFailedPrecondition) return read;
+    return Unavailable(ObjectName(info_.key) + " was replaced after it was opened");
+  }
+
+ private:
+  S3ObjectStore& store_;
+  ObjectInfo info_;
+  std::string etag_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectReader>> S3ObjectStore::OpenVersion(const std::string& key) {
   std::string etag;
   TY_ASSIGN_OR_RETURN(ObjectInfo info, HeadWithEtag(key, &etag));
+  return std::unique_ptr<ObjectReader>(
+      std::make_unique<S3ObjectReader>(*this, std::move(info), std::move(etag)));
+}
+
+Status S3ObjectStore::ReadVersion(const ObjectInfo& info, const std::string& etag,
+                                  std::ostream& sink, std::optional<ByteRange> range) {
+  const std::string& key = info.key;
   uint64_t offset = range ? range->offset : 0;
   uint64_t length = info.size - std::min(offset, info.size);
   if (range && range->length) length = *range->length;
@@ -183,6 +223,7 @@ Status S3ObjectStore::Get(const std::string& key, std::ostream& sink,
     if (!sink) return Internal("cannot write " + ObjectName(key) + " to its sink");
     if (reply.ok() && reply->status == 404) return NotFound(ObjectName(key) + " not found");
     if (reply.ok() && reply->status == 412) {
+      if (delivered == 0) return FailedPrecondition(ObjectName(key) + " was replaced");
       return Unavailable(ObjectName(key) + " was replaced while it was being read");
     }
     // A 2xx that ended short is a dropped connection too.

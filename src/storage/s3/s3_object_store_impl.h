@@ -22,6 +22,12 @@ class S3ObjectStore : public ObjectStore {
                          const PutOptions& options) override;
   Result<ObjectInfo> Head(const std::string& key) override;
   Status Get(const std::string& key, std::ostream& sink, std::optional<ByteRange> range) override;
+  // The ETag pins the version: a replaced one fails with Unavailable, never mixes.
+  Result<std::unique_ptr<ObjectReader>> OpenVersion(const std::string& key) override;
+  // `range` of the version `info` names by `etag` (If-Match; empty: whatever is there).
+  // FailedPrecondition when it was replaced before its first byte; Unavailable after.
+  Status ReadVersion(const ObjectInfo& info, const std::string& etag, std::ostream& sink,
+                     std::optional<ByteRange> range);
   Result<ListPage> List(const std::string& prefix, const std::string& start_after,
                         size_t max_keys) override;
   Status Delete(const std::string& key) override;
