@@ -15,12 +15,10 @@
 #include "common/log.h"
 #include "contract/ml_root.h"
 #include "executor/job_root.h"
-#include "executor/local/local_job.h"
 
 namespace trainyard::executor {
 namespace fs = std::filesystem;
 using core::SecondaryStatus;
-using nlohmann::json;
 
 namespace {
 
@@ -44,145 +42,48 @@ bool WaitUntil(pid_t pid, int pidfd, std::chrono::steady_clock::time_point deadl
 
 }  // namespace
 
-void LogIfRefused(const Status& status, const std::string& job_name) {
-  if (!status.ok()) {
-    Logger("executor").error("job={} status change refused: {}", job_name, status.message());
-  }
-}
-
-LocalExecutor::LocalExecutor(LocalExecutorOptions options) : options_(std::move(options)) {}
+LocalExecutor::LocalExecutor(LocalExecutorOptions options)
+    : RecordedJobsExecutor(RecordedJobsOptions{.work_dir = options.work_dir,
+                                               .keep_job_roots = options.keep_job_roots,
+                                               .record_jobs = options.detach_jobs,
+                                               .detach_jobs = options.detach_jobs,
+                                               .record_every_transition = false,
+                                               .process_field = "pid",
+                                               .launch_marker_variable = "TRAINYARD_ML_ROOT",
+                                               .on_step = options.on_step}),
+      options_(std::move(options)) {}
 
 LocalExecutor::~LocalExecutor() {
-  if (options_.detach_jobs) {
-    shutting_down_ = true;
-    for (auto& [name, job] : jobs_) {
-      if (job->thread.joinable()) job->thread.join();
-    }
-    return;
-  }
-  std::vector<std::string> names;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, job] : jobs_) names.push_back(name);
-  }
-  for (const std::string& name : names) {
-    if (Status stopped = Stop(name); !stopped.ok()) {
-      Logger("executor").error("job={} could not be stopped: {}", name, stopped.message());
-    }
-  }
-  for (auto& [name, job] : jobs_) {
-    if (job->thread.joinable()) job->thread.join();
-  }
+  ShutDownJobs();
 }
 
-Status LocalExecutor::Submit(const JobSpec& spec) {
-  const contract::JobDefinition& definition = spec.definition;
-  TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
+Status LocalExecutor::AdoptRunningJobs() {
+  return AdoptRecordedJobs().status();
+}
+
+std::unique_ptr<RecordedJobsExecutor::Job> LocalExecutor::NewJob(JobSpec spec) const {
+  return std::make_unique<LocalJob>(std::move(spec), options_.work_dir);
+}
+
+Status LocalExecutor::Launch(Job& job) {
+  return options_.detach_jobs ? StartDetached(job) : Train(static_cast<LocalJob&>(job));
+}
+
+Status LocalExecutor::Follow(Job& job) {
+  return options_.detach_jobs ? FollowDetached(job) : Status::Ok();
+}
+
+RecordedJobsExecutor::Outcome LocalExecutor::Settle(Job& job) {
   std::lock_guard lock(mutex_);
-  for (Job* finished : finished_threads_) finished->thread.join();
-  finished_threads_.clear();
-  if (jobs_.count(definition.job_name)) {
-    return AlreadyExists("job '" + definition.job_name + "' was already submitted");
-  }
-  auto job = std::make_unique<Job>(spec, options_.work_dir);
-  Job& started = *job;
-  jobs_[definition.job_name] = std::move(job);
-  started.thread = std::thread([this, &started] { RunJob(started); });
-  return Status::Ok();
+  return Outcome{.exit_code = job.exit_code.value_or(-1)};
 }
 
-Result<JobDescription> LocalExecutor::Describe(const std::string& job_name) {
-  std::lock_guard lock(mutex_);
-  auto it = jobs_.find(job_name);
-  if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
-  Job& job = *it->second;
-  JobDescription description{job_name, job.status, job.final_progress, job.final_metrics,
-                             job.exit_code};
-  if (!core::IsTerminal(job.status.status())) {
-    ReadWrapperState(job.root, &description.progress, &description.metrics);
-  }
-  return description;
-}
-
-Status LocalExecutor::Stop(const std::string& job_name) {
-  Job* stopped = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = jobs_.find(job_name);
-    if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
-    Job& job = *it->second;
-    if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
-    job.stop_requested = true;
-    LogIfRefused(job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                       "Stopping the training job"),
-                 job_name);
-    if (job.pid > 0) ::kill(job.pid, SIGTERM);
-    // The wrapper leads its own process group; SIGKILL follows from FollowDetached. False
-    // (nothing sent) only when it has ended meanwhile, which FollowDetached sees.
-    if (job.process.pid > 0) SignalProcessGroup(job.process, SIGTERM);
-    stopped = &job;
-  }
-  Persist(*stopped);
-  return Status::Ok();
-}
-
-Status LocalExecutor::Transition(Job& job, SecondaryStatus next, const std::string& message) {
-  {
-    std::lock_guard lock(mutex_);
-    if (shutting_down_) return Unavailable("the executor is shutting down");
-    if (job.stop_requested && next != SecondaryStatus::kStopped &&
-        next != SecondaryStatus::kMaxRuntimeExceeded) {
-      return Cancelled("job '" + job.spec.definition.job_name + "' was stopped");
-    }
-    TY_RETURN_IF_ERROR(job.status.Transition(next, std::chrono::system_clock::now(), message));
-  }
-  NotifyStatusChanged(job.spec.definition.job_name);
-  return Status::Ok();
-}
-
-void LocalExecutor::RunJob(Job& job) {
-  int exit_code = -1;
-  Status status = Status::Ok();
-  const std::string& name = job.spec.definition.job_name;
-  if (!job.adopted) {
-    status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
-    if (status.ok()) Persist(job);  // the first record: a job dir without one never ran
-    if (status.ok()) ReachStep(options_.on_step, "executor.recorded", name);
-    if (status.ok()) status = Download(job);
-    if (status.ok()) ReachStep(options_.on_step, "executor.staged", name);
-    if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
-    if (status.ok()) status = options_.detach_jobs ? StartDetached(job) : Train(job, &exit_code);
-  }
-  if (status.ok() && options_.detach_jobs) status = FollowDetached(job, &exit_code);
-  if (shutting_down_) {
-    // This executor is going away: what it has persisted lets the next one finish the job.
-    std::lock_guard lock(mutex_);
-    finished_threads_.push_back(&job);
-    return;
-  }
-  Upload(job);
-  ReachStep(options_.on_step, "executor.packed", name);
-  if (!status.ok() && status.code() != StatusCode::kCancelled) {
-    std::lock_guard lock(mutex_);
-    LogIfRefused(
-        job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now()),
-        name);
-  } else {
-    Finish(job, exit_code);
-  }
-  // Durable: after a power loss the next executor must not take a finished job for a live one.
-  Persist(job, Durability::kDurable);
-  NotifyStatusChanged(name);
-  if (!options_.keep_job_roots) {
-    std::error_code ignored;
-    fs::remove_all(job.root.root(), ignored);
-  }
-  std::lock_guard lock(mutex_);
-  finished_threads_.push_back(&job);
-}
-
-Status LocalExecutor::Download(Job& job) {
-  return PrepareJobRoot(job.root, job.spec);
+void LocalExecutor::SignalStop(Job& job) {
+  pid_t child = static_cast<LocalJob&>(job).pid;
+  if (child > 0) ::kill(child, SIGTERM);
+  // The wrapper leads its own process group; SIGKILL follows from FollowDetached. False
+  // (nothing sent) only when it has ended meanwhile, which FollowDetached sees.
+  if (job.process.pid > 0) SignalProcessGroup(job.process, SIGTERM);
 }
 
 void LocalExecutor::WrapperInvocation(const Job& job, std::vector<std::string>* argv,
@@ -205,7 +106,7 @@ void LocalExecutor::WrapperInvocation(const Job& job, std::vector<std::string>* 
   *environment_entries = FormatEnvironment(environment);
 }
 
-Status LocalExecutor::Train(Job& job, int* exit_code) {
+Status LocalExecutor::Train(LocalJob& job) {
   const JobSpec& spec = job.spec;
   std::vector<std::string> argv, entries;
   WrapperInvocation(job, &argv, &entries);
@@ -258,9 +159,11 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
       if (!job.stop_requested) {
         job.stop_requested = true;
         job.max_runtime_exceeded = true;
-        LogIfRefused(
+        WarnIfFailed(
+            "executor",
             job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
                                   "Stopping: MaxRuntimeInSeconds reached"),
+            "job={} reached its max runtime but could not be marked Stopping",
             spec.definition.job_name);
         ::kill(pid, SIGTERM);
       }
@@ -276,48 +179,8 @@ Status LocalExecutor::Train(Job& job, int* exit_code) {
   if (pidfd >= 0) ::close(pidfd);
   std::lock_guard lock(mutex_);
   job.pid = -1;
-  *exit_code = WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
-  job.exit_code = *exit_code;
+  job.exit_code = WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
   return Status::Ok();
-}
-
-void LocalExecutor::Upload(Job& job) {
-  const contract::MlRoot& root = job.root;
-  if (!fs::exists(root.root())) return;
-  bool stopping = false;
-  {
-    std::lock_guard lock(mutex_);
-    ReadWrapperState(root, &job.final_progress, &job.final_metrics);
-    stopping = job.stop_requested;
-  }
-  // Refused only while this executor shuts down or the job is being stopped: it packs anyway.
-  if (!stopping) {
-    Status uploading =
-        Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
-    if (!uploading.ok()) {
-      Logger("executor")
-          .debug("job={} not Uploading: {}", job.spec.definition.job_name, uploading.message());
-    }
-  }
-  // Files written to model/ before a stop are still uploaded, as SageMaker does.
-  PackArtifacts(root, job.spec.artifact_dir);
-}
-
-void LocalExecutor::Finish(Job& job, int exit_code) {
-  auto now = std::chrono::system_clock::now();
-  std::lock_guard lock(mutex_);
-  Status ended;
-  if (job.stop_requested) {
-    ended = job.max_runtime_exceeded
-                ? job.status.Transition(SecondaryStatus::kMaxRuntimeExceeded, now,
-                                        "Training job exceeded MaxRuntimeInSeconds")
-                : job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
-  } else if (exit_code == 0) {
-    ended = job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
-  } else {
-    ended = job.status.Fail(FailureReason(job.root, exit_code), now);
-  }
-  LogIfRefused(ended, job.spec.definition.job_name);
 }
 
 }  // namespace trainyard::executor

@@ -2,8 +2,9 @@
 // root laid out exactly as SageMaker lays out /opt/ml, then packs model/ and output/data/ into
 // model.tar.gz and output.tar.gz as SageMaker does.
 //
-// One thread per running job follows it from Downloading to its end; concurrency limits are the
-// caller's (the sweep runner's). Thread-safe.
+// One thread per running job follows it from Downloading to its end (RecordedJobsExecutor, which
+// keeps the job table and the records); concurrency limits are the caller's (the sweep
+// runner's). Thread-safe.
 //
 // With `detach_jobs`, a job's wrapper is not this process's child: it runs in its own session
 // and outlives the executor. Each job's state is kept in <work_dir>/<job>/executor-state.json
@@ -13,17 +14,14 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <thread>
+#include <string>
 #include <vector>
 
-#include "common/files.h"
 #include "common/step_hook.h"
-#include "executor/executor.h"
+#include "executor/recorded_jobs.h"
 
 namespace trainyard::executor {
 
@@ -50,7 +48,7 @@ struct LocalExecutorOptions {
   StepHook on_step;
 };
 
-class LocalExecutor : public Executor {
+class LocalExecutor : public RecordedJobsExecutor {
  public:
   explicit LocalExecutor(LocalExecutorOptions options);
   // Without detach_jobs: stops every running job and waits for them. With it: stops following
@@ -59,7 +57,8 @@ class LocalExecutor : public Executor {
   ~LocalExecutor() override;
 
   // Needs detach_jobs (FailedPrecondition otherwise). Reads every <work_dir>/*/executor-state.json
-  // that this executor does not know yet, called once at start, before anyone asks Describe:
+  // that this executor does not know yet, called once at start, before anyone asks Describe
+  // (RecordedJobsExecutor::AdoptRecordedJobs):
   //  - a job whose wrapper still runs (same pid and start time) is followed again, with its
   //    transitions, stop request and max runtime (counted from its first start) restored;
   //  - a job whose wrapper ended meanwhile is finished from output/trainyard-exit.json (a
@@ -76,45 +75,28 @@ class LocalExecutor : public Executor {
 
   std::string name() const override { return "local"; }
   TrainerKind AcceptedTrainer() const override { return TrainerKind::kCommand; }
-  bool RemembersJobsAcrossRestarts() const override { return options_.detach_jobs; }
-  Status Submit(const JobSpec& spec) override;
-  Result<JobDescription> Describe(const std::string& job_name) override;
-  Status Stop(const std::string& job_name) override;
 
  private:
-  struct Job;
-  void RunJob(Job& job);
-  Status Download(Job& job);
-  Status Train(Job& job, int* exit_code);
-  void Upload(Job& job);
-  void Finish(Job& job, int exit_code);
-  // Applies the transition in memory and tells the listener; the caller persists it where the
-  // record matters (Persist).
-  Status Transition(Job& job, core::SecondaryStatus next, const std::string& message = "");
+  struct LocalJob : Job {
+    using Job::Job;
+    pid_t pid = -1;  // the wrapper, while it runs as our child (without detach_jobs)
+  };
+
+  std::unique_ptr<Job> NewJob(JobSpec spec) const override;
+  // Without detach_jobs, runs the wrapper as a child to its end (Follow has nothing left to do);
+  // with it, starts the wrapper detached (Unavailable when the executor is being destroyed).
+  Status Launch(Job& job) override;
+  Status Follow(Job& job) override;
+  Outcome Settle(Job& job) override;
+  void SignalStop(Job& job) override;
   // The wrapper's argv and environment.
   void WrapperInvocation(const Job& job, std::vector<std::string>* argv,
                          std::vector<std::string>* environment) const;
-  // detach_jobs: starts the wrapper detached, then follows it to its end. Unavailable when the
-  // executor is being destroyed (the job is left to the next executor).
+  Status Train(LocalJob& job);
   Status StartDetached(Job& job);
-  Status FollowDetached(Job& job, int* exit_code);
-  // detach_jobs: writes the job's executor-state.json (no-op otherwise). Call without mutex_.
-  // Written three times in a job's life: its first record (Downloading, before anything is
-  // copied), its launch (the pid) and its end, plus a stop asked for; the steps between
-  // (Training before the launch, the exit code and Uploading before the end) are redone after a
-  // crash anyway. Atomic always (a kill never leaves a torn state); synced to disk only for the
-  // records a power cut must not lose (`Durability::kDurable`): the launch and the end.
-  void Persist(Job& job, Durability durability = Durability::kAtomicOnly);
-  Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
+  Status FollowDetached(Job& job);
 
   LocalExecutorOptions options_;
-  std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<Job>> jobs_;
-  // Jobs whose thread has returned; joined at the next Submit so that a long sweep does not
-  // keep thousands of finished threads (and their stacks) around.
-  std::vector<Job*> finished_threads_;
-  // Set by the destructor with detach_jobs: job threads return without ending their jobs.
-  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace trainyard::executor
