@@ -19,7 +19,6 @@
 namespace trainyard::executor {
 namespace fs = std::filesystem;
 using core::SecondaryStatus;
-using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
@@ -42,10 +41,6 @@ constexpr int kRuntimeFailed = 125;
 // Names the job root in the environment of the `run` process (never passed into the
 // container), so that a recovery can tell that process from a reused pid.
 constexpr char kLaunchMarker[] = "TRAINYARD_CONTAINER_LAUNCH";
-
-int64_t EpochMillis(TimePoint time) {
-  return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
-}
 
 std::string Trim(std::string text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
@@ -91,15 +86,6 @@ std::string RuntimeMessage(const fs::path& console_file) {
 
 }  // namespace
 
-ContainerExecutor::Job::Job(JobSpec job_spec, const fs::path& work_dir)
-    : spec(std::move(job_spec)),
-      root(fs::absolute(work_dir / spec.definition.job_name / "ml")),
-      status(std::chrono::system_clock::now()) {}
-
-fs::path ContainerExecutor::Job::state_file() const {
-  return job_dir() / kExecutorStateFileName;
-}
-
 Result<std::unique_ptr<ContainerExecutor>> ContainerExecutor::Create(
     ContainerExecutorOptions options) {
   if (options.runtime != "podman" && options.runtime != "docker") {
@@ -144,93 +130,35 @@ Result<std::unique_ptr<ContainerExecutor>> ContainerExecutor::Create(
 }
 
 ContainerExecutor::ContainerExecutor(ContainerExecutorOptions options, std::string version)
-    : options_(std::move(options)), runtime_version_(std::move(version)) {}
+    // Absolute: the job roots are mounted into containers. An empty work_dir is this directory.
+    : RecordedJobsExecutor(RecordedJobsOptions{.work_dir = options.work_dir.empty()
+                                                               ? fs::current_path()
+                                                               : fs::absolute(options.work_dir),
+                                               .keep_job_roots = options.keep_job_roots,
+                                               .record_jobs = true,
+                                               .detach_jobs = options.detach_jobs,
+                                               .record_every_transition = true,
+                                               .process_field = "launch_pid",
+                                               .launch_marker_variable = kLaunchMarker,
+                                               .on_step = options.on_step}),
+      options_(std::move(options)),
+      runtime_version_(std::move(version)) {}
 
 ContainerExecutor::~ContainerExecutor() {
-  if (options_.detach_jobs) {
-    // The containers go on; what each job's state records lets the next executor follow them.
-    shutting_down_ = true;
-  } else {
-    std::vector<std::string> names;
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& [name, job] : jobs_) names.push_back(name);
-    }
-    for (const std::string& name : names) {
-      WarnIfFailed("executor", Stop(name), "job={} could not be stopped with the executor", name);
-    }
-  }
-  for (auto& [name, job] : jobs_) {
-    if (job->thread.joinable()) job->thread.join();
-  }
+  ShutDownJobs();
 }
 
 Status ContainerExecutor::Submit(const JobSpec& spec) {
-  TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
   if (spec.definition.training_image.empty() && options_.default_image.empty()) {
+    TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
     return InvalidArgument("job '" + spec.definition.job_name +
                            "' names no image and the container executor has no default image");
   }
-  std::lock_guard lock(mutex_);
-  for (Job* finished : finished_threads_) finished->thread.join();
-  finished_threads_.clear();
-  if (jobs_.count(spec.definition.job_name)) {
-    return AlreadyExists("job '" + spec.definition.job_name + "' was already submitted");
-  }
-  auto job = std::make_unique<Job>(spec, options_.work_dir);
-  Job& started = *job;
-  jobs_[spec.definition.job_name] = std::move(job);
-  started.thread = std::thread([this, &started] { RunJob(started); });
-  return Status::Ok();
+  return RecordedJobsExecutor::Submit(spec);
 }
 
-Result<JobDescription> ContainerExecutor::Describe(const std::string& job_name) {
-  std::lock_guard lock(mutex_);
-  auto it = jobs_.find(job_name);
-  if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
-  Job& job = *it->second;
-  JobDescription description{job_name, job.status, job.final_progress, job.final_metrics,
-                             job.exit_code};
-  if (!core::IsTerminal(job.status.status())) {
-    ReadWrapperState(job.root, &description.progress, &description.metrics);
-  }
-  return description;
-}
-
-Status ContainerExecutor::Stop(const std::string& job_name) {
-  Job* stopped = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = jobs_.find(job_name);
-    if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
-    Job& job = *it->second;
-    if (core::IsTerminal(job.status.status()) || job.stop_requested) return Status::Ok();
-    // The job's thread sends `<runtime> stop`: it knows whether the container exists yet.
-    job.stop_requested = true;
-    WarnIfFailed("executor",
-                 job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                       "Stopping the training job"),
-                 "job={} is stopping but could not be marked Stopping", job_name);
-    stopped = &job;
-  }
-  Persist(*stopped);
-  NotifyStatusChanged(job_name);
-  return Status::Ok();
-}
-
-Status ContainerExecutor::Transition(Job& job, SecondaryStatus next, const std::string& message) {
-  {
-    std::lock_guard lock(mutex_);
-    if (shutting_down_) return Unavailable("the executor is shutting down");
-    if (job.stop_requested && next != SecondaryStatus::kStopped &&
-        next != SecondaryStatus::kMaxRuntimeExceeded) {
-      return Cancelled("job '" + job.spec.definition.job_name + "' was stopped");
-    }
-    TY_RETURN_IF_ERROR(job.status.Transition(next, std::chrono::system_clock::now(), message));
-  }
-  Persist(job);
-  NotifyStatusChanged(job.spec.definition.job_name);
-  return Status::Ok();
+std::unique_ptr<RecordedJobsExecutor::Job> ContainerExecutor::NewJob(JobSpec spec) const {
+  return std::make_unique<ContainerJob>(std::move(spec), recorded_jobs_options().work_dir);
 }
 
 fs::path ContainerExecutor::ConsoleFile(const Job& job) const {
@@ -244,75 +172,45 @@ std::vector<std::string> ContainerExecutor::RuntimeEnvironment(const JobSpec& sp
   return FormatEnvironment(environment);
 }
 
-void ContainerExecutor::RunJob(Job& job) {
-  const std::string& name = job.spec.definition.job_name;
-  int exit_code = -1;
-  std::string runtime_error;
-  Status status = Status::Ok();
-  if (!job.adopted) {
-    status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
-    if (status.ok()) ReachStep(options_.on_step, "executor.recorded", name);
-    if (status.ok()) status = PrepareJobRoot(job.root, job.spec);
-    if (status.ok()) ReachStep(options_.on_step, "executor.staged", name);
-    if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
-    if (status.ok()) status = Launch(job);
-  }
-  if (status.ok()) status = FollowContainer(job, &exit_code, &runtime_error);
-  StopFollowingOutput(job);
-  if (shutting_down_) {
-    // This executor is going away: what it has persisted lets the next one finish the job.
-    std::lock_guard lock(mutex_);
-    finished_threads_.push_back(&job);
-    return;
-  }
+Status ContainerExecutor::Follow(Job& job) {
+  auto& container_job = static_cast<ContainerJob&>(job);
+  return FollowContainer(container_job, &container_job.followed_exit_code,
+                         &container_job.runtime_error);
+}
 
-  if (status.ok()) {
-    if (runtime_error.empty()) {
-      std::optional<int> wrapper_exit = ReadWrapperExitCode(job.root);
-      // 125-127 without an exit file from the wrapper: the runtime's failure, unless it started
-      // the container (then it is the command's: `sh -c missing` exits 127 too).
-      if (!wrapper_exit && (exit_code == kRuntimeFailed || exit_code == 126 || exit_code == 127) &&
-          !fs::exists(job.root.failure_file())) {
-        std::string message = RuntimeMessage(ConsoleFile(job));
-        if (!RunPrintedContainerId(message)) runtime_error = message;
-      }
-      exit_code = wrapper_exit.value_or(exit_code);
+void ContainerExecutor::AfterFollow(Job& job) {
+  StopFollowingOutput(static_cast<ContainerJob&>(job));
+}
+
+RecordedJobsExecutor::Outcome ContainerExecutor::Settle(Job& job) {
+  const auto& container_job = static_cast<const ContainerJob&>(job);
+  int exit_code = container_job.followed_exit_code;
+  std::string runtime_error = container_job.runtime_error;
+  if (runtime_error.empty()) {
+    std::optional<int> wrapper_exit = ReadWrapperExitCode(job.root);
+    // 125-127 without an exit file from the wrapper: the runtime's failure, unless it started
+    // the container (then it is the command's: `sh -c missing` exits 127 too).
+    if (!wrapper_exit && (exit_code == kRuntimeFailed || exit_code == 126 || exit_code == 127) &&
+        !fs::exists(job.root.failure_file())) {
+      std::string message = RuntimeMessage(ConsoleFile(job));
+      if (!RunPrintedContainerId(message)) runtime_error = message;
     }
-    std::lock_guard lock(mutex_);
-    job.exit_code = exit_code;
+    exit_code = wrapper_exit.value_or(exit_code);
   }
-  if (fs::exists(job.root.root())) {
-    bool stopping = false;
-    {
-      std::lock_guard lock(mutex_);
-      ReadWrapperState(job.root, &job.final_progress, &job.final_metrics);
-      stopping = job.stop_requested;
-    }
-    if (!stopping && runtime_error.empty() && status.ok()) {
-      Status uploading =
-          Transition(job, SecondaryStatus::kUploading, "Uploading generated training model");
-      // Cancelled: a stop came meanwhile, and Finish records the job Stopped.
-      if (uploading.code() != StatusCode::kCancelled) {
-        WarnIfFailed("executor", uploading, "job={} could not be marked Uploading", name);
-      }
-    }
-    if (status.ok() && runtime_error.empty()) CopyContainerOutputToLog(job);
-    // Files written to model/ before a stop are still packed, as SageMaker does.
-    PackArtifacts(job.root, job.spec.artifact_dir);
+  Outcome outcome{.exit_code = exit_code};
+  if (!runtime_error.empty()) {
+    outcome.launch_failure = "ClientError: " + options_.runtime +
+                             " could not run the container (exit " + std::to_string(exit_code) +
+                             "): " + runtime_error;
   }
-  ReachStep(options_.on_step, "executor.packed", name);
-  if (!status.ok() && status.code() != StatusCode::kCancelled) {
-    std::lock_guard lock(mutex_);
-    WarnIfFailed(
-        "executor",
-        job.status.Fail("ClientError: " + status.message(), std::chrono::system_clock::now()),
-        "job={} failed ({}) but could not be marked Failed", name, status.message());
-  } else {
-    Finish(job, exit_code, runtime_error);
-  }
-  // Durable: after a power loss the next executor must not take a finished job for a live one.
-  Persist(job, Durability::kDurable);
-  NotifyStatusChanged(name);
+  return outcome;
+}
+
+void ContainerExecutor::BeforePack(Job& job) {
+  CopyContainerOutputToLog(job);
+}
+
+void ContainerExecutor::AfterEnd(Job& job) {
   // Only now that the end is recorded: until then, a container that is absent is one that was
   // never created.
   bool launched = false;
@@ -320,10 +218,7 @@ void ContainerExecutor::RunJob(Job& job) {
     std::lock_guard lock(mutex_);
     launched = job.started_at.has_value();
   }
-  if (launched) RemoveContainer(name);
-  if (!options_.keep_job_roots) RemoveLeftover(job.root.root());
-  std::lock_guard lock(mutex_);
-  finished_threads_.push_back(&job);
+  if (launched) RemoveContainer(job.name());
 }
 
 Status ContainerExecutor::Launch(Job& job) {
@@ -333,12 +228,12 @@ Status ContainerExecutor::Launch(Job& job) {
   environment.push_back(std::string(kLaunchMarker) + "=" + job.root.root().string());
   {
     std::lock_guard lock(mutex_);
-    if (shutting_down_) return Unavailable("the executor is shutting down");
+    if (shutting_down()) return Unavailable("the executor is shutting down");
     if (job.stop_requested) return Cancelled("stopped before training started");
     // Under the lock, so that a Stop either comes before (and is seen above) or after the
     // launch, which the following then stops.
     TY_ASSIGN_OR_RETURN(
-        job.launch, SpawnDetached(argv, environment, ConsoleFile(job), job.launch_claim_file()));
+        job.process, SpawnDetached(argv, environment, ConsoleFile(job), job.launch_claim_file()));
     job.started_at = std::chrono::system_clock::now();
   }
   ReachStep(options_.on_step, "executor.launched", spec.definition.job_name);
@@ -360,31 +255,27 @@ bool NeverStarted(const std::string& status) {
 
 }  // namespace
 
-Status ContainerExecutor::FollowContainer(Job& job, int* exit_code, std::string* runtime_error) {
+Status ContainerExecutor::FollowContainer(ContainerJob& job, int* exit_code,
+                                          std::string* runtime_error) {
   const JobSpec& spec = job.spec;
   const std::string& name = spec.definition.job_name;
   ProcessIdentity launch;
-  std::optional<TimePoint> runtime_deadline;
   {
     std::lock_guard lock(mutex_);
-    launch = job.launch;
-    if (job.started_at) {
-      runtime_deadline =
-          *job.started_at + std::chrono::seconds(spec.definition.max_runtime_seconds);
-    }
+    launch = job.process;
   }
   // The `run --detach` ends once the container runs, or once it failed to make or start it.
   {
     ProcessWaiter waiter(launch);
     while (!waiter.WaitForExit(kPollInterval)) {
-      if (shutting_down_) return Unavailable("the executor is shutting down");
+      if (shutting_down()) return Unavailable("the executor is shutting down");
     }
   }
   // A first look only once the container's own start is past: `inspect` is a runtime process of
   // its own, which would compete with that start for the CPU.
   for (auto look_at = steady_clock::now() + kFirstInspectDelay;
        steady_clock::now() < look_at && !ReadWrapperExitCode(job.root);) {
-    if (shutting_down_) return Unavailable("the executor is shutting down");
+    if (shutting_down()) return Unavailable("the executor is shutting down");
     std::this_thread::sleep_for(kPollInterval);
   }
   TY_ASSIGN_OR_RETURN(ContainerState state, InspectContainer(job));
@@ -431,22 +322,12 @@ Status ContainerExecutor::FollowContainer(Job& job, int* exit_code, std::string*
     } else {
       std::this_thread::sleep_for(kPollInterval);
     }
-    if (shutting_down_) return Unavailable("the executor is shutting down");
+    if (shutting_down()) return Unavailable("the executor is shutting down");
     auto now = steady_clock::now();
     bool stopping = false, changed = false;
     {
       std::lock_guard lock(mutex_);
-      if (!job.stop_requested && runtime_deadline &&
-          std::chrono::system_clock::now() >= *runtime_deadline) {
-        job.stop_requested = true;
-        job.max_runtime_exceeded = true;
-        changed = true;
-        WarnIfFailed(
-            "executor",
-            job.status.Transition(SecondaryStatus::kStopping, std::chrono::system_clock::now(),
-                                  "Stopping: MaxRuntimeInSeconds reached"),
-            "job={} reached its max runtime but could not be marked Stopping", name);
-      }
+      changed = MarkMaxRuntimeExceeded(job);
       stopping = job.stop_requested;
     }
     if (changed) {
@@ -524,7 +405,7 @@ Result<ContainerExecutor::ContainerState> ContainerExecutor::InspectContainer(co
                              job.spec.definition.job_name + "'");
 }
 
-void ContainerExecutor::StartFollowingOutput(Job& job) {
+void ContainerExecutor::StartFollowingOutput(ContainerJob& job) {
   if (!RunsWithoutWrapper(job.spec) || job.log_follower != -1) return;
   const std::string& name = job.spec.definition.job_name;
   Status made = MakeDirectories(job.root.output_data_dir());
@@ -544,7 +425,7 @@ void ContainerExecutor::StartFollowingOutput(Job& job) {
   job.log_follower = *follower;
 }
 
-void ContainerExecutor::StopFollowingOutput(Job& job) {
+void ContainerExecutor::StopFollowingOutput(ContainerJob& job) {
   if (job.log_follower == -1) return;
   // It ends by itself with the container; one killed here misses nothing, as the whole output
   // is copied again when the job ends.
@@ -619,97 +500,6 @@ void ContainerExecutor::RemoveContainer(const std::string& job_name) {
   }
 }
 
-void ContainerExecutor::Finish(Job& job, int exit_code, const std::string& runtime_error) {
-  auto now = std::chrono::system_clock::now();
-  std::lock_guard lock(mutex_);
-  Status ended;
-  if (job.stop_requested) {
-    if (job.max_runtime_exceeded) {
-      ended = job.status.Transition(SecondaryStatus::kMaxRuntimeExceeded, now,
-                                    "Training job exceeded MaxRuntimeInSeconds");
-    } else {
-      ended = job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
-    }
-  } else if (!runtime_error.empty()) {
-    ended =
-        job.status.Fail("ClientError: " + options_.runtime + " could not run the container (exit " +
-                            std::to_string(exit_code) + "): " + runtime_error,
-                        now);
-  } else if (exit_code == 0) {
-    ended = job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
-  } else {
-    ended = job.status.Fail(FailureReason(job.root, exit_code), now);
-  }
-  WarnIfFailed("executor", ended, "job={} ended (exit code {}) but its end could not be recorded",
-               job.spec.definition.job_name, exit_code);
-}
-
-void ContainerExecutor::Persist(Job& job, Durability durability) {
-  std::lock_guard persist(job.persist_mutex);
-  json state;
-  {
-    std::lock_guard lock(mutex_);
-    const JobSpec& spec = job.spec;
-    state = {{"job_name", spec.definition.job_name},
-             {"artifact_dir", spec.artifact_dir.string()},
-             {"stop_grace_period_ms", spec.stop_grace_period.count()},
-             {"max_runtime_seconds", spec.definition.max_runtime_seconds},
-             {"status", job.status.ToJson()},
-             {"stop_requested", job.stop_requested},
-             {"max_runtime_exceeded", job.max_runtime_exceeded},
-             {"progress", job.final_progress},
-             {"metrics", job.final_metrics}};
-    if (job.launch.pid != -1) {
-      state["launch_pid"] = job.launch.pid;
-      state["launch_pid_start_time"] = job.launch.start_time;
-    }
-    if (job.started_at) state["started_at_ms"] = EpochMillis(*job.started_at);
-    if (job.exit_code) state["exit_code"] = *job.exit_code;
-  }
-  // The job's directory is made by its first record (Downloading), before anything is copied:
-  // a directory without a record is one whose job never ran.
-  Status written = MakeDirectories(job.state_file().parent_path());
-  if (written.ok()) written = WriteFileAtomic(job.state_file(), state.dump(2) + "\n", durability);
-  // The job goes on; a restart before the next write would find it one step behind.
-  WarnIfFailed("executor", written, "job={} state could not be written",
-               job.spec.definition.job_name);
-}
-
-Result<std::unique_ptr<ContainerExecutor::Job>> ContainerExecutor::LoadJob(
-    const fs::path& state_file) {
-  TY_ASSIGN_OR_RETURN(std::string text, ReadFile(state_file));
-  json state = json::parse(text, nullptr, false);
-  if (!state.is_object()) return InvalidArgument("'" + state_file.string() + "' is not JSON");
-  try {
-    JobSpec spec;
-    spec.definition.job_name = state.at("job_name").get<std::string>();
-    spec.definition.max_runtime_seconds = state.at("max_runtime_seconds").get<int64_t>();
-    spec.artifact_dir = state.at("artifact_dir").get<std::string>();
-    spec.stop_grace_period = milliseconds(state.at("stop_grace_period_ms").get<int64_t>());
-    TY_ASSIGN_OR_RETURN(core::JobStatusTracker status,
-                        core::JobStatusTracker::FromJson(state.at("status")));
-    auto job = std::make_unique<Job>(std::move(spec), options_.work_dir);
-    job->status = std::move(status);
-    job->stop_requested = state.value("stop_requested", false);
-    job->max_runtime_exceeded = state.value("max_runtime_exceeded", false);
-    if (state.contains("launch_pid")) {
-      job->launch = {state["launch_pid"].get<pid_t>(),
-                     state.at("launch_pid_start_time").get<uint64_t>()};
-    }
-    if (state.contains("started_at_ms")) {
-      job->started_at = TimePoint(milliseconds(state["started_at_ms"].get<int64_t>()));
-    }
-    if (state.contains("exit_code")) job->exit_code = state["exit_code"].get<int>();
-    if (state.value("progress", json()).is_object()) job->final_progress = state["progress"];
-    if (state.value("metrics", json()).is_object()) {
-      job->final_metrics = state["metrics"].get<std::map<std::string, double>>();
-    }
-    return job;
-  } catch (const json::exception& error) {
-    return InvalidArgument("'" + state_file.string() + "': " + error.what());
-  }
-}
-
 Status ContainerExecutor::AdoptRunningJobs() {
   if (!options_.detach_jobs) return FailedPrecondition("adopting jobs needs detach_jobs");
   std::vector<std::string> list = ContainerListArguments(options_);
@@ -720,68 +510,14 @@ Status ContainerExecutor::AdoptRunningJobs() {
     return Internal("'" + Joined(list) + "' exited with " + std::to_string(listed->exit_code) +
                     ": " + Trim(listed->output));
   }
-  std::set<std::string> containers, owned;
-  {
-    std::istringstream lines(listed->output);
-    for (std::string line; std::getline(lines, line);) {
-      if (!Trim(line).empty()) containers.insert(Trim(line));
-    }
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, job] : jobs_) owned.insert(ContainerName(options_, name));
+  std::set<std::string> containers;
+  std::istringstream lines(listed->output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!Trim(line).empty()) containers.insert(Trim(line));
   }
-
-  TY_ASSIGN_OR_RETURN(std::vector<fs::path> states, RecordedJobStates(options_.work_dir));
-  for (const fs::path& state_file : states) {
-    auto loaded = LoadJob(state_file);
-    if (!loaded.ok()) {
-      Logger("executor")
-          .error("job_dir={} left alone: its state is unreadable: {}",
-                 state_file.parent_path().string(), loaded.status().message());
-      owned.insert(ContainerName(options_, state_file.parent_path().filename().string()));
-      continue;
-    }
-    std::unique_ptr<Job> job = std::move(loaded).value();
-    std::string name = job->spec.definition.job_name;
-    if (!core::IsTerminal(job->status.status()) && job->launch.pid == -1) {
-      // Recorded, but no `run` was recorded as started: this process may have died anywhere from
-      // copying the input to just after the launch. The launch claim settles it.
-      auto launched = FenceLaunch(job->launch_claim_file());
-      if (!launched.ok()) {
-        Logger("executor").error("job={} left alone: {}", name, launched.status().message());
-        owned.insert(ContainerName(options_, name));
-        continue;
-      }
-      if (!launched->has_value()) {
-        Logger("executor")
-            .info("job={} had not started its container: forgotten, to run again", name);
-        RemoveLeftover(state_file.parent_path());
-        continue;
-      }
-      job->launch = IdentifyByEnvironment(
-          **launched, std::string(kLaunchMarker) + "=" + job->root.root().string());
-      if (job->status.secondary_status() != SecondaryStatus::kTraining) {
-        WarnIfFailed(
-            "executor",
-            job->status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
-                                   "Training in progress"),
-            "job={} was launched but could not be marked Training", name);
-      }
-      if (!job->started_at) job->started_at = std::chrono::system_clock::now();
-    }
-    if (core::IsTerminal(job->status.status())) {
-      // Ended, but killed before its container or root was removed: the container is removed
-      // below, as it is no longer owned.
-      if (!options_.keep_job_roots) RemoveLeftover(job->root.root());
-    } else {
-      owned.insert(ContainerName(options_, name));
-    }
-    std::lock_guard lock(mutex_);
-    if (jobs_.count(name)) continue;
-    job->adopted = !core::IsTerminal(job->status.status());
-    Job* adopted = job.get();
-    jobs_[name] = std::move(job);
-    if (adopted->adopted) adopted->thread = std::thread([this, adopted] { RunJob(*adopted); });
-  }
+  TY_ASSIGN_OR_RETURN(std::set<std::string> kept, AdoptRecordedJobs());
+  std::set<std::string> owned;
+  for (const std::string& name : kept) owned.insert(ContainerName(options_, name));
   // Containers of this work dir that no job follows: those of ended jobs, and any other.
   const std::string& prefix = options_.container_name_prefix;
   for (const std::string& container : containers) {
