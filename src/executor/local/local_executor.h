@@ -8,8 +8,8 @@
 //
 // With `detach_jobs`, a job's wrapper is not this process's child: it runs in its own session
 // and outlives the executor. Each job's state is kept in <work_dir>/<job>/executor-state.json
-// (rewritten atomically at every transition), and AdoptRunningJobs() lets a new executor on the
-// same work_dir follow those jobs again: see there.
+// (rewritten atomically at its first record, its launch, a stop and its end), and
+// AdoptRunningJobs() lets a new executor on the same work_dir follow those jobs again: see there.
 #pragma once
 
 #include <sys/types.h>
