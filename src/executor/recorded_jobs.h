@@ -30,8 +30,8 @@
 #include "common/files.h"
 #include "common/step_hook.h"
 #include "contract/ml_root.h"
+#include "executor/detached_process.h"
 #include "executor/executor.h"
-#include "executor/local/detached_process.h"
 
 namespace trainyard::executor {
 

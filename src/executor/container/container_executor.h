@@ -35,7 +35,7 @@
 #include "common/files.h"
 #include "contract/ml_root.h"
 #include "executor/container/container_options.h"
-#include "executor/local/detached_process.h"
+#include "executor/detached_process.h"
 #include "executor/recorded_jobs.h"
 
 namespace trainyard::executor {

@@ -9,9 +9,9 @@
 
 #include "common/environment.h"
 #include "common/files.h"
+#include "executor/detached_process.h"
 #include "executor/executor_conformance.h"
 #include "executor/job_root.h"
-#include "executor/local/detached_process.h"
 #include "support/test_paths.h"
 
 extern char** environ;

@@ -1,4 +1,4 @@
-#include "executor/local/detached_process.h"
+#include "executor/detached_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
