@@ -1,7 +1,8 @@
 // MetadataStore: the server's records — datasets, sweeps, jobs, their metric history and log
-// lines — and the event log that clients follow (GET /api/v1/events). One interface; backends are
-// chosen by URL (OpenMetadataStore: "sqlite:///path/trainyard.db", "sqlite::memory:", later
-// "postgresql://..."), and every backend passes the suite in metadata_store_conformance.h.
+// lines, webhooks and their deliveries — and the event log that clients follow
+// (GET /api/v1/events). One interface; backends are chosen by URL (OpenMetadataStore:
+// "sqlite:///path/trainyard.db", "sqlite::memory:", later "postgresql://..."), and every backend
+// passes the suite in metadata_store_conformance.h.
 //
 // Thread-safety: every MetadataStore is safe to call from many threads at once. Each method is
 // one transaction: it happens whole or not at all, so a server killed at any instant leaves
@@ -100,6 +101,37 @@ struct Event {
   std::string job_name;
   nlohmann::json data = nlohmann::json::object();
   TimePoint time;
+};
+
+// A webhook: where trainyard POSTs what happened (docs/webhooks.md).
+struct WebhookRecord {
+  std::string id;                   // "wh-" + 16 lowercase hex digits, chosen by the caller
+  std::string url;                  // http(s) target, checked by the caller
+  std::vector<std::string> events;  // the event types it receives ("job.completed", ...)
+  std::string secret;               // the HMAC key of its signatures; stored, never listed out
+  std::string format = "json";      // "json" | "slack"
+  TimePoint created_at;
+};
+
+// One event to deliver to one webhook, and how its tries went. A delivery is `pending` until
+// an answer 2xx makes it `succeeded`, or its retry window passes and it is `failed`.
+struct DeliveryRecord {
+  std::string id;          // "dl-" + 16 lowercase hex digits, chosen by the caller
+  std::string webhook_id;  // the webhook it goes to
+  std::string event_type;  // "job.completed" | "job.failed" | ... (docs/webhooks.md)
+  int64_t event_id = 0;    // the event-log entry it came from
+  std::string sweep_id;
+  std::string job_name;                               // empty for a sweep's event
+  nlohmann::json payload = nlohmann::json::object();  // the document sent (before formatting)
+  std::string status = "pending";                     // pending | succeeded | failed
+  int attempts = 0;                                   // tries made so far
+  std::optional<int> response_code;                   // the last try's HTTP status, if any
+  std::optional<int64_t> latency_ms;                  // the last try's duration
+  std::string last_error;                             // why the last try failed; empty: none
+  std::optional<TimePoint> next_attempt_at;           // when pending: the next try
+  TimePoint retry_until;  // no try is made after this; a pending delivery then fails
+  TimePoint created_at;
+  TimePoint updated_at;  // set by the store on every write
 };
 
 struct EventFilter {
@@ -203,6 +235,32 @@ class MetadataStore {
                                                 size_t limit = 1000) = 0;
   // The highest event id so far (0 when there is none).
   virtual Result<int64_t> LastEventId() = 0;
+
+  // --- webhooks (docs/webhooks.md) ---
+  // AlreadyExists when the id is taken.
+  virtual Status CreateWebhook(const WebhookRecord& webhook) = 0;
+  virtual Result<WebhookRecord> GetWebhook(const std::string& id) = 0;
+  // Oldest first.
+  virtual Result<std::vector<WebhookRecord>> ListWebhooks() = 0;
+  // Deletes the webhook and its deliveries. NotFound.
+  virtual Status DeleteWebhook(const std::string& id) = 0;
+  // The id of the last event the webhook dispatcher has turned into deliveries (0: none yet).
+  virtual Result<int64_t> WebhookCursor() = 0;
+  // Inserts `deliveries` and moves the dispatcher's cursor to `cursor`, in one transaction, so
+  // that an event is turned into deliveries exactly once across restarts. AlreadyExists when a
+  // delivery id is taken; NotFound when a delivery names a webhook that does not exist.
+  virtual Status AddDeliveries(const std::vector<DeliveryRecord>& deliveries, int64_t cursor) = 0;
+  virtual Result<DeliveryRecord> GetDelivery(const std::string& id) = 0;
+  // Writes the delivery's state (status, attempts, response_code, latency_ms, last_error,
+  // next_attempt_at, retry_until); the rest is kept as created. NotFound.
+  virtual Status UpdateDelivery(const DeliveryRecord& delivery) = 0;
+  // The webhook's deliveries, newest first, at most `limit` (0: 100). NotFound for no webhook.
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveries(const std::string& webhook_id,
+                                                             size_t limit = 100) = 0;
+  // Pending deliveries whose next try is at or before `now`, earliest first, at most `limit`.
+  virtual Result<std::vector<DeliveryRecord>> DueDeliveries(TimePoint now, size_t limit) = 0;
+  // The earliest next try of any pending delivery; nullopt when none is pending.
+  virtual Result<std::optional<TimePoint>> NextDeliveryTime() = 0;
 };
 
 using MetadataStorePtr = std::unique_ptr<MetadataStore>;

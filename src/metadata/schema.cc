@@ -8,7 +8,7 @@ namespace {
 
 // Append only: a step, once released, is never edited (databases in the field have run it).
 // Times are integer milliseconds since the epoch; JSON and maps are TEXT.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     // 1: the initial schema.
     R"sql(
 CREATE TABLE datasets (
@@ -107,6 +107,44 @@ CREATE INDEX events_by_job ON events(job_name, id);
     // repeated request stores nothing twice (reset when the token changes: a new run).
     R"sql(
 ALTER TABLE jobs ADD COLUMN progress_sequence INTEGER NOT NULL DEFAULT 0;
+)sql",
+    // 3: webhooks, their deliveries, and how far the webhook dispatcher has read the event log
+    // (one row, id 1).
+    R"sql(
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  format TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  event_type TEXT NOT NULL,
+  event_id INTEGER NOT NULL,
+  sweep_id TEXT NOT NULL,
+  job_name TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  response_code INTEGER,
+  latency_ms INTEGER,
+  last_error TEXT NOT NULL,
+  next_attempt_at_ms INTEGER,
+  retry_until_ms INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, created_at_ms);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at_ms);
+
+CREATE TABLE webhook_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last_event_id INTEGER NOT NULL
+);
 )sql",
 };
 

@@ -65,6 +65,19 @@ class SqliteMetadataStore final : public MetadataStore {
                                         size_t limit = 1000) override;
   Result<int64_t> LastEventId() override;
 
+  Status CreateWebhook(const WebhookRecord& webhook) override;
+  Result<WebhookRecord> GetWebhook(const std::string& id) override;
+  Result<std::vector<WebhookRecord>> ListWebhooks() override;
+  Status DeleteWebhook(const std::string& id) override;
+  Result<int64_t> WebhookCursor() override;
+  Status AddDeliveries(const std::vector<DeliveryRecord>& deliveries, int64_t cursor) override;
+  Result<DeliveryRecord> GetDelivery(const std::string& id) override;
+  Status UpdateDelivery(const DeliveryRecord& delivery) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveries(const std::string& webhook_id,
+                                                     size_t limit = 100) override;
+  Result<std::vector<DeliveryRecord>> DueDeliveries(TimePoint now, size_t limit) override;
+  Result<std::optional<TimePoint>> NextDeliveryTime() override;
+
  private:
   explicit SqliteMetadataStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
