@@ -158,7 +158,10 @@ class OpenApiCheckTest(unittest.TestCase):
             "GET /api/v1/jobs", "GET /api/v1/jobs/{name}", "POST /api/v1/jobs/{name}/stop",
             "GET /api/v1/jobs/{name}/metrics", "GET /api/v1/jobs/{name}/logs",
             "GET /api/v1/jobs/{name}/artifacts/{artifact}",
-            "POST /api/v1/jobs/{name}/progress", "GET /api/v1/events"}
+            "POST /api/v1/jobs/{name}/progress", "GET /api/v1/events",
+            "POST /api/v1/webhooks", "GET /api/v1/webhooks", "GET /api/v1/webhooks/{id}",
+            "DELETE /api/v1/webhooks/{id}", "GET /api/v1/webhooks/{id}/deliveries",
+            "POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver"}
         self.assertEqual(listed, expected)
 
     def test_a_valid_job(self):

@@ -30,13 +30,9 @@ Result<CheckedWebhook> CheckWebhookRequest(const json& body, bool allow_private)
   if (!body["url"].is_string()) return FieldError("url", "must be a string");
   record.url = body["url"].get<std::string>();
   TY_ASSIGN_OR_RETURN(WebhookTarget target, ParseWebhookUrl(record.url));
+  // Refused at creation as at every delivery (the address may change in between).
   auto resolved = ResolveTarget(target, allow_private);
-  if (!resolved.ok()) {
-    return Status(resolved.status().code() == StatusCode::kPermissionDenied
-                      ? StatusCode::kPermissionDenied
-                      : StatusCode::kInvalidArgument,
-                  "field 'url': " + resolved.status().message());
-  }
+  if (!resolved.ok()) return FieldError("url", resolved.status().message());
 
   if (body.contains("events")) {
     const json& events = body["events"];

@@ -22,9 +22,8 @@ struct CheckedWebhook {
 };
 
 // Checks a create request. InvalidArgument naming the field ('url', 'events', 'secret',
-// 'format', or an unknown one) and the reason; PermissionDenied (field 'url') when the target
-// resolves to an address the SSRF guard refuses and `allow_private` is false; Unavailable when
-// its host does not resolve.
+// 'format', or an unknown one) and the reason, including a target whose host does not resolve
+// or resolves to an address the SSRF guard refuses (unless `allow_private`).
 Result<CheckedWebhook> CheckWebhookRequest(const nlohmann::json& body, bool allow_private);
 
 }  // namespace trainyard::notify

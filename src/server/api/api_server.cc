@@ -62,6 +62,11 @@ std::string RouteLabel(const std::vector<std::string>& path) {
   std::string label;
   for (size_t i = 0; i < path.size(); ++i) {
     bool is_identifier = i == 3 && path.size() > 3 && path[0] == "api";
+    bool is_delivery = i == 5 && path.size() == 7 && path[0] == "api" && path[2] == "webhooks";
+    if (is_delivery) {
+      label += "/{delivery}";
+      continue;
+    }
     label += "/" + (is_identifier ? (path[2] == "jobs" ? "{name}" : "{id}") : path[i]);
   }
   return label.empty() ? "/" : label;
@@ -132,6 +137,15 @@ void ApiServer::Route(const HttpRequest& request, const Segments& path, BodyRead
   if (path.size() == 5 && path[2] == "jobs" && path[4] == "progress" && is("POST")) {
     return RecordProgress(request, path[3], body, response);
   }
+  // A signed link to a job's artifact (control/download_links.h) stands in for the token.
+  if (path.size() == 6 && path[2] == "jobs" && path[4] == "artifacts" && is("GET") &&
+      request.query.contains("signature") && request.Header("authorization").empty()) {
+    bool answered = false;
+    if (SignedArtifactLink(request, path, response, &answered)) {
+      return JobArtifact(request, path[3], path[5], response);
+    }
+    if (answered) return;
+  }
   if (!Authorized(request)) {
     response.SetHeader("WWW-Authenticate", "Bearer realm=\"trainyard\"");
     return WriteError(response, Status(StatusCode::kUnauthenticated,
@@ -186,6 +200,23 @@ void ApiServer::Route(const HttpRequest& request, const Segments& path, BodyRead
     }
     if (path.size() == 6 && path[4] == "artifacts") {
       return is("GET") ? JobArtifact(request, id, path[5], response) : method_not_allowed();
+    }
+  } else if (resource == "webhooks") {
+    if (path.size() == 3) {
+      if (is("POST")) return CreateWebhook(body, response);
+      if (is("GET")) return ListWebhooks(response);
+      return method_not_allowed();
+    }
+    if (path.size() == 4) {
+      if (is("GET")) return GetWebhook(id, response);
+      if (is("DELETE")) return DeleteWebhook(id, response);
+      return method_not_allowed();
+    }
+    if (path.size() == 5 && path[4] == "deliveries") {
+      return is("GET") ? ListDeliveries(request, id, response) : method_not_allowed();
+    }
+    if (path.size() == 7 && path[4] == "deliveries" && path[6] == "redeliver") {
+      return is("POST") ? Redeliver(id, path[5], response) : method_not_allowed();
     }
   } else if (resource == "events" && path.size() == 3) {
     return is("GET") ? Events(request, response) : method_not_allowed();

@@ -7,13 +7,17 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/secret_mask.h"
+#include "control/download_links.h"
 #include "control/scheduler.h"
 #include "metadata/metadata_store.h"
 #include "server/api/event_hub.h"
@@ -41,6 +45,14 @@ struct ApiServerOptions {
   // The server's own secrets, masked in the log lines a job reports before they are stored
   // (common/secret_mask.h).
   SecretMask secret_mask;
+  // Checks the signed links of job artifacts (control/download_links.h), which need no token;
+  // null: such links are refused.
+  std::shared_ptr<const control::DownloadLinkSigner> link_signer;
+  // Webhooks (docs/webhooks.md): whether targets on private addresses are allowed, how long a
+  // redelivered delivery is retried, and what wakes the dispatcher (a redelivery).
+  bool webhook_allow_private = false;
+  std::chrono::hours webhook_retry_window{24};
+  std::function<void()> wake_webhooks;
 };
 
 class ApiServer {
@@ -79,6 +91,17 @@ class ApiServer {
   void RecordProgress(const HttpRequest& request, const std::string& name, BodyReader& body,
                       ResponseWriter& response);
   void Events(const HttpRequest& request, ResponseWriter& response);
+  // webhooks_api.cc
+  void CreateWebhook(BodyReader& body, ResponseWriter& response);
+  void ListWebhooks(ResponseWriter& response);
+  void GetWebhook(const std::string& id, ResponseWriter& response);
+  void DeleteWebhook(const std::string& id, ResponseWriter& response);
+  void ListDeliveries(const HttpRequest& request, const std::string& id, ResponseWriter& response);
+  void Redeliver(const std::string& id, const std::string& delivery_id, ResponseWriter& response);
+  // Whether the request is a job artifact download with a valid signed link (no token needed);
+  // answers the refusal itself when the link is present but not valid.
+  bool SignedArtifactLink(const HttpRequest& request, const Segments& path,
+                          ResponseWriter& response, bool* answered);
   // metrics_api.cc
   void Metrics(ResponseWriter& response);
   void CountRequest(const std::string& route, int status, double seconds, uint64_t bytes_in,
