@@ -31,6 +31,7 @@ Status RunDatasetCommand(const std::string& command, const ClientContext& contex
 // ended (client_sweep_wait.h).
 Result<int> RunSweepCommand(const std::string& command, const ClientContext& context);
 Status RunJobCommand(const std::string& command, const ClientContext& context);
+Status RunWebhookCommand(const std::string& command, const ClientContext& context);
 
 // Every job that `query` ("sweep=...&status=...") matches, following next_page_token.
 Result<nlohmann::json> ListAllJobs(client::ApiClient& api, const std::string& query);

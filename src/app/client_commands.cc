@@ -211,10 +211,49 @@ client::ProgressCallback ClientContext::ProgressBar(const std::string& label) co
   };
 }
 
+void AddWebhookCommands(CLI::App& cli, ClientCommands& state) {
+  CLI::App* group = cli.add_subcommand(
+      "webhook", "Tell other systems when jobs and sweeps end (docs/webhooks.md)");
+  group->require_subcommand(1);
+  ClientWebhookFlags& flags = state.webhook;
+  CLI::App* create = AddCommand(
+      group, state, "create", "Create a webhook; prints its id (and its secret when generated)",
+      "trainyard webhook create https://hooks.example.com/trainyard --event job.completed "
+      "--event sweep.completed --secret \"$HOOK_SECRET\"");
+  create->add_option("URL", flags.url, "Where to POST (http or https)")->required();
+  create
+      ->add_option("--event", flags.events,
+                   "An event to receive (repeatable; default all): job.completed, job.failed, "
+                   "job.stopped, sweep.completed, sweep.best_job")
+      ->check(CLI::IsMember(
+          {"job.completed", "job.failed", "job.stopped", "sweep.completed", "sweep.best_job"}));
+  create->add_option("--secret", flags.secret,
+                     "The signing secret, 16 to 256 characters (default: generated and printed "
+                     "once)");
+  create->add_option("--format", flags.format, "json (default) or slack (incoming webhook)")
+      ->check(CLI::IsMember({"json", "slack"}));
+  AddCommand(group, state, "list", "List webhooks", "trainyard webhook list");
+  CLI::App* remove = AddCommand(group, state, "delete", "Delete a webhook and its deliveries",
+                                "trainyard webhook delete wh-0123456789abcdef");
+  remove->add_option("ID", flags.id, "The webhook's id")->required();
+  CLI::App* deliveries =
+      AddCommand(group, state, "deliveries", "Show a webhook's deliveries, newest first",
+                 "trainyard webhook deliveries wh-0123456789abcdef --limit 20");
+  deliveries->add_option("ID", flags.id, "The webhook's id")->required();
+  deliveries->add_option("--limit", flags.limit, "At most this many (default 100)")
+      ->check(CLI::Range(1, 1000));
+  CLI::App* redeliver =
+      AddCommand(group, state, "redeliver", "Send a delivery again now",
+                 "trainyard webhook redeliver wh-0123456789abcdef dl-0123456789abcdef");
+  redeliver->add_option("ID", flags.id, "The webhook's id")->required();
+  redeliver->add_option("DELIVERY", flags.delivery_id, "The delivery's id")->required();
+}
+
 void AddClientCommands(CLI::App& cli, ClientCommands& state) {
   AddDatasetCommands(cli, state);
   AddSweepCommands(cli, state);
   AddJobCommands(cli, state);
+  AddWebhookCommands(cli, state);
 }
 
 std::optional<int> RunClientCommands(const ClientCommands& state) {
@@ -238,6 +277,8 @@ std::optional<int> RunClientCommands(const ClientCommands& state) {
         Result<int> ran = RunSweepCommand(name, context);
         status = ran.status();
         if (ran.ok()) exit_code = *ran;
+      } else if (group == "webhook") {
+        status = RunWebhookCommand(name, context);
       } else {
         status = RunJobCommand(name, context);
       }

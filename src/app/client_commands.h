@@ -1,5 +1,5 @@
-// The client side of `trainyard`: the `dataset`, `sweep` and `job` commands, which talk to a
-// `trainyard server` over its REST API (docs/api.md) through client::ApiClient.
+// The client side of `trainyard`: the `dataset`, `sweep`, `job` and `webhook` commands, which talk
+// to a `trainyard server` over its REST API (docs/api.md) through client::ApiClient.
 //
 // cli.cc adds them to its CLI11 app (AddClientCommands) before parsing and, after parsing, asks
 // RunClientCommands to run whichever of them was chosen.
@@ -51,12 +51,20 @@ struct ClientJobFlags {
   std::string output_file;
 };
 
+struct ClientWebhookFlags {
+  std::string id, url, secret, format;
+  std::vector<std::string> events;
+  std::string delivery_id;
+  int64_t limit = 0;  // `webhook deliveries`: 0 is the server's default
+};
+
 // Everything the client commands parse into, and which of them was chosen.
 struct ClientCommands {
   ClientConnectionFlags connection;
   ClientDatasetFlags dataset;
   ClientSweepFlags sweep;
   ClientJobFlags job;
+  ClientWebhookFlags webhook;
   // Each runnable subcommand with its full name ("dataset upload").
   std::vector<std::pair<std::string, CLI::App*>> commands;
   // Where results and errors go (tests capture them); the progress bar shows only when `err` is

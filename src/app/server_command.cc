@@ -15,6 +15,7 @@
 #include "app/kill_at_step.h"
 #include "app/server_executors.h"
 #include "app/server_sagemaker.h"
+#include "app/server_webhooks.h"
 #include "common/environment.h"
 #include "common/file_lock.h"
 #include "common/files.h"
@@ -243,6 +244,8 @@ int Serve(ServerOptions options) {
   scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
+  auto webhooks = StartWebhooks(options, **metadata, scheduling.callback_base_url);
+  if (!webhooks.ok()) return Fail(webhooks.status().WithContext("webhooks"));
 
   server::ApiServerOptions api_options;
   api_options.token_sha256s = *tokens;
@@ -251,6 +254,10 @@ int Serve(ServerOptions options) {
   api_options.version = kVersion;
   api_options.web_dir = options.web_dir.empty() ? WebDirBesideSelf() : options.web_dir;
   api_options.secret_mask = secret_mask;
+  api_options.link_signer = webhooks->link_signer;
+  api_options.webhook_allow_private = options.webhook.allow_private;
+  api_options.webhook_retry_window = std::chrono::hours(options.webhook.retry_hours);
+  api_options.wake_webhooks = [dispatcher = webhooks->dispatcher.get()] { dispatcher->Wake(); };
   api = std::make_unique<server::ApiServer>(api_options, **metadata, **objects, *scheduler, *hub);
   api_pointer = api.get();
 
@@ -295,6 +302,7 @@ int Serve(ServerOptions options) {
   if (s3_server) s3_server->Stop();
   sagemaker_endpoint.reset();
   hub->Stop();
+  webhooks->dispatcher->Stop();
   scheduler->Shutdown();
   api_pointer = nullptr;
   return 0;  // running local jobs go on; the next start adopts them
@@ -311,8 +319,8 @@ executor. Settings come from --config (a JSON object with the keys data_dir, lis
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
 container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
-log_format, job_env_passthrough (["PYTHONPATH"]) and the http_* and sagemaker_* keys of the
---http-* and --sagemaker-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
+log_format, job_env_passthrough (["PYTHONPATH"]) and the http_*, sagemaker_* and webhook_* keys
+of the --http-*, --sagemaker-* and --webhook-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
 TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_JOB_ENV_PASSTHROUGH, ...), then these flags. The log
 (one line per API request, and every error the server works around) goes to stderr.
 
@@ -375,6 +383,16 @@ Example:
     server->add_option_function<std::string>(
         FlagOfSetting(key),
         [&flags, key = key](const std::string& value) { flags.http[key] = value; }, help);
+  }
+  for (const auto& [key, help] : WebhookSettingKeys()) {
+    if (key == "webhook_allow_private") {
+      server->add_flag_callback(
+          FlagOfSetting(key), [&flags, key = key] { flags.webhook[key] = "true"; }, help);
+      continue;
+    }
+    server->add_option_function<std::string>(
+        FlagOfSetting(key),
+        [&flags, key = key](const std::string& value) { flags.webhook[key] = value; }, help);
   }
 }
 

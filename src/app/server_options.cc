@@ -93,6 +93,25 @@ Status SetHttp(HttpSettings& settings, const std::string& key, const std::string
   return Status::Ok();
 }
 
+Status SetWebhook(WebhookSettings& settings, const std::string& key, const std::string& value,
+                  const std::string& where) {
+  if (key == "webhook_allow_private") return ParseBool(value, where, settings.allow_private);
+  if (key == "webhook_timeout") {
+    TY_ASSIGN_OR_RETURN(settings.timeout_seconds, ParseInt(value, where, 1, 300));
+  } else if (key == "webhook_first_retry") {
+    TY_ASSIGN_OR_RETURN(settings.first_retry_seconds, ParseInt(value, where, 1, 86'400));
+  } else if (key == "webhook_max_retry") {
+    TY_ASSIGN_OR_RETURN(settings.max_retry_seconds, ParseInt(value, where, 1, 86'400));
+  } else if (key == "webhook_retry_hours") {
+    TY_ASSIGN_OR_RETURN(settings.retry_hours, ParseInt(value, where, 1, 24 * 30));
+  } else if (key == "webhook_link_hours") {
+    TY_ASSIGN_OR_RETURN(settings.link_hours, ParseInt(value, where, 1, 24 * 30));
+  } else {
+    return InvalidArgument(where + ": unknown setting");
+  }
+  return Status::Ok();
+}
+
 struct Setters {
   ServerOptions& options;
   Status Set(const std::string& key, const std::string& value, const std::string& where) {
@@ -100,6 +119,8 @@ struct Setters {
       return SetSageMaker(options.sagemaker, key, value, where);
     } else if (key.starts_with("http_")) {
       return SetHttp(options.http, key, value, where);
+    } else if (key.starts_with("webhook_")) {
+      return SetWebhook(options.webhook, key, value, where);
     } else if (key == "data_dir") {
       if (value.empty()) return InvalidArgument(where + ": must not be empty");
       options.data_dir = value;
@@ -187,7 +208,7 @@ struct Setters {
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, s3_listen, s3_access_key_id, "
                              "s3_secret_access_key, log_level, log_format, "
-                             "job_env_passthrough, http_*, sagemaker_*: see "
+                             "job_env_passthrough, http_*, sagemaker_*, webhook_*: see "
                              "--help)");
     }
     return Status::Ok();
@@ -221,6 +242,20 @@ const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys() {
       {"sagemaker_endpoint_executor",
        "what runs the endpoint's jobs: local (default) or "
        "container"}};
+  return kKeys;
+}
+
+const std::vector<std::pair<std::string, std::string>>& WebhookSettingKeys() {
+  static const std::vector<std::pair<std::string, std::string>> kKeys = {
+      {"webhook_allow_private",
+       "allow webhook targets on loopback, private and link-local addresses (refused by default: "
+       "docs/webhooks.md)"},
+      {"webhook_timeout", "seconds one webhook try may take (default 10)"},
+      {"webhook_first_retry",
+       "seconds before a failed webhook delivery is tried again, doubling (default 30)"},
+      {"webhook_max_retry", "the longest wait between two tries, in seconds (default 3600)"},
+      {"webhook_retry_hours", "hours a failing delivery is retried before it fails (default 24)"},
+      {"webhook_link_hours", "hours the download links in webhook payloads work (default 168)"}};
   return kKeys;
 }
 
@@ -350,7 +385,7 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       TY_RETURN_IF_ERROR(setters.Set(key, it->second, std::string("$") + variable));
     }
   }
-  for (const auto* keys : {&SageMakerSettingKeys(), &HttpSettingKeys()}) {
+  for (const auto* keys : {&SageMakerSettingKeys(), &HttpSettingKeys(), &WebhookSettingKeys()}) {
     for (const auto& [key, help] : *keys) {
       std::string variable = "TRAINYARD_" + key;
       for (char& c : variable) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -383,6 +418,15 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   }
   for (const auto& [key, value] : flags.http) {
     TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
+  }
+  for (const auto& [key, value] : flags.webhook) {
+    TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
+  }
+  if (options.webhook.max_retry_seconds < options.webhook.first_retry_seconds) {
+    return InvalidArgument("webhook_max_retry (" +
+                           std::to_string(options.webhook.max_retry_seconds) +
+                           " s) must not be below webhook_first_retry (" +
+                           std::to_string(options.webhook.first_retry_seconds) + " s)");
   }
   if (flags.container_gpus) options.container_gpus = true;
   if (flags.max_running) {

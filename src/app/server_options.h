@@ -51,6 +51,17 @@ struct HttpSettings {
   int body_min_rate = 1024;              // bytes/s a body must average past body_timeout
 };
 
+// Settings named webhook_* (config keys; TRAINYARD_WEBHOOK_* variables; --webhook-* flags):
+// docs/webhooks.md.
+struct WebhookSettings {
+  bool allow_private = false;    // targets on loopback, private, link-local addresses
+  int timeout_seconds = 10;      // one try's limit
+  int first_retry_seconds = 30;  // the wait after the first failed try, doubling
+  int max_retry_seconds = 3600;  // the longest wait between tries
+  int retry_hours = 24;          // no try after this long
+  int link_hours = 168;          // how long the download links in payloads work
+};
+
 struct ServerOptions {
   std::filesystem::path data_dir = "trainyard-data";
   std::string host = "127.0.0.1";
@@ -78,6 +89,7 @@ struct ServerOptions {
   std::string s3_access_key_id, s3_secret_access_key;  // both or neither
   SageMakerSettings sagemaker;
   HttpSettings http;
+  WebhookSettings webhook;
   LogOptions log;  // log_level, log_format
   // Host variables that jobs get beyond the allowlist (common/environment.h, docs/security.md):
   // --job-env-passthrough, job_env_passthrough, TRAINYARD_JOB_ENV_PASSTHROUGH. Never TRAINYARD_*,
@@ -101,12 +113,16 @@ struct ServerFlags {
   std::optional<std::string> log_level, log_format;
   std::map<std::string, std::string> sagemaker;  // "sagemaker_role_arn" -> value
   std::map<std::string, std::string> http;       // "http_idle_timeout" -> value
+  std::map<std::string, std::string> webhook;    // "webhook_allow_private" -> value
 };
 
 // The sagemaker_* setting keys, each with its --flag form's help.
 const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys();
 // The http_* setting keys, each with its --flag form's help.
 const std::vector<std::pair<std::string, std::string>>& HttpSettingKeys();
+// The webhook_* setting keys, each with its --flag form's help (webhook_allow_private's flag
+// takes no value).
+const std::vector<std::pair<std::string, std::string>>& WebhookSettingKeys();
 // A setting key's flag: "sagemaker_role_arn" -> "--sagemaker-role-arn".
 std::string FlagOfSetting(const std::string& key);
 
@@ -115,8 +131,8 @@ std::string FlagOfSetting(const std::string& key);
 // TRAINYARD_METADATA, TRAINYARD_MAX_RUNNING, TRAINYARD_EXECUTOR_LIMITS ("local=2,container=1"),
 // TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN, TRAINYARD_CONTAINER_RUNTIME, TRAINYARD_CONTAINER_IMAGE,
 // TRAINYARD_S3_LISTEN, TRAINYARD_S3_ACCESS_KEY_ID, TRAINYARD_S3_SECRET_ACCESS_KEY,
-// TRAINYARD_WEB_DIR, TRAINYARD_LOG_LEVEL, TRAINYARD_LOG_FORMAT, and TRAINYARD_SAGEMAKER_* and
-// TRAINYARD_HTTP_* for each sagemaker_* and http_* key.
+// TRAINYARD_WEB_DIR, TRAINYARD_LOG_LEVEL, TRAINYARD_LOG_FORMAT, and TRAINYARD_SAGEMAKER_*,
+// TRAINYARD_HTTP_* and TRAINYARD_WEBHOOK_* for each sagemaker_*, http_* and webhook_* key.
 Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
                                         const EnvironmentMap& environment);
 

@@ -329,5 +329,52 @@ TEST(ServerExecutorSettingsTest, LocalJobsGetTheAllowlistTheRuntimeTheServersEnv
   EXPECT_TRUE(settings->container->job_environment.empty());
 }
 
+TEST(ServerOptionsTest, WebhookSettingsFromEveryPlace) {
+  testing::TempDir temp;
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"webhook_allow_private": true,
+                                          "webhook_timeout": 5})")
+                  .ok());
+  ServerFlags flags;
+  flags.config_file = config;
+  flags.webhook = {{"webhook_first_retry", "2"}};
+  auto options = LoadServerOptions(flags, {{"TRAINYARD_WEBHOOK_RETRY_HOURS", "6"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_TRUE(options->webhook.allow_private);
+  EXPECT_EQ(options->webhook.timeout_seconds, 5);
+  EXPECT_EQ(options->webhook.first_retry_seconds, 2);
+  EXPECT_EQ(options->webhook.max_retry_seconds, 3600);
+  EXPECT_EQ(options->webhook.retry_hours, 6);
+  EXPECT_EQ(options->webhook.link_hours, 168);
+
+  // Off by default; the environment turns it on.
+  auto defaults = LoadServerOptions({}, {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->webhook.allow_private);
+  auto from_environment = LoadServerOptions({}, {{"TRAINYARD_WEBHOOK_ALLOW_PRIVATE", "true"}});
+  ASSERT_TRUE(from_environment.ok());
+  EXPECT_TRUE(from_environment->webhook.allow_private);
+
+  auto bad = LoadServerOptions({}, {{"TRAINYARD_WEBHOOK_ALLOW_PRIVATE", "yes"}});
+  EXPECT_NE(bad.status().message().find("TRAINYARD_WEBHOOK_ALLOW_PRIVATE"), std::string::npos)
+      << bad.status().message();
+  ServerFlags inverted;
+  inverted.webhook = {{"webhook_first_retry", "600"}, {"webhook_max_retry", "60"}};
+  auto refused = LoadServerOptions(inverted, {});
+  EXPECT_NE(refused.status().message().find("webhook_max_retry"), std::string::npos);
+}
+
+TEST(ServerCommandTest, ParsesTheWebhookFlags) {
+  CLI::App cli;
+  ServerCommand state;
+  AddServerCommand(cli, state);
+  std::vector<std::string> arguments = {"server", "--webhook-allow-private",
+                                        "--webhook-first-retry", "10"};
+  std::reverse(arguments.begin(), arguments.end());  // CLI11 takes a reversed vector
+  ASSERT_NO_THROW(cli.parse(arguments));
+  EXPECT_EQ(state.flags.webhook.at("webhook_allow_private"), "true");
+  EXPECT_EQ(state.flags.webhook.at("webhook_first_retry"), "10");
+}
+
 }  // namespace
 }  // namespace trainyard::app
