@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -238,7 +239,12 @@ int Serve(ServerOptions options) {
   scheduling.max_running = options.max_running;
   scheduling.max_running_per_executor = options.executor_limits;
   scheduling.callback_base_url = options.public_url.empty() ? base_url : options.public_url;
-  scheduling.on_events = [&hub] { hub->Notify(); };
+  // Job ends wake the webhook dispatcher at once rather than at its next poll.
+  std::atomic<notify::WebhookDispatcher*> webhook_dispatcher{nullptr};  // set once started
+  scheduling.on_events = [&hub, &webhook_dispatcher] {
+    hub->Notify();
+    if (notify::WebhookDispatcher* dispatcher = webhook_dispatcher.load()) dispatcher->Wake();
+  };
   scheduling.on_step = kill_at_step;
   scheduling.secret_mask = secret_mask;
   scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
@@ -246,6 +252,7 @@ int Serve(ServerOptions options) {
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
   auto webhooks = StartWebhooks(options, **metadata, scheduling.callback_base_url);
   if (!webhooks.ok()) return Fail(webhooks.status().WithContext("webhooks"));
+  webhook_dispatcher = webhooks->dispatcher.get();
 
   server::ApiServerOptions api_options;
   api_options.token_sha256s = *tokens;
@@ -302,6 +309,7 @@ int Serve(ServerOptions options) {
   if (s3_server) s3_server->Stop();
   sagemaker_endpoint.reset();
   hub->Stop();
+  webhook_dispatcher = nullptr;
   webhooks->dispatcher->Stop();
   scheduler->Shutdown();
   api_pointer = nullptr;

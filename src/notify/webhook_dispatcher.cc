@@ -76,7 +76,8 @@ std::chrono::milliseconds WebhookDispatcher::RetryDelay(int attempts) const {
 
 void WebhookDispatcher::Run() {
   while (true) {
-    WarnIfFailed("notify", TurnEventsIntoDeliveries(),
+    Result<size_t> read = TurnEventsIntoDeliveries();
+    WarnIfFailed("notify", read.status(),
                  "webhook events could not be turned into deliveries (tried again shortly)");
     WarnIfFailed("notify", DeliverDue(),
                  "webhook deliveries could not be read (tried again shortly)");
@@ -86,6 +87,8 @@ void WebhookDispatcher::Run() {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(**next - now);
       wait = std::clamp(until, std::chrono::milliseconds(0), wait);
     }
+    // A full batch means more events wait (a long log at the first start): no pause.
+    if (read.ok() && *read == kEventBatch) wait = std::chrono::milliseconds(0);
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
     if (stopping_) return;
@@ -93,10 +96,10 @@ void WebhookDispatcher::Run() {
   }
 }
 
-Status WebhookDispatcher::TurnEventsIntoDeliveries() {
+Result<size_t> WebhookDispatcher::TurnEventsIntoDeliveries() {
   TY_ASSIGN_OR_RETURN(int64_t cursor, metadata_.WebhookCursor());
   TY_ASSIGN_OR_RETURN(std::vector<Event> events, metadata_.ListEvents(cursor, {}, kEventBatch));
-  if (events.empty()) return Status::Ok();
+  if (events.empty()) return size_t{0};
   TY_ASSIGN_OR_RETURN(std::vector<WebhookRecord> webhooks, metadata_.ListWebhooks());
   std::vector<DeliveryRecord> deliveries;
   for (const Event& event : events) {
@@ -109,7 +112,7 @@ Status WebhookDispatcher::TurnEventsIntoDeliveries() {
     Logger("notify").info("webhook deliveries={} made from events up to id={}", deliveries.size(),
                           events.back().id);
   }
-  return Status::Ok();
+  return events.size();
 }
 
 Result<std::vector<DeliveryRecord>> WebhookDispatcher::DeliveriesFor(

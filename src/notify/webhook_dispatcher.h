@@ -56,8 +56,8 @@ class WebhookDispatcher {
   void Wake();
 
   // One step each (the thread runs them in turn; tests may call them directly). Failures are
-  // the store's.
-  Status TurnEventsIntoDeliveries();
+  // the store's. TurnEventsIntoDeliveries reads at most one batch of events and says how many.
+  Result<size_t> TurnEventsIntoDeliveries();
   Status DeliverDue();
 
   // The wait after `attempts` failed tries: first_retry * 2^(attempts-1), at most max_retry.
