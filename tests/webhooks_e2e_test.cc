@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "common/files.h"
 #include "server_fixture.h"
 #include "support/http_test_server.h"
 
@@ -60,6 +61,28 @@ json TwoJobSweep(ServerProcess& server) {
           {"grid", {{"learning_rate", {0.1, 0.02}}}},
           {"max_parallel", 2},
           {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+}
+
+// Every answer against docs/openapi.json, in one python run: {method, path template, answer}.
+struct Answer {
+  std::string method, path_template;
+  HttpAnswer answer;
+};
+void ExpectAnswersMatchTheOpenApiDocument(const std::vector<Answer>& answers) {
+  TempDir files;
+  std::string listing;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    auto file = files.path() / ("answer-" + std::to_string(i) + ".json");
+    ASSERT_TRUE(WriteFileAtomic(file, answers[i].answer.body).ok());
+    listing += answers[i].method + " " + answers[i].path_template + " " +
+               std::to_string(answers[i].answer.status) + " " + file.string() + "\n";
+  }
+  ASSERT_TRUE(WriteFileAtomic(files.path() / "answers.txt", listing).ok());
+  auto result = RunProcess({"python3", (SourceDir() / "tests" / "openapi_check.py").string(),
+                            "--document", (SourceDir() / "docs" / "openapi.json").string(),
+                            "validate-many", (files.path() / "answers.txt").string()},
+                           {});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
 std::string PathOf(const std::string& url) {
@@ -176,6 +199,21 @@ TEST(WebhooksE2eTest, ATwoJobSweepReachesTheReceiverOnceSignedWithWorkingLinks) 
   EXPECT_EQ(Header(receiver.requests().back(), "x-trainyard-delivery"), first);
   // The secret is never listed.
   EXPECT_EQ(server.Get("/api/v1/webhooks").body.find(kSecret), std::string::npos);
+
+  // The answers have the documented shapes.
+  ExpectAnswersMatchTheOpenApiDocument(
+      {{"POST", "/api/v1/webhooks", created},
+       {"POST", "/api/v1/webhooks", server.Post("/api/v1/webhooks", {{"url", "gopher://x/"}})},
+       {"GET", "/api/v1/webhooks", server.Get("/api/v1/webhooks")},
+       {"GET", "/api/v1/webhooks/{id}", server.Get("/api/v1/webhooks/" + webhook_id)},
+       {"GET", "/api/v1/webhooks/{id}", server.Get("/api/v1/webhooks/wh-none")},
+       {"GET", "/api/v1/webhooks/{id}/deliveries",
+        server.Get("/api/v1/webhooks/" + webhook_id + "/deliveries")},
+       {"GET", "/api/v1/webhooks/{id}/deliveries",
+        server.Get("/api/v1/webhooks/" + webhook_id + "/deliveries?limit=0")},
+       {"POST", "/api/v1/webhooks/{id}/deliveries/{delivery}/redeliver", redelivered},
+       {"GET", "/api/v1/jobs/{name}/artifacts/{artifact}",
+        Call({"GET", server.url() + tampered})}});
   EXPECT_EQ(server.OutputSoFar().find(kSecret), std::string::npos);
 }
 
