@@ -426,6 +426,36 @@ async function run() {
     check(await page.getByTestId("sweep-row").count() === 4, "the four sweeps listed");
     await screenshot(page, "sweeps");
 
+    // Webhooks: a loopback target is refused naming the field; a public one is created with the
+    // secret the server made shown once; its (empty) delivery log opens; it is deleted.
+    await page.getByRole("navigation").getByRole("link", { name: "Webhooks", exact: true }).click();
+    await page.getByRole("heading", { name: "Webhooks", exact: true }).waitFor();
+    await page.getByLabel("URL", { exact: true }).fill("http://127.0.0.1:9/hook");
+    await page.getByRole("button", { name: "Create webhook" }).click();
+    await page.getByTestId("error").getByText(/loopback/).waitFor();
+    check(await page.getByTestId("error").locator("code", { hasText: "url" }).count() === 1,
+      "the refusal names the field url");
+    await page.getByLabel("URL", { exact: true }).fill("https://203.0.113.7/hook");
+    await page.getByLabel("job.stopped").uncheck();
+    await page.getByLabel("Format", { exact: true }).selectOption("slack");
+    await page.getByRole("button", { name: "Create webhook" }).click();
+    const secret = (await page.getByTestId("webhook-secret").textContent()).trim();
+    check(/^[0-9a-f]{64}$/.test(secret), `the secret the server made is shown once (${secret})`);
+    await page.getByTestId("webhook-row").first().waitFor();
+    const hooks = await apiGet(base, "/api/v1/webhooks");
+    check(hooks.webhooks.length === 1 && hooks.webhooks[0].format === "slack" &&
+      !hooks.webhooks[0].events.includes("job.stopped") && hooks.webhooks[0].events.length === 4,
+      `the webhook as created: ${JSON.stringify(hooks.webhooks)}`);
+    check(!JSON.stringify(hooks).includes(secret), "the secret is never listed");
+    const hookId = hooks.webhooks[0].id;
+    await page.getByRole("button", { name: `Deliveries of ${hookId}` }).click();
+    await page.getByTestId("no-deliveries").waitFor();
+    await screenshot(page, "webhooks");
+    await page.getByRole("button", { name: `Delete ${hookId}` }).click();
+    await page.getByText("No webhooks yet.").waitFor();
+    check((await apiGet(base, "/api/v1/webhooks")).webhooks.length === 0, "the webhook deleted");
+    log("webhooks created, refused, listed and deleted");
+
     // Sign out: the token is forgotten.
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in to trainyard" }).waitFor();

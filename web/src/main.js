@@ -10,6 +10,7 @@ import { SweepsPage } from "./pages/sweeps.js";
 import { NewSweepPage } from "./pages/new_sweep.js";
 import { SweepPage } from "./pages/sweep.js";
 import { JobPage } from "./pages/job.js";
+import { WebhooksPage } from "./pages/webhooks.js";
 import { prefetchSweepFeed } from "./lib/sweep_feed.js";
 import "./style.css";
 
@@ -29,6 +30,7 @@ function route(path) {
     return html`<${JobPage} name=${decodeURIComponent(match[1])} key=${match[1]} />`;
   }
   if (path === "/datasets") return html`<${DatasetsPage} />`;
+  if (path === "/webhooks") return html`<${WebhooksPage} />`;
   return html`
     <section>
       <h1>Not found</h1>
@@ -100,6 +102,7 @@ function App() {
           <${NavLink} href="/" current=${path}>Sweeps</${NavLink}>
           <${NavLink} href="/sweeps/new" current=${path}>New sweep</${NavLink}>
           <${NavLink} href="/datasets" current=${path}>Datasets</${NavLink}>
+          <${NavLink} href="/webhooks" current=${path}>Webhooks</${NavLink}>
         </nav>
         ${auth.needsToken && html`<button type="button" class="sign-out secondary"
           onClick=${signOut}>Sign out</button>`}`}
