@@ -83,7 +83,9 @@ void WebhookDispatcher::Run() {
                  "webhook deliveries could not be read (tried again shortly)");
     TimePoint now = options_.clock();
     std::chrono::milliseconds wait = options_.poll_interval;
-    if (auto next = metadata_.NextDeliveryTime(); next.ok() && next->has_value()) {
+    auto next = metadata_.NextDeliveryTime();
+    WarnIfFailed("notify", next.status(), "the next webhook try could not be read (polling)");
+    if (next.ok() && next->has_value()) {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(**next - now);
       wait = std::clamp(until, std::chrono::milliseconds(0), wait);
     }
@@ -232,7 +234,9 @@ Result<bool> WebhookDispatcher::EndsSweep(const Event& event) {
 }
 
 Status WebhookDispatcher::DeliverDue() {
-  while (true) {
+  // Bounded, so that a store that cannot record outcomes (the same deliveries due again and
+  // again) does not keep the thread from reading new events.
+  for (int round = 0; round < 20; ++round) {
     {
       std::lock_guard lock(mutex_);
       if (stopping_) return Status::Ok();
@@ -248,6 +252,7 @@ Status WebhookDispatcher::DeliverDue() {
     }
     if (due.size() < kDueBatch) return Status::Ok();
   }
+  return Status::Ok();
 }
 
 void WebhookDispatcher::Attempt(DeliveryRecord delivery) {
