@@ -85,6 +85,33 @@ void ExpectAnswersMatchTheOpenApiDocument(const std::vector<Answer>& answers) {
   EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
+// Runs the Python verification snippet of docs/webhooks.md on a received request: true when it
+// accepts the signature.
+bool DocumentedSnippetAccepts(const RecordedRequest& request, const std::string& body) {
+  auto docs = ReadFile(SourceDir() / "docs" / "webhooks.md");
+  EXPECT_TRUE(docs.ok());
+  if (!docs.ok()) return false;
+  size_t start = docs->find("```python\n");
+  size_t end = docs->find("```", start + 10);
+  EXPECT_NE(start, std::string::npos);
+  if (start == std::string::npos || end == std::string::npos) return false;
+  TempDir files;
+  json headers = {{"X-Trainyard-Timestamp", Header(request, "x-trainyard-timestamp")},
+                  {"X-Trainyard-Signature", Header(request, "x-trainyard-signature")}};
+  EXPECT_TRUE(WriteFileAtomic(files.path() / "headers.json", headers.dump()).ok());
+  EXPECT_TRUE(WriteFileAtomic(files.path() / "body", body).ok());
+  std::string program = docs->substr(start + 10, end - start - 10) +
+                        "\nimport json, sys\n"
+                        "headers = json.load(open(sys.argv[1]))\n"
+                        "body = open(sys.argv[2], 'rb').read()\n"
+                        "sys.exit(0 if verify(sys.argv[3].encode(), headers, body) else 1)\n";
+  auto result = RunProcess({"python3", "-c", program, (files.path() / "headers.json").string(),
+                            (files.path() / "body").string(), kSecret},
+                           {});
+  EXPECT_TRUE(result.exit_code == 0 || result.exit_code == 1) << result.output;
+  return result.exit_code == 0;
+}
+
 std::string PathOf(const std::string& url) {
   size_t start = url.find("/api/");
   return start == std::string::npos ? url : url.substr(start);
@@ -149,6 +176,10 @@ TEST(WebhooksE2eTest, ATwoJobSweepReachesTheReceiverOnceSignedWithWorkingLinks) 
   EXPECT_LE(by_type["sweep.best_job"], 2);
   EXPECT_EQ(by_type["sweep.completed"], 1);
   EXPECT_EQ(by_type.size(), 3u);
+  // The receiver's check that docs/webhooks.md gives accepts a delivery, and not a changed one.
+  const RecordedRequest sample = receiver.requests().front();
+  EXPECT_TRUE(DocumentedSnippetAccepts(sample, sample.body));
+  EXPECT_FALSE(DocumentedSnippetAccepts(sample, sample.body + " "));
 
   // The payload: the job with its metrics, hyperparameters and links; the sweep with counts.
   ASSERT_TRUE(best.is_object());
