@@ -1,6 +1,8 @@
 #include "notify/webhook_sender.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <memory>
@@ -66,8 +68,13 @@ SendOutcome SendWebhook(const WebhookPost& post, const WebhookSenderOptions& opt
     pinned +=
         (i ? "," : "") + (address.find(':') != std::string::npos ? "[" + address + "]" : address);
   }
+  // An IP literal needs no pinning (nothing is resolved), and CURLOPT_RESOLVE cannot spell an
+  // IPv6 one as a host; the socket callback checks it either way.
+  in6_addr literal{};
+  bool is_literal = inet_pton(AF_INET, target->host.c_str(), &literal) == 1 ||
+                    inet_pton(AF_INET6, target->host.c_str(), &literal) == 1;
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> resolve(
-      curl_slist_append(nullptr, pinned.c_str()), curl_slist_free_all);
+      is_literal ? nullptr : curl_slist_append(nullptr, pinned.c_str()), curl_slist_free_all);
   std::vector<std::string> header_lines = {
       "Content-Type: application/json",
       "User-Agent: trainyard-webhooks",
