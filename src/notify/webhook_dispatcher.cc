@@ -1,7 +1,9 @@
 #include "notify/webhook_dispatcher.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <map>
 
 #include "common/log.h"
 #include "control/job_tokens.h"
@@ -233,23 +235,41 @@ Result<bool> WebhookDispatcher::EndsSweep(const Event& event) {
   }
 }
 
+bool WebhookDispatcher::Stopping() {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
 Status WebhookDispatcher::DeliverDue() {
   // Bounded, so that a store that cannot record outcomes (the same deliveries due again and
   // again) does not keep the thread from reading new events.
   for (int round = 0; round < 20; ++round) {
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return Status::Ok();
-    }
+    if (Stopping()) return Status::Ok();
     TY_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> due,
                         metadata_.DueDeliveries(options_.clock(), kDueBatch));
+    // One lane per webhook, in order within it; up to max_parallel lanes at once, so that a
+    // slow receiver holds up its own deliveries only.
+    std::vector<std::vector<DeliveryRecord>> lanes;
+    std::map<std::string, size_t> lane_of;
     for (DeliveryRecord& delivery : due) {
-      {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return Status::Ok();
-      }
-      Attempt(std::move(delivery));
+      auto [lane, added] = lane_of.try_emplace(delivery.webhook_id, lanes.size());
+      if (added) lanes.emplace_back();
+      lanes[lane->second].push_back(std::move(delivery));
     }
+    std::atomic<size_t> next_lane{0};
+    auto work = [&] {
+      for (size_t lane = next_lane++; lane < lanes.size(); lane = next_lane++) {
+        for (DeliveryRecord& delivery : lanes[lane]) {
+          if (Stopping()) return;
+          Attempt(std::move(delivery));
+        }
+      }
+    };
+    size_t helpers = std::min(lanes.size(), std::max<size_t>(options_.max_parallel, 1)) - 1;
+    std::vector<std::thread> pool;
+    for (size_t i = 0; i < helpers && lanes.size() > 1; ++i) pool.emplace_back(work);
+    work();
+    for (std::thread& thread : pool) thread.join();
     if (due.size() < kDueBatch) return Status::Ok();
   }
   return Status::Ok();

@@ -9,7 +9,8 @@
 // or running, and no later job end of the sweep is in the log), for each webhook that wants it
 // and existed when the event happened.
 //
-// A delivery is tried at once; a failed try (no answer, an answer other than 2xx, a refused
+// A delivery is tried at once (up to max_parallel webhooks at a time, each one's deliveries in
+// order); a failed try (no answer, an answer other than 2xx, a refused
 // target) is retried after first_retry, doubling up to max_retry, until retry_window has passed
 // since it was made (then it is failed). Tries are persisted, so a restart resumes them. A try
 // cut short by a kill is made again (receivers tell repeats by X-Trainyard-Delivery).
@@ -37,7 +38,10 @@ struct WebhookDispatcherOptions {
   std::chrono::milliseconds first_retry{30'000};   // the wait after the first failed try
   std::chrono::milliseconds max_retry{3'600'000};  // the longest wait between tries
   std::chrono::hours retry_window{24};             // no try after this long
-  LinkSettings links;                              // download links in payloads
+  // Webhooks tried at once (each one's deliveries stay in order), so that a slow receiver
+  // holds up its own deliveries only.
+  size_t max_parallel = 4;
+  LinkSettings links;  // download links in payloads
   // How often the event log is read when nothing wakes the dispatcher.
   std::chrono::milliseconds poll_interval{1'000};
   std::function<TimePoint()> clock = [] { return std::chrono::system_clock::now(); };
@@ -65,6 +69,7 @@ class WebhookDispatcher {
 
  private:
   void Run();
+  bool Stopping();
   Result<std::vector<metadata::DeliveryRecord>> DeliveriesFor(
       const metadata::Event& event, const std::vector<metadata::WebhookRecord>& webhooks);
   Result<bool> IsNewBest(const metadata::SweepRecord& sweep, const metadata::JobRecord& job,

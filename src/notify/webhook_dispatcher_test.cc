@@ -227,6 +227,36 @@ TEST_F(WebhookDispatcherTest, LoopbackTargetsAreRefusedAtDeliveryUnlessAllowed) 
       << (*delivery)[0].last_error;
 }
 
+TEST_F(WebhookDispatcherTest, ASlowReceiverHoldsUpOnlyItsOwnDeliveries) {
+  HttpTestServer hanging_a(HttpTestServer::Mode::kHang);
+  HttpTestServer hanging_b(HttpTestServer::Mode::kHang);
+  HttpTestServer quick(HttpTestServer::Mode::kAnswer, 200);
+  int index = 0;
+  for (HttpTestServer* receiver : {&hanging_a, &hanging_b, &quick}) {
+    metadata::WebhookRecord webhook{.id = "wh-" + std::to_string(++index),
+                                    .url = receiver->url("/hook"),
+                                    .events = {"job.completed"},
+                                    .secret = "0123456789abcdef-secret",
+                                    .format = "json",
+                                    .created_at = now_};
+    ASSERT_TRUE(store_->CreateWebhook(webhook).ok());
+  }
+  WebhookDispatcherOptions options = Options();
+  options.sender.timeout = std::chrono::milliseconds(1500);
+  WebhookDispatcher dispatcher(options, *store_);
+  EndJob("digits-000", core::JobStatus::kCompleted, 0.9);
+  ASSERT_TRUE(dispatcher.TurnEventsIntoDeliveries().ok());
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(dispatcher.DeliverDue().ok());
+  auto took = std::chrono::steady_clock::now() - start;
+  // One after the other, the two hanging receivers would take 3 s.
+  EXPECT_LT(took, std::chrono::milliseconds(2500));
+  EXPECT_EQ(quick.requests().size(), 1u);
+  EXPECT_EQ((*store_->ListDeliveries("wh-3"))[0].status, "succeeded");
+  EXPECT_EQ((*store_->ListDeliveries("wh-1"))[0].status, "pending");
+  EXPECT_EQ((*store_->ListDeliveries("wh-2"))[0].status, "pending");
+}
+
 TEST_F(WebhookDispatcherTest, EventsBeforeAWebhookExistedAreNotDelivered) {
   HttpTestServer receiver(HttpTestServer::Mode::kAnswer, 200);
   EndJob("digits-000", core::JobStatus::kCompleted, 0.90);
