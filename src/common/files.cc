@@ -67,9 +67,14 @@ Status WriteFile(const fs::path& path, const std::string& content) {
   return status;
 }
 
-Status WriteFileAtomic(const fs::path& path, const std::string& content, Durability durability) {
+namespace {
+
+Status WriteThroughTemporary(const fs::path& path, const std::string& content,
+                             Durability durability, mode_t mode) {
   fs::path temporary = TemporaryBeside(path);
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // O_EXCL: a file left at that name (perhaps with other permissions) is never written into.
+  ::unlink(temporary.c_str());
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoStatus("cannot create", temporary);
   if (Status status = WriteContent(fd, content, temporary); !status.ok()) {
     ::close(fd);
@@ -84,6 +89,16 @@ Status WriteFileAtomic(const fs::path& path, const std::string& content, Durabil
     return status;
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const fs::path& path, const std::string& content, Durability durability) {
+  return WriteThroughTemporary(path, content, durability, 0644);
+}
+
+Status WritePrivateFileAtomic(const fs::path& path, const std::string& content) {
+  return WriteThroughTemporary(path, content, Durability::kDurable, 0600);
 }
 
 // Not fs::copy_file: libstdc++ turns a short sendfile, which is what a full disk gives, into

@@ -24,6 +24,9 @@ Result<std::string> ReadFile(const std::filesystem::path& path);
 Status WriteFile(const std::filesystem::path& path, const std::string& content);
 Status WriteFileAtomic(const std::filesystem::path& path, const std::string& content,
                        Durability durability = Durability::kDurable);
+// WriteFileAtomic (durable) of a file only its owner may read (mode 0600 from its first byte,
+// whatever the umask): keys and tokens.
+Status WritePrivateFileAtomic(const std::filesystem::path& path, const std::string& content);
 // Copies a regular file's bytes and permission bits to `destination` (created, or truncated),
 // in place. On failure the errno of the call that failed: DiskFull for ENOSPC or EDQUOT
 // ("No space left on device"), else Internal, naming the path.

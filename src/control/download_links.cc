@@ -1,13 +1,6 @@
-// The key file is written by hand rather than with WriteFileAtomic: it must have mode 0600 from
-// its first byte, never readable by others even for a moment.
 #include "control/download_links.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 
 #include "aws/crypto.h"
 #include "common/files.h"
@@ -66,18 +59,7 @@ Result<std::string> LoadOrCreateLinkKey(const std::filesystem::path& file) {
     return key;
   }
   std::string key = RandomHex(64);
-  std::filesystem::path temp = file.string() + ".tmp";
-  ::unlink(temp.c_str());  // a leftover of a crash, perhaps with other permissions
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Internal("cannot create '" + temp.string() + "': " + std::strerror(errno));
-  std::string text = key + "\n";
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                 ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || ::rename(temp.c_str(), file.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return Internal("cannot write '" + file.string() + "': " + std::strerror(errno));
-  }
+  TY_RETURN_IF_ERROR(WritePrivateFileAtomic(file, key + "\n"));
   return key;
 }
 

@@ -1,13 +1,7 @@
-// The file is written by hand rather than with WriteFileAtomic: it must be created with mode
-// 0600 from its first byte, never readable by others even for a moment.
 #include "server/s3/s3_credentials.h"
 
-#include <fcntl.h>
 #include <openssl/rand.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -56,19 +50,7 @@ Result<S3KeyPair> LoadOrCreateS3KeyPair(const std::filesystem::path& file, bool*
   nlohmann::json document = {{"access_key_id", pair.access_key_id},
                              {"secret_access_key", pair.secret_access_key}};
   std::string text = document.dump(2) + "\n";
-  std::filesystem::path temp = file.string() + ".tmp";
-  ::unlink(temp.c_str());  // a leftover of a crash, perhaps with other permissions
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return Internal("cannot create '" + temp.string() + "': " + std::strerror(errno));
-  }
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                 ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || ::rename(temp.c_str(), file.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return Internal("cannot write '" + file.string() + "': " + std::strerror(errno));
-  }
+  TY_RETURN_IF_ERROR(WritePrivateFileAtomic(file, text));
   *created = true;
   return pair;
 }
