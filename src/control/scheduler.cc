@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <set>
+#include <variant>
 
 #include "common/files.h"
 #include "common/log.h"
@@ -90,7 +91,14 @@ Status CheckTrainer(const SweepRequest& request, const executor::Executor& execu
 }  // namespace
 
 std::string OutputPrefix(const std::string& job_name) {
-  return "outputs/" + job_name + "/output/";
+  return OutputKeysOf(SweepRequest(), job_name).archives;
+}
+
+OutputKeys OutputKeysOf(const SweepRequest& request, const std::string& job_name) {
+  OutputKeys keys;
+  keys.archives = request.output_root + job_name + "/output/";
+  keys.files = request.files_root.empty() ? keys.archives : request.files_root + job_name + "/";
+  return keys;
 }
 
 Scheduler::Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata,
@@ -193,7 +201,7 @@ std::vector<Scheduler::EndedJob> Scheduler::Pass() {
 
 void Scheduler::FinishEnded(EndedJob job) {
   const std::string name = job.record.name;
-  bool recorded = LogIfFailed(Finish(std::move(job.record), job.description), name,
+  bool recorded = LogIfFailed(Finish(std::move(job.record), job.description, job.keys), name,
                               "its end could not be recorded");
   std::lock_guard lock(mutex_);
   finishing_.erase(name);
@@ -205,7 +213,8 @@ Result<SweepRequest> Scheduler::RequestOf(const std::string& sweep_id) {
   auto cached = requests_.find(sweep_id);
   if (cached != requests_.end()) return cached->second;
   TY_ASSIGN_OR_RETURN(metadata::SweepRecord sweep, metadata_.GetSweep(sweep_id));
-  TY_ASSIGN_OR_RETURN(SweepRequest request, ParseSweepRequest(sweep.spec));
+  TY_ASSIGN_OR_RETURN(SweepRequest request,
+                      ParseSweepRequest(sweep.spec, SweepRequestOrigin::kStored));
   requests_[sweep_id] = request;
   return request;
 }
@@ -241,8 +250,22 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
   TY_RETURN_IF_ERROR(CheckTrainer(request, *executor->second));
   TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations,
                       core::ExpandSweep(request.sweep));
+  if (!request.job_name.empty() && combinations.size() != 1) {
+    return FieldError("job_name", "names the one job of a sweep, and this sweep has " +
+                                      std::to_string(combinations.size()) + " jobs");
+  }
   std::vector<std::string> dataset_ids;
-  for (const auto& [channel, id] : request.channels) {
+  for (const auto& [channel, source] : request.channels) {
+    if (const auto* prefix = std::get_if<ObjectPrefixChannel>(&source)) {
+      auto page = objects_.List(prefix->key_prefix, "", 1);
+      if (!page.ok()) return page.status();
+      if (page->objects.empty()) {
+        return NotFound("field 'channels." + channel + "': no object's key starts with '" +
+                        prefix->key_prefix + "'");
+      }
+      continue;
+    }
+    const std::string& id = std::get<DatasetChannel>(source).dataset_id;
     auto dataset = metadata_.GetDataset(id);
     if (!dataset.ok()) {
       if (dataset.status().code() == StatusCode::kNotFound) {
@@ -264,7 +287,8 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
   jobs.reserve(combinations.size());
   for (size_t i = 0; i < combinations.size(); ++i) {
     JobRecord job;
-    job.name = core::MakeJobName(prefix, i, combinations.size());
+    job.name = request.job_name.empty() ? core::MakeJobName(prefix, i, combinations.size())
+                                        : request.job_name;
     job.sweep_id = sweep.id;
     job.index = static_cast<int64_t>(i);
     job.executor = request.executor;
@@ -460,8 +484,19 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
       continue;
     }
     const core::JobStatusTracker& tracker = description->status;
+    RecordExecutorMetrics(*job, *description);
     if (core::IsTerminal(tracker.status())) {
-      ended.push_back({std::move(job).value(), std::move(description).value(), running});
+      auto request = RequestOf(job->sweep_id);
+      if (!request.ok()) {
+        // Where its outputs go is the request's: the next pass asks again.
+        Logger("control").error("job={} ended, but its sweep's request cannot be read: {}", name,
+                                request.status().message());
+        ++it;
+        continue;
+      }
+      OutputKeys keys = OutputKeysOf(*request, name);
+      ended.push_back(
+          {std::move(job).value(), std::move(description).value(), running, std::move(keys)});
       it = running_.erase(it);
       continue;
     }
@@ -480,7 +515,29 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
   return ended;
 }
 
-Status Scheduler::Finish(JobRecord job, const executor::JobDescription& description) {
+void Scheduler::RecordExecutorMetrics(const JobRecord& job,
+                                      const executor::JobDescription& description) {
+  // A job with a callback posts its metrics itself (server/api records them).
+  if (!options_.callback_base_url.empty()) return;
+  metadata::ProgressUpdate update;
+  const TimePoint now = Now();
+  for (const auto& [name, value] : description.metrics) {
+    auto known = job.metrics.find(name);
+    if (known != job.metrics.end() && known->second == value) continue;
+    update.metrics.push_back({name, value, std::nullopt, now});
+  }
+  if (update.metrics.empty()) return;
+  auto recorded = metadata_.RecordProgress(job.name, update);
+  if (!recorded.ok()) {
+    Logger("control").warn("job={} metrics from its executor not recorded: {}", job.name,
+                           recorded.status().message());
+    return;
+  }
+  if (options_.on_events) options_.on_events();
+}
+
+Status Scheduler::Finish(JobRecord job, const executor::JobDescription& description,
+                         const OutputKeys& keys) {
   CopyStatus(job, description.status);
   // What the job said (its failure file, its last log lines) may hold a secret it printed.
   for (core::StatusTransition& transition : job.transitions) {
@@ -489,7 +546,7 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
   job.failure_reason = options_.secret_mask.Apply(description.status.failure_reason());
   job.exit_code = description.exit_code;
   job.ended_at = description.status.end_time().value_or(Now());
-  if (Status stored = StoreOutputs(job); !stored.ok()) {
+  if (Status stored = StoreOutputs(job, keys); !stored.ok()) {
     // The outputs are part of the result: a job whose model could not be kept did not complete.
     Logger("control").error("job={} outputs could not be stored: {}", job.name, stored.message());
     job.status = core::JobStatus::kFailed;
@@ -509,7 +566,7 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
   return Status::Ok();
 }
 
-Status Scheduler::StoreOutputs(const JobRecord& job) {
+Status Scheduler::StoreOutputs(const JobRecord& job, const OutputKeys& keys) {
   fs::path artifacts = JobWorkDir(job.executor_job_name) / "artifacts";
   std::error_code error;
   if (!fs::is_directory(artifacts, error)) return Status::Ok();  // ended before it had any
@@ -526,7 +583,9 @@ Status Scheduler::StoreOutputs(const JobRecord& job) {
     }
     std::ifstream file(entry.path(), std::ios::binary);
     if (!file) return Internal("cannot read '" + entry.path().string() + "'");
-    std::string key = OutputPrefix(job.name) + entry.path().filename().string();
+    const std::string file_name = entry.path().filename().string();
+    const bool archive = file_name == "model.tar.gz" || file_name == "output.tar.gz";
+    std::string key = (archive ? keys.archives : keys.files) + file_name;
     auto put = objects_.Put(key, file, fs::file_size(entry.path()));
     if (!put.ok()) return put.status();
     ReachStep(options_.on_step, "scheduler.storing", job.name);
@@ -554,6 +613,43 @@ Result<fs::path> Scheduler::StageChannel(const std::string& job_name, const std:
   return staged;
 }
 
+Result<fs::path> Scheduler::StageObjectPrefix(const std::string& job_name,
+                                              const std::string& channel,
+                                              const std::string& key_prefix) {
+  // SageMaker's S3Prefix is a key-name prefix, not a folder: "data/train" takes "data/train.csv"
+  // as well as "data/train/part-1". Each object goes to its key minus the prefix's part up to
+  // its last '/', which keeps "train.csv" and "train/part-1" apart; keys checked by the store
+  // (storage::ValidateObjectKey: no "..", "//" or leading '/') stay inside the channel.
+  const fs::path directory = JobWorkDir(job_name) / "channels" / channel;
+  // What a staging cut short by a kill left behind.
+  std::error_code error;
+  fs::remove_all(directory, error);
+  TY_RETURN_IF_ERROR(MakeDirectories(directory));
+  const size_t last_slash = key_prefix.rfind('/');
+  const size_t strip = last_slash == std::string::npos ? 0 : last_slash + 1;
+  size_t written = 0;
+  std::string after;
+  while (true) {
+    TY_ASSIGN_OR_RETURN(storage::ListPage page, objects_.List(key_prefix, after));
+    for (const storage::ObjectInfo& info : page.objects) {
+      const std::string relative = info.key.substr(strip);
+      if (relative.empty() || relative.back() == '/') continue;  // a folder marker
+      fs::path target = directory / relative;
+      TY_RETURN_IF_ERROR(MakeDirectories(target.parent_path()));
+      std::ofstream out(target, std::ios::binary | std::ios::trunc);
+      if (!out) return Internal("cannot write '" + target.string() + "'");
+      TY_RETURN_IF_ERROR(objects_.Get(info.key, out).WithContext("reading '" + info.key + "'"));
+      out.close();
+      if (!out) return Internal("cannot write '" + target.string() + "'");
+      ++written;
+    }
+    if (!page.truncated || page.objects.empty()) break;
+    after = page.objects.back().key;
+  }
+  if (written == 0) return NotFound("no object's key starts with '" + key_prefix + "'");
+  return directory;
+}
+
 Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
   executor::JobSpec spec;
   contract::JobDefinition& definition = spec.definition;
@@ -564,11 +660,16 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
   definition.environment = request.environment;
   definition.max_runtime_seconds = request.max_runtime_seconds;
   definition.training_image = request.image;
-  for (const auto& [channel, dataset_id] : request.channels) {
+  for (const auto& [channel, channel_source] : request.channels) {
     definition.channels.push_back({channel});
-    auto dataset = metadata_.GetDataset(dataset_id);
-    Result<fs::path> source = dataset.ok() ? StageChannel(job.executor_job_name, channel, *dataset)
-                                           : Result<fs::path>(dataset.status());
+    Result<fs::path> source = Internal("no source");
+    if (const auto* prefix = std::get_if<ObjectPrefixChannel>(&channel_source)) {
+      source = StageObjectPrefix(job.executor_job_name, channel, prefix->key_prefix);
+    } else {
+      auto dataset = metadata_.GetDataset(std::get<DatasetChannel>(channel_source).dataset_id);
+      source = dataset.ok() ? StageChannel(job.executor_job_name, channel, *dataset)
+                            : Result<fs::path>(dataset.status());
+    }
     if (!source.ok()) {
       return EndWithoutRunning(
           std::move(job), core::SecondaryStatus::kFailed,

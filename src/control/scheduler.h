@@ -61,6 +61,13 @@ struct SchedulerOptions {
   SecretMask secret_mask;
 };
 
+// Where a job's outputs go in the object store (SweepRequest::output_root, files_root).
+struct OutputKeys {
+  std::string archives;  // model.tar.gz and output.tar.gz: "<output_root><job>/output/"
+  std::string files;     // the other files: "<files_root><job>/", or `archives`
+};
+OutputKeys OutputKeysOf(const SweepRequest& request, const std::string& job_name);
+
 struct CreatedSweep {
   metadata::SweepRecord sweep;
   bool created = true;  // false: an earlier sweep with the same idempotency key
@@ -116,6 +123,7 @@ class Scheduler {
     metadata::JobRecord record;
     executor::JobDescription description;
     Running running;
+    OutputKeys keys;
   };
   // Records the changes of the running jobs; returns those that ended.
   std::vector<EndedJob> FollowRunning();
@@ -126,13 +134,23 @@ class Scheduler {
   void FinishEnded(EndedJob job);
   void StartQueued();
   Status Submit(metadata::JobRecord job, const SweepRequest& request);
-  Status Finish(metadata::JobRecord job, const executor::JobDescription& description);
+  Status Finish(metadata::JobRecord job, const executor::JobDescription& description,
+                const OutputKeys& keys);
+  // A job without a callback reports its metrics through its executor: records those that
+  // changed (logged when they cannot be).
+  void RecordExecutorMetrics(const metadata::JobRecord& job,
+                             const executor::JobDescription& description);
   Status EndWithoutRunning(metadata::JobRecord job, core::SecondaryStatus status,
                            const std::string& message);
-  Status StoreOutputs(const metadata::JobRecord& job);
+  Status StoreOutputs(const metadata::JobRecord& job, const OutputKeys& keys);
   Result<std::filesystem::path> StageChannel(const std::string& job_name,
                                              const std::string& channel,
                                              const metadata::DatasetRecord& dataset);
+  // Copies every object under the prefix into <work>/<job>/channels/<channel>/ (placed as
+  // ObjectPrefixChannel says); NotFound when there is none.
+  Result<std::filesystem::path> StageObjectPrefix(const std::string& job_name,
+                                                  const std::string& channel,
+                                                  const std::string& key_prefix);
   Status WriteState(const metadata::JobRecord& job, const std::string& message = "");
   Result<SweepRequest> RequestOf(const std::string& sweep_id);
   std::filesystem::path JobWorkDir(const std::string& executor_job_name) const;
@@ -161,7 +179,8 @@ class Scheduler {
   std::thread finisher_;
 };
 
-// Object keys of a job's outputs.
-std::string OutputPrefix(const std::string& job_name);  // "outputs/<job>/output/"
+// Object keys of the outputs of a job of the REST API (the default output_root):
+// "outputs/<job>/output/".
+std::string OutputPrefix(const std::string& job_name);
 
 }  // namespace trainyard::control

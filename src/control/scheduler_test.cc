@@ -42,6 +42,7 @@ class FakeExecutor : public executor::Executor {
     if (it == jobs_.end()) return NotFound("job '" + name + "' not found");
     executor::JobDescription description{name, it->second.tracker};
     description.exit_code = it->second.exit_code;
+    description.metrics = it->second.metrics;
     return description;
   }
   Status Stop(const std::string& name) override {
@@ -72,6 +73,10 @@ class FakeExecutor : public executor::Executor {
     }
     NotifyStatusChanged(name);
   }
+  void SetMetric(const std::string& name, const std::string& metric, double value) {
+    std::lock_guard lock(mutex_);
+    jobs_.at(name).metrics[metric] = value;
+  }
   executor::JobSpec SpecOf(const std::string& name) {
     std::lock_guard lock(mutex_);
     return jobs_.at(name).spec;
@@ -90,6 +95,7 @@ class FakeExecutor : public executor::Executor {
     executor::JobSpec spec;
     core::JobStatusTracker tracker;
     std::optional<int> exit_code;
+    std::map<std::string, double> metrics;
   };
   std::string name_;
   bool remembers_jobs_;
@@ -417,7 +423,7 @@ TEST_F(SchedulerTest, RefusesUnknownExecutorsAndDatasets) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(FieldOfError(refused.status()), "executor");
   request = Request();
-  request.channels["evaluation"] = "ds-ffffffffffffffff";
+  request.channels["evaluation"] = DatasetChannel{"ds-ffffffffffffffff"};
   refused = scheduler->CreateSweep(request);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
@@ -463,6 +469,133 @@ TEST_F(SchedulerTest, IdempotencyKeyReturnsTheFirstSweep) {
   EXPECT_TRUE(first->created);
   EXPECT_FALSE(second->created);
   EXPECT_EQ(first->sweep.id, second->sweep.id);
+}
+
+// What the SageMaker endpoint asks of the scheduler: a job named by the caller, with its
+// hyperparameters as given, its input from an object-store prefix, its outputs under roots of
+// its own, and its metrics from its executor (no callback).
+class SchedulerAdapterTest : public SchedulerTest {
+ protected:
+  void PutObject(const std::string& key, const std::string& text) {
+    std::istringstream data(text);
+    ASSERT_TRUE(objects_->Put(key, data, text.size()).ok()) << key;
+  }
+  SweepRequest NamedRequest(const std::string& job_name) {
+    SweepRequest request;
+    request.name = "sm";
+    request.command = {"train"};
+    request.job_name = job_name;
+    request.literal_hyperparameters = true;
+    request.sweep.fixed = {{"lr", "0.10"}};
+    request.channels["train"] = ObjectPrefixChannel{"s3/objects/b/data/train"};
+    request.output_root = "s3/objects/out/models/";
+    request.files_root = "sagemaker/training-jobs/";
+    request.client_request = {{"TrainingJobName", job_name}};
+    return request;
+  }
+  std::unique_ptr<Scheduler> MakeSchedulerWithoutCallback(FakeExecutor& executor) {
+    SchedulerOptions options;
+    options.work_dir = temp_.path() / "work";
+    return std::make_unique<Scheduler>(
+        options, *metadata_, *objects_,
+        std::map<std::string, executor::Executor*>{{executor.name(), &executor}});
+  }
+};
+
+TEST_F(SchedulerAdapterTest, AnObjectPrefixChannelIsPlacedAsSageMakerPlacesIt) {
+  PutObject("s3/objects/b/data/train.csv", "a");
+  PutObject("s3/objects/b/data/train/part-1", "b");
+  PutObject("s3/objects/b/data/train/deep/part-2", "c");
+  PutObject("s3/objects/b/data/other.csv", "no");
+  FakeExecutor executor("local");
+  auto scheduler = MakeSchedulerWithoutCallback(executor);
+  auto created = scheduler->CreateSweep(NamedRequest("My-Job"));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler->RunOnce();
+  executor::JobSpec spec = executor.SpecOf("My-Job");
+  EXPECT_EQ(spec.definition.hyperparameters.at("lr"), "0.10");
+  EXPECT_TRUE(spec.definition.environment.count("TRAINYARD_CALLBACK_URL") == 0);
+  fs::path channel = spec.channel_sources.at("train");
+  EXPECT_EQ(channel, temp_.path() / "work" / "My-Job" / "channels" / "train");
+  EXPECT_EQ(ReadFile(channel / "train.csv").value(), "a");
+  EXPECT_EQ(ReadFile(channel / "train" / "part-1").value(), "b");
+  EXPECT_EQ(ReadFile(channel / "train" / "deep" / "part-2").value(), "c");
+  EXPECT_FALSE(fs::exists(channel / "other.csv"));
+  auto sweep = metadata_->GetSweep(created->sweep.id);
+  ASSERT_TRUE(sweep.ok());
+  EXPECT_EQ(sweep->spec["client_request"]["TrainingJobName"], "My-Job");
+}
+
+TEST_F(SchedulerAdapterTest, ACallersJobStoresItsOutputsUnderItsRootsAndItsMetrics) {
+  PutObject("s3/objects/b/data/train.csv", "a");
+  FakeExecutor executor("local");
+  auto scheduler = MakeSchedulerWithoutCallback(executor);
+  ASSERT_TRUE(scheduler->CreateSweep(NamedRequest("named")).ok());
+  scheduler->RunOnce();
+  executor.Move("named", SecondaryStatus::kTraining);
+  executor.SetMetric("named", "loss", 0.5);
+  scheduler->RunOnce();
+  auto running = metadata_->GetJob("named");
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(running->metrics.at("loss"), 0.5);
+  executor.SetMetric("named", "loss", 0.25);
+  executor.Move("named", SecondaryStatus::kCompleted);
+  fs::path artifacts = executor.SpecOf("named").artifact_dir;
+  ASSERT_TRUE(WriteFileAtomic(artifacts / "training.log", "epoch 1\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(artifacts / "output.tar.gz", "data").ok());
+  scheduler->RunOnce();
+  auto done = metadata_->GetJob("named");
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->status, core::JobStatus::kCompleted);
+  EXPECT_EQ(done->metrics.at("loss"), 0.25);
+  auto points = metadata_->ListMetricPoints("named", "loss");
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), 2u);  // each value once
+  for (const char* key : {"s3/objects/out/models/named/output/model.tar.gz",
+                          "s3/objects/out/models/named/output/output.tar.gz",
+                          "sagemaker/training-jobs/named/training.log"}) {
+    EXPECT_TRUE(objects_->Head(key).ok()) << key;
+  }
+  EXPECT_FALSE(objects_->Head("s3/objects/out/models/named/output/training.log").ok());
+  EXPECT_FALSE(objects_->Head(OutputPrefix("named") + "model.tar.gz").ok());
+}
+
+TEST_F(SchedulerAdapterTest, ATakenNameAndAnEmptyPrefixAreRefused) {
+  PutObject("s3/objects/b/data/train.csv", "a");
+  FakeExecutor executor("local");
+  auto scheduler = MakeSchedulerWithoutCallback(executor);
+  ASSERT_TRUE(scheduler->CreateSweep(NamedRequest("once")).ok());
+  auto again = scheduler->CreateSweep(NamedRequest("once"));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+  SweepRequest empty = NamedRequest("other");
+  empty.channels["train"] = ObjectPrefixChannel{"s3/objects/b/nothing/"};
+  auto refused = scheduler->CreateSweep(empty);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(FieldOfError(InvalidArgument(refused.status().message())), "channels.train");
+  SweepRequest two = NamedRequest("two");
+  two.literal_hyperparameters = false;
+  two.sweep.grid = {{"lr", {"0.1", "0.2"}}};
+  two.sweep.fixed.clear();
+  refused = scheduler->CreateSweep(two);
+  EXPECT_EQ(FieldOfError(refused.status()), "job_name");
+}
+
+TEST_F(SchedulerAdapterTest, AJobWhoseInputVanishedFailsSayingWhichChannel) {
+  PutObject("s3/objects/b/data/train.csv", "a");
+  FakeExecutor executor("local");
+  auto scheduler = MakeSchedulerWithoutCallback(executor);
+  ASSERT_TRUE(scheduler->CreateSweep(NamedRequest("gone")).ok());
+  ASSERT_TRUE(objects_->Delete("s3/objects/b/data/train.csv").ok());
+  scheduler->RunOnce();
+  auto job = metadata_->GetJob("gone");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->status, core::JobStatus::kFailed);
+  EXPECT_NE(job->failure_reason.find("ClientError: channel 'train': no object's key starts with"),
+            std::string::npos)
+      << job->failure_reason;
+  EXPECT_EQ(executor.submitted(), 0u);
 }
 
 }  // namespace

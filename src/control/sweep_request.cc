@@ -16,12 +16,16 @@ using json = nlohmann::json;
 
 const std::set<std::string>& KnownFields() {
   static const std::set<std::string> fields = {
-      "name",         "trainer",         "executor",
-      "channels",     "hyperparameters", "grid",
-      "combinations", "max_parallel",    "max_runtime_seconds",
-      "environment",  "resources",       "metric_definitions",
-      "objective",    "idempotency_key", "requeue_on_restart"};
+      "name", "trainer", "executor", "channels", "hyperparameters", "grid", "combinations",
+      "max_parallel", "max_runtime_seconds", "environment", "resources", "metric_definitions",
+      "objective", "idempotency_key", "requeue_on_restart", "job_name", "literal_hyperparameters",
+      // Stored requests only (SweepRequestOrigin::kStored).
+      "output_root", "files_root", "client_request"};
   return fields;
+}
+
+bool IsStoredOnlyField(const std::string& field) {
+  return field == "output_root" || field == "files_root" || field == "client_request";
 }
 
 Status CheckObject(const json& value, const std::string& field) {
@@ -87,24 +91,62 @@ Status ParseTrainer(const json& trainer, SweepRequest& request) {
   return Status::Ok();
 }
 
-Status ParseChannels(const json& channels, SweepRequest& request) {
-  TY_ASSIGN_OR_RETURN(request.channels, StringMap(channels, "channels"));
+Result<ChannelSource> ParseChannelSource(const std::string& name, const json& value,
+                                         SweepRequestOrigin origin) {
+  const std::string field = "channels." + name;
+  static const std::regex dataset_id("ds-[0-9a-f]{16}");
+  if (value.is_string()) {
+    std::string id = value.get<std::string>();
+    if (!std::regex_match(id, dataset_id)) {
+      return FieldError(field, "'" + id + "' is not a dataset id (ds-<16 hex>)");
+    }
+    return ChannelSource(DatasetChannel{id});
+  }
+  if (origin != SweepRequestOrigin::kStored || !value.is_object()) {
+    return FieldError(field, "must be a string: a dataset id (ds-<16 hex>)");
+  }
+  for (const auto& [key, item] : value.items()) {
+    if (key != "object_prefix") return FieldError(field + "." + key, "unknown field");
+  }
+  if (!value.contains("object_prefix")) return FieldError(field + ".object_prefix", "is required");
+  TY_ASSIGN_OR_RETURN(std::string prefix,
+                      NonEmptyString(value["object_prefix"], field + ".object_prefix", 2048));
+  return ChannelSource(ObjectPrefixChannel{prefix});
+}
+
+Status ParseChannels(const json& channels, SweepRequest& request, SweepRequestOrigin origin) {
+  TY_RETURN_IF_ERROR(CheckObject(channels, "channels"));
   // {} means no channels, as leaving the field out does (the canonical form writes it so);
   // SageMaker's 1 to 20 apply to a list that is given.
-  if (!request.channels.empty()) {
-    if (Status count = core::ValidateChannelCount(request.channels.size()); !count.ok()) {
+  if (!channels.empty()) {
+    if (Status count = core::ValidateChannelCount(channels.size()); !count.ok()) {
       return FieldError("channels", count.message());
     }
   }
-  static const std::regex dataset_id("ds-[0-9a-f]{16}");
-  for (const auto& [name, id] : request.channels) {
+  for (const auto& [name, value] : channels.items()) {
     if (Status valid = core::ValidateChannelName(name); !valid.ok()) {
       return FieldError("channels." + name, valid.message());
     }
-    if (!std::regex_match(id, dataset_id)) {
-      return FieldError("channels." + name, "'" + id + "' is not a dataset id (ds-<16 hex>)");
+    TY_ASSIGN_OR_RETURN(request.channels[name], ParseChannelSource(name, value, origin));
+  }
+  return Status::Ok();
+}
+
+// SageMaker's HyperParameters: strings, kept exactly as given, one job.
+Status ParseLiteralHyperparameters(const json& body, SweepRequest& request) {
+  for (const char* other : {"hyperparameters", "grid", "combinations"}) {
+    if (body.contains(other)) {
+      return FieldError("literal_hyperparameters",
+                        std::string("cannot be given with ") + other +
+                            " (literal hyperparameters are the one job's, as they are)");
     }
   }
+  TY_ASSIGN_OR_RETURN(request.sweep.fixed,
+                      StringMap(body["literal_hyperparameters"], "literal_hyperparameters"));
+  if (Status valid = core::ValidateHyperparameters(request.sweep.fixed); !valid.ok()) {
+    return FieldError("literal_hyperparameters", valid.message());
+  }
+  request.literal_hyperparameters = true;
   return Status::Ok();
 }
 
@@ -210,10 +252,13 @@ std::string FieldOfError(const Status& status) {
   return end == std::string::npos ? "" : message.substr(prefix.size(), end - prefix.size());
 }
 
-Result<SweepRequest> ParseSweepRequest(const json& body) {
+Result<SweepRequest> ParseSweepRequest(const json& body, SweepRequestOrigin origin) {
   if (!body.is_object()) return InvalidArgument("the request body must be a JSON object");
   for (const auto& [key, value] : body.items()) {
-    if (!KnownFields().count(key)) return FieldError(key, "unknown field");
+    if (!KnownFields().count(key) ||
+        (origin == SweepRequestOrigin::kClient && IsStoredOnlyField(key))) {
+      return FieldError(key, "unknown field");
+    }
   }
   SweepRequest request;
   if (!body.contains("name")) return FieldError("name", "is required");
@@ -231,8 +276,25 @@ Result<SweepRequest> ParseSweepRequest(const json& body) {
   }
   // SageMaker's InputDataConfig is optional: code that makes or downloads its own data needs
   // no channel.
-  if (body.contains("channels")) TY_RETURN_IF_ERROR(ParseChannels(body["channels"], request));
-  TY_RETURN_IF_ERROR(ParseSweepShape(body, request));
+  if (body.contains("channels")) {
+    TY_RETURN_IF_ERROR(ParseChannels(body["channels"], request, origin));
+  }
+  if (body.contains("literal_hyperparameters")) {
+    TY_RETURN_IF_ERROR(ParseLiteralHyperparameters(body, request));
+  } else {
+    TY_RETURN_IF_ERROR(ParseSweepShape(body, request));
+  }
+  if (body.contains("job_name")) {
+    TY_ASSIGN_OR_RETURN(request.job_name, NonEmptyString(body["job_name"], "job_name", 63));
+    if (Status valid = core::ValidateTrainingJobName(request.job_name); !valid.ok()) {
+      return FieldError("job_name", valid.message());
+    }
+    auto jobs = core::ExpandSweep(request.sweep);
+    if (jobs.ok() && jobs->size() != 1) {
+      return FieldError("job_name", "names the one job of a sweep, and this sweep has " +
+                                        std::to_string(jobs->size()) + " jobs");
+    }
+  }
   if (body.contains("max_parallel")) {
     TY_ASSIGN_OR_RETURN(int64_t parallel,
                         IntegerIn(body["max_parallel"], "max_parallel", 0, 10000));
@@ -269,24 +331,48 @@ Result<SweepRequest> ParseSweepRequest(const json& body) {
     }
     request.requeue_on_restart = body["requeue_on_restart"].get<bool>();
   }
+  if (body.contains("output_root")) {
+    TY_ASSIGN_OR_RETURN(request.output_root,
+                        NonEmptyString(body["output_root"], "output_root", 1024));
+  }
+  if (body.contains("files_root")) {
+    TY_ASSIGN_OR_RETURN(request.files_root, NonEmptyString(body["files_root"], "files_root", 1024));
+  }
+  if (body.contains("client_request")) request.client_request = body["client_request"];
   return request;
 }
 
 json ToJson(const SweepRequest& request) {
+  json channels = json::object();
+  for (const auto& [name, source] : request.channels) {
+    if (const auto* dataset = std::get_if<DatasetChannel>(&source)) {
+      channels[name] = dataset->dataset_id;
+    } else {
+      channels[name] = {{"object_prefix", std::get<ObjectPrefixChannel>(source).key_prefix}};
+    }
+  }
   json body = {{"name", request.name},
                {"executor", request.executor},
-               {"channels", request.channels},
+               {"channels", channels},
                {"max_parallel", request.max_parallel},
                {"max_runtime_seconds", request.max_runtime_seconds},
                {"environment", request.environment},
                {"requeue_on_restart", request.requeue_on_restart}};
   body["trainer"] =
       request.image.empty() ? json{{"command", request.command}} : json{{"image", request.image}};
+  if (!request.job_name.empty()) body["job_name"] = request.job_name;
   json fixed = json::object();
-  for (const auto& [key, value] : request.sweep.fixed)
-    fixed[key] = core::DecodeHyperparameter(value);
-  body["hyperparameters"] = fixed;
-  if (!request.sweep.grid.empty()) {
+  for (const auto& [key, value] : request.sweep.fixed) {
+    fixed[key] = request.literal_hyperparameters ? json(value) : core::DecodeHyperparameter(value);
+  }
+  if (request.literal_hyperparameters) {
+    body["literal_hyperparameters"] = fixed;
+  } else {
+    body["hyperparameters"] = fixed;
+  }
+  if (request.literal_hyperparameters) {
+    // The one job of the literal values: no grid, no combinations.
+  } else if (!request.sweep.grid.empty()) {
     json grid = json::object();
     for (const auto& [key, values] : request.sweep.grid) {
       json list = json::array();
@@ -316,6 +402,9 @@ json ToJson(const SweepRequest& request) {
                          {"goal", core::ObjectiveGoalName(request.objective->goal)}};
   }
   if (request.idempotency_key) body["idempotency_key"] = *request.idempotency_key;
+  if (request.output_root != SweepRequest().output_root) body["output_root"] = request.output_root;
+  if (!request.files_root.empty()) body["files_root"] = request.files_root;
+  if (!request.client_request.is_null()) body["client_request"] = request.client_request;
   return body;
 }
 

@@ -36,7 +36,7 @@ TEST(SweepRequestTest, ParsesEveryField) {
   EXPECT_EQ(request->name, "digits");
   EXPECT_EQ(request->command, (std::vector<std::string>{"trainyard-example-trainer", "--quiet"}));
   EXPECT_EQ(request->executor, "local");
-  EXPECT_EQ(request->channels.at("training"), "ds-0123456789abcdef");
+  EXPECT_EQ(request->channels.at("training"), ChannelSource(DatasetChannel{"ds-0123456789abcdef"}));
   EXPECT_EQ(request->sweep.fixed.at("iterations"), "300");
   ASSERT_EQ(request->sweep.grid.size(), 2u);
   EXPECT_EQ(request->max_parallel, 2);
@@ -174,6 +174,86 @@ TEST(SweepRequestTest, TooManyJobsIsRefusedBeforeAnythingIsBuilt) {
   for (int i = 0; i < 101; ++i) values.push_back(i);
   body["grid"] = {{"a", values}, {"b", values}};  // 10,201 jobs
   EXPECT_EQ(FieldOf(body), "grid");
+}
+
+TEST(SweepRequestTest, ACallersJobNameAndLiteralHyperparametersMakeOneJobAsGiven) {
+  json body = {{"name", "sm"},
+               {"trainer", {{"command", {"train"}}}},
+               {"job_name", "My-Job-1"},
+               {"literal_hyperparameters", {{"lr", "0.10"}, {"layers", "[64, 32]"}}}};
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  EXPECT_EQ(request->job_name, "My-Job-1");
+  EXPECT_TRUE(request->literal_hyperparameters);
+  // Exactly as given: no JSON decoding ("0.10" stays "0.10") and no grid.
+  EXPECT_EQ(request->sweep.fixed.at("lr"), "0.10");
+  EXPECT_EQ(request->sweep.fixed.at("layers"), "[64, 32]");
+  auto again = ParseSweepRequest(ToJson(*request));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->sweep.fixed, request->sweep.fixed);
+  EXPECT_EQ(again->job_name, "My-Job-1");
+  EXPECT_EQ(ToJson(*again), ToJson(*request));
+
+  json grid = body;
+  grid["grid"] = {{"lr", {0.1, 0.2}}};
+  EXPECT_EQ(FieldOf(grid), "literal_hyperparameters");
+  json numbers = body;
+  numbers["literal_hyperparameters"] = {{"lr", 0.1}};
+  EXPECT_EQ(FieldOf(numbers), "literal_hyperparameters.lr");
+  json two_jobs = {{"name", "sm"},
+                   {"trainer", {{"command", {"train"}}}},
+                   {"job_name", "one"},
+                   {"grid", {{"lr", {0.1, 0.2}}}}};
+  auto refused = ParseSweepRequest(two_jobs);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "field 'job_name': names the one job of a sweep, and this sweep has 2 jobs");
+  json bad_name = body;
+  bad_name["job_name"] = "no_underscores";
+  EXPECT_EQ(FieldOf(bad_name), "job_name");
+}
+
+TEST(SweepRequestTest, FieldsOfStoredRequestsAreRefusedFromClients) {
+  json body = ValidBody();
+  body["channels"] = {{"training", {{"object_prefix", "s3/objects/b/data/train"}}}};
+  body["output_root"] = "s3/objects/b/models/";
+  body["files_root"] = "sagemaker/training-jobs/";
+  body["client_request"] = {{"TrainingJobName", "x"}};
+
+  for (const char* field : {"output_root", "files_root", "client_request"}) {
+    json client = ValidBody();
+    client[field] = body[field];
+    auto refused = ParseSweepRequest(client);
+    ASSERT_FALSE(refused.ok()) << field;
+    EXPECT_EQ(refused.status().message(), "field '" + std::string(field) + "': unknown field");
+  }
+  json client = ValidBody();
+  client["channels"] = body["channels"];
+  auto refused = ParseSweepRequest(client);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "field 'channels.training': must be a string: a dataset id (ds-<16 hex>)");
+
+  auto stored = ParseSweepRequest(body, SweepRequestOrigin::kStored);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->channels.at("training"),
+            ChannelSource(ObjectPrefixChannel{"s3/objects/b/data/train"}));
+  EXPECT_EQ(stored->output_root, "s3/objects/b/models/");
+  EXPECT_EQ(stored->files_root, "sagemaker/training-jobs/");
+  EXPECT_EQ(stored->client_request["TrainingJobName"], "x");
+  json canonical = ToJson(*stored);
+  auto again = ParseSweepRequest(canonical, SweepRequestOrigin::kStored);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(ToJson(*again), canonical);
+
+  body["channels"]["training"] = {{"object_prefix", ""}};
+  auto empty = ParseSweepRequest(body, SweepRequestOrigin::kStored);
+  EXPECT_EQ(FieldOfError(empty.status()), "channels.training.object_prefix");
+  // A client's request leaves the defaults out of its canonical form, so that it reads back
+  // as a client's.
+  auto plain = ParseSweepRequest(ValidBody());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(ParseSweepRequest(ToJson(*plain)).ok());
 }
 
 }  // namespace
