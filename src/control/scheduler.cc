@@ -115,7 +115,6 @@ Scheduler::Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata
 
 Scheduler::~Scheduler() {
   Shutdown();
-  for (const auto& [name, executor] : executors_) executor->SetStatusListener(nullptr);
 }
 
 Status Scheduler::Start() {
@@ -145,6 +144,11 @@ void Scheduler::Shutdown() {
   }
   finisher_wake_.notify_all();
   if (finisher_.joinable()) finisher_.join();
+  // Unhooked here, not in the destructor: the executors may go before the scheduler object.
+  if (!listeners_removed_) {
+    for (const auto& [name, executor] : executors_) executor->SetStatusListener(nullptr);
+    listeners_removed_ = true;
+  }
 }
 
 void Scheduler::Wake() {
@@ -324,6 +328,7 @@ Status Scheduler::StopJob(const std::string& job_name) {
   TY_ASSIGN_OR_RETURN(JobRecord job, metadata_.GetJob(job_name));
   if (IsEnded(job)) return Status::Ok();
   if (job.queued) {
+    AppendTransition(job, core::SecondaryStatus::kStopping, "Stopping the job", Now());
     return EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
                              "Stopped before it started");
   }
@@ -331,6 +336,12 @@ Status Scheduler::StopJob(const std::string& job_name) {
   auto running = running_.find(job_name);
   if (running == running_.end()) return Internal("job '" + job_name + "' is not followed");
   TY_RETURN_IF_ERROR(running->second.executor->Stop(job.executor_job_name));
+  // Recorded at once, so that whoever asked sees the job Stopping; the executor's own
+  // transitions replace these at the next pass.
+  if (job.status != core::JobStatus::kStopping) {
+    AppendTransition(job, core::SecondaryStatus::kStopping, "Stopping the job", Now());
+    LogIfFailed(WriteState(job, "stop requested"), job_name, "its stop could not be recorded");
+  }
   Wake();
   return Status::Ok();
 }
@@ -679,6 +690,12 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
   }
   spec.command = request.command;
   spec.artifact_dir = JobWorkDir(job.executor_job_name) / "artifacts";
+  if (options_.complete_job_spec) {
+    if (Status completed = options_.complete_job_spec(request, spec); !completed.ok()) {
+      return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
+                               "ClientError: " + completed.message());
+    }
+  }
   std::string token = NewJobToken();
   if (!options_.callback_base_url.empty()) {
     definition.environment["TRAINYARD_CALLBACK_URL"] =

@@ -59,6 +59,11 @@ struct SchedulerOptions {
   // The server's own secrets, masked in a job's failure reason, status messages and stored
   // training.log before they are stored (common/secret_mask.h).
   SecretMask secret_mask;
+  // An adapter's own part of each job's spec (the SageMaker endpoint's container entrypoint,
+  // channel content types, stop grace, ... from the request it keeps in client_request), called
+  // on the queue thread with the spec the scheduler built from the request, before the job is
+  // claimed. An error ends the job Failed ("ClientError: " + its message). Empty: none.
+  std::function<Status(const SweepRequest& request, executor::JobSpec& spec)> complete_job_spec;
 };
 
 // Where a job's outputs go in the object store (SweepRequest::output_root, files_root).
@@ -82,7 +87,8 @@ class Scheduler {
 
   // Recovers the jobs that were running when the server stopped, then starts the queue thread.
   Status Start();
-  // Stops the queue thread. Running jobs are left to their executors.
+  // Stops the queue thread and stops listening to the executors, which may be destroyed after
+  // it (before the scheduler object). Running jobs are left to their executors.
   void Shutdown();
   // Runs the queue now instead of at the next poll.
   void Wake();
@@ -90,8 +96,9 @@ class Scheduler {
   // Validates the request against what exists (executor, datasets) and queues one job per
   // combination. InvalidArgument naming the field; NotFound for a missing dataset.
   Result<CreatedSweep> CreateSweep(const SweepRequest& request);
-  // A queued job ends Stopped at once; a running one is asked to stop (it passes Stopping).
-  // Stopping a job that has ended is a no-op. NotFound.
+  // A queued job ends Stopped at once (through Stopping, as SageMaker shows a stop); a running
+  // one is asked to stop, and is recorded Stopping before this returns. Stopping a job that has
+  // ended is a no-op. NotFound.
   Status StopJob(const std::string& job_name);
   // StopJob for every queued and running job of the sweep, and no more of its jobs start.
   Status StopSweep(const std::string& sweep_id);
@@ -177,6 +184,7 @@ class Scheduler {
   std::deque<EndedJob> to_finish_;
   bool finisher_stopping_ = false;
   std::thread finisher_;
+  bool listeners_removed_ = false;  // by Shutdown (its caller's thread)
 };
 
 // Object keys of the outputs of a job of the REST API (the default output_root):

@@ -284,8 +284,14 @@ TEST_F(SchedulerTest, StopSweepEndsQueuedJobsAtOnceAndStopsRunningOnes) {
   ASSERT_TRUE(created.ok());
   scheduler->RunOnce();
   ASSERT_TRUE(scheduler->StopSweep(created->sweep.id).ok());
+  // The running one is recorded Stopping before StopSweep returns.
   EXPECT_EQ(Counts(created->sweep.id),
-            (std::map<std::string, int64_t>{{"Stopped", 3}, {"InProgress", 1}}));
+            (std::map<std::string, int64_t>{{"Stopped", 3}, {"Stopping", 1}}));
+  // A queued one passed Stopping too, as SageMaker shows every stop.
+  std::vector<metadata::JobRecord> jobs = Jobs(created->sweep.id);
+  ASSERT_EQ(jobs.back().transitions.size(), 3u);
+  EXPECT_EQ(jobs.back().transitions[1].status, SecondaryStatus::kStopping);
+  EXPECT_EQ(jobs.back().transitions[2].status, SecondaryStatus::kStopped);
   ASSERT_EQ(executor.stopped().size(), 1u);
   executor.Move(executor.stopped()[0], SecondaryStatus::kStopped);
   scheduler->RunOnce();
@@ -596,6 +602,31 @@ TEST_F(SchedulerAdapterTest, AJobWhoseInputVanishedFailsSayingWhichChannel) {
             std::string::npos)
       << job->failure_reason;
   EXPECT_EQ(executor.submitted(), 0u);
+}
+
+TEST_F(SchedulerAdapterTest, AnAdaptersPartOfTheSpecIsAddedBeforeTheClaimOrFailsTheJob) {
+  PutObject("s3/objects/b/data/train.csv", "a");
+  FakeExecutor executor("local");
+  SchedulerOptions options;
+  options.work_dir = temp_.path() / "work";
+  options.complete_job_spec = [](const SweepRequest& request, executor::JobSpec& spec) {
+    if (request.job_name == "refused") return InvalidArgument("no such entrypoint");
+    spec.definition.container_entrypoint = {request.client_request["TrainingJobName"]};
+    spec.stop_grace_period = std::chrono::seconds(5);
+    return Status::Ok();
+  };
+  Scheduler scheduler(options, *metadata_, *objects_, {{"local", &executor}});
+  ASSERT_TRUE(scheduler.CreateSweep(NamedRequest("completed")).ok());
+  ASSERT_TRUE(scheduler.CreateSweep(NamedRequest("refused")).ok());
+  scheduler.RunOnce();
+  executor::JobSpec spec = executor.SpecOf("completed");
+  EXPECT_EQ(spec.definition.container_entrypoint, std::vector<std::string>{"completed"});
+  EXPECT_EQ(spec.stop_grace_period, std::chrono::seconds(5));
+  EXPECT_EQ(executor.submitted(), 1u);
+  auto refused = metadata_->GetJob("refused");
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, core::JobStatus::kFailed);
+  EXPECT_EQ(refused->failure_reason, "ClientError: no such entrypoint");
 }
 
 }  // namespace
