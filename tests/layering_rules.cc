@@ -19,7 +19,7 @@ const std::map<std::string, std::vector<std::string>>& Arrows() {
       {"server/api", {"notify", "control", "server/http", "server/web"}},
       {"server/web", {"server/http"}},
       {"server/s3", {"server/http", "storage", "aws"}},
-      {"server/sagemaker", {"server/s3", "executor", "storage", "aws"}},
+      {"server/sagemaker", {"server/s3", "control", "executor", "storage", "aws"}},
       {"executor/sagemaker", {"executor", "storage", "aws"}},
       {"notify", {"control"}},
       {"control", {"executor", "metadata", "storage"}},

@@ -12,6 +12,7 @@
 #include "executor/executor_conformance.h"
 #include "executor/local/local_executor.h"
 #include "executor/sagemaker/sagemaker_executor.h"
+#include "metadata/metadata_store.h"
 #include "server/http/http_server.h"
 #include "server/s3/s3_api.h"
 #include "server/sagemaker/sagemaker_api.h"
@@ -62,9 +63,13 @@ class SageMakerStack : public Executor {
 
     s3_api_ = std::make_unique<server::S3Api>(server::S3ApiOptions{
         .objects = store_.get(), .secret_by_access_key_id = {{kKeyId, kSecret}}});
+    auto metadata = metadata::OpenMetadataStore("sqlite:///" + (dir / "endpoint.db").string());
+    EXPECT_TRUE(metadata.ok()) << metadata.status().ToString();
+    metadata_ = std::move(metadata).value();
     server::SageMakerApiOptions endpoint;
     endpoint.objects = store_.get();
     endpoint.executor = local_.get();
+    endpoint.metadata = metadata_.get();
     endpoint.work_dir = dir / "endpoint-work";
     endpoint.executor_work_dir = local.work_dir;
     endpoint.secret_by_access_key_id = {{kKeyId, kSecret}};
@@ -123,6 +128,7 @@ class SageMakerStack : public Executor {
  private:
   std::unique_ptr<storage::LocalObjectStore> store_;
   std::unique_ptr<LocalExecutor> local_;
+  metadata::MetadataStorePtr metadata_;  // the endpoint's jobs
   std::unique_ptr<server::S3Api> s3_api_;
   std::unique_ptr<server::SageMakerApi> sagemaker_api_;
   std::unique_ptr<server::HttpServer> s3_server_, sagemaker_server_;

@@ -1,6 +1,7 @@
 // `trainyard server`'s SageMaker-compatible endpoint killed with SIGKILL at each named step of a
-// training job's way (common/step_hook.h: the endpoint's sagemaker.* steps and its local
-// executor's executor.* steps), driven by Debian's awscli as a user's script would: after the
+// training job's way (common/step_hook.h: the steps of the scheduler the endpoint runs its jobs
+// on, scheduler.*, and of its local executor, executor.*; docs/architecture.md, "One job's
+// way"), driven by Debian's awscli as a user's script would: after the
 // restart every job ends Completed with its model in S3, its code ran exactly once, and nothing
 // is left behind (no job process, no staged channel, no packed artifacts, no job root).
 // Skips, saying why, where awscli is not installed.
@@ -176,11 +177,11 @@ TEST_P(SageMakerKillAtStepTest, EveryTrainingJobCompletesAndItsCodeRunsOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, SageMakerKillAtStepTest,
-                         ::testing::Values("sagemaker.created", "executor.recorded",
-                                           "executor.staged", "sagemaker.staged",
-                                           "executor.launched", "sagemaker.submitted",
-                                           "executor.packed", "sagemaker.storing",
-                                           "sagemaker.stored"),
+                         ::testing::Values("scheduler.claimed", "executor.recorded",
+                                           "executor.staged", "executor.launched",
+                                           "scheduler.submitted", "scheduler.running",
+                                           "executor.packed", "scheduler.storing",
+                                           "scheduler.stored"),
                          [](const auto& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '.', '_');

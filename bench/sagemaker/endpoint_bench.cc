@@ -28,6 +28,7 @@
 #include "aws/environment_provider.h"
 #include "aws/json_client.h"
 #include "executor/local/local_executor.h"
+#include "metadata/metadata_store.h"
 #include "server/http/http_server.h"
 #include "server/sagemaker/sagemaker_api.h"
 #include "storage/local/local_object_store.h"
@@ -156,9 +157,12 @@ int main(int argc, char** argv) {
   local.work_dir = work / "jobs";
   local.wrapper_path = wrapper;
   executor::LocalExecutor executor(local);
+  auto metadata = metadata::OpenMetadataStore("sqlite:///" + (work / "sagemaker.db").string());
+  if (!metadata.ok()) return std::fprintf(stderr, "%s\n", metadata.status().ToString().c_str()), 1;
   server::SageMakerApiOptions options;
   options.objects = store->get();
   options.executor = &executor;
+  options.metadata = metadata->get();
   options.work_dir = work / "endpoint";
   options.executor_work_dir = local.work_dir;
   options.secret_by_access_key_id = {{kKeyId, kSecret}};

@@ -2,6 +2,7 @@
 
 #include "aws/credentials_chain.h"
 #include "aws/shared_files_provider.h"
+#include "common/files.h"
 
 namespace trainyard::app {
 namespace {
@@ -84,6 +85,14 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   TY_ASSIGN_OR_RETURN(endpoint->executor_, OpenExecutor(settings.endpoint_executor, executors));
   api.executor = endpoint->executor_.get();
   api.executor_work_dir = jobs_dir;
+  // The endpoint's jobs in a store of their own: SageMaker job names are a namespace apart from
+  // the REST API's jobs.
+  const std::filesystem::path metadata_dir = options.data_dir / "sagemaker";
+  TY_RETURN_IF_ERROR(MakeDirectories(metadata_dir));
+  TY_ASSIGN_OR_RETURN(
+      endpoint->metadata_,
+      metadata::OpenMetadataStore("sqlite:///" + (metadata_dir / "metadata.db").string()));
+  api.metadata = endpoint->metadata_.get();
   endpoint->api_ = std::make_unique<server::SageMakerApi>(std::move(api));
   TY_RETURN_IF_ERROR(endpoint->api_->Start());
   server::HttpServerOptions http =

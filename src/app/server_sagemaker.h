@@ -11,6 +11,7 @@
 #include "common/secret_mask.h"
 #include "common/step_hook.h"
 #include "executor/sagemaker/sagemaker_options.h"
+#include "metadata/metadata_store.h"
 #include "server/http/http_server.h"
 #include "server/s3/s3_credentials.h"
 #include "server/sagemaker/sagemaker_api.h"
@@ -28,7 +29,8 @@ executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
 // The SageMaker-compatible endpoint on its own listener, over the S3 endpoint's store and keys.
 // Its jobs run on an executor of their own, settings.endpoint_executor ("local": detached, so
 // that they outlive a server restart as the REST API's local jobs do; "container": needs
-// --container-runtime), with its job roots in <data_dir>/sagemaker-jobs.
+// --container-runtime), with its job roots in <data_dir>/sagemaker-jobs, and are kept in a
+// MetadataStore of their own, <data_dir>/sagemaker/metadata.db (SQLite).
 class SageMakerEndpoint {
  public:
   // `server_executors` are the server's executor options (server_executors.h); the endpoint's
@@ -43,7 +45,8 @@ class SageMakerEndpoint {
 
  private:
   SageMakerEndpoint() = default;
-  executor::ExecutorPtr executor_;  // outlives api_, which uses it
+  executor::ExecutorPtr executor_;       // outlives api_, which uses it
+  metadata::MetadataStorePtr metadata_;  // the endpoint's jobs; outlives api_
   std::unique_ptr<server::SageMakerApi> api_;
   std::unique_ptr<server::HttpServer> http_;
 };

@@ -1,12 +1,6 @@
 // S3Prefix means a key-name prefix, not a folder: "s3://b/data/train" takes "data/train.csv"
-// as well as "data/train/part-1". SageMaker strips the prefix's folder part (up to its last
-// '/') from each key to place the object under /opt/ml/input/data/<channel>/, which keeps
-// "train.csv" and "train/part-1" apart. Keys come from the S3 endpoint, whose rules
-// (storage::ValidateObjectKey: no "..", "//" or leading '/') keep every path inside the
-// channel's directory.
+// as well as "data/train/part-1" (HasObjects lists the prefix as the scheduler stages it).
 #include "server/sagemaker/channel_staging.h"
-
-#include <fstream>
 
 #include "server/s3/s3_names.h"
 
@@ -48,42 +42,6 @@ std::string NoObjectsMessage(const S3Location& location, const std::string& regi
          "\" has \"s3:ListBucket\" permissions on bucket \"" + location.bucket + "\".";
 }
 
-Result<size_t> StageChannel(storage::ObjectStore& objects, const S3Location& location,
-                            const fs::path& directory, const std::atomic<bool>& cancel) {
-  const std::string bucket_prefix = s3::BucketObjectsPrefix(location.bucket);
-  const std::string list_prefix = bucket_prefix + location.prefix;
-  size_t last_slash = location.prefix.rfind('/');
-  const size_t strip =
-      bucket_prefix.size() + (last_slash == std::string::npos ? 0 : last_slash + 1);
-  std::error_code error;
-  fs::create_directories(directory, error);
-  if (error) return Internal("cannot create '" + directory.string() + "': " + error.message());
-  size_t written = 0;
-  std::string after;
-  while (true) {
-    auto page = objects.List(list_prefix, after);
-    if (!page.ok()) return page.status();
-    for (const storage::ObjectInfo& info : page->objects) {
-      if (cancel) return Cancelled("staging of " + location.uri + " was cancelled");
-      fs::path target = directory / info.key.substr(strip);
-      fs::create_directories(target.parent_path(), error);
-      std::ofstream out(target, std::ios::binary | std::ios::trunc);
-      if (error || !out) return Internal("cannot write '" + target.string() + "'");
-      Status got = objects.Get(info.key, out);
-      out.close();
-      if (!got.ok()) {
-        return got.WithContext("downloading s3://" + location.bucket + "/" +
-                               info.key.substr(bucket_prefix.size()));
-      }
-      if (!out) return Internal("cannot write '" + target.string() + "'");
-      ++written;
-    }
-    if (!page->truncated || page->objects.empty()) break;
-    after = page->objects.back().key;
-  }
-  return written;
-}
-
 std::string OutputObjectKey(const S3Location& output, const std::string& job,
                             const std::string& file) {
   std::string prefix = output.prefix;
@@ -94,17 +52,6 @@ std::string OutputObjectKey(const S3Location& output, const std::string& job,
 std::string OutputObjectUri(const S3Location& output, const std::string& job,
                             const std::string& file) {
   return "s3://" + output.bucket + "/" + OutputObjectKey(output, job, file);
-}
-
-Status UploadFile(storage::ObjectStore& objects, const fs::path& file,
-                  const std::string& store_key) {
-  std::error_code error;
-  uintmax_t size = fs::file_size(file, error);
-  if (error) return NotFound("'" + file.string() + "' does not exist");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Internal("cannot read '" + file.string() + "'");
-  auto put = objects.Put(store_key, in, size);
-  return put.ok() ? Status::Ok() : put.status();
 }
 
 }  // namespace trainyard::server::sagemaker

@@ -1,9 +1,9 @@
-// Moving a training job's data between the S3 endpoint's objects (s3/objects/<bucket>/<key> in
-// the ObjectStore, see server/s3/s3_api.h) and the job's directories: S3 URIs, staging an
-// S3Prefix channel to disk, uploading an artifact. Internal; thread-safe for distinct jobs.
+// A training job's data in the S3 endpoint's objects (s3/objects/<bucket>/<key> in the
+// ObjectStore, see server/s3/s3_api.h): S3 URIs, the checks CreateTrainingJob makes, the keys
+// of the outputs. The scheduler stages the channels and stores the outputs
+// (control::ObjectPrefixChannel, SweepRequest::output_root). Internal; thread-safe.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -34,15 +34,6 @@ Result<bool> HasObjects(storage::ObjectStore& objects, const S3Location& locatio
 std::string NoObjectsMessage(const S3Location& location, const std::string& region,
                              const std::string& role_arn);
 
-// Downloads every object under the prefix into `directory`, each at its key minus the prefix's
-// part up to and including its last '/' (s3://b/data/train with data/train.csv and
-// data/train/x.csv gives train.csv and train/x.csv), as SageMaker's File mode does. Returns how
-// many objects it wrote. Cancelled when `cancel` becomes true; Internal naming the object on a
-// store or disk failure.
-Result<size_t> StageChannel(storage::ObjectStore& objects, const S3Location& location,
-                            const std::filesystem::path& directory,
-                            const std::atomic<bool>& cancel);
-
 // "<prefix>/<job>/output/<file>" below the output location, without a doubled '/': the S3 key
 // SageMaker writes model.tar.gz and output.tar.gz to.
 std::string OutputObjectKey(const S3Location& output, const std::string& job,
@@ -50,9 +41,5 @@ std::string OutputObjectKey(const S3Location& output, const std::string& job,
 // The same as an s3:// URI (ModelArtifacts.S3ModelArtifacts).
 std::string OutputObjectUri(const S3Location& output, const std::string& job,
                             const std::string& file);
-
-// Streams the file into the store at `store_key`. NotFound when the file does not exist.
-Status UploadFile(storage::ObjectStore& objects, const std::filesystem::path& file,
-                  const std::string& store_key);
 
 }  // namespace trainyard::server::sagemaker

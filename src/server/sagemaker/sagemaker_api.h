@@ -12,15 +12,17 @@
 // Anything else is answered 400 UnknownOperationException. Every request is checked against
 // botocore's model (aws/service_model.h) and refused as SageMaker refuses it.
 //
-// Each job runs on `executor`: its input channels are staged from the S3 endpoint's objects in
-// the store on a background thread, its model.tar.gz and output.tar.gz go back there at its end
-// (<S3OutputPath>/<job>/output/...). Store layout, beside the S3 endpoint's "s3/":
-//   sagemaker/training-jobs/<job>/description.json  the DescribeTrainingJob answer, rewritten at
-//                                                   every change (the only state that matters)
+// Each job is one job of control::Scheduler, the lifecycle every server-side job goes through
+// (sagemaker/training_jobs.h), in `metadata`, the endpoint's own store: it runs on `executor`,
+// its input channels are staged from the S3 endpoint's objects in the store, its model.tar.gz
+// and output.tar.gz go back there at its end (<S3OutputPath>/<job>/output/...). Store layout,
+// beside the S3 endpoint's "s3/":
 //   sagemaker/training-jobs/<job>/training.log      the job's log, once it has ended
 //   sagemaker/training-jobs/<job>/log-times.json    when each line of it was first seen
+//   sagemaker/training-jobs/<job>/description.json  an older server's record of the job,
+//                                                   imported into `metadata` at Start
 // On disk: <work_dir>/<job>/channels/<channel>/ (staged input) and <work_dir>/<job>/artifacts/
-// (what the executor packed), both removed once the artifacts are in the store.
+// (what the executor packed), removed once the job's end is recorded.
 //
 // Thread-safety: Handle may be called from many connection threads at once. Start and Stop
 // from one thread. Failures are answered as AWS does ({"__type", "message"}); secrets never
@@ -39,6 +41,7 @@
 #include "common/step_hook.h"
 #include "common/time_format.h"
 #include "executor/executor.h"
+#include "metadata/metadata_store.h"
 #include "server/http/http_server.h"
 #include "storage/object_store.h"
 
@@ -51,10 +54,14 @@ class TrainingJobs;
 struct SageMakerApiOptions {
   storage::ObjectStore* objects = nullptr;  // the S3 endpoint's store; not owned
   executor::Executor* executor = nullptr;   // runs the jobs (local or container); not owned
-  std::filesystem::path work_dir;           // per-job channel staging and artifacts
+  // The endpoint's jobs (apart from the REST API's: a SageMaker job may be named as one of
+  // them); not owned.
+  metadata::MetadataStore* metadata = nullptr;
+  std::filesystem::path work_dir;  // per-job channel staging and artifacts (the scheduler's)
   // Where `executor` lays out its job roots (<dir>/<job>/ml, LocalExecutorOptions::work_dir,
   // ContainerExecutorOptions::work_dir); running jobs' logs are read from
-  // <dir>/<job>/ml/output/data/training.log. Empty: work_dir (they may share it).
+  // <dir>/<job>/ml/output/data/training.log. Not work_dir: the scheduler removes what no job of
+  // its own holds there.
   std::filesystem::path executor_work_dir;
   // Who may sign requests: access key id -> secret access key (the S3 endpoint's keys).
   std::map<std::string, std::string> secret_by_access_key_id;
@@ -64,8 +71,8 @@ struct SageMakerApiOptions {
   std::chrono::milliseconds poll_interval{200};  // how often running jobs are described
   std::chrono::seconds max_clock_skew{300};      // X-Amz-Date further off: Signature expired
   std::function<TimePoint()> clock;              // empty: std::chrono::system_clock::now
-  // Reached at each step of a job's way (sagemaker.created, .staged, .submitted, .storing,
-  // .stored); the fault-injection tests kill the server there.
+  // Reached at each step of a job's way (the scheduler's: scheduler.claimed, .submitted,
+  // .running, .storing, .stored); the fault-injection tests kill the server there.
   StepHook on_step;
   // The server's own secrets, masked in the jobs' stored training.log, GetLogEvents and
   // FailureReason (common/secret_mask.h).
@@ -83,20 +90,17 @@ class SageMakerApi {
   explicit SageMakerApi(SageMakerApiOptions options);
   ~SageMakerApi();  // Stop()
 
-  // Loads every persisted job, then carries on with each one that had not ended, from where it
-  // stood: a job the executor knows is followed (and, when it has ended, its outputs stored);
-  // a job the executor does not know (NotFound from Describe) never started its code when the
-  // executor remembers its jobs across restarts (Executor::RemembersJobsAcrossRestarts), so it
-  // is staged and submitted again (or ends Stopped, when a stop was asked for); with any other
-  // executor it ends Failed, saying that the server was restarted while it ran. What a killed
-  // server left half done (staged channels, packed artifacts of ended jobs) is removed.
-  // Errors: the store cannot be listed (Internal).
+  // Imports the jobs an older server kept as description.json documents (ended ones as they
+  // ended; one that had not ended is recorded Failed, saying so), then recovers the
+  // scheduler's jobs as control::Scheduler::Start does: each carries on from the step it had
+  // reached (a job whose code had not started runs, once; a running one is followed; one that
+  // was storing its outputs stores them), and what a killed server left half done is removed.
+  // Errors: the store or the metadata cannot be read (Internal).
   Status Start();
-  // Stops following jobs and waits for the staging threads (a job still staging its input is
-  // left unsubmitted, and Start carries on with it). Running jobs are NOT stopped: they are
-  // the executor's, which stops them when it is destroyed (without detach_jobs) or lets them
-  // run on for the next server to follow (the server's local and container executors detach
-  // their jobs), as the REST API's jobs do. Idempotent.
+  // Stops following jobs. Running jobs are NOT stopped: they are the executor's, which stops
+  // them when it is destroyed (without detach_jobs) or lets them run on for the next server to
+  // follow (the server's local and container executors detach their jobs), as the REST API's
+  // jobs do. Idempotent.
   void Stop();
 
   // Answers one request. Never throws; every failure becomes an AWS JSON error answer.

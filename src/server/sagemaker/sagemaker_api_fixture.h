@@ -18,6 +18,7 @@
 #include "aws/service_model.h"
 #include "common/environment.h"
 #include "executor/local/local_executor.h"
+#include "metadata/metadata_store.h"
 #include "server/http/http_server.h"
 #include "server/sagemaker/sagemaker_api.h"
 #include "server/sagemaker/sagemaker_test_client.h"
@@ -43,6 +44,11 @@ class SageMakerApiTest : public ::testing::Test {
     auto store = storage::LocalObjectStore::Open({.root = temp_.path() / "store"});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
+    // The endpoint's jobs, kept across StopServer/StartServer as the server keeps them.
+    auto metadata =
+        metadata::OpenMetadataStore("sqlite:///" + (temp_.path() / "sagemaker.db").string());
+    ASSERT_TRUE(metadata.ok()) << metadata.status().ToString();
+    metadata_ = std::move(metadata).value();
     MakeBucket("data");
     MakeBucket("models");
     PutObject("data", "train/train.csv", "x,y\n1,2\n");
@@ -61,7 +67,9 @@ class SageMakerApiTest : public ::testing::Test {
     SageMakerApiOptions options;
     options.objects = store_.get();
     options.executor = executor_.get();
-    options.work_dir = temp_.path() / "work";
+    options.metadata = metadata_.get();
+    options.work_dir = temp_.path() / "staging";
+    options.executor_work_dir = local.work_dir;
     options.secret_by_access_key_id = {{kKeyId, kSecret}};
     options.max_running = max_running;
     options.poll_interval = 50ms;
@@ -188,6 +196,7 @@ class SageMakerApiTest : public ::testing::Test {
   trainyard::testing::TempDir temp_;
   SecretMask secret_mask_;  // the endpoint's, set before StartServer
   std::unique_ptr<storage::LocalObjectStore> store_;
+  metadata::MetadataStorePtr metadata_;
   std::unique_ptr<executor::LocalExecutor> executor_;
   std::unique_ptr<SageMakerApi> api_;
   std::unique_ptr<HttpServer> server_;

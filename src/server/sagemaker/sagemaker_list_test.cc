@@ -1,6 +1,6 @@
-// ListTrainingJobs over 25 ended jobs written to the store as a previous server left them
-// (their description.json), so that creation times and statuses are exactly known: filters,
-// sorting, pagination. Loading them is also the restart path.
+// ListTrainingJobs over 25 ended jobs written to the store as an older server left them (their
+// description.json), so that creation times and statuses are exactly known: filters, sorting,
+// pagination. Importing them is also the upgrade path.
 #include "server/sagemaker/sagemaker_api_fixture.h"
 #include "server/sagemaker/training_job_document.h"
 
@@ -23,16 +23,32 @@ class SageMakerListTest : public SageMakerApiTest {
       sagemaker::TrainingJob job;
       job.name = name;
       job.request = sagemaker::EchoedRequest(JobRequest(name, "true"));
-      job.status = core::JobStatusTracker(created, "Preparing the instances for training");
-      ASSERT_TRUE(job.status.Transition(SecondaryStatus::kDownloading, created + 1s).ok());
-      ASSERT_TRUE(job.status.Transition(SecondaryStatus::kTraining, created + 2s).ok());
+      // With SageMaker's status messages, as the older server wrote them.
+      auto message = [](SecondaryStatus status) {
+        return sagemaker::SageMakerStatusMessage(status);
+      };
+      job.status = core::JobStatusTracker(created, message(SecondaryStatus::kStarting));
+      ASSERT_TRUE(job.status
+                      .Transition(SecondaryStatus::kDownloading, created + 1s,
+                                  message(SecondaryStatus::kDownloading))
+                      .ok());
+      ASSERT_TRUE(job.status
+                      .Transition(SecondaryStatus::kTraining, created + 2s,
+                                  message(SecondaryStatus::kTraining))
+                      .ok());
       TimePoint end = created + 10s;
       if (i % 3 == 0) {
-        ASSERT_TRUE(job.status.Transition(SecondaryStatus::kCompleted, end, "done").ok());
+        ASSERT_TRUE(
+            job.status
+                .Transition(SecondaryStatus::kCompleted, end, message(SecondaryStatus::kCompleted))
+                .ok());
       } else if (i % 3 == 1) {
         ASSERT_TRUE(job.status.Fail("AlgorithmError: boom", end).ok());
       } else {
-        ASSERT_TRUE(job.status.Transition(SecondaryStatus::kStopped, end, "stopped").ok());
+        ASSERT_TRUE(
+            job.status
+                .Transition(SecondaryStatus::kStopped, end, message(SecondaryStatus::kStopped))
+                .ok());
       }
       job.metrics["loss"] = {0.5, end};
       json document = sagemaker::DescribeDocument(job, {"us-east-1", "000000000000"});
@@ -133,12 +149,35 @@ TEST_F(SageMakerListTest, BadPagesAreValidationErrors) {
   EXPECT_EQ(sort.Type(), "ValidationException");
 }
 
-TEST_F(SageMakerListTest, LoadedJobsDescribeAsTheyWereWritten) {
+TEST_F(SageMakerListTest, ImportedJobsDescribeAsTheOlderServerWroteThem) {
   json job = Describe("job-04");
   EXPECT_EQ(job["TrainingJobStatus"], "Failed");
   EXPECT_EQ(job["FailureReason"], "AlgorithmError: boom");
   EXPECT_EQ(job["FinalMetricDataList"][0]["MetricName"], "loss");
   EXPECT_EQ(json::parse(StoreObject("sagemaker/training-jobs/job-04/description.json")), job);
+  // Imported once: a restart finds them in its store, as they were.
+  StopServer();
+  StartServer();
+  EXPECT_EQ(Describe("job-04"), job);
+  EXPECT_EQ(Call("ListTrainingJobs", {{"MaxResults", 100}}).json["TrainingJobSummaries"].size(),
+            25u);
+}
+
+TEST_F(SageMakerListTest, AnOlderServersUnendedJobIsImportedFailedSayingSo) {
+  StopServer();
+  sagemaker::TrainingJob job;
+  job.name = "was-running";
+  job.request = sagemaker::EchoedRequest(JobRequest("was-running", "true"));
+  job.status = core::JobStatusTracker(kBase, "Preparing the instances for training");
+  ASSERT_TRUE(job.status.Transition(SecondaryStatus::kTraining, kBase + 1s).ok());
+  PutStore("sagemaker/training-jobs/was-running/description.json",
+           sagemaker::DescribeDocument(job, {"us-east-1", "000000000000"}).dump());
+  StartServer();
+  json described = Describe("was-running");
+  EXPECT_EQ(described["TrainingJobStatus"], "Failed");
+  EXPECT_NE(described.value("FailureReason", "").find("upgraded while this training job ran"),
+            std::string::npos)
+      << described.dump(2);
 }
 
 }  // namespace

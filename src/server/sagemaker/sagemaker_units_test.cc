@@ -7,6 +7,7 @@
 
 #include "common/files.h"
 #include "server/sagemaker/channel_staging.h"
+#include "server/sagemaker/job_records.h"
 #include "server/sagemaker/list_operations.h"
 #include "server/sagemaker/training_job_document.h"
 #include "server/sagemaker/training_log.h"
@@ -61,36 +62,6 @@ TEST(ChannelStagingTest, UrisAndOutputKeys) {
   EXPECT_EQ(OutputObjectKey(*ParseS3Uri("s3://mmm/a/b"), "j", "f"), "a/b/j/output/f");
   EXPECT_FALSE(ParseS3Uri("https://models.s3.amazonaws.com/out"));
   EXPECT_FALSE(ParseS3Uri("s3://Bad_Bucket/x"));
-}
-
-TEST(ChannelStagingTest, PrefixIsAKeyPrefixAndItsFolderPartIsStripped) {
-  trainyard::testing::TempDir dir;
-  auto store = storage::LocalObjectStore::Open({.root = dir.path() / "store"});
-  ASSERT_TRUE(store.ok());
-  for (const char* key : {"data/train.csv", "data/train/part-1", "data/training/x", "data/eval"}) {
-    std::istringstream source(key);
-    ASSERT_TRUE((*store)->Put(std::string("s3/objects/bkt/") + key, source, strlen(key)).ok());
-  }
-  std::atomic<bool> cancel{false};
-  auto staged = StageChannel(**store, *ParseS3Uri("s3://bkt/data/train"), dir.path() / "c", cancel);
-  ASSERT_TRUE(staged.ok()) << staged.status().ToString();
-  EXPECT_EQ(*staged, 3u);
-  EXPECT_EQ(*ReadFile(dir.path() / "c" / "train.csv"), "data/train.csv");
-  EXPECT_EQ(*ReadFile(dir.path() / "c" / "train" / "part-1"), "data/train/part-1");
-  EXPECT_TRUE(fs::exists(dir.path() / "c" / "training" / "x"));
-  EXPECT_FALSE(fs::exists(dir.path() / "c" / "eval"));
-  auto folder =
-      StageChannel(**store, *ParseS3Uri("s3://bkt/data/train/"), dir.path() / "d", cancel);
-  EXPECT_EQ(*folder, 1u);
-  EXPECT_TRUE(fs::exists(dir.path() / "d" / "part-1"));
-  auto none = StageChannel(**store, *ParseS3Uri("s3://bkt/nothing"), dir.path() / "e", cancel);
-  EXPECT_EQ(*none, 0u);
-  EXPECT_FALSE(*HasObjects(**store, *ParseS3Uri("s3://bkt/nothing")));
-  EXPECT_TRUE(*HasObjects(**store, *ParseS3Uri("s3://bkt")));
-  cancel = true;
-  EXPECT_EQ(
-      StageChannel(**store, *ParseS3Uri("s3://bkt/"), dir.path() / "f", cancel).status().code(),
-      StatusCode::kCancelled);
 }
 
 json Request() {
@@ -167,6 +138,80 @@ TEST(TrainingJobRequestTest, MetricRegexesAreCheckedWithTheWrappersEngine) {
                            0),
             0u)
       << *refused;
+}
+
+// An executor that only names itself and what it runs (the translation asks no more).
+class NamedExecutor : public executor::Executor {
+ public:
+  explicit NamedExecutor(bool runs_images) : runs_images_(runs_images) {}
+  std::string name() const override { return runs_images_ ? "container" : "local"; }
+  executor::TrainerKind AcceptedTrainer() const override {
+    return runs_images_ ? executor::TrainerKind::kImage : executor::TrainerKind::kCommand;
+  }
+  bool RunsImageItself() const override { return runs_images_; }
+  Status Submit(const executor::JobSpec&) override {
+    return FailedPrecondition("this executor runs nothing");
+  }
+  Result<executor::JobDescription> Describe(const std::string& name) override {
+    return NotFound(name);
+  }
+  Status Stop(const std::string& name) override { return NotFound(name); }
+
+ private:
+  bool runs_images_;
+};
+
+TEST(JobRecordsTest, ARequestIsASweepOfOneJobWithItsChannelsAndOutputsInTheS3Store) {
+  json request = Request();
+  request["InputDataConfig"].push_back(
+      {{"ChannelName", "seed"},
+       {"DataSource",
+        {{"S3DataSource", {{"S3DataType", "S3Prefix"}, {"S3Uri", "s3://bkt/c/7f"}}}}}});
+  NamedExecutor local(false);
+  control::SweepRequest sweep = SweepRequestFor(request, local);
+  EXPECT_EQ(sweep.job_name, "job-1");
+  EXPECT_EQ(sweep.executor, "local");
+  EXPECT_EQ(sweep.command, (std::vector<std::string>{"python3", "train.py", "--epochs", "2"}));
+  EXPECT_TRUE(sweep.literal_hyperparameters);
+  EXPECT_EQ(sweep.sweep.fixed, (core::HyperparameterMap{{"lr", "0.1"}}));
+  EXPECT_EQ(sweep.channels.at("training"),
+            control::ChannelSource(control::ObjectPrefixChannel{"s3/objects/bkt/train/"}));
+  // The seed's prefix without a trailing slash: its folder part is stripped at staging.
+  EXPECT_EQ(sweep.channels.at("seed"),
+            control::ChannelSource(control::ObjectPrefixChannel{"s3/objects/bkt/c/7f"}));
+  EXPECT_EQ(control::OutputKeysOf(sweep, "job-1").archives, "s3/objects/bkt/out/job-1/output/");
+  EXPECT_EQ(control::OutputKeysOf(sweep, "job-1").files, "sagemaker/training-jobs/job-1/");
+  EXPECT_EQ(sweep.max_runtime_seconds, 3600);
+  EXPECT_EQ(sweep.environment, (std::map<std::string, std::string>{{"FOO", "bar"}}));
+  EXPECT_EQ(sweep.client_request, EchoedRequest(request));
+  // What the scheduler stores reads back as it was.
+  auto stored =
+      control::ParseSweepRequest(control::ToJson(sweep), control::SweepRequestOrigin::kStored);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(control::ToJson(*stored), control::ToJson(sweep));
+
+  // At submission the request's own part comes back: the token only in the secret variables.
+  executor::JobSpec spec;
+  spec.definition.job_name = "job-1";
+  spec.channel_sources["training"] = "/staged/training";
+  spec.artifact_dir = "/work/job-1/artifacts";
+  ASSERT_TRUE(CompleteJobSpec(*stored, false, spec).ok());
+  EXPECT_EQ(spec.secret_environment.at("TRAINYARD_JOB_TOKEN"), "secret-token");
+  EXPECT_EQ(spec.definition.environment.count("TRAINYARD_JOB_TOKEN"), 0u);
+  EXPECT_EQ(spec.definition.channels[0].content_type, "text/csv");
+  EXPECT_EQ(spec.channel_sources.at("training"), "/staged/training");
+  EXPECT_EQ(spec.artifact_dir, "/work/job-1/artifacts");
+
+  NamedExecutor container(true);
+  control::SweepRequest image = SweepRequestFor(request, container);
+  EXPECT_EQ(image.image, "img:1");
+  EXPECT_TRUE(image.command.empty());
+  executor::JobSpec image_spec;
+  image_spec.definition.job_name = "job-1";
+  ASSERT_TRUE(CompleteJobSpec(image, true, image_spec).ok());
+  EXPECT_EQ(image_spec.definition.container_entrypoint,
+            (std::vector<std::string>{"python3", "train.py"}));
+  EXPECT_TRUE(image_spec.command.empty());
 }
 
 TEST(TrainingJobDocumentTest, DocumentsReadBackAsTheyWereWritten) {

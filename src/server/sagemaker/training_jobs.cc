@@ -1,6 +1,7 @@
-// The SageMaker operations over the job table. Names are unique regardless of case, because
-// SageMaker's ARNs (which must be unique) hold the name in lower case. A job counts against
-// max_running from its creation until it ends (InProgress and Stopping).
+// The SageMaker operations over the scheduler's records. Names are unique regardless of case,
+// because SageMaker's ARNs (which must be unique) hold the name in lower case. A job counts
+// against max_running from its creation until it ends (queued, InProgress and Stopping); the
+// scheduler runs at most as many at once, so a job accepted here starts at once.
 #include "server/sagemaker/training_jobs.h"
 
 #include <algorithm>
@@ -8,14 +9,15 @@
 #include <sstream>
 
 #include "common/files.h"
+#include "common/log.h"
 #include "server/s3/s3_names.h"
 #include "server/sagemaker/channel_staging.h"
+#include "server/sagemaker/job_records.h"
 #include "storage/object_store.h"
 
 namespace trainyard::server::sagemaker {
 namespace fs = std::filesystem;
 using core::JobStatus;
-using core::SecondaryStatus;
 using nlohmann::json;
 
 namespace {
@@ -31,7 +33,23 @@ std::string JobStoreKey(const std::string& job, const std::string& file) {
   return std::string(kJobsPrefix) + job + "/" + file;
 }
 
-TrainingJobs::TrainingJobs(const SageMakerApiOptions& options) : options_(options) {}
+TrainingJobs::TrainingJobs(const SageMakerApiOptions& options) : options_(options) {
+  if (!options.metadata || !options.executor || !options.objects) return;  // Start says so
+  control::SchedulerOptions scheduler;
+  scheduler.work_dir = options.work_dir;
+  scheduler.max_running = options.max_running;
+  scheduler.poll_interval = options.poll_interval;
+  scheduler.on_step = options.on_step;
+  scheduler.secret_mask = options.secret_mask;
+  const bool runs_image = options.executor->RunsImageItself();
+  scheduler.complete_job_spec = [runs_image](const control::SweepRequest& request,
+                                             executor::JobSpec& spec) {
+    return CompleteJobSpec(request, runs_image, spec);
+  };
+  scheduler_ = std::make_unique<control::Scheduler>(
+      std::move(scheduler), *options.metadata, *options.objects,
+      std::map<std::string, executor::Executor*>{{options.executor->name(), options.executor}});
+}
 
 TrainingJobs::~TrainingJobs() {
   Stop();
@@ -41,24 +59,10 @@ TimePoint TrainingJobs::Now() const {
   return options_.clock ? options_.clock() : std::chrono::system_clock::now();
 }
 
-fs::path TrainingJobs::JobDir(const std::string& name) const {
-  return options_.work_dir / name;
-}
-
-fs::path TrainingJobs::LiveLogFile(const std::string& name) const {
+fs::path TrainingJobs::LiveLogFile(const metadata::JobRecord& record) const {
   const fs::path& root =
       options_.executor_work_dir.empty() ? options_.work_dir : options_.executor_work_dir;
-  return root / name / "ml" / "output" / "data" / "training.log";
-}
-
-TrainingJobs::Entry* TrainingJobs::Find(const std::string& name) {
-  auto exact = jobs_.find(name);
-  if (exact != jobs_.end()) return exact->second.get();
-  std::string lower = Lower(name);
-  for (auto& [key, entry] : jobs_) {
-    if (Lower(key) == lower) return entry.get();
-  }
-  return nullptr;
+  return root / record.executor_job_name / "ml" / "output" / "data" / "training.log";
 }
 
 std::string TrainingJobs::StreamName(const TrainingJob& job) const {
@@ -66,6 +70,82 @@ std::string TrainingJobs::StreamName(const TrainingJob& job) const {
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
       start.value_or(job.status.creation_time()).time_since_epoch());
   return job.name + "/algo-1-" + std::to_string(seconds.count());
+}
+
+Status TrainingJobs::Start() {
+  if (started_) return Status::Ok();
+  if (!scheduler_) {
+    return InvalidArgument(
+        "the SageMaker endpoint needs an object store, an executor and a "
+        "metadata store (SageMakerApiOptions objects, executor, metadata)");
+  }
+  TY_RETURN_IF_ERROR(ImportOlderJobs());
+  TY_RETURN_IF_ERROR(scheduler_->Start());
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+  }
+  started_ = true;
+  watcher_ = std::thread([this] { WatchLogs(); });
+  return Status::Ok();
+}
+
+void TrainingJobs::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+  if (scheduler_) scheduler_->Shutdown();
+}
+
+std::vector<metadata::JobRecord> TrainingJobs::AllRecords() {
+  std::vector<metadata::JobRecord> records;
+  metadata::JobFilter filter;
+  filter.limit = 1000;
+  while (true) {
+    auto page = options_.metadata->ListJobs(filter);
+    if (!page.ok()) {
+      Logger("sagemaker").error("the training jobs cannot be listed: {}", page.status().message());
+      return records;
+    }
+    for (metadata::JobRecord& record : page->jobs) records.push_back(std::move(record));
+    if (!page->truncated || page->jobs.empty()) return records;
+    filter.after_queue_position = records.back().queue_position;
+  }
+}
+
+Result<metadata::JobRecord> TrainingJobs::FindRecord(const std::string& name) {
+  auto exact = options_.metadata->GetJob(name);
+  if (exact.ok() || exact.status().code() != StatusCode::kNotFound) return exact;
+  const std::string lower = Lower(name);
+  for (metadata::JobRecord& record : AllRecords()) {
+    if (Lower(record.name) == lower) return std::move(record);
+  }
+  return NotFound("training job '" + name + "' not found");
+}
+
+Result<json> TrainingJobs::RequestOf(const metadata::JobRecord& record) {
+  {
+    std::lock_guard lock(mutex_);
+    auto cached = requests_.find(record.sweep_id);
+    if (cached != requests_.end()) return cached->second;
+  }
+  TY_ASSIGN_OR_RETURN(metadata::SweepRecord sweep, options_.metadata->GetSweep(record.sweep_id));
+  json request = sweep.spec.value("client_request", json());
+  if (!request.is_object()) {
+    return Internal("training job '" + record.name + "' has no request kept with its sweep");
+  }
+  std::lock_guard lock(mutex_);
+  requests_[record.sweep_id] = request;
+  return request;
+}
+
+Result<TrainingJob> TrainingJobs::JobOf(const metadata::JobRecord& record) {
+  TY_ASSIGN_OR_RETURN(json request, RequestOf(record));
+  return TrainingJobOf(record, request);
 }
 
 JsonReply TrainingJobs::Create(const json& request) {
@@ -97,118 +177,106 @@ JsonReply TrainingJobs::Create(const json& request) {
     if (!*has_objects) return ValidationException(NoObjectsMessage(input, options_.region, role));
   }
 
-  auto entry = std::make_unique<Entry>();
-  entry->job.name = name;
-  entry->job.request = EchoedRequest(request);
-  entry->job.status = core::JobStatusTracker(Now(), "Starting the training job");
+  std::lock_guard create_lock(create_mutex_);
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return InternalFailure(Unavailable("the SageMaker endpoint is stopping"));
-    if (Entry* existing = Find(name)) {
-      return SageMakerError("ResourceInUse",
-                            "Training job names must be unique within an AWS account and region, "
-                            "and a training job with this name already exists (" +
-                                TrainingJobArn(arn_context(), existing->job.name) + ")");
-    }
-    int in_progress = 0;
-    for (const auto& [key, other] : jobs_) {
-      if (!core::IsTerminal(other->job.status.status())) ++in_progress;
-    }
-    if (in_progress >= options_.max_running) {
-      std::string limit = std::to_string(options_.max_running);
-      return SageMakerError(
-          "ResourceLimitExceeded",
-          "The account-level service limit 'Number of training jobs in progress' is " + limit +
-              " Jobs, with current utilization of " + std::to_string(in_progress) +
-              " Jobs and a request delta of 1 Jobs. Wait for a job to end, or raise the "
-              "trainyard server's SageMaker max running jobs to increase this limit.");
-    }
-    entry->order = next_order_++;
-    jobs_[name] = std::move(entry);
   }
-  Persist(name);
-  ReachStep(options_.on_step, "sagemaker.created", name);
-  StartStaging(name);
+  auto existing = FindRecord(name);
+  if (existing.ok()) {
+    return SageMakerError("ResourceInUse",
+                          "Training job names must be unique within an AWS account and region, "
+                          "and a training job with this name already exists (" +
+                              TrainingJobArn(arn_context(), existing->name) + ")");
+  }
+  if (existing.status().code() != StatusCode::kNotFound) {
+    return InternalFailure(existing.status());
+  }
+  int in_progress = 0;
+  for (const char* status : {"Queued", "InProgress", "Stopping"}) {
+    metadata::JobFilter filter;
+    filter.status = status;
+    filter.limit = static_cast<size_t>(options_.max_running) + 1;
+    auto page = options_.metadata->ListJobs(filter);
+    if (!page.ok()) return InternalFailure(page.status());
+    in_progress += static_cast<int>(page->jobs.size());
+  }
+  if (in_progress >= options_.max_running) {
+    std::string limit = std::to_string(options_.max_running);
+    return SageMakerError(
+        "ResourceLimitExceeded",
+        "The account-level service limit 'Number of training jobs in progress' is " + limit +
+            " Jobs, with current utilization of " + std::to_string(in_progress) +
+            " Jobs and a request delta of 1 Jobs. Wait for a job to end, or raise the "
+            "trainyard server's SageMaker max running jobs to increase this limit.");
+  }
+  auto created = scheduler_->CreateSweep(SweepRequestFor(request, *options_.executor));
+  if (!created.ok()) {
+    Logger("sagemaker").error("job={} could not be created: {}", name, created.status().message());
+    if (created.status().code() == StatusCode::kInvalidArgument) {
+      return ValidationException(created.status().message());
+    }
+    return InternalFailure(created.status());
+  }
   return JsonReply::Ok({{"TrainingJobArn", TrainingJobArn(arn_context(), name)}});
 }
 
-void TrainingJobs::StartStaging(const std::string& name) {
-  // Under threads_mutex_, so that a Stop() either sees this thread (and joins it) or came first
-  // (and the job, never submitted, is staged again at the next Start).
-  std::lock_guard threads_lock(threads_mutex_);
-  {
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
-  }
-  staging_threads_[name] = std::thread([this, name] { Stage(name); });
-}
-
 JsonReply TrainingJobs::Describe(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  Entry* entry = Find(name);
+  auto record = FindRecord(name);
   // SageMaker's quirk: an unknown job is a ValidationException, not ResourceNotFound.
-  if (!entry) return ValidationException("Requested resource not found.");
-  return JsonReply::Ok(DescribeDocument(entry->job, arn_context()));
+  if (!record.ok() && record.status().code() == StatusCode::kNotFound) {
+    return ValidationException("Requested resource not found.");
+  }
+  if (!record.ok()) return InternalFailure(record.status());
+  auto job = JobOf(*record);
+  if (!job.ok()) return InternalFailure(job.status());
+  return JsonReply::Ok(DescribeDocument(*job, arn_context()));
 }
 
 JsonReply TrainingJobs::StopJob(const std::string& name) {
-  bool submitted = false;
-  std::string key;
-  {
-    std::lock_guard lock(mutex_);
-    Entry* entry = Find(name);
-    if (!entry) return ValidationException("Requested resource not found.");
-    JobStatus status = entry->job.status.status();
-    if (status != JobStatus::kInProgress) {
-      return ValidationException("The request was rejected because the training job is in status " +
-                                 std::string(core::ToString(status)) + ".");
-    }
-    Status moved = entry->job.status.Transition(SecondaryStatus::kStopping, Now(),
-                                                SageMakerStatusMessage(SecondaryStatus::kStopping));
-    if (!moved.ok()) return InternalFailure(moved);
-    entry->cancel_staging = true;
-    submitted = entry->submitted;
-    key = entry->job.name;
+  auto record = FindRecord(name);
+  if (!record.ok() && record.status().code() == StatusCode::kNotFound) {
+    return ValidationException("Requested resource not found.");
   }
-  // Not yet submitted: the staging thread sees the stop and ends the job itself.
-  if (submitted) {
-    Status stopped = options_.executor->Stop(key);
-    if (!stopped.ok() && stopped.code() != StatusCode::kNotFound) return InternalFailure(stopped);
+  if (!record.ok()) return InternalFailure(record.status());
+  if (record->status != JobStatus::kInProgress) {
+    return ValidationException("The request was rejected because the training job is in status " +
+                               std::string(core::ToString(record->status)) + ".");
   }
-  Persist(key);
-  wake_.notify_all();
+  Status stopped = scheduler_->StopJob(record->name);
+  if (!stopped.ok()) return InternalFailure(stopped);
   return JsonReply::Ok(json::object());
 }
 
 std::vector<TrainingJobSummary> TrainingJobs::Summaries() {
-  std::lock_guard lock(mutex_);
-  std::vector<std::pair<size_t, TrainingJobSummary>> ordered;
-  for (const auto& [key, entry] : jobs_) {
-    const TrainingJob& job = entry->job;
-    ordered.push_back(
-        {entry->order,
-         {job.name, TrainingJobArn(arn_context(), job.name), job.status.creation_time(),
-          job.status.last_modified_time(), job.status.end_time(), job.status.status(),
-          job.status.secondary_status()}});
-  }
-  std::sort(ordered.begin(), ordered.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<TrainingJobSummary> summaries;
-  for (auto& [order, summary] : ordered) summaries.push_back(std::move(summary));
+  for (const metadata::JobRecord& record : AllRecords()) {
+    auto job = JobOf(record);
+    if (!job.ok()) {
+      Logger("sagemaker")
+          .error("job={} left out of the list: {}", record.name, job.status().message());
+      continue;
+    }
+    summaries.push_back({job->name, TrainingJobArn(arn_context(), job->name),
+                         job->status.creation_time(), job->status.last_modified_time(),
+                         job->status.end_time(), job->status.status(),
+                         job->status.secondary_status()});
+  }
   return summaries;
 }
 
 std::vector<LogStreamInfo> TrainingJobs::LogStreams() {
   std::vector<LogStreamInfo> streams;
-  std::lock_guard lock(mutex_);
-  for (const auto& [key, entry] : jobs_) {
-    const TrainingJob& job = entry->job;
-    std::optional<TimePoint> start = TrainingStartTime(job);
+  for (const metadata::JobRecord& record : AllRecords()) {
+    auto job = JobOf(record);
+    if (!job.ok()) continue;
+    std::optional<TimePoint> start = TrainingStartTime(*job);
     if (!start) continue;  // SageMaker creates the stream when the instance starts
-    LogStreamInfo stream{job.name, StreamName(job), EpochMilliseconds(*start), {}, {}};
-    if (!entry->log.checkpoints.empty()) {
-      stream.first_event_ms = entry->log.checkpoints.front().second;
-      stream.last_event_ms = entry->log.checkpoints.back().second;
+    LogStreamInfo stream{job->name, StreamName(*job), EpochMilliseconds(*start), {}, {}};
+    LogIndex index = IndexOf(record);
+    if (!index.checkpoints.empty()) {
+      stream.first_event_ms = index.checkpoints.front().second;
+      stream.last_event_ms = index.checkpoints.back().second;
     }
     streams.push_back(std::move(stream));
   }
@@ -218,31 +286,30 @@ std::vector<LogStreamInfo> TrainingJobs::LogStreams() {
 }
 
 Result<std::vector<LogEvent>> TrainingJobs::LogEventsOf(const std::string& stream_name) {
-  std::string name;
-  bool ended = false;
-  LogIndex index;
-  int64_t fallback_ms = 0;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [key, entry] : jobs_) {
-      if (!TrainingStartTime(entry->job) || StreamName(entry->job) != stream_name) continue;
-      name = entry->job.name;
-      ended = core::IsTerminal(entry->job.status.status());
-      index = entry->log;
-      fallback_ms = EpochMilliseconds(entry->job.status.end_time().value_or(Now()));
-    }
+  std::optional<metadata::JobRecord> found;
+  std::optional<TrainingJob> found_job;
+  for (metadata::JobRecord& record : AllRecords()) {
+    auto job = JobOf(record);
+    if (!job.ok() || !TrainingStartTime(*job) || StreamName(*job) != stream_name) continue;
+    found = std::move(record);
+    found_job = std::move(job).value();
+    break;
   }
-  if (name.empty()) return NotFound("log stream '" + stream_name + "' not found");
+  if (!found) return NotFound("log stream '" + stream_name + "' not found");
+  const bool ended = core::IsTerminal(found->status);
+  const int64_t fallback_ms = EpochMilliseconds(found_job->status.end_time().value_or(Now()));
+  LogIndex index = IndexOf(*found);
   std::string text;
   if (ended) {
     std::ostringstream sink;
-    Status got = options_.objects->Get(JobStoreKey(name, "training.log"), sink);
+    Status got = options_.objects->Get(JobStoreKey(found->name, "training.log"), sink);
     if (!got.ok() && got.code() != StatusCode::kNotFound) return got;
     text = sink.str();
   } else {
-    // While it runs the log is in the executor's job root; between the executor's end and
-    // ours, only in the artifacts the executor packed.
-    for (const fs::path& file : {LiveLogFile(name), JobDir(name) / "artifacts" / "training.log"}) {
+    // While it runs the log is in the executor's job root; between the executor's end and the
+    // scheduler's, only in the artifacts the executor packed.
+    for (const fs::path& file : {LiveLogFile(*found), options_.work_dir / found->executor_job_name /
+                                                          "artifacts" / "training.log"}) {
       auto read = ReadFile(file);
       if (read.ok()) {
         text = std::move(read).value();

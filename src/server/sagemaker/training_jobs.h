@@ -1,14 +1,20 @@
-// TrainingJobs: the SageMaker endpoint's job table. It creates jobs (checks, then stages their
-// channels on a background thread and submits them to the executor), follows them (a thread
-// that describes every running job each poll_interval and mirrors its statuses, metrics and
-// log), finishes them (artifacts into the store before the job is shown as ended), and
-// persists every job's DescribeTrainingJob document at each change.
+// TrainingJobs: the SageMaker endpoint's training jobs, a thin adapter on control::Scheduler,
+// the one lifecycle of every server-side job (claim, stage, submit, follow, stop, max runtime,
+// store artifacts, finish, recovery after a kill at any step). CreateTrainingJob makes a sweep
+// of one job named by the caller in the endpoint's own MetadataStore (its names a namespace
+// apart from the REST API's jobs), with its channels from S3 prefixes of the S3 endpoint's
+// store, its outputs under <S3OutputPath>/<job>/output/ and the request kept with the sweep.
+// What is SageMaker's own stays here: the request's checks, DescribeTrainingJob's document
+// built from the job record and the stored request, ListTrainingJobs, StopTrainingJob's
+// answers, ResourceLimitExceeded, and the log streams (a watcher notes when each line of a
+// running job's log was first seen, and keeps the notes as log-times.json once it has ended).
 //
-// Implemented in training_jobs.cc (the table and the SageMaker operations),
-// job_lifecycle.cc (staging, following, finishing) and job_persistence.cc (documents, Start).
+// Implemented in training_jobs.cc (the operations), job_records.cc (records into documents,
+// the requests into the scheduler's, the spec's SageMaker part), job_persistence.cc (the jobs
+// an older server kept as description.json documents, imported at Start) and job_logs.cc.
 //
-// Thread-safe: the operations may run on many connection threads while the follower and the
-// staging threads work. One mutex guards the table; store and executor calls run outside it.
+// Thread-safe: the operations may run on many connection threads while the scheduler's and the
+// log watcher's threads work.
 #pragma once
 
 #include <atomic>
@@ -22,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include "control/scheduler.h"
+#include "metadata/metadata_store.h"
 #include "server/sagemaker/aws_json.h"
 #include "server/sagemaker/sagemaker_api.h"
 #include "server/sagemaker/training_job_document.h"
@@ -54,10 +62,13 @@ struct LogStreamInfo {
 
 class TrainingJobs {
  public:
-  // `options` must outlive the table.
+  // `options` must outlive the table; options.metadata and options.executor are required.
   explicit TrainingJobs(const SageMakerApiOptions& options);
   ~TrainingJobs();  // Stop()
 
+  // Imports the jobs an older server kept (job_persistence.cc), recovers the scheduler's jobs
+  // (control::Scheduler::Start) and starts the log watcher. Errors: the store or the metadata
+  // cannot be read.
   Status Start();
   void Stop();
 
@@ -74,51 +85,42 @@ class TrainingJobs {
   Result<std::vector<LogEvent>> LogEventsOf(const std::string& stream_name);
 
  private:
-  struct Entry {
-    TrainingJob job;
-    size_t order = 0;        // creation order
-    bool submitted = false;  // handed to the executor
-    std::atomic<bool> cancel_staging{false};
-    size_t executor_transitions_seen = 0;  // executor transitions already mirrored
-    LogIndex log;                          // when each line of its log was first seen
-    bool dirty = false;                    // its last document write failed: write again
-  };
-
   ArnContext arn_context() const { return {options_.region, options_.account_id}; }
   TimePoint Now() const;
-  std::filesystem::path JobDir(const std::string& name) const;
-  std::filesystem::path LiveLogFile(const std::string& name) const;
-  Entry* Find(const std::string& name);  // case-insensitive; needs mutex_
+  std::filesystem::path LiveLogFile(const metadata::JobRecord& record) const;
   std::string StreamName(const TrainingJob& job) const;
 
+  // Every job record, in creation order (logged and empty when the store fails).
+  std::vector<metadata::JobRecord> AllRecords();
+  // The record of the job named so regardless of case; NotFound.
+  Result<metadata::JobRecord> FindRecord(const std::string& name);
+  // The job as DescribeTrainingJob shows it.
+  Result<TrainingJob> JobOf(const metadata::JobRecord& record);
+  // The CreateTrainingJob members kept with the job's sweep (cached: they never change).
+  Result<nlohmann::json> RequestOf(const metadata::JobRecord& record);
+
+  // job_logs.cc: the watcher thread, and the line times of a job.
+  void WatchLogs();
+  void ObserveLogs();
+  LogIndex IndexOf(const metadata::JobRecord& record);
+  // Notes the lines of the ended job's stored log that `index` has not seen as seen at its end.
+  void NoteStoredLines(const metadata::JobRecord& record, LogIndex& index);
+
   // job_persistence.cc
-  void Persist(const std::string& name);  // writes description.json (logs failures)
-  Result<std::unique_ptr<Entry>> Load(const std::string& key);
-
-  void StartStaging(const std::string& name);  // unless the table is stopping
-
-  // job_lifecycle.cc
-  void Stage(const std::string& name);  // the staging thread
-  void FollowLoop();                    // the follower thread
-  void Poll(const std::string& name);
-  // Copies the artifacts and the log into the store, then applies the terminal transition.
-  void Finish(const std::string& name, const executor::JobDescription& description);
-  void EndWithoutExecutor(const std::string& name, const std::string& reason);
-  void Cleanup(const std::string& name);
+  Status ImportOlderJobs();
 
   const SageMakerApiOptions& options_;
-  std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<Entry>> jobs_;
-  size_t next_order_ = 0;
-  std::mutex persist_mutex_;  // serialises document writes: the last one written is the latest
+  std::unique_ptr<control::Scheduler> scheduler_;
+  std::mutex create_mutex_;  // a name's uniqueness and the limit are checked, then taken
 
-  std::mutex threads_mutex_;
-  std::map<std::string, std::thread> staging_threads_;
-  std::vector<std::string> finished_staging_;  // threads to join
-  std::thread follower_;
+  std::mutex mutex_;
+  std::map<std::string, nlohmann::json> requests_;  // by sweep id
+  std::map<std::string, LogIndex> live_logs_;       // by job: running jobs seen by the watcher
+  std::map<std::string, LogIndex> ended_logs_;      // by job: read from log-times.json
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
   bool started_ = false;
+  std::thread watcher_;
 };
 
 }  // namespace trainyard::server::sagemaker

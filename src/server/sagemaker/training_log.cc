@@ -21,13 +21,19 @@ void LogIndex::Observe(const fs::path& file, int64_t now_ms) {
   if (last_newline == std::string::npos) return;
   uint64_t added = static_cast<uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
   offset += last_newline + 1;
-  lines += added;
+  NoteLines(lines + added, now_ms);
+}
+
+void LogIndex::NoteLines(uint64_t total_lines, int64_t now_ms) {
+  if (total_lines <= lines) return;
+  lines = total_lines;
   // One checkpoint per second at most, so that a chatty day-long job keeps a small index: lines
   // seen within a second of a checkpoint share its time.
   if (!checkpoints.empty() && now_ms - checkpoints.back().second < 1000) {
     checkpoints.back().first = lines;
   } else {
-    checkpoints.emplace_back(lines, now_ms);
+    checkpoints.emplace_back(
+        lines, std::max(now_ms, checkpoints.empty() ? now_ms : checkpoints.back().second));
   }
 }
 

@@ -24,6 +24,9 @@ struct LogIndex {
   // Reads what was appended to `file` since the last call and notes its complete lines as seen
   // at `now_ms`. A missing file, or one shorter than before (replaced), changes nothing.
   void Observe(const std::filesystem::path& file, int64_t now_ms);
+  // Notes that `total_lines` complete lines had been seen by `now_ms` (the lines of a whole log
+  // read at once); fewer than already seen changes nothing.
+  void NoteLines(uint64_t total_lines, int64_t now_ms);
   // When line `index` (0-based, counting every line) was first seen, or `fallback_ms`.
   int64_t TimeOfLine(uint64_t index, int64_t fallback_ms) const;
 
