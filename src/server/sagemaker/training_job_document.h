@@ -19,7 +19,7 @@ namespace trainyard::server::sagemaker {
 
 struct MetricValue {
   double value = 0;
-  TimePoint time;  // when the follower first saw this value
+  TimePoint time;  // when the value was recorded (its job's end once it has ended)
 };
 
 struct TrainingJob {

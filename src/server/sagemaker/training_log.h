@@ -1,8 +1,8 @@
 // A training job's log as CloudWatch log events. training.log has no timestamps, so the
-// follower notes when it first saw each line (LogIndex, a few checkpoints per job) and each
-// event takes that time; lines it never saw (written after its last look, or before a restart)
-// take a fallback time. Empty lines are dropped: CloudWatch stores no empty messages. Internal;
-// a LogIndex is a plain value (callers lock).
+// endpoint's log watcher (job_logs.cc) notes when it first saw each line (LogIndex, a few
+// checkpoints per job) and each event takes that time; lines it never saw (written after its last
+// look, or before a restart) take a fallback time. Empty lines are dropped: CloudWatch stores no
+// empty messages. Internal; a LogIndex is a plain value (callers lock).
 #pragma once
 
 #include <cstdint>
