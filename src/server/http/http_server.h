@@ -58,15 +58,21 @@ class BodyReader {
   Result<std::string> ReadAll(size_t limit);
 };
 
-// A detached server-sent-events connection. Send never blocks: an event that does not fit in
-// the socket's buffer closes the stream (the client reconnects with Last-Event-ID and loses
-// nothing). Thread-safe.
+// A detached server-sent-events connection. Neither Send nor SendSome blocks: with Send, an
+// event that does not fit in the socket's buffer closes the stream (the client reconnects with
+// Last-Event-ID and loses nothing); SendSome writes what fits and leaves the rest to the caller.
+// Thread-safe.
 class EventStream {
  public:
   virtual ~EventStream() = default;
   // Writes raw bytes (one or more complete "id:/event:/data:" blocks, or a ": comment\n\n").
   // false once the stream is closed (by the client, a failed write, or Close).
   virtual bool Send(std::string_view bytes) = 0;
+  // Writes as much of `bytes` as the socket's buffer takes now, never blocking: the count
+  // written (0 when the buffer is full; the stream stays open), or nullopt once the stream is
+  // closed. For a writer that keeps what did not fit and sends it later instead of losing the
+  // stream; the bytes not written are the caller's to send next, before anything else.
+  virtual std::optional<size_t> SendSome(std::string_view bytes) = 0;
   virtual bool closed() const = 0;
   virtual void Close() = 0;
 };

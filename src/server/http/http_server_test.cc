@@ -596,6 +596,45 @@ TEST(HttpServer, ClientThatStopsReadingIsDroppedNotWaitedFor) {
   EXPECT_LT(SecondsSince(start), 5.0);
 }
 
+// SendSome writes what fits and keeps the stream: once the client reads, the rest goes out and
+// the client has every byte, in order.
+TEST(HttpServer, SendSomeToAClientThatStopsReadingKeepsTheStream) {
+  StreamBox box;
+  auto server = StartServer(box.MakeHandler());
+  RawClient client(server->port(), /*receive_buffer=*/4096);
+  ASSERT_TRUE(client.Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string headers = client.ReadUntil("\r\n\r\n");
+  size_t body_start = headers.find("\r\n\r\n");
+  ASSERT_NE(body_start, std::string::npos);
+  EventStreamPtr stream = box.Wait(1);
+  ASSERT_NE(stream, nullptr);
+  std::string expected;
+  for (int i = 0; i < 1024; ++i)
+    expected += "data: " + std::string(16 * 1024, static_cast<char>('a' + i % 26)) + "\n\n";
+  size_t written = 0;
+  std::optional<size_t> n = stream->SendSome(expected);
+  ASSERT_TRUE(n.has_value());
+  written += *n;
+  EXPECT_LT(written, expected.size());  // 16 MiB does not fit in the buffers of a non-reader
+  EXPECT_FALSE(stream->closed());
+  auto start = Clock::now();
+  while (written < expected.size() && SecondsSince(start) < 10) {
+    client.ReadUntil("", milliseconds(20));
+    n = stream->SendSome(std::string_view(expected).substr(written));
+    ASSERT_TRUE(n.has_value());
+    written += *n;
+  }
+  ASSERT_EQ(written, expected.size());
+  std::string received;
+  while (SecondsSince(start) < 10) {
+    received = client.ReadUntil("", milliseconds(50)).substr(body_start + 4);
+    if (received.size() >= expected.size()) break;
+  }
+  EXPECT_EQ(received, expected);
+  stream->Close();
+  EXPECT_EQ(stream->SendSome("data: late\n\n"), std::nullopt);
+}
+
 TEST(HttpServer, StopReturnsPromptlyWithIdleConnectionsAndStreams) {
   StreamBox box;
   auto server = StartServer([&](const HttpRequest& request, BodyReader& body, ResponseWriter& out) {

@@ -52,6 +52,30 @@ class SocketEventStream : public EventStream {
     return true;
   }
 
+  std::optional<size_t> SendSome(std::string_view bytes) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (fd_ < 0) return std::nullopt;
+    if (PeerGoneLocked()) {
+      CloseLocked();
+      return std::nullopt;
+    }
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;  // full: the caller keeps the rest
+      } else {
+        CloseLocked();
+        return std::nullopt;
+      }
+    }
+    return sent;
+  }
+
   bool closed() const override {
     std::lock_guard<std::mutex> lock(mutex_);
     return fd_ < 0 || PeerGoneLocked();
