@@ -1,5 +1,6 @@
 #include "server/api/event_hub.h"
 
+#include "common/log.h"
 #include "core/job_status.h"
 
 namespace trainyard::server {
@@ -22,14 +23,18 @@ json EventJson(const metadata::Event& event) {
 }
 
 namespace {
+// How soon a stream whose socket was full is tried again.
+constexpr std::chrono::milliseconds kRetryBacklog(10);
+
 bool Matches(const metadata::EventFilter& filter, const metadata::Event& event) {
   return (filter.sweep_id.empty() || filter.sweep_id == event.sweep_id) &&
          (filter.job_name.empty() || filter.job_name == event.job_name);
 }
 }  // namespace
 
-EventHub::EventHub(metadata::MetadataStore& metadata, std::chrono::milliseconds heartbeat)
-    : metadata_(metadata), heartbeat_(heartbeat) {}
+EventHub::EventHub(metadata::MetadataStore& metadata, std::chrono::milliseconds heartbeat,
+                   size_t max_queue_bytes)
+    : metadata_(metadata), heartbeat_(heartbeat), max_queue_bytes_(max_queue_bytes) {}
 
 EventHub::~EventHub() {
   Stop();
@@ -66,60 +71,113 @@ void EventHub::Notify() {
 
 void EventHub::Loop() {
   auto next_heartbeat = std::chrono::steady_clock::now() + heartbeat_;
+  bool backlogged = false;
   while (true) {
     bool notified;
     {
+      auto until = backlogged
+                       ? std::min(next_heartbeat, std::chrono::steady_clock::now() + kRetryBacklog)
+                       : next_heartbeat;
       std::unique_lock wake_lock(wake_mutex_);
-      wake_.wait_until(wake_lock, next_heartbeat, [this] { return notified_ || stopping_; });
+      wake_.wait_until(wake_lock, until, [this] { return notified_ || stopping_; });
       if (stopping_) return;
       notified = notified_;
       notified_ = false;
     }
     std::lock_guard lock(mutex_);
-    if (notified) {
-      FanOutEvents();
+    if (notified || backlogged) {
+      // Streams with a backlog first, so their older events go out before new ones come.
+      for (Subscriber& subscriber : subscribers_) {
+        if (subscriber.queue.idle() || subscriber.stream->closed()) continue;
+        Status flushed = subscriber.queue.Flush(*subscriber.stream);
+        events_sent_ += subscriber.queue.TakeSentCount();
+        if (!flushed.ok()) Closed(subscriber, flushed);
+      }
+    }
+    if (notified) FanOutEvents();
+    if (notified || backlogged) {
       for (auto it = followers_.begin(); it != followers_.end();) {
         it = ServeLog(*it) ? std::next(it) : followers_.erase(it);
       }
     }
     if (std::chrono::steady_clock::now() >= next_heartbeat) {
       next_heartbeat = std::chrono::steady_clock::now() + heartbeat_;
-      for (Subscriber& subscriber : subscribers_) subscriber.stream->Send(": keep-alive\n\n");
+      for (Subscriber& subscriber : subscribers_) {
+        Status sent = subscriber.queue.SendComment(": keep-alive\n\n", *subscriber.stream);
+        if (!sent.ok()) Closed(subscriber, sent);
+      }
       for (auto it = followers_.begin(); it != followers_.end();) {
         // A follower of a job that ends without new lines still gets its "end".
-        it = (it->stream->Send(": keep-alive\n\n") && ServeLog(*it)) ? std::next(it)
-                                                                     : followers_.erase(it);
+        if (it->unsent.empty()) it->unsent = ": keep-alive\n\n";
+        it = ServeLog(*it) ? std::next(it) : followers_.erase(it);
       }
     }
-    subscribers_.remove_if([](const Subscriber& s) { return s.stream->closed(); });
+    subscribers_.remove_if([this](const Subscriber& s) {
+      if (!s.stream->closed()) return false;
+      events_conflated_ += s.queue.conflated();
+      return true;
+    });
+    backlogged = Backlogged();
   }
+}
+
+bool EventHub::Backlogged() {
+  for (const Subscriber& subscriber : subscribers_) {
+    if (!subscriber.queue.idle()) return true;
+  }
+  for (const LogFollower& follower : followers_) {
+    if (!follower.unsent.empty()) return true;
+  }
+  return false;
+}
+
+void EventHub::Deliver(Subscriber& subscriber, const std::vector<FormattedEventPtr>& events) {
+  Status delivered = subscriber.queue.Deliver(events, *subscriber.stream);
+  events_sent_ += subscriber.queue.TakeSentCount();
+  if (!delivered.ok()) Closed(subscriber, delivered);
+}
+
+void EventHub::Closed(Subscriber& subscriber, const Status& why) {
+  // A client that went away needs no word; one over the cap is closed here, and said so.
+  if (why.code() == StatusCode::kResourceExhausted) {
+    ++streams_over_cap_;
+    Logger("api").warn(
+        "event stream sweep={} job={} closed, the client does not read: {}; it reconnects with "
+        "Last-Event-ID and loses nothing",
+        subscriber.filter.sweep_id, subscriber.filter.job_name, why.message());
+  }
+  subscriber.stream->Close();
 }
 
 void EventHub::FanOutEvents() {
   while (true) {
     auto events = metadata_.ListEvents(cursor_, {}, 1000);
-    if (!events.ok() || events->empty()) return;
+    if (!events.ok()) {
+      // The next wake-up tries again from the same cursor: nothing is skipped.
+      Logger("api").warn("event hub cannot read the events after id={}: {}", cursor_,
+                         events.status().message());
+      return;
+    }
+    if (events->empty()) return;
+    cursor_ = events->back().id;
     // Formatted once; each stream then gets all its events in one write, so a burst costs a
     // system call per stream rather than per event and stream.
-    std::vector<std::string> texts;
-    texts.reserve(events->size());
-    for (const metadata::Event& event : *events) {
-      texts.push_back(FormatServerSentEvent(event.id, event.type, EventJson(event)));
-    }
-    std::string batch;
+    std::vector<FormattedEventPtr> formatted;
+    formatted.reserve(events->size());
+    for (metadata::Event& event : *events) formatted.push_back(FormatEvent(std::move(event)));
+    std::vector<FormattedEventPtr> matching;
     for (Subscriber& subscriber : subscribers_) {
       if (subscriber.stream->closed()) continue;
-      batch.clear();
-      for (size_t i = 0; i < events->size(); ++i) {
-        const metadata::Event& event = (*events)[i];
-        if (event.id <= subscriber.after || !Matches(subscriber.filter, event)) continue;
-        batch += texts[i];
-        ++events_sent_;
+      matching.clear();
+      for (const FormattedEventPtr& event : formatted) {
+        if (event->event.id <= subscriber.after || !Matches(subscriber.filter, event->event)) {
+          continue;
+        }
+        matching.push_back(event);
       }
-      if (!batch.empty()) subscriber.stream->Send(batch);
+      Deliver(subscriber, matching);
     }
-    cursor_ = events->back().id;
-    if (events->size() < 1000) return;
+    if (formatted.size() < 1000) return;
   }
 }
 
@@ -130,18 +188,32 @@ void EventHub::Subscribe(EventStreamPtr stream, metadata::EventFilter filter, in
     return;
   }
   // Replay up to the cursor; the loop sends what comes after it (it holds the same lock).
-  int64_t position = after_id;
-  while (position < cursor_ && !stream->closed()) {
-    auto events = metadata_.ListEvents(position, filter, 1000);
-    if (!events.ok() || events->empty()) break;
-    for (const metadata::Event& event : *events) {
-      if (event.id > cursor_) break;
-      stream->Send(FormatServerSentEvent(event.id, event.type, EventJson(event)));
-      position = event.id;
+  Subscriber& subscriber = subscribers_.emplace_back(
+      Subscriber{std::move(stream), std::move(filter), after_id, EventQueue(max_queue_bytes_)});
+  while (subscriber.after < cursor_ && !subscriber.stream->closed()) {
+    auto events = metadata_.ListEvents(subscriber.after, subscriber.filter, 1000);
+    if (!events.ok()) {
+      Logger("api").warn(
+          "event stream sweep={} job={} closed: cannot replay the events after "
+          "id={}: {}",
+          subscriber.filter.sweep_id, subscriber.filter.job_name, subscriber.after,
+          events.status().message());
+      subscriber.stream->Close();
+      break;
     }
-    if (events->size() < 1000) break;
+    if (events->empty()) break;
+    size_t listed = events->size();
+    std::vector<FormattedEventPtr> replay;
+    for (metadata::Event& event : *events) {
+      if (event.id > cursor_) break;
+      replay.push_back(FormatEvent(std::move(event)));
+    }
+    if (replay.empty()) break;
+    subscriber.after = replay.back()->event.id;
+    Deliver(subscriber, replay);
+    if (listed < 1000) break;
   }
-  subscribers_.push_back({std::move(stream), std::move(filter), position});
+  if (!subscriber.queue.idle()) Notify();  // see FollowLog
 }
 
 void EventHub::FollowLog(EventStreamPtr stream, std::string job_name, int64_t after_line_id) {
@@ -151,34 +223,63 @@ void EventHub::FollowLog(EventStreamPtr stream, std::string job_name, int64_t af
     return;
   }
   LogFollower follower{std::move(stream), std::move(job_name), after_line_id};
-  if (ServeLog(follower)) followers_.push_back(std::move(follower));
+  if (!ServeLog(follower)) return;
+  // The loop may be asleep until the next keep-alive: what did not fit needs it sooner.
+  if (!follower.unsent.empty()) Notify();
+  followers_.push_back(std::move(follower));
 }
 
 bool EventHub::ServeLog(LogFollower& follower) {
   if (follower.stream->closed()) return false;
+  if (!follower.unsent.empty()) {
+    std::optional<size_t> written = follower.stream->SendSome(follower.unsent);
+    if (!written) return false;
+    follower.unsent.erase(0, *written);
+    // Lines are read from the store only once the socket took the previous ones: a slow
+    // client holds one page here, never the whole log.
+    if (!follower.unsent.empty()) return true;
+  }
+  if (follower.ended) {
+    follower.stream->Close();
+    return false;
+  }
   // Read the state first: lines written before the job ended are then all in the list below.
   auto job = metadata_.GetJob(follower.job_name);
   if (!job.ok()) {
+    Logger("api").warn("log stream job={} closed: {}", follower.job_name, job.status().message());
     follower.stream->Close();
     return false;
   }
   while (true) {
     auto lines = metadata_.ListLogLines(follower.job_name, follower.last_line_id, 1000);
-    if (!lines.ok()) break;
+    if (!lines.ok()) {
+      // The next wake-up tries again from the same line.
+      Logger("api").warn("log stream job={} cannot read the lines after id={}: {}",
+                         follower.job_name, follower.last_line_id, lines.status().message());
+      return true;
+    }
+    if (lines->empty()) break;
+    std::string batch;
     for (const metadata::LogLine& line : *lines) {
       json data = {{"stream", line.stream},
                    {"line", line.line},
                    {"timestamp", FormatIso8601(line.timestamp)}};
-      if (!follower.stream->Send(FormatServerSentEvent(line.id, "log", data))) return false;
-      follower.last_line_id = line.id;
+      batch += FormatServerSentEvent(line.id, "log", data);
+    }
+    follower.last_line_id = lines->back().id;
+    std::optional<size_t> written = follower.stream->SendSome(batch);
+    if (!written) return false;
+    if (*written < batch.size()) {
+      follower.unsent = batch.substr(*written);
+      return true;
     }
     if (lines->size() < 1000) break;
   }
   if (core::IsTerminal(job->status)) {
-    follower.stream->Send(FormatServerSentEvent(follower.last_line_id, "end",
-                                                {{"status", core::ToString(job->status)}}));
-    follower.stream->Close();
-    return false;
+    follower.unsent = FormatServerSentEvent(follower.last_line_id, "end",
+                                            {{"status", core::ToString(job->status)}});
+    follower.ended = true;
+    return ServeLog(follower);
   }
   return true;
 }
@@ -196,6 +297,18 @@ size_t EventHub::stream_count() {
 int64_t EventHub::events_sent() {
   std::lock_guard lock(mutex_);
   return events_sent_;
+}
+
+int64_t EventHub::events_conflated() {
+  std::lock_guard lock(mutex_);
+  int64_t conflated = events_conflated_;
+  for (const Subscriber& subscriber : subscribers_) conflated += subscriber.queue.conflated();
+  return conflated;
+}
+
+int64_t EventHub::streams_over_cap() {
+  std::lock_guard lock(mutex_);
+  return streams_over_cap_;
 }
 
 }  // namespace trainyard::server

@@ -3,9 +3,14 @@
 // client that (re)connects with Last-Event-ID first gets everything after that id from the
 // store, under the same lock, so nothing is lost or sent twice between replay and live events.
 //
-// A stream whose socket buffer is full is dropped (the client reconnects and catches up), so a
-// slow client never holds up the others. Every 15 s each stream gets a ": keep-alive" comment,
-// which also finds clients that went away. Thread-safe.
+// A slow client never holds up the others, and is not dropped: each event stream has its
+// EventQueue (event_queue.h), which writes what the socket takes and keeps the rest, conflating
+// progress and metrics snapshots to the newest per job; only a client whose queue passes its cap
+// (a client that does not read at all for a long time) is closed, and it reconnects with
+// Last-Event-ID and loses nothing. A log follower reads the next lines from the store only once
+// its socket took the previous ones, so it holds at most one page. Streams with something
+// pending are retried every few milliseconds. Every 15 s each stream gets a ": keep-alive"
+// comment, which also finds clients that went away. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -17,14 +22,17 @@
 #include <thread>
 
 #include "metadata/metadata_store.h"
+#include "server/api/event_queue.h"
 #include "server/http/http_server.h"
 
 namespace trainyard::server {
 
 class EventHub {
  public:
+  // `max_queue_bytes`: the cap of each event stream's queue (EventQueue).
   explicit EventHub(metadata::MetadataStore& metadata,
-                    std::chrono::milliseconds heartbeat = std::chrono::seconds(15));
+                    std::chrono::milliseconds heartbeat = std::chrono::seconds(15),
+                    size_t max_queue_bytes = EventQueue::kDefaultMaxBytes);
   ~EventHub();  // Stop()
 
   Status Start();
@@ -41,27 +49,40 @@ class EventHub {
   size_t stream_count();
   // Events written to streams so far, for /metrics.
   int64_t events_sent();
+  // Progress and metrics events skipped for a newer one of the same job (slow clients).
+  int64_t events_conflated();
+  // Event streams closed because their queue passed the cap.
+  int64_t streams_over_cap();
 
  private:
   struct Subscriber {
     EventStreamPtr stream;
     metadata::EventFilter filter;
     int64_t after = 0;  // it has (or wants) nothing up to this id
+    EventQueue queue;
   };
   struct LogFollower {
     EventStreamPtr stream;
     std::string job_name;
-    int64_t last_line_id = 0;
+    int64_t last_line_id = 0;  // the last line written (or in `unsent`)
+    std::string unsent;        // what the socket did not take yet: goes out first
+    bool ended = false;        // `unsent` ends with the "end" event
   };
 
   void Loop();
   bool Stopping();
   void FanOutEvents();
+  // Sends the events to the subscriber (queued as far as needed); closes an over-cap stream.
+  void Deliver(Subscriber& subscriber, const std::vector<FormattedEventPtr>& events);
+  void Closed(Subscriber& subscriber, const Status& why);
+  // Something is waiting for a socket to take it.
+  bool Backlogged();
   // false when the follower is done (ended or closed).
   bool ServeLog(LogFollower& follower);
 
   metadata::MetadataStore& metadata_;
   std::chrono::milliseconds heartbeat_;
+  size_t max_queue_bytes_;
   // Notify only touches wake_mutex_, so a progress callback never waits for a fan-out.
   std::mutex wake_mutex_;
   std::condition_variable wake_;
@@ -70,6 +91,8 @@ class EventHub {
   std::mutex mutex_;    // the streams and the cursor
   int64_t cursor_ = 0;  // the last event id fanned out
   int64_t events_sent_ = 0;
+  int64_t events_conflated_ = 0;  // of streams gone; live ones count in their queue
+  int64_t streams_over_cap_ = 0;
   std::list<Subscriber> subscribers_;
   std::list<LogFollower> followers_;
   std::thread thread_;

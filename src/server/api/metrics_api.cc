@@ -37,7 +37,15 @@ void ApiServer::Metrics(ResponseWriter& response) {
        << "trainyard_queue_length " << jobs["Queued"] << "\n";
   text << "# HELP trainyard_event_streams Open server-sent-event streams.\n"
        << "# TYPE trainyard_event_streams gauge\n"
-       << "trainyard_event_streams " << events_.stream_count() << "\n";
+       << "trainyard_event_streams " << events_.stream_count() << "\n"
+       << "# HELP trainyard_events_conflated_total Progress and metrics events a slow client "
+          "skipped for a newer one of the same job.\n"
+       << "# TYPE trainyard_events_conflated_total counter\n"
+       << "trainyard_events_conflated_total " << events_.events_conflated() << "\n"
+       << "# HELP trainyard_event_streams_over_cap_total Event streams closed because the "
+          "client did not read and its queue passed the cap.\n"
+       << "# TYPE trainyard_event_streams_over_cap_total counter\n"
+       << "trainyard_event_streams_over_cap_total " << events_.streams_over_cap() << "\n";
   text << "# HELP trainyard_http_bytes_received_total Request body bytes read.\n"
        << "# TYPE trainyard_http_bytes_received_total counter\n"
        << "trainyard_http_bytes_received_total " << bytes_in_.load() << "\n"
