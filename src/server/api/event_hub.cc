@@ -1,5 +1,7 @@
 #include "server/api/event_hub.h"
 
+#include <map>
+
 #include "common/log.h"
 #include "core/job_status.h"
 
@@ -162,9 +164,29 @@ void EventHub::FanOutEvents() {
     cursor_ = events->back().id;
     // Formatted once; each stream then gets all its events in one write, so a burst costs a
     // system call per stream rather than per event and stream.
+    size_t listed = events->size();
+    // A round with more than one event of a job came while the previous round was still being
+    // written: all were pending at once, and every subscriber needs only the newest snapshot.
+    // Progress events that a newer one replaces are not even formatted.
+    std::map<std::string, size_t> newest_progress;
+    for (size_t i = 0; i < listed; ++i) {
+      const metadata::Event& event = (*events)[i];
+      if (event.type == "job.progress" && !event.job_name.empty()) {
+        newest_progress[event.job_name] = i;
+      }
+    }
     std::vector<FormattedEventPtr> formatted;
-    formatted.reserve(events->size());
-    for (metadata::Event& event : *events) formatted.push_back(FormatEvent(std::move(event)));
+    formatted.reserve(listed);
+    for (size_t i = 0; i < listed; ++i) {
+      metadata::Event& event = (*events)[i];
+      if (event.type == "job.progress" && !event.job_name.empty() &&
+          newest_progress[event.job_name] != i) {
+        ++round_conflated_;
+        continue;
+      }
+      formatted.push_back(FormatEvent(std::move(event)));
+    }
+    formatted = Conflate(formatted, round_conflated_);
     std::vector<FormattedEventPtr> matching;
     for (Subscriber& subscriber : subscribers_) {
       if (subscriber.stream->closed()) continue;
@@ -177,7 +199,7 @@ void EventHub::FanOutEvents() {
       }
       Deliver(subscriber, matching);
     }
-    if (formatted.size() < 1000) return;
+    if (listed < 1000) return;
   }
 }
 
@@ -301,7 +323,7 @@ int64_t EventHub::events_sent() {
 
 int64_t EventHub::events_conflated() {
   std::lock_guard lock(mutex_);
-  int64_t conflated = events_conflated_;
+  int64_t conflated = events_conflated_ + round_conflated_;
   for (const Subscriber& subscriber : subscribers_) conflated += subscriber.queue.conflated();
   return conflated;
 }

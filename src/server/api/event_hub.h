@@ -7,10 +7,11 @@
 // EventQueue (event_queue.h), which writes what the socket takes and keeps the rest, conflating
 // progress and metrics snapshots to the newest per job; only a client whose queue passes its cap
 // (a client that does not read at all for a long time) is closed, and it reconnects with
-// Last-Event-ID and loses nothing. A log follower reads the next lines from the store only once
-// its socket took the previous ones, so it holds at most one page. Streams with something
-// pending are retried every few milliseconds. Every 15 s each stream gets a ": keep-alive"
-// comment, which also finds clients that went away. Thread-safe.
+// Last-Event-ID and loses nothing. The events of one fan-out round (those that came while the
+// previous round was written) are conflated the same way for every stream. A log follower reads the
+// next lines from the store only once its socket took the previous ones, so it holds at most one
+// page. Streams with something pending are retried every few milliseconds. Every 15 s each stream
+// gets a ": keep-alive" comment, which also finds clients that went away. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -49,7 +50,8 @@ class EventHub {
   size_t stream_count();
   // Events written to streams so far, for /metrics.
   int64_t events_sent();
-  // Progress and metrics events skipped for a newer one of the same job (slow clients).
+  // Progress and metrics events left out for a newer one of the same job: once per stream
+  // whose queue left one out, once per fan-out round that left one out for every stream.
   int64_t events_conflated();
   // Event streams closed because their queue passed the cap.
   int64_t streams_over_cap();
@@ -92,6 +94,7 @@ class EventHub {
   int64_t cursor_ = 0;  // the last event id fanned out
   int64_t events_sent_ = 0;
   int64_t events_conflated_ = 0;  // of streams gone; live ones count in their queue
+  int64_t round_conflated_ = 0;   // left out of a fan-out round for a newer one (Conflate)
   int64_t streams_over_cap_ = 0;
   std::list<Subscriber> subscribers_;
   std::list<LogFollower> followers_;

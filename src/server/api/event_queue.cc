@@ -52,6 +52,32 @@ bool IsConflatable(const std::string& event_type) {
   return event_type == "job.progress" || event_type == "job.metrics";
 }
 
+std::vector<FormattedEventPtr> Conflate(const std::vector<FormattedEventPtr>& events,
+                                        int64_t& conflated) {
+  std::vector<FormattedEventPtr> kept;
+  kept.reserve(events.size());
+  std::map<std::pair<std::string, std::string>, size_t> newest;  // job, type: index in kept
+  for (const FormattedEventPtr& event : events) {
+    const metadata::Event& raw = event->event;
+    if (!IsConflatable(raw.type) || raw.job_name.empty()) {
+      kept.push_back(event);
+      continue;
+    }
+    auto [found, added] = newest.try_emplace({raw.job_name, raw.type}, kept.size());
+    if (added) {
+      kept.push_back(event);
+      continue;
+    }
+    FormattedEventPtr& older = kept[found->second];
+    kept.push_back(raw.type == "job.metrics" ? MergeMetrics(*older, event) : event);
+    older = nullptr;
+    found->second = kept.size() - 1;
+    ++conflated;
+  }
+  std::erase(kept, nullptr);
+  return kept;
+}
+
 Status EventQueue::Deliver(const std::vector<FormattedEventPtr>& events, EventStream& stream) {
   if (events.empty()) return Status::Ok();
   if (!idle()) {

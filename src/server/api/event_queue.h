@@ -40,6 +40,12 @@ using FormattedEventPtr = std::shared_ptr<const FormattedEvent>;
 FormattedEventPtr FormatEvent(metadata::Event event);
 // Whether only the newest pending event of this type per job matters (a state snapshot).
 bool IsConflatable(const std::string& event_type);
+// `events` (increasing ids) conflated as in an EventQueue: each job.progress or job.metrics event
+// that a later one of the same job and type replaces is left out (a kept metrics event takes the
+// newest point of each metric). For the events the hub reads in one round, which were all
+// pending at once. `conflated` counts what was left out.
+std::vector<FormattedEventPtr> Conflate(const std::vector<FormattedEventPtr>& events,
+                                        int64_t& conflated);
 
 class EventQueue {
  public:

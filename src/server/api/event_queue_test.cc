@@ -94,6 +94,24 @@ TEST(EventQueueTest, SnapshotsConflateToTheNewestPerJobAndStatusChangesAreKept) 
   EXPECT_EQ(stream.received.find("\"step\":3"), std::string::npos);
 }
 
+TEST(EventQueueTest, ConflateKeepsTheNewestSnapshotPerJobInPlaceAndEveryOtherEvent) {
+  int64_t conflated = 0;
+  std::vector<FormattedEventPtr> kept = Conflate(
+      {Make(1, "job.progress", "a", {{"step", 1}}),
+       Make(2, "job.metrics", "a", {{"metrics", {{{"name", "loss"}, {"value", 0.5}}}}}),
+       Make(3, "job.status", "a"), Make(4, "job.progress", "b", {{"step", 1}}),
+       Make(5, "job.progress", "a", {{"step", 2}}),
+       Make(6, "job.metrics", "a", {{"metrics", {{{"name", "accuracy"}, {"value", 0.9}}}}}),
+       Make(7, "job.status", "a")},
+      conflated);
+  std::vector<int64_t> ids;
+  for (const FormattedEventPtr& event : kept) ids.push_back(event->event.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{3, 4, 5, 6, 7}));
+  EXPECT_EQ(conflated, 2);
+  EXPECT_EQ(kept[3]->event.data["metrics"].size(), 2u);  // loss, then accuracy
+  EXPECT_NE(kept[3]->text.find("\"loss\""), std::string::npos);
+}
+
 TEST(EventQueueTest, AnEventWrittenInPartIsFinishedBeforeAnythingElse) {
   EventQueue queue;
   BoundedStream stream;
