@@ -8,7 +8,8 @@
 #   C  progress POSTs as fast as answers come, 500 clients on GET /api/v1/events
 #   D  progress POSTs paced at 5,000/s, 500 clients on GET /api/v1/events
 # Each POST carries {"progress": 0.5, "bench_sent_ns": CLOCK_REALTIME}; delivery latency is
-# receive - sent for every event reaching the first 20 clients; every client's events are counted.
+# receive - sent for every event reaching the first 20 clients; every client's events are counted,
+# and each must end with the latest progress (a client that falls behind gets progress conflated).
 # Also prints the CPU time the server (and its busiest threads) used in each phase.
 # Targets: >= 5,000 POSTs/s while 500 clients are connected (C), delivery p99 <= 100 ms (C and D).
 #
@@ -148,7 +149,8 @@ for name, title in titles.items():
     if "sse_clients_connected" in d and d.get("latency_samples") is not None and "events_total" in d:
         print(f"    SSE: {d['sse_clients_connected']:.0f} connected, {d['sse_clients_dropped']:.0f} dropped "
               f"by the end; events per client min {d['events_per_client_min']:.0f} / median "
-              f"{d['events_per_client_median']:.0f} of {d['requests_ok']:.0f} POSTs; "
+              f"{d['events_per_client_median']:.0f} of {d['requests_ok']:.0f} POSTs (a slow client gets "
+              f"progress conflated); {d['sse_clients_with_latest_progress']:.0f} with the latest progress; "
               f"{d['events_delivered_per_second']:.0f} events/s delivered in all")
         print(f"    delivery latency ({d['latency_samples']:.0f} samples, first 20 clients): "
               f"p50 {d['delivery_ms_p50']:.1f} ms, p90 {d['delivery_ms_p90']:.1f}, "
@@ -158,8 +160,9 @@ print(f"target >= 5,000 POSTs/s with {clients} clients connected: {c['requests_p
       f"{'MET' if c['requests_per_second'] >= 5000 else 'MISSED'}")
 for name in ("C", "D"):
     d = res[name]
-    lost = d["sse_clients_dropped"] > 0 or d["events_per_client_min"] < d["requests_ok"]
+    # Progress is conflated for a client that falls behind: what each must have is the latest.
+    lost = d["sse_clients_dropped"] > 0 or d["sse_clients_with_latest_progress"] < clients
     ok = d["delivery_ms_p99"] <= 100 and d["latency_samples"] > 0 and not lost
     print(f"target delivery p99 <= 100 ms ({name}): p99 {d['delivery_ms_p99']:.1f} ms"
-          f"{', clients dropped or events missing' if lost else ''}: {'MET' if ok else 'MISSED'}")
+          f"{', clients dropped or without the latest progress' if lost else ''}: {'MET' if ok else 'MISSED'}")
 PY

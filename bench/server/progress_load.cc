@@ -94,8 +94,9 @@ struct SseClient {
   bool headers = false;
   bool open = true;
   int status = 0;
-  int64_t events = 0;  // "bench_sent_ns" occurrences seen
-  std::string carry;   // an unfinished tail that may hold a split "bench_sent_ns":N
+  int64_t events = 0;          // "bench_sent_ns" occurrences seen
+  int64_t newest_sent_ns = 0;  // the newest "bench_sent_ns" seen: has it the latest progress?
+  std::string carry;           // an unfinished tail that may hold a split "bench_sent_ns":N
 };
 
 std::atomic<bool> g_stop_readers{false};
@@ -115,10 +116,9 @@ size_t CountEvents(SseClient& c, bool sample, std::string_view data, int64_t rec
     while (q < data.size() && data[q] >= '0' && data[q] <= '9') ++q;
     if (q == data.size()) return at;  // the number may go on in the next read
     ++c.events;
-    if (sample) {
-      latencies.push_back(received -
-                          std::strtoll(std::string(data.substr(p, q - p)).c_str(), nullptr, 10));
-    }
+    int64_t sent = std::strtoll(std::string(data.substr(p, q - p)).c_str(), nullptr, 10);
+    c.newest_sent_ns = std::max(c.newest_sent_ns, sent);
+    if (sample) latencies.push_back(received - sent);
     pos = q;
   }
   // Keep fewer bytes than a whole key, in case one is split between reads.
@@ -185,16 +185,24 @@ struct Conn {
   int64_t sent_mono = 0;
 };
 
+// The store records only sequences above the last one recorded, so each run starts from the
+// clock (set in main): a later phase against the same job is not taken for a repeat.
 std::atomic<int64_t> g_sequence{1000000000};
+// The newest "bench_sent_ns" sent: the latest progress every client should end up with.
+std::atomic<int64_t> g_newest_sent_ns{0};
 
 std::string MakeRequest(const Options& o) {
   std::string req = o.method + " " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\n";
   if (!o.bearer.empty()) req += "Authorization: Bearer " + o.bearer + "\r\n";
   if (o.method == "POST") {
+    int64_t sent_ns = Realtime();
+    int64_t newest = g_newest_sent_ns.load();
+    while (newest < sent_ns && !g_newest_sent_ns.compare_exchange_weak(newest, sent_ns)) {
+    }
     std::string body =
         "{\"schema\":\"trainyard.progress/v1\",\"job_name\":\"" + o.job_name +
         "\",\"sequence\":" + std::to_string(g_sequence.fetch_add(1)) +
-        ",\"progress\":{\"progress\":0.5,\"bench_sent_ns\":" + std::to_string(Realtime()) + "}}";
+        ",\"progress\":{\"progress\":0.5,\"bench_sent_ns\":" + std::to_string(sent_ns) + "}}";
     req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n\r\n" + body;
   } else {
@@ -325,6 +333,7 @@ double Percentile(std::vector<int64_t>& v, double q) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  g_sequence = Realtime();
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -413,10 +422,11 @@ int main(int argc, char** argv) {
               self.ru_utime.tv_sec + self.ru_stime.tv_sec +
                   (self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6);
   if (o.clients > 0) {
-    int open = 0, bad_status = 0;
+    int open = 0, bad_status = 0, with_latest = 0;
     std::vector<int64_t> counts;
     for (SseClient& c : clients) {
       open += c.open;
+      with_latest += c.newest_sent_ns == g_newest_sent_ns.load();
       bad_status += c.headers && c.status != 200;
       counts.push_back(c.events);
       close(c.fd);
@@ -426,6 +436,7 @@ int main(int argc, char** argv) {
     for (int64_t n : counts) total += n;
     std::printf("sse_clients_open_at_end %d\nsse_clients_dropped %d\nsse_bad_status %d\n", open,
                 o.clients - open, bad_status);
+    std::printf("sse_clients_with_latest_progress %d\n", with_latest);
     std::printf("events_per_client_min %lld\nevents_per_client_median %lld\nevents_total %lld\n",
                 static_cast<long long>(counts.front()),
                 static_cast<long long>(counts[counts.size() / 2]), static_cast<long long>(total));
