@@ -99,6 +99,11 @@ void EventHub::Loop() {
     if (notified) FanOutEvents();
     if (notified || backlogged) {
       for (auto it = followers_.begin(); it != followers_.end();) {
+        // A retry is for the followers with something unsent: the others have nothing new.
+        if (!notified && it->unsent.empty()) {
+          ++it;
+          continue;
+        }
         it = ServeLog(*it) ? std::next(it) : followers_.erase(it);
       }
     }
