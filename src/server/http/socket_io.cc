@@ -30,50 +30,17 @@ class SocketEventStream : public EventStream {
 
   bool Send(std::string_view bytes) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (fd_ < 0) return false;
-    if (PeerGoneLocked()) {
-      CloseLocked();
-      return false;
-    }
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        sent += static_cast<size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else {
-        // EAGAIN included: blocking here would let one slow client hold up every sender, and the
-        // client loses nothing, as it reconnects with Last-Event-ID.
-        CloseLocked();
-        return false;
-      }
-    }
-    return true;
+    std::optional<size_t> sent = SendSomeLocked(bytes);
+    if (sent && *sent == bytes.size()) return true;
+    // A full buffer included: blocking here would let one slow client hold up every sender, and
+    // the client loses nothing, as it reconnects with Last-Event-ID.
+    CloseLocked();
+    return false;
   }
 
   std::optional<size_t> SendSome(std::string_view bytes) override {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (fd_ < 0) return std::nullopt;
-    if (PeerGoneLocked()) {
-      CloseLocked();
-      return std::nullopt;
-    }
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-      if (n > 0) {
-        sent += static_cast<size_t>(n);
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        break;  // full: the caller keeps the rest
-      } else {
-        CloseLocked();
-        return std::nullopt;
-      }
-    }
-    return sent;
+    return SendSomeLocked(bytes);
   }
 
   bool closed() const override {
@@ -99,6 +66,29 @@ class SocketEventStream : public EventStream {
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return true;
     }
     return false;
+  }
+
+  std::optional<size_t> SendSomeLocked(std::string_view bytes) {
+    if (fd_ < 0) return std::nullopt;
+    if (PeerGoneLocked()) {
+      CloseLocked();
+      return std::nullopt;
+    }
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;  // full: the caller keeps the rest
+      } else {
+        CloseLocked();
+        return std::nullopt;
+      }
+    }
+    return sent;
   }
 
   void CloseLocked() {
