@@ -5,6 +5,7 @@
 // take the job's end time. The notes of a running job live in memory only: after a restart its
 // earlier lines take the time of the restart's first look.
 #include <algorithm>
+#include <optional>
 #include <sstream>
 
 #include "common/log.h"
@@ -96,14 +97,23 @@ void TrainingJobs::NoteStoredLines(const metadata::JobRecord& record, LogIndex& 
 }
 
 LogIndex TrainingJobs::IndexOf(const metadata::JobRecord& record) {
+  std::optional<LogIndex> live;
   {
     std::lock_guard lock(mutex_);
-    auto live = live_logs_.find(record.name);
-    if (live != live_logs_.end()) return live->second;
-    auto ended = ended_logs_.find(record.name);
-    if (ended != ended_logs_.end()) return ended->second;
+    auto watched = live_logs_.find(record.name);
+    if (watched != live_logs_.end()) {
+      live = watched->second;
+    } else if (auto ended = ended_logs_.find(record.name); ended != ended_logs_.end()) {
+      return ended->second;
+    }
   }
-  if (!core::IsTerminal(record.status)) return LogIndex();
+  if (!core::IsTerminal(record.status)) return live.value_or(LogIndex());
+  if (live) {
+    // Ended since the watcher's last look: the lines it did not see take the job's end time,
+    // as the watcher's next look will note them.
+    NoteStoredLines(record, *live);
+    return *live;
+  }
   std::ostringstream times;
   Status got = options_.objects->Get(JobStoreKey(record.name, "log-times.json"), times);
   LogIndex index;

@@ -46,7 +46,10 @@ class SageMakerLogsTest : public SageMakerApiTest {
 TEST_F(SageMakerLogsTest, OneStreamPerJobNamedAsSageMakerNamesIt) {
   EXPECT_TRUE(std::regex_match(stream_, std::regex("chatty-1/algo-1-[0-9]{10}"))) << stream_;
   JsonTestResponse streams = Call("DescribeLogStreams", {{"logGroupName", kLogGroup}});
+  ASSERT_EQ(streams.json["logStreams"].size(), 1u) << streams.body;
   const json& stream = streams.json["logStreams"][0];
+  ASSERT_TRUE(stream.contains("firstEventTimestamp")) << streams.body;
+  ASSERT_TRUE(stream.contains("lastEventTimestamp")) << streams.body;
   EXPECT_EQ(stream["arn"], "arn:aws:logs:us-east-1:000000000000:log-group:" +
                                std::string(kLogGroup) + ":log-stream:" + stream_);
   EXPECT_TRUE(stream["creationTime"].is_number_integer());
