@@ -180,13 +180,22 @@ void ServerProcess::Start(int attempt) {
       },
       std::chrono::seconds(20));
   if (!up || exited) {
+    int exit_code = 0;
+    if (exited) {
+      ProcessResult result = process_->Wait(std::chrono::seconds(10));
+      exit_code = result.exit_code;
+      output_ = result.output;
+      process_.reset();
+    }
     Kill9();
     // A first start whose free port was taken before the server bound it tries another one.
     if (exited && first_start && attempt < 3 && output_.find("in use") != std::string::npos) {
       port_ = 0;
       return Start(attempt + 1);
     }
-    FAIL() << "trainyard server did not start:\n" << output_;
+    FAIL() << "trainyard server did not start"
+           << (exited ? " (it exited with " + std::to_string(exit_code) + ")" : " in 20 s") << ":\n"
+           << output_;
   }
 }
 

@@ -49,7 +49,7 @@ void StripLeadingEmptyLines(std::string& pending) {
 
 }  // namespace
 
-Result<std::unique_ptr<ConnectionReactor>> ConnectionReactor::Start(
+Result<std::unique_ptr<ConnectionReactor>> ConnectionReactor::Create(
     const HttpServerOptions& options, int listen_fd, Dispatch dispatch) {
   int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -64,14 +64,17 @@ Result<std::unique_ptr<ConnectionReactor>> ConnectionReactor::Start(
     close(listen_fd);
     return failed;
   }
-  std::unique_ptr<ConnectionReactor> reactor(
+  return std::unique_ptr<ConnectionReactor>(
       new ConnectionReactor(options, listen_fd, epoll_fd, wake_fd, std::move(dispatch)));
+}
+
+Status ConnectionReactor::Run() {
   try {
-    reactor->thread_ = std::thread([raw = reactor.get()] { raw->Loop(); });
+    thread_ = std::thread([this] { Loop(); });
   } catch (const std::system_error& error) {
     return Internal(std::string("http server: no reactor thread: ") + error.what());
   }
-  return reactor;
+  return Status::Ok();
 }
 
 ConnectionReactor::ConnectionReactor(const HttpServerOptions& options, int listen_fd, int epoll_fd,

@@ -49,10 +49,14 @@ class ConnectionReactor {
   // handler thread free for it). Called on the reactor's thread.
   using Dispatch = std::function<Status(ConnectionPtr& connection)>;
 
-  // Starts the reactor's thread on `listen_fd` (a non-blocking listening socket, which it
-  // owns from now on). Internal when epoll or the thread cannot be made.
-  static Result<std::unique_ptr<ConnectionReactor>> Start(const HttpServerOptions& options,
-                                                          int listen_fd, Dispatch dispatch);
+  // A reactor on `listen_fd` (a non-blocking listening socket, which it owns from now on),
+  // not yet accepting: Run starts its thread. Two steps, so that whoever dispatches to
+  // handlers holds the reactor before the first connection reaches one. Internal when epoll
+  // cannot be made.
+  static Result<std::unique_ptr<ConnectionReactor>> Create(const HttpServerOptions& options,
+                                                           int listen_fd, Dispatch dispatch);
+  // Starts the reactor's thread. Internal when it cannot be made.
+  Status Run();
   ~ConnectionReactor();  // Stop()s
 
   // A connection whose response went out and that may carry another request: waits for it

@@ -257,11 +257,12 @@ class HttpServerImpl : public HttpServer {
 
   Status Start(int listen_fd) {
     port_ = internal::LocalPort(listen_fd);
+    // reactor_ is set before the reactor runs: handler threads give connections back to it.
     TY_ASSIGN_OR_RETURN(
-        reactor_, ConnectionReactor::Start(options_, listen_fd, [this](ConnectionPtr& connection) {
+        reactor_, ConnectionReactor::Create(options_, listen_fd, [this](ConnectionPtr& connection) {
           return Dispatch(connection);
         }));
-    return Status::Ok();
+    return reactor_->Run();
   }
 
   uint16_t port() const override { return port_; }
