@@ -98,7 +98,9 @@ struct Sockets {
       int fd = ConnectFrom(source, port);
       ASSERT_GE(fd, 0) << "connection " << i << " from " << source << ": " << strerror(errno);
       fds.push_back(fd);
-      if (!first_bytes.empty()) ASSERT_TRUE(SendAll(fd, first_bytes));
+      if (!first_bytes.empty()) {
+        ASSERT_TRUE(SendAll(fd, first_bytes));
+      }
     }
   }
 };

@@ -262,7 +262,7 @@ TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog
                            {"TrainingInputMode", "File"},
                            {"ContainerEntrypoint",
                             {"/bin/dash", "-c",
-                             "echo printed-by-the-container; echo written-to-stderr >&2; sleep 10; "
+                             "echo printed-by-the-container; echo written-to-stderr >&2; sleep 25; "
                              "no-such-command"}}}
                           .dump(),
                       "--role-arn", "arn:aws:iam::000000000000:role/test", "--output-data-config",
@@ -280,7 +280,8 @@ TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog
                            "/aws/sagemaker/TrainingJobs", "--log-stream-name",
                            stream_list["logStreams"][0]["logStreamName"], "--start-from-head"});
   };
-  // Live, while the command sleeps: the container's output is followed into the log.
+  // Live, while the command sleeps: the container's output is followed into the log. The sleep
+  // outlasts the awscli calls below even on a loaded machine (each can take seconds there).
   testing::ProcessResult live;
   EXPECT_TRUE(testing::WaitFor(
       [&] {
