@@ -757,7 +757,9 @@ TEST(HttpServer, IdleAndHalfSentHeadersHoldNoThreads) {
   for (int i = 0; i < 400; ++i) {
     clients.push_back(std::make_unique<RawClient>(server->port()));
     ASSERT_TRUE(clients.back()->connected());
-    if (i % 2 == 1) ASSERT_TRUE(clients.back()->Send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+    if (i % 2 == 1) {
+      ASSERT_TRUE(clients.back()->Send("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+    }
   }
   Curl curl;
   auto start = Clock::now();
