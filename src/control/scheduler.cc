@@ -537,10 +537,16 @@ void Scheduler::RecordExecutorMetrics(const JobRecord& job,
     if (known != job.metrics.end() && known->second == value) continue;
     update.metrics.push_back({name, value, std::nullopt, now});
   }
-  if (update.metrics.empty()) return;
+  // The progress file's snapshot, as a callback would post it (an executor that reads none
+  // describes an empty object).
+  if (description.progress.is_object() && !description.progress.empty() &&
+      description.progress != job.progress) {
+    update.progress = description.progress;
+  }
+  if (update.metrics.empty() && !update.progress) return;
   auto recorded = metadata_.RecordProgress(job.name, update);
   if (!recorded.ok()) {
-    Logger("control").warn("job={} metrics from its executor not recorded: {}", job.name,
+    Logger("control").warn("job={} progress from its executor not recorded: {}", job.name,
                            recorded.status().message());
     return;
   }

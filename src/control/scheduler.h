@@ -143,8 +143,8 @@ class Scheduler {
   Status Submit(metadata::JobRecord job, const SweepRequest& request);
   Status Finish(metadata::JobRecord job, const executor::JobDescription& description,
                 const OutputKeys& keys);
-  // A job without a callback reports its metrics through its executor: records those that
-  // changed (logged when they cannot be).
+  // A job without a callback reports its metrics and progress through its executor: records
+  // those that changed (logged when they cannot be).
   void RecordExecutorMetrics(const metadata::JobRecord& job,
                              const executor::JobDescription& description);
   Status EndWithoutRunning(metadata::JobRecord job, core::SecondaryStatus status,

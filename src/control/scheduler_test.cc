@@ -43,6 +43,7 @@ class FakeExecutor : public executor::Executor {
     executor::JobDescription description{name, it->second.tracker};
     description.exit_code = it->second.exit_code;
     description.metrics = it->second.metrics;
+    description.progress = it->second.progress;
     return description;
   }
   Status Stop(const std::string& name) override {
@@ -77,6 +78,10 @@ class FakeExecutor : public executor::Executor {
     std::lock_guard lock(mutex_);
     jobs_.at(name).metrics[metric] = value;
   }
+  void SetProgress(const std::string& name, nlohmann::json progress) {
+    std::lock_guard lock(mutex_);
+    jobs_.at(name).progress = std::move(progress);
+  }
   executor::JobSpec SpecOf(const std::string& name) {
     std::lock_guard lock(mutex_);
     return jobs_.at(name).spec;
@@ -96,6 +101,7 @@ class FakeExecutor : public executor::Executor {
     core::JobStatusTracker tracker;
     std::optional<int> exit_code;
     std::map<std::string, double> metrics;
+    nlohmann::json progress = nlohmann::json::object();
   };
   std::string name_;
   bool remembers_jobs_;
@@ -564,6 +570,35 @@ TEST_F(SchedulerAdapterTest, ACallersJobStoresItsOutputsUnderItsRootsAndItsMetri
   }
   EXPECT_FALSE(objects_->Head("s3/objects/out/models/named/output/training.log").ok());
   EXPECT_FALSE(objects_->Head(OutputPrefix("named") + "model.tar.gz").ok());
+}
+
+// `trainyard run` and the endpoint's jobs post no callback: their progress file's snapshot
+// comes through their executor, recorded once per change.
+TEST_F(SchedulerAdapterTest, ProgressWithoutACallbackIsRecordedFromTheExecutor) {
+  PutObject("s3/objects/b/data/train.csv", "a");
+  FakeExecutor executor("local");
+  auto scheduler = MakeSchedulerWithoutCallback(executor);
+  ASSERT_TRUE(scheduler->CreateSweep(NamedRequest("progressing")).ok());
+  scheduler->RunOnce();
+  executor.Move("progressing", SecondaryStatus::kTraining);
+  executor.SetProgress("progressing", {{"progress", 0.25}, {"epoch", 1}});
+  scheduler->RunOnce();
+  auto job = metadata_->GetJob("progressing");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->progress["progress"], 0.25);
+  auto last = metadata_->LastEventId();
+  ASSERT_TRUE(last.ok());
+  scheduler->RunOnce();  // unchanged: nothing more recorded
+  auto events = metadata_->ListEvents(*last, {});
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty()) << events->front().type;
+  executor.SetProgress("progressing", {{"progress", 0.5}, {"epoch", 2}});
+  scheduler->RunOnce();
+  events = metadata_->ListEvents(*last, {});
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ(events->front().type, "job.progress");
+  EXPECT_EQ(events->front().data["progress"], 0.5);
 }
 
 TEST_F(SchedulerAdapterTest, ATakenNameAndAnEmptyPrefixAreRefused) {
