@@ -3,19 +3,17 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
 #include "app/kill_at_step.h"
+#include "app/run_adapter.h"
 #include "app/run_record.h"
 #include "app/run_resume.h"
-#include "app/sweep_runner.h"
 #include "common/environment.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "core/sagemaker_limits.h"
-#include "executor/local/local_executor.h"
 
 extern char** environ;
 
@@ -83,28 +81,7 @@ int Fail(const Status& status) {
   return ToExitCode(status);
 }
 
-fs::path WorkDir(const RunOptions& options) {
-  return options.out_dir / ".work";
-}
-
-// Detached: each job's wrapper runs in its own session with its state in the work dir, so that
-// a `trainyard run` killed outright leaves its jobs running for --resume to adopt. Stopping
-// them on Ctrl-C is the sweep runner's (the executor's destructor leaves detached jobs alone).
-// The jobs get the allowlisted part of the user's environment only (docs/security.md), and
-// --env; a credential the user has in the shell (AWS_*, TRAINYARD_TOKEN) stays there.
-std::unique_ptr<executor::LocalExecutor> MakeExecutor(const RunOptions& options,
-                                                      const EnvironmentMap& environment,
-                                                      const StepHook& on_step) {
-  return std::make_unique<executor::LocalExecutor>(
-      executor::LocalExecutorOptions{.work_dir = WorkDir(options),
-                                     .wrapper_path = options.wrapper_path,
-                                     .environment = JobHostEnvironment(environment),
-                                     .keep_job_roots = options.keep_job_roots,
-                                     .detach_jobs = true,
-                                     .on_step = on_step});
-}
-
-void PrintResults(const RunOptions& options, const SweepOutcome& outcome) {
+void PrintResults(const RunOptions& options, const RunOutcome& outcome) {
   std::fputs("\n", stdout);
   std::fputs(FormatResultsTable(outcome.results, options.objective).c_str(), stdout);
   std::fprintf(stdout,
@@ -119,33 +96,27 @@ void PrintResults(const RunOptions& options, const SweepOutcome& outcome) {
   }
 }
 
-// Runs the planned jobs to their end, prints the table and returns the exit code.
-int RunPlannedSweep(const RunOptions& options, std::vector<PlannedJob> plan,
-                    std::unique_ptr<executor::LocalExecutor> executor, const StepHook& on_step) {
+// Runs the recorded jobs to their end through the adapter, prints the table and returns the
+// exit code.
+int RunToTheEnd(const RunOptions& options, std::unique_ptr<RunAdapter> adapter) {
   InstallInterruptHandlers();
   ProgressDisplay display(stdout, ::isatty(STDOUT_FILENO));
-  Result<SweepOutcome> outcome =
-      RunSweep(options, std::move(plan), *executor, display, g_interrupted, on_step);
-  executor.reset();  // every job has ended: its threads are done
+  Result<RunOutcome> outcome = adapter->Run(display, g_interrupted);
+  adapter.reset();  // the scheduler, then the executor: every job has ended
   // After an error the work dir stays: the executor's records in it let --resume finish the
   // jobs whose end was not recorded.
   if (!outcome.ok()) return Fail(outcome.status());
   if (!options.keep_job_roots) {
     std::error_code error;
-    fs::remove_all(WorkDir(options), error);
+    fs::remove_all(RunWorkDir(options.out_dir), error);
     if (error) {
-      Logger("run").error("path={} could not be removed: {}", WorkDir(options).string(),
+      Logger("run").error("path={} could not be removed: {}", RunWorkDir(options.out_dir).string(),
                           error.message());
     }
   }
   PrintResults(options, *outcome);
   if (outcome->interrupted) return 130;
   return outcome->all_completed ? 0 : 1;
-}
-
-size_t CountStarts(const std::vector<PlannedJob>& plan, JobStart start) {
-  return static_cast<size_t>(std::count_if(
-      plan.begin(), plan.end(), [start](const auto& job) { return job.start == start; }));
 }
 
 }  // namespace
@@ -167,14 +138,10 @@ int RunCommand(RunOptions options) {
                recorded.sweep_name.c_str(), record.jobs.size(), record.jobs.size() == 1 ? "" : "s",
                recorded.parallel, recorded.out_dir.c_str());
   std::fflush(stdout);
-  std::vector<PlannedJob> plan;
-  for (const RecordedJob& job : record.jobs) {
-    plan.push_back({{job.name, job.hyperparameters}, JobStart::kSubmit});
-  }
   EnvironmentMap environment = ParseEnvironment(environ);
-  StepHook on_step = KillAtStep(environment, "trainyard run");
-  return RunPlannedSweep(recorded, std::move(plan), MakeExecutor(recorded, environment, on_step),
-                         on_step);
+  auto adapter = RunAdapter::Open(record, environment, KillAtStep(environment, "trainyard run"));
+  if (!adapter.ok()) return Fail(adapter.status());
+  return RunToTheEnd(recorded, std::move(adapter).value());
 }
 
 int ResumeCommand(const fs::path& out_dir) {
@@ -188,22 +155,20 @@ int ResumeCommand(const fs::path& out_dir) {
   // at once, and those are not the killed process's leftovers.
   RemoveInterruptedWrites(*record);
   EnvironmentMap environment = ParseEnvironment(environ);
-  StepHook on_step = KillAtStep(environment, "trainyard run");
-  std::unique_ptr<executor::LocalExecutor> executor = MakeExecutor(options, environment, on_step);
-  if (Status adopted = executor->AdoptRunningJobs(); !adopted.ok()) return Fail(adopted);
-  auto plan = PlanResume(*record, *executor);
-  if (!plan.ok()) return Fail(plan.status());
-  size_t to_start = CountStarts(*plan, JobStart::kSubmit);
-  if (to_start > 0) {
+  auto adapter = RunAdapter::Open(*record, environment, KillAtStep(environment, "trainyard run"));
+  if (!adapter.ok()) return Fail(adapter.status());
+  auto standing = (*adapter)->Standing();
+  if (!standing.ok()) return Fail(standing.status());
+  if (standing->to_start > 0) {
     if (Status status = CheckInputs(options); !status.ok()) return Fail(status);
   }
 
-  std::fprintf(
-      stdout, "trainyard run: resuming sweep '%s' in %s: %zu ended, %zu running, %zu to start\n",
-      options.sweep_name.c_str(), options.out_dir.c_str(), CountStarts(*plan, JobStart::kEnded),
-      CountStarts(*plan, JobStart::kFollow), to_start);
+  std::fprintf(stdout,
+               "trainyard run: resuming sweep '%s' in %s: %zu ended, %zu running, %zu to start\n",
+               options.sweep_name.c_str(), options.out_dir.c_str(), standing->ended,
+               standing->running, standing->to_start);
   std::fflush(stdout);
-  return RunPlannedSweep(options, std::move(plan).value(), std::move(executor), on_step);
+  return RunToTheEnd(options, std::move(adapter).value());
 }
 
 }  // namespace trainyard::app

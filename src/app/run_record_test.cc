@@ -1,10 +1,9 @@
-// run.json and `--resume`: the record holds the very jobs of the run, a resume refuses what would
-// change them, and takes each job up where it stood.
+// run.json and `--resume`: the record holds the very jobs of the run, and a resume refuses what
+// would change them and clears what a killed run's writes left.
 #include "app/run_record.h"
 
 #include <gtest/gtest.h>
 
-#include "app/job_result_file.h"
 #include "app/run_resume.h"
 #include "common/files.h"
 #include "support/test_paths.h"
@@ -112,73 +111,6 @@ TEST(ResumeTest, ResumeTakesNoOtherOptionNorACommand) {
   EXPECT_EQ(with_param.message(),
             "--resume runs the jobs as they were recorded: --param cannot be given with it");
   EXPECT_EQ(CheckResumeIsAlone({}, true).code(), StatusCode::kInvalidArgument);
-}
-
-// An executor that knows the jobs it is told, as one that adopted them after a restart.
-class KnownJobsExecutor : public executor::Executor {
- public:
-  explicit KnownJobsExecutor(bool remembers) : remembers_(remembers) {}
-  // Training, and then Completed when `ended`.
-  void Know(const std::string& name, bool ended) {
-    auto now = std::chrono::system_clock::now();
-    core::JobStatusTracker tracker(now);
-    EXPECT_TRUE(tracker.Transition(core::SecondaryStatus::kTraining, now).ok());
-    if (ended) {
-      EXPECT_TRUE(tracker.Transition(core::SecondaryStatus::kCompleted, now).ok());
-    }
-    jobs_.insert_or_assign(name, executor::JobDescription{name, tracker});
-  }
-  std::string name() const override { return "known"; }
-  executor::TrainerKind AcceptedTrainer() const override { return executor::TrainerKind::kCommand; }
-  bool RemembersJobsAcrossRestarts() const override { return remembers_; }
-  Status Submit(const executor::JobSpec&) override { return Internal("not in this test"); }
-  Result<executor::JobDescription> Describe(const std::string& job_name) override {
-    auto it = jobs_.find(job_name);
-    if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
-    return it->second;
-  }
-  Status Stop(const std::string&) override { return Internal("not in this test"); }
-
- private:
-  bool remembers_;
-  std::map<std::string, executor::JobDescription> jobs_;
-};
-
-TEST(ResumeTest, EachJobIsTakenUpWhereItStood) {
-  testing::TempDir dir;
-  RunRecord record = ExampleRecord(dir.path());
-  // digits-001 ended and was recorded; digits-002 runs; digits-003 ended and was not recorded;
-  // digits-004 never started. A job that runs again after its end was recorded is followed.
-  KnownJobsExecutor executor(true);
-  executor.Know("digits-001", /*ended=*/true);
-  executor.Know("digits-002", /*ended=*/false);
-  executor.Know("digits-003", /*ended=*/true);
-  auto recorded = executor.Describe("digits-001");
-  ASSERT_TRUE(recorded.ok());
-  for (size_t i : {0, 1}) {
-    JobResult ended{record.jobs[i].name, record.jobs[i].hyperparameters, *recorded, 4.5};
-    ASSERT_TRUE(WriteJobResultFile(dir.path(), ended).ok());
-  }
-
-  auto plan = PlanResume(record, executor);
-  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-  ASSERT_EQ(plan->size(), 4u);
-  EXPECT_EQ((*plan)[0].start, JobStart::kEnded);
-  EXPECT_EQ((*plan)[0].result.duration_seconds, 4.5);
-  EXPECT_EQ((*plan)[1].start, JobStart::kFollow);
-  EXPECT_EQ((*plan)[2].start, JobStart::kFollow);
-  EXPECT_EQ((*plan)[3].start, JobStart::kSubmit);
-  for (size_t i = 0; i < 4; ++i) {
-    EXPECT_EQ((*plan)[i].result.job_name, record.jobs[i].name);
-    EXPECT_EQ((*plan)[i].result.hyperparameters, record.jobs[i].hyperparameters);
-  }
-}
-
-TEST(ResumeTest, AnExecutorThatForgetsItsJobsCannotResume) {
-  testing::TempDir dir;
-  KnownJobsExecutor forgetful(false);
-  EXPECT_EQ(PlanResume(ExampleRecord(dir.path()), forgetful).status().code(),
-            StatusCode::kFailedPrecondition);
 }
 
 TEST(ResumeTest, InterruptedWritesAreRemovedAndResultsKept) {

@@ -2,7 +2,6 @@
 
 #include <regex>
 
-#include "app/job_result_file.h"
 #include "common/log.h"
 
 namespace trainyard::app {
@@ -42,37 +41,6 @@ Status CheckResumeIsAlone(const std::vector<std::string>& other_options, bool ha
         "--resume runs the jobs as they were recorded: a COMMAND cannot be given with it");
   }
   return Status::Ok();
-}
-
-Result<std::vector<PlannedJob>> PlanResume(const RunRecord& record, executor::Executor& executor) {
-  if (!executor.RemembersJobsAcrossRestarts()) {
-    // Then a job it does not know may have run already, and starting it would run it twice.
-    return FailedPrecondition("executor '" + executor.name() +
-                              "' does not remember jobs across restarts: cannot resume");
-  }
-  std::vector<PlannedJob> plan;
-  for (const RecordedJob& recorded : record.jobs) {
-    PlannedJob job;
-    job.result.job_name = recorded.name;
-    job.result.hyperparameters = recorded.hyperparameters;
-    auto known = executor.Describe(recorded.name);
-    if (!known.ok() && known.status().code() != StatusCode::kNotFound) return known.status();
-    bool running = known.ok() && !core::IsTerminal(known->status.status());
-    if (!running) {
-      // An end already recorded stays as it was recorded.
-      auto ended = ReadJobResultFile(record.options.out_dir, recorded.name);
-      if (ended.ok()) {
-        job.result = std::move(ended).value();
-        job.start = JobStart::kEnded;
-        plan.push_back(std::move(job));
-        continue;
-      }
-      if (ended.status().code() != StatusCode::kNotFound) return ended.status();
-    }
-    job.start = known.ok() ? JobStart::kFollow : JobStart::kSubmit;
-    plan.push_back(std::move(job));
-  }
-  return plan;
 }
 
 void RemoveInterruptedWrites(const RunRecord& record) {

@@ -1,5 +1,5 @@
-// `trainyard run --resume DIR`: where each job of a killed run stands, read from what the run
-// left in DIR (its status.json files) and from the executor that adopted its jobs.
+// `trainyard run --resume DIR`: what it refuses, and the leftovers of a killed run's writes
+// (where each job stands is the scheduler's: app/run_adapter.h).
 #pragma once
 
 #include <filesystem>
@@ -7,8 +7,6 @@
 #include <vector>
 
 #include "app/run_record.h"
-#include "app/sweep_runner.h"
-#include "executor/executor.h"
 
 namespace trainyard::app {
 
@@ -16,15 +14,6 @@ namespace trainyard::app {
 // InvalidArgument naming the first of `other_options` (the options given besides --resume),
 // or the command.
 Status CheckResumeIsAlone(const std::vector<std::string>& other_options, bool has_command);
-
-// Each recorded job, in order, as `executor` knows it after AdoptRunningJobs() (it must
-// remember jobs across restarts: one it does not know never started):
-//  - running, or ended and not recorded yet: kFollow (its end is recorded when the runner sees it);
-//  - ended with its status.json written: kEnded, as read back;
-//  - unknown: kSubmit.
-// Errors: FailedPrecondition for an executor that does not remember jobs across restarts; a
-// status.json that cannot be read, naming it; the executor's errors other than NotFound.
-Result<std::vector<PlannedJob>> PlanResume(const RunRecord& record, executor::Executor& executor);
 
 // Removes the temporary files of writes that a kill cut short in DIR and its jobs' folders
 // (WriteFileAtomic's "NAME.tmp.PID.N", archive packing's "NAME.tmp-XXXXXX"): the writes
