@@ -3,8 +3,9 @@
 // Completed with its outputs, its code ran exactly once, and nothing is left behind (no job
 // process, no work dir, no job root, no half-written state file). The same steps with the
 // container executor and real podman: no container is left either (skips, saying why, where
-// podman cannot run the test image).
+// podman cannot run the test image). And `trainyard run` killed at each step, then --resume.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -138,6 +139,99 @@ std::string StepName(const ::testing::TestParamInfo<const char*>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Steps, KillAtStepTest, kSteps, StepName);
+
+// `trainyard run` as an entry of the same lifecycle: killed at each step of a job's way (the
+// scheduler's, the executor's and its own two), then `trainyard run --resume`. Every job ends
+// Completed with a model that unpacks to what its code wrote, its code ran exactly once, and
+// nothing is left: no job process, no work dir, no object in the run's store, no staging dir,
+// no half-written file.
+class RunKillAtStepTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  static std::string Trainyard() { return (testing::BuildDir() / "apps" / "trainyard").string(); }
+  std::vector<std::string> Run(int jobs, const std::string& seconds) {
+    std::string script = "echo \"$TRAINING_JOB_NAME\" >> '" + runs_.string() + "'; sleep " +
+                         seconds + "; echo weights > \"$SM_MODEL_DIR/model.bin\"; echo trained";
+    std::string values;
+    for (int i = 1; i <= jobs; ++i) values += (i > 1 ? "," : "") + std::to_string(i);
+    return {Trainyard(),  "run",         "--name",       "once", "--param", "n=" + values,
+            "--parallel", "2",           "--stop-grace", "2",    "--train", train_.string(),
+            "--out",      out_.string(), "--",           "sh",   "-c",      script};
+  }
+
+  // Regular files under `directory` (relative), or what lies there at all when `any` is set.
+  static std::vector<std::string> FilesUnder(const fs::path& directory, bool any = false) {
+    std::vector<std::string> found;
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(directory, error);
+         it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (any || it->is_regular_file())
+        found.push_back(fs::relative(it->path(), directory).string());
+    }
+    return found;
+  }
+
+  void ExpectEveryJobCompletedOnce(int jobs) {
+    std::map<std::string, int> runs = RunsByJob(runs_);
+    EXPECT_EQ(runs.size(), static_cast<size_t>(jobs)) << json(runs).dump();
+    for (int i = 1; i <= jobs; ++i) {
+      const std::string name = "once-00" + std::to_string(i);
+      EXPECT_EQ(runs[name], 1) << name << "'s code ran " << runs[name] << " times";
+      const fs::path job = out_ / name;
+      auto status = ReadFile(job / "status.json");
+      ASSERT_TRUE(status.ok()) << name << ": " << status.status().ToString();
+      json parsed = json::parse(*status, nullptr, false);
+      EXPECT_EQ(parsed["status"], "Completed") << parsed.dump();
+      EXPECT_EQ(parsed["hyperparameters"]["n"], std::to_string(i));
+      auto model = testing::RunProcess(
+          {"tar", "-xzOf", (job / "model.tar.gz").string(), "model.bin"}, {}, 30s);
+      EXPECT_EQ(model.exit_code, 0) << name << ": " << model.output;
+      EXPECT_EQ(model.output, "weights\n") << name << ": model.tar.gz is not whole";
+      auto output = testing::RunProcess({"tar", "-tzf", (job / "output.tar.gz").string()}, {}, 30s);
+      EXPECT_EQ(output.exit_code, 0) << name << ": " << output.output;
+      auto log = ReadFile(job / "training.log");
+      EXPECT_NE(log.ok() ? log->find("trained") : std::string::npos, std::string::npos) << name;
+    }
+    auto sweep = ReadFile(out_ / "sweep.json");
+    ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+    json summary = json::parse(*sweep, nullptr, false);
+    EXPECT_EQ(summary["jobs"].size(), static_cast<size_t>(jobs)) << summary.dump();
+    EXPECT_TRUE(WaitFor([&] { return JobProcesses(out_).empty(); }, 10s))
+        << "job processes left: " << JobProcesses(out_).size();
+    EXPECT_FALSE(fs::exists(out_ / ".work"));
+    EXPECT_EQ(FilesUnder(out_ / ".trainyard" / "store"), std::vector<std::string>())
+        << "objects left in the run's store";
+    EXPECT_EQ(FilesUnder(out_ / ".trainyard" / "staging", true), std::vector<std::string>())
+        << "staging left";
+    for (const std::string& file : FilesUnder(out_)) {
+      EXPECT_EQ(file.find(".tmp"), std::string::npos) << "half-written: " << file;
+    }
+  }
+
+  testing::TempDir dir_;
+  fs::path out_ = dir_.path() / "out";
+  fs::path runs_ = dir_.path() / "runs.txt";
+  fs::path train_ = testing::SourceDir() / "examples" / "data" / "digits" / "train.csv";
+};
+
+TEST_P(RunKillAtStepTest, ResumeCompletesEveryJobAndItsCodeRunsOnce) {
+  constexpr int kJobs = 4;
+  auto killed =
+      testing::RunProcess(Run(kJobs, "0.5"), {{"TRAINYARD_TEST_KILL_AT", GetParam()}}, 60s);
+  ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.output;
+  ASSERT_NE(killed.output.find(std::string("killed at ") + GetParam()), std::string::npos)
+      << killed.output;
+  auto resumed = testing::RunProcess({Trainyard(), "run", "--resume", out_.string()}, {}, 60s);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  ExpectEveryJobCompletedOnce(kJobs);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, RunKillAtStepTest,
+                         ::testing::Values("scheduler.claimed", "executor.recorded",
+                                           "executor.staged", "executor.launched",
+                                           "scheduler.submitted", "scheduler.running",
+                                           "executor.packed", "scheduler.storing",
+                                           "scheduler.stored", "run.recorded", "run.summarizing"),
+                         StepName);
 
 // The container executor, with podman: each job a container of the test image
 // (examples/container/build-image.sh) without its default command, so that it runs a script
