@@ -222,7 +222,7 @@ Result<RunStanding> RunAdapter::Standing() {
   return standing;
 }
 
-Status RunAdapter::ReadChanges(bool* changed) {
+Status RunAdapter::ReadChanges(std::set<std::string>* changed) {
   std::set<std::string> names;
   if (read_all_) {
     // The cursor first: what changes after it is read again at the next call.
@@ -247,7 +247,7 @@ Status RunAdapter::ReadChanges(bool* changed) {
       return record.status();
     }
     records_[name] = std::move(record).value();
-    *changed = true;
+    changed->insert(name);
   }
   return Status::Ok();
 }
@@ -268,7 +268,7 @@ Status RunAdapter::HandOut(const JobRecord& record) {
   auto recorded = ReadJobResultFile(out_dir, record.name);
   if (recorded.ok()) {
     handed_out_[record.name] = std::move(recorded).value();
-    return Status::Ok();
+    return DeleteStoredOutputs(record.name);
   }
   if (recorded.status().code() != StatusCode::kNotFound) return recorded.status();
 
@@ -289,7 +289,9 @@ Status RunAdapter::HandOut(const JobRecord& record) {
   TY_RETURN_IF_ERROR(WriteJobResultFile(out_dir, result));
   ReachStep(on_step_, "run.recorded", record.name);
   handed_out_[record.name] = std::move(result);
-  return Status::Ok();
+  // The results in place, the store lets go of its copies (links to the same files, or
+  // copies). A kill in between leaves them to the resume, which deletes them then.
+  return DeleteStoredOutputs(record.name);
 }
 
 bool RunAdapter::AllHandedOut() const {
@@ -324,26 +326,37 @@ void RunAdapter::StopAndWaitForEveryEnd() {
   }
 }
 
-void RunAdapter::Show(ProgressDisplay& display, bool stopping) {
-  // Results outlive the vector of displayed jobs, which points into them.
-  std::vector<JobResult> results;
-  results.reserve(record_.jobs.size());
-  for (const RecordedJob& job : record_.jobs) {
-    auto ended = handed_out_.find(job.name);
-    auto record = records_.find(job.name);
-    if (ended != handed_out_.end()) {
-      results.push_back(ended->second);
-    } else if (record != records_.end() && !record->second.queued) {
-      auto result = JobResultOfRecord(record->second);
-      results.push_back(result.ok() ? std::move(result).value()
-                                    : JobResult{job.name, job.hyperparameters, std::nullopt, 0});
-    } else {
-      results.push_back({job.name, job.hyperparameters, std::nullopt, 0});
-    }
+void RunAdapter::UpdateShown(const std::string& name) {
+  auto position = positions_.find(name);
+  if (position == positions_.end()) return;
+  JobResult& shown = shown_[position->second];
+  auto ended = handed_out_.find(name);
+  if (ended != handed_out_.end()) {
+    shown = ended->second;
+    active_.erase(name);
+    return;
   }
+  auto record = records_.find(name);
+  if (record == records_.end() || record->second.queued) {
+    shown = {name, shown.hyperparameters, std::nullopt, 0};
+    active_.erase(name);
+    return;
+  }
+  auto result = JobResultOfRecord(record->second);
+  if (!result.ok()) {
+    Logger("run").warn("job={} not shown: {}", name, result.status().message());
+    return;
+  }
+  shown = std::move(result).value();
+  active_.insert(name);
+}
+
+void RunAdapter::Show(ProgressDisplay& display, bool stopping) {
+  // The running jobs' times go on; the others' lines stay as they were last updated.
+  for (const std::string& name : std::set<std::string>(active_)) UpdateShown(name);
   std::vector<DisplayedJob> displayed;
-  displayed.reserve(results.size());
-  for (const JobResult& result : results) {
+  displayed.reserve(shown_.size());
+  for (const JobResult& result : shown_) {
     displayed.push_back({result.job_name, result.description ? &*result.description : nullptr,
                          result.duration_seconds});
   }
@@ -371,6 +384,10 @@ Status RunAdapter::WriteSummary(const std::vector<JobResult>& results) {
 }
 
 Result<RunOutcome> RunAdapter::Run(ProgressDisplay& display, const std::atomic<bool>& interrupted) {
+  for (const RecordedJob& job : record_.jobs) {
+    positions_[job.name] = shown_.size();
+    shown_.push_back({job.name, job.hyperparameters, std::nullopt, 0});
+  }
   TY_RETURN_IF_ERROR(QueueRecordedJobs());
   TY_RETURN_IF_ERROR(scheduler_->Start());
   RunOutcome outcome;
@@ -380,18 +397,20 @@ Result<RunOutcome> RunAdapter::Run(ProgressDisplay& display, const std::atomic<b
       outcome.interrupted = true;
       StopEveryJob();
     }
-    bool changed = false;
+    std::set<std::string> changed;
     Status status = ReadChanges(&changed);
-    for (const auto& [name, record] : records_) {
+    for (const std::string& name : changed) {
       if (!status.ok()) break;
+      const JobRecord& record = records_.at(name);
       if (core::IsTerminal(record.status) && !handed_out_.count(name)) status = HandOut(record);
+      UpdateShown(name);
     }
     if (!status.ok()) {
       Logger("run").error("the run stops every job: {}", status.message());
       StopAndWaitForEveryEnd();
       return status;
     }
-    if (changed || SteadyClock::now() - last_redraw >= kRedrawInterval) {
+    if (!changed.empty() || SteadyClock::now() - last_redraw >= kRedrawInterval) {
       Show(display, outcome.interrupted);
       last_redraw = SteadyClock::now();
     }
@@ -402,10 +421,6 @@ Result<RunOutcome> RunAdapter::Run(ProgressDisplay& display, const std::atomic<b
   }
   display.Close();
   scheduler_->Shutdown();
-  // The results durable (status.json is written atomically but not synced, one job after
-  // another), the store lets go of its copies: one sync for the whole run.
-  TY_RETURN_IF_ERROR(SyncFileSystem(record_.options.out_dir));
-  for (const RecordedJob& job : record_.jobs) TY_RETURN_IF_ERROR(DeleteStoredOutputs(job.name));
 
   outcome.all_completed = true;
   for (const RecordedJob& job : record_.jobs) {

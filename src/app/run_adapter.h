@@ -12,10 +12,11 @@
 // they lie, in place.
 //
 // When a job's end is recorded, the adapter hands its outputs out to <out>/<job>/ (each object
-// hard-linked, else copied, into place through a temporary name) and writes
-// <out>/<job>/status.json, the run's own end record; once every job has ended and the results
-// are synced, the store's copies are deleted. A job whose status.json exists is kept as it is:
-// after a kill at any instant, a resume hands out again what has no status.json yet.
+// hard-linked, else copied, into place through a temporary name), writes
+// <out>/<job>/status.json, the run's own end record, and then deletes the store's copies. A
+// job whose status.json exists is kept as it is (what the store still holds of it is deleted):
+// after a kill at any instant, a resume hands out again what has no status.json yet. As
+// before, status.json files are written whole but synced once, before sweep.json.
 //
 // Not thread-safe: the command's thread drives it; the scheduler runs its own threads inside.
 #pragma once
@@ -94,8 +95,9 @@ class RunAdapter {
 
   control::SweepRequest RequestFor(const RecordedJob& job) const;
   Status QueueRecordedJobs();
-  // Reads the jobs named by events after the cursor (all of them the first time).
-  Status ReadChanges(bool* changed);
+  // Reads the jobs named by events after the cursor (all of them the first time) into
+  // records_, and adds their names to `changed`.
+  Status ReadChanges(std::set<std::string>* changed);
   // status.json and the outputs of an ended job; a no-op for one handed out before.
   Status HandOut(const metadata::JobRecord& record);
   Status DeleteStoredOutputs(const std::string& job_name);
@@ -103,6 +105,8 @@ class RunAdapter {
   // After an error: stops every job and follows them until each has ended (logged when one
   // cannot be read).
   void StopAndWaitForEveryEnd();
+  // The job's line as its record (or its status.json) says now.
+  void UpdateShown(const std::string& name);
   void Show(ProgressDisplay& display, bool stopping);
   bool AllHandedOut() const;
   Status WriteSummary(const std::vector<JobResult>& results);
@@ -116,6 +120,11 @@ class RunAdapter {
 
   std::map<std::string, metadata::JobRecord> records_;  // by job name, as last read
   std::map<std::string, JobResult> handed_out_;         // ended jobs, as their status.json says
+  // What the display shows, in run.json's order; each job's line is updated when its record
+  // changes, and the running ones' (active_) at every redraw, for their time.
+  std::vector<JobResult> shown_;
+  std::map<std::string, size_t> positions_;
+  std::set<std::string> active_;
   int64_t event_cursor_ = 0;
   bool read_all_ = true;  // the next ReadChanges reads every job
 
