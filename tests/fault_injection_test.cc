@@ -145,7 +145,7 @@ INSTANTIATE_TEST_SUITE_P(Steps, KillAtStepTest, kSteps, StepName);
 // Completed with a model that unpacks to what its code wrote, its code ran exactly once, and
 // nothing is left: no job process, no work dir, no object in the run's store, no staging dir,
 // no half-written file.
-class RunKillAtStepTest : public ::testing::TestWithParam<const char*> {
+class RunFaultTest : public ::testing::Test {
  protected:
   static std::string Trainyard() { return (testing::BuildDir() / "apps" / "trainyard").string(); }
   std::vector<std::string> Run(int jobs, const std::string& seconds) {
@@ -174,7 +174,9 @@ class RunKillAtStepTest : public ::testing::TestWithParam<const char*> {
     std::map<std::string, int> runs = RunsByJob(runs_);
     EXPECT_EQ(runs.size(), static_cast<size_t>(jobs)) << json(runs).dump();
     for (int i = 1; i <= jobs; ++i) {
-      const std::string name = "once-00" + std::to_string(i);
+      char name_buffer[16];
+      std::snprintf(name_buffer, sizeof name_buffer, "once-%03d", i);  // core::MakeJobName
+      const std::string name = name_buffer;
       EXPECT_EQ(runs[name], 1) << name << "'s code ran " << runs[name] << " times";
       const fs::path job = out_ / name;
       auto status = ReadFile(job / "status.json");
@@ -213,6 +215,8 @@ class RunKillAtStepTest : public ::testing::TestWithParam<const char*> {
   fs::path train_ = testing::SourceDir() / "examples" / "data" / "digits" / "train.csv";
 };
 
+class RunKillAtStepTest : public RunFaultTest, public ::testing::WithParamInterface<const char*> {};
+
 TEST_P(RunKillAtStepTest, ResumeCompletesEveryJobAndItsCodeRunsOnce) {
   constexpr int kJobs = 4;
   auto killed =
@@ -232,6 +236,30 @@ INSTANTIATE_TEST_SUITE_P(Steps, RunKillAtStepTest,
                                            "executor.packed", "scheduler.storing",
                                            "scheduler.stored", "run.recorded", "run.summarizing"),
                          StepName);
+
+// Ten kill -9s at random instants during a 20-job `trainyard run`: the run, then each resume,
+// is killed in turn, until a resume is left to finish.
+TEST_F(RunFaultTest, TenKillsAtRandomInstantsDuringATwentyJobRun) {
+  constexpr int kJobs = 20;
+  unsigned seed = std::random_device()();
+  std::printf("kill instants from seed %u\n", seed);
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> pause_ms(50, 700);
+  const std::vector<std::string> resume = {Trainyard(), "run", "--resume", out_.string()};
+  for (int kill = 0; kill < 10; ++kill) {
+    testing::Process run(kill == 0 ? Run(kJobs, "0.1") : resume);
+    // The first kill after run.json: before it there is no run to resume.
+    if (kill == 0) ASSERT_TRUE(WaitFor([&] { return fs::exists(out_ / "run.json"); }, 30s));
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
+    run.Signal(SIGKILL);
+    testing::ProcessResult result = run.Wait(30s);
+    ASSERT_TRUE(result.exit_code == 128 + SIGKILL || result.exit_code == 0)
+        << "seed " << seed << ": " << result.output;
+  }
+  auto finished = testing::RunProcess(resume, {}, 120s);
+  ASSERT_EQ(finished.exit_code, 0) << "seed " << seed << ": " << finished.output;
+  ExpectEveryJobCompletedOnce(kJobs);
+}
 
 // The container executor, with podman: each job a container of the test image
 // (examples/container/build-image.sh) without its default command, so that it runs a script
