@@ -183,5 +183,19 @@ TEST_F(RunResumeTest, ResumeRefusesADirectoryWithoutARunAndOtherOptions) {
   EXPECT_NE(with_command.output.find("COMMAND"), std::string::npos) << with_command.output;
 }
 
+// A run that an earlier trainyard started has job records of that version only: the store
+// would queue every job again, those that ran included. Refused, saying why.
+TEST_F(RunResumeTest, ARunStartedWithoutTheStoreIsRefused) {
+  auto killed = RunProcess(Run("0.1"), {{"TRAINYARD_TEST_KILL_AT", "executor.launched"}}, 60s);
+  ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.output;
+  ASSERT_TRUE(WaitFor([&] { return JobProcesses(out_).empty(); }, 10s));
+  fs::remove_all(out_ / ".trainyard");
+  const std::map<std::string, int> runs = RunsByJob();
+  auto refused = RunProcess(Resume(), {}, 30s);
+  EXPECT_EQ(refused.exit_code, 5) << refused.output;
+  EXPECT_NE(refused.output.find("earlier trainyard"), std::string::npos) << refused.output;
+  EXPECT_EQ(RunsByJob(), runs);  // nothing ran again
+}
+
 }  // namespace
 }  // namespace trainyard

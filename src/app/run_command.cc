@@ -151,6 +151,16 @@ int ResumeCommand(const fs::path& out_dir) {
   if (!lock.ok()) return Fail(lock.status());
   const RunOptions& options = record->options;
 
+  // A run whose jobs were started without the store (by a trainyard before the scheduler ran
+  // `trainyard run`) would have every job queued again, the ones that ran included.
+  std::error_code error;
+  if (!fs::exists(RunStoreDir(options.out_dir) / "metadata.db", error) &&
+      fs::exists(RunWorkDir(options.out_dir), error)) {
+    return Fail(FailedPrecondition(
+        "'" + options.out_dir.string() +
+        "' was run by an earlier trainyard (it has .work but no .trainyard/metadata.db): "
+        "resume it with that version"));
+  }
   // Before the adoption: adopted jobs pack their artifacts through temporary files of their own
   // at once, and those are not the killed process's leftovers.
   RemoveInterruptedWrites(*record);
