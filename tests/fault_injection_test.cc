@@ -249,7 +249,9 @@ TEST_F(RunFaultTest, TenKillsAtRandomInstantsDuringATwentyJobRun) {
   for (int kill = 0; kill < 10; ++kill) {
     testing::Process run(kill == 0 ? Run(kJobs, "0.1") : resume);
     // The first kill after run.json: before it there is no run to resume.
-    if (kill == 0) ASSERT_TRUE(WaitFor([&] { return fs::exists(out_ / "run.json"); }, 30s));
+    if (kill == 0) {
+      ASSERT_TRUE(WaitFor([&] { return fs::exists(out_ / "run.json"); }, 30s));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(random)));
     run.Signal(SIGKILL);
     testing::ProcessResult result = run.Wait(30s);
