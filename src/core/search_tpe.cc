@@ -1,0 +1,177 @@
+#include "core/search_tpe.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "core/search.h"
+
+namespace trainyard::core {
+namespace {
+
+constexpr double kPriorMean = 0.5;
+constexpr double kPriorSigma = 1.0;
+constexpr double kPriorWeight = 1.0;
+
+// Box-Muller on UniformUnit: the same draws on every platform (std::normal_distribution's
+// algorithm is the library's choice).
+double StandardNormal(std::mt19937_64& random) {
+  const double radius = std::sqrt(-2.0 * std::log(1.0 - UniformUnit(random)));
+  return radius * std::cos(2.0 * M_PI * UniformUnit(random));
+}
+
+double NormalCdf(double z) {
+  return 0.5 * std::erfc(-z / std::sqrt(2.0));
+}
+
+// A mixture of Gaussians truncated to [0, 1], each component weighted equally (the prior
+// included), kept in the form that makes its log density cheap to evaluate.
+class ParzenMixture {
+ public:
+  explicit ParzenMixture(std::vector<double> points) {
+    const size_t n = points.size();
+    std::sort(points.begin(), points.end());
+    // Hyperopt's bandwidths: each point's larger gap to its neighbours (the bounds at the
+    // ends), clipped to [1 / min(100, n + 1), 1] (the "magic clip").
+    const double min_sigma = 1.0 / std::min(100.0, static_cast<double>(n) + 1.0);
+    means_.reserve(n + 1);
+    sigmas_.reserve(n + 1);
+    for (size_t i = 0; i < n; ++i) {
+      const double left = i == 0 ? points[i] - 0.0 : points[i] - points[i - 1];
+      const double right = i + 1 == n ? 1.0 - points[i] : points[i + 1] - points[i];
+      means_.push_back(points[i]);
+      sigmas_.push_back(std::clamp(std::max(left, right), min_sigma, 1.0));
+    }
+    means_.push_back(kPriorMean);
+    sigmas_.push_back(kPriorSigma);
+    const double weight = 1.0 / static_cast<double>(means_.size());
+    offsets_.resize(means_.size());
+    inverse_sigmas_.resize(means_.size());
+    for (size_t i = 0; i < means_.size(); ++i) {
+      const double mass =
+          NormalCdf((1.0 - means_[i]) / sigmas_[i]) - NormalCdf((0.0 - means_[i]) / sigmas_[i]);
+      inverse_sigmas_[i] = 1.0 / sigmas_[i];
+      offsets_[i] =
+          std::log(weight) - std::log(sigmas_[i] * std::sqrt(2 * M_PI) * std::max(mass, 1e-300));
+    }
+    terms_.resize(means_.size());
+  }
+
+  double Sample(std::mt19937_64& random) const {
+    const size_t count = means_.size();
+    size_t component = std::min(count - 1, static_cast<size_t>(UniformUnit(random) * count));
+    // Rejection stays cheap: every mean lies in [0, 1] and no sigma exceeds 1, so at least
+    // a third of the draws land inside.
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      double x = means_[component] + sigmas_[component] * StandardNormal(random);
+      if (x >= 0.0 && x <= 1.0) return x;
+    }
+    return std::clamp(means_[component], 0.0, 1.0);
+  }
+
+  double LogDensity(double x) {
+    double highest = -std::numeric_limits<double>::infinity();
+    const size_t count = means_.size();
+    for (size_t i = 0; i < count; ++i) {
+      const double z = (x - means_[i]) * inverse_sigmas_[i];
+      terms_[i] = offsets_[i] - 0.5 * z * z;
+      highest = std::max(highest, terms_[i]);
+    }
+    double sum = 0;
+    for (size_t i = 0; i < count; ++i) sum += std::exp(terms_[i] - highest);
+    return highest + std::log(sum);
+  }
+
+ private:
+  std::vector<double> means_;
+  std::vector<double> sigmas_;
+  std::vector<double> inverse_sigmas_;
+  std::vector<double> offsets_;
+  std::vector<double> terms_;  // scratch of LogDensity
+};
+
+double SuggestNumeric(const std::vector<double>& below, const std::vector<double>& above,
+                      std::mt19937_64& random, size_t candidates) {
+  ParzenMixture good(below);
+  ParzenMixture bad(above);
+  double best = good.Sample(random);
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < candidates; ++i) {
+    const double x = i == 0 ? best : good.Sample(random);
+    const double score = good.LogDensity(x) - bad.LogDensity(x);
+    if (score > best_score) {
+      best_score = score;
+      best = x;
+    }
+  }
+  return best;
+}
+
+double SuggestCategorical(size_t value_count, const std::vector<double>& below,
+                          const std::vector<double>& above, std::mt19937_64& random,
+                          size_t candidates) {
+  std::vector<double> good(value_count, kPriorWeight);
+  std::vector<double> bad(value_count, kPriorWeight);
+  for (double index : below) good[static_cast<size_t>(index)] += 1;
+  for (double index : above) bad[static_cast<size_t>(index)] += 1;
+  const double good_total = std::accumulate(good.begin(), good.end(), 0.0);
+  const double bad_total = std::accumulate(bad.begin(), bad.end(), 0.0);
+  size_t best = 0;
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < candidates; ++i) {
+    // A draw from l(x): the value whose cumulative weight passes a uniform point.
+    double point = UniformUnit(random) * good_total;
+    size_t value = 0;
+    while (value + 1 < value_count && point >= good[value]) point -= good[value++];
+    const double score = std::log(good[value] / good_total) - std::log(bad[value] / bad_total);
+    if (score > best_score) {
+      best_score = score;
+      best = value;
+    }
+  }
+  return static_cast<double>(best);
+}
+
+}  // namespace
+
+std::vector<double> SuggestTpe(const std::vector<ParameterRange>& ranges,
+                               const std::vector<TpeObservation>& observations,
+                               std::mt19937_64& random, const TpeOptions& options) {
+  std::vector<double> coordinates(ranges.size());
+  if (observations.size() < std::max<size_t>(options.startup_trials, 2)) {
+    for (size_t i = 0; i < ranges.size(); ++i) {
+      const double unit = UniformUnit(random);
+      coordinates[i] = ranges[i].type == ParameterType::kCategorical
+                           ? std::min<double>(std::floor(unit * ranges[i].values.size()),
+                                              static_cast<double>(ranges[i].values.size() - 1))
+                           : unit;
+    }
+    return coordinates;
+  }
+  std::vector<size_t> order(observations.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return observations[a].loss < observations[b].loss; });
+  const size_t n = observations.size();
+  const size_t below_count = std::min<size_t>((n + 9) / 10, 25);
+  std::vector<double> below;
+  std::vector<double> above;
+  below.reserve(below_count);
+  above.reserve(n - below_count);
+  for (size_t r = 0; r < ranges.size(); ++r) {
+    below.clear();
+    above.clear();
+    for (size_t k = 0; k < n; ++k) {
+      const double coordinate = observations[order[k]].coordinates[r];
+      (k < below_count ? below : above).push_back(coordinate);
+    }
+    coordinates[r] =
+        ranges[r].type == ParameterType::kCategorical
+            ? SuggestCategorical(ranges[r].values.size(), below, above, random, options.candidates)
+            : SuggestNumeric(below, above, random, options.candidates);
+  }
+  return coordinates;
+}
+
+}  // namespace trainyard::core
