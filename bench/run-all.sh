@@ -7,7 +7,8 @@
 # the container executor's start latency against a bare `podman run` (bench/container/), and a
 # 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min), and the
 # SageMaker-compatible endpoint's latencies (bench/sagemaker/, ~30 s), and the web UI's first
-# screen of a 1,000-job sweep in Chromium (bench/web/, ~30 s).
+# screen of a 1,000-job sweep in Chromium (bench/web/, ~30 s), and the cost of one bayesian
+# search suggestion (bench/search/, Google Benchmark, ~10 s).
 # `make bench` calls this.
 #
 # Usage: bench/run-all.sh [BUILD_DIR [FILTER]]     (default: build, every benchmark)
@@ -51,5 +52,7 @@ run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" 
 run_one "container: start to user code vs bare podman run" bash "$repo/bench/container/start_latency.sh" "$build"
 run_one "s3: 1 GiB through the S3 endpoint, S3ObjectStore vs awscli" bash "$repo/bench/s3/transfer.sh" "$build"
 run_one "sagemaker: endpoint create/start latency and Describe under 100 pollers" bash "$repo/bench/sagemaker/endpoint.sh" "$build"
+run_one "search: one bayesian suggestion with 1,000 finished trials" \
+  "$build/bench/search/bench_search" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 run_one "web: first screen of a 1,000-job sweep in Chromium" bash "$repo/bench/web/first_render.sh" "$build"
 exit $status

@@ -18,7 +18,7 @@ packages=(
   # libarchive is linked statically (src/archive/CMakeLists.txt says why): its own dependencies
   nettle-dev libacl1-dev liblzma-dev libzstd-dev liblz4-dev libbz2-dev zlib1g-dev libxml2-dev
   # tests
-  libgtest-dev libgmock-dev python3 python3-jsonschema zip unzip curl
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-jsonschema zip unzip curl
   # tests with clients nobody here wrote: the S3 endpoint against awscli and boto3, the S3 store
   # against s3rver (npm, see tests/npm); the container executor with podman over runc
   awscli python3-boto3 nodejs podman runc

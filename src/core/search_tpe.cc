@@ -55,7 +55,7 @@ class ParzenMixture {
       offsets_[i] =
           std::log(weight) - std::log(sigmas_[i] * std::sqrt(2 * M_PI) * std::max(mass, 1e-300));
     }
-    terms_.resize(means_.size());
+    highest_offset_ = *std::max_element(offsets_.begin(), offsets_.end());
   }
 
   double Sample(std::mt19937_64& random) const {
@@ -70,16 +70,30 @@ class ParzenMixture {
     return std::clamp(means_[component], 0.0, 1.0);
   }
 
-  double LogDensity(double x) {
-    double highest = -std::numeric_limits<double>::infinity();
+  // One pass: every term is at most its offset, so the largest offset bounds them all. Terms
+  // below e^-50 of that bound are left out (most of the narrow components far from x; exp's
+  // underflow path costs more than the rest together); the prior's term alone is above
+  // e^-10 of it, so what is left out is below 1e-17 of the sum. The exact log-sum-exp remains
+  // for a sum that is still tiny.
+  double LogDensity(double x) const {
     const size_t count = means_.size();
+    double sum = 0;
     for (size_t i = 0; i < count; ++i) {
       const double z = (x - means_[i]) * inverse_sigmas_[i];
-      terms_[i] = offsets_[i] - 0.5 * z * z;
-      highest = std::max(highest, terms_[i]);
+      const double exponent = offsets_[i] - highest_offset_ - 0.5 * z * z;
+      if (exponent > -50) sum += std::exp(exponent);
     }
-    double sum = 0;
-    for (size_t i = 0; i < count; ++i) sum += std::exp(terms_[i] - highest);
+    if (sum > 1e-10) return highest_offset_ + std::log(sum);
+    double highest = -std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < count; ++i) {
+      const double z = (x - means_[i]) * inverse_sigmas_[i];
+      highest = std::max(highest, offsets_[i] - 0.5 * z * z);
+    }
+    sum = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const double z = (x - means_[i]) * inverse_sigmas_[i];
+      sum += std::exp(offsets_[i] - 0.5 * z * z - highest);
+    }
     return highest + std::log(sum);
   }
 
@@ -88,7 +102,7 @@ class ParzenMixture {
   std::vector<double> sigmas_;
   std::vector<double> inverse_sigmas_;
   std::vector<double> offsets_;
-  std::vector<double> terms_;  // scratch of LogDensity
+  double highest_offset_ = 0;
 };
 
 double SuggestNumeric(const std::vector<double>& below, const std::vector<double>& above,
