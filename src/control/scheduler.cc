@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "common/log.h"
 #include "control/job_tokens.h"
+#include "control/sweep_search.h"
 #include "core/job_naming.h"
 #include "core/job_status.h"
 #include "core/sagemaker_limits.h"
@@ -243,7 +244,12 @@ Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
   return written.status();
 }
 
-Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
+Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
+  SweepRequest request = given;
+  // A search keeps its seed with the sweep, so that its suggestions can be made again.
+  if (request.search.strategy != core::SearchStrategy::kGrid && !request.search.random_seed) {
+    request.search.random_seed = NewRandomSeed();
+  }
   auto executor = executors_.find(request.executor);
   if (executor == executors_.end()) {
     std::string known;
@@ -252,8 +258,7 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& request) {
                       "'" + request.executor + "' is not configured here (known: " + known + ")");
   }
   TY_RETURN_IF_ERROR(CheckTrainer(request, *executor->second));
-  TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations,
-                      core::ExpandSweep(request.sweep));
+  TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations, InitialJobs(request));
   if (!request.job_name.empty() && combinations.size() != 1) {
     return FieldError("job_name", "names the one job of a sweep, and this sweep has " +
                                       std::to_string(combinations.size()) + " jobs");

@@ -8,6 +8,7 @@
 
 #include "common/files.h"
 #include "control/job_tokens.h"
+#include "control/sweep_search.h"
 #include "storage/local/local_object_store.h"
 #include "support/test_paths.h"
 
@@ -662,6 +663,55 @@ TEST_F(SchedulerAdapterTest, AnAdaptersPartOfTheSpecIsAddedBeforeTheClaimOrFails
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, core::JobStatus::kFailed);
   EXPECT_EQ(refused->failure_reason, "ClientError: no such entrypoint");
+}
+
+}  // namespace
+}  // namespace trainyard::control
+
+namespace trainyard::control {
+namespace {
+
+TEST_F(SchedulerTest, ARandomSearchQueuesMaxJobsSuggestionsFromItsKeptSeed) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  nlohmann::json body = {
+      {"name", "rs"},
+      {"trainer", {{"command", {"train"}}}},
+      {"hyperparameters", {{"iterations", 50}}},
+      {"strategy", "random"},
+      {"ranges",
+       {{"lr", {{"type", "continuous"}, {"min", 1e-4}, {"max", 1}, {"scaling", "logarithmic"}}},
+        {"layers", {{"type", "integer"}, {"min", 1}, {"max", 4}}}}},
+      {"max_jobs", 5}};
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  auto created = scheduler->CreateSweep(*request);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->job_count, 5u);
+  // The seed the server chose is kept with the sweep, and gives the same jobs again.
+  ASSERT_TRUE(created->sweep.spec.contains("random_seed"));
+  auto stored = ParseSweepRequest(created->sweep.spec, SweepRequestOrigin::kStored);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  auto again = InitialJobs(*stored);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  std::vector<metadata::JobRecord> jobs = Jobs(created->sweep.id);
+  ASSERT_EQ(jobs.size(), 5u);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(jobs[i].hyperparameters, (*again)[i]);
+    EXPECT_EQ(jobs[i].hyperparameters.at("iterations"), "50");
+    const double lr = std::stod(jobs[i].hyperparameters.at("lr"));
+    EXPECT_GE(lr, 1e-4);
+    EXPECT_LE(lr, 1);
+  }
+  EXPECT_NE(jobs[0].hyperparameters, jobs[1].hyperparameters);
+
+  // A search that learns from results is not run yet: refused, naming the strategy.
+  body["strategy"] = "bayesian";
+  body["objective"] = {{"metric", "eval_loss"}};
+  auto bayesian = scheduler->CreateSweep(*ParseSweepRequest(body));
+  ASSERT_FALSE(bayesian.ok());
+  EXPECT_EQ(bayesian.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(FieldOfError(bayesian.status()), "");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "contract/metric_pattern.h"
+#include "control/search_request.h"
 #include "core/hyperparameters.h"
 #include "core/job_naming.h"
 #include "core/sagemaker_limits.h"
@@ -19,6 +20,7 @@ const std::set<std::string>& KnownFields() {
       "name", "trainer", "executor", "channels", "hyperparameters", "grid", "combinations",
       "max_parallel", "max_runtime_seconds", "environment", "resources", "metric_definitions",
       "objective", "idempotency_key", "requeue_on_restart", "job_name", "literal_hyperparameters",
+      "strategy", "ranges", "max_jobs", "random_seed", "hyperband",
       // Stored requests only (SweepRequestOrigin::kStored).
       "output_root", "files_root", "client_request"};
   return fields;
@@ -339,6 +341,7 @@ Result<SweepRequest> ParseSweepRequest(const json& body, SweepRequestOrigin orig
     TY_ASSIGN_OR_RETURN(request.files_root, NonEmptyString(body["files_root"], "files_root", 1024));
   }
   if (body.contains("client_request")) request.client_request = body["client_request"];
+  TY_RETURN_IF_ERROR(ParseSearchFields(body, request));
   return request;
 }
 
@@ -405,6 +408,7 @@ json ToJson(const SweepRequest& request) {
   if (request.output_root != SweepRequest().output_root) body["output_root"] = request.output_root;
   if (!request.files_root.empty()) body["files_root"] = request.files_root;
   if (!request.client_request.is_null()) body["client_request"] = request.client_request;
+  WriteSearchFields(request, body);
   return body;
 }
 

@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "contract/job_definition.h"
 #include "core/objective.h"
+#include "core/search_space.h"
 #include "core/sweep.h"
 
 namespace trainyard::control {
@@ -50,6 +51,10 @@ struct SweepRequest {
   std::string executor = "local";
   std::map<std::string, ChannelSource> channels;  // by channel name; 0 to 20
   core::SweepSpec sweep;                          // fixed hyperparameters, grid or combinations
+  // The strategy and, for every strategy but grid, the ranges it searches, max_jobs, the seed
+  // and hyperband's settings (docs/search.md). A search's sweep.fixed goes into every job, and
+  // its sweep holds no grid and one empty combination.
+  core::SearchSpec search;
   // sweep.fixed holds hyperparameters as SageMaker takes them, strings given to the job exactly
   // as they are (no JSON decoding and encoding, no grid): the one job of the sweep.
   // JSON: "literal_hyperparameters": {"name": "string", ...}.
@@ -79,7 +84,8 @@ struct SweepRequest {
 
 // InvalidArgument("field 'NAME': REASON") for the first field that is wrong: unknown fields,
 // wrong types, SageMaker's limits (channel names, environment, hyperparameters, runtime), a
-// sweep of more than `max_jobs` jobs; from a client, the fields of stored requests only.
+// sweep of more than `max_jobs` jobs, a strategy or range that is not one (search_request.h);
+// from a client, the fields of stored requests only.
 Result<SweepRequest> ParseSweepRequest(const nlohmann::json& body,
                                        SweepRequestOrigin origin = SweepRequestOrigin::kClient);
 

@@ -258,3 +258,152 @@ TEST(SweepRequestTest, FieldsOfStoredRequestsAreRefusedFromClients) {
 
 }  // namespace
 }  // namespace trainyard::control
+
+namespace trainyard::control {
+namespace {
+
+json SearchBody() {
+  return json::parse(R"json({
+    "name": "digits",
+    "trainer": {"command": ["trainyard-example-trainer"]},
+    "hyperparameters": {"iterations": 100},
+    "strategy": "bayesian",
+    "ranges": {
+      "learning_rate": {"type": "continuous", "min": 1e-5, "max": 0.1, "scaling": "logarithmic"},
+      "momentum": {"type": "continuous", "min": 0.9, "max": 0.999,
+                   "scaling": "reverse_logarithmic"},
+      "layers": {"type": "integer", "min": 1, "max": 8},
+      "optimizer": {"type": "categorical", "values": ["adam", "sgd", 3]}
+    },
+    "max_jobs": 30,
+    "max_parallel": 3,
+    "random_seed": 7,
+    "objective": {"metric": "eval_accuracy", "goal": "max"}
+  })json");
+}
+
+std::string ErrorOf(const json& body) {
+  auto parsed = ParseSweepRequest(body);
+  EXPECT_FALSE(parsed.ok());
+  return parsed.ok() ? "" : parsed.status().message();
+}
+
+TEST(SearchRequestTest, ParsesTheStrategyAndTypedRangesAndWritesThemBack) {
+  auto request = ParseSweepRequest(SearchBody());
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  const core::SearchSpec& search = request->search;
+  EXPECT_EQ(search.strategy, core::SearchStrategy::kBayesian);
+  EXPECT_EQ(search.max_jobs, 30);
+  EXPECT_EQ(search.random_seed, 7u);
+  ASSERT_EQ(search.ranges.size(), 4u);
+  // In key order, as the stored JSON gives them back.
+  EXPECT_EQ(search.ranges[0].name, "layers");
+  EXPECT_EQ(search.ranges[0].type, core::ParameterType::kInteger);
+  EXPECT_EQ(search.ranges[1].name, "learning_rate");
+  EXPECT_EQ(search.ranges[1].scaling, core::ParameterScaling::kLogarithmic);
+  EXPECT_EQ(search.ranges[2].scaling, core::ParameterScaling::kReverseLogarithmic);
+  EXPECT_EQ(search.ranges[3].values, (std::vector<std::string>{"adam", "sgd", "3"}));
+  EXPECT_EQ(request->sweep.fixed.at("iterations"), "100");
+
+  const json stored = ToJson(*request);
+  EXPECT_EQ(stored["strategy"], "bayesian");
+  EXPECT_FALSE(stored.contains("combinations"));
+  EXPECT_EQ(stored["ranges"]["optimizer"]["values"], json::parse(R"(["adam", "sgd", 3])"));
+  EXPECT_EQ(stored["ranges"]["layers"]["scaling"], "auto");
+  auto again = ParseSweepRequest(stored, SweepRequestOrigin::kStored);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->search, request->search);
+  EXPECT_EQ(ToJson(*again), stored);
+}
+
+TEST(SearchRequestTest, HyperbandTakesItsResourceAndAGridStaysAsItWas) {
+  json body = SearchBody();
+  body["strategy"] = "hyperband";
+  body["hyperband"] = {{"resource", "epochs"}, {"max_resource", 27}};
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  ASSERT_TRUE(request->search.hyperband.has_value());
+  EXPECT_EQ(request->search.hyperband->resource, "epochs");
+  EXPECT_EQ(request->search.hyperband->min_resource, 1);
+  EXPECT_EQ(request->search.hyperband->eta, 3);
+  EXPECT_EQ(ToJson(*request)["hyperband"],
+            json::parse(R"({"resource": "epochs", "min_resource": 1, "max_resource": 27,
+                            "eta": 3})"));
+
+  // A grid sweep, with or without "strategy": "grid", is today's and writes no search fields.
+  json grid = ValidBody();
+  grid["strategy"] = "grid";
+  auto parsed = ParseSweepRequest(grid);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->search, core::SearchSpec());
+  EXPECT_EQ(ToJson(*parsed), ToJson(*ParseSweepRequest(ValidBody())));
+}
+
+TEST(SearchRequestTest, RefusesInvalidStrategiesAndRangesNamingTheField) {
+  const auto with = [](const std::string& pointer, const json& value) {
+    json body = SearchBody();
+    body[json::json_pointer(pointer)] = value;
+    return body;
+  };
+  const auto without = [](const std::string& key) {
+    json body = SearchBody();
+    body.erase(key);
+    return body;
+  };
+  EXPECT_EQ(ErrorOf(with("/strategy", "genetic")),
+            "field 'strategy': 'genetic' is not a strategy (grid, random, bayesian, hyperband)");
+  EXPECT_EQ(ErrorOf(with("/ranges/learning_rate/scaling", "log")),
+            "field 'ranges.learning_rate.scaling': 'log' is not a scaling (auto, linear, "
+            "logarithmic, reverse_logarithmic)");
+  EXPECT_EQ(ErrorOf(with("/ranges/learning_rate/min", 0)),
+            "field 'ranges.learning_rate': logarithmic scaling needs min > 0, not 0");
+  EXPECT_EQ(ErrorOf(with("/ranges/layers/max", 0)), "field 'ranges.layers': min 1 is above max 0");
+  EXPECT_EQ(ErrorOf(with("/ranges/layers/min", 1.5)),
+            "field 'ranges.layers': an integer range's min and max must be whole numbers");
+  EXPECT_EQ(ErrorOf(with("/ranges/momentum/max", 1)),
+            "field 'ranges.momentum': reverse_logarithmic scaling needs 0 <= min < max < 1");
+  EXPECT_EQ(ErrorOf(with("/ranges/layers/type", "float")),
+            "field 'ranges.layers.type': 'float' is not a parameter type (continuous, integer, "
+            "categorical)");
+  EXPECT_EQ(ErrorOf(with("/ranges/layers/values", {1, 2})),
+            "field 'ranges.layers.values': is for categorical ranges; give min and max");
+  EXPECT_EQ(ErrorOf(with("/ranges/optimizer/values", json::array())),
+            "field 'ranges.optimizer': a categorical range needs values");
+  EXPECT_EQ(ErrorOf(with("/ranges/iterations", {{"type", "integer"}, {"min", 1}, {"max", 9}})),
+            "field 'ranges.iterations': 'iterations' is also a fixed hyperparameter; give it one "
+            "way");
+  EXPECT_EQ(ErrorOf(with("/ranges", json::object())),
+            "field 'ranges': strategy bayesian needs ranges: an object of parameter names to "
+            "ranges");
+  EXPECT_EQ(ErrorOf(without("max_jobs")),
+            "field 'max_jobs': is required by strategy bayesian: the most jobs the search starts");
+  EXPECT_EQ(ErrorOf(with("/max_jobs", 0)), "field 'max_jobs': must be between 1 and 10000, not 0");
+  EXPECT_EQ(ErrorOf(with("/random_seed", -1)),
+            "field 'random_seed': must be a non-negative integer");
+  EXPECT_EQ(ErrorOf(without("objective")),
+            "field 'objective': is required by strategy bayesian: the metric it learns from");
+  EXPECT_EQ(ErrorOf(with("/grid", {{"lr", {0.1}}})),
+            "field 'grid': is not for strategy bayesian, which takes ranges (docs/search.md)");
+  EXPECT_EQ(ErrorOf(with("/hyperband", {{"resource", "epochs"}, {"max_resource", 9}})),
+            "field 'hyperband': is for strategy hyperband, not bayesian");
+  json hyperband = with("/strategy", "hyperband");
+  EXPECT_EQ(ErrorOf(hyperband),
+            "field 'hyperband': strategy hyperband needs {\"resource\": NAME, \"max_resource\": "
+            "N}");
+  hyperband["hyperband"] = {{"resource", "iterations"}, {"max_resource", 9}};
+  EXPECT_EQ(ErrorOf(hyperband),
+            "field 'hyperband.resource': 'iterations' is also a fixed hyperparameter; hyperband "
+            "sets it for each job");
+  hyperband["hyperband"] = {{"resource", "epochs"}, {"max_resource", 9}, {"eta", 1}};
+  EXPECT_EQ(ErrorOf(hyperband), "field 'hyperband.eta': must be between 2 and 10, not 1");
+  hyperband["hyperband"] = {{"resource", "epochs"}, {"min_resource", 9}, {"max_resource", 9}};
+  EXPECT_EQ(ErrorOf(hyperband), "field 'hyperband.max_resource': must be above min_resource (9)");
+  json grid = ValidBody();
+  grid["max_jobs"] = 3;
+  EXPECT_EQ(ErrorOf(grid),
+            "field 'max_jobs': is for the random, bayesian and hyperband strategies; a grid "
+            "sweep takes grid or combinations");
+}
+
+}  // namespace
+}  // namespace trainyard::control
