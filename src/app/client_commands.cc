@@ -105,6 +105,22 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
   create->add_option("--param", flags.params, kParamFlagHelp);
   create->add_option("--max-parallel", flags.max_parallel, "Jobs of this sweep run at once")
       ->check(CLI::PositiveNumber);
+  create->add_option("--strategy", flags.strategy, kStrategyFlagHelp)
+      ->check(CLI::IsMember({"grid", "random", "bayesian", "hyperband"}));
+  create->add_option("--max-jobs", flags.max_jobs, "The most jobs a search starts")
+      ->check(CLI::PositiveNumber);
+  create
+      ->add_option("--random-seed", flags.random_seed,
+                   "The seed of a search: the same seed makes the same suggestions")
+      ->check(CLI::NonNegativeNumber);
+  create->add_option("--resource", flags.resource,
+                     "Hyperband: the hyperparameter that carries each job's resource and its "
+                     "least and most, NAME=MIN..MAX (epochs=1..27)");
+  create
+      ->add_option("--eta", flags.eta,
+                   "Hyperband: each rung gives eta times the resource and keeps the top 1/eta "
+                   "(default 3)")
+      ->check(CLI::Range(2, 10));
   create
       ->add_option("--max-runtime", flags.max_runtime_seconds,
                    "Seconds a job may run before it is stopped")

@@ -37,6 +37,12 @@ struct ClientSweepFlags {
   std::vector<std::string> channels, hyperparameters, params, environment;
   int64_t max_parallel = 0;
   int64_t max_runtime_seconds = 0;
+  // A search (docs/search.md): --strategy, --max-jobs, --random-seed, and hyperband's
+  // --resource NAME=MIN..MAX and --eta; 0 / -1 / "": not given.
+  std::string strategy, resource;
+  int64_t max_jobs = 0;
+  int64_t random_seed = -1;
+  int64_t eta = 0;
   std::string id;
   bool wait = false;           // `sweep create --wait`
   double timeout_seconds = 0;  // --timeout of `sweep wait` and `sweep create --wait`; 0: none

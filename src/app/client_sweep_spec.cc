@@ -36,6 +36,57 @@ Result<nlohmann::json*> ObjectField(nlohmann::json& body, const std::string& key
   return &body[key];
 }
 
+// A search's ranges from --param: the ranges as they are, and each list of values as a
+// categorical range of the values the job will see.
+Status AddRanges(nlohmann::json& body, const core::SweepFlags& parsed) {
+  if (body.contains("grid")) return InvalidArgument("--strategy: the file's 'grid' is a grid's");
+  TY_ASSIGN_OR_RETURN(nlohmann::json * ranges, ObjectField(body, "ranges"));
+  for (const core::ParameterRange& range : parsed.ranges) {
+    nlohmann::json entry = {{"type", core::ParameterTypeName(range.type)},
+                            {"scaling", core::ParameterScalingName(range.scaling)}};
+    if (range.type == core::ParameterType::kInteger) {
+      entry["min"] = static_cast<int64_t>(range.min);
+      entry["max"] = static_cast<int64_t>(range.max);
+    } else {
+      entry["min"] = range.min;
+      entry["max"] = range.max;
+    }
+    (*ranges)[range.name] = std::move(entry);
+  }
+  for (const auto& [name, values] : parsed.sweep.grid) {
+    nlohmann::json typed = nlohmann::json::array();
+    for (const std::string& value : values) typed.push_back(core::DecodeHyperparameter(value));
+    (*ranges)[name] = {{"type", "categorical"}, {"values", std::move(typed)}};
+  }
+  return Status::Ok();
+}
+
+// --resource epochs=1..27: hyperband's resource, min_resource and max_resource.
+Status SetResource(nlohmann::json& hyperband, const std::string& text) {
+  TY_ASSIGN_OR_RETURN(auto pair, core::ParseKeyValue(text, "--resource"));
+  const std::string& bounds = pair.second;
+  const size_t dots = bounds.find("..");
+  const auto whole = [](const std::string& part, int64_t& value) {
+    size_t used = 0;
+    try {
+      value = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      return false;
+    }
+    return used == part.size();
+  };
+  int64_t min = 0;
+  int64_t max = 0;
+  if (dots == std::string::npos || !whole(bounds.substr(0, dots), min) ||
+      !whole(bounds.substr(dots + 2), max)) {
+    return InvalidArgument("--resource '" + text + "': expected NAME=MIN..MAX (epochs=1..27)");
+  }
+  hyperband["resource"] = pair.first;
+  hyperband["min_resource"] = min;
+  hyperband["max_resource"] = max;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
@@ -75,14 +126,25 @@ Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
       TY_RETURN_IF_ERROR(SetChannel(*channels, pair.first, pair.second, given));
     }
   }
-  TY_ASSIGN_OR_RETURN(core::SweepSpec flagged,
-                      core::ParseSweepFlags(flags.hyperparameters, flags.params));
+  TY_ASSIGN_OR_RETURN(core::SweepFlags parsed,
+                      core::ParseSearchFlags(flags.hyperparameters, flags.params));
+  const core::SweepSpec& flagged = parsed.sweep;
+  if (!flags.strategy.empty()) body["strategy"] = flags.strategy;
+  const bool search = body.contains("strategy") && body["strategy"].is_string() &&
+                      body["strategy"].get<std::string>() != "grid";
+  if (!parsed.ranges.empty() && !search) {
+    return InvalidArgument("--param '" + parsed.ranges.front().name +
+                           "': a range needs --strategy random, bayesian or hyperband "
+                           "(a grid lists its values)");
+  }
   if (!flagged.fixed.empty()) {
     TY_ASSIGN_OR_RETURN(nlohmann::json * fixed, ObjectField(body, "hyperparameters"));
     for (const auto& [key, value] : flagged.fixed)
       (*fixed)[key] = core::DecodeHyperparameter(value);
   }
-  if (!flagged.grid.empty()) {
+  if (search) {
+    TY_RETURN_IF_ERROR(AddRanges(body, parsed));
+  } else if (!flagged.grid.empty()) {
     if (body.contains("combinations")) {
       return InvalidArgument("--param cannot be combined with the file's 'combinations'");
     }
@@ -101,6 +163,13 @@ Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
     }
   }
   if (flags.max_parallel > 0) body["max_parallel"] = flags.max_parallel;
+  if (flags.max_jobs > 0) body["max_jobs"] = flags.max_jobs;
+  if (flags.random_seed >= 0) body["random_seed"] = flags.random_seed;
+  if (!flags.resource.empty() || flags.eta > 0) {
+    TY_ASSIGN_OR_RETURN(nlohmann::json * hyperband, ObjectField(body, "hyperband"));
+    if (!flags.resource.empty()) TY_RETURN_IF_ERROR(SetResource(*hyperband, flags.resource));
+    if (flags.eta > 0) (*hyperband)["eta"] = flags.eta;
+  }
   if (flags.max_runtime_seconds > 0) body["max_runtime_seconds"] = flags.max_runtime_seconds;
   if (!flags.objective.empty()) {
     TY_ASSIGN_OR_RETURN(core::Objective objective, core::ParseObjective(flags.objective));

@@ -124,3 +124,50 @@ TEST(BuildSweepBodyTest, RejectsBadFlags) {
 
 }  // namespace
 }  // namespace trainyard::app
+
+namespace trainyard::app {
+namespace {
+
+TEST(BuildSweepBodyTest, ASearchsParamsAreRangesAndHyperbandTakesItsResource) {
+  ClientSweepFlags flags;
+  flags.name = "tune";
+  flags.command = "trainer";
+  flags.strategy = "hyperband";
+  flags.hyperparameters = {"batch=32"};
+  flags.params = {"lr=log:1e-5..1e-1", "layers=int:1..8", "optimizer=adam,sgd"};
+  flags.max_jobs = 40;
+  flags.random_seed = 0;
+  flags.resource = "epochs=1..27";
+  flags.eta = 3;
+  flags.objective = "eval_accuracy:max";
+  auto body = BuildSweepBody(flags);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ(*body, json::parse(R"({
+    "name": "tune", "executor": "local", "trainer": {"command": ["trainer"]},
+    "strategy": "hyperband", "hyperparameters": {"batch": 32},
+    "ranges": {
+      "lr": {"type": "continuous", "scaling": "logarithmic", "min": 1e-5, "max": 0.1},
+      "layers": {"type": "integer", "scaling": "linear", "min": 1, "max": 8},
+      "optimizer": {"type": "categorical", "values": ["adam", "sgd"]}},
+    "max_jobs": 40, "random_seed": 0,
+    "hyperband": {"resource": "epochs", "min_resource": 1, "max_resource": 27, "eta": 3},
+    "objective": {"metric": "eval_accuracy", "goal": "max"}})"))
+      << body->dump();
+}
+
+TEST(BuildSweepBodyTest, ARangeWithoutASearchIsRefused) {
+  ClientSweepFlags flags;
+  flags.name = "tune";
+  flags.command = "trainer";
+  flags.params = {"lr=log:1e-5..1e-1"};
+  EXPECT_EQ(BuildSweepBody(flags).status().message(),
+            "--param 'lr': a range needs --strategy random, bayesian or hyperband (a grid lists "
+            "its values)");
+  flags.strategy = "random";
+  flags.resource = "epochs=1..x";
+  EXPECT_EQ(BuildSweepBody(flags).status().message(),
+            "--resource 'epochs=1..x': expected NAME=MIN..MAX (epochs=1..27)");
+}
+
+}  // namespace
+}  // namespace trainyard::app

@@ -1,6 +1,8 @@
 #include "core/sweep_parse.h"
 
 #include <cmath>
+#include <optional>
+#include <set>
 
 #include "common/utf8.h"
 
@@ -210,21 +212,41 @@ Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
   return std::make_pair(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
 }
 
-Result<SweepSpec> ParseSweepFlags(const std::vector<std::string>& hyperparameter_flags,
-                                  const std::vector<std::string>& param_flags) {
-  SweepSpec spec;
+Result<SweepFlags> ParseSearchFlags(const std::vector<std::string>& hyperparameter_flags,
+                                    const std::vector<std::string>& param_flags) {
+  SweepFlags flags;
   for (const std::string& text : hyperparameter_flags) {
     TY_ASSIGN_OR_RETURN(auto pair, ParseKeyValue(text, "--hp"));
-    spec.fixed[pair.first] = std::move(pair.second);
+    flags.sweep.fixed[pair.first] = std::move(pair.second);
   }
+  std::set<std::string> names;
   for (const std::string& text : param_flags) {
     TY_ASSIGN_OR_RETURN(auto param, ParseParamFlag(text));
-    for (const auto& [name, values] : spec.grid) {
-      if (name == param.first) return InvalidArgument("--param '" + name + "' is given twice");
+    if (!names.insert(param.first).second) {
+      return InvalidArgument("--param '" + param.first + "' is given twice");
     }
-    spec.grid.push_back(std::move(param));
+    if (param.second.size() == 1) {
+      TY_ASSIGN_OR_RETURN(std::optional<ParameterRange> range,
+                          ParseRangeFlag(param.first, param.second.front()));
+      if (range) {
+        flags.ranges.push_back(std::move(*range));
+        continue;
+      }
+    }
+    flags.sweep.grid.push_back(std::move(param));
   }
-  return spec;
+  return flags;
+}
+
+Result<SweepSpec> ParseSweepFlags(const std::vector<std::string>& hyperparameter_flags,
+                                  const std::vector<std::string>& param_flags) {
+  TY_ASSIGN_OR_RETURN(SweepFlags flags, ParseSearchFlags(hyperparameter_flags, param_flags));
+  if (!flags.ranges.empty()) {
+    return InvalidArgument("--param '" + flags.ranges.front().name +
+                           "': a range is searched, not listed: give it to `trainyard sweep "
+                           "create --strategy random|bayesian|hyperband` (docs/search.md)");
+  }
+  return std::move(flags.sweep);
 }
 
 Result<SweepSpec> ParseSweepJson(const nlohmann::ordered_json& document) {

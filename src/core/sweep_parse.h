@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "core/search_space.h"
 #include "core/sweep.h"
 
 namespace trainyard::core {
@@ -24,12 +25,25 @@ Result<std::pair<std::string, std::vector<std::string>>> ParseParamFlag(std::str
 Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text,
                                                           std::string_view flag);
 
+// What --hp and --param say: the fixed values, the lists of values (a grid's dimensions, or a
+// search's categorical ranges) in the order given, and the ranges (a --param whose one value
+// is a range: core::ParseRangeFlag, "lr=log:1e-5..1e-1", "layers=int:1..8").
+struct SweepFlags {
+  SweepSpec sweep;
+  std::vector<ParameterRange> ranges;
+};
+
+// The one reading of --hp and --param for every command: as ParseSweepFlags, but a --param
+// that is a range is a range (refused as ParseRangeFlag refuses), not a grid value.
+Result<SweepFlags> ParseSearchFlags(const std::vector<std::string>& hyperparameter_flags,
+                                    const std::vector<std::string>& param_flags);
+
 // The sweep that `--hp KEY=VALUE` (fixed, ParseKeyValue; a later one replaces an earlier) and
 // `--param NAME=V1,V2,...` (the grid, ParseParamFlag, in the order given) describe: the one
 // reading of these flags that `trainyard run` and `trainyard sweep create` share. Values stay
 // SageMaker's strings; DecodeHyperparameter gives what the job sees ("0.1" -> 0.1, "[1,2]" ->
-// a list, "\"a,b\"" -> "a,b", "adam" -> "adam"). Refused: what those parsers refuse, and a name
-// given to --param twice.
+// a list, "\"a,b\"" -> "a,b", "adam" -> "adam"). Refused: what those parsers refuse, a name
+// given to --param twice, and a range (a grid lists its values; ranges are searched).
 Result<SweepSpec> ParseSweepFlags(const std::vector<std::string>& hyperparameter_flags,
                                   const std::vector<std::string>& param_flags);
 

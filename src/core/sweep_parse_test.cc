@@ -193,3 +193,36 @@ TEST(ParseSweepJsonTest, ParsedSpecExpands) {
 
 }  // namespace
 }  // namespace trainyard::core
+
+namespace trainyard::core {
+namespace {
+
+TEST(SearchFlagsTest, ARangeIsARangeAndAListStaysAList) {
+  auto flags = ParseSearchFlags({"iterations=100"},
+                                {"lr=log:1e-5..1e-1", "layers=int:1..8", "optimizer=adam,sgd"});
+  ASSERT_TRUE(flags.ok()) << flags.status().ToString();
+  EXPECT_EQ(flags->sweep.fixed.at("iterations"), "100");
+  ASSERT_EQ(flags->ranges.size(), 2u);
+  EXPECT_EQ(flags->ranges[0].name, "lr");
+  EXPECT_EQ(flags->ranges[0].scaling, ParameterScaling::kLogarithmic);
+  EXPECT_EQ(flags->ranges[1].type, ParameterType::kInteger);
+  ASSERT_EQ(flags->sweep.grid.size(), 1u);
+  EXPECT_EQ(flags->sweep.grid[0].second, (std::vector<std::string>{"adam", "sgd"}));
+  EXPECT_EQ(ParseSearchFlags({}, {"lr=log:0..1"}).status().message(),
+            "--param 'lr=log:0..1': logarithmic scaling needs min > 0, not 0");
+  EXPECT_EQ(ParseSearchFlags({}, {"lr=0.1", "lr=log:1e-3..1"}).status().message(),
+            "--param 'lr' is given twice");
+}
+
+TEST(SearchFlagsTest, AGridRefusesARange) {
+  EXPECT_EQ(ParseSweepFlags({}, {"lr=log:1e-5..1e-1"}).status().message(),
+            "--param 'lr': a range is searched, not listed: give it to `trainyard sweep create "
+            "--strategy random|bayesian|hyperband` (docs/search.md)");
+  // Values that only look a little like ranges stay values.
+  auto grid = ParseSweepFlags({}, {"url=http://a,http://b", "mode=fast:1"});
+  ASSERT_TRUE(grid.ok()) << grid.status().ToString();
+  EXPECT_EQ(grid->grid.size(), 2u);
+}
+
+}  // namespace
+}  // namespace trainyard::core
