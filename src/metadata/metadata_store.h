@@ -197,6 +197,10 @@ class MetadataStore {
   virtual Result<SweepRecord> CreateSweep(const SweepRecord& sweep,
                                           const std::vector<std::string>& dataset_ids,
                                           const std::vector<JobRecord>& jobs) = 0;
+  // Adds jobs to an existing sweep (a search's later suggestions): queue positions after every
+  // job of the store, one "job.created" event each, in one transaction; nothing is written on
+  // failure. NotFound when the sweep does not exist; AlreadyExists when a job name is taken.
+  virtual Status AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs) = 0;
   virtual Result<SweepRecord> GetSweep(const std::string& id) = 0;
   // Newest first.
   virtual Result<std::vector<SweepRecord>> ListSweeps() = 0;

@@ -245,6 +245,38 @@ TEST_P(MetadataStoreConformanceTest, SweepWithNoKeyAndNoDatasets) {
   EXPECT_EQ(store_->ListSweeps()->size(), 3u);
 }
 
+TEST_P(MetadataStoreConformanceTest, AddJobsQueuesMoreJobsOfASweepAfterEveryOther) {
+  CreateSweep("grow", 2);
+  CreateSweep("other", 1);
+  std::vector<JobRecord> more = MakeJobs("grow-more", 2);
+  more[0].index = 2;
+  more[1].index = 3;
+  ASSERT_TRUE(store_->AddJobs("sw-grow", more).ok());
+  JobFilter filter;
+  filter.sweep_id = "sw-grow";
+  EXPECT_EQ(ListAllJobNames(filter),
+            (std::vector<std::string>{"grow-000", "grow-001", "grow-more-000", "grow-more-001"}));
+  const JobRecord added = GetJob("grow-more-001");
+  EXPECT_EQ(added.sweep_id, "sw-grow");
+  EXPECT_EQ(added.index, 3);
+  EXPECT_TRUE(added.queued);
+  EXPECT_EQ(added.hyperparameters, more[1].hyperparameters);
+  EXPECT_GT(added.queue_position, GetJob("other-000").queue_position);
+  EventFilter events;
+  events.job_name = "grow-more-000";
+  std::vector<Event> created = AllEvents(events);
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0].type, "job.created");
+  EXPECT_EQ(created[0].data["index"], 2);
+
+  // Nothing is written when a name is taken or the sweep is unknown.
+  std::vector<JobRecord> taken = MakeJobs("fresh", 1);
+  taken.push_back(MakeJobs("grow", 1)[0]);
+  EXPECT_EQ(store_->AddJobs("sw-grow", taken).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetJob("fresh-000").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->AddJobs("sw-none", MakeJobs("lost", 1)).code(), StatusCode::kNotFound);
+}
+
 TEST_P(MetadataStoreConformanceTest, CreateSweepWithAKnownIdempotencyKeyCreatesNothing) {
   SweepRecord first = MakeSweep("sw-first");
   first.idempotency_key = "retry-me";

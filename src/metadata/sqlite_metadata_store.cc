@@ -204,6 +204,35 @@ Result<SweepRecord> SqliteMetadataStore::CreateSweep(const SweepRecord& sweep,
   return stored;
 }
 
+Status SqliteMetadataStore::AddJobs(const std::string& sweep_id,
+                                    const std::vector<JobRecord>& jobs) {
+  std::lock_guard lock(mu_);
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+  TY_ASSIGN_OR_RETURN(bool exists, Exists("SELECT 1 FROM sweeps WHERE id = ?", sweep_id));
+  if (!exists) return NotFound("sweep '" + sweep_id + "' not found");
+  std::set<std::string> names;
+  for (const JobRecord& job : jobs) {
+    TY_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM jobs WHERE name = ?", job.name));
+    if (taken || !names.insert(job.name).second) {
+      return AlreadyExists("job '" + job.name + "' already exists");
+    }
+  }
+  TY_ASSIGN_OR_RETURN(Statement last,
+                      db_->Prepare("SELECT COALESCE(MAX(queue_position), 0) FROM jobs"));
+  TY_ASSIGN_OR_RETURN(bool row, last.Step());
+  int64_t position = row ? last.Int(0) : 0;
+  TimePoint now = std::chrono::system_clock::now();
+  for (const JobRecord& job : jobs) {
+    TY_RETURN_IF_ERROR(InsertJob(job, sweep_id, ++position, ToMillis(now)));
+    Event created{.type = "job.created",
+                  .sweep_id = sweep_id,
+                  .job_name = job.name,
+                  .data = {{"index", job.index}, {"hyperparameters", job.hyperparameters}}};
+    TY_RETURN_IF_ERROR(AppendEvent(std::move(created), now).status());
+  }
+  return transaction.Commit();
+}
+
 Result<SweepRecord> SqliteMetadataStore::GetSweep(const std::string& id) {
   std::lock_guard lock(mu_);
   TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kRead));

@@ -45,6 +45,7 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<SweepRecord> CreateSweep(const SweepRecord& sweep,
                                   const std::vector<std::string>& dataset_ids,
                                   const std::vector<JobRecord>& jobs) override;
+  Status AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs) override;
   Result<SweepRecord> GetSweep(const std::string& id) override;
   Result<std::vector<SweepRecord>> ListSweeps() override;
   Status SetSweepStopRequested(const std::string& id, bool stop_requested) override;
