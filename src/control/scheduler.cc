@@ -197,6 +197,7 @@ void Scheduler::RunOnce() {
 std::vector<Scheduler::EndedJob> Scheduler::Pass() {
   std::lock_guard lock(mutex_);
   std::vector<EndedJob> ended = FollowRunning();
+  SuggestForSearches();
   // The slots of the jobs that ended are filled before their outputs are stored: storing is no
   // work of the executor's, and a search's short trials should not wait for it.
   StartQueued();
@@ -244,6 +245,11 @@ Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
   return written.status();
 }
 
+int Scheduler::SearchSlots(const SweepRequest& request) const {
+  return request.max_parallel > 0 ? std::min(request.max_parallel, options_.max_running)
+                                  : options_.max_running;
+}
+
 Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
   SweepRequest request = given;
   // A search keeps its seed with the sweep, so that its suggestions can be made again.
@@ -258,7 +264,8 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
                       "'" + request.executor + "' is not configured here (known: " + known + ")");
   }
   TY_RETURN_IF_ERROR(CheckTrainer(request, *executor->second));
-  TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations, InitialJobs(request));
+  TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations,
+                      InitialJobs(request, SearchSlots(request)));
   if (!request.job_name.empty() && combinations.size() != 1) {
     return FieldError("job_name", "names the one job of a sweep, and this sweep has " +
                                       std::to_string(combinations.size()) + " jobs");
@@ -291,24 +298,22 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
   sweep.spec = ToJson(request);
   sweep.idempotency_key = request.idempotency_key;
   sweep.created_at = Now();
-  std::string prefix = request.name + "-" + sweep.id.substr(3, 6);
+  // A search names its jobs for all max_jobs it may start, as a grid for all its jobs.
+  const size_t name_count = request.search.strategy == core::SearchStrategy::kGrid
+                                ? combinations.size()
+                                : static_cast<size_t>(request.search.max_jobs);
   std::vector<JobRecord> jobs;
   jobs.reserve(combinations.size());
   for (size_t i = 0; i < combinations.size(); ++i) {
-    JobRecord job;
-    job.name = request.job_name.empty() ? core::MakeJobName(prefix, i, combinations.size())
-                                        : request.job_name;
-    job.sweep_id = sweep.id;
-    job.index = static_cast<int64_t>(i);
-    job.executor = request.executor;
-    job.hyperparameters = std::move(combinations[i]);
-    job.executor_job_name = job.name;
-    ResetForQueue(job, "Waiting in the queue");
-    job.created_at = sweep.created_at;
-    jobs.push_back(std::move(job));
+    jobs.push_back(NewQueuedJob(request, sweep.id, i, name_count, std::move(combinations[i]),
+                                sweep.created_at));
   }
   TY_ASSIGN_OR_RETURN(metadata::SweepRecord stored,
                       metadata_.CreateSweep(sweep, dataset_ids, jobs));
+  if (stored.id == sweep.id && SuggestsFromResults(request.search)) {
+    std::lock_guard lock(mutex_);
+    searching_.insert(sweep.id);
+  }
   if (options_.on_events) options_.on_events();
   Wake();
   CreatedSweep result;
@@ -316,6 +321,23 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
   result.sweep = std::move(stored);
   result.job_count = jobs.size();
   return result;
+}
+
+JobRecord Scheduler::NewQueuedJob(const SweepRequest& request, const std::string& sweep_id,
+                                  size_t index, size_t name_count,
+                                  core::HyperparameterMap hyperparameters, TimePoint created_at) {
+  JobRecord job;
+  job.name = request.job_name.empty()
+                 ? core::MakeJobName(request.name + "-" + sweep_id.substr(3, 6), index, name_count)
+                 : request.job_name;
+  job.sweep_id = sweep_id;
+  job.index = static_cast<int64_t>(index);
+  job.executor = request.executor;
+  job.hyperparameters = std::move(hyperparameters);
+  job.executor_job_name = job.name;
+  ResetForQueue(job, "Waiting in the queue");
+  job.created_at = created_at;
+  return job;
 }
 
 Status Scheduler::EndWithoutRunning(JobRecord job, core::SecondaryStatus status,
@@ -391,6 +413,7 @@ Result<std::vector<std::string>> Scheduler::RetrySweep(const std::string& sweep_
 }
 
 Status Scheduler::Recover() {
+  TY_RETURN_IF_ERROR(RecoverSearches());
   for (const char* status : {"InProgress", "Stopping"}) {
     metadata::JobFilter filter;
     filter.status = status;

@@ -13,7 +13,9 @@
 //  - on any other executor it ends Failed with a reason that says so, or is queued again as a
 //    new attempt when its sweep asks for it (requeue_on_restart);
 //  - work dirs that no running job owns (left by a kill) are removed.
-// Executors' status listeners wake the queue, so a freed slot is filled at once.
+// Executors' status listeners wake the queue, so a freed slot is filled at once. A search that
+// suggests from results (bayesian, hyperband: docs/search.md) gets its next job in the pass
+// after a slot of its frees; its seed and jobs are all it needs, so a restart changes nothing.
 //
 // Thread-safe: the HTTP handlers call CreateSweep/StopJob/StopSweep/RetrySweep from their
 // threads while the scheduler's own thread runs the queue.
@@ -140,6 +142,20 @@ class Scheduler {
   // again, so that a later pass finishes it again.
   void FinishEnded(EndedJob job);
   void StartQueued();
+  // A queued job of the sweep, named for `name_count` jobs (a search's max_jobs).
+  metadata::JobRecord NewQueuedJob(const SweepRequest& request, const std::string& sweep_id,
+                                   size_t index, size_t name_count,
+                                   core::HyperparameterMap hyperparameters, TimePoint created_at);
+  // Searches that suggest from results (scheduler_search.cc): at Start, the sweeps that may
+  // still suggest; at each pass, a new job for each free slot of such a sweep (its
+  // max_parallel, else max_running) that has none queued, from core::SuggestNext over its jobs
+  // and their final objective values, until max_jobs. Failures are logged with the sweep.
+  Status RecoverSearches();
+  // The jobs of a search that suggests from results run at once: its max_parallel, at most
+  // max_running.
+  int SearchSlots(const SweepRequest& request) const;
+  void SuggestForSearches();
+  Status SuggestForSearch(const std::string& sweep_id, bool* done);
   Status Submit(metadata::JobRecord job, const SweepRequest& request);
   Status Finish(metadata::JobRecord job, const executor::JobDescription& description,
                 const OutputKeys& keys);
@@ -171,6 +187,7 @@ class Scheduler {
   std::map<std::string, Running> running_;        // by job name
   std::set<std::string> finishing_;               // ended, their end not yet recorded
   std::map<std::string, SweepRequest> requests_;  // cache of parsed sweep specs
+  std::set<std::string> searching_;               // sweeps whose search may suggest more jobs
 
   std::mutex wake_mutex_;
   std::condition_variable wake_;

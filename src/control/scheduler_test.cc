@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -692,7 +693,7 @@ TEST_F(SchedulerTest, ARandomSearchQueuesMaxJobsSuggestionsFromItsKeptSeed) {
   ASSERT_TRUE(created->sweep.spec.contains("random_seed"));
   auto stored = ParseSweepRequest(created->sweep.spec, SweepRequestOrigin::kStored);
   ASSERT_TRUE(stored.ok()) << stored.status().ToString();
-  auto again = InitialJobs(*stored);
+  auto again = InitialJobs(*stored, 4);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   std::vector<metadata::JobRecord> jobs = Jobs(created->sweep.id);
   ASSERT_EQ(jobs.size(), 5u);
@@ -704,14 +705,153 @@ TEST_F(SchedulerTest, ARandomSearchQueuesMaxJobsSuggestionsFromItsKeptSeed) {
     EXPECT_LE(lr, 1);
   }
   EXPECT_NE(jobs[0].hyperparameters, jobs[1].hyperparameters);
+}
 
-  // A search that learns from results is not run yet: refused, naming the strategy.
-  body["strategy"] = "bayesian";
-  body["objective"] = {{"metric", "eval_loss"}};
-  auto bayesian = scheduler->CreateSweep(*ParseSweepRequest(body));
-  ASSERT_FALSE(bayesian.ok());
-  EXPECT_EQ(bayesian.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(FieldOfError(bayesian.status()), "");
+}  // namespace
+}  // namespace trainyard::control
+
+namespace trainyard::control {
+namespace {
+
+// A trainer's final objective as a function of its hyperparameters: the same value whenever
+// the same job runs.
+double Accuracy(const core::HyperparameterMap& hyperparameters) {
+  const double lr = std::log10(std::stod(hyperparameters.at("lr")));
+  return 1.0 - (lr + 2) * (lr + 2) / 10;
+}
+
+nlohmann::json SearchBody(const std::string& strategy, int max_jobs) {
+  return {
+      {"name", "tune"},
+      {"trainer", {{"command", {"train"}}}},
+      {"strategy", strategy},
+      {"ranges",
+       {{"lr", {{"type", "continuous"}, {"min", 1e-4}, {"max", 1}, {"scaling", "logarithmic"}}}}},
+      {"max_jobs", max_jobs},
+      {"max_parallel", 2},
+      {"random_seed", 11},
+      {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+}
+
+class SearchSchedulerTest : public SchedulerTest {
+ protected:
+  // Jobs without a callback: their metrics come through the executor, which the test sets.
+  std::unique_ptr<Scheduler> MakeScheduler(FakeExecutor& executor) {
+    SchedulerOptions options;
+    options.work_dir = temp_.path() / "work";
+    options.max_running = 4;
+    return std::make_unique<Scheduler>(
+        options, *metadata_, *objects_,
+        std::map<std::string, executor::Executor*>{{executor.name(), &executor}});
+  }
+
+  // Completes every running job of the sweep with its Accuracy, then runs two passes (the
+  // first records the ends, the second suggests and starts). Returns how many it completed.
+  size_t CompleteRunning(FakeExecutor& executor, Scheduler& scheduler, const std::string& sweep) {
+    size_t completed = 0;
+    for (const metadata::JobRecord& job : Jobs(sweep)) {
+      if (job.queued || core::IsTerminal(job.status)) continue;
+      executor.SetMetric(job.name, "eval_accuracy", Accuracy(job.hyperparameters));
+      executor.Move(job.name, SecondaryStatus::kTraining);
+      executor.Move(job.name, SecondaryStatus::kCompleted);
+      ++completed;
+    }
+    scheduler.RunOnce();
+    scheduler.RunOnce();
+    return completed;
+  }
+
+  std::vector<core::HyperparameterMap> HyperparametersOf(const std::string& sweep) {
+    std::vector<metadata::JobRecord> jobs = Jobs(sweep);
+    std::sort(jobs.begin(), jobs.end(),
+              [](const auto& a, const auto& b) { return a.index < b.index; });
+    std::vector<core::HyperparameterMap> values;
+    for (const auto& job : jobs) values.push_back(job.hyperparameters);
+    return values;
+  }
+};
+
+TEST_F(SearchSchedulerTest, ABayesianSearchGetsAJobWhenASlotFreesUpToMaxJobs) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  auto created = scheduler->CreateSweep(*ParseSweepRequest(SearchBody("bayesian", 14)));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string sweep = created->sweep.id;
+  EXPECT_EQ(created->job_count, 2u);  // its max_parallel, not max_jobs
+  scheduler->RunOnce();
+  EXPECT_EQ(executor.submitted(), 2u);
+  for (int round = 0; round < 20 && CompleteRunning(executor, *scheduler, sweep) > 0; ++round) {
+    EXPECT_LE(Counts(sweep)["InProgress"], 2);
+  }
+  EXPECT_EQ(Counts(sweep), (std::map<std::string, int64_t>{{"Completed", 14}}));
+  std::vector<metadata::JobRecord> jobs = Jobs(sweep);
+  ASSERT_EQ(jobs.size(), 14u);
+  // Every result reached the search (through the executor's metrics).
+  for (const auto& job : jobs) EXPECT_TRUE(job.metrics.contains("eval_accuracy")) << job.name;
+  EXPECT_EQ(jobs.back().name, "tune-" + sweep.substr(3, 6) + "-014");
+  // No more once max_jobs ran: the search is over.
+  scheduler->RunOnce();
+  EXPECT_EQ(Jobs(sweep).size(), 14u);
+}
+
+TEST_F(SearchSchedulerTest, ARestartedSchedulerSuggestsWhatItWouldHaveSuggested) {
+  std::vector<core::HyperparameterMap> uninterrupted;
+  {
+    FakeExecutor executor("local");
+    auto scheduler = MakeScheduler(executor);
+    auto created = scheduler->CreateSweep(*ParseSweepRequest(SearchBody("bayesian", 16)));
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    scheduler->RunOnce();
+    while (CompleteRunning(executor, *scheduler, created->sweep.id) > 0) {
+    }
+    uninterrupted = HyperparametersOf(created->sweep.id);
+  }
+  ASSERT_EQ(uninterrupted.size(), 16u);
+
+  FakeExecutor executor("local", /*remembers_jobs=*/true);
+  std::string sweep;
+  {
+    auto scheduler = MakeScheduler(executor);
+    auto created = scheduler->CreateSweep(*ParseSweepRequest(SearchBody("bayesian", 16)));
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    sweep = created->sweep.id;
+    scheduler->RunOnce();
+    for (int round = 0; round < 6; ++round) CompleteRunning(executor, *scheduler, sweep);
+  }
+  // A new scheduler on the same store, as after a restart: it finds the search and goes on.
+  auto scheduler = MakeScheduler(executor);
+  ASSERT_TRUE(scheduler->Start().ok());
+  scheduler->Shutdown();
+  scheduler->RunOnce();
+  while (CompleteRunning(executor, *scheduler, sweep) > 0) {
+  }
+  EXPECT_EQ(HyperparametersOf(sweep), uninterrupted);
+}
+
+TEST_F(SearchSchedulerTest, HyperbandGivesTheResourceAndPromotesTheBestWithMore) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  nlohmann::json body = SearchBody("hyperband", 30);
+  body["hyperband"] = {{"resource", "epochs"}, {"min_resource", 1}, {"max_resource", 9}};
+  auto created = scheduler->CreateSweep(*ParseSweepRequest(body));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string sweep = created->sweep.id;
+  scheduler->RunOnce();
+  while (CompleteRunning(executor, *scheduler, sweep) > 0) {
+  }
+  std::vector<core::HyperparameterMap> jobs = HyperparametersOf(sweep);
+  ASSERT_EQ(jobs.size(), 30u);
+  std::map<std::string, std::vector<int>> epochs_by_lr;
+  for (const auto& job : jobs) epochs_by_lr[job.at("lr")].push_back(std::stoi(job.at("epochs")));
+  int promoted = 0;
+  for (const auto& [lr, epochs] : epochs_by_lr) {
+    for (size_t i = 1; i < epochs.size(); ++i) {
+      EXPECT_EQ(epochs[i], epochs[i - 1] * 3) << lr;  // each promotion: eta times the resource
+      ++promoted;
+    }
+  }
+  EXPECT_GT(promoted, 0);
+  EXPECT_LT(epochs_by_lr.size(), jobs.size());
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include "common/status.h"
 #include "control/sweep_request.h"
 #include "core/hyperparameters.h"
+#include "core/search.h"
+#include "metadata/metadata_store.h"
 
 namespace trainyard::control {
 
@@ -15,10 +17,20 @@ namespace trainyard::control {
 // made again: 53 random bits (a JSON number every client reads exactly).
 uint64_t NewRandomSeed();
 
+// Whether the strategy's suggestions depend on the results of earlier jobs (bayesian,
+// hyperband): such a search gets its jobs one free slot at a time, from the scheduler.
+bool SuggestsFromResults(const core::SearchSpec& search);
+
 // The jobs a sweep is created with: the grid or list (core::ExpandSweep); for strategy random,
-// all max_jobs suggestions (each depends on the seed and its index alone). The request's
-// random_seed must be set for a search. FailedPrecondition for a strategy that suggests as
-// results come in (bayesian, hyperband), which this server does not run yet.
-Result<std::vector<core::HyperparameterMap>> InitialJobs(const SweepRequest& request);
+// all max_jobs suggestions (each depends on the seed and its index alone); for a search that
+// suggests from results, its first `slots` suggestions (at most max_jobs), the rest coming as
+// jobs end. The request's random_seed must be set for a search.
+Result<std::vector<core::HyperparameterMap>> InitialJobs(const SweepRequest& request, size_t slots);
+
+// The jobs of a search as its strategy sees them, in the order given (by index): each job's
+// hyperparameters, whether it ended, and, for a Completed job that reported it, the final value
+// of the objective's metric.
+std::vector<core::Trial> TrialsOf(const std::vector<metadata::JobRecord>& jobs,
+                                  const std::optional<core::Objective>& objective);
 
 }  // namespace trainyard::control
