@@ -602,7 +602,7 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
   ReachStep(options_.on_step, "scheduler.stored", job.name);
   // The end is recorded before the work dir goes: a kill in between leaves a stale dir (removed
   // at the next start), never an ended job whose outputs are gone.
-  TY_RETURN_IF_ERROR(WriteState(job));
+  TY_RETURN_IF_ERROR(RecordEnd(job));
   std::error_code error;
   fs::remove_all(JobWorkDir(job.executor_job_name), error);
   if (error) {

@@ -155,7 +155,12 @@ class Scheduler {
   // max_running.
   int SearchSlots(const SweepRequest& request) const;
   void SuggestForSearches();
-  Status SuggestForSearch(const std::string& sweep_id, bool* done);
+  // `ending`: a job of the sweep whose end is about to be recorded, counted as ended with its
+  // result, so that the search's next job is queued before the sweep can look finished.
+  Status SuggestForSearch(const std::string& sweep_id, bool* done,
+                          const metadata::JobRecord* ending = nullptr);
+  // Records an ended job; for a search, its next job is suggested first (under mutex_).
+  Status RecordEnd(const metadata::JobRecord& job);
   Status Submit(metadata::JobRecord job, const SweepRequest& request);
   Status Finish(metadata::JobRecord job, const executor::JobDescription& description,
                 const OutputKeys& keys);

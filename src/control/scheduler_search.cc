@@ -40,7 +40,30 @@ void Scheduler::SuggestForSearches() {
   }
 }
 
-Status Scheduler::SuggestForSearch(const std::string& sweep_id, bool* done) {
+Status Scheduler::RecordEnd(const metadata::JobRecord& job) {
+  std::unique_lock lock(mutex_);
+  if (!searching_.contains(job.sweep_id)) {
+    lock.unlock();
+    return WriteState(job);
+  }
+  // The next job first: recorded the other way round, a search that runs one job at a time
+  // would have every job ended until the next pass, and `sweep wait` or a sweep.completed
+  // webhook would take that moment for its end. A kill between the two suggests nothing twice:
+  // the new job is queued, so the sweep's slots are full when the end is recorded again.
+  bool done = false;
+  if (Status suggested = SuggestForSearch(job.sweep_id, &done, &job); !suggested.ok()) {
+    Logger("control").error("sweep={} job={} could not suggest the next job: {}", job.sweep_id,
+                            job.name, suggested.message());
+  }
+  if (done) searching_.erase(job.sweep_id);
+  TY_RETURN_IF_ERROR(WriteState(job));
+  lock.unlock();
+  Wake();  // the suggested job starts at the next pass, now
+  return Status::Ok();
+}
+
+Status Scheduler::SuggestForSearch(const std::string& sweep_id, bool* done,
+                                   const metadata::JobRecord* ending) {
   TY_ASSIGN_OR_RETURN(metadata::SweepRecord sweep, metadata_.GetSweep(sweep_id));
   if (sweep.stop_requested) {
     *done = true;
@@ -49,6 +72,11 @@ Status Scheduler::SuggestForSearch(const std::string& sweep_id, bool* done) {
   TY_ASSIGN_OR_RETURN(SweepRequest request, RequestOf(sweep_id));
   // Counted first: most passes find the search's slots full, or a job still queued.
   TY_ASSIGN_OR_RETURN(auto counts, metadata_.CountJobsByStatus(sweep_id));
+  if (ending) {
+    TY_ASSIGN_OR_RETURN(metadata::JobRecord stored, metadata_.GetJob(ending->name));
+    counts[core::ToString(stored.status)]--;
+    counts[core::ToString(ending->status)]++;
+  }
   int64_t total = 0;
   for (const auto& [status, count] : counts) total += count;
   const auto count_of = [&](const char* status) {
@@ -75,6 +103,11 @@ Status Scheduler::SuggestForSearch(const std::string& sweep_id, bool* done) {
   std::sort(
       jobs.begin(), jobs.end(),
       [](const metadata::JobRecord& a, const metadata::JobRecord& b) { return a.index < b.index; });
+  if (ending) {
+    for (metadata::JobRecord& job : jobs) {
+      if (job.name == ending->name) job = *ending;
+    }
+  }
   std::vector<core::Trial> trials = TrialsOf(jobs, request.objective);
   const core::ObjectiveGoal goal =
       request.objective ? request.objective->goal : core::ObjectiveGoal::kMax;

@@ -794,6 +794,35 @@ TEST_F(SearchSchedulerTest, ABayesianSearchGetsAJobWhenASlotFreesUpToMaxJobs) {
   EXPECT_EQ(Jobs(sweep).size(), 14u);
 }
 
+// A search running one job at a time is never seen with every job ended before max_jobs: the
+// next job is queued before the end of the one before is recorded (else `sweep wait` and the
+// sweep.completed webhook would take that moment for the sweep's end).
+TEST_F(SearchSchedulerTest, AOneAtATimeSearchNeverLooksFinishedBetweenItsJobs) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  nlohmann::json body = SearchBody("bayesian", 5);
+  body["max_parallel"] = 1;
+  auto created = scheduler->CreateSweep(*ParseSweepRequest(body));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string sweep = created->sweep.id;
+  scheduler->RunOnce();
+  for (int ended = 1; ended <= 5; ++ended) {
+    scheduler->RunOnce();  // starts the job queued by the end before
+    std::vector<metadata::JobRecord> running;
+    for (const metadata::JobRecord& job : Jobs(sweep)) {
+      if (!job.queued && !core::IsTerminal(job.status)) running.push_back(job);
+    }
+    ASSERT_EQ(running.size(), 1u) << "after " << ended - 1 << " ended";
+    executor.SetMetric(running[0].name, "eval_accuracy", Accuracy(running[0].hyperparameters));
+    executor.Move(running[0].name, SecondaryStatus::kTraining);
+    executor.Move(running[0].name, SecondaryStatus::kCompleted);
+    scheduler->RunOnce();  // records the end, the next job queued first
+    std::map<std::string, int64_t> counts = Counts(sweep);
+    EXPECT_EQ(counts["Completed"], ended);
+    EXPECT_EQ(counts["Queued"] + counts["InProgress"], ended < 5 ? 1 : 0) << "after " << ended;
+  }
+}
+
 TEST_F(SearchSchedulerTest, ARestartedSchedulerSuggestsWhatItWouldHaveSuggested) {
   std::vector<core::HyperparameterMap> uninterrupted;
   {
