@@ -22,6 +22,11 @@ packages=(
   # tests with clients nobody here wrote: the S3 endpoint against awscli and boto3, the S3 store
   # against s3rver (npm, see tests/npm); the container executor with podman over runc
   awscli python3-boto3 nodejs podman runc
+  # the slurm executor's tests: a real one-node Slurm cluster (munged, slurmctld, slurmd, the
+  # client commands; slurmrestd for the REST transport), which the tests start themselves in a
+  # temp dir with their own slurm.conf and munge key (tests/support/slurm_cluster.h); they never
+  # use /etc/slurm nor the system's munge daemon
+  slurmctld slurmd slurm-client munge slurmrestd
   # the web UI's end-to-end test (tests/web/ui_test.mjs): Debian's Chromium, driven headless by
   # playwright-core (web/package.json), which never downloads a browser of its own
   chromium

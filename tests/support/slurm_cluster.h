@@ -1,0 +1,79 @@
+// SlurmCluster: a real one-node Slurm cluster (Debian's slurm-wlm: munged, slurmctld, slurmd)
+// for tests, configured in a temporary directory of its own: its own munge key and socket, its
+// own slurm.conf (reached through SLURM_CONF), free ports, state and logs in the temp dir.
+// Nothing under /etc and no system daemon is touched.
+//
+// One cluster per test binary: register SlurmClusterEnvironment once
+// (`::testing::AddGlobalTestEnvironment(new trainyard::testing::SlurmClusterEnvironment)`),
+// then each test asks SlurmCluster::Get() and skips with SlurmCluster::UnavailableReason()
+// when it is null. The environment starts the daemons before the first test, waits until the
+// node is idle, and at the end cancels every job, stops the daemons and waits for them: no
+// daemon is left behind.
+//
+// Needs root (slurmd runs jobs as their users) and the binaries on PATH; where either is
+// missing the cluster is unavailable and the reason says which. A start that fails where
+// both are present is an error (the daemons' logs are in the reason).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/subprocess.h"
+#include "support/test_paths.h"
+
+namespace trainyard::testing {
+
+class SlurmCluster {
+ public:
+  // The running cluster, or null when it could not start (see UnavailableReason).
+  static SlurmCluster* Get();
+  // Why Get() is null: the missing binary, not root, or the start's failure with the logs.
+  static std::string UnavailableReason();
+
+  // Starts the cluster; the reason in `*why_not` when it cannot.
+  static std::unique_ptr<SlurmCluster> Start(std::string* why_not);
+  ~SlurmCluster();
+
+  // What a Slurm command needs to reach this cluster: SLURM_CONF (and PATH).
+  std::map<std::string, std::string> environment() const;
+  const std::filesystem::path& conf_file() const { return conf_file_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  const std::string& node_name() const { return node_name_; }
+  const std::string& partition() const { return partition_; }
+  int cpus() const { return cpus_; }
+  int memory_mb() const { return memory_mb_; }
+  // Runs a Slurm client command (sbatch, squeue, scancel, scontrol...) against this cluster.
+  ProcessResult Run(const std::vector<std::string>& argv,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+  // The last lines of the daemons' logs, for failure messages.
+  std::string LogTails() const;
+  // munged, slurmctld and slurmd, while they run.
+  std::vector<pid_t> daemon_pids() const;
+
+ private:
+  SlurmCluster() = default;
+  bool WaitForIdleNode(std::chrono::seconds timeout, std::string* why_not);
+  void Stop();
+
+  TempDir dir_;
+  std::filesystem::path conf_file_;
+  std::string node_name_;
+  std::string partition_ = "debug";
+  int cpus_ = 1;
+  int memory_mb_ = 2048;
+  std::unique_ptr<Process> munged_, slurmctld_, slurmd_;
+};
+
+// Starts the process-wide SlurmCluster before the first test and stops it after the last.
+class SlurmClusterEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override;
+  void TearDown() override;
+};
+
+}  // namespace trainyard::testing
