@@ -140,13 +140,18 @@ void RecordedJobsExecutor::RunJob(Job& job) {
   const std::string& name = job.name();
   Status status = Status::Ok();
   if (!job.adopted) {
-    status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
+    const bool starts_at_launch = StartsAtLaunch();
+    if (starts_at_launch) {
+      status = Transition(job, SecondaryStatus::kDownloading, "Downloading input data");
+    }
     // The first record: a job directory without one is a job that never ran.
-    if (status.ok() && !options_.record_every_transition) Persist(job);
+    if (status.ok() && (!options_.record_every_transition || !starts_at_launch)) Persist(job);
     if (status.ok()) ReachStep(options_.on_step, "executor.recorded", name);
     if (status.ok()) status = PrepareJobRoot(job.root, job.spec);
     if (status.ok()) ReachStep(options_.on_step, "executor.staged", name);
-    if (status.ok()) status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
+    if (status.ok() && starts_at_launch) {
+      status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
+    }
     if (status.ok()) status = Launch(job);
   }
   if (status.ok()) status = Follow(job);
@@ -214,6 +219,8 @@ void RecordedJobsExecutor::Finish(Job& job, const Outcome& outcome) {
                 : job.status.Transition(SecondaryStatus::kStopped, now, "Training job stopped");
   } else if (!outcome.launch_failure.empty()) {
     ended = job.status.Fail(outcome.launch_failure, now);
+  } else if (!outcome.failure_reason.empty()) {
+    ended = job.status.Fail(outcome.failure_reason, now);
   } else if (outcome.exit_code == 0) {
     ended = job.status.Transition(SecondaryStatus::kCompleted, now, "Training job completed");
   } else {
@@ -290,6 +297,24 @@ Result<std::unique_ptr<RecordedJobsExecutor::Job>> RecordedJobsExecutor::LoadJob
   }
 }
 
+Result<bool> RecordedJobsExecutor::RecoverLaunch(Job& job) {
+  if (job.process.pid > 0) return true;
+  // Recorded, but no launch was recorded: this process may have died anywhere from copying the
+  // input to just after the launch. The launch claim settles it.
+  TY_ASSIGN_OR_RETURN(std::optional<pid_t> launched, FenceLaunch(job.launch_claim_file()));
+  if (!launched) return false;
+  job.process = IdentifyByEnvironment(
+      *launched, options_.launch_marker_variable + "=" + job.root.root().string());
+  if (job.status.secondary_status() != SecondaryStatus::kTraining) {
+    WarnIfFailed("executor",
+                 job.status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
+                                       "Training in progress"),
+                 "job={} was launched but could not be marked Training", job.name());
+  }
+  if (!job.started_at) job.started_at = std::chrono::system_clock::now();
+  return true;
+}
+
 Result<std::set<std::string>> RecordedJobsExecutor::AdoptRecordedJobs() {
   if (!options_.detach_jobs) return FailedPrecondition("adopting jobs needs detach_jobs");
   std::set<std::string> kept;
@@ -309,31 +334,19 @@ Result<std::set<std::string>> RecordedJobsExecutor::AdoptRecordedJobs() {
     }
     std::unique_ptr<Job> job = std::move(loaded).value();
     std::string name = job->name();
-    if (!core::IsTerminal(job->status.status()) && job->process.pid <= 0) {
-      // Recorded, but no launch was recorded: this process may have died anywhere from copying
-      // the input to just after the launch. The launch claim settles it.
-      auto launched = FenceLaunch(job->launch_claim_file());
+    if (!core::IsTerminal(job->status.status())) {
+      Result<bool> launched = RecoverLaunch(*job);
       if (!launched.ok()) {
         Logger("executor").error("job={} left alone: {}", name, launched.status().message());
         kept.insert(name);
         continue;
       }
-      if (!launched->has_value()) {
+      if (!*launched) {
         Logger("executor")
             .info("job={} had not started its command: forgotten, to run again", name);
         RemoveLeftover(state_file.parent_path());
         continue;
       }
-      job->process = IdentifyByEnvironment(
-          **launched, options_.launch_marker_variable + "=" + job->root.root().string());
-      if (job->status.secondary_status() != SecondaryStatus::kTraining) {
-        WarnIfFailed(
-            "executor",
-            job->status.Transition(SecondaryStatus::kTraining, std::chrono::system_clock::now(),
-                                   "Training in progress"),
-            "job={} was launched but could not be marked Training", name);
-      }
-      if (!job->started_at) job->started_at = std::chrono::system_clock::now();
     }
     if (core::IsTerminal(job->status.status())) {
       // Ended, but killed before its root was removed.

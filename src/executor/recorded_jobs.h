@@ -107,6 +107,9 @@ class RecordedJobsExecutor : public Executor {
     // Set when the backend itself could not run the job (none of its code ran): the job fails
     // with this as its FailureReason, and no Uploading is recorded.
     std::string launch_failure;
+    // Set when the backend knows better than the exit code why the job's code failed (out of
+    // memory, a lost node): the job fails with this as its FailureReason, whatever its exit code.
+    std::string failure_reason;
   };
 
   explicit RecordedJobsExecutor(RecordedJobsOptions options);
@@ -125,6 +128,17 @@ class RecordedJobsExecutor : public Executor {
 
   // The derived executor's part of a job, each called on the job's thread.
   virtual std::unique_ptr<Job> NewJob(JobSpec spec) const;
+  // Whether the job's code starts as Launch returns, so that the job is marked Downloading
+  // (before its root is laid out) and Training (before Launch). False for a backend that queues
+  // the job (a batch scheduler): the job stays Starting through Launch, and Follow marks
+  // Downloading and Training once the backend starts it.
+  virtual bool StartsAtLaunch() const { return true; }
+  // After a restart, for a job recorded as not ended: whether its code may have run, settling
+  // a launch that was not recorded. True: it is followed again (Follow); false: it never ran
+  // and never will, and is forgotten with its directory. An error leaves it alone (logged).
+  // Called on the adopting thread, before the job is in the table. The default: a job with a
+  // recorded process is followed; one without is settled by its launch claim (FenceLaunch).
+  virtual Result<bool> RecoverLaunch(Job& job);
   // Starts the job's code. Must check job.stop_requested under mutex_ (Cancelled) and, once the
   // process is recorded in the job, reach "executor.launched" and Persist durably.
   virtual Status Launch(Job& job) = 0;

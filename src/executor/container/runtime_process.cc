@@ -13,8 +13,6 @@
 namespace trainyard::executor {
 namespace {
 
-constexpr size_t kOutputLimit = 64 * 1024;
-
 int DecodeWaitStatus(int wait_status) {
   return WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
 }
@@ -78,7 +76,7 @@ std::optional<int> WaitForChild(pid_t pid, std::chrono::milliseconds timeout) {
 
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& environment,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout, size_t output_limit) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + strerror(errno));
   posix_spawn_file_actions_t files;
@@ -111,7 +109,7 @@ Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
     ssize_t got = ::read(pipe_fds[0], buffer, sizeof buffer);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;  // every writer closed its end
-    if (result.output.size() < kOutputLimit) result.output.append(buffer, static_cast<size_t>(got));
+    if (result.output.size() < output_limit) result.output.append(buffer, static_cast<size_t>(got));
   }
   ::close(pipe_fds[0]);
   if (timed_out) {

@@ -30,13 +30,17 @@ std::optional<int> WaitForChild(pid_t pid, std::chrono::milliseconds timeout);
 
 struct CommandOutput {
   int exit_code = -1;
-  std::string output;  // stdout and stderr together, at most 64 KiB
+  std::string output;  // stdout and stderr together, at most the call's output_limit
 };
 
-// Runs argv to its end and returns its exit code and output. DeadlineExceeded (after killing
-// it) when it runs past `timeout`; Internal when it cannot start.
+inline constexpr size_t kCommandOutputLimit = 64 * 1024;
+
+// Runs argv to its end and returns its exit code and output (what passes `output_limit` is
+// read and dropped). DeadlineExceeded (after killing it) when it runs past `timeout`; Internal
+// when it cannot start.
 Result<CommandOutput> RunCommand(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& environment,
-                                 std::chrono::milliseconds timeout);
+                                 std::chrono::milliseconds timeout,
+                                 size_t output_limit = kCommandOutputLimit);
 
 }  // namespace trainyard::executor
