@@ -1,0 +1,68 @@
+// The batch job that runs one trainyard job on Slurm: its script (the launch claim, then
+// trainyard-wrap over the job root with exactly the job's environment) and its sbatch options
+// (name, comment, output, time limit, partition, account, QoS, CPUs, memory, GPUs, extra).
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "contract/job_definition.h"
+#include "executor/executor.h"
+
+namespace trainyard::executor {
+
+// What a job asks of a node. 0: not asked (Slurm's defaults: one CPU, DefMemPerCPU, no GPU).
+struct SlurmResources {
+  int cpus = 0;
+  int64_t memory_mb = 0;
+  int gpus = 0;
+  bool operator==(const SlurmResources&) const = default;
+};
+
+// The resources of a SageMaker instance type ("ml.g5.xlarge": 4 CPUs, 16 GiB, 1 GPU), so that a
+// request written for SageMaker asks Slurm for the same machine; "local" and "" ask nothing.
+// InvalidArgument naming the type for one this table does not know, and for more than one
+// instance (a job is one node).
+Result<SlurmResources> ResourcesOf(const contract::ResourceSettings& resources);
+
+// The server's part of every job's sbatch options.
+struct SlurmSiteOptions {
+  std::string partition;  // --partition; empty: the cluster's default
+  std::string account;    // --account; empty: the user's default
+  std::string qos;        // --qos; empty: the account's default
+  // Appended to every sbatch, after trainyard's own options (so they win): "--constraint=a100".
+  std::vector<std::string> extra_sbatch_arguments;
+  // How GPUs are asked for: "gres" (--gres=gpu:N, every Slurm) or "gpus" (--gpus=N, 19.05+).
+  std::string gpu_option = "gres";
+};
+
+// sbatch's options for the job, without --parsable, --export and the script. `job_dir` holds
+// the script and Slurm's output file (slurm-<id>.out).
+std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources& resources,
+                                       const SlurmSiteOptions& site,
+                                       const std::filesystem::path& job_dir);
+
+// The batch script. It first creates `launch_claim` exclusively with its Slurm job id (or finds
+// its own id there: Slurm requeued it); a claim that holds anything else means that trainyard
+// fenced the launch off after a restart, and the script exits without running anything. Then it
+// execs `wrapper` (with `-- command` when there is one) under `env -i` with exactly
+// `environment`, plus the variables `passed` by name from the job's own environment (the
+// exported secrets, and what Slurm sets for the job: CUDA_VISIBLE_DEVICES, SLURM_JOB_ID, ...).
+std::string BatchScript(const std::string& job_name, const std::filesystem::path& wrapper,
+                        const std::vector<std::string>& command,
+                        const std::map<std::string, std::string>& environment,
+                        const std::vector<std::string>& passed,
+                        const std::filesystem::path& launch_claim);
+
+// `text` quoted for sh: 'it'\''s'.
+std::string ShellQuote(const std::string& text);
+
+// The variables Slurm sets in a job that its code may need (which GPUs, which node, its id).
+const std::vector<std::string>& SlurmJobVariables();
+
+}  // namespace trainyard::executor

@@ -1,0 +1,106 @@
+// SlurmExecutor: runs each job as one Slurm batch job. The server lays out the job root (a tree
+// laid out as SageMaker lays out /opt/ml) in a directory that the compute nodes share; the batch
+// script runs trainyard-wrap over it on the node, with exactly the job's environment; the
+// artifacts are packed from it when the job ends, as for the local executor.
+//
+// Slurm is reached through a SlurmTransport (its commands today). One `squeue` listing, at most
+// one per poll interval, serves every job's thread. A job's way:
+//  - Starting: the root laid out, the batch script written, sbatch; while Slurm keeps the job
+//    PENDING its status message is Slurm's reason in words. A job Slurm refuses at submit (more
+//    than any node has, a partition that does not exist) fails with Slurm's own message; one
+//    pending for a reason that never clears (PartitionConfig, InvalidQOS...) is cancelled and
+//    fails with it.
+//  - Downloading, Training: once Slurm runs it; the max runtime counts from Slurm's start time.
+//  - Stop: SIGTERM to the batch script and its steps (scancel --full --signal=TERM), SIGKILL
+//    after the job's grace period (and a margin); a pending job is cancelled.
+//  - the end: the wrapper's exit file, else Slurm's exit code; OUT_OF_MEMORY, NODE_FAIL,
+//    PREEMPTED, TIMEOUT and a cancellation from outside map to SageMaker's statuses
+//    (slurm_state.h).
+//
+// Records (RecordedJobsExecutor): executor-state.json first (the intent), then, once sbatch has
+// answered, slurm-job-id beside it (durable). After a restart, AdoptRunningJobs() follows every
+// recorded job again by its Slurm id; a job recorded without an id is looked for in Slurm by its
+// name and batch script, and failing that its launch claim settles it: the batch script creates
+// the claim with its Slurm id before it runs anything, and the recovery creates it ("fenced")
+// when it is absent, so a job is never submitted twice and never runs twice.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "executor/recorded_jobs.h"
+#include "executor/slurm/slurm_options.h"
+#include "executor/slurm/slurm_state.h"
+#include "executor/slurm/slurm_transport.h"
+
+namespace trainyard::executor {
+
+class SlurmExecutor : public RecordedJobsExecutor {
+ public:
+  SlurmExecutor(SlurmExecutorOptions options, SlurmTransportPtr transport);
+  // Without detach_jobs: cancels every job and waits for its end. With it: stops following the
+  // jobs (within about a poll interval) and leaves them to Slurm, for AdoptRunningJobs().
+  ~SlurmExecutor() override;
+
+  std::string name() const override { return "slurm"; }
+  TrainerKind AcceptedTrainer() const override { return TrainerKind::kCommand; }
+  // Also InvalidArgument for resources the executor cannot ask Slurm for (an unknown instance
+  // type, more than one instance).
+  Status Submit(const JobSpec& spec) override;
+
+  // Needs detach_jobs (FailedPrecondition otherwise). Follows again every job recorded under
+  // work_dir (see the header comment), called once at start, before anyone asks Describe.
+  // Errors: the work_dir cannot be listed.
+  Status AdoptRunningJobs();
+
+  // The files of a job's directory.
+  static constexpr char kScriptFileName[] = "slurm-job.sh";
+  static constexpr char kJobIdFileName[] = "slurm-job-id";
+
+ private:
+  struct SlurmJob : Job {
+    using Job::Job;
+    std::string slurm_id;  // once sbatch answered (guarded by mutex_)
+    std::chrono::steady_clock::time_point submitted_at{};  // a listing must be newer
+    std::optional<SlurmJobInfo> last_seen;                 // Follow's thread only
+    std::optional<SlurmJobView> ended;                     // how Slurm ended it
+    bool vanished = false;  // Slurm no longer knows it (its record aged out)
+    std::string refused;    // why Slurm will never run it
+  };
+
+  std::unique_ptr<Job> NewJob(JobSpec spec) const override;
+  bool StartsAtLaunch() const override { return false; }
+  Status Launch(Job& job) override;
+  Status Follow(Job& job) override;
+  Outcome Settle(Job& job) override;
+  Result<bool> RecoverLaunch(Job& job) override;
+
+  // Marks Downloading then Training (the wrapper lays out the input, then runs the command) once
+  // Slurm has started the job, with the max runtime counted from Slurm's start time.
+  void MarkStarted(SlurmJob& job, const SlurmJobInfo& info, const std::string& message);
+  // Acts on a stop request: cancels a job that never started, else SIGTERM, then SIGKILL after
+  // the grace period.
+  void DeliverStop(SlurmJob& job, bool started,
+                   std::optional<std::chrono::steady_clock::time_point>* kill_at, bool* term_sent,
+                   bool* kill_sent);
+  // The job as the newest listing shows it (nullopt: Slurm does not know it); lists again when
+  // the last listing is older than the poll interval or than `not_before`.
+  Result<std::optional<SlurmJobInfo>> LookUp(const std::string& slurm_id,
+                                             std::chrono::steady_clock::time_point not_before);
+  std::string SlurmOutputTail(const Job& job, const std::string& slurm_id) const;
+
+  SlurmExecutorOptions options_;
+  SlurmTransportPtr transport_;
+
+  std::mutex listing_mutex_;  // one listing at a time; the others wait and share it
+  std::chrono::steady_clock::time_point listed_at_{};
+  std::vector<SlurmJobInfo> listing_;
+};
+
+}  // namespace trainyard::executor
