@@ -4,7 +4,8 @@
 # (bench/server/: sweep accept and listing, submit -> first progress event, progress ingestion
 # with 500 SSE clients, the API under 5,000 idle and 500 slow-header connections, and the
 # 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch), and
-# the container executor's start latency against a bare `podman run` (bench/container/), and a
+# the container executor's start latency against a bare `podman run` (bench/container/), the
+# slurm executor's against a bare `sbatch --wrap` (bench/slurm/, ~1 min), and a
 # 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min), and the
 # SageMaker-compatible endpoint's latencies (bench/sagemaker/, ~30 s), and the web UI's first
 # screen of a 1,000-job sweep in Chromium (bench/web/, ~30 s), and the cost of one bayesian
@@ -50,6 +51,7 @@ run_one "server: progress ingestion with SSE clients" bash "$repo/bench/server/p
 run_one "server: API under 5,000 idle + 500 slow-header connections" bash "$repo/bench/server/idle_connections.sh" "$build"
 run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" "$build"
 run_one "container: start to user code vs bare podman run" bash "$repo/bench/container/start_latency.sh" "$build"
+run_one "slurm: submit to user code vs bare sbatch --wrap" bash "$repo/bench/slurm/start_latency.sh" "$build"
 run_one "s3: 1 GiB through the S3 endpoint, S3ObjectStore vs awscli" bash "$repo/bench/s3/transfer.sh" "$build"
 run_one "sagemaker: endpoint create/start latency and Describe under 100 pollers" bash "$repo/bench/sagemaker/endpoint.sh" "$build"
 run_one "search: one bayesian suggestion with 1,000 finished trials" \

@@ -1,6 +1,7 @@
 #include "executor/slurm/slurm_commands.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "common/environment.h"
@@ -93,16 +94,28 @@ std::string SlurmCommandMessage(const std::string& output) {
 
 std::vector<std::string> SbatchArguments(const fs::path& sbatch,
                                          const SlurmSubmission& submission) {
-  std::vector<std::string> argv = {sbatch.string(), "--parsable"};
-  std::string exported;
-  for (const auto& [name, value] : submission.exported) {
-    exported += (exported.empty() ? "" : ",") + name;
-  }
-  // Only these reach the job (never the server's whole environment): the script sets the rest.
-  argv.push_back("--export=" + (exported.empty() ? std::string("NONE") : exported));
+  // ALL: sbatch's own environment, which SbatchEnvironment keeps to Slurm's and the exported
+  // variables. A list without ALL (or NONE) makes Slurm load the user's login environment on
+  // the node (--get-user-env): seconds per job.
+  std::vector<std::string> argv = {sbatch.string(), "--parsable", "--export=ALL"};
   argv.insert(argv.end(), submission.options.begin(), submission.options.end());
   argv.push_back(submission.script.string());
   return argv;
+}
+
+EnvironmentMap SbatchEnvironment(const EnvironmentMap& environment,
+                                 const std::map<std::string, std::string>& exported) {
+  static const std::set<std::string> kClientVariables = {"PATH", "HOME", "USER",   "LOGNAME",
+                                                         "LANG", "TZ",   "TMPDIR", "KRB5CCNAME"};
+  EnvironmentMap kept;
+  for (const auto& [name, value] : environment) {
+    if (kClientVariables.contains(name) || name.starts_with("SLURM_") ||
+        name.starts_with("SBATCH_") || name.starts_with("LC_")) {
+      kept[name] = value;
+    }
+  }
+  for (const auto& [name, value] : exported) kept[name] = value;
+  return kept;
 }
 
 Result<std::vector<SlurmJobInfo>> ParseSqueueJson(const std::string& text) {
@@ -159,8 +172,7 @@ SlurmCommands::SlurmCommands(SlurmCommandsOptions options, fs::path sbatch, fs::
       scancel_(std::move(scancel)) {}
 
 Result<std::string> SlurmCommands::Submit(const SlurmSubmission& submission) {
-  EnvironmentMap environment = options_.environment;
-  for (const auto& [name, value] : submission.exported) environment[name] = value;
+  EnvironmentMap environment = SbatchEnvironment(options_.environment, submission.exported);
   std::vector<std::string> argv = SbatchArguments(sbatch_, submission);
   TY_ASSIGN_OR_RETURN(CommandOutput output,
                       RunCommand(argv, FormatEnvironment(environment), options_.timeout));

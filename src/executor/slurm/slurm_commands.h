@@ -45,10 +45,17 @@ class SlurmCommands : public SlurmTransport {
   std::filesystem::path sbatch_, squeue_, scancel_;
 };
 
-// sbatch's argv for a submission: --parsable, --export with the exported names, the options in
-// order, then the script.
+// sbatch's argv for a submission: --parsable, --export=ALL, the options in order, then the
+// script.
 std::vector<std::string> SbatchArguments(const std::filesystem::path& sbatch,
                                          const SlurmSubmission& submission);
+
+// The environment sbatch runs with, which --export=ALL hands to the job: of `environment`
+// (the server's), only what Slurm's client needs (PATH, HOME, USER, LANG, TZ, SLURM_*,
+// SBATCH_*, ...), never the server's credentials; then the exported variables.
+std::map<std::string, std::string> SbatchEnvironment(
+    const std::map<std::string, std::string>& environment,
+    const std::map<std::string, std::string>& exported);
 
 // The jobs of `squeue --json` (Slurm 22.05's OpenAPI v0.0.38 shape, and the later ones where a
 // state is a list and numbers are {"set", "number"} objects). InvalidArgument when it is not

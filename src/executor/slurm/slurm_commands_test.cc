@@ -5,17 +5,24 @@
 namespace trainyard::executor {
 namespace {
 
-TEST(SlurmCommandsTest, SbatchArgumentsExportOnlyTheNamedVariables) {
+TEST(SlurmCommandsTest, SbatchArgumentsAndEnvironmentPassOnlySlurmsAndTheSecrets) {
   SlurmSubmission submission;
   submission.script = "/shared/jobs/j/slurm-job.sh";
   submission.options = {"--job-name=j", "--time=5"};
-  submission.exported = {{"TRAINYARD_JOB_TOKEN", "secret"}, {"B", "1"}};
-  EXPECT_EQ(
-      SbatchArguments("/usr/bin/sbatch", submission),
-      (std::vector<std::string>{"/usr/bin/sbatch", "--parsable", "--export=B,TRAINYARD_JOB_TOKEN",
-                                "--job-name=j", "--time=5", "/shared/jobs/j/slurm-job.sh"}));
-  submission.exported.clear();
-  EXPECT_EQ(SbatchArguments("sbatch", submission)[2], "--export=NONE");
+  submission.exported = {{"TRAINYARD_JOB_TOKEN", "secret"}};
+  EXPECT_EQ(SbatchArguments("/usr/bin/sbatch", submission),
+            (std::vector<std::string>{"/usr/bin/sbatch", "--parsable", "--export=ALL",
+                                      "--job-name=j", "--time=5", "/shared/jobs/j/slurm-job.sh"}));
+  std::map<std::string, std::string> server = {{"PATH", "/usr/bin"},
+                                               {"SLURM_CONF", "/etc/slurm/x.conf"},
+                                               {"AWS_SECRET_ACCESS_KEY", "server-credential"},
+                                               {"TRAINYARD_TOKEN", "api-token"},
+                                               {"HOME", "/home/t"}};
+  EXPECT_EQ(SbatchEnvironment(server, submission.exported),
+            (std::map<std::string, std::string>{{"HOME", "/home/t"},
+                                                {"PATH", "/usr/bin"},
+                                                {"SLURM_CONF", "/etc/slurm/x.conf"},
+                                                {"TRAINYARD_JOB_TOKEN", "secret"}}));
 }
 
 TEST(SlurmCommandsTest, ParsesSqueueJsonOf2205) {

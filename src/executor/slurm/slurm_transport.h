@@ -36,8 +36,8 @@ struct SlurmJobInfo {
 struct SlurmSubmission {
   std::filesystem::path script;      // the batch script (a file the node can read)
   std::vector<std::string> options;  // sbatch options, each "--name=value"
-  // Variables exported into the job by name (--export), with their values: the job's secrets,
-  // which are never written into the script.
+  // Variables handed to the job through sbatch's environment, with their values: the job's
+  // secrets, which are never written into the script.
   std::map<std::string, std::string> exported;
 };
 
