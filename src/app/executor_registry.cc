@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "executor/container/container_executor.h"
 #include "executor/sagemaker/sagemaker_executor.h"
+#include "executor/slurm/slurm_executor.h"
 
 namespace trainyard::app {
 namespace {
@@ -43,6 +44,27 @@ Result<ExecutorPtr> OpenSageMaker(const ExecutorSettings& settings) {
   return ExecutorPtr(std::move(sagemaker));
 }
 
+// Slurm's commands are looked for now, so that a server on a machine without them stops with
+// that message rather than failing jobs later.
+Result<ExecutorPtr> OpenSlurm(const ExecutorSettings& settings) {
+  auto commands = executor::SlurmCommands::Create(settings.slurm->commands);
+  if (!commands.ok()) return commands.status().WithContext("slurm executor");
+  const executor::SlurmExecutorOptions& options = settings.slurm->executor;
+  auto slurm = std::make_unique<executor::SlurmExecutor>(options, std::move(commands).value());
+  Logger("app").info("executor=slurm partition={} account={} qos={} work_dir={}",
+                     options.site.partition.empty() ? "(default)" : options.site.partition,
+                     options.site.account.empty() ? "(default)" : options.site.account,
+                     options.site.qos.empty() ? "(default)" : options.site.qos,
+                     options.work_dir.string());
+  // As for the local executor: before the scheduler's recovery asks about its jobs.
+  if (options.detach_jobs) {
+    if (Status adopted = slurm->AdoptRunningJobs(); !adopted.ok()) {
+      return adopted.WithContext("slurm executor");
+    }
+  }
+  return ExecutorPtr(std::move(slurm));
+}
+
 struct Registration {
   const char* name;
   // What turns the executor on, for the refusal of one that is off; null: always on.
@@ -51,7 +73,7 @@ struct Registration {
   Result<ExecutorPtr> (*open)(const ExecutorSettings&);
 };
 
-// Sorted by name. A new backend (Slurm, Kubernetes) is one more line here.
+// Sorted by name. A new backend (Kubernetes) is one more line here.
 constexpr Registration kRegistry[] = {
     {"container", "--container-runtime podman|docker",
      [](const ExecutorSettings& settings) { return settings.container.has_value(); },
@@ -60,6 +82,8 @@ constexpr Registration kRegistry[] = {
     {"sagemaker", "--sagemaker-role-arn and --sagemaker-bucket",
      [](const ExecutorSettings& settings) { return settings.sagemaker.has_value(); },
      OpenSageMaker},
+    {"slurm", "--slurm (or any --slurm-* setting)",
+     [](const ExecutorSettings& settings) { return settings.slurm.has_value(); }, OpenSlurm},
 };
 
 }  // namespace

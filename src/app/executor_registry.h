@@ -17,8 +17,16 @@
 #include "executor/executor.h"
 #include "executor/local/local_executor.h"
 #include "executor/sagemaker/sagemaker_options.h"
+#include "executor/slurm/slurm_commands.h"
+#include "executor/slurm/slurm_options.h"
 
 namespace trainyard::app {
+
+// The slurm executor's options and how it reaches Slurm (its commands, with their environment).
+struct SlurmSetup {
+  executor::SlurmExecutorOptions executor;
+  executor::SlurmCommandsOptions commands;
+};
 
 // The options of every executor; an executor whose options are absent is off.
 struct ExecutorSettings {
@@ -29,9 +37,12 @@ struct ExecutorSettings {
   std::optional<executor::ContainerExecutorOptions> container;
   // The sagemaker executor: on when a training role is configured (--sagemaker-role-arn).
   std::optional<executor::SageMakerExecutorOptions> sagemaker;
+  // The slurm executor: on with --slurm or any --slurm-* setting (docs/slurm.md). With
+  // detach_jobs it follows again, when built, the jobs recorded in its work_dir.
+  std::optional<SlurmSetup> slurm;
 };
 
-// Every name OpenExecutor knows, sorted: "container", "local", "sagemaker".
+// Every name OpenExecutor knows, sorted: "container", "local", "sagemaker", "slurm".
 std::vector<std::string> KnownExecutors();
 
 // Builds the executor registered as `name` from its options in `settings`. Errors:

@@ -39,16 +39,30 @@ executor::SageMakerExecutorOptions SageMaker(const fs::path& dir) {
   return sagemaker;
 }
 
+// Slurm's commands as stand-ins that are never run: building the executor only finds them.
+SlurmSetup Slurm(const fs::path& dir) {
+  fs::create_directories(dir / "slurm-bin");
+  for (const char* command : {"sbatch", "squeue", "scancel"}) {
+    fs::create_symlink("/bin/false", dir / "slurm-bin" / command);
+  }
+  SlurmSetup slurm;
+  slurm.executor.work_dir = dir / "slurm-jobs";
+  slurm.executor.wrapper_path = dir / "trainyard-wrap";
+  slurm.commands.bin_dir = dir / "slurm-bin";
+  return slurm;
+}
+
 TEST(ExecutorRegistryTest, KnowsEveryExecutorByName) {
-  EXPECT_EQ(KnownExecutors(), (std::vector<std::string>{"container", "local", "sagemaker"}));
+  EXPECT_EQ(KnownExecutors(),
+            (std::vector<std::string>{"container", "local", "sagemaker", "slurm"}));
 }
 
 TEST(ExecutorRegistryTest, RefusesAnUnknownNameNamingTheKnownOnes) {
   testing::TempDir temp;
-  auto refused = OpenExecutor("slurm", LocalOnly(temp.path()));
+  auto refused = OpenExecutor("kubernetes", LocalOnly(temp.path()));
   EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.status().message(),
-            "unknown executor 'slurm' (known: container, local, sagemaker)");
+            "unknown executor 'kubernetes' (known: container, local, sagemaker, slurm)");
 }
 
 TEST(ExecutorRegistryTest, BuildsEachExecutorFromItsOwnOptions) {
@@ -56,6 +70,7 @@ TEST(ExecutorRegistryTest, BuildsEachExecutorFromItsOwnOptions) {
   ExecutorSettings settings = LocalOnly(temp.path());
   settings.container = UncheckedContainer(temp.path());
   settings.sagemaker = SageMaker(temp.path());
+  settings.slurm = Slurm(temp.path());
   for (const std::string& name : KnownExecutors()) {
     auto opened = OpenExecutor(name, settings);
     ASSERT_TRUE(opened.ok()) << name << ": " << opened.status().ToString();
@@ -89,6 +104,13 @@ TEST(ExecutorRegistryTest, PassesTheOptionsThrough) {
   Status sagemaker = OpenExecutor("sagemaker", settings).status();
   EXPECT_EQ(sagemaker.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(sagemaker.message().find("'not-an-arn'"), std::string::npos) << sagemaker.message();
+
+  settings.slurm = Slurm(temp.path());
+  settings.slurm->commands.bin_dir = temp.path() / "no-slurm-here";
+  Status slurm = OpenExecutor("slurm", settings).status();
+  EXPECT_EQ(slurm.code(), StatusCode::kNotFound);
+  EXPECT_NE(slurm.message().find("slurm executor: Slurm's 'sbatch' not found"), std::string::npos)
+      << slurm.message();
 }
 
 TEST(ExecutorRegistryTest, AnExecutorWithoutOptionsIsOffAndSaysWhatTurnsItOn) {
@@ -100,6 +122,10 @@ TEST(ExecutorRegistryTest, AnExecutorWithoutOptionsIsOffAndSaysWhatTurnsItOn) {
   Status sagemaker = OpenExecutor("sagemaker", LocalOnly(temp.path())).status();
   EXPECT_EQ(sagemaker.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(sagemaker.message().find("--sagemaker-role-arn"), std::string::npos);
+  Status slurm = OpenExecutor("slurm", LocalOnly(temp.path())).status();
+  EXPECT_EQ(slurm.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(slurm.message(),
+            "the slurm executor is off: it needs --slurm (or any --slurm-* setting)");
 }
 
 TEST(ExecutorRegistryTest, OpensExactlyTheExecutorsTheSettingsTurnOn) {

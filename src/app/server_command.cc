@@ -387,6 +387,27 @@ Example:
         FlagOfSetting(key),
         [&flags, key = key](const std::string& value) { flags.sagemaker[key] = value; }, help);
   }
+  for (const auto& [key, help] : SlurmSettingKeys()) {
+    if (key == "slurm") {
+      server->add_flag_callback(
+          FlagOfSetting(key), [&flags, key = key] { flags.slurm.emplace_back(key, "true"); }, help);
+      continue;
+    }
+    if (key == "slurm_sbatch_arg") {
+      // Repeatable; a value that is an option itself goes after '=': --slurm-sbatch-arg=--qos=x
+      server->add_option_function<std::vector<std::string>>(
+          FlagOfSetting(key),
+          [&flags, key = key](const std::vector<std::string>& values) {
+            for (const std::string& value : values) flags.slurm.emplace_back(key, value);
+          },
+          help);
+      continue;
+    }
+    server->add_option_function<std::string>(
+        FlagOfSetting(key),
+        [&flags, key = key](const std::string& value) { flags.slurm.emplace_back(key, value); },
+        help);
+  }
   for (const auto& [key, help] : HttpSettingKeys()) {
     server->add_option_function<std::string>(
         FlagOfSetting(key),

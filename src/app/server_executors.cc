@@ -48,8 +48,31 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     container.memory = options.container_memory;
     container.progress_interval = options.progress_interval;
     container.detach_jobs = true;  // containers outlive the server, adopted again by label
-    container.on_step = std::move(on_step);
+    container.on_step = on_step;
     settings.container = std::move(container);
+  }
+  if (options.slurm.enabled) {
+    SlurmSetup slurm;
+    executor::SlurmExecutorOptions& executor = slurm.executor;
+    // Shared with the compute nodes, which run trainyard-wrap over the job roots in it.
+    executor.work_dir =
+        options.slurm.work_dir.empty() ? options.data_dir / "slurm-jobs" : options.slurm.work_dir;
+    executor.wrapper_path = local.wrapper_path;
+    executor.job_environment = local.environment;
+    executor.site = {.partition = options.slurm.partition,
+                     .account = options.slurm.account,
+                     .qos = options.slurm.qos,
+                     .extra_sbatch_arguments = options.slurm.sbatch_args,
+                     .gpu_option = options.slurm.gpu_option};
+    executor.poll_interval = std::chrono::milliseconds(options.slurm.poll_interval_ms);
+    executor.progress_interval = options.progress_interval;
+    executor.detach_jobs = true;  // jobs live in Slurm and are followed again by their ids
+    executor.on_step = on_step;
+    // Slurm's commands run with the server's environment (SLURM_CONF, PATH, munge's socket);
+    // the jobs get only the job environment above and the variables exported by name.
+    slurm.commands.environment = environment;
+    slurm.commands.bin_dir = options.slurm.bin_dir;
+    settings.slurm = std::move(slurm);
   }
   // SageMaker's jobs live in AWS: the scheduler's recovery finds them there again, and their
   // artifacts come down into the scheduler's work dir.

@@ -12,12 +12,13 @@ namespace trainyard::app {
 
 // Local jobs detached in <data_dir>/jobs; container jobs in <data_dir>/container-jobs while
 // container_runtime is set; SageMaker jobs' artifacts in <data_dir>/work (the scheduler's work
-// dir) while sagemaker.role_arn is set. `environment` is the server's own: the container
-// runtime runs with it and the sagemaker executor finds its region, endpoints and credentials
-// in it; local jobs' wrappers get only its JobHostEnvironment (common/environment.h: the
-// allowlist plus options.job_env_passthrough), never the server's credentials. `on_step` reaches
-// the local executor (tests/fault_injection_test.cc). NotFound when trainyard-wrap is not where
-// options.wrapper_path (or the default, beside this binary) says.
+// dir) while sagemaker.role_arn is set; Slurm jobs' roots in slurm.work_dir (default
+// <data_dir>/slurm-jobs, which the compute nodes must share) while slurm.enabled. `environment` is
+// the server's own: the container runtime runs with it and the sagemaker executor finds its region,
+// endpoints and credentials in it; local jobs' wrappers get only its JobHostEnvironment
+// (common/environment.h: the allowlist plus options.job_env_passthrough), never the server's
+// credentials. `on_step` reaches the local executor (tests/fault_injection_test.cc). NotFound when
+// trainyard-wrap is not where options.wrapper_path (or the default, beside this binary) says.
 Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
                                                 const EnvironmentMap& environment,
                                                 StepHook on_step);

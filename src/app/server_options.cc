@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/environment.h"
 #include "common/files.h"
@@ -112,11 +113,47 @@ Status SetWebhook(WebhookSettings& settings, const std::string& key, const std::
   return Status::Ok();
 }
 
+Status SetSlurm(SlurmSettings& settings, const std::string& key, const std::string& value,
+                const std::string& where) {
+  if (key == "slurm") return ParseBool(value, where, settings.enabled);
+  // Any slurm_* setting turns the executor on.
+  settings.enabled = true;
+  if (key == "slurm_partition") {
+    settings.partition = value;
+  } else if (key == "slurm_account") {
+    settings.account = value;
+  } else if (key == "slurm_qos") {
+    settings.qos = value;
+  } else if (key == "slurm_sbatch_arg") {
+    if (value.rfind("-", 0) != 0) {
+      return InvalidArgument(where + ": '" + value + "' is not an sbatch option (--name=value)");
+    }
+    settings.sbatch_args.push_back(value);
+  } else if (key == "slurm_work_dir") {
+    if (value.empty()) return InvalidArgument(where + ": must not be empty");
+    settings.work_dir = value;
+  } else if (key == "slurm_gpu_option") {
+    if (value != "gres" && value != "gpus") {
+      return InvalidArgument(where + ": '" + value + "' is not gres or gpus");
+    }
+    settings.gpu_option = value;
+  } else if (key == "slurm_bin_dir") {
+    settings.bin_dir = value;
+  } else if (key == "slurm_poll_interval_ms") {
+    TY_ASSIGN_OR_RETURN(settings.poll_interval_ms, ParseInt(value, where, 50, 600'000));
+  } else {
+    return InvalidArgument(where + ": unknown setting");
+  }
+  return Status::Ok();
+}
+
 struct Setters {
   ServerOptions& options;
   Status Set(const std::string& key, const std::string& value, const std::string& where) {
     if (key.starts_with("sagemaker_")) {
       return SetSageMaker(options.sagemaker, key, value, where);
+    } else if (key == "slurm" || key.starts_with("slurm_")) {
+      return SetSlurm(options.slurm, key, value, where);
     } else if (key.starts_with("http_")) {
       return SetHttp(options.http, key, value, where);
     } else if (key.starts_with("webhook_")) {
@@ -208,7 +245,8 @@ struct Setters {
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, s3_listen, s3_access_key_id, "
                              "s3_secret_access_key, log_level, log_format, "
-                             "job_env_passthrough, http_*, sagemaker_*, webhook_*: see "
+                             "job_env_passthrough, http_*, sagemaker_*, slurm, slurm_*, "
+                             "webhook_*: see "
                              "--help)");
     }
     return Status::Ok();
@@ -216,6 +254,23 @@ struct Setters {
 };
 
 }  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys() {
+  static const std::vector<std::pair<std::string, std::string>> kKeys = {
+      {"slurm", "turn the slurm executor on (docs/slurm.md); any --slurm-* setting does too"},
+      {"slurm_partition", "Slurm partition of every job (default: the cluster's)"},
+      {"slurm_account", "Slurm account of every job (default: the user's)"},
+      {"slurm_qos", "Slurm QoS of every job (default: the account's)"},
+      {"slurm_sbatch_arg",
+       "one more sbatch option for every job, e.g. --constraint=a100 (repeatable)"},
+      {"slurm_work_dir",
+       "directory of the job roots, shared with the compute nodes at the same path (default "
+       "DATA_DIR/slurm-jobs)"},
+      {"slurm_gpu_option", "how GPUs are asked for: gres (--gres=gpu:N, default) or gpus"},
+      {"slurm_bin_dir", "directory of sbatch, squeue and scancel (default: found on PATH)"},
+      {"slurm_poll_interval_ms", "how often squeue is asked about the jobs (default 1000)"}};
+  return kKeys;
+}
 
 const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys() {
   static const std::vector<std::pair<std::string, std::string>> kKeys = {
@@ -352,6 +407,13 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
           text_value += (text_value.empty() ? "" : ",") + name.get<std::string>();
         }
       }
+      if (key == "slurm_sbatch_arg" && value.is_array()) {
+        for (const json& argument : value) {
+          if (!argument.is_string()) return InvalidArgument(where + ": must list sbatch options");
+          TY_RETURN_IF_ERROR(setters.Set(key, argument.get<std::string>(), where));
+        }
+        continue;
+      }
       if (key == "executor_limits" && value.is_object()) {
         text_value.clear();
         for (const auto& [executor, limit] : value.items()) {
@@ -385,13 +447,22 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       TY_RETURN_IF_ERROR(setters.Set(key, it->second, std::string("$") + variable));
     }
   }
-  for (const auto* keys : {&SageMakerSettingKeys(), &HttpSettingKeys(), &WebhookSettingKeys()}) {
+  for (const auto* keys :
+       {&SageMakerSettingKeys(), &SlurmSettingKeys(), &HttpSettingKeys(), &WebhookSettingKeys()}) {
     for (const auto& [key, help] : *keys) {
       std::string variable = "TRAINYARD_" + key;
       for (char& c : variable) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       auto it = environment.find(variable);
-      if (it != environment.end() && !it->second.empty())
-        TY_RETURN_IF_ERROR(setters.Set(key, it->second, "$" + variable));
+      if (it == environment.end() || it->second.empty()) continue;
+      if (key == "slurm_sbatch_arg") {
+        // Several options, separated by whitespace.
+        std::istringstream arguments(it->second);
+        for (std::string argument; arguments >> argument;) {
+          TY_RETURN_IF_ERROR(setters.Set(key, argument, "$" + variable));
+        }
+        continue;
+      }
+      TY_RETURN_IF_ERROR(setters.Set(key, it->second, "$" + variable));
     }
   }
   auto set_flag = [&](const std::optional<std::string>& value, const char* key,
@@ -414,6 +485,9 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.log_level, "log_level", "--log-level"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_format, "log_format", "--log-format"));
   for (const auto& [key, value] : flags.sagemaker) {
+    TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
+  }
+  for (const auto& [key, value] : flags.slurm) {
     TY_RETURN_IF_ERROR(setters.Set(key, value, FlagOfSetting(key)));
   }
   for (const auto& [key, value] : flags.http) {

@@ -37,6 +37,22 @@ struct SageMakerSettings {
   std::string endpoint_executor = "local";  // what runs the endpoint's jobs: local | container
 };
 
+// Settings named slurm_* (config keys; TRAINYARD_SLURM_* variables; --slurm-* flags): the slurm
+// executor (docs/slurm.md), on when `slurm` is true or any slurm_* setting is given.
+struct SlurmSettings {
+  bool enabled = false;
+  std::string partition, account, qos;  // empty: the cluster's defaults
+  // Appended to every job's sbatch (--slurm-sbatch-arg, repeatable; a list in the config file;
+  // whitespace-separated in TRAINYARD_SLURM_SBATCH_ARG).
+  std::vector<std::string> sbatch_args;
+  // Where job roots go: a directory the compute nodes see at the same path. Empty:
+  // <data_dir>/slurm-jobs (then the data dir must be shared with the nodes).
+  std::filesystem::path work_dir;
+  std::string gpu_option = "gres";  // --gres=gpu:N, or "gpus": --gpus=N
+  std::filesystem::path bin_dir;    // sbatch, squeue, scancel; empty: found on PATH
+  int poll_interval_ms = 1000;      // one squeue for every job, at most this often
+};
+
 // Settings named http_* (config keys; TRAINYARD_HTTP_* variables; --http-* flags): the
 // connection limits of every listener (the API, the S3 and SageMaker endpoints), each applied
 // to each listener on its own (docs/security.md, "Connections").
@@ -88,6 +104,7 @@ struct ServerOptions {
   uint16_t s3_port = 0;
   std::string s3_access_key_id, s3_secret_access_key;  // both or neither
   SageMakerSettings sagemaker;
+  SlurmSettings slurm;
   HttpSettings http;
   WebhookSettings webhook;
   LogOptions log;  // log_level, log_format
@@ -112,12 +129,18 @@ struct ServerFlags {
   std::optional<std::string> s3_listen;
   std::optional<std::string> log_level, log_format;
   std::map<std::string, std::string> sagemaker;  // "sagemaker_role_arn" -> value
-  std::map<std::string, std::string> http;       // "http_idle_timeout" -> value
-  std::map<std::string, std::string> webhook;    // "webhook_allow_private" -> value
+  // ("slurm_partition", value) in order: --slurm-sbatch-arg repeats; --slurm gives ("slurm",
+  // "true")
+  std::vector<std::pair<std::string, std::string>> slurm;
+  std::map<std::string, std::string> http;     // "http_idle_timeout" -> value
+  std::map<std::string, std::string> webhook;  // "webhook_allow_private" -> value
 };
 
 // The sagemaker_* setting keys, each with its --flag form's help.
 const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys();
+// The slurm and slurm_* setting keys, each with its --flag form's help (slurm's flag takes no
+// value; slurm_sbatch_arg's repeats).
+const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys();
 // The http_* setting keys, each with its --flag form's help.
 const std::vector<std::pair<std::string, std::string>>& HttpSettingKeys();
 // The webhook_* setting keys, each with its --flag form's help (webhook_allow_private's flag
@@ -132,7 +155,8 @@ std::string FlagOfSetting(const std::string& key);
 // TRAINYARD_PUBLIC_URL, TRAINYARD_TOKEN, TRAINYARD_CONTAINER_RUNTIME, TRAINYARD_CONTAINER_IMAGE,
 // TRAINYARD_S3_LISTEN, TRAINYARD_S3_ACCESS_KEY_ID, TRAINYARD_S3_SECRET_ACCESS_KEY,
 // TRAINYARD_WEB_DIR, TRAINYARD_LOG_LEVEL, TRAINYARD_LOG_FORMAT, and TRAINYARD_SAGEMAKER_*,
-// TRAINYARD_HTTP_* and TRAINYARD_WEBHOOK_* for each sagemaker_*, http_* and webhook_* key.
+// TRAINYARD_SLURM_*, TRAINYARD_HTTP_* and TRAINYARD_WEBHOOK_* for each sagemaker_*, slurm_*,
+// http_* and webhook_* key (TRAINYARD_SLURM=true for slurm).
 Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
                                         const EnvironmentMap& environment);
 

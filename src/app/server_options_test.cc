@@ -212,6 +212,55 @@ TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
       << refused.status().message();
 }
 
+TEST(ServerOptionsTest, SlurmSettingsFromEveryPlace) {
+  EXPECT_FALSE(LoadServerOptions({}, {})->slurm.enabled);
+  testing::TempDir temp;
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"slurm_partition": "from-file",
+      "slurm_sbatch_arg": ["--constraint=a100", "--exclusive"], "slurm_account": "file"})")
+                  .ok());
+  ServerFlags flags;
+  flags.config_file = config;
+  flags.slurm = {{"slurm_qos", "high"},
+                 {"slurm_sbatch_arg", "--nice=10"},
+                 {"slurm_sbatch_arg", "--reservation=r1"}};
+  auto options = LoadServerOptions(flags, {{"TRAINYARD_SLURM_ACCOUNT", "ml-team"},
+                                           {"TRAINYARD_SLURM_SBATCH_ARG", "--mail-type=END  -x"},
+                                           {"TRAINYARD_SLURM_POLL_INTERVAL_MS", "250"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  const SlurmSettings& slurm = options->slurm;
+  EXPECT_TRUE(slurm.enabled);  // any slurm_* setting turns it on
+  EXPECT_EQ(slurm.partition, "from-file");
+  EXPECT_EQ(slurm.account, "ml-team");
+  EXPECT_EQ(slurm.qos, "high");
+  EXPECT_EQ(slurm.poll_interval_ms, 250);
+  EXPECT_EQ(slurm.sbatch_args,
+            (std::vector<std::string>{"--constraint=a100", "--exclusive", "--mail-type=END", "-x",
+                                      "--nice=10", "--reservation=r1"}));
+
+  flags = {};
+  flags.slurm = {{"slurm", "true"}};
+  options = LoadServerOptions(flags, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_TRUE(options->slurm.enabled);
+  EXPECT_EQ(options->slurm.gpu_option, "gres");
+  EXPECT_TRUE(LoadServerOptions({}, {{"TRAINYARD_SLURM", "true"}})->slurm.enabled);
+
+  flags.slurm = {{"slurm_gpu_option", "tpu"}};
+  auto refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("--slurm-gpu-option: 'tpu' is not gres or gpus"),
+            std::string::npos)
+      << refused.status().message();
+  flags.slurm = {{"slurm_sbatch_arg", "exclusive"}};
+  refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("--slurm-sbatch-arg: 'exclusive' is not an sbatch"),
+            std::string::npos)
+      << refused.status().message();
+  refused = LoadServerOptions({}, {{"TRAINYARD_SLURM_POLL_INTERVAL_MS", "1"}});
+  EXPECT_NE(refused.status().message().find("$TRAINYARD_SLURM_POLL_INTERVAL_MS"), std::string::npos)
+      << refused.status().message();
+}
+
 TEST(ServerOptionsTest, LogSettingsFromFileThenEnvironmentThenFlags) {
   EXPECT_EQ(LoadServerOptions({}, {})->log.level, "info");
   EXPECT_EQ(LoadServerOptions({}, {})->log.format, "text");

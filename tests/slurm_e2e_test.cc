@@ -1,0 +1,106 @@
+// `trainyard server --slurm` end to end on a real one-node Slurm cluster
+// (tests/support/slurm_cluster.h): a 2×2 sweep of the example trainer, each job one Slurm batch
+// job running trainyard-wrap on the node over a job root in the shared directory, reporting its
+// progress to the server through the callback URL; the model, predictions and log come back
+// through the API. Skips, saying why, where the cluster cannot run.
+#include <gtest/gtest.h>
+
+#include "archive/archive.h"
+#include "server_fixture.h"
+#include "support/slurm_cluster.h"
+
+namespace trainyard {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::ServerProcess;
+using testing::SlurmCluster;
+
+const auto* const kSlurmCluster =
+    ::testing::AddGlobalTestEnvironment(new testing::SlurmClusterEnvironment);
+
+class SlurmServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SlurmCluster* cluster = SlurmCluster::Get();
+    if (!cluster)
+      GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+    server_ = std::make_unique<ServerProcess>(
+        temp_.path() / "data",
+        std::vector<std::string>{"--slurm-partition", cluster->partition(),
+                                 "--slurm-poll-interval-ms", "200", "--executor-limit", "slurm=2",
+                                 "--max-running", "4"},
+        std::map<std::string, std::string>{{"SLURM_CONF", cluster->conf_file().string()}});
+    server_->Start();
+  }
+
+  testing::TempDir temp_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(SlurmServerTest, TwoByTwoSweepOnSlurmCompletesWithModelPredictionsAndLog) {
+  json body = {{"name", "cluster"},
+               {"executor", "slurm"},
+               {"trainer", {{"command", {"trainyard-example-trainer"}}}},
+               {"channels",
+                {{"training", server_->UploadExample("train.csv", "training")},
+                 {"evaluation", server_->UploadExample("eval.csv", "evaluation")}}},
+               {"hyperparameters", {{"iterations", 100}}},
+               {"grid", {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}}},
+               {"max_parallel", 2},
+               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  auto created = server_->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server_->WaitForSweepEnd(sweep_id, 4, 180s);
+  EXPECT_EQ(sweep["counts"]["Completed"], 4) << sweep.dump() << "\n"
+                                             << SlurmCluster::Get()->LogTails();
+  ASSERT_TRUE(sweep["best_job"].is_object()) << sweep.dump();
+  std::string job = sweep["best_job"]["name"];
+  json described = server_->Get("/api/v1/jobs/" + job).Json();
+  EXPECT_EQ(described["exit_code"], 0) << described.dump();
+  // Slurm's part of the way: Starting while queued, then Downloading and Training on the node.
+  std::vector<std::string> seen;
+  for (const json& transition : described["transitions"]) seen.push_back(transition["status"]);
+  EXPECT_EQ(seen, (std::vector<std::string>{"Starting", "Downloading", "Training", "Uploading",
+                                            "Completed"}))
+      << described.dump();
+  EXPECT_NE(described["transitions"][2]["status_message"].get<std::string>().find("(Slurm job "),
+            std::string::npos)
+      << described.dump();
+  // Metrics came through the callback from the job on the node.
+  json metrics = server_->Get("/api/v1/jobs/" + job + "/metrics?name=loss").Json();
+  EXPECT_GT(metrics["metrics"].size(), 0u) << metrics.dump();
+
+  fs::path model = temp_.path() / "model.tar.gz";
+  auto download =
+      server_->Cli({"job", "download", job, "--artifact", "model", "-o", model.string()});
+  ASSERT_EQ(download.exit_code, 0) << download.output;
+  fs::path unpacked = temp_.path() / "model";
+  fs::create_directories(unpacked);
+  auto files = archive::Unpack(model, unpacked);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_TRUE(fs::exists(unpacked / "model.json"));
+  testing::HttpAnswer predictions = server_->Get("/api/v1/jobs/" + job + "/artifacts/predictions");
+  EXPECT_EQ(predictions.status, 200);
+  EXPECT_FALSE(predictions.body.empty());
+  testing::HttpAnswer log = server_->Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_EQ(log.status, 200);
+  EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+}
+
+// Needs no cluster: without Slurm's commands the server refuses to start, saying so.
+TEST(SlurmServerStartTest, FailsClearlyWithoutSlurmsCommands) {
+  testing::TempDir temp;
+  auto result = testing::RunProcess(
+      {(testing::BuildDir() / "apps" / "trainyard").string(), "server", "--data-dir",
+       (temp.path() / "data").string(), "--listen", "127.0.0.1:0", "--slurm"},
+      {{"PATH", (temp.path() / "nowhere").string()}}, 30s);
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.output.find("slurm executor: Slurm's 'sbatch' not found"), std::string::npos)
+      << result.output;
+}
+
+}  // namespace
+}  // namespace trainyard
