@@ -21,9 +21,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-// How often a job's thread looks at its stop request and the executor's shutdown between two
-// looks at Slurm.
-constexpr milliseconds kTick{50};
 constexpr size_t kOutputTailLimit = 1024;
 // What the recovery writes into a launch claim that it creates: no Slurm job id, so a batch
 // script that comes later finds someone else's claim and runs nothing.
@@ -221,6 +218,11 @@ void SlurmExecutor::DeliverStop(SlurmJob& job, bool started,
   }
 }
 
+void SlurmExecutor::SignalStop(Job& job) {
+  // Under mutex_: Follow's thread delivers the stop (scancel), not this caller's.
+  static_cast<SlurmJob&>(job).wake.notify_all();
+}
+
 Status SlurmExecutor::Follow(Job& base_job) {
   auto& job = static_cast<SlurmJob&>(base_job);
   const std::string& name = job.name();
@@ -249,8 +251,18 @@ Status SlurmExecutor::Follow(Job& base_job) {
       NotifyStatusChanged(name);
     }
     if (stopping) DeliverStop(job, started, &kill_at, &term_sent, &kill_sent);
-    if (steady_clock::now() < next_look) {
-      std::this_thread::sleep_for(kTick);
+    if (auto now = steady_clock::now(); now < next_look) {
+      // Asleep until the next look at Slurm, the SIGKILL's time or the max runtime, whichever
+      // comes first; a stop (SignalStop) wakes it at once. One thread per job, no busy ticks.
+      auto until = next_look;
+      if (kill_at && !kill_sent) until = std::min(until, *kill_at);
+      std::unique_lock lock(mutex_);
+      if (std::optional<TimePoint> deadline = job.runtime_deadline(); deadline && !stopping) {
+        auto left = *deadline - std::chrono::system_clock::now();
+        until = std::min(until, now + std::chrono::duration_cast<milliseconds>(left));
+      }
+      job.wake.wait_until(lock, until,
+                          [&] { return shutting_down() || (job.stop_requested && !term_sent); });
       continue;
     }
     next_look = steady_clock::now() + options_.poll_interval;

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,7 +46,7 @@ class SlurmExecutor : public RecordedJobsExecutor {
  public:
   SlurmExecutor(SlurmExecutorOptions options, SlurmTransportPtr transport);
   // Without detach_jobs: cancels every job and waits for its end. With it: stops following the
-  // jobs (within about a poll interval) and leaves them to Slurm, for AdoptRunningJobs().
+  // jobs (within a poll interval) and leaves them to Slurm, for AdoptRunningJobs().
   ~SlurmExecutor() override;
 
   std::string name() const override { return "slurm"; }
@@ -70,8 +71,9 @@ class SlurmExecutor : public RecordedJobsExecutor {
     std::chrono::steady_clock::time_point submitted_at{};  // a listing must be newer
     std::optional<SlurmJobInfo> last_seen;                 // Follow's thread only
     std::optional<SlurmJobView> ended;                     // how Slurm ended it
-    bool vanished = false;  // Slurm no longer knows it (its record aged out)
-    std::string refused;    // why Slurm will never run it
+    std::condition_variable wake;  // with mutex_: a stop for Follow's thread
+    bool vanished = false;         // Slurm no longer knows it (its record aged out)
+    std::string refused;           // why Slurm will never run it
   };
 
   std::unique_ptr<Job> NewJob(JobSpec spec) const override;
@@ -80,6 +82,7 @@ class SlurmExecutor : public RecordedJobsExecutor {
   Status Follow(Job& job) override;
   Outcome Settle(Job& job) override;
   Result<bool> RecoverLaunch(Job& job) override;
+  void SignalStop(Job& job) override;
 
   // Marks Downloading then Training (the wrapper lays out the input, then runs the command) once
   // Slurm has started the job, with the max runtime counted from Slurm's start time.
