@@ -127,9 +127,10 @@ Status SlurmExecutor::Launch(Job& base_job) {
     if (shutting_down()) return Unavailable("the executor is shutting down");
     if (job.stop_requested) return Cancelled("stopped before it was submitted to Slurm");
   }
+  // The intent, on disk before sbatch (a power loss included): a restart that finds the job's
+  // record without an id looks for the job in Slurm before anything is submitted again.
+  Persist(job, Durability::kDurable);
   auto submitted_at = steady_clock::now();
-  // The first record (executor-state.json, Starting) is the intent: a restart that finds it
-  // without an id looks for the job in Slurm before anything is submitted again.
   Result<std::string> slurm_id = transport_->Submit(submission);
   if (!slurm_id.ok()) {
     Logger("executor").warn("job={} refused by Slurm: {}", name, slurm_id.status().message());
