@@ -697,6 +697,7 @@ Result<fs::path> Scheduler::StageObjectPrefix(const std::string& job_name,
 
 Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
   executor::JobSpec spec;
+  spec.sweep_id = job.sweep_id;
   contract::JobDefinition& definition = spec.definition;
   definition.job_name = job.executor_job_name;
   definition.hyperparameters = job.hyperparameters;

@@ -32,6 +32,7 @@ enum class TrainerKind {
 
 struct JobSpec {
   contract::JobDefinition definition;  // name, hyperparameters, channels, limits, environment
+  std::string sweep_id;  // the sweep the job belongs to, for backends that label their jobs
   // Where each channel's data comes from: a file or a directory on this machine.
   std::map<std::string, std::filesystem::path> channel_sources;
   std::vector<std::string> command;    // the ML command; empty: trainyard-wrap resolves it

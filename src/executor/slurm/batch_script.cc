@@ -64,7 +64,7 @@ std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources
   int64_t minutes = (seconds + 59) / 60 + 1;
   std::vector<std::string> options = {
       "--job-name=" + name,
-      "--comment=trainyard job " + name,
+      "--comment=trainyard job " + name + (spec.sweep_id.empty() ? "" : " sweep " + spec.sweep_id),
       "--output=" + (job_dir / "slurm-%j.out").string(),
       "--chdir=" + job_dir.string(),
       "--time=" + std::to_string(minutes),

@@ -21,6 +21,7 @@ using namespace std::chrono_literals;
 JobSpec Spec() {
   JobSpec spec;
   spec.definition.job_name = "digits-3fa9c1-002";
+  spec.sweep_id = "sw-3fa9c1d2e4f5a6b7";
   spec.definition.max_runtime_seconds = 3600;
   spec.stop_grace_period = 120s;
   return spec;
@@ -36,7 +37,7 @@ TEST(BatchScriptTest, SbatchOptionsCarryNameTimeSiteAndResources) {
       SbatchOptions(Spec(), SlurmResources{4, 16384, 1}, site, "/shared/jobs/digits-3fa9c1-002");
   EXPECT_EQ(options, (std::vector<std::string>{
                          "--job-name=digits-3fa9c1-002",
-                         "--comment=trainyard job digits-3fa9c1-002",
+                         "--comment=trainyard job digits-3fa9c1-002 sweep sw-3fa9c1d2e4f5a6b7",
                          "--output=/shared/jobs/digits-3fa9c1-002/slurm-%j.out",
                          "--chdir=/shared/jobs/digits-3fa9c1-002",
                          "--time=63",  // 3600 s + 120 s grace, in minutes, rounded up, + 1
