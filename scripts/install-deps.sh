@@ -9,6 +9,11 @@ packages=(
   g++ cmake make pkg-config
   libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libsqlite3-dev libpcre2-dev
+  # the PostgreSQL metadata store (src/metadata/postgres_*): libpq, PostgreSQL's own C client.
+  # Not libpqxx: bookworm ships 6.4, whose API differs from today's 7.x, and it reports errors by
+  # exceptions that would all be caught at the store anyway; libpq's results and SQLSTATEs map
+  # straight onto Status, and libpq5 is on every machine that has a PostgreSQL client.
+  libpq-dev
   # metric regexes in linear time (src/contract/metric_pattern.h), linked statically (libre2.a)
   libre2-dev
   # the log (src/common/log.h)
@@ -27,6 +32,8 @@ packages=(
   # temp dir with their own slurm.conf and munge key (tests/support/slurm_cluster.h); they never
   # use /etc/slurm nor the system's munge daemon
   slurmctld slurmd slurm-client munge slurmrestd
+  # the PostgreSQL metadata store's tests start a real PostgreSQL 15 (tests/support/postgres_fixture.h)
+  postgresql-15
   # the web UI's end-to-end test (tests/web/ui_test.mjs): Debian's Chromium, driven headless by
   # playwright-core (web/package.json), which never downloads a browser of its own
   chromium
