@@ -1,8 +1,8 @@
 // SqliteMetadataStore: the event log.
 #include <utility>
 
+#include "metadata/record_rows.h"
 #include "metadata/sqlite_metadata_store.h"
-#include "metadata/sqlite_rows.h"
 
 namespace trainyard::metadata {
 namespace {

@@ -4,15 +4,6 @@
 
 namespace trainyard::metadata {
 
-int64_t ToMillis(TimePoint time) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-}
-
-TimePoint FromMillis(int64_t millis) {
-  return TimePoint(
-      std::chrono::duration_cast<TimePoint::duration>(std::chrono::milliseconds(millis)));
-}
-
 Status SqliteError(sqlite3* db, int rc, std::string_view context) {
   std::string message(context);
   message += ": ";

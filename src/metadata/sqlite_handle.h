@@ -24,10 +24,6 @@
 
 namespace trainyard::metadata {
 
-// Timestamps are stored as integer milliseconds since the Unix epoch.
-int64_t ToMillis(TimePoint time);
-TimePoint FromMillis(int64_t millis);
-
 // The Status for SQLite result code `rc` on `db` (which may be null), "context: message".
 Status SqliteError(sqlite3* db, int rc, std::string_view context);
 

@@ -3,8 +3,8 @@
 #include <limits>
 #include <utility>
 
+#include "metadata/record_rows.h"
 #include "metadata/sqlite_metadata_store.h"
-#include "metadata/sqlite_rows.h"
 
 namespace trainyard::metadata {
 namespace {

@@ -5,8 +5,8 @@
 #include <set>
 #include <utility>
 
+#include "metadata/record_rows.h"
 #include "metadata/schema.h"
-#include "metadata/sqlite_rows.h"
 
 namespace trainyard::metadata {
 namespace {

@@ -2,61 +2,16 @@
 #include <chrono>
 #include <utility>
 
+#include "metadata/record_rows.h"
 #include "metadata/sqlite_metadata_store.h"
-#include "metadata/sqlite_rows.h"
 
 namespace trainyard::metadata {
 namespace {
 
 using Kind = Transaction::Kind;
 
-constexpr char kWebhookColumns[] = "id, url, events, secret, format, created_at_ms";
-constexpr char kDeliveryColumns[] =
-    "id, webhook_id, event_type, event_id, sweep_id, job_name, payload, status, attempts, "
-    "response_code, latency_ms, last_error, next_attempt_at_ms, retry_until_ms, created_at_ms, "
-    "updated_at_ms";
-
 Status WebhookNotFound(const std::string& id) {
   return NotFound("webhook '" + id + "' not found");
-}
-
-Result<WebhookRecord> ReadWebhook(const Statement& row) {
-  WebhookRecord webhook;
-  webhook.id = row.Text(0);
-  webhook.url = row.Text(1);
-  TY_ASSIGN_OR_RETURN(nlohmann::json events,
-                      ParseJson(row.Text(2), "webhook '" + webhook.id + "' events"));
-  if (!events.is_array()) return Internal("webhook '" + webhook.id + "' events: not a list");
-  for (const nlohmann::json& event : events) {
-    if (!event.is_string()) return Internal("webhook '" + webhook.id + "' events: not text");
-    webhook.events.push_back(event.get<std::string>());
-  }
-  webhook.secret = row.Text(3);
-  webhook.format = row.Text(4);
-  webhook.created_at = FromMillis(row.Int(5));
-  return webhook;
-}
-
-Result<DeliveryRecord> ReadDelivery(const Statement& row) {
-  DeliveryRecord delivery;
-  delivery.id = row.Text(0);
-  delivery.webhook_id = row.Text(1);
-  delivery.event_type = row.Text(2);
-  delivery.event_id = row.Int(3);
-  delivery.sweep_id = row.Text(4);
-  delivery.job_name = row.Text(5);
-  TY_ASSIGN_OR_RETURN(delivery.payload,
-                      ParseJson(row.Text(6), "delivery '" + delivery.id + "' payload"));
-  delivery.status = row.Text(7);
-  delivery.attempts = static_cast<int>(row.Int(8));
-  if (auto code = row.OptionalInt(9)) delivery.response_code = static_cast<int>(*code);
-  delivery.latency_ms = row.OptionalInt(10);
-  delivery.last_error = row.Text(11);
-  if (auto next = row.OptionalInt(12)) delivery.next_attempt_at = FromMillis(*next);
-  delivery.retry_until = FromMillis(row.Int(13));
-  delivery.created_at = FromMillis(row.Int(14));
-  delivery.updated_at = FromMillis(row.Int(15));
-  return delivery;
 }
 
 std::optional<int64_t> OptionalMillis(const std::optional<TimePoint>& time) {
