@@ -1,7 +1,7 @@
 // MetadataStore: the server's records — datasets, sweeps, jobs, their metric history and log
 // lines, webhooks and their deliveries — and the event log that clients follow
 // (GET /api/v1/events). One interface; backends are chosen by URL (OpenMetadataStore:
-// "sqlite:///path/trainyard.db", "sqlite::memory:", later "postgresql://..."), and every backend
+// "sqlite:///path/trainyard.db", "sqlite::memory:", "postgresql://..."), and every backend
 // passes the suite in metadata_store_conformance.h.
 //
 // Thread-safety: every MetadataStore is safe to call from many threads at once. Each method is
@@ -270,8 +270,9 @@ class MetadataStore {
 using MetadataStorePtr = std::unique_ptr<MetadataStore>;
 
 // Opens a store by URL: "sqlite:///abs/path.db" (created with its schema when missing; older
-// schemas are migrated) or "sqlite::memory:". Any other form: InvalidArgument naming the URL
-// and the supported schemes.
+// schemas are migrated), "sqlite::memory:", or "postgresql://[user[:password]@]host[:port]/db
+// [?sslmode=...&pool_size=N]" (postgres_metadata_store.h; the database must exist, its tables are
+// made or migrated). Any other form: InvalidArgument naming the URL and the supported schemes.
 Result<MetadataStorePtr> OpenMetadataStore(const std::string& url);
 
 }  // namespace trainyard::metadata

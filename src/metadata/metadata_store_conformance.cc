@@ -19,6 +19,10 @@ TimePoint TestTime(int64_t millis) {
 }
 
 void MetadataStoreConformanceTest::SetUp() {
+  if (GetParam().unavailable) {
+    std::string reason = GetParam().unavailable();
+    if (!reason.empty()) GTEST_SKIP() << GetParam().name << " cannot run here: " << reason;
+  }
   scratch_ = std::make_unique<testing::TempDir>();
   Result<MetadataStorePtr> store = GetParam().make(scratch_->path());
   ASSERT_TRUE(store.ok()) << store.status().ToString();

@@ -25,6 +25,9 @@ struct MetadataStoreFactory {
   // Makes an empty store; `scratch_dir` is a fresh directory, removed after the test, that a
   // backend may keep its data in.
   std::function<Result<MetadataStorePtr>(const std::filesystem::path& scratch_dir)> make;
+  // Why the backend cannot run here (its server is not installed), or "": each test is then
+  // skipped with the reason printed. Empty function: always available.
+  std::function<std::string()> unavailable;
 };
 
 // Names the parameter in test output (otherwise gtest prints the std::function's bytes).

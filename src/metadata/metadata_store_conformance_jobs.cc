@@ -266,6 +266,33 @@ TEST_P(MetadataStoreConformanceTest, LogLinesKeepOrderAndPage) {
   EXPECT_EQ((*store_->ListLogLines("a-001", 0))[0].line, "other");
 }
 
+TEST_P(MetadataStoreConformanceTest, OneLargeUpdateKeepsEveryLineAndPoint) {
+  // More rows than one statement of a store may carry: every one kept, in order.
+  CreateSweep("a", 1);
+  std::vector<std::string> lines;
+  for (int i = 0; i < 2500; ++i) lines.push_back("line " + std::to_string(i));
+  ProgressUpdate update = LogOnly(lines);
+  for (int i = 0; i < 1500; ++i) {
+    update.metrics.push_back(
+        {.name = "loss", .value = i * 0.5, .step = i, .timestamp = TestTime(i)});
+  }
+  ASSERT_TRUE(store_->RecordProgress("a-000", update).ok());
+  Result<std::vector<LogLine>> stored = store_->ListLogLines("a-000", 0, 10'000);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 2500u);
+  for (size_t i = 0; i < stored->size(); ++i) {
+    ASSERT_EQ((*stored)[i].line, lines[i]);
+    if (i > 0) {
+      ASSERT_GT((*stored)[i].id, (*stored)[i - 1].id);
+    }
+  }
+  Result<std::vector<MetricPoint>> points = store_->ListMetricPoints("a-000");
+  ASSERT_TRUE(points.ok());
+  ASSERT_EQ(points->size(), 1500u);
+  EXPECT_EQ((*points)[1499].value, 749.5);
+  EXPECT_EQ((*points)[1499].step, 1499);
+}
+
 TEST_P(MetadataStoreConformanceTest, MetricPointsKeepOrderAndFilterByName) {
   CreateSweep("a", 1);
   ProgressUpdate first;

@@ -226,13 +226,14 @@ TEST(SqliteMetadataStoreTest, TwoStoresOnOneFileSeeEachOthersWrites) {
 }
 
 TEST(SqliteMetadataStoreTest, UnsupportedUrlsAreInvalidArgument) {
-  for (const char* url : {"postgresql://db/trainyard", "sqlite://relative.db", "sqlite:", "",
+  for (const char* url : {"mysql://db/trainyard", "sqlite://relative.db", "sqlite:", "",
                           "/abs/path.db", "sqlite:///"}) {
     Result<MetadataStorePtr> store = OpenMetadataStore(url);
     EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << url;
     EXPECT_TRUE(Contains(store.status().message(), "'" + std::string(url) + "'"));
     EXPECT_TRUE(Contains(store.status().message(), "sqlite:///"));
     EXPECT_TRUE(Contains(store.status().message(), "sqlite::memory:"));
+    EXPECT_TRUE(Contains(store.status().message(), "postgresql://"));
   }
 }
 

@@ -1,0 +1,195 @@
+// PostgresMetadataStore against a real PostgreSQL 15 (tests/support/postgres_fixture.h): the
+// conformance suite every store passes, then what is PostgreSQL's own: the URL, the schema
+// version, the pool, retries across a restart of the server.
+#include "metadata/postgres_metadata_store.h"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <thread>
+
+#include "common/log_capture.h"
+#include "metadata/metadata_store_conformance.h"
+#include "metadata/postgres_schema.h"
+#include "support/http_test_server.h"
+#include "support/postgres_fixture.h"
+
+namespace trainyard::metadata {
+namespace {
+namespace fs = std::filesystem;
+using testing::PostgresServer;
+using testing::SharedPostgres;
+
+std::string Unavailable() {
+  return SharedPostgres() == nullptr ? testing::PostgresUnavailableReason() : "";
+}
+
+Result<MetadataStorePtr> MakeOnPostgres(const fs::path&) {
+  std::string url = SharedPostgres()->CreateDatabase();
+  if (url.empty()) return Internal("no database");
+  return OpenMetadataStore(url);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, MetadataStoreConformanceTest,
+                         ::testing::Values(MetadataStoreFactory{.name = "postgres",
+                                                                .make = MakeOnPostgres,
+                                                                .unavailable = Unavailable}),
+                         [](const auto& info) { return info.param.name; });
+
+// Runs `sql` on `url` directly, as another program would; the first column of the first row.
+std::string Query(const std::string& url, const std::string& sql) {
+  PGconn* connection = PQconnectdb(url.c_str());
+  std::string value;
+  if (PQstatus(connection) != CONNECTION_OK) {
+    ADD_FAILURE() << PQerrorMessage(connection);
+  } else {
+    PGresult* result = PQexec(connection, sql.c_str());
+    ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      ADD_FAILURE() << sql << ": " << PQresultErrorMessage(result);
+    } else if (status == PGRES_TUPLES_OK && PQntuples(result) > 0) {
+      value = PQgetvalue(result, 0, 0);
+    }
+    PQclear(result);
+  }
+  PQfinish(connection);
+  return value;
+}
+
+class PostgresMetadataStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    postgres_ = SharedPostgres();
+    if (postgres_ == nullptr) GTEST_SKIP() << testing::PostgresUnavailableReason();
+    url_ = postgres_->CreateDatabase();
+    ASSERT_FALSE(url_.empty());
+  }
+  MetadataStorePtr Open(const std::string& url) {
+    Result<MetadataStorePtr> store = OpenMetadataStore(url);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+  PostgresServer* postgres_ = nullptr;
+  std::string url_;
+};
+
+DatasetRecord Dataset(const std::string& id) {
+  return DatasetRecord{.id = id, .name = id, .kind = "training", .created_at = TestTime(1)};
+}
+
+TEST(PostgresUrlTest, KeepsLibpqSettingsTakesPoolSizeAndMasksThePassword) {
+  Result<PostgresUrl> url = ParsePostgresUrl(
+      "postgresql://ty:s3cret@db.example:5433/trainyard?sslmode=verify-full&pool_size=4"
+      "&sslrootcert=/etc/ca.pem");
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  EXPECT_EQ(url->conninfo,
+            "postgresql://ty:s3cret@db.example:5433/trainyard?sslmode=verify-full"
+            "&sslrootcert=/etc/ca.pem");
+  EXPECT_EQ(url->pool_size, 4u);
+  EXPECT_EQ(url->shown_as,
+            "postgresql://ty:****@db.example:5433/trainyard?sslmode=verify-full&pool_size=4"
+            "&sslrootcert=/etc/ca.pem");
+  EXPECT_EQ(ParsePostgresUrl("postgres://h/db?password=abc&user=u")->shown_as,
+            "postgres://h/db?password=****&user=u");
+}
+
+TEST(PostgresUrlTest, RefusesWhatLibpqCannotReadNamingTheSetting) {
+  Result<PostgresUrl> unknown = ParsePostgresUrl("postgresql://u:pw@h/db?sslmod=require");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(unknown.status().message(), "sslmod"));
+  EXPECT_FALSE(Contains(unknown.status().message(), "pw@"));
+  Result<PostgresUrl> pool = ParsePostgresUrl("postgresql://h/db?pool_size=0");
+  ASSERT_FALSE(pool.ok());
+  EXPECT_TRUE(Contains(pool.status().message(), "pool_size '0'"));
+  EXPECT_EQ(ParsePostgresUrl("mysql://h/db").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenMetadataStore("mysql://h/db").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(PostgresMetadataStoreTest, NewDatabaseGetsTheLatestSchemaVersionAndKeepsItsData) {
+  {
+    MetadataStorePtr store = Open(url_);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->CreateDataset(Dataset("ds-kept")).ok());
+  }
+  EXPECT_EQ(Query(url_, "SELECT version FROM trainyard_schema"),
+            std::to_string(LatestPostgresSchemaVersion()));
+  MetadataStorePtr again = Open(url_);  // a second open migrates nothing and keeps the data
+  ASSERT_NE(again, nullptr);
+  EXPECT_TRUE(again->GetDataset("ds-kept").ok());
+}
+
+TEST_F(PostgresMetadataStoreTest, ANewerSchemaIsRefusedWithAClearError) {
+  ASSERT_NE(Open(url_), nullptr);
+  Query(url_, "UPDATE trainyard_schema SET version = version + 1");
+  Result<MetadataStorePtr> store = OpenMetadataStore(url_);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Contains(store.status().message(), "newer than this trainyard knows"));
+}
+
+TEST_F(PostgresMetadataStoreTest, ServersOpeningOneNewDatabaseAtOnceMigrateItOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      if (!OpenMetadataStore(url_).ok()) ++failures;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Query(url_, "SELECT count(*) FROM trainyard_schema"), "1");
+}
+
+TEST_F(PostgresMetadataStoreTest, AnUnreachableServerIsUnavailableWithoutThePassword) {
+  std::string url =
+      "postgresql://u:hunter2@127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) +
+      "/db?connect_timeout=2";
+  auto store = PostgresMetadataStore::Open({.url = url, .max_attempts = 1});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(Contains(store.status().message(), "hunter2"));
+}
+
+TEST_F(PostgresMetadataStoreTest, PoolSizeBoundsTheConnectionsOpened) {
+  MetadataStorePtr store = Open(url_ + "?pool_size=2&application_name=pool-test");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->CreateSweep(
+                      SweepRecord{.id = "sw-a", .name = "a", .created_at = TestTime(1)}, {},
+                      {JobRecord{.name = "a-000", .executor = "local", .created_at = TestTime(1)}})
+                  .ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        if (!store->ListEvents(0, {}, 10).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Query(postgres_->AdminUrl(),
+                  "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pool-test'"),
+            "2");
+}
+
+// Last: it restarts the binary's one server.
+TEST_F(PostgresMetadataStoreTest, CallsSurviveARestartOfTheServer) {
+  MetadataStorePtr store = Open(url_);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateDataset(Dataset("ds-before")).ok());
+  LogCapture log;
+  // Every pooled connection dies with the server; the next call finds its connection lost and
+  // is tried again on a new one.
+  ASSERT_TRUE(postgres_->Restart());
+  EXPECT_TRUE(store->CreateDataset(Dataset("ds-after")).ok());
+  EXPECT_TRUE(store->GetDataset("ds-before").ok());
+  EXPECT_TRUE(Contains(log.Text(), "retrying")) << log.Text();
+  EXPECT_EQ(store->ListDatasets()->size(), 2u);
+}
+
+}  // namespace
+}  // namespace trainyard::metadata
