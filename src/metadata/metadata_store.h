@@ -217,6 +217,13 @@ class MetadataStore {
   // now), in one transaction. Returns the appended events with their ids. NotFound.
   virtual Result<std::vector<Event>> UpdateJobState(const JobRecord& job,
                                                     const std::vector<Event>& events) = 0;
+  // Takes a queued job out of the queue for the caller, as UpdateJobState writes it (`job` has
+  // `queued` false), only while the job is still queued and no other caller is taking it at the
+  // same instant: of several servers sharing one store, exactly one claims each job. Returns the
+  // appended events, or nullopt when the job has left the queue or another caller is claiming
+  // it (the caller moves on to the next job). NotFound.
+  virtual Result<std::optional<std::vector<Event>>> ClaimJob(const JobRecord& job,
+                                                             const std::vector<Event>& events) = 0;
   // Merges one progress callback: replaces the progress snapshot when given, sets the latest
   // value of each metric, appends the metric points and the log lines; appends a
   // "job.progress" event (data = the snapshot) when progress was given and a "job.metrics"

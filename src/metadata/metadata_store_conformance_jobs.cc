@@ -176,6 +176,68 @@ TEST_P(MetadataStoreConformanceTest, UpdateJobStateOfAnUnknownJobAppendsNothing)
   EXPECT_EQ(*store_->LastEventId(), 0);
 }
 
+TEST_P(MetadataStoreConformanceTest, ClaimJobTakesAQueuedJobOnce) {
+  CreateSweep("a", 2);
+  JobRecord job = GetJob("a-000");
+  job.queued = false;
+  job.token_sha256 = std::string(64, 'c');
+  job.started_at = TestTime(5);
+  Event started{.type = "job.status", .sweep_id = "sw-a", .job_name = "a-000"};
+  Result<std::optional<std::vector<Event>>> claimed = store_->ClaimJob(job, {started});
+  ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
+  ASSERT_TRUE(claimed->has_value());
+  ASSERT_EQ((*claimed)->size(), 1u);
+  EXPECT_EQ((**claimed)[0].id, *store_->LastEventId());
+  JobRecord stored = GetJob("a-000");
+  EXPECT_FALSE(stored.queued);
+  EXPECT_EQ(stored.token_sha256, job.token_sha256);
+  EXPECT_EQ(stored.started_at, TestTime(5));
+
+  int64_t last_event = *store_->LastEventId();
+  job.token_sha256 = std::string(64, 'd');
+  Result<std::optional<std::vector<Event>>> again = store_->ClaimJob(job, {started});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(again->has_value());  // taken already: nothing written, no event
+  EXPECT_EQ(GetJob("a-000").token_sha256, std::string(64, 'c'));
+  EXPECT_EQ(*store_->LastEventId(), last_event);
+
+  job.name = "missing-000";
+  EXPECT_EQ(store_->ClaimJob(job, {}).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(GetJob("a-001").queued);
+}
+
+TEST_P(MetadataStoreConformanceTest, ConcurrentClaimsTakeEachJobOnce) {
+  constexpr int kJobs = 100;
+  constexpr int kClaimers = 4;
+  CreateSweep("q", kJobs);
+  std::vector<JobRecord> jobs;
+  for (int i = 0; i < kJobs; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "q-%03d", i);
+    jobs.push_back(GetJob(name));
+    jobs.back().queued = false;
+  }
+  std::vector<std::atomic<int>> claims(kJobs);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClaimers; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kJobs; ++i) {
+        auto claimed = store_->ClaimJob(jobs[i], {});
+        if (!claimed.ok()) {
+          ++failures;
+        } else if (claimed->has_value()) {
+          ++claims[i];
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int i = 0; i < kJobs; ++i) EXPECT_EQ(claims[i].load(), 1) << jobs[i].name;
+  EXPECT_TRUE(ListAllJobNames({.status = "Queued"}).empty());
+}
+
 TEST_P(MetadataStoreConformanceTest, RecordProgressMergesAndAppendsTheRightEvents) {
   CreateSweep("a", 1);
   int64_t last_event = *store_->LastEventId();

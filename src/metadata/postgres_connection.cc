@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/log.h"
 #include "common/utf8.h"
 
 namespace trainyard::metadata {
@@ -111,6 +112,15 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
     PQfinish(connection);
     return Unavailable("cannot connect to PostgreSQL " + shown_as + ": " + message);
   }
+  // The server's notices and warnings go to the log rather than to stderr as libpq prints them.
+  PQsetNoticeProcessor(
+      connection,
+      [](void*, const char* notice) {
+        std::string text = notice;
+        while (!text.empty() && text.back() == '\n') text.pop_back();
+        Logger("metadata").warn("PostgreSQL said: {}", text);
+      },
+      nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(connection));
 }
 

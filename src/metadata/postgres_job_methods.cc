@@ -126,30 +126,54 @@ Result<JobPage> PostgresMetadataStore::ListJobs(const JobFilter& filter) {
   });
 }
 
+Result<std::vector<Event>> PostgresMetadataStore::WriteJobState(PgConnection& connection,
+                                                                const JobRecord& job,
+                                                                const std::vector<Event>& events) {
+  TimePoint now = std::chrono::system_clock::now();
+  TY_ASSIGN_OR_RETURN(
+      PgResult updated,
+      connection.Exec(
+          "UPDATE jobs SET queued = $1, executor_job_name = $2, attempt = $3, status = $4, "
+          "secondary_status = $5, transitions = $6, failure_reason = $7, exit_code = $8, "
+          "token_sha256 = $9, started_at_ms = $10, ended_at_ms = $11, updated_at_ms = $12, "
+          // A new token is a new run of the job, whose sequence starts again.
+          "progress_sequence = CASE WHEN token_sha256 = $9 THEN progress_sequence ELSE 0 END "
+          "WHERE name = $13",
+          PgParams::Of(int64_t{job.queued}, job.executor_job_name, job.attempt,
+                       core::ToString(job.status), core::ToString(job.secondary_status),
+                       DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
+                       OptionalInt(job.exit_code), job.token_sha256, OptionalMillis(job.started_at),
+                       OptionalMillis(job.ended_at), ToMillis(now), job.name)));
+  if (updated.Changed() == 0) return JobNotFound(job.name);
+  return AppendEvents(connection, events, now);
+}
+
 Result<std::vector<Event>> PostgresMetadataStore::UpdateJobState(const JobRecord& job,
                                                                  const std::vector<Event>& events) {
-  return Transact(
-      Access::kWrite, "UpdateJobState",
-      [&](PgConnection& connection) -> Result<std::vector<Event>> {
-        TimePoint now = std::chrono::system_clock::now();
-        TY_ASSIGN_OR_RETURN(
-            PgResult updated,
-            connection.Exec(
-                "UPDATE jobs SET queued = $1, executor_job_name = $2, attempt = $3, status = $4, "
-                "secondary_status = $5, transitions = $6, failure_reason = $7, exit_code = $8, "
-                "token_sha256 = $9, started_at_ms = $10, ended_at_ms = $11, updated_at_ms = $12, "
-                // A new token is a new run of the job, whose sequence starts again.
-                "progress_sequence = CASE WHEN token_sha256 = $9 THEN progress_sequence ELSE 0 END "
-                "WHERE name = $13",
-                PgParams::Of(int64_t{job.queued}, job.executor_job_name, job.attempt,
-                             core::ToString(job.status), core::ToString(job.secondary_status),
-                             DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
-                             OptionalInt(job.exit_code), job.token_sha256,
-                             OptionalMillis(job.started_at), OptionalMillis(job.ended_at),
-                             ToMillis(now), job.name)));
-        if (updated.Changed() == 0) return JobNotFound(job.name);
-        return AppendEvents(connection, events, now);
-      });
+  return Transact(Access::kWrite, "UpdateJobState",
+                  [&](PgConnection& connection) { return WriteJobState(connection, job, events); });
+}
+
+Result<std::optional<std::vector<Event>>> PostgresMetadataStore::ClaimJob(
+    const JobRecord& job, const std::vector<Event>& events) {
+  using Claimed = std::optional<std::vector<Event>>;
+  return Transact(Access::kWrite, "ClaimJob", [&](PgConnection& connection) -> Result<Claimed> {
+    // SKIP LOCKED: a job another server is claiming right now is passed over at once rather
+    // than waited for; the lock taken here holds until this claim commits. The queued check is
+    // made on the newest committed row, so a job claimed meanwhile is not taken twice.
+    TY_ASSIGN_OR_RETURN(PgResult locked,
+                        connection.Exec("SELECT 1 FROM jobs WHERE name = $1 AND queued = 1 "
+                                        "FOR UPDATE SKIP LOCKED",
+                                        PgParams::Of(job.name)));
+    if (locked.Rows() == 0) {
+      TY_ASSIGN_OR_RETURN(bool exists,
+                          Exists(connection, "SELECT 1 FROM jobs WHERE name = $1", job.name));
+      if (!exists) return JobNotFound(job.name);
+      return Claimed();
+    }
+    TY_ASSIGN_OR_RETURN(std::vector<Event> appended, WriteJobState(connection, job, events));
+    return Claimed(std::move(appended));
+  });
 }
 
 Result<ProgressRecorded> PostgresMetadataStore::RecordProgress(const std::string& job_name,

@@ -77,6 +77,8 @@ class PostgresMetadataStore final : public MetadataStore {
   Result<JobPage> ListJobs(const JobFilter& filter) override;
   Result<std::vector<Event>> UpdateJobState(const JobRecord& job,
                                             const std::vector<Event>& events) override;
+  Result<std::optional<std::vector<Event>>> ClaimJob(const JobRecord& job,
+                                                     const std::vector<Event>& events) override;
   Result<ProgressRecorded> RecordProgress(const std::string& job_name,
                                           const ProgressUpdate& update) override;
   Result<std::vector<MetricPoint>> ListMetricPoints(const std::string& job_name,
@@ -122,6 +124,9 @@ class PostgresMetadataStore final : public MetadataStore {
   static Result<bool> Exists(PgConnection& connection, const std::string& sql,
                              const std::string& key);
   static Result<SweepRecord> LoadSweep(PgConnection& connection, const std::string& id);
+  // UpdateJobState's write (NotFound when there is no such job).
+  static Result<std::vector<Event>> WriteJobState(PgConnection& connection, const JobRecord& job,
+                                                  const std::vector<Event>& events);
   static Status InsertJob(PgConnection& connection, const JobRecord& job,
                           const std::string& sweep_id, int64_t queue_position, int64_t now_ms);
   // Takes `count` consecutive values of a counter (postgres_schema.cc): returns the first.

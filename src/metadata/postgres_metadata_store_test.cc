@@ -176,6 +176,50 @@ TEST_F(PostgresMetadataStoreTest, PoolSizeBoundsTheConnectionsOpened) {
             "2");
 }
 
+TEST_F(PostgresMetadataStoreTest, TwoServersRacingOnAThousandQueuedJobsClaimEachOnce) {
+  constexpr int kJobs = 1000;
+  MetadataStorePtr first = Open(url_);
+  MetadataStorePtr second = Open(url_);
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  std::vector<JobRecord> jobs;
+  for (int i = 0; i < kJobs; ++i) {
+    jobs.push_back(JobRecord{.name = "race-" + std::to_string(i),
+                             .index = i,
+                             .executor = "local",
+                             .created_at = TestTime(i)});
+  }
+  ASSERT_TRUE(
+      first
+          ->CreateSweep(SweepRecord{.id = "sw-race", .name = "race", .created_at = TestTime(0)}, {},
+                        jobs)
+          .ok());
+  for (JobRecord& job : jobs) job.queued = false;
+  std::vector<std::atomic<int>> claims(kJobs);
+  std::atomic<int> failures{0};
+  // Each server takes the queue from the head, as the scheduler does, with two threads each.
+  auto claim_all = [&](MetadataStore* store) {
+    for (int i = 0; i < kJobs; ++i) {
+      auto claimed = store->ClaimJob(jobs[i], {});
+      if (!claimed.ok()) {
+        ++failures;
+      } else if (claimed->has_value()) {
+        ++claims[i];
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (MetadataStore* store : {first.get(), second.get(), first.get(), second.get()}) {
+    threads.emplace_back(claim_all, store);
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  int claimed_once = 0;
+  for (int i = 0; i < kJobs; ++i) claimed_once += claims[i].load() == 1 ? 1 : 0;
+  EXPECT_EQ(claimed_once, kJobs);
+  EXPECT_EQ(Query(url_, "SELECT count(*) FROM jobs WHERE queued = 1"), "0");
+}
+
 // Last: it restarts the binary's one server.
 TEST_F(PostgresMetadataStoreTest, CallsSurviveARestartOfTheServer) {
   MetadataStorePtr store = Open(url_);

@@ -193,16 +193,7 @@ int64_t LatestPostgresSchemaVersion() {
 }
 
 Status MigratePostgresSchema(PgConnection& connection) {
-  TY_RETURN_IF_ERROR(connection.Exec("BEGIN").status());
-  Status status = Migrate(connection);
-  if (status.ok()) status = connection.Exec("COMMIT").status();
-  if (!status.ok()) {
-    // Rolled back so that the connection can be reused; a failure of the rollback adds nothing
-    // to the first failure, which is returned (and a connection left in a transaction is closed
-    // by the pool).
-    (void)connection.Exec("ROLLBACK");
-  }
-  return status;
+  return Migrate(connection);
 }
 
 }  // namespace trainyard::metadata

@@ -92,10 +92,8 @@ Result<JobPage> SqliteMetadataStore::ListJobs(const JobFilter& filter) {
   return page;
 }
 
-Result<std::vector<Event>> SqliteMetadataStore::UpdateJobState(const JobRecord& job,
-                                                               const std::vector<Event>& events) {
-  std::lock_guard lock(mu_);
-  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+Result<std::vector<Event>> SqliteMetadataStore::WriteJobState(const JobRecord& job,
+                                                              const std::vector<Event>& events) {
   TimePoint now = std::chrono::system_clock::now();
   TY_ASSIGN_OR_RETURN(
       Statement update,
@@ -121,8 +119,31 @@ Result<std::vector<Event>> SqliteMetadataStore::UpdateJobState(const JobRecord& 
     TY_ASSIGN_OR_RETURN(Event stored, AppendEvent(event, now));
     appended.push_back(std::move(stored));
   }
+  return appended;
+}
+
+Result<std::vector<Event>> SqliteMetadataStore::UpdateJobState(const JobRecord& job,
+                                                               const std::vector<Event>& events) {
+  std::lock_guard lock(mu_);
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+  TY_ASSIGN_OR_RETURN(std::vector<Event> appended, WriteJobState(job, events));
   TY_RETURN_IF_ERROR(transaction.Commit());
   return appended;
+}
+
+Result<std::optional<std::vector<Event>>> SqliteMetadataStore::ClaimJob(
+    const JobRecord& job, const std::vector<Event>& events) {
+  std::lock_guard lock(mu_);
+  // One writer at a time (BEGIN IMMEDIATE, across processes too): the check and the write
+  // below cannot interleave with another claim.
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+  TY_ASSIGN_OR_RETURN(Statement query, db_->Prepare("SELECT queued FROM jobs WHERE name = ?"));
+  TY_ASSIGN_OR_RETURN(bool row, query.BindAll(job.name).Step());
+  if (!row) return JobNotFound(job.name);
+  if (query.Int(0) == 0) return std::optional<std::vector<Event>>();  // taken already
+  TY_ASSIGN_OR_RETURN(std::vector<Event> appended, WriteJobState(job, events));
+  TY_RETURN_IF_ERROR(transaction.Commit());
+  return std::optional<std::vector<Event>>(std::move(appended));
 }
 
 Result<ProgressRecorded> SqliteMetadataStore::RecordProgress(const std::string& job_name,

@@ -55,6 +55,8 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<JobPage> ListJobs(const JobFilter& filter) override;
   Result<std::vector<Event>> UpdateJobState(const JobRecord& job,
                                             const std::vector<Event>& events) override;
+  Result<std::optional<std::vector<Event>>> ClaimJob(const JobRecord& job,
+                                                     const std::vector<Event>& events) override;
   Result<ProgressRecorded> RecordProgress(const std::string& job_name,
                                           const ProgressUpdate& update) override;
   Result<std::vector<MetricPoint>> ListMetricPoints(const std::string& job_name,
@@ -90,6 +92,8 @@ class SqliteMetadataStore final : public MetadataStore {
                    int64_t now_ms);
   // The job's highest per-job sequence number (0 when none), by `sql` with the job bound.
   Result<int64_t> LastSequence(const std::string& sql, const std::string& job_name);
+  // UpdateJobState's write (NotFound when there is no such job).
+  Result<std::vector<Event>> WriteJobState(const JobRecord& job, const std::vector<Event>& events);
   // Inserts `event`, its time defaulting to `now`; returns it with its id and time.
   Result<Event> AppendEvent(Event event, TimePoint now);
 
