@@ -25,6 +25,7 @@
 #include "control/job_tokens.h"
 #include "control/scheduler.h"
 #include "metadata/metadata_store.h"
+#include "metadata/postgres_metadata_store.h"
 #include "server/api/api_server.h"
 #include "server/api/event_hub.h"
 #include "server/api/openapi_document.h"
@@ -184,14 +185,20 @@ int Serve(ServerOptions options) {
     endpoint_keys = *keys;
   }
 
+  // A PostgreSQL URL's password is one of the server's secrets.
+  std::string metadata_password;
+  if (auto url = metadata::ParsePostgresUrl(options.metadata); url.ok()) {
+    metadata_password = url->password;
+  }
   const EnvironmentMap environment = ParseEnvironment(environ);
   // What jobs must never show: the secrets of this server's environment (TRAINYARD_TOKEN,
   // TRAINYARD_S3_SECRET_ACCESS_KEY, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN...) and those it
   // was configured with. Jobs never get them (server_executors.h); one that finds one anyway
   // has it masked in what is stored of its log and failure (docs/security.md).
   const SecretMask secret_mask = SecretMask::FromEnvironment(
-      environment, {options.token, options.s3_secret_access_key, generated_token,
-                    endpoint_keys ? endpoint_keys->secret_access_key : std::string()});
+      environment,
+      {options.token, options.s3_secret_access_key, generated_token,
+       endpoint_keys ? endpoint_keys->secret_access_key : std::string(), metadata_password});
   auto metadata = metadata::OpenMetadataStore(options.metadata);
   if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
   auto objects = storage::OpenObjectStore(options.objects, environment, objects_in_data_dir);
@@ -347,7 +354,9 @@ Example:
   optional_string("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
   optional_string("--objects", flags.objects, "Object store URI (default file://DATA_DIR/objects)");
   optional_string("--metadata", flags.metadata,
-                  "Metadata URL (default sqlite://DATA_DIR/trainyard.db)");
+                  "Metadata URL: sqlite:///PATH (default sqlite://DATA_DIR/trainyard.db) or "
+                  "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...&pool_size=N] "
+                  "(docs/scale-out.md)");
   optional_string("--public-url", flags.public_url,
                   "The URL jobs use to reach this server (default http://LISTEN)");
   optional_string("--token", flags.token,

@@ -93,6 +93,11 @@ Result<PostgresUrl> ParsePostgresUrl(const std::string& url) {
     while (!reason.empty() && reason.back() == '\n') reason.pop_back();
     return InvalidArgument("metadata store URL '" + parsed.shown_as + "': " + reason);
   }
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (std::string_view(option->keyword) == "password" && option->val != nullptr) {
+      parsed.password = option->val;
+    }
+  }
   PQconninfoFree(options);
   return parsed;
 }

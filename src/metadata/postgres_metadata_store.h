@@ -50,6 +50,7 @@ struct PostgresUrl {
   std::string conninfo;  // for libpq: the URL without trainyard's own settings
   std::string shown_as;  // the URL with its password replaced by ****, for messages and logs
   std::optional<size_t> pool_size;
+  std::string password;  // what the URL gives as the password ("" when none): a secret
 };
 Result<PostgresUrl> ParsePostgresUrl(const std::string& url);
 

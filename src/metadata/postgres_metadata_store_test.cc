@@ -87,6 +87,7 @@ TEST(PostgresUrlTest, KeepsLibpqSettingsTakesPoolSizeAndMasksThePassword) {
             "postgresql://ty:s3cret@db.example:5433/trainyard?sslmode=verify-full"
             "&sslrootcert=/etc/ca.pem");
   EXPECT_EQ(url->pool_size, 4u);
+  EXPECT_EQ(url->password, "s3cret");
   EXPECT_EQ(url->shown_as,
             "postgresql://ty:****@db.example:5433/trainyard?sslmode=verify-full&pool_size=4"
             "&sslrootcert=/etc/ca.pem");
