@@ -221,6 +221,27 @@ TEST_F(PostgresMetadataStoreTest, TwoServersRacingOnAThousandQueuedJobsClaimEach
   EXPECT_EQ(Query(url_, "SELECT count(*) FROM jobs WHERE queued = 1"), "0");
 }
 
+TEST_F(PostgresMetadataStoreTest, TlsSettingsOfTheUrlReachLibpq) {
+  if (postgres_->TlsCertificate().empty()) GTEST_SKIP() << "the test server has no TLS (openssl)";
+  // verify-full against the server's own certificate: the store's connection is encrypted.
+  MetadataStorePtr store =
+      Open(url_ + "?sslmode=verify-full&sslrootcert=" + postgres_->TlsCertificate().string() +
+           "&application_name=tls-test");
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateDataset(Dataset("ds-tls")).ok());
+  EXPECT_EQ(Query(postgres_->AdminUrl(),
+                  "SELECT bool_and(s.ssl)::text || count(*) FROM pg_stat_ssl AS s "
+                  "JOIN pg_stat_activity AS a USING (pid) WHERE a.application_name = 'tls-test'"),
+            "true1");
+  // A root that did not sign the server's certificate is refused: the setting was used.
+  auto refused = PostgresMetadataStore::Open(
+      {.url = url_ + "?sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt",
+       .max_attempts = 1});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(Contains(refused.status().message(), "certificate")) << refused.status().ToString();
+}
+
 // Last: it restarts the binary's one server.
 TEST_F(PostgresMetadataStoreTest, CallsSurviveARestartOfTheServer) {
   MetadataStorePtr store = Open(url_);

@@ -173,6 +173,7 @@ PostgresServer* SharedPostgres() {
     if (failed.empty()) {
       failed = CopyInitializedCluster(bin_dir, run_as, server->temp_->path(), server->data_dir_);
     }
+    if (failed.empty()) server->MakeTlsCertificate();
     if (failed.empty()) failed = server->StartError();
     if (!failed.empty()) {
       // Installed but failing is a failure of the test, not a reason to skip it.
@@ -190,12 +191,36 @@ std::string PostgresUnavailableReason() {
 }
 
 std::vector<std::string> PostgresServer::ServerArgv() const {
-  return AsUser(run_as_, {(bin_dir_ / "postgres").string(), "-D", data_dir_.string(), "-p",
-                          std::to_string(port_), "-k", socket_dir_.string(), "-c",
-                          "listen_addresses=127.0.0.1", "-c", "max_connections=200",
-                          // Durability is not under test: a test's data lives as long as its run.
-                          "-c", "fsync=off", "-c", "synchronous_commit=off", "-c",
-                          "full_page_writes=off", "-c", "shared_buffers=32MB"});
+  std::vector<std::string> argv = {
+      (bin_dir_ / "postgres").string(), "-D", data_dir_.string(), "-p", std::to_string(port_), "-k",
+      socket_dir_.string(), "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
+      // Durability is not under test: a test's data lives as long as its run.
+      "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
+      "shared_buffers=32MB"};
+  if (!tls_certificate_.empty()) {
+    fs::path key = tls_certificate_.parent_path() / "server.key";
+    argv.insert(argv.end(), {"-c", "ssl=on", "-c", "ssl_cert_file=" + tls_certificate_.string(),
+                             "-c", "ssl_key_file=" + key.string()});
+  }
+  return AsUser(run_as_, argv);
+}
+
+void PostgresServer::MakeTlsCertificate() {
+  // Self-signed for 127.0.0.1, so that sslmode=verify-full with this file as the root passes.
+  fs::path dir = temp_->path() / "tls";
+  fs::create_directories(dir);
+  ProcessResult made =
+      RunProcess({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                  "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                  (dir / "server.key").string(), "-out", (dir / "server.crt").string()});
+  if (made.exit_code != 0) {
+    std::fprintf(stderr, "PostgreSQL runs without TLS: openssl could not make a certificate: %s\n",
+                 Tail(made.output).c_str());
+    return;
+  }
+  fs::permissions(dir / "server.key", fs::perms::owner_read | fs::perms::owner_write);
+  if (!ChangeOwner(dir, run_as_).empty()) return;
+  tls_certificate_ = dir / "server.crt";
 }
 
 std::string PostgresServer::StartError() {

@@ -35,6 +35,9 @@ class PostgresServer {
   // The URL of the `postgres` maintenance database, for tests that talk to the server itself.
   std::string AdminUrl() const;
   int port() const { return port_; }
+  // The server's self-signed TLS certificate (for 127.0.0.1), to pass as sslrootcert; empty when
+  // openssl could not make one and the server runs without TLS.
+  const std::filesystem::path& TlsCertificate() const { return tls_certificate_; }
   // The server's own log so far (its stderr).
   std::string Log() const;
   // Stops the server (fast shutdown) and starts it again on the same port and data; false (and a
@@ -45,6 +48,7 @@ class PostgresServer {
   friend PostgresServer* SharedPostgres();
   PostgresServer() = default;
   std::vector<std::string> ServerArgv() const;  // postgres on port_, as run_as_
+  void MakeTlsCertificate();                    // sets tls_certificate_ when it can
   std::string StartError();                     // empty when started and ready
   void Stop();
 
@@ -54,6 +58,7 @@ class PostgresServer {
   std::filesystem::path bin_dir_;
   std::string run_as_;  // "UID:GID" of nobody when this process is root, else ""
   int port_ = 0;
+  std::filesystem::path tls_certificate_;
   std::unique_ptr<Process> process_;
   int databases_ = 0;
 };
