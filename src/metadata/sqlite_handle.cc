@@ -66,6 +66,14 @@ Status Statement::Run() {
   return Status::Ok();
 }
 
+int Statement::Type(int column) const {
+  return sqlite3_column_type(stmt_, column);
+}
+
+int Statement::Columns() const {
+  return sqlite3_column_count(stmt_);
+}
+
 bool Statement::IsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }

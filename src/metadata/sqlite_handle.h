@@ -65,6 +65,9 @@ class Statement {
   Status Run();
 
   bool IsNull(int column) const;
+  // SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL: what the row holds.
+  int Type(int column) const;
+  int Columns() const;
   int64_t Int(int column) const;
   double Double(int column) const;
   std::string Text(int column) const;
