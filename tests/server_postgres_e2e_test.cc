@@ -23,6 +23,21 @@ std::string Digits(const std::string& name) {
   return (testing::SourceDir() / "examples" / "data" / "digits" / name).string();
 }
 
+// Every job of the sweep with its metric points and log text, as `server` serves them.
+std::map<std::string, json> SweepRecords(ServerProcess& server, const std::string& sweep_id) {
+  std::map<std::string, json> records;
+  HttpAnswer jobs = server.Get("/api/v1/jobs?sweep=" + sweep_id);
+  EXPECT_EQ(jobs.status, 200) << jobs.body;
+  json list = jobs.Json()["jobs"];  // a copy: the loop must not run over a temporary's part
+  for (const json& job : list) {
+    std::string name = job["name"];
+    records[name] = {{"job", job},
+                     {"metrics", server.Get("/api/v1/jobs/" + name + "/metrics").Json()},
+                     {"log", server.Get("/api/v1/jobs/" + name + "/logs").body}};
+  }
+  return records;
+}
+
 class ServerOnPostgresTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,19 +59,8 @@ class ServerOnPostgresTest : public ::testing::Test {
     }
     return ended == sweep.value("job_count", -1);
   }
-  // Every job of the sweep with its metric points and log text, as the API serves them.
   std::map<std::string, json> Records(const std::string& sweep_id) {
-    std::map<std::string, json> records;
-    HttpAnswer jobs = server_->Get("/api/v1/jobs?sweep=" + sweep_id);
-    EXPECT_EQ(jobs.status, 200) << jobs.body;
-    json list = jobs.Json()["jobs"];  // a copy: the loop must not run over a temporary's part
-    for (const json& job : list) {
-      std::string name = job["name"];
-      records[name] = {{"job", job},
-                       {"metrics", server_->Get("/api/v1/jobs/" + name + "/metrics").Json()},
-                       {"log", server_->Get("/api/v1/jobs/" + name + "/logs").body}};
-    }
-    return records;
+    return SweepRecords(*server_, sweep_id);
   }
 
   testing::TempDir temp_;
@@ -137,6 +141,71 @@ TEST_F(ServerOnPostgresTest, AJobRunningWhenTheServerIsKilledCompletesAfterTheRe
   EXPECT_EQ(ended["attempt"], 0) << "the job ran once: " << ended.dump();
   HttpAnswer log = server_->Get("/api/v1/jobs/" + job + "/artifacts/log");
   EXPECT_NE(log.body.find("outlived"), std::string::npos) << log.body;
+}
+
+// `trainyard migrate`: a server's SQLite records moved into PostgreSQL, and the server started
+// again on PostgreSQL serves every job, metric point, log line and event as before.
+TEST(ServerMigrateTest, AnInstallationMovesFromSqliteToPostgresLosingNothing) {
+  testing::PostgresServer* postgres = testing::SharedPostgres();
+  if (postgres == nullptr) GTEST_SKIP() << testing::PostgresUnavailableReason();
+  testing::TempDir temp;
+  fs::path data_dir = temp.path() / "data";
+  std::string sweep_id;
+  std::map<std::string, json> before;
+  {
+    ServerProcess on_sqlite(data_dir);
+    on_sqlite.Start();
+    auto upload = [&](const std::string& path, const std::string& kind) {
+      auto result = on_sqlite.Cli({"dataset", "upload", path, "--kind", kind, "--output", "json"});
+      EXPECT_EQ(result.exit_code, 0) << result.output;
+      json dataset = json::parse(result.output.substr(result.output.find('{')), nullptr, false);
+      return dataset.is_object() ? dataset.value("id", "") : "";
+    };
+    HttpAnswer created = on_sqlite.Post(
+        "/api/v1/sweeps", {{"name", "moving"},
+                           {"trainer", {{"command", {"trainyard-example-trainer"}}}},
+                           {"channels",
+                            {{"training", upload(Digits("train.csv"), "training")},
+                             {"evaluation", upload(Digits("eval.csv"), "evaluation")}}},
+                           {"hyperparameters", {{"iterations", 50}}},
+                           {"grid", {{"learning_rate", {0.1, 0.02}}}}});
+    ASSERT_EQ(created.status, 201) << created.body;
+    sweep_id = created.Json()["id"];
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          json sweep = on_sqlite.Get("/api/v1/sweeps/" + sweep_id).Json();
+          return sweep["counts"].value("Completed", 0) == 2;
+        },
+        120s));
+    before = SweepRecords(on_sqlite, sweep_id);
+    ASSERT_EQ(before.size(), 2u);
+    for (const auto& [name, record] : before) {
+      EXPECT_FALSE(record["metrics"]["metrics"].empty()) << name;
+    }
+    on_sqlite.Stop();
+  }
+  std::string url = postgres->CreateDatabase();
+  testing::ProcessResult migrated = testing::RunProcess(
+      {(testing::BuildDir() / "apps" / "trainyard").string(), "migrate", "--from",
+       "sqlite://" + (data_dir / "trainyard.db").string(), "--to", url});
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.output;
+  EXPECT_NE(migrated.output.find("jobs 2"), std::string::npos) << migrated.output;
+
+  ServerProcess on_postgres(data_dir, {"--metadata", url});
+  on_postgres.Start();
+  std::map<std::string, json> after = SweepRecords(on_postgres, sweep_id);
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [name, record] : before) {
+    EXPECT_EQ(after[name]["job"], record["job"]) << name;
+    EXPECT_EQ(after[name]["metrics"], record["metrics"]) << name;
+    EXPECT_EQ(after[name]["log"], record["log"]) << name;
+  }
+  // A second migrate into the same database is refused: it holds records now.
+  testing::ProcessResult again = testing::RunProcess(
+      {(testing::BuildDir() / "apps" / "trainyard").string(), "migrate", "--from",
+       "sqlite://" + (data_dir / "trainyard.db").string(), "--to", url});
+  EXPECT_EQ(again.exit_code, 5) << again.output;
+  EXPECT_NE(again.output.find("already holds records"), std::string::npos) << again.output;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "app/aws_commands.h"
 #include "app/client_commands.h"
+#include "app/migrate_command.h"
 #include "app/run_command.h"
 #include "app/run_resume.h"
 #include "app/server_command.h"
@@ -90,6 +91,8 @@ starts those that never started, keeps those that ended, and runs no job's code 
 
   ServerCommand server_command;
   AddServerCommand(cli, server_command);
+  MigrateCommand migrate_command;
+  AddMigrateCommand(cli, migrate_command);
 
   cli.add_subcommand("version", "Print the version")->callback([] {
     std::printf("trainyard %s\n", kVersion);
@@ -107,6 +110,7 @@ starts those that never started, keeps those that ended, and runs no job's code 
     return cli.exit(error) == 0 ? 0 : ToExitCode(InvalidArgument(error.what()));
   }
   if (std::optional<int> code = RunServerCommand(server_command)) return *code;
+  if (std::optional<int> code = RunMigrateCommand(migrate_command)) return *code;
   if (run->parsed() && resume->count() > 0) {
     std::vector<std::string> other_options;
     for (const CLI::Option* option : run->get_options()) {
