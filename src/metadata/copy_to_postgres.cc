@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/log.h"
 #include "metadata/postgres_connection.h"
 #include "metadata/postgres_metadata_store.h"
 #include "metadata/record_rows.h"
@@ -111,7 +112,10 @@ Result<CopiedRows> CopyAll(SqliteDb& source, PgConnection& target) {
   }
   // What was read is not changed: the read transaction ends either way. A failure to end it
   // adds nothing to the copy's own result.
-  (void)source.Exec("COMMIT");
+  if (Status ended = source.Exec("COMMIT"); !ended.ok()) {
+    Logger("metadata")
+        .warn("migrate: the read of the SQLite store did not end cleanly: {}", ended.message());
+  }
   TY_RETURN_IF_ERROR(status);
   // The counters continue after the copied ids (postgres_schema.cc).
   TY_RETURN_IF_ERROR(target
@@ -154,7 +158,11 @@ Result<CopiedRows> CopySqliteToPostgres(const std::string& sqlite_path,
   if (!copied.ok()) {
     // Nothing of the copy stays; a failed rollback leaves the transaction to end with the
     // connection, which is closed here.
-    (void)target->Exec("ROLLBACK");
+    if (Status rolled_back = target->Exec("ROLLBACK").status(); !rolled_back.ok()) {
+      Logger("metadata")
+          .warn("migrate to {}: rollback failed (the connection is closed): {}", url.shown_as,
+                rolled_back.message());
+    }
     return copied.status().WithContext("migrate to " + url.shown_as);
   }
   TY_RETURN_IF_ERROR(target->Exec("COMMIT").status().WithContext("migrate to " + url.shown_as));
