@@ -273,7 +273,6 @@ int Serve(ServerOptions options) {
   api_options.webhook_retry_window = std::chrono::hours(options.webhook.retry_hours);
   api_options.wake_webhooks = [dispatcher = webhooks->dispatcher.get()] { dispatcher->Wake(); };
   api = std::make_unique<server::ApiServer>(api_options, **metadata, **objects, *scheduler, *hub);
-  api_pointer = api.get();
 
   std::unique_ptr<server::S3Api> s3_api;
   std::unique_ptr<server::HttpServer> s3_server;
@@ -301,6 +300,9 @@ int Serve(ServerOptions options) {
     }
   }
 
+  // Ready (the API answers, no longer 503) once every listener is up: a client that saw the
+  // API answer finds the S3 and SageMaker endpoints listening too.
+  api_pointer = api.get();
   bool web_built = fs::exists(api_options.web_dir / "index.html", error);
   std::printf("trainyard server: web UI %s %s\n", web_built ? "from" : "NOT BUILT, looked in",
               api_options.web_dir.c_str());
