@@ -201,19 +201,9 @@ Result<ProgressRecorded> PostgresMetadataStore::RecordProgress(const std::string
         if (!update.metrics.empty()) {
           TY_ASSIGN_OR_RETURN(auto latest,
                               ParseMetricMap(job.Row(0).Text(1), "job '" + job_name + "' metrics"));
-          if (update.max_metric_names != 0) {
-            for (const MetricPoint& point : update.metrics) {
-              if (latest.size() >= update.max_metric_names && !latest.contains(point.name)) {
-                ++recorded.dropped_metric_points;
-                continue;
-              }
-              latest[point.name] = point.value;
-              kept_metrics.push_back(point);
-            }
-            stored_points = &kept_metrics;
-          } else {
-            for (const MetricPoint& point : update.metrics) latest[point.name] = point.value;
-          }
+          kept_metrics = MergeMetricPoints(update.metrics, update.max_metric_names, latest,
+                                           recorded.dropped_metric_points);
+          stored_points = &kept_metrics;
           if (!stored_points->empty()) metrics_text = DumpMetricMap(latest);
         }
         std::optional<std::string> progress_text;

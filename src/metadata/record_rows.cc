@@ -35,6 +35,22 @@ std::string DumpMetricMap(const std::map<std::string, double>& map) {
   return DumpJson(json(map));
 }
 
+std::vector<MetricPoint> MergeMetricPoints(const std::vector<MetricPoint>& points, size_t max_names,
+                                           std::map<std::string, double>& latest,
+                                           uint64_t& dropped) {
+  std::vector<MetricPoint> kept;
+  kept.reserve(points.size());
+  for (const MetricPoint& point : points) {
+    if (max_names != 0 && latest.size() >= max_names && !latest.contains(point.name)) {
+      ++dropped;
+      continue;
+    }
+    latest[point.name] = point.value;
+    kept.push_back(point);
+  }
+  return kept;
+}
+
 Result<std::map<std::string, double>> ParseMetricMap(const std::string& text,
                                                      std::string_view what) {
   TY_ASSIGN_OR_RETURN(json value, ParseJson(text, what));

@@ -53,6 +53,12 @@ Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what)
 std::string DumpStringMap(const std::map<std::string, std::string>& map);
 // NaN and infinities have no JSON form: they are stored as null and read back as NaN.
 std::string DumpMetricMap(const std::map<std::string, double>& map);
+
+// An update's metric points merged into a job's latest values, keeping at most `max_names`
+// names (0: no cap): returns the points kept and counts the others in `dropped`.
+std::vector<MetricPoint> MergeMetricPoints(const std::vector<MetricPoint>& points, size_t max_names,
+                                           std::map<std::string, double>& latest,
+                                           uint64_t& dropped);
 Result<std::map<std::string, double>> ParseMetricMap(const std::string& text,
                                                      std::string_view what);
 
