@@ -54,8 +54,10 @@ TEST_F(SlurmServerTest, TwoByTwoSweepOnSlurmCompletesWithModelPredictionsAndLog)
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sweep_id = created.Json()["id"];
   json sweep = server_->WaitForSweepEnd(sweep_id, 4, 180s);
-  EXPECT_EQ(sweep["counts"]["Completed"], 4) << sweep.dump() << "\n"
-                                             << SlurmCluster::Get()->LogTails();
+  EXPECT_EQ(sweep["counts"]["Completed"], 4)
+      << sweep.dump() << "\n"
+      << server_->Get("/api/v1/jobs?sweep=" + sweep_id + "&status=Failed").body << "\n"
+      << SlurmCluster::Get()->LogTails();
   ASSERT_TRUE(sweep["best_job"].is_object()) << sweep.dump();
   std::string job = sweep["best_job"]["name"];
   json described = server_->Get("/api/v1/jobs/" + job).Json();
