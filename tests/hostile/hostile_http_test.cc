@@ -114,6 +114,11 @@ int ThreadsOf(pid_t pid) {
   return -1;
 }
 
+// Soon enough to tell a server that keeps answering from a starved one (503, or nothing until
+// the 60 s body timeout), with room for a test machine loaded by other tests. The latency target
+// itself (p99 <= 50 ms) is measured by bench/server/idle_connections.sh, not asserted here.
+constexpr double kAnsweredSoonSeconds = 5.0;
+
 struct Latencies {
   std::vector<double> seconds;
   double Max() const { return *std::max_element(seconds.begin(), seconds.end()); }
@@ -180,8 +185,8 @@ TEST_F(HostileHttpTest, IdleAndSlowHeaderConnectionsDoNotStarveTheApi) {
   attackers.Open("127.0.0.2", api_port, 300, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: a");
   Latencies health = Measure(20, {"GET", server_->url() + "/healthz"}, 200);
   Latencies sweeps = Measure(20, Api("/api/v1/sweeps"), 200);
-  EXPECT_LT(health.Max(), 0.5);
-  EXPECT_LT(sweeps.Max(), 0.5);
+  EXPECT_LT(health.Max(), kAnsweredSoonSeconds);
+  EXPECT_LT(sweeps.Max(), kAnsweredSoonSeconds);
   int held = 0;
   for (int fd : attackers.fds) held += StillOpenAndSilent(fd);
   EXPECT_EQ(held, 2300) << "the attackers' connections were refused, not held";
@@ -197,9 +202,9 @@ TEST_F(HostileHttpTest, IdleAndSlowHeaderConnectionsDoNotStarveTheS3Endpoint) {
   attackers.Open("127.0.0.2", s3_port_, 300, "GET /bucket HTTP/1.1\r\nHost: x\r\nX-Slow: a");
   // Unsigned: S3's 403, answered by the endpoint's handler.
   Latencies s3 = Measure(20, {"GET", S3Url()}, 403);
-  EXPECT_LT(s3.Max(), 0.5);
+  EXPECT_LT(s3.Max(), kAnsweredSoonSeconds);
   Latencies health = Measure(5, {"GET", server_->url() + "/healthz"}, 200);
-  EXPECT_LT(health.Max(), 0.5);
+  EXPECT_LT(health.Max(), kAnsweredSoonSeconds);
   int held = 0;
   for (int fd : attackers.fds) held += StillOpenAndSilent(fd);
   EXPECT_EQ(held, 2300);
@@ -219,8 +224,8 @@ TEST_F(HostileHttpTest, BodiesThatNeverCompleteDoNotStarveTheApi) {
                      server_->token() + "\r\nContent-Length: 1000000\r\n\r\nx,y\n");
   Latencies health = Measure(10, {"GET", server_->url() + "/healthz"}, 200);
   Latencies sweeps = Measure(10, Api("/api/v1/sweeps"), 200);
-  EXPECT_LT(health.Max(), 0.5);
-  EXPECT_LT(sweeps.Max(), 0.5);
+  EXPECT_LT(health.Max(), kAnsweredSoonSeconds);
+  EXPECT_LT(sweeps.Max(), kAnsweredSoonSeconds);
   int stalled = 0;
   for (int fd : attackers.fds) stalled += StillOpenAndSilent(fd);
   EXPECT_EQ(stalled, 128) << "uploads still being read";
