@@ -186,7 +186,9 @@ class RunFaultTest : public ::testing::Test {
       EXPECT_EQ(parsed["hyperparameters"]["n"], std::to_string(i));
       auto model = testing::RunProcess(
           {"tar", "-xzOf", (job / "model.tar.gz").string(), "model.bin"}, {}, 30s);
-      EXPECT_EQ(model.exit_code, 0) << name << ": " << model.output;
+      EXPECT_EQ(model.exit_code, 0) << name << ": " << model.output << "\nfiles of " << name << ": "
+                                    << json(FilesUnder(job)).dump() << "\nthe last run printed:\n"
+                                    << last_output_;
       EXPECT_EQ(model.output, "weights\n") << name << ": model.tar.gz is not whole";
       auto output = testing::RunProcess({"tar", "-tzf", (job / "output.tar.gz").string()}, {}, 30s);
       EXPECT_EQ(output.exit_code, 0) << name << ": " << output.output;
@@ -210,6 +212,7 @@ class RunFaultTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string last_output_;  // of the run that finished, shown when a check fails
   fs::path out_ = dir_.path() / "out";
   fs::path runs_ = dir_.path() / "runs.txt";
   fs::path train_ = testing::SourceDir() / "examples" / "data" / "digits" / "train.csv";
@@ -226,6 +229,7 @@ TEST_P(RunKillAtStepTest, ResumeCompletesEveryJobAndItsCodeRunsOnce) {
       << killed.output;
   auto resumed = testing::RunProcess({Trainyard(), "run", "--resume", out_.string()}, {}, 60s);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  last_output_ = resumed.output;
   ExpectEveryJobCompletedOnce(kJobs);
 }
 
