@@ -71,6 +71,9 @@ struct JobRecord {
   std::string token_sha256;  // hex SHA-256 of the job's callback token; empty: none issued
   std::optional<TimePoint> started_at;  // when it left the queue
   std::optional<TimePoint> ended_at;    // when it reached Completed, Failed or Stopped
+  // Why trainyard itself stopped the job (early stopping: the rule, the step, the values
+  // compared), written before it is asked to stop; empty: not stopped by trainyard.
+  std::string stop_reason;
   // --- below: what the job reports (RecordProgress) ---
   nlohmann::json progress = nlohmann::json::object();  // latest progress snapshot
   std::map<std::string, double> metrics;               // latest value of each metric

@@ -226,6 +226,7 @@ TEST_P(MetadataStoreConformanceTest, CreateSweepRoundTripsTheSweepAndItsJobs) {
     EXPECT_EQ(job.secondary_status, core::SecondaryStatus::kStarting);
     EXPECT_TRUE(job.transitions.empty());
     EXPECT_EQ(job.failure_reason, "");
+    EXPECT_EQ(job.stop_reason, "");
     EXPECT_EQ(job.exit_code, std::nullopt);
     EXPECT_EQ(job.token_sha256, "");
     EXPECT_EQ(job.started_at, std::nullopt);

@@ -102,6 +102,7 @@ TEST_P(MetadataStoreConformanceTest, UpdateJobStateWritesOnlyTheSchedulersFields
   job.token_sha256 = std::string(64, 'f');
   job.started_at = TestTime(10'001);
   job.ended_at = TestTime(20'002);
+  job.stop_reason = "Early stopping (median rule): at step 40 ...";
   // Not the scheduler's: these must not be written.
   job.sweep_id = "sw-other";
   job.index = 99;
@@ -127,6 +128,7 @@ TEST_P(MetadataStoreConformanceTest, UpdateJobStateWritesOnlyTheSchedulersFields
   EXPECT_EQ(after.token_sha256, job.token_sha256);
   EXPECT_EQ(after.started_at, TestTime(10'001));
   EXPECT_EQ(after.ended_at, TestTime(20'002));
+  EXPECT_EQ(after.stop_reason, job.stop_reason);
   EXPECT_EQ(after.sweep_id, "sw-a");
   EXPECT_EQ(after.index, 0);
   EXPECT_EQ(after.executor, before.executor);

@@ -69,7 +69,7 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                                         const std::string& sweep_id, int64_t queue_position,
                                         int64_t now_ms) {
   return connection
-      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 21) +
+      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 22) +
                 ")",
             PgParams::Of(
                 job.name, sweep_id, queue_position, job.index, job.executor,
@@ -78,7 +78,7 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                 DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                 OptionalInt(job.exit_code), job.token_sha256, OptionalMillis(job.started_at),
                 OptionalMillis(job.ended_at), DumpJson(job.progress), DumpMetricMap(job.metrics),
-                ToMillis(job.created_at), now_ms))
+                ToMillis(job.created_at), now_ms, job.stop_reason))
       .status();
 }
 
@@ -136,6 +136,7 @@ Result<std::vector<Event>> PostgresMetadataStore::WriteJobState(PgConnection& co
           "UPDATE jobs SET queued = $1, executor_job_name = $2, attempt = $3, status = $4, "
           "secondary_status = $5, transitions = $6, failure_reason = $7, exit_code = $8, "
           "token_sha256 = $9, started_at_ms = $10, ended_at_ms = $11, updated_at_ms = $12, "
+          "stop_reason = $14, "
           // A new token is a new run of the job, whose sequence starts again.
           "progress_sequence = CASE WHEN token_sha256 = $9 THEN progress_sequence ELSE 0 END "
           "WHERE name = $13",
@@ -143,7 +144,7 @@ Result<std::vector<Event>> PostgresMetadataStore::WriteJobState(PgConnection& co
                        core::ToString(job.status), core::ToString(job.secondary_status),
                        DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                        OptionalInt(job.exit_code), job.token_sha256, OptionalMillis(job.started_at),
-                       OptionalMillis(job.ended_at), ToMillis(now), job.name)));
+                       OptionalMillis(job.ended_at), ToMillis(now), job.name, job.stop_reason)));
   if (updated.Changed() == 0) return JobNotFound(job.name);
   return AppendEvents(connection, events, now);
 }

@@ -37,7 +37,7 @@ inline constexpr char kJobColumns[] =
     "name, sweep_id, queue_position, job_index, executor, hyperparameters, queued, "
     "executor_job_name, attempt, status, secondary_status, transitions, failure_reason, "
     "exit_code, token_sha256, started_at_ms, ended_at_ms, progress, metrics, created_at_ms, "
-    "updated_at_ms";
+    "updated_at_ms, stop_reason";
 inline constexpr char kEventColumns[] = "id, type, sweep_id, job_name, data, time_ms";
 inline constexpr char kWebhookColumns[] = "id, url, events, secret, format, created_at_ms";
 inline constexpr char kDeliveryColumns[] =
@@ -138,6 +138,7 @@ Result<JobRecord> ReadJob(const Row& row) {
   TY_ASSIGN_OR_RETURN(job.metrics, ParseMetricMap(row.Text(18), what + "metrics"));
   job.created_at = FromMillis(row.Int(19));
   job.updated_at = FromMillis(row.Int(20));
+  job.stop_reason = row.Text(21);
   return job;
 }
 

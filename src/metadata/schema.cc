@@ -8,7 +8,7 @@ namespace {
 
 // Append only: a step, once released, is never edited (databases in the field have run it).
 // Times are integer milliseconds since the epoch; JSON and maps are TEXT.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: the initial schema.
     R"sql(
 CREATE TABLE datasets (
@@ -145,6 +145,11 @@ CREATE TABLE webhook_cursor (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   last_event_id INTEGER NOT NULL
 );
+)sql",
+    // 4: why trainyard stopped a job itself (early stopping), kept from the stop's intent to its
+    // end across restarts.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
 )sql",
 };
 
