@@ -7,6 +7,7 @@
 
 #include "common/files.h"
 #include "common/log.h"
+#include "control/early_stop.h"
 #include "control/job_tokens.h"
 #include "control/sweep_search.h"
 #include "core/job_naming.h"
@@ -55,6 +56,7 @@ void ResetForQueue(JobRecord& job, const std::string& message) {
   job.token_sha256.clear();
   job.started_at.reset();
   job.ended_at.reset();
+  job.stop_reason.clear();
 }
 
 // Logs a failure that the queue thread cannot return to anyone; true when `status` is OK.
@@ -197,6 +199,7 @@ void Scheduler::RunOnce() {
 std::vector<Scheduler::EndedJob> Scheduler::Pass() {
   std::lock_guard lock(mutex_);
   std::vector<EndedJob> ended = FollowRunning();
+  StopJobsEarly();
   SuggestForSearches();
   // The slots of the jobs that ended are filled before their outputs are stored: storing is no
   // work of the executor's, and a search's short trials should not wait for it.
@@ -352,10 +355,14 @@ Status Scheduler::EndWithoutRunning(JobRecord job, core::SecondaryStatus status,
 
 Status Scheduler::StopJob(const std::string& job_name) {
   std::lock_guard lock(mutex_);
+  return StopJobLocked(job_name, "Stopping the job");
+}
+
+Status Scheduler::StopJobLocked(const std::string& job_name, const std::string& message) {
   TY_ASSIGN_OR_RETURN(JobRecord job, metadata_.GetJob(job_name));
   if (IsEnded(job)) return Status::Ok();
   if (job.queued) {
-    AppendTransition(job, core::SecondaryStatus::kStopping, "Stopping the job", Now());
+    AppendTransition(job, core::SecondaryStatus::kStopping, message, Now());
     return EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
                              "Stopped before it started");
   }
@@ -366,7 +373,7 @@ Status Scheduler::StopJob(const std::string& job_name) {
   // Recorded at once, so that whoever asked sees the job Stopping; the executor's own
   // transitions replace these at the next pass.
   if (job.status != core::JobStatus::kStopping) {
-    AppendTransition(job, core::SecondaryStatus::kStopping, "Stopping the job", Now());
+    AppendTransition(job, core::SecondaryStatus::kStopping, message, Now());
     LogIfFailed(WriteState(job, "stop requested"), job_name, "its stop could not be recorded");
   }
   Wake();
@@ -591,6 +598,7 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
   job.failure_reason = options_.secret_mask.Apply(description.status.failure_reason());
   job.exit_code = description.exit_code;
   job.ended_at = description.status.end_time().value_or(Now());
+  SettleStopReason(job);
   if (Status stored = StoreOutputs(job, keys); !stored.ok()) {
     // The outputs are part of the result: a job whose model could not be kept did not complete.
     Logger("control").error("job={} outputs could not be stored: {}", job.name, stored.message());

@@ -37,6 +37,7 @@
 #include "common/status.h"
 #include "common/step_hook.h"
 #include "control/sweep_request.h"
+#include "core/early_stopping.h"
 #include "executor/executor.h"
 #include "metadata/metadata_store.h"
 #include "storage/object_store.h"
@@ -161,6 +162,18 @@ class Scheduler {
                           const metadata::JobRecord* ending = nullptr);
   // Records an ended job; for a search, its next job is suggested first (under mutex_).
   Status RecordEnd(const metadata::JobRecord& job);
+  // StopJob under mutex_, its Stopping transition showing `message`.
+  Status StopJobLocked(const std::string& job_name, const std::string& message);
+  // Early stopping (scheduler_early_stopping.cc, docs/search.md): for each running job of a
+  // sweep with early_stopping auto whose record changed since it was last judged, the median
+  // stopping rule over the objective's intermediate values of the sweep's jobs; a job it stops
+  // gets its stop_reason recorded first, then StopJobLocked (SIGTERM and the grace period
+  // through its executor). A job with a stop_reason that is not Stopping yet (a restart came
+  // between the two) is stopped again. Failures are logged with the job.
+  void StopJobsEarly();
+  // The curves of the sweep's jobs that the rule compares (Completed, or still running).
+  Result<std::vector<core::LearningCurve>> CurvesOf(const std::string& sweep_id,
+                                                    const std::string& metric);
   Status Submit(metadata::JobRecord job, const SweepRequest& request);
   Status Finish(metadata::JobRecord job, const executor::JobDescription& description,
                 const OutputKeys& keys);
@@ -193,6 +206,10 @@ class Scheduler {
   std::set<std::string> finishing_;               // ended, their end not yet recorded
   std::map<std::string, SweepRequest> requests_;  // cache of parsed sweep specs
   std::set<std::string> searching_;               // sweeps whose search may suggest more jobs
+  // Early stopping: when each running job was last judged (its record's updated_at), and the
+  // curves of the ended jobs of each sweep with running jobs (they change no more).
+  std::map<std::string, TimePoint> judged_at_;
+  std::map<std::string, std::map<std::string, core::LearningCurve>> ended_curves_;
 
   std::mutex wake_mutex_;
   std::condition_variable wake_;

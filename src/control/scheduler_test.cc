@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "common/files.h"
+#include "control/early_stop.h"
+#include "control/early_stop.h"
 #include "control/job_tokens.h"
 #include "control/sweep_search.h"
 #include "storage/local/local_object_store.h"
@@ -305,6 +307,116 @@ TEST_F(SchedulerTest, StopSweepEndsQueuedJobsAtOnceAndStopsRunningOnes) {
   scheduler->RunOnce();
   EXPECT_EQ(Counts(created->sweep.id), (std::map<std::string, int64_t>{{"Stopped", 4}}));
   EXPECT_EQ(executor.submitted(), 1u);
+}
+
+// Early stopping auto on a grid sweep: its four jobs run at once and report their accuracy with
+// a step (as a callback records them); the one that learns nothing is stopped, with the reason.
+TEST_F(SchedulerTest, EarlyStoppingStopsTheJobBelowTheMedianAndKeepsWhy) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  nlohmann::json body = {{"name", "es"},
+                         {"trainer", {{"command", {"train"}}}},
+                         {"grid", {{"lr", {0.5, 0.4, 0.3, 1e-7}}}},
+                         {"objective", {{"metric", "accuracy"}, {"goal", "max"}}},
+                         {"early_stopping", "auto"}};
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  auto created = scheduler->CreateSweep(*request);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler->RunOnce();
+  std::vector<metadata::JobRecord> jobs = Jobs(created->sweep.id);
+  ASSERT_EQ(jobs.size(), 4u);
+  const auto report = [&](const metadata::JobRecord& job, std::vector<double> values) {
+    // A job is judged again when its record's updated_at (milliseconds) changed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    metadata::ProgressUpdate update;
+    for (size_t i = 0; i < values.size(); ++i) {
+      update.metrics.push_back({"accuracy", values[i], static_cast<int64_t>(10 * i), Now()});
+    }
+    ASSERT_TRUE(metadata_->RecordProgress(job.name, update).ok());
+  };
+  for (const metadata::JobRecord& job : jobs) executor.Move(job.name, SecondaryStatus::kTraining);
+  report(jobs[0], {0.1, 0.6, 0.8});
+  report(jobs[1], {0.1, 0.5, 0.7});
+  report(jobs[2], {0.1, 0.7, 0.85});
+  // At step 0 everyone is alike: nobody is stopped.
+  report(jobs[3], {0.1});
+  scheduler->RunOnce();
+  EXPECT_TRUE(executor.stopped().empty());
+  report(jobs[3], {0.1, 0.12, 0.15});  // steps 0, 10, 20 again: its best is 0.15
+  scheduler->RunOnce();
+  ASSERT_EQ(executor.stopped(), std::vector<std::string>{jobs[3].name});
+  const std::string reason =
+      "Early stopping (median rule): at step 20 the best accuracy so far, 0.15, is below 0.5, "
+      "the median of the running averages of 3 other jobs at step 20";
+  metadata::JobRecord stopping = *metadata_->GetJob(jobs[3].name);
+  EXPECT_EQ(stopping.stop_reason, reason);
+  EXPECT_EQ(stopping.status, core::JobStatus::kStopping);
+  EXPECT_EQ(stopping.transitions.back().message, reason);
+
+  executor.Move(jobs[3].name, SecondaryStatus::kStopped);
+  scheduler->RunOnce();
+  metadata::JobRecord stopped = *metadata_->GetJob(jobs[3].name);
+  EXPECT_EQ(stopped.status, core::JobStatus::kStopped);
+  EXPECT_EQ(stopped.stop_reason, reason);
+  EXPECT_EQ(stopped.transitions.back().status, SecondaryStatus::kStopped);
+  EXPECT_EQ(stopped.transitions.back().message, reason);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(metadata_->GetJob(jobs[i].name)->status, core::JobStatus::kInProgress);
+  }
+  EXPECT_EQ(executor.stopped().size(), 1u);
+}
+
+// A stop decided and recorded, but not made (the server died in between): the next pass makes
+// it, with the recorded reason.
+TEST_F(SchedulerTest, AnEarlyStopRecordedButNotMadeIsMadeAtTheNextPass) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  nlohmann::json body = {{"name", "es"},
+                         {"trainer", {{"command", {"train"}}}},
+                         {"grid", {{"lr", {0.5}}}},
+                         {"objective", {{"metric", "accuracy"}, {"goal", "max"}}},
+                         {"early_stopping", "auto"}};
+  auto created = scheduler->CreateSweep(*ParseSweepRequest(body));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler->RunOnce();
+  metadata::JobRecord job = Jobs(created->sweep.id)[0];
+  job.stop_reason = "Early stopping (median rule): decided before the restart";
+  ASSERT_TRUE(metadata_->UpdateJobState(job, {}).ok());
+  scheduler->RunOnce();
+  EXPECT_EQ(executor.stopped(), std::vector<std::string>{job.name});
+  EXPECT_EQ(metadata_->GetJob(job.name)->transitions.back().message, job.stop_reason);
+  scheduler->RunOnce();
+  EXPECT_EQ(executor.stopped().size(), 1u) << "asked once";
+}
+
+TEST(EarlyStopTest, AStopReasonStaysOnlyWithAJobThatEndedStopped) {
+  metadata::JobRecord job;
+  job.stop_reason = "Early stopping (median rule): ...";
+  job.status = core::JobStatus::kStopped;
+  job.transitions = {{SecondaryStatus::kStopped, Now(), std::nullopt, "Training job stopped"}};
+  SettleStopReason(job);
+  EXPECT_EQ(job.transitions.back().message, job.stop_reason);
+  // It completed before the stop reached it.
+  job.status = core::JobStatus::kCompleted;
+  job.transitions = {{SecondaryStatus::kCompleted, Now(), std::nullopt, "done"}};
+  SettleStopReason(job);
+  EXPECT_EQ(job.stop_reason, "");
+  EXPECT_EQ(job.transitions.back().message, "done");
+}
+
+TEST(EarlyStopTest, APointWithoutAStepCountsAtItsPlace) {
+  std::vector<metadata::MetricPoint> points = {{"loss", 2.0, std::nullopt, Now()},
+                                               {"loss", 1.5, std::nullopt, Now()},
+                                               {"loss", 1.0, 40, Now()}};
+  core::LearningCurve curve = CurveOf("j", points, true);
+  ASSERT_EQ(curve.points.size(), 3u);
+  EXPECT_EQ(curve.points[0].step, 1);
+  EXPECT_EQ(curve.points[1].step, 2);
+  EXPECT_EQ(curve.points[2].step, 40);
+  EXPECT_DOUBLE_EQ(curve.points[1].value, 1.5);
+  EXPECT_TRUE(curve.ended);
+  EXPECT_EQ(curve.job, "j");
 }
 
 TEST_F(SchedulerTest, ARestartFailsLostJobsWithAReasonOrQueuesThemAgain) {

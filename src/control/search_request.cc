@@ -147,9 +147,25 @@ Status ParseHyperband(const json& value, SweepRequest& request) {
   return Status::Ok();
 }
 
+// "early_stopping": "off" | "auto", for every strategy; auto judges jobs by the objective's
+// intermediate values, so it needs the objective.
+Status ParseEarlyStoppingField(const json& body, SweepRequest& request) {
+  if (!body.contains("early_stopping")) return Status::Ok();
+  TY_ASSIGN_OR_RETURN(std::string text, Text(body["early_stopping"], "early_stopping"));
+  Result<core::EarlyStopping> mode = core::ParseEarlyStopping(text);
+  if (!mode.ok()) return FieldError("early_stopping", mode.status().message());
+  request.search.early_stopping = *mode;
+  if (*mode == core::EarlyStopping::kAuto && !request.objective) {
+    return FieldError("early_stopping",
+                      "auto needs an objective: the metric whose intermediate values it judges");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ParseSearchFields(const json& body, SweepRequest& request) {
+  TY_RETURN_IF_ERROR(ParseEarlyStoppingField(body, request));
   if (body.contains("strategy")) {
     TY_ASSIGN_OR_RETURN(std::string text, Text(body["strategy"], "strategy"));
     Result<core::SearchStrategy> strategy = core::ParseSearchStrategy(text);
@@ -223,6 +239,9 @@ Status ParseSearchFields(const json& body, SweepRequest& request) {
 
 void WriteSearchFields(const SweepRequest& request, json& body) {
   const core::SearchSpec& search = request.search;
+  if (search.early_stopping != core::EarlyStopping::kOff) {
+    body["early_stopping"] = core::EarlyStoppingName(search.early_stopping);
+  }
   if (search.strategy == core::SearchStrategy::kGrid) return;
   body["strategy"] = core::SearchStrategyName(search.strategy);
   json ranges = json::object();

@@ -20,7 +20,7 @@ const std::set<std::string>& KnownFields() {
       "name", "trainer", "executor", "channels", "hyperparameters", "grid", "combinations",
       "max_parallel", "max_runtime_seconds", "environment", "resources", "metric_definitions",
       "objective", "idempotency_key", "requeue_on_restart", "job_name", "literal_hyperparameters",
-      "strategy", "ranges", "max_jobs", "random_seed", "hyperband",
+      "strategy", "ranges", "max_jobs", "random_seed", "hyperband", "early_stopping",
       // Stored requests only (SweepRequestOrigin::kStored).
       "output_root", "files_root", "client_request"};
   return fields;

@@ -339,6 +339,41 @@ TEST(SearchRequestTest, HyperbandTakesItsResourceAndAGridStaysAsItWas) {
   EXPECT_EQ(ToJson(*parsed), ToJson(*ParseSweepRequest(ValidBody())));
 }
 
+TEST(SearchRequestTest, EarlyStoppingIsForEveryStrategyAndNeedsTheObjective) {
+  json body = SearchBody();
+  body["early_stopping"] = "auto";
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  EXPECT_EQ(request->search.early_stopping, core::EarlyStopping::kAuto);
+  EXPECT_EQ(ToJson(*request)["early_stopping"], "auto");
+
+  // A grid sweep takes it too, and keeps it when stored.
+  json grid = ValidBody();
+  grid["objective"] = {{"metric", "accuracy"}, {"goal", "max"}};
+  grid["early_stopping"] = "Auto";  // SageMaker's spelling
+  auto parsed = ParseSweepRequest(grid);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->search.strategy, core::SearchStrategy::kGrid);
+  EXPECT_EQ(parsed->search.early_stopping, core::EarlyStopping::kAuto);
+  auto again = ParseSweepRequest(ToJson(*parsed), SweepRequestOrigin::kStored);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->search.early_stopping, core::EarlyStopping::kAuto);
+  // off is the default and is not written.
+  grid["early_stopping"] = "off";
+  EXPECT_FALSE(ToJson(*ParseSweepRequest(grid)).contains("early_stopping"));
+
+  grid["early_stopping"] = "median";
+  EXPECT_EQ(ErrorOf(grid),
+            "field 'early_stopping': 'median' is not an early stopping mode (off, auto)");
+  grid["early_stopping"] = true;
+  EXPECT_EQ(ErrorOf(grid), "field 'early_stopping': must be a string");
+  grid["early_stopping"] = "auto";
+  grid.erase("objective");
+  EXPECT_EQ(ErrorOf(grid),
+            "field 'early_stopping': auto needs an objective: the metric whose intermediate "
+            "values it judges");
+}
+
 TEST(SearchRequestTest, RefusesInvalidStrategiesAndRangesNamingTheField) {
   const auto with = [](const std::string& pointer, const json& value) {
     json body = SearchBody();
