@@ -34,6 +34,7 @@ JOB = {
     "executor": "local",
     "exit_code": None,
     "failure_reason": "",
+    "stop_reason": "",
     "hyperparameters": {"batch_size": "32", "iterations": "300", "learning_rate": "0.01"},
     "index": 0,
     "metrics": {"loss": 0.31},

@@ -113,6 +113,12 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
       ->add_option("--random-seed", flags.random_seed,
                    "The seed of a search: the same seed makes the same suggestions")
       ->check(CLI::NonNegativeNumber);
+  create
+      ->add_option("--early-stopping", flags.early_stopping,
+                   "off or auto (any strategy): auto stops a running job whose best objective "
+                   "so far is worse than the median of the other jobs' running averages at the "
+                   "same step (docs/search.md); needs --objective")
+      ->check(CLI::IsMember({"off", "auto"}));
   create->add_option("--resource", flags.resource,
                      "Hyperband: the hyperparameter that carries each job's resource and its "
                      "least and most, NAME=MIN..MAX (epochs=1..27)");

@@ -37,9 +37,10 @@ struct ClientSweepFlags {
   std::vector<std::string> channels, hyperparameters, params, environment;
   int64_t max_parallel = 0;
   int64_t max_runtime_seconds = 0;
-  // A search (docs/search.md): --strategy, --max-jobs, --random-seed, and hyperband's
-  // --resource NAME=MIN..MAX and --eta; 0 / -1 / "": not given.
-  std::string strategy, resource;
+  // A search (docs/search.md): --strategy, --max-jobs, --random-seed, hyperband's
+  // --resource NAME=MIN..MAX and --eta, and --early-stopping (any strategy); 0 / -1 / "": not
+  // given.
+  std::string strategy, resource, early_stopping;
   int64_t max_jobs = 0;
   int64_t random_seed = -1;
   int64_t eta = 0;

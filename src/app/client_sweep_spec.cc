@@ -165,6 +165,7 @@ Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
   if (flags.max_parallel > 0) body["max_parallel"] = flags.max_parallel;
   if (flags.max_jobs > 0) body["max_jobs"] = flags.max_jobs;
   if (flags.random_seed >= 0) body["random_seed"] = flags.random_seed;
+  if (!flags.early_stopping.empty()) body["early_stopping"] = flags.early_stopping;
   if (!flags.resource.empty() || flags.eta > 0) {
     TY_ASSIGN_OR_RETURN(nlohmann::json * hyperband, ObjectField(body, "hyperband"));
     if (!flags.resource.empty()) TY_RETURN_IF_ERROR(SetResource(*hyperband, flags.resource));

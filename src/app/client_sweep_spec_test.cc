@@ -139,6 +139,7 @@ TEST(BuildSweepBodyTest, ASearchsParamsAreRangesAndHyperbandTakesItsResource) {
   flags.random_seed = 0;
   flags.resource = "epochs=1..27";
   flags.eta = 3;
+  flags.early_stopping = "auto";
   flags.objective = "eval_accuracy:max";
   auto body = BuildSweepBody(flags);
   ASSERT_TRUE(body.ok()) << body.status().ToString();
@@ -149,7 +150,7 @@ TEST(BuildSweepBodyTest, ASearchsParamsAreRangesAndHyperbandTakesItsResource) {
       "lr": {"type": "continuous", "scaling": "logarithmic", "min": 1e-5, "max": 0.1},
       "layers": {"type": "integer", "scaling": "linear", "min": 1, "max": 8},
       "optimizer": {"type": "categorical", "values": ["adam", "sgd"]}},
-    "max_jobs": 40, "random_seed": 0,
+    "max_jobs": 40, "random_seed": 0, "early_stopping": "auto",
     "hyperband": {"resource": "epochs", "min_resource": 1, "max_resource": 27, "eta": 3},
     "objective": {"metric": "eval_accuracy", "goal": "max"}})"))
       << body->dump();

@@ -31,6 +31,7 @@ json JobJson(const metadata::JobRecord& job) {
                {"secondary_status", core::ToString(job.secondary_status)},
                {"transitions", core::TransitionsToJson(job.transitions)},
                {"failure_reason", job.failure_reason},
+               {"stop_reason", job.stop_reason},
                {"exit_code", job.exit_code ? json(*job.exit_code) : json(nullptr)},
                {"progress", job.progress},
                {"metrics", metrics},
