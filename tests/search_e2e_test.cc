@@ -1,14 +1,17 @@
 // Searches against a real `trainyard server` and the example trainer (docs/search.md): a
 // hyperband search made by the CLI's range syntax gets its jobs as slots free, each with its
-// rung's iterations, the best promoted with eta times as many; and a server restarted in the
-// middle of a search suggests what an uninterrupted one does.
+// rung's iterations, the best promoted with eta times as many; a server restarted in the
+// middle of a search suggests what an uninterrupted one does; and early stopping auto stops a
+// job that learns nothing: it gets SIGTERM, keeps its model and ends Stopped saying why.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "archive/archive.h"
 #include "server_fixture.h"
 
 namespace trainyard {
@@ -17,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
+using testing::HttpAnswer;
 using testing::ServerProcess;
 
 class SearchTest : public ::testing::Test {
@@ -128,6 +132,68 @@ TEST_F(SearchTest, ASearchGoesOnAfterARestartAsItWouldHaveWithout) {
     EXPECT_EQ(restarted[i]["hyperparameters"], uninterrupted[i]["hyperparameters"]) << i;
     EXPECT_EQ(restarted[i]["status"], "Completed") << restarted[i].dump();
   }
+}
+
+TEST_F(SearchTest, EarlyStoppingAutoStopsAJobThatLearnsNothingWhichKeepsItsModel) {
+  ServerProcess server(temp_.path() / "data");
+  server.Start();
+  const std::string train = server.UploadExample("train.csv", "training");
+  // Three jobs that learn (300 steps), run first, one at a time; then one whose learning rate
+  // leaves its loss where it started, with enough steps to run for minutes if nothing stops it.
+  json combinations = json::array();
+  for (double learning_rate : {0.5, 0.4, 0.3}) {
+    combinations.push_back({{"learning_rate", learning_rate}, {"iterations", 300}});
+  }
+  combinations.push_back({{"learning_rate", 1e-9}, {"iterations", 20000000}});
+  HttpAnswer created =
+      server.Post("/api/v1/sweeps", {{"name", "es"},
+                                     {"trainer", {{"command", {"trainyard-example-trainer"}}}},
+                                     {"channels", {{"training", train}}},
+                                     {"combinations", combinations},
+                                     {"max_parallel", 1},
+                                     {"objective", {{"metric", "loss"}, {"goal", "min"}}},
+                                     {"early_stopping", "auto"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep = created.Json()["id"];
+  EXPECT_EQ(created.Json()["spec"]["early_stopping"], "auto") << created.body;
+  json ended = server.WaitForSweepEnd(sweep, 4, 300s);
+  EXPECT_EQ(ended["counts"].value("Completed", 0), 3) << ended.dump();
+  EXPECT_EQ(ended["counts"].value("Stopped", 0), 1) << ended.dump();
+
+  std::vector<json> jobs = Jobs(server, sweep);
+  ASSERT_EQ(jobs.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(jobs[i]["status"], "Completed") << jobs[i].dump();
+    EXPECT_EQ(jobs[i]["stop_reason"], "") << jobs[i].dump();
+  }
+  const json& stopped = jobs[3];
+  ASSERT_EQ(stopped["status"], "Stopped") << stopped.dump();
+  // The reason names the rule, the step and the values compared.
+  const std::string reason = stopped["stop_reason"];
+  std::cout << "stopped early: " << reason << "\n";
+  EXPECT_EQ(reason.rfind("Early stopping (median rule): at step ", 0), 0u) << reason;
+  EXPECT_NE(reason.find("the best loss so far, 2.3"), std::string::npos) << reason;
+  EXPECT_NE(reason.find(", the median of the running averages of 3 other jobs at step "),
+            std::string::npos)
+      << reason;
+  EXPECT_EQ(stopped["transitions"].back()["status"], "Stopped") << stopped.dump();
+  EXPECT_EQ(stopped["transitions"].back()["status_message"], reason) << stopped.dump();
+  // It really got SIGTERM: the trainer says so in its log, and exits 143 after saving.
+  const std::string name = stopped["name"];
+  HttpAnswer log = server.Get("/api/v1/jobs/" + name + "/logs");
+  ASSERT_EQ(log.status, 200);
+  EXPECT_NE(log.body.find("stopped by SIGTERM after "), std::string::npos) << log.body;
+  EXPECT_NE(log.body.find("of 20000000 steps; wrote "), std::string::npos) << log.body;
+  // And its model was stored as any stopped job's is.
+  const fs::path model = temp_.path() / "stopped-model.tar.gz";
+  auto downloaded =
+      server.Cli({"job", "download", name, "--artifact", "model", "-o", model.string()});
+  ASSERT_EQ(downloaded.exit_code, 0) << downloaded.output;
+  const fs::path unpacked = temp_.path() / "stopped-model";
+  fs::create_directories(unpacked);
+  auto unpacked_files = archive::Unpack(model, unpacked);
+  ASSERT_TRUE(unpacked_files.ok()) << unpacked_files.status().ToString();
+  EXPECT_TRUE(fs::exists(unpacked / "model.json"));
 }
 
 }  // namespace
