@@ -16,7 +16,7 @@ const std::map<std::string, std::vector<std::string>>& Arrows() {
       {"apps/trainyard", {"app"}},
       {"apps/trainyard-wrap", {"wrapper"}},
       {"app", {"server/api", "server/s3", "server/sagemaker", "executor/sagemaker", "client"}},
-      {"server/api", {"notify", "control", "server/http", "server/web"}},
+      {"server/api", {"notify", "control", "graphql", "server/http", "server/web"}},
       {"server/web", {"server/http"}},
       {"server/s3", {"server/http", "storage", "aws"}},
       {"server/sagemaker", {"server/s3", "control", "executor", "storage", "aws"}},
@@ -32,6 +32,7 @@ const std::map<std::string, std::vector<std::string>>& Arrows() {
       {"storage", {"aws"}},
       {"aws", {"common"}},
       {"server/http", {"common"}},
+      {"graphql", {"common"}},
       {"client", {"common"}},
       {"common", {}},
   };
