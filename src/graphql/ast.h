@@ -18,6 +18,8 @@ struct Location {
   int column = 0;
 };
 
+struct ObjectField;
+
 // A literal or a variable (2.9).
 struct Value {
   enum class Kind { kVariable, kInt, kFloat, kString, kBoolean, kNull, kEnum, kList, kObject };
@@ -26,8 +28,13 @@ struct Value {
   std::string text;
   bool boolean = false;
   std::vector<Value> list;
-  std::vector<std::pair<std::string, Value>> fields;  // in document order
+  std::vector<ObjectField> fields;  // kObject, in document order
   Location location;
+};
+
+struct ObjectField {
+  std::string name;
+  Value value;
 };
 
 // A type as written: `Int`, `[String!]`, `ID!` (2.11).

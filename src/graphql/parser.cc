@@ -278,7 +278,7 @@ class Parser {
           while (!Skip("}")) {
             std::string name = ExpectName();
             Expect(":");
-            value.fields.emplace_back(std::move(name), ParseValue(constant));
+            value.fields.push_back(ObjectField{std::move(name), ParseValue(constant)});
           }
           return value;
         }

@@ -87,7 +87,7 @@ TEST(GraphqlParser, ReadsEveryKindOfValue) {
   EXPECT_EQ(arguments[3].value.kind, Value::Kind::kNull);
   EXPECT_EQ(arguments[4].value.kind, Value::Kind::kEnum);
   EXPECT_EQ(arguments[5].value.list[1].list[0].text, "2");
-  EXPECT_EQ(arguments[6].value.fields[0].second.fields[0].first, "y");
+  EXPECT_EQ(arguments[6].value.fields[0].value.fields[0].name, "y");
   EXPECT_EQ(arguments[7].value.text, "block\n  indented");
 }
 

@@ -1,0 +1,50 @@
+// Execution of a GraphQL request (spec 6): the operation chosen by name, its variables coerced,
+// fields collected with fragments and @include/@skip, resolved (a mutation's root fields one
+// after another), completed against their types, with field errors at their paths and nulls
+// carried up to the nearest nullable field (6.4.4).
+//
+// Thread-safe for distinct requests on one schema (the schema is read only).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "graphql/error.h"
+#include "graphql/schema.h"
+
+namespace trainyard::graphql {
+
+struct Request {
+  std::string query;
+  std::string operation_name;  // may be empty when the document has one operation
+  nlohmann::json variables;    // an object, or null
+  // A GET request runs queries only (GraphQL over HTTP): a mutation is refused.
+  bool queries_only = false;
+};
+
+struct ExecutionOptions {
+  // The extensions of a resolver's failure; default {"code": StatusCodeName(code)}.
+  std::function<nlohmann::json(const Status&)> error_extensions;
+};
+
+struct Response {
+  // Absent when the request failed before execution (a syntax, validation or variable error).
+  std::optional<nlohmann::json> data;
+  std::vector<Error> errors;
+  // The operation is a mutation and the request allowed queries only (HTTP answers 405).
+  bool mutation_refused = false;
+};
+
+// {"errors"?, "data"?} as the spec shapes a response (7.1).
+nlohmann::json ToJson(const Response& response);
+
+// Parses, validates and executes `request`.
+Response Execute(const Schema& schema, const Request& request,
+                 const ExecutionOptions& options = {});
+
+}  // namespace trainyard::graphql
