@@ -71,6 +71,7 @@ struct Selection {
   bool has_selection_set = false;
   std::vector<Selection> selections;
   Location location;
+  Location name_location;  // the field's or fragment's name, or an inline fragment's type condition
   const std::string& response_name() const { return alias.empty() ? name : alias; }
 };
 
@@ -96,6 +97,7 @@ const char* ToString(OperationDefinition::Type type);  // "query"
 struct FragmentDefinition {
   std::string name;
   std::string type_condition;
+  Location type_condition_location;
   std::vector<Directive> directives;
   std::vector<Selection> selections;
   Location location;

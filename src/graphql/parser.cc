@@ -145,6 +145,7 @@ class Parser {
     if (PeekName("on")) Unexpected();
     fragment.name = ExpectName();
     ExpectKeyword("on");
+    fragment.type_condition_location = token_.location;
     fragment.type_condition = ExpectName();
     fragment.directives = ParseDirectives(/*constant=*/false);
     fragment.selections = ParseSelectionSet();
@@ -167,6 +168,7 @@ class Parser {
     if (Skip("...")) {
       if (token_.kind == Token::Kind::kName && token_.text != "on") {
         selection.kind = Selection::Kind::kFragmentSpread;
+        selection.name_location = token_.location;
         selection.name = ExpectName();
         selection.directives = ParseDirectives(/*constant=*/false);
         return selection;
@@ -174,6 +176,7 @@ class Parser {
       selection.kind = Selection::Kind::kInlineFragment;
       if (PeekName("on")) {
         Advance();
+        selection.name_location = token_.location;
         selection.type_condition = ExpectName();
       }
       selection.directives = ParseDirectives(/*constant=*/false);
@@ -182,9 +185,11 @@ class Parser {
       return selection;
     }
     selection.kind = Selection::Kind::kField;
+    selection.name_location = token_.location;
     selection.name = ExpectName();
     if (Skip(":")) {
       selection.alias = std::move(selection.name);
+      selection.name_location = token_.location;
       selection.name = ExpectName();
     }
     selection.arguments = ParseArguments(/*constant=*/false);

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "graphql/suggestions.h"
 #include "graphql/values.h"
 
 namespace trainyard::graphql {
@@ -65,6 +66,12 @@ class Validator {
     errors_.push_back(RequestError(std::move(message), std::move(locations)));
   }
 
+  std::string TypeSuggestions(const std::string& name) {
+    std::vector<std::string> names;
+    for (const auto& type : schema_.types()) names.push_back(type->name);
+    return DidYouMean(SuggestionList(name, names));
+  }
+
   void CheckOperationNames() {
     std::map<std::string, Location> seen;
     for (const OperationDefinition& operation : document_.operations) {
@@ -92,11 +99,13 @@ class Validator {
       }
       const TypeDefinition* type = schema_.FindType(fragment.type_condition);
       if (!type) {
-        Fail("Unknown type \"" + fragment.type_condition + "\".", {fragment.location});
+        Fail("Unknown type \"" + fragment.type_condition + "\"." +
+                 TypeSuggestions(fragment.type_condition),
+             {fragment.type_condition_location});
       } else if (type->kind != TypeKind::kObject) {
         Fail("Fragment \"" + fragment.name + "\" cannot condition on non composite type \"" +
                  type->name + "\".",
-             {fragment.location});
+             {fragment.type_condition_location});
       }
     }
   }
@@ -126,7 +135,9 @@ class Validator {
       CheckDirectives(variable.directives, "VARIABLE_DEFINITION");
       const TypeDefinition* type = schema_.FindType(NamedType(variable.type));
       if (!type) {
-        Fail("Unknown type \"" + NamedType(variable.type) + "\".", {variable.type.location});
+        Fail("Unknown type \"" + NamedType(variable.type) + "\"." +
+                 TypeSuggestions(NamedType(variable.type)),
+             {variable.type.location});
         continue;
       }
       if (!IsInputType(*type)) {
@@ -229,7 +240,7 @@ class Validator {
           CheckDirectives(selection.directives, "FRAGMENT_SPREAD");
           auto it = fragments_.find(selection.name);
           if (it == fragments_.end()) {
-            Fail("Unknown fragment \"" + selection.name + "\".", {selection.location});
+            Fail("Unknown fragment \"" + selection.name + "\".", {selection.name_location});
             break;
           }
           const std::string& condition = it->second->type_condition;
@@ -247,12 +258,14 @@ class Validator {
           if (!selection.type_condition.empty()) {
             type = schema_.FindType(selection.type_condition);
             if (!type) {
-              Fail("Unknown type \"" + selection.type_condition + "\".", {selection.location});
+              Fail("Unknown type \"" + selection.type_condition + "\"." +
+                       TypeSuggestions(selection.type_condition),
+                   {selection.name_location});
               break;
             }
             if (type->kind != TypeKind::kObject) {
               Fail("Fragment cannot condition on non composite type \"" + type->name + "\".",
-                   {selection.location});
+                   {selection.name_location});
               break;
             }
             if (type != &parent) {
@@ -272,7 +285,10 @@ class Validator {
   void CheckField(const TypeDefinition& parent, const Selection& field) {
     const FieldDefinition* definition = schema_.LookupField(parent, field.name);
     if (!definition) {
-      Fail("Cannot query field \"" + field.name + "\" on type \"" + parent.name + "\".",
+      std::vector<std::string> names;
+      for (const FieldDefinition& candidate : parent.fields) names.push_back(candidate.name);
+      Fail("Cannot query field \"" + field.name + "\" on type \"" + parent.name + "\"." +
+               DidYouMean(SuggestionList(field.name, names)),
            {field.location});
       return;
     }
@@ -312,7 +328,11 @@ class Validator {
         if (candidate.name == argument.name) definition = &candidate;
       }
       if (!definition) {
-        Fail("Unknown argument \"" + argument.name + "\" on " + on + ".", {argument.location});
+        std::vector<std::string> names;
+        for (const InputValueDefinition& candidate : definitions) names.push_back(candidate.name);
+        Fail("Unknown argument \"" + argument.name + "\" on " + on + "." +
+                 DidYouMean(SuggestionList(argument.name, names)),
+             {argument.location});
         continue;
       }
       for (std::string& fault : CheckLiteral(schema_, definition->parsed_type, argument.value)) {

@@ -48,6 +48,17 @@ TEST_F(GraphqlValidation, FieldsAndSelections) {
             std::vector<std::string>{"Fields \"a\" conflict because \"title\" and \"id\" are "
                                      "different fields. Use different aliases on the fields to "
                                      "fetch both if this was intentional."});
+  EXPECT_EQ(Messages("{ books { titel } }"),
+            std::vector<std::string>{
+                "Cannot query field \"titel\" on type \"Book\". Did you mean \"title\"?"});
+  EXPECT_EQ(Messages("{ books(firts: 1, filter: {genre: NOVLE, minpages: 2}) { id } }"),
+            (std::vector<std::string>{
+                "Unknown argument \"firts\" on field \"Query.books\". Did you mean \"first\" or "
+                "\"filter\"?",
+                "Value \"NOVLE\" does not exist in \"Genre\" enum. Did you mean the enum value "
+                "\"NOVEL\"?",
+                "Field \"minpages\" is not defined by type \"BookFilter\". Did you mean "
+                "\"minPages\"?"}));
   EXPECT_EQ(Messages("{ __schema { types { name } } __typename }"), std::vector<std::string>{});
   EXPECT_EQ(Messages("{ books { __schema { description } } }"),
             std::vector<std::string>{"Cannot query field \"__schema\" on type \"Book\"."});
@@ -62,8 +73,10 @@ TEST_F(GraphqlValidation, Arguments) {
                                       "Unknown argument \"color\" on field \"Query.book\"."}));
   EXPECT_EQ(Messages("{ books(first: \"2\", filter: {genre: POEMS, pages: 1}) { id } }"),
             (std::vector<std::string>{"Int cannot represent non-integer value: \"2\"",
-                                      "Value \"POEMS\" does not exist in \"Genre\" enum.",
-                                      "Field \"pages\" is not defined by type \"BookFilter\"."}));
+                                      "Value \"POEMS\" does not exist in \"Genre\" enum. Did "
+                                      "you mean the enum value \"POETRY\"?",
+                                      "Field \"pages\" is not defined by type \"BookFilter\". "
+                                      "Did you mean \"minPages\"?"}));
   EXPECT_EQ(Messages("{ books(filter: {genre: \"NOVEL\"}) { id } book(id: null) { id } }"),
             (std::vector<std::string>{"Enum \"Genre\" cannot represent non-enum value: \"NOVEL\".",
                                       "Expected value of type \"ID!\", found null."}));

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "graphql/suggestions.h"
+
 namespace trainyard::graphql {
 namespace {
 
@@ -181,8 +183,11 @@ void CheckLiteralInto(const Schema& schema, const TypeRef& type, const Value& li
         faults.push_back("Enum \"" + named->name +
                          "\" cannot represent non-enum value: " + Print(literal) + ".");
       } else if (!named->HasEnumValue(literal.text)) {
+        std::vector<std::string> names;
+        for (const EnumValueDefinition& value : named->enum_values) names.push_back(value.name);
         faults.push_back("Value \"" + literal.text + "\" does not exist in \"" + named->name +
-                         "\" enum.");
+                         "\" enum." +
+                         DidYouMean(SuggestionList(literal.text, names), "the enum value"));
       }
       return;
     case TypeKind::kInputObject: {
@@ -198,8 +203,10 @@ void CheckLiteralInto(const Schema& schema, const TypeRef& type, const Value& li
         }
         const InputValueDefinition* field = named->FindInputField(name);
         if (!field) {
+          std::vector<std::string> names;
+          for (const InputValueDefinition& each : named->input_fields) names.push_back(each.name);
           faults.push_back("Field \"" + name + "\" is not defined by type \"" + named->name +
-                           "\".");
+                           "\"." + DidYouMean(SuggestionList(name, names)));
           continue;
         }
         CheckLiteralInto(schema, field->parsed_type, field_value, faults);
