@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include "common/log.h"
 #include "control/job_tokens.h"
+#include "server/api/graphql_schema.h"
 #include "server/api/http_helpers.h"
 
 namespace trainyard::server {
@@ -56,7 +58,8 @@ class CountingBody : public BodyReader {
 // The route's pattern, for /metrics labels: ids and names become {id} and {name}, and every
 // path of the web UI is one label.
 std::string RouteLabel(const std::vector<std::string>& path) {
-  if (path.empty() || (path[0] != "api" && path[0] != "healthz" && path[0] != "metrics")) {
+  if (path.empty() ||
+      (path[0] != "api" && path[0] != "healthz" && path[0] != "metrics" && path[0] != "graphql")) {
     return "/{web}";
   }
   std::string label;
@@ -81,7 +84,12 @@ ApiServer::ApiServer(ApiServerOptions options, metadata::MetadataStore& metadata
       objects_(objects),
       scheduler_(scheduler),
       events_(events),
-      web_({options_.web_dir}) {}
+      web_({options_.web_dir}),
+      graphql_schema_(BuildGraphqlSchema(metadata, scheduler)) {
+  if (!graphql_schema_.ok()) {
+    Logger("api").error("/graphql is out of service: {}", graphql_schema_.status().message());
+  }
+}
 
 bool ApiServer::Authorized(const HttpRequest& request) const {
   if (options_.token_sha256s.empty()) return true;
@@ -121,6 +129,7 @@ void ApiServer::Route(const HttpRequest& request, const Segments& path, BodyRead
     return WriteJson(response, 200, {{"status", "ok"}, {"version", options_.version}});
   }
   if (path == Segments{"metrics"} && is("GET")) return Metrics(response);
+  if (!path.empty() && path[0] == "graphql") return Graphql(request, path, body, response);
   if (path.size() < 2 || path[0] != "api" || path[1] != "v1") {
     // Outside /api, the web UI's files and pages (it routes in the browser).
     if (!options_.web_dir.empty() && (path.empty() || path[0] != "api")) {

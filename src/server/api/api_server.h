@@ -1,4 +1,5 @@
-// ApiServer: trainyard's REST API (docs/api.md) as an HttpServer handler. It checks the bearer
+// ApiServer: trainyard's REST API (docs/api.md) and GraphQL (docs/graphql.md) as an HttpServer
+// handler. It checks the bearer
 // token, routes each request to the handler for its resource, answers errors in the API's one
 // shape, and counts requests for /metrics. The work itself is the Scheduler's, the
 // MetadataStore's and the ObjectStore's.
@@ -19,6 +20,7 @@
 #include "common/secret_mask.h"
 #include "control/download_links.h"
 #include "control/scheduler.h"
+#include "graphql/schema.h"
 #include "metadata/metadata_store.h"
 #include "server/api/event_hub.h"
 #include "server/http/http_server.h"
@@ -39,8 +41,8 @@ struct ApiServerOptions {
   std::filesystem::path upload_temp_dir;  // multipart and chunked uploads are spooled here
   std::string openapi_json;               // served at /api/v1/openapi.json
   std::string version;                    // shown by /healthz
-  // The built web UI (docs/web-ui.md), served for every path outside /api, /healthz and
-  // /metrics. Empty: no UI, those paths are 404.
+  // The built web UI (docs/web-ui.md), served for every path outside /api, /graphql, /healthz
+  // and /metrics. Empty: no UI, those paths are 404.
   std::filesystem::path web_dir;
   // The server's own secrets, masked in the log lines a job reports before they are stored
   // (common/secret_mask.h).
@@ -102,6 +104,9 @@ class ApiServer {
   // answers the refusal itself when the link is present but not valid.
   bool SignedArtifactLink(const HttpRequest& request, const Segments& path,
                           ResponseWriter& response, bool* answered);
+  // graphql_api.cc: /graphql and /graphql/schema.graphql.
+  void Graphql(const HttpRequest& request, const Segments& path, BodyReader& body,
+               ResponseWriter& response);
   // metrics_api.cc
   void Metrics(ResponseWriter& response);
   void CountRequest(const std::string& route, int status, double seconds, uint64_t bytes_in,
@@ -118,6 +123,8 @@ class ApiServer {
   control::Scheduler& scheduler_;
   EventHub& events_;
   StaticFiles web_;
+  // Built once; an error (a bug) is answered by /graphql.
+  Result<std::shared_ptr<const graphql::Schema>> graphql_schema_;
 
   struct RouteCounters {
     int64_t requests = 0;

@@ -1,10 +1,10 @@
 // /api/v1/jobs, the wrapper's progress callback, and /api/v1/events.
 #include <charconv>
-#include <set>
 
 #include "common/log.h"
 #include "control/job_tokens.h"
 #include "core/job_status.h"
+#include "server/api/api_operations.h"
 #include "server/api/api_server.h"
 #include "server/api/http_helpers.h"
 #include "server/api/progress_decoder.h"
@@ -40,31 +40,19 @@ bool IsEnded(const metadata::JobRecord& job) {
 }  // namespace
 
 void ApiServer::ListJobs(const HttpRequest& request, ResponseWriter& response) {
-  metadata::JobFilter filter;
-  filter.sweep_id = QueryValue(request, "sweep");
-  filter.status = QueryValue(request, "status");
-  static const std::set<std::string> statuses = {"",          "Queued", "InProgress", "Stopping",
-                                                 "Completed", "Failed", "Stopped"};
-  if (!statuses.count(filter.status)) {
-    return WriteError(response, control::FieldError("status", "'" + filter.status +
-                                                                  "' is not one of Queued, "
-                                                                  "InProgress, Stopping, "
-                                                                  "Completed, Failed, Stopped"));
-  }
   auto limit = QueryInteger(request, "limit", 100, 1, 1000);
   if (!limit.ok()) return WriteError(response, limit.status());
   auto after = QueryInteger(request, "page_token", 0, 0, INT64_MAX);
   if (!after.ok()) return WriteError(response, after.status());
-  filter.limit = static_cast<size_t>(*limit);
-  filter.after_queue_position = *after;
-  auto page = metadata_.ListJobs(filter);
+  JobListing listing;
+  listing.sweep_id = QueryValue(request, "sweep");
+  listing.status = QueryValue(request, "status");
+  listing.limit = *limit;
+  listing.after = *after;
+  auto page = server::ListJobs(metadata_, listing);
   if (!page.ok()) return WriteError(response, page.status());
-  json jobs = json::array();
-  for (const auto& job : page->jobs) jobs.push_back(JobJson(job));
-  json answer = {{"jobs", jobs}};
-  if (page->truncated && !page->jobs.empty()) {
-    answer["next_page_token"] = std::to_string(page->jobs.back().queue_position);
-  }
+  json answer = {{"jobs", page->jobs}};
+  if (page->next_page_token) answer["next_page_token"] = *page->next_page_token;
   WriteJson(response, 200, answer);
 }
 
@@ -75,10 +63,9 @@ void ApiServer::GetJob(const std::string& name, ResponseWriter& response) {
 }
 
 void ApiServer::StopJob(const std::string& name, ResponseWriter& response) {
-  if (Status stopped = scheduler_.StopJob(name); !stopped.ok()) {
-    return WriteError(response, stopped);
-  }
-  GetJob(name, response);
+  auto job = server::StopJob(metadata_, scheduler_, name);
+  if (!job.ok()) return WriteError(response, job.status());
+  WriteJson(response, 200, *job);
 }
 
 void ApiServer::JobMetrics(const HttpRequest& request, const std::string& name,
