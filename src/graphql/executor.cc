@@ -34,6 +34,7 @@ class Execution {
   }
 
   std::vector<Error> TakeErrors() { return std::move(errors_); }
+  bool over_budget() const { return over_budget_; }
 
  private:
   // Whether @skip/@include keep the selection (6.3.2 steps 2.a and 2.b).
@@ -89,6 +90,17 @@ class Execution {
                                     const FieldGroups& groups, const json& path) {
     json result = json::object();
     for (const auto& [response_name, fields] : groups) {
+      if (over_budget_) return std::nullopt;
+      if (options_.max_fields && ++fields_resolved_ > options_.max_fields) {
+        over_budget_ = true;
+        errors_.push_back(Error{"the operation resolves more than " +
+                                    std::to_string(options_.max_fields) +
+                                    " fields: ask for fewer (smaller pages, less nesting)",
+                                {fields[0]->location},
+                                nullptr,
+                                {{"code", "ResourceExhausted"}}});
+        return std::nullopt;
+      }
       json field_path = path;
       field_path.push_back(response_name);
       const FieldDefinition* definition = schema_.LookupField(type, fields[0]->name);
@@ -237,6 +249,8 @@ class Execution {
   std::map<std::string, const FragmentDefinition*> fragments_;
   std::map<std::string, json> memo_;
   std::vector<Error> errors_;
+  size_t fields_resolved_ = 0;
+  bool over_budget_ = false;
 };
 
 // The operation to run (6.1): by name, or the only one.
@@ -336,7 +350,8 @@ Response Execute(const Schema& schema, const Request& request, const ExecutionOp
   Execution execution(schema, document, options, std::move(variables));
   std::optional<json> data = execution.Run(chosen, *root);
   response.errors = execution.TakeErrors();
-  response.data = data ? std::move(*data) : json();
+  // Past the budget, what was resolved is partial everywhere: none of it is answered.
+  response.data = data && !execution.over_budget() ? std::move(*data) : json();
   return response;
 }
 

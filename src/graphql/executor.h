@@ -30,6 +30,11 @@ struct Request {
 struct ExecutionOptions {
   // The extensions of a resolver's failure; default {"code": StatusCodeName(code)}.
   std::function<nlohmann::json(const Status&)> error_extensions;
+  // The most fields one operation may resolve (each field of each object of each list counts
+  // one); past it, execution stops: data is null and one error says so, with code
+  // ResourceExhausted. Nesting and aliases can otherwise make a short document ask for
+  // millions of values. 0: no limit.
+  size_t max_fields = 0;
 };
 
 struct Response {

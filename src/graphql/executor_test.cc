@@ -96,6 +96,22 @@ TEST_F(GraphqlExecutor, MutationsRunInOrderAndGetCannotRunThem) {
   EXPECT_EQ(library_.added->size(), 2u);
 }
 
+TEST_F(GraphqlExecutor, StopsAnOperationThatResolvesTooManyFields) {
+  std::string query = "{ a: books { id title } b: books { id title } }";  // 2 + 2 * 2 * 2 fields
+  ExecutionOptions options;
+  options.max_fields = 10;
+  json fits = ToJson(Execute(*library_.schema, Request{query, "", nullptr, false}, options));
+  EXPECT_FALSE(fits.contains("errors")) << fits.dump();
+  options.max_fields = 9;
+  json stopped = ToJson(Execute(*library_.schema, Request{query, "", nullptr, false}, options));
+  EXPECT_TRUE(stopped["data"].is_null()) << stopped.dump();
+  ASSERT_EQ(stopped["errors"].size(), 1u);
+  EXPECT_EQ(stopped["errors"][0]["extensions"]["code"], "ResourceExhausted");
+  EXPECT_EQ(stopped["errors"][0]["message"],
+            "the operation resolves more than 9 fields: ask for fewer (smaller pages, less "
+            "nesting)");
+}
+
 TEST_F(GraphqlExecutor, ChoosesTheOperationByName) {
   std::string document = "query A { books { id } } query B { book(id: \"b2\") { id } }";
   EXPECT_EQ(Run(document, nullptr, "B")["data"]["book"]["id"], "b2");

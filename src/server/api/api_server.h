@@ -50,6 +50,8 @@ struct ApiServerOptions {
   // Checks the signed links of job artifacts (control/download_links.h), which need no token;
   // null: such links are refused.
   std::shared_ptr<const control::DownloadLinkSigner> link_signer;
+  // The most fields one GraphQL operation may resolve (docs/graphql.md, "Limits").
+  size_t graphql_max_fields = 100'000;
   // Webhooks (docs/webhooks.md): whether targets on private addresses are allowed, how long a
   // redelivered delivery is retried, and what wakes the dispatcher (a redelivery).
   bool webhook_allow_private = false;

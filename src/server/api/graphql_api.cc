@@ -111,6 +111,7 @@ void ApiServer::Graphql(const HttpRequest& request, const Segments& path, BodyRe
   if (!graphql_request.ok()) return WriteGraphqlError(response, 400, graphql_request.status());
 
   graphql::ExecutionOptions options;
+  options.max_fields = options_.graphql_max_fields;
   options.error_extensions = [](const Status& status) {
     json extensions = {{"code", StatusCodeName(status.code())}};
     if (std::string field = control::FieldOfError(status); !field.empty()) {
