@@ -731,6 +731,12 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
     }
     spec.channel_sources[channel] = *source;
   }
+  if (Result<fs::path> code = StageSubmitDirectory(job); !code.ok()) {
+    return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
+                             "ClientError: " + code.status().message());
+  } else {
+    spec.code_source = *code;
+  }
   spec.command = request.command;
   spec.artifact_dir = JobWorkDir(job.executor_job_name) / "artifacts";
   if (options_.complete_job_spec) {

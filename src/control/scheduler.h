@@ -67,6 +67,12 @@ struct SchedulerOptions {
   // on the queue thread with the spec the scheduler built from the request, before the job is
   // claimed. An error ends the job Failed ("ClientError: " + its message). Empty: none.
   std::function<Status(const SweepRequest& request, executor::JobSpec& spec)> complete_job_spec;
+  // Where the object that a job's hyperparameter sagemaker_submit_directory names
+  // ("s3://bucket/key", the SageMaker SDK's sourcedir.tar.gz) lies in the object store: its key,
+  // or an error saying why the URI cannot be served. The scheduler fetches it and the executor
+  // unpacks it into /opt/ml/code (JobSpec::code_source), as AWS's training toolkit does. Empty:
+  // the hyperparameter is left to the job (a toolkit in its image, or SageMaker itself).
+  std::function<Result<std::string>(const std::string& uri)> submit_directory_key;
 };
 
 // Where a job's outputs go in the object store (SweepRequest::output_root, files_root).
@@ -192,6 +198,11 @@ class Scheduler {
   Result<std::filesystem::path> StageObjectPrefix(const std::string& job_name,
                                                   const std::string& channel,
                                                   const std::string& key_prefix);
+  // The job's sagemaker_submit_directory, where options_.submit_directory_key serves it, copied
+  // to <work>/<job>/code/sourcedir.tar.gz (scheduler_submit_directory.cc); an empty path when
+  // the job has none or the scheduler serves none. NotFound naming the URI when no object is
+  // there.
+  Result<std::filesystem::path> StageSubmitDirectory(const metadata::JobRecord& job);
   Status WriteState(const metadata::JobRecord& job, const std::string& message = "");
   Result<SweepRequest> RequestOf(const std::string& sweep_id);
   std::filesystem::path JobWorkDir(const std::string& executor_job_name) const;

@@ -37,6 +37,11 @@ struct JobSpec {
   std::map<std::string, std::filesystem::path> channel_sources;
   std::vector<std::string> command;    // the ML command; empty: trainyard-wrap resolves it
   std::filesystem::path artifact_dir;  // receives model.tar.gz, output.tar.gz, training.log, ...
+  // The job's code as an archive (the SageMaker SDK's sourcedir.tar.gz, named by the
+  // hyperparameter sagemaker_submit_directory), unpacked into the job's code dir (/opt/ml/code)
+  // before the job starts, unless the code dir already holds files (as AWS's training toolkit
+  // does). Empty: none.
+  std::filesystem::path code_source;
   // Passed to the job's wrapper but never written into its config files (the job token).
   std::map<std::string, std::string> secret_environment;
   std::chrono::milliseconds stop_grace_period{120'000};

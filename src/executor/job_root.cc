@@ -44,6 +44,17 @@ Status PrepareJobRoot(const contract::MlRoot& root, const JobSpec& spec) {
     TY_RETURN_IF_ERROR(
         CopyInto(source, root.channel_dir(channel)).WithContext("channel '" + channel + "'"));
   }
+  if (!spec.code_source.empty()) {
+    // As the toolkit's download_and_extract: code already in place (an image's) is kept.
+    std::error_code error;
+    if (fs::is_directory(root.code_dir(), error) && !fs::is_empty(root.code_dir(), error)) {
+      return Status::Ok();
+    }
+    TY_RETURN_IF_ERROR(MakeDirectories(root.code_dir()));
+    TY_RETURN_IF_ERROR(archive::Unpack(spec.code_source, root.code_dir())
+                           .status()
+                           .WithContext("sagemaker_submit_directory"));
+  }
   return Status::Ok();
 }
 

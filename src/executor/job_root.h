@@ -24,7 +24,9 @@ namespace trainyard::executor {
 Status ValidateJobSpec(const JobSpec& spec);
 
 // Writes the config files and copies every channel's source into input/data/<channel>
-// (SageMaker's Downloading). Fails naming the channel or file it could not write.
+// (SageMaker's Downloading), then unpacks the spec's code_source into code/ unless code/ holds
+// files already. Fails naming the channel or file it could not write, or
+// sagemaker_submit_directory for a code archive that cannot be unpacked.
 Status PrepareJobRoot(const contract::MlRoot& root, const JobSpec& spec);
 
 // The last progress and metrics the wrapper wrote to output/trainyard-state.json; leaves both

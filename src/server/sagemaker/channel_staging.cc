@@ -20,6 +20,14 @@ std::optional<S3Location> ParseS3Uri(const std::string& uri) {
   return location;
 }
 
+Result<std::string> SubmitDirectoryKey(const std::string& uri) {
+  std::optional<S3Location> location = ParseS3Uri(uri);
+  if (!location || location->prefix.empty() || location->prefix.back() == '/') {
+    return InvalidArgument("not an S3 object's URI (s3://bucket/key/sourcedir.tar.gz)");
+  }
+  return s3::ObjectStoreKey(location->bucket, location->prefix);
+}
+
 Result<bool> BucketExists(storage::ObjectStore& objects, const std::string& bucket) {
   auto marker = objects.Head(s3::BucketMarkerKey(bucket));
   if (marker.ok()) return true;

@@ -23,6 +23,11 @@ struct S3Location {
 // nullopt unless `uri` is "s3://" + a valid bucket name + optionally "/" and a prefix.
 std::optional<S3Location> ParseS3Uri(const std::string& uri);
 
+// The ObjectStore key of the object an "s3://bucket/key" URI names in the S3 endpoint's buckets
+// (a training job's sagemaker_submit_directory: control::SchedulerOptions::submit_directory_key).
+// InvalidArgument when it is not such a URI.
+Result<std::string> SubmitDirectoryKey(const std::string& uri);
+
 // Whether the bucket's marker exists (Internal on a store failure).
 Result<bool> BucketExists(storage::ObjectStore& objects, const std::string& bucket);
 

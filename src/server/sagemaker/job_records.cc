@@ -75,6 +75,7 @@ Status CompleteJobSpec(const control::SweepRequest& request, bool executor_runs_
     built.secret_environment.emplace(key, value);
   }
   built.channel_sources = std::move(spec.channel_sources);
+  built.code_source = std::move(spec.code_source);
   built.artifact_dir = std::move(spec.artifact_dir);
   spec = std::move(built);
   return Status::Ok();

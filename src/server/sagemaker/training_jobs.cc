@@ -46,6 +46,7 @@ TrainingJobs::TrainingJobs(const SageMakerApiOptions& options) : options_(option
                                              executor::JobSpec& spec) {
     return CompleteJobSpec(request, runs_image, spec);
   };
+  scheduler.submit_directory_key = SubmitDirectoryKey;
   scheduler_ = std::make_unique<control::Scheduler>(
       std::move(scheduler), *options.metadata, *options.objects,
       std::map<std::string, executor::Executor*>{{options.executor->name(), options.executor}});
