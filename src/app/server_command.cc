@@ -32,6 +32,7 @@
 #include "server/http/http_server.h"
 #include "server/s3/s3_api.h"
 #include "server/s3/s3_credentials.h"
+#include "server/sagemaker/channel_staging.h"
 
 extern char** environ;
 
@@ -254,6 +255,10 @@ int Serve(ServerOptions options) {
   };
   scheduling.on_step = kill_at_step;
   scheduling.secret_mask = secret_mask;
+  // With the S3 endpoint on, a REST job's sagemaker_submit_directory (s3://bucket/key) is an
+  // object of its buckets, in the same store: the job's code is unpacked into /opt/ml/code.
+  if (!options.s3_host.empty())
+    scheduling.submit_directory_key = server::sagemaker::SubmitDirectoryKey;
   scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
