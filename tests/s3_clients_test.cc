@@ -1,7 +1,9 @@
 // The real S3 clients against a real `trainyard server --s3-listen`: Debian's awscli
 // (/usr/bin/aws, not whatever `aws` is on PATH) and boto3 (/usr/bin/python3 running
 // tests/s3_boto3_check.py). Each is skipped, with the reason printed, when it is not installed.
-// One server serves both tests; its S3 key pair is the one it generates at its first start.
+// One server serves both tests; its S3 key pair is the one it generates at its first start. A
+// REST job's code uploaded with awscli as the SageMaker SDK ships it (sagemaker_submit_directory)
+// reaches its code dir.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
@@ -16,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 constexpr char kAwsCli[] = "/usr/bin/aws";
 constexpr char kPython[] = "/usr/bin/python3";
@@ -207,6 +210,49 @@ TEST_F(S3ClientsTest, AwsCli) {
       << removed.output;
   ProcessResult gone = Aws({"s3", "rb", "s3://cli-bucket"});
   EXPECT_TRUE(ok(gone)) << gone.output;
+}
+
+// A REST job whose code arrives only as the SageMaker SDK ships it: sourcedir.tar.gz uploaded
+// with awscli into the S3 endpoint's bucket, named by sagemaker_submit_directory, is unpacked
+// into the job's code dir (/opt/ml/code) before its command runs.
+TEST_F(S3ClientsTest, ARestJobsSubmitDirectoryIsUnpackedIntoItsCodeDir) {
+  if (!fs::exists(kAwsCli)) GTEST_SKIP() << kAwsCli << " is not installed (Debian's awscli)";
+  fs::path source = temp_->path() / "source_dir";
+  fs::create_directories(source);
+  std::ofstream(source / "train.py")
+      << "import os, sys\n"
+         "with open(os.path.join(os.environ['SM_MODEL_DIR'], 'model.txt'), 'w') as f:\n"
+         "    f.write('trained by ' + os.path.basename(__file__) + ' ' + ' '.join(sys.argv[1:]))\n";
+  fs::path tarball = temp_->path() / "sourcedir.tar.gz";
+  ProcessResult packed =
+      RunProcess({"tar", "-czf", tarball.string(), "-C", source.string(), "train.py"}, {}, 30s);
+  ASSERT_EQ(packed.exit_code, 0) << packed.output;
+  ProcessResult made = Aws({"s3", "mb", "s3://code-bucket"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  ProcessResult copied =
+      Aws({"s3", "cp", tarball.string(), "s3://code-bucket/tune/source/sourcedir.tar.gz"});
+  ASSERT_EQ(copied.exit_code, 0) << copied.output;
+
+  // The command finds the code where /opt/ml/code is (beside the model dir).
+  HttpAnswer created = server_->Post(
+      "/api/v1/sweeps",
+      {{"name", "code"},
+       {"trainer",
+        {{"command", {"sh", "-c", "exec python3 \"$SM_MODEL_DIR/../code/train.py\" --from rest"}}}},
+       {"hyperparameters",
+        {{"sagemaker_submit_directory", "s3://code-bucket/tune/source/sourcedir.tar.gz"}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep = created.Json()["id"];
+  json ended = server_->WaitForSweepEnd(sweep, 1, 120s);
+  ASSERT_EQ(ended["counts"].value("Completed", 0), 1) << ended.dump();
+  json jobs = server_->Get("/api/v1/jobs?sweep=" + sweep).Json();
+  const std::string job = jobs["jobs"][0]["name"];
+  HttpAnswer model = server_->Get("/api/v1/jobs/" + job + "/artifacts/model");
+  ASSERT_EQ(model.status, 200);
+  fs::path model_file = temp_->path() / "code-model.tar.gz";
+  std::ofstream(model_file, std::ios::binary) << model.body;
+  ProcessResult read = RunProcess({"tar", "-xzOf", model_file.string()}, {}, 30s);
+  EXPECT_EQ(read.output, "trained by train.py --from rest");
 }
 
 TEST_F(S3ClientsTest, Boto3) {
