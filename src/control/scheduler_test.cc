@@ -9,7 +9,6 @@
 
 #include "common/files.h"
 #include "control/early_stop.h"
-#include "control/early_stop.h"
 #include "control/job_tokens.h"
 #include "control/sweep_search.h"
 #include "storage/local/local_object_store.h"
@@ -417,6 +416,44 @@ TEST(EarlyStopTest, APointWithoutAStepCountsAtItsPlace) {
   EXPECT_DOUBLE_EQ(curve.points[1].value, 1.5);
   EXPECT_TRUE(curve.ended);
   EXPECT_EQ(curve.job, "j");
+}
+
+// sagemaker_submit_directory: the object its s3:// URI names (where submit_directory_key says it
+// lies) is staged for the executor as the job's code; a path in the image is the job's own; a
+// missing object fails the job naming the URI.
+TEST_F(SchedulerTest, ASubmitDirectoryIsStagedAsTheJobsCode) {
+  FakeExecutor executor("local");
+  SchedulerOptions options;
+  options.work_dir = temp_.path() / "work";
+  options.submit_directory_key = [](const std::string& uri) -> Result<std::string> {
+    return "s3/objects/" + uri.substr(std::string("s3://").size());
+  };
+  Scheduler scheduler(options, *metadata_, *objects_, {{executor.name(), &executor}});
+  std::istringstream code("tarball bytes");
+  ASSERT_TRUE(objects_->Put("s3/objects/b/src/sourcedir.tar.gz", code, 13).ok());
+  nlohmann::json body = {{"name", "code"},
+                         {"trainer", {{"command", {"train"}}}},
+                         {"combinations",
+                          {{{"sagemaker_submit_directory", "s3://b/src/sourcedir.tar.gz"}},
+                           {{"sagemaker_submit_directory", "/opt/ml/code"}},
+                           {{"sagemaker_submit_directory", "s3://b/src/missing.tar.gz"}}}}};
+  auto created = scheduler.CreateSweep(*ParseSweepRequest(body));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler.RunOnce();
+  std::vector<metadata::JobRecord> jobs = Jobs(created->sweep.id);
+  std::sort(jobs.begin(), jobs.end(),
+            [](const auto& a, const auto& b) { return a.index < b.index; });
+  ASSERT_EQ(jobs.size(), 3u);
+  const fs::path staged = executor.SpecOf(jobs[0].name).code_source;
+  ASSERT_FALSE(staged.empty());
+  std::ifstream file(staged);
+  std::string content((std::istreambuf_iterator<char>(file)), {});
+  EXPECT_EQ(content, "tarball bytes");
+  EXPECT_TRUE(executor.SpecOf(jobs[1].name).code_source.empty());
+  EXPECT_EQ(jobs[2].status, core::JobStatus::kFailed);
+  EXPECT_EQ(jobs[2].failure_reason,
+            "ClientError: hyperparameter sagemaker_submit_directory "
+            "'s3://b/src/missing.tar.gz': no such object");
 }
 
 TEST_F(SchedulerTest, ARestartFailsLostJobsWithAReasonOrQueuesThemAgain) {
