@@ -32,6 +32,12 @@ packages=(
   # temp dir with their own slurm.conf and munge key (tests/support/slurm_cluster.h); they never
   # use /etc/slurm nor the system's munge daemon
   slurmctld slurmd slurm-client munge slurmrestd
+  # the container executor's pull tests: a real registry from Debian (docker-registry, the CNCF
+  # distribution 2.8) on loopback with TLS and htpasswd basic auth (htpasswd -B from
+  # apache2-utils), started by the tests themselves (tests/support/registry_fixture.h), never as
+  # the package's own service (port 5000, where systemd runs); buildah builds
+  # examples/container/Dockerfile as teams do
+  docker-registry apache2-utils buildah
   # the PostgreSQL metadata store's tests start a real PostgreSQL 15 (tests/support/postgres_fixture.h)
   postgresql-15
   # the web UI's end-to-end test (tests/web/ui_test.mjs): Debian's Chromium, driven headless by
