@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   options.runtime_environment["CONTAINERS_CONF"] = argv[2];
   options.work_dir = work / "jobs";
   options.default_image = image;
-  options.pull = "never";
+  options.pull = PullPolicy::kNever;
   options.container_name_prefix = "trainyard-bench-" + std::to_string(::getpid()) + "-";
   auto created = ContainerExecutor::Create(options);
   if (!created.ok()) {

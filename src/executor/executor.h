@@ -71,6 +71,10 @@ class Executor {
   // What this executor's jobs run; a sweep that gives the other kind of trainer is refused.
   virtual TrainerKind AcceptedTrainer() const = 0;
 
+  // Checks, when a sweep is created, that the executor can run `image` (a sweep's
+  // trainer.image; empty: the executor's default): the container executor with the pull policy
+  // "never" refuses an image that is not on this host (FailedPrecondition, naming it).
+  virtual Status CheckTrainerImage(const std::string& /*image*/) { return Status::Ok(); }
   // Whether the executor runs the job's image itself, as SageMaker does: the job root mounted
   // at /opt/ml, the definition's container_entrypoint and container_arguments given to the
   // image. False: the job's code runs as JobSpec::command under trainyard-wrap on this machine,

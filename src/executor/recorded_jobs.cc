@@ -122,6 +122,18 @@ Status RecordedJobsExecutor::Transition(Job& job, SecondaryStatus next,
   return Status::Ok();
 }
 
+Status RecordedJobsExecutor::SetStatusMessage(Job& job, const std::string& message) {
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return Unavailable("the executor is shutting down");
+    if (job.stop_requested) return Cancelled("job '" + job.name() + "' was stopped");
+    TY_RETURN_IF_ERROR(job.status.SetStatusMessage(message, std::chrono::system_clock::now()));
+  }
+  if (options_.record_every_transition) Persist(job);
+  NotifyStatusChanged(job.name());
+  return Status::Ok();
+}
+
 bool RecordedJobsExecutor::MarkMaxRuntimeExceeded(Job& job) {
   std::optional<TimePoint> deadline = job.runtime_deadline();
   if (job.stop_requested || !deadline || std::chrono::system_clock::now() < *deadline) {

@@ -159,6 +159,10 @@ class RecordedJobsExecutor : public Executor {
   // Applies the transition, records it (record_every_transition) and tells the listener.
   // Unavailable while shutting down; Cancelled for a stopped job (unless it is its end).
   Status Transition(Job& job, core::SecondaryStatus next, const std::string& message = "");
+  // Replaces the message of the job's current status (core::JobStatusTracker::SetStatusMessage),
+  // records it (record_every_transition) and tells the listener. Unavailable while shutting
+  // down; Cancelled for a stopped job.
+  Status SetStatusMessage(Job& job, const std::string& message);
   // Under mutex_: at the job's max runtime, marks it Stopping (MaxRuntimeExceeded at its end);
   // true when it did so now, and the caller signals the job, then Persists and notifies.
   bool MarkMaxRuntimeExceeded(Job& job);

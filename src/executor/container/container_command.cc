@@ -83,7 +83,8 @@ std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorO
 
 std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
                                                const JobSpec& spec,
-                                               const std::filesystem::path& host_root) {
+                                               const std::filesystem::path& host_root,
+                                               const std::string& image) {
   const contract::JobDefinition& definition = spec.definition;
   std::vector<std::string> argv = {RuntimePath(options),
                                    "run",
@@ -102,7 +103,8 @@ std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& o
     int64_t timeout = definition.max_runtime_seconds + stop_seconds + kOrphanMarginSeconds;
     argv.insert(argv.end(), {"--timeout", std::to_string(timeout)});
   }
-  if (!options.pull.empty()) argv.insert(argv.end(), {"--pull", options.pull});
+  // The executor has pulled the image (or found it) already: the runtime never pulls again.
+  argv.insert(argv.end(), {"--pull", "never"});
   if (std::string network = ChooseNetwork(options, spec); !network.empty()) {
     argv.insert(argv.end(), {"--network", network});
   }
@@ -123,8 +125,9 @@ std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& o
   if (!definition.container_entrypoint.empty()) {
     argv.insert(argv.end(), {"--entrypoint", definition.container_entrypoint.front()});
   }
-  argv.push_back(definition.training_image.empty() ? options.default_image
-                                                   : definition.training_image);
+  argv.push_back(!image.empty()                      ? image
+                 : definition.training_image.empty() ? options.default_image
+                                                     : definition.training_image);
   if (!definition.container_entrypoint.empty()) {
     argv.insert(argv.end(), definition.container_entrypoint.begin() + 1,
                 definition.container_entrypoint.end());

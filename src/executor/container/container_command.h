@@ -3,7 +3,7 @@
 //
 //   <runtime> run --detach --name trainyard-<job> --label trainyard.job=<job>
 //       --label trainyard.work-dir=<work dir> --stop-timeout S [--timeout T (podman)]
-//       [--pull P] --network <net> [GPU flag] [--cpus C] [--memory M]
+//       --pull never --network <net> [GPU flag] [--cpus C] [--memory M]
 //       --volume <job root>:/opt/ml --env K=V... --env SECRET... [--entrypoint E0] <image> ARGS
 //
 // Detached and without --rm: the container outlives the `run` (and the executor), and the
@@ -13,6 +13,10 @@
 //
 // S is the grace period plus the stop margin; T = max runtime + S + 60 s, a backstop that ends a
 // container whose executor died (the executor itself stops it gracefully at the max runtime).
+//
+// `--pull never`: the executor has made the image present itself (image_puller.h: pulled once
+// per host however many jobs need it, with errors a person can act on) and names it by its id,
+// exactly the image it resolved for the job.
 //
 // ARGS follow SageMaker: ContainerArguments when given; otherwise `train`, then `-- COMMAND` when
 // the job has a command (trainyard-wrap, the image's entrypoint, runs it). With a
@@ -59,11 +63,13 @@ std::string ChooseNetwork(const ContainerExecutorOptions& options, const JobSpec
 std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorOptions& options,
                                                         const JobSpec& spec);
 
-// `<runtime> run ...` for a job whose root is `host_root` (an absolute path). `image` is the
-// job's training_image or the default one.
+// `<runtime> run ...` for a job whose root is `host_root` (an absolute path). `image` is what
+// the executor resolved the job's image to (its id in the store); empty: the job's
+// training_image or the default one, as given.
 std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
                                                const JobSpec& spec,
-                                               const std::filesystem::path& host_root);
+                                               const std::filesystem::path& host_root,
+                                               const std::string& image = "");
 
 // `<runtime> stop -t <seconds> <name>`: the grace period plus the stop margin, rounded up.
 std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& options,

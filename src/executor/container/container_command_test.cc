@@ -54,8 +54,8 @@ TEST(ContainerCommandTest, PlainJobRunsTrainWithoutNetwork) {
   spec.command = {"sh", "-c", "echo hi"};
   EXPECT_EQ(ContainerRunArguments(Options(), spec, "/work/digits-001/ml"),
             Concat({kRunHead,
-                    {"--stop-timeout", "125", "--timeout", "86585", "--network", "none", "--volume",
-                     "/work/digits-001/ml:/opt/ml"},
+                    {"--stop-timeout", "125", "--timeout", "86585", "--pull", "never", "--network",
+                     "none", "--volume", "/work/digits-001/ml:/opt/ml"},
                     kJobEnvironment,
                     {"localhost/trainer:1", "train", "--", "sh", "-c", "echo hi"}}));
 }
@@ -71,6 +71,8 @@ TEST(ContainerCommandTest, LoopbackCallbackUsesHostNetworkAndPassesTheTokenByNam
                            "125",
                            "--timeout",
                            "86585",
+                           "--pull",
+                           "never",
                            "--network",
                            "host",
                            "--volume",
@@ -103,12 +105,12 @@ TEST(ContainerCommandTest, RemoteCallbackUsesTheDefaultNetworkAndOptionsOverride
   EXPECT_EQ(ChooseNetwork(options, spec), "trainyard-net");
 }
 
-TEST(ContainerCommandTest, ResourcesGpusAndPull) {
+TEST(ContainerCommandTest, ResourcesGpusAndTheResolvedImage) {
   ContainerExecutorOptions options = Options();
   options.gpus = true;
   options.cpus = "2";
   options.memory = "4g";
-  options.pull = "never";
+  options.pull = PullPolicy::kNever;
   options.job_environment = {{"MODE", "slow"}, {"EXTRA", "1"}};
   JobSpec spec = Spec();
   Argv argv = ContainerRunArguments(options, spec, "/r");
@@ -118,6 +120,11 @@ TEST(ContainerCommandTest, ResourcesGpusAndPull) {
                            "--memory", "4g", "--volume", "/r:/opt/ml", "--env", "EXTRA=1"},
                           kJobEnvironment,
                           {"localhost/trainer:1", "train"}}));
+  // The image the executor resolved (its id) replaces the name, whatever the pull policy.
+  options.pull = PullPolicy::kAlways;
+  argv = ContainerRunArguments(options, spec, "/r", "3017aa23a1fc");
+  EXPECT_EQ(Argv(argv.end() - 2, argv.end()), (Argv{"3017aa23a1fc", "train"}));
+  EXPECT_EQ(*(std::find(argv.begin(), argv.end(), "--pull") + 1), "never");
   options.runtime = "docker";
   options.runtime_path = "/usr/bin/docker";
   argv = ContainerRunArguments(options, spec, "/r");

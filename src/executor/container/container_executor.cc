@@ -106,6 +106,26 @@ Result<std::unique_ptr<ContainerExecutor>> ContainerExecutor::Create(
     return NotFound("container runtime '" + options.runtime_path.string() +
                     "' does not exist or is not executable");
   }
+  if (!options.auth_file.empty()) {
+    // Checked now, so that a wrong path stops the server rather than failing every pull. Its
+    // contents are credentials: only their shape is looked at, and nothing of them is quoted.
+    auto text = ReadFile(options.auth_file);
+    if (!text.ok()) {
+      return InvalidArgument("field 'container_auth_file': cannot read '" +
+                             options.auth_file.string() + "': " + text.status().message());
+    }
+    nlohmann::json auth = nlohmann::json::parse(*text, nullptr, false);
+    if (!auth.is_object() || !auth.contains("auths") || !auth["auths"].is_object()) {
+      return InvalidArgument("field 'container_auth_file': '" + options.auth_file.string() +
+                             "' is no auth file: a JSON object with an \"auths\" object "
+                             "(podman's auth.json, docker's config.json)");
+    }
+    if (options.runtime == "docker" && options.auth_file.filename() != "config.json") {
+      return InvalidArgument(
+          "field 'container_auth_file': docker reads its credentials from a "
+          "directory's config.json; name the file config.json");
+    }
+  }
   if (!options.check_runtime) {
     return std::unique_ptr<ContainerExecutor>(
         new ContainerExecutor(std::move(options), "unchecked"));
@@ -142,7 +162,10 @@ ContainerExecutor::ContainerExecutor(ContainerExecutorOptions options, std::stri
                                                .launch_marker_variable = kLaunchMarker,
                                                .on_step = options.on_step}),
       options_(std::move(options)),
-      runtime_version_(std::move(version)) {}
+      runtime_version_(std::move(version)),
+      puller_(options_.image_puller ? options_.image_puller : std::make_shared<ImagePuller>()) {
+  LoadPins();
+}
 
 ContainerExecutor::~ContainerExecutor() {
   ShutDownJobs();
@@ -221,9 +244,98 @@ void ContainerExecutor::AfterEnd(Job& job) {
   if (launched) RemoveContainer(job.name());
 }
 
+ImageRuntime ContainerExecutor::ImageRuntimeOf() const {
+  return ImageRuntime{.runtime = options_.runtime,
+                      .runtime_path = options_.runtime_path,
+                      .environment = options_.runtime_environment,
+                      .auth_file = options_.auth_file,
+                      .inspect_timeout = options_.check_timeout,
+                      .pull_timeout = options_.pull_timeout};
+}
+
+Status ContainerExecutor::CheckTrainerImage(const std::string& image) {
+  if (options_.pull != PullPolicy::kNever) return Status::Ok();
+  const std::string& reference = image.empty() ? options_.default_image : image;
+  if (reference.empty()) return Status::Ok();  // Submit refuses it, saying why
+  auto present = ImagePuller::Inspect(ImageRuntimeOf(), reference);
+  if (present.ok()) return Status::Ok();
+  if (present.status().code() == StatusCode::kNotFound) {
+    return FailedPrecondition("training image " + reference + " is not on this host and " +
+                              options_.runtime +
+                              " may not pull it (--container-pull never): pull it first, or "
+                              "let the server pull it (--container-pull missing)");
+  }
+  return present.status();
+}
+
+namespace {
+constexpr char kPinsFile[] = "image-pins.json";
+}  // namespace
+
+void ContainerExecutor::LoadPins() {
+  fs::path file = recorded_jobs_options().work_dir / kPinsFile;
+  if (!fs::exists(file)) return;
+  auto text = ReadFile(file);
+  nlohmann::json pins = text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nullptr;
+  if (!pins.is_object()) {
+    Logger("executor")
+        .warn("file={} unreadable: the sweeps' images are resolved again", file.string());
+    return;
+  }
+  std::lock_guard lock(pins_mutex_);
+  for (const auto& [key, value] : pins.items()) {
+    if (value.is_string()) pins_[key] = value.get<std::string>();
+  }
+}
+
+void ContainerExecutor::SavePins() {
+  fs::path file = recorded_jobs_options().work_dir / kPinsFile;
+  Status written = MakeDirectories(file.parent_path());
+  if (written.ok()) {
+    written = WriteFileAtomic(file, nlohmann::json(pins_).dump(2) + "\n", Durability::kDurable);
+  }
+  WarnIfFailed("executor", written,
+               "file={} not written: a retry after a restart may resolve a sweep's image again",
+               file.string());
+}
+
+Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
+  const JobSpec& spec = job.spec;
+  const std::string& requested = spec.definition.training_image.empty()
+                                     ? options_.default_image
+                                     : spec.definition.training_image;
+  const std::string pin_key = spec.sweep_id + "\n" + requested;
+  std::string reference = requested;
+  if (!spec.sweep_id.empty()) {
+    std::lock_guard lock(pins_mutex_);
+    if (auto pin = pins_.find(pin_key); pin != pins_.end()) reference = pin->second;
+  }
+  TY_RETURN_IF_ERROR(SetStatusMessage(job, "Downloading the training image"));
+  auto stopped = [&] {
+    std::lock_guard lock(mutex_);
+    return job.stop_requested || shutting_down();
+  };
+  TY_ASSIGN_OR_RETURN(PresentImage image,
+                      puller_->Ensure(ImageRuntimeOf(), reference, options_.pull, stopped));
+  const std::string& ran = image.digest_reference.empty() ? image.id : image.digest_reference;
+  if (!spec.sweep_id.empty()) {
+    std::lock_guard lock(pins_mutex_);
+    if (pins_.emplace(pin_key, ran).second) SavePins();
+  }
+  Logger("executor")
+      .info("job={} image={} runs={} id={} pulled={}", job.name(), requested, ran, image.id,
+            image.pulled);
+  TY_RETURN_IF_ERROR(
+      SetStatusMessage(job, std::string(image.pulled ? "Training image download completed: "
+                                                     : "Training image present: ") +
+                                ran + ". Training in progress."));
+  return image.id;
+}
+
 Status ContainerExecutor::Launch(Job& job) {
   const JobSpec& spec = job.spec;
-  std::vector<std::string> argv = ContainerRunArguments(options_, spec, job.root.root());
+  TY_ASSIGN_OR_RETURN(std::string image_id, ResolveImage(job));
+  std::vector<std::string> argv = ContainerRunArguments(options_, spec, job.root.root(), image_id);
   std::vector<std::string> environment = RuntimeEnvironment(spec);
   environment.push_back(std::string(kLaunchMarker) + "=" + job.root.root().string());
   {

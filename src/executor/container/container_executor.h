@@ -4,6 +4,12 @@
 // entrypoint, trainyard-wrap, runs the command and writes the same state files, which Describe
 // reads through the mount. The exact command lines are in container_command.h.
 //
+// Before its `run`, a job's image is made present (image_puller.h): pulled as the pull policy
+// says, once per host however many jobs wait for it, with the job's status message saying
+// "Downloading the training image" meanwhile and then the digest it runs; the jobs of a sweep
+// (its retries included) all run the digest its first job resolved. A pull that fails fails the
+// job with a reason naming the image (not found, unauthorized, registry unreachable, no space).
+//
 // Stop is `<runtime> stop -t <grace + margin>`; the max runtime is enforced here, as by the
 // local executor. The exit code is the wrapper's (output/trainyard-exit.json), or the runtime's
 // when the image has no wrapper; a runtime that could not start the container (exit 125 and no
@@ -82,6 +88,9 @@ class ContainerExecutor : public RecordedJobsExecutor {
 
   // Also InvalidArgument when the job names no image and there is no default image.
   Status Submit(const JobSpec& spec) override;
+  // With the pull policy "never": FailedPrecondition, naming the image, when `image` (empty: the
+  // default image) is not in the runtime's store; Internal when the store cannot be asked.
+  Status CheckTrainerImage(const std::string& image) override;
 
  private:
   struct ContainerJob : Job {
@@ -104,6 +113,15 @@ class ContainerExecutor : public RecordedJobsExecutor {
 
   ContainerExecutor(ContainerExecutorOptions options, std::string version);
   std::unique_ptr<Job> NewJob(JobSpec spec) const override;
+  // The image the job runs, made present first (pulled as options_.pull says, once however
+  // many jobs wait for it), and the id it is run by. The job's status message says
+  // "Downloading the training image" meanwhile, then the digest it runs. The jobs of one sweep
+  // run the digest its first job resolved, recorded in <work_dir>/image-pins.json: a retry
+  // (or a job after the tag moved) runs the same image. Errors: the pull's (image_puller.h).
+  Result<std::string> ResolveImage(Job& job);
+  ImageRuntime ImageRuntimeOf() const;
+  void LoadPins();
+  void SavePins();  // under pins_mutex_; logs a failure
   // Starts `<runtime> run --detach` past the job's launch claim (the job's `process`).
   // Unavailable while the executor is being destroyed; Cancelled when the job was stopped first.
   Status Launch(Job& job) override;
@@ -138,6 +156,11 @@ class ContainerExecutor : public RecordedJobsExecutor {
 
   ContainerExecutorOptions options_;
   std::string runtime_version_;
+  std::shared_ptr<ImagePuller> puller_;
+  std::mutex pins_mutex_;
+  // "<sweep id>\n<image as given>" -> the reference its jobs run (REPOSITORY@DIGEST, or the
+  // image id for an image that has no digest).
+  std::map<std::string, std::string> pins_;
 };
 
 }  // namespace trainyard::executor

@@ -31,6 +31,8 @@ for last in "$@"; do :; done
 c="$dir/containers/$last"
 case "$1" in
 info) echo "9.9.9-fake"; exit 0 ;;
+image)  # `image inspect`: every image is in the store, its id its name
+  echo "$last" >> "$dir/image.argv"; echo "$last sha256:fake"; exit 0 ;;
 stop) printf '%s\n' "$@" > "$dir/stop.argv"; kill -TERM "$(cat "$c/pid")"; exit 0 ;;
 rm) printf '%s\n' "$@" >> "$dir/rm.argv"; rm -rf "$c"; exit 0 ;;
 ps) ls "$dir/containers" 2>/dev/null; exit 0 ;;
@@ -275,6 +277,37 @@ TEST_F(ContainerExecutorFakeTest, AnotherExecutorAdoptsWhatTheFirstLeft) {
   JobDescription stopped = WaitForEnd(**second, "fake-running");
   EXPECT_EQ(stopped.status.status(), JobStatus::kStopped);
   EXPECT_TRUE(WaitForGone(container));
+}
+
+// The first job of a sweep resolves its image's digest; every later job of that sweep (a retry,
+// a job after a restart of the executor) asks for that digest, not for the tag.
+TEST_F(ContainerExecutorFakeTest, JobsOfASweepRunTheDigestItsFirstJobResolved) {
+  auto run = [&](const std::string& name, const std::string& sweep_id) {
+    auto executor = ContainerExecutor::Create(options_);
+    EXPECT_TRUE(executor.ok()) << executor.status().ToString();
+    if (!executor.ok()) return std::string();
+    JobSpec spec = Spec(name);
+    spec.sweep_id = sweep_id;
+    spec.definition.training_image = "localhost/trainer:v1";
+    EXPECT_TRUE((*executor)->Submit(spec).ok());
+    JobDescription description = WaitForEnd(**executor, name);
+    EXPECT_EQ(description.status.status(), JobStatus::kCompleted);
+    std::string message;
+    for (const auto& transition : description.status.transitions()) {
+      if (transition.status == SecondaryStatus::kTraining) message = transition.message;
+    }
+    return message;
+  };
+  EXPECT_EQ(run("first", "sw-1"),
+            "Training image present: localhost/trainer@sha256:fake. Training in progress.");
+  EXPECT_EQ(Lines(fake_ / "image.argv").back(), "localhost/trainer:v1");
+  // Another executor on the same work dir (a restart) finds the sweep's digest.
+  run("first-r1", "sw-1");
+  EXPECT_EQ(Lines(fake_ / "image.argv").back(), "localhost/trainer@sha256:fake");
+  EXPECT_EQ(Lines(fake_ / "run.argv").back(), "train");
+  // Another sweep resolves the tag again.
+  run("other", "sw-2");
+  EXPECT_EQ(Lines(fake_ / "image.argv").back(), "localhost/trainer:v1");
 }
 
 TEST_F(ContainerExecutorFakeTest, RefusesAJobWithoutAnImage) {

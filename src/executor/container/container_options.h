@@ -6,9 +6,11 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/step_hook.h"
+#include "executor/container/image_puller.h"
 
 namespace trainyard::executor {
 
@@ -33,8 +35,20 @@ struct ContainerExecutorOptions {
   std::string memory;  // `--memory`, e.g. "4g"; empty: no limit
   // `--network`; empty: chosen per job from its callback URL (see ChooseNetwork).
   std::string network;
-  // `--pull` ("never", "missing", "always"); empty: the runtime's default.
-  std::string pull;
+  // When a job's image is pulled (image_puller.h), by the executor itself before the job's
+  // `run` (which then gets `--pull never` and the image's id): kMissing, when it is not in the
+  // store; kAlways, before every job; kNever, a missing image is refused (CheckTrainerImage)
+  // and fails the job.
+  PullPolicy pull = PullPolicy::kMissing;
+  // The registries' credentials, in the runtime's format (podman's auth.json; docker's
+  // config.json, whose directory becomes DOCKER_CONFIG); empty: the runtime's default. Given to
+  // the runtime through its environment, never on a command line; never read into a log.
+  std::filesystem::path auth_file;
+  // How long one pull may take before the jobs waiting for it fail.
+  std::chrono::milliseconds pull_timeout{std::chrono::minutes(30)};
+  // Shared by the executors of one process (the server's and its SageMaker endpoint's), so that
+  // an image is pulled once per host; null: the executor makes its own.
+  std::shared_ptr<ImagePuller> image_puller;
   // Containers are named this + the job's name. Tests give each run its own prefix, so that
   // test runs sharing a machine do not collide on names.
   std::string container_name_prefix = "trainyard-";
