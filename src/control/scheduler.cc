@@ -267,6 +267,11 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
                       "'" + request.executor + "' is not configured here (known: " + known + ")");
   }
   TY_RETURN_IF_ERROR(CheckTrainer(request, *executor->second));
+  if (Status image = executor->second->CheckTrainerImage(request.image); !image.ok()) {
+    return image.code() == StatusCode::kFailedPrecondition
+               ? FieldError("trainer.image", image.message())
+               : image;
+  }
   TY_ASSIGN_OR_RETURN(std::vector<core::HyperparameterMap> combinations,
                       InitialJobs(request, SearchSlots(request)));
   if (!request.job_name.empty() && combinations.size() != 1) {
@@ -546,7 +551,12 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
       it = running_.erase(it);
       continue;
     }
-    if (tracker.transitions().size() != running.transitions_seen) {
+    // A new status, or a new message of the current one ("Downloading the training image",
+    // then the image's digest: container.md).
+    const bool message_changed =
+        !job->transitions.empty() && job->transitions.size() == tracker.transitions().size() &&
+        job->transitions.back().message != tracker.transitions().back().message;
+    if (tracker.transitions().size() != running.transitions_seen || message_changed) {
       JobRecord updated = *job;
       CopyStatus(updated, tracker);
       if (LogIfFailed(WriteState(updated), name, "its new status could not be recorded")) {

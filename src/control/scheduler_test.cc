@@ -81,6 +81,16 @@ class FakeExecutor : public executor::Executor {
     std::lock_guard lock(mutex_);
     jobs_.at(name).metrics[metric] = value;
   }
+  // A new message of the job's current status, as the container executor gives while it pulls.
+  void SetMessage(const std::string& name, const std::string& message) {
+    std::lock_guard lock(mutex_);
+    ASSERT_TRUE(jobs_.at(name).tracker.SetStatusMessage(message, Now()).ok());
+  }
+  Status CheckTrainerImage(const std::string& image) override {
+    if (image == "refused/image:1")
+      return FailedPrecondition("training image " + image + " is not here");
+    return Status::Ok();
+  }
   void SetProgress(const std::string& name, nlohmann::json progress) {
     std::lock_guard lock(mutex_);
     jobs_.at(name).progress = std::move(progress);
@@ -619,6 +629,42 @@ TEST_F(SchedulerTest, ASweepsTrainerMustBeWhatItsExecutorRuns) {
   FakeExecutor runs_either("cloud", false, executor::TrainerKind::kImageOrCommand);
   EXPECT_TRUE(MakeScheduler(runs_either)->CreateSweep(With(command, "cloud")).ok());
   EXPECT_TRUE(MakeScheduler(runs_either)->CreateSweep(With(image, "cloud")).ok());
+}
+
+TEST_F(SchedulerTest, ANewMessageOfTheCurrentStatusIsRecorded) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  auto created = scheduler->CreateSweep(Request(/*max_parallel=*/1));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler->RunOnce();
+  const std::string name = Jobs(created->sweep.id)[0].name;
+  executor.Move(name, SecondaryStatus::kTraining);
+  scheduler->RunOnce();
+  executor.SetMessage(name, "Downloading the training image");
+  scheduler->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(name)->transitions.back().message, "Downloading the training image");
+  executor.SetMessage(name, "Training image present: r/t@sha256:0f. Training in progress.");
+  scheduler->RunOnce();
+  auto job = metadata_->GetJob(name);
+  EXPECT_EQ(job->secondary_status, SecondaryStatus::kTraining);
+  EXPECT_EQ(job->transitions.back().message,
+            "Training image present: r/t@sha256:0f. Training in progress.");
+}
+
+TEST_F(SchedulerTest, AnImageItsExecutorCannotRunIsRefusedAtCreation) {
+  FakeExecutor executor("container", false, executor::TrainerKind::kImage);
+  auto scheduler = MakeScheduler(executor);
+  nlohmann::json body = {
+      {"name", "offline"}, {"executor", "container"}, {"trainer", {{"image", "refused/image:1"}}}};
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  auto refused = scheduler->CreateSweep(*request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "field 'trainer.image': training image refused/image:1 is not here");
+  body["trainer"]["image"] = "accepted/image:1";
+  EXPECT_TRUE(scheduler->CreateSweep(*ParseSweepRequest(body)).ok());
 }
 
 TEST_F(SchedulerTest, IdempotencyKeyReturnsTheFirstSweep) {
