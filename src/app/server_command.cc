@@ -340,8 +340,9 @@ Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs
 executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
-container_cpus, container_memory, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
-log_format, job_env_passthrough (["PYTHONPATH"]) and the http_*, sagemaker_* and webhook_* keys
+container_cpus, container_memory, container_pull, container_auth_file, s3_listen,
+s3_access_key_id, s3_secret_access_key, log_level, log_format,
+job_env_passthrough (["PYTHONPATH"]) and the http_*, sagemaker_* and webhook_* keys
 of the --http-*, --sagemaker-* and --webhook-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
 TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_JOB_ENV_PASSTHROUGH, ...), then these flags. The log
 (one line per API request, and every error the server works around) goes to stderr.
@@ -380,6 +381,12 @@ Example:
                   "The image of container jobs whose sweep names none");
   optional_string("--container-cpus", flags.container_cpus, "--cpus of each container");
   optional_string("--container-memory", flags.container_memory, "--memory of each container");
+  optional_string("--container-pull", flags.container_pull,
+                  "When a job's image is pulled: always, missing (default: when not on this "
+                  "host) or never (a missing image is refused at submit)");
+  optional_string("--container-auth-file", flags.container_auth_file,
+                  "Registry credentials in the runtime's auth.json format (a path; its contents "
+                  "never reach a command line or a log)");
   server->add_flag("--container-gpus", flags.container_gpus, "Give each container all GPUs");
   server->add_option_function<int>(
       "--max-running", [&flags](int value) { flags.max_running = value; },

@@ -46,6 +46,12 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     container.gpus = options.container_gpus;
     container.cpus = options.container_cpus;
     container.memory = options.container_memory;
+    TY_ASSIGN_OR_RETURN(container.pull,
+                        executor::ParsePullPolicy(options.container_pull, "container_pull"));
+    container.auth_file = options.container_auth_file;
+    // One puller for this server's container executors (the SageMaker endpoint's is a copy of
+    // these settings): an image is pulled once per host however many jobs need it.
+    container.image_puller = std::make_shared<executor::ImagePuller>();
     container.progress_interval = options.progress_interval;
     container.detach_jobs = true;  // containers outlive the server, adopted again by label
     container.on_step = on_step;

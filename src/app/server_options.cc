@@ -208,6 +208,14 @@ struct Setters {
       options.container_cpus = value;
     } else if (key == "container_memory") {
       options.container_memory = value;
+    } else if (key == "container_pull") {
+      if (value != "always" && value != "missing" && value != "never") {
+        return InvalidArgument(where + ": '" + value +
+                               "' is no pull policy (always, missing or never)");
+      }
+      options.container_pull = value;
+    } else if (key == "container_auth_file") {
+      options.container_auth_file = value;
     } else if (key == "s3_listen") {
       if (value.empty()) {
         options.s3_host.clear();  // off
@@ -243,7 +251,8 @@ struct Setters {
                              "metadata, max_running, executor_limits, public_url, "
                              "token, progress_interval_seconds, wrapper, web_dir, "
                              "container_runtime, container_image, container_gpus, container_cpus, "
-                             "container_memory, s3_listen, s3_access_key_id, "
+                             "container_memory, container_pull, container_auth_file, "
+                             "s3_listen, s3_access_key_id, "
                              "s3_secret_access_key, log_level, log_format, "
                              "job_env_passthrough, http_*, sagemaker_*, slurm, slurm_*, "
                              "webhook_*: see "
@@ -434,6 +443,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_TOKEN", "token"},
       {"TRAINYARD_CONTAINER_RUNTIME", "container_runtime"},
       {"TRAINYARD_CONTAINER_IMAGE", "container_image"},
+      {"TRAINYARD_CONTAINER_PULL", "container_pull"},
+      {"TRAINYARD_CONTAINER_AUTH_FILE", "container_auth_file"},
       {"TRAINYARD_S3_LISTEN", "s3_listen"},
       {"TRAINYARD_S3_ACCESS_KEY_ID", "s3_access_key_id"},
       {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"},
@@ -481,6 +492,9 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.container_image, "container_image", "--container-image"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_cpus, "container_cpus", "--container-cpus"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_memory, "container_memory", "--container-memory"));
+  TY_RETURN_IF_ERROR(set_flag(flags.container_pull, "container_pull", "--container-pull"));
+  TY_RETURN_IF_ERROR(
+      set_flag(flags.container_auth_file, "container_auth_file", "--container-auth-file"));
   TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_level, "log_level", "--log-level"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_format, "log_format", "--log-format"));

@@ -97,6 +97,11 @@ struct ServerOptions {
   std::string container_image;    // the image of a sweep that names none
   bool container_gpus = false;    // give every container all GPUs
   std::string container_cpus, container_memory;  // --cpus / --memory; empty: no limit
+  // When a job's image is pulled: "always", "missing" (when not on this host) or "never".
+  std::string container_pull = "missing";
+  // The registries' credentials in the runtime's format (auth.json); empty: the runtime's
+  // default. A path: the credentials never reach a command line or a log.
+  std::filesystem::path container_auth_file;
   // The S3-compatible endpoint (docs/s3.md): off while s3_host is empty. It always checks
   // SigV4 signatures: with no key pair configured, one is generated at the first start and kept
   // in <data_dir>/s3-credentials.json, so it is never open, on any address.
@@ -123,7 +128,8 @@ struct ServerFlags {
   std::vector<std::string> job_env_passthrough;  // NAME or NAME,NAME; repeatable
   std::optional<std::string> wrapper;
   std::optional<std::string> web_dir;
-  std::optional<std::string> container_runtime, container_image, container_cpus, container_memory;
+  std::optional<std::string> container_runtime, container_image, container_cpus, container_memory,
+      container_pull, container_auth_file;
   bool container_gpus = false;
   bool no_auth = false;
   std::optional<std::string> s3_listen;

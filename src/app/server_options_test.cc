@@ -124,6 +124,42 @@ TEST(ServerOptionsTest, ContainerExecutorSettings) {
       << refused.status().message();
 }
 
+TEST(ServerOptionsTest, ContainerPullPolicyAndAuthFileFromEveryPlace) {
+  testing::TempDir temp;
+  std::string config = (temp.path() / "server.json").string();
+  ASSERT_TRUE(WriteFileAtomic(config, R"({"container_pull": "never",
+                                          "container_auth_file": "/etc/trainyard/auth.json"})")
+                  .ok());
+  ServerFlags flags;
+  auto options = LoadServerOptions(flags, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_pull, "missing");  // the default
+  EXPECT_TRUE(options->container_auth_file.empty());
+  flags.config_file = config;
+  options = LoadServerOptions(flags, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_pull, "never");
+  EXPECT_EQ(options->container_auth_file, "/etc/trainyard/auth.json");
+  options = LoadServerOptions(flags, {{"TRAINYARD_CONTAINER_PULL", "always"},
+                                      {"TRAINYARD_CONTAINER_AUTH_FILE", "/run/auth.json"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_pull, "always");
+  EXPECT_EQ(options->container_auth_file, "/run/auth.json");
+  flags.container_pull = "missing";
+  flags.container_auth_file = "/home/ml/auth.json";
+  options = LoadServerOptions(flags, {{"TRAINYARD_CONTAINER_PULL", "always"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_pull, "missing");
+  EXPECT_EQ(options->container_auth_file, "/home/ml/auth.json");
+  flags.container_pull = "sometimes";
+  auto refused = LoadServerOptions(flags, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(
+                "--container-pull: 'sometimes' is no pull policy (always, missing or never)"),
+            std::string::npos)
+      << refused.status().message();
+}
+
 TEST(ServerOptionsTest, HttpConnectionLimitsFromEveryPlace) {
   testing::TempDir temp;
   std::string config = (temp.path() / "server.json").string();
