@@ -1,0 +1,219 @@
+// Images as teams ship them: examples/container/Dockerfile built with `podman build` FROM a base
+// image made here (examples/container/build-base-image.sh: no registry on the internet is
+// reachable), pushed to a real registry (tests/support/registry_fixture.h: docker-registry on
+// loopback, TLS, htpasswd basic auth), then pulled by `trainyard server --container-runtime
+// podman --container-auth-file ...`: a 2×2 sweep pulls it once and runs its digest; wrong
+// credentials, a missing tag and `--container-pull never` fail as a person can act on. Skips,
+// saying why, where podman or the registry cannot run.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "server_fixture.h"
+#include "support/registry_fixture.h"
+
+namespace trainyard {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::ServerProcess;
+
+// The image pushed once per test binary: its reference (by tag) and the registry's digest.
+struct PushedImage {
+  std::string unavailable;  // why the tests skip
+  std::string repository;   // "team-PID/trainer"
+  std::string reference;    // "127.0.0.1:PORT/team-PID/trainer:v1"
+  std::string digest;       // "sha256:..."
+};
+
+const PushedImage& Pushed() {
+  static const PushedImage pushed = [] {
+    PushedImage result;
+    testing::RegistryServer* registry = testing::SharedRegistry();
+    if (registry == nullptr) {
+      result.unavailable = "no registry: " + testing::RegistryUnavailableReason();
+      return result;
+    }
+    std::map<std::string, std::string> environment = registry->PodmanEnvironment();
+    auto podman = [&](std::vector<std::string> arguments, std::chrono::seconds timeout = 300s) {
+      arguments.insert(arguments.begin(), "podman");
+      return testing::RunProcess(arguments, environment, timeout);
+    };
+    if (auto info = podman({"info", "--format", "{{.Version.Version}}"}, 60s);
+        info.exit_code != 0) {
+      result.unavailable = "podman cannot run here: " + info.output;
+      return result;
+    }
+    const std::string suffix = std::to_string(::getpid());
+    const std::string base = "localhost/trainyard-base:test";
+    fs::path wrap = testing::BuildDir() / "apps" / "trainyard-wrap";
+    fs::path trainer = testing::BuildDir() / "examples" / "trainer" / "trainyard-example-trainer";
+    auto made = testing::RunProcess(
+        {"/bin/sh",
+         (testing::SourceDir() / "examples" / "container" / "build-base-image.sh").string(), base,
+         wrap.string(), trainer.string()},
+        environment, 300s);
+    if (made.exit_code != 0) {
+      result.unavailable = "build-base-image.sh failed: " + made.output;
+      return result;
+    }
+    // The build context as the Dockerfile expects it (a build directory), holding only what it
+    // copies.
+    static testing::TempDir context;
+    fs::create_directories(context.path() / "apps");
+    fs::create_directories(context.path() / "examples" / "trainer");
+    fs::copy_file(wrap, context.path() / "apps" / "trainyard-wrap",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(trainer, context.path() / "examples" / "trainer" / "trainyard-example-trainer",
+                  fs::copy_options::overwrite_existing);
+    result.repository = "team-" + suffix + "/trainer";
+    result.reference = registry->host() + "/" + result.repository + ":v1";
+    auto built = podman({"build", "--quiet", "-f",
+                         (testing::SourceDir() / "examples" / "container" / "Dockerfile").string(),
+                         "--build-arg", "BASE_IMAGE=" + base, "--build-arg", "APT_PACKAGES=", "-t",
+                         result.reference, context.path().string()});
+    if (built.exit_code != 0) {
+      result.unavailable = "podman build of examples/container/Dockerfile failed: " + built.output;
+      return result;
+    }
+    auto pushed_now =
+        podman({"push", "--authfile", registry->AuthFile().string(), result.reference});
+    // Off this host again: the server must pull it.
+    auto removed = podman({"rmi", result.reference}, 60s);
+    if (pushed_now.exit_code != 0 || removed.exit_code != 0) {
+      result.unavailable = "podman push or rmi failed: " + pushed_now.output + removed.output;
+      return result;
+    }
+    result.digest = registry->ManifestDigest(result.repository, "v1");
+    return result;
+  }();
+  return pushed;
+}
+
+class ContainerRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!Pushed().unavailable.empty()) GTEST_SKIP() << Pushed().unavailable;
+    registry_ = testing::SharedRegistry();
+  }
+
+  void TearDown() override {
+    // The pulled image goes, so that a test run later on this host pulls again.
+    if (server_) server_->Stop();
+    if (registry_ != nullptr && !Pushed().reference.empty()) {
+      testing::RunProcess({"podman", "rmi", "--force", Pushed().reference},
+                          registry_->PodmanEnvironment(), 60s);
+    }
+  }
+
+  void StartServer(std::vector<std::string> flags) {
+    flags.insert(flags.end(), {"--container-runtime", "podman", "--executor-limit", "container=2"});
+    server_ = std::make_unique<ServerProcess>(temp_.path() / "data", flags,
+                                              registry_->PodmanEnvironment());
+    server_->Start();
+  }
+
+  // A sweep of the pushed image's example trainer; its id.
+  std::string CreateSweep(const std::string& image, json grid) {
+    json body = {{"name", "pulled"},
+                 {"executor", "container"},
+                 {"trainer", {{"image", image}}},
+                 {"channels",
+                  {{"training", server_->UploadExample("train.csv", "training")},
+                   {"evaluation", server_->UploadExample("eval.csv", "evaluation")}}},
+                 {"hyperparameters", {{"iterations", 50}}},
+                 {"grid", std::move(grid)},
+                 {"max_parallel", 2}};
+    auto created = server_->Post("/api/v1/sweeps", body);
+    EXPECT_EQ(created.status, 201) << created.body;
+    return created.status == 201 ? created.Json()["id"].get<std::string>() : "";
+  }
+
+  json Jobs(const std::string& sweep_id) {
+    return server_->Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
+  }
+
+  testing::TempDir temp_;
+  testing::RegistryServer* registry_ = nullptr;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(ContainerRegistryTest, SweepPullsTheImageOncePerHostAndRunsItsDigest) {
+  StartServer({"--container-auth-file", registry_->AuthFile().string()});
+  int downloads_before = registry_->ManifestDownloads(Pushed().repository);
+  std::string sweep_id =
+      CreateSweep(Pushed().reference, {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}});
+  ASSERT_FALSE(sweep_id.empty());
+  json sweep = server_->WaitForSweepEnd(sweep_id, 4, 300s);
+  EXPECT_EQ(sweep["counts"]["Completed"], 4) << sweep.dump();
+  // One pull for four jobs, two of them starting at once.
+  EXPECT_EQ(registry_->ManifestDownloads(Pushed().repository) - downloads_before, 1)
+      << registry_->Log();
+  const std::string ran = registry_->host() + "/" + Pushed().repository + "@" + Pushed().digest;
+  json jobs = Jobs(sweep_id);
+  ASSERT_EQ(jobs.size(), 4u) << jobs.dump();
+  int pulled = 0;
+  for (const json& job : jobs) {
+    std::string training_message;
+    for (const json& transition : job["transitions"]) {
+      if (transition["status"] == "Training") training_message = transition["status_message"];
+    }
+    // Every job names the digest it ran; the one pull's jobs say it was downloaded.
+    EXPECT_NE(training_message.find(ran), std::string::npos) << job.dump();
+    if (training_message.rfind("Training image download completed: ", 0) == 0) ++pulled;
+  }
+  EXPECT_GE(pulled, 1);
+  // The credentials never reached the log.
+  EXPECT_EQ(server_->OutputSoFar().find(registry_->password()), std::string::npos);
+}
+
+TEST_F(ContainerRegistryTest, WrongCredentialsFailTheJobAsUnauthorized) {
+  fs::path wrong = registry_->WriteAuthFile(temp_.path() / "wrong-auth.json", registry_->user(),
+                                            "not-the-password");
+  StartServer({"--container-auth-file", wrong.string()});
+  std::string sweep_id = CreateSweep(Pushed().reference, {{"learning_rate", {0.1}}});
+  ASSERT_FALSE(sweep_id.empty());
+  json sweep = server_->WaitForSweepEnd(sweep_id, 1, 180s);
+  EXPECT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump();
+  json job = Jobs(sweep_id)[0];
+  EXPECT_EQ(job["failure_reason"],
+            "ClientError: unauthorized to pull the training image " + Pushed().reference +
+                " (the registry " + registry_->host() +
+                " refused the credentials: check its entry in --container-auth-file)")
+      << job.dump();
+}
+
+TEST_F(ContainerRegistryTest, AMissingTagFailsTheJobAsNotFound) {
+  StartServer({"--container-auth-file", registry_->AuthFile().string()});
+  const std::string missing = registry_->host() + "/" + Pushed().repository + ":no-such-tag";
+  std::string sweep_id = CreateSweep(missing, {{"learning_rate", {0.1}}});
+  ASSERT_FALSE(sweep_id.empty());
+  json sweep = server_->WaitForSweepEnd(sweep_id, 1, 180s);
+  EXPECT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump();
+  json job = Jobs(sweep_id)[0];
+  EXPECT_EQ(job["failure_reason"], "ClientError: training image not found: " + missing +
+                                       " (its registry has no such repository or tag)")
+      << job.dump();
+}
+
+TEST_F(ContainerRegistryTest, PullNeverRefusesAMissingImageAtSubmit) {
+  StartServer({"--container-pull", "never"});
+  json body = {{"name", "offline"},
+               {"executor", "container"},
+               {"trainer", {{"image", Pushed().reference}}},
+               {"hyperparameters", {{"iterations", 10}}}};
+  auto created = server_->Post("/api/v1/sweeps", body);
+  EXPECT_EQ(created.status, 400) << created.body;
+  EXPECT_NE(created.body.find("field 'trainer.image': training image " + Pushed().reference +
+                              " is not on this host"),
+            std::string::npos)
+      << created.body;
+  // Nothing was pulled for it.
+  EXPECT_NE(testing::RunProcess({"podman", "image", "exists", Pushed().reference},
+                                registry_->PodmanEnvironment(), 60s)
+                .exit_code,
+            0);
+}
+
+}  // namespace
+}  // namespace trainyard
