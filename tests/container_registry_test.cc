@@ -106,10 +106,11 @@ class ContainerRegistryTest : public ::testing::Test {
     }
   }
 
-  void StartServer(std::vector<std::string> flags) {
+  void StartServer(std::vector<std::string> flags,
+                   std::map<std::string, std::string> environment = {}) {
     flags.insert(flags.end(), {"--container-runtime", "podman", "--executor-limit", "container=2"});
-    server_ = std::make_unique<ServerProcess>(temp_.path() / "data", flags,
-                                              registry_->PodmanEnvironment());
+    environment.merge(registry_->PodmanEnvironment());
+    server_ = std::make_unique<ServerProcess>(temp_.path() / "data", flags, environment);
     server_->Start();
   }
 
@@ -213,6 +214,64 @@ TEST_F(ContainerRegistryTest, PullNeverRefusesAMissingImageAtSubmit) {
                                 registry_->PodmanEnvironment(), 60s)
                 .exit_code,
             0);
+}
+
+// A SageMaker request written for AWS names its image in ECR; with --container-ecr-registry the
+// endpoint's container executor pulls the same repository and tag from the site's registry.
+TEST_F(ContainerRegistryTest, AnEcrImageOfASageMakerRequestIsPulledFromTheSitesRegistry) {
+  if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "Debian's awscli is not installed";
+  const std::string key_id = "AKIDREGISTRYTEST", secret = "registry-test-secret";
+  const std::string s3 = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  const std::string sagemaker = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  StartServer({"--container-auth-file", registry_->AuthFile().string(), "--container-ecr-registry",
+               registry_->host(), "--s3-listen", s3, "--sagemaker-listen", sagemaker,
+               "--sagemaker-endpoint-executor", "container"},
+              {{"TRAINYARD_S3_ACCESS_KEY_ID", key_id}, {"TRAINYARD_S3_SECRET_ACCESS_KEY", secret}});
+  auto aws = [&](const std::string& endpoint, std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(),
+                     {"/usr/bin/aws", "--endpoint-url", "http://" + endpoint, "--no-cli-pager"});
+    return testing::RunProcess(
+        arguments, testing::AwsClientEnvironment(temp_.path() / "home", key_id, secret), 120s);
+  };
+  int downloads_before = registry_->ManifestDownloads(Pushed().repository);
+  ASSERT_EQ(aws(s3, {"s3", "mb", "s3://digits"}).exit_code, 0);
+  fs::path digits = testing::SourceDir() / "examples" / "data" / "digits";
+  auto copied = aws(s3, {"s3", "cp", (digits / "train.csv").string(), "s3://digits/train/"});
+  ASSERT_EQ(copied.exit_code, 0) << copied.output;
+  const std::string ecr_image =
+      "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + Pushed().repository + ":v1";
+  json channel = {{"ChannelName", "training"},
+                  {"DataSource",
+                   {{"S3DataSource",
+                     {{"S3DataType", "S3Prefix"},
+                      {"S3Uri", "s3://digits/train/"},
+                      {"S3DataDistributionType", "FullyReplicated"}}}}}};
+  auto created = aws(
+      sagemaker,
+      {"sagemaker", "create-training-job", "--training-job-name", "from-ecr",
+       "--algorithm-specification",
+       json{{"TrainingImage", ecr_image}, {"TrainingInputMode", "File"}}.dump(), "--role-arn",
+       "arn:aws:iam::123456789012:role/test", "--input-data-config", json::array({channel}).dump(),
+       "--output-data-config", "S3OutputPath=s3://digits/out/", "--resource-config",
+       "InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=1", "--stopping-condition",
+       "MaxRuntimeInSeconds=600", "--hyper-parameters", "iterations=20"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  testing::ProcessResult described;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        described = aws(sagemaker,
+                        {"sagemaker", "describe-training-job", "--training-job-name", "from-ecr"});
+        return described.output.find("\"TrainingJobStatus\": \"InProgress\"") == std::string::npos;
+      },
+      180s))
+      << described.output;
+  EXPECT_NE(described.output.find("\"TrainingJobStatus\": \"Completed\""), std::string::npos)
+      << described.output;
+  // Named as the request named it (the document keeps SageMaker's own messages), pulled from
+  // the site's registry: one manifest served there.
+  EXPECT_NE(described.output.find(ecr_image), std::string::npos) << described.output;
+  EXPECT_EQ(registry_->ManifestDownloads(Pushed().repository) - downloads_before, 1)
+      << registry_->Log();
 }
 
 }  // namespace

@@ -340,8 +340,8 @@ Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs
 executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
 metadata, max_running, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
-container_cpus, container_memory, container_pull, container_auth_file, s3_listen,
-s3_access_key_id, s3_secret_access_key, log_level, log_format,
+container_cpus, container_memory, container_pull, container_auth_file, container_ecr_registry,
+s3_listen, s3_access_key_id, s3_secret_access_key, log_level, log_format,
 job_env_passthrough (["PYTHONPATH"]) and the http_*, sagemaker_* and webhook_* keys
 of the --http-*, --sagemaker-* and --webhook-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
 TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_JOB_ENV_PASSTHROUGH, ...), then these flags. The log
@@ -387,6 +387,9 @@ Example:
   optional_string("--container-auth-file", flags.container_auth_file,
                   "Registry credentials in the runtime's auth.json format (a path; its contents "
                   "never reach a command line or a log)");
+  optional_string("--container-ecr-registry", flags.container_ecr_registry,
+                  "HOST[:PORT] that ECR-form images (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO) "
+                  "are pulled from instead");
   server->add_flag("--container-gpus", flags.container_gpus, "Give each container all GPUs");
   server->add_option_function<int>(
       "--max-running", [&flags](int value) { flags.max_running = value; },

@@ -49,6 +49,7 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     TY_ASSIGN_OR_RETURN(container.pull,
                         executor::ParsePullPolicy(options.container_pull, "container_pull"));
     container.auth_file = options.container_auth_file;
+    container.ecr_registry = options.container_ecr_registry;
     // One puller for this server's container executors (the SageMaker endpoint's is a copy of
     // these settings): an image is pulled once per host however many jobs need it.
     container.image_puller = std::make_shared<executor::ImagePuller>();

@@ -216,6 +216,11 @@ struct Setters {
       options.container_pull = value;
     } else if (key == "container_auth_file") {
       options.container_auth_file = value;
+    } else if (key == "container_ecr_registry") {
+      if (value.find_first_of("/@ ") != std::string::npos) {
+        return InvalidArgument(where + ": '" + value + "' is no registry host (HOST or HOST:PORT)");
+      }
+      options.container_ecr_registry = value;
     } else if (key == "s3_listen") {
       if (value.empty()) {
         options.s3_host.clear();  // off
@@ -252,7 +257,7 @@ struct Setters {
                              "token, progress_interval_seconds, wrapper, web_dir, "
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, container_pull, container_auth_file, "
-                             "s3_listen, s3_access_key_id, "
+                             "container_ecr_registry, s3_listen, s3_access_key_id, "
                              "s3_secret_access_key, log_level, log_format, "
                              "job_env_passthrough, http_*, sagemaker_*, slurm, slurm_*, "
                              "webhook_*: see "
@@ -445,6 +450,7 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_CONTAINER_IMAGE", "container_image"},
       {"TRAINYARD_CONTAINER_PULL", "container_pull"},
       {"TRAINYARD_CONTAINER_AUTH_FILE", "container_auth_file"},
+      {"TRAINYARD_CONTAINER_ECR_REGISTRY", "container_ecr_registry"},
       {"TRAINYARD_S3_LISTEN", "s3_listen"},
       {"TRAINYARD_S3_ACCESS_KEY_ID", "s3_access_key_id"},
       {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"},
@@ -495,6 +501,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.container_pull, "container_pull", "--container-pull"));
   TY_RETURN_IF_ERROR(
       set_flag(flags.container_auth_file, "container_auth_file", "--container-auth-file"));
+  TY_RETURN_IF_ERROR(
+      set_flag(flags.container_ecr_registry, "container_ecr_registry", "--container-ecr-registry"));
   TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_level, "log_level", "--log-level"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_format, "log_format", "--log-format"));

@@ -102,6 +102,9 @@ struct ServerOptions {
   // The registries' credentials in the runtime's format (auth.json); empty: the runtime's
   // default. A path: the credentials never reach a command line or a log.
   std::filesystem::path container_auth_file;
+  // Where ECR-form images (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG) are pulled from
+  // instead: HOST[:PORT]; empty: as given.
+  std::string container_ecr_registry;
   // The S3-compatible endpoint (docs/s3.md): off while s3_host is empty. It always checks
   // SigV4 signatures: with no key pair configured, one is generated at the first start and kept
   // in <data_dir>/s3-credentials.json, so it is never open, on any address.
@@ -129,7 +132,7 @@ struct ServerFlags {
   std::optional<std::string> wrapper;
   std::optional<std::string> web_dir;
   std::optional<std::string> container_runtime, container_image, container_cpus, container_memory,
-      container_pull, container_auth_file;
+      container_pull, container_auth_file, container_ecr_registry;
   bool container_gpus = false;
   bool no_auth = false;
   std::optional<std::string> s3_listen;

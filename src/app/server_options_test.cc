@@ -151,6 +151,14 @@ TEST(ServerOptionsTest, ContainerPullPolicyAndAuthFileFromEveryPlace) {
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_EQ(options->container_pull, "missing");
   EXPECT_EQ(options->container_auth_file, "/home/ml/auth.json");
+  flags.container_ecr_registry = "registry.internal:5000";
+  options = LoadServerOptions(flags, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_ecr_registry, "registry.internal:5000");
+  options = LoadServerOptions({}, {{"TRAINYARD_CONTAINER_ECR_REGISTRY", "https://x/"}});
+  ASSERT_FALSE(options.ok());
+  EXPECT_NE(options.status().message().find("'https://x/' is no registry host"), std::string::npos)
+      << options.status().message();
   flags.container_pull = "sometimes";
   auto refused = LoadServerOptions(flags, {});
   ASSERT_FALSE(refused.ok());

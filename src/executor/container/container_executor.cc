@@ -255,7 +255,8 @@ ImageRuntime ContainerExecutor::ImageRuntimeOf() const {
 
 Status ContainerExecutor::CheckTrainerImage(const std::string& image) {
   if (options_.pull != PullPolicy::kNever) return Status::Ok();
-  const std::string& reference = image.empty() ? options_.default_image : image;
+  const std::string reference =
+      MapEcrReference(image.empty() ? options_.default_image : image, options_.ecr_registry);
   if (reference.empty()) return Status::Ok();  // Submit refuses it, saying why
   auto present = ImagePuller::Inspect(ImageRuntimeOf(), reference);
   if (present.ok()) return Status::Ok();
@@ -301,9 +302,10 @@ void ContainerExecutor::SavePins() {
 
 Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
   const JobSpec& spec = job.spec;
-  const std::string& requested = spec.definition.training_image.empty()
-                                     ? options_.default_image
-                                     : spec.definition.training_image;
+  const std::string requested =
+      MapEcrReference(spec.definition.training_image.empty() ? options_.default_image
+                                                             : spec.definition.training_image,
+                      options_.ecr_registry);
   const std::string pin_key = spec.sweep_id + "\n" + requested;
   std::string reference = requested;
   if (!spec.sweep_id.empty()) {

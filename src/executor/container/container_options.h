@@ -46,6 +46,10 @@ struct ContainerExecutorOptions {
   std::filesystem::path auth_file;
   // How long one pull may take before the jobs waiting for it fail.
   std::chrono::milliseconds pull_timeout{std::chrono::minutes(30)};
+  // Where images of the ECR form (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG, as a
+  // SageMaker request names them) are pulled from instead: "HOST[:PORT]" (MapEcrReference);
+  // empty: such a reference is pulled as given.
+  std::string ecr_registry;
   // Shared by the executors of one process (the server's and its SageMaker endpoint's), so that
   // an image is pulled once per host; null: the executor makes its own.
   std::shared_ptr<ImagePuller> image_puller;

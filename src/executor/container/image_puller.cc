@@ -107,6 +107,28 @@ std::string RepositoryOf(const std::string& reference) {
   return repository;
 }
 
+bool IsEcrReference(const std::string& reference) {
+  size_t slash = reference.find('/');
+  if (slash == std::string::npos) return false;
+  const std::string host = reference.substr(0, slash);
+  // ACCOUNT (12 digits) . dkr.ecr . REGION . amazonaws.com
+  size_t first_dot = host.find('.');
+  if (first_dot != 12 || host.substr(0, 12).find_first_not_of("0123456789") != std::string::npos) {
+    return false;
+  }
+  const std::string rest = host.substr(first_dot + 1);
+  const std::string head = "dkr.ecr.", tail = ".amazonaws.com";
+  return rest.size() > head.size() + tail.size() && rest.rfind(head, 0) == 0 &&
+         rest.compare(rest.size() - tail.size(), tail.size(), tail) == 0 &&
+         rest.substr(head.size(), rest.size() - head.size() - tail.size()).find('.') ==
+             std::string::npos;
+}
+
+std::string MapEcrReference(const std::string& reference, const std::string& registry) {
+  if (registry.empty() || !IsEcrReference(reference)) return reference;
+  return registry + reference.substr(reference.find('/'));
+}
+
 Status ClassifyPullFailure(const std::string& reference, const std::string& output) {
   const std::string text = Lowered(output);
   const std::string host = HostOf(reference);

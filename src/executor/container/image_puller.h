@@ -64,6 +64,15 @@ struct PresentImage {
 // "host/team/trainer@sha256:...". A colon in a host's port is not a tag.
 std::string RepositoryOf(const std::string& reference);
 
+// Whether `reference` has the form of an Amazon ECR image
+// (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG|@DIGEST]).
+bool IsEcrReference(const std::string& reference);
+
+// An ECR-form reference with its registry replaced by `registry` ("registry.internal:5000/
+// REPOSITORY:TAG"), so that a request written for AWS (a SageMaker TrainingImage) names the
+// same image in a registry of this site; any other reference, or an empty `registry`, as given.
+std::string MapEcrReference(const std::string& reference, const std::string& registry);
+
 // What a failed pull's output says, for a person: "training image not found: IMAGE (...)",
 // "unauthorized to pull the training image IMAGE (...)", "registry unreachable for the training
 // image IMAGE (...)", "no space left ... IMAGE", else "could not pull the training image IMAGE:

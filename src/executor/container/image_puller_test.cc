@@ -167,6 +167,23 @@ TEST(PullPolicyTest, ParsesTheThreePoliciesAndNamesTheFieldOtherwise) {
             "field 'container_pull': 'sometimes' is no pull policy (always, missing or never)");
 }
 
+TEST(EcrReferenceTest, OnlyTheEcrFormIsMappedToTheConfiguredRegistry) {
+  const std::string ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tl-training-model:latest";
+  EXPECT_TRUE(IsEcrReference(ecr));
+  EXPECT_EQ(MapEcrReference(ecr, "registry.internal:5000"),
+            "registry.internal:5000/tl-training-model:latest");
+  EXPECT_EQ(MapEcrReference(ecr, ""), ecr);
+  const std::string by_digest = "123456789012.dkr.ecr.us-east-1.amazonaws.com/a/b@sha256:0f";
+  EXPECT_EQ(MapEcrReference(by_digest, "127.0.0.1:5000"), "127.0.0.1:5000/a/b@sha256:0f");
+  for (const char* other : {"registry.internal:5000/tl-training-model:latest",
+                            "12345678901.dkr.ecr.us-east-1.amazonaws.com/short-account:1",
+                            "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example/x:1",
+                            "123456789012.dkr.ecr.us.east.amazonaws.com/x:1", "trainer:1"}) {
+    EXPECT_FALSE(IsEcrReference(other)) << other;
+    EXPECT_EQ(MapEcrReference(other, "127.0.0.1:5000"), other);
+  }
+}
+
 TEST(RepositoryOfTest, DropsTagAndDigestButNotThePort) {
   EXPECT_EQ(RepositoryOf("127.0.0.1:5000/team/trainer:v1"), "127.0.0.1:5000/team/trainer");
   EXPECT_EQ(RepositoryOf("127.0.0.1:5000/team/trainer"), "127.0.0.1:5000/team/trainer");
