@@ -221,6 +221,10 @@ RecordedJobsExecutor::Outcome ContainerExecutor::Settle(Job& job) {
     exit_code = wrapper_exit.value_or(exit_code);
   }
   Outcome outcome{.exit_code = exit_code};
+  if (!runtime_error.empty() && !container_job.image_reference.empty()) {
+    // Maybe the image left the store since it was found: the next job looks again.
+    puller_->Forget(ImageRuntimeOf(), container_job.image_reference);
+  }
   if (!runtime_error.empty()) {
     outcome.launch_failure = "ClientError: " + options_.runtime +
                              " could not run the container (exit " + std::to_string(exit_code) +
@@ -319,6 +323,7 @@ Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
   };
   TY_ASSIGN_OR_RETURN(PresentImage image,
                       puller_->Ensure(ImageRuntimeOf(), reference, options_.pull, stopped));
+  static_cast<ContainerJob&>(job).image_reference = reference;
   const std::string& ran = image.digest_reference.empty() ? image.id : image.digest_reference;
   if (!spec.sweep_id.empty()) {
     std::lock_guard lock(pins_mutex_);

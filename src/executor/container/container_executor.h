@@ -101,6 +101,9 @@ class ContainerExecutor : public RecordedJobsExecutor {
     // What FollowContainer found, for Settle. Only the job's thread uses them.
     int followed_exit_code = -1;
     std::string runtime_error;
+    // The reference its image was resolved from (ResolveImage), forgotten by the puller when
+    // the runtime could not run it. Only the job's thread uses it.
+    std::string image_reference;
   };
 
   // Where a job's container stands, from `<runtime> inspect`.

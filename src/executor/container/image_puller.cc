@@ -176,6 +176,11 @@ ImagePuller::~ImagePuller() {
   for (auto& [resolution, thread] : threads) thread.join();
 }
 
+void ImagePuller::Forget(const ImageRuntime& runtime, const std::string& reference) {
+  std::lock_guard lock(mutex_);
+  known_.erase(runtime.runtime_path.string() + "\n" + reference);
+}
+
 int ImagePuller::pulls_started() const {
   std::lock_guard lock(mutex_);
   return pulls_started_;
@@ -294,6 +299,11 @@ void ImagePuller::Resolve(ImageRuntime runtime, std::string reference, PullPolic
     }
   }
   std::lock_guard lock(mutex_);
+  if (result.ok()) {
+    PresentImage known = *result;
+    known.pulled = false;
+    known_[runtime.runtime_path.string() + "\n" + reference] = known;
+  }
   resolution->result = std::move(result);
   resolution->done = true;
   // Later askers start afresh: with "always" they pull again; with "missing" they find it.
@@ -311,6 +321,9 @@ Result<PresentImage> ImagePuller::Ensure(const ImageRuntime& runtime, const std:
   std::unique_lock lock(mutex_);
   if (shutting_down_) return Unavailable("the image puller is shutting down");
   const std::string key = runtime.runtime_path.string() + "\n" + reference;
+  if (policy != PullPolicy::kAlways) {
+    if (auto known = known_.find(key); known != known_.end()) return known->second;
+  }
   // Threads of resolutions that are done only return: joined here, so that a long-running
   // server does not keep one per job.
   for (auto it = threads_.begin(); it != threads_.end();) {

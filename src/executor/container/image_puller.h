@@ -88,12 +88,20 @@ class ImagePuller {
   ImagePuller& operator=(const ImagePuller&) = delete;
 
   // The image `reference` in the store, pulled first as `policy` says; waits for a pull of the
-  // same reference another job started. `stopped` is asked every 100 ms while it waits: true
+  // same reference another job started. Under "missing" and "never", a reference this puller
+  // has found or pulled before is answered from memory (pulled false), without asking the
+  // runtime again: a job's start costs no `image inspect` (a runtime process) once its image is
+  // known, until Forget. `stopped` is asked every 100 ms while it waits: true
   // gives up waiting (Cancelled; the pull goes on for the others). Errors: the pull's
   // (ClassifyPullFailure); FailedPrecondition for a missing image under kNever; Internal or
   // DeadlineExceeded when the runtime could not be run.
   Result<PresentImage> Ensure(const ImageRuntime& runtime, const std::string& reference,
                               PullPolicy policy, const std::function<bool()>& stopped);
+
+  // Forgets what Ensure found for `reference`, so that the next Ensure looks at the store again
+  // (and pulls, as the policy says): for a `run` that failed, maybe because the image was
+  // removed from the store since.
+  void Forget(const ImageRuntime& runtime, const std::string& reference);
 
   // The image in the store, without pulling; NotFound when it is not there.
   static Result<PresentImage> Inspect(const ImageRuntime& runtime, const std::string& reference);
@@ -115,6 +123,7 @@ class ImagePuller {
   mutable std::mutex mutex_;
   std::condition_variable resolved_;
   std::map<std::string, std::shared_ptr<Resolution>> in_flight_;  // by runtime + reference
+  std::map<std::string, PresentImage> known_;                     // by runtime + reference
   std::vector<std::pair<std::shared_ptr<Resolution>, std::thread>> threads_;
   bool shutting_down_ = false;
   int pulls_started_ = 0;

@@ -93,6 +93,17 @@ TEST_F(ImagePullerTest, ConcurrentJobsWaitForOnePull) {
   EXPECT_EQ(Pulls(), 1);
   ASSERT_TRUE(puller_.Ensure(runtime_, image, PullPolicy::kAlways, nullptr).ok());
   EXPECT_EQ(Pulls(), 2);
+
+  // Known images are answered from memory, until forgotten (a `run` that failed): then the
+  // store is asked again, and an image gone from it is pulled again.
+  fs::remove_all(temp_.path() / "store");
+  EXPECT_TRUE(puller_.Ensure(runtime_, image, PullPolicy::kMissing, nullptr).ok());
+  EXPECT_EQ(Pulls(), 2);
+  puller_.Forget(runtime_, image);
+  auto pulled_again = puller_.Ensure(runtime_, image, PullPolicy::kMissing, nullptr);
+  ASSERT_TRUE(pulled_again.ok());
+  EXPECT_TRUE(pulled_again->pulled);
+  EXPECT_EQ(Pulls(), 3);
 }
 
 TEST_F(ImagePullerTest, NeverPullsAndSaysSoForAMissingImage) {
