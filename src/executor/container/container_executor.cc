@@ -324,7 +324,11 @@ Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
   TY_ASSIGN_OR_RETURN(PresentImage image,
                       puller_->Ensure(ImageRuntimeOf(), reference, options_.pull, stopped));
   static_cast<ContainerJob&>(job).image_reference = reference;
-  const std::string& ran = image.digest_reference.empty() ? image.id : image.digest_reference;
+  // A reference by digest (a sweep's pin) is itself what runs: the store may know the same
+  // image by another digest too (another manifest of it), which would only confuse.
+  const std::string& ran = reference.find('@') != std::string::npos ? reference
+                           : image.digest_reference.empty()         ? image.id
+                                                                    : image.digest_reference;
   if (!spec.sweep_id.empty()) {
     std::lock_guard lock(pins_mutex_);
     if (pins_.emplace(pin_key, ran).second) SavePins();
