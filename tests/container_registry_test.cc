@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include "server_fixture.h"
 #include "support/registry_fixture.h"
 
@@ -166,6 +168,66 @@ TEST_F(ContainerRegistryTest, SweepPullsTheImageOncePerHostAndRunsItsDigest) {
   EXPECT_GE(pulled, 1);
   // The credentials never reached the log.
   EXPECT_EQ(server_->OutputSoFar().find(registry_->password()), std::string::npos);
+}
+
+// A retried job runs the digest its sweep first ran, even after the tag was pushed again.
+TEST_F(ContainerRegistryTest, ARetryRunsTheSameDigestAfterTheTagMoved) {
+  StartServer({"--container-auth-file", registry_->AuthFile().string()});
+  // No training channel: the example trainer fails, and the sweep has a job to retry.
+  json body = {{"name", "moved"},
+               {"executor", "container"},
+               {"trainer", {{"image", Pushed().reference}}},
+               {"hyperparameters", {{"iterations", 5}}}};
+  auto created = server_->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server_->WaitForSweepEnd(sweep_id, 1, 180s);
+  ASSERT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump();
+
+  // The tag moves: the same Dockerfile on top of another image, pushed as :v1.
+  std::map<std::string, std::string> environment = registry_->PodmanEnvironment();
+  auto podman = [&](std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), "podman");
+    return testing::RunProcess(arguments, environment, 300s);
+  };
+  testing::TempDir context;
+  std::ofstream(context.path() / "Dockerfile")
+      << "FROM " << Pushed().reference << "\nLABEL trainyard.test.moved=" << ::getpid() << "\n";
+  ASSERT_EQ(
+      podman({"build", "--quiet", "-t", Pushed().reference, context.path().string()}).exit_code, 0);
+  auto pushed = podman({"push", "--authfile", registry_->AuthFile().string(), Pushed().reference});
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
+  const std::string moved_digest = registry_->ManifestDigest(Pushed().repository, "v1");
+  ASSERT_NE(moved_digest, Pushed().digest);
+
+  auto retried = server_->Post("/api/v1/sweeps/" + sweep_id + "/retry", json::object());
+  ASSERT_LT(retried.status, 300) << retried.body;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        json job = Jobs(sweep_id)[0];
+        return job["attempt"] == 1 && job["status"] != "InProgress";
+      },
+      180s));
+  json job = Jobs(sweep_id)[0];
+  std::string training_message;
+  for (const json& transition : job["transitions"]) {
+    if (transition["status"] == "Training") training_message = transition["status_message"];
+  }
+  const std::string repository = registry_->host() + "/" + Pushed().repository;
+  EXPECT_NE(training_message.find(repository + "@" + Pushed().digest), std::string::npos)
+      << job.dump();
+  EXPECT_EQ(training_message.find(moved_digest), std::string::npos) << job.dump();
+  // The tag goes back to the first image for the tests after this one.
+  testing::RunProcess({"podman", "rmi", "--force", Pushed().reference}, environment, 60s);
+  ASSERT_EQ(podman({"pull", "--authfile", registry_->AuthFile().string(),
+                    repository + "@" + Pushed().digest})
+                .exit_code,
+            0);
+  ASSERT_EQ(podman({"tag", repository + "@" + Pushed().digest, Pushed().reference}).exit_code, 0);
+  ASSERT_EQ(
+      podman({"push", "--authfile", registry_->AuthFile().string(), Pushed().reference}).exit_code,
+      0);
+  EXPECT_EQ(registry_->ManifestDigest(Pushed().repository, "v1"), Pushed().digest);
 }
 
 TEST_F(ContainerRegistryTest, WrongCredentialsFailTheJobAsUnauthorized) {
