@@ -111,6 +111,13 @@ Status RemoveStaleTempFiles(const fs::path& tmp_dir, std::chrono::seconds max_ag
   return Status::Ok();
 }
 
+Status RemoveSidecar(const fs::path& sidecar_path) {
+  if (::unlink(sidecar_path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus("cannot delete the metadata at", sidecar_path);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 LocalObjectStore::LocalObjectStore(LocalObjectStoreOptions options)
@@ -212,7 +219,17 @@ Result<ObjectInfo> LocalObjectStore::Put(const std::string& key, std::istream& s
       sidecar_file.previous = *entry;
   }
   TY_RETURN_IF_ERROR(WriteSidecar(sidecar_path, sidecar_file, tmp_dir_));
-  TY_RETURN_IF_ERROR(PlaceObject(key, temp.path(), object_path));
+  if (Status placed = PlaceObject(key, temp.path(), object_path); !placed.ok()) {
+    // The data stayed out: the sidecar goes back to describing what is in place (or nothing),
+    // so that no entry is left for data the store never held.
+    Status restored =
+        sidecar_file.previous
+            ? WriteSidecar(sidecar_path, {*sidecar_file.previous, std::nullopt}, tmp_dir_)
+            : RemoveSidecar(sidecar_path);
+    WarnIfFailed("storage", restored, "key={} the metadata of a failed Put could not be undone",
+                 key);
+    return placed;
+  }
   temp.Keep();
   return ObjectInfo{key, size, sha, MtimeOf(info), sidecar.content_type, sidecar.metadata};
 }
@@ -237,6 +254,9 @@ Status LocalObjectStore::PlaceObject(const std::string& key, const fs::path& tem
   for (int attempt = 0; attempt < kPlaceAttempts; ++attempt) {
     std::error_code error;
     fs::create_directories(object_path.parent_path(), error);
+    // A concurrent Delete pruned a parent between its creation and its child's (the Delete of
+    // another key's last object removes the directories it leaves empty): create them again.
+    if (error == std::errc::no_such_file_or_directory) continue;
     if (error == std::errc::not_a_directory || error == std::errc::file_exists) {
       return FailedPrecondition("object " + Quoted(key) +
                                 " cannot be stored: a prefix of its key is an object");

@@ -4,7 +4,10 @@
 #include <sys/file.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -225,6 +228,75 @@ TEST(LocalObjectStoreTest, KeyThatIsAlsoAPrefixIsFailedPrecondition) {
   std::istringstream four("4");
   EXPECT_EQ(store->Put("c/d", four, 1).status().code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(fs::is_empty(dir.path() / "store" / "tmp"));
+}
+
+// Sidecar files under `root`/meta.
+size_t SidecarCount(const fs::path& root) {
+  size_t count = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root / "meta")) {
+    if (entry.is_regular_file()) ++count;
+  }
+  return count;
+}
+
+// A Put whose data cannot be placed leaves no metadata for data the store does not hold.
+TEST(LocalObjectStoreTest, APutThatCannotPlaceItsDataLeavesNoMetadata) {
+  testing::TempDir dir;
+  fs::path root = dir.path() / "store";
+  auto store = OpenLocal(root);
+  ASSERT_NE(store, nullptr);
+  std::istringstream one("1"), two("2"), three("3");
+  ASSERT_TRUE(store->Put("a/b", one, 1).ok());
+  ASSERT_TRUE(store->Put("c", two, 1).ok());
+  ASSERT_EQ(SidecarCount(root), 2u);
+  EXPECT_EQ(store->Put("a", three, 1).status().code(), StatusCode::kFailedPrecondition);
+  std::istringstream four("4");
+  EXPECT_EQ(store->Put("c/d", four, 1).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SidecarCount(root), 2u);
+  ASSERT_TRUE(store->Delete("a/b").ok());
+  ASSERT_TRUE(store->Delete("c").ok());
+  EXPECT_EQ(SidecarCount(root), 0u);
+}
+
+// The Delete of a key's last object prunes the directories it leaves empty, up to objects/; a
+// Put under a sibling directory created meanwhile must not fail for it (the scheduler storing
+// one job's outputs while `trainyard run` deletes another's handed-out ones).
+TEST(LocalObjectStoreTest, PutsSucceedWhileDeletesPruneTheirParentDirectories) {
+  testing::TempDir dir;
+  fs::path root = dir.path() / "store";
+  auto store = OpenLocal(root);
+  ASSERT_NE(store, nullptr);
+  // Each Put syncs its file and directory: the rounds are bounded by time as well as number.
+  constexpr int kRounds = 3000;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  std::atomic<bool> done = false;
+  std::atomic<int> failures = 0;
+  std::string first_failure;
+  std::mutex failure_mutex;
+  auto note = [&](const Status& status) {
+    if (status.ok()) return;
+    std::lock_guard lock(failure_mutex);
+    if (failures++ == 0) first_failure = status.ToString();
+  };
+  // Deletes of a lone key under outputs/, each one pruning outputs/ itself.
+  std::thread pruner([&] {
+    while (!done) {
+      std::istringstream body("x");
+      note(store->Put("outputs/pruned/output/f", body, 1).status());
+      note(store->Delete("outputs/pruned/output/f"));
+    }
+  });
+  for (int round = 0;
+       round < kRounds && failures == 0 && std::chrono::steady_clock::now() < deadline; ++round) {
+    std::string key = "outputs/job-" + std::to_string(round) + "/output/f";
+    std::istringstream body("y");
+    note(store->Put(key, body, 1).status());
+    note(store->Delete(key));
+  }
+  done = true;
+  pruner.join();
+  EXPECT_EQ(failures, 0) << first_failure;
+  EXPECT_EQ(SidecarCount(root), 0u);
 }
 
 TEST(LocalObjectStoreTest, SegmentLongerThanNameMaxIsInvalidArgument) {
