@@ -612,10 +612,13 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
   if (Status stored = StoreOutputs(job, keys); !stored.ok()) {
     // The outputs are part of the result: a job whose model could not be kept did not complete.
     Logger("control").error("job={} outputs could not be stored: {}", job.name, stored.message());
-    job.status = core::JobStatus::kFailed;
-    job.secondary_status = core::SecondaryStatus::kFailed;
-    job.failure_reason =
-        "InternalServerError: could not store the job's outputs: " + stored.message();
+    // A transition of its own: readers take a job's status from its last transition (the
+    // tracker's JSON, `trainyard run`'s status.json), which must not still say Completed.
+    job.failure_reason = options_.secret_mask.Apply(
+        "InternalServerError: could not store the job's outputs: " + stored.message());
+    const TimePoint failed_at = Now();
+    AppendTransition(job, core::SecondaryStatus::kFailed, job.failure_reason, failed_at);
+    job.ended_at = failed_at;
   }
   ReachStep(options_.on_step, "scheduler.stored", job.name);
   // The end is recorded before the work dir goes: a kill in between leaves a stale dir (removed

@@ -275,6 +275,38 @@ TEST_F(SchedulerTest, RunsTheQueueWithinTheSweepsLimitAndStoresOutputs) {
   EXPECT_EQ(events->back().data["status"], "Completed");
 }
 
+// A job whose outputs cannot be stored ends Failed, in its transitions too: its status is read
+// back from the last one (`trainyard run`'s status.json), which must not say Completed.
+TEST_F(SchedulerTest, AJobWhoseOutputsCannotBeStoredEndsFailedInItsTransitions) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  auto created = scheduler->CreateSweep(Request(/*max_parallel=*/1));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler->RunOnce();
+  const std::string first = Jobs(created->sweep.id)[0].name;
+  // An object whose key is the directory the outputs go to: no Put under it can succeed.
+  std::string blocking = OutputPrefix(first);
+  blocking.pop_back();
+  std::istringstream data("x");
+  ASSERT_TRUE(objects_->Put(blocking, data, 1).ok());
+
+  executor.Move(first, SecondaryStatus::kTraining);
+  executor.Move(first, SecondaryStatus::kCompleted);
+  scheduler->RunOnce();
+  auto done = metadata_->GetJob(first);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->status, core::JobStatus::kFailed);
+  EXPECT_EQ(done->secondary_status, SecondaryStatus::kFailed);
+  ASSERT_FALSE(done->transitions.empty());
+  EXPECT_EQ(done->transitions.back().status, SecondaryStatus::kFailed);
+  EXPECT_NE(done->failure_reason.find("could not store the job's outputs"), std::string::npos)
+      << done->failure_reason;
+  EXPECT_EQ(done->transitions.back().message, done->failure_reason);
+  auto listed = objects_->List(OutputPrefix(first));
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->objects.empty());
+}
+
 TEST_F(SchedulerTest, GlobalLimitHoldsAcrossSweeps) {
   FakeExecutor executor("local");
   auto scheduler = MakeScheduler(executor, /*max_running=*/3);
