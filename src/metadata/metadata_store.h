@@ -74,6 +74,10 @@ struct JobRecord {
   // Why trainyard itself stopped the job (early stopping: the rule, the step, the values
   // compared), written before it is asked to stop; empty: not stopped by trainyard.
   std::string stop_reason;
+  // --- below: which server follows the job while it runs (written by ClaimJob, RenewLeases
+  // and TakeOverJobs only; UpdateJobState leaves them) ---
+  std::string owner;                          // the scheduler's owner id; empty: none yet
+  std::optional<TimePoint> lease_expires_at;  // the owner must renew its lease before this
   // --- below: what the job reports (RecordProgress) ---
   nlohmann::json progress = nlohmann::json::object();  // latest progress snapshot
   std::map<std::string, double> metrics;               // latest value of each metric
@@ -151,6 +155,30 @@ struct JobFilter {
   size_t limit = 100;                // 0 is taken as 100
 };
 
+// What ClaimJob counts before it takes a job: the jobs that have left the queue and not ended
+// (InProgress or Stopping), across every server sharing the store. 0: no limit.
+struct ClaimLimits {
+  int max_running = 0;     // all jobs
+  int executor_limit = 0;  // the jobs of the claimed job's executor
+  int sweep_limit = 0;     // the jobs of the claimed job's sweep (its max_parallel)
+  // Jobs whose code has ended and whose end the caller is recording: not counted.
+  std::vector<std::string> ending;
+};
+
+// What ClaimJob did.
+struct ClaimResult {
+  enum class Outcome {
+    kClaimed,       // the job is the caller's; `events` were appended
+    kTaken,         // it left the queue already, or another caller is claiming it
+    kAtMaxRunning,  // a limit of ClaimLimits is reached: nothing was written
+    kAtExecutorLimit,
+    kAtSweepLimit,
+  };
+  Outcome outcome = Outcome::kTaken;
+  std::vector<Event> events;
+  bool claimed() const { return outcome == Outcome::kClaimed; }
+};
+
 struct JobPage {
   std::vector<JobRecord> jobs;  // in queue order
   bool truncated = false;       // more match: ask again after the last one's queue_position
@@ -221,12 +249,24 @@ class MetadataStore {
   virtual Result<std::vector<Event>> UpdateJobState(const JobRecord& job,
                                                     const std::vector<Event>& events) = 0;
   // Takes a queued job out of the queue for the caller, as UpdateJobState writes it (`job` has
-  // `queued` false), only while the job is still queued and no other caller is taking it at the
-  // same instant: of several servers sharing one store, exactly one claims each job. Returns the
-  // appended events, or nullopt when the job has left the queue or another caller is claiming
-  // it (the caller moves on to the next job). NotFound.
-  virtual Result<std::optional<std::vector<Event>>> ClaimJob(const JobRecord& job,
-                                                             const std::vector<Event>& events) = 0;
+  // `queued` false) plus its `owner` and `lease_expires_at`, only while the job is still queued,
+  // no other caller is taking it at the same instant, and the running jobs of the store are
+  // within `limits` (counted in the same transaction, so that claims of servers sharing the
+  // store never pass a limit together): of several servers sharing one store, exactly one
+  // claims each job. Nothing is written unless it is claimed. NotFound.
+  virtual Result<ClaimResult> ClaimJob(const JobRecord& job, const std::vector<Event>& events,
+                                       const ClaimLimits& limits = {}) = 0;
+  // Moves to `expires_at` the lease of every job `owner` holds that has left the queue and not
+  // ended (InProgress or Stopping), whether or not its lease had expired; returns their names. A
+  // job another server took over (TakeOverJobs) is not among them: its owner changed.
+  virtual Result<std::vector<std::string>> RenewLeases(const std::string& owner,
+                                                       TimePoint expires_at) = 0;
+  // Takes for `owner` up to `limit` jobs (0: 100) that have left the queue and not ended whose
+  // owner is another server (or none) and whose lease expired before `now` (or that have none):
+  // sets their owner and lease (`expires_at`) and returns them, in queue order. Each such job is
+  // taken by one caller only, however many call at once.
+  virtual Result<std::vector<JobRecord>> TakeOverJobs(const std::string& owner, TimePoint now,
+                                                      TimePoint expires_at, size_t limit) = 0;
   // Merges one progress callback: replaces the progress snapshot when given, sets the latest
   // value of each metric, appends the metric points and the log lines; appends a
   // "job.progress" event (data = the snapshot) when progress was given and a "job.metrics"

@@ -184,28 +184,174 @@ TEST_P(MetadataStoreConformanceTest, ClaimJobTakesAQueuedJobOnce) {
   job.queued = false;
   job.token_sha256 = std::string(64, 'c');
   job.started_at = TestTime(5);
+  job.owner = "replica-1";
+  job.lease_expires_at = TestTime(30'000);
   Event started{.type = "job.status", .sweep_id = "sw-a", .job_name = "a-000"};
-  Result<std::optional<std::vector<Event>>> claimed = store_->ClaimJob(job, {started});
+  Result<ClaimResult> claimed = store_->ClaimJob(job, {started});
   ASSERT_TRUE(claimed.ok()) << claimed.status().ToString();
-  ASSERT_TRUE(claimed->has_value());
-  ASSERT_EQ((*claimed)->size(), 1u);
-  EXPECT_EQ((**claimed)[0].id, *store_->LastEventId());
+  ASSERT_TRUE(claimed->claimed());
+  ASSERT_EQ(claimed->events.size(), 1u);
+  EXPECT_EQ(claimed->events[0].id, *store_->LastEventId());
   JobRecord stored = GetJob("a-000");
   EXPECT_FALSE(stored.queued);
   EXPECT_EQ(stored.token_sha256, job.token_sha256);
   EXPECT_EQ(stored.started_at, TestTime(5));
+  EXPECT_EQ(stored.owner, "replica-1");
+  EXPECT_EQ(stored.lease_expires_at, TestTime(30'000));
 
   int64_t last_event = *store_->LastEventId();
   job.token_sha256 = std::string(64, 'd');
-  Result<std::optional<std::vector<Event>>> again = store_->ClaimJob(job, {started});
+  job.owner = "replica-2";
+  Result<ClaimResult> again = store_->ClaimJob(job, {started});
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_FALSE(again->has_value());  // taken already: nothing written, no event
+  EXPECT_EQ(again->outcome, ClaimResult::Outcome::kTaken);  // nothing written, no event
+  EXPECT_TRUE(again->events.empty());
   EXPECT_EQ(GetJob("a-000").token_sha256, std::string(64, 'c'));
+  EXPECT_EQ(GetJob("a-000").owner, "replica-1");
   EXPECT_EQ(*store_->LastEventId(), last_event);
+
+  // UpdateJobState keeps the owner and the lease.
+  stored.secondary_status = core::SecondaryStatus::kTraining;
+  stored.owner = "someone-else";
+  stored.lease_expires_at.reset();
+  ASSERT_TRUE(store_->UpdateJobState(stored, {}).ok());
+  EXPECT_EQ(GetJob("a-000").owner, "replica-1");
+  EXPECT_EQ(GetJob("a-000").lease_expires_at, TestTime(30'000));
 
   job.name = "missing-000";
   EXPECT_EQ(store_->ClaimJob(job, {}).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(GetJob("a-001").queued);
+}
+
+TEST_P(MetadataStoreConformanceTest, ClaimJobHoldsTheLimitsOfTheRunningJobs) {
+  CreateSweep("a", 4);
+  CreateSweep("b", 3);
+  auto claim = [&](const std::string& name, const ClaimLimits& limits) {
+    JobRecord job = GetJob(name);
+    job.queued = false;
+    job.owner = "replica-1";
+    Result<ClaimResult> claimed = store_->ClaimJob(job, {}, limits);
+    EXPECT_TRUE(claimed.ok()) << claimed.status().ToString();
+    return claimed.ok() ? claimed->outcome : ClaimResult::Outcome::kTaken;
+  };
+  using Outcome = ClaimResult::Outcome;
+  EXPECT_EQ(claim("a-000", {.max_running = 3, .sweep_limit = 2}), Outcome::kClaimed);
+  EXPECT_EQ(claim("a-001", {.max_running = 3, .sweep_limit = 2}), Outcome::kClaimed);
+  EXPECT_EQ(claim("a-002", {.max_running = 3, .sweep_limit = 2}), Outcome::kAtSweepLimit);
+  EXPECT_TRUE(GetJob("a-002").queued);  // nothing written
+  EXPECT_EQ(claim("b-000", {.max_running = 3, .sweep_limit = 2}), Outcome::kClaimed);
+  EXPECT_EQ(claim("b-001", {.max_running = 3}), Outcome::kAtMaxRunning);
+  // Every job so far runs on "local" (MakeJobs): three of them.
+  EXPECT_EQ(claim("b-001", {.executor_limit = 3}), Outcome::kAtExecutorLimit);
+  // A job whose code ended, its end being recorded, does not count.
+  EXPECT_EQ(claim("b-001", {.max_running = 3, .ending = {"a-000"}}), Outcome::kClaimed);
+  // Ended and Stopping jobs: the first does not count, the second does.
+  SetJobStatus("a-000", core::JobStatus::kCompleted);
+  SetJobStatus("a-001", core::JobStatus::kStopping);
+  EXPECT_EQ(claim("a-002", {.sweep_limit = 2}), Outcome::kClaimed);
+  EXPECT_EQ(claim("a-003", {.sweep_limit = 2}), Outcome::kAtSweepLimit);
+  EXPECT_EQ(claim("a-003", {}), Outcome::kClaimed);
+}
+
+TEST_P(MetadataStoreConformanceTest, RenewLeasesMovesTheOwnersRunningLeases) {
+  CreateSweep("a", 4);
+  auto claim = [&](const std::string& name, const std::string& owner) {
+    JobRecord job = GetJob(name);
+    job.queued = false;
+    job.owner = owner;
+    job.lease_expires_at = TestTime(1'000);
+    ASSERT_TRUE(store_->ClaimJob(job, {}).value().claimed());
+  };
+  claim("a-000", "one");
+  claim("a-001", "one");
+  claim("a-002", "two");
+  claim("a-003", "one");
+  SetJobStatus("a-003", core::JobStatus::kFailed);  // ended: not renewed
+  Result<std::vector<std::string>> renewed = store_->RenewLeases("one", TestTime(9'000));
+  ASSERT_TRUE(renewed.ok()) << renewed.status().ToString();
+  EXPECT_EQ(*renewed, (std::vector<std::string>{"a-000", "a-001"}));
+  EXPECT_EQ(GetJob("a-000").lease_expires_at, TestTime(9'000));
+  EXPECT_EQ(GetJob("a-002").lease_expires_at, TestTime(1'000));
+  EXPECT_EQ(GetJob("a-003").lease_expires_at, TestTime(1'000));
+  EXPECT_TRUE(store_->RenewLeases("nobody", TestTime(9'000))->empty());
+}
+
+TEST_P(MetadataStoreConformanceTest, TakeOverJobsTakesExpiredLeasesOfOthers) {
+  CreateSweep("a", 5);
+  auto claim = [&](const std::string& name, const std::string& owner, int64_t lease_ms) {
+    JobRecord job = GetJob(name);
+    job.queued = false;
+    job.owner = owner;
+    job.lease_expires_at = TestTime(lease_ms);
+    ASSERT_TRUE(store_->ClaimJob(job, {}).value().claimed());
+  };
+  claim("a-000", "dead", 1'000);
+  claim("a-001", "alive", 50'000);
+  claim("a-002", "me", 1'000);  // its own: Renew's, not a take-over
+  claim("a-003", "dead", 2'000);
+  SetJobStatus("a-003", core::JobStatus::kCompleted);   // ended: left alone
+  SetJobStatus("a-004", core::JobStatus::kInProgress);  // left the queue with no owner
+
+  Result<std::vector<JobRecord>> taken =
+      store_->TakeOverJobs("me", TestTime(10'000), TestTime(40'000), 0);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  std::vector<std::string> names;
+  for (const JobRecord& job : *taken) {
+    names.push_back(job.name);
+    EXPECT_EQ(job.owner, "me");
+    EXPECT_EQ(job.lease_expires_at, TestTime(40'000));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"a-000", "a-004"}));
+  EXPECT_EQ(GetJob("a-000").owner, "me");
+  EXPECT_EQ(GetJob("a-000").lease_expires_at, TestTime(40'000));
+  EXPECT_EQ(GetJob("a-001").owner, "alive");
+  EXPECT_EQ(GetJob("a-003").owner, "dead");
+  // The old owner's renewal no longer finds it.
+  EXPECT_TRUE(store_->RenewLeases("dead", TestTime(60'000))->empty());
+  // For a second caller, a-002's lease ("me" did not renew it) has expired too; the jobs just
+  // taken over have a new lease. The limit bounds one call.
+  taken = store_->TakeOverJobs("other", TestTime(10'000), TestTime(40'000), 0);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_EQ((*taken)[0].name, "a-002");
+  taken = store_->TakeOverJobs("other", TestTime(60'000), TestTime(90'000), 1);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_EQ((*taken)[0].name, "a-000");
+}
+
+TEST_P(MetadataStoreConformanceTest, ConcurrentTakeOversTakeEachJobOnce) {
+  constexpr int kJobs = 100;
+  CreateSweep("q", kJobs);
+  for (int i = 0; i < kJobs; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "q-%03d", i);
+    JobRecord job = GetJob(name);
+    job.queued = false;
+    job.owner = "dead";
+    job.lease_expires_at = TestTime(0);
+    ASSERT_TRUE(store_->ClaimJob(job, {}).value().claimed());
+  }
+  std::vector<std::atomic<int>> takes(kJobs);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      while (true) {
+        auto taken = store_->TakeOverJobs("taker-" + std::to_string(t), TestTime(1'000),
+                                          TestTime(100'000), 7);
+        if (!taken.ok()) {
+          ++failures;
+          return;
+        }
+        if (taken->empty()) return;
+        for (const JobRecord& job : *taken) ++takes[std::stoi(job.name.substr(2))];
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int i = 0; i < kJobs; ++i) EXPECT_EQ(takes[i].load(), 1) << i;
 }
 
 TEST_P(MetadataStoreConformanceTest, ConcurrentClaimsTakeEachJobOnce) {
@@ -228,7 +374,7 @@ TEST_P(MetadataStoreConformanceTest, ConcurrentClaimsTakeEachJobOnce) {
         auto claimed = store_->ClaimJob(jobs[i], {});
         if (!claimed.ok()) {
           ++failures;
-        } else if (claimed->has_value()) {
+        } else if (claimed->claimed()) {
           ++claims[i];
         }
       }

@@ -16,6 +16,9 @@ Status JobNotFound(const std::string& name) {
 }
 
 constexpr size_t kDefaultJobPageSize = 100;
+// Any number, the same in every trainyard: the advisory lock that makes counting claims take
+// turns (ClaimJob with limits).
+constexpr char kClaimLock[] = "SELECT pg_advisory_xact_lock(7419020119)";
 constexpr size_t kDefaultListLimit = 1000;
 
 std::optional<int64_t> OptionalMillis(const std::optional<TimePoint>& time) {
@@ -69,7 +72,7 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                                         const std::string& sweep_id, int64_t queue_position,
                                         int64_t now_ms) {
   return connection
-      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 22) +
+      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 24) +
                 ")",
             PgParams::Of(
                 job.name, sweep_id, queue_position, job.index, job.executor,
@@ -78,7 +81,8 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                 DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                 OptionalInt(job.exit_code), job.token_sha256, OptionalMillis(job.started_at),
                 OptionalMillis(job.ended_at), DumpJson(job.progress), DumpMetricMap(job.metrics),
-                ToMillis(job.created_at), now_ms, job.stop_reason))
+                ToMillis(job.created_at), now_ms, job.stop_reason, job.owner,
+                OptionalMillis(job.lease_expires_at)))
       .status();
 }
 
@@ -155,10 +159,11 @@ Result<std::vector<Event>> PostgresMetadataStore::UpdateJobState(const JobRecord
                   [&](PgConnection& connection) { return WriteJobState(connection, job, events); });
 }
 
-Result<std::optional<std::vector<Event>>> PostgresMetadataStore::ClaimJob(
-    const JobRecord& job, const std::vector<Event>& events) {
-  using Claimed = std::optional<std::vector<Event>>;
-  return Transact(Access::kWrite, "ClaimJob", [&](PgConnection& connection) -> Result<Claimed> {
+Result<ClaimResult> PostgresMetadataStore::ClaimJob(const JobRecord& job,
+                                                    const std::vector<Event>& events,
+                                                    const ClaimLimits& limits) {
+  return Transact(Access::kWrite, "ClaimJob", [&](PgConnection& connection) -> Result<ClaimResult> {
+    ClaimResult result;
     // SKIP LOCKED: a job another server is claiming right now is passed over at once rather
     // than waited for; the lock taken here holds until this claim commits. The queued check is
     // made on the newest committed row, so a job claimed meanwhile is not taken twice.
@@ -170,11 +175,90 @@ Result<std::optional<std::vector<Event>>> PostgresMetadataStore::ClaimJob(
       TY_ASSIGN_OR_RETURN(bool exists,
                           Exists(connection, "SELECT 1 FROM jobs WHERE name = $1", job.name));
       if (!exists) return JobNotFound(job.name);
-      return Claimed();
+      return result;
     }
-    TY_ASSIGN_OR_RETURN(std::vector<Event> appended, WriteJobState(connection, job, events));
-    return Claimed(std::move(appended));
+    if (limits.max_running > 0 || limits.executor_limit > 0 || limits.sweep_limit > 0) {
+      // Claims that count take turns (a transaction-scoped advisory lock, held to the commit):
+      // each counts the running jobs with the claims before it committed, so that two servers
+      // never both take the last free slot. READ COMMITTED: the count below is a snapshot taken
+      // after the lock.
+      TY_RETURN_IF_ERROR(connection.Exec(kClaimLock).status());
+      TY_ASSIGN_OR_RETURN(PgResult rows,
+                          connection.Exec(std::string("SELECT name, executor, sweep_id FROM jobs "
+                                                      "WHERE ") +
+                                          kRunningCondition));
+      std::vector<RunningJob> running;
+      running.reserve(static_cast<size_t>(rows.Rows()));
+      for (int i = 0; i < rows.Rows(); ++i) {
+        PgRow row = rows.Row(i);
+        running.push_back({row.Text(0), row.Text(1), row.Text(2)});
+      }
+      if (auto reached = ReachedLimit(running, job, limits)) {
+        result.outcome = *reached;
+        return result;
+      }
+    }
+    TY_ASSIGN_OR_RETURN(result.events, WriteJobState(connection, job, events));
+    TY_RETURN_IF_ERROR(
+        connection
+            .Exec("UPDATE jobs SET owner = $1, lease_expires_at_ms = $2 "
+                  "WHERE name = $3",
+                  PgParams::Of(job.owner, OptionalMillis(job.lease_expires_at), job.name))
+            .status());
+    result.outcome = ClaimResult::Outcome::kClaimed;
+    return result;
   });
+}
+
+Result<std::vector<std::string>> PostgresMetadataStore::RenewLeases(const std::string& owner,
+                                                                    TimePoint expires_at) {
+  return Transact(Access::kWrite, "RenewLeases",
+                  [&](PgConnection& connection) -> Result<std::vector<std::string>> {
+                    TY_ASSIGN_OR_RETURN(
+                        PgResult rows,
+                        connection.Exec(std::string("UPDATE jobs SET lease_expires_at_ms = $1 "
+                                                    "WHERE owner = $2 AND ") +
+                                            kRunningCondition + " RETURNING name",
+                                        PgParams::Of(ToMillis(expires_at), owner)));
+                    std::vector<std::string> names;
+                    for (int i = 0; i < rows.Rows(); ++i) names.push_back(rows.Row(i).Text(0));
+                    std::sort(names.begin(), names.end());
+                    return names;
+                  });
+}
+
+Result<std::vector<JobRecord>> PostgresMetadataStore::TakeOverJobs(const std::string& owner,
+                                                                   TimePoint now,
+                                                                   TimePoint expires_at,
+                                                                   size_t limit) {
+  if (limit == 0) limit = kDefaultJobPageSize;
+  return Transact(
+      Access::kWrite, "TakeOverJobs",
+      [&](PgConnection& connection) -> Result<std::vector<JobRecord>> {
+        // SKIP LOCKED: rows another server is taking over (or claiming, renewing) right now are
+        // left to it; the lock re-checks the condition on the newest row, so a lease renewed
+        // meanwhile is not taken.
+        TY_ASSIGN_OR_RETURN(
+            PgResult rows,
+            connection.Exec(
+                std::string("UPDATE jobs SET owner = $1, lease_expires_at_ms = $2 WHERE name IN "
+                            "(SELECT name FROM jobs WHERE ") +
+                    kRunningCondition +
+                    " AND owner <> $1 AND COALESCE(lease_expires_at_ms, 0) < $3 "
+                    "ORDER BY queue_position LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING " +
+                    kJobColumns,
+                PgParams::Of(owner, ToMillis(expires_at), ToMillis(now),
+                             static_cast<int64_t>(limit))));
+        std::vector<JobRecord> taken;
+        for (int i = 0; i < rows.Rows(); ++i) {
+          TY_ASSIGN_OR_RETURN(JobRecord job, ReadJob(rows.Row(i)));
+          taken.push_back(std::move(job));
+        }
+        std::sort(taken.begin(), taken.end(), [](const JobRecord& a, const JobRecord& b) {
+          return a.queue_position < b.queue_position;
+        });
+        return taken;
+      });
 }
 
 Result<ProgressRecorded> PostgresMetadataStore::RecordProgress(const std::string& job_name,

@@ -204,7 +204,7 @@ TEST_F(PostgresMetadataStoreTest, TwoServersRacingOnAThousandQueuedJobsClaimEach
       auto claimed = store->ClaimJob(jobs[i], {});
       if (!claimed.ok()) {
         ++failures;
-      } else if (claimed->has_value()) {
+      } else if (claimed->claimed()) {
         ++claims[i];
       }
     }

@@ -157,6 +157,11 @@ CREATE TABLE webhook_cursor (
     R"sql(
 ALTER TABLE jobs ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: which server follows a running job, and until when its lease holds (SQLite's 5).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN lease_expires_at_ms BIGINT;
+)sql",
 };
 
 Status Migrate(PgConnection& connection) {

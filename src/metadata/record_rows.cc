@@ -1,5 +1,6 @@
 #include "metadata/record_rows.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace trainyard::metadata {
@@ -73,6 +74,29 @@ json MetricPointJson(const MetricPoint& point) {
   if (point.step) entry["step"] = *point.step;
   entry["timestamp"] = FormatIso8601(point.timestamp);
   return entry;
+}
+
+std::optional<ClaimResult::Outcome> ReachedLimit(const std::vector<RunningJob>& running,
+                                                 const JobRecord& job, const ClaimLimits& limits) {
+  int all = 0, executor = 0, sweep = 0;
+  for (const RunningJob& other : running) {
+    if (std::find(limits.ending.begin(), limits.ending.end(), other.name) != limits.ending.end()) {
+      continue;
+    }
+    ++all;
+    if (other.executor == job.executor) ++executor;
+    if (other.sweep_id == job.sweep_id) ++sweep;
+  }
+  if (limits.max_running > 0 && all >= limits.max_running) {
+    return ClaimResult::Outcome::kAtMaxRunning;
+  }
+  if (limits.executor_limit > 0 && executor >= limits.executor_limit) {
+    return ClaimResult::Outcome::kAtExecutorLimit;
+  }
+  if (limits.sweep_limit > 0 && sweep >= limits.sweep_limit) {
+    return ClaimResult::Outcome::kAtSweepLimit;
+  }
+  return std::nullopt;
 }
 
 }  // namespace trainyard::metadata

@@ -37,7 +37,7 @@ inline constexpr char kJobColumns[] =
     "name, sweep_id, queue_position, job_index, executor, hyperparameters, queued, "
     "executor_job_name, attempt, status, secondary_status, transitions, failure_reason, "
     "exit_code, token_sha256, started_at_ms, ended_at_ms, progress, metrics, created_at_ms, "
-    "updated_at_ms, stop_reason";
+    "updated_at_ms, stop_reason, owner, lease_expires_at_ms";
 inline constexpr char kEventColumns[] = "id, type, sweep_id, job_name, data, time_ms";
 inline constexpr char kWebhookColumns[] = "id, url, events, secret, format, created_at_ms";
 inline constexpr char kDeliveryColumns[] =
@@ -53,6 +53,20 @@ Result<nlohmann::json> ParseJson(const std::string& text, std::string_view what)
 std::string DumpStringMap(const std::map<std::string, std::string>& map);
 // NaN and infinities have no JSON form: they are stored as null and read back as NaN.
 std::string DumpMetricMap(const std::map<std::string, double>& map);
+
+// The SQL condition of a job that counts against ClaimLimits: out of the queue, not ended.
+inline constexpr char kRunningCondition[] = "queued = 0 AND status IN ('InProgress', 'Stopping')";
+
+// One running job, as ClaimJob counts it.
+struct RunningJob {
+  std::string name;
+  std::string executor;
+  std::string sweep_id;
+};
+// The first limit of `limits` that the running jobs reach for `job` (those in limits.ending not
+// counted); nullopt when it may be claimed. The same in every store.
+std::optional<ClaimResult::Outcome> ReachedLimit(const std::vector<RunningJob>& running,
+                                                 const JobRecord& job, const ClaimLimits& limits);
 
 // An update's metric points merged into a job's latest values, keeping at most `max_names`
 // names (0: no cap): returns the points kept and counts the others in `dropped`.
@@ -139,6 +153,8 @@ Result<JobRecord> ReadJob(const Row& row) {
   job.created_at = FromMillis(row.Int(19));
   job.updated_at = FromMillis(row.Int(20));
   job.stop_reason = row.Text(21);
+  job.owner = row.Text(22);
+  if (!row.IsNull(23)) job.lease_expires_at = FromMillis(row.Int(23));
   return job;
 }
 

@@ -151,6 +151,12 @@ CREATE TABLE webhook_cursor (
     R"sql(
 ALTER TABLE jobs ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
 )sql",
+    // 5: which server follows a running job, and until when its lease holds (ClaimJob,
+    // RenewLeases, TakeOverJobs).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN lease_expires_at_ms INTEGER;
+)sql",
 };
 
 Result<int64_t> UserVersion(SqliteDb& db) {

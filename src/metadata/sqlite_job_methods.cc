@@ -26,16 +26,18 @@ Status SqliteMetadataStore::InsertJob(const JobRecord& job, const std::string& s
   TY_ASSIGN_OR_RETURN(Statement insert,
                       db_->Prepare(std::string("INSERT INTO jobs (") + kJobColumns +
                                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                   "?, ?, ?, ?, ?)"));
-  std::optional<int64_t> started, ended;
+                                   "?, ?, ?, ?, ?, ?, ?)"));
+  std::optional<int64_t> started, ended, lease;
   if (job.started_at) started = ToMillis(*job.started_at);
   if (job.ended_at) ended = ToMillis(*job.ended_at);
+  if (job.lease_expires_at) lease = ToMillis(*job.lease_expires_at);
   insert.BindAll(job.name, sweep_id, queue_position, job.index, job.executor,
                  DumpStringMap(job.hyperparameters), int64_t{job.queued}, job.executor_job_name,
                  job.attempt, core::ToString(job.status), core::ToString(job.secondary_status),
                  DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                  job.exit_code, job.token_sha256, started, ended, DumpJson(job.progress),
-                 DumpMetricMap(job.metrics), ToMillis(job.created_at), now_ms, job.stop_reason);
+                 DumpMetricMap(job.metrics), ToMillis(job.created_at), now_ms, job.stop_reason,
+                 job.owner, lease);
   return insert.Run();
 }
 
@@ -132,19 +134,97 @@ Result<std::vector<Event>> SqliteMetadataStore::UpdateJobState(const JobRecord& 
   return appended;
 }
 
-Result<std::optional<std::vector<Event>>> SqliteMetadataStore::ClaimJob(
-    const JobRecord& job, const std::vector<Event>& events) {
+Result<ClaimResult> SqliteMetadataStore::ClaimJob(const JobRecord& job,
+                                                  const std::vector<Event>& events,
+                                                  const ClaimLimits& limits) {
   std::lock_guard lock(mu_);
-  // One writer at a time (BEGIN IMMEDIATE, across processes too): the check and the write
+  // One writer at a time (BEGIN IMMEDIATE, across processes too): the checks and the write
   // below cannot interleave with another claim.
   TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
   TY_ASSIGN_OR_RETURN(Statement query, db_->Prepare("SELECT queued FROM jobs WHERE name = ?"));
   TY_ASSIGN_OR_RETURN(bool row, query.BindAll(job.name).Step());
   if (!row) return JobNotFound(job.name);
-  if (query.Int(0) == 0) return std::optional<std::vector<Event>>();  // taken already
-  TY_ASSIGN_OR_RETURN(std::vector<Event> appended, WriteJobState(job, events));
+  ClaimResult result;
+  if (query.Int(0) == 0) return result;  // taken already
+  if (limits.max_running > 0 || limits.executor_limit > 0 || limits.sweep_limit > 0) {
+    TY_ASSIGN_OR_RETURN(
+        Statement running_query,
+        db_->Prepare(std::string("SELECT name, executor, sweep_id FROM jobs WHERE ") +
+                     kRunningCondition));
+    std::vector<RunningJob> running;
+    while (true) {
+      TY_ASSIGN_OR_RETURN(bool more, running_query.Step());
+      if (!more) break;
+      running.push_back({running_query.Text(0), running_query.Text(1), running_query.Text(2)});
+    }
+    if (auto reached = ReachedLimit(running, job, limits)) {
+      result.outcome = *reached;
+      return result;
+    }
+  }
+  TY_ASSIGN_OR_RETURN(result.events, WriteJobState(job, events));
+  TY_ASSIGN_OR_RETURN(Statement lease,
+                      db_->Prepare("UPDATE jobs SET owner = ?, lease_expires_at_ms = ? "
+                                   "WHERE name = ?"));
+  std::optional<int64_t> expires;
+  if (job.lease_expires_at) expires = ToMillis(*job.lease_expires_at);
+  TY_RETURN_IF_ERROR(lease.BindAll(job.owner, expires, job.name).Run());
   TY_RETURN_IF_ERROR(transaction.Commit());
-  return std::optional<std::vector<Event>>(std::move(appended));
+  result.outcome = ClaimResult::Outcome::kClaimed;
+  return result;
+}
+
+Result<std::vector<std::string>> SqliteMetadataStore::RenewLeases(const std::string& owner,
+                                                                  TimePoint expires_at) {
+  std::lock_guard lock(mu_);
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+  TY_ASSIGN_OR_RETURN(Statement update,
+                      db_->Prepare(std::string("UPDATE jobs SET lease_expires_at_ms = ? WHERE "
+                                               "owner = ? AND ") +
+                                   kRunningCondition + " RETURNING name"));
+  update.BindAll(ToMillis(expires_at), owner);
+  std::vector<std::string> names;
+  while (true) {
+    TY_ASSIGN_OR_RETURN(bool row, update.Step());
+    if (!row) break;
+    names.push_back(update.Text(0));
+  }
+  TY_RETURN_IF_ERROR(transaction.Commit());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::vector<JobRecord>> SqliteMetadataStore::TakeOverJobs(const std::string& owner,
+                                                                 TimePoint now,
+                                                                 TimePoint expires_at,
+                                                                 size_t limit) {
+  if (limit == 0) limit = kDefaultJobPageSize;
+  std::lock_guard lock(mu_);
+  // The one writer: no other caller takes the same jobs between this read and the write.
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+  TY_ASSIGN_OR_RETURN(
+      Statement query,
+      db_->Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE " + kRunningCondition +
+                   " AND owner <> ? AND COALESCE(lease_expires_at_ms, 0) < ? "
+                   "ORDER BY queue_position LIMIT ?"));
+  query.BindAll(owner, ToMillis(now), static_cast<int64_t>(limit));
+  std::vector<JobRecord> taken;
+  while (true) {
+    TY_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) break;
+    TY_ASSIGN_OR_RETURN(JobRecord job, ReadJob(query));
+    taken.push_back(std::move(job));
+  }
+  for (JobRecord& job : taken) {
+    TY_ASSIGN_OR_RETURN(Statement update,
+                        db_->Prepare("UPDATE jobs SET owner = ?, lease_expires_at_ms = ? "
+                                     "WHERE name = ?"));
+    TY_RETURN_IF_ERROR(update.BindAll(owner, ToMillis(expires_at), job.name).Run());
+    job.owner = owner;
+    job.lease_expires_at = expires_at;
+  }
+  TY_RETURN_IF_ERROR(transaction.Commit());
+  return taken;
 }
 
 Result<ProgressRecorded> SqliteMetadataStore::RecordProgress(const std::string& job_name,

@@ -55,8 +55,12 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<JobPage> ListJobs(const JobFilter& filter) override;
   Result<std::vector<Event>> UpdateJobState(const JobRecord& job,
                                             const std::vector<Event>& events) override;
-  Result<std::optional<std::vector<Event>>> ClaimJob(const JobRecord& job,
-                                                     const std::vector<Event>& events) override;
+  Result<ClaimResult> ClaimJob(const JobRecord& job, const std::vector<Event>& events,
+                               const ClaimLimits& limits = {}) override;
+  Result<std::vector<std::string>> RenewLeases(const std::string& owner,
+                                               TimePoint expires_at) override;
+  Result<std::vector<JobRecord>> TakeOverJobs(const std::string& owner, TimePoint now,
+                                              TimePoint expires_at, size_t limit) override;
   Result<ProgressRecorded> RecordProgress(const std::string& job_name,
                                           const ProgressUpdate& update) override;
   Result<std::vector<MetricPoint>> ListMetricPoints(const std::string& job_name,
