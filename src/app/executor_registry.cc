@@ -57,7 +57,7 @@ Result<ExecutorPtr> OpenSlurm(const ExecutorSettings& settings) {
                      options.site.qos.empty() ? "(default)" : options.site.qos,
                      options.work_dir.string());
   // As for the local executor: before the scheduler's recovery asks about its jobs.
-  if (options.detach_jobs) {
+  if (options.detach_jobs && settings.slurm->adopt_at_start) {
     if (Status adopted = slurm->AdoptRunningJobs(); !adopted.ok()) {
       return adopted.WithContext("slurm executor");
     }

@@ -26,6 +26,10 @@ namespace trainyard::app {
 struct SlurmSetup {
   executor::SlurmExecutorOptions executor;
   executor::SlurmCommandsOptions commands;
+  // With detach_jobs: follow every job recorded in the work dir when built. False where other
+  // servers share the work dir and the metadata store: each server's scheduler adopts its own
+  // jobs, and those it takes over, one by one (Executor::Adopt).
+  bool adopt_at_start = true;
 };
 
 // The options of every executor; an executor whose options are absent is off.

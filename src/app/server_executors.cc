@@ -9,6 +9,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A metadata store that several servers may share (metadata/postgres_metadata_store.h).
+bool IsSharedMetadataUrl(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
 fs::path WrapperBesideSelf() {
   std::error_code error;
   fs::path self = fs::read_symlink("/proc/self/exe", error);
@@ -75,6 +80,9 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     executor.progress_interval = options.progress_interval;
     executor.detach_jobs = true;  // jobs live in Slurm and are followed again by their ids
     executor.on_step = on_step;
+    // On a shared (PostgreSQL) metadata store, other servers may share the work dir and follow
+    // some of its jobs: each scheduler adopts its own (docs/scale-out.md).
+    slurm.adopt_at_start = !IsSharedMetadataUrl(options.metadata);
     // Slurm's commands run with the server's environment (SLURM_CONF, PATH, munge's socket);
     // the jobs get only the job environment above and the variables exported by name.
     slurm.commands.environment = environment;

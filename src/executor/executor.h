@@ -88,6 +88,21 @@ class Executor {
   // before the restart.
   virtual bool RemembersJobsAcrossRestarts() const { return false; }
 
+  // Whether any server sharing the metadata store can follow this executor's jobs (their records
+  // and their backend are reachable from every one: SageMaker; Slurm with its shared work dir),
+  // so that one server takes over the jobs of another that stopped (Adopt). False: a job lives
+  // on the machine of the server that submitted it.
+  virtual bool ReachableFromAnyServer() const { return false; }
+  // Follows a job that another server (or an earlier run of this one) submitted, from the
+  // backend and the shared records; its artifacts go to `artifact_dir` from now on. OK when it
+  // is followed now or was known already; NotFound when the backend does not know it or its
+  // launch never happened (fenced off: it may be submitted again); FailedPrecondition for an
+  // executor that is not ReachableFromAnyServer.
+  virtual Status Adopt(const std::string& job_name, const std::filesystem::path& /*artifact_dir*/) {
+    return FailedPrecondition("the " + name() + " executor cannot take over job '" + job_name +
+                              "': its jobs live on the machine that started them");
+  }
+
   // `listener` is called, from any thread, after one of this executor's jobs changed its
   // status, so that the caller can act at once instead of at its next poll. Null removes it;
   // once this returns, the old listener is no longer running nor called.

@@ -376,4 +376,43 @@ Result<std::set<std::string>> RecordedJobsExecutor::AdoptRecordedJobs() {
   return kept;
 }
 
+Status RecordedJobsExecutor::AdoptRecordedJob(const std::string& job_name,
+                                              const fs::path& artifact_dir) {
+  if (!options_.detach_jobs) return FailedPrecondition("adopting jobs needs detach_jobs");
+  {
+    std::lock_guard lock(mutex_);
+    if (jobs_.count(job_name)) return Status::Ok();
+  }
+  const fs::path job_dir = options_.work_dir / job_name;
+  const fs::path state_file = kExecutorStateFileName;
+  std::error_code error;
+  if (!fs::exists(job_dir / state_file, error)) {
+    return NotFound("job '" + job_name + "' is not recorded under '" + options_.work_dir.string() +
+                    "'");
+  }
+  TY_ASSIGN_OR_RETURN(std::unique_ptr<Job> job, LoadJob(job_dir / state_file));
+  if (job->name() != job_name) {
+    return Internal("'" + (job_dir / state_file).string() + "' records job '" + job->name() +
+                    "', not '" + job_name + "'");
+  }
+  job->spec.artifact_dir = artifact_dir;
+  if (!core::IsTerminal(job->status.status())) {
+    TY_ASSIGN_OR_RETURN(bool launched, RecoverLaunch(*job));
+    if (!launched) {
+      Logger("executor")
+          .info("job={} had not started its command: forgotten, to run again", job_name);
+      RemoveLeftover(job_dir);
+      return NotFound("job '" + job_name + "' never started its command");
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (jobs_.count(job_name)) return Status::Ok();
+  job->adopted = !core::IsTerminal(job->status.status());
+  Job* adopted = job.get();
+  jobs_[job_name] = std::move(job);
+  if (adopted->adopted) adopted->thread = std::thread([this, adopted] { RunJob(*adopted); });
+  Logger("executor").info("job={} taken over from its records", job_name);
+  return Status::Ok();
+}
+
 }  // namespace trainyard::executor

@@ -120,6 +120,10 @@ class RecordedJobsExecutor : public Executor {
   // whose backend resources must be kept: those known before, those adopted as running and
   // those left alone (by their directory's name). Errors: the work_dir cannot be listed.
   Result<std::set<std::string>> AdoptRecordedJobs();
+  // AdoptRecordedJobs for one job (<work_dir>/<job_name>), its artifacts going to
+  // `artifact_dir`: OK when it is followed now (or known already), NotFound when nothing is
+  // recorded for it or its launch never happened (forgotten, as AdoptRecordedJobs does).
+  Status AdoptRecordedJob(const std::string& job_name, const std::filesystem::path& artifact_dir);
 
   // With detach_jobs, stops following the jobs and leaves them running for the next executor
   // (within about 100 ms, longer only while a job's input is being copied or its artifacts

@@ -250,6 +250,15 @@ Result<JobDescription> SageMakerExecutor::Describe(const std::string& job_name) 
   return published;
 }
 
+Status SageMakerExecutor::Adopt(const std::string& job_name, const fs::path& artifact_dir) {
+  if (artifact_dir != options_.work_dir / job_name / "artifacts") {
+    return FailedPrecondition("the sagemaker executor keeps job '" + job_name +
+                              "' artifacts under its work dir, not in '" + artifact_dir.string() +
+                              "'");
+  }
+  return Describe(job_name).status();
+}
+
 Status SageMakerExecutor::Stop(const std::string& job_name) {
   auto job = Find(job_name);
   if (job) {

@@ -44,6 +44,10 @@ class SageMakerExecutor : public Executor {
   // SageMaker keeps every job, and names are unique: a job it does not know was never created,
   // and a create whose answer was lost adopts the job it finds under its name.
   bool RemembersJobsAcrossRestarts() const override { return true; }
+  // Jobs live in AWS: any server describes them by name, and follows them from then on (their
+  // artifacts go to <work_dir>/<job>/artifacts, where that server's scheduler expects them).
+  bool ReachableFromAnyServer() const override { return true; }
+  Status Adopt(const std::string& job_name, const std::filesystem::path& artifact_dir) override;
   // An image, or a command run by trainyard-wrap in the default image (docs/sagemaker.md).
   TrainerKind AcceptedTrainer() const override { return TrainerKind::kImageOrCommand; }
   bool RunsImageItself() const override { return true; }

@@ -59,6 +59,12 @@ class SlurmExecutor : public RecordedJobsExecutor {
   // work_dir (see the header comment), called once at start, before anyone asks Describe.
   // Errors: the work_dir cannot be listed.
   Status AdoptRunningJobs();
+  // Every server whose slurm work dir is the same shared directory follows the jobs of another
+  // (detach_jobs: jobs outlive the server).
+  bool ReachableFromAnyServer() const override { return options_.detach_jobs; }
+  Status Adopt(const std::string& job_name, const std::filesystem::path& artifact_dir) override {
+    return AdoptRecordedJob(job_name, artifact_dir);
+  }
 
   // The files of a job's directory.
   static constexpr char kScriptFileName[] = "slurm-job.sh";
