@@ -142,6 +142,13 @@ void RaiseOpenFileLimit(const ServerOptions& options) {
   }
 }
 
+// This machine's name, for the default replica id; "localhost" when it has none.
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
 std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
@@ -259,6 +266,10 @@ int Serve(ServerOptions options) {
   // object of its buckets, in the same store: the job's code is unpacked into /opt/ml/code.
   if (!options.s3_host.empty())
     scheduling.submit_directory_key = server::sagemaker::SubmitDirectoryKey;
+  scheduling.owner_id = options.replica_id.empty() ? HostName() + ":" + options.data_dir.string()
+                                                   : options.replica_id;
+  scheduling.lease_duration = std::chrono::seconds(options.lease_seconds);
+  Logger("app").info("replica_id={} lease_seconds={}", scheduling.owner_id, options.lease_seconds);
   scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
@@ -338,7 +349,7 @@ void AddServerCommand(CLI::App& cli, ServerCommand& state) {
   server->footer(R"(
 Embedded defaults: metadata in SQLite, objects and job files in --data-dir, jobs run by the local
 executor. Settings come from --config (a JSON object with the keys data_dir, listen, objects,
-metadata, max_running, executor_limits ({"local": 2}), public_url, token,
+metadata, max_running, replica_id, lease_seconds, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
 container_cpus, container_memory, container_pull, container_auth_file, container_ecr_registry,
 s3_listen, s3_access_key_id, s3_secret_access_key, log_level, log_format,
@@ -393,7 +404,15 @@ Example:
   server->add_flag("--container-gpus", flags.container_gpus, "Give each container all GPUs");
   server->add_option_function<int>(
       "--max-running", [&flags](int value) { flags.max_running = value; },
-      "Jobs running at once (default 2)");
+      "Jobs running at once (default 2; with several servers on one metadata store, counted "
+      "over all of them)");
+  optional_string("--replica-id", flags.replica_id,
+                  "This server's name among the servers sharing a metadata store (default "
+                  "HOSTNAME:DATA_DIR; docs/scale-out.md)");
+  server->add_option_function<int>(
+      "--lease-seconds", [&flags](int value) { flags.lease_seconds = value; },
+      "How long this server's hold on a running job lasts without renewal before another "
+      "server sharing the metadata store takes it over (default 30)");
   server->add_option("--executor-limit", flags.executor_limits,
                      "Jobs running at once on one executor: NAME=N (repeatable)");
   server->add_option("--job-env-passthrough", flags.job_env_passthrough,

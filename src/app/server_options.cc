@@ -169,6 +169,20 @@ struct Setters {
       options.metadata = value;
     } else if (key == "max_running") {
       TY_ASSIGN_OR_RETURN(options.max_running, ParseInt(value, where, 1, 10000));
+    } else if (key == "replica_id") {
+      if (value.empty() || value.size() > 200) {
+        return InvalidArgument(where + ": must be 1 to 200 characters");
+      }
+      for (char c : value) {
+        if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) {
+          return InvalidArgument(where + ": '" + value +
+                                 "' has a space or a control character; use letters, digits "
+                                 "and punctuation");
+        }
+      }
+      options.replica_id = value;
+    } else if (key == "lease_seconds") {
+      TY_ASSIGN_OR_RETURN(options.lease_seconds, ParseInt(value, where, 1, 3600));
     } else if (key == "executor_limits") {
       // "local=2,container=1" (the config file's object arrives in this form too)
       size_t start = 0;
@@ -253,8 +267,8 @@ struct Setters {
     } else {
       return InvalidArgument(where +
                              ": unknown setting (known: data_dir, listen, objects, "
-                             "metadata, max_running, executor_limits, public_url, "
-                             "token, progress_interval_seconds, wrapper, web_dir, "
+                             "metadata, max_running, replica_id, lease_seconds, executor_limits, "
+                             "public_url, token, progress_interval_seconds, wrapper, web_dir, "
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, container_pull, container_auth_file, "
                              "container_ecr_registry, s3_listen, s3_access_key_id, "
@@ -443,6 +457,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_OBJECTS", "objects"},
       {"TRAINYARD_METADATA", "metadata"},
       {"TRAINYARD_MAX_RUNNING", "max_running"},
+      {"TRAINYARD_REPLICA_ID", "replica_id"},
+      {"TRAINYARD_LEASE_SECONDS", "lease_seconds"},
       {"TRAINYARD_EXECUTOR_LIMITS", "executor_limits"},
       {"TRAINYARD_PUBLIC_URL", "public_url"},
       {"TRAINYARD_TOKEN", "token"},
@@ -491,6 +507,11 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
   TY_RETURN_IF_ERROR(set_flag(flags.objects, "objects", "--objects"));
   TY_RETURN_IF_ERROR(set_flag(flags.metadata, "metadata", "--metadata"));
   TY_RETURN_IF_ERROR(set_flag(flags.public_url, "public_url", "--public-url"));
+  TY_RETURN_IF_ERROR(set_flag(flags.replica_id, "replica_id", "--replica-id"));
+  if (flags.lease_seconds) {
+    TY_RETURN_IF_ERROR(
+        setters.Set("lease_seconds", std::to_string(*flags.lease_seconds), "--lease-seconds"));
+  }
   TY_RETURN_IF_ERROR(set_flag(flags.token, "token", "--token"));
   TY_RETURN_IF_ERROR(set_flag(flags.wrapper, "wrapper", "--wrapper"));
   TY_RETURN_IF_ERROR(set_flag(flags.web_dir, "web_dir", "--web-dir"));

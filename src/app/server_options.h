@@ -85,6 +85,11 @@ struct ServerOptions {
   std::string objects;   // storage URI; empty: file://<data_dir>/objects
   std::string metadata;  // metadata URL; empty: sqlite://<data_dir>/trainyard.db
   int max_running = 2;   // jobs at once, every executor together
+  // Servers sharing one metadata store (docs/scale-out.md): this server's name among them, the
+  // owner of the jobs it runs (empty: <hostname>:<data_dir>, the same across restarts), and
+  // how long its lease on a job holds without renewal before another server takes the job over.
+  std::string replica_id;
+  int lease_seconds = 30;
   std::map<std::string, int> executor_limits;  // jobs at once on one executor ("local": 1)
   std::string public_url;  // how jobs reach the server; empty: http://<host>:<port>
   std::string token;       // the API token; empty: generated at first start
@@ -126,7 +131,8 @@ struct ServerOptions {
 struct ServerFlags {
   std::string config_file;
   std::optional<std::string> data_dir, listen, objects, metadata, public_url, token;
-  std::optional<int> max_running, progress_interval_seconds;
+  std::optional<int> max_running, progress_interval_seconds, lease_seconds;
+  std::optional<std::string> replica_id;
   std::vector<std::string> executor_limits;      // NAME=N, repeatable
   std::vector<std::string> job_env_passthrough;  // NAME or NAME,NAME; repeatable
   std::optional<std::string> wrapper;

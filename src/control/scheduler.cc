@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "control/early_stop.h"
 #include "control/job_tokens.h"
+#include "control/scheduler_internal.h"
 #include "control/sweep_search.h"
 #include "core/job_naming.h"
 #include "core/job_status.h"
@@ -46,6 +47,8 @@ void CopyStatus(JobRecord& job, const core::JobStatusTracker& tracker) {
   job.transitions = tracker.transitions();
 }
 
+}  // namespace
+
 void ResetForQueue(JobRecord& job, const std::string& message) {
   job.queued = true;
   job.status = core::JobStatus::kInProgress;
@@ -59,6 +62,8 @@ void ResetForQueue(JobRecord& job, const std::string& message) {
   job.stop_reason.clear();
 }
 
+namespace {
+
 // Logs a failure that the queue thread cannot return to anyone; true when `status` is OK.
 bool LogIfFailed(const Status& status, const std::string& job_name, const char* what) {
   if (!status.ok()) {
@@ -67,12 +72,15 @@ bool LogIfFailed(const Status& status, const std::string& job_name, const char* 
   return status.ok();
 }
 
-// A retry runs under a new executor name: executors refuse a name twice, as SageMaker does.
+}  // namespace
+
 std::string AttemptName(const std::string& job_name, int attempt) {
   if (attempt == 0) return job_name;
   std::string suffix = "-r" + std::to_string(attempt);
   return job_name.substr(0, core::kMaxTrainingJobNameLength - suffix.size()) + suffix;
 }
+
+namespace {
 
 // A sweep's trainer is of the kind its executor runs; the message says which field to give.
 Status CheckTrainer(const SweepRequest& request, const executor::Executor& executor) {
@@ -198,13 +206,15 @@ void Scheduler::RunOnce() {
 
 std::vector<Scheduler::EndedJob> Scheduler::Pass() {
   std::lock_guard lock(mutex_);
+  KeepLeases();
   std::vector<EndedJob> ended = FollowRunning();
   StopJobsEarly();
-  SuggestForSearches();
-  // The slots of the jobs that ended are filled before their outputs are stored: storing is no
-  // work of the executor's, and a search's short trials should not wait for it.
-  StartQueued();
   for (const EndedJob& job : ended) finishing_.insert(job.record.name);
+  SuggestForSearches();
+  // The slots of the jobs that ended are filled before their outputs are stored (the claims
+  // do not count the jobs in finishing_): storing is no work of the executor's, and a search's
+  // short trials should not wait for it.
+  StartQueued();
   return ended;
 }
 
@@ -232,7 +242,8 @@ fs::path Scheduler::JobWorkDir(const std::string& executor_job_name) const {
   return options_.work_dir / executor_job_name;
 }
 
-Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
+namespace {
+Event StatusEvent(const JobRecord& job, const std::string& message) {
   Event event;
   event.type = "job.status";
   event.sweep_id = job.sweep_id;
@@ -243,7 +254,12 @@ Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
                 {"attempt", job.attempt}};
   if (!job.failure_reason.empty()) event.data["failure_reason"] = job.failure_reason;
   if (!message.empty()) event.data["message"] = message;
-  auto written = metadata_.UpdateJobState(job, {event});
+  return event;
+}
+}  // namespace
+
+Status Scheduler::WriteState(const JobRecord& job, const std::string& message) {
+  auto written = metadata_.UpdateJobState(job, {StatusEvent(job, message)});
   if (options_.on_events) options_.on_events();
   return written.status();
 }
@@ -358,6 +374,20 @@ Status Scheduler::EndWithoutRunning(JobRecord job, core::SecondaryStatus status,
   return WriteState(job, message);
 }
 
+Result<bool> Scheduler::EndQueued(JobRecord job, core::SecondaryStatus status,
+                                  const std::string& unmasked_message) {
+  const std::string message = options_.secret_mask.Apply(unmasked_message);
+  AppendTransition(job, status, message, Now());
+  job.queued = false;
+  job.ended_at = Now();
+  if (status == core::SecondaryStatus::kFailed) job.failure_reason = message;
+  // A claim, so that a server claiming the job at the same instant cannot start it as well.
+  TY_ASSIGN_OR_RETURN(metadata::ClaimResult ended,
+                      metadata_.ClaimJob(job, {StatusEvent(job, message)}));
+  if (ended.claimed() && options_.on_events) options_.on_events();
+  return ended.claimed();
+}
+
 Status Scheduler::StopJob(const std::string& job_name) {
   std::lock_guard lock(mutex_);
   return StopJobLocked(job_name, "Stopping the job");
@@ -367,13 +397,30 @@ Status Scheduler::StopJobLocked(const std::string& job_name, const std::string& 
   TY_ASSIGN_OR_RETURN(JobRecord job, metadata_.GetJob(job_name));
   if (IsEnded(job)) return Status::Ok();
   if (job.queued) {
-    AppendTransition(job, core::SecondaryStatus::kStopping, message, Now());
-    return EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
-                             "Stopped before it started");
+    JobRecord stopping = job;
+    AppendTransition(stopping, core::SecondaryStatus::kStopping, message, Now());
+    TY_ASSIGN_OR_RETURN(bool stopped,
+                        EndQueued(std::move(stopping), core::SecondaryStatus::kStopped,
+                                  "Stopped before it started"));
+    if (stopped) return Status::Ok();
+    // A server claimed it meanwhile: it is stopped as a running job.
+    TY_ASSIGN_OR_RETURN(job, metadata_.GetJob(job_name));
+    if (IsEnded(job)) return Status::Ok();
   }
   if (finishing_.count(job_name)) return Status::Ok();  // its code has ended already
   auto running = running_.find(job_name);
-  if (running == running_.end()) return Internal("job '" + job_name + "' is not followed");
+  if (running == running_.end()) {
+    if (job.owner == options_.owner_id) {
+      return Internal("job '" + job_name + "' is not followed");
+    }
+    // Another server follows it: the Stopping recorded here is its word to stop the job, acted
+    // on at its next pass.
+    if (job.status != core::JobStatus::kStopping) {
+      AppendTransition(job, core::SecondaryStatus::kStopping, "Stopping the job", Now());
+      TY_RETURN_IF_ERROR(WriteState(job, "stop requested"));
+    }
+    return Status::Ok();
+  }
   TY_RETURN_IF_ERROR(running->second.executor->Stop(job.executor_job_name));
   // Recorded at once, so that whoever asked sees the job Stopping; the executor's own
   // transitions replace these at the next pass.
@@ -425,6 +472,9 @@ Result<std::vector<std::string>> Scheduler::RetrySweep(const std::string& sweep_
 }
 
 Status Scheduler::Recover() {
+  // This server's jobs stay its own while it recovers them.
+  TY_RETURN_IF_ERROR(
+      metadata_.RenewLeases(options_.owner_id, Now() + options_.lease_duration).status());
   TY_RETURN_IF_ERROR(RecoverSearches());
   for (const char* status : {"InProgress", "Stopping"}) {
     metadata::JobFilter filter;
@@ -433,6 +483,8 @@ Status Scheduler::Recover() {
     while (true) {
       TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
       for (JobRecord job : page.jobs) {
+        // Another server's: it is taken over if that server's lease on it expires (KeepLeases).
+        if (!job.owner.empty() && job.owner != options_.owner_id) continue;
         auto executor = executors_.find(job.executor);
         if (executor == executors_.end()) {
           TY_RETURN_IF_ERROR(EndWithoutRunning(job, core::SecondaryStatus::kFailed,
@@ -440,6 +492,15 @@ Status Scheduler::Recover() {
                                                    job.executor +
                                                    "' is not configured on this server any more"));
           continue;
+        }
+        if (executor->second->ReachableFromAnyServer()) {
+          // Its executor follows only the jobs its server asks for (others share its records).
+          Status adopted = executor->second->Adopt(job.executor_job_name,
+                                                   JobWorkDir(job.executor_job_name) / "artifacts");
+          if (!adopted.ok() && adopted.code() != StatusCode::kNotFound) {
+            Logger("control").warn("job={} cannot be adopted after the restart: {}", job.name,
+                                   adopted.message());
+          }
         }
         auto description = executor->second->Describe(job.executor_job_name);
         if (description.ok() || description.status().code() != StatusCode::kNotFound) {
@@ -513,6 +574,14 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
   for (auto it = running_.begin(); it != running_.end();) {
     const std::string name = it->first;
     Running& running = it->second;
+    if (!running.adopted && !AdoptTakenOver(name, running)) {
+      ++it;
+      continue;
+    }
+    if (!running.adopted) {  // ended, or queued again: no longer this server's to follow
+      it = running_.erase(it);
+      continue;
+    }
     auto job = metadata_.GetJob(name);
     if (!job.ok()) {
       Logger("control").error("job={} cannot be read: {}", name, job.status().message());
@@ -535,6 +604,15 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
       continue;
     }
     const core::JobStatusTracker& tracker = description->status;
+    if (job->status == core::JobStatus::kStopping && !core::IsTerminal(tracker.status()) &&
+        tracker.status() != core::JobStatus::kStopping && !running.stop_forwarded) {
+      // Another server recorded a stop of this job (StopJob): it is this server's to deliver.
+      running.stop_forwarded = true;
+      LogIfFailed(running.executor->Stop(job->executor_job_name), name,
+                  "the stop recorded by another server could not be delivered");
+      ++it;
+      continue;
+    }
     RecordExecutorMetrics(*job, *description);
     if (core::IsTerminal(tracker.status())) {
       auto request = RequestOf(job->sweep_id);
@@ -716,7 +794,22 @@ Result<fs::path> Scheduler::StageObjectPrefix(const std::string& job_name,
   return directory;
 }
 
-Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
+Result<metadata::ClaimResult::Outcome> Scheduler::Submit(JobRecord job, const SweepRequest& request,
+                                                         const metadata::ClaimLimits& limits) {
+  using Outcome = metadata::ClaimResult::Outcome;
+  // Claimed first, within the limits that every server sharing the store holds: the job's
+  // input is staged by the one server that runs it. The job may call back before the
+  // executor's Submit returns: the token must be valid by then.
+  std::string token = NewJobToken();
+  job.queued = false;
+  job.started_at = Now();
+  job.token_sha256 = TokenSha256(token);
+  job.owner = options_.owner_id;
+  job.lease_expires_at = Now() + options_.lease_duration;
+  TY_ASSIGN_OR_RETURN(metadata::ClaimResult claim, metadata_.ClaimJob(job, {}, limits));
+  if (!claim.claimed()) return claim.outcome;
+  ReachStep(options_.on_step, "scheduler.claimed", job.name);
+
   executor::JobSpec spec;
   spec.sweep_id = job.sweep_id;
   contract::JobDefinition& definition = spec.definition;
@@ -738,44 +831,41 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
                             : Result<fs::path>(dataset.status());
     }
     if (!source.ok()) {
-      return EndWithoutRunning(
+      TY_RETURN_IF_ERROR(EndWithoutRunning(
           std::move(job), core::SecondaryStatus::kFailed,
-          "ClientError: channel '" + channel + "': " + source.status().message());
+          "ClientError: channel '" + channel + "': " + source.status().message()));
+      return Outcome::kClaimed;
     }
     spec.channel_sources[channel] = *source;
   }
-  if (Result<fs::path> code = StageSubmitDirectory(job); !code.ok()) {
-    return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
-                             "ClientError: " + code.status().message());
-  } else {
-    spec.code_source = *code;
+  Result<fs::path> code = StageSubmitDirectory(job);
+  if (!code.ok()) {
+    TY_RETURN_IF_ERROR(EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
+                                         "ClientError: " + code.status().message()));
+    return Outcome::kClaimed;
   }
+  spec.code_source = *code;
   spec.command = request.command;
   spec.artifact_dir = JobWorkDir(job.executor_job_name) / "artifacts";
   if (options_.complete_job_spec) {
     if (Status completed = options_.complete_job_spec(request, spec); !completed.ok()) {
-      return EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
-                               "ClientError: " + completed.message());
+      TY_RETURN_IF_ERROR(EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,
+                                           "ClientError: " + completed.message()));
+      return Outcome::kClaimed;
     }
   }
-  std::string token = NewJobToken();
   if (!options_.callback_base_url.empty()) {
     definition.environment["TRAINYARD_CALLBACK_URL"] =
         options_.callback_base_url + "/api/v1/jobs/" + job.name + "/progress";
     spec.secret_environment["TRAINYARD_JOB_TOKEN"] = token;
   }
-  // The job may call back before Submit returns: the token must be valid by then.
-  job.queued = false;
-  job.started_at = Now();
-  job.token_sha256 = TokenSha256(token);
-  TY_RETURN_IF_ERROR(metadata_.UpdateJobState(job, {}).status());
-  ReachStep(options_.on_step, "scheduler.claimed", job.name);
 
   executor::Executor* executor = executors_.at(job.executor);
   if (Status submitted = executor->Submit(spec); !submitted.ok()) {
-    return EndWithoutRunning(
+    TY_RETURN_IF_ERROR(EndWithoutRunning(
         std::move(job), core::SecondaryStatus::kFailed,
-        "ClientError: the " + job.executor + " executor refused the job: " + submitted.message());
+        "ClientError: the " + job.executor + " executor refused the job: " + submitted.message()));
+    return Outcome::kClaimed;
   }
   ReachStep(options_.on_step, "scheduler.submitted", job.name);
   running_[job.name] = {executor, job.sweep_id, 0};
@@ -784,7 +874,8 @@ Status Scheduler::Submit(JobRecord job, const SweepRequest& request) {
     CopyStatus(job, description->status);
     running_[job.name].transitions_seen = description->status.transitions().size();
   }
-  return WriteState(job, "started on " + job.executor);
+  TY_RETURN_IF_ERROR(WriteState(job, "started on " + job.executor));
+  return Outcome::kClaimed;
 }
 
 void Scheduler::StartQueued() {
@@ -797,6 +888,12 @@ void Scheduler::StartQueued() {
   }
   std::map<std::string, bool> stop_requested;  // by sweep, read once per pass
   std::set<std::string> sweeps_full;           // sweeps at their max_parallel
+  std::set<std::string> executors_full;        // executors at their limit
+  // The limits are counted by the claim itself, over the jobs of every server sharing the
+  // store; the counts above, of this server's jobs alone, only spare claims bound to fail.
+  metadata::ClaimLimits base_limits;
+  base_limits.max_running = options_.max_running;
+  base_limits.ending.assign(finishing_.begin(), finishing_.end());
   metadata::JobFilter filter;
   filter.status = "Queued";
   // The head of the queue is usually enough (a slot or two freed): the first page is small, and
@@ -833,22 +930,40 @@ void Scheduler::StartQueued() {
       }
       if (stopped->second) {
         std::string name = job.name;
-        LogIfFailed(EndWithoutRunning(std::move(job), core::SecondaryStatus::kStopped,
-                                      "Stopped before it started"),
-                    name, "its stop could not be recorded");
+        LogIfFailed(
+            EndQueued(std::move(job), core::SecondaryStatus::kStopped, "Stopped before it started")
+                .status(),
+            name, "its stop could not be recorded");
         continue;
       }
       if (request->max_parallel > 0 && per_sweep[job.sweep_id] >= request->max_parallel) {
         sweeps_full.insert(job.sweep_id);
         continue;
       }
+      if (executors_full.count(job.executor)) continue;
       auto limit = options_.max_running_per_executor.find(job.executor);
       if (limit != options_.max_running_per_executor.end() &&
           per_executor[job.executor] >= limit->second) {
         continue;
       }
+      metadata::ClaimLimits limits = base_limits;
+      if (limit != options_.max_running_per_executor.end()) limits.executor_limit = limit->second;
+      limits.sweep_limit = request->max_parallel > 0 ? request->max_parallel : 0;
       std::string name = job.name, sweep_id = job.sweep_id, executor = job.executor;
-      LogIfFailed(Submit(std::move(job), *request), name, "it could not be started");
+      auto submitted = Submit(std::move(job), *request, limits);
+      using Outcome = metadata::ClaimResult::Outcome;
+      if (submitted.ok()) {
+        switch (*submitted) {
+          case Outcome::kClaimed: break;
+          case Outcome::kTaken: continue;  // another server's now
+          case Outcome::kAtMaxRunning: return;
+          case Outcome::kAtExecutorLimit: executors_full.insert(executor); continue;
+          case Outcome::kAtSweepLimit: sweeps_full.insert(sweep_id); continue;
+        }
+      } else {
+        // Counted as started: whether it was claimed is not known.
+        LogIfFailed(submitted.status(), name, "it could not be started");
+      }
       per_sweep[sweep_id] += 1;
       per_executor[executor] += 1;
       free_slots -= 1;

@@ -4,6 +4,17 @@
 // (outputs/<job>/output/model.tar.gz, output.tar.gz, plus training.log, job.json, ...), and
 // records every change with an event.
 //
+// Several servers may share one MetadataStore (PostgreSQL), each running a scheduler: a queued
+// job is claimed by one of them (MetadataStore::ClaimJob, which also holds max_running, the
+// per-executor limits and each sweep's max_parallel across all of them), and leased to it
+// (owner_id): the owner renews its leases every third of lease_duration. A server that finds a
+// lease expired takes the job over (scheduler_leases.cc): on an executor any server reaches
+// (Executor::ReachableFromAnyServer: Slurm, SageMaker) it adopts and follows it; on one that
+// lives on the stopped server's machine (local, container) the job is queued again as a new
+// attempt when its record shows that its code never started, else it ends Failed, saying why.
+// A server whose job was taken over stops following it at its next renewal. A stop asked of a
+// server that does not follow the job is recorded (Stopping), and the owner delivers it.
+//
 // Crash safety: all state is in the MetadataStore, written before each act (a job is marked
 // claimed before it is submitted; its end is recorded before its work dir goes). At Start:
 //  - a job its executor still knows is followed again (running, or ended meanwhile);
@@ -73,6 +84,13 @@ struct SchedulerOptions {
   // unpacks it into /opt/ml/code (JobSpec::code_source), as AWS's training toolkit does. Empty:
   // the hyperparameter is left to the job (a toolkit in its image, or SageMaker itself).
   std::function<Result<std::string>(const std::string& uri)> submit_directory_key;
+  // This server's name among the servers sharing the metadata store: the owner of the jobs it
+  // claims (JobRecord::owner). The same across restarts of one server, different for each.
+  std::string owner_id = "local";
+  // How long a claimed job stays this server's without a renewal of its lease (renewed every
+  // third of it, by the queue thread); the jobs of a server that stops renewing are taken over
+  // by another (docs/scale-out.md).
+  std::chrono::milliseconds lease_duration{30'000};
 };
 
 // Where a job's outputs go in the object store (SweepRequest::output_root, files_root).
@@ -125,6 +143,8 @@ class Scheduler {
     executor::Executor* executor = nullptr;
     std::string sweep_id;
     size_t transitions_seen = 0;
+    bool adopted = true;          // false: taken over, its executor not yet following it
+    bool stop_forwarded = false;  // a stop recorded by another server was passed to the executor
   };
 
   void Loop();
@@ -180,7 +200,24 @@ class Scheduler {
   // The curves of the sweep's jobs that the rule compares (Completed, or still running).
   Result<std::vector<core::LearningCurve>> CurvesOf(const std::string& sweep_id,
                                                     const std::string& metric);
-  Status Submit(metadata::JobRecord job, const SweepRequest& request);
+  // Claims the job within `limits` (nothing happens unless it is claimed: the outcome says
+  // why), then stages its input and hands it to its executor.
+  Result<metadata::ClaimResult::Outcome> Submit(metadata::JobRecord job,
+                                                const SweepRequest& request,
+                                                const metadata::ClaimLimits& limits);
+  // Ends a queued job without running it, only while it is still queued (ClaimJob): false when
+  // it left the queue meanwhile (a server claimed it).
+  Result<bool> EndQueued(metadata::JobRecord job, core::SecondaryStatus status,
+                         const std::string& message);
+  // Leases (scheduler_leases.cc): every third of lease_duration, renews this server's leases
+  // (a job that another server took over is no longer followed here) and takes over the jobs
+  // whose lease expired.
+  void KeepLeases();
+  // A job whose owner stopped renewing its lease, now this server's.
+  Status TakeOver(metadata::JobRecord job);
+  // For a job taken over on an executor any server reaches: has the executor follow it. true:
+  // followed (or ended, or queued again, as its executor tells); false: to be tried again.
+  bool AdoptTakenOver(const std::string& job_name, Running& running);
   Status Finish(metadata::JobRecord job, const executor::JobDescription& description,
                 const OutputKeys& keys);
   // A job without a callback reports its metrics and progress through its executor: records
@@ -221,6 +258,7 @@ class Scheduler {
   // curves of the ended jobs of each sweep with running jobs (they change no more).
   std::map<std::string, TimePoint> judged_at_;
   std::map<std::string, std::map<std::string, core::LearningCurve>> ended_curves_;
+  std::chrono::steady_clock::time_point next_lease_check_{};  // KeepLeases
 
   std::mutex wake_mutex_;
   std::condition_variable wake_;

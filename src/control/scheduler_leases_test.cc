@@ -1,0 +1,311 @@
+// Schedulers of two servers sharing one metadata store: claims, limits, leases and take-overs.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/files.h"
+#include "common/log_capture.h"
+#include "control/scheduler.h"
+#include "storage/local/local_object_store.h"
+#include "support/test_paths.h"
+
+namespace trainyard::control {
+namespace {
+
+namespace fs = std::filesystem;
+using core::SecondaryStatus;
+using std::chrono::milliseconds;
+
+TimePoint Now() {
+  return std::chrono::system_clock::now();
+}
+
+// Where jobs run, as a backend every server reaches (Slurm, SageMaker): its jobs outlive the
+// executor objects that follow them.
+struct Backend {
+  struct Job {
+    executor::JobSpec spec;
+    core::JobStatusTracker tracker{Now()};
+    std::optional<int> exit_code;
+    int submissions = 0;
+  };
+  std::mutex mutex;
+  std::map<std::string, Job> jobs;
+  // Every name ever submitted, with how often (a job must run once).
+  std::map<std::string, int> submitted;
+};
+
+// One server's executor on a Backend. `reachable`: the backend is shared (another server's
+// executor may adopt its jobs); otherwise it plays a local executor (its own backend).
+class BackendExecutor : public executor::Executor {
+ public:
+  BackendExecutor(Backend& backend, bool reachable) : backend_(backend), reachable_(reachable) {}
+  std::string name() const override { return "shared"; }
+  executor::TrainerKind AcceptedTrainer() const override { return executor::TrainerKind::kCommand; }
+  bool RemembersJobsAcrossRestarts() const override { return true; }
+  bool ReachableFromAnyServer() const override { return reachable_; }
+  Status Adopt(const std::string& job_name, const fs::path& artifact_dir) override {
+    if (!reachable_) return Executor::Adopt(job_name, artifact_dir);
+    std::lock_guard lock(backend_.mutex);
+    auto it = backend_.jobs.find(job_name);
+    if (it == backend_.jobs.end()) return NotFound("job '" + job_name + "' was never launched");
+    it->second.spec.artifact_dir = artifact_dir;
+    followed_.insert(job_name);
+    return Status::Ok();
+  }
+  Status Submit(const executor::JobSpec& spec) override {
+    std::lock_guard lock(backend_.mutex);
+    const std::string& name = spec.definition.job_name;
+    if (backend_.jobs.count(name)) return AlreadyExists(name);
+    backend_.jobs.emplace(name, Backend::Job{.spec = spec});
+    backend_.submitted[name] += 1;
+    followed_.insert(name);
+    return Status::Ok();
+  }
+  Result<executor::JobDescription> Describe(const std::string& name) override {
+    std::lock_guard lock(backend_.mutex);
+    auto it = backend_.jobs.find(name);
+    if (it == backend_.jobs.end() || !followed_.count(name)) {
+      return NotFound("job '" + name + "' not found");
+    }
+    executor::JobDescription description{name, it->second.tracker};
+    description.exit_code = it->second.exit_code;
+    return description;
+  }
+  Status Stop(const std::string& name) override {
+    std::lock_guard lock(backend_.mutex);
+    auto it = backend_.jobs.find(name);
+    if (it == backend_.jobs.end() || !followed_.count(name)) return NotFound(name);
+    stopped_.push_back(name);
+    return it->second.tracker.Transition(SecondaryStatus::kStopping, Now());
+  }
+  std::vector<std::string> stopped() {
+    std::lock_guard lock(backend_.mutex);
+    return stopped_;
+  }
+  size_t followed() {
+    std::lock_guard lock(backend_.mutex);
+    return followed_.size();
+  }
+
+ private:
+  Backend& backend_;
+  bool reachable_;
+  std::set<std::string> followed_;
+  std::vector<std::string> stopped_;
+};
+
+// Moves a backend job on; Completed writes its model into its (current) artifact dir.
+void Move(Backend& backend, const std::string& name, SecondaryStatus status) {
+  std::lock_guard lock(backend.mutex);
+  Backend::Job& job = backend.jobs.at(name);
+  ASSERT_TRUE(job.tracker.Transition(status, Now()).ok());
+  if (status == SecondaryStatus::kCompleted) {
+    job.exit_code = 0;
+    ASSERT_TRUE(MakeDirectories(job.spec.artifact_dir).ok());
+    std::ofstream(job.spec.artifact_dir / "model.tar.gz") << "model of " << name;
+  }
+}
+
+class SchedulerLeasesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = metadata::OpenMetadataStore("sqlite:///" + (temp_.path() / "t.db").string());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    metadata_ = std::move(store).value();
+    auto objects = storage::LocalObjectStore::Open({temp_.path() / "objects"});
+    ASSERT_TRUE(objects.ok()) << objects.status().ToString();
+    objects_ = std::move(objects).value();
+  }
+
+  // The scheduler of server `owner`, with a work dir of its own.
+  std::unique_ptr<Scheduler> MakeScheduler(const std::string& owner, executor::Executor& executor,
+                                           int max_running,
+                                           milliseconds lease = milliseconds(60'000)) {
+    SchedulerOptions options;
+    options.work_dir = temp_.path() / ("work-" + owner);
+    options.max_running = max_running;
+    options.owner_id = owner;
+    options.lease_duration = lease;
+    return std::make_unique<Scheduler>(
+        options, *metadata_, *objects_,
+        std::map<std::string, executor::Executor*>{{executor.name(), &executor}});
+  }
+
+  SweepRequest Request(int jobs, int max_parallel) {
+    nlohmann::json values = nlohmann::json::array();
+    for (int i = 0; i < jobs; ++i) values.push_back(i);
+    nlohmann::json body = {{"name", "sw"},
+                           {"executor", "shared"},
+                           {"trainer", {{"command", {"train"}}}},
+                           {"grid", {{"i", values}}},
+                           {"max_parallel", max_parallel}};
+    auto request = ParseSweepRequest(body);
+    EXPECT_TRUE(request.ok()) << request.status().ToString();
+    return *request;
+  }
+
+  std::vector<metadata::JobRecord> Jobs(const std::string& sweep) {
+    metadata::JobFilter filter;
+    filter.sweep_id = sweep;
+    filter.limit = 1000;
+    auto page = metadata_->ListJobs(filter);
+    EXPECT_TRUE(page.ok());
+    return page.ok() ? page->jobs : std::vector<metadata::JobRecord>{};
+  }
+
+  int Running(const std::string& sweep) {
+    int running = 0;
+    for (const metadata::JobRecord& job : Jobs(sweep)) {
+      running += !job.queued && !core::IsTerminal(job.status) ? 1 : 0;
+    }
+    return running;
+  }
+
+  testing::TempDir temp_;
+  metadata::MetadataStorePtr metadata_;
+  std::unique_ptr<storage::LocalObjectStore> objects_;
+};
+
+TEST_F(SchedulerLeasesTest, TwoServersRunEachJobOnceWithinTheLimitsOfBoth) {
+  Backend backend;
+  BackendExecutor executor_a(backend, true), executor_b(backend, true);
+  // Each server counts the jobs of both against its limits: the first sweep's max_parallel of
+  // 2, and max_running (1 on a, which so takes only the first job, and 3 on b).
+  auto a = MakeScheduler("a", executor_a, 1);
+  auto b = MakeScheduler("b", executor_b, 3);
+  auto first = a->CreateSweep(Request(12, 2));
+  auto second = b->CreateSweep(Request(12, 0));
+  ASSERT_TRUE(first.ok() && second.ok());
+  int max_seen_first = 0, max_seen_all = 0;
+  for (int round = 0; round < 200; ++round) {
+    a->RunOnce();
+    b->RunOnce();
+    const int running_first = Running(first->sweep.id);
+    max_seen_first = std::max(max_seen_first, running_first);
+    max_seen_all = std::max(max_seen_all, running_first + Running(second->sweep.id));
+    // The oldest running job ends.
+    bool any = false;
+    for (const std::string& sweep : {first->sweep.id, second->sweep.id}) {
+      for (const metadata::JobRecord& job : Jobs(sweep)) {
+        if (job.queued || core::IsTerminal(job.status) || any) continue;
+        Move(backend, job.executor_job_name, SecondaryStatus::kTraining);
+        Move(backend, job.executor_job_name, SecondaryStatus::kCompleted);
+        any = true;
+      }
+    }
+    if (!any && round > 0) break;
+  }
+  EXPECT_EQ(max_seen_first, 2);
+  EXPECT_EQ(max_seen_all, 3);
+  EXPECT_EQ(backend.submitted.size(), 24u);
+  for (const auto& [name, count] : backend.submitted) EXPECT_EQ(count, 1) << name;
+  std::set<std::string> owners;
+  for (const std::string& sweep : {first->sweep.id, second->sweep.id}) {
+    for (const metadata::JobRecord& job : Jobs(sweep)) {
+      EXPECT_EQ(job.status, core::JobStatus::kCompleted) << job.name;
+      owners.insert(job.owner);
+    }
+  }
+  EXPECT_EQ(owners, (std::set<std::string>{"a", "b"}));  // both took part
+}
+
+TEST_F(SchedulerLeasesTest, AnExpiredLeaseIsTakenOverOnAnExecutorEveryServerReaches) {
+  Backend backend;
+  BackendExecutor executor_a(backend, true), executor_b(backend, true);
+  auto a = MakeScheduler("a", executor_a, 3, milliseconds(300));
+  auto created = a->CreateSweep(Request(3, 0));
+  ASSERT_TRUE(created.ok());
+  a->RunOnce();
+  std::vector<metadata::JobRecord> jobs = Jobs(created->sweep.id);
+  ASSERT_EQ(jobs.size(), 3u);
+  for (const metadata::JobRecord& job : jobs) EXPECT_EQ(job.owner, "a");
+  Move(backend, jobs[0].name, SecondaryStatus::kDownloading);
+  Move(backend, jobs[0].name, SecondaryStatus::kTraining);
+  a->RunOnce();
+  // The third never reached the backend (its launch was fenced off: Adopt finds nothing).
+  {
+    std::lock_guard lock(backend.mutex);
+    backend.jobs.erase(jobs[2].name);
+  }
+  // Server a stops renewing. Server b, at its first pass after the lease expired, takes over.
+  std::this_thread::sleep_for(milliseconds(400));
+  auto b = MakeScheduler("b", executor_b, 3, milliseconds(300));
+  b->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(jobs[0].name)->owner, "b");
+  EXPECT_EQ(metadata_->GetJob(jobs[1].name)->owner, "b");
+  EXPECT_EQ(metadata_->GetJob(jobs[0].name)->secondary_status, SecondaryStatus::kTraining);
+  // The unlaunched one went back to the queue, same attempt, and b started it.
+  auto third = metadata_->GetJob(jobs[2].name);
+  EXPECT_EQ(third->attempt, 0);
+  EXPECT_EQ(third->owner, "b");
+  EXPECT_FALSE(third->queued);
+  EXPECT_EQ(backend.submitted.at(jobs[2].name), 2);  // fenced, then run once
+  EXPECT_EQ(backend.submitted.at(jobs[0].name), 1);
+
+  Move(backend, jobs[0].name, SecondaryStatus::kCompleted);
+  b->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(jobs[0].name)->status, core::JobStatus::kCompleted);
+  std::ostringstream model;
+  ASSERT_TRUE(objects_->Get(OutputPrefix(jobs[0].name) + "model.tar.gz", model).ok());
+  EXPECT_EQ(model.str(), "model of " + jobs[0].name);
+
+  // Server a comes back: its renewal finds the jobs gone, and it follows them no more.
+  LogCapture log;
+  a->RunOnce();
+  EXPECT_NE(log.Text().find("no longer followed here"), std::string::npos) << log.Text();
+  EXPECT_EQ(metadata_->GetJob(jobs[1].name)->owner, "b");
+}
+
+TEST_F(SchedulerLeasesTest, AJobOnAStoppedServersLocalExecutorFailsOrIsQueuedAgain) {
+  Backend machine_a, machine_b;  // local executors: each server its own machine
+  BackendExecutor executor_a(machine_a, false), executor_b(machine_b, false);
+  auto a = MakeScheduler("a", executor_a, 2, milliseconds(300));
+  auto created = a->CreateSweep(Request(2, 0));
+  ASSERT_TRUE(created.ok());
+  a->RunOnce();
+  std::vector<metadata::JobRecord> jobs = Jobs(created->sweep.id);
+  Move(machine_a, jobs[0].name, SecondaryStatus::kDownloading);
+  Move(machine_a, jobs[0].name, SecondaryStatus::kTraining);
+  a->RunOnce();  // the first is Training; the second's code never started
+  std::this_thread::sleep_for(milliseconds(400));
+  auto b = MakeScheduler("b", executor_b, 2, milliseconds(300));
+  b->RunOnce();
+  auto lost = metadata_->GetJob(jobs[0].name);
+  EXPECT_EQ(lost->status, core::JobStatus::kFailed);
+  EXPECT_NE(lost->failure_reason.find("cannot be reached from another server"), std::string::npos)
+      << lost->failure_reason;
+  auto again = metadata_->GetJob(jobs[1].name);
+  EXPECT_EQ(again->attempt, 1);  // a new attempt, under a new executor name, started by b
+  EXPECT_EQ(again->owner, "b");
+  EXPECT_EQ(machine_b.submitted.count(again->executor_job_name), 1u);
+  EXPECT_EQ(machine_b.submitted.count(jobs[0].name), 0u);
+}
+
+TEST_F(SchedulerLeasesTest, AStopAskedOfAnotherServerReachesTheJobsOwner) {
+  Backend backend;
+  BackendExecutor executor_a(backend, true), executor_b(backend, true);
+  auto a = MakeScheduler("a", executor_a, 1);
+  auto b = MakeScheduler("b", executor_b, 1);
+  auto created = a->CreateSweep(Request(1, 0));
+  ASSERT_TRUE(created.ok());
+  a->RunOnce();
+  const std::string name = Jobs(created->sweep.id)[0].name;
+  ASSERT_TRUE(b->StopJob(name).ok());
+  EXPECT_EQ(metadata_->GetJob(name)->status, core::JobStatus::kStopping);
+  EXPECT_TRUE(executor_a.stopped().empty());
+  a->RunOnce();
+  EXPECT_EQ(executor_a.stopped(), std::vector<std::string>{name});
+  Move(backend, name, SecondaryStatus::kStopped);
+  a->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(name)->status, core::JobStatus::kStopped);
+}
+
+}  // namespace
+}  // namespace trainyard::control
