@@ -248,7 +248,12 @@ int Serve(ServerOptions options) {
   if (url_host == "0.0.0.0" || url_host == "[::]") url_host = "127.0.0.1";
   std::string base_url = "http://" + url_host + ":" + std::to_string(http_server->port());
 
-  hub = std::make_unique<server::EventHub>(**metadata);
+  // Servers sharing a PostgreSQL store write events this one is not told of: its hub reads the
+  // store's event log at every poll too (docs/scale-out.md).
+  const bool shared_store = metadata::ParsePostgresUrl(options.metadata).ok();
+  hub = std::make_unique<server::EventHub>(
+      **metadata, std::chrono::seconds(15), server::EventQueue::kDefaultMaxBytes,
+      shared_store ? std::chrono::milliseconds(200) : std::chrono::milliseconds(0));
   control::SchedulerOptions scheduling;
   scheduling.work_dir = options.data_dir / "work";
   scheduling.max_running = options.max_running;

@@ -35,8 +35,11 @@ bool Matches(const metadata::EventFilter& filter, const metadata::Event& event) 
 }  // namespace
 
 EventHub::EventHub(metadata::MetadataStore& metadata, std::chrono::milliseconds heartbeat,
-                   size_t max_queue_bytes)
-    : metadata_(metadata), heartbeat_(heartbeat), max_queue_bytes_(max_queue_bytes) {}
+                   size_t max_queue_bytes, std::chrono::milliseconds poll_interval)
+    : metadata_(metadata),
+      heartbeat_(heartbeat),
+      max_queue_bytes_(max_queue_bytes),
+      poll_interval_(poll_interval) {}
 
 EventHub::~EventHub() {
   Stop();
@@ -73,6 +76,8 @@ void EventHub::Notify() {
 
 void EventHub::Loop() {
   auto next_heartbeat = std::chrono::steady_clock::now() + heartbeat_;
+  const bool polls = poll_interval_.count() > 0;
+  auto next_poll = std::chrono::steady_clock::now() + poll_interval_;
   bool backlogged = false;
   while (true) {
     bool notified;
@@ -80,11 +85,18 @@ void EventHub::Loop() {
       auto until = backlogged
                        ? std::min(next_heartbeat, std::chrono::steady_clock::now() + kRetryBacklog)
                        : next_heartbeat;
+      if (polls) until = std::min(until, next_poll);
       std::unique_lock wake_lock(wake_mutex_);
       wake_.wait_until(wake_lock, until, [this] { return notified_ || stopping_; });
       if (stopping_) return;
       notified = notified_;
       notified_ = false;
+    }
+    // Another server's events and log lines are in the store with no Notify here: read at
+    // every poll.
+    if (polls && std::chrono::steady_clock::now() >= next_poll) {
+      notified = true;
+      next_poll = std::chrono::steady_clock::now() + poll_interval_;
     }
     std::lock_guard lock(mutex_);
     if (notified || backlogged) {

@@ -30,10 +30,13 @@ namespace trainyard::server {
 
 class EventHub {
  public:
-  // `max_queue_bytes`: the cap of each event stream's queue (EventQueue).
+  // `max_queue_bytes`: the cap of each event stream's queue (EventQueue). `poll_interval`: how
+  // often the store is read without a Notify, for a store that other servers write too (their
+  // events and log lines reach this server's clients within it); 0: only when notified.
   explicit EventHub(metadata::MetadataStore& metadata,
                     std::chrono::milliseconds heartbeat = std::chrono::seconds(15),
-                    size_t max_queue_bytes = EventQueue::kDefaultMaxBytes);
+                    size_t max_queue_bytes = EventQueue::kDefaultMaxBytes,
+                    std::chrono::milliseconds poll_interval = std::chrono::milliseconds(0));
   ~EventHub();  // Stop()
 
   Status Start();
@@ -85,6 +88,7 @@ class EventHub {
   metadata::MetadataStore& metadata_;
   std::chrono::milliseconds heartbeat_;
   size_t max_queue_bytes_;
+  std::chrono::milliseconds poll_interval_;
   // Notify only touches wake_mutex_, so a progress callback never waits for a fan-out.
   std::mutex wake_mutex_;
   std::condition_variable wake_;
