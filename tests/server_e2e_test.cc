@@ -17,70 +17,14 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::Call;
 using testing::HttpAnswer;
+using testing::ReadEvents;
 using testing::RunProcess;
 using testing::ServerProcess;
+using testing::SseEvent;
 using testing::WaitFor;
 
 std::string Digits(const std::string& name) {
   return (testing::SourceDir() / "examples" / "data" / "digits" / name).string();
-}
-
-// Server-sent events read until `enough` says so (or the timeout), with their ids.
-struct SseEvent {
-  int64_t id = 0;
-  std::string type;
-  json data;
-};
-
-std::vector<SseEvent> ReadEvents(const std::string& url, const std::string& token,
-                                 const std::string& last_event_id,
-                                 const std::function<bool(const std::vector<SseEvent>&)>& enough,
-                                 std::chrono::milliseconds timeout) {
-  struct State {
-    std::string buffer;
-    std::vector<SseEvent> events;
-    const std::function<bool(const std::vector<SseEvent>&)>* enough;
-  } state{"", {}, &enough};
-  auto on_data = +[](char* data, size_t size, size_t count, void* target) -> size_t {
-    auto* s = static_cast<State*>(target);
-    s->buffer.append(data, size * count);
-    size_t end;
-    while ((end = s->buffer.find("\n\n")) != std::string::npos) {
-      std::string block = s->buffer.substr(0, end);
-      s->buffer.erase(0, end + 2);
-      SseEvent event;
-      bool has_data = false;
-      size_t start = 0;
-      while (start < block.size()) {
-        size_t line_end = block.find('\n', start);
-        if (line_end == std::string::npos) line_end = block.size();
-        std::string line = block.substr(start, line_end - start);
-        start = line_end + 1;
-        if (line.rfind("id: ", 0) == 0) event.id = std::stoll(line.substr(4));
-        if (line.rfind("event: ", 0) == 0) event.type = line.substr(7);
-        if (line.rfind("data: ", 0) == 0) {
-          event.data = json::parse(line.substr(6));
-          has_data = true;
-        }
-      }
-      if (has_data) s->events.push_back(event);
-    }
-    return (*s->enough)(s->events) ? 0 : size * count;  // 0 ends the transfer
-  };
-  CURL* curl = curl_easy_init();
-  curl_slist* headers = curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str());
-  if (!last_event_id.empty()) {
-    headers = curl_slist_append(headers, ("Last-Event-ID: " + last_event_id).c_str());
-  }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return state.events;
 }
 
 class ServerTest : public ::testing::Test {

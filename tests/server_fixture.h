@@ -12,6 +12,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "support/subprocess.h"
 #include "support/test_paths.h"
@@ -100,6 +101,20 @@ class ServerProcess {
   std::unique_ptr<Process> process_;
   std::string output_;
 };
+
+// One server-sent event of an event stream, with its id.
+struct SseEvent {
+  int64_t id = 0;
+  std::string type;
+  nlohmann::json data;
+};
+
+// Reads the server-sent events of `url` (the API token; Last-Event-ID when not empty) until
+// `enough` says so or `timeout` passes; the events so far.
+std::vector<SseEvent> ReadEvents(const std::string& url, const std::string& token,
+                                 const std::string& last_event_id,
+                                 const std::function<bool(const std::vector<SseEvent>&)>& enough,
+                                 std::chrono::milliseconds timeout);
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);

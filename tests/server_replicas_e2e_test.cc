@@ -1,0 +1,238 @@
+// Several `trainyard server` replicas on one PostgreSQL (tests/support/postgres_fixture.h) and
+// one object store: each queued job is claimed by one replica and its code runs once, the
+// limits hold over all replicas, and a client of any replica sees every status change, resumable
+// on another. Skipped, saying why, where PostgreSQL is not installed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "server_fixture.h"
+#include "support/postgres_fixture.h"
+
+namespace trainyard {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::HttpAnswer;
+using testing::ReadEvents;
+using testing::ServerProcess;
+using testing::SseEvent;
+using testing::WaitFor;
+
+class ServerReplicasTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::PostgresServer* postgres = testing::SharedPostgres();
+    if (postgres == nullptr) GTEST_SKIP() << testing::PostgresUnavailableReason();
+    database_url_ = postgres->CreateDatabase();
+    ASSERT_FALSE(database_url_.empty());
+    ASSERT_TRUE(fs::create_directories(temp_.path() / "markers"));
+  }
+
+  // Replica `name`: its own data dir, the shared database and object store.
+  std::unique_ptr<ServerProcess> StartReplica(const std::string& name, int max_running) {
+    auto replica = std::make_unique<ServerProcess>(
+        temp_.path() / name,
+        std::vector<std::string>{"--metadata", database_url_, "--objects",
+                                 "file://" + (temp_.path() / "objects").string(), "--replica-id",
+                                 name, "--lease-seconds", "3", "--max-running",
+                                 std::to_string(max_running)});
+    replica->Start();
+    return replica;
+  }
+
+  // The job's code: appends "<its model dir> <start ns> <end ns>" to markers/<job>, so that the
+  // test sees which replica ran it, how often, and when.
+  json MarkerTrainer() const {
+    const std::string markers = (temp_.path() / "markers").string();
+    return {{"command",
+             {"sh", "-c",
+              "s=$(date +%s%N); sleep 0.05; echo \"$SM_MODEL_DIR $s $(date +%s%N)\" >> " + markers +
+                  "/$TRAINING_JOB_NAME"}}};
+  }
+
+  struct Run {
+    std::string replica;
+    int64_t start_ns = 0;
+    int64_t end_ns = 0;
+  };
+  // Each job's runs, from the markers.
+  std::map<std::string, std::vector<Run>> Runs() {
+    std::map<std::string, std::vector<Run>> runs;
+    for (const fs::directory_entry& entry : fs::directory_iterator(temp_.path() / "markers")) {
+      std::ifstream file(entry.path());
+      std::string model_dir;
+      Run run;
+      while (file >> model_dir >> run.start_ns >> run.end_ns) {
+        // <temp>/<replica>/jobs/<job>/ml/model
+        fs::path relative = fs::path(model_dir).lexically_relative(temp_.path());
+        run.replica = relative.begin()->string();
+        runs[entry.path().filename().string()].push_back(run);
+      }
+    }
+    return runs;
+  }
+
+  // The most jobs whose code ran at one instant.
+  static int MostAtOnce(const std::map<std::string, std::vector<Run>>& runs) {
+    std::vector<std::pair<int64_t, int>> edges;
+    for (const auto& [job, list] : runs) {
+      for (const Run& run : list) {
+        edges.push_back({run.start_ns, 1});
+        edges.push_back({run.end_ns, -1});
+      }
+    }
+    std::sort(edges.begin(), edges.end());  // an end before a start at the same instant
+    int now = 0, most = 0;
+    for (const auto& [time, change] : edges) most = std::max(most, now += change);
+    return most;
+  }
+
+  static bool SweepEnded(ServerProcess& server, const std::string& id, int64_t jobs) {
+    json sweep = server.Get("/api/v1/sweeps/" + id).Json();
+    int64_t ended = 0;
+    for (const char* status : {"Completed", "Failed", "Stopped"}) {
+      ended += sweep["counts"].value(status, 0);
+    }
+    return ended == jobs;
+  }
+
+  testing::TempDir temp_;
+  std::string database_url_;
+};
+
+TEST_F(ServerReplicasTest, TwoReplicasRacingOnAThousandQueuedJobsRunEachOnceWithinTheLimits) {
+  constexpr int kJobs = 1000;
+  constexpr int kMaxParallel = 6;
+  // Each replica counts the jobs of both against its own --max-running: a claims while fewer
+  // than 4 run, b while fewer than 8 (a alone, woken by the sweep it creates, would otherwise
+  // take every slot that its own ended jobs free).
+  auto a = StartReplica("a", 4);
+  auto b = StartReplica("b", 8);
+  json values = json::array();
+  for (int i = 0; i < kJobs; ++i) values.push_back(i);
+  // A second sweep beside it, with no limit of its own: the two together hold max_running.
+  HttpAnswer created = a->Post("/api/v1/sweeps", {{"name", "race"},
+                                                  {"trainer", MarkerTrainer()},
+                                                  {"grid", {{"n", values}}},
+                                                  {"max_parallel", kMaxParallel}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep = created.Json()["id"];
+  HttpAnswer beside = b->Post("/api/v1/sweeps", {{"name", "beside"},
+                                                 {"trainer", MarkerTrainer()},
+                                                 {"grid", {{"n", {0, 1, 2, 3, 4, 5, 6, 7}}}}});
+  ASSERT_EQ(beside.status, 201) << beside.body;
+  const std::string beside_sweep = beside.Json()["id"];
+
+  ASSERT_TRUE(WaitFor([&] { return SweepEnded(*b, sweep, kJobs); }, 900s))
+      << b->Get("/api/v1/sweeps/" + sweep).body;
+  ASSERT_TRUE(WaitFor([&] { return SweepEnded(*a, beside_sweep, 8); }, 60s));
+  json counts = a->Get("/api/v1/sweeps/" + sweep).Json()["counts"];
+  EXPECT_EQ(counts.value("Completed", 0), kJobs) << counts.dump();
+
+  std::map<std::string, std::vector<Run>> runs = Runs();
+  ASSERT_EQ(runs.size(), static_cast<size_t>(kJobs + 8));
+  std::map<std::string, int> by_replica;
+  std::map<std::string, std::vector<Run>> race_runs;
+  for (const auto& [job, list] : runs) {
+    EXPECT_EQ(list.size(), 1u) << job << " ran " << list.size() << " times";
+    for (const Run& run : list) by_replica[run.replica] += 1;
+    if (job.rfind("race-", 0) == 0) race_runs[job] = list;
+  }
+  EXPECT_EQ(race_runs.size(), static_cast<size_t>(kJobs));
+  EXPECT_GT(by_replica["a"], 0) << "replica a ran no job";
+  EXPECT_GT(by_replica["b"], 0) << "replica b ran no job";
+  EXPECT_EQ(by_replica["a"] + by_replica["b"], kJobs + 8);
+  // The limits hold over both replicas: the sweep's max_parallel, and max_running in all.
+  EXPECT_LE(MostAtOnce(race_runs), kMaxParallel);
+  EXPECT_LE(MostAtOnce(runs), 8);
+  std::printf("jobs run by replica a: %d, b: %d; most at once: sweep %d, all %d\n", by_replica["a"],
+              by_replica["b"], MostAtOnce(race_runs), MostAtOnce(runs));
+  // Each job was claimed once: one start, as its first and only attempt.
+  json first_page = a->Get("/api/v1/jobs?sweep=" + sweep + "&limit=1000").Json();
+  for (const json& job : first_page["jobs"]) {
+    EXPECT_EQ(job["attempt"], 0) << job.dump();
+  }
+}
+
+TEST_F(ServerReplicasTest, AClientOfEitherReplicaSeesEveryStatusChangeAndResumesOnTheOther) {
+  auto a = StartReplica("a", 1);  // so that b runs jobs too (see above)
+  auto b = StartReplica("b", 2);
+  // Status events of the sweep's jobs, as "<id> <job> <status>/<secondary status>".
+  auto statuses = [](const std::vector<SseEvent>& events) {
+    std::vector<std::string> keys;
+    for (const SseEvent& event : events) {
+      if (event.type != "job.status") continue;
+      const std::string job = event.data.value("job_name", "");
+      if (job.rfind("seen-", 0) != 0) continue;
+      keys.push_back(std::to_string(event.id) + " " + job + " " +
+                     event.data["data"].value("status", "") + "/" +
+                     event.data["data"].value("secondary_status", ""));
+    }
+    return keys;
+  };
+  auto all_completed = [](const std::vector<SseEvent>& seen) {
+    int ended = 0;
+    for (const SseEvent& event : seen) {
+      if (event.type == "job.status" && event.data["data"]["status"] == "Completed" &&
+          event.data.value("job_name", "").rfind("seen-", 0) == 0) {
+        ++ended;
+      }
+    }
+    return ended == 6;
+  };
+  // A client of b, live from before the sweep exists; a creates the sweep, and both run it.
+  std::vector<SseEvent> on_b;
+  std::thread reader(
+      [&] { on_b = ReadEvents(b->url() + "/api/v1/events", b->token(), "", all_completed, 120s); });
+  std::this_thread::sleep_for(1s);  // connected
+  HttpAnswer created = a->Post(
+      "/api/v1/sweeps",
+      {{"name", "seen"}, {"trainer", MarkerTrainer()}, {"grid", {{"n", {0, 1, 2, 3, 4, 5}}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep = created.Json()["id"];
+  reader.join();
+  ASSERT_TRUE(all_completed(on_b)) << on_b.size() << " events";
+
+  // The store's whole record of the sweep, replayed on a: b's client saw every status change.
+  const std::vector<std::string> seen_on_b = statuses(on_b);
+  std::vector<SseEvent> on_a = ReadEvents(
+      a->url() + "/api/v1/events?sweep=" + sweep, a->token(), "0",
+      [&](const std::vector<SseEvent>& seen) { return statuses(seen).size() >= seen_on_b.size(); },
+      30s);
+  EXPECT_EQ(statuses(on_a), seen_on_b);
+  std::set<std::string> replicas;
+  for (const auto& [job, list] : Runs()) {
+    ASSERT_EQ(list.size(), 1u) << job;
+    replicas.insert(list[0].replica);
+  }
+  EXPECT_EQ(replicas, (std::set<std::string>{"a", "b"})) << "both replicas ran jobs";
+
+  // Resumed on b after an event in the middle, as a client that reconnects through a load
+  // balancer to another replica: exactly the events after it.
+  const size_t middle = on_a.size() / 2;
+  std::vector<SseEvent> resumed = ReadEvents(
+      b->url() + "/api/v1/events?sweep=" + sweep, b->token(), std::to_string(on_a[middle].id),
+      [&](const std::vector<SseEvent>& seen) {
+        return statuses(seen).size() >=
+               statuses(
+                   std::vector<SseEvent>(on_a.begin() + static_cast<long>(middle) + 1, on_a.end()))
+                   .size();
+      },
+      30s);
+  ASSERT_FALSE(resumed.empty());
+  EXPECT_EQ(resumed.front().id, on_a[middle + 1].id);
+  EXPECT_EQ(statuses(resumed), statuses(std::vector<SseEvent>(
+                                   on_a.begin() + static_cast<long>(middle) + 1, on_a.end())));
+}
+
+}  // namespace
+}  // namespace trainyard
