@@ -201,6 +201,28 @@ TEST_F(EventHubTest, AClientThatNeverReadsIsClosedPastTheCap) {
   EXPECT_TRUE(client.stream->closed());
 }
 
+// Events another server wrote into a shared store reach this hub's clients with no Notify: a
+// hub that polls reads them within its poll interval; one that does not, never.
+TEST_F(EventHubTest, APollingHubSendsEventsItWasNotToldOf) {
+  EventHub polling(*store, std::chrono::seconds(15), EventQueue::kDefaultMaxBytes,
+                   milliseconds(50));
+  EventHub notified_only(*store);
+  ASSERT_TRUE(polling.Start().ok());
+  ASSERT_TRUE(notified_only.Start().ok());
+  Client live, deaf;
+  polling.Subscribe(live.stream, {}, *store->LastEventId());
+  notified_only.Subscribe(deaf.stream, {}, *store->LastEventId());
+  ChangeStatus(7);  // as another server would: the store only
+  live.ReadUntil([](const std::string& text) { return Parse(text).size() == kJobs; });
+  std::vector<Received> events = Parse(live.received);
+  ASSERT_EQ(events.size(), static_cast<size_t>(kJobs)) << live.received;
+  for (const Received& event : events) EXPECT_EQ(event.type, "job.status");
+  deaf.ReadUntil([start = Clock::now()](const std::string&) {
+    return Clock::now() - start > milliseconds(500);
+  });
+  EXPECT_TRUE(Parse(deaf.received).empty()) << deaf.received;
+}
+
 // A log follower that reads slowly gets every line, in order, then the end.
 TEST_F(EventHubTest, ASlowLogFollowerGetsEveryLineAndTheEnd) {
   EventHub hub(*store);
