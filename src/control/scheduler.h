@@ -75,7 +75,7 @@ struct SchedulerOptions {
   SecretMask secret_mask;
   // An adapter's own part of each job's spec (the SageMaker endpoint's container entrypoint,
   // channel content types, stop grace, ... from the request it keeps in client_request), called
-  // on the queue thread with the spec the scheduler built from the request, before the job is
+  // on the queue thread with the spec the scheduler built from the request, once the job is
   // claimed. An error ends the job Failed ("ClientError: " + its message). Empty: none.
   std::function<Status(const SweepRequest& request, executor::JobSpec& spec)> complete_job_spec;
   // Where the object that a job's hyperparameter sagemaker_submit_directory names

@@ -89,6 +89,13 @@ Status Scheduler::TakeOver(JobRecord job) {
     running_.erase(job.name);  // ended, or queued again
     return Status::Ok();
   }
+  // This server's own executor may know it: the same data dir under another owner id (a new
+  // host name, a store moved from another installation). Then it is followed here as before.
+  if (auto known = executor->second->Describe(job.executor_job_name); known.ok()) {
+    running_[job.name] = {executor->second, job.sweep_id, job.transitions.size()};
+    Logger("control").info("job={} taken over: its executor here knows it", job.name);
+    return Status::Ok();
+  }
   // Its executor lived on the stopped server's machine, and so did the job's code.
   if (!CodeMayHaveRun(job)) {
     job.attempt += 1;

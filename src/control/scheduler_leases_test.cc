@@ -288,6 +288,28 @@ TEST_F(SchedulerLeasesTest, AJobOnAStoppedServersLocalExecutorFailsOrIsQueuedAga
   EXPECT_EQ(machine_b.submitted.count(jobs[0].name), 0u);
 }
 
+TEST_F(SchedulerLeasesTest, AServerBackUnderAnotherIdFollowsTheJobsItsExecutorKnows) {
+  Backend machine;  // one machine, one data dir: a restart under a new host name
+  BackendExecutor executor(machine, false);
+  auto before = MakeScheduler("host-1:/data", executor, 1, milliseconds(300));
+  auto created = before->CreateSweep(Request(1, 0));
+  ASSERT_TRUE(created.ok());
+  before->RunOnce();
+  const std::string name = Jobs(created->sweep.id)[0].name;
+  Move(machine, name, SecondaryStatus::kTraining);
+  before->RunOnce();
+  before.reset();
+  std::this_thread::sleep_for(milliseconds(400));
+  auto after = MakeScheduler("host-2:/data", executor, 1, milliseconds(300));
+  after->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(name)->owner, "host-2:/data");
+  EXPECT_EQ(metadata_->GetJob(name)->status, core::JobStatus::kInProgress);
+  Move(machine, name, SecondaryStatus::kCompleted);
+  after->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(name)->status, core::JobStatus::kCompleted);
+  EXPECT_EQ(machine.submitted.at(name), 1);
+}
+
 TEST_F(SchedulerLeasesTest, AStopAskedOfAnotherServerReachesTheJobsOwner) {
   Backend backend;
   BackendExecutor executor_a(backend, true), executor_b(backend, true);
