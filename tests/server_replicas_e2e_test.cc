@@ -15,6 +15,7 @@
 
 #include "server_fixture.h"
 #include "support/postgres_fixture.h"
+#include "support/slurm_cluster.h"
 
 namespace trainyard {
 namespace {
@@ -24,8 +25,12 @@ using nlohmann::json;
 using testing::HttpAnswer;
 using testing::ReadEvents;
 using testing::ServerProcess;
+using testing::SlurmCluster;
 using testing::SseEvent;
 using testing::WaitFor;
+
+const auto* const kSlurmCluster =
+    ::testing::AddGlobalTestEnvironment(new testing::SlurmClusterEnvironment);
 
 class ServerReplicasTest : public ::testing::Test {
  protected:
@@ -37,14 +42,28 @@ class ServerReplicasTest : public ::testing::Test {
     ASSERT_TRUE(fs::create_directories(temp_.path() / "markers"));
   }
 
-  // Replica `name`: its own data dir, the shared database and object store.
-  std::unique_ptr<ServerProcess> StartReplica(const std::string& name, int max_running) {
-    auto replica = std::make_unique<ServerProcess>(
-        temp_.path() / name,
-        std::vector<std::string>{"--metadata", database_url_, "--objects",
-                                 "file://" + (temp_.path() / "objects").string(), "--replica-id",
-                                 name, "--lease-seconds", "3", "--max-running",
-                                 std::to_string(max_running)});
+  // Replica `name`: its own data dir, the shared database and object store; with `slurm`,
+  // the Slurm executor too, on the test cluster with a work dir all replicas share.
+  std::unique_ptr<ServerProcess> StartReplica(const std::string& name, int max_running,
+                                              bool slurm = false) {
+    std::vector<std::string> flags{
+        "--metadata",      database_url_,
+        "--objects",       "file://" + (temp_.path() / "objects").string(),
+        "--replica-id",    name,
+        "--lease-seconds", "3",
+        "--max-running",   std::to_string(max_running)};
+    std::map<std::string, std::string> environment;
+    if (slurm) {
+      SlurmCluster* cluster = SlurmCluster::Get();
+      for (const std::string& flag :
+           {std::string("--slurm-partition"), cluster->partition(),
+            std::string("--slurm-poll-interval-ms"), std::string("200"),
+            std::string("--slurm-work-dir"), (temp_.path() / "slurm-jobs").string()}) {
+        flags.push_back(flag);
+      }
+      environment["SLURM_CONF"] = cluster->conf_file().string();
+    }
+    auto replica = std::make_unique<ServerProcess>(temp_.path() / name, flags, environment);
     replica->Start();
     return replica;
   }
@@ -232,6 +251,56 @@ TEST_F(ServerReplicasTest, AClientOfEitherReplicaSeesEveryStatusChangeAndResumes
   EXPECT_EQ(resumed.front().id, on_a[middle + 1].id);
   EXPECT_EQ(statuses(resumed), statuses(std::vector<SseEvent>(
                                    on_a.begin() + static_cast<long>(middle) + 1, on_a.end())));
+}
+
+// A replica killed while its Slurm jobs run: the other takes them over when their leases expire,
+// follows them to their end and stores their outputs; every job completes, its code run once.
+TEST_F(ServerReplicasTest, AKilledReplicasSlurmJobsAreTakenOverAndCompleteOnce) {
+  if (SlurmCluster::Get() == nullptr) {
+    GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+  }
+  auto a = StartReplica("a", 3, /*slurm=*/true);
+  const std::string markers = (temp_.path() / "markers").string();
+  json body = {{"name", "taken"},
+               {"executor", "slurm"},
+               {"trainer",
+                {{"command",
+                  {"sh", "-c",
+                   "s=$(date +%s%N); sleep 3; echo \"$SM_MODEL_DIR $s $(date +%s%N)\" >> " +
+                       markers + "/$TRAINING_JOB_NAME; echo done > \"$SM_MODEL_DIR/model.txt\""}}}},
+               {"grid", {{"n", {0, 1, 2, 3, 4, 5}}}}};
+  HttpAnswer created = a->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep = created.Json()["id"];
+  // a runs three jobs on Slurm; then it is killed, and b starts.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json jobs = a->Get("/api/v1/jobs?sweep=" + sweep).Json()["jobs"];
+        int training = 0;
+        for (const json& job : jobs) training += job["secondary_status"] == "Training" ? 1 : 0;
+        return training >= 2;
+      },
+      120s))
+      << a->Get("/api/v1/jobs?sweep=" + sweep).body << SlurmCluster::Get()->LogTails();
+  a->Kill9();
+  auto b = StartReplica("b", 3, /*slurm=*/true);
+  json ended = b->WaitForSweepEnd(sweep, 6, 180s);
+  EXPECT_EQ(ended["counts"].value("Completed", 0), 6)
+      << ended.dump() << "\n"
+      << b->OutputSoFar() << SlurmCluster::Get()->LogTails();
+  EXPECT_NE(b->OutputSoFar().find("taken over"), std::string::npos) << b->OutputSoFar();
+  std::map<std::string, std::vector<Run>> runs = Runs();
+  EXPECT_EQ(runs.size(), 6u);
+  for (const auto& [job, list] : runs) EXPECT_EQ(list.size(), 1u) << job << " ran more than once";
+  json jobs = b->Get("/api/v1/jobs?sweep=" + sweep).Json()["jobs"];
+  ASSERT_EQ(jobs.size(), 6u);
+  for (const json& job : jobs) {
+    EXPECT_EQ(job["attempt"], 0) << job.dump();
+    // The outputs of each, taken over or not, are stored.
+    HttpAnswer model =
+        b->Get("/api/v1/jobs/" + job["name"].get<std::string>() + "/artifacts/model");
+    EXPECT_EQ(model.status, 200) << job["name"] << ": " << model.body;
+  }
 }
 
 }  // namespace
