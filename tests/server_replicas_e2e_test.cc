@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -301,6 +302,101 @@ TEST_F(ServerReplicasTest, AKilledReplicasSlurmJobsAreTakenOverAndCompleteOnce) 
         b->Get("/api/v1/jobs/" + job["name"].get<std::string>() + "/artifacts/model");
     EXPECT_EQ(model.status, 200) << job["name"] << ": " << model.body;
   }
+}
+
+// Three replicas on Slurm; two are killed (SIGKILL) at random instants during a 20-job sweep.
+// Every job completes, each job's code ran once, the sweep's max_parallel held at every instant
+// (from the jobs' own start and end times), and an event-stream client of the surviving replica
+// saw every status change the store recorded.
+//
+// Disabled: it fails in about one run of three. A replica killed after its executor packed a
+// job's outputs into that replica's own work dir, and before its scheduler stored them, leaves
+// the job to a replica that cannot reach them, which records it Failed (docs/scale-out.md, "Not
+// yet"). It passes once a job on an executor every replica reaches packs its outputs where every
+// replica reads them. Run it with --gtest_also_run_disabled_tests.
+TEST_F(ServerReplicasTest, DISABLED_TwentyJobsCompleteOnceWhileTwoOfThreeReplicasAreKilled) {
+  if (SlurmCluster::Get() == nullptr) {
+    GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+  }
+  constexpr int kJobs = 20;
+  constexpr int kMaxParallel = 4;
+  auto a = StartReplica("a", 4, /*slurm=*/true);
+  auto b = StartReplica("b", 4, /*slurm=*/true);
+  auto c = StartReplica("c", 4, /*slurm=*/true);
+  const std::string markers = (temp_.path() / "markers").string();
+  json values = json::array();
+  for (int i = 0; i < kJobs; ++i) values.push_back(i);
+  auto status_keys = [](const std::vector<SseEvent>& events) {
+    std::vector<std::string> keys;
+    for (const SseEvent& event : events) {
+      if (event.type != "job.status") continue;
+      keys.push_back(std::to_string(event.id) + " " + event.data.value("job_name", "") + " " +
+                     event.data["data"].value("secondary_status", ""));
+    }
+    return keys;
+  };
+  auto all_completed = [&](const std::vector<SseEvent>& seen) {
+    int ended = 0;
+    for (const SseEvent& event : seen) {
+      const json& status = event.data["data"]["status"];
+      ended += event.type == "job.status" &&
+                       (status == "Completed" || status == "Failed" || status == "Stopped")
+                   ? 1
+                   : 0;
+    }
+    return ended == kJobs;
+  };
+  std::vector<SseEvent> on_c;
+  std::thread reader(
+      [&] { on_c = ReadEvents(c->url() + "/api/v1/events", c->token(), "", all_completed, 300s); });
+  std::this_thread::sleep_for(1s);  // connected
+  HttpAnswer created =
+      a->Post("/api/v1/sweeps",
+              {{"name", "survive"},
+               {"executor", "slurm"},
+               {"trainer",
+                {{"command",
+                  {"sh", "-c",
+                   "s=$(date +%s%N); sleep 2; echo \"$SM_MODEL_DIR $s $(date +%s%N)\" >> " +
+                       markers + "/$TRAINING_JOB_NAME; echo done > \"$SM_MODEL_DIR/model.txt\""}}}},
+               {"grid", {{"n", values}}},
+               {"max_parallel", kMaxParallel}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep = created.Json()["id"];
+  std::mt19937 random(std::random_device{}());
+  const auto first_kill =
+      std::chrono::milliseconds(std::uniform_int_distribution<int>(1'000, 8'000)(random));
+  const auto second_kill =
+      std::chrono::milliseconds(std::uniform_int_distribution<int>(1'000, 8'000)(random));
+  std::printf("killing replica a after %lld ms, then b %lld ms later\n",
+              static_cast<long long>(first_kill.count()),
+              static_cast<long long>(second_kill.count()));
+  std::this_thread::sleep_for(first_kill);
+  a->Kill9();
+  std::this_thread::sleep_for(second_kill);
+  b->Kill9();
+  json ended = c->WaitForSweepEnd(sweep, kJobs, 300s);
+  reader.join();
+  EXPECT_EQ(ended["counts"].value("Completed", 0), kJobs) << ended.dump();
+  json jobs = c->Get("/api/v1/jobs?sweep=" + sweep + "&limit=100").Json()["jobs"];
+  for (const json& job : jobs) {
+    EXPECT_EQ(job["status"], "Completed") << job.dump();
+    EXPECT_EQ(job["attempt"], 0) << job.dump();
+  }
+  std::map<std::string, std::vector<Run>> runs = Runs();
+  EXPECT_EQ(runs.size(), static_cast<size_t>(kJobs));
+  for (const auto& [job, list] : runs) EXPECT_EQ(list.size(), 1u) << job << " ran more than once";
+  EXPECT_LE(MostAtOnce(runs), kMaxParallel);
+  std::printf("most jobs at once: %d\n", MostAtOnce(runs));
+  // The survivor's client saw every status change the store recorded for the sweep.
+  ASSERT_TRUE(all_completed(on_c)) << on_c.size() << " events";
+  std::vector<SseEvent> replay = ReadEvents(
+      c->url() + "/api/v1/events?sweep=" + sweep, c->token(), "0",
+      [&](const std::vector<SseEvent>& seen) {
+        return status_keys(seen).size() >= status_keys(on_c).size();
+      },
+      30s);
+  EXPECT_EQ(status_keys(on_c), status_keys(replay));
 }
 
 }  // namespace
