@@ -139,18 +139,19 @@ TEST_F(ServerReplicasTest, TwoReplicasRacingOnAThousandQueuedJobsRunEachOnceWith
   auto b = StartReplica("b", 8);
   json values = json::array();
   for (int i = 0; i < kJobs; ++i) values.push_back(i);
-  // A second sweep beside it, with no limit of its own: the two together hold max_running.
+  // A sweep on b first (b, woken by it, claims its jobs at once), then the race on a; the two
+  // together hold max_running.
+  HttpAnswer beside = b->Post("/api/v1/sweeps", {{"name", "beside"},
+                                                 {"trainer", MarkerTrainer()},
+                                                 {"grid", {{"n", {0, 1, 2, 3, 4, 5, 6, 7}}}}});
+  ASSERT_EQ(beside.status, 201) << beside.body;
+  const std::string beside_sweep = beside.Json()["id"];
   HttpAnswer created = a->Post("/api/v1/sweeps", {{"name", "race"},
                                                   {"trainer", MarkerTrainer()},
                                                   {"grid", {{"n", values}}},
                                                   {"max_parallel", kMaxParallel}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string sweep = created.Json()["id"];
-  HttpAnswer beside = b->Post("/api/v1/sweeps", {{"name", "beside"},
-                                                 {"trainer", MarkerTrainer()},
-                                                 {"grid", {{"n", {0, 1, 2, 3, 4, 5, 6, 7}}}}});
-  ASSERT_EQ(beside.status, 201) << beside.body;
-  const std::string beside_sweep = beside.Json()["id"];
 
   ASSERT_TRUE(WaitFor([&] { return SweepEnded(*b, sweep, kJobs); }, 900s))
       << b->Get("/api/v1/sweeps/" + sweep).body;
