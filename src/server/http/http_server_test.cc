@@ -668,9 +668,10 @@ TEST(HttpServer, ThreeHundredDetachedStreamsHoldNoThreads) {
     ASSERT_TRUE(clients.back()->Send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n"));
   }
   ASSERT_NE(box.Wait(300), nullptr);
-  // Connection threads exit right after detaching; give the last ones a moment.
+  // Handler threads go back to the pool right after detaching, and idle ones beyond four end
+  // after 2 s: give them that long and more on a loaded machine.
   auto start = Clock::now();
-  while (ThreadCount() > baseline + 50 && SecondsSince(start) < 5) {
+  while (ThreadCount() >= baseline + 50 && SecondsSince(start) < 10) {
     std::this_thread::sleep_for(milliseconds(20));
   }
   EXPECT_LT(ThreadCount(), baseline + 50);
