@@ -71,11 +71,11 @@ class ServerReplicasTest : public ::testing::Test {
 
   // The job's code: appends "<its model dir> <start ns> <end ns>" to markers/<job>, so that the
   // test sees which replica ran it, how often, and when.
-  json MarkerTrainer() const {
+  json MarkerTrainer(const std::string& seconds = "0.05") const {
     const std::string markers = (temp_.path() / "markers").string();
     return {{"command",
              {"sh", "-c",
-              "s=$(date +%s%N); sleep 0.05; echo \"$SM_MODEL_DIR $s $(date +%s%N)\" >> " + markers +
+              "s=$(date +%s%N); sleep " + seconds + "; echo \"$SM_MODEL_DIR $s $(date +%s%N)\" >> " + markers +
                   "/$TRAINING_JOB_NAME"}}};
   }
 
@@ -185,7 +185,9 @@ TEST_F(ServerReplicasTest, TwoReplicasRacingOnAThousandQueuedJobsRunEachOnceWith
 }
 
 TEST_F(ServerReplicasTest, AClientOfEitherReplicaSeesEveryStatusChangeAndResumesOnTheOther) {
-  auto a = StartReplica("a", 1);  // so that b runs jobs too (see above)
+  // Jobs of 2 s, and one slot on a, two on b: whichever replica claims first, the other polls
+  // (every 250 ms) long before the first can run all six, so both run jobs.
+  auto a = StartReplica("a", 1);
   auto b = StartReplica("b", 2);
   // Status events of the sweep's jobs, as "<id> <job> <status>/<secondary status>".
   auto statuses = [](const std::vector<SseEvent>& events) {
@@ -217,7 +219,7 @@ TEST_F(ServerReplicasTest, AClientOfEitherReplicaSeesEveryStatusChangeAndResumes
   std::this_thread::sleep_for(1s);  // connected
   HttpAnswer created = a->Post(
       "/api/v1/sweeps",
-      {{"name", "seen"}, {"trainer", MarkerTrainer()}, {"grid", {{"n", {0, 1, 2, 3, 4, 5}}}}});
+      {{"name", "seen"}, {"trainer", MarkerTrainer("2")}, {"grid", {{"n", {0, 1, 2, 3, 4, 5}}}}});
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string sweep = created.Json()["id"];
   reader.join();
