@@ -159,6 +159,12 @@ TEST_F(SearchTest, EarlyStoppingAutoStopsAJobThatLearnsNothingWhichKeepsItsModel
   json ended = server.WaitForSweepEnd(sweep, 4, 300s);
   EXPECT_EQ(ended["counts"].value("Completed", 0), 3) << ended.dump();
   EXPECT_EQ(ended["counts"].value("Stopped", 0), 1) << ended.dump();
+  EXPECT_EQ(ended.value("stopped_early", -1), 1) << ended.dump();
+  // A sweep whose only stop was early stopping's succeeded: `sweep wait` exits 0 and says so.
+  auto waited = server.Cli({"sweep", "wait", sweep});
+  EXPECT_EQ(waited.exit_code, 0) << waited.output;
+  EXPECT_NE(waited.output.find("3 Completed, 1 Stopped (1 stopped early)"), std::string::npos)
+      << waited.output;
 
   std::vector<json> jobs = Jobs(server, sweep);
   ASSERT_EQ(jobs.size(), 4u);

@@ -64,7 +64,9 @@ void AddDatasetCommands(CLI::App& cli, ClientCommands& state) {
 }
 
 constexpr char kWaitExitCodes[] =
-    "\nExit codes: 0 every job Completed; 1 a job Failed or was Stopped; 9 --timeout passed;\n"
+    "\nExit codes: 0 every job Completed, or was stopped early by the sweep's early stopping\n"
+    "(the search judged it worse than the others: the sweep did its work); 1 a job Failed, or\n"
+    "was Stopped otherwise (by hand, `sweep stop`, its max runtime); 9 --timeout passed;\n"
     "8 the server could not be reached at the start (once it has answered, a restarting server\n"
     "is asked again until it answers). Progress goes to stderr: one live line on a terminal,\n"
     "else a line whenever a job's status changes. With --output json the final sweep is printed.";
@@ -139,7 +141,8 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
   CLI::Option* wait_flag =
       create->add_flag("--wait", flags.wait,
                        "Then wait until every job has ended and exit as `sweep wait` does (0 all "
-                       "Completed, 1 a job Failed or Stopped, 9 --timeout passed)");
+                       "Completed or stopped early, 1 a job Failed or was stopped otherwise, 9 "
+                       "--timeout passed)");
   AddWaitTimeout(create, flags)->needs(wait_flag);
   CLI::App* wait =
       AddCommand(group, state, "wait",

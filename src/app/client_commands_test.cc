@@ -329,6 +329,32 @@ TEST(ClientCommandsTest, SweepWaitExits1WhenAJobFailedOrWasStopped) {
   }
 }
 
+TEST(ClientCommandsTest, SweepWaitExits0WhenJobsWereStoppedEarlyByTheSearch) {
+  // Early stopping stopped one job (the search judged it worse): the sweep did its work.
+  HttpTestServer server(SweepAnswers({{200, R"({"id": "sw-1", "job_count": 4, "stopped_early": 1,
+      "counts": {"Completed": 3, "Stopped": 1}})"}}));
+  CliRun run = RunCliPollingFast({"sweep", "wait", "sw-1", "--server", server.url("")});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out, "sweep sw-1 ended: 3 Completed, 1 Stopped (1 stopped early)\n");
+}
+
+TEST(ClientCommandsTest, SweepWaitExits1WhenAStopWasNotEarlyStopping) {
+  // One of two stops was early stopping's, the other by hand; a failure is never excused; a
+  // server from before `stopped_early` (none given) counts every stop as one by hand; and a
+  // count larger than the stops cannot excuse a failure.
+  for (const char* sweep : {R"({"job_count": 4, "stopped_early": 1,
+                                "counts": {"Completed": 2, "Stopped": 2}})",
+                            R"({"job_count": 3, "stopped_early": 1,
+                                "counts": {"Completed": 1, "Stopped": 1, "Failed": 1}})",
+                            R"({"job_count": 2, "counts": {"Completed": 1, "Stopped": 1}})",
+                            R"({"job_count": 2, "stopped_early": 2,
+                                "counts": {"Completed": 1, "Failed": 1}})"}) {
+    HttpTestServer server(SweepAnswers({{200, sweep}}));
+    CliRun run = RunCliPollingFast({"sweep", "wait", "sw-1", "--server", server.url("")});
+    EXPECT_EQ(run.code, 1) << sweep;
+  }
+}
+
 TEST(ClientCommandsTest, SweepWaitExits9WhenTheTimeoutPasses) {
   HttpTestServer server(SweepAnswers({SweepWithCounts(R"({"Queued": 1, "InProgress": 1})")}));
   auto started = std::chrono::steady_clock::now();

@@ -81,6 +81,20 @@ class WaitProgress {
 
 }  // namespace
 
+int64_t StoppedEarlyCount(const nlohmann::json& sweep) {
+  const auto field = sweep.find("stopped_early");
+  return field != sweep.end() && field->is_number_integer() ? field->get<int64_t>() : 0;
+}
+
+bool SweepSucceeded(const nlohmann::json& sweep) {
+  const nlohmann::json counts = sweep.value("counts", nlohmann::json());
+  const int64_t completed = counts.value("Completed", int64_t{0});
+  // Only stops that early stopping made count as a success, and never more than were Stopped.
+  const int64_t stopped_early =
+      std::min(StoppedEarlyCount(sweep), counts.value("Stopped", int64_t{0}));
+  return completed + stopped_early == SweepJobCount(sweep);
+}
+
 Result<int> WaitForSweep(const ClientContext& context, const std::string& sweep_id,
                          std::chrono::milliseconds timeout) {
   const Clock::time_point deadline =
@@ -125,13 +139,16 @@ Result<int> WaitForSweep(const ClientContext& context, const std::string& sweep_
   }
   progress.EndLiveLine();
   const nlohmann::json counts = sweep.value("counts", nlohmann::json());
-  const bool all_completed = counts.value("Completed", int64_t{0}) == SweepJobCount(sweep);
+  const int64_t stopped_early = StoppedEarlyCount(sweep);
   if (context.json_output) {
     context.PrintJson(sweep);
   } else {
-    context.Print("sweep " + sweep_id + " ended: " + CountsText(counts) + "\n");
+    context.Print("sweep " + sweep_id + " ended: " + CountsText(counts) +
+                  (stopped_early > 0 ? " (" + std::to_string(stopped_early) + " stopped early)"
+                                     : std::string()) +
+                  "\n");
   }
-  return all_completed ? kSweepCompletedExitCode : kSweepFailedExitCode;
+  return SweepSucceeded(sweep) ? kSweepCompletedExitCode : kSweepFailedExitCode;
 }
 
 }  // namespace trainyard::app

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "app/client_command_runners.h"
@@ -12,10 +13,20 @@
 
 namespace trainyard::app {
 
-// The exit codes of a wait (README.md): every job Completed, or some job Failed or Stopped. A
-// wait whose --timeout passed is a DeadlineExceeded status (exit 9).
+// The exit codes of a wait (README.md, docs/search.md): 0 when the sweep did what it was asked
+// (every job Completed, or was Stopped by the search's early stopping, which judged it worse
+// than the others: the search worked), 1 when a job Failed or was stopped otherwise (by hand,
+// `sweep stop`, its max runtime). A wait whose --timeout passed is a DeadlineExceeded status
+// (exit 9).
 inline constexpr int kSweepCompletedExitCode = 0;
 inline constexpr int kSweepFailedExitCode = 1;
+
+// The sweep document's `stopped_early` (jobs that early stopping ended), 0 when absent (a server
+// from before it).
+int64_t StoppedEarlyCount(const nlohmann::json& sweep);
+
+// Whether an ended sweep succeeded, as the exit codes above say.
+bool SweepSucceeded(const nlohmann::json& sweep);
 
 // Polls GET /api/v1/sweeps/{id} every `state.sweep_poll_interval` until its jobs have all
 // ended or `timeout` (zero: none) passes. Progress goes to `context.err`: one live line on a

@@ -253,6 +253,8 @@ Event StatusEvent(const JobRecord& job, const std::string& message) {
                 {"queued", job.queued},
                 {"attempt", job.attempt}};
   if (!job.failure_reason.empty()) event.data["failure_reason"] = job.failure_reason;
+  // Early stopping's decision (docs/search.md), so that a page following events can mark the job.
+  if (!job.stop_reason.empty()) event.data["stop_reason"] = job.stop_reason;
   if (!message.empty()) event.data["message"] = message;
   return event;
 }

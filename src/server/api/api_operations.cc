@@ -28,6 +28,9 @@ Result<json> SweepDetails(metadata::MetadataStore& metadata, const metadata::Swe
     maximize = sweep.spec["objective"].value("goal", "max") == "max";
   }
   double done = 0;
+  // Jobs that early stopping ended (Stopped with a stop_reason): a search that worked, which
+  // `trainyard sweep wait` tells apart from a stop by hand.
+  int64_t stopped_early = 0;
   json best = nullptr;
   double best_value = 0;
   metadata::JobFilter filter;
@@ -36,6 +39,7 @@ Result<json> SweepDetails(metadata::MetadataStore& metadata, const metadata::Swe
   while (true) {
     TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata.ListJobs(filter));
     for (const metadata::JobRecord& job : page.jobs) {
+      if (job.status == core::JobStatus::kStopped && !job.stop_reason.empty()) stopped_early += 1;
       if (job.ended_at) {
         done += 1;
       } else if (job.progress.contains("progress") && job.progress["progress"].is_number()) {
@@ -57,6 +61,7 @@ Result<json> SweepDetails(metadata::MetadataStore& metadata, const metadata::Swe
   }
   return json{{"job_count", total},
               {"counts", counts},
+              {"stopped_early", stopped_early},
               {"progress", total ? done / static_cast<double>(total) : 0.0},
               {"best_job", best}};
 }
