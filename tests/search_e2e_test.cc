@@ -86,6 +86,8 @@ TEST_F(SearchTest, HyperbandGivesEachJobItsRungsIterationsAndPromotesTheBest) {
     EXPECT_LE(lr, 1.0);
     // The job saw its rung's iterations: the trainer ran that many (its progress says so).
     EXPECT_TRUE(job["metrics"].contains("eval_accuracy")) << job.dump();
+    EXPECT_EQ(job["progress"].value("total_steps", -1), iterations) << job.dump();
+    EXPECT_EQ(job["progress"].value("step", -1), iterations) << job.dump();
     iterations_by_configuration[hyperparameters["learning_rate"].get<std::string>() + "/" +
                                 hyperparameters["batch_size"].get<std::string>()]
         .push_back(iterations);
