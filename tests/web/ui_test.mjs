@@ -1,8 +1,10 @@
 // The web UI end to end, in real headless Chromium (Debian's /usr/bin/chromium driven by
 // playwright-core from web/node_modules): the built `trainyard server` with the example trainer
 // on its jobs' PATH; sign in, upload the sample data, create a 2x2 sweep and watch it complete
-// live, download the model and the predictions, see an API error, stop a running sweep, time the
-// first screen of a 1,000-job sweep, and a narrow window. Screenshots of every page go to
+// live, download the model and the predictions, see an API error, create a random search with a
+// log-scaled range from the form and see its best-so-far chart and log axis, see a job that early
+// stopping ended marked with its step, stop a running sweep, time the first screen of a 1,000-job
+// sweep, and a narrow window. Screenshots of every page go to
 // $TRAINYARD_BUILD_DIR/test-output/web/.
 //
 // Exit codes: 0 passed, 1 failed, 77 skipped (no Chromium), as ctest's SKIP_RETURN_CODE.
@@ -93,6 +95,13 @@ async function apiGet(base, pathname) {
   return response.json();
 }
 
+async function apiPost(base, pathname, body) {
+  const response = await fetch(base + pathname, { method: "POST", body: JSON.stringify(body),
+    headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" } });
+  if (!response.ok) throw new Error(`POST ${pathname}: HTTP ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
 // --- helpers ------------------------------------------------------------------------------------
 
 const screenshots = [];
@@ -116,9 +125,10 @@ async function downloadArtifact(page, label, directory) {
   return file;
 }
 
-// Fills the new-sweep form; `grid` maps a row's parameter name to its values text.
+// Fills the new-sweep form; `grid` maps a row's parameter name to its values text; a `strategy`
+// other than grid fills `ranges` ({name, type, min, max, scaling}), `maxJobs` and `randomSeed`.
 async function fillSweepForm(page, { name, command, channels, fixed = [], grid = {}, maxParallel,
-  objective }) {
+  objective, strategy, ranges = [], maxJobs, randomSeed, earlyStopping }) {
   await page.getByRole("navigation").getByRole("link", { name: "New sweep", exact: true }).click();
   await page.getByRole("heading", { name: "New sweep" }).waitFor();
   await page.getByRole("button", { name: "Clear the form" }).click();
@@ -132,6 +142,20 @@ async function fillSweepForm(page, { name, command, channels, fixed = [], grid =
     await page.locator(`#fixed-name-${index}`).fill(key);
     await page.locator(`#fixed-value-${index}`).fill(value);
   }
+  if (strategy) await page.getByLabel("Strategy", { exact: true }).selectOption(strategy);
+  if (earlyStopping) await page.getByLabel("Early stopping", { exact: true }).selectOption(earlyStopping);
+  for (const [index, range] of ranges.entries()) {
+    if (index >= await page.getByTestId("range-row").count()) {
+      await page.getByRole("button", { name: "Add a range" }).click();
+    }
+    await page.locator(`#range-name-${index}`).fill(range.name);
+    await page.locator(`#range-type-${index}`).selectOption(range.type);
+    await page.locator(`#range-min-${index}`).fill(String(range.min));
+    await page.locator(`#range-max-${index}`).fill(String(range.max));
+    await page.locator(`#range-scaling-${index}`).selectOption(range.scaling);
+  }
+  if (maxJobs !== undefined) await page.getByLabel("Max jobs", { exact: true }).fill(String(maxJobs));
+  if (randomSeed !== undefined) await page.getByLabel("Random seed", { exact: true }).fill(String(randomSeed));
   const rows = await page.locator("[id^=grid-name-]").count();
   for (let index = 0; index < rows; index += 1) {
     const rowName = await page.locator(`#grid-name-${index}`).inputValue();
@@ -350,6 +374,65 @@ async function run() {
     await screenshot(page, "job-failed");
     log(`${failingSweep}: the failed job shows "${reason.trim()}" and its stderr`);
 
+    // A random search from the form: a log-scaled learning rate, 4 jobs; its spec as typed, the
+    // best-so-far chart over its trials, and a log axis for the learning rate.
+    await fillSweepForm(page, { name: "tune", command: "trainyard-example-trainer", channels: ids,
+      fixed: [["iterations", "300"]], strategy: "random", maxJobs: 4, randomSeed: 7, maxParallel: 2,
+      ranges: [{ name: "learning_rate", type: "continuous", min: "0.001", max: "1", scaling: "logarithmic" }],
+      objective: { metric: "eval_accuracy", goal: "max" } });
+    check(await jobCountShown(page) === 4, "up to 4 jobs shown for the search");
+    check(await page.getByRole("button", { name: "Create the sweep (up to 4 jobs)" }).count() === 1,
+      "the button says the search starts up to 4 jobs");
+    await screenshot(page, "new-search");
+    const tuneSweep = await createSweep(page);
+    const tuneSpec = (await apiGet(base, `/api/v1/sweeps/${tuneSweep}`)).spec;
+    check(tuneSpec.strategy === "random" && tuneSpec.max_jobs === 4 && tuneSpec.random_seed === 7 &&
+      JSON.stringify(tuneSpec.ranges) === JSON.stringify({ learning_rate: { max: 1, min: 0.001,
+        scaling: "logarithmic", type: "continuous" } }), `the search as typed: ${JSON.stringify(tuneSpec)}`);
+    await waitForRows(page, "Completed", 4, 180000);
+    const tuneJobs = (await apiGet(base, `/api/v1/jobs?sweep=${tuneSweep}`)).jobs;
+    const rates = tuneJobs.map((job) => Number(job.hyperparameters.learning_rate));
+    check(rates.every((rate) => rate >= 0.001 && rate <= 1) && new Set(rates).size === 4,
+      `4 learning rates drawn in the range: ${rates}`);
+    await page.getByTestId("best-so-far").locator(".uplot").waitFor();
+    check(/best so far/.test(await page.getByTestId("best-so-far").innerText()),
+      "the best-so-far chart names its running best");
+    const axis = page.locator("svg.parallel g.pc-axis[data-axis=learning_rate]");
+    check(await axis.getAttribute("data-scale") === "log", "the learning rate's axis is logarithmic");
+    check(/learning_rate \(log\)/.test(await axis.locator(".pc-name").textContent()),
+      "and says so");
+    await page.waitForFunction(() => document.querySelectorAll("svg.parallel path.pc-line").length === 4);
+    await screenshot(page, "search-completed");
+    log(`${tuneSweep}: a random search from the form (learning rates ${rates.map((r) => r.toPrecision(3)).join(", ")}); ` +
+      "best-so-far chart and a log axis");
+
+    // Early stopping: three jobs that learn, one at a time, then one that learns nothing and
+    // would run for minutes; the median rule stops it, and the page marks it with its step.
+    const combinations = [0.5, 0.4, 0.3].map((rate) => ({ learning_rate: rate, iterations: 300 }));
+    combinations.push({ learning_rate: 1e-9, iterations: 20000000 });
+    const stopping = await apiPost(base, "/api/v1/sweeps", { name: "stopping",
+      trainer: { command: ["trainyard-example-trainer"] }, channels: { training: ids.training },
+      combinations, max_parallel: 1, objective: { metric: "loss", goal: "min" }, early_stopping: "auto" });
+    const stoppingSweep = stopping.id;
+    await page.goto(`${base}/sweeps/${stoppingSweep}`);
+    await page.getByTestId("job-row").first().waitFor();
+    const early = page.locator("[data-testid=job-row][data-state=Stopped] [data-early=true]");
+    await early.waitFor({ timeout: 180000 });
+    const badge = await early.innerText();
+    check(/early at step \d+/.test(badge), `the stopped job is marked with its step: ${badge}`);
+    check(/^Early stopping \(median rule\): at step/.test(await early.getAttribute("title")),
+      "its reason is the badge's title");
+    const listed = await page.getByTestId("stopped-early").locator("li").innerText();
+    check(/at step \d+: Early stopping \(median rule\)/.test(listed), `and listed under the chart: ${listed}`);
+    await page.waitForFunction(() => / \(1 early\)/.test(
+      document.querySelector("[data-testid=sweep-counts]").textContent), null, { timeout: 10000 });
+    await screenshot(page, "sweep-stopped-early");
+    await page.getByTestId("stopped-early").getByRole("link").click();
+    const stopReason = await page.getByTestId("stop-reason").innerText();
+    check(/^Stopped early at step \d+: Early stopping \(median rule\)/.test(stopReason),
+      `the job's page says why it stopped: ${stopReason}`);
+    log(`${stoppingSweep}: the job early stopping ended is marked "${badge.trim()}"`);
+
     // A running sweep, stopped from its page.
     await fillSweepForm(page, { name: "sleepy", command: '["sh", "-c", "sleep 60"]',
       channels: { training: ids.training }, grid: { learning_rate: "0.1, 0.2, 0.3" }, maxParallel: 2 });
@@ -423,7 +506,7 @@ async function run() {
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(base + "/");
     await page.getByTestId("sweep-row").first().waitFor();
-    check(await page.getByTestId("sweep-row").count() === 4, "the four sweeps listed");
+    check(await page.getByTestId("sweep-row").count() === 6, "the six sweeps listed");
     await screenshot(page, "sweeps");
 
     // Webhooks: a loopback target is refused naming the field; a public one is created with the
@@ -463,7 +546,7 @@ async function run() {
 
     check(problems.length === 0, `no errors in the page:\n${problems.join("\n")}`);
     // Every job has ended: none is left running after the test.
-    for (const sweep of [digitsSweep, failingSweep, sleepySweep, wideSweep]) {
+    for (const sweep of [digitsSweep, failingSweep, tuneSweep, stoppingSweep, sleepySweep, wideSweep]) {
       const answer = await apiGet(base, `/api/v1/sweeps/${sweep}`);
       check(!answer.counts.InProgress && !answer.counts.Queued && !answer.counts.Stopping,
         `${sweep} has ended: ${JSON.stringify(answer.counts)}`);

@@ -34,11 +34,15 @@ const STATE_CLASS = {
 const STATE_LABEL = { InProgress: "Running" };
 
 // The job's state, and while it runs the SageMaker secondary status (Downloading, Training...).
-export function StatusBadge({ state, secondary }) {
+// A job that early stopping ended (`early`: lib/sweep.js earlyStop) says so with its step, and
+// its full reason as the title.
+export function StatusBadge({ state, secondary, early }) {
   const label = STATE_LABEL[state] || state;
-  const detail = state === "InProgress" && secondary ? secondary : "";
-  return html`<span class=${`badge badge-${STATE_CLASS[state] || "queued"}`}
-    data-state=${state}>${label}${detail && html`<span class="badge-detail"> · ${detail}</span>`}</span>`;
+  const detail = state === "InProgress" && secondary ? secondary
+    : early ? `early${early.step ? ` at step ${early.step}` : ""}` : "";
+  return html`<span class=${`badge badge-${STATE_CLASS[state] || "queued"}${early ? " badge-early" : ""}`}
+    data-state=${state} data-early=${early ? "true" : undefined} title=${early ? early.reason : undefined}
+    >${label}${detail && html`<span class="badge-detail"> · ${detail}</span>`}</span>`;
 }
 
 export function stateLabel(state) {

@@ -4,7 +4,7 @@ import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatDuration, formatNumber, formatValue, secondsBetween } from "../lib/format.js";
 import { Link } from "../lib/router.js";
-import { TERMINAL, stateOf } from "../lib/sweep.js";
+import { TERMINAL, earlyStop, stateOf } from "../lib/sweep.js";
 import { ProgressBar, StatusBadge } from "./common.js";
 
 const ROW_HEIGHT = 41;
@@ -74,7 +74,7 @@ export function JobTable({ jobs, rankOf, hyperparameters, metrics, objective, se
                   aria-label=${`Select ${job.name}`} /></td>
                 <td class="number">${rankOf(job)}</td>
                 <td class="job-name"><${Link} href=${`/jobs/${encodeURIComponent(job.name)}`}>${job.name}</${Link}></td>
-                <td><${StatusBadge} state=${state} secondary=${job.secondary_status} /></td>
+                <td><${StatusBadge} state=${state} secondary=${job.secondary_status} early=${earlyStop(job)} /></td>
                 <td><${ProgressBar} value=${progress} label=${`Progress of ${job.name}`} /></td>
                 ${hyperparameters.map((name) => html`<td class="number hp">${formatValue(job.hyperparameters[name])}</td>`)}
                 ${metrics.map((name) => html`<td class="number" data-metric=${name}>${formatNumber(job.metrics ? job.metrics[name] : undefined)}</td>`)}

@@ -1,5 +1,6 @@
-// Lines on shared axes with uPlot: one per series, drawn from [x, y] points, redrawn in place
-// (setData) as points arrive, rebuilt only when the set of series changes.
+// Lines on shared axes with uPlot: one per series, drawn from [x, y] points (or, for a series
+// with `line: false`, its points alone), redrawn in place (setData) as points arrive, rebuilt
+// only when the set of series changes.
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 
@@ -70,13 +71,21 @@ export function LineChart({ series, xLabel = "step", height = 260, label, points
       axes: [{ label: xLabel, size: 40 }, { size: 56 }],
       series: [
         { label: xLabel },
-        ...series.map((one, index) => ({
-          label: one.label,
-          stroke: one.color || seriesColor(index),
-          width: one.highlight ? 2.5 : 1.5,
-          spanGaps: true,
-          points: { show: showPoints, size: 5 },
-        })),
+        ...series.map((one, index) => {
+          const options = {
+            label: one.label,
+            stroke: one.color || seriesColor(index),
+            width: one.highlight ? 2.5 : 1.5,
+            spanGaps: true,
+            points: { show: showPoints, size: 5 },
+          };
+          // A series of points only (one.line false): a dot per value, no line between them.
+          if (one.line === false) {
+            options.paths = () => null;
+            options.points = { show: true, size: 7, fill: one.color || seriesColor(index) };
+          }
+          return options;
+        }),
       ],
     }, data, container.current);
   }, [series, uPlot]);

@@ -12,28 +12,34 @@ const TOP = 28;
 const BOTTOM = 40;
 const SIDE = 80;
 
-// Maps values of one axis to [0, 1] (0 at the bottom): numbers linearly, or logarithmically when
-// they are positive and span more than a factor of 20; anything else by its sorted position.
-function makeScale(values) {
+// Maps values of one axis to [0, 1] (0 at the bottom). Numbers follow `scaling`, the sweep's
+// range's ("logarithmic": log(value); "reverse_logarithmic": log(1 - value), values crowding
+// towards 1 spread out; "linear"), or without one (a grid) logarithmically when they are positive
+// and span more than a factor of 20, else linearly; anything else by its sorted position.
+function makeScale(values, scaling) {
   const present = values.filter((value) => value !== undefined && value !== null);
   const numeric = present.length > 0 && present.every((value) => typeof value === "number");
   if (numeric) {
-    let min = Math.min(...present);
-    let max = Math.max(...present);
-    const log = min > 0 && max / min > 20;
-    const f = log ? Math.log10 : (x) => x;
+    const min = Math.min(...present);
+    const max = Math.max(...present);
+    let kind = "linear";
+    if (scaling === "logarithmic" && min > 0) kind = "log";
+    else if (scaling === "reverse_logarithmic" && max < 1) kind = "reverse-log";
+    else if (scaling === undefined && min > 0 && max / min > 20) kind = "log";
+    const f = kind === "log" ? Math.log10 : kind === "reverse-log" ? (x) => -Math.log10(1 - x) : (x) => x;
+    const inverse = kind === "log" ? (t) => 10 ** t : kind === "reverse-log" ? (t) => 1 - 10 ** -t : (t) => t;
     const lo = f(min);
     const hi = f(max);
     const position = (value) => (hi === lo ? 0.5 : (f(value) - lo) / (hi - lo));
-    const ticks = hi === lo ? [min] : [min, log ? Math.sqrt(min * max) : (min + max) / 2, max];
-    return { position, ticks, log, label: formatNumber };
+    const ticks = hi === lo ? [min] : [min, inverse((lo + hi) / 2), max];
+    return { position, ticks, log: kind !== "linear", kind, label: formatNumber };
   }
   const keys = [...new Set(present.map((value) => JSON.stringify(value)))].sort();
   const index = new Map(keys.map((key, i) => [key, i]));
   const position = (value) =>
     keys.length === 1 ? 0.5 : index.get(JSON.stringify(value)) / (keys.length - 1);
   const ticks = keys.slice(0, 12).map((key) => JSON.parse(key));
-  return { position, ticks, log: false, label: formatValue };
+  return { position, ticks, log: false, kind: "category", label: formatValue };
 }
 
 function mix(from, to, t) {
@@ -42,11 +48,13 @@ function mix(from, to, t) {
   return `rgb(${a.map((v, i) => Math.round(v + (b[i] - v) * t)).join(",")})`;
 }
 
-export function ParallelCoordinates({ jobs, names, objective, onSelect }) {
+// `scalings` maps a hyperparameter to its range's scaling (lib/sweep.js axisScaling); an axis
+// without one decides from its values.
+export function ParallelCoordinates({ jobs, names, objective, onSelect, scalings = {} }) {
   const model = useMemo(() => {
     const axes = names.map((name) => ({
       name,
-      scale: makeScale(jobs.map((job) => asNumber(job.hyperparameters[name]))),
+      scale: makeScale(jobs.map((job) => asNumber(job.hyperparameters[name])), scalings[name]),
     }));
     if (objective) {
       axes.push({
@@ -60,7 +68,7 @@ export function ParallelCoordinates({ jobs, names, objective, onSelect }) {
     const worst = values.length ? (maximize ? Math.min(...values) : Math.max(...values)) : 0;
     const best = values.length ? (maximize ? Math.max(...values) : Math.min(...values)) : 0;
     return { axes, worst, best };
-  }, [jobs, names, objective]);
+  }, [jobs, names, objective, scalings]);
 
   if (!names.length) {
     return html`<p class="muted">This sweep varies no hyperparameters: there is nothing to compare.</p>`;
@@ -103,10 +111,10 @@ export function ParallelCoordinates({ jobs, names, objective, onSelect }) {
           <path d=${bestJob.d} class="pc-line pc-best" onClick=${() => select(bestJob)}
             stroke="#16a34a" stroke-width="3"><title>best: ${title(bestJob)}</title></path>`}
         ${axes.map((axis, i) => html`
-          <g class="pc-axis">
+          <g class="pc-axis" data-axis=${axis.name} data-scale=${axis.scale.kind}>
             <line x1=${x(i)} x2=${x(i)} y1=${TOP} y2=${HEIGHT - BOTTOM} />
             <text x=${x(i)} y=${HEIGHT - BOTTOM + 22} text-anchor="middle" class="pc-name">
-              ${axis.name}${axis.scale.log ? " (log)" : ""}${axis.objective ? (objective.goal === "min" ? " ↓" : " ↑") : ""}
+              ${axis.name}${axis.scale.kind === "log" ? " (log)" : axis.scale.kind === "reverse-log" ? " (log 1−x)" : ""}${axis.objective ? (objective.goal === "min" ? " ↓" : " ↑") : ""}
             </text>
             ${axis.scale.ticks.map((tick) => html`
               <text x=${x(i) - 6} y=${y(axis.scale.position(tick)) + 4} text-anchor="end"

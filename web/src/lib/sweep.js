@@ -119,6 +119,50 @@ export function parseEnvironment(text) {
   return environment;
 }
 
+export const STRATEGIES = ["grid", "random", "bayesian", "hyperband"];
+export const RANGE_TYPES = ["continuous", "integer", "categorical"];
+export const SCALINGS = ["auto", "linear", "logarithmic", "reverse_logarithmic"];
+
+// A number typed into the form, or an Error naming `field`.
+function numberOf(text, field, what) {
+  const trimmed = String(text).trim();
+  if (!/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed)) {
+    throw Object.assign(new Error(`${what} must be a number, not '${trimmed}'`), { field });
+  }
+  return Number(trimmed);
+}
+
+// The range rows that count (a name) as the API's `ranges` (docs/search.md): continuous and
+// integer ranges with min, max and scaling, categorical ones with their values.
+export function rangesOf(rows) {
+  const ranges = {};
+  for (const row of rows) {
+    const name = row.name.trim();
+    if (!name) continue;
+    const field = `ranges.${name}`;
+    if (row.type === "categorical") {
+      ranges[name] = { type: "categorical", values: parseValueList(row.values) };
+    } else {
+      ranges[name] = {
+        type: row.type,
+        min: numberOf(row.min, field, "min"),
+        max: numberOf(row.max, field, "max"),
+        scaling: row.scaling || "auto",
+      };
+    }
+  }
+  return ranges;
+}
+
+// How a numeric range is really sampled: "auto" is logarithmic when min > 0 and max spans two
+// decades or more (docs/search.md), else linear.
+export function resolvedScaling(range) {
+  if (!range || range.type === "categorical") return "linear";
+  const scaling = range.scaling || "auto";
+  if (scaling !== "auto") return scaling;
+  return range.min > 0 && range.max >= 100 * range.min ? "logarithmic" : "linear";
+}
+
 // The POST /api/v1/sweeps body from the form's state (docs/api.md). Throws Error with a
 // `field` for what cannot be read.
 export function buildSweepRequest(form) {
@@ -144,8 +188,30 @@ export function buildSweepRequest(form) {
     if (row.name.trim()) fixed[row.name.trim()] = parseValue(row.value);
   }
   if (Object.keys(fixed).length) request.hyperparameters = fixed;
-  const grid = gridOf(form.grid);
-  if (Object.keys(grid).length) request.grid = grid;
+  const strategy = form.strategy || "grid";
+  if (strategy === "grid") {
+    const grid = gridOf(form.grid);
+    if (Object.keys(grid).length) request.grid = grid;
+  } else {
+    request.strategy = strategy;
+    request.ranges = rangesOf(form.ranges);
+    if (String(form.maxJobs).trim() !== "") {
+      request.max_jobs = numberOf(form.maxJobs, "max_jobs", "max jobs");
+    }
+    if (String(form.randomSeed).trim() !== "") {
+      request.random_seed = numberOf(form.randomSeed, "random_seed", "the random seed");
+    }
+    if (strategy === "hyperband") {
+      const hyperband = { resource: form.hyperband.resource.trim() };
+      const optional = [["minResource", "min_resource"], ["maxResource", "max_resource"], ["eta", "eta"]];
+      for (const [key, name] of optional) {
+        const text = String(form.hyperband[key]).trim();
+        if (text !== "") hyperband[name] = numberOf(text, `hyperband.${name}`, name);
+      }
+      request.hyperband = hyperband;
+    }
+  }
+  if (form.earlyStopping && form.earlyStopping !== "off") request.early_stopping = form.earlyStopping;
   if (form.maxParallel !== "") request.max_parallel = Number(form.maxParallel);
   if (form.maxRuntime !== "") request.max_runtime_seconds = Number(form.maxRuntime);
   let environment;
@@ -189,8 +255,14 @@ export function rankJobs(jobs, objective) {
   });
 }
 
-// The hyperparameters that differ between jobs: the grid's, or the combinations' keys.
+// The hyperparameters that differ between jobs: a search's ranges (and Hyperband's resource),
+// the grid's, or the combinations' keys.
 export function sweptNames(spec) {
+  if (spec && spec.ranges) {
+    const names = Object.keys(spec.ranges);
+    if (spec.hyperband && spec.hyperband.resource) names.push(spec.hyperband.resource);
+    return names;
+  }
   if (spec && spec.grid) return Object.keys(spec.grid);
   if (spec && spec.combinations) {
     const names = new Set();
@@ -213,4 +285,42 @@ export function summarize(jobs) {
     }
   }
   return { counts, progress: jobs.length ? done / jobs.length : 0 };
+}
+
+// How a parallel-coordinates axis of hyperparameter `name` is scaled: "logarithmic" or
+// "reverse_logarithmic" when the sweep's range is sampled so, "linear" for its other ranges, and
+// undefined when the sweep has no range of that name (a grid: the axis decides from the values).
+export function axisScaling(spec, name) {
+  const range = spec && spec.ranges && spec.ranges[name];
+  if (range) return resolvedScaling(range);
+  const hyperband = spec && spec.hyperband;
+  if (hyperband && hyperband.resource === name) return "logarithmic";  // eta^k rungs
+  return undefined;
+}
+
+// A job that early stopping ended (docs/search.md): its step and reason, else null. The reason
+// reads "Early stopping (median rule): at step 120000 the best loss so far, ...".
+export function earlyStop(job) {
+  if (job.status !== "Stopped" || !job.stop_reason) return null;
+  const match = /\bat step (\S+?)[,:]?\s/.exec(job.stop_reason);
+  return { step: match ? match[1] : "", reason: job.stop_reason };
+}
+
+// The "best so far" over trials: for each job that Completed with an objective value, in the
+// order the search started them, its value at its trial number (index + 1), and the running best.
+export function bestSoFar(jobs, objective) {
+  if (!objective) return { trials: [], best: [] };
+  const maximize = objective.goal !== "min";
+  const finished = jobs.filter((job) => job.status === "Completed" &&
+    objectiveValue(job, objective) !== undefined).sort((a, b) => a.index - b.index);
+  const trials = [];
+  const best = [];
+  let current;
+  for (const job of finished) {
+    const value = objectiveValue(job, objective);
+    if (current === undefined || (maximize ? value > current : value < current)) current = value;
+    trials.push([job.index + 1, value]);
+    best.push([job.index + 1, current]);
+  }
+  return { trials, best };
 }

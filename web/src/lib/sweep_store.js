@@ -46,7 +46,7 @@ export class SweepStore {
       this.jobs.set(name, {
         name, sweep_id: event.sweep_id, index: data.index, hyperparameters: data.hyperparameters || {},
         status: "InProgress", secondary_status: "Starting", queued: true, metrics: {}, progress: {},
-        created_at: time, started_at: null, ended_at: null, failure_reason: "",
+        created_at: time, started_at: null, ended_at: null, failure_reason: "", stop_reason: "",
       });
       return true;
     }
@@ -59,6 +59,7 @@ export class SweepStore {
       job.queued = Boolean(data.queued);
       if (data.attempt !== undefined) job.attempt = data.attempt;
       job.failure_reason = data.failure_reason || "";
+      job.stop_reason = data.stop_reason || "";
       if (job.queued) {
         job.started_at = null;  // queued again (a retry)
         job.ended_at = null;

@@ -7,7 +7,7 @@ import { followEvents } from "../lib/events.js";
 import { formatDuration, formatNumber, formatTime, formatValue, secondsBetween } from "../lib/format.js";
 import { Link } from "../lib/router.js";
 import { SweepStore } from "../lib/sweep_store.js";
-import { TERMINAL, stateOf } from "../lib/sweep.js";
+import { TERMINAL, earlyStop, stateOf } from "../lib/sweep.js";
 import { ErrorBox, LiveIndicator, ProgressBar, Spinner, StatusBadge } from "../components/common.js";
 import { LineChart } from "../components/line_chart.js";
 
@@ -213,12 +213,18 @@ export function JobPage({ name }) {
     <section>
       <div class="page-head">
         <h1>${job.name}</h1>
-        <${StatusBadge} state=${state} secondary=${job.secondary_status} />
+        <${StatusBadge} state=${state} secondary=${job.secondary_status} early=${earlyStop(job)} />
         <${LiveIndicator} state=${live} />
       </div>
       ${job.failure_reason && html`
         <div class="failure" role="alert" data-testid="failure-reason">
           <strong>${job.status === "Failed" ? "Failed" : job.status}: </strong>${job.failure_reason}
+        </div>`}
+      ${job.stop_reason && html`
+        <div class="card stop-reason" data-testid="stop-reason">
+          <strong>${job.status === "Stopped" ? "Stopped early" : "Being stopped early"}${
+            earlyStop(job) && earlyStop(job).step ? ` at step ${earlyStop(job).step}` : ""}: </strong>${job.stop_reason}
+          <p class="help">The sweep's early stopping judged it worse than the others (docs/search.md); its model is kept.</p>
         </div>`}
       <div class="job-top">
         <div class="card">

@@ -1,11 +1,14 @@
-// New sweep: the trainer and executor, a dataset per channel, fixed hyperparameters, and a grid
-// editor that shows how many jobs the sweep makes before it is submitted.
+// New sweep: the trainer and executor, a dataset per channel, fixed hyperparameters, and how the
+// jobs are chosen: a grid editor that shows how many jobs the sweep makes before it is submitted,
+// or a search (random, bayesian, hyperband) over typed ranges with max jobs, a seed and early
+// stopping (docs/search.md).
 import { html } from "htm/preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../lib/api.js";
 import { formatBytes } from "../lib/format.js";
 import { Link, navigate } from "../lib/router.js";
-import { buildSweepRequest, gridOf, jobCount, parseValueList } from "../lib/sweep.js";
+import { RANGE_TYPES, SCALINGS, STRATEGIES, buildSweepRequest, gridOf, jobCount,
+  parseValueList } from "../lib/sweep.js";
 import { ErrorBox } from "../components/common.js";
 
 const CHANNELS = [
@@ -20,6 +23,22 @@ const EXECUTORS = [
   { name: "sagemaker", help: "runs the image on AWS SageMaker (docs/sagemaker.md)" },
 ];
 const MAX_JOBS = 10000;
+const STRATEGY_HELP = {
+  grid: "every combination of the values listed",
+  random: "each range sampled in its scaling, independently for every job",
+  bayesian: "TPE: learns from the finished jobs where the objective is best",
+  hyperband: "successive halving: many configurations on a small budget, the best given more",
+};
+const SCALING_HELP = {
+  auto: "auto",
+  linear: "linear",
+  logarithmic: "logarithmic",
+  reverse_logarithmic: "reverse logarithmic",
+};
+
+function emptyRange(name = "") {
+  return { name, type: "continuous", min: "", max: "", scaling: "auto", values: "" };
+}
 
 // Kept while the app runs, so that leaving the page and coming back keeps what was typed.
 let savedForm = null;
@@ -38,6 +57,12 @@ function emptyForm() {
       { name: "iterations", values: "" },
       { name: "batch_size", values: "" },
     ],
+    strategy: "grid",
+    ranges: [emptyRange("learning_rate")],
+    maxJobs: "",
+    randomSeed: "",
+    earlyStopping: "off",
+    hyperband: { resource: "iterations", minResource: "", maxResource: "", eta: "" },
     maxParallel: "",
     maxRuntime: "",
     environment: "",
@@ -54,6 +79,18 @@ function elementIdOf(field, form) {
   if (head === "trainer") return form.trainerKind === "image" ? "trainer-image" : "trainer-command";
   if (head === "executor") return "executor";
   if (head === "channels") return `channel-${CHANNELS.some((c) => c.name === rest) ? rest : "training"}`;
+  if (head === "strategy") return "strategy";
+  if (head === "ranges") {
+    const index = form.ranges.findIndex((row) => row.name.trim() === rest.split(".")[0]);
+    return index >= 0 ? `range-name-${index}` : "range-name-0";
+  }
+  if (head === "max_jobs") return "max-jobs";
+  if (head === "random_seed") return "random-seed";
+  if (head === "early_stopping") return "early-stopping";
+  if (head === "hyperband") {
+    return { min_resource: "hyperband-min", max_resource: "hyperband-max", eta: "hyperband-eta" }[rest] ||
+      "hyperband-resource";
+  }
   if (head === "grid") {
     const index = form.grid.findIndex((row) => row.name.trim() === rest.split("[")[0]);
     return index >= 0 ? `grid-values-${index}` : "grid-name-0";
@@ -85,8 +122,11 @@ export function NewSweepPage() {
   }, [form]);
 
   const set = (change) => setForm((current) => ({ ...current, ...change }));
+  const search = form.strategy !== "grid";
   const grid = useMemo(() => gridOf(form.grid), [form.grid]);
-  const jobs = jobCount(grid);
+  // A search starts at most max_jobs jobs; a grid exactly its product.
+  const jobs = search ? Math.max(0, Math.floor(Number(form.maxJobs) || 0)) : jobCount(grid);
+  const jobsText = `${search ? "up to " : ""}${jobs} job${jobs === 1 ? "" : "s"}`;
   const formula = Object.entries(grid).map(([name, values]) => `${values.length} ${name}`).join(" × ");
 
   function setRow(list, index, change) {
@@ -222,6 +262,99 @@ export function NewSweepPage() {
               Add a fixed hyperparameter</button>
           </div>
 
+          <div class="grid-2">
+            <div class="field">
+              <label for="strategy">Strategy</label>
+              <select id="strategy" value=${form.strategy} aria-describedby="strategy-help"
+                aria-invalid=${invalid("strategy")} onChange=${(e) => set({ strategy: e.target.value })}>
+                ${STRATEGIES.map((name) => html`<option value=${name}>${name}: ${STRATEGY_HELP[name]}</option>`)}
+              </select>
+              <p id="strategy-help" class="help">How the jobs are chosen (docs/search.md). A search needs ranges and
+                max jobs; bayesian and hyperband also the objective below.</p>
+            </div>
+            <div class="field">
+              <label for="early-stopping">Early stopping</label>
+              <select id="early-stopping" value=${form.earlyStopping} aria-describedby="early-stopping-help"
+                aria-invalid=${invalid("early-stopping")} onChange=${(e) => set({ earlyStopping: e.target.value })}>
+                <option value="off">off</option>
+                <option value="auto">auto: the median stopping rule</option>
+              </select>
+              <p id="early-stopping-help" class="help">auto stops a running job whose objective so far is worse than
+                the median of the others' at the same step (needs the objective). It keeps its model.</p>
+            </div>
+          </div>
+          ${search ? html`
+          <h3 id="ranges-heading">Ranges (each job draws a value from each)</h3>
+          <p class="help">Continuous and integer ranges go from min to max in their scaling (logarithmic: as many
+            jobs between 1e-5 and 1e-4 as between 1e-2 and 1e-1; auto: logarithmic over two decades or more);
+            categorical ones list their values, separated by commas.</p>
+          <div class="rows" role="group" aria-labelledby="ranges-heading">
+            ${form.ranges.map((row, index) => html`
+              <div class="row-edit range-edit" data-testid="range-row">
+                <label class="visually-hidden" for=${`range-name-${index}`}>Range ${index + 1} name</label>
+                <input id=${`range-name-${index}`} class="mono" placeholder="learning_rate" value=${row.name}
+                  aria-invalid=${invalid(`range-name-${index}`)}
+                  onInput=${(e) => setRow("ranges", index, { name: e.target.value })} />
+                <label class="visually-hidden" for=${`range-type-${index}`}>Type of ${row.name || `range ${index + 1}`}</label>
+                <select id=${`range-type-${index}`} value=${row.type}
+                  onChange=${(e) => setRow("ranges", index, { type: e.target.value })}>
+                  ${RANGE_TYPES.map((type) => html`<option value=${type}>${type}</option>`)}
+                </select>
+                ${row.type === "categorical" ? html`
+                  <label class="visually-hidden" for=${`range-values-${index}`}>Values of ${row.name || `range ${index + 1}`}</label>
+                  <input id=${`range-values-${index}`} class="mono wide" placeholder="adam, sgd" value=${row.values}
+                    onInput=${(e) => setRow("ranges", index, { values: e.target.value })} />` : html`
+                  <label class="visually-hidden" for=${`range-min-${index}`}>Minimum of ${row.name || `range ${index + 1}`}</label>
+                  <input id=${`range-min-${index}`} class="mono short" placeholder="min" inputmode="decimal" value=${row.min}
+                    onInput=${(e) => setRow("ranges", index, { min: e.target.value })} />
+                  <label class="visually-hidden" for=${`range-max-${index}`}>Maximum of ${row.name || `range ${index + 1}`}</label>
+                  <input id=${`range-max-${index}`} class="mono short" placeholder="max" inputmode="decimal" value=${row.max}
+                    onInput=${(e) => setRow("ranges", index, { max: e.target.value })} />
+                  <label class="visually-hidden" for=${`range-scaling-${index}`}>Scaling of ${row.name || `range ${index + 1}`}</label>
+                  <select id=${`range-scaling-${index}`} value=${row.scaling}
+                    onChange=${(e) => setRow("ranges", index, { scaling: e.target.value })}>
+                    ${SCALINGS.map((scaling) => html`<option value=${scaling}>${SCALING_HELP[scaling]}</option>`)}
+                  </select>`}
+                <button type="button" class="secondary icon" onClick=${() => removeRow("ranges", index)}
+                  aria-label=${`Remove range ${row.name || index + 1}`}>✕</button>
+              </div>`)}
+            <button type="button" class="secondary" onClick=${() => set({ ranges: [...form.ranges, emptyRange()] })}>
+              Add a range</button>
+          </div>
+          <div class="grid-2">
+            <div class="field">
+              <label for="max-jobs">Max jobs</label>
+              <input id="max-jobs" type="number" min="1" inputmode="numeric" value=${form.maxJobs}
+                placeholder="20" aria-invalid=${invalid("max-jobs")} aria-describedby="max-jobs-help"
+                onInput=${(e) => set({ maxJobs: e.target.value })} />
+              <p id="max-jobs-help" class="help">The most jobs the search starts.</p>
+            </div>
+            <div class="field">
+              <label for="random-seed">Random seed</label>
+              <input id="random-seed" type="number" min="0" inputmode="numeric" value=${form.randomSeed}
+                placeholder="chosen by the server" aria-invalid=${invalid("random-seed")} aria-describedby="random-seed-help"
+                onInput=${(e) => set({ randomSeed: e.target.value })} />
+              <p id="random-seed-help" class="help">The same seed gives the same suggestions.</p>
+            </div>
+          </div>
+          ${form.strategy === "hyperband" && html`
+            <h3 id="hyperband-heading">Hyperband's resource</h3>
+            <p class="help">The hyperparameter that carries each job's budget (iterations, epochs): rungs give
+              min × eta<sup>k</sup> of it, up to max, and the top 1/eta of each rung go on to the next.</p>
+            <div class="grid-4" role="group" aria-labelledby="hyperband-heading">
+              ${[["hyperband-resource", "Resource", "resource", "iterations"], ["hyperband-min", "Min resource", "minResource", "1"],
+                ["hyperband-max", "Max resource", "maxResource", "27"], ["hyperband-eta", "Eta", "eta", "3"]].map(([id, label, key, placeholder]) => html`
+                <div class="field">
+                  <label for=${id}>${label}</label>
+                  <input id=${id} class="mono" value=${form.hyperband[key]} placeholder=${placeholder}
+                    aria-invalid=${invalid(id)}
+                    onInput=${(e) => set({ hyperband: { ...form.hyperband, [key]: e.target.value } })} />
+                </div>`)}
+            </div>`}
+          <p class="job-count">
+            <output id="job-count" data-testid="job-count" data-count=${jobs} aria-live="polite">${jobsText}</output>
+            <span class="muted"> (max jobs: the ${form.strategy} search starts no more)</span>
+          </p>` : html`
           <h3 id="grid-heading">Grid (every combination is a job)</h3>
           <p class="help">Values separated by commas: <code>0.1, 0.01</code>. Numbers and true/false stay
             typed; JSON such as <code>[64, 32]</code> is one value. A row without values is left out.</p>
@@ -251,7 +384,7 @@ export function NewSweepPage() {
               ${jobs} job${jobs === 1 ? "" : "s"}</output>
             <span class="muted">${formula ? ` = ${formula}` : " (no grid: one job)"}</span>
             ${jobs > MAX_JOBS && html`<span class="warning"> more than ${MAX_JOBS}, the server's limit</span>`}
-          </p>
+          </p>`}
         </fieldset>
 
         <fieldset class="card">
@@ -299,13 +432,14 @@ export function NewSweepPage() {
               </select>
             </div>
           </div>
-          <p class="help">Ranks the jobs and names the best one.</p>
+          <p class="help">Ranks the jobs and names the best one; bayesian and hyperband searches learn from it,
+            and early stopping judges it.</p>
         </fieldset>
 
         <${ErrorBox} error=${error} title="The sweep was not created" />
         <div class="form-actions">
           <button type="submit" disabled=${busy || jobs > MAX_JOBS}>
-            ${busy ? "Creating…" : `Create the sweep (${jobs} job${jobs === 1 ? "" : "s"})`}</button>
+            ${busy ? "Creating…" : `Create the sweep (${jobsText})`}</button>
           <button type="button" class="secondary" onClick=${() => { setForm(emptyForm()); setError(null); setInvalidId(""); }}>
             Clear the form</button>
         </div>

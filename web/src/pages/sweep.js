@@ -1,6 +1,7 @@
 // A sweep: its jobs live (state, progress, key metrics, duration) ranked by the objective, bulk
-// stop, the metric curves of its jobs overlaid and growing, and hyperparameters against the
-// objective. Loaded once, then kept current by the event stream alone.
+// stop, the objective's best so far over trials (with the jobs early stopping ended), the metric
+// curves of its jobs overlaid and growing, and hyperparameters against the objective (log axes
+// for log-scaled ranges). Loaded once, then kept current by the event stream alone.
 import { html } from "htm/preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../lib/api.js";
@@ -8,7 +9,8 @@ import { formatDuration, formatNumber, formatTime, formatValue } from "../lib/fo
 import { Link, navigate } from "../lib/router.js";
 import { SweepStore } from "../lib/sweep_store.js";
 import { takeSweepFeed } from "../lib/sweep_feed.js";
-import { TERMINAL, objectiveValue, rankJobs, stateOf, summarize, sweptNames } from "../lib/sweep.js";
+import { TERMINAL, axisScaling, bestSoFar, earlyStop, objectiveValue, rankJobs, stateOf, summarize,
+  sweptNames } from "../lib/sweep.js";
 import { ErrorBox, LiveIndicator, ProgressBar, Spinner, stateLabel } from "../components/common.js";
 import { JobTable } from "../components/job_table.js";
 import { LineChart } from "../components/line_chart.js";
@@ -39,16 +41,33 @@ function useThrottled(value, ms) {
   return current;
 }
 
+// "learning_rate: continuous 1e-05 to 0.1, logarithmic".
+function rangeText(name, range) {
+  if (range.type === "categorical") return `${name}: one of ${range.values.map(formatValue).join(", ")}`;
+  return `${name}: ${range.type} ${formatNumber(range.min)} to ${formatNumber(range.max)}, ${(range.scaling || "auto").replace("_", " ")}`;
+}
+
 function SpecSummary({ spec }) {
   const trainer = spec.trainer.image ? `image ${spec.trainer.image}`
     : (spec.trainer.command || []).map((w) => (/\s/.test(w) ? JSON.stringify(w) : w)).join(" ");
+  const strategy = spec.strategy || "grid";
+  const search = strategy === "grid" ? [
+    ["Grid", spec.grid ? Object.entries(spec.grid).map(([k, v]) => `${k}: ${v.map(formatValue).join(", ")}`).join("; ")
+      : `${(spec.combinations || []).length} combinations`],
+  ] : [
+    ["Strategy", strategy],
+    ["Ranges", Object.entries(spec.ranges || {}).map(([name, range]) => rangeText(name, range)).join("; ")],
+    ["Max jobs", spec.max_jobs],
+    ["Random seed", spec.random_seed === undefined ? "chosen by the server" : String(spec.random_seed)],
+    ...(spec.hyperband ? [["Hyperband", `${spec.hyperband.resource} from ${spec.hyperband.min_resource} to ${spec.hyperband.max_resource}, eta ${spec.hyperband.eta}`]] : []),
+  ];
   const rows = [
     ["Trainer", html`<code>${trainer}</code>`],
     ["Executor", spec.executor],
     ["Channels", Object.entries(spec.channels || {}).map(([c, id]) => `${c}: ${id}`).join(", ") || "none"],
     ["Fixed hyperparameters", Object.entries(spec.hyperparameters || {}).map(([k, v]) => `${k}=${formatValue(v)}`).join(", ") || "none"],
-    ["Grid", spec.grid ? Object.entries(spec.grid).map(([k, v]) => `${k}: ${v.map(formatValue).join(", ")}`).join("; ")
-      : `${(spec.combinations || []).length} combinations`],
+    ...search,
+    ["Early stopping", spec.early_stopping === "auto" ? "auto (median rule)" : "off"],
     ["Max parallel", spec.max_parallel || "no limit of its own"],
     ["Max runtime", formatDuration(spec.max_runtime_seconds)],
     ["Environment", Object.keys(spec.environment || {}).join(", ") || "none"],
@@ -111,6 +130,9 @@ export function SweepPage({ id }) {
   const rankIndex = useMemo(() => new Map(ranked.map((job, i) => [job.name, i + 1])), [ranked]);
   const { counts, progress } = useMemo(() => summarize(jobs), [jobs]);
   const hyperparameters = useMemo(() => (sweep ? sweptNames(sweep.spec) : []), [sweep]);
+  const scalings = useMemo(() => Object.fromEntries(hyperparameters.map((name) =>
+    [name, axisScaling(sweep.spec, name)])), [hyperparameters]);
+  const stoppedEarly = useMemo(() => jobs.filter((job) => earlyStop(job)).sort((a, b) => a.index - b.index), [jobs]);
   const metricNames = useMemo(() => {
     const names = new Set();
     for (const job of jobs) Object.keys(job.metrics || {}).forEach((name) => names.add(name));
@@ -170,8 +192,18 @@ export function SweepPage({ id }) {
   })).filter((one) => one.points.length), [plotVersion, chartMetric, chartJobs.length]);
   // The same vnode while plotVersion stands still: Preact then skips the 1,000 lines entirely.
   const parallel = useMemo(() => html`<${ParallelCoordinates} jobs=${jobs} names=${hyperparameters}
-    objective=${objective} onSelect=${(name) => navigate(`/jobs/${encodeURIComponent(name)}`)} />`,
-  [plotVersion, hyperparameters, objective]);
+    objective=${objective} scalings=${scalings}
+    onSelect=${(name) => navigate(`/jobs/${encodeURIComponent(name)}`)} />`,
+  [plotVersion, hyperparameters, objective, scalings]);
+  // The objective of each finished trial and the running best (points, then a line).
+  const progressSeries = useMemo(() => {
+    const { trials, best: running } = bestSoFar(jobs, objective);
+    if (!trials.length) return [];
+    return [
+      { label: objective.metric, points: trials, line: false, color: "#2563eb" },
+      { label: "best so far", points: running, color: "#16a34a", highlight: true },
+    ];
+  }, [plotVersion, objective]);
 
   function toggle(name) {
     const next = new Set(selected);
@@ -227,7 +259,8 @@ export function SweepPage({ id }) {
         <div class="summary-progress">
           <${ProgressBar} value=${progress} label="Progress of the sweep" />
           <span data-testid="sweep-counts">${jobs.length} jobs:
-            ${STATES.filter((s) => counts[s]).map((s) => html` <span class=${`count count-${s}`}>${counts[s]} ${stateLabel(s).toLowerCase()}</span>`)}</span>
+            ${STATES.filter((s) => counts[s]).map((s) => html` <span class=${`count count-${s}`}>${counts[s]} ${stateLabel(s).toLowerCase()}${
+              s === "Stopped" && stoppedEarly.length ? ` (${stoppedEarly.length} early)` : ""}</span>`)}</span>
         </div>
         <div class="summary-meta muted">${`Created ${formatTime(sweep.created_at)} · `}
           ${objective ? html`objective <strong>${objective.metric}</strong> (${objective.goal === "min" ? "lower" : "higher"} is better)` : "no objective"}</div>
@@ -260,6 +293,23 @@ export function SweepPage({ id }) {
         onToggle=${toggle} onToggleAll=${(names) => setSelected(new Set(names))} now=${now} />
 
       <div class="plots">
+        ${objective && html`<div class="card plot" data-testid="best-so-far">
+          <h2>Best ${objective.metric} so far</h2>
+          ${!showPlots ? html`<${Spinner} label="Drawing" />`
+            : progressSeries.length === 0 ? html`<p class="muted">No job has completed with ${objective.metric} yet: each appears here as it does.</p>`
+            : html`<${LineChart} series=${progressSeries} xLabel="trial"
+                label=${`${objective.metric} of ${progressSeries[0].points.length} completed trials by trial number, and the best so far`} />
+              <p class="help">A dot per completed job at its trial number (the order the sweep started them), and the best ${objective.metric} up to it (${objective.goal === "min" ? "lower" : "higher"} is better).</p>`}
+          ${stoppedEarly.length > 0 && html`
+            <h3>Stopped early (${stoppedEarly.length})</h3>
+            <ul class="stopped-early" data-testid="stopped-early">
+              ${stoppedEarly.map((job) => {
+                const stop = earlyStop(job);
+                return html`<li data-job=${job.name}><${Link} href=${`/jobs/${encodeURIComponent(job.name)}`}>${job.name}</${Link}>
+                  ${stop.step ? ` at step ${stop.step}` : ""}: <span class="muted">${stop.reason}</span></li>`;
+              })}
+            </ul>`}
+        </div>`}
         <div class="card plot">
           <div class="section-head">
             <h2>Metric curves</h2>
