@@ -186,8 +186,10 @@ TEST(SearchTest, StopsAtMaxJobsAndRefusesTheGrid) {
 }
 
 TEST(BayesianSearchTest, FindsBetterValuesThanRandomSearchOnBranin) {
-  // The median over 11 seeds of the best value after 40 trials. Measured: TPE 0.99, random
-  // 1.59 (the optimum is 0.398).
+  // The median over 11 seeds of the best value after 40 trials. Measured: TPE 0.81, random
+  // 1.59 (the optimum is 0.398). With the bounds as the neighbours of the first and last
+  // component in the Parzen bandwidths (not what Hyperopt and Optuna do) TPE was at 0.99, over
+  // 0.6 times random's.
   std::vector<double> bayesian;
   std::vector<double> random;
   for (uint64_t seed = 0; seed < 11; ++seed) {
@@ -197,7 +199,7 @@ TEST(BayesianSearchTest, FindsBetterValuesThanRandomSearchOnBranin) {
   std::sort(bayesian.begin(), bayesian.end());
   std::sort(random.begin(), random.end());
   std::printf("median best after 40 trials: bayesian %.3f, random %.3f\n", bayesian[5], random[5]);
-  EXPECT_LT(bayesian[5], 0.8 * random[5]);
+  EXPECT_LT(bayesian[5], 0.6 * random[5]);
 }
 
 TEST(BayesianSearchTest, LearnsFromAMaximisedObjectiveAndACategory) {

@@ -29,19 +29,36 @@ double NormalCdf(double z) {
 // included), kept in the form that makes its log density cheap to evaluate.
 class ParzenMixture {
  public:
-  explicit ParzenMixture(std::vector<double> points) {
-    const size_t n = points.size();
-    std::sort(points.begin(), points.end());
-    // Hyperopt's bandwidths: each point's larger gap to its neighbours (the bounds at the
-    // ends), clipped to [1 / min(100, n + 1), 1] (the "magic clip").
-    const double min_sigma = 1.0 / std::min(100.0, static_cast<double>(n) + 1.0);
-    means_.reserve(n + 1);
-    sigmas_.reserve(n + 1);
-    for (size_t i = 0; i < n; ++i) {
-      const double left = i == 0 ? points[i] - 0.0 : points[i] - points[i - 1];
-      const double right = i + 1 == n ? 1.0 - points[i] : points[i + 1] - points[i];
-      means_.push_back(points[i]);
-      sigmas_.push_back(std::clamp(std::max(left, right), min_sigma, 1.0));
+  explicit ParzenMixture(const std::vector<double>& points) {
+    // Hyperopt's bandwidths, as Hyperopt and Optuna's TPESampler compute them by default
+    // (consider_endpoints off): the prior's mean sorted in among the points, each component's
+    // sigma its larger gap to its neighbours, the bounds 0 and 1 taken as the neighbours of the
+    // first and last, except that those two take their one inner gap (with two components or
+    // more); then clipped to [1 / min(100, components + 1), 1] (the "magic clip"), and the
+    // prior's sigma set to 1. The inner gap at the ends matters: with the bounds instead, the
+    // best few results of a search (one to three points for its first 30 jobs) get sigmas of
+    // half the range or more, and l(x) stays nearly flat: measured on Branin, 30 jobs, 20 seeds
+    // (bench/search/quality.py), the median best was no better than random search's.
+    std::vector<double> sorted = points;
+    sorted.push_back(kPriorMean);
+    std::sort(sorted.begin(), sorted.end());
+    const size_t count = sorted.size();
+    const double min_sigma = 1.0 / std::min(100.0, static_cast<double>(count) + 1.0);
+    means_.reserve(count);
+    sigmas_.reserve(count);
+    bool prior_placed = false;
+    for (size_t i = 0; i < count; ++i) {
+      const double left = sorted[i] - (i == 0 ? 0.0 : sorted[i - 1]);
+      const double right = (i + 1 == count ? 1.0 : sorted[i + 1]) - sorted[i];
+      double sigma = std::max(left, right);
+      if (count >= 2 && i == 0) sigma = right;
+      if (count >= 2 && i + 1 == count) sigma = left;
+      if (!prior_placed && sorted[i] == kPriorMean) {
+        prior_placed = true;  // the prior's component: its own sigma, added last below
+        continue;
+      }
+      means_.push_back(sorted[i]);
+      sigmas_.push_back(std::clamp(sigma, min_sigma, 1.0));
     }
     means_.push_back(kPriorMean);
     sigmas_.push_back(kPriorSigma);
