@@ -9,7 +9,9 @@
 # 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min), and the
 # SageMaker-compatible endpoint's latencies (bench/sagemaker/, ~30 s), and the web UI's first
 # screen of a 1,000-job sweep in Chromium (bench/web/, ~30 s), and the cost of one bayesian
-# search suggestion (bench/search/, Google Benchmark, ~10 s).
+# search suggestion (bench/search/, Google Benchmark, ~10 s), and the quality of the searches on
+# Branin and Hartmann-6 against Optuna's TPE through a real server, then for 200 seeds in-process
+# (bench/search/quality.py, ~12 min; installs Debian's python3-optuna when missing).
 # `make bench` calls this.
 #
 # Usage: bench/run-all.sh [BUILD_DIR [FILTER]]     (default: build, every benchmark)
@@ -56,5 +58,7 @@ run_one "s3: 1 GiB through the S3 endpoint, S3ObjectStore vs awscli" bash "$repo
 run_one "sagemaker: endpoint create/start latency and Describe under 100 pollers" bash "$repo/bench/sagemaker/endpoint.sh" "$build"
 run_one "search: one bayesian suggestion with 1,000 finished trials" \
   "$build/bench/search/bench_search" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+run_one "search: quality against Optuna's TPE (Branin, Hartmann-6)" \
+  python3 "$repo/bench/search/quality.py" --build-dir "$build"
 run_one "web: first screen of a 1,000-job sweep in Chromium" bash "$repo/bench/web/first_render.sh" "$build"
 exit $status
