@@ -376,10 +376,18 @@ async function run() {
 
     // A random search from the form: a log-scaled learning rate, 4 jobs; its spec as typed, the
     // best-so-far chart over its trials, and a log axis for the learning rate.
+    // Without max jobs first: the API's refusal names the field, which is marked and focused.
     await fillSweepForm(page, { name: "tune", command: "trainyard-example-trainer", channels: ids,
-      fixed: [["iterations", "300"]], strategy: "random", maxJobs: 4, randomSeed: 7, maxParallel: 2,
+      fixed: [["iterations", "300"]], strategy: "random", randomSeed: 7, maxParallel: 2,
       ranges: [{ name: "learning_rate", type: "continuous", min: "0.001", max: "1", scaling: "logarithmic" }],
       objective: { metric: "eval_accuracy", goal: "max" } });
+    await page.getByRole("button", { name: /^Create the sweep/ }).click();
+    const searchError = await page.getByTestId("error").innerText();
+    check(/field 'max_jobs'/.test(searchError) && /strategy random/.test(searchError),
+      `a search without max jobs is refused naming the field: ${searchError}`);
+    check(await page.evaluate(() => document.activeElement.id) === "max-jobs",
+      "the max jobs field is focused");
+    await page.getByLabel("Max jobs", { exact: true }).fill("4");
     check(await jobCountShown(page) === 4, "up to 4 jobs shown for the search");
     check(await page.getByRole("button", { name: "Create the sweep (up to 4 jobs)" }).count() === 1,
       "the button says the search starts up to 4 jobs");
