@@ -353,9 +353,13 @@ JobRecord Scheduler::NewQueuedJob(const SweepRequest& request, const std::string
                                   size_t index, size_t name_count,
                                   core::HyperparameterMap hyperparameters, TimePoint created_at) {
   JobRecord job;
-  job.name = request.job_name.empty()
-                 ? core::MakeJobName(request.name + "-" + sweep_id.substr(3, 6), index, name_count)
-                 : request.job_name;
+  if (!request.job_name.empty()) {
+    job.name = request.job_name;
+  } else if (options_.job_name) {
+    job.name = options_.job_name(request, sweep_id, index, name_count);
+  } else {
+    job.name = core::MakeJobName(request.name + "-" + sweep_id.substr(3, 6), index, name_count);
+  }
   job.sweep_id = sweep_id;
   job.index = static_cast<int64_t>(index);
   job.executor = request.executor;

@@ -84,6 +84,14 @@ struct SchedulerOptions {
   // unpacks it into /opt/ml/code (JobSpec::code_source), as AWS's training toolkit does. Empty:
   // the hyperparameter is left to the job (a toolkit in its image, or SageMaker itself).
   std::function<Result<std::string>(const std::string& uri)> submit_directory_key;
+  // The name of job `index` of a sweep whose request names no job (SweepRequest::job_name), of
+  // the `count` jobs it names (a grid's jobs, a search's max_jobs): the SageMaker endpoint's
+  // tuning jobs name theirs as SageMaker does, "<tuning job>-<NNN>-<8 hex>". Called when the
+  // job is created; its name is stored with it. Empty: "<sweep name>-<6 of the sweep id>-<NNN>"
+  // (core::MakeJobName).
+  std::function<std::string(const SweepRequest& request, const std::string& sweep_id, size_t index,
+                            size_t count)>
+      job_name;
   // This server's name among the servers sharing the metadata store: the owner of the jobs it
   // claims (JobRecord::owner). The same across restarts of one server, different for each.
   std::string owner_id = "local";

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -1108,6 +1109,32 @@ TEST_F(SearchSchedulerTest, HyperbandGivesTheResourceAndPromotesTheBestWithMore)
   }
   EXPECT_GT(promoted, 0);
   EXPECT_LT(epochs_by_lr.size(), jobs.size());
+}
+
+// An adapter's own job names (the SageMaker endpoint's tuning jobs) for the jobs created at
+// once and for those a search suggests later alike.
+TEST_F(SearchSchedulerTest, AnAdaptersJobNamesNameEveryJobOfASearch) {
+  FakeExecutor executor("local");
+  SchedulerOptions options;
+  options.work_dir = temp_.path() / "work";
+  options.job_name = [](const SweepRequest& request, const std::string& sweep_id, size_t index,
+                        size_t count) {
+    return request.name + "-" + std::to_string(index + 1) + "-of-" + std::to_string(count) + "-" +
+           sweep_id.substr(3, 2);
+  };
+  Scheduler scheduler(options, *metadata_, *objects_,
+                      std::map<std::string, executor::Executor*>{{executor.name(), &executor}});
+  auto created = scheduler.CreateSweep(*ParseSweepRequest(SearchBody("bayesian", 4)));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const std::string sweep = created->sweep.id;
+  scheduler.RunOnce();
+  for (int round = 0; round < 10 && CompleteRunning(executor, scheduler, sweep) > 0; ++round) {
+  }
+  std::set<std::string> names;
+  for (const metadata::JobRecord& job : Jobs(sweep)) names.insert(job.name);
+  const std::string id = sweep.substr(3, 2);
+  EXPECT_EQ(names, (std::set<std::string>{"tune-1-of-4-" + id, "tune-2-of-4-" + id,
+                                          "tune-3-of-4-" + id, "tune-4-of-4-" + id}));
 }
 
 }  // namespace
