@@ -299,10 +299,13 @@ ServiceModel& ServiceModel::operator=(ServiceModel&&) noexcept = default;
 ServiceModel::~ServiceModel() = default;
 
 const ServiceModel& SageMakerModel() {
-  static const ServiceModel model = LoadEmbedded(
-      EmbeddedSageMakerModelJson(),
-      {"CreateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob"},
-      "SageMaker", "sagemaker");
+  static const ServiceModel model =
+      LoadEmbedded(EmbeddedSageMakerModelJson(),
+                   {"CreateTrainingJob", "DescribeTrainingJob", "ListTrainingJobs",
+                    "StopTrainingJob", "CreateHyperParameterTuningJob",
+                    "DescribeHyperParameterTuningJob", "ListHyperParameterTuningJobs",
+                    "ListTrainingJobsForHyperParameterTuningJob", "StopHyperParameterTuningJob"},
+                   "SageMaker", "sagemaker");
   return model;
 }
 

@@ -84,7 +84,9 @@ class ServiceModel {
 };
 
 // botocore's sagemaker 2017-07-24 model: CreateTrainingJob, DescribeTrainingJob,
-// ListTrainingJobs, StopTrainingJob.
+// ListTrainingJobs, StopTrainingJob, and the tuning operations CreateHyperParameterTuningJob,
+// DescribeHyperParameterTuningJob, ListHyperParameterTuningJobs,
+// ListTrainingJobsForHyperParameterTuningJob, StopHyperParameterTuningJob.
 const ServiceModel& SageMakerModel();
 // botocore's logs 2014-03-28 model: DescribeLogStreams, GetLogEvents, FilterLogEvents.
 const ServiceModel& LogsModel();

@@ -85,6 +85,30 @@ TEST(ServiceModelTest, AFullCreateTrainingJobRequestPasses) {
   EXPECT_EQ(ValidationMessage(errors), "");
 }
 
+// The tuning operations are checked as SageMaker checks them: a tuning job's name is at most
+// 32 characters, the strategy one of SageMaker's four.
+TEST(ServiceModelTest, TuningRequestsAreCheckedByTheModel) {
+  for (const char* operation :
+       {"CreateHyperParameterTuningJob", "DescribeHyperParameterTuningJob",
+        "ListHyperParameterTuningJobs", "ListTrainingJobsForHyperParameterTuningJob",
+        "StopHyperParameterTuningJob"}) {
+    EXPECT_TRUE(SageMakerModel().HasOperation(operation)) << operation;
+  }
+  json request = {
+      {"HyperParameterTuningJobName", std::string(33, 'a')},
+      {"HyperParameterTuningJobConfig",
+       {{"Strategy", "Genetic"}, {"ResourceLimits", {{"MaxParallelTrainingJobs", 1}}}}}};
+  const auto errors = SageMakerModel().ValidateInput("CreateHyperParameterTuningJob", request);
+  ASSERT_EQ(errors.size(), 3u) << ValidationMessage(errors);  // pattern, length, enum
+  EXPECT_NE(ValidationMessage(errors).find("'hyperParameterTuningJobName'"), std::string::npos)
+      << ValidationMessage(errors);
+  EXPECT_NE(ValidationMessage(errors).find("Value 'Genetic' at 'hyperParameterTuningJobConfig."
+                                           "strategy' failed to satisfy constraint: Member must "
+                                           "satisfy enum value set"),
+            std::string::npos)
+      << ValidationMessage(errors);
+}
+
 TEST(ServiceModelTest, JobNameWithAnUnderscoreBreaksThePattern) {
   json request = ValidCreateTrainingJob();
   request["TrainingJobName"] = "digits_002";
