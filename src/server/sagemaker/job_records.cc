@@ -10,6 +10,7 @@
 #include "server/s3/s3_names.h"
 #include "server/sagemaker/channel_staging.h"
 #include "server/sagemaker/training_jobs.h"
+#include "server/sagemaker/tuning_request.h"
 
 namespace trainyard::server::sagemaker {
 using nlohmann::json;
@@ -65,6 +66,13 @@ Status CompleteJobSpec(const control::SweepRequest& request, bool executor_runs_
   TrainingJob job;
   job.name = spec.definition.job_name;
   job.request = request.client_request;
+  if (IsTuningRequest(request.client_request)) {
+    // A tuning job's training job runs its definition with the static hyperparameters exactly
+    // as given (the sweep's stored form may have re-encoded them) and its tuned ones.
+    job.request = EchoedRequest(TrainingRequestOf(
+        request.client_request, job.name,
+        TunedHyperparameters(request.client_request, spec.definition.hyperparameters)));
+  }
   executor::JobSpec built = BuildJobSpec(job, executor_runs_image);
   built.definition.job_name = spec.definition.job_name;
   // The scheduler's own variables (a callback, where it gives one) stay.

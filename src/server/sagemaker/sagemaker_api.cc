@@ -5,6 +5,8 @@
 // (ValidationException), then run it.
 #include "server/sagemaker/sagemaker_api.h"
 
+#include <optional>
+
 #include "aws/service_model.h"
 #include "common/json_text.h"
 #include "server/sagemaker/json_auth.h"
@@ -100,8 +102,32 @@ void SageMakerApi::Handle(const HttpRequest& request, BodyReader& body, Response
       if (!input.is_object()) {
         return SerializationException(400, "The request body must be a JSON object.");
       }
+      // HyperParameterTuningJobConfig.RandomSeed is newer than the model the endpoint checks
+      // against: taken out for the check, and checked as the newer model does (an integer, at
+      // least 0).
+      std::optional<json> random_seed;
+      json* tuning_config = nullptr;
+      if (operation == "CreateHyperParameterTuningJob" &&
+          input.contains("HyperParameterTuningJobConfig") &&
+          input["HyperParameterTuningJobConfig"].is_object()) {
+        tuning_config = &input["HyperParameterTuningJobConfig"];
+        if (tuning_config->contains("RandomSeed")) {
+          random_seed = (*tuning_config)["RandomSeed"];
+          tuning_config->erase("RandomSeed");
+        }
+      }
       std::vector<aws::ValidationError> errors = model->ValidateInput(operation, input);
       if (!errors.empty()) return sagemaker::ValidationException(aws::ValidationMessage(errors));
+      if (random_seed) {
+        if (!random_seed->is_number_integer() || random_seed->get<int64_t>() < 0 ||
+            random_seed->get<int64_t>() > 2147483647) {
+          return sagemaker::ValidationException(
+              "1 validation error detected: Value '" + random_seed->dump() +
+              "' at 'hyperParameterTuningJobConfig.randomSeed' failed to satisfy constraint: "
+              "Member must be an integer between 0 and 2147483647");
+        }
+        (*tuning_config)["RandomSeed"] = *random_seed;
+      }
 
       if (operation == "CreateTrainingJob") return jobs_->Create(input);
       if (operation == "DescribeTrainingJob") {
@@ -112,6 +138,17 @@ void SageMakerApi::Handle(const HttpRequest& request, BodyReader& body, Response
       }
       if (operation == "StopTrainingJob") {
         return jobs_->StopJob(input["TrainingJobName"].get<std::string>());
+      }
+      if (operation == "CreateHyperParameterTuningJob") return jobs_->CreateTuningJob(input);
+      if (operation == "DescribeHyperParameterTuningJob") {
+        return jobs_->DescribeTuningJob(input["HyperParameterTuningJobName"].get<std::string>());
+      }
+      if (operation == "ListHyperParameterTuningJobs") return jobs_->ListTuningJobs(input);
+      if (operation == "ListTrainingJobsForHyperParameterTuningJob") {
+        return jobs_->ListTuningTrainingJobs(input);
+      }
+      if (operation == "StopHyperParameterTuningJob") {
+        return jobs_->StopTuningJob(input["HyperParameterTuningJobName"].get<std::string>());
       }
       if (operation == "DescribeLogStreams") {
         return sagemaker::DescribeLogStreams(*jobs_, input, {options_.region, options_.account_id});

@@ -7,6 +7,9 @@
 // AWS JSON 1.1 (always POST /, X-Amz-Target "SageMaker.<Op>" or "Logs_20140328.<Op>"), SigV4
 // signed for the services "sagemaker" and "logs" with the same keys as the S3 endpoint:
 //   SageMaker.CreateTrainingJob, DescribeTrainingJob, ListTrainingJobs, StopTrainingJob
+//   SageMaker.CreateHyperParameterTuningJob, DescribeHyperParameterTuningJob,
+//     ListHyperParameterTuningJobs, ListTrainingJobsForHyperParameterTuningJob,
+//     StopHyperParameterTuningJob: a tuning job is a sweep that searches (docs/search.md)
 //   Logs_20140328.DescribeLogStreams, GetLogEvents, FilterLogEvents over the log group
 //     /aws/sagemaker/TrainingJobs (one stream per job, "<job>/algo-1-<epoch seconds>")
 // Anything else is answered 400 UnknownOperationException. Every request is checked against

@@ -63,7 +63,12 @@ class SageMakerApiTest : public ::testing::Test {
     local.wrapper_path = trainyard::testing::BuildDir() / "apps" / "trainyard-wrap";
     local.environment = ParseEnvironment(environ);
     local.progress_interval = 100ms;
+    local.detach_jobs = detach_jobs_;
     executor_ = std::make_unique<executor::LocalExecutor>(local);
+    if (detach_jobs_) {
+      Status adopted = executor_->AdoptRunningJobs();
+      ASSERT_TRUE(adopted.ok()) << adopted.ToString();
+    }
     SageMakerApiOptions options;
     options.objects = store_.get();
     options.executor = executor_.get();
@@ -195,6 +200,8 @@ class SageMakerApiTest : public ::testing::Test {
 
   trainyard::testing::TempDir temp_;
   SecretMask secret_mask_;  // the endpoint's, set before StartServer
+  // Jobs outlive a StopServer, as the server's do, and the next StartServer adopts them.
+  bool detach_jobs_ = false;
   std::unique_ptr<storage::LocalObjectStore> store_;
   metadata::MetadataStorePtr metadata_;
   std::unique_ptr<executor::LocalExecutor> executor_;

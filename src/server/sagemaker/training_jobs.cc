@@ -13,6 +13,7 @@
 #include "server/s3/s3_names.h"
 #include "server/sagemaker/channel_staging.h"
 #include "server/sagemaker/job_records.h"
+#include "server/sagemaker/tuning_request.h"
 #include "storage/object_store.h"
 
 namespace trainyard::server::sagemaker {
@@ -47,6 +48,11 @@ TrainingJobs::TrainingJobs(const SageMakerApiOptions& options) : options_(option
     return CompleteJobSpec(request, runs_image, spec);
   };
   scheduler.submit_directory_key = SubmitDirectoryKey;
+  // Only a tuning job's sweep names no job: its jobs are named as SageMaker names them.
+  scheduler.job_name = [](const control::SweepRequest& request, const std::string&, size_t index,
+                          size_t count) {
+    return TuningTrainingJobName(request.name, index, count);
+  };
   scheduler_ = std::make_unique<control::Scheduler>(
       std::move(scheduler), *options.metadata, *options.objects,
       std::map<std::string, executor::Executor*>{{options.executor->name(), options.executor}});
@@ -146,22 +152,20 @@ Result<json> TrainingJobs::RequestOf(const metadata::JobRecord& record) {
 
 Result<TrainingJob> TrainingJobs::JobOf(const metadata::JobRecord& record) {
   TY_ASSIGN_OR_RETURN(json request, RequestOf(record));
+  if (IsTuningRequest(request)) {
+    // A tuning job's training job: the definition it ran, with its own hyperparameters.
+    json echoed = EchoedRequest(TrainingRequestOf(
+        request, record.name, TunedHyperparameters(request, record.hyperparameters)));
+    echoed["TuningJobArn"] = TuningJobArn(options_.region, options_.account_id,
+                                          request[kTuningJobNameMember].get<std::string>());
+    return TrainingJobOf(record, echoed);
+  }
   return TrainingJobOf(record, request);
 }
 
-JsonReply TrainingJobs::Create(const json& request) {
-  if (auto unsupported = UnsupportedRequest(request)) return ValidationException(*unsupported);
-  const std::string name = request["TrainingJobName"].get<std::string>();
+std::optional<JsonReply> TrainingJobs::CheckStore(const json& request) {
   const std::string role = request.value("RoleArn", std::string());
   S3Location output = *ParseS3Uri(request["OutputDataConfig"]["S3OutputPath"].get<std::string>());
-  for (const char* file : {"model.tar.gz", "output.tar.gz"}) {
-    std::string key = s3::ObjectStoreKey(output.bucket, OutputObjectKey(output, name, file));
-    if (!storage::ValidateObjectKey(key).ok() || key.size() > 1024) {
-      return ValidationException("S3OutputPath '" + output.uri +
-                                 "' gives no valid key for the job's " + file);
-    }
-  }
-  // The checks SageMaker makes before accepting a job: the buckets and the input objects exist.
   auto output_bucket = BucketExists(*options_.objects, output.bucket);
   if (!output_bucket.ok()) return InternalFailure(output_bucket.status());
   if (!*output_bucket) {
@@ -177,6 +181,22 @@ JsonReply TrainingJobs::Create(const json& request) {
     if (!has_objects.ok()) return InternalFailure(has_objects.status());
     if (!*has_objects) return ValidationException(NoObjectsMessage(input, options_.region, role));
   }
+  return std::nullopt;
+}
+
+JsonReply TrainingJobs::Create(const json& request) {
+  if (auto unsupported = UnsupportedRequest(request)) return ValidationException(*unsupported);
+  const std::string name = request["TrainingJobName"].get<std::string>();
+  S3Location output = *ParseS3Uri(request["OutputDataConfig"]["S3OutputPath"].get<std::string>());
+  for (const char* file : {"model.tar.gz", "output.tar.gz"}) {
+    std::string key = s3::ObjectStoreKey(output.bucket, OutputObjectKey(output, name, file));
+    if (!storage::ValidateObjectKey(key).ok() || key.size() > 1024) {
+      return ValidationException("S3OutputPath '" + output.uri +
+                                 "' gives no valid key for the job's " + file);
+    }
+  }
+  // The checks SageMaker makes before accepting a job: the buckets and the input objects exist.
+  if (auto refused = CheckStore(request)) return *refused;
 
   std::lock_guard create_lock(create_mutex_);
   {

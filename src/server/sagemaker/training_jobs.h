@@ -34,6 +34,7 @@
 #include "server/sagemaker/sagemaker_api.h"
 #include "server/sagemaker/training_job_document.h"
 #include "server/sagemaker/training_log.h"
+#include "server/sagemaker/tuning_jobs.h"
 
 namespace trainyard::server::sagemaker {
 
@@ -79,6 +80,15 @@ class TrainingJobs {
   // Every job, in creation order.
   std::vector<TrainingJobSummary> Summaries();
 
+  // The tuning operations (tuning_operations.cc), on requests that passed the model's checks:
+  // a tuning job is a sweep that searches (tuning_request.h), its training jobs named
+  // "<tuning job>-<NNN>-<8 hex>".
+  JsonReply CreateTuningJob(const nlohmann::json& request);
+  JsonReply DescribeTuningJob(const std::string& name);
+  JsonReply StopTuningJob(const std::string& name);
+  JsonReply ListTuningJobs(const nlohmann::json& request);
+  JsonReply ListTuningTrainingJobs(const nlohmann::json& request);
+
   // Every job's stream, sorted by name.
   std::vector<LogStreamInfo> LogStreams();
   // The events of a stream: NotFound for an unknown stream; store failures otherwise.
@@ -98,6 +108,15 @@ class TrainingJobs {
   Result<TrainingJob> JobOf(const metadata::JobRecord& record);
   // The CreateTrainingJob members kept with the job's sweep (cached: they never change).
   Result<nlohmann::json> RequestOf(const metadata::JobRecord& record);
+
+  // The checks SageMaker makes of the store before it accepts a training job (or a tuning
+  // job's): its output bucket and its channels' objects exist. nullopt when they pass.
+  std::optional<JsonReply> CheckStore(const nlohmann::json& training_request);
+
+  // tuning_operations.cc: every tuning job with its training jobs (logged and left out when the
+  // store fails), and the one named so regardless of case (NotFound).
+  Result<std::vector<TuningJob>> AllTuningJobs();
+  Result<TuningJob> FindTuningJob(const std::string& name);
 
   // job_logs.cc: the watcher thread, and the line times of a job.
   void WatchLogs();

@@ -1,0 +1,374 @@
+// The tuning API over the fixture's server: a tuning job runs as a search whose training jobs
+// run the definition's code (shipped as the SageMaker SDK ships it, sourcedir.tar.gz named by
+// the static hyperparameter sagemaker_submit_directory) and report the objective through a
+// MetricDefinitions regex; its state is read back from the store after a restart; stops; and
+// what SageMaker or trainyard refuses is refused naming the field. Every answer is checked
+// against botocore's output shapes (the fixture's Call).
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <set>
+
+#include "server/sagemaker/sagemaker_api_fixture.h"
+#include "support/subprocess.h"
+
+namespace trainyard::server {
+namespace {
+
+class SageMakerTuningTest : public SageMakerApiTest {
+ protected:
+  // A sourcedir.tar.gz at s3://code/tune/sourcedir.tar.gz whose train.py reports
+  // val_loss = (x - 0.3)^2 (+ 0.01 per layer), after sleeping --sleep seconds.
+  void PutTrainer() {
+    const std::filesystem::path source = temp_.path() / "source_dir";
+    std::filesystem::create_directories(source);
+    std::ofstream(source / "train.py")
+        << "import argparse, time\n"
+           "parser = argparse.ArgumentParser()\n"
+           // The toolkit passes a one-character key as -x (core::ToCommandLineArguments).
+           "parser.add_argument('-x', type=float, default=0.0)\n"
+           "parser.add_argument('--layers', type=int, default=0)\n"
+           "parser.add_argument('--sleep', type=float, default=0.0)\n"
+           "args, _ = parser.parse_known_args()\n"
+           "time.sleep(args.sleep)\n"
+           "print('val_loss=%.6f' % ((args.x - 0.3) ** 2 + 0.01 * args.layers), flush=True)\n";
+    const std::filesystem::path tarball = temp_.path() / "sourcedir.tar.gz";
+    auto packed = trainyard::testing::RunProcess(
+        {"tar", "-czf", tarball.string(), "-C", source.string(), "train.py"}, {}, 30s);
+    ASSERT_EQ(packed.exit_code, 0) << packed.output;
+    std::ifstream file(tarball, std::ios::binary);
+    MakeBucket("code");
+    PutObject("code", "tune/sourcedir.tar.gz",
+              std::string(std::istreambuf_iterator<char>(file), {}));
+  }
+
+  static json TuningRequest(const std::string& name, const std::string& strategy, int max_jobs,
+                            int max_parallel, double sleep_seconds = 0) {
+    json config = {
+        {"Strategy", strategy},
+        {"HyperParameterTuningJobObjective", {{"Type", "Minimize"}, {"MetricName", "val:loss"}}},
+        {"ResourceLimits",
+         {{"MaxNumberOfTrainingJobs", max_jobs}, {"MaxParallelTrainingJobs", max_parallel}}},
+        {"ParameterRanges",
+         {{"ContinuousParameterRanges",
+           {{{"Name", "x"}, {"MinValue", "0"}, {"MaxValue", "1"}, {"ScalingType", "Linear"}}}},
+          {"IntegerParameterRanges",
+           {{{"Name", "layers"}, {"MinValue", "1"}, {"MaxValue", "3"}}}}}},
+        {"TrainingJobEarlyStoppingType", "Off"}};
+    json definition = {
+        {"StaticHyperParameters",
+         {{"sagemaker_program", "\"train.py\""},
+          {"sagemaker_submit_directory", "\"s3://code/tune/sourcedir.tar.gz\""},
+          {"sleep", std::to_string(sleep_seconds)}}},
+        {"AlgorithmSpecification",
+         {{"TrainingInputMode", "File"},
+          {"MetricDefinitions", {{{"Name", "val:loss"}, {"Regex", "val_loss=([0-9.]+)"}}}}}},
+        {"RoleArn", "arn:aws:iam::000000000000:role/trainyard-tuning"},
+        {"InputDataConfig",
+         {{{"ChannelName", "training"},
+           {"DataSource",
+            {{"S3DataSource", {{"S3DataType", "S3Prefix"}, {"S3Uri", "s3://data/train/"}}}}}}}},
+        {"OutputDataConfig", {{"S3OutputPath", "s3://models/tuning/"}}},
+        {"ResourceConfig",
+         {{"InstanceType", "ml.m5.large"}, {"InstanceCount", 1}, {"VolumeSizeInGB", 10}}},
+        {"StoppingCondition", {{"MaxRuntimeInSeconds", 600}}}};
+    return {{"HyperParameterTuningJobName", name},
+            {"HyperParameterTuningJobConfig", config},
+            {"TrainingJobDefinition", definition}};
+  }
+
+  json DescribeTuning(const std::string& name) {
+    JsonTestResponse response =
+        Call("DescribeHyperParameterTuningJob", {{"HyperParameterTuningJobName", name}});
+    EXPECT_EQ(response.status, 200) << response.body;
+    return response.json;
+  }
+
+  json WaitForTuning(const std::string& name, const std::set<std::string>& statuses,
+                     std::chrono::seconds timeout = 90s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    json description;
+    while (std::chrono::steady_clock::now() < deadline) {
+      description = DescribeTuning(name);
+      if (statuses.contains(description.value("HyperParameterTuningJobStatus", ""))) {
+        return description;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << name << " did not get there in time: " << description.dump(2);
+    return description;
+  }
+
+  // The refusal's message, after checking it is a 400 ValidationException.
+  std::string Refusal(const json& request) {
+    JsonTestResponse response = Call("CreateHyperParameterTuningJob", request);
+    EXPECT_EQ(response.status, 400) << response.body;
+    EXPECT_EQ(response.json.value("__type", ""), "ValidationException") << response.body;
+    return response.json.value("message", "");
+  }
+};
+
+TEST_F(SageMakerTuningTest, ARandomTuningJobRunsItsTrialsAndShowsTheBestAcrossARestart) {
+  PutTrainer();
+  StartServer();
+  JsonTestResponse created =
+      Call("CreateHyperParameterTuningJob", TuningRequest("Tune-A", "Random", 5, 2));
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_EQ(created.json["HyperParameterTuningJobArn"],
+            "arn:aws:sagemaker:us-east-1:000000000000:hyper-parameter-tuning-job/tune-a");
+  // A second one of the same name, whatever its case, is refused.
+  JsonTestResponse again =
+      Call("CreateHyperParameterTuningJob", TuningRequest("tune-a", "Random", 5, 2));
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(again.json.value("__type", ""), "ResourceInUse") << again.body;
+
+  json done = WaitForTuning("Tune-A", {"Completed", "Failed", "Stopped"});
+  ASSERT_EQ(done["HyperParameterTuningJobStatus"], "Completed") << done.dump(2);
+  EXPECT_EQ(done["TrainingJobStatusCounters"]["Completed"], 5) << done.dump(2);
+  EXPECT_EQ(done["TrainingJobStatusCounters"]["InProgress"], 0);
+  EXPECT_EQ(done["ObjectiveStatusCounters"]["Succeeded"], 5);
+  EXPECT_TRUE(done.contains("HyperParameterTuningEndTime"));
+  EXPECT_EQ(done["HyperParameterTuningJobConfig"]["Strategy"], "Random");
+
+  // Every training job: SageMaker's name, its tuned values, its objective; the best is least.
+  JsonTestResponse listed =
+      Call("ListTrainingJobsForHyperParameterTuningJob", {{"HyperParameterTuningJobName", "Tune-A"},
+                                                          {"SortBy", "FinalObjectiveMetricValue"},
+                                                          {"SortOrder", "Ascending"},
+                                                          {"MaxResults", 100}});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const json& jobs = listed.json["TrainingJobSummaries"];
+  ASSERT_EQ(jobs.size(), 5u) << listed.body;
+  const std::regex name_pattern("Tune-A-00[1-5]-[0-9a-f]{8}");
+  std::set<std::string> names;
+  double previous = -1;
+  for (const json& job : jobs) {
+    const std::string name = job["TrainingJobName"];
+    EXPECT_TRUE(std::regex_match(name, name_pattern)) << name;
+    names.insert(name.substr(0, 10));
+    EXPECT_EQ(job["TuningJobName"], "Tune-A");
+    EXPECT_EQ(job["ObjectiveStatus"], "Succeeded");
+    const json& tuned = job["TunedHyperParameters"];
+    ASSERT_TRUE(tuned.contains("x") && tuned.contains("layers")) << job.dump();
+    EXPECT_EQ(tuned.size(), 2u) << job.dump();  // the static ones are not tuned
+    const double x = std::stod(tuned["x"].get<std::string>());
+    const int layers = std::stoi(tuned["layers"].get<std::string>());
+    EXPECT_GE(x, 0);
+    EXPECT_LE(x, 1);
+    EXPECT_TRUE(layers >= 1 && layers <= 3) << layers;
+    const double value = job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"];
+    EXPECT_NEAR(value, (x - 0.3) * (x - 0.3) + 0.01 * layers, 1e-5) << job.dump();
+    EXPECT_EQ(job["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"], "val:loss");
+    EXPECT_GE(value, previous);
+    previous = value;
+  }
+  EXPECT_EQ(names.size(), 5u);  // 001 to 005, each once
+  EXPECT_EQ(done["BestTrainingJob"]["TrainingJobName"], jobs[0]["TrainingJobName"]);
+  EXPECT_EQ(done["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"],
+            jobs[0]["FinalHyperParameterTuningJobObjectiveMetric"]);
+
+  // A page of 2, then the rest.
+  JsonTestResponse first = Call("ListTrainingJobsForHyperParameterTuningJob",
+                                {{"HyperParameterTuningJobName", "Tune-A"}, {"MaxResults", 2}});
+  ASSERT_EQ(first.status, 200);
+  ASSERT_EQ(first.json["TrainingJobSummaries"].size(), 2u);
+  ASSERT_TRUE(first.json.contains("NextToken"));
+  JsonTestResponse rest =
+      Call("ListTrainingJobsForHyperParameterTuningJob", {{"HyperParameterTuningJobName", "Tune-A"},
+                                                          {"MaxResults", 10},
+                                                          {"NextToken", first.json["NextToken"]}});
+  EXPECT_EQ(rest.json["TrainingJobSummaries"].size(), 3u) << rest.body;
+
+  // A training job is a training job: its definition, the static hyperparameters as given,
+  // SageMaker's _tuning_objective_metric, its tuning job's ARN, its model in S3.
+  const std::string best = jobs[0]["TrainingJobName"];
+  json training = Describe(best);
+  EXPECT_EQ(training["TrainingJobStatus"], "Completed");
+  EXPECT_EQ(training["TuningJobArn"], created.json["HyperParameterTuningJobArn"]);
+  EXPECT_EQ(training["HyperParameters"]["sagemaker_program"], "\"train.py\"");
+  EXPECT_EQ(training["HyperParameters"]["_tuning_objective_metric"], "val:loss");
+  EXPECT_EQ(training["HyperParameters"]["x"], jobs[0]["TunedHyperParameters"]["x"]);
+  EXPECT_NE(StoreObject("s3/objects/models/tuning/" + best + "/output/model.tar.gz"), "<missing>");
+  JsonTestResponse all =
+      Call("ListTrainingJobs", {{"NameContains", "tune-a-"}, {"MaxResults", 100}});
+  EXPECT_EQ(all.json["TrainingJobSummaries"].size(), 5u) << all.body;
+
+  JsonTestResponse tunings = Call("ListHyperParameterTuningJobs", json::object());
+  ASSERT_EQ(tunings.status, 200) << tunings.body;
+  ASSERT_EQ(tunings.json["HyperParameterTuningJobSummaries"].size(), 1u);
+  EXPECT_EQ(tunings.json["HyperParameterTuningJobSummaries"][0]["HyperParameterTuningJobStatus"],
+            "Completed");
+  EXPECT_EQ(tunings.json["HyperParameterTuningJobSummaries"][0]["Strategy"], "Random");
+
+  // Stopping an ended tuning job is refused with its status.
+  JsonTestResponse stop =
+      Call("StopHyperParameterTuningJob", {{"HyperParameterTuningJobName", "Tune-A"}});
+  EXPECT_EQ(stop.status, 400);
+  EXPECT_NE(stop.json.value("message", "").find("in status Completed"), std::string::npos)
+      << stop.body;
+
+  // All of it is in the store: a restarted server shows the same.
+  StopServer();
+  StartServer();
+  json after = DescribeTuning("tune-a");
+  EXPECT_EQ(after["HyperParameterTuningJobStatus"], "Completed");
+  EXPECT_EQ(after["BestTrainingJob"], done["BestTrainingJob"]);
+  EXPECT_EQ(after["TrainingJobStatusCounters"], done["TrainingJobStatusCounters"]);
+  EXPECT_EQ(after["HyperParameterTuningEndTime"], done["HyperParameterTuningEndTime"]);
+}
+
+TEST_F(SageMakerTuningTest, ABayesianTuningJobGoesOnAfterARestartAndStopsItsJobs) {
+  PutTrainer();
+  detach_jobs_ = true;  // its jobs run on across the restart, as the server's do
+  StartServer();
+  ASSERT_EQ(
+      Call("CreateHyperParameterTuningJob", TuningRequest("bayes", "Bayesian", 6, 2, 30)).status,
+      200);
+  // Two jobs run (MaxParallelTrainingJobs), the others are not created yet.
+  auto two_running = [&] {
+    JsonTestResponse listed = Call("ListTrainingJobsForHyperParameterTuningJob",
+                                   {{"HyperParameterTuningJobName", "bayes"}});
+    int training = 0;
+    for (const json& job : listed.json["TrainingJobSummaries"]) {
+      if (Describe(job["TrainingJobName"])["SecondaryStatus"] == "Training") ++training;
+    }
+    return training == 2 && listed.json["TrainingJobSummaries"].size() == 2;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!two_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(two_running());
+  json running = DescribeTuning("bayes");
+  EXPECT_EQ(running["HyperParameterTuningJobStatus"], "InProgress");
+  EXPECT_EQ(running["TrainingJobStatusCounters"]["InProgress"], 2);
+  EXPECT_EQ(running["ObjectiveStatusCounters"]["Pending"], 2);
+  EXPECT_FALSE(running.contains("BestTrainingJob"));
+
+  // A restart: still in progress with the same two jobs, and it can be stopped; its jobs get
+  // SIGTERM and end Stopped.
+  StopServer();
+  StartServer();
+  json resumed = DescribeTuning("bayes");
+  EXPECT_EQ(resumed["HyperParameterTuningJobStatus"], "InProgress");
+  EXPECT_EQ(resumed["TrainingJobStatusCounters"]["InProgress"], 2) << resumed.dump(2);
+  JsonTestResponse stop =
+      Call("StopHyperParameterTuningJob", {{"HyperParameterTuningJobName", "bayes"}});
+  ASSERT_EQ(stop.status, 200) << stop.body;
+  json stopped = WaitForTuning("bayes", {"Stopped"}, 60s);
+  EXPECT_EQ(stopped["TrainingJobStatusCounters"]["Stopped"], 2) << stopped.dump(2);
+  EXPECT_EQ(stopped["TrainingJobStatusCounters"]["InProgress"], 0);
+  EXPECT_EQ(stopped["ObjectiveStatusCounters"]["Failed"], 2);
+  EXPECT_TRUE(stopped.contains("HyperParameterTuningEndTime"));
+  // No more jobs after the stop.
+  JsonTestResponse listed =
+      Call("ListTrainingJobsForHyperParameterTuningJob",
+           {{"HyperParameterTuningJobName", "bayes"}, {"StatusEquals", "Stopped"}});
+  EXPECT_EQ(listed.json["TrainingJobSummaries"].size(), 2u) << listed.body;
+  JsonTestResponse stopped_list =
+      Call("ListHyperParameterTuningJobs", {{"StatusEquals", "Stopped"}, {"NameContains", "BAY"}});
+  EXPECT_EQ(stopped_list.json["HyperParameterTuningJobSummaries"].size(), 1u) << stopped_list.body;
+}
+
+TEST_F(SageMakerTuningTest, BadTuningRequestsAreRefusedNamingTheField) {
+  PutTrainer();
+  StartServer();
+  json bad_number = TuningRequest("bad", "Random", 4, 2);
+  bad_number["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"][0]
+            ["MinValue"] = "abc";
+  EXPECT_NE(Refusal(bad_number).find("ParameterRanges.ContinuousParameterRanges.1.MinValue"),
+            std::string::npos);
+
+  json bad_log = TuningRequest("bad", "Random", 4, 2);
+  bad_log["HyperParameterTuningJobConfig"]["ParameterRanges"]["ContinuousParameterRanges"][0]
+         ["ScalingType"] = "Logarithmic";
+  std::string message = Refusal(bad_log);
+  EXPECT_NE(message.find("ContinuousParameterRanges.1 ('x')"), std::string::npos) << message;
+  EXPECT_NE(message.find("logarithmic scaling needs min > 0"), std::string::npos) << message;
+
+  json reversed = TuningRequest("bad", "Random", 4, 2);
+  reversed["HyperParameterTuningJobConfig"]["ParameterRanges"]["IntegerParameterRanges"][0]
+          ["MinValue"] = "5";
+  message = Refusal(reversed);
+  EXPECT_NE(message.find("IntegerParameterRanges.1 ('layers')"), std::string::npos) << message;
+
+  json no_metric = TuningRequest("bad", "Bayesian", 4, 2);
+  no_metric["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"] =
+      "accuracy";
+  EXPECT_NE(Refusal(no_metric).find("HyperParameterTuningJobObjective.MetricName"),
+            std::string::npos);
+
+  json no_max = TuningRequest("bad", "Bayesian", 4, 2);
+  no_max["HyperParameterTuningJobConfig"]["ResourceLimits"].erase("MaxNumberOfTrainingJobs");
+  EXPECT_NE(Refusal(no_max).find("ResourceLimits.MaxNumberOfTrainingJobs is required"),
+            std::string::npos);
+
+  json grid = TuningRequest("bad", "Grid", 4, 2);
+  EXPECT_NE(Refusal(grid).find("The Grid strategy takes CategoricalParameterRanges only"),
+            std::string::npos);
+
+  json both = TuningRequest("bad", "Random", 4, 2);
+  both["TrainingJobDefinition"]["StaticHyperParameters"]["x"] = "0.5";
+  EXPECT_NE(Refusal(both).find("'x' is both a static hyperparameter"), std::string::npos);
+
+  json too_parallel = TuningRequest("bad", "Random", 4, 5);
+  EXPECT_NE(Refusal(too_parallel).find("MaxParallelTrainingJobs (5)"), std::string::npos);
+
+  json hyperband = TuningRequest("bad", "Hyperband", 4, 2);
+  EXPECT_NE(Refusal(hyperband).find("HyperbandStrategyConfig.MaxResource is required"),
+            std::string::npos);
+
+  json strategy = TuningRequest("bad", "Genetic", 4, 2);
+  message = Refusal(strategy);
+  EXPECT_NE(message.find("hyperParameterTuningJobConfig.strategy"), std::string::npos) << message;
+
+  json missing_bucket = TuningRequest("bad", "Random", 4, 2);
+  missing_bucket["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] = "s3://nowhere/x";
+  EXPECT_NE(Refusal(missing_bucket).find("\"nowhere\""), std::string::npos);
+
+  // Nothing was created by any of them.
+  JsonTestResponse listed = Call("ListHyperParameterTuningJobs", json::object());
+  EXPECT_TRUE(listed.json["HyperParameterTuningJobSummaries"].empty()) << listed.body;
+  JsonTestResponse unknown =
+      Call("DescribeHyperParameterTuningJob", {{"HyperParameterTuningJobName", "nope"}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.json.value("__type", ""), "ResourceNotFound") << unknown.body;
+  EXPECT_EQ(unknown.json.value("message", ""),
+            "Amazon SageMaker can't find a tuning job with name nope");
+}
+
+// RandomSeed (newer than the endpoint's botocore model, sent by newer SDKs) makes the search
+// reproducible: the same seed, the same trials.
+TEST_F(SageMakerTuningTest, ARandomSeedGivesTheSameTrials) {
+  PutTrainer();
+  StartServer(2);
+  auto tuned_values = [&](const std::string& name, const json& seed) {
+    json request = TuningRequest(name, "Random", 4, 1, 30);
+    request["HyperParameterTuningJobConfig"]["RandomSeed"] = seed;
+    JsonTestResponse created = Call("CreateHyperParameterTuningJob", request);
+    EXPECT_EQ(created.status, 200) << created.body;
+    JsonTestResponse listed =
+        Call("ListTrainingJobsForHyperParameterTuningJob", {{"HyperParameterTuningJobName", name}});
+    std::vector<std::pair<std::string, json>> values;
+    for (const json& job : listed.json["TrainingJobSummaries"]) {
+      // Random search queues all its jobs at once; by name is by index.
+      values.emplace_back(job["TrainingJobName"].get<std::string>().substr(name.size(), 4),
+                          job["TunedHyperParameters"]);
+    }
+    Call("StopHyperParameterTuningJob", {{"HyperParameterTuningJobName", name}});
+    return values;
+  };
+  auto first = tuned_values("seeded-a", 42);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(tuned_values("seeded-b", 42), first);
+  EXPECT_NE(tuned_values("seeded-c", 43), first);
+  json negative = TuningRequest("seeded-d", "Random", 4, 1);
+  negative["HyperParameterTuningJobConfig"]["RandomSeed"] = -1;
+  EXPECT_NE(Refusal(negative).find("'hyperParameterTuningJobConfig.randomSeed'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace trainyard::server
