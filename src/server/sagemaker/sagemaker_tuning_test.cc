@@ -370,5 +370,93 @@ TEST_F(SageMakerTuningTest, ARandomSeedGivesTheSameTrials) {
             std::string::npos);
 }
 
+// boto3 tuning code written for AWS (tests/sagemaker_tuning_check.py) runs here unchanged.
+TEST_F(SageMakerTuningTest, Boto3TunesAsOnSageMaker) {
+  const char* chosen = std::getenv("TRAINYARD_TEST_PYTHON");
+  const std::string python = chosen ? chosen : "/usr/bin/python3";
+  auto probe = trainyard::testing::RunProcess({python, "-c", "import boto3"}, {}, 30s);
+  if (probe.exit_code != 0) {
+    GTEST_SKIP() << python << " cannot import boto3 (Debian's python3-boto3): " << probe.output;
+  }
+  PutTrainer();
+  StartServer();
+  auto result = trainyard::testing::RunProcess(
+      {python, (trainyard::testing::SourceDir() / "tests" / "sagemaker_tuning_check.py").string(),
+       client_->endpoint(), "us-east-1", kKeyId, kSecret, "s3://data/train/", "s3://models/tuning/",
+       "s3://code/tune/sourcedir.tar.gz", "boto-tune"},
+      {{"AWS_CONFIG_FILE", "/dev/null"}, {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}}, 240s);
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("sagemaker tuning check: OK"), std::string::npos) << result.output;
+  std::cout << result.output;  // what was checked
+}
+
+// `aws sagemaker create-hyper-parameter-tuning-job` with its JSON files, then describe (as a
+// script polls it) and list its training jobs; a bad range is refused naming the field.
+TEST_F(SageMakerTuningTest, AwsCliCreatesAndDescribesATuningJob) {
+  const std::filesystem::path aws = "/usr/bin/aws";
+  if (!std::filesystem::exists(aws))
+    GTEST_SKIP() << "Debian's awscli is not installed (" << aws << ")";
+  PutTrainer();
+  StartServer();
+  json request = TuningRequest("cli-tune", "Random", 3, 3);
+  std::ofstream(temp_.path() / "config.json") << request["HyperParameterTuningJobConfig"].dump();
+  std::ofstream(temp_.path() / "definition.json") << request["TrainingJobDefinition"].dump();
+  json bad = request["HyperParameterTuningJobConfig"];
+  bad["ParameterRanges"]["ContinuousParameterRanges"][0]["MaxValue"] = "-1";
+  std::ofstream(temp_.path() / "bad.json") << bad.dump();
+  const std::map<std::string, std::string> environment = {
+      {"AWS_ACCESS_KEY_ID", kKeyId},
+      {"AWS_SECRET_ACCESS_KEY", kSecret},
+      {"AWS_DEFAULT_REGION", "us-east-1"},
+      {"AWS_CONFIG_FILE", "/dev/null"},
+      {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"},
+      {"HOME", temp_.path().string()}};
+  auto run = [&](std::vector<std::string> arguments) {
+    std::vector<std::string> argv = {aws.string(),     "--endpoint-url", client_->endpoint(),
+                                     "--no-cli-pager", "--output",       "json",
+                                     "sagemaker"};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return trainyard::testing::RunProcess(argv, environment, 60s);
+  };
+  auto created = run(
+      {"create-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name", "cli-tune",
+       "--hyper-parameter-tuning-job-config", "file://" + (temp_.path() / "config.json").string(),
+       "--training-job-definition", "file://" + (temp_.path() / "definition.json").string()});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  EXPECT_NE(created.output.find("hyper-parameter-tuning-job/cli-tune"), std::string::npos)
+      << created.output;
+
+  json described;
+  auto deadline = std::chrono::steady_clock::now() + 90s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto result = run(
+        {"describe-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name", "cli-tune"});
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    described = json::parse(result.output);
+    if (described["HyperParameterTuningJobStatus"] != "InProgress") break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_EQ(described["HyperParameterTuningJobStatus"], "Completed") << described.dump(2);
+  EXPECT_EQ(described["TrainingJobStatusCounters"]["Completed"], 3);
+  ASSERT_TRUE(described.contains("BestTrainingJob")) << described.dump(2);
+
+  auto listed =
+      run({"list-training-jobs-for-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name",
+           "cli-tune", "--sort-by", "FinalObjectiveMetricValue"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  json jobs = json::parse(listed.output)["TrainingJobSummaries"];
+  ASSERT_EQ(jobs.size(), 3u) << listed.output;
+  EXPECT_EQ(jobs[0]["TrainingJobName"], described["BestTrainingJob"]["TrainingJobName"]);
+
+  auto refused =
+      run({"create-hyper-parameter-tuning-job", "--hyper-parameter-tuning-job-name", "cli-bad",
+           "--hyper-parameter-tuning-job-config", "file://" + (temp_.path() / "bad.json").string(),
+           "--training-job-definition", "file://" + (temp_.path() / "definition.json").string()});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.output.find("ValidationException"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("ContinuousParameterRanges.1 ('x')"), std::string::npos)
+      << refused.output;
+}
+
 }  // namespace
 }  // namespace trainyard::server
