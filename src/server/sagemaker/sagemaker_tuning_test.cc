@@ -339,6 +339,56 @@ TEST_F(SageMakerTuningTest, BadTuningRequestsAreRefusedNamingTheField) {
             "Amazon SageMaker can't find a tuning job with name nope");
 }
 
+// Grid runs every combination of its categorical ranges (no MaxNumberOfTrainingJobs needed);
+// Hyperband gives each job its rung's epochs (inferred from the static "epochs" as MaxResource)
+// in the hyperparameter SageMaker names, instead of the static value.
+TEST_F(SageMakerTuningTest, GridRunsEveryCombinationAndHyperbandGivesEachJobItsEpochs) {
+  PutTrainer();
+  StartServer();
+  json grid = TuningRequest("grid", "Grid", 6, 2);
+  json& config = grid["HyperParameterTuningJobConfig"];
+  config["ResourceLimits"].erase("MaxNumberOfTrainingJobs");
+  config["ParameterRanges"] = {{"CategoricalParameterRanges",
+                                {{{"Name", "x"}, {"Values", {"0.1", "0.3", "0.5"}}},
+                                 {{"Name", "layers"}, {"Values", {"1", "2"}}}}}};
+  JsonTestResponse created = Call("CreateHyperParameterTuningJob", grid);
+  ASSERT_EQ(created.status, 200) << created.body;
+
+  json hyperband = TuningRequest("band", "Hyperband", 6, 2);
+  hyperband["TrainingJobDefinition"]["StaticHyperParameters"]["epochs"] = "9";
+  hyperband["HyperParameterTuningJobConfig"]["StrategyConfig"] = {
+      {"HyperbandStrategyConfig", {{"MinResource", 1}}}};
+  hyperband["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"] = "Auto";
+  created = Call("CreateHyperParameterTuningJob", hyperband);
+  ASSERT_EQ(created.status, 200) << created.body;
+
+  json grid_done = WaitForTuning("grid", {"Completed", "Failed", "Stopped"});
+  EXPECT_EQ(grid_done["HyperParameterTuningJobStatus"], "Completed") << grid_done.dump(2);
+  EXPECT_EQ(grid_done["TrainingJobStatusCounters"]["Completed"], 6);
+  EXPECT_EQ(grid_done["BestTrainingJob"]["TunedHyperParameters"],
+            json({{"layers", "1"}, {"x", "0.3"}}));
+  JsonTestResponse grid_jobs =
+      Call("ListTrainingJobsForHyperParameterTuningJob", {{"HyperParameterTuningJobName", "grid"}});
+  std::set<std::string> combinations;
+  for (const json& job : grid_jobs.json["TrainingJobSummaries"]) {
+    combinations.insert(job["TunedHyperParameters"].dump());
+  }
+  EXPECT_EQ(combinations.size(), 6u) << grid_jobs.body;
+
+  json band_done = WaitForTuning("band", {"Completed", "Failed", "Stopped"}, 120s);
+  EXPECT_EQ(band_done["HyperParameterTuningJobStatus"], "Completed") << band_done.dump(2);
+  JsonTestResponse band_jobs =
+      Call("ListTrainingJobsForHyperParameterTuningJob", {{"HyperParameterTuningJobName", "band"}});
+  ASSERT_FALSE(band_jobs.json["TrainingJobSummaries"].empty()) << band_jobs.body;
+  for (const json& job : band_jobs.json["TrainingJobSummaries"]) {
+    const json& tuned = job["TunedHyperParameters"];
+    ASSERT_TRUE(tuned.contains("epochs")) << job.dump();
+    const std::string epochs = tuned["epochs"];
+    EXPECT_TRUE(epochs == "1" || epochs == "3" || epochs == "9") << epochs;
+    EXPECT_EQ(Describe(job["TrainingJobName"])["HyperParameters"]["epochs"], epochs);
+  }
+}
+
 // RandomSeed (newer than the endpoint's botocore model, sent by newer SDKs) makes the search
 // reproducible: the same seed, the same trials.
 TEST_F(SageMakerTuningTest, ARandomSeedGivesTheSameTrials) {
