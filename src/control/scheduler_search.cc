@@ -109,12 +109,9 @@ Status Scheduler::SuggestForSearch(const std::string& sweep_id, bool* done,
     }
   }
   std::vector<core::Trial> trials = TrialsOf(jobs, request.objective);
-  const core::ObjectiveGoal goal =
-      request.objective ? request.objective->goal : core::ObjectiveGoal::kMax;
   std::vector<metadata::JobRecord> added;
   for (int64_t slots = SearchSlots(request) - active; slots > 0; --slots) {
-    TY_ASSIGN_OR_RETURN(std::optional<core::Suggestion> suggestion,
-                        core::SuggestNext(request.search, request.sweep.fixed, goal, trials));
+    TY_ASSIGN_OR_RETURN(std::optional<core::Suggestion> suggestion, SuggestAfter(request, trials));
     if (!suggestion) break;
     trials.push_back({suggestion->hyperparameters, std::nullopt, false});
     added.push_back(NewQueuedJob(

@@ -1137,5 +1137,43 @@ TEST_F(SearchSchedulerTest, AnAdaptersJobNamesNameEveryJobOfASearch) {
                                           "tune-3-of-4-" + id, "tune-4-of-4-" + id}));
 }
 
+// A search with prior trials (a warm start) learns from them from its first job, and max_jobs
+// counts its own jobs only; the priors survive the stored request.
+TEST_F(SearchSchedulerTest, PriorTrialsSeedABayesianSearchAndCountInNoLimit) {
+  nlohmann::json body = SearchBody("bayesian", 3);
+  body["max_parallel"] = 1;
+  auto plain = ParseSweepRequest(body);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  SweepRequest warm = *plain;
+  // Twelve finished trials (more than TPE's ten random ones) whose best lr is near 0.01.
+  for (int i = 0; i < 12; ++i) {
+    const double lr = std::pow(10.0, -4 + 4.0 * i / 11);
+    warm.prior_trials.push_back(
+        {{{"lr", std::to_string(lr)}}, -std::fabs(std::log10(lr) + 2), true});
+  }
+  auto stored = ParseSweepRequest(ToJson(warm), SweepRequestOrigin::kStored);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  ASSERT_EQ(stored->prior_trials.size(), 12u);
+  EXPECT_EQ(stored->prior_trials[3].hyperparameters, warm.prior_trials[3].hyperparameters);
+  EXPECT_EQ(stored->prior_trials[3].objective, warm.prior_trials[3].objective);
+  EXPECT_FALSE(ParseSweepRequest(ToJson(warm)).ok());  // not from a client
+
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  auto cold = scheduler->CreateSweep(*plain);
+  auto seeded = scheduler->CreateSweep(*stored);
+  ASSERT_TRUE(cold.ok() && seeded.ok());
+  scheduler->RunOnce();
+  for (int round = 0; round < 10 && CompleteRunning(executor, *scheduler, seeded->sweep.id) > 0;
+       ++round) {
+  }
+  std::vector<core::HyperparameterMap> jobs = HyperparametersOf(seeded->sweep.id);
+  ASSERT_EQ(jobs.size(), 3u);  // max_jobs of its own, the priors apart
+  // TPE's first suggestion already follows the priors: near 0.01, unlike a cold start's draw.
+  const double first = std::stod(jobs[0].at("lr"));
+  EXPECT_NE(HyperparametersOf(cold->sweep.id)[0].at("lr"), jobs[0].at("lr"));
+  EXPECT_LT(std::fabs(std::log10(first) + 2), 1.0) << first;
+}
+
 }  // namespace
 }  // namespace trainyard::control

@@ -22,12 +22,13 @@ const std::set<std::string>& KnownFields() {
       "objective", "idempotency_key", "requeue_on_restart", "job_name", "literal_hyperparameters",
       "strategy", "ranges", "max_jobs", "random_seed", "hyperband", "early_stopping",
       // Stored requests only (SweepRequestOrigin::kStored).
-      "output_root", "files_root", "client_request"};
+      "output_root", "files_root", "client_request", "prior_trials"};
   return fields;
 }
 
 bool IsStoredOnlyField(const std::string& field) {
-  return field == "output_root" || field == "files_root" || field == "client_request";
+  return field == "output_root" || field == "files_root" || field == "client_request" ||
+         field == "prior_trials";
 }
 
 Status CheckObject(const json& value, const std::string& field) {
@@ -341,6 +342,23 @@ Result<SweepRequest> ParseSweepRequest(const json& body, SweepRequestOrigin orig
     TY_ASSIGN_OR_RETURN(request.files_root, NonEmptyString(body["files_root"], "files_root", 1024));
   }
   if (body.contains("client_request")) request.client_request = body["client_request"];
+  if (body.contains("prior_trials")) {
+    const json& priors = body["prior_trials"];
+    if (!priors.is_array()) return FieldError("prior_trials", "must be a list");
+    for (size_t i = 0; i < priors.size(); ++i) {
+      const std::string field = "prior_trials[" + std::to_string(i) + "]";
+      if (!priors[i].is_object() || !priors[i].contains("hyperparameters") ||
+          !priors[i].contains("objective") || !priors[i]["objective"].is_number()) {
+        return FieldError(field, "must be {\"hyperparameters\": {...}, \"objective\": number}");
+      }
+      core::Trial trial;
+      TY_ASSIGN_OR_RETURN(trial.hyperparameters,
+                          StringMap(priors[i]["hyperparameters"], field + ".hyperparameters"));
+      trial.objective = priors[i]["objective"].get<double>();
+      trial.ended = true;
+      request.prior_trials.push_back(std::move(trial));
+    }
+  }
   TY_RETURN_IF_ERROR(ParseSearchFields(body, request));
   return request;
 }
@@ -408,6 +426,14 @@ json ToJson(const SweepRequest& request) {
   if (request.output_root != SweepRequest().output_root) body["output_root"] = request.output_root;
   if (!request.files_root.empty()) body["files_root"] = request.files_root;
   if (!request.client_request.is_null()) body["client_request"] = request.client_request;
+  if (!request.prior_trials.empty()) {
+    json priors = json::array();
+    for (const core::Trial& trial : request.prior_trials) {
+      priors.push_back(
+          {{"hyperparameters", trial.hyperparameters}, {"objective", trial.objective.value_or(0)}});
+    }
+    body["prior_trials"] = std::move(priors);
+  }
   WriteSearchFields(request, body);
   return body;
 }

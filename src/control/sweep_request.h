@@ -16,6 +16,7 @@
 #include "common/status.h"
 #include "contract/job_definition.h"
 #include "core/objective.h"
+#include "core/search.h"
 #include "core/search_space.h"
 #include "core/sweep.h"
 
@@ -76,6 +77,12 @@ struct SweepRequest {
   // keep the default, which the API serves).
   std::string output_root = "outputs/";
   std::string files_root;
+  // Results a search starts from as if they were its first jobs (the SageMaker endpoint's warm
+  // start: the completed jobs of its parent tuning jobs): each one's hyperparameters and final
+  // objective value. They are no job of the sweep and count towards no limit (max_jobs counts
+  // the sweep's own jobs). Stored requests only; JSON: "prior_trials": [{"hyperparameters":
+  // {"name": "string", ...}, "objective": number}, ...].
+  std::vector<core::Trial> prior_trials;
   // The caller's own request, kept with the sweep and never read by the scheduler (the
   // SageMaker endpoint's CreateTrainingJob, which DescribeTrainingJob echoes). Stored requests
   // only; null when none.

@@ -30,16 +30,36 @@ Result<std::vector<core::HyperparameterMap>> InitialJobs(const SweepRequest& req
                                                    : static_cast<size_t>(search.max_jobs);
   std::vector<core::Trial> trials;
   std::vector<core::HyperparameterMap> jobs;
-  const core::ObjectiveGoal goal =
-      request.objective ? request.objective->goal : core::ObjectiveGoal::kMax;
   while (jobs.size() < count) {
-    TY_ASSIGN_OR_RETURN(std::optional<core::Suggestion> suggestion,
-                        core::SuggestNext(search, request.sweep.fixed, goal, trials));
+    TY_ASSIGN_OR_RETURN(std::optional<core::Suggestion> suggestion, SuggestAfter(request, trials));
     if (!suggestion) break;
     trials.push_back({suggestion->hyperparameters, std::nullopt, false});
     jobs.push_back(std::move(suggestion->hyperparameters));
   }
   return jobs;
+}
+
+Result<std::optional<core::Suggestion>> SuggestAfter(const SweepRequest& request,
+                                                     const std::vector<core::Trial>& trials) {
+  const core::ObjectiveGoal goal =
+      request.objective ? request.objective->goal : core::ObjectiveGoal::kMax;
+  if (request.prior_trials.empty()) {
+    return core::SuggestNext(request.search, request.sweep.fixed, goal, trials);
+  }
+  core::SearchSpec search = request.search;
+  search.max_jobs += static_cast<int64_t>(request.prior_trials.size());
+  std::vector<core::Trial> all = request.prior_trials;
+  all.insert(all.end(), trials.begin(), trials.end());
+  TY_ASSIGN_OR_RETURN(std::optional<core::Suggestion> suggestion,
+                      core::SuggestNext(search, request.sweep.fixed, goal, all));
+  // Hyperband's promotion names a trial: one of the sweep's own, or none for a prior's.
+  if (suggestion && suggestion->promoted_from) {
+    suggestion->promoted_from =
+        *suggestion->promoted_from >= request.prior_trials.size()
+            ? std::optional<size_t>(*suggestion->promoted_from - request.prior_trials.size())
+            : std::nullopt;
+  }
+  return suggestion;
 }
 
 std::vector<core::Trial> TrialsOf(const std::vector<metadata::JobRecord>& jobs,

@@ -27,6 +27,12 @@ bool SuggestsFromResults(const core::SearchSpec& search);
 // jobs end. The request's random_seed must be set for a search.
 Result<std::vector<core::HyperparameterMap>> InitialJobs(const SweepRequest& request, size_t slots);
 
+// The next suggestion of the request's search after `trials` (the sweep's own jobs, by index):
+// core::SuggestNext over the request's prior_trials followed by them, max_jobs counting the
+// sweep's own jobs only.
+Result<std::optional<core::Suggestion>> SuggestAfter(const SweepRequest& request,
+                                                     const std::vector<core::Trial>& trials);
+
 // The jobs of a search as its strategy sees them, in the order given (by index): each job's
 // hyperparameters, whether it ended, and, for a Completed job that reported it, the final value
 // of the objective's metric.
