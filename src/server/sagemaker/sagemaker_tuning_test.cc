@@ -389,6 +389,56 @@ TEST_F(SageMakerTuningTest, GridRunsEveryCombinationAndHyperbandGivesEachJobItsE
   }
 }
 
+// WarmStartConfig IdenticalDataAndAlgorithm: a child starts from its ended parents' results
+// (its own MaxNumberOfTrainingJobs apart from theirs); a parent that has not ended, or one with
+// another objective or data, is refused naming it, as is TransferLearning.
+TEST_F(SageMakerTuningTest, AWarmStartBuildsOnItsEndedParents) {
+  PutTrainer();
+  StartServer();
+  ASSERT_EQ(Call("CreateHyperParameterTuningJob", TuningRequest("parent", "Random", 3, 3)).status,
+            200);
+  json child = TuningRequest("child", "Bayesian", 2, 1);
+  child["WarmStartConfig"] = {
+      {"ParentHyperParameterTuningJobs", {{{"HyperParameterTuningJobName", "parent"}}}},
+      {"WarmStartType", "IdenticalDataAndAlgorithm"}};
+  std::string message = Refusal(child);
+  EXPECT_NE(message.find("the parent tuning job 'parent' has not ended"), std::string::npos)
+      << message;
+  WaitForTuning("parent", {"Completed"});
+
+  json other_objective = child;
+  other_objective["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["Type"] =
+      "Maximize";
+  EXPECT_NE(Refusal(other_objective).find("another HyperParameterTuningJobObjective"),
+            std::string::npos);
+  json other_data = child;
+  other_data["TrainingJobDefinition"]["InputDataConfig"][0]["ChannelName"] = "train";
+  EXPECT_NE(Refusal(other_data).find("other TrainingJobDefinition.InputDataConfig"),
+            std::string::npos);
+  json transfer = child;
+  transfer["WarmStartConfig"]["WarmStartType"] = "TransferLearning";
+  EXPECT_NE(Refusal(transfer).find("TransferLearning is not supported"), std::string::npos);
+  json unknown = child;
+  unknown["WarmStartConfig"]["ParentHyperParameterTuningJobs"][0]["HyperParameterTuningJobName"] =
+      "nobody";
+  EXPECT_NE(Refusal(unknown).find("'nobody' does not exist"), std::string::npos);
+
+  JsonTestResponse created = Call("CreateHyperParameterTuningJob", child);
+  ASSERT_EQ(created.status, 200) << created.body;
+  json done = WaitForTuning("child", {"Completed", "Failed", "Stopped"});
+  EXPECT_EQ(done["HyperParameterTuningJobStatus"], "Completed") << done.dump(2);
+  EXPECT_EQ(done["TrainingJobStatusCounters"]["Completed"], 2);  // its own jobs only
+  EXPECT_EQ(done["WarmStartConfig"], child["WarmStartConfig"]);
+  // The parents' results are the search's first trials: kept with the child's sweep.
+  auto sweeps = metadata_->ListSweeps();
+  ASSERT_TRUE(sweeps.ok());
+  size_t priors = 0;
+  for (const metadata::SweepRecord& sweep : *sweeps) {
+    if (sweep.name == "child") priors = sweep.spec.value("prior_trials", json::array()).size();
+  }
+  EXPECT_EQ(priors, 3u);
+}
+
 // RandomSeed (newer than the endpoint's botocore model, sent by newer SDKs) makes the search
 // reproducible: the same seed, the same trials.
 TEST_F(SageMakerTuningTest, ARandomSeedGivesTheSameTrials) {

@@ -208,6 +208,9 @@ json DescribeTuningDocument(const TuningJob& tuning, const ArnContext& context) 
   if (tuning.request.contains("TrainingJobDefinition")) {
     document["TrainingJobDefinition"] = tuning.request["TrainingJobDefinition"];
   }
+  if (tuning.request.contains("WarmStartConfig")) {
+    document["WarmStartConfig"] = tuning.request["WarmStartConfig"];
+  }
   if (state.end_time) document["HyperParameterTuningEndTime"] = EpochSeconds(*state.end_time);
   if (!state.failure_reason.empty()) document["FailureReason"] = state.failure_reason;
   if (const metadata::JobRecord* best = BestJob(tuning)) {

@@ -72,6 +72,33 @@ JsonReply TrainingJobs::CreateTuningJob(const json& request) {
     return ValidationException(*tuning.refused);
   }
   if (auto refused = CheckStore(TrainingRequestOf(request, name, {}))) return *refused;
+  if (request.contains("WarmStartConfig")) {
+    // The parents' results seed the search (IdenticalDataAndAlgorithm).
+    std::vector<WarmStartParent> parents;
+    for (const json& given : request["WarmStartConfig"]["ParentHyperParameterTuningJobs"]) {
+      const std::string parent_name = given.value(kTuningJobNameMember, std::string());
+      auto parent = FindTuningJob(parent_name);
+      if (!parent.ok() && parent.status().code() == StatusCode::kNotFound) {
+        return ValidationException(
+            "WarmStartConfig.ParentHyperParameterTuningJobs: the tuning "
+            "job '" +
+            parent_name + "' does not exist.");
+      }
+      if (!parent.ok()) return InternalFailure(parent.status());
+      WarmStartParent found{parent->name(), parent->request, false, {}};
+      const std::string status = StateOf(*parent).status;
+      found.ended = status != "InProgress" && status != "Stopping";
+      for (const metadata::JobRecord& job : parent->jobs) {
+        if (std::optional<double> value = ObjectiveValueOf(*parent, job)) {
+          found.results.push_back({job.hyperparameters, value, true});
+        }
+      }
+      parents.push_back(std::move(found));
+    }
+    if (auto refused = AddWarmStart(request, parents, tuning.sweep)) {
+      return ValidationException(*refused);
+    }
+  }
 
   std::lock_guard create_lock(create_mutex_);
   {

@@ -206,6 +206,59 @@ core::HyperparameterMap TunedHyperparameters(const json& tuning,
   return tuned;
 }
 
+std::optional<std::string> AddWarmStart(const json& request,
+                                        const std::vector<WarmStartParent>& parents,
+                                        control::SweepRequest& sweep) {
+  const json& definition = Member(request, kDefinition);
+  const json& objective = Member(Member(request, kConfig), "HyperParameterTuningJobObjective");
+  for (const WarmStartParent& parent : parents) {
+    const std::string subject = "WarmStartConfig: the parent tuning job '" + parent.name + "'";
+    if (!parent.ended) {
+      return subject + " has not ended; warm start from tuning jobs that have.";
+    }
+    const json& parent_definition = Member(parent.request, kDefinition);
+    if (Member(Member(parent.request, kConfig), "HyperParameterTuningJobObjective") != objective) {
+      return subject +
+             " has another HyperParameterTuningJobObjective (Type and MetricName must "
+             "be the same).";
+    }
+    for (const char* member : {"StaticHyperParameters", "InputDataConfig"}) {
+      if (Member(parent_definition, member) != Member(definition, member)) {
+        return subject + " has other TrainingJobDefinition." + member +
+               " (IdenticalDataAndAlgorithm needs the same).";
+      }
+    }
+    if (Text(Member(parent_definition, "AlgorithmSpecification"), "TrainingImage") !=
+        Text(Member(definition, "AlgorithmSpecification"), "TrainingImage")) {
+      return subject +
+             " has another TrainingJobDefinition.AlgorithmSpecification.TrainingImage "
+             "(IdenticalDataAndAlgorithm needs the same).";
+    }
+    for (const core::Trial& result : parent.results) {
+      core::Trial prior;
+      prior.objective = result.objective;
+      prior.ended = true;
+      bool fits = true;
+      for (const core::ParameterRange& range : sweep.search.ranges) {
+        auto value = result.hyperparameters.find(range.name);
+        if (value == result.hyperparameters.end() ||
+            !core::CoordinateOf(range, value->second).ok()) {
+          fits = false;
+          break;
+        }
+        prior.hyperparameters[range.name] = value->second;
+      }
+      if (sweep.search.hyperband) {
+        auto resource = result.hyperparameters.find(sweep.search.hyperband->resource);
+        if (resource == result.hyperparameters.end()) fits = false;
+        if (fits) prior.hyperparameters[resource->first] = resource->second;
+      }
+      if (fits && prior.objective) sweep.prior_trials.push_back(std::move(prior));
+    }
+  }
+  return std::nullopt;
+}
+
 TuningSweep TuningSweepRequest(const json& request, const executor::Executor& executor) {
   TuningSweep result;
   auto refuse = [&](std::string message) {
@@ -235,9 +288,10 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
         "TrainingJobDefinition.HyperParameterTuningResourceConfig is not supported by trainyard: "
         "give ResourceConfig (a job runs on one instance of this machine).");
   }
-  if (request.contains("WarmStartConfig")) {
+  if (Text(Member(request, "WarmStartConfig"), "WarmStartType") == "TransferLearning") {
     return refuse(
-        "WarmStartConfig is not supported by trainyard yet: create the tuning job without it.");
+        "WarmStartConfig.WarmStartType TransferLearning is not supported by trainyard: use "
+        "IdenticalDataAndAlgorithm.");
   }
   if (config.contains("TuningJobCompletionCriteria")) {
     return refuse(
@@ -320,6 +374,11 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
   const std::string max_jobs_field =
       std::string(kConfig) + ".ResourceLimits.MaxNumberOfTrainingJobs";
   if (sweep.search.strategy == core::SearchStrategy::kGrid) {
+    if (request.contains("WarmStartConfig")) {
+      return refuse(
+          "WarmStartConfig is for the Bayesian, Random and Hyperband strategies: the "
+          "Grid strategy runs every combination whatever its parents found.");
+    }
     size_t combinations = 1;
     for (const core::ParameterRange& range : ranges) {
       if (range.type != core::ParameterType::kCategorical) {

@@ -13,6 +13,7 @@
 
 #include "control/sweep_request.h"
 #include "core/hyperparameters.h"
+#include "core/search.h"
 #include "executor/executor.h"
 
 namespace trainyard::server::sagemaker {
@@ -53,6 +54,21 @@ struct TuningSweep {
   std::optional<std::string> refused;
 };
 TuningSweep TuningSweepRequest(const nlohmann::json& request, const executor::Executor& executor);
+
+// WarmStartConfig (IdenticalDataAndAlgorithm): the results of the parents' training jobs that
+// Completed with the objective, as prior trials of `sweep`'s search (those whose tuned values
+// are not all in the child's ranges are left out), or the ValidationException message naming
+// what does not match: a parent still in progress, another objective, other static
+// hyperparameters, training image or input data.
+struct WarmStartParent {
+  std::string name;
+  nlohmann::json request;  // its CreateHyperParameterTuningJob request
+  bool ended = false;
+  std::vector<core::Trial> results;  // its completed jobs: hyperparameters and objective values
+};
+std::optional<std::string> AddWarmStart(const nlohmann::json& request,
+                                        const std::vector<WarmStartParent>& parents,
+                                        control::SweepRequest& sweep);
 
 // The CreateTrainingJob request that the tuning job's training job `job_name` runs: the
 // definition's members, HyperParameters its StaticHyperParameters as given plus `tuned` (the
