@@ -1,4 +1,5 @@
-// arc4random for the static libarchive inside trainyard-wrap (its temp-file names use it).
+// arc4random and arc4random_buf for the static libarchive inside trainyard-wrap (its temp-file
+// names and its writers use them).
 //
 // glibc has it only since 2.36, so taking glibc's would make trainyard-wrap refuse to start in
 // any image with an older glibc (Ubuntu 22.04, the CUDA images built on it). Defined here, the
@@ -22,4 +23,19 @@ extern "C" uint32_t arc4random(void) {
     }
   }
   return value;
+}
+
+// The same for arc4random_buf, which libarchive's writers use (archive_random.c) once the
+// wrapper packs its outputs (wrapper/staging.h).
+extern "C" void arc4random_buf(void* buffer, size_t size) {
+  auto* bytes = static_cast<unsigned char*>(buffer);
+  size_t filled = 0;
+  while (filled < size) {
+    ssize_t got = getrandom(bytes + filled, size - filled, 0);
+    if (got > 0) {
+      filled += static_cast<size_t>(got);
+    } else if (got < 0 && errno != EINTR) {
+      std::abort();  // as glibc's: there is no safe value to return without entropy
+    }
+  }
 }

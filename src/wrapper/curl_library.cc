@@ -35,7 +35,8 @@ const CurlLibrary* LoadCurlLibrary(std::string* error) {
                     Resolve(handle, "curl_easy_getinfo", &library.easy_getinfo) &&
                     Resolve(handle, "curl_easy_cleanup", &library.easy_cleanup) &&
                     Resolve(handle, "curl_slist_append", &library.slist_append) &&
-                    Resolve(handle, "curl_slist_free_all", &library.slist_free_all);
+                    Resolve(handle, "curl_slist_free_all", &library.slist_free_all) &&
+                    Resolve(handle, "curl_easy_strerror", &library.easy_strerror);
     if (!complete) {
       load_error = "libcurl.so.4 lacks a function trainyard-wrap needs";
       return;

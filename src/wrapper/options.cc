@@ -28,6 +28,9 @@ Environment:
   TRAINYARD_ML_ROOT           the tree to use instead of /opt/ml
   TRAINYARD_CALLBACK_URL      where to POST progress (with TRAINYARD_JOB_TOKEN as bearer token)
   TRAINYARD_KEEP_ARCHIVES     channels (comma-separated, or *) whose archives stay packed
+  TRAINYARD_STAGING           a staging manifest (JSON): download the input and upload the
+                              outputs through its presigned URLs (docs/slurm.md)
+  TRAINYARD_STAGING_REMOVE_ROOT=1  remove TRAINYARD_ML_ROOT once the outputs are uploaded
   TRAINYARD_STOP_GRACE_SECONDS, TRAINYARD_PROGRESS_INTERVAL_SECONDS,
   TRAINYARD_UNPACK_MAX_BYTES, TRAINYARD_UNPACK_MAX_ENTRIES, TRAINYARD_HYPERPARAMETERS_AS_ARGS=1
   TRAINYARD_UNPACK_MAX_RATIO  bytes an archive may unpack to per byte of it, past 16 MiB (100;
@@ -107,6 +110,12 @@ Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& argum
   }
   if (auto* v = env("TRAINYARD_JOB_TOKEN")) options.job_token = *v;
   if (auto* v = env("TRAINING_JOB_NAME")) options.job_name = *v;
+  if (auto* v = env("TRAINYARD_STAGING")) {
+    TY_ASSIGN_OR_RETURN(options.staging, ParseStagingManifest(*v));
+  }
+  if (auto* v = env("TRAINYARD_STAGING_REMOVE_ROOT")) {
+    options.remove_root_after_staging = *v == "1" || *v == "true";
+  }
   if (auto* v = env("TRAINYARD_HYPERPARAMETERS_AS_ARGS")) {
     options.hyperparameters_as_arguments = *v == "1" || *v == "true";
   }

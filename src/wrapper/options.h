@@ -4,12 +4,14 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "archive/archive.h"
 #include "common/status.h"
+#include "wrapper/staging.h"
 
 namespace trainyard::wrapper {
 
@@ -40,6 +42,10 @@ struct WrapperOptions {
   std::string job_token;                               // TRAINYARD_JOB_TOKEN (never logged)
   bool callback_through_proxy = false;  // http_proxy or all_proxy set: libcurl reports
   std::string job_name;                 // TRAINING_JOB_NAME, when the config lacks it
+  // TRAINYARD_STAGING: the input is downloaded and the outputs uploaded through these URLs.
+  std::optional<StagingManifest> staging;
+  bool remove_root_after_staging = false;  // TRAINYARD_STAGING_REMOVE_ROOT
+  TransferOptions transfer;                // retries and timeouts of the staging transfers
   bool show_help = false;
 };
 

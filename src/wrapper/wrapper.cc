@@ -18,6 +18,7 @@
 #include "wrapper/channel_unpacker.h"
 #include "wrapper/command.h"
 #include "wrapper/exec_limits.h"
+#include "wrapper/staging.h"
 #include "wrapper/supervisor.h"
 
 namespace trainyard::wrapper {
@@ -134,6 +135,8 @@ std::map<std::string, std::string> ChildEnvironment(
   std::map<std::string, std::string> environment = own;
   // The job token authenticates the wrapper to the server; the ML code has no use for it.
   environment.erase("TRAINYARD_JOB_TOKEN");
+  // Nor for the staging manifest's URLs, which are the wrapper's to use.
+  environment.erase("TRAINYARD_STAGING");
   for (const auto& [key, value] : job.environment) environment.emplace(key, value);
   for (const auto& [key, value] : script_mode) environment[key] = value;
   environment["TRAINYARD_JOB_JSON"] = job_json.string();
@@ -150,6 +153,12 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
 
   contract::MlRoot root(options.ml_root);
   WrapperLog log(root.log_file());
+  if (options.staging) {
+    Status downloaded =
+        DownloadInputs(root, *options.staging, options.transfer,
+                       [&](const std::string& message) { log.Say("staging: " + message); });
+    if (!downloaded.ok()) return FailSetup(root, log, downloaded, kExitSetupFailed, end);
+  }
   auto job_or = contract::ReadConfigFiles(root);
   if (!job_or.ok()) return FailSetup(root, log, job_or.status(), kExitSetupFailed, end);
   contract::JobDefinition job = std::move(job_or).value();
@@ -281,18 +290,56 @@ int RunWrapper(const WrapperOptions& options,
                const std::map<std::string, std::string>& environment) {
   JobEnd end;
   int exit_code = RunJob(options, environment, &end);
+  contract::MlRoot root(options.ml_root);
+  if (options.staging) {
+    WrapperLog log(root.log_file());
+    Status uploaded =
+        UploadOutputs(root, *options.staging, options.transfer,
+                      [&](const std::string& message) { log.Say("staging: " + message); });
+    if (!uploaded.ok()) {
+      // The outputs are lost to the server: the job cannot count as completed.
+      if (exit_code == 0) exit_code = kExitSetupFailed;
+      end.failure_type = "InternalServerError";
+      log.SayIfFailed(WriteFileAtomic(root.failure_file(),
+                                      FailureText("trainyard-wrap: " + uploaded.message(), "")),
+                      "cannot write the failure file");
+    }
+  }
   // Whoever follows the job without being our parent (a restarted server) learns the result
   // here; written last, so that its presence means every other file is complete.
-  contract::MlRoot root(options.ml_root);
   json result = {{"exit_code", exit_code},
                  {"ended_at", FormatIso8601(std::chrono::system_clock::now())}};
   if (end.signal_number) result["signal"] = SignalName(end.signal_number);
   if (!end.failure_type.empty()) result["failure_type"] = end.failure_type;
+  if (options.staging) {
+    // The server does not see the node's root: the failure file travels in the record.
+    if (auto failure = ReadFile(root.failure_file()); failure.ok()) result["failure"] = *failure;
+  }
   Status written = MakeDirectories(root.output_dir());
   if (written.ok()) written = WriteFileAtomic(root.exit_file(), result.dump() + "\n");
   // Without it a restarted server cannot tell how the job ended: say so where people look.
   if (!written.ok())
     WrapperLog(root.log_file()).Say("cannot write the exit file: " + written.message());
+  if (options.staging && written.ok()) {
+    // Last: its arrival tells the server that every other output is complete.
+    Status uploaded = UploadFile(options.staging->outputs.at(kStagedExitRecord), root.exit_file(),
+                                 options.transfer);
+    if (!uploaded.ok()) {
+      WrapperLog(root.log_file())
+          .Say("staging: uploading the exit record failed: " + uploaded.message());
+    }
+  }
+  if (options.staging && options.remove_root_after_staging) {
+    std::error_code error;
+    fs::remove_all(root.root(), error);
+    if (error) {
+      std::string line = "trainyard-wrap: cannot remove the job's root '" + root.root().string() +
+                         "': " + error.message() + "\n";
+      // stderr is all that is left to say it on.
+      ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+      (void)ignored;
+    }
+  }
   return exit_code;
 }
 
