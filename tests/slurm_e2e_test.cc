@@ -3,7 +3,12 @@
 // job running trainyard-wrap on the node over a job root in the shared directory, reporting its
 // progress to the server through the callback URL; the model, predictions and log come back
 // through the API. Skips, saying why, where the cluster cannot run.
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "archive/archive.h"
 #include "server_fixture.h"
@@ -94,6 +99,87 @@ TEST_F(SlurmServerTest, TwoByTwoSweepOnSlurmCompletesWithModelPredictionsAndLog)
   testing::HttpAnswer log = server_->Get("/api/v1/jobs/" + job + "/artifacts/log");
   EXPECT_EQ(log.status, 200);
   EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+}
+
+// Object-store staging (docs/slurm.md): the same sweep with nothing shared between the server's
+// data dir and the jobs. How the test proves it: the jobs run as `nobody` (sbatch --uid, which
+// root may give), and the test's whole directory, the server's data dir and its slurm work dir
+// inside, is root's with mode 0700, so that the job's user can open nothing there; the node's
+// root is made in /tmp by the batch script. The job can reach only the server's callback URL and
+// its S3 endpoint (HTTP): that every job completes with its model, predictions and log, and that
+// its staging objects are gone after, shows that its input and outputs travelled that way.
+TEST(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
+  SlurmCluster* cluster = SlurmCluster::Get();
+  if (!cluster) GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the jobs as nobody (sbatch --uid)";
+  testing::TempDir temp;
+  ASSERT_EQ(::chmod(temp.path().c_str(), 0700), 0);
+  const int s3_port = testing::FreeLoopbackPort();
+  ServerProcess server(
+      temp.path() / "data",
+      {"--slurm-partition", cluster->partition(), "--slurm-poll-interval-ms", "200",
+       "--executor-limit", "slurm=2", "--max-running", "4", "--slurm-staging", "object-store",
+       "--s3-listen", "127.0.0.1:" + std::to_string(s3_port), "--slurm-sbatch-arg=--uid=nobody",
+       "--slurm-sbatch-arg=--gid=" +
+           std::to_string(getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 65534)},
+      {{"SLURM_CONF", cluster->conf_file().string()}});
+  server.Start();
+  json body = {{"name", "staged"},
+               {"executor", "slurm"},
+               {"trainer", {{"command", {"trainyard-example-trainer"}}}},
+               {"channels",
+                {{"training", server.UploadExample("train.csv", "training")},
+                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
+               {"hyperparameters", {{"iterations", 100}}},
+               {"grid", {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}}},
+               {"max_parallel", 2},
+               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  auto created = server.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server.WaitForSweepEnd(sweep_id, 4, 180s);
+  EXPECT_EQ(sweep["counts"]["Completed"], 4)
+      << sweep.dump() << "\n"
+      << server.Get("/api/v1/jobs?sweep=" + sweep_id + "&status=Failed").body << "\n"
+      << cluster->LogTails();
+  ASSERT_TRUE(sweep["best_job"].is_object()) << sweep.dump();
+  json jobs = server.Get("/api/v1/jobs?sweep=" + sweep_id).Json();
+  for (const json& listed : jobs["jobs"]) {
+    std::string job = listed["name"];
+    testing::HttpAnswer model = server.Get("/api/v1/jobs/" + job + "/artifacts/model");
+    ASSERT_EQ(model.status, 200) << job;
+    fs::path archive = temp.path() / (job + "-model.tar.gz");
+    std::ofstream(archive, std::ios::binary) << model.body;
+    fs::path unpacked = temp.path() / (job + "-model");
+    fs::create_directories(unpacked);
+    auto files = archive::Unpack(archive, unpacked);
+    ASSERT_TRUE(files.ok()) << files.status().ToString();
+    EXPECT_TRUE(fs::exists(unpacked / "model.json")) << job;
+    testing::HttpAnswer predictions = server.Get("/api/v1/jobs/" + job + "/artifacts/predictions");
+    EXPECT_EQ(predictions.status, 200) << job;
+    EXPECT_FALSE(predictions.body.empty()) << job;
+    testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+    EXPECT_EQ(log.status, 200) << job;
+    // The wrapper downloaded the channel over HTTP, and ran as nobody.
+    EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
+        << log.body;
+    EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+    // Slurm's output file went to the node's /tmp, not to the server's work dir.
+    bool output_on_node = false;
+    for (const auto& entry : fs::directory_iterator("/tmp")) {
+      if (entry.path().filename().string().starts_with("trainyard-" + job + "-")) {
+        output_on_node = true;
+        fs::remove(entry.path());
+      }
+    }
+    EXPECT_TRUE(output_on_node) << job;
+  }
+  // Every job's staging objects are removed once its end is recorded.
+  fs::path staged = temp.path() / "data" / "objects" / "s3" / "objects" / "trainyard-staging";
+  std::error_code error;
+  EXPECT_TRUE(fs::is_directory(staged / "jobs", error) == false ||
+              fs::is_empty(staged / "jobs", error))
+      << "staging objects left under " << staged;
 }
 
 // Needs no cluster: without Slurm's commands the server refuses to start, saying so.

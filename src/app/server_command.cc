@@ -14,6 +14,7 @@
 
 #include "app/executor_registry.h"
 #include "app/kill_at_step.h"
+#include "app/object_store_staging.h"
 #include "app/server_executors.h"
 #include "app/server_sagemaker.h"
 #include "app/server_webhooks.h"
@@ -153,6 +154,37 @@ std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+// Object-store staging of Slurm jobs (docs/slurm.md) goes through the S3 endpoint: its store,
+// its key pair, and its URL as the compute nodes reach it.
+Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
+    const ServerOptions& options, storage::ObjectStore& objects,
+    const std::optional<server::S3KeyPair>& keys) {
+  if (options.s3_host.empty() || !keys) {
+    return FailedPrecondition(
+        "needs the S3 endpoint, through which the nodes fetch the input and store the outputs "
+        "(--s3-listen HOST:PORT; docs/s3.md)");
+  }
+  std::string endpoint = options.slurm.staging_endpoint;
+  if (endpoint.empty()) {
+    const std::string host = UrlHost(options.s3_host);
+    if (options.s3_port == 0 || host == "0.0.0.0" || host == "[::]") {
+      return InvalidArgument(
+          "slurm_staging_endpoint: needed when --s3-listen names no host the nodes can reach or "
+          "no fixed port (" +
+          options.s3_host + ":" + std::to_string(options.s3_port) + ")");
+    }
+    endpoint = "http://" + host + ":" + std::to_string(options.s3_port);
+  }
+  Logger("app").info("slurm staging=object-store endpoint={} bucket={}", endpoint,
+                     options.slurm.staging_bucket);
+  return std::shared_ptr<executor::JobStaging>(
+      std::make_shared<ObjectStoreStaging>(ObjectStoreStagingOptions{
+          .objects = &objects,
+          .endpoint_url = endpoint,
+          .bucket = options.slurm.staging_bucket,
+          .credentials = {keys->access_key_id, keys->secret_access_key, ""}}));
+}
+
 int Serve(ServerOptions options) {
   // Block the stop signals in every thread; the main thread waits for them below.
   sigset_t stop_signals;
@@ -215,6 +247,12 @@ int Serve(ServerOptions options) {
   const StepHook kill_at_step = KillAtStep(environment, "trainyard server");
   auto executor_settings = ServerExecutorSettings(options, environment, kill_at_step);
   if (!executor_settings.ok()) return Fail(executor_settings.status());
+  if (executor_settings->slurm &&
+      executor_settings->slurm->executor.staging == executor::SlurmStaging::kObjectStore) {
+    auto staging = SlurmObjectStaging(options, **objects, endpoint_keys);
+    if (!staging.ok()) return Fail(staging.status().WithContext("slurm_staging object-store"));
+    executor_settings->slurm->executor.job_staging = std::move(staging).value();
+  }
   // Before the scheduler's Start: its recovery asks the executors about every running job.
   auto opened = OpenConfiguredExecutors(*executor_settings);
   if (!opened.ok()) return Fail(opened.status());

@@ -66,7 +66,8 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
   if (options.slurm.enabled) {
     SlurmSetup slurm;
     executor::SlurmExecutorOptions& executor = slurm.executor;
-    // Shared with the compute nodes, which run trainyard-wrap over the job roots in it.
+    // Shared with the compute nodes, which run trainyard-wrap over the job roots in it (in
+    // object-store staging, the server's own: the job staging is set by the caller).
     executor.work_dir =
         options.slurm.work_dir.empty() ? options.data_dir / "slurm-jobs" : options.slurm.work_dir;
     executor.wrapper_path = local.wrapper_path;
@@ -76,6 +77,9 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
                      .qos = options.slurm.qos,
                      .extra_sbatch_arguments = options.slurm.sbatch_args,
                      .gpu_option = options.slurm.gpu_option};
+    TY_ASSIGN_OR_RETURN(executor.staging,
+                        executor::ParseSlurmStaging(options.slurm.staging, "slurm_staging"));
+    executor.staging_url_margin = std::chrono::seconds(options.slurm.staging_url_margin_seconds);
     executor.poll_interval = std::chrono::milliseconds(options.slurm.poll_interval_ms);
     executor.progress_interval = options.progress_interval;
     executor.detach_jobs = true;  // jobs live in Slurm and are followed again by their ids

@@ -141,6 +141,22 @@ Status SetSlurm(SlurmSettings& settings, const std::string& key, const std::stri
     settings.bin_dir = value;
   } else if (key == "slurm_poll_interval_ms") {
     TY_ASSIGN_OR_RETURN(settings.poll_interval_ms, ParseInt(value, where, 50, 600'000));
+  } else if (key == "slurm_staging") {
+    if (value != "shared" && value != "object-store") {
+      return InvalidArgument(where + ": '" + value + "' is not shared or object-store");
+    }
+    settings.staging = value;
+  } else if (key == "slurm_staging_bucket") {
+    if (value.empty()) return InvalidArgument(where + ": must not be empty");
+    settings.staging_bucket = value;
+  } else if (key == "slurm_staging_endpoint") {
+    if (!value.starts_with("http://") && !value.starts_with("https://")) {
+      return InvalidArgument(where + ": '" + value + "' is not an http:// or https:// URL");
+    }
+    settings.staging_endpoint = value;
+  } else if (key == "slurm_staging_url_margin_seconds") {
+    TY_ASSIGN_OR_RETURN(settings.staging_url_margin_seconds,
+                        ParseInt(value, where, 60, 6 * 24 * 3600));
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -296,7 +312,18 @@ const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys() {
        "DATA_DIR/slurm-jobs)"},
       {"slurm_gpu_option", "how GPUs are asked for: gres (--gres=gpu:N, default) or gpus"},
       {"slurm_bin_dir", "directory of sbatch, squeue and scancel (default: found on PATH)"},
-      {"slurm_poll_interval_ms", "how often squeue is asked about the jobs (default 1000)"}};
+      {"slurm_poll_interval_ms", "how often squeue is asked about the jobs (default 1000)"},
+      {"slurm_staging",
+       "how jobs get their input and return their outputs: shared (the work dir is shared with "
+       "the nodes; default) or object-store (through the S3 endpoint and presigned URLs)"},
+      {"slurm_staging_bucket",
+       "the S3 endpoint's bucket of object-store staging "
+       "(default trainyard-staging)"},
+      {"slurm_staging_endpoint",
+       "the S3 endpoint's URL as the compute nodes reach it (default http://<s3_listen>)"},
+      {"slurm_staging_url_margin_seconds",
+       "how much longer than max runtime + stop grace the staging URLs stay valid, for the time "
+       "in Slurm's queue (default 86400)"}};
   return kKeys;
 }
 

@@ -256,6 +256,32 @@ TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
       << refused.status().message();
 }
 
+TEST(ServerOptionsTest, SlurmStagingSettings) {
+  ServerFlags flags;
+  flags.slurm = {{"slurm_staging", "object-store"},
+                 {"slurm_staging_endpoint", "http://10.0.0.5:9000"}};
+  auto options = LoadServerOptions(flags, {{"TRAINYARD_SLURM_STAGING_BUCKET", "stage"},
+                                           {"TRAINYARD_SLURM_STAGING_URL_MARGIN_SECONDS", "600"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_TRUE(options->slurm.enabled);
+  EXPECT_EQ(options->slurm.staging, "object-store");
+  EXPECT_EQ(options->slurm.staging_endpoint, "http://10.0.0.5:9000");
+  EXPECT_EQ(options->slurm.staging_bucket, "stage");
+  EXPECT_EQ(options->slurm.staging_url_margin_seconds, 600);
+  EXPECT_EQ(LoadServerOptions({}, {})->slurm.staging, "shared");
+
+  flags.slurm = {{"slurm_staging", "nfs"}};
+  auto refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("--slurm-staging: 'nfs' is not shared or object-store"),
+            std::string::npos)
+      << refused.status().message();
+  refused = LoadServerOptions({}, {{"TRAINYARD_SLURM_STAGING_ENDPOINT", "10.0.0.5:9000"}});
+  EXPECT_NE(refused.status().message().find(
+                "$TRAINYARD_SLURM_STAGING_ENDPOINT: '10.0.0.5:9000' is not an http:// or https://"),
+            std::string::npos)
+      << refused.status().message();
+}
+
 TEST(ServerOptionsTest, SlurmSettingsFromEveryPlace) {
   EXPECT_FALSE(LoadServerOptions({}, {})->slurm.enabled);
   testing::TempDir temp;

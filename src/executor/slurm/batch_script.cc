@@ -3,6 +3,8 @@
 #include <map>
 #include <sstream>
 
+#include "executor/slurm/slurm_options.h"
+
 namespace trainyard::executor {
 namespace fs = std::filesystem;
 
@@ -36,6 +38,12 @@ const std::map<std::string, InstanceShape>& InstanceShapes() {
 
 }  // namespace
 
+Result<SlurmStaging> ParseSlurmStaging(const std::string& text, const std::string& field) {
+  if (text == "shared") return SlurmStaging::kShared;
+  if (text == "object-store") return SlurmStaging::kObjectStore;
+  return InvalidArgument(field + " '" + text + "': must be 'shared' or 'object-store'");
+}
+
 Result<SlurmResources> ResourcesOf(const contract::ResourceSettings& resources) {
   if (resources.instance_count > 1) {
     return InvalidArgument("resources.instance_count " + std::to_string(resources.instance_count) +
@@ -54,7 +62,8 @@ Result<SlurmResources> ResourcesOf(const contract::ResourceSettings& resources) 
 }
 
 std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources& resources,
-                                       const SlurmSiteOptions& site, const fs::path& job_dir) {
+                                       const SlurmSiteOptions& site, const fs::path& job_dir,
+                                       const std::string& output_name) {
   const std::string& name = spec.definition.job_name;
   // Slurm's time limit is in whole minutes: the max runtime and the stop grace, rounded up, and
   // one minute more. The executor stops the job itself at its max runtime (SIGTERM, SIGKILL
@@ -65,7 +74,7 @@ std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources
   std::vector<std::string> options = {
       "--job-name=" + name,
       "--comment=trainyard job " + name + (spec.sweep_id.empty() ? "" : " sweep " + spec.sweep_id),
-      "--output=" + (job_dir / "slurm-%j.out").string(),
+      "--output=" + (job_dir / output_name).string(),
       "--chdir=" + job_dir.string(),
       "--time=" + std::to_string(minutes),
       "--nodes=1",
@@ -105,26 +114,14 @@ const std::vector<std::string>& SlurmJobVariables() {
   return names;
 }
 
-std::string BatchScript(const std::string& job_name, const fs::path& wrapper,
-                        const std::vector<std::string>& command,
-                        const std::map<std::string, std::string>& environment,
-                        const std::vector<std::string>& passed, const fs::path& launch_claim) {
-  std::ostringstream script;
-  script << "#!/bin/sh\n"
-         << "# trainyard job " << job_name << ": written by trainyard's slurm executor.\n"
-         << "claim=" << ShellQuote(launch_claim.string())
-         << "\n"
-         // Exactly one of this job and a restarted server's recovery creates the claim.
-         << "if ! (set -C; echo \"$SLURM_JOB_ID\" > \"$claim\") 2>/dev/null; then\n"
-         << "  owner=\n"
-         << "  read -r owner < \"$claim\" 2>/dev/null\n"
-         << "  if [ \"$owner\" != \"$SLURM_JOB_ID\" ]; then\n"
-         << "    echo \"trainyard: job " << job_name
-         << " was fenced off after a restart (launch claim: '$owner'); nothing runs\" >&2\n"
-         << "    exit 0\n"
-         << "  fi\n"
-         << "fi\n"
-         << "exec /usr/bin/env -i";
+namespace {
+
+// The rest of the `exec env -i` line: the environment, the variables passed by name, the wrapper
+// and its command.
+void AppendWrapperCall(std::ostringstream& script, const fs::path& wrapper,
+                       const std::vector<std::string>& command,
+                       const std::map<std::string, std::string>& environment,
+                       const std::vector<std::string>& passed) {
   for (const auto& [name, value] : environment) {
     script << " \\\n  " << ShellQuote(name + "=" + value);
   }
@@ -138,6 +135,40 @@ std::string BatchScript(const std::string& job_name, const fs::path& wrapper,
     for (const std::string& argument : command) script << " " << ShellQuote(argument);
   }
   script << "\n";
+}
+
+}  // namespace
+
+std::string BatchScript(const std::string& job_name, const fs::path& wrapper,
+                        const std::vector<std::string>& command,
+                        const std::map<std::string, std::string>& environment,
+                        const std::vector<std::string>& passed, const fs::path& launch_claim) {
+  std::ostringstream script;
+  script << "#!/bin/sh\n"
+         << "# trainyard job " << job_name << ": written by trainyard's slurm executor.\n";
+  if (launch_claim.empty()) {
+    // Object-store staging: the wrapper downloads the input into a root of the node's own and
+    // removes it once the outputs are uploaded (TRAINYARD_STAGING_REMOVE_ROOT).
+    script << "root=$(mktemp -d \"${TMPDIR:-/tmp}/trainyard-" << job_name
+           << ".XXXXXX\") || exit 1\n"
+           << "exec /usr/bin/env -i \\\n  \"TRAINYARD_ML_ROOT=$root\"";
+    AppendWrapperCall(script, wrapper, command, environment, passed);
+    return script.str();
+  }
+  script << "claim=" << ShellQuote(launch_claim.string())
+         << "\n"
+         // Exactly one of this job and a restarted server's recovery creates the claim.
+         << "if ! (set -C; echo \"$SLURM_JOB_ID\" > \"$claim\") 2>/dev/null; then\n"
+         << "  owner=\n"
+         << "  read -r owner < \"$claim\" 2>/dev/null\n"
+         << "  if [ \"$owner\" != \"$SLURM_JOB_ID\" ]; then\n"
+         << "    echo \"trainyard: job " << job_name
+         << " was fenced off after a restart (launch claim: '$owner'); nothing runs\" >&2\n"
+         << "    exit 0\n"
+         << "  fi\n"
+         << "fi\n"
+         << "exec /usr/bin/env -i";
+  AppendWrapperCall(script, wrapper, command, environment, passed);
   return script.str();
 }
 

@@ -41,11 +41,13 @@ struct SlurmSiteOptions {
   std::string gpu_option = "gres";
 };
 
-// sbatch's options for the job, without --parsable, --export and the script. `job_dir` holds
-// the script and Slurm's output file (slurm-<id>.out).
+// sbatch's options for the job, without --parsable, --export and the script. `job_dir` is the
+// job's directory on the node, its working directory, where Slurm writes its output file
+// `output_name` (%j: the Slurm job id).
 std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources& resources,
                                        const SlurmSiteOptions& site,
-                                       const std::filesystem::path& job_dir);
+                                       const std::filesystem::path& job_dir,
+                                       const std::string& output_name = "slurm-%j.out");
 
 // The batch script. It first creates `launch_claim` exclusively with its Slurm job id (or finds
 // its own id there: Slurm requeued it); a claim that holds anything else means that trainyard
@@ -53,6 +55,9 @@ std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources
 // execs `wrapper` (with `-- command` when there is one) under `env -i` with exactly
 // `environment`, plus the variables `passed` by name from the job's own environment (the
 // exported secrets, and what Slurm sets for the job: CUDA_VISIBLE_DEVICES, SLURM_JOB_ID, ...).
+// An empty `launch_claim` is object-store staging (docs/slurm.md): no claim (the node cannot
+// write where the server reads), and the job's root is a new directory in the node's $TMPDIR
+// (else /tmp), given to the wrapper as TRAINYARD_ML_ROOT.
 std::string BatchScript(const std::string& job_name, const std::filesystem::path& wrapper,
                         const std::vector<std::string>& command,
                         const std::map<std::string, std::string>& environment,

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/files.h"
+#include "executor/slurm/slurm_options.h"
 #include "support/test_paths.h"
 
 namespace trainyard::executor {
@@ -130,6 +131,36 @@ TEST_F(BatchScriptRunTest, PassesTheCommandAfterTheWrapper) {
   std::string output;
   EXPECT_EQ(RunScript(script, {{"SLURM_JOB_ID", "5"}}, &output), 0);
   EXPECT_EQ(output, "-- sh -c echo 'a b'\n");
+}
+
+// Object-store staging: no claim, and the root is a new directory in the node's $TMPDIR.
+TEST_F(BatchScriptRunTest, WithoutAClaimTheRootIsMadeInTheNodesTempDir) {
+  std::string script =
+      BatchScript("job-3", "/usr/bin/env", {}, {{"A", "1"}}, {"TRAINYARD_STAGING"}, fs::path());
+  EXPECT_EQ(script.find("claim"), std::string::npos) << script;
+  fs::path node_tmp = dir_.path() / "node-tmp";
+  fs::create_directories(node_tmp);
+  std::string output;
+  EXPECT_EQ(RunScript(script,
+                      {{"SLURM_JOB_ID", "9"},
+                       {"TMPDIR", node_tmp.string()},
+                       {"TRAINYARD_STAGING", "{\"inputs\": []}"}},
+                      &output),
+            0);
+  EXPECT_NE(output.find("TRAINYARD_ML_ROOT=" + node_tmp.string() + "/trainyard-job-3."),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("TRAINYARD_STAGING={\"inputs\": []}\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("A=1\n"), std::string::npos) << output;
+  EXPECT_EQ(std::distance(fs::directory_iterator(node_tmp), fs::directory_iterator()), 1);
+  EXPECT_FALSE(fs::exists(dir_.path() / "launch-claim"));
+}
+
+TEST(BatchScriptTest, SlurmStagingModesByName) {
+  EXPECT_EQ(*ParseSlurmStaging("shared", "slurm_staging"), SlurmStaging::kShared);
+  EXPECT_EQ(*ParseSlurmStaging("object-store", "slurm_staging"), SlurmStaging::kObjectStore);
+  auto refused = ParseSlurmStaging("nfs", "slurm_staging");
+  EXPECT_EQ(refused.status().message(), "slurm_staging 'nfs': must be 'shared' or 'object-store'");
 }
 
 }  // namespace

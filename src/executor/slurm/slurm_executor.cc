@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <thread>
 
+#include "archive/archive.h"
 #include "common/environment.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -22,6 +24,14 @@ using std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kOutputTailLimit = 1024;
+// Linux passes at most 128 KiB in one variable: the staging manifest stays well below.
+constexpr size_t kManifestLimit = 96 * 1024;
+constexpr char kManifestVariable[] = "TRAINYARD_STAGING";
+// The outputs trainyard-wrap sends back in object-store staging (wrapper/staging.h).
+constexpr char kStagedExitRecord[] = "trainyard-exit.json";
+constexpr char kStagedModel[] = "model.tar.gz";
+constexpr char kStagedOutput[] = "output.tar.gz";
+constexpr char kStagedLog[] = "training.log";
 // What the recovery writes into a launch claim that it creates: no Slurm job id, so a batch
 // script that comes later finds someone else's claim and runs nothing.
 constexpr char kFenced[] = "fenced";
@@ -85,6 +95,9 @@ Status SlurmExecutor::AdoptRunningJobs() {
 }
 
 Status SlurmExecutor::Submit(const JobSpec& spec) {
+  if (object_store_staging() && !options_.job_staging) {
+    return FailedPrecondition("the slurm executor's object-store staging has no object store");
+  }
   TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
   TY_RETURN_IF_ERROR(ResourcesOf(spec.definition.resources).status());
   return RecordedJobsExecutor::Submit(spec);
@@ -117,11 +130,25 @@ Status SlurmExecutor::Launch(Job& base_job) {
     passed.push_back(key);
   }
   submission.script = job.job_dir() / kScriptFileName;
-  submission.options = SbatchOptions(spec, resources, options_.site, job.job_dir());
-  TY_RETURN_IF_ERROR(WriteFileAtomic(submission.script,
-                                     BatchScript(name, options_.wrapper_path, spec.command,
-                                                 environment, passed, job.launch_claim_file()),
-                                     Durability::kAtomicOnly));
+  fs::path launch_claim = job.launch_claim_file();
+  fs::path node_dir = job.job_dir();
+  std::string output_name = "slurm-%j.out";
+  if (object_store_staging()) {
+    // The node makes its own root, reads nothing here, and writes Slurm's output in its /tmp.
+    environment.erase("TRAINYARD_ML_ROOT");
+    environment["TRAINYARD_STAGING_REMOVE_ROOT"] = "1";
+    TY_ASSIGN_OR_RETURN(std::string manifest, PublishInput(job));
+    submission.exported[kManifestVariable] = manifest;
+    passed.push_back(kManifestVariable);
+    launch_claim.clear();
+    node_dir = "/tmp";
+    output_name = "trainyard-" + name + "-%j.out";  // one /tmp for every job of the node
+  }
+  submission.options = SbatchOptions(spec, resources, options_.site, node_dir, output_name);
+  TY_RETURN_IF_ERROR(WriteFileAtomic(
+      submission.script,
+      BatchScript(name, options_.wrapper_path, spec.command, environment, passed, launch_claim),
+      Durability::kAtomicOnly));
   {
     std::lock_guard lock(mutex_);
     if (shutting_down()) return Unavailable("the executor is shutting down");
@@ -323,9 +350,100 @@ std::string SlurmExecutor::SlurmOutputTail(const Job& job, const std::string& sl
   return tail;
 }
 
+Result<std::string> SlurmExecutor::PublishInput(const Job& job) {
+  const JobSpec& spec = job.spec;
+  std::vector<JobStaging::InputFile> inputs;
+  const fs::path root = job.root.root();
+  for (const fs::path& part : {root / "input", root / "code"}) {
+    std::error_code error;
+    if (!fs::exists(part, error)) continue;
+    for (auto it = fs::recursive_directory_iterator(
+             part, fs::directory_options::follow_directory_symlink, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (it->is_regular_file()) {  // follows a channel's links to the dataset's file
+        inputs.push_back({fs::relative(it->path(), root).string(), it->path()});
+      }
+    }
+    if (error) return Internal("cannot list '" + part.string() + "': " + error.message());
+  }
+  // Valid while the job may run: its max runtime and grace, and a margin for Slurm's queue.
+  auto expires = std::chrono::seconds(spec.definition.max_runtime_seconds) +
+                 std::chrono::ceil<std::chrono::seconds>(spec.stop_grace_period) +
+                 options_.staging_url_margin;
+  expires = std::min<std::chrono::seconds>(expires, std::chrono::hours(24 * 7));
+  TY_ASSIGN_OR_RETURN(std::string manifest,
+                      options_.job_staging->Publish(job.name(), inputs, expires));
+  if (manifest.size() > kManifestLimit) {
+    return InvalidArgument("the job's input is " + std::to_string(inputs.size()) +
+                           " files, too many for object-store staging (a manifest of " +
+                           std::to_string(manifest.size()) + " bytes, at most " +
+                           std::to_string(kManifestLimit) +
+                           "): pack a channel of many files into one archive (the wrapper "
+                           "unpacks it on the node)");
+  }
+  return manifest;
+}
+
+Status SlurmExecutor::FetchExitRecord(const Job& job) {
+  TY_RETURN_IF_ERROR(
+      options_.job_staging->Fetch(job.name(), kStagedExitRecord, job.root.exit_file()));
+  auto text = ReadFile(job.root.exit_file());
+  if (!text.ok()) return text.status();
+  nlohmann::json record = nlohmann::json::parse(*text, nullptr, false);
+  if (record.is_object() && record.value("failure", nlohmann::json()).is_string()) {
+    TY_RETURN_IF_ERROR(
+        WriteFileAtomic(job.root.failure_file(), record["failure"].get<std::string>()));
+  }
+  return Status::Ok();
+}
+
+void SlurmExecutor::BeforePack(Job& job) {
+  if (!object_store_staging()) return;
+  // The archives the wrapper uploaded, unpacked where the packing takes them from.
+  const std::string& name = job.name();
+  for (const auto& [archive_name, directory] :
+       {std::pair<std::string, fs::path>{kStagedModel, job.root.model_dir()},
+        std::pair<std::string, fs::path>{kStagedOutput, job.root.output_data_dir()}}) {
+    const fs::path fetched = job.job_dir() / ("staged-" + archive_name);
+    Status got = options_.job_staging->Fetch(name, archive_name, fetched);
+    if (!got.ok()) {
+      Logger("executor")
+          .warn("job={} staged {} not fetched: {}", name, archive_name, got.message());
+      continue;
+    }
+    // Unpacked afresh (a restart may pack again).
+    std::error_code error;
+    fs::remove_all(directory, error);
+    Status unpacked = MakeDirectories(directory);
+    if (unpacked.ok()) unpacked = archive::Unpack(fetched, directory).status();
+    WarnIfFailed("executor", unpacked, "job={} staged {} not unpacked", name, archive_name);
+    fs::remove(fetched, error);
+  }
+  if (!fs::exists(job.root.log_file())) {
+    // The archive never came: the log, sent alone, may have.
+    Status got = options_.job_staging->Fetch(name, kStagedLog, job.root.log_file());
+    if (got.code() != StatusCode::kNotFound) {
+      WarnIfFailed("executor", got, "job={} staged log not fetched", name);
+    }
+  }
+}
+
+void SlurmExecutor::AfterEnd(Job& job) {
+  if (!object_store_staging()) return;
+  WarnIfFailed("executor", options_.job_staging->Remove(job.name()),
+               "job={} staging objects not removed", job.name());
+}
+
 RecordedJobsExecutor::Outcome SlurmExecutor::Settle(Job& base_job) {
   auto& job = static_cast<SlurmJob&>(base_job);
   if (!job.refused.empty()) return Outcome{.exit_code = -1, .launch_failure = job.refused};
+  if (object_store_staging()) {
+    // No exit record: the wrapper never finished on the node, said below from Slurm's view.
+    Status fetched = FetchExitRecord(job);
+    if (!fetched.ok() && fetched.code() != StatusCode::kNotFound) {
+      Logger("executor").warn("job={} exit record not fetched: {}", job.name(), fetched.message());
+    }
+  }
   std::optional<int> wrapper_exit = ReadWrapperExitCode(job.root);
   Outcome outcome;
   std::string slurm_id;
@@ -387,6 +505,16 @@ Result<bool> SlurmExecutor::RecoverLaunch(Job& base_job) {
       TY_RETURN_IF_ERROR(WriteFileAtomic(id_file, info.id + "\n", Durability::kDurable));
       return true;
     }
+  }
+  if (object_store_staging()) {
+    // No claim on the node to settle it: the exit record in the store says that the job ran.
+    Status ran = FetchExitRecord(job);
+    if (ran.ok()) {
+      Logger("executor").info("job={} ran in Slurm, which no longer knows it", name);
+      return true;
+    }
+    if (ran.code() != StatusCode::kNotFound) return ran;
+    return false;
   }
   // Not in Slurm: never submitted, or ended so long ago that Slurm forgot it. The launch
   // claim tells which, and fences off any batch script still on its way.

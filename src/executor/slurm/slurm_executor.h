@@ -24,6 +24,15 @@
 // the claim with its Slurm id before it runs anything, and the recovery creates it ("fenced")
 // when it is absent, so a job is never submitted twice and never runs twice.
 //
+// Object-store staging (options.staging, docs/slurm.md): the root is laid out here as above, but
+// its input/ and code/ files go to the object store through options.job_staging, and the job gets
+// their presigned URLs (and those for its outputs) as its staging manifest, exported like its
+// secrets; the batch script makes the root in the node's own /tmp, and trainyard-wrap downloads
+// and uploads. At the end, the wrapper's exit record and archives come back from the store into
+// the root here, and are packed as for every job. No launch claim on the node: a job recorded
+// without its Slurm id that Slurm no longer knows counts as having run when its exit record is
+// in the store, else as never run.
+//
 // Thread-safe.
 #pragma once
 
@@ -89,6 +98,15 @@ class SlurmExecutor : public RecordedJobsExecutor {
   Outcome Settle(Job& job) override;
   Result<bool> RecoverLaunch(Job& job) override;
   void SignalStop(Job& job) override;
+  void BeforePack(Job& job) override;
+  void AfterEnd(Job& job) override;
+
+  bool object_store_staging() const { return options_.staging == SlurmStaging::kObjectStore; }
+  // Object-store staging: stores the job's input/ and code/ files and returns its manifest.
+  Result<std::string> PublishInput(const Job& job);
+  // Object-store staging: the wrapper's exit record into the root's exit file (and its failure
+  // text into the failure file). NotFound when the wrapper never sent it.
+  Status FetchExitRecord(const Job& job);
 
   // Marks Downloading then Training (the wrapper lays out the input, then runs the command) once
   // Slurm has started the job, with the max runtime counted from Slurm's start time.

@@ -6,17 +6,35 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "common/step_hook.h"
+#include "executor/job_staging.h"
 #include "executor/slurm/batch_script.h"
 
 namespace trainyard::executor {
 
+// How a job's input and outputs reach the node and come back (docs/slurm.md).
+enum class SlurmStaging {
+  kShared,       // the work dir is shared with the nodes, which use the job roots in it
+  kObjectStore,  // through the object store and presigned URLs: the nodes read nothing of it
+};
+
+// "shared" or "object-store"; InvalidArgument naming `field` otherwise.
+Result<SlurmStaging> ParseSlurmStaging(const std::string& text, const std::string& field);
+
 struct SlurmExecutorOptions {
   // Job roots go to <work_dir>/<job-name>/ml. Shared-directory mode: the server and every
-  // compute node must see this directory at the same path (NFS, Lustre, ...).
+  // compute node must see this directory at the same path (NFS, Lustre, ...). Object-store
+  // mode: the server's own; each node lays the job's root out in its own /tmp.
   std::filesystem::path work_dir;
+  SlurmStaging staging = SlurmStaging::kShared;
+  // Object-store mode: stores each job's input and mints its URLs (required there).
+  std::shared_ptr<JobStaging> job_staging;
+  // The URLs stay valid for the job's max runtime, its stop grace period and this margin for
+  // the time it waits in Slurm's queue (at most 7 days in all, SigV4's limit).
+  std::chrono::seconds staging_url_margin{24 * 3600};
   // trainyard-wrap as the nodes see it (the same path on every node: shared, or installed).
   std::filesystem::path wrapper_path;
   // The environment every job's wrapper starts from, before the job's own: the host variables
