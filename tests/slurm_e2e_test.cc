@@ -174,6 +174,32 @@ TEST(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
     }
     EXPECT_TRUE(output_on_node) << job;
   }
+  // A job that fails says why through its exit record: the exit code and the end of stderr,
+  // labelled as the wrapper labelled it, and its log still comes back.
+  json failing = {{"name", "staged-failure"},
+                  {"executor", "slurm"},
+                  {"trainer", {{"command", {"sh", "-c", "echo out of ideas >&2; exit 3"}}}},
+                  {"channels", {{"training", server.UploadExample("train.csv", "training")}}},
+                  {"objective", {{"metric", "loss"}, {"goal", "min"}}}};
+  created = server.Post("/api/v1/sweeps", failing);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string failing_sweep = created.Json()["id"];
+  server.WaitForSweepEnd(failing_sweep, 1, 120s);
+  json failed = server.Get("/api/v1/jobs?sweep=" + failing_sweep).Json()["jobs"][0];
+  EXPECT_EQ(failed["status"], "Failed") << failed.dump();
+  std::string reason = failed.value("failure_reason", "");
+  EXPECT_TRUE(reason.starts_with("AlgorithmError: exit code: 3")) << reason;
+  EXPECT_NE(reason.find("out of ideas"), std::string::npos) << reason;
+  testing::HttpAnswer failed_log =
+      server.Get("/api/v1/jobs/" + failed["name"].get<std::string>() + "/artifacts/log");
+  EXPECT_NE(failed_log.body.find("out of ideas"), std::string::npos) << failed_log.body;
+  for (const auto& entry : fs::directory_iterator("/tmp")) {
+    if (entry.path().filename().string().starts_with("trainyard-" +
+                                                     failed["name"].get<std::string>() + "-")) {
+      fs::remove(entry.path());
+    }
+  }
+
   // Every job's staging objects are removed once its end is recorded.
   fs::path staged = temp.path() / "data" / "objects" / "s3" / "objects" / "trainyard-staging";
   std::error_code error;
