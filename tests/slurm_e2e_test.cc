@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 
 #include "archive/archive.h"
 #include "server_fixture.h"
@@ -108,22 +109,65 @@ TEST_F(SlurmServerTest, TwoByTwoSweepOnSlurmCompletesWithModelPredictionsAndLog)
 // root is made in /tmp by the batch script. The job can reach only the server's callback URL and
 // its S3 endpoint (HTTP): that every job completes with its model, predictions and log, and that
 // its staging objects are gone after, shows that its input and outputs travelled that way.
-TEST(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
+class SlurmObjectStagingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!SlurmCluster::Get())
+      GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the jobs as nobody (sbatch --uid)";
+    ASSERT_EQ(::chmod(temp_.path().c_str(), 0700), 0);
+  }
+
+  // `trainyard server` in object-store staging, its jobs run as nobody.
+  std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra_flags = {}) {
+    std::vector<std::string> flags = {
+        "--slurm-partition",
+        SlurmCluster::Get()->partition(),
+        "--slurm-poll-interval-ms",
+        "200",
+        "--executor-limit",
+        "slurm=2",
+        "--max-running",
+        "4",
+        "--slurm-staging",
+        "object-store",
+        "--s3-listen",
+        "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort()),
+        "--slurm-sbatch-arg=--uid=nobody",
+        "--slurm-sbatch-arg=--gid=" +
+            std::to_string(getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 65534)};
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+    auto server = std::make_unique<ServerProcess>(
+        temp_.path() / "data", flags,
+        std::map<std::string, std::string>{{"SLURM_CONF", SlurmCluster::Get()->conf_file()}});
+    server->Start();
+    return server;
+  }
+  // Where the staging bucket's objects lie in the server's local store.
+  fs::path StagedJobs() const {
+    return temp_.path() / "data" / "objects" / "objects" / "s3" / "objects" / "trainyard-staging" /
+           "jobs";
+  }
+  // Slurm's output files of `job` in the node's /tmp, removed; whether there was one.
+  static bool RemoveNodeOutput(const std::string& job) {
+    bool found = false;
+    for (const auto& entry : fs::directory_iterator("/tmp")) {
+      if (entry.path().filename().string().starts_with("trainyard-" + job + "-")) {
+        found = true;
+        fs::remove(entry.path());
+      }
+    }
+    return found;
+  }
+
+  testing::TempDir temp_;
+};
+
+TEST_F(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
+  testing::TempDir& temp = temp_;
   SlurmCluster* cluster = SlurmCluster::Get();
-  if (!cluster) GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the jobs as nobody (sbatch --uid)";
-  testing::TempDir temp;
-  ASSERT_EQ(::chmod(temp.path().c_str(), 0700), 0);
-  const int s3_port = testing::FreeLoopbackPort();
-  ServerProcess server(
-      temp.path() / "data",
-      {"--slurm-partition", cluster->partition(), "--slurm-poll-interval-ms", "200",
-       "--executor-limit", "slurm=2", "--max-running", "4", "--slurm-staging", "object-store",
-       "--s3-listen", "127.0.0.1:" + std::to_string(s3_port), "--slurm-sbatch-arg=--uid=nobody",
-       "--slurm-sbatch-arg=--gid=" +
-           std::to_string(getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 65534)},
-      {{"SLURM_CONF", cluster->conf_file().string()}});
-  server.Start();
+  std::unique_ptr<ServerProcess> started = StartServer();
+  ServerProcess& server = *started;
   json body = {{"name", "staged"},
                {"executor", "slurm"},
                {"trainer", {{"command", {"trainyard-example-trainer"}}}},
@@ -165,14 +209,7 @@ TEST(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
         << log.body;
     EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
     // Slurm's output file went to the node's /tmp, not to the server's work dir.
-    bool output_on_node = false;
-    for (const auto& entry : fs::directory_iterator("/tmp")) {
-      if (entry.path().filename().string().starts_with("trainyard-" + job + "-")) {
-        output_on_node = true;
-        fs::remove(entry.path());
-      }
-    }
-    EXPECT_TRUE(output_on_node) << job;
+    EXPECT_TRUE(RemoveNodeOutput(job)) << job;
   }
   // A job that fails says why through its exit record: the exit code and the end of stderr,
   // labelled as the wrapper labelled it, and its log still comes back.
@@ -193,19 +230,62 @@ TEST(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
   testing::HttpAnswer failed_log =
       server.Get("/api/v1/jobs/" + failed["name"].get<std::string>() + "/artifacts/log");
   EXPECT_NE(failed_log.body.find("out of ideas"), std::string::npos) << failed_log.body;
-  for (const auto& entry : fs::directory_iterator("/tmp")) {
-    if (entry.path().filename().string().starts_with("trainyard-" +
-                                                     failed["name"].get<std::string>() + "-")) {
-      fs::remove(entry.path());
-    }
-  }
+  RemoveNodeOutput(failed["name"]);
 
   // Every job's staging objects are removed once its end is recorded.
-  fs::path staged = temp.path() / "data" / "objects" / "s3" / "objects" / "trainyard-staging";
+  // (The store prunes the directories it empties: none left is none left.)
+  size_t left = 0;
   std::error_code error;
-  EXPECT_TRUE(fs::is_directory(staged / "jobs", error) == false ||
-              fs::is_empty(staged / "jobs", error))
-      << "staging objects left under " << staged;
+  for (auto it = fs::recursive_directory_iterator(StagedJobs(), error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    left += it->is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(left, 0u) << "staging objects left under " << StagedJobs();
+}
+
+// An input that is not what the server staged (changed in the store after the job was
+// submitted) is refused by its SHA-256 on the node: the job fails before its command runs, as
+// ClientError naming the channel. The job waits in Slurm's queue a few seconds (--begin) while
+// the test changes one byte of the staged file.
+TEST_F(SlurmObjectStagingTest, AChangedInputFailsTheJobNamingTheChannel) {
+  std::unique_ptr<ServerProcess> server = StartServer({"--slurm-sbatch-arg=--begin=now+4"});
+  json body = {{"name", "tampered"},
+               {"executor", "slurm"},
+               {"trainer", {{"command", {"sh", "-c", "echo ran"}}}},
+               {"channels", {{"training", server->UploadExample("train.csv", "training")}}},
+               {"objective", {{"metric", "loss"}, {"goal", "min"}}}};
+  auto created = server->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  fs::path staged;
+  for (int i = 0; i < 100 && staged.empty(); ++i) {
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(StagedJobs(), error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (it->path().filename() == "train.csv") staged = it->path();
+    }
+    if (staged.empty()) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(staged.empty()) << "no staged train.csv under " << StagedJobs();
+  {
+    std::fstream file(staged, std::ios::in | std::ios::out | std::ios::binary);
+    char first = 0;
+    file.get(first);
+    file.seekp(0);
+    file.put(static_cast<char>(first ^ 1));
+  }
+  server->WaitForSweepEnd(sweep_id, 1, 120s);
+  json job = server->Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"][0];
+  EXPECT_EQ(job["status"], "Failed") << job.dump();
+  std::string reason = job.value("failure_reason", "");
+  EXPECT_TRUE(reason.starts_with("ClientError: ")) << reason;
+  EXPECT_NE(reason.find("channel 'training': downloading 'train.csv' failed: "), std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("SHA-256 "), std::string::npos) << reason;
+  testing::HttpAnswer log =
+      server->Get("/api/v1/jobs/" + job["name"].get<std::string>() + "/artifacts/log");
+  EXPECT_EQ(log.body.find("ran\n"), std::string::npos) << "the command ran: " << log.body;
+  RemoveNodeOutput(job["name"]);
 }
 
 // Needs no cluster: without Slurm's commands the server refuses to start, saying so.
