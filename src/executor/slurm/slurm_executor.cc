@@ -157,8 +157,10 @@ Status SlurmExecutor::Launch(Job& base_job) {
   // The intent, on disk before sbatch (a power loss included): a restart that finds the job's
   // record without an id looks for the job in Slurm before anything is submitted again.
   Persist(job, Durability::kDurable);
-  auto submitted_at = steady_clock::now();
   Result<std::string> slurm_id = transport_->Submit(submission);
+  // Taken once sbatch has answered: a listing that another job's thread began while sbatch ran
+  // may lack this job, and must not count as newer than its submission.
+  auto submitted_at = steady_clock::now();
   if (!slurm_id.ok()) {
     Logger("executor").warn("job={} refused by Slurm: {}", name, slurm_id.status().message());
     return slurm_id.status();
