@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "archive/archive.h"
+#include "common/files.h"
 #include "server_fixture.h"
 #include "support/slurm_cluster.h"
 
@@ -234,13 +235,67 @@ TEST_F(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
 
   // Every job's staging objects are removed once its end is recorded.
   // (The store prunes the directories it empties: none left is none left.)
-  size_t left = 0;
-  std::error_code error;
-  for (auto it = fs::recursive_directory_iterator(StagedJobs(), error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-    left += it->is_regular_file() ? 1 : 0;
-  }
-  EXPECT_EQ(left, 0u) << "staging objects left under " << StagedJobs();
+  // The executor removes them just after it records the end, which the API may show first.
+  std::vector<std::string> left;
+  testing::WaitFor(
+      [&] {
+        left.clear();
+        std::error_code error;
+        for (auto it = fs::recursive_directory_iterator(StagedJobs(), error);
+             !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+          if (it->is_regular_file()) left.push_back(fs::relative(it->path(), StagedJobs()));
+        }
+        return left.empty();
+      },
+      10s);
+  EXPECT_TRUE(left.empty()) << "staging objects left under " << StagedJobs() << ": "
+                            << ::testing::PrintToString(left);
+}
+
+// The server killed (SIGKILL) while a job runs on the node, and started again: it follows the
+// job again by its Slurm id, and the outputs, which the wrapper uploads to the restarted
+// server's S3 endpoint (retrying while it is down), come back from the store.
+TEST_F(SlurmObjectStagingTest, AJobOutlivesAServerKilledWhileItRuns) {
+  std::unique_ptr<ServerProcess> server = StartServer();
+  json body = {
+      {"name", "outlives"},
+      {"executor", "slurm"},
+      {"trainer", {{"command", {"sh", "-c", "sleep 4; echo kept > \"$SM_MODEL_DIR/model.txt\""}}}},
+      {"channels", {{"training", server->UploadExample("train.csv", "training")}}},
+      {"objective", {{"metric", "loss"}, {"goal", "min"}}}};
+  auto created = server->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  std::string job;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        json listed = server->Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
+        if (listed.empty()) return false;
+        job = listed[0]["name"];
+        // Its root on the node exists once the batch script runs.
+        for (const auto& entry : fs::directory_iterator("/tmp")) {
+          if (entry.path().filename().string().starts_with("trainyard-" + job + ".")) return true;
+        }
+        return false;
+      },
+      60s))
+      << "the job never started on the node";
+  server->Kill9();
+  server->Start();
+  json sweep = server->WaitForSweepEnd(sweep_id, 1, 120s);
+  EXPECT_EQ(sweep["counts"]["Completed"], 1) << sweep.dump() << "\n"
+                                             << server->Get("/api/v1/jobs?sweep=" + sweep_id).body;
+  testing::HttpAnswer model = server->Get("/api/v1/jobs/" + job + "/artifacts/model");
+  ASSERT_EQ(model.status, 200);
+  fs::path archive = temp_.path() / "model.tar.gz";
+  std::ofstream(archive, std::ios::binary) << model.body;
+  fs::path unpacked = temp_.path() / "model";
+  fs::create_directories(unpacked);
+  ASSERT_TRUE(archive::Unpack(archive, unpacked).ok());
+  auto kept = ReadFile(unpacked / "model.txt");
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ(*kept, "kept\n");
+  RemoveNodeOutput(job);
 }
 
 // An input that is not what the server staged (changed in the store after the job was

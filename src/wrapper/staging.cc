@@ -112,7 +112,7 @@ Status WithRetries(const CurlLibrary& curl, const std::string& what, const Trans
     }
     if (!Retryable(attempt) || number == options.attempts) break;
     std::this_thread::sleep_for(backoff);
-    backoff *= 2;
+    backoff = std::min(backoff * 2, options.max_backoff);
   }
   return FailureOf(attempt, curl, what);
 }

@@ -49,8 +49,11 @@ struct StagingManifest {
 Result<StagingManifest> ParseStagingManifest(const std::string& text);
 
 struct TransferOptions {
-  int attempts = 5;                              // tries per transfer, the first included
-  std::chrono::milliseconds first_backoff{500};  // doubled after each failed try
+  // Tries per transfer, the first included: with the backoff below, about two minutes, so that
+  // the outputs of a job outlive a restart of the server whose S3 endpoint receives them.
+  int attempts = 10;
+  std::chrono::milliseconds first_backoff{500};   // doubled after each failed try...
+  std::chrono::milliseconds max_backoff{30'000};  // ...up to this
   std::chrono::milliseconds connect_timeout{10'000};
   // A transfer slower than 1 byte/s for this long is abandoned (and retried).
   std::chrono::seconds stall_timeout{60};
