@@ -43,7 +43,7 @@ fuzz: deps
 	@CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DTRAINYARD_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_multipart fuzz_json_requests \
-	  fuzz_request_target fuzz_graphql
+	  fuzz_request_target fuzz_graphql fuzz_websocket_frames
 	@bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:

@@ -5,7 +5,7 @@
 set -euo pipefail
 build_dir=${1:-build-fuzz}
 seconds=${2:-60}
-for target in fuzz_multipart fuzz_json_requests fuzz_request_target fuzz_graphql; do
+for target in fuzz_multipart fuzz_json_requests fuzz_request_target fuzz_graphql fuzz_websocket_frames; do
   corpus="$build_dir/fuzz/corpus/$target"
   log="$build_dir/fuzz/$target.log"
   mkdir -p "$corpus"
