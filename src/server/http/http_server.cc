@@ -33,6 +33,7 @@
 #include "server/http/request_parsing.h"
 #include "server/http/response_writer.h"
 #include "server/http/socket_io.h"
+#include "server/http/websocket_reactor.h"
 
 namespace trainyard::server {
 namespace {
@@ -281,6 +282,10 @@ class HttpServerImpl : public HttpServer {
     }
     // No more dispatches; the connections waiting for a request close.
     if (reactor_) reactor_->Stop();
+    {
+      std::lock_guard<std::mutex> lock(websockets_mutex_);
+      if (websockets_) websockets_->Stop();
+    }
     std::vector<EventStreamPtr> streams;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -418,6 +423,22 @@ class HttpServerImpl : public HttpServer {
       return;
     }
     reactor_->Close(std::move(connection));  // detached: frees the slot, the stream has the socket
+  }
+
+  // The WebSocket thread, started with the first WebSocket; nullptr when it cannot start (logged).
+  internal::WebSocketReactor* WebSockets() {
+    std::lock_guard<std::mutex> lock(websockets_mutex_);
+    if (!websockets_ && !websockets_failed_) {
+      auto created = internal::WebSocketReactor::Create(options_);
+      if (created.ok()) {
+        websockets_ = std::move(*created);
+      } else {
+        websockets_failed_ = true;
+        Logger(options_.logger_name)
+            .error("no WebSocket is accepted: {}", created.status().message());
+      }
+    }
+    return websockets_.get();
   }
 
   static bool HasWholeHeader(const beast::flat_buffer& buffer) {
@@ -561,6 +582,23 @@ class HttpServerImpl : public HttpServer {
           streams_.push_back(detached);
         },
         options_.error_document);
+    writer.set_websocket_acceptor(
+        {.has_room = [this] { return WebSockets() && WebSockets()->HasRoom(); },
+         .adopt = [this, &connection, &buffer](WebSocketHandlerPtr handler) -> WebSocketPtr {
+           int socket_fd;
+           {
+             std::lock_guard<std::mutex> lock(mutex_);
+             socket_fd = connection.fd;
+             connection.fd = -1;
+             serving_.erase(connection.id);
+           }
+           // What the client sent after its request is its first frames.
+           auto left = buffer.data();
+           std::string received(static_cast<const char*>(left.data()), left.size());
+           buffer.consume(left.size());
+           return websockets_->Adopt(socket_fd, connection.remote, std::move(received),
+                                     std::move(handler));
+         }});
     std::string failure;
     try {
       handler_(request, reader, writer);
@@ -619,6 +657,9 @@ class HttpServerImpl : public HttpServer {
   std::map<std::string, size_t> requests_by_client_;  // dispatched and not yet served
   std::vector<std::thread> finished_;
   std::vector<std::weak_ptr<EventStream>> streams_;
+  std::mutex websockets_mutex_;
+  std::unique_ptr<internal::WebSocketReactor> websockets_;
+  bool websockets_failed_ = false;
 };
 
 }  // namespace

@@ -78,6 +78,51 @@ class EventStream {
 };
 using EventStreamPtr = std::shared_ptr<EventStream>;
 
+// An accepted WebSocket connection (RFC 6455; ResponseWriter::AcceptWebSocket), text messages
+// only. Its socket is held by the server's WebSocket thread (one epoll set for all of them), never
+// by a thread of its own. Thread-safe; nothing here blocks.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  // Queues a text message and writes what the socket takes now; the rest goes out as the client
+  // reads. false when the connection is closing or closed (the message is dropped), and when the
+  // queue would pass `max_websocket_buffered_bytes`: the connection is then closed with 1008.
+  virtual bool SendText(std::string_view message) = 0;
+  // Bytes queued that the socket has not taken yet: a sender that can wait (a subscription)
+  // holds its next message back while this is high.
+  virtual size_t buffered_bytes() const = 0;
+  // Sends a close frame (`reason` cut to 123 bytes) after what is queued, and closes the
+  // connection when the client answers it, or a second later. Idempotent.
+  virtual void Close(uint16_t code, std::string_view reason) = 0;
+  // Closing or closed: nothing more is sent.
+  virtual bool closed() const = 0;
+  virtual const std::string& remote_address() const = 0;
+};
+using WebSocketPtr = std::shared_ptr<WebSocket>;
+
+// The application's side of a WebSocket. Called on the server's WebSocket thread, which serves
+// every WebSocket: must not block (a slow call holds up the others).
+class WebSocketHandler {
+ public:
+  virtual ~WebSocketHandler() = default;
+  // Each text message, whole (the fragments assembled, at most max_websocket_message_bytes).
+  virtual void OnText(const WebSocketPtr& socket, std::string message) = 0;
+  // About once a second while the connection is open, for the handler's own timeouts.
+  virtual void OnTick(const WebSocketPtr& socket, std::chrono::steady_clock::time_point now) {}
+  // Once, when the connection is gone: `code` is the client's close code, the server's own when
+  // it closed first, 1006 when the connection broke without one, 1001 when the server stops.
+  virtual void OnClosed(const WebSocketPtr& socket, uint16_t code) = 0;
+};
+using WebSocketHandlerPtr = std::shared_ptr<WebSocketHandler>;
+
+// Whether the request asks to become a WebSocket ("Upgrade: websocket").
+bool IsWebSocketUpgrade(const HttpRequest& request);
+// Checks a WebSocket opening handshake (RFC 6455 4.2.1): GET, "Connection: Upgrade",
+// "Sec-WebSocket-Version: 13", a Sec-WebSocket-Key of 16 bytes in base64, and `subprotocol`
+// among those the client offers in Sec-WebSocket-Protocol. InvalidArgument naming the header
+// and what is wrong with it.
+Status CheckWebSocketUpgrade(const HttpRequest& request, std::string_view subprotocol);
+
 // Writes the response. Status and headers may be set until the first Write; then they are sent
 // with Content-Length when SetContentLength was called, chunked otherwise. A handler that returns
 // without writing anything sends its status with an empty body. Not thread-safe.
@@ -96,6 +141,15 @@ class ResponseWriter {
   // headers set so far, then hands the connection over: the returned stream may be kept and
   // written from any thread after the handler returns. Nullptr when the client went away.
   virtual EventStreamPtr DetachEventStream() = 0;
+  // Answers "101 Switching Protocols" with `subprotocol` (the request passed
+  // CheckWebSocketUpgrade) and the headers set so far, then hands the connection to the server's
+  // WebSocket thread, which calls `handler` with its messages. Nullptr when the client went away,
+  // the server is stopping, or it holds max_websockets already (then answered 503 instead).
+  // A writer that is not on a connection (a test's) accepts none.
+  virtual WebSocketPtr AcceptWebSocket(const HttpRequest& request, const std::string& subprotocol,
+                                       WebSocketHandlerPtr handler) {
+    return nullptr;
+  }
   virtual bool headers_sent() const = 0;
 };
 
@@ -134,6 +188,12 @@ struct HttpServerOptions {
   // Bytes per second a body must average: it may take body_read_timeout plus one second per
   // body_min_rate bytes received, no longer (DeadlineExceeded). 0: no minimum.
   uint64_t body_min_rate = 1024;
+  // WebSocket connections (AcceptWebSocket): open at once (beyond: 503), the size
+  // of one message a client may send (larger: closed with 1009), and the bytes queued for one
+  // client that has not read them (beyond: closed with 1008).
+  size_t max_websockets = 10000;
+  size_t max_websocket_message_bytes = 1 << 20;
+  size_t max_websocket_buffered_bytes = 16 << 20;
   // The logger of the request log (server/http/request_log.h): one line per request.
   std::string logger_name = "http";
   // Empty: the API's JSON, {"error":{"code":...,"message":...}}.

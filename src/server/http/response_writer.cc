@@ -6,6 +6,7 @@
 
 #include "server/http/request_log.h"
 #include "server/http/socket_io.h"
+#include "server/http/websocket_frame.h"
 
 namespace trainyard::server::internal {
 namespace {
@@ -192,6 +193,36 @@ EventStreamPtr ConnectionResponseWriter::DetachEventStream() {
   EventStreamPtr stream = MakeSocketEventStream(fd_);
   on_detach_(stream);
   return stream;
+}
+
+WebSocketPtr ConnectionResponseWriter::AcceptWebSocket(const HttpRequest& request,
+                                                       const std::string& subprotocol,
+                                                       WebSocketHandlerPtr handler) {
+  if (headers_sent_ || failed_ || detached_ || !acceptor_.adopt) return nullptr;
+  if (!acceptor_.has_room()) {
+    // Accepted only to say why in the protocol the client speaks: 1013, try again later.
+    headers_sent_ = true;
+    status_ = 503;
+    failed_ = true;
+    (void)SendAll(
+        fd_,
+        ErrorResponse(503, Unavailable("too many WebSocket connections open"), error_document_),
+        write_timeout_);
+    return nullptr;
+  }
+  headers_sent_ = true;
+  status_ = 101;
+  std::string text =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+      WebSocketAcceptKey(request.Header("sec-websocket-key")) +
+      "\r\nSec-WebSocket-Protocol: " + subprotocol + "\r\n" + HeaderLines() + "\r\n";
+  if (!SendAll(fd_, text, write_timeout_).ok()) {
+    failed_ = true;
+    return nullptr;
+  }
+  detached_ = true;
+  return acceptor_.adopt(std::move(handler));
 }
 
 std::string ConnectionResponseWriter::request_id() const {

@@ -38,7 +38,17 @@ class ConnectionResponseWriter : public ResponseWriter {
   void SetContentLength(uint64_t length) override;
   Status Write(std::string_view bytes) override;
   EventStreamPtr DetachEventStream() override;
+  WebSocketPtr AcceptWebSocket(const HttpRequest& request, const std::string& subprotocol,
+                               WebSocketHandlerPtr handler) override;
   bool headers_sent() const override { return headers_sent_; }
+
+  // Where AcceptWebSocket hands the connection: `has_room` says whether one more may be opened,
+  // `adopt` takes the socket once the 101 went out. Without them, AcceptWebSocket accepts none.
+  struct WebSocketAcceptor {
+    std::function<bool()> has_room;
+    std::function<WebSocketPtr(WebSocketHandlerPtr)> adopt;
+  };
+  void set_websocket_acceptor(WebSocketAcceptor acceptor) { acceptor_ = std::move(acceptor); }
 
   // Sends what the handler left unsent (the header, the last chunk). True when the connection
   // may carry another request.
@@ -60,6 +70,7 @@ class ConnectionResponseWriter : public ResponseWriter {
   std::chrono::milliseconds write_timeout_;
   std::function<void(const EventStreamPtr&)> on_detach_;
   ErrorDocumentFormatter error_document_;
+  WebSocketAcceptor acceptor_;
   int status_ = 200;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::optional<uint64_t> content_length_;
