@@ -25,12 +25,28 @@ class Execution {
     }
   }
 
-  std::optional<json> Run(const OperationDefinition& operation, const TypeDefinition& root) {
+  std::optional<json> Run(const OperationDefinition& operation, const TypeDefinition& root,
+                          const json& root_value) {
     FieldGroups groups;
     std::set<std::string> visited;
     CollectFields(root, operation.selections, visited, groups);
     // Queries could run in any order; both run in order here (6.2.2 requires it of mutations).
-    return ExecuteGroups(root, json::object(), groups, json::array());
+    return ExecuteGroups(root, root_value, groups, json::array());
+  }
+
+  // The one root field of a subscription and its arguments (6.2.3.1 CreateSourceEventStream,
+  // steps 3 to 7). InvalidArgument when an argument cannot be coerced.
+  Result<std::pair<std::string, json>> RootField(const OperationDefinition& operation,
+                                                 const TypeDefinition& root) {
+    FieldGroups groups;
+    std::set<std::string> visited;
+    CollectFields(root, operation.selections, visited, groups);
+    if (groups.empty()) return InvalidArgument("the subscription selects no field");
+    const Selection& field = *groups[0].second[0];
+    const FieldDefinition* definition = schema_.LookupField(root, field.name);
+    if (!definition) return InvalidArgument("no field \"" + field.name + "\"");
+    TY_ASSIGN_OR_RETURN(json arguments, CoerceArguments(*definition, field));
+    return std::make_pair(field.name, std::move(arguments));
   }
 
   std::vector<Error> TakeErrors() { return std::move(errors_); }
@@ -314,45 +330,81 @@ json ToJson(const Response& response) {
   return out;
 }
 
-Response Execute(const Schema& schema, const Request& request, const ExecutionOptions& options) {
-  Response response;
+PreparedOperation Prepare(const Schema& schema, const Request& request) {
+  PreparedOperation prepared;
+  auto fail = [&](Error error) {
+    prepared.errors.push_back(std::move(error));
+    return std::move(prepared);
+  };
   ParseOutcome parsed = Parse(request.query);
   if (parsed.error) {
     Error error = *parsed.error;
     error.extensions = {{"code", "InvalidArgument"}};
-    response.errors.push_back(std::move(error));
-    return response;
+    return fail(std::move(error));
   }
-  const Document& document = *parsed.document;
-  response.errors = Validate(schema, document);
-  if (!response.errors.empty()) return response;
+  prepared.document = std::make_shared<const Document>(std::move(*parsed.document));
+  const Document& document = *prepared.document;
+  prepared.errors = Validate(schema, document);
+  if (!prepared.errors.empty()) return prepared;
   auto operation = SelectOperation(document, request.operation_name);
-  if (!operation.ok()) {
-    response.errors.push_back(RequestError(operation.status().message()));
-    return response;
-  }
-  const OperationDefinition& chosen = **operation;
+  if (!operation.ok()) return fail(RequestError(operation.status().message()));
+  prepared.operation = *operation;
   if (request.variables.is_null() == false && !request.variables.is_object()) {
-    response.errors.push_back(RequestError("Variables must be provided as an Object."));
+    return fail(RequestError("Variables must be provided as an Object."));
+  }
+  prepared.errors =
+      CoerceVariables(schema, *prepared.operation, request.variables, &prepared.variables);
+  if (!prepared.errors.empty()) return prepared;
+  if (prepared.operation->type == OperationDefinition::Type::kSubscription) {
+    Execution execution(schema, document, {}, prepared.variables);
+    auto root = execution.RootField(*prepared.operation, *schema.subscription_type());
+    if (!root.ok()) return fail(RequestError(root.status().message()));
+    prepared.subscription_field = std::move(root->first);
+    prepared.subscription_arguments = std::move(root->second);
+  }
+  return prepared;
+}
+
+Response ExecutePrepared(const Schema& schema, const PreparedOperation& prepared,
+                         const nlohmann::json& root_value, const ExecutionOptions& options) {
+  Response response;
+  response.errors = prepared.errors;
+  if (!prepared.ok()) return response;
+  const TypeDefinition* root = schema.query_type();
+  switch (prepared.operation->type) {
+    case OperationDefinition::Type::kQuery: break;
+    case OperationDefinition::Type::kMutation: root = schema.mutation_type(); break;
+    case OperationDefinition::Type::kSubscription: root = schema.subscription_type(); break;
+  }
+  Execution execution(schema, *prepared.document, options, prepared.variables);
+  std::optional<json> data = execution.Run(*prepared.operation, *root, root_value);
+  response.errors = execution.TakeErrors();
+  // Past the budget, what was resolved is partial everywhere: none of it is answered.
+  response.data = data && !execution.over_budget() ? std::move(*data) : json();
+  return response;
+}
+
+Response Execute(const Schema& schema, const Request& request, const ExecutionOptions& options) {
+  PreparedOperation prepared = Prepare(schema, request);
+  Response response;
+  if (!prepared.ok()) {
+    response.errors = std::move(prepared.errors);
     return response;
   }
-  bool is_mutation = chosen.type == OperationDefinition::Type::kMutation;
-  if (is_mutation && request.queries_only) {
+  if (prepared.operation->type == OperationDefinition::Type::kMutation && request.queries_only) {
     response.mutation_refused = true;
     response.errors.push_back(
         RequestError("Can only perform a mutation operation from a POST request."));
     return response;
   }
-  json variables;
-  response.errors = CoerceVariables(schema, chosen, request.variables, &variables);
-  if (!response.errors.empty()) return response;
-  const TypeDefinition* root = is_mutation ? schema.mutation_type() : schema.query_type();
-  Execution execution(schema, document, options, std::move(variables));
-  std::optional<json> data = execution.Run(chosen, *root);
-  response.errors = execution.TakeErrors();
-  // Past the budget, what was resolved is partial everywhere: none of it is answered.
-  response.data = data && !execution.over_budget() ? std::move(*data) : json();
-  return response;
+  if (prepared.operation->type == OperationDefinition::Type::kSubscription) {
+    Error error = RequestError(
+        "Subscriptions are served over WebSocket (graphql-transport-ws), not in one answer.");
+    error.extensions = {{"code", "InvalidArgument"}};
+    response.errors.push_back(std::move(error));
+    return response;
+  }
+  return ExecutePrepared(schema, prepared, json::object(), options);
 }
 
 }  // namespace trainyard::graphql

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "graphql/ast.h"
 #include "graphql/error.h"
 #include "graphql/schema.h"
 
@@ -48,8 +50,40 @@ struct Response {
 // {"errors"?, "data"?} as the spec shapes a response (7.1).
 nlohmann::json ToJson(const Response& response);
 
-// Parses, validates and executes `request`.
+// Parses, validates and executes `request`. A subscription is refused (it has no single answer:
+// see Prepare).
 Response Execute(const Schema& schema, const Request& request,
                  const ExecutionOptions& options = {});
+
+// A request parsed, validated, its operation chosen and its variables coerced, ready to execute
+// once, or (a subscription) once per event. Immutable; copies share the document.
+struct PreparedOperation {
+  std::vector<Error> errors;  // why it cannot run; then nothing else is set
+  std::shared_ptr<const Document> document;
+  const OperationDefinition* operation = nullptr;  // in `document`
+  nlohmann::json variables;
+  // A subscription's one root field and its coerced arguments (6.2.3.1 CreateSourceEventStream):
+  // what the caller needs to open the field's stream of events.
+  std::string subscription_field;
+  nlohmann::json subscription_arguments;
+
+  bool ok() const { return errors.empty(); }
+  bool is_subscription() const {
+    return operation && operation->type == OperationDefinition::Type::kSubscription;
+  }
+  bool is_mutation() const {
+    return operation && operation->type == OperationDefinition::Type::kMutation;
+  }
+};
+
+// Everything Execute does before resolving a field. Errors (syntax, validation, variables) are
+// in the result's `errors`, shaped as Execute returns them.
+PreparedOperation Prepare(const Schema& schema, const Request& request);
+
+// Executes a prepared operation with `root_value` as the parent of its root fields. For a
+// subscription, once per event (6.2.3.2 MapSourceToResponseEvent): the event is the root
+// value, which the subscription field's resolver turns into the field's value.
+Response ExecutePrepared(const Schema& schema, const PreparedOperation& prepared,
+                         const nlohmann::json& root_value, const ExecutionOptions& options = {});
 
 }  // namespace trainyard::graphql

@@ -163,7 +163,7 @@ TEST_F(GraphqlExecutor, IntrospectsTheSchema) {
   const json& data = result["data"];
   EXPECT_EQ(data["__schema"]["queryType"]["name"], "Query");
   EXPECT_EQ(data["__schema"]["mutationType"]["name"], "Mutation");
-  EXPECT_TRUE(data["__schema"]["subscriptionType"].is_null());
+  EXPECT_EQ(data["__schema"]["subscriptionType"]["name"], "Subscription");
   EXPECT_EQ(data["__schema"]["directives"][0]["name"], "include");
   EXPECT_EQ(data["__schema"]["directives"][0]["args"][0]["type"]["kind"], "NON_NULL");
   EXPECT_EQ(data["__schema"]["directives"][0]["args"][0]["type"]["ofType"]["name"], "Boolean");
@@ -214,6 +214,46 @@ TEST(GraphqlSchema, FinishRefusesUnknownTypesAndBadDefaults) {
   other.SetRootTypes("Query", "");
   EXPECT_EQ(other.Finish().message(),
             "Query.a(n): the default \"x\": Int cannot represent non-integer value: \"x\"");
+}
+
+TEST_F(GraphqlExecutor, SubscriptionIsPreparedOnceAndRunPerEvent) {
+  Request request{R"(subscription S($g: Genre) { added: bookAdded(genre: $g) { title } })",
+                  "",
+                  {{"g", "NOVEL"}},
+                  false};
+  PreparedOperation prepared = Prepare(*library_.schema, request);
+  ASSERT_TRUE(prepared.ok()) << ToJson(prepared.errors).dump();
+  EXPECT_TRUE(prepared.is_subscription());
+  EXPECT_EQ(prepared.subscription_field, "bookAdded");
+  EXPECT_EQ(prepared.subscription_arguments, json::parse(R"({"genre":"NOVEL"})"));
+  for (std::string title : {"Emma", "Persuasion"}) {
+    json event = {{"id", "b"}, {"title", title}};
+    Response response = ExecutePrepared(*library_.schema, prepared, event);
+    EXPECT_EQ(ToJson(response), json({{"data", {{"added", {{"title", title}}}}}}));
+  }
+  // Over HTTP there is no single answer.
+  json answer = Run(request.query, request.variables);
+  EXPECT_FALSE(answer.contains("data"));
+  EXPECT_NE(answer["errors"][0]["message"].get<std::string>().find("WebSocket"), std::string::npos);
+}
+
+TEST_F(GraphqlExecutor, SubscriptionSelectsOneRootField) {
+  json answer = Run(R"(subscription { bookAdded { title } ticks })");
+  ASSERT_EQ(answer["errors"].size(), 1u) << answer.dump();
+  EXPECT_EQ(answer["errors"][0]["message"],
+            "Anonymous Subscription must select only one top level field.");
+  answer =
+      Run(R"(subscription Two { ...F } fragment F on Subscription { ticks bookAdded { id } })");
+  EXPECT_EQ(answer["errors"][0]["message"],
+            "Subscription \"Two\" must select only one top level field.");
+  answer = Run(R"(subscription { __typename })");
+  EXPECT_EQ(answer["errors"][0]["message"],
+            "Anonymous Subscription must not select an introspection top level field.");
+  PreparedOperation bad = Prepare(
+      *library_.schema, {R"(subscription { bookAdded(genre: POEM) { id } })", "", nullptr, false});
+  EXPECT_FALSE(bad.ok());
+  json introspection = Run(R"({ __schema { subscriptionType { name } } })");
+  EXPECT_EQ(introspection["data"]["__schema"]["subscriptionType"]["name"], "Subscription");
 }
 
 }  // namespace

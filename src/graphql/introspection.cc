@@ -99,7 +99,9 @@ void Schema::AddIntrospection() {
       Field("subscriptionType", "__Type",
             "If this server support subscription, the type that subscription operations will be "
             "rooted at.",
-            [](const FieldRequest&) -> Result<json> { return json(); }),
+            [this](const FieldRequest&) -> Result<json> {
+              return subscription_type_ ? json{{"name", subscription_type_->name}} : json();
+            }),
       Field("directives", "[__Directive!]!", "A list of all directives supported by this server.",
             [this](const FieldRequest&) -> Result<json> {
               json list = json::array();

@@ -160,6 +160,10 @@ void Schema::SetRootTypes(std::string query, std::string mutation) {
   mutation_name_ = std::move(mutation);
 }
 
+void Schema::SetSubscriptionType(std::string subscription) {
+  subscription_name_ = std::move(subscription);
+}
+
 Status Schema::FinishInputValue(InputValueDefinition& value, const std::string& where) {
   auto parsed = ParseType(value.type);
   if (!parsed) return InvalidArgument(where + ": \"" + value.type + "\" is not a type");
@@ -225,6 +229,13 @@ Status Schema::Finish() {
     mutation_type_ = FindType(mutation_name_);
     if (!mutation_type_ || mutation_type_->kind != TypeKind::kObject) {
       return InvalidArgument("the mutation type \"" + mutation_name_ + "\" is not an object type");
+    }
+  }
+  if (!subscription_name_.empty()) {
+    subscription_type_ = FindType(subscription_name_);
+    if (!subscription_type_ || subscription_type_->kind != TypeKind::kObject) {
+      return InvalidArgument("the subscription type \"" + subscription_name_ +
+                             "\" is not an object type");
     }
   }
   return Status::Ok();

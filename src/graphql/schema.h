@@ -101,6 +101,9 @@ class Schema {
   // Adds a type; its name must be new. Returns it for its fields to be added.
   TypeDefinition& Add(TypeDefinition type);
   void SetRootTypes(std::string query, std::string mutation);
+  // The root of subscription operations (spec 6.2.3), an object type whose every field a
+  // subscription selects alone; none unless set.
+  void SetSubscriptionType(std::string subscription);
 
   // Parses every type written as text, checks that each names a type of the right kind (inputs
   // for arguments, any for fields), that defaults are valid literals and that the root types
@@ -114,6 +117,7 @@ class Schema {
   const FieldDefinition* LookupField(const TypeDefinition& type, std::string_view name) const;
   const TypeDefinition* query_type() const { return query_type_; }
   const TypeDefinition* mutation_type() const { return mutation_type_; }
+  const TypeDefinition* subscription_type() const { return subscription_type_; }
   const std::vector<std::unique_ptr<TypeDefinition>>& types() const { return types_; }
   const std::vector<DirectiveDefinition>& directives() const { return directives_; }
 
@@ -128,9 +132,10 @@ class Schema {
   std::vector<std::unique_ptr<TypeDefinition>> types_;
   std::map<std::string, TypeDefinition*, std::less<>> by_name_;
   std::vector<DirectiveDefinition> directives_;
-  std::string query_name_, mutation_name_;
+  std::string query_name_, mutation_name_, subscription_name_;
   const TypeDefinition* query_type_ = nullptr;
   const TypeDefinition* mutation_type_ = nullptr;
+  const TypeDefinition* subscription_type_ = nullptr;
   FieldDefinition typename_field_, schema_field_, type_field_;
 };
 

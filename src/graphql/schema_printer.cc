@@ -105,9 +105,13 @@ std::string Schema::PrintDefinitionLanguage() const {
     out += "}\n";
   };
   if ((query_type_ && query_type_->name != "Query") ||
-      (mutation_type_ && mutation_type_->name != "Mutation")) {
+      (mutation_type_ && mutation_type_->name != "Mutation") ||
+      (subscription_type_ && subscription_type_->name != "Subscription")) {
     std::vector<std::string> lines = {"  query: " + query_type_->name + "\n"};
     if (mutation_type_) lines.push_back("  mutation: " + mutation_type_->name + "\n");
+    if (subscription_type_) {
+      lines.push_back("  subscription: " + subscription_type_->name + "\n");
+    }
     block("schema", lines);
   }
   for (const auto& type : types_) {

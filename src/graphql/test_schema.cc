@@ -121,7 +121,18 @@ Library MakeLibrary() {
   };
   mutation.fields = {add};
   schema.Add(std::move(mutation));
+  // A subscription whose events are books: the event is the root value, the field returns it
+  // when it is on the asked shelf.
+  TypeDefinition subscription;
+  subscription.name = "Subscription";
+  FieldDefinition book_added{"bookAdded", "Book", "", {}, nullptr, "", std::nullopt, {}};
+  book_added.arguments = {{"genre", "Genre", "", std::nullopt, {}, {}}};
+  book_added.resolve = [](const FieldRequest& r) -> Result<json> { return r.parent; };
+  FieldDefinition ticks{"ticks", "Int", "", {}, nullptr, "", std::nullopt, {}};
+  subscription.fields = {book_added, ticks};
+  schema.Add(std::move(subscription));
   schema.SetRootTypes("Query", "Mutation");
+  schema.SetSubscriptionType("Subscription");
   Status finished = schema.Finish();
   if (!finished.ok()) throw std::runtime_error(finished.ToString());
   return library;

@@ -1,5 +1,5 @@
 // A small schema for the graphql module's tests: shelves of books, a failing field, a mutation
-// that records its calls in order.
+// that records its calls in order, a subscription whose events are books.
 #pragma once
 
 #include <memory>

@@ -110,12 +110,50 @@ class Validator {
     }
   }
 
+  // 5.2.3.1: a subscription selects one root field (fragments included, directives ignored),
+  // and not an introspection field.
+  void CheckSingleRootField(const OperationDefinition& operation) {
+    std::vector<const Selection*> fields;
+    std::set<std::string> names;
+    std::set<std::string> visited;
+    std::function<void(const std::vector<Selection>&)> collect =
+        [&](const std::vector<Selection>& selections) {
+          for (const Selection& selection : selections) {
+            switch (selection.kind) {
+              case Selection::Kind::kField:
+                if (names.insert(selection.response_name()).second) fields.push_back(&selection);
+                break;
+              case Selection::Kind::kFragmentSpread: {
+                if (!visited.insert(selection.name).second) break;
+                auto it = fragments_.find(selection.name);
+                if (it != fragments_.end()) collect(it->second->selections);
+                break;
+              }
+              case Selection::Kind::kInlineFragment: collect(selection.selections); break;
+            }
+          }
+        };
+    collect(operation.selections);
+    std::string what = operation.name.empty() ? std::string("Anonymous Subscription")
+                                              : "Subscription \"" + operation.name + "\"";
+    if (fields.size() > 1) {
+      std::vector<Location> locations;
+      for (size_t i = 1; i < fields.size(); ++i) locations.push_back(fields[i]->location);
+      Fail(what + " must select only one top level field.", locations);
+    }
+    for (const Selection* field : fields) {
+      if (field->name.starts_with("__")) {
+        Fail(what + " must not select an introspection top level field.", {field->location});
+      }
+    }
+  }
+
   void CheckOperation(const OperationDefinition& operation) {
     const TypeDefinition* root = nullptr;
     switch (operation.type) {
       case OperationDefinition::Type::kQuery: root = schema_.query_type(); break;
       case OperationDefinition::Type::kMutation: root = schema_.mutation_type(); break;
-      case OperationDefinition::Type::kSubscription: break;
+      case OperationDefinition::Type::kSubscription: root = schema_.subscription_type(); break;
     }
     const std::string kind = ToString(operation.type);
     if (!root) {
@@ -153,6 +191,9 @@ class Validator {
       }
     }
     CheckSelections(*root, operation.selections);
+    if (operation.type == OperationDefinition::Type::kSubscription) {
+      CheckSingleRootField(operation);
+    }
 
     // Every variable used is defined and fits where it is used; every one defined is used.
     std::vector<VariableUsage> usages;

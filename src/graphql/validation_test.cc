@@ -91,9 +91,9 @@ TEST_F(GraphqlValidation, Operations) {
   EXPECT_EQ(
       Messages("{ books { id } } query A { books { id } }"),
       std::vector<std::string>{"This anonymous operation must be the only defined operation."});
-  EXPECT_EQ(
-      Messages("subscription { books { id } }"),
-      std::vector<std::string>{"Schema is not configured to execute subscription operation."});
+  EXPECT_EQ(Messages("subscription { books { id } }"),
+            std::vector<std::string>{
+                "Cannot query field \"books\" on type \"Subscription\". Did you mean \"ticks\"?"});
 }
 
 TEST_F(GraphqlValidation, Fragments) {
