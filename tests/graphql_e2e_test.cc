@@ -1,11 +1,13 @@
 // GraphQL end to end (docs/graphql.md): a real `trainyard server` runs a sweep of the example
 // trainer created through /graphql, and GraphQL reads what the REST API reads; errors come in
 // the spec's shape; docs/graphql.md prints the schema the server serves; graphql-js (npm
-// `graphql`) builds a client schema from the introspection and validates real queries.
+// `graphql`) builds a client schema from the introspection and validates real queries; the npm
+// `graphql-ws` client follows a 2x2 sweep over WebSocket and sees what the event stream sees.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "server_fixture.h"
@@ -237,6 +239,98 @@ TEST(GraphqlE2eTest, GraphqlJsBuildsTheSchemaAndValidatesRealQueries) {
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
   EXPECT_NE(checked.output.find("graphql-js: every check held"), std::string::npos)
       << checked.output;
+}
+
+// graphql-ws (npm) subscribes to a 2x2 sweep from its first event: it sees every status change
+// of every job in the order the store recorded them (the event stream's replay is the
+// reference), and each job's last progress; refusals come in the protocol's shape and codes.
+TEST(GraphqlE2eTest, GraphqlWsClientFollowsA2x2Sweep) {
+  std::filesystem::path module = SourceDir() / "tests/npm/node_modules/graphql-ws/package.json";
+  if (!std::filesystem::exists("/usr/bin/node")) GTEST_SKIP() << "node is not at /usr/bin/node";
+  if (!std::filesystem::exists(module)) {
+    GTEST_SKIP() << "graphql-ws is not installed (" << module
+                 << "): run scripts/install-deps.sh, which runs npm ci in tests/npm";
+  }
+  TempDir temp;
+  ServerProcess server(temp.path() / "data");
+  server.Start();
+  json request = SweepRequest(server, {});
+  request["grid"] = {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}};
+  request["hyperparameters"]["iterations"] = 200;
+  HttpAnswer created = server.Post("/api/v1/sweeps", request);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep = created.Json()["id"];
+
+  ProcessResult checked =
+      RunProcess({"/usr/bin/node", (SourceDir() / "tests/graphql/graphql_ws_check.mjs").string(),
+                  server.url(), server.token(), sweep, "4"},
+                 {}, std::chrono::seconds(240));
+  ASSERT_EQ(checked.exit_code, 0) << checked.output;
+  size_t at = checked.output.find("RESULT ");
+  ASSERT_NE(at, std::string::npos) << checked.output;
+  json result = json::parse(checked.output.substr(at + 7, checked.output.find('\n', at) - at - 7));
+
+  EXPECT_TRUE(result["errors"].empty()) << result["errors"].dump();
+  // Event ids increase: per job, updates come in the order they happened.
+  const json& ids = result["ids"];
+  for (size_t i = 1; i < ids.size(); ++i) EXPECT_LT(ids[i - 1], ids[i]);
+
+  // The store's record of the sweep, as the event stream replays it.
+  auto statuses = [](const std::vector<SseEvent>& events) {
+    std::map<std::string, std::vector<json>> by_job;
+    for (const SseEvent& event : events) {
+      if (event.type != "job.status") continue;
+      by_job[event.data["job_name"]].push_back(
+          json::array({event.data["data"]["status"], event.data["data"]["secondary_status"]}));
+    }
+    return by_job;
+  };
+  std::vector<SseEvent> replayed = ReadEvents(
+      server.url() + "/api/v1/events?sweep=" + sweep, server.token(), "0",
+      [&](const std::vector<SseEvent>& seen) {
+        size_t ended = 0;
+        for (const auto& [job, list] : statuses(seen)) {
+          std::string last = list.back()[0];
+          ended += last == "Completed" || last == "Failed" || last == "Stopped";
+        }
+        return ended == 4;
+      },
+      std::chrono::seconds(30));
+  auto expected = statuses(replayed);
+  ASSERT_EQ(expected.size(), 4u);
+  ASSERT_EQ(result["statuses"].size(), 4u) << result["statuses"].dump();
+  for (const auto& [job, list] : expected) {
+    EXPECT_EQ(result["statuses"][job], json(list)) << job;
+    EXPECT_EQ(list.back()[0], "Completed") << job;
+    // The last progress the subscriber saw is the job's latest.
+    json stored = server.Get("/api/v1/jobs/" + job).Json();
+    ASSERT_TRUE(result["progress"].contains(job)) << job << ": no progress seen";
+    EXPECT_EQ(result["progress"][job], stored["progress"]) << job;
+  }
+
+  // A query over the socket: one next, then complete.
+  EXPECT_EQ(result["query"]["next"],
+            json::array({{{"data", {{"sweep", {{"id", sweep}, {"jobCount", 4}}}}}}}));
+  EXPECT_TRUE(result["query"]["complete"]);
+  // Refused documents: the spec's errors, in an error message.
+  EXPECT_EQ(result["badField"]["error"][0]["message"],
+            "Cannot query field \"nope\" on type \"Subscription\".")
+      << result["badField"].dump();
+  EXPECT_TRUE(result["badField"]["error"][0].contains("locations"));
+  EXPECT_EQ(result["twoFields"]["error"][0]["message"],
+            "Anonymous Subscription must select only one top level field.");
+  EXPECT_EQ(result["unknownJob"]["error"][0]["extensions"]["code"], "NotFound")
+      << result["unknownJob"].dump();
+  // The token: wrong or missing, the socket closes with 4403.
+  EXPECT_EQ(result["wrongToken"]["error"]["code"], 4403) << result["wrongToken"].dump();
+  EXPECT_EQ(result["missingToken"]["error"]["code"], 4403) << result["missingToken"].dump();
+  // The protocol's other close codes.
+  EXPECT_EQ(result["close"]["noInit"], 4408);
+  EXPECT_EQ(result["close"]["early"], 4401);
+  EXPECT_EQ(result["close"]["twice"], 4409);
+  EXPECT_EQ(result["close"]["tooMany"], 4429);
+  EXPECT_EQ(result["close"]["garbage"], 4400);
+  EXPECT_EQ(result["ping"], json::parse(R"([{"type":"connection_ack"},{"type":"pong"}])"));
 }
 
 }  // namespace

@@ -30,6 +30,11 @@ class CountingResponse : public ResponseWriter {
     status_ = 200;
     return inner_.DetachEventStream();
   }
+  WebSocketPtr AcceptWebSocket(const HttpRequest& request, const std::string& subprotocol,
+                               WebSocketHandlerPtr handler) override {
+    status_ = 101;
+    return inner_.AcceptWebSocket(request, subprotocol, std::move(handler));
+  }
   bool headers_sent() const override { return inner_.headers_sent(); }
   int status() const { return status_; }
   uint64_t bytes() const { return bytes_; }
@@ -93,7 +98,10 @@ ApiServer::ApiServer(ApiServerOptions options, metadata::MetadataStore& metadata
 
 bool ApiServer::Authorized(const HttpRequest& request) const {
   if (options_.token_sha256s.empty()) return true;
-  std::string token = BearerToken(request);
+  return TokenAllowed(BearerToken(request));
+}
+
+bool ApiServer::TokenAllowed(const std::string& token) const {
   if (token.empty()) return false;
   std::string digest = control::TokenSha256(token);
   for (const std::string& allowed : options_.token_sha256s) {

@@ -52,6 +52,8 @@ struct ApiServerOptions {
   std::shared_ptr<const control::DownloadLinkSigner> link_signer;
   // The most fields one GraphQL operation may resolve (docs/graphql.md, "Limits").
   size_t graphql_max_fields = 100'000;
+  // How long a GraphQL WebSocket may wait before its connection_init (graphql_ws.h).
+  std::chrono::milliseconds graphql_ws_init_timeout{3000};
   // Webhooks (docs/webhooks.md): whether targets on private addresses are allowed, how long a
   // redelivered delivery is retried, and what wakes the dispatcher (a redelivery).
   bool webhook_allow_private = false;
@@ -71,6 +73,8 @@ class ApiServer {
   void Route(const HttpRequest& request, const Segments& path, BodyReader& body,
              ResponseWriter& response);
   bool Authorized(const HttpRequest& request) const;
+  // Whether `token` is one of the server's (not empty).
+  bool TokenAllowed(const std::string& token) const;
 
   // datasets_api.cc
   void UploadDataset(const HttpRequest& request, BodyReader& body, ResponseWriter& response);
@@ -109,6 +113,9 @@ class ApiServer {
   // graphql_api.cc: /graphql and /graphql/schema.graphql.
   void Graphql(const HttpRequest& request, const Segments& path, BodyReader& body,
                ResponseWriter& response);
+  // A WebSocket upgrade of /graphql (graphql-transport-ws, graphql_ws.h); its token comes in
+  // connection_init, as a browser cannot set headers on a WebSocket.
+  void GraphqlWebSocket(const HttpRequest& request, ResponseWriter& response);
   // metrics_api.cc
   void Metrics(ResponseWriter& response);
   void CountRequest(const std::string& route, int status, double seconds, uint64_t bytes_in,

@@ -1,10 +1,12 @@
 // /graphql (docs/graphql.md): GraphQL over HTTP. POST with an application/json body {query,
 // variables, operationName}, or GET with them as query parameters (queries only); the server's
-// token as for the REST API. /graphql/schema.graphql prints the schema.
+// token as for the REST API. /graphql/schema.graphql prints the schema. A WebSocket upgrade of
+// /graphql speaks graphql-transport-ws (graphql_ws.h).
 #include "common/log.h"
 #include "control/sweep_request.h"
 #include "graphql/executor.h"
 #include "server/api/api_server.h"
+#include "server/api/graphql_ws.h"
 #include "server/api/http_helpers.h"
 
 namespace trainyard::server {
@@ -50,8 +52,33 @@ Result<graphql::Request> ReadRequest(const json& document) {
 
 }  // namespace
 
+void ApiServer::GraphqlWebSocket(const HttpRequest& request, ResponseWriter& response) {
+  if (Status upgrade = CheckWebSocketUpgrade(request, kGraphqlWsSubprotocol); !upgrade.ok()) {
+    return WriteGraphqlError(response, 400, upgrade);
+  }
+  if (!graphql_schema_.ok()) return WriteGraphqlError(response, 500, graphql_schema_.status());
+  GraphqlWsOptions options;
+  options.schema = *graphql_schema_;
+  options.execution.max_fields = options_.graphql_max_fields;
+  options.execution.error_extensions = [](const Status& status) {
+    json extensions = {{"code", StatusCodeName(status.code())}};
+    if (std::string field = control::FieldOfError(status); !field.empty()) {
+      extensions["field"] = field;
+    }
+    return extensions;
+  };
+  if (!options_.token_sha256s.empty()) {
+    options.token_allowed = [this](const std::string& token) { return TokenAllowed(token); };
+  }
+  options.init_timeout = options_.graphql_ws_init_timeout;
+  // Null when the client left or the server holds too many WebSockets (answered 503 then).
+  (void)response.AcceptWebSocket(request, kGraphqlWsSubprotocol,
+                                 MakeGraphqlWsSession(std::move(options), events_, metadata_));
+}
+
 void ApiServer::Graphql(const HttpRequest& request, const Segments& path, BodyReader& body,
                         ResponseWriter& response) {
+  if (path.size() == 1 && IsWebSocketUpgrade(request)) return GraphqlWebSocket(request, response);
   if (!Authorized(request)) {
     response.SetHeader("WWW-Authenticate", "Bearer realm=\"trainyard\"");
     return WriteGraphqlError(

@@ -360,7 +360,67 @@ Result<std::shared_ptr<const graphql::Schema>> BuildGraphqlSchema(metadata::Meta
       Object("Mutation", "What can be changed.",
              {std::move(create), std::move(stop_sweep), std::move(stop_job), std::move(retry)}));
 
+  // Subscriptions (over WebSocket, graphql_ws.h): each event is the root value, shaped by
+  // graphql_ws.cc as Update or LogLine; the root fields hand it on.
+  schema->Add(Object(
+      "Update",
+      "An event of a job or a sweep, as GET /api/v1/events sends it: a status change, a progress "
+      "report, new metrics, ...",
+      {Field("id", "Int!", "The event's id: increasing, and per job in the order things happened."),
+       Field("type", "String!", "job.created, job.status, job.progress, job.metrics, ..."),
+       Field("sweepId", "ID!", ""),
+       Field("jobName", "ID", "The job it is about; null for a sweep's own events."),
+       Field("time", "String!", "ISO 8601."),
+       Field("status", "JobStatus", "job.status: the job's new status."),
+       Field("secondaryStatus", "String", "job.status: Starting, Downloading, Training, ..."),
+       Field("progress", "JSON",
+             "job.progress: the job's latest progress (a slow subscriber gets the newest one)."),
+       Field("metrics", "JSON", "job.metrics: the newest point of each metric reported."),
+       Field("data", "JSON!", "The event's data, as the event stream carries it."),
+       Field("job", "Job", "The job as it is now (read when this update is sent).",
+             [store](const FieldRequest& r) -> Result<json> {
+               if (!r.parent.contains("job_name") || !r.parent["job_name"].is_string() ||
+                   r.parent["job_name"].get<std::string>().empty()) {
+                 return json();
+               }
+               TY_ASSIGN_OR_RETURN(metadata::JobRecord job,
+                                   store->GetJob(r.parent["job_name"].get<std::string>()));
+               return JobJson(job);
+             })}));
+  schema->Add(Object("LogLine", "A line of a job's training log.",
+                     {Field("id", "Int!", "Increasing within the job's log."),
+                      Field("stream", "String!", "stdout or stderr."), Field("line", "String!", ""),
+                      Field("timestamp", "String!", "ISO 8601.")}));
+  auto pass_event = [](const FieldRequest& r) -> Result<json> { return r.parent; };
+  FieldDefinition job_updates =
+      Field("jobUpdates", "Update!",
+            "The job's events: every status change in order, its progress and metrics (the "
+            "newest, when the subscriber reads slower than they come).",
+            pass_event);
+  job_updates.arguments = {
+      Argument("job", "ID!", "The job's name."),
+      Argument("after", "Int",
+               "Replay the job's events after this event id first; by default only new ones.")};
+  FieldDefinition sweep_updates = Field(
+      "sweepUpdates", "Update!",
+      "The events of each of the sweep's jobs and of the sweep itself, as jobUpdates.", pass_event);
+  sweep_updates.arguments = {
+      Argument("sweep", "ID!", "The sweep's id."),
+      Argument("after", "Int",
+               "Replay the sweep's events after this event id first; by default only new ones.")};
+  FieldDefinition job_log =
+      Field("jobLog", "LogLine!",
+            "The job's log lines from the first, then new ones as they come; completes once the "
+            "job has ended and every line was sent.",
+            pass_event);
+  job_log.arguments = {Argument("job", "ID!", "The job's name."),
+                       Argument("after", "Int", "Only the lines after this line id.", "0")};
+  schema->Add(Object("Subscription",
+                     "What can be followed live (over WebSocket, graphql-transport-ws).",
+                     {std::move(job_updates), std::move(sweep_updates), std::move(job_log)}));
+
   schema->SetRootTypes("Query", "Mutation");
+  schema->SetSubscriptionType("Subscription");
   if (Status finished = schema->Finish(); !finished.ok()) {
     return Internal("the GraphQL schema does not hold together: " + finished.message());
   }

@@ -1,5 +1,6 @@
 // trainyard's GraphQL schema (docs/graphql.md): sweeps, jobs (filtered, cursor-paginated),
-// datasets and metrics to read; createSweep, stopSweep, stopJob and retryFailedJobs to change.
+// datasets and metrics to read; createSweep, stopSweep, stopJob and retryFailedJobs to change;
+// jobUpdates, sweepUpdates and jobLog to follow (graphql_ws.h).
 // Its resolvers call what the REST API calls (api_operations.h) and return the same documents,
 // so that both APIs say the same thing.
 //
