@@ -5,7 +5,10 @@
 // for D seconds, as fast as answers come back or paced to RATE requests/s. Each POST body carries
 // "bench_sent_ns" (CLOCK_REALTIME) in its progress object; the SSE clients find that field in
 // what they receive and record receive - sent (delivery latency) for every event on the first
-// SAMPLED clients, and count the events of every client.
+// SAMPLED clients, and count the events of every client. With --ws-job JOB the clients are
+// GraphQL subscribers instead: each upgrades EVENTS_PATH (/graphql) to a WebSocket
+// (graphql-transport-ws), sends connection_init with the server token and subscribes to
+// jobUpdates(job: JOB) { type progress }; the progress in each `next` carries the same field.
 //
 // Plain sockets and two epoll threads (senders, SSE readers); no dependencies. Linux only.
 // Prints one "key value" line per figure.
@@ -41,6 +44,7 @@ struct Options {
   std::string job_name;  // in the POST body
   std::string sse_path = "/api/v1/events";
   std::string sse_bearer;  // the server token
+  std::string ws_job;      // not empty: GraphQL subscribers of this job's updates, not SSE
   int clients = 0;
   int sampled = 20;
   int connections = 8;
@@ -91,6 +95,7 @@ bool SendAll(int fd, const std::string& data) {
 // ---- SSE clients -------------------------------------------------------------------------------
 struct SseClient {
   int fd = -1;
+  bool websocket = false;  // a GraphQL subscriber: 101, then the init and subscribe messages
   bool headers = false;
   bool open = true;
   int status = 0;
@@ -100,6 +105,23 @@ struct SseClient {
 };
 
 std::atomic<bool> g_stop_readers{false};
+std::string g_ws_job;    // the job GraphQL subscribers follow
+std::string g_ws_token;  // their connection_init token
+
+// A client's WebSocket text frame: masked (RFC 6455), with the all-zero key, which leaves the
+// payload as it is.
+std::string MaskedTextFrame(const std::string& text) {
+  std::string frame(1, static_cast<char>(0x81));
+  if (text.size() < 126) {
+    frame.push_back(static_cast<char>(0x80 | text.size()));
+  } else {
+    frame.push_back(static_cast<char>(0x80 | 126));
+    frame.push_back(static_cast<char>(text.size() >> 8));
+    frame.push_back(static_cast<char>(text.size() & 0xFF));
+  }
+  frame.append(4, '\0');
+  return frame + text;
+}
 std::atomic<int> g_connected{0};
 
 // Counts the events in `data` (and records their latencies when `sample`); returns how much of
@@ -163,6 +185,15 @@ void ReadSse(std::vector<SseClient>& clients, int sampled, std::vector<int64_t>&
         }
         if (data.size() > 12) c.status = std::atoi(std::string(data.substr(9, 3)).c_str());
         c.headers = true;
+        if (c.websocket && c.status == 101 &&
+            !SendAll(c.fd,
+                     MaskedTextFrame("{\"type\":\"connection_init\",\"payload\":{\"token\":\"" +
+                                     g_ws_token + "\"}}") +
+                         MaskedTextFrame("{\"type\":\"subscribe\",\"id\":\"1\",\"payload\":"
+                                         "{\"query\":\"subscription { jobUpdates(job: \\\"" +
+                                         g_ws_job + "\\\") { type progress } }\"}}"))) {
+          c.open = false;
+        }
         g_connected.fetch_add(1);
         data.remove_prefix(end + 4);
       }
@@ -353,6 +384,8 @@ int main(int argc, char** argv) {
       o.sse_path = v;
     else if (k == "--sse-bearer")
       o.sse_bearer = v;
+    else if (k == "--ws-job")
+      o.ws_job = v;
     else if (k == "--clients")
       o.clients = std::atoi(v.c_str());
     else if (k == "--sampled")
@@ -373,11 +406,13 @@ int main(int argc, char** argv) {
   if (o.port == 0 || o.path.empty()) {
     std::fprintf(stderr,
                  "usage: bench_progress_load --port P --path PATH [--method POST|GET] [--bearer T] "
-                 "[--job NAME] [--clients N --sse-path P --sse-bearer T --sampled K] "
+                 "[--job NAME] [--clients N --sse-path P --sse-bearer T --sampled K [--ws-job J]] "
                  "[--connections C] [--duration S] [--rate R] [--drain S]\n");
     return 2;
   }
 
+  g_ws_job = o.ws_job;
+  g_ws_token = o.sse_bearer;
   std::vector<SseClient> clients(static_cast<size_t>(o.clients));
   for (SseClient& c : clients) {
     c.fd = Connect(o);
@@ -387,11 +422,16 @@ int main(int argc, char** argv) {
     }
     int big = 4 << 20;
     setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    if (!SendAll(c.fd, "GET " + o.sse_path + " HTTP/1.1\r\nHost: " + o.host +
-                           "\r\nAuthorization: Bearer " + o.sse_bearer +
-                           "\r\nAccept: text/event-stream\r\n\r\n")) {
-      return 1;
-    }
+    c.websocket = !o.ws_job.empty();
+    std::string request =
+        c.websocket
+            ? "GET " + o.sse_path + " HTTP/1.1\r\nHost: " + o.host +
+                  "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+            : "GET " + o.sse_path + " HTTP/1.1\r\nHost: " + o.host + "\r\nAuthorization: Bearer " +
+                  o.sse_bearer + "\r\nAccept: text/event-stream\r\n\r\n";
+    if (!SendAll(c.fd, request)) return 1;
   }
   std::vector<int64_t> latencies;
   latencies.reserve(1 << 22);
@@ -427,7 +467,7 @@ int main(int argc, char** argv) {
     for (SseClient& c : clients) {
       open += c.open;
       with_latest += c.newest_sent_ns == g_newest_sent_ns.load();
-      bad_status += c.headers && c.status != 200;
+      bad_status += c.headers && c.status != (c.websocket ? 101 : 200);
       counts.push_back(c.events);
       close(c.fd);
     }
