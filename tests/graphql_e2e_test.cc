@@ -308,6 +308,16 @@ TEST(GraphqlE2eTest, GraphqlWsClientFollowsA2x2Sweep) {
     EXPECT_EQ(result["progress"][job], stored["progress"]) << job;
   }
 
+  // A job's log (the job has ended): every stored line in order, then complete.
+  EXPECT_TRUE(result["log"]["complete"]) << result["logJob"] << ": " << result["log"].dump();
+  EXPECT_FALSE(result["log"]["next"].empty());
+  int64_t previous_line = 0;
+  for (const json& next : result["log"]["next"]) {
+    int64_t id = next["data"]["jobLog"]["id"];
+    EXPECT_GT(id, previous_line);
+    previous_line = id;
+  }
+
   // A query over the socket: one next, then complete.
   EXPECT_EQ(result["query"]["next"],
             json::array({{{"data", {{"sweep", {{"id", sweep}, {"jobCount", 4}}}}}}}));

@@ -132,6 +132,10 @@ result.twoFields = await run(good, {
   query: 'subscription { jobLog(job: "x") { line } jobUpdates(job: "x") { id } }',
 });
 result.unknownJob = await run(good, { query: 'subscription { jobUpdates(job: "no-such-job") { id } }' });
+// A job's log, which has ended: every line, then complete.
+const firstJob = Object.keys(result.statuses).sort()[0];
+result.logJob = firstJob;
+result.log = await run(good, { query: `subscription { jobLog(job: "${firstJob}") { id line } }` });
 await good.dispose();
 
 // A wrong token: closed with 4403 Forbidden.

@@ -358,6 +358,22 @@ TEST_F(WebSocketTest, StopClosesEveryConnectionWithGoingAway) {
   EXPECT_FALSE(socket->SendText("late"));
 }
 
+TEST_F(WebSocketTest, PastTheCapAnUpgradeIsAnswered503) {
+  HttpServerOptions options;
+  options.max_websockets = 1;
+  Start(options);
+  Client first(port());
+  ASSERT_EQ(first.Handshake("graphql-transport-ws").rfind("HTTP/1.1 101", 0), 0u);
+  Client second(port());
+  std::string header = second.Handshake("graphql-transport-ws");
+  EXPECT_EQ(header.rfind("HTTP/1.1 503", 0), 0u) << header;
+  // The first one still works.
+  first.SendText("still");
+  auto frame = first.Read();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->payload, "echo still");
+}
+
 TEST_F(WebSocketTest, TicksWhileOpen) {
   Start();
   Client client(port());
