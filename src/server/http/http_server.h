@@ -194,6 +194,9 @@ struct HttpServerOptions {
   size_t max_websockets = 10000;
   size_t max_websocket_message_bytes = 1 << 20;
   size_t max_websocket_buffered_bytes = 16 << 20;
+  // A WebSocket is pinged this often; one from which nothing (not even a pong) came for two
+  // intervals is closed with 1001, so that a peer gone without a word frees what it held.
+  std::chrono::milliseconds websocket_ping_interval{30000};
   // The logger of the request log (server/http/request_log.h): one line per request.
   std::string logger_name = "http";
   // Empty: the API's JSON, {"error":{"code":...,"message":...}}.

@@ -146,6 +146,8 @@ class SocketWebSocket : public WebSocket, public std::enable_shared_from_this<So
   WebSocketDecoder decoder_;
   std::string received_;  // the bytes that came with the request, read first
   Clock::time_point next_tick_ = Clock::now() + kTickInterval;
+  Clock::time_point last_heard_ = Clock::now();  // the last bytes from the client
+  Clock::time_point next_ping_ = Clock::now() + reactor_.options_.websocket_ping_interval;
 };
 
 Result<std::unique_ptr<WebSocketReactor>> WebSocketReactor::Create(
@@ -300,7 +302,21 @@ void WebSocketReactor::Loop() {
       if (!socket->received_.empty()) OnReadable(socket);
       if (socket->DueToFinish(now)) {
         Finish(socket);
-      } else if (now >= socket->next_tick_ && socket->handler_) {
+        continue;
+      }
+      if (now >= socket->next_ping_) {
+        socket->next_ping_ = now + options_.websocket_ping_interval;
+        std::lock_guard<std::mutex> lock(socket->mutex_);
+        if (now - socket->last_heard_ >= 2 * options_.websocket_ping_interval) {
+          Logger(options_.logger_name)
+              .info("websocket client={} closed: no answer to pings", socket->remote_);
+          socket->QueueCloseLocked(kWebSocketGoingAway, "no answer to pings");
+        } else if (!socket->closing_) {
+          socket->outbound_ += EncodeWebSocketFrame(WebSocketOpcode::kPing, "");
+          socket->FlushLocked();
+        }
+      }
+      if (now >= socket->next_tick_ && socket->handler_) {
         socket->next_tick_ = now + kTickInterval;
         socket->handler_->OnTick(socket, now);
       }
@@ -325,6 +341,7 @@ void WebSocketReactor::OnReadable(const std::shared_ptr<SocketWebSocket>& socket
     gone = true;  // end of stream, or a reset
     break;
   }
+  if (!bytes.empty()) socket->last_heard_ = Clock::now();
   std::vector<WebSocketMessage> messages;
   auto failure = socket->decoder_.Feed(bytes, messages);
   std::vector<std::string> texts;

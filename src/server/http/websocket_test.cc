@@ -374,6 +374,40 @@ TEST_F(WebSocketTest, PastTheCapAnUpgradeIsAnswered503) {
   EXPECT_EQ(frame->payload, "echo still");
 }
 
+// Pinged every interval; a client that answers stays, one that sends nothing for two intervals
+// is closed with 1001.
+TEST_F(WebSocketTest, PingsAndClosesAClientThatNeverAnswers) {
+  HttpServerOptions options;
+  options.websocket_ping_interval = std::chrono::milliseconds(500);
+  Start(options);
+  Client answering(port()), silent(port());
+  answering.Handshake("graphql-transport-ws");
+  silent.Handshake("graphql-transport-ws");
+  auto deadline = Clock::now() + std::chrono::seconds(3);
+  int pings = 0;
+  while (Clock::now() < deadline) {
+    auto frame = answering.Read();
+    ASSERT_TRUE(frame.has_value());
+    ASSERT_EQ(frame->opcode, 0x9) << "a ping";
+    answering.Send(Masked(0x8A, frame->payload));
+    ++pings;
+  }
+  EXPECT_GE(pings, 3);
+  std::optional<Frame> frame;
+  do {
+    frame = silent.Read();
+  } while (frame && frame->opcode == 0x9);
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->opcode, 0x8);
+  EXPECT_EQ(frame->close_code(), 1001);
+  EXPECT_EQ(handler->WaitClosed(1), std::vector<uint16_t>{1001});
+  answering.SendText("alive");
+  frame = answering.Read();
+  while (frame && frame->opcode == 0x9) frame = answering.Read();
+  ASSERT_TRUE(frame.has_value());
+  EXPECT_EQ(frame->payload, "echo alive");
+}
+
 TEST_F(WebSocketTest, TicksWhileOpen) {
   Start();
   Client client(port());
