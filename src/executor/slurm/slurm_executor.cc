@@ -158,9 +158,9 @@ Status SlurmExecutor::Launch(Job& base_job) {
   // record without an id looks for the job in Slurm before anything is submitted again.
   Persist(job, Durability::kDurable);
   Result<std::string> slurm_id = transport_->Submit(submission);
-  // Taken once sbatch has answered: a listing that another job's thread began while sbatch ran
-  // may lack this job, and must not count as newer than its submission.
-  auto submitted_at = steady_clock::now();
+  // Taken once sbatch has answered: a listing that another job's thread started while sbatch
+  // ran may not hold the job yet, and must not make it look forgotten by Slurm.
+  const auto submitted_at = steady_clock::now();
   if (!slurm_id.ok()) {
     Logger("executor").warn("job={} refused by Slurm: {}", name, slurm_id.status().message());
     return slurm_id.status();
@@ -491,6 +491,10 @@ RecordedJobsExecutor::Outcome SlurmExecutor::Settle(Job& base_job) {
 Result<bool> SlurmExecutor::RecoverLaunch(Job& base_job) {
   auto& job = static_cast<SlurmJob&>(base_job);
   const std::string& name = job.name();
+  // Another server may have submitted it a moment ago (a job taken over, whose owner was killed
+  // while it submitted): a listing this executor took before now may predate it, and would show
+  // it as forgotten by Slurm. Its first look lists Slurm again.
+  job.submitted_at = steady_clock::now();
   const fs::path id_file = job.job_dir() / kJobIdFileName;
   if (auto recorded = ReadFile(id_file); recorded.ok() && !Trimmed(*recorded).empty()) {
     job.slurm_id = Trimmed(*recorded);

@@ -83,12 +83,13 @@ class SlurmExecutor : public RecordedJobsExecutor {
   struct SlurmJob : Job {
     using Job::Job;
     std::string slurm_id;  // once sbatch answered (guarded by mutex_)
-    std::chrono::steady_clock::time_point submitted_at{};  // a listing must be newer
-    std::optional<SlurmJobInfo> last_seen;                 // Follow's thread only
-    std::optional<SlurmJobView> ended;                     // how Slurm ended it
-    std::condition_variable wake;  // with mutex_: a stop for Follow's thread
-    bool vanished = false;         // Slurm no longer knows it (its record aged out)
-    std::string refused;           // why Slurm will never run it
+    // A listing must be newer: when sbatch answered, or when the job was adopted.
+    std::chrono::steady_clock::time_point submitted_at{};
+    std::optional<SlurmJobInfo> last_seen;  // Follow's thread only
+    std::optional<SlurmJobView> ended;      // how Slurm ended it
+    std::condition_variable wake;           // with mutex_: a stop for Follow's thread
+    bool vanished = false;                  // Slurm no longer knows it (its record aged out)
+    std::string refused;                    // why Slurm will never run it
   };
 
   std::unique_ptr<Job> NewJob(JobSpec spec) const override;

@@ -1,0 +1,148 @@
+// The slurm executor following a job it submitted, or one that another server submitted, over a
+// Slurm played by the test (FakeSlurm): no Slurm needed.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/files.h"
+#include "executor/slurm/slurm_executor.h"
+#include "support/test_paths.h"
+
+namespace trainyard::executor {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// One Slurm shared by several executors (the servers sharing its work dir): every job it is
+// given stays PENDING.
+struct FakeSlurm {
+  std::mutex mutex;
+  std::condition_variable listed;
+  std::vector<SlurmJobInfo> jobs;
+  int next_id = 1;
+  int listings = 0;
+  // A submission of this job answers only after a listing made while it was being submitted
+  // (an sbatch slower than another job's squeue).
+  std::string slow_submission;
+};
+
+class FakeTransport : public SlurmTransport {
+ public:
+  explicit FakeTransport(FakeSlurm& slurm) : slurm_(slurm) {}
+  std::string name() const override { return "fake"; }
+  Result<std::string> Submit(const SlurmSubmission& submission) override {
+    std::unique_lock lock(slurm_.mutex);
+    SlurmJobInfo job;
+    for (const std::string& option : submission.options) {
+      if (option.rfind("--job-name=", 0) == 0) job.name = option.substr(11);
+    }
+    if (job.name == slurm_.slow_submission) {
+      const int seen = slurm_.listings;
+      slurm_.listed.wait_for(lock, 5s, [&] { return slurm_.listings > seen; });
+    }
+    job.id = std::to_string(slurm_.next_id++);
+    job.command = submission.script.string();
+    job.state = "PENDING";
+    job.reason = "Priority";
+    slurm_.jobs.push_back(job);
+    return job.id;
+  }
+  Result<std::vector<SlurmJobInfo>> ListJobs() override {
+    std::lock_guard lock(slurm_.mutex);
+    slurm_.listings += 1;
+    slurm_.listed.notify_all();
+    return slurm_.jobs;
+  }
+  Status Signal(const std::string&, const std::string&) override { return Status::Ok(); }
+  Status Cancel(const std::string&) override { return Status::Ok(); }
+
+ private:
+  FakeSlurm& slurm_;
+};
+
+class SlurmAdoptionTest : public ::testing::Test {
+ protected:
+  // `poll_interval`: long enough that a listing taken at a job's first look is still fresh
+  // when the next job is looked at.
+  std::unique_ptr<SlurmExecutor> NewExecutor(std::chrono::milliseconds poll_interval = 2s) {
+    SlurmExecutorOptions options;
+    options.work_dir = temp_.path() / "slurm-jobs";
+    options.wrapper_path = "/usr/local/bin/trainyard-wrap";
+    options.detach_jobs = true;
+    options.poll_interval = poll_interval;
+    return std::make_unique<SlurmExecutor>(options, std::make_unique<FakeTransport>(slurm_));
+  }
+
+  JobSpec Spec(const std::string& name) {
+    JobSpec spec;
+    spec.definition.job_name = name;
+    spec.command = {"true"};
+    spec.artifact_dir = temp_.path() / "artifacts" / name;
+    return spec;
+  }
+
+  // Waits until the executor submitted the job to Slurm (its id recorded).
+  void WaitForSubmission(const std::string& name) {
+    const fs::path id_file = temp_.path() / "slurm-jobs" / name / SlurmExecutor::kJobIdFileName;
+    for (int i = 0; i < 200 && !fs::exists(id_file); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(fs::exists(id_file)) << name << " was not submitted";
+  }
+
+  testing::TempDir temp_;
+  FakeSlurm slurm_;
+};
+
+// The adopting executor listed Slurm (for a job of its own) just before the other server
+// submitted the job it adopts: that listing predates the job, and must not make the job look
+// forgotten by Slurm (which ended it Failed: "trainyard-wrap did not finish ... no longer known").
+TEST_F(SlurmAdoptionTest, AListingOlderThanTheAdoptionIsNotTrustedForTheAdoptedJob) {
+  auto adopter = NewExecutor();
+  ASSERT_TRUE(adopter->Submit(Spec("its-own")).ok());
+  WaitForSubmission("its-own");
+  // Its own job's first look lists Slurm (a Describe until it shows the listing's message).
+  for (int i = 0; i < 200; ++i) {
+    auto own = adopter->Describe("its-own");
+    ASSERT_TRUE(own.ok());
+    if (own->status.transitions().back().message.find("Waiting in Slurm's queue") !=
+        std::string::npos)
+      break;
+    std::this_thread::sleep_for(10ms);
+  }
+  auto submitter = NewExecutor();
+  ASSERT_TRUE(submitter->Submit(Spec("taken-over")).ok());
+  WaitForSubmission("taken-over");
+
+  ASSERT_TRUE(adopter->Adopt("taken-over", temp_.path() / "artifacts" / "taken-over").ok());
+  std::this_thread::sleep_for(300ms);  // its first look at Slurm
+  auto adopted = adopter->Describe("taken-over");
+  ASSERT_TRUE(adopted.ok()) << adopted.status().ToString();
+  EXPECT_EQ(adopted->status.status(), core::JobStatus::kInProgress)
+      << adopted->status.ToJson().dump();
+  EXPECT_NE(adopted->status.transitions().back().message.find("Waiting in Slurm's queue"),
+            std::string::npos)
+      << adopted->status.ToJson().dump();
+}
+
+// Another job's thread lists Slurm while sbatch of this one runs: that listing, taken after
+// sbatch was called but before Slurm had the job, must not make the job look forgotten.
+TEST_F(SlurmAdoptionTest, AListingTakenWhileTheJobWasSubmittedIsNotTrustedForIt) {
+  auto executor = NewExecutor(100ms);
+  ASSERT_TRUE(executor->Submit(Spec("lists")).ok());
+  WaitForSubmission("lists");
+  {
+    std::lock_guard lock(slurm_.mutex);
+    slurm_.slow_submission = "slow";
+  }
+  ASSERT_TRUE(executor->Submit(Spec("slow")).ok());
+  WaitForSubmission("slow");
+  std::this_thread::sleep_for(300ms);  // its first looks at Slurm
+  auto slow = executor->Describe("slow");
+  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  EXPECT_EQ(slow->status.status(), core::JobStatus::kInProgress) << slow->status.ToJson().dump();
+}
+
+}  // namespace
+}  // namespace trainyard::executor
