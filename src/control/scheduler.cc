@@ -242,6 +242,15 @@ fs::path Scheduler::JobWorkDir(const std::string& executor_job_name) const {
   return options_.work_dir / executor_job_name;
 }
 
+fs::path Scheduler::ArtifactDir(const std::string& executor_name,
+                                const std::string& executor_job_name) const {
+  if (auto executor = executors_.find(executor_name); executor != executors_.end()) {
+    fs::path shared = executor->second->SharedArtifactDir(executor_job_name);
+    if (!shared.empty()) return shared;
+  }
+  return JobWorkDir(executor_job_name) / "artifacts";
+}
+
 namespace {
 Event StatusEvent(const JobRecord& job, const std::string& message) {
   Event event;
@@ -501,8 +510,8 @@ Status Scheduler::Recover() {
         }
         if (executor->second->ReachableFromAnyServer()) {
           // Its executor follows only the jobs its server asks for (others share its records).
-          Status adopted = executor->second->Adopt(job.executor_job_name,
-                                                   JobWorkDir(job.executor_job_name) / "artifacts");
+          Status adopted = executor->second->Adopt(
+              job.executor_job_name, ArtifactDir(job.executor, job.executor_job_name));
           if (!adopted.ok() && adopted.code() != StatusCode::kNotFound) {
             Logger("control").warn("job={} cannot be adopted after the restart: {}", job.name,
                                    adopted.message());
@@ -713,11 +722,19 @@ Status Scheduler::Finish(JobRecord job, const executor::JobDescription& descript
   if (error) {
     Logger("control").error("job={} work dir could not be removed: {}", job.name, error.message());
   }
+  // Packed where every server reads them (SharedArtifactDir): stored now, so no longer needed.
+  const fs::path artifacts = ArtifactDir(job.executor, job.executor_job_name);
+  if (artifacts == JobWorkDir(job.executor_job_name) / "artifacts") return Status::Ok();
+  fs::remove_all(artifacts, error);
+  if (error) {
+    Logger("control").error("job={} artifacts '{}' could not be removed: {}", job.name,
+                            artifacts.string(), error.message());
+  }
   return Status::Ok();
 }
 
 Status Scheduler::StoreOutputs(const JobRecord& job, const OutputKeys& keys) {
-  fs::path artifacts = JobWorkDir(job.executor_job_name) / "artifacts";
+  const fs::path artifacts = ArtifactDir(job.executor, job.executor_job_name);
   std::error_code error;
   if (!fs::is_directory(artifacts, error)) return Status::Ok();  // ended before it had any
   for (const fs::directory_entry& entry : fs::directory_iterator(artifacts, error)) {
@@ -852,7 +869,7 @@ Result<metadata::ClaimResult::Outcome> Scheduler::Submit(JobRecord job, const Sw
   }
   spec.code_source = *code;
   spec.command = request.command;
-  spec.artifact_dir = JobWorkDir(job.executor_job_name) / "artifacts";
+  spec.artifact_dir = ArtifactDir(job.executor, job.executor_job_name);
   if (options_.complete_job_spec) {
     if (Status completed = options_.complete_job_spec(request, spec); !completed.ok()) {
       TY_RETURN_IF_ERROR(EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,

@@ -251,6 +251,11 @@ class Scheduler {
   Status WriteState(const metadata::JobRecord& job, const std::string& message = "");
   Result<SweepRequest> RequestOf(const std::string& sweep_id);
   std::filesystem::path JobWorkDir(const std::string& executor_job_name) const;
+  // Where the job's executor packs its artifacts and StoreOutputs reads them: the executor's
+  // SharedArtifactDir when it names one (any server may finish the job), else
+  // <work dir>/<job>/artifacts.
+  std::filesystem::path ArtifactDir(const std::string& executor_name,
+                                    const std::string& executor_job_name) const;
 
   SchedulerOptions options_;
   metadata::MetadataStore& metadata_;

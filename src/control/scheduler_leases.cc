@@ -124,13 +124,15 @@ bool Scheduler::AdoptTakenOver(const std::string& job_name, Running& running) {
     return false;
   }
   if (core::IsTerminal(job->status)) return true;  // ended meanwhile: nothing to follow
-  Status adopted = running.executor->Adopt(job->executor_job_name,
-                                           JobWorkDir(job->executor_job_name) / "artifacts");
+  const fs::path artifacts = ArtifactDir(job->executor, job->executor_job_name);
+  Status adopted = running.executor->Adopt(job->executor_job_name, artifacts);
   if (adopted.ok()) {
     auto description = running.executor->Describe(job->executor_job_name);
     std::error_code error;
-    if (description.ok() && core::IsTerminal(description->status.status()) &&
-        !fs::exists(JobWorkDir(job->executor_job_name) / "artifacts", error)) {
+    // Outputs packed where every server reads them (SharedArtifactDir) are stored from here.
+    const bool shared = !running.executor->SharedArtifactDir(job->executor_job_name).empty();
+    if (!shared && description.ok() && core::IsTerminal(description->status.status()) &&
+        !fs::exists(artifacts, error)) {
       // Its code ended while the stopped server followed it, which packed its outputs on its
       // own machine: they cannot be stored from here.
       Status ended = EndWithoutRunning(

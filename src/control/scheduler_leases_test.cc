@@ -45,11 +45,17 @@ struct Backend {
 // executor may adopt its jobs); otherwise it plays a local executor (its own backend).
 class BackendExecutor : public executor::Executor {
  public:
-  BackendExecutor(Backend& backend, bool reachable) : backend_(backend), reachable_(reachable) {}
+  // `shared_artifacts`: where every server reads the artifacts (SharedArtifactDir), as on Slurm;
+  // empty: each server's own work dir.
+  BackendExecutor(Backend& backend, bool reachable, fs::path shared_artifacts = {})
+      : backend_(backend), reachable_(reachable), shared_artifacts_(std::move(shared_artifacts)) {}
   std::string name() const override { return "shared"; }
   executor::TrainerKind AcceptedTrainer() const override { return executor::TrainerKind::kCommand; }
   bool RemembersJobsAcrossRestarts() const override { return true; }
   bool ReachableFromAnyServer() const override { return reachable_; }
+  fs::path SharedArtifactDir(const std::string& job_name) const override {
+    return shared_artifacts_.empty() ? fs::path() : shared_artifacts_ / job_name;
+  }
   Status Adopt(const std::string& job_name, const fs::path& artifact_dir) override {
     if (!reachable_) return Executor::Adopt(job_name, artifact_dir);
     std::lock_guard lock(backend_.mutex);
@@ -97,6 +103,7 @@ class BackendExecutor : public executor::Executor {
  private:
   Backend& backend_;
   bool reachable_;
+  fs::path shared_artifacts_;
   std::set<std::string> followed_;
   std::vector<std::string> stopped_;
 };
@@ -261,6 +268,38 @@ TEST_F(SchedulerLeasesTest, AnExpiredLeaseIsTakenOverOnAnExecutorEveryServerReac
   a->RunOnce();
   EXPECT_NE(log.Text().find("no longer followed here"), std::string::npos) << log.Text();
   EXPECT_EQ(metadata_->GetJob(jobs[1].name)->owner, "b");
+}
+
+// A server stops after its job's code ended and its artifacts were packed, before it stored
+// them: packed where every server reads them (SharedArtifactDir), they are stored by the server
+// that takes the job over, which records it Completed and then removes them.
+TEST_F(SchedulerLeasesTest, OutputsPackedByAStoppedServerAreStoredByTheOneThatTakesTheJobOver) {
+  Backend backend;
+  const fs::path shared = temp_.path() / "shared-artifacts";
+  BackendExecutor executor_a(backend, true, shared), executor_b(backend, true, shared);
+  auto a = MakeScheduler("a", executor_a, 1, milliseconds(300));
+  auto created = a->CreateSweep(Request(1, 0));
+  ASSERT_TRUE(created.ok());
+  a->RunOnce();
+  const std::string name = Jobs(created->sweep.id).at(0).name;
+  EXPECT_EQ(backend.jobs.at(name).spec.artifact_dir, shared / name);
+  Move(backend, name, SecondaryStatus::kDownloading);
+  Move(backend, name, SecondaryStatus::kTraining);
+  a->RunOnce();
+  // Its code ends and its artifacts are packed; server a stops before its next pass.
+  Move(backend, name, SecondaryStatus::kUploading);
+  Move(backend, name, SecondaryStatus::kCompleted);
+  ASSERT_TRUE(fs::exists(shared / name / "model.tar.gz"));
+  std::this_thread::sleep_for(milliseconds(400));
+  auto b = MakeScheduler("b", executor_b, 1, milliseconds(300));
+  b->RunOnce();
+  auto job = metadata_->GetJob(name);
+  EXPECT_EQ(job->owner, "b");
+  EXPECT_EQ(job->status, core::JobStatus::kCompleted) << job->failure_reason;
+  std::ostringstream model;
+  ASSERT_TRUE(objects_->Get(OutputPrefix(name) + "model.tar.gz", model).ok());
+  EXPECT_EQ(model.str(), "model of " + name);
+  EXPECT_FALSE(fs::exists(shared / name));
 }
 
 TEST_F(SchedulerLeasesTest, AJobOnAStoppedServersLocalExecutorFailsOrIsQueuedAgain) {

@@ -103,6 +103,15 @@ class Executor {
                               "': its jobs live on the machine that started them");
   }
 
+  // Where the artifacts of `job_name` must go when every server has to read them: a directory
+  // that every server sharing the executor's records sees at the same path (the Slurm executor's
+  // shared work dir), so that whichever server finishes a job taken over stores the outputs that
+  // another server's executor packed. Empty: the caller's own directory will do (the job's
+  // outputs are packed by the server that follows it, or fetched again by the one that adopts
+  // it, as SageMaker's are).
+  virtual std::filesystem::path SharedArtifactDir(const std::string& /*job_name*/) const {
+    return {};
+  }
   // `listener` is called, from any thread, after one of this executor's jobs changed its
   // status, so that the caller can act at once instead of at its next poll. Null removes it;
   // once this returns, the old listener is no longer running nor called.

@@ -94,6 +94,11 @@ Status SlurmExecutor::AdoptRunningJobs() {
   return AdoptRecordedJobs().status();
 }
 
+fs::path SlurmExecutor::SharedArtifactDir(const std::string& job_name) const {
+  if (!options_.detach_jobs) return {};
+  return recorded_jobs_options().work_dir / job_name / "artifacts";
+}
+
 Status SlurmExecutor::Submit(const JobSpec& spec) {
   if (object_store_staging() && !options_.job_staging) {
     return FailedPrecondition("the slurm executor's object-store staging has no object store");

@@ -74,6 +74,10 @@ class SlurmExecutor : public RecordedJobsExecutor {
   Status Adopt(const std::string& job_name, const std::filesystem::path& artifact_dir) override {
     return AdoptRecordedJob(job_name, artifact_dir);
   }
+  // <work_dir>/<job>/artifacts with detach_jobs (the work dir every server shares): the
+  // artifacts are packed where any server stores them from, so that a server killed after
+  // packing them leaves nothing on its own disk that the job's outputs need.
+  std::filesystem::path SharedArtifactDir(const std::string& job_name) const override;
 
   // The files of a job's directory.
   static constexpr char kScriptFileName[] = "slurm-job.sh";
