@@ -1,5 +1,7 @@
 #include "executor/recorded_jobs.h"
 
+#include <thread>
+
 #include "common/log.h"
 #include "executor/job_root.h"
 
@@ -175,6 +177,32 @@ void RecordedJobsExecutor::RunJob(Job& job) {
     return;
   }
 
+  // Another executor sharing the records (a server that took the job over, or the one whose
+  // lease on it expired and that still follows it) may be ending it at this instant: the end is
+  // made by one at a time, and by one only.
+  std::optional<FileLock> end_lock;
+  if (options_.detach_jobs) {
+    Result<FileLock> locked = LockJobEnd(job);
+    if (!locked.ok()) {
+      if (shutting_down_) {
+        std::lock_guard lock(mutex_);
+        finished_threads_.push_back(&job);
+        return;
+      }
+      Logger("executor")
+          .warn("job={} its end is made without the lock on it: {}", name,
+                locked.status().message());
+    } else {
+      end_lock.emplace(std::move(locked).value());
+    }
+    if (TakeEndRecordedElsewhere(job)) {
+      NotifyStatusChanged(name);
+      std::lock_guard lock(mutex_);
+      finished_threads_.push_back(&job);
+      return;
+    }
+  }
+
   Outcome outcome;
   if (status.ok()) {
     outcome = Settle(job);
@@ -218,6 +246,45 @@ void RecordedJobsExecutor::RunJob(Job& job) {
   if (!options_.keep_job_roots) RemoveLeftover(job.root.root());
   std::lock_guard lock(mutex_);
   finished_threads_.push_back(&job);
+}
+
+Result<FileLock> RecordedJobsExecutor::LockJobEnd(Job& job) {
+  const fs::path lock_file = job.job_dir() / "end.lock";
+  TY_RETURN_IF_ERROR(MakeDirectories(job.job_dir()));
+  while (true) {
+    Result<FileLock> locked = FileLock::Acquire(lock_file, /*create=*/true, "held");
+    if (locked.ok() || locked.status().code() != StatusCode::kFailedPrecondition) return locked;
+    // Held by another process ending the job: it packs the artifacts, then records the end.
+    if (shutting_down_) return Unavailable("the executor is shutting down");
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+bool RecordedJobsExecutor::TakeEndRecordedElsewhere(Job& job) {
+  std::error_code error;
+  if (!fs::exists(job.state_file(), error)) return false;
+  Result<std::unique_ptr<Job>> recorded = LoadJob(job.state_file());
+  if (!recorded.ok()) {
+    Logger("executor")
+        .warn("job={} its record cannot be read before its end: {}", job.name(),
+              recorded.status().message());
+    return false;
+  }
+  Job& other = **recorded;
+  if (!core::IsTerminal(other.status.status())) return false;
+  {
+    std::lock_guard lock(mutex_);
+    job.status = std::move(other.status);
+    job.exit_code = other.exit_code;
+    job.final_progress = std::move(other.final_progress);
+    job.final_metrics = std::move(other.final_metrics);
+    job.stop_requested = other.stop_requested;
+    job.max_runtime_exceeded = other.max_runtime_exceeded;
+  }
+  Logger("executor")
+      .info("job={} its end ({}) was recorded by another server following it: taken as recorded",
+            job.name(), core::ToString(job.status.secondary_status()));
+  return true;
 }
 
 void RecordedJobsExecutor::Finish(Job& job, const Outcome& outcome) {

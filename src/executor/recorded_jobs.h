@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/file_lock.h"
 #include "common/files.h"
 #include "common/step_hook.h"
 #include "contract/ml_root.h"
@@ -181,6 +182,15 @@ class RecordedJobsExecutor : public Executor {
 
  private:
   void RunJob(Job& job);
+  // With detach_jobs: the lock on <job dir>/end.lock, held while the job's end is made (its
+  // exit read, its artifacts packed, its end recorded), so that two executors following one job
+  // (a server that took it over, and one whose lease on it expired) never end it together.
+  // Waits while another process holds it; Unavailable once shutting down.
+  Result<FileLock> LockJobEnd(Job& job);
+  // Under that lock: when the job's record shows an end that another executor recorded, takes
+  // it (status, exit code, final progress and metrics; its artifacts are packed already) and
+  // returns true.
+  bool TakeEndRecordedElsewhere(Job& job);
   void Finish(Job& job, const Outcome& outcome);
   Result<std::unique_ptr<Job>> LoadJob(const std::filesystem::path& state_file);
 

@@ -191,6 +191,31 @@ TEST_F(DetachedLocalExecutorTest, AJobOutlivesItsExecutorAndCompletesUnderTheNex
   EXPECT_EQ(third->Submit(spec).code(), StatusCode::kAlreadyExists);
 }
 
+// Two executors following one job at once, as two servers do when one took over a job whose
+// owner's lease expired while it still followed it: one of them ends the job (its exit read, its
+// artifacts packed, its end recorded, its root removed), and the other takes that end as
+// recorded instead of finding the root gone.
+TEST_F(DetachedLocalExecutorTest, TwoExecutorsFollowingOneJobTakeTheSameEnd) {
+  JobSpec spec = ShellJob("twice-followed", "sleep 1; echo weights > \"$SM_MODEL_DIR/model.bin\"");
+  auto first = NewExecutor();
+  StartJob(*first, spec);
+  ASSERT_GT(Wrapper("twice-followed").pid, 0);
+  auto second = NewExecutor();
+  ASSERT_TRUE(second->AdoptRunningJobs().ok());
+  ASSERT_TRUE(second->Describe("twice-followed").ok());
+  JobDescription by_first = WaitForEnd(*first, "twice-followed");
+  JobDescription by_second = WaitForEnd(*second, "twice-followed");
+  for (const JobDescription* description : {&by_first, &by_second}) {
+    EXPECT_EQ(description->status.status(), JobStatus::kCompleted)
+        << description->status.ToJson().dump();
+    EXPECT_EQ(description->exit_code, 0);
+  }
+  EXPECT_TRUE(fs::exists(spec.artifact_dir / "model.tar.gz"));
+  first.reset();
+  second.reset();
+  EXPECT_EQ(State("twice-followed")["status"]["status"], "Completed");
+}
+
 TEST_F(DetachedLocalExecutorTest, AJobThatEndedUnwatchedIsFinishedFromItsExitFile) {
   JobSpec spec = ShellJob("unwatched", "sleep 1; echo 'out of memory' >&2; exit 3");
   auto first = NewExecutor();
