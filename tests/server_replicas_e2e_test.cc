@@ -73,10 +73,11 @@ class ServerReplicasTest : public ::testing::Test {
   // test sees which replica ran it, how often, and when.
   json MarkerTrainer(const std::string& seconds = "0.05") const {
     const std::string markers = (temp_.path() / "markers").string();
-    return {{"command",
-             {"sh", "-c",
-              "s=$(date +%s%N); sleep " + seconds + "; echo \"$SM_MODEL_DIR $s $(date +%s%N)\" >> " + markers +
-                  "/$TRAINING_JOB_NAME"}}};
+    return {
+        {"command",
+         {"sh", "-c",
+          "s=$(date +%s%N); sleep " + seconds + "; echo \"$SM_MODEL_DIR $s $(date +%s%N)\" >> " +
+              markers + "/$TRAINING_JOB_NAME"}}};
   }
 
   struct Run {
@@ -310,15 +311,10 @@ TEST_F(ServerReplicasTest, AKilledReplicasSlurmJobsAreTakenOverAndCompleteOnce) 
 // Three replicas on Slurm; two are killed (SIGKILL) at random instants during a 20-job sweep.
 // Every job completes, each job's code ran once, the sweep's max_parallel held at every instant
 // (from the jobs' own start and end times), and an event-stream client of the surviving replica
-// saw every status change the store recorded.
-//
-// Disabled: it failed in 3 of 7 runs, each time with one job Failed. Twice a replica had been
-// killed after its executor packed a job's outputs into that replica's own work dir and before
-// its scheduler stored them, which leaves the job to a replica that cannot reach them
-// (docs/scale-out.md, "Not yet"); once the replica that took a job over found it ended in Slurm
-// but no exit file ("trainyard-wrap did not finish (Slurm job N: no longer known)"), not yet
-// explained. Run it with --gtest_also_run_disabled_tests.
-TEST_F(ServerReplicasTest, DISABLED_TwentyJobsCompleteOnceWhileTwoOfThreeReplicasAreKilled) {
+// saw every status change the store recorded. A replica killed after packing a job's outputs
+// leaves them in the shared Slurm work dir, where the replica that takes the job over stores
+// them from.
+TEST_F(ServerReplicasTest, TwentyJobsCompleteOnceWhileTwoOfThreeReplicasAreKilled) {
   if (SlurmCluster::Get() == nullptr) {
     GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
   }
@@ -383,8 +379,22 @@ TEST_F(ServerReplicasTest, DISABLED_TwentyJobsCompleteOnceWhileTwoOfThreeReplica
   reader.join();
   EXPECT_EQ(ended["counts"].value("Completed", 0), kJobs) << ended.dump();
   json jobs = c->Get("/api/v1/jobs?sweep=" + sweep + "&limit=100").Json()["jobs"];
+  // What each replica logged about a job, for a job that did not complete.
+  auto logged_about = [&](const std::string& job) {
+    std::string lines;
+    const std::map<std::string, ServerProcess*> replicas{
+        {"a", a.get()}, {"b", b.get()}, {"c", c.get()}};
+    for (const auto& [name, replica] : replicas) {
+      std::istringstream output(replica->OutputSoFar());
+      for (std::string line; std::getline(output, line);) {
+        if (line.find(job) != std::string::npos) lines += name + ": " + line + "\n";
+      }
+    }
+    return lines;
+  };
   for (const json& job : jobs) {
-    EXPECT_EQ(job["status"], "Completed") << job.dump();
+    EXPECT_EQ(job["status"], "Completed") << job.dump() << "\n"
+                                          << logged_about(job["name"].get<std::string>());
     EXPECT_EQ(job["attempt"], 0) << job.dump();
   }
   std::map<std::string, std::vector<Run>> runs = Runs();
