@@ -133,10 +133,10 @@ class ServerReplicasTest : public ::testing::Test {
 TEST_F(ServerReplicasTest, TwoReplicasRacingOnAThousandQueuedJobsRunEachOnceWithinTheLimits) {
   constexpr int kJobs = 1000;
   constexpr int kMaxParallel = 6;
-  // Each replica counts the jobs of both against its own --max-running: a claims while fewer
-  // than 4 run, b while fewer than 8 (a alone, woken by the sweep it creates, would otherwise
-  // take every slot that its own ended jobs free).
-  auto a = StartReplica("a", 4);
+  // The same capacity on both: each counts the jobs of both against its --max-running. Each
+  // claims at its own rounds, not when its own job ends, so that the slots its jobs free are
+  // not always its own to fill (SchedulerOptions::spread_claims).
+  auto a = StartReplica("a", 8);
   auto b = StartReplica("b", 8);
   json values = json::array();
   for (int i = 0; i < kJobs; ++i) values.push_back(i);
@@ -162,22 +162,26 @@ TEST_F(ServerReplicasTest, TwoReplicasRacingOnAThousandQueuedJobsRunEachOnceWith
 
   std::map<std::string, std::vector<Run>> runs = Runs();
   ASSERT_EQ(runs.size(), static_cast<size_t>(kJobs + 8));
-  std::map<std::string, int> by_replica;
+  std::map<std::string, int> by_replica, race_by_replica;
   std::map<std::string, std::vector<Run>> race_runs;
   for (const auto& [job, list] : runs) {
     EXPECT_EQ(list.size(), 1u) << job << " ran " << list.size() << " times";
     for (const Run& run : list) by_replica[run.replica] += 1;
-    if (job.rfind("race-", 0) == 0) race_runs[job] = list;
+    if (job.rfind("race-", 0) == 0) {
+      race_runs[job] = list;
+      for (const Run& run : list) race_by_replica[run.replica] += 1;
+    }
   }
   EXPECT_EQ(race_runs.size(), static_cast<size_t>(kJobs));
-  EXPECT_GT(by_replica["a"], 0) << "replica a ran no job";
-  EXPECT_GT(by_replica["b"], 0) << "replica b ran no job";
   EXPECT_EQ(by_replica["a"] + by_replica["b"], kJobs + 8);
+  // The claims spread over the two (equal capacity): each ran at least a fifth of the race.
+  EXPECT_GE(race_by_replica["a"], kJobs / 5) << "replica a ran " << race_by_replica["a"];
+  EXPECT_GE(race_by_replica["b"], kJobs / 5) << "replica b ran " << race_by_replica["b"];
   // The limits hold over both replicas: the sweep's max_parallel, and max_running in all.
   EXPECT_LE(MostAtOnce(race_runs), kMaxParallel);
   EXPECT_LE(MostAtOnce(runs), 8);
-  std::printf("jobs run by replica a: %d, b: %d; most at once: sweep %d, all %d\n", by_replica["a"],
-              by_replica["b"], MostAtOnce(race_runs), MostAtOnce(runs));
+  std::printf("race jobs run by replica a: %d, b: %d; most at once: sweep %d, all %d\n",
+              race_by_replica["a"], race_by_replica["b"], MostAtOnce(race_runs), MostAtOnce(runs));
   // Each job was claimed once: one start, as its first and only attempt.
   json first_page = a->Get("/api/v1/jobs?sweep=" + sweep + "&limit=1000").Json();
   for (const json& job : first_page["jobs"]) {

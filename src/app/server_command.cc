@@ -312,6 +312,8 @@ int Serve(ServerOptions options) {
   scheduling.owner_id = options.replica_id.empty() ? HostName() + ":" + options.data_dir.string()
                                                    : options.replica_id;
   scheduling.lease_duration = std::chrono::seconds(options.lease_seconds);
+  // Replicas sharing the store take turns at freed slots rather than the one whose job freed it.
+  scheduling.spread_claims = shared_store;
   Logger("app").info("replica_id={} lease_seconds={}", scheduling.owner_id, options.lease_seconds);
   scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);

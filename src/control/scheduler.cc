@@ -120,7 +120,7 @@ Scheduler::Scheduler(SchedulerOptions options, metadata::MetadataStore& metadata
       objects_(objects),
       executors_(std::move(executors)) {
   for (const auto& [name, executor] : executors_) {
-    executor->SetStatusListener([this](const std::string&) { Wake(); });
+    executor->SetStatusListener([this](const std::string&) { WakeToFollow(); });
   }
 }
 
@@ -162,6 +162,14 @@ void Scheduler::Shutdown() {
   }
 }
 
+void Scheduler::WakeToFollow() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    woken_to_follow_ = true;
+  }
+  wake_.notify_all();
+}
+
 void Scheduler::Wake() {
   {
     std::lock_guard lock(wake_mutex_);
@@ -170,15 +178,30 @@ void Scheduler::Wake() {
   wake_.notify_all();
 }
 
+std::chrono::steady_clock::time_point Scheduler::NextClaimRound() {
+  const auto interval = options_.poll_interval.count();
+  std::uniform_int_distribution<int64_t> jitter(interval / 2, interval + interval / 2);
+  return std::chrono::steady_clock::now() + std::chrono::milliseconds(jitter(claim_jitter_));
+}
+
 void Scheduler::Loop() {
+  auto next_claims = NextClaimRound();
   while (true) {
+    bool claim = true;
     {
       std::unique_lock lock(wake_mutex_);
-      wake_.wait_for(lock, options_.poll_interval, [this] { return woken_ || stopping_; });
+      const auto until = options_.spread_claims
+                             ? next_claims
+                             : std::chrono::steady_clock::now() + options_.poll_interval;
+      wake_.wait_until(lock, until, [this] { return woken_ || woken_to_follow_ || stopping_; });
       if (stopping_) return;
-      woken_ = false;
+      if (options_.spread_claims) {
+        claim = woken_ || std::chrono::steady_clock::now() >= next_claims;
+        if (claim) next_claims = NextClaimRound();
+      }
+      woken_ = woken_to_follow_ = false;
     }
-    std::vector<EndedJob> ended = Pass();
+    std::vector<EndedJob> ended = Pass(claim);
     if (ended.empty()) continue;
     {
       std::lock_guard lock(finisher_mutex_);
@@ -204,7 +227,7 @@ void Scheduler::RunOnce() {
   for (EndedJob& job : Pass()) FinishEnded(std::move(job));
 }
 
-std::vector<Scheduler::EndedJob> Scheduler::Pass() {
+std::vector<Scheduler::EndedJob> Scheduler::Pass(bool claim) {
   std::lock_guard lock(mutex_);
   KeepLeases();
   std::vector<EndedJob> ended = FollowRunning();
@@ -214,7 +237,7 @@ std::vector<Scheduler::EndedJob> Scheduler::Pass() {
   // The slots of the jobs that ended are filled before their outputs are stored (the claims
   // do not count the jobs in finishing_): storing is no work of the executor's, and a search's
   // short trials should not wait for it.
-  StartQueued();
+  if (claim) StartQueued();
   return ended;
 }
 
@@ -639,6 +662,17 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
         continue;
       }
       OutputKeys keys = OutputKeysOf(*request, name);
+      if (options_.spread_claims && job->status == core::JobStatus::kInProgress &&
+          job->secondary_status != core::SecondaryStatus::kUploading) {
+        // Its slot is free for every server's claims from now (ClaimJob does not count
+        // Uploading), not only for this one's while it stores the outputs.
+        JobRecord uploading = *job;
+        AppendTransition(uploading, core::SecondaryStatus::kUploading,
+                         "Uploading generated training model", Now());
+        if (LogIfFailed(WriteState(uploading), name, "its Uploading could not be recorded")) {
+          *job = std::move(uploading);
+        }
+      }
       ended.push_back(
           {std::move(job).value(), std::move(description).value(), running, std::move(keys)});
       it = running_.erase(it);

@@ -39,6 +39,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -99,6 +100,14 @@ struct SchedulerOptions {
   // third of it, by the queue thread); the jobs of a server that stops renewing are taken over
   // by another (docs/scale-out.md).
   std::chrono::milliseconds lease_duration{30'000};
+  // Several servers share the store: a server claims queued jobs at its own rounds only, every
+  // poll_interval varied at random between half and one and a half of it (so that the servers'
+  // rounds never fall into step), and not when one of its own jobs ends: a slot freed anywhere
+  // goes to whichever server looks next, so that the claims spread over the servers by their
+  // free slots instead of going to the server whose job freed the slot. Each round claims at
+  // most its free slots (max_running less its own running jobs). A sweep created or retried
+  // here still wakes its claims at once. False (one server): a freed slot is filled at once.
+  bool spread_claims = false;
 };
 
 // Where a job's outputs go in the object store (SweepRequest::output_root, files_root).
@@ -156,6 +165,11 @@ class Scheduler {
   };
 
   void Loop();
+  // Called by the executors' status listeners: follows the jobs now; claims too unless
+  // spread_claims.
+  void WakeToFollow();
+  // When the next round of claims is due (spread_claims): poll_interval, varied at random.
+  std::chrono::steady_clock::time_point NextClaimRound();
   void FinisherLoop();
   Status Recover();
   // Puts back in the queue a job whose code never started (its executor does not know it).
@@ -172,7 +186,8 @@ class Scheduler {
   // Records the changes of the running jobs; returns those that ended.
   std::vector<EndedJob> FollowRunning();
   // FollowRunning, then StartQueued; the ended jobs are marked finishing and returned.
-  std::vector<EndedJob> Pass();
+  // `claim`: StartQueued too.
+  std::vector<EndedJob> Pass(bool claim = true);
   // Finish, then the job leaves `finishing_`; one whose end could not be recorded is followed
   // again, so that a later pass finishes it again.
   void FinishEnded(EndedJob job);
@@ -275,8 +290,10 @@ class Scheduler {
 
   std::mutex wake_mutex_;
   std::condition_variable wake_;
-  bool woken_ = false;
+  bool woken_ = false;            // claims and follows at once
+  bool woken_to_follow_ = false;  // follows at once (an executor's job changed)
   bool stopping_ = false;
+  std::minstd_rand claim_jitter_{std::random_device{}()};  // the queue thread's
   std::thread thread_;
 
   // The finisher: records the ends of the jobs the queue thread saw end, in order.

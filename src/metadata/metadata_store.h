@@ -156,7 +156,8 @@ struct JobFilter {
 };
 
 // What ClaimJob counts before it takes a job: the jobs that have left the queue and not ended
-// (InProgress or Stopping), across every server sharing the store. 0: no limit.
+// (InProgress or Stopping), across every server sharing the store, but not those Uploading
+// (their code has ended: their outputs are being stored). 0: no limit.
 struct ClaimLimits {
   int max_running = 0;     // all jobs
   int executor_limit = 0;  // the jobs of the claimed job's executor

@@ -245,6 +245,20 @@ TEST_P(MetadataStoreConformanceTest, ClaimJobHoldsTheLimitsOfTheRunningJobs) {
   EXPECT_EQ(claim("b-001", {.executor_limit = 3}), Outcome::kAtExecutorLimit);
   // A job whose code ended, its end being recorded, does not count.
   EXPECT_EQ(claim("b-001", {.max_running = 3, .ending = {"a-000"}}), Outcome::kClaimed);
+  // Nor does one recorded Uploading (its outputs stored by whichever server ran it).
+  EXPECT_EQ(claim("b-002", {.max_running = 4}), Outcome::kAtMaxRunning);
+  {
+    JobRecord uploading = GetJob("b-000");
+    uploading.secondary_status = core::SecondaryStatus::kUploading;
+    ASSERT_TRUE(store_->UpdateJobState(uploading, {}).ok());
+  }
+  EXPECT_EQ(claim("b-002", {.max_running = 4}), Outcome::kClaimed);
+  {
+    JobRecord training = GetJob("b-000");
+    training.secondary_status = core::SecondaryStatus::kTraining;
+    ASSERT_TRUE(store_->UpdateJobState(training, {}).ok());
+    SetJobStatus("b-002", core::JobStatus::kCompleted);
+  }
   // Ended and Stopping jobs: the first does not count, the second does.
   SetJobStatus("a-000", core::JobStatus::kCompleted);
   SetJobStatus("a-001", core::JobStatus::kStopping);

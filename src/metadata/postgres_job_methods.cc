@@ -186,7 +186,7 @@ Result<ClaimResult> PostgresMetadataStore::ClaimJob(const JobRecord& job,
       TY_ASSIGN_OR_RETURN(PgResult rows,
                           connection.Exec(std::string("SELECT name, executor, sweep_id FROM jobs "
                                                       "WHERE ") +
-                                          kRunningCondition));
+                                          kCountedRunningCondition));
       std::vector<RunningJob> running;
       running.reserve(static_cast<size_t>(rows.Rows()));
       for (int i = 0; i < rows.Rows(); ++i) {

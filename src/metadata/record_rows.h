@@ -56,6 +56,10 @@ std::string DumpMetricMap(const std::map<std::string, double>& map);
 
 // The SQL condition of a job that counts against ClaimLimits: out of the queue, not ended.
 inline constexpr char kRunningCondition[] = "queued = 0 AND status IN ('InProgress', 'Stopping')";
+// The running jobs that ClaimJob counts against the limits: not those storing their outputs
+// (Uploading), whose code has ended, whichever server stores them.
+inline constexpr char kCountedRunningCondition[] =
+    "queued = 0 AND status IN ('InProgress', 'Stopping') AND secondary_status <> 'Uploading'";
 
 // One running job, as ClaimJob counts it.
 struct RunningJob {

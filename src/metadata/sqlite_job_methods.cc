@@ -150,7 +150,7 @@ Result<ClaimResult> SqliteMetadataStore::ClaimJob(const JobRecord& job,
     TY_ASSIGN_OR_RETURN(
         Statement running_query,
         db_->Prepare(std::string("SELECT name, executor, sweep_id FROM jobs WHERE ") +
-                     kRunningCondition));
+                     kCountedRunningCondition));
     std::vector<RunningJob> running;
     while (true) {
       TY_ASSIGN_OR_RETURN(bool more, running_query.Step());
