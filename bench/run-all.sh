@@ -11,7 +11,8 @@
 # screen of a 1,000-job sweep in Chromium (bench/web/, ~30 s), and the cost of one bayesian
 # search suggestion (bench/search/, Google Benchmark, ~10 s), and the quality of the searches on
 # Branin and Hartmann-6 against Optuna's TPE through a real server, then for 200 seeds in-process
-# (bench/search/quality.py, ~12 min; installs Debian's python3-optuna when missing).
+# (bench/search/quality.py, ~12 min; installs Debian's python3-optuna when missing), and
+# Hyperband against the full grid on the example trainer (bench/search/hyperband.py, ~5 min).
 # `make bench` calls this.
 #
 # Usage: bench/run-all.sh [BUILD_DIR [FILTER]]     (default: build, every benchmark)
@@ -60,5 +61,7 @@ run_one "search: one bayesian suggestion with 1,000 finished trials" \
   "$build/bench/search/bench_search" --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 run_one "search: quality against Optuna's TPE (Branin, Hartmann-6)" \
   python3 "$repo/bench/search/quality.py" --build-dir "$build"
+run_one "search: hyperband against the full grid (example trainer)" \
+  python3 "$repo/bench/search/hyperband.py" --build-dir "$build"
 run_one "web: first screen of a 1,000-job sweep in Chromium" bash "$repo/bench/web/first_render.sh" "$build"
 exit $status
