@@ -7,7 +7,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server/sagemaker/aws_json.h"
@@ -35,5 +37,12 @@ JsonReply FilterLogEvents(TrainingJobs& jobs, const nlohmann::json& request);
 // Opaque page tokens: "<kind>:<position>" in base64; nullopt for a token not made here.
 std::string EncodePageToken(const std::string& kind, uint64_t position);
 std::optional<uint64_t> DecodePageToken(const std::string& kind, const std::string& token);
+
+// Whether `time` passes the request's "<field>After"/"<field>Before" filters (both strict).
+bool InWindow(const nlohmann::json& request, const std::string& field, TimePoint time);
+// The [begin, end) of the page the request asks for (NextToken of `kind`, MaxResults, default
+// 10) in a sorted list of `count` items; nullopt for a token not made here.
+std::optional<std::pair<size_t, size_t>> PageBounds(size_t count, const nlohmann::json& request,
+                                                    const std::string& kind);
 
 }  // namespace trainyard::server::sagemaker

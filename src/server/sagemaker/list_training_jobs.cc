@@ -17,7 +17,12 @@ std::string Lower(std::string text) {
   return text;
 }
 
-// Whether `time` passes the request's "<field>After"/"<field>Before" filters.
+}  // namespace
+
+std::string EncodePageToken(const std::string& kind, uint64_t position) {
+  return aws::Base64Encode(kind + ":" + std::to_string(position));
+}
+
 bool InWindow(const json& request, const std::string& field, TimePoint time) {
   if (request.contains(field + "After")) {
     std::optional<TimePoint> after = TimeFromEpochSeconds(request[field + "After"]);
@@ -30,10 +35,18 @@ bool InWindow(const json& request, const std::string& field, TimePoint time) {
   return true;
 }
 
-}  // namespace
-
-std::string EncodePageToken(const std::string& kind, uint64_t position) {
-  return aws::Base64Encode(kind + ":" + std::to_string(position));
+std::optional<std::pair<size_t, size_t>> PageBounds(size_t count, const json& request,
+                                                    const std::string& kind) {
+  uint64_t start = 0;
+  if (request.contains("NextToken")) {
+    std::optional<uint64_t> position =
+        DecodePageToken(kind, request["NextToken"].get<std::string>());
+    if (!position) return std::nullopt;
+    start = std::min<uint64_t>(*position, count);
+  }
+  size_t limit = static_cast<size_t>(request.value("MaxResults", 10));
+  return std::make_pair(static_cast<size_t>(start),
+                        std::min(count, static_cast<size_t>(start) + limit));
 }
 
 std::optional<uint64_t> DecodePageToken(const std::string& kind, const std::string& token) {
@@ -77,16 +90,10 @@ JsonReply ListTrainingJobs(const std::vector<TrainingJobSummary>& jobs, const js
     std::stable_sort(selected.begin(), selected.end(), key_less);
   }
 
-  uint64_t start = 0;
-  if (request.contains("NextToken")) {
-    std::optional<uint64_t> position =
-        DecodePageToken("ListTrainingJobs", request["NextToken"].get<std::string>());
-    if (!position) return ValidationException("Invalid pagination token given: NextToken.");
-    start = *position;
-  }
-  size_t limit = static_cast<size_t>(request.value("MaxResults", 10));
+  auto page = PageBounds(selected.size(), request, "ListTrainingJobs");
+  if (!page) return ValidationException("Invalid pagination token given: NextToken.");
+  const auto [start, end] = *page;
   json summaries = json::array();
-  size_t end = std::min(selected.size(), static_cast<size_t>(start) + limit);
   for (size_t i = start; i < end; ++i) {
     const TrainingJobSummary& job = *selected[i];
     json summary = {{"TrainingJobName", job.name},

@@ -93,35 +93,6 @@ const metadata::JobRecord* BestJob(const TuningJob& tuning) {
   return best;
 }
 
-// Whether `time` passes the request's "<field>After"/"<field>Before" filters (strict).
-bool InWindow(const json& request, const std::string& field, TimePoint time) {
-  if (request.contains(field + "After")) {
-    std::optional<TimePoint> after = TimeFromEpochSeconds(request[field + "After"]);
-    if (after && !(time > *after)) return false;
-  }
-  if (request.contains(field + "Before")) {
-    std::optional<TimePoint> before = TimeFromEpochSeconds(request[field + "Before"]);
-    if (before && !(time < *before)) return false;
-  }
-  return true;
-}
-
-// One page of `items` (already sorted) from the request's NextToken; nullopt for a bad token.
-template <typename T>
-std::optional<std::pair<size_t, size_t>> PageOf(const std::vector<T>& items, const json& request,
-                                                const std::string& kind) {
-  uint64_t start = 0;
-  if (request.contains("NextToken")) {
-    std::optional<uint64_t> position =
-        DecodePageToken(kind, request["NextToken"].get<std::string>());
-    if (!position) return std::nullopt;
-    start = std::min<uint64_t>(*position, items.size());
-  }
-  size_t limit = static_cast<size_t>(request.value("MaxResults", 10));
-  return std::make_pair(static_cast<size_t>(start),
-                        std::min(items.size(), static_cast<size_t>(start) + limit));
-}
-
 }  // namespace
 
 std::string TuningJob::name() const {
@@ -250,7 +221,7 @@ JsonReply ListTuningJobs(const std::vector<TuningJob>& tunings, const json& requ
   } else {
     std::stable_sort(rows.begin(), rows.end(), less);
   }
-  auto page = PageOf(rows, request, "ListHyperParameterTuningJobs");
+  auto page = PageBounds(rows.size(), request, "ListHyperParameterTuningJobs");
   if (!page) return ValidationException("Invalid pagination token given: NextToken.");
   json summaries = json::array();
   for (size_t i = page->first; i < page->second; ++i) {
@@ -304,7 +275,7 @@ JsonReply ListTuningTrainingJobs(const TuningJob& tuning, const json& request,
   } else {
     std::stable_sort(jobs.begin(), jobs.end(), less);
   }
-  auto page = PageOf(jobs, request, "ListTrainingJobsForHyperParameterTuningJob");
+  auto page = PageBounds(jobs.size(), request, "ListTrainingJobsForHyperParameterTuningJob");
   if (!page) return ValidationException("Invalid pagination token given: NextToken.");
   json summaries = json::array();
   for (size_t i = page->first; i < page->second; ++i) {
