@@ -87,7 +87,7 @@ void Populate(MetadataStore& store) {
                                                  .next_attempt_at = TestTime(40),
                                                  .retry_until = TestTime(50),
                                                  .created_at = TestTime(31)}},
-                                 *store.LastEventId())
+                                 0, *store.LastEventId())
                   .ok());
 }
 

@@ -301,10 +301,14 @@ class MetadataStore {
   virtual Status DeleteWebhook(const std::string& id) = 0;
   // The id of the last event the webhook dispatcher has turned into deliveries (0: none yet).
   virtual Result<int64_t> WebhookCursor() = 0;
-  // Inserts `deliveries` and moves the dispatcher's cursor to `cursor`, in one transaction, so
-  // that an event is turned into deliveries exactly once across restarts. AlreadyExists when a
-  // delivery id is taken; NotFound when a delivery names a webhook that does not exist.
-  virtual Status AddDeliveries(const std::vector<DeliveryRecord>& deliveries, int64_t cursor) = 0;
+  // Inserts `deliveries` and moves the dispatcher's cursor from `from_cursor` (the value the
+  // caller read) to `cursor`, in one transaction, so that an event is turned into deliveries
+  // exactly once across restarts and across replicas sharing the store. FailedPrecondition, with
+  // nothing inserted, when the cursor is no longer `from_cursor` (another dispatcher turned these
+  // events meanwhile); AlreadyExists when a delivery id is taken; NotFound when a delivery names a
+  // webhook that does not exist.
+  virtual Status AddDeliveries(const std::vector<DeliveryRecord>& deliveries, int64_t from_cursor,
+                               int64_t cursor) = 0;
   virtual Result<DeliveryRecord> GetDelivery(const std::string& id) = 0;
   // Writes the delivery's state (status, attempts, response_code, latency_ms, last_error,
   // next_attempt_at, retry_until); the rest is kept as created. NotFound.
@@ -312,8 +316,13 @@ class MetadataStore {
   // The webhook's deliveries, newest first, at most `limit` (0: 100). NotFound for no webhook.
   virtual Result<std::vector<DeliveryRecord>> ListDeliveries(const std::string& webhook_id,
                                                              size_t limit = 100) = 0;
-  // Pending deliveries whose next try is at or before `now`, earliest first, at most `limit`.
-  virtual Result<std::vector<DeliveryRecord>> DueDeliveries(TimePoint now, size_t limit) = 0;
+  // Claims the pending deliveries whose next try is at or before `now`, earliest first, at most
+  // `limit`: in the same transaction their next try moves to `claim_until`, so that no other
+  // dispatcher sharing the store takes them until the claimer records an outcome
+  // (UpdateDelivery) or the claim runs out (a claimer that died). Rows another transaction is
+  // claiming are skipped, not waited for. They come back as they were before the claim.
+  virtual Result<std::vector<DeliveryRecord>> ClaimDueDeliveries(TimePoint now, size_t limit,
+                                                                 TimePoint claim_until) = 0;
   // The earliest next try of any pending delivery; nullopt when none is pending.
   virtual Result<std::optional<TimePoint>> NextDeliveryTime() = 0;
 };

@@ -56,7 +56,7 @@ TEST_P(MetadataStoreConformanceTest, WebhooksListOldestFirstAndDeleteTakesTheirD
   EXPECT_EQ((*listed)[0].id, "wh-a");
   EXPECT_EQ((*listed)[1].id, "wh-b");
 
-  ASSERT_TRUE(store_->AddDeliveries({MakeDelivery("dl-1", "wh-a", 0)}, 7).ok());
+  ASSERT_TRUE(store_->AddDeliveries({MakeDelivery("dl-1", "wh-a", 0)}, 0, 7).ok());
   ASSERT_TRUE(store_->DeleteWebhook("wh-a").ok());
   EXPECT_EQ(store_->GetDelivery("dl-1").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->DeleteWebhook("wh-a").code(), StatusCode::kNotFound);
@@ -71,26 +71,38 @@ TEST_P(MetadataStoreConformanceTest, AddDeliveriesMovesTheCursorInTheSameTransac
   ASSERT_TRUE(cursor.ok());
   EXPECT_EQ(*cursor, 0);
   ASSERT_TRUE(store_->CreateWebhook(MakeWebhook("wh-1")).ok());
-  ASSERT_TRUE(store_->AddDeliveries({MakeDelivery("dl-1", "wh-1", 0)}, 41).ok());
+  ASSERT_TRUE(store_->AddDeliveries({MakeDelivery("dl-1", "wh-1", 0)}, 0, 41).ok());
   EXPECT_EQ(*store_->WebhookCursor(), 41);
   // Nothing to deliver still moves the cursor.
-  ASSERT_TRUE(store_->AddDeliveries({}, 50).ok());
+  ASSERT_TRUE(store_->AddDeliveries({}, 41, 50).ok());
   EXPECT_EQ(*store_->WebhookCursor(), 50);
   // A refused batch leaves both the deliveries and the cursor as they were.
-  Status refused =
-      store_->AddDeliveries({MakeDelivery("dl-2", "wh-1", 0), MakeDelivery("dl-1", "wh-1", 0)}, 60);
+  Status refused = store_->AddDeliveries(
+      {MakeDelivery("dl-2", "wh-1", 0), MakeDelivery("dl-1", "wh-1", 0)}, 50, 60);
   EXPECT_EQ(refused.code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(*store_->WebhookCursor(), 50);
   EXPECT_EQ(store_->GetDelivery("dl-2").status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(store_->AddDeliveries({MakeDelivery("dl-3", "wh-ghost", 0)}, 70).code(),
+  EXPECT_EQ(store_->AddDeliveries({MakeDelivery("dl-3", "wh-ghost", 0)}, 50, 70).code(),
             StatusCode::kNotFound);
   EXPECT_EQ(*store_->WebhookCursor(), 50);
+}
+
+// Two dispatchers (replicas) that read the cursor at the same value: the first to add its
+// batch moves the cursor; the other's batch, made from the same events, is refused whole.
+TEST_P(MetadataStoreConformanceTest, AddDeliveriesFromAStaleCursorInsertsNothing) {
+  ASSERT_TRUE(store_->CreateWebhook(MakeWebhook("wh-1")).ok());
+  ASSERT_TRUE(store_->AddDeliveries({MakeDelivery("dl-first", "wh-1", 0)}, 0, 30).ok());
+  Status stale = store_->AddDeliveries({MakeDelivery("dl-second", "wh-1", 0)}, 0, 35);
+  EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition) << stale.ToString();
+  EXPECT_EQ(*store_->WebhookCursor(), 30);
+  EXPECT_EQ(store_->GetDelivery("dl-second").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->GetDelivery("dl-first").ok());
 }
 
 TEST_P(MetadataStoreConformanceTest, DeliveryRoundTripsAndUpdatesItsState) {
   ASSERT_TRUE(store_->CreateWebhook(MakeWebhook("wh-1")).ok());
   DeliveryRecord delivery = MakeDelivery("dl-1", "wh-1", 100);
-  ASSERT_TRUE(store_->AddDeliveries({delivery}, 1).ok());
+  ASSERT_TRUE(store_->AddDeliveries({delivery}, 0, 1).ok());
   Result<DeliveryRecord> got = store_->GetDelivery("dl-1");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->webhook_id, "wh-1");
@@ -129,7 +141,7 @@ TEST_P(MetadataStoreConformanceTest, DeliveryRoundTripsAndUpdatesItsState) {
             StatusCode::kNotFound);
 }
 
-TEST_P(MetadataStoreConformanceTest, DueDeliveriesArePendingOnesWhoseTimeCameEarliestFirst) {
+TEST_P(MetadataStoreConformanceTest, ClaimedDueDeliveriesArePendingOnesEarliestFirstAndOnce) {
   ASSERT_TRUE(store_->CreateWebhook(MakeWebhook("wh-1")).ok());
   DeliveryRecord done = MakeDelivery("dl-done", "wh-1", 10);
   done.status = "succeeded";
@@ -137,17 +149,25 @@ TEST_P(MetadataStoreConformanceTest, DueDeliveriesArePendingOnesWhoseTimeCameEar
       store_
           ->AddDeliveries({MakeDelivery("dl-late", "wh-1", 300), MakeDelivery("dl-b", "wh-1", 200),
                            MakeDelivery("dl-a", "wh-1", 100), done},
-                          9)
+                          0, 9)
           .ok());
-  Result<std::vector<DeliveryRecord>> due = store_->DueDeliveries(TestTime(250), 10);
+  EXPECT_EQ(*store_->NextDeliveryTime(), TestTime(100));
+  Result<std::vector<DeliveryRecord>> due =
+      store_->ClaimDueDeliveries(TestTime(250), 10, TestTime(1000));
   ASSERT_TRUE(due.ok()) << due.status().ToString();
   ASSERT_EQ(due->size(), 2u);
   EXPECT_EQ((*due)[0].id, "dl-a");
   EXPECT_EQ((*due)[1].id, "dl-b");
-  EXPECT_EQ(store_->DueDeliveries(TestTime(250), 1)->size(), 1u);
-  Result<std::optional<TimePoint>> next = store_->NextDeliveryTime();
-  ASSERT_TRUE(next.ok());
-  EXPECT_EQ(*next, TestTime(100));
+  EXPECT_EQ((*due)[0].next_attempt_at, TestTime(100));  // as they were before the claim
+  // Claimed: no one else gets them until the claim runs out.
+  EXPECT_TRUE(store_->ClaimDueDeliveries(TestTime(250), 10, TestTime(1000))->empty());
+  EXPECT_EQ(store_->GetDelivery("dl-a")->next_attempt_at, TestTime(1000));
+  EXPECT_EQ(*store_->NextDeliveryTime(), TestTime(300));
+  Result<std::vector<DeliveryRecord>> again =
+      store_->ClaimDueDeliveries(TestTime(1000), 1, TestTime(2000));
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].id, "dl-late");
 
   Result<std::vector<DeliveryRecord>> listed = store_->ListDeliveries("wh-1");
   ASSERT_TRUE(listed.ok());

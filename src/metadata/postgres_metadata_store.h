@@ -100,12 +100,14 @@ class PostgresMetadataStore final : public MetadataStore {
   Result<std::vector<WebhookRecord>> ListWebhooks() override;
   Status DeleteWebhook(const std::string& id) override;
   Result<int64_t> WebhookCursor() override;
-  Status AddDeliveries(const std::vector<DeliveryRecord>& deliveries, int64_t cursor) override;
+  Status AddDeliveries(const std::vector<DeliveryRecord>& deliveries, int64_t from_cursor,
+                       int64_t cursor) override;
   Result<DeliveryRecord> GetDelivery(const std::string& id) override;
   Status UpdateDelivery(const DeliveryRecord& delivery) override;
   Result<std::vector<DeliveryRecord>> ListDeliveries(const std::string& webhook_id,
                                                      size_t limit = 100) override;
-  Result<std::vector<DeliveryRecord>> DueDeliveries(TimePoint now, size_t limit) override;
+  Result<std::vector<DeliveryRecord>> ClaimDueDeliveries(TimePoint now, size_t limit,
+                                                         TimePoint claim_until) override;
   Result<std::optional<TimePoint>> NextDeliveryTime() override;
 
  private:

@@ -93,9 +93,23 @@ Result<int64_t> PostgresMetadataStore::WebhookCursor() {
 }
 
 Status PostgresMetadataStore::AddDeliveries(const std::vector<DeliveryRecord>& deliveries,
-                                            int64_t cursor) {
+                                            int64_t from_cursor, int64_t cursor) {
   return Transact(Access::kWrite, "AddDeliveries", [&](PgConnection& connection) -> Status {
     const int64_t now_ms = ToMillis(std::chrono::system_clock::now());
+    // The cursor moves only from where the caller read it. Replicas that read the same events
+    // race here: the row lock makes the later one wait, and READ COMMITTED then re-checks the
+    // condition against the committed cursor, so the later one inserts nothing.
+    TY_RETURN_IF_ERROR(connection
+                           .Exec("INSERT INTO webhook_cursor (id, last_event_id) VALUES (1, 0) "
+                                 "ON CONFLICT (id) DO NOTHING")
+                           .status());
+    TY_ASSIGN_OR_RETURN(PgResult moved,
+                        connection.Exec("UPDATE webhook_cursor SET last_event_id = $1 "
+                                        "WHERE id = 1 AND last_event_id = $2",
+                                        PgParams::Of(cursor, from_cursor)));
+    if (moved.Changed() == 0)
+      return FailedPrecondition("the webhook cursor is no longer " + std::to_string(from_cursor) +
+                                ": another dispatcher turned these events");
     for (const DeliveryRecord& delivery : deliveries) {
       TY_ASSIGN_OR_RETURN(
           bool taken,
@@ -121,12 +135,7 @@ Status PostgresMetadataStore::AddDeliveries(const std::vector<DeliveryRecord>& d
                         ToMillis(delivery.retry_until), ToMillis(delivery.created_at), now_ms))
               .status());
     }
-    return connection
-        .Exec(
-            "INSERT INTO webhook_cursor (id, last_event_id) VALUES (1, $1) "
-            "ON CONFLICT (id) DO UPDATE SET last_event_id = excluded.last_event_id",
-            PgParams::Of(cursor))
-        .status();
+    return Status::Ok();
   });
 }
 
@@ -178,20 +187,31 @@ Result<std::vector<DeliveryRecord>> PostgresMetadataStore::ListDeliveries(
       });
 }
 
-Result<std::vector<DeliveryRecord>> PostgresMetadataStore::DueDeliveries(TimePoint now,
-                                                                         size_t limit) {
-  return Transact(Access::kRead, "DueDeliveries",
-                  [&](PgConnection& connection) -> Result<std::vector<DeliveryRecord>> {
-                    TY_ASSIGN_OR_RETURN(
-                        PgResult rows,
-                        connection.Exec(std::string("SELECT ") + kDeliveryColumns +
-                                            " FROM webhook_deliveries WHERE status = 'pending' "
-                                            "AND next_attempt_at_ms <= $1 "
-                                            "ORDER BY next_attempt_at_ms, seq LIMIT $2",
-                                        PgParams::Of(ToMillis(now), static_cast<int64_t>(limit))));
-                    return ReadAll<DeliveryRecord>(
-                        rows, [](const PgRow& row) { return ReadDelivery(row); });
-                  });
+Result<std::vector<DeliveryRecord>> PostgresMetadataStore::ClaimDueDeliveries(
+    TimePoint now, size_t limit, TimePoint claim_until) {
+  return Transact(
+      Access::kWrite, "ClaimDueDeliveries",
+      [&](PgConnection& connection) -> Result<std::vector<DeliveryRecord>> {
+        // SKIP LOCKED: a replica claiming at the same instant takes the next rows instead.
+        TY_ASSIGN_OR_RETURN(
+            PgResult rows,
+            connection.Exec(std::string("SELECT ") + kDeliveryColumns +
+                                " FROM webhook_deliveries WHERE status = 'pending' "
+                                "AND next_attempt_at_ms <= $1 "
+                                "ORDER BY next_attempt_at_ms, seq LIMIT $2 FOR UPDATE SKIP LOCKED",
+                            PgParams::Of(ToMillis(now), static_cast<int64_t>(limit))));
+        TY_ASSIGN_OR_RETURN(
+            std::vector<DeliveryRecord> deliveries,
+            ReadAll<DeliveryRecord>(rows, [](const PgRow& row) { return ReadDelivery(row); }));
+        for (const DeliveryRecord& delivery : deliveries) {
+          TY_RETURN_IF_ERROR(
+              connection
+                  .Exec("UPDATE webhook_deliveries SET next_attempt_at_ms = $1 WHERE id = $2",
+                        PgParams::Of(ToMillis(claim_until), delivery.id))
+                  .status());
+        }
+        return deliveries;
+      });
 }
 
 Result<std::optional<TimePoint>> PostgresMetadataStore::NextDeliveryTime() {

@@ -87,9 +87,21 @@ Result<int64_t> SqliteMetadataStore::WebhookCursor() {
 }
 
 Status SqliteMetadataStore::AddDeliveries(const std::vector<DeliveryRecord>& deliveries,
-                                          int64_t cursor) {
+                                          int64_t from_cursor, int64_t cursor) {
   std::lock_guard lock(mu_);
   TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+  // The cursor moves only from where the caller read it: a dispatcher that read the same events
+  // as another one, which got here first, inserts nothing.
+  TY_ASSIGN_OR_RETURN(Statement seed,
+                      db_->Prepare("INSERT INTO webhook_cursor (id, last_event_id) VALUES (1, 0) "
+                                   "ON CONFLICT(id) DO NOTHING"));
+  TY_RETURN_IF_ERROR(seed.Run());
+  TY_ASSIGN_OR_RETURN(Statement move, db_->Prepare("UPDATE webhook_cursor SET last_event_id = ? "
+                                                   "WHERE id = 1 AND last_event_id = ?"));
+  TY_RETURN_IF_ERROR(move.BindAll(cursor, from_cursor).Run());
+  if (sqlite3_changes(db_->raw()) == 0)
+    return FailedPrecondition("the webhook cursor is no longer " + std::to_string(from_cursor) +
+                              ": another dispatcher turned these events");
   const int64_t now_ms = ToMillis(std::chrono::system_clock::now());
   for (const DeliveryRecord& delivery : deliveries) {
     TY_ASSIGN_OR_RETURN(bool taken,
@@ -110,11 +122,6 @@ Status SqliteMetadataStore::AddDeliveries(const std::vector<DeliveryRecord>& del
                    ToMillis(delivery.created_at), now_ms);
     TY_RETURN_IF_ERROR(insert.Run());
   }
-  TY_ASSIGN_OR_RETURN(
-      Statement move,
-      db_->Prepare("INSERT INTO webhook_cursor (id, last_event_id) VALUES (1, ?) "
-                   "ON CONFLICT(id) DO UPDATE SET last_event_id = excluded.last_event_id"));
-  TY_RETURN_IF_ERROR(move.BindAll(cursor).Run());
   return transaction.Commit();
 }
 
@@ -169,10 +176,11 @@ Result<std::vector<DeliveryRecord>> SqliteMetadataStore::ListDeliveries(
   return deliveries;
 }
 
-Result<std::vector<DeliveryRecord>> SqliteMetadataStore::DueDeliveries(TimePoint now,
-                                                                       size_t limit) {
+Result<std::vector<DeliveryRecord>> SqliteMetadataStore::ClaimDueDeliveries(TimePoint now,
+                                                                            size_t limit,
+                                                                            TimePoint claim_until) {
   std::lock_guard lock(mu_);
-  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kRead));
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
   TY_ASSIGN_OR_RETURN(Statement query,
                       db_->Prepare(std::string("SELECT ") + kDeliveryColumns +
                                    " FROM webhook_deliveries WHERE status = 'pending' AND "
@@ -186,6 +194,13 @@ Result<std::vector<DeliveryRecord>> SqliteMetadataStore::DueDeliveries(TimePoint
     TY_ASSIGN_OR_RETURN(DeliveryRecord delivery, ReadDelivery(query));
     deliveries.push_back(std::move(delivery));
   }
+  for (const DeliveryRecord& delivery : deliveries) {
+    TY_ASSIGN_OR_RETURN(Statement claim,
+                        db_->Prepare("UPDATE webhook_deliveries SET next_attempt_at_ms = ? "
+                                     "WHERE id = ?"));
+    TY_RETURN_IF_ERROR(claim.BindAll(ToMillis(claim_until), delivery.id).Run());
+  }
+  TY_RETURN_IF_ERROR(transaction.Commit());
   return deliveries;
 }
 

@@ -111,7 +111,15 @@ Result<size_t> WebhookDispatcher::TurnEventsIntoDeliveries() {
     TY_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> made, DeliveriesFor(event, webhooks));
     for (DeliveryRecord& delivery : made) deliveries.push_back(std::move(delivery));
   }
-  TY_RETURN_IF_ERROR(metadata_.AddDeliveries(deliveries, events.back().id));
+  Status added = metadata_.AddDeliveries(deliveries, cursor, events.back().id);
+  if (added.code() == StatusCode::kFailedPrecondition) {
+    // Another replica sharing the store turned these events first: its deliveries stand, and
+    // the next pass reads on from where it stopped.
+    Logger("notify").info("webhook events after id={} were turned by another dispatcher: {}",
+                          cursor, added.message());
+    return size_t{0};
+  }
+  TY_RETURN_IF_ERROR(added);
   if (!deliveries.empty()) {
     Logger("notify").info("webhook deliveries={} made from events up to id={}", deliveries.size(),
                           events.back().id);
@@ -245,8 +253,13 @@ Status WebhookDispatcher::DeliverDue() {
   // again) does not keep the thread from reading new events.
   for (int round = 0; round < 20; ++round) {
     if (Stopping()) return Status::Ok();
+    // Claimed for long enough to try the whole batch one after another; a dispatcher that dies
+    // meanwhile leaves them to be tried again by another one when the claim runs out.
+    const TimePoint now = options_.clock();
+    const auto claim = std::max(options_.sender.timeout, std::chrono::milliseconds(1'000)) *
+                       static_cast<int64_t>(kDueBatch);
     TY_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> due,
-                        metadata_.DueDeliveries(options_.clock(), kDueBatch));
+                        metadata_.ClaimDueDeliveries(now, kDueBatch, now + claim));
     // One lane per webhook, in order within it; up to max_parallel lanes at once, so that a
     // slow receiver holds up its own deliveries only.
     std::vector<std::vector<DeliveryRecord>> lanes;
@@ -260,7 +273,15 @@ Status WebhookDispatcher::DeliverDue() {
     auto work = [&] {
       for (size_t lane = next_lane++; lane < lanes.size(); lane = next_lane++) {
         for (DeliveryRecord& delivery : lanes[lane]) {
-          if (Stopping()) return;
+          if (Stopping()) {
+            // Given back as it was before the claim, so the next start (or another replica)
+            // tries it when it was due rather than when the claim runs out.
+            WarnIfFailed("notify", metadata_.UpdateDelivery(delivery),
+                         "webhook={} delivery={} claim could not be given back (tried when it "
+                         "runs out)",
+                         delivery.webhook_id, delivery.id);
+            continue;
+          }
           Attempt(std::move(delivery));
         }
       }
@@ -278,7 +299,8 @@ Status WebhookDispatcher::DeliverDue() {
 void WebhookDispatcher::Attempt(DeliveryRecord delivery) {
   auto webhook = metadata_.GetWebhook(delivery.webhook_id);
   if (!webhook.ok()) {
-    // Deleted meanwhile (its deliveries go with it) or the store failed: tried at the next pass.
+    // Deleted meanwhile (its deliveries go with it) or the store failed: tried again when the
+    // claim runs out.
     WarnIfFailed("notify", webhook.status(), "webhook={} delivery={} not tried",
                  delivery.webhook_id, delivery.id);
     return;

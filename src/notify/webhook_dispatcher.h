@@ -15,7 +15,12 @@
 // since it was made (then it is failed). Tries are persisted, so a restart resumes them. A try
 // cut short by a kill is made again (receivers tell repeats by X-Trainyard-Delivery).
 //
-// Thread-safety: Start/Stop from one thread; Wake from any. One dispatcher per store.
+// Replicas sharing one store each run a dispatcher: a batch of events becomes deliveries only
+// where the cursor still holds the value this dispatcher read (AddDeliveries), and each due
+// delivery is claimed by one dispatcher for the tries of its batch (ClaimDueDeliveries), so each
+// event's delivery is made and sent by one replica.
+//
+// Thread-safety: Start/Stop from one thread; Wake from any. One dispatcher per store handle.
 #pragma once
 
 #include <chrono>
