@@ -15,6 +15,7 @@
 
 #include "common/files.h"
 #include "support/curl_callbacks.h"
+#include "support/free_port.h"
 
 namespace trainyard::testing {
 namespace fs = std::filesystem;
@@ -66,19 +67,6 @@ HttpAnswer Call(const HttpCall& call) {
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return answer;
-}
-
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  int port = ntohs(address.sin_port);
-  close(fd);
-  return port;
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "support/free_port.h"
 #include "support/subprocess.h"
 #include "support/test_paths.h"
 
@@ -37,9 +38,6 @@ struct HttpCall {
 };
 
 HttpAnswer Call(const HttpCall& call);
-
-// A port nobody listens on right now.
-int FreeLoopbackPort();
 
 // The environment of an AWS client (awscli, boto3) with these keys and nothing from this
 // machine's user: no config or credentials file, no instance metadata, no pager.

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/free_port.h"
+
 namespace trainyard::testing {
 namespace {
 namespace fs = std::filesystem;
@@ -36,23 +38,6 @@ fs::path ServerBinDir() {
 
 std::string Tail(const std::string& text, size_t bytes = 4000) {
   return text.size() <= bytes ? text : text.substr(text.size() - bytes);
-}
-
-int FreePort() {
-  // Bound to port 0 and closed: the kernel gave a port nobody holds; a race with another
-  // process taking it is caught at start (the server then fails to bind and is started again).
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 // argv prefixed so that it runs as `run_as` (setpriv), and so that it is asked to stop (SIGINT:
@@ -226,7 +211,7 @@ void PostgresServer::MakeTlsCertificate() {
 std::string PostgresServer::StartError() {
   std::string last_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    port_ = FreePort();
+    port_ = FreeLoopbackPort();
     if (port_ == 0) return "no free loopback port";
     process_ = std::make_unique<Process>(ServerArgv());
     std::string conninfo = Conninfo(port_, "postgres") + "?connect_timeout=2";

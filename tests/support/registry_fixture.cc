@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "support/free_port.h"
+
 namespace trainyard::testing {
 namespace {
 namespace fs = std::filesystem;
@@ -23,22 +25,6 @@ constexpr char kHtpasswdBinary[] = "/usr/bin/htpasswd";
 
 std::string Tail(const std::string& text, size_t bytes = 4000) {
   return text.size() <= bytes ? text : text.substr(text.size() - bytes);
-}
-
-int FreePort() {
-  // Bound to port 0 and closed: a race with another process taking it shows as a failed start.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 bool Accepts(int port) {
@@ -125,7 +111,7 @@ std::string RegistryServer::Start() {
 
   std::string last_error;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    int port = FreePort();
+    int port = FreeLoopbackPort();
     host_ = "127.0.0.1:" + std::to_string(port);
     std::ostringstream config;
     config << "version: 0.1\n"

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/files.h"
+#include "support/free_port.h"
 
 namespace trainyard::testing {
 namespace fs = std::filesystem;
@@ -34,23 +35,6 @@ std::string SearchPath() {
   const char* path = std::getenv("PATH");
   // The daemons live in sbin, which a non-login PATH may lack.
   return std::string(path && *path ? path : "/usr/bin:/bin") + ":/usr/sbin:/sbin";
-}
-
-// A TCP port that was free a moment ago (bound to port 0, then released).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_ANY);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
-    port = ntohs(address.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 std::string Tail(const fs::path& file, size_t bytes = 1500) {
@@ -159,8 +143,8 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not) {
        << "SlurmdPidFile=" << (dir / "slurmd.pid").string() << "\n"
        << "SlurmctldLogFile=" << (dir / "log" / "slurmctld.log").string() << "\n"
        << "SlurmdLogFile=" << (dir / "log" / "slurmd.log").string() << "\n"
-       << "SlurmctldPort=" << FreePort() << "\n"
-       << "SlurmdPort=" << FreePort() << "\n"
+       << "SlurmctldPort=" << FreeLoopbackPort() << "\n"
+       << "SlurmdPort=" << FreeLoopbackPort() << "\n"
        << "NodeName=" << host << " CPUs=" << cluster->cpus_ << " RealMemory=" << cluster->memory_mb_
        << " State=UNKNOWN\n"
        << "PartitionName=" << cluster->partition_
