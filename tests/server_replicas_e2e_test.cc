@@ -3,6 +3,7 @@
 // limits hold over all replicas, and a client of any replica sees every status change, resumable
 // on another. Skipped, saying why, where PostgreSQL is not installed.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -190,10 +191,11 @@ TEST_F(ServerReplicasTest, TwoReplicasRacingOnAThousandQueuedJobsRunEachOnceWith
 }
 
 TEST_F(ServerReplicasTest, AClientOfEitherReplicaSeesEveryStatusChangeAndResumesOnTheOther) {
-  // Jobs of 2 s, and one slot on a, two on b: whichever replica claims first, the other polls
-  // (every 250 ms) long before the first can run all six, so both run jobs.
-  auto a = StartReplica("a", 1);
-  auto b = StartReplica("b", 2);
+  // max_running counts the jobs of both replicas. So that both run jobs, whoever polls first, b
+  // is paused (SIGSTOP) while a claims its two; b, resumed, sees two of its six slots taken and
+  // claims the other four jobs long before a's (of 3 s) end.
+  auto a = StartReplica("a", 2);
+  auto b = StartReplica("b", 6);
   // Status events of the sweep's jobs, as "<id> <job> <status>/<secondary status>".
   auto statuses = [](const std::vector<SseEvent>& events) {
     std::vector<std::string> keys;
@@ -222,12 +224,19 @@ TEST_F(ServerReplicasTest, AClientOfEitherReplicaSeesEveryStatusChangeAndResumes
   std::thread reader(
       [&] { on_b = ReadEvents(b->url() + "/api/v1/events", b->token(), "", all_completed, 120s); });
   std::this_thread::sleep_for(1s);  // connected
+  ASSERT_EQ(kill(b->pid(), SIGSTOP), 0);
   HttpAnswer created = a->Post(
       "/api/v1/sweeps",
-      {{"name", "seen"}, {"trainer", MarkerTrainer("2")}, {"grid", {{"n", {0, 1, 2, 3, 4, 5}}}}});
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string sweep = created.Json()["id"];
+      {{"name", "seen"}, {"trainer", MarkerTrainer("3")}, {"grid", {{"n", {0, 1, 2, 3, 4, 5}}}}});
+  auto a_runs_two = [&] {
+    return a->Get("/api/v1/jobs?status=InProgress").Json()["jobs"].size() == 2;
+  };
+  const bool a_claimed = created.status == 201 && WaitFor(a_runs_two, 30s);
+  ASSERT_EQ(kill(b->pid(), SIGCONT), 0);
   reader.join();
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_TRUE(a_claimed) << a->Get("/api/v1/jobs").body;
+  const std::string sweep = created.Json()["id"];
   ASSERT_TRUE(all_completed(on_b)) << on_b.size() << " events";
 
   // The store's whole record of the sweep, replayed on a: b's client saw every status change.
