@@ -31,7 +31,13 @@ class HostileRequestsTest : public ::testing::Test {
         {"--s3-listen", s3_url_.substr(7), "--sagemaker-listen", sagemaker_url_.substr(7)},
         {{"TRAINYARD_S3_ACCESS_KEY_ID", kKeyId}, {"TRAINYARD_S3_SECRET_ACCESS_KEY", kSecret}});
     server_->Start();
-    WaitForS3Endpoint(temp_->path() / "data", s3_url_);
+    // The keys are given: the endpoint is up once it refuses an unsigned request.
+    ASSERT_TRUE(WaitFor(
+        [] {
+          return Call({"GET", s3_url_ + "/"}).status == 403;
+        },
+        std::chrono::seconds(20)))
+        << "the S3 endpoint " << s3_url_ << " does not answer";
   }
   static void TearDownTestSuite() {
     delete server_;
