@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # build
   g++ cmake make pkg-config
+  # LLVM's linker: links the ~70 binaries (tests included) about 3x faster than GNU ld
+  lld
   libarchive-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libcli11-dev
   libboost-dev libsqlite3-dev libpcre2-dev
   # the PostgreSQL metadata store (src/metadata/postgres_*): libpq, PostgreSQL's own C client.
