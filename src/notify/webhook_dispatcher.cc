@@ -19,6 +19,11 @@ using nlohmann::json;
 
 constexpr size_t kEventBatch = 500;
 constexpr size_t kDueBatch = 50;
+// A batch is claimed for this many sender timeouts; a try starts only while two of them are
+// left (its own, and a margin to record its outcome), and what is left untried then is given
+// back for the next round. So the deliveries of a dispatcher that dies are tried by another
+// one after at most this many timeouts, whatever the batch's size.
+constexpr int64_t kClaimTimeouts = 6;
 
 // The webhook event of a job's end, or "" for any other event.
 std::string JobEndType(const Event& event) {
@@ -253,13 +258,13 @@ Status WebhookDispatcher::DeliverDue() {
   // again) does not keep the thread from reading new events.
   for (int round = 0; round < 20; ++round) {
     if (Stopping()) return Status::Ok();
-    // Claimed for long enough to try the whole batch one after another; a dispatcher that dies
-    // meanwhile leaves them to be tried again by another one when the claim runs out.
+    // A dispatcher that dies meanwhile leaves them to be tried by another one when the claim
+    // runs out.
     const TimePoint now = options_.clock();
-    const auto claim = std::max(options_.sender.timeout, std::chrono::milliseconds(1'000)) *
-                       static_cast<int64_t>(kDueBatch);
+    const auto timeout = std::max(options_.sender.timeout, std::chrono::milliseconds(1'000));
+    const TimePoint claim_end = now + timeout * kClaimTimeouts;
     TY_ASSIGN_OR_RETURN(std::vector<DeliveryRecord> due,
-                        metadata_.ClaimDueDeliveries(now, kDueBatch, now + claim));
+                        metadata_.ClaimDueDeliveries(now, kDueBatch, claim_end));
     // One lane per webhook, in order within it; up to max_parallel lanes at once, so that a
     // slow receiver holds up its own deliveries only.
     std::vector<std::vector<DeliveryRecord>> lanes;
@@ -270,12 +275,15 @@ Status WebhookDispatcher::DeliverDue() {
       lanes[lane->second].push_back(std::move(delivery));
     }
     std::atomic<size_t> next_lane{0};
+    std::atomic<bool> ran_out{false};  // a delivery was given back untried: claim again
     auto work = [&] {
       for (size_t lane = next_lane++; lane < lanes.size(); lane = next_lane++) {
         for (DeliveryRecord& delivery : lanes[lane]) {
-          if (Stopping()) {
-            // Given back as it was before the claim, so the next start (or another replica)
-            // tries it when it was due rather than when the claim runs out.
+          const bool stopping = Stopping();
+          if (stopping || options_.clock() + 2 * timeout > claim_end) {
+            if (!stopping) ran_out = true;
+            // Given back as it was before the claim, so the next round (or start, or another
+            // replica) tries it when it was due rather than when the claim runs out.
             WarnIfFailed("notify", metadata_.UpdateDelivery(delivery),
                          "webhook={} delivery={} claim could not be given back (tried when it "
                          "runs out)",
@@ -291,7 +299,7 @@ Status WebhookDispatcher::DeliverDue() {
     for (size_t i = 0; i < helpers && lanes.size() > 1; ++i) pool.emplace_back(work);
     work();
     for (std::thread& thread : pool) thread.join();
-    if (due.size() < kDueBatch) return Status::Ok();
+    if (due.size() < kDueBatch && !ran_out) return Status::Ok();
   }
   return Status::Ok();
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <thread>
 
 #include "support/http_test_server.h"
 
@@ -255,6 +257,37 @@ TEST_F(WebhookDispatcherTest, ASlowReceiverHoldsUpOnlyItsOwnDeliveries) {
   EXPECT_EQ((*store_->ListDeliveries("wh-3"))[0].status, "succeeded");
   EXPECT_EQ((*store_->ListDeliveries("wh-1"))[0].status, "pending");
   EXPECT_EQ((*store_->ListDeliveries("wh-2"))[0].status, "pending");
+}
+
+// A dispatcher that stops answering (as a killed replica) holds its batch for six sender
+// timeouts at most, not for the whole batch's worth: another one then tries what it claimed.
+TEST_F(WebhookDispatcherTest, AnotherDispatcherTriesAStuckOnesDeliveriesAfterSixTimeouts) {
+  HttpTestServer hanging(HttpTestServer::Mode::kHang);
+  AddWebhook(hanging.url("/hook"));
+  EndJob("digits-000", core::JobStatus::kCompleted, 0.90);
+  EndJob("digits-001", core::JobStatus::kCompleted, 0.95);
+  WebhookDispatcherOptions stuck_options = Options();
+  stuck_options.sender.timeout = std::chrono::milliseconds(1000);
+  WebhookDispatcher stuck(stuck_options, *store_);
+  ASSERT_TRUE(stuck.TurnEventsIntoDeliveries().ok());
+  const size_t deliveries = store_->ListDeliveries("wh-1")->size();
+  ASSERT_GE(deliveries, 3u);
+  // Its clock stands still: it claims them all and hangs on the first.
+  std::thread first([&] { EXPECT_TRUE(stuck.DeliverDue().ok()); });
+  ASSERT_TRUE(hanging.WaitForRequests(1, std::chrono::seconds(10)));
+
+  WebhookDispatcherOptions other_options = stuck_options;
+  other_options.clock = [this] { return now_ + std::chrono::milliseconds(6'001); };
+  WebhookDispatcher other(other_options, *store_);
+  ASSERT_TRUE(other.DeliverDue().ok());
+  first.join();
+  // The stuck one tried each in turn; the other, once the claim ran out, each again.
+  std::map<std::string, int> tries;
+  for (const RecordedRequest& request : hanging.requests()) {
+    tries[request.headers.at("x-trainyard-delivery")] += 1;
+  }
+  EXPECT_EQ(tries.size(), deliveries);
+  for (const auto& [id, count] : tries) EXPECT_EQ(count, 2) << id;
 }
 
 TEST_F(WebhookDispatcherTest, EventsBeforeAWebhookExistedAreNotDelivered) {
