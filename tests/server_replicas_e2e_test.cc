@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "server_fixture.h"
+#include "support/http_test_server.h"
 #include "support/postgres_fixture.h"
 #include "support/slurm_cluster.h"
 
@@ -47,13 +48,15 @@ class ServerReplicasTest : public ::testing::Test {
   // Replica `name`: its own data dir, the shared database and object store; with `slurm`,
   // the Slurm executor too, on the test cluster with a work dir all replicas share.
   std::unique_ptr<ServerProcess> StartReplica(const std::string& name, int max_running,
-                                              bool slurm = false) {
-    std::vector<std::string> flags{
-        "--metadata",      database_url_,
-        "--objects",       "file://" + (temp_.path() / "objects").string(),
-        "--replica-id",    name,
-        "--lease-seconds", "3",
-        "--max-running",   std::to_string(max_running)};
+                                              bool slurm = false,
+                                              std::vector<std::string> flags = {}) {
+    for (const std::string& flag :
+         {std::string("--metadata"), database_url_, std::string("--objects"),
+          "file://" + (temp_.path() / "objects").string(), std::string("--replica-id"), name,
+          std::string("--lease-seconds"), std::string("3"), std::string("--max-running"),
+          std::to_string(max_running)}) {
+      flags.push_back(flag);
+    }
     std::map<std::string, std::string> environment;
     if (slurm) {
       SlurmCluster* cluster = SlurmCluster::Get();
@@ -269,6 +272,45 @@ TEST_F(ServerReplicasTest, AClientOfEitherReplicaSeesEveryStatusChangeAndResumes
   EXPECT_EQ(resumed.front().id, on_a[middle + 1].id);
   EXPECT_EQ(statuses(resumed), statuses(std::vector<SseEvent>(
                                    on_a.begin() + static_cast<long>(middle) + 1, on_a.end())));
+}
+
+// Every replica runs a webhook dispatcher over the shared event log: a receiver gets each job's
+// end once, whichever replica made and sent the delivery, and both replicas list the same log.
+TEST_F(ServerReplicasTest, AWebhookReceiverGetsEachJobsEndOnceFromTwoReplicas) {
+  testing::HttpTestServer receiver(testing::HttpTestServer::Mode::kAnswer, 204);
+  auto a = StartReplica("a", 2, /*slurm=*/false, {"--webhook-allow-private"});
+  auto b = StartReplica("b", 2, /*slurm=*/false, {"--webhook-allow-private"});
+  HttpAnswer hook = a->Post("/api/v1/webhooks", {{"url", receiver.url("/hook")},
+                                                 {"secret", "0123456789abcdef-secret"},
+                                                 {"events", {"job.completed"}}});
+  ASSERT_EQ(hook.status, 201) << hook.body;
+  const std::string webhook = hook.Json()["id"];
+  constexpr int kJobs = 8;
+  HttpAnswer created = b->Post("/api/v1/sweeps", {{"name", "hooked"},
+                                                  {"trainer", MarkerTrainer("0.2")},
+                                                  {"grid", {{"n", {0, 1, 2, 3, 4, 5, 6, 7}}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  b->WaitForSweepEnd(created.Json()["id"], kJobs, 120s);
+  ASSERT_TRUE(receiver.WaitForRequests(kJobs, 60s)) << receiver.requests().size();
+  // Time for a second sending, were a delivery made or sent by both.
+  std::this_thread::sleep_for(3s);
+  std::map<std::string, int> by_job;
+  std::set<std::string> delivery_ids;
+  for (const testing::RecordedRequest& request : receiver.requests()) {
+    by_job[json::parse(request.body)["job"]["name"].get<std::string>()] += 1;
+    delivery_ids.insert(request.headers.at("x-trainyard-delivery"));
+  }
+  EXPECT_EQ(by_job.size(), static_cast<size_t>(kJobs));
+  for (const auto& [job, count] : by_job) EXPECT_EQ(count, 1) << job;
+  EXPECT_EQ(delivery_ids.size(), static_cast<size_t>(kJobs));
+  for (ServerProcess* replica : {a.get(), b.get()}) {
+    json log = replica->Get("/api/v1/webhooks/" + webhook + "/deliveries").Json();
+    ASSERT_EQ(log["deliveries"].size(), static_cast<size_t>(kJobs)) << log.dump();
+    for (const json& delivery : log["deliveries"]) {
+      EXPECT_EQ(delivery["status"], "succeeded") << delivery.dump();
+      EXPECT_EQ(delivery["attempts"], 1) << delivery.dump();
+    }
+  }
 }
 
 // A replica killed while its Slurm jobs run: the other takes them over when their leases expire,
