@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "server_fixture.h"
 #include "support/slurm_cluster.h"
+#include "support/test_paths.h"
 
 namespace trainyard {
 namespace {
@@ -120,7 +121,9 @@ class SlurmObjectStagingTest : public ::testing::Test {
   }
 
   // `trainyard server` in object-store staging, its jobs run as nobody.
-  std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra_flags = {}) {
+  std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra_flags = {},
+                                             std::map<std::string, std::string> environment = {}) {
+    s3_address_ = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
     std::vector<std::string> flags = {
         "--slurm-partition",
         SlurmCluster::Get()->partition(),
@@ -133,14 +136,13 @@ class SlurmObjectStagingTest : public ::testing::Test {
         "--slurm-staging",
         "object-store",
         "--s3-listen",
-        "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort()),
+        s3_address_,
         "--slurm-sbatch-arg=--uid=nobody",
         "--slurm-sbatch-arg=--gid=" +
             std::to_string(getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 65534)};
     flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
-    auto server = std::make_unique<ServerProcess>(
-        temp_.path() / "data", flags,
-        std::map<std::string, std::string>{{"SLURM_CONF", SlurmCluster::Get()->conf_file()}});
+    environment["SLURM_CONF"] = SlurmCluster::Get()->conf_file();
+    auto server = std::make_unique<ServerProcess>(temp_.path() / "data", flags, environment);
     server->Start();
     return server;
   }
@@ -162,6 +164,7 @@ class SlurmObjectStagingTest : public ::testing::Test {
   }
 
   testing::TempDir temp_;
+  std::string s3_address_;  // the S3 endpoint of the last server started
 };
 
 TEST_F(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
@@ -341,6 +344,50 @@ TEST_F(SlurmObjectStagingTest, AChangedInputFailsTheJobNamingTheChannel) {
       server->Get("/api/v1/jobs/" + job["name"].get<std::string>() + "/artifacts/log");
   EXPECT_EQ(log.body.find("ran\n"), std::string::npos) << "the command ran: " << log.body;
   RemoveNodeOutput(job["name"]);
+}
+
+// boto3 code written for SageMaker, unchanged, against the SageMaker-compatible endpoint with
+// Slurm behind it (--sagemaker-endpoint-executor slurm), its jobs staged through the S3 endpoint
+// and run as nobody (so by Slurm: the server runs as root): tests/sagemaker_boto3_check.py
+// creates a job that reads its training channel and writes a model, waits for Completed, reads
+// the job's log and stops a long job.
+TEST_F(SlurmObjectStagingTest, Boto3TrainingJobsRunOnSlurmThroughTheSageMakerEndpoint) {
+  constexpr char kPython[] = "/usr/bin/python3";
+  if (testing::RunProcess({kPython, "-c", "import boto3"}, {}, 30s).exit_code != 0)
+    GTEST_SKIP() << "python3-boto3 is not installed";
+  constexpr char kAwsCli[] = "/usr/bin/aws";
+  if (!fs::exists(kAwsCli)) GTEST_SKIP() << "Debian's awscli is not installed";
+  if (SlurmCluster::Get()->memory_mb() < 8192) {
+    GTEST_SKIP() << "the test node has " << SlurmCluster::Get()->memory_mb()
+                 << " MB: the check's ml.m5.large jobs ask for 8 GiB";
+  }
+  constexpr char kKeyId[] = "AKIDSLURMSAGEMAKER";
+  constexpr char kSecret[] = "slurm-sagemaker-secret";
+  const std::string sagemaker = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  std::unique_ptr<ServerProcess> server = StartServer(
+      {"--sagemaker-listen", sagemaker, "--sagemaker-endpoint-executor", "slurm"},
+      {{"TRAINYARD_S3_ACCESS_KEY_ID", kKeyId}, {"TRAINYARD_S3_SECRET_ACCESS_KEY", kSecret}});
+  const auto client = testing::AwsClientEnvironment(temp_.path() / "home", kKeyId, kSecret);
+  const std::string s3 = s3_address_;
+  auto aws = [&](std::vector<std::string> arguments) {
+    std::vector<std::string> argv = {kAwsCli, "--endpoint-url", "http://" + s3, "--no-cli-pager"};
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    return testing::RunProcess(argv, client, 120s);
+  };
+  testing::ProcessResult bucket = aws({"s3", "mb", "s3://ml-data"});
+  ASSERT_EQ(bucket.exit_code, 0) << bucket.output;
+  const fs::path data = temp_.path() / "data.csv";
+  std::ofstream(data) << "x,y\n1,2\n";
+  ASSERT_EQ(aws({"s3", "cp", data.string(), "s3://ml-data/train/data.csv"}).exit_code, 0);
+
+  testing::ProcessResult checked = testing::RunProcess(
+      {kPython, (testing::SourceDir() / "tests" / "sagemaker_boto3_check.py").string(),
+       "http://" + sagemaker, "us-east-1", kKeyId, kSecret, "s3://ml-data/train/",
+       "test \"$(id -un)\" = nobody && test -f $SM_CHANNEL_TRAINING/data.csv && "
+       "echo w > $SM_MODEL_DIR/w.txt && echo trained"},
+      client, 300s);
+  EXPECT_EQ(checked.exit_code, 0) << checked.output << "\n"
+                                  << server->OutputSoFar() << SlurmCluster::Get()->LogTails();
 }
 
 // Needs no cluster: without Slurm's commands the server refuses to start, saying so.

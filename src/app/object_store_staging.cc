@@ -23,7 +23,8 @@ constexpr const char* kOutputs[] = {"model.tar.gz", "output.tar.gz", "training.l
 
 std::string ObjectStoreStaging::StoreKey(const std::string& job_name,
                                          const std::string& relative) const {
-  return server::s3::ObjectStoreKey(options_.bucket, "jobs/" + job_name + "/" + relative);
+  return server::s3::ObjectStoreKey(options_.bucket,
+                                    options_.jobs_prefix + job_name + "/" + relative);
 }
 
 Status ObjectStoreStaging::EnsureBucket() {
@@ -50,7 +51,7 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
   auto presign = [&](const std::string& relative, const std::string& method) {
     return aws::PresignObjectUrl({.endpoint = options_.endpoint_url,
                                   .bucket = options_.bucket,
-                                  .key = "jobs/" + job_name + "/" + relative,
+                                  .key = options_.jobs_prefix + job_name + "/" + relative,
                                   .method = method,
                                   .signed_at = now,
                                   .expires = expires},

@@ -1,6 +1,7 @@
 // ObjectStoreStaging: JobStaging over the server's object store as its S3 endpoint serves it
 // (docs/slurm.md, "Object-store staging"). A job's input goes to
-// s3://<bucket>/jobs/<job>/in/<path>, its outputs come back to .../jobs/<job>/out/<name>; the URLs
+// s3://<bucket>/jobs/<job>/in/<path>, its outputs come back to .../jobs/<job>/out/<name> (the
+// SageMaker endpoint's jobs: sagemaker-jobs/<job>/...); the URLs
 // are presigned with the endpoint's key pair for `endpoint_url`, the address by which the
 // compute nodes reach the endpoint. Thread-safe (the store is).
 #pragma once
@@ -18,6 +19,9 @@ struct ObjectStoreStagingOptions {
   std::string endpoint_url;                  // "http://10.0.0.5:9000", as the nodes reach it
   std::string bucket = "trainyard-staging";  // created at the first Publish when missing
   aws::Credentials credentials;              // the S3 endpoint's key pair
+  // Each job's objects lie under <jobs_prefix><job>/: one prefix per job namespace (the
+  // SageMaker endpoint's jobs may be named as the REST API's).
+  std::string jobs_prefix = "jobs/";
 };
 
 class ObjectStoreStaging : public executor::JobStaging {

@@ -155,10 +155,11 @@ std::string UrlHost(const std::string& host) {
 }
 
 // Object-store staging of Slurm jobs (docs/slurm.md) goes through the S3 endpoint: its store,
-// its key pair, and its URL as the compute nodes reach it.
+// its key pair, and its URL as the compute nodes reach it. Each job's objects under
+// <jobs_prefix><job>/ of the staging bucket.
 Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
     const ServerOptions& options, storage::ObjectStore& objects,
-    const std::optional<server::S3KeyPair>& keys) {
+    const std::optional<server::S3KeyPair>& keys, const std::string& jobs_prefix) {
   if (options.s3_host.empty() || !keys) {
     return FailedPrecondition(
         "needs the S3 endpoint, through which the nodes fetch the input and store the outputs "
@@ -177,12 +178,12 @@ Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
   }
   Logger("app").info("slurm staging=object-store endpoint={} bucket={}", endpoint,
                      options.slurm.staging_bucket);
-  return std::shared_ptr<executor::JobStaging>(
-      std::make_shared<ObjectStoreStaging>(ObjectStoreStagingOptions{
-          .objects = &objects,
-          .endpoint_url = endpoint,
-          .bucket = options.slurm.staging_bucket,
-          .credentials = {keys->access_key_id, keys->secret_access_key, ""}}));
+  return std::shared_ptr<executor::JobStaging>(std::make_shared<ObjectStoreStaging>(
+      ObjectStoreStagingOptions{.objects = &objects,
+                                .endpoint_url = endpoint,
+                                .bucket = options.slurm.staging_bucket,
+                                .credentials = {keys->access_key_id, keys->secret_access_key, ""},
+                                .jobs_prefix = jobs_prefix}));
 }
 
 int Serve(ServerOptions options) {
@@ -249,7 +250,7 @@ int Serve(ServerOptions options) {
   if (!executor_settings.ok()) return Fail(executor_settings.status());
   if (executor_settings->slurm &&
       executor_settings->slurm->executor.staging == executor::SlurmStaging::kObjectStore) {
-    auto staging = SlurmObjectStaging(options, **objects, endpoint_keys);
+    auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "jobs/");
     if (!staging.ok()) return Fail(staging.status().WithContext("slurm_staging object-store"));
     executor_settings->slurm->executor.job_staging = std::move(staging).value();
   }
@@ -348,8 +349,15 @@ int Serve(ServerOptions options) {
                   UrlHost(options.s3_host).c_str(), static_cast<int>(s3_server->port()));
     }
     if (!options.sagemaker.listen_host.empty()) {
+      // The endpoint's Slurm jobs stage their files apart from the REST API's.
+      ExecutorSettings endpoint_executors = *executor_settings;
+      if (endpoint_executors.slurm && endpoint_executors.slurm->executor.job_staging) {
+        auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/");
+        if (!staging.ok()) return Fail(staging.status().WithContext("SageMaker endpoint"));
+        endpoint_executors.slurm->executor.job_staging = std::move(staging).value();
+      }
       auto started_endpoint = SageMakerEndpoint::Start(
-          options, **objects, *keys, *executor_settings, kill_at_step, secret_mask);
+          options, **objects, *keys, endpoint_executors, kill_at_step, secret_mask);
       if (!started_endpoint.ok())
         return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();

@@ -61,8 +61,8 @@ Status SetSageMaker(SageMakerSettings& settings, const std::string& key, const s
     }
     return ParseListenAddress(value, settings.listen_host, settings.listen_port).WithContext(where);
   } else if (key == "sagemaker_endpoint_executor") {
-    if (value != "local" && value != "container")
-      return InvalidArgument(where + ": '" + value + "' is not local or container");
+    if (value != "local" && value != "container" && value != "slurm")
+      return InvalidArgument(where + ": '" + value + "' is not local, container or slurm");
     settings.endpoint_executor = value;
   } else {
     return InvalidArgument(where + ": unknown setting");
@@ -350,8 +350,8 @@ const std::vector<std::pair<std::string, std::string>>& SageMakerSettingKeys() {
        "HOST:PORT of the SageMaker-compatible endpoint (off by default; "
        "same keys as the S3 endpoint)"},
       {"sagemaker_endpoint_executor",
-       "what runs the endpoint's jobs: local (default) or "
-       "container"}};
+       "what runs the endpoint's jobs: local (default), container (needs "
+       "--container-runtime) or slurm (needs --slurm)"}};
   return kKeys;
 }
 

@@ -245,10 +245,15 @@ TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
   EXPECT_NE(refused.status().message().find("--sagemaker-instance-count: '0' is not an integer"),
             std::string::npos)
       << refused.status().message();
-  flags.sagemaker = {{"sagemaker_endpoint_executor", "slurm"}};
+  flags.sagemaker = {{"sagemaker_endpoint_executor", "sagemaker"}};
   refused = LoadServerOptions(flags, {});
-  EXPECT_NE(refused.status().message().find("'slurm' is not local or container"),
-            std::string::npos);
+  EXPECT_NE(refused.status().message().find("'sagemaker' is not local, container or slurm"),
+            std::string::npos)
+      << refused.status().message();
+  flags.sagemaker = {{"sagemaker_endpoint_executor", "slurm"}};
+  auto slurm = LoadServerOptions(flags, {});
+  ASSERT_TRUE(slurm.ok()) << slurm.status().message();
+  EXPECT_EQ(slurm->sagemaker.endpoint_executor, "slurm");
   ASSERT_TRUE(WriteFileAtomic(config, R"({"sagemaker_colour": "blue"})").ok());
   flags.sagemaker.clear();
   refused = LoadServerOptions(flags, {});

@@ -82,6 +82,10 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
     // run in the same runtime. No REST job name has an underscore, so none can look like these.
     executors.container->container_name_prefix = "trainyard_sm-";
   }
+  if (executors.slurm) {
+    // In the Slurm work dir the nodes share, under a name no REST job has (no underscore).
+    executors.slurm->executor.work_dir /= "_sagemaker";
+  }
   TY_ASSIGN_OR_RETURN(endpoint->executor_, OpenExecutor(settings.endpoint_executor, executors));
   api.executor = endpoint->executor_.get();
   api.executor_work_dir = jobs_dir;

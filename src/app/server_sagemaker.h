@@ -29,7 +29,8 @@ executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
 // The SageMaker-compatible endpoint on its own listener, over the S3 endpoint's store and keys.
 // Its jobs run on an executor of their own, settings.endpoint_executor ("local": detached, so
 // that they outlive a server restart as the REST API's local jobs do; "container": needs
-// --container-runtime), with its job roots in <data_dir>/sagemaker-jobs, and are kept in a
+// --container-runtime; "slurm": needs --slurm, its job roots in <slurm work dir>/_sagemaker),
+// with its job roots in <data_dir>/sagemaker-jobs, and are kept in a
 // MetadataStore of their own, <data_dir>/sagemaker/metadata.db (SQLite).
 class SageMakerEndpoint {
  public:

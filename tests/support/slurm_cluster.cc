@@ -116,6 +116,11 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not) {
   ::gethostname(host, sizeof(host) - 1);
   cluster->node_name_ = host;
   cluster->cpus_ = std::max(1u, std::thread::hardware_concurrency());
+  // Three quarters of this machine's memory (slurmd drains a node configured with more than it
+  // has), so that a job of SageMaker's ml.m5.large (8 GiB) fits where the machine has 11 GiB.
+  const int64_t memory_mb =
+      static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE) / (1024 * 1024);
+  cluster->memory_mb_ = static_cast<int>(std::max<int64_t>(2048, memory_mb * 3 / 4));
   cluster->conf_file_ = dir / "slurm.conf";
   std::ostringstream conf;
   conf << "ClusterName=trainyard-test\n"
