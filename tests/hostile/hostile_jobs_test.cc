@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -262,7 +263,8 @@ TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog
                            {"TrainingInputMode", "File"},
                            {"ContainerEntrypoint",
                             {"/bin/dash", "-c",
-                             "echo printed-by-the-container; echo written-to-stderr >&2; sleep 25; "
+                             "echo printed-by-the-container; echo written-to-stderr >&2; "
+                             "while [ ! -e /opt/ml/model/release ]; do sleep 0.1; done; "
                              "no-such-command"}}}
                           .dump(),
                       "--role-arn", "arn:aws:iam::000000000000:role/test", "--output-data-config",
@@ -280,8 +282,8 @@ TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog
                            "/aws/sagemaker/TrainingJobs", "--log-stream-name",
                            stream_list["logStreams"][0]["logStreamName"], "--start-from-head"});
   };
-  // Live, while the command sleeps: the container's output is followed into the log. The sleep
-  // outlasts the awscli calls below even on a loaded machine (each can take seconds there).
+  // Live, while the command waits for the test (a file in its model dir, which the host's job
+  // root holds): the container's output is followed into the log.
   testing::ProcessResult live;
   EXPECT_TRUE(testing::WaitFor(
       [&] {
@@ -294,6 +296,10 @@ TEST(HostileContainerJobsTest, AnEntrypointWithoutTheWrapperHasItsOutputAsTheLog
                                        "plain-entrypoint-1"});
   EXPECT_NE(still_running.output.find("\"TrainingJobStatus\": \"InProgress\""), std::string::npos)
       << "the output was seen only after the job ended: " << still_running.output;
+  const fs::path model_dir =
+      temp.path() / "data" / "sagemaker-jobs" / "plain-entrypoint-1" / "ml" / "model";
+  ASSERT_TRUE(fs::is_directory(model_dir)) << model_dir;
+  std::ofstream(model_dir / "release") << "go\n";
   testing::ProcessResult described;
   ASSERT_TRUE(testing::WaitFor(
       [&] {
