@@ -5,6 +5,7 @@
 // through the API. Skips, saying why, where the cluster cannot run.
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -388,6 +389,115 @@ TEST_F(SlurmObjectStagingTest, Boto3TrainingJobsRunOnSlurmThroughTheSageMakerEnd
       client, 300s);
   EXPECT_EQ(checked.exit_code, 0) << checked.output << "\n"
                                   << server->OutputSoFar() << SlurmCluster::Get()->LogTails();
+}
+
+// `trainyard run --executor slurm`, no server: a 2×1 sweep of the example trainer, each job a
+// Slurm batch job over its job root in OUT/.work (shared with the node, here the same machine);
+// the results land in OUT as for local jobs, and the jobs saw Slurm's variables.
+TEST(SlurmRunTest, ARunsJobsRunAsSlurmBatchJobsWithTheirResultsInOut) {
+  SlurmCluster* cluster = SlurmCluster::Get();
+  if (cluster == nullptr) {
+    GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+  }
+  testing::TempDir temp;
+  const fs::path out = temp.path() / "out";
+  const fs::path data = testing::SourceDir() / "examples" / "data" / "digits";
+  const std::string trainer =
+      (testing::BuildDir() / "examples" / "trainer" / "trainyard-example-trainer").string();
+  testing::ProcessResult run =
+      testing::RunProcess({(testing::BuildDir() / "apps" / "trainyard").string(),
+                           "run",
+                           "--name",
+                           "onslurm",
+                           "--executor",
+                           "slurm",
+                           "--slurm-partition",
+                           cluster->partition(),
+                           "--train",
+                           (data / "train.csv").string(),
+                           "--eval",
+                           (data / "eval.csv").string(),
+                           "--param",
+                           "learning_rate=0.1,0.02",
+                           "--hp",
+                           "iterations=50",
+                           "--parallel",
+                           "2",
+                           "--out",
+                           out.string(),
+                           "--",
+                           "sh",
+                           "-c",
+                           "echo \"slurm job $SLURM_JOB_ID\"; exec " + trainer},
+                          {{"SLURM_CONF", cluster->conf_file().string()}}, 180s);
+  ASSERT_EQ(run.exit_code, 0) << run.output << cluster->LogTails();
+  for (const char* name : {"onslurm-001", "onslurm-002"}) {
+    for (const char* file : {"model.tar.gz", "predictions.csv", "training.log", "status.json"}) {
+      EXPECT_TRUE(fs::exists(out / name / file)) << name << "/" << file;
+    }
+    auto status = ReadFile(out / name / "status.json");
+    ASSERT_TRUE(status.ok());
+    EXPECT_EQ(json::parse(*status)["status"], "Completed") << *status;
+    auto log = ReadFile(out / name / "training.log");
+    ASSERT_TRUE(log.ok());
+    const size_t said = log->find("slurm job ");
+    ASSERT_NE(said, std::string::npos) << *log;
+    EXPECT_TRUE(std::isdigit(static_cast<unsigned char>((*log)[said + 10])))
+        << "not a Slurm job: " << *log;
+  }
+  // A --slurm-* setting with the local executor is refused, naming it.
+  testing::ProcessResult refused = testing::RunProcess(
+      {(testing::BuildDir() / "apps" / "trainyard").string(), "run", "--executor", "local",
+       "--slurm-partition", "gpu", "--out", (temp.path() / "refused").string(), "--", "true"},
+      {}, 30s);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("--slurm-* settings are for --executor slurm"), std::string::npos)
+      << refused.output;
+}
+
+// A `trainyard run --executor slurm` killed (SIGKILL) while its jobs run in Slurm: `--resume`
+// follows them to their end, starts the one that never started, and runs each job's code once.
+TEST(SlurmRunTest, AKilledRunResumesItsSlurmJobsRunningEachOnce) {
+  SlurmCluster* cluster = SlurmCluster::Get();
+  if (cluster == nullptr) {
+    GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+  }
+  testing::TempDir temp;
+  const fs::path out = temp.path() / "out";
+  const fs::path markers = temp.path() / "markers";
+  fs::create_directories(markers);
+  const std::string trainyard = (testing::BuildDir() / "apps" / "trainyard").string();
+  const std::map<std::string, std::string> environment = {
+      {"SLURM_CONF", cluster->conf_file().string()}};
+  testing::Process run({trainyard, "run", "--name", "resumed", "--executor", "slurm", "--param",
+                        "n=1,2,3", "--parallel", "2", "--out", out.string(), "--", "sh", "-c",
+                        "echo ran >> " + markers.string() + "/$TRAINING_JOB_NAME; sleep 3; " +
+                            "echo done > $SM_MODEL_DIR/model.txt"},
+                       environment);
+  // Killed once two jobs' code runs: the third has not started.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        size_t started = 0;
+        for (const auto& entry : fs::directory_iterator(markers))
+          started += entry.is_regular_file();
+        return started >= 2;
+      },
+      120s))
+      << run.OutputSoFar() << cluster->LogTails();
+  run.Signal(SIGKILL);
+  run.Wait(30s);
+  testing::ProcessResult resumed =
+      testing::RunProcess({trainyard, "run", "--resume", out.string()}, environment, 180s);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output << cluster->LogTails();
+  for (const char* name : {"resumed-001", "resumed-002", "resumed-003"}) {
+    auto ran = ReadFile(markers / name);
+    ASSERT_TRUE(ran.ok()) << name << " never ran";
+    EXPECT_EQ(*ran, "ran\n") << name << "'s code ran more than once";
+    auto status = ReadFile(out / name / "status.json");
+    ASSERT_TRUE(status.ok()) << name;
+    EXPECT_EQ(json::parse(*status)["status"], "Completed") << *status;
+    EXPECT_TRUE(fs::exists(out / name / "model.tar.gz")) << name;
+  }
 }
 
 // Needs no cluster: without Slurm's commands the server refuses to start, saying so.

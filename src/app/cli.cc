@@ -41,8 +41,9 @@ int Main(int argc, char** argv) {
   RunOptions options;
   options.command = command;
   RunFlags flags;
-  CLI::App* run = cli.add_subcommand(
-      "run", "Run a sweep of training jobs on this machine: trainyard run [OPTIONS] -- COMMAND");
+  CLI::App* run = cli.add_subcommand("run",
+                                     "Run a sweep of training jobs on this machine (or its Slurm "
+                                     "cluster): trainyard run [OPTIONS] -- COMMAND");
   run->footer(R"(
 Every combination of --param values (or of the --grid file) becomes one SageMaker-shaped job,
 run through trainyard-wrap. COMMAND reads the file named by $TRAINYARD_JOB_JSON (docs/job-json.md).
@@ -80,6 +81,18 @@ starts those that never started, keeps those that ended, and runs no job's code 
   run->add_option("--name", options.sweep_name, "Sweep name, the prefix of job names");
   run->add_flag("--keep-work", options.keep_job_roots, "Keep each job's /opt/ml tree in OUT/.work");
   run->add_option("--wrapper", options.wrapper_path, "The trainyard-wrap binary to use");
+  run->add_option("--executor", flags.executor,
+                  "local (default) or slurm: each job a Slurm batch job; OUT must be on a "
+                  "filesystem the compute nodes share (docs/slurm.md)");
+  run->add_option("--slurm-partition", options.slurm.partition,
+                  "Slurm partition of every job (default: the cluster's)");
+  run->add_option("--slurm-account", options.slurm.account, "Slurm account of every job");
+  run->add_option("--slurm-qos", options.slurm.qos, "Slurm QoS of every job");
+  run->add_option("--slurm-sbatch-arg", options.slurm.sbatch_args,
+                  "An sbatch argument for every job, e.g. --slurm-sbatch-arg=--gres=gpu:1 "
+                  "(repeatable)");
+  run->add_option("--slurm-bin-dir", options.slurm.bin_dir,
+                  "Directory of sbatch, squeue and scancel (default: found on PATH)");
   run->add_option("--log-level", options.log.level,
                   "trace, debug, info, warn (default), error or off: the log on stderr");
   run->add_option("--log-format", options.log.format, "text (default) or json");

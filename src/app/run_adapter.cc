@@ -24,8 +24,6 @@ namespace {
 constexpr auto kRedrawInterval = std::chrono::milliseconds(200);
 constexpr auto kIdleWait = std::chrono::milliseconds(200);
 
-// Every job runs on the local executor, in this process's own store.
-constexpr char kExecutor[] = "local";
 // The sweeps' name in the store: the run's own name is the jobs' prefix already.
 constexpr char kSweepName[] = "run";
 
@@ -131,7 +129,26 @@ Result<std::unique_ptr<RunAdapter>> RunAdapter::Open(const RunRecord& record,
                      .keep_job_roots = options.keep_job_roots,
                      .detach_jobs = true,
                      .on_step = adapter->on_step_};
-  TY_ASSIGN_OR_RETURN(adapter->executor_, OpenExecutor(kExecutor, executors));
+  if (options.executor == "slurm") {
+    // The same, as Slurm batch jobs: their roots in OUT/.work, which the nodes must share;
+    // Slurm's commands get the user's environment (SLURM_CONF, munge's socket).
+    SlurmSetup slurm;
+    slurm.executor.work_dir = RunWorkDir(options.out_dir);
+    slurm.executor.wrapper_path = options.wrapper_path;
+    slurm.executor.job_environment = JobHostEnvironment(host_environment);
+    slurm.executor.site = {.partition = options.slurm.partition,
+                           .account = options.slurm.account,
+                           .qos = options.slurm.qos,
+                           .extra_sbatch_arguments = options.slurm.sbatch_args};
+    slurm.executor.keep_job_roots = options.keep_job_roots;
+    slurm.executor.detach_jobs = true;
+    slurm.executor.on_step = adapter->on_step_;
+    slurm.adopt_at_start = true;
+    slurm.commands.environment = host_environment;
+    slurm.commands.bin_dir = options.slurm.bin_dir;
+    executors.slurm = std::move(slurm);
+  }
+  TY_ASSIGN_OR_RETURN(adapter->executor_, OpenExecutor(options.executor, executors));
 
   control::SchedulerOptions scheduler;
   scheduler.work_dir = store_dir / "staging";
@@ -164,7 +181,7 @@ Result<std::unique_ptr<RunAdapter>> RunAdapter::Open(const RunRecord& record,
   };
   adapter->scheduler_ = std::make_unique<control::Scheduler>(
       std::move(scheduler), *adapter->metadata_, *adapter->objects_,
-      std::map<std::string, executor::Executor*>{{kExecutor, adapter->executor_.get()}});
+      std::map<std::string, executor::Executor*>{{options.executor, adapter->executor_.get()}});
   return adapter;
 }
 
@@ -176,7 +193,7 @@ control::SweepRequest RunAdapter::RequestFor(const RecordedJob& job) const {
   // A request names a command; the spec's is the run's own (complete_job_spec), which may be
   // empty.
   request.command = options.command.empty() ? std::vector<std::string>{"train"} : options.command;
-  request.executor = kExecutor;
+  request.executor = options.executor;
   request.literal_hyperparameters = true;
   request.sweep.fixed = job.hyperparameters;
   request.max_runtime_seconds = options.max_runtime_seconds;

@@ -36,6 +36,17 @@ fs::path DefaultWrapperPath() {
 }  // namespace
 
 Result<RunOptions> BuildRunOptions(const RunFlags& flags, RunOptions options) {
+  const RunSlurmOptions& slurm = options.slurm;
+  const bool slurm_flags = !slurm.partition.empty() || !slurm.account.empty() ||
+                           !slurm.qos.empty() || !slurm.sbatch_args.empty() ||
+                           !slurm.bin_dir.empty();
+  options.executor = flags.executor.empty() ? (slurm_flags ? "slurm" : "local") : flags.executor;
+  if (options.executor != "local" && options.executor != "slurm") {
+    return InvalidArgument("--executor: '" + options.executor + "' is not local or slurm");
+  }
+  if (options.executor == "local" && slurm_flags) {
+    return InvalidArgument("--slurm-* settings are for --executor slurm, not local");
+  }
   auto add_channel = [&](const std::string& name, const std::string& path) -> Status {
     if (path.empty()) return Status::Ok();
     if (options.channels.count(name)) {

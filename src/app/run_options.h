@@ -17,6 +17,14 @@
 
 namespace trainyard::app {
 
+// --executor slurm: each job one Slurm batch job over its job root in OUT/.work, which the
+// compute nodes must see at the same path (shared-directory staging, docs/slurm.md).
+struct RunSlurmOptions {
+  std::string partition, account, qos;   // empty: the cluster's defaults
+  std::vector<std::string> sbatch_args;  // appended to every job's sbatch
+  std::filesystem::path bin_dir;         // sbatch, squeue, scancel; empty: found on PATH
+};
+
 struct RunOptions {
   std::string sweep_name;                                 // --name
   std::map<std::string, std::filesystem::path> channels;  // --channel and its shortcuts
@@ -32,6 +40,8 @@ struct RunOptions {
   bool keep_job_roots = false;
   std::optional<core::Objective> objective;  // --objective METRIC:min|max
   std::filesystem::path wrapper_path;
+  std::string executor = "local";  // --executor: local or slurm
+  RunSlurmOptions slurm;           // --slurm-*
   // --log-level, --log-format: warn by default, so that the live display stays readable.
   LogOptions log{.level = "warn"};
 };
@@ -40,6 +50,7 @@ struct RunOptions {
 struct RunFlags {
   std::vector<std::string> channels, hyperparameters, params, environment, metrics;
   std::string train, eval, pretrained, config, grid_file, objective, out;
+  std::string executor;  // empty: slurm when a --slurm-* flag is given, else local
   double stop_grace_seconds = 120;
 };
 

@@ -52,7 +52,16 @@ json RunRecordJson(const RunRecord& record) {
                    {"max_runtime_seconds", options.max_runtime_seconds},
                    {"stop_grace_period_ms", options.stop_grace_period.count()},
                    {"keep_work", options.keep_job_roots},
-                   {"wrapper", options.wrapper_path.string()}};
+                   {"wrapper", options.wrapper_path.string()},
+                   {"executor", options.executor}};
+  if (options.executor == "slurm") {
+    const RunSlurmOptions& slurm = options.slurm;
+    recorded["slurm"] = {{"partition", slurm.partition},
+                         {"account", slurm.account},
+                         {"qos", slurm.qos},
+                         {"sbatch_args", slurm.sbatch_args},
+                         {"bin_dir", slurm.bin_dir.string()}};
+  }
   if (options.objective) {
     recorded["objective"] = {{"metric", options.objective->metric},
                              {"goal", core::ObjectiveGoalName(options.objective->goal)}};
@@ -102,6 +111,16 @@ Result<RunRecord> RunRecordFromJson(const json& recorded, const fs::path& out_di
     options.keep_job_roots = recorded.at(field).get<bool>();
     field = "wrapper";
     options.wrapper_path = recorded.at(field).get<std::string>();
+    field = "executor";  // absent from the records of runs before Slurm: local
+    options.executor = recorded.value(field, std::string("local"));
+    field = "slurm";
+    if (recorded.contains(field)) {
+      const json& slurm = recorded[field];
+      options.slurm = {slurm.at("partition").get<std::string>(),
+                       slurm.at("account").get<std::string>(), slurm.at("qos").get<std::string>(),
+                       slurm.at("sbatch_args").get<std::vector<std::string>>(),
+                       slurm.at("bin_dir").get<std::string>()};
+    }
     field = "objective";
     if (recorded.contains(field)) {
       TY_ASSIGN_OR_RETURN(core::ObjectiveGoal goal,
