@@ -10,6 +10,12 @@
 // (graphql-transport-ws), sends connection_init with the server token and subscribes to
 // jobUpdates(job: JOB) { type progress }; the progress in each `next` carries the same field.
 //
+// Several servers (replicas, `--port` repeated): connection i, and SSE client i, go to the i-th
+// port round-robin. Many targets (`--targets FILE`, one request a line: PATH, then the bearer
+// token and the job name, tab-separated, "-" for none): target j belongs to connection j % C,
+// which cycles over its own targets, so that one job's progress sequences go out in order on one
+// connection (with fewer targets than connections, connection i sends target i % N).
+//
 // Plain sockets and two epoll threads (senders, SSE readers); no dependencies. Linux only.
 // Prints one "key value" line per figure.
 #include <arpa/inet.h>
@@ -28,6 +34,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -35,13 +44,21 @@
 
 namespace {
 
+struct Target {
+  std::string path;
+  std::string bearer;    // Authorization for the request (the job token, or the server token)
+  std::string job_name;  // in the POST body
+};
+
 struct Options {
   std::string host = "127.0.0.1";
-  int port = 0;
+  std::vector<int> ports;  // requests and SSE clients go round-robin over these
   std::string method = "POST";
-  std::string path;      // the request path
-  std::string bearer;    // Authorization for the requests (the job token)
-  std::string job_name;  // in the POST body
+  std::string path;          // the request path
+  std::string bearer;        // Authorization for the requests (the job token)
+  std::string job_name;      // in the POST body
+  std::string targets_file;  // one Target a line, instead of path, bearer and job
+  std::vector<Target> targets;
   std::string sse_path = "/api/v1/events";
   std::string sse_bearer;  // the server token
   std::string ws_job;      // not empty: GraphQL subscribers of this job's updates, not SSE
@@ -65,12 +82,12 @@ int64_t Monotonic() {
   return NowNs(CLOCK_MONOTONIC);
 }
 
-int Connect(const Options& o) {
+int Connect(const Options& o, int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(o.port));
+  a.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, o.host.c_str(), &a.sin_addr);
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     close(fd);
@@ -211,6 +228,9 @@ void ReadSse(std::vector<SseClient>& clients, int sampled, std::vector<int64_t>&
 namespace {
 struct Conn {
   int fd = -1;
+  int port = 0;
+  std::vector<size_t> targets;  // indexes into Options::targets, sent in turn
+  size_t next = 0;
   std::string in;
   bool busy = false;
   int64_t sent_mono = 0;
@@ -222,16 +242,17 @@ std::atomic<int64_t> g_sequence{1000000000};
 // The newest "bench_sent_ns" sent: the latest progress every client should end up with.
 std::atomic<int64_t> g_newest_sent_ns{0};
 
-std::string MakeRequest(const Options& o) {
-  std::string req = o.method + " " + o.path + " HTTP/1.1\r\nHost: " + o.host + "\r\n";
-  if (!o.bearer.empty()) req += "Authorization: Bearer " + o.bearer + "\r\n";
+std::string MakeRequest(const Options& o, Conn& c) {
+  const Target& t = o.targets[c.targets[c.next++ % c.targets.size()]];
+  std::string req = o.method + " " + t.path + " HTTP/1.1\r\nHost: " + o.host + "\r\n";
+  if (!t.bearer.empty()) req += "Authorization: Bearer " + t.bearer + "\r\n";
   if (o.method == "POST") {
     int64_t sent_ns = Realtime();
     int64_t newest = g_newest_sent_ns.load();
     while (newest < sent_ns && !g_newest_sent_ns.compare_exchange_weak(newest, sent_ns)) {
     }
     std::string body =
-        "{\"schema\":\"trainyard.progress/v1\",\"job_name\":\"" + o.job_name +
+        "{\"schema\":\"trainyard.progress/v1\",\"job_name\":\"" + t.job_name +
         "\",\"sequence\":" + std::to_string(g_sequence.fetch_add(1)) +
         ",\"progress\":{\"progress\":0.5,\"bench_sent_ns\":" + std::to_string(sent_ns) + "}}";
     req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
@@ -242,13 +263,16 @@ std::string MakeRequest(const Options& o) {
   return req;
 }
 
-// Length of one complete response at the start of `in` (0 if not complete yet); sets status.
-size_t ResponseLength(const std::string& in, int& status) {
+// Length of one complete response at the start of `in` (0 if not complete yet); sets status,
+// and `closing` when the server closes the connection after it (a proxy such as nginx does after
+// keepalive_requests answers on one connection).
+size_t ResponseLength(const std::string& in, int& status, bool& closing) {
   size_t end = in.find("\r\n\r\n");
   if (end == std::string::npos) return 0;
   status = in.size() > 12 ? std::atoi(in.substr(9, 3).c_str()) : 0;
   std::string head = in.substr(0, end);
   for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  closing = head.find("\r\nconnection: close") != std::string::npos;
   size_t cl = head.find("content-length:");
   if (cl != std::string::npos) {
     size_t len = std::strtoull(head.c_str() + cl + 15, nullptr, 10);
@@ -265,6 +289,7 @@ size_t ResponseLength(const std::string& in, int& status) {
 
 struct SendResult {
   int64_t sent = 0, ok = 0, failed = 0, errors = 0;
+  std::map<int, int64_t> ok_by_port;
   double seconds = 0;
   std::vector<int64_t> rtt_ns;
 };
@@ -274,7 +299,13 @@ SendResult RunSenders(const Options& o) {
   std::vector<Conn> conns(static_cast<size_t>(o.connections));
   int ep = epoll_create1(EPOLL_CLOEXEC);
   for (size_t i = 0; i < conns.size(); ++i) {
-    conns[i].fd = Connect(o);
+    conns[i].port = o.ports[i % o.ports.size()];
+    if (o.targets.size() >= conns.size()) {
+      for (size_t t = i; t < o.targets.size(); t += conns.size()) conns[i].targets.push_back(t);
+    } else {
+      conns[i].targets.push_back(i % o.targets.size());
+    }
+    conns[i].fd = Connect(o, conns[i].port);
     if (conns[i].fd < 0) {
       std::fprintf(stderr, "connect failed: %s\n", std::strerror(errno));
       std::exit(1);
@@ -291,7 +322,7 @@ SendResult RunSenders(const Options& o) {
     return interval_ns == 0 || r.sent < static_cast<int64_t>((now - start) / interval_ns) + 1;
   };
   auto fire = [&](Conn& c, int64_t now) {
-    if (!SendAll(c.fd, MakeRequest(o))) {
+    if (!SendAll(c.fd, MakeRequest(o, c))) {
       ++r.errors;
       return;
     }
@@ -321,7 +352,7 @@ SendResult RunSenders(const Options& o) {
         ++r.errors;
         epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
         close(c.fd);
-        c.fd = Connect(o);
+        c.fd = Connect(o, c.port);
         c.in.clear();
         c.busy = false;
         epoll_event ev{};
@@ -332,10 +363,12 @@ SendResult RunSenders(const Options& o) {
       }
       c.in.append(buf, static_cast<size_t>(got));
       int status = 0;
+      bool closing = false;
       size_t len;
-      while ((len = ResponseLength(c.in, status)) > 0) {
+      while ((len = ResponseLength(c.in, status, closing)) > 0) {
         int64_t t = Monotonic();
         (status >= 200 && status < 300 ? r.ok : r.failed)++;
+        if (status >= 200 && status < 300) ++r.ok_by_port[c.port];
         if (r.failed == 1 && !(status >= 200 && status < 300)) {
           std::fprintf(stderr, "first failed answer: %s\n",
                        c.in.substr(0, std::min(len, size_t{400})).c_str());
@@ -343,7 +376,22 @@ SendResult RunSenders(const Options& o) {
         r.rtt_ns.push_back(t - c.sent_mono);
         c.in.erase(0, len);
         c.busy = false;
+        if (closing) {  // the server said so: the next request goes on a new connection
+          epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+          close(c.fd);
+          c.in.clear();
+          c.fd = Connect(o, c.port);
+          if (c.fd < 0) {
+            ++r.errors;
+            break;
+          }
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          ev.data.u64 = static_cast<uint64_t>(&c - conns.data());
+          epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+        }
         if (t < end && due(t)) fire(c, t);
+        if (closing) break;
       }
     }
   }
@@ -371,7 +419,9 @@ int main(int argc, char** argv) {
     if (k == "--host")
       o.host = v;
     else if (k == "--port")
-      o.port = std::atoi(v.c_str());
+      o.ports.push_back(std::atoi(v.c_str()));
+    else if (k == "--targets")
+      o.targets_file = v;
     else if (k == "--method")
       o.method = v;
     else if (k == "--path")
@@ -403,10 +453,33 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.port == 0 || o.path.empty()) {
+  if (!o.targets_file.empty()) {
+    std::ifstream in(o.targets_file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      std::istringstream fields(line);
+      Target t;
+      std::getline(fields, t.path, '\t');
+      std::getline(fields, t.bearer, '\t');
+      std::getline(fields, t.job_name, '\t');
+      if (t.bearer == "-") t.bearer.clear();
+      if (t.job_name == "-") t.job_name.clear();
+      o.targets.push_back(t);
+    }
+    if (o.targets.empty()) {
+      std::fprintf(stderr, "--targets %s: no targets in it\n", o.targets_file.c_str());
+      return 2;
+    }
+  } else if (!o.path.empty()) {
+    o.targets.push_back({o.path, o.bearer, o.job_name});
+  }
+  bool bad_port = std::any_of(o.ports.begin(), o.ports.end(), [](int p) { return p <= 0; });
+  if (o.ports.empty() || bad_port || o.targets.empty() || o.connections < 1) {
     std::fprintf(stderr,
-                 "usage: bench_progress_load --port P --path PATH [--method POST|GET] [--bearer T] "
-                 "[--job NAME] [--clients N --sse-path P --sse-bearer T --sampled K [--ws-job J]] "
+                 "usage: bench_progress_load --port P [--port P2...] (--path PATH [--bearer T] "
+                 "[--job NAME] | --targets FILE) [--method POST|GET] "
+                 "[--clients N --sse-path P --sse-bearer T --sampled K [--ws-job J]] "
                  "[--connections C] [--duration S] [--rate R] [--drain S]\n");
     return 2;
   }
@@ -414,8 +487,9 @@ int main(int argc, char** argv) {
   g_ws_job = o.ws_job;
   g_ws_token = o.sse_bearer;
   std::vector<SseClient> clients(static_cast<size_t>(o.clients));
-  for (SseClient& c : clients) {
-    c.fd = Connect(o);
+  for (size_t i = 0; i < clients.size(); ++i) {
+    SseClient& c = clients[i];
+    c.fd = Connect(o, o.ports[i % o.ports.size()]);
     if (c.fd < 0) {
       std::fprintf(stderr, "SSE connect failed: %s\n", std::strerror(errno));
       return 1;
@@ -454,6 +528,9 @@ int main(int argc, char** argv) {
               static_cast<long long>(r.sent), static_cast<long long>(r.ok),
               static_cast<long long>(r.failed), static_cast<long long>(r.errors));
   std::printf("seconds %.3f\nrequests_per_second %.1f\n", r.seconds, r.ok / r.seconds);
+  for (const auto& [port, ok] : r.ok_by_port) {
+    std::printf("requests_ok_port_%d %lld\n", port, static_cast<long long>(ok));
+  }
   std::printf("answer_ms_p50 %.3f\nanswer_ms_p99 %.3f\n", Percentile(r.rtt_ns, 0.5),
               Percentile(r.rtt_ns, 0.99));
   rusage self{};
