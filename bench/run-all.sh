@@ -3,7 +3,9 @@
 # (slow, ~3.5 min, ~6 GiB scratch) unzip comparison, then the `trainyard server` benchmarks
 # (bench/server/: sweep accept and listing, submit -> first progress event, progress ingestion
 # with 500 SSE clients, the API under 5,000 idle and 500 slow-header connections, and the
-# 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch), and
+# 2 GiB upload/download against nginx, ~5 min, ~8 GiB scratch), and API reads and progress
+# ingestion with 1, 2 and 3 replicas on PostgreSQL against 1 server on SQLite, and through nginx
+# (bench/replicas/replicas.py, ~3 min), and
 # the container executor's start latency against a bare `podman run` (bench/container/), the
 # slurm executor's against a bare `sbatch --wrap` (bench/slurm/, ~1 min), and a
 # 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min), and the
@@ -53,6 +55,8 @@ run_one "server: submit to first progress event" bash "$repo/bench/server/first_
 run_one "server: progress ingestion with SSE clients" bash "$repo/bench/server/progress_ingest.sh" "$build"
 run_one "server: API under 5,000 idle + 500 slow-header connections" bash "$repo/bench/server/idle_connections.sh" "$build"
 run_one "server: 2 GiB transfer vs nginx" bash "$repo/bench/server/transfer.sh" "$build"
+run_one "replicas: API reads and progress, 1/2/3 replicas on PostgreSQL vs 1 on SQLite" \
+  python3 "$repo/bench/replicas/replicas.py" --build-dir "$build"
 run_one "container: start to user code vs bare podman run" bash "$repo/bench/container/start_latency.sh" "$build"
 run_one "slurm: submit to user code vs bare sbatch --wrap" bash "$repo/bench/slurm/start_latency.sh" "$build"
 run_one "s3: 1 GiB through the S3 endpoint, S3ObjectStore vs awscli" bash "$repo/bench/s3/transfer.sh" "$build"

@@ -47,7 +47,8 @@ packages=(
   chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  # hyperfine times commands; nginx is the peer of the server's transfer benchmark
+  # hyperfine times commands; nginx is the peer of the server's transfer benchmark and the load
+  # balancer of bench/replicas/replicas.py
   packages+=(hyperfine nginx)
 fi
 
