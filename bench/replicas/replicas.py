@@ -46,6 +46,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -359,6 +360,13 @@ def main():
               "(Debian's nginx; scripts/install-deps.sh --bench installs it)")
         use_nginx = False
 
+    def stop_on_signal(number, frame):
+        raise SystemExit(f"replicas bench: stopped by signal {number}")
+
+    # Stopped from outside (Ctrl-C, a timeout): the finally below still stops the sweeps (local
+    # jobs outlive their server), the servers, PostgreSQL and nginx, and removes the temp dir.
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, stop_on_signal)
     work = tempfile.mkdtemp(prefix="bench-replicas-")
     os.chmod(work, 0o755)  # PostgreSQL runs as nobody and reaches its dir inside
     token = "bench-token-" + os.urandom(8).hex()
