@@ -277,6 +277,48 @@ TEST_F(ServerTest, StopAJobAndStopASweep) {
   EXPECT_EQ(server_.Delete("/api/v1/datasets/" + data).status, 204);
 }
 
+// SIGUSR1 drains the server (docs/scale-out.md): /healthz answers 503 "draining" while the API
+// goes on serving, its running job goes on to its end here, a sweep created after it stays
+// queued (no job is claimed here any more), and SIGTERM still stops it.
+TEST_F(ServerTest, SigusrOneDrainsTheServer) {
+  std::string data = Upload(Digits("train.csv"), "training");
+  auto sleeper = [&](const std::string& name, int seconds) {
+    return json{{"name", name},
+                {"trainer", {{"command", {"sleep", std::to_string(seconds)}}}},
+                {"channels", {{"training", data}}}};
+  };
+  HttpAnswer created = server_.Post("/api/v1/sweeps", sleeper("before", 3));
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string before = created.Json()["id"];
+  ASSERT_TRUE(WaitFor([&] { return Sweep(before)["counts"].value("InProgress", 0) == 1; }, 20s));
+
+  ASSERT_EQ(::kill(server_.pid(), SIGUSR1), 0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Call({"GET", server_.url() + "/healthz"}).status == 503;
+      },
+      10s));
+  EXPECT_EQ(Call({"GET", server_.url() + "/healthz"}).Json()["status"], "draining");
+  HttpAnswer later = server_.Post("/api/v1/sweeps", sleeper("after", 1));
+  ASSERT_EQ(later.status, 201) << later.body;
+  std::string after = later.Json()["id"];
+
+  json ended = server_.WaitForSweepEnd(before, 1, 30s);
+  EXPECT_EQ(ended["counts"].value("Completed", 0), 1) << ended.dump();
+  ASSERT_TRUE(
+      WaitFor([&] { return server_.OutputSoFar().find("drained") != std::string::npos; }, 10s))
+      << server_.OutputSoFar();
+  json queued = server_.Get("/api/v1/jobs?sweep=" + after).Json();
+  ASSERT_EQ(queued["jobs"].size(), 1u) << queued.dump();
+  EXPECT_EQ(queued["jobs"][0]["queued"], true) << queued.dump();
+  EXPECT_EQ(Call({"GET", server_.url() + "/healthz"}).status, 503);
+
+  server_.Stop();
+  EXPECT_NE(server_.Output().find("draining: no more jobs are claimed here"), std::string::npos)
+      << server_.Output();
+  EXPECT_NE(server_.Output().find("stopping"), std::string::npos) << server_.Output();
+}
+
 // Code that makes or downloads its own data needs no channel (SageMaker's InputDataConfig is
 // optional); `sweep create --wait` and `sweep wait` exit as the sweep ended, and a wait outlives
 // a restart of the server.

@@ -192,6 +192,7 @@ int Serve(ServerOptions options) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGUSR1);  // drain: claim no more jobs (docs/scale-out.md)
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   RaiseOpenFileLimit(options);
@@ -380,7 +381,12 @@ int Serve(ServerOptions options) {
   std::fflush(stdout);
 
   int received = 0;
-  sigwait(&stop_signals, &received);
+  while (sigwait(&stop_signals, &received) == 0 && received == SIGUSR1) {
+    std::printf("trainyard server: %s received, draining: no more jobs are claimed here\n",
+                strsignal(received));
+    std::fflush(stdout);
+    scheduler->StopClaiming();
+  }
   std::printf("trainyard server: %s received, stopping\n", strsignal(received));
   std::fflush(stdout);
   http_server->Stop();

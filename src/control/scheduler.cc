@@ -170,6 +170,20 @@ void Scheduler::WakeToFollow() {
   wake_.notify_all();
 }
 
+void Scheduler::StopClaiming() {
+  claiming_ = false;
+  size_t running = 0;
+  {
+    std::lock_guard lock(mutex_);
+    running = running_.size() + finishing_.size();
+  }
+  Logger("control").info(
+      "owner={} draining: claims no more queued jobs and takes over no expired lease; follows "
+      "its {} running jobs to their end",
+      options_.owner_id, running);
+  WakeToFollow();
+}
+
 void Scheduler::Wake() {
   {
     std::lock_guard lock(wake_mutex_);
@@ -237,7 +251,13 @@ std::vector<Scheduler::EndedJob> Scheduler::Pass(bool claim) {
   // The slots of the jobs that ended are filled before their outputs are stored (the claims
   // do not count the jobs in finishing_): storing is no work of the executor's, and a search's
   // short trials should not wait for it.
-  if (claim) StartQueued();
+  if (claim && claiming_.load()) StartQueued();
+  if (!claiming_.load() && running_.empty() && finishing_.empty() && !drained_logged_) {
+    drained_logged_ = true;
+    Logger("control").info(
+        "owner={} drained: no job runs here any more and none is claimed; it can be stopped",
+        options_.owner_id);
+  }
   return ended;
 }
 

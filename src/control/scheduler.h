@@ -32,6 +32,7 @@
 // threads while the scheduler's own thread runs the queue.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -136,6 +137,13 @@ class Scheduler {
   void Shutdown();
   // Runs the queue now instead of at the next poll.
   void Wake();
+  // Drains this server (`trainyard server` on SIGUSR1, docs/scale-out.md): from now on it claims
+  // no queued job and takes over no other server's expired lease, and goes on following,
+  // renewing and finishing the jobs it runs, so that they end here while the other servers
+  // sharing the store take the new work. Logs when its last job has ended. Not undone until the
+  // server restarts. Thread-safe.
+  void StopClaiming();
+  bool claiming() const { return claiming_.load(); }
 
   // Validates the request against what exists (executor, datasets) and queues one job per
   // combination. InvalidArgument naming the field; NotFound for a missing dataset.
@@ -293,6 +301,8 @@ class Scheduler {
   bool woken_ = false;            // claims and follows at once
   bool woken_to_follow_ = false;  // follows at once (an executor's job changed)
   bool stopping_ = false;
+  std::atomic<bool> claiming_{true};                       // false once StopClaiming was called
+  bool drained_logged_ = false;                            // under mutex_
   std::minstd_rand claim_jitter_{std::random_device{}()};  // the queue thread's
   std::thread thread_;
 

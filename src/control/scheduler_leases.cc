@@ -51,7 +51,8 @@ void Scheduler::KeepLeases() {
       it = running_.erase(it);
     }
   }
-  while (true) {
+  // A draining server takes on no new work, not even another server's jobs.
+  while (claiming_.load()) {
     auto taken = metadata_.TakeOverJobs(options_.owner_id, now, expires_at, 100);
     if (!taken.ok()) {
       Logger("control").error("owner={} expired leases could not be taken over: {}",

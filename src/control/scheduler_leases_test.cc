@@ -349,6 +349,70 @@ TEST_F(SchedulerLeasesTest, AServerBackUnderAnotherIdFollowsTheJobsItsExecutorKn
   EXPECT_EQ(machine.submitted.at(name), 1);
 }
 
+// A draining server (`trainyard server` on SIGUSR1) claims no queued job and takes over no
+// expired lease, and follows its own jobs, local ones included, to their end; the other server
+// takes the new work.
+TEST_F(SchedulerLeasesTest, ADrainingServerTakesNoNewWorkAndFinishesItsOwnJobs) {
+  Backend machine_a, machine_b;  // local executors: each server its own machine
+  BackendExecutor executor_a(machine_a, false), executor_b(machine_b, false);
+  // max_running counts the jobs of both: room for a's 2 and the 3 of the second sweep.
+  auto a = MakeScheduler("a", executor_a, 5, milliseconds(300));
+  auto b = MakeScheduler("b", executor_b, 5, milliseconds(300));
+  auto first = a->CreateSweep(Request(2, 0));
+  ASSERT_TRUE(first.ok());
+  a->RunOnce();
+  const std::vector<metadata::JobRecord> mine = Jobs(first->sweep.id);
+  ASSERT_EQ(mine.size(), 2u);
+  for (const metadata::JobRecord& job : mine) ASSERT_EQ(job.owner, "a") << job.name;
+
+  LogCapture log;
+  a->StopClaiming();
+  EXPECT_FALSE(a->claiming());
+  EXPECT_TRUE(b->claiming());
+  EXPECT_NE(log.Text().find("owner=a draining"), std::string::npos) << log.Text();
+  // A sweep created on the draining server is claimed by the other one only.
+  auto second = a->CreateSweep(Request(3, 0));
+  ASSERT_TRUE(second.ok());
+  a->RunOnce();
+  EXPECT_EQ(Running(second->sweep.id), 0);
+  b->RunOnce();
+  for (const metadata::JobRecord& job : Jobs(second->sweep.id)) {
+    EXPECT_FALSE(job.queued) << job.name;
+    EXPECT_EQ(job.owner, "b") << job.name;
+  }
+  // b stops renewing: a, draining, renews its own leases and takes none of b's jobs over.
+  std::this_thread::sleep_for(milliseconds(400));
+  a->RunOnce();
+  for (const metadata::JobRecord& job : Jobs(second->sweep.id)) {
+    EXPECT_EQ(job.owner, "b") << job.name;
+    EXPECT_EQ(job.status, core::JobStatus::kInProgress) << job.name;
+  }
+  for (const metadata::JobRecord& job : Jobs(first->sweep.id)) {
+    ASSERT_TRUE(job.lease_expires_at.has_value()) << job.name;
+    EXPECT_GT(*job.lease_expires_at, Now()) << job.name;
+  }
+  EXPECT_EQ(log.Text().find("owner=a drained"), std::string::npos) << log.Text();
+
+  // Its own jobs end here, their outputs stored; then it says it can be stopped.
+  for (const metadata::JobRecord& job : mine) {
+    Move(machine_a, job.name, SecondaryStatus::kTraining);
+    Move(machine_a, job.name, SecondaryStatus::kCompleted);
+  }
+  a->RunOnce();
+  for (const metadata::JobRecord& job : mine) {
+    auto ended = metadata_->GetJob(job.name);
+    ASSERT_TRUE(ended.ok());
+    EXPECT_EQ(ended->status, core::JobStatus::kCompleted) << job.name;
+    EXPECT_EQ(ended->owner, "a") << job.name;
+    std::ostringstream model;
+    EXPECT_TRUE(objects_->Get(OutputPrefix(job.name) + "model.tar.gz", model).ok()) << job.name;
+  }
+  a->RunOnce();
+  EXPECT_NE(log.Text().find("owner=a drained"), std::string::npos) << log.Text();
+  EXPECT_EQ(machine_a.submitted.size(), 2u);  // nothing new ran on a
+  EXPECT_EQ(machine_b.submitted.size(), 3u);
+}
+
 TEST_F(SchedulerLeasesTest, AStopAskedOfAnotherServerReachesTheJobsOwner) {
   Backend backend;
   BackendExecutor executor_a(backend, true), executor_b(backend, true);

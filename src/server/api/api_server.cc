@@ -134,6 +134,11 @@ void ApiServer::Route(const HttpRequest& request, const Segments& path, BodyRead
     return method == expected || (method == "HEAD" && std::string_view(expected) == "GET");
   };
   if (path == Segments{"healthz"} && is("GET")) {
+    // A draining server (SIGUSR1) still serves every call, but tells a load balancer's health
+    // check to send it no more: its jobs end here while the other replicas take the new work.
+    if (!scheduler_.claiming()) {
+      return WriteJson(response, 503, {{"status", "draining"}, {"version", options_.version}});
+    }
     return WriteJson(response, 200, {{"status", "ok"}, {"version", options_.version}});
   }
   if (path == Segments{"metrics"} && is("GET")) return Metrics(response);
