@@ -190,6 +190,16 @@ class Server:
                      + open(self.log_path).read()[-3000:])
             time.sleep(0.1)
 
+    def health(self):
+        """The status of GET /healthz: 200, 503 while draining, 0 when it does not answer."""
+        try:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as answer:
+                return answer.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except (OSError, urllib.error.URLError):
+            return 0
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -33,8 +33,9 @@ whole machine (/proc/stat: what the others on the machine used shows as "other")
 phases also the statements that took its time (pg_stat_statements, reset before each phase).
 Through nginx besides: events pass through (20 SSE clients on /api/v1/events and then 20
 GraphQL subscribers over WebSocket on /graphql, both through nginx, while progress is POSTed
-through it: each must end with the latest progress), and draining (SIGTERM to r3 halfway through
-a get_job phase through nginx: the failed answers are counted).
+through it: each must end with the latest progress), and draining (SIGUSR1 to r3 halfway through
+a get_job phase through nginx: its /healthz must answer 503; then SIGTERM: the failed answers
+are counted).
 
 Usage: bench/replicas/replicas.py [--build-dir build] [--seconds 8] [--connections 12]
                                   [--running 24] [--no-nginx] [--json FILE]
@@ -251,12 +252,19 @@ def nginx_checks(args, nginx, servers, store, cpu, pg, results, token):
               f"{r['sse_clients_with_latest_progress']:.0f}/20 with the latest progress after "
               f"{r['requests_ok']:.0f} POSTs, delivery p50 {r['delivery_ms_p50']:.1f} ms, "
               f"p99 {r['delivery_ms_p99']:.1f} ms: {'OK' if ok else 'FAILED'}")
-    # Draining: SIGTERM to r3 halfway through a get_job phase through nginx.
+    # Draining: SIGUSR1 to r3 halfway through a get_job phase through nginx (its /healthz must
+    # turn 503 while it still serves), then SIGTERM.
     stopped = {}
 
     def stop_r3():
+        r3 = servers[-1]
+        r3.proc.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 5
+        while r3.health() != 503 and time.time() < deadline:
+            time.sleep(0.05)
+        stopped["healthz_draining"] = r3.health()
         t0 = time.time()
-        servers[-1].stop()
+        r3.stop()
         stopped["seconds"] = time.time() - t0
 
     r = run_load(args, port, ["--method", "GET", "--targets", store.files["get_job"]], args.seconds,
@@ -264,11 +272,14 @@ def nginx_checks(args, nginx, servers, store, cpu, pg, results, token):
     r["config"], r["phase"], r["replicas"] = config, "drain_r3", len(servers)
     results.append(r)
     print_phase(r, shown)
-    checks["drain"] = {"ok": r["requests_failed"] == 0 and r["errors"] == 0,
+    checks["drain"] = {"ok": r["requests_failed"] == 0 and r["errors"] == 0
+                       and stopped.get("healthz_draining") == 503,
+                       "healthz_draining": stopped.get("healthz_draining"),
                        "failed": r["requests_failed"], "errors": r["errors"],
                        "answered": r["requests_ok"], "stop_seconds": stopped.get("seconds"),
                        "by_port": r["by_port"]}
-    print(f"{config:<10} drain_r3   SIGTERM to r3 halfway "
+    print(f"{config:<10} drain_r3   SIGUSR1 to r3 halfway (its /healthz: "
+          f"{stopped.get('healthz_draining')}), then SIGTERM "
           f"(it stopped in {stopped.get('seconds', 0):.2f} s): "
           f"{r['requests_failed']:.0f} non-2xx, {r['errors']:.0f} connection errors of "
           f"{r['requests_ok']:.0f} answers: {'OK' if checks['drain']['ok'] else 'FAILED'}")
