@@ -253,6 +253,7 @@ ImageRuntime ContainerExecutor::ImageRuntimeOf() const {
                       .runtime_path = options_.runtime_path,
                       .environment = options_.runtime_environment,
                       .auth_file = options_.auth_file,
+                      .credentials = options_.registry_credentials,
                       .inspect_timeout = options_.check_timeout,
                       .pull_timeout = options_.pull_timeout};
 }

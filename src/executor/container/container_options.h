@@ -44,11 +44,15 @@ struct ContainerExecutorOptions {
   // config.json, whose directory becomes DOCKER_CONFIG); empty: the runtime's default. Given to
   // the runtime through its environment, never on a command line; never read into a log.
   std::filesystem::path auth_file;
+  // The auth file of each pull (registry_credentials.h): the user's, or for an ECR-form image
+  // pulled as given one with a token from ECR. Shared by the executors of one process, like the
+  // puller, so that concurrent pulls ask for one token; null: `auth_file` for every pull.
+  std::shared_ptr<RegistryCredentials> registry_credentials;
   // How long one pull may take before the jobs waiting for it fail.
   std::chrono::milliseconds pull_timeout{std::chrono::minutes(30)};
   // Where images of the ECR form (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG, as a
   // SageMaker request names them) are pulled from instead: "HOST[:PORT]" (MapEcrReference);
-  // empty: such a reference is pulled as given.
+  // empty: such a reference is pulled as given (from ECR, with a token: registry_credentials).
   std::string ecr_registry;
   // Shared by the executors of one process (the server's and its SageMaker endpoint's), so that
   // an image is pulled once per host; null: the executor makes its own.

@@ -11,6 +11,7 @@
 #include "common/environment.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "executor/container/registry_credentials.h"
 #include "executor/container/runtime_process.h"
 
 namespace trainyard::executor {
@@ -76,6 +77,23 @@ std::vector<std::string> PullEnvironment(const ImageRuntime& runtime) {
     }
   }
   return FormatEnvironment(environment);
+}
+
+// A registry token that could not be had, as a pull's failure naming the image.
+Status TokenFailure(const std::string& reference, const Status& failed) {
+  switch (failed.code()) {
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied:
+      return Status(StatusCode::kPermissionDenied, "unauthorized to pull the training image " +
+                                                       reference + " (" + failed.message() + ")");
+    case StatusCode::kUnavailable:
+    case StatusCode::kDeadlineExceeded:
+      return Unavailable("registry unreachable for the training image " + reference + " (" +
+                         failed.message() + ")");
+    default:
+      return Internal("could not pull the training image " + reference + " (" + failed.message() +
+                      ")");
+  }
 }
 
 }  // namespace
@@ -224,6 +242,17 @@ Result<PresentImage> ImagePuller::Inspect(const ImageRuntime& runtime,
 
 Result<PresentImage> ImagePuller::Pull(const ImageRuntime& runtime, const std::string& reference,
                                        Resolution& resolution) {
+  ImageRuntime pull_runtime = runtime;
+  if (runtime.credentials) {
+    // Asked only now that a pull is due: an image already here needs no token.
+    auto auth_file = runtime.credentials->AuthFileFor(reference);
+    if (!auth_file.ok()) {
+      Status failed = TokenFailure(reference, auth_file.status());
+      Logger("executor").warn("image={} not pulled: {}", reference, failed.message());
+      return failed;
+    }
+    pull_runtime.auth_file = *auth_file;
+  }
   // The runtime's output goes to a file of its own (read once it ends, for the failure).
   std::string pattern = (fs::temp_directory_path() / "trainyard-pull-XXXXXX").string();
   int fd = ::mkstemp(pattern.data());
@@ -231,7 +260,7 @@ Result<PresentImage> ImagePuller::Pull(const ImageRuntime& runtime, const std::s
   ::close(fd);
   fs::path output_file = pattern;
   auto started = SpawnRuntime({runtime.runtime_path.string(), "pull", reference},
-                              PullEnvironment(runtime), output_file);
+                              PullEnvironment(pull_runtime), output_file);
   if (!started.ok()) {
     std::error_code ignored;
     fs::remove(output_file, ignored);

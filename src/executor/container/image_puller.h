@@ -10,7 +10,8 @@
 //
 // Credentials: an auth file in the runtime's format (podman's auth.json, docker's config.json),
 // handed to the runtime through its environment (REGISTRY_AUTH_FILE, DOCKER_CONFIG), never on a
-// command line and never logged.
+// command line and never logged; for an ECR-form image, the one RegistryCredentials writes with
+// a token for its registry (registry_credentials.h), asked for just before the pull.
 //
 // Thread-safe. The destructor kills the pulls still running and joins their threads.
 #pragma once
@@ -32,6 +33,8 @@
 
 namespace trainyard::executor {
 
+class RegistryCredentials;
+
 // When a job's image is pulled: "always" before every job, "missing" when it is not in the
 // store (the default), "never" (a missing image fails the job, and is refused at submit).
 enum class PullPolicy { kAlways, kMissing, kNever };
@@ -47,6 +50,9 @@ struct ImageRuntime {
   std::map<std::string, std::string> environment;  // the runtime's own environment
   // The registry credentials (see above); empty: the runtime's default.
   std::filesystem::path auth_file;
+  // When set, the auth file of each pull is the one it answers for the reference (the user's,
+  // or one with an ECR token), instead of `auth_file`.
+  std::shared_ptr<RegistryCredentials> credentials;
   std::chrono::milliseconds inspect_timeout{30'000};
   std::chrono::milliseconds pull_timeout{std::chrono::minutes(30)};
 };
