@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""A loopback stand-in for Amazon ECR's GetAuthorizationToken, for tests.
+
+Every request is checked the way ECR would check it, with botocore's own code: the X-Amz-Target
+and Content-Type against botocore's ecr model (AWS JSON 1.1), the body against the operation's
+input shape (botocore.validate), and the SigV4 signature recomputed by botocore.auth.SigV4Auth
+(the signing algorithm of AWS's SDK) from the signed headers, the body and the key pair the test
+gave. Each verdict is appended to STATE_DIR/requests.jsonl.
+
+usage: ecr_stand_in.py STATE_DIR
+STATE_DIR/config.json (read at every request):
+  {"access_key_id": ..., "secret_access_key": ..., "password": ..., "expires_in": SECONDS,
+   "mode": "ok" | "access-denied"}
+The answer's token is base64("AWS:" + password + N), N counting the requests answered. The port
+it listens on (127.0.0.1) is written to STATE_DIR/port once it listens.
+"""
+import base64
+import datetime
+import hmac
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.validate import ParamValidator
+
+STATE_DIR = sys.argv[1]
+MODEL = botocore.session.get_session().get_service_model("ecr")
+LOCK = threading.Lock()
+ANSWERED = [0]
+
+
+def config():
+    with open(os.path.join(STATE_DIR, "config.json")) as f:
+        return json.load(f)
+
+
+def record(verdict):
+    with LOCK, open(os.path.join(STATE_DIR, "requests.jsonl"), "a") as f:
+        f.write(json.dumps(verdict) + "\n")
+
+
+def check_signature(method, path, headers, body, settings):
+    """'' when the Authorization header is SigV4 by the test's key pair, else why not."""
+    authorization = headers.get("authorization", "")
+    prefix = "AWS4-HMAC-SHA256 "
+    if not authorization.startswith(prefix):
+        return "no AWS4-HMAC-SHA256 Authorization header"
+    fields = dict(
+        part.strip().split("=", 1) for part in authorization[len(prefix):].split(","))
+    access_key, day, region, service, terminal = fields["Credential"].split("/")
+    if access_key != settings["access_key_id"]:
+        return "unknown access key " + access_key
+    if service != MODEL.signing_name or terminal != "aws4_request":
+        return "scope names service %r, not %r" % (service, MODEL.signing_name)
+    amz_date = headers.get("x-amz-date", "")
+    if not amz_date.startswith(day):
+        return "X-Amz-Date %r is not of the scope's day %r" % (amz_date, day)
+    signed_at = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    if abs(time.time() - signed_at.timestamp()) > 300:
+        return "X-Amz-Date %r is too far from now" % amz_date
+    signed_names = fields["SignedHeaders"].split(";")
+    for required in ("host", "x-amz-date", "x-amz-target", "content-type"):
+        if required not in signed_names:
+            return "header %r is not signed" % required
+    request = AWSRequest(
+        method=method, url="http://" + headers["host"] + path, data=body,
+        headers={name: headers[name] for name in signed_names})
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(
+        Credentials(settings["access_key_id"], settings["secret_access_key"],
+                    headers.get("x-amz-security-token")), service, region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if not hmac.compare_digest(expected, fields["Signature"]):
+        return "signature does not match (canonical request:\n%s)" % canonical
+    return ""
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, document):
+        data = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        settings = config()
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        target = headers.get("x-amz-target", "")
+        prefix, _, operation = target.partition(".")
+        verdict = {"target": target, "content_type": headers.get("content-type", ""),
+                   "body": body.decode("utf-8", "replace"), "model_errors": "",
+                   "signature_error": "", "region": ""}
+        error = None
+        if (self.path != "/" or prefix != MODEL.metadata["targetPrefix"]
+                or operation not in MODEL.operation_names):
+            error = (400, "UnknownOperationException", "unknown target " + target)
+        elif verdict["content_type"] != "application/x-amz-json-" + MODEL.metadata["jsonVersion"]:
+            error = (400, "SerializationException", "content type " + verdict["content_type"])
+        else:
+            try:
+                params = json.loads(body or b"{}")
+                report = ParamValidator().validate(
+                    params, MODEL.operation_model(operation).input_shape)
+                verdict["model_errors"] = report.generate_report() if report.has_errors() else ""
+            except ValueError as e:
+                verdict["model_errors"] = "body is not JSON: %s" % e
+            if verdict["model_errors"]:
+                error = (400, "InvalidParameterException", verdict["model_errors"])
+        if error is None:
+            verdict["signature_error"] = check_signature(
+                "POST", self.path, headers, body, settings)
+            credential = headers.get("authorization", "").split("Credential=")[-1].split("/")
+            verdict["region"] = credential[2] if len(credential) > 2 else ""
+            if verdict["signature_error"]:
+                error = (400, "InvalidSignatureException", verdict["signature_error"])
+        record(verdict)
+        if error is None and settings.get("mode") == "access-denied":
+            error = (400, "AccessDeniedException",
+                     "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
+                     "ecr:GetAuthorizationToken on resource: * because no identity-based "
+                     "policy allows the ecr:GetAuthorizationToken action")
+        if error is not None:
+            status, code, message = error
+            self.answer(status, {"__type": code, "message": message})
+            return
+        with LOCK:
+            ANSWERED[0] += 1
+            n = ANSWERED[0]
+        # Without registryIds (as `aws ecr get-login-password` asks), the caller's own registry.
+        account = json.loads(body).get("registryIds", ["123456789012"])[0]
+        token = base64.b64encode(("AWS:%s%d" % (settings["password"], n)).encode()).decode()
+        self.answer(200, {"authorizationData": [{
+            "authorizationToken": token,
+            "expiresAt": time.time() + settings.get("expires_in", 43200),
+            "proxyEndpoint": "https://%s.dkr.ecr.%s.amazonaws.com" % (account, verdict["region"]),
+        }]})
+
+
+def main():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_file = os.path.join(STATE_DIR, "port")
+    with open(port_file + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(port_file + ".tmp", port_file)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
