@@ -11,6 +11,7 @@
 
 #include "common/files.h"
 #include "executor/container/container_command.h"
+#include "executor/container/registry_credentials.h"
 #include "support/test_paths.h"
 
 namespace trainyard::executor {
@@ -31,8 +32,10 @@ for last in "$@"; do :; done
 c="$dir/containers/$last"
 case "$1" in
 info) echo "9.9.9-fake"; exit 0 ;;
-image)  # `image inspect`: every image is in the store, its id its name
-  echo "$last" >> "$dir/image.argv"; echo "$last sha256:fake"; exit 0 ;;
+image)  # `image inspect`: every image is in the store, its id its name, but ECR's
+  echo "$last" >> "$dir/image.argv"
+  case "$last" in *.amazonaws.com/*) echo "Error: $last: image not known" >&2; exit 125 ;; esac
+  echo "$last sha256:fake"; exit 0 ;;
 stop) printf '%s\n' "$@" > "$dir/stop.argv"; kill -TERM "$(cat "$c/pid")"; exit 0 ;;
 rm) printf '%s\n' "$@" >> "$dir/rm.argv"; rm -rf "$c"; exit 0 ;;
 ps) ls "$dir/containers" 2>/dev/null; exit 0 ;;
@@ -204,6 +207,33 @@ TEST_F(ContainerExecutorFakeTest, RuntimeFailureIsAClientErrorWithItsMessage) {
   EXPECT_EQ(reason.rfind("ClientError: podman could not run the container (exit 125)", 0), 0u)
       << reason;
   EXPECT_NE(reason.find("image not known"), std::string::npos) << reason;
+}
+
+// Registry tokens that cannot be had: no AWS credentials, as ECR's token source says it.
+class NoCredentialsTokenSource : public RegistryTokenSource {
+ public:
+  Result<RegistryToken> FetchToken(const std::string&) override {
+    return Status(StatusCode::kUnauthenticated, "no AWS credentials found: environment: not set");
+  }
+};
+
+TEST_F(ContainerExecutorFakeTest, AnEcrImageWithoutATokenFailsTheJobNamingTheImageAndTheCause) {
+  options_.registry_credentials = std::make_shared<RegistryCredentials>(
+      RegistryCredentialsOptions{.directory = temp_.path() / "registry-auth",
+                                 .ecr_tokens = std::make_shared<NoCredentialsTokenSource>()});
+  auto executor = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(executor.ok());
+  JobSpec spec = Spec("fake-ecr");
+  const std::string image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tl-training-model:1";
+  spec.definition.training_image = image;
+  ASSERT_TRUE((*executor)->Submit(spec).ok());
+  JobDescription description = WaitForEnd(**executor, "fake-ecr");
+  EXPECT_EQ(description.status.status(), JobStatus::kFailed);
+  EXPECT_EQ(description.status.failure_reason(),
+            "ClientError: unauthorized to pull the training image " + image +
+                " (no token for 123456789012.dkr.ecr.eu-west-1.amazonaws.com: no AWS "
+                "credentials found: environment: not set)");
+  EXPECT_FALSE(fs::exists(fake_ / "run.argv")) << "no container was run";
 }
 
 // What a recovery meets after the executor went away: a container still running (followed
