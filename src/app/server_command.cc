@@ -411,8 +411,8 @@ executor. Settings come from --config (a JSON object with the keys data_dir, lis
 metadata, max_running, replica_id, lease_seconds, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
 container_cpus, container_memory, container_pull, container_auth_file, container_ecr_registry,
-s3_listen, s3_access_key_id, s3_secret_access_key, log_level, log_format,
-job_env_passthrough (["PYTHONPATH"]) and the http_*, sagemaker_* and webhook_* keys
+container_ecr_endpoint_url, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
+log_format, job_env_passthrough (["PYTHONPATH"]) and the http_*, sagemaker_* and webhook_* keys
 of the --http-*, --sagemaker-* and --webhook-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
 TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_JOB_ENV_PASSTHROUGH, ...), then these flags. The log
 (one line per API request, and every error the server works around) goes to stderr.
@@ -460,6 +460,9 @@ Example:
   optional_string("--container-ecr-registry", flags.container_ecr_registry,
                   "HOST[:PORT] that ECR-form images (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO) "
                   "are pulled from instead");
+  optional_string("--container-ecr-endpoint-url", flags.container_ecr_endpoint_url,
+                  "ECR's API for the tokens of ECR-form images pulled as given (default: "
+                  "AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL, else AWS's)");
   server->add_flag("--container-gpus", flags.container_gpus, "Give each container all GPUs");
   server->add_option_function<int>(
       "--max-running", [&flags](int value) { flags.max_running = value; },

@@ -58,11 +58,12 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     container.ecr_registry = options.container_ecr_registry;
     // ECR-form images pulled as given get a token from ECR's GetAuthorizationToken, through the
     // AWS credentials chain, in a private auth file of the data dir with the user's entries.
-    container.registry_credentials = std::make_shared<executor::RegistryCredentials>(
-        executor::RegistryCredentialsOptions{.user_auth_file = options.container_auth_file,
-                                             .directory = options.data_dir / "registry-auth",
-                                             .ecr_tokens = std::make_shared<EcrTokenSource>(
-                                                 EcrTokenSourceOptionsFrom("", environment))});
+    container.registry_credentials =
+        std::make_shared<executor::RegistryCredentials>(executor::RegistryCredentialsOptions{
+            .user_auth_file = options.container_auth_file,
+            .directory = options.data_dir / "registry-auth",
+            .ecr_tokens = std::make_shared<EcrTokenSource>(
+                EcrTokenSourceOptionsFrom(options.container_ecr_endpoint_url, environment))});
     // One puller for this server's container executors (the SageMaker endpoint's is a copy of
     // these settings): an image is pulled once per host however many jobs need it.
     container.image_puller = std::make_shared<executor::ImagePuller>();

@@ -251,6 +251,12 @@ struct Setters {
         return InvalidArgument(where + ": '" + value + "' is no registry host (HOST or HOST:PORT)");
       }
       options.container_ecr_registry = value;
+    } else if (key == "container_ecr_endpoint_url") {
+      if (!value.empty() && value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+        return InvalidArgument(where + ": '" + value +
+                               "' is no endpoint URL (http://HOST[:PORT] or https://HOST)");
+      }
+      options.container_ecr_endpoint_url = value;
     } else if (key == "s3_listen") {
       if (value.empty()) {
         options.s3_host.clear();  // off
@@ -287,7 +293,8 @@ struct Setters {
                              "public_url, token, progress_interval_seconds, wrapper, web_dir, "
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, container_pull, container_auth_file, "
-                             "container_ecr_registry, s3_listen, s3_access_key_id, "
+                             "container_ecr_registry, container_ecr_endpoint_url, s3_listen, "
+                             "s3_access_key_id, "
                              "s3_secret_access_key, log_level, log_format, "
                              "job_env_passthrough, http_*, sagemaker_*, slurm, slurm_*, "
                              "webhook_*: see "
@@ -551,6 +558,8 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       set_flag(flags.container_auth_file, "container_auth_file", "--container-auth-file"));
   TY_RETURN_IF_ERROR(
       set_flag(flags.container_ecr_registry, "container_ecr_registry", "--container-ecr-registry"));
+  TY_RETURN_IF_ERROR(set_flag(flags.container_ecr_endpoint_url, "container_ecr_endpoint_url",
+                              "--container-ecr-endpoint-url"));
   TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_level, "log_level", "--log-level"));
   TY_RETURN_IF_ERROR(set_flag(flags.log_format, "log_format", "--log-format"));

@@ -118,6 +118,9 @@ struct ServerOptions {
   // Where ECR-form images (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG) are pulled from
   // instead: HOST[:PORT]; empty: as given.
   std::string container_ecr_registry;
+  // ECR's API for the tokens of ECR-form images pulled as given (a VPC endpoint); empty:
+  // AWS_ENDPOINT_URL_ECR, then AWS_ENDPOINT_URL, else https://api.ecr.REGION.amazonaws.com.
+  std::string container_ecr_endpoint_url;
   // The S3-compatible endpoint (docs/s3.md): off while s3_host is empty. It always checks
   // SigV4 signatures: with no key pair configured, one is generated at the first start and kept
   // in <data_dir>/s3-credentials.json, so it is never open, on any address.
@@ -146,7 +149,7 @@ struct ServerFlags {
   std::optional<std::string> wrapper;
   std::optional<std::string> web_dir;
   std::optional<std::string> container_runtime, container_image, container_cpus, container_memory,
-      container_pull, container_auth_file, container_ecr_registry;
+      container_pull, container_auth_file, container_ecr_registry, container_ecr_endpoint_url;
   bool container_gpus = false;
   bool no_auth = false;
   std::optional<std::string> s3_listen;

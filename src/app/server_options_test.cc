@@ -155,6 +155,18 @@ TEST(ServerOptionsTest, ContainerPullPolicyAndAuthFileFromEveryPlace) {
   options = LoadServerOptions(flags, {});
   ASSERT_TRUE(options.ok()) << options.status().ToString();
   EXPECT_EQ(options->container_ecr_registry, "registry.internal:5000");
+  flags.container_ecr_endpoint_url = "https://vpce-0a1b.api.ecr.eu-west-1.vpce.amazonaws.com";
+  options = LoadServerOptions(flags, {});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->container_ecr_endpoint_url,
+            "https://vpce-0a1b.api.ecr.eu-west-1.vpce.amazonaws.com");
+  flags.container_ecr_endpoint_url = "api.ecr.eu-west-1.amazonaws.com";
+  options = LoadServerOptions(flags, {});
+  ASSERT_FALSE(options.ok());
+  EXPECT_NE(options.status().message().find("'api.ecr.eu-west-1.amazonaws.com' is no endpoint URL"),
+            std::string::npos)
+      << options.status().message();
+  flags.container_ecr_endpoint_url.reset();
   options = LoadServerOptions({}, {{"TRAINYARD_CONTAINER_ECR_REGISTRY", "https://x/"}});
   ASSERT_FALSE(options.ok());
   EXPECT_NE(options.status().message().find("'https://x/' is no registry host"), std::string::npos)
