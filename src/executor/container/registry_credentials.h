@@ -75,7 +75,7 @@ class RegistryCredentials {
   // Whether `reference` would be pulled with a fetched token.
   bool UsesToken(const std::string& reference) const;
 
-  // How many tokens have been fetched (for tests and the log).
+  // How many fetches were made, failed ones included (for tests).
   int tokens_fetched() const;
 
   const std::filesystem::path& token_file() const { return token_file_; }
