@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/server_executors.h"
 #include "aws/crypto.h"
 #include "common/files.h"
 #include "executor/container/image_puller.h"
@@ -252,6 +253,32 @@ TEST_F(EcrTokenSourceTest, NoCredentialsAccessDeniedAndUnreachableFailNamingTheI
     EXPECT_THAT(failed.message(), Not(HasSubstr(kSessionToken)));
   }
   EXPECT_EQ(puller.pulls_started(), 0);
+}
+
+TEST_F(EcrTokenSourceTest, TheServersContainerExecutorGetsTokensAtTheConfiguredEndpoint) {
+  ServerOptions options;
+  options.data_dir = temp_.path() / "server";
+  options.wrapper_path = "/bin/sh";  // the local executor's, only checked to exist
+  options.container_runtime = "podman";
+  options.container_auth_file = user_file_;
+  options.container_ecr_endpoint_url = endpoint_;
+  EnvironmentMap environment = ServerEnvironment();
+  environment["AWS_ENDPOINT_URL_ECR"] = "http://127.0.0.1:1";  // the setting comes first
+  auto settings = ServerExecutorSettings(options, environment, nullptr);
+  ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+  ASSERT_TRUE(settings->container.has_value());
+  auto& credentials = settings->container->registry_credentials;
+  ASSERT_NE(credentials, nullptr);
+  auto file = credentials->AuthFileFor(std::string(kHost) + "/tl-training-model:latest");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(*file, options.data_dir / "registry-auth" / "config.json");
+  auto text = ReadFile(*file);
+  ASSERT_TRUE(text.ok());
+  nlohmann::json auth = nlohmann::json::parse(*text);
+  EXPECT_EQ(auth["auths"][kHost]["auth"], AuthOf("ecr-password-1"));
+  EXPECT_EQ(auth["auths"]["registry.example:5000"]["auth"], "dXNlcjpwdw==");
+  ASSERT_EQ(Requests().size(), 1u);
+  EXPECT_EQ(Requests()[0]["signature_error"], "");
 }
 
 TEST(EcrTokenSourceOptionsTest, TheEndpointFollowsTheSdksVariables) {
