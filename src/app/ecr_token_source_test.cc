@@ -216,7 +216,7 @@ TEST_F(EcrTokenSourceTest, OneRequestWhileTheTokenLivesAndARenewalWhenItIsAboutT
   EXPECT_EQ(AuthSeenFor(renewed)["auths"][kHost]["auth"], AuthOf("ecr-password-2"));
 }
 
-TEST_F(EcrTokenSourceTest, NoCredentialsAccessDeniedAndUnreachableFailNamingTheImage) {
+TEST_F(EcrTokenSourceTest, NoCredentialsAccessDeniedBadSignatureAndUnreachableFailNamingTheImage) {
   executor::ImagePuller puller;
   const std::string image = std::string(kHost) + "/tl-training-model:latest";
 
@@ -239,6 +239,19 @@ TEST_F(EcrTokenSourceTest, NoCredentialsAccessDeniedAndUnreachableFailNamingTheI
   EXPECT_THAT(denied.status().message(), HasSubstr("AccessDeniedException"));
   EXPECT_THAT(denied.status().message(), HasSubstr("ecr:GetAuthorizationToken"));
 
+  // A signature ECR does not accept: its message, without the canonical request AWS quotes
+  // (which holds the session token).
+  Configure("other-secret", 43200);
+  auto bad_signature = puller.Ensure(Runtime(Credentials(ServerEnvironment())), image,
+                                     executor::PullPolicy::kMissing, nullptr);
+  ASSERT_FALSE(bad_signature.ok());
+  EXPECT_EQ(bad_signature.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_THAT(bad_signature.status().message(),
+              HasSubstr("InvalidSignatureException: The request signature we calculated does not "
+                        "match the signature you provided."));
+  EXPECT_THAT(bad_signature.status().message(),
+              HasSubstr("(AWS's quote of the signed request left out)"));
+
   EnvironmentMap closed = ServerEnvironment();
   closed["AWS_ENDPOINT_URL_ECR"] =
       "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
@@ -248,7 +261,8 @@ TEST_F(EcrTokenSourceTest, NoCredentialsAccessDeniedAndUnreachableFailNamingTheI
   EXPECT_EQ(unreachable.status().code(), StatusCode::kUnavailable);
   EXPECT_THAT(unreachable.status().message(),
               HasSubstr("registry unreachable for the training image " + image));
-  for (const Status& failed : {no_keys.status(), denied.status(), unreachable.status()}) {
+  for (const Status& failed :
+       {no_keys.status(), denied.status(), bad_signature.status(), unreachable.status()}) {
     EXPECT_THAT(failed.message(), Not(HasSubstr(kSecret)));
     EXPECT_THAT(failed.message(), Not(HasSubstr(kSessionToken)));
   }

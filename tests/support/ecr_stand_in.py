@@ -10,7 +10,7 @@ gave. Each verdict is appended to STATE_DIR/requests.jsonl.
 usage: ecr_stand_in.py STATE_DIR
 STATE_DIR/config.json (read at every request):
   {"access_key_id": ..., "secret_access_key": ..., "password": ..., "expires_in": SECONDS,
-   "mode": "ok" | "access-denied"}
+   "mode": "ok" | "access-denied" | "other-secret"}
 The answer's token is base64("AWS:" + password + N), N counting the requests answered. The port
 it listens on (127.0.0.1) is written to STATE_DIR/port once it listens.
 """
@@ -74,13 +74,20 @@ def check_signature(method, path, headers, body, settings):
         method=method, url="http://" + headers["host"] + path, data=body,
         headers={name: headers[name] for name in signed_names})
     request.context["timestamp"] = amz_date
+    secret = settings["secret_access_key"]
+    if settings.get("mode") == "other-secret":  # the key pair ECR knows is not the client's
+        secret += "-rotated"
     signer = SigV4Auth(
-        Credentials(settings["access_key_id"], settings["secret_access_key"],
+        Credentials(settings["access_key_id"], secret,
                     headers.get("x-amz-security-token")), service, region)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected, fields["Signature"]):
-        return "signature does not match (canonical request:\n%s)" % canonical
+        # As AWS words it, quoting the canonical request (the session token's header included).
+        return ("The request signature we calculated does not match the signature you provided. "
+                "Check your AWS Secret Access Key and signing method. Consult the service "
+                "documentation for details.\n\nThe Canonical String for this request should "
+                "have been\n'%s'" % canonical)
     return ""
 
 
