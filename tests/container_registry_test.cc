@@ -6,8 +6,10 @@
 // credentials, a missing tag and `--container-pull never` fail as a person can act on. Skips,
 // saying why, where podman or the registry cannot run.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "server_fixture.h"
@@ -334,6 +336,79 @@ TEST_F(ContainerRegistryTest, AnEcrImageOfASageMakerRequestIsPulledFromTheSitesR
   EXPECT_NE(described.output.find(ecr_image), std::string::npos) << described.output;
   EXPECT_EQ(registry_->ManifestDownloads(Pushed().repository) - downloads_before, 1)
       << registry_->Log();
+}
+
+// An ECR-form image pulled as given, with a token from ECR: the server asks a stand-in for ECR
+// (tests/support/ecr_stand_in.py: botocore's ecr model and SigV4 checked) with its AWS
+// credentials; the token it hands out is the test registry's password. podman reaches the ECR
+// host through the stand-in's HTTPS proxy, which connects it to the test registry, so it
+// authenticates as to ECR: with the ECR host's entry of the server's auth file, the token (no
+// --container-auth-file is given, and a registries.conf remap would use the location's entry).
+TEST_F(ContainerRegistryTest, AnEcrImageIsPulledWithATokenFromGetAuthorizationToken) {
+  auto probe = testing::RunProcess({"/usr/bin/python3", "-c", "import botocore.auth"}, {}, 60s);
+  if (probe.exit_code != 0) GTEST_SKIP() << "no python3-botocore: " << probe.output;
+  const fs::path state = temp_.path() / "ecr";
+  fs::create_directories(state);
+  const std::string key_id = "AKIDECRTEST", secret = "ecr-test-secret-key";
+  {
+    std::ofstream(state / "config.json") << json{
+        {"access_key_id", key_id},
+        {"secret_access_key", secret},
+        {"username", registry_->user()},
+        {"password", registry_->password()},
+        {"numbered", false},
+        {"expires_in", 43200},
+        {"mode", "ok"}}.dump();
+  }
+  testing::Process stand_in({"/usr/bin/python3",
+                             (testing::SourceDir() / "tests/support/ecr_stand_in.py").string(),
+                             state.string(), "--tunnel-to", registry_->host()});
+  ASSERT_TRUE(testing::WaitFor(
+      [&] { return fs::exists(state / "port") && fs::exists(state / "tunnel_port"); }, 60s))
+      << stand_in.OutputSoFar();
+  auto read = [](const fs::path& file) {
+    std::ifstream in(file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string ecr_host = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+  // The test registry's own entry, and the ECR host's: TLS with a certificate podman cannot
+  // verify (the test registry's), so insecure as the registry's own entry is.
+  const fs::path registries_conf = temp_.path() / "registries.conf";
+  std::ofstream(registries_conf) << read(registry_->RegistriesConf())
+                                 << "\n[[registry]]\nlocation = \"" << ecr_host
+                                 << "\"\ninsecure = true\n";
+  int downloads_before = registry_->ManifestDownloads(Pushed().repository);
+  StartServer({}, {{"CONTAINERS_REGISTRIES_CONF", registries_conf.string()},
+                   {"HTTPS_PROXY", "http://127.0.0.1:" + read(state / "tunnel_port")},
+                   {"AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:" + read(state / "port")},
+                   {"AWS_ACCESS_KEY_ID", key_id},
+                   {"AWS_SECRET_ACCESS_KEY", secret},
+                   {"AWS_EC2_METADATA_DISABLED", "true"}});
+  const std::string image = ecr_host + "/" + Pushed().repository + ":v1";
+  std::string sweep_id = CreateSweep(image, {{"learning_rate", {0.1, 0.05}}});
+  ASSERT_FALSE(sweep_id.empty());
+  json sweep = server_->WaitForSweepEnd(sweep_id, 2, 300s);
+  EXPECT_EQ(sweep["counts"]["Completed"], 2) << sweep.dump() << Jobs(sweep_id).dump();
+  testing::RunProcess({"podman", "rmi", "--force", image}, registry_->PodmanEnvironment(), 60s);
+
+  // One token request, as botocore's model and signer want it; one pull through the tunnel.
+  std::string requests = read(state / "requests.jsonl");
+  ASSERT_EQ(std::count(requests.begin(), requests.end(), '\n'), 1) << requests;
+  json request = json::parse(requests);
+  EXPECT_EQ(request["target"], "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken");
+  EXPECT_EQ(request["model_errors"], "");
+  EXPECT_EQ(request["signature_error"], "");
+  EXPECT_EQ(request["region"], "eu-west-1");
+  EXPECT_NE(read(state / "tunnels.log").find("CONNECT " + ecr_host + ":443"), std::string::npos);
+  EXPECT_EQ(registry_->ManifestDownloads(Pushed().repository) - downloads_before, 1)
+      << registry_->Log();
+  // The server's auth file: private, the ECR host's entry; the password in no log.
+  const fs::path auth_file = temp_.path() / "data" / "registry-auth" / "config.json";
+  EXPECT_EQ(fs::status(auth_file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_TRUE(json::parse(read(auth_file))["auths"].contains(ecr_host));
+  EXPECT_EQ(server_->OutputSoFar().find(registry_->password()), std::string::npos);
+  stand_in.Signal(SIGKILL);
 }
 
 }  // namespace

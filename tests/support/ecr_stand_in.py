@@ -7,18 +7,25 @@ input shape (botocore.validate), and the SigV4 signature recomputed by botocore.
 (the signing algorithm of AWS's SDK) from the signed headers, the body and the key pair the test
 gave. Each verdict is appended to STATE_DIR/requests.jsonl.
 
-usage: ecr_stand_in.py STATE_DIR
+usage: ecr_stand_in.py STATE_DIR [--tunnel-to HOST:PORT]
 STATE_DIR/config.json (read at every request):
   {"access_key_id": ..., "secret_access_key": ..., "password": ..., "expires_in": SECONDS,
-   "mode": "ok" | "access-denied" | "other-secret"}
-The answer's token is base64("AWS:" + password + N), N counting the requests answered. The port
-it listens on (127.0.0.1) is written to STATE_DIR/port once it listens.
+   "mode": "ok" | "access-denied" | "other-secret", "username": "AWS", "numbered": true}
+The answer's token is base64(username + ":" + password + N), N counting the requests answered
+(without N when "numbered" is false). The port it listens on (127.0.0.1) is written to
+STATE_DIR/port once it listens.
+
+With --tunnel-to, it is also an HTTPS proxy (HTTP CONNECT) on another port of 127.0.0.1, written
+to STATE_DIR/tunnel_port, that connects every CONNECT to HOST:PORT whatever host it names: a
+container runtime given HTTPS_PROXY then reaches "ACCOUNT.dkr.ecr.REGION.amazonaws.com:443" at a
+registry on loopback, and authenticates as it would to ECR (with that host's credentials).
 """
 import base64
 import datetime
 import hmac
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -152,7 +159,9 @@ class Handler(BaseHTTPRequestHandler):
             n = ANSWERED[0]
         # Without registryIds (as `aws ecr get-login-password` asks), the caller's own registry.
         account = json.loads(body).get("registryIds", ["123456789012"])[0]
-        token = base64.b64encode(("AWS:%s%d" % (settings["password"], n)).encode()).decode()
+        password = settings["password"] + (str(n) if settings.get("numbered", True) else "")
+        token = base64.b64encode(
+            ("%s:%s" % (settings.get("username", "AWS"), password)).encode()).decode()
         self.answer(200, {"authorizationData": [{
             "authorizationToken": token,
             "expiresAt": time.time() + settings.get("expires_in", 43200),
@@ -160,12 +169,66 @@ class Handler(BaseHTTPRequestHandler):
         }]})
 
 
+def write_port(name, port):
+    path = os.path.join(STATE_DIR, name)
+    with open(path + ".tmp", "w") as f:
+        f.write(str(port))
+    os.rename(path + ".tmp", path)
+
+
+def pipe(source, sink):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data:
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def tunnel(client, target):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        data = client.recv(4096)
+        if not data:
+            client.close()
+            return
+        head += data
+    line = head.split(b"\r\n")[0].decode("latin-1")
+    with LOCK, open(os.path.join(STATE_DIR, "tunnels.log"), "a") as f:
+        f.write(line + "\n")
+    if not line.startswith("CONNECT "):
+        client.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+        client.close()
+        return
+    upstream = socket.create_connection(target)
+    client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    threading.Thread(target=pipe, args=(client, upstream), daemon=True).start()
+    pipe(upstream, client)
+
+
+def serve_tunnel(target):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(32)
+    write_port("tunnel_port", listener.getsockname()[1])
+    while True:
+        client, _ = listener.accept()
+        threading.Thread(target=tunnel, args=(client, target), daemon=True).start()
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[2] == "--tunnel-to":
+        host, port = sys.argv[3].rsplit(":", 1)
+        threading.Thread(target=serve_tunnel, args=((host, int(port)),), daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_file = os.path.join(STATE_DIR, "port")
-    with open(port_file + ".tmp", "w") as f:
-        f.write(str(server.server_address[1]))
-    os.rename(port_file + ".tmp", port_file)
+    write_port("port", server.server_address[1])
     server.serve_forever()
 
 
