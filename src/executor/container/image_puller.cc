@@ -298,6 +298,15 @@ Result<PresentImage> ImagePuller::Pull(const ImageRuntime& runtime, const std::s
   }
   if (*exit_code != 0) {
     Status failed = ClassifyPullFailure(reference, output.ok() ? *output : "");
+    if (failed.code() == StatusCode::kPermissionDenied && runtime.credentials &&
+        runtime.credentials->UsesToken(reference)) {
+      // Pulled with ECR's token, not with an entry of the user's auth file.
+      failed = Status(StatusCode::kPermissionDenied,
+                      "unauthorized to pull the training image " + reference + " (ECR " +
+                          HostOf(reference) +
+                          " refused the token: the server's AWS identity needs "
+                          "ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the repository)");
+    }
     Logger("executor")
         .warn("image={} pull failed after {} ms: {}", reference, took.count(), failed.message());
     return failed;

@@ -216,6 +216,7 @@ image)
 pull)
   echo "$REGISTRY_AUTH_FILE" >> "$dir/pulls"
   cp "$REGISTRY_AUTH_FILE" "$dir/auth-seen"
+  if [ -f "$dir/fail" ]; then cat "$dir/fail" >&2; exit 125; fi
   mkdir -p "$dir/store"; touch "$dir/store/$key"; echo "id-$key"; exit 0 ;;
 esac
 exit 2
@@ -264,6 +265,21 @@ TEST_F(RegistryCredentialsTest, ThePullerHandsTheRuntimeTheFileWithTheTokenOnlyW
   EXPECT_THAT(unreachable.status().message(),
               HasSubstr("registry unreachable for the training image " + missing));
   EXPECT_EQ(puller.pulls_started(), 2);
+
+  // A token the registry refuses: the reason points at the server's AWS identity, not at the
+  // user's auth file.
+  tokens_->failure = Status::Ok();
+  std::ofstream(temp_.path() / "fail")
+      << "Error: initializing source docker://" << missing
+      << ": reading manifest 1 in ...: denied: Your authorization token has expired.\n";
+  auto refused_token = puller.Ensure(runtime, missing, PullPolicy::kMissing, nullptr);
+  ASSERT_FALSE(refused_token.ok());
+  EXPECT_EQ(refused_token.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused_token.status().message(),
+            "unauthorized to pull the training image " + missing + " (ECR " +
+                std::string(kEcrHost) +
+                " refused the token: the server's AWS identity needs ecr:BatchGetImage and "
+                "ecr:GetDownloadUrlForLayer on the repository)");
 }
 
 }  // namespace
