@@ -232,11 +232,46 @@ class MetadataStore {
   // Adds jobs to an existing sweep (a search's later suggestions): queue positions after every
   // job of the store, one "job.created" event each, in one transaction; nothing is written on
   // failure. NotFound when the sweep does not exist; AlreadyExists when a job name is taken.
-  virtual Status AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs) = 0;
+  // With `expected_jobs` >= 0, a compare-and-set: FailedPrecondition, with nothing written,
+  // unless the sweep has exactly that many jobs when the call runs, so that a search's next
+  // trial numbers are added once, whichever of the servers sharing the store suggests them.
+  virtual Status AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs,
+                         int64_t expected_jobs) = 0;
+  Status AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs) {
+    return AddJobs(sweep_id, jobs, -1);
+  }
   virtual Result<SweepRecord> GetSweep(const std::string& id) = 0;
   // Newest first.
   virtual Result<std::vector<SweepRecord>> ListSweeps() = 0;
   virtual Status SetSweepStopRequested(const std::string& id, bool stop_requested) = 0;
+  // --- searches: one driver per sweep (docs/search.md, docs/scale-out.md) ---
+  // A sweep's search, where it suggests jobs from results, is driven by one server at a time:
+  // the holder of the search's lease. Every sweep is created with its search on and no holder;
+  // the server that finds a sweep with nothing to drive (a grid, a search that has ended) ends
+  // its search (EndSearch), after which no server takes it.
+  //
+  // Takes the lease of the sweep's search for `owner` until `expires_at` when the search is on
+  // and the lease is free: held by nobody, by `owner` itself, or expired before `now`. A
+  // compare-and-set in one statement: of servers claiming at once, exactly one gets it. false
+  // when another server holds it or the search has ended. NotFound.
+  virtual Result<bool> ClaimSearch(const std::string& sweep_id, const std::string& owner,
+                                   TimePoint now, TimePoint expires_at) = 0;
+  // Moves to `expires_at` the lease of every search `owner` holds that is still on, whether or
+  // not it had expired; returns their sweep ids, sorted. A search another server took over
+  // (TakeOverSearches) is not among them.
+  virtual Result<std::vector<std::string>> RenewSearchLeases(const std::string& owner,
+                                                             TimePoint expires_at) = 0;
+  // Takes for `owner` up to `limit` (0: 100) searches that are on and whose lease is held by
+  // another server (or none) and expired before `now` (or was never taken); returns their sweep
+  // ids, oldest sweep first. Each such search is taken by one caller only, however many call at
+  // once.
+  virtual Result<std::vector<std::string>> TakeOverSearches(const std::string& owner, TimePoint now,
+                                                            TimePoint expires_at, size_t limit) = 0;
+  // Ends the sweep's search when `owner` holds its lease (expired or not) or nobody ever took
+  // it (a sweep with nothing to drive, ended by the server that created it): no server drives
+  // it any more. false, with nothing written, when another server holds it. NotFound.
+  virtual Result<bool> EndSearch(const std::string& sweep_id, const std::string& owner) = 0;
+
   // Number of the sweep's jobs in each state: "Queued" for queued jobs, else the TrainingJobStatus
   // of jobs that left the queue. States with no job are left out.
   virtual Result<std::map<std::string, int64_t>> CountJobsByStatus(const std::string& sweep_id) = 0;

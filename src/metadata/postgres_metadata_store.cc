@@ -337,11 +337,29 @@ Result<SweepRecord> PostgresMetadataStore::CreateSweep(const SweepRecord& sweep,
 }
 
 Status PostgresMetadataStore::AddJobs(const std::string& sweep_id,
-                                      const std::vector<JobRecord>& jobs) {
+                                      const std::vector<JobRecord>& jobs, int64_t expected_jobs) {
   return Transact(Access::kWrite, "AddJobs", [&](PgConnection& connection) -> Status {
-    TY_ASSIGN_OR_RETURN(bool exists,
-                        Exists(connection, "SELECT 1 FROM sweeps WHERE id = $1", sweep_id));
+    // The sweep's row lock makes adds to one sweep take turns, so that the count below (a
+    // statement that starts after the lock, and so sees the adds committed before it) holds
+    // until this transaction's inserts commit.
+    TY_ASSIGN_OR_RETURN(
+        bool exists,
+        Exists(connection,
+               expected_jobs >= 0 ? "SELECT 1 FROM sweeps WHERE id = $1 FOR NO KEY UPDATE"
+                                  : "SELECT 1 FROM sweeps WHERE id = $1",
+               sweep_id));
     if (!exists) return SweepNotFound(sweep_id);
+    if (expected_jobs >= 0) {
+      TY_ASSIGN_OR_RETURN(
+          PgResult count,
+          connection.Exec("SELECT COUNT(*) FROM jobs WHERE sweep_id = $1", PgParams::Of(sweep_id)));
+      const int64_t has = count.Row(0).Int(0);
+      if (has != expected_jobs) {
+        return FailedPrecondition("sweep '" + sweep_id + "' has " + std::to_string(has) +
+                                  " jobs, not the " + std::to_string(expected_jobs) +
+                                  " expected: another server added its next jobs");
+      }
+    }
     std::set<std::string> names;
     for (const JobRecord& job : jobs) {
       TY_ASSIGN_OR_RETURN(bool taken,

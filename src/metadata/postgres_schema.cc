@@ -13,7 +13,7 @@ constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(7419020118)";
 // The tables and columns are SQLite's (schema.cc), so that record_rows.h reads both; times are
 // integer milliseconds since the epoch, JSON and maps are TEXT (kept byte for byte, as written).
 // Where SQLite orders by rowid, a `seq` identity column does it here.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     // 1: the initial schema, as SQLite's version 3.
     R"sql(
 CREATE TABLE datasets (
@@ -161,6 +161,13 @@ ALTER TABLE jobs ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
     R"sql(
 ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN lease_expires_at_ms BIGINT;
+)sql",
+    // 4: which server drives a sweep's search, and until when its lease holds (SQLite's 6).
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN searching INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sweeps ADD COLUMN search_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE sweeps ADD COLUMN search_lease_expires_at_ms BIGINT;
+CREATE INDEX sweeps_searching ON sweeps(created_at_ms, seq) WHERE searching = 1;
 )sql",
 };
 

@@ -8,7 +8,7 @@ namespace {
 
 // Append only: a step, once released, is never edited (databases in the field have run it).
 // Times are integer milliseconds since the epoch; JSON and maps are TEXT.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: the initial schema.
     R"sql(
 CREATE TABLE datasets (
@@ -156,6 +156,15 @@ ALTER TABLE jobs ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';
     R"sql(
 ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN lease_expires_at_ms INTEGER;
+)sql",
+    // 6: which server drives a sweep's search, and until when its lease holds (ClaimSearch,
+    // RenewSearchLeases, TakeOverSearches, EndSearch). Every sweep, old ones too, starts with its
+    // search on: the first server to take it ends the search of one with nothing to drive.
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN searching INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sweeps ADD COLUMN search_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE sweeps ADD COLUMN search_lease_expires_at_ms INTEGER;
+CREATE INDEX sweeps_searching ON sweeps(created_at_ms) WHERE searching = 1;
 )sql",
 };
 

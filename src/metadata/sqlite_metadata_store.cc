@@ -204,12 +204,24 @@ Result<SweepRecord> SqliteMetadataStore::CreateSweep(const SweepRecord& sweep,
   return stored;
 }
 
-Status SqliteMetadataStore::AddJobs(const std::string& sweep_id,
-                                    const std::vector<JobRecord>& jobs) {
+Status SqliteMetadataStore::AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs,
+                                    int64_t expected_jobs) {
   std::lock_guard lock(mu_);
   TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
   TY_ASSIGN_OR_RETURN(bool exists, Exists("SELECT 1 FROM sweeps WHERE id = ?", sweep_id));
   if (!exists) return NotFound("sweep '" + sweep_id + "' not found");
+  if (expected_jobs >= 0) {
+    // The one writer: no other caller adds jobs between this count and the inserts.
+    TY_ASSIGN_OR_RETURN(Statement count,
+                        db_->Prepare("SELECT COUNT(*) FROM jobs WHERE sweep_id = ?"));
+    TY_ASSIGN_OR_RETURN(bool row, count.BindAll(sweep_id).Step());
+    const int64_t has = row ? count.Int(0) : 0;
+    if (has != expected_jobs) {
+      return FailedPrecondition("sweep '" + sweep_id + "' has " + std::to_string(has) +
+                                " jobs, not the " + std::to_string(expected_jobs) +
+                                " expected: another server added its next jobs");
+    }
+  }
   std::set<std::string> names;
   for (const JobRecord& job : jobs) {
     TY_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM jobs WHERE name = ?", job.name));

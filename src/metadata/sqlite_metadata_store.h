@@ -45,7 +45,16 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<SweepRecord> CreateSweep(const SweepRecord& sweep,
                                   const std::vector<std::string>& dataset_ids,
                                   const std::vector<JobRecord>& jobs) override;
-  Status AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs) override;
+  Status AddJobs(const std::string& sweep_id, const std::vector<JobRecord>& jobs,
+                 int64_t expected_jobs) override;
+  using MetadataStore::AddJobs;
+  Result<bool> ClaimSearch(const std::string& sweep_id, const std::string& owner, TimePoint now,
+                           TimePoint expires_at) override;
+  Result<std::vector<std::string>> RenewSearchLeases(const std::string& owner,
+                                                     TimePoint expires_at) override;
+  Result<std::vector<std::string>> TakeOverSearches(const std::string& owner, TimePoint now,
+                                                    TimePoint expires_at, size_t limit) override;
+  Result<bool> EndSearch(const std::string& sweep_id, const std::string& owner) override;
   Result<SweepRecord> GetSweep(const std::string& id) override;
   Result<std::vector<SweepRecord>> ListSweeps() override;
   Status SetSweepStopRequested(const std::string& id, bool stop_requested) override;
