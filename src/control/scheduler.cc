@@ -388,9 +388,22 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
   }
   TY_ASSIGN_OR_RETURN(metadata::SweepRecord stored,
                       metadata_.CreateSweep(sweep, dataset_ids, jobs));
-  if (stored.id == sweep.id && SuggestsFromResults(request.search)) {
+  if (stored.id == sweep.id) {
+    // Its search is driven here (or, taken already by another server sharing the store, there);
+    // a sweep with nothing to drive has its search ended at once, so that no server takes it.
     std::lock_guard lock(mutex_);
-    searching_.insert(sweep.id);
+    const TimePoint now = Now();
+    auto driven =
+        SuggestsFromResults(request.search)
+            ? metadata_.ClaimSearch(sweep.id, options_.owner_id, now, now + options_.lease_duration)
+            : metadata_.EndSearch(sweep.id, options_.owner_id);
+    if (!driven.ok()) {
+      // Created all the same: the search is taken over (or ended) by a server's next lease check.
+      Logger("control").error("sweep={} its search lease could not be written: {}", sweep.id,
+                              driven.status().message());
+    } else if (*driven && SuggestsFromResults(request.search)) {
+      searching_.insert(sweep.id);
+    }
   }
   if (options_.on_events) options_.on_events();
   Wake();

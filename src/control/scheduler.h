@@ -27,6 +27,9 @@
 // Executors' status listeners wake the queue, so a freed slot is filled at once. A search that
 // suggests from results (bayesian, hyperband: docs/search.md) gets its next job in the pass
 // after a slot of its frees; its seed and jobs are all it needs, so a restart changes nothing.
+// Of servers sharing the store, one drives each search, holding its lease in the store
+// (MetadataStore::ClaimSearch): renewed with the jobs' leases, taken over when it expires
+// (scheduler_search.cc); each suggestion is written once (AddJobs' compare-and-set).
 //
 // Thread-safe: the HTTP handlers call CreateSweep/StopJob/StopSweep/RetrySweep from their
 // threads while the scheduler's own thread runs the queue.
@@ -208,15 +211,27 @@ class Scheduler {
   // still suggest; at each pass, a new job for each free slot of such a sweep (its
   // max_parallel, else max_running) that has none queued, from core::SuggestNext over its jobs
   // and their final objective values, until max_jobs. Failures are logged with the sweep.
+  // (At Start: the searches this server holds the lease of.)
   Status RecoverSearches();
+  // Renews the leases of the searches this server drives (a search another server took over is
+  // driven here no more) and takes over those whose lease expired (KeepLeases' part for
+  // searches). Failures are logged.
+  void KeepSearchLeases(TimePoint now, TimePoint expires_at);
+  // Ends the search this server drives (MetadataStore::EndSearch): it leaves searching_, unless
+  // the store could not be written (logged; ended again at the next pass).
+  void EndSearchHere(const std::string& sweep_id);
   // The jobs of a search that suggests from results run at once: its max_parallel, at most
   // max_running.
   int SearchSlots(const SweepRequest& request) const;
   void SuggestForSearches();
   // `ending`: a job of the sweep whose end is about to be recorded, counted as ended with its
   // result, so that the search's next job is queued before the sweep can look finished.
+  // Read again when another server added the sweep's next jobs first (at most three tries).
   Status SuggestForSearch(const std::string& sweep_id, bool* done,
                           const metadata::JobRecord* ending = nullptr);
+  // One try: FailedPrecondition when another server added jobs since the sweep was read.
+  Status SuggestOnce(const std::string& sweep_id, const SweepRequest& request, bool* done,
+                     const metadata::JobRecord* ending);
   // Records an ended job; for a search, its next job is suggested first (under mutex_).
   Status RecordEnd(const metadata::JobRecord& job);
   // StopJob under mutex_, its Stopping transition showing `message`.
@@ -289,7 +304,7 @@ class Scheduler {
   std::map<std::string, Running> running_;        // by job name
   std::set<std::string> finishing_;               // ended, their end not yet recorded
   std::map<std::string, SweepRequest> requests_;  // cache of parsed sweep specs
-  std::set<std::string> searching_;               // sweeps whose search may suggest more jobs
+  std::set<std::string> searching_;  // the sweeps whose search this server drives (its lease)
   // Early stopping: when each running job was last judged (its record's updated_at), and the
   // curves of the ended jobs of each sweep with running jobs (they change no more).
   std::map<std::string, TimePoint> judged_at_;

@@ -1,5 +1,6 @@
 // The scheduler's leases, for servers sharing one metadata store: each renews the leases of the
-// jobs it runs, and takes over those of a server that stopped renewing (scheduler.h).
+// jobs it runs and the searches it drives, and takes over those of a server that stopped
+// renewing (scheduler.h).
 #include <filesystem>
 #include <set>
 
@@ -51,6 +52,7 @@ void Scheduler::KeepLeases() {
       it = running_.erase(it);
     }
   }
+  KeepSearchLeases(now, expires_at);
   // A draining server takes on no new work, not even another server's jobs.
   while (claiming_.load()) {
     auto taken = metadata_.TakeOverJobs(options_.owner_id, now, expires_at, 100);

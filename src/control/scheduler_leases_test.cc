@@ -12,6 +12,7 @@
 #include "common/files.h"
 #include "common/log_capture.h"
 #include "control/scheduler.h"
+#include "control/scheduler_backend_testing.h"
 #include "storage/local/local_object_store.h"
 #include "support/test_paths.h"
 
@@ -20,105 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using core::SecondaryStatus;
+using shared_backend::Backend;
+using shared_backend::BackendExecutor;
+using shared_backend::Move;
 using std::chrono::milliseconds;
-
-TimePoint Now() {
-  return std::chrono::system_clock::now();
-}
-
-// Where jobs run, as a backend every server reaches (Slurm, SageMaker): its jobs outlive the
-// executor objects that follow them.
-struct Backend {
-  struct Job {
-    executor::JobSpec spec;
-    core::JobStatusTracker tracker{Now()};
-    std::optional<int> exit_code;
-    int submissions = 0;
-  };
-  std::mutex mutex;
-  std::map<std::string, Job> jobs;
-  // Every name ever submitted, with how often (a job must run once).
-  std::map<std::string, int> submitted;
-};
-
-// One server's executor on a Backend. `reachable`: the backend is shared (another server's
-// executor may adopt its jobs); otherwise it plays a local executor (its own backend).
-class BackendExecutor : public executor::Executor {
- public:
-  // `shared_artifacts`: where every server reads the artifacts (SharedArtifactDir), as on Slurm;
-  // empty: each server's own work dir.
-  BackendExecutor(Backend& backend, bool reachable, fs::path shared_artifacts = {})
-      : backend_(backend), reachable_(reachable), shared_artifacts_(std::move(shared_artifacts)) {}
-  std::string name() const override { return "shared"; }
-  executor::TrainerKind AcceptedTrainer() const override { return executor::TrainerKind::kCommand; }
-  bool RemembersJobsAcrossRestarts() const override { return true; }
-  bool ReachableFromAnyServer() const override { return reachable_; }
-  fs::path SharedArtifactDir(const std::string& job_name) const override {
-    return shared_artifacts_.empty() ? fs::path() : shared_artifacts_ / job_name;
-  }
-  Status Adopt(const std::string& job_name, const fs::path& artifact_dir) override {
-    if (!reachable_) return Executor::Adopt(job_name, artifact_dir);
-    std::lock_guard lock(backend_.mutex);
-    auto it = backend_.jobs.find(job_name);
-    if (it == backend_.jobs.end()) return NotFound("job '" + job_name + "' was never launched");
-    it->second.spec.artifact_dir = artifact_dir;
-    followed_.insert(job_name);
-    return Status::Ok();
-  }
-  Status Submit(const executor::JobSpec& spec) override {
-    std::lock_guard lock(backend_.mutex);
-    const std::string& name = spec.definition.job_name;
-    if (backend_.jobs.count(name)) return AlreadyExists(name);
-    backend_.jobs.emplace(name, Backend::Job{.spec = spec});
-    backend_.submitted[name] += 1;
-    followed_.insert(name);
-    return Status::Ok();
-  }
-  Result<executor::JobDescription> Describe(const std::string& name) override {
-    std::lock_guard lock(backend_.mutex);
-    auto it = backend_.jobs.find(name);
-    if (it == backend_.jobs.end() || !followed_.count(name)) {
-      return NotFound("job '" + name + "' not found");
-    }
-    executor::JobDescription description{name, it->second.tracker};
-    description.exit_code = it->second.exit_code;
-    return description;
-  }
-  Status Stop(const std::string& name) override {
-    std::lock_guard lock(backend_.mutex);
-    auto it = backend_.jobs.find(name);
-    if (it == backend_.jobs.end() || !followed_.count(name)) return NotFound(name);
-    stopped_.push_back(name);
-    return it->second.tracker.Transition(SecondaryStatus::kStopping, Now());
-  }
-  std::vector<std::string> stopped() {
-    std::lock_guard lock(backend_.mutex);
-    return stopped_;
-  }
-  size_t followed() {
-    std::lock_guard lock(backend_.mutex);
-    return followed_.size();
-  }
-
- private:
-  Backend& backend_;
-  bool reachable_;
-  fs::path shared_artifacts_;
-  std::set<std::string> followed_;
-  std::vector<std::string> stopped_;
-};
-
-// Moves a backend job on; Completed writes its model into its (current) artifact dir.
-void Move(Backend& backend, const std::string& name, SecondaryStatus status) {
-  std::lock_guard lock(backend.mutex);
-  Backend::Job& job = backend.jobs.at(name);
-  ASSERT_TRUE(job.tracker.Transition(status, Now()).ok());
-  if (status == SecondaryStatus::kCompleted) {
-    job.exit_code = 0;
-    ASSERT_TRUE(MakeDirectories(job.spec.artifact_dir).ok());
-    std::ofstream(job.spec.artifact_dir / "model.tar.gz") << "model of " << name;
-  }
-}
 
 class SchedulerLeasesTest : public ::testing::Test {
  protected:
