@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "common/log_capture.h"
 #include "control/scheduler.h"
@@ -65,17 +66,24 @@ class SearchReplicasTest : public ::testing::Test {
   }
 
   static SweepRequest Bayesian(int max_jobs, int max_parallel) {
+    return Search("bayesian", max_jobs, max_parallel);
+  }
+
+  static SweepRequest Search(const std::string& strategy, int max_jobs, int max_parallel) {
     nlohmann::json body = {
         {"name", "tune"},
         {"executor", "shared"},
         {"trainer", {{"command", {"train"}}}},
-        {"strategy", "bayesian"},
+        {"strategy", strategy},
         {"ranges",
          {{"lr", {{"type", "continuous"}, {"min", 1e-4}, {"max", 1}, {"scaling", "logarithmic"}}}}},
         {"max_jobs", max_jobs},
         {"max_parallel", max_parallel},
         {"random_seed", 11},
         {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+    if (strategy == "hyperband") {
+      body["hyperband"] = {{"resource", "epochs"}, {"min_resource", 1}, {"max_resource", 9}};
+    }
     auto request = ParseSweepRequest(body);
     EXPECT_TRUE(request.ok()) << request.status().ToString();
     return *request;
@@ -183,6 +191,44 @@ TEST_F(SearchReplicasTest, TwoServersMakeTheSuggestionsOfOneServerEachOnce) {
   EXPECT_TRUE(
       shared.TakeOverSearches("c", Now() + std::chrono::hours(1), Now() + std::chrono::hours(2), 0)
           ->empty());
+}
+
+TEST_F(SearchReplicasTest, TwoServersMakeOneServersHyperbandPromotionsEachOnce) {
+  constexpr int kJobs = 15;
+  Backend solo_backend;
+  BackendExecutor solo_executor(solo_backend, true);
+  auto solo = MakeScheduler(Store("solo"), "solo", solo_executor, 4);
+  auto solo_sweep = solo->CreateSweep(Search("hyperband", kJobs, 1));
+  ASSERT_TRUE(solo_sweep.ok()) << solo_sweep.status().ToString();
+  std::vector<metadata::JobRecord> expected =
+      RunToEnd(Store("solo"), solo_backend, solo_sweep->sweep.id, {solo.get()});
+  ASSERT_EQ(expected.size(), static_cast<size_t>(kJobs));
+
+  Backend backend;
+  BackendExecutor executor_a(backend, true), executor_b(backend, true);
+  metadata::MetadataStore& shared = Store("shared");
+  auto a = MakeScheduler(shared, "a", executor_a, 4);
+  auto b = MakeScheduler(shared, "b", executor_b, 4);
+  auto created = b->CreateSweep(Search("hyperband", kJobs, 1));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  std::vector<metadata::JobRecord> jobs =
+      RunToEnd(shared, backend, created->sweep.id, {a.get(), b.get()});
+  ASSERT_EQ(jobs.size(), static_cast<size_t>(kJobs));
+  std::set<std::string> owners;
+  std::set<std::pair<std::string, std::string>> runs;  // (lr, epochs)
+  int promotions = 0;
+  std::set<std::string> seen_lr;
+  for (int i = 0; i < kJobs; ++i) {
+    EXPECT_EQ(jobs[i].index, i);
+    EXPECT_EQ(jobs[i].hyperparameters, expected[i].hyperparameters) << "trial " << i;
+    owners.insert(jobs[i].owner);
+    const std::string& lr = jobs[i].hyperparameters.at("lr");
+    EXPECT_TRUE(runs.insert({lr, jobs[i].hyperparameters.at("epochs")}).second)
+        << "a configuration ran twice with the same resource (a promotion made twice): trial " << i;
+    promotions += seen_lr.insert(lr).second ? 0 : 1;
+  }
+  EXPECT_GT(promotions, 0);
+  EXPECT_EQ(owners, (std::set<std::string>{"a", "b"}));
 }
 
 TEST_F(SearchReplicasTest, ASearchWhoseDriverStoppedIsTakenOverAndCompletes) {
