@@ -97,7 +97,8 @@ int64_t PgResult::Changed() const {
 // --- one connection ---
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo,
-                                                            const std::string& shown_as) {
+                                                            const std::string& shown_as,
+                                                            const std::string& schema) {
   // The URL's own settings win over these defaults (they come after them): a connection
   // attempt that hangs would hold a caller, so it gives up after 10 s unless told otherwise.
   const char* keywords[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
@@ -121,7 +122,20 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& c
         Logger("metadata").warn("PostgreSQL said: {}", text);
       },
       nullptr);
-  return std::unique_ptr<PgConnection>(new PgConnection(connection));
+  std::unique_ptr<PgConnection> connected(new PgConnection(connection));
+  if (!schema.empty()) {
+    // For the session, not a transaction: every later statement on this connection.
+    char* quoted = PQescapeIdentifier(connection, schema.data(), schema.size());
+    if (quoted == nullptr) {
+      return Internal("PostgreSQL " + shown_as + ": schema '" + schema +
+                      "' cannot be quoted: " + PQerrorMessage(connection));
+    }
+    const std::string set = std::string("SET search_path TO ") + quoted;
+    PQfreemem(quoted);
+    TY_RETURN_IF_ERROR(connected->Exec(set).status().WithContext("PostgreSQL " + shown_as +
+                                                                 ": search_path " + schema));
+  }
+  return connected;
 }
 
 PgConnection::~PgConnection() {
@@ -182,9 +196,10 @@ Result<PgResult> PgConnection::Checked(PgResult result) {
 // --- the pool ---
 
 PgPool::PgPool(std::string conninfo, std::string shown_as, size_t max_connections,
-               std::chrono::milliseconds acquire_timeout)
+               std::chrono::milliseconds acquire_timeout, std::string schema)
     : conninfo_(std::move(conninfo)),
       shown_as_(std::move(shown_as)),
+      schema_(std::move(schema)),
       max_connections_(max_connections == 0 ? 1 : max_connections),
       acquire_timeout_(acquire_timeout) {}
 
@@ -210,7 +225,8 @@ Result<PgPool::Lease> PgPool::Acquire() {
   }
   ++open_;  // counted while it connects, so that no more than max_connections ever open
   lock.unlock();
-  Result<std::unique_ptr<PgConnection>> connection = PgConnection::Connect(conninfo_, shown_as_);
+  Result<std::unique_ptr<PgConnection>> connection =
+      PgConnection::Connect(conninfo_, shown_as_, schema_);
   if (!connection.ok()) {
     lock.lock();
     --open_;

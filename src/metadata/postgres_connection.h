@@ -94,9 +94,12 @@ class PgConnection {
 
   // `conninfo`: a postgresql:// URL or key=value string, as libpq takes it (TLS settings such as
   // sslmode, sslrootcert, sslcert and sslkey included); `shown_as` names the server in errors
-  // (the URL without its password). Unavailable when the server cannot be reached.
+  // (the URL without its password). `schema`, when not empty, is the connection's search_path
+  // for the whole session: its statements' unqualified tables are that schema's (which need not
+  // exist yet). Unavailable when the server cannot be reached.
   static Result<std::unique_ptr<PgConnection>> Connect(const std::string& conninfo,
-                                                       const std::string& shown_as);
+                                                       const std::string& shown_as,
+                                                       const std::string& schema = "");
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -118,11 +121,12 @@ class PgConnection {
   Failure last_failure_ = Failure::kNone;
 };
 
-// Up to `max_connections` connections, opened on demand and kept open between calls.
+// Up to `max_connections` connections, opened on demand and kept open between calls; each with
+// `schema` as its search_path when it is not empty (PgConnection::Connect).
 class PgPool {
  public:
   PgPool(std::string conninfo, std::string shown_as, size_t max_connections,
-         std::chrono::milliseconds acquire_timeout);
+         std::chrono::milliseconds acquire_timeout, std::string schema = "");
   ~PgPool();
 
   // A connection taken from the pool, given back when it goes (closed instead when it is not
@@ -152,6 +156,7 @@ class PgPool {
 
   const std::string conninfo_;
   const std::string shown_as_;
+  const std::string schema_;
   const size_t max_connections_;
   const std::chrono::milliseconds acquire_timeout_;
   std::mutex mu_;

@@ -107,20 +107,22 @@ PostgresMetadataStore::PostgresMetadataStore(const PostgresMetadataStoreOptions&
     : options_(options),
       shown_as_(url.shown_as),
       pool_(url.conninfo, url.shown_as, url.pool_size.value_or(options.max_connections),
-            options.acquire_timeout) {}
+            options.acquire_timeout, options.schema) {}
 
 Result<std::unique_ptr<PostgresMetadataStore>> PostgresMetadataStore::Open(
     const PostgresMetadataStoreOptions& options) {
   TY_ASSIGN_OR_RETURN(PostgresUrl url, ParsePostgresUrl(options.url));
+  if (!options.schema.empty()) TY_RETURN_IF_ERROR(CheckPostgresSchemaName(options.schema));
   std::unique_ptr<PostgresMetadataStore> store(new PostgresMetadataStore(options, url));
   std::string context = "metadata database " + url.shown_as;
-  Status migrated = store->Transact(Access::kWrite, "Open", [](PgConnection& connection) {
-    return MigratePostgresSchema(connection);
+  if (!options.schema.empty()) context += " schema " + options.schema;
+  Status migrated = store->Transact(Access::kWrite, "Open", [&options](PgConnection& connection) {
+    return MigratePostgresSchema(connection, options.schema);
   });
   if (!migrated.ok()) return migrated.WithContext(context);
   Logger("metadata")
-      .info("opened PostgreSQL metadata store url={} schema_version={}", url.shown_as,
-            LatestPostgresSchemaVersion());
+      .info("opened PostgreSQL metadata store url={} schema={} schema_version={}", url.shown_as,
+            options.schema.empty() ? "(default)" : options.schema, LatestPostgresSchemaVersion());
   return store;
 }
 

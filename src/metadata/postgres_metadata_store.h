@@ -37,6 +37,11 @@ struct PostgresMetadataStoreOptions {
   // libpq knows is passed to it as given (sslmode, sslrootcert, sslcert, sslkey, connect_timeout,
   // target_session_attrs, ...); `pool_size=N` is trainyard's own and sets max_connections.
   std::string url;
+  // The PostgreSQL schema the store's tables live in, apart from those of the same database's
+  // other stores (the SageMaker-compatible endpoint's jobs: "sagemaker"); created, and migrated,
+  // on its own at Open. Empty: the database's default search_path (public). A name that
+  // CheckPostgresSchemaName refuses fails Open with InvalidArgument.
+  std::string schema;
   size_t max_connections = 8;
   // How long a call waits for a free connection before failing ResourceExhausted.
   std::chrono::milliseconds acquire_timeout{30'000};

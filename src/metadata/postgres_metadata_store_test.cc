@@ -31,9 +31,21 @@ Result<MetadataStorePtr> MakeOnPostgres(const fs::path&) {
   return OpenMetadataStore(url);
 }
 
+// The same suite with the tables in a schema of their own (the SageMaker endpoint's store):
+// every statement finds them through the connection's search_path.
+Result<MetadataStorePtr> MakeInSchema(const fs::path&) {
+  std::string url = SharedPostgres()->CreateDatabase();
+  if (url.empty()) return Internal("no database");
+  TY_ASSIGN_OR_RETURN(auto store, PostgresMetadataStore::Open({.url = url, .schema = "sagemaker"}));
+  return MetadataStorePtr(std::move(store));
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, MetadataStoreConformanceTest,
                          ::testing::Values(MetadataStoreFactory{.name = "postgres",
                                                                 .make = MakeOnPostgres,
+                                                                .unavailable = Unavailable},
+                                           MetadataStoreFactory{.name = "postgres_schema",
+                                                                .make = MakeInSchema,
                                                                 .unavailable = Unavailable}),
                          [](const auto& info) { return info.param.name; });
 
@@ -141,6 +153,67 @@ TEST_F(PostgresMetadataStoreTest, ServersOpeningOneNewDatabaseAtOnceMigrateItOnc
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(Query(url_, "SELECT count(*) FROM trainyard_schema"), "1");
+}
+
+TEST_F(PostgresMetadataStoreTest, StoresInTwoSchemasOfOneDatabaseKeepTheirRecordsApart) {
+  MetadataStorePtr main = Open(url_);
+  auto opened = PostgresMetadataStore::Open({.url = url_, .schema = "sagemaker"});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  MetadataStorePtr sagemaker = std::move(*opened);
+  ASSERT_NE(main, nullptr);
+  // The same job name in each: a namespace of its own.
+  for (auto [store, sweep] : {std::pair{main.get(), "sw-main"}, {sagemaker.get(), "sw-sm"}}) {
+    ASSERT_TRUE(
+        store
+            ->CreateSweep(
+                SweepRecord{.id = sweep, .name = "n", .created_at = TestTime(1)}, {},
+                {JobRecord{.name = "same-name", .executor = "local", .created_at = TestTime(1)}})
+            .ok());
+  }
+  EXPECT_EQ(main->GetJob("same-name")->sweep_id, "sw-main");
+  EXPECT_EQ(sagemaker->GetJob("same-name")->sweep_id, "sw-sm");
+  EXPECT_EQ(sagemaker->GetSweep("sw-main").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(main->ListSweeps()->size(), 1u);
+  // Each has its own event ids, counters and schema version.
+  EXPECT_EQ(*main->LastEventId(), *sagemaker->LastEventId());
+  EXPECT_EQ(Query(url_, "SELECT count(*) FROM sagemaker.jobs"), "1");
+  EXPECT_EQ(Query(url_, "SELECT count(*) FROM public.jobs"), "1");
+  EXPECT_EQ(Query(url_, "SELECT version FROM sagemaker.trainyard_schema"),
+            std::to_string(LatestPostgresSchemaVersion()));
+  // Opened again (a restart), the schema is kept as it was.
+  sagemaker.reset();
+  opened = PostgresMetadataStore::Open({.url = url_, .schema = "sagemaker"});
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ((*opened)->GetJob("same-name")->sweep_id, "sw-sm");
+}
+
+TEST_F(PostgresMetadataStoreTest, ServersOpeningOneNewSchemaAtOnceMakeItOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      auto store = PostgresMetadataStore::Open({.url = url_, .schema = "sagemaker"});
+      if (!store.ok()) {
+        ++failures;
+        ADD_FAILURE() << store.status().ToString();
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(Query(url_, "SELECT count(*) FROM sagemaker.trainyard_schema"), "1");
+}
+
+TEST_F(PostgresMetadataStoreTest, ASchemaNameTrainyardMayNotUseIsRefusedNamingIt) {
+  for (const char* schema : {"SageMaker", "1st", "sage-maker", "pg_jobs", "public",
+                             "a_name_that_is_far_too_long_for_postgresql_to_keep_as_it_is_given"}) {
+    auto store = PostgresMetadataStore::Open({.url = url_, .schema = schema});
+    ASSERT_FALSE(store.ok()) << schema;
+    EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << schema;
+    EXPECT_TRUE(Contains(store.status().message(), std::string("schema '") + schema + "'"))
+        << store.status().ToString();
+  }
+  EXPECT_EQ(Query(url_, "SELECT count(*) FROM pg_namespace WHERE nspname ILIKE '%sage%'"), "0");
 }
 
 TEST_F(PostgresMetadataStoreTest, AnUnreachableServerIsUnavailableWithoutThePassword) {

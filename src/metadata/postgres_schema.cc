@@ -171,8 +171,23 @@ CREATE INDEX sweeps_searching ON sweeps(created_at_ms, seq) WHERE searching = 1;
 )sql",
 };
 
-Status Migrate(PgConnection& connection) {
+Status Migrate(PgConnection& connection, const std::string& schema) {
   TY_RETURN_IF_ERROR(connection.Exec(kMigrationLock).status());
+  if (!schema.empty()) {
+    // Under the lock, so that servers starting at once make it once. Looked up first: CREATE
+    // SCHEMA IF NOT EXISTS asks for the CREATE privilege on the database even when the schema
+    // exists, and an administrator may have made it for a user without that privilege.
+    TY_ASSIGN_OR_RETURN(
+        PgResult found,
+        connection.Exec("SELECT 1 FROM pg_namespace WHERE nspname = $1", PgParams::Of(schema)));
+    if (found.Rows() == 0) {
+      char* quoted = PQescapeIdentifier(connection.raw(), schema.data(), schema.size());
+      if (quoted == nullptr) return Internal("schema '" + schema + "' cannot be quoted");
+      const std::string create = std::string("CREATE SCHEMA ") + quoted;
+      PQfreemem(quoted);
+      TY_RETURN_IF_ERROR(connection.Exec(create).status().WithContext("schema " + schema));
+    }
+  }
   TY_RETURN_IF_ERROR(connection
                          .Exec("CREATE TABLE IF NOT EXISTS trainyard_schema ("
                                "id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)")
@@ -208,8 +223,24 @@ int64_t LatestPostgresSchemaVersion() {
   return static_cast<int64_t>(kMigrations.size());
 }
 
-Status MigratePostgresSchema(PgConnection& connection) {
-  return Migrate(connection);
+Status MigratePostgresSchema(PgConnection& connection, const std::string& schema) {
+  return Migrate(connection, schema);
+}
+
+Status CheckPostgresSchemaName(const std::string& schema) {
+  auto refuse = [&schema](const std::string& reason) {
+    return InvalidArgument("schema '" + schema + "': " + reason);
+  };
+  if (schema.empty() || schema.size() > 63) return refuse("must be 1 to 63 characters long");
+  if (schema[0] < 'a' || schema[0] > 'z') return refuse("must start with a lower-case letter");
+  for (char c : schema) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return refuse("may hold only lower-case letters, digits and underscores");
+    }
+  }
+  if (schema.starts_with("pg_")) return refuse("names starting with pg_ are PostgreSQL's own");
+  if (schema == "public") return refuse("public holds the tables of a store without a schema");
+  return Status::Ok();
 }
 
 }  // namespace trainyard::metadata
