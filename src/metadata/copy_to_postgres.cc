@@ -140,22 +140,59 @@ Result<CopiedRows> CopyAll(SqliteDb& source, PgConnection& target) {
 
 Result<CopiedRows> CopySqliteToPostgres(const std::string& sqlite_path,
                                         const std::string& postgres_url) {
-  if (!std::filesystem::exists(sqlite_path)) {
-    return NotFound("SQLite metadata database '" + sqlite_path + "' not found");
-  }
-  // Opening brings each to the latest schema (and makes the PostgreSQL tables).
-  TY_RETURN_IF_ERROR(SqliteMetadataStore::Open({.path = sqlite_path}).status());
-  TY_ASSIGN_OR_RETURN(PostgresUrl url, ParsePostgresUrl(postgres_url));
-  TY_RETURN_IF_ERROR(PostgresMetadataStore::Open({.url = postgres_url}).status());
+  TY_ASSIGN_OR_RETURN(std::vector<CopiedRows> copied,
+                      CopySqliteStoresToPostgres({{sqlite_path, ""}}, postgres_url));
+  return std::move(copied.front());
+}
 
-  TY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> source, SqliteDb::Open(sqlite_path));
+Result<std::vector<CopiedRows>> CopySqliteStoresToPostgres(
+    const std::vector<SqliteCopySource>& sources, const std::string& postgres_url) {
+  TY_ASSIGN_OR_RETURN(PostgresUrl url, ParsePostgresUrl(postgres_url));
+  std::vector<std::unique_ptr<SqliteDb>> databases;
+  for (const SqliteCopySource& source : sources) {
+    if (!std::filesystem::exists(source.sqlite_path)) {
+      return NotFound("SQLite metadata database '" + source.sqlite_path + "' not found");
+    }
+    // Opening brings each to the latest schema (and makes the PostgreSQL schema and tables).
+    TY_RETURN_IF_ERROR(SqliteMetadataStore::Open({.path = source.sqlite_path}).status());
+    TY_RETURN_IF_ERROR(
+        PostgresMetadataStore::Open({.url = postgres_url, .schema = source.schema}).status());
+    TY_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> database, SqliteDb::Open(source.sqlite_path));
+    databases.push_back(std::move(database));
+  }
+
   TY_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> target,
                       PgConnection::Connect(url.conninfo, url.shown_as));
   TY_RETURN_IF_ERROR(target->Exec("BEGIN ISOLATION LEVEL SERIALIZABLE").status());
-  // No server may write while the copy runs: the tables are locked to its end.
-  TY_RETURN_IF_ERROR(target->Exec("LOCK TABLE counters IN EXCLUSIVE MODE").status());
-  Result<CopiedRows> copied = CopyAll(*source, *target);
-  if (!copied.ok()) {
+  std::vector<CopiedRows> all;
+  Status failed;
+  for (size_t i = 0; i < sources.size() && failed.ok(); ++i) {
+    const std::string& schema = sources[i].schema;
+    // Each store's tables by their unqualified names, as the store finds them.
+    std::string search_path = "DEFAULT";
+    if (!schema.empty()) {
+      char* quoted = PQescapeIdentifier(target->raw(), schema.data(), schema.size());
+      if (quoted == nullptr) {
+        failed = Internal("schema '" + schema + "' cannot be quoted");
+        break;
+      }
+      search_path = quoted;
+      PQfreemem(quoted);
+    }
+    failed = target->Exec("SET LOCAL search_path TO " + search_path).status();
+    // No server may write while the copy runs: the tables are locked to its end.
+    if (failed.ok()) failed = target->Exec("LOCK TABLE counters IN EXCLUSIVE MODE").status();
+    if (!failed.ok()) break;
+    Result<CopiedRows> copied = CopyAll(*databases[i], *target);
+    if (!copied.ok()) {
+      failed = copied.status().WithContext(schema.empty()
+                                               ? sources[i].sqlite_path
+                                               : sources[i].sqlite_path + " into schema " + schema);
+      break;
+    }
+    all.push_back(std::move(copied).value());
+  }
+  if (!failed.ok()) {
     // Nothing of the copy stays; a failed rollback leaves the transaction to end with the
     // connection, which is closed here.
     if (Status rolled_back = target->Exec("ROLLBACK").status(); !rolled_back.ok()) {
@@ -163,10 +200,10 @@ Result<CopiedRows> CopySqliteToPostgres(const std::string& sqlite_path,
           .warn("migrate to {}: rollback failed (the connection is closed): {}", url.shown_as,
                 rolled_back.message());
     }
-    return copied.status().WithContext("migrate to " + url.shown_as);
+    return failed.WithContext("migrate to " + url.shown_as);
   }
   TY_RETURN_IF_ERROR(target->Exec("COMMIT").status().WithContext("migrate to " + url.shown_as));
-  return copied;
+  return all;
 }
 
 }  // namespace trainyard::metadata

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -25,5 +26,19 @@ using CopiedRows = std::map<std::string, int64_t>;
 
 Result<CopiedRows> CopySqliteToPostgres(const std::string& sqlite_path,
                                         const std::string& postgres_url);
+
+// One SQLite store and the PostgreSQL schema of the target database it goes to ("": the
+// default, as CopySqliteToPostgres; "sagemaker": the SageMaker endpoint's store,
+// PostgresMetadataStoreOptions::schema).
+struct SqliteCopySource {
+  std::string sqlite_path;
+  std::string schema;
+};
+
+// Several stores, each into its schema, in one PostgreSQL transaction: all land or none. The
+// rows copied of each, in the order given. Each schema must hold no records; the failures are
+// CopySqliteToPostgres's, and InvalidArgument for a schema name the store refuses.
+Result<std::vector<CopiedRows>> CopySqliteStoresToPostgres(
+    const std::vector<SqliteCopySource>& sources, const std::string& postgres_url);
 
 }  // namespace trainyard::metadata

@@ -182,5 +182,62 @@ TEST(CopySqliteToPostgresTest, EveryRecordArrivesAsItWasAndIdsContinueAfterIt) {
             StatusCode::kNotFound);
 }
 
+TEST(CopySqliteToPostgresTest, TwoStoresLandInTheirSchemasTogetherOrNotAtAll) {
+  testing::PostgresServer* postgres = testing::SharedPostgres();
+  if (postgres == nullptr) GTEST_SKIP() << testing::PostgresUnavailableReason();
+  testing::TempDir dir;
+  // The server's store and the SageMaker endpoint's, each with its own records.
+  const std::string main_path = (dir.path() / "trainyard.db").string();
+  const std::string endpoint_path = (dir.path() / "sagemaker.db").string();
+  nlohmann::json main_before, endpoint_before;
+  {
+    MetadataStorePtr main = OpenOrFail("sqlite://" + main_path);
+    MetadataStorePtr endpoint = OpenOrFail("sqlite://" + endpoint_path);
+    ASSERT_NE(main, nullptr);
+    ASSERT_NE(endpoint, nullptr);
+    Populate(*main);
+    ASSERT_TRUE(endpoint
+                    ->CreateSweep(
+                        SweepRecord{.id = "sw-sm", .name = "sagemaker", .created_at = TestTime(3)},
+                        {}, {JobRecord{.name = "m-000", .created_at = TestTime(3)}})
+                    .ok());
+    main_before = Everything(*main);
+    endpoint_before = Everything(*endpoint);
+  }
+  std::string url = postgres->CreateDatabase();
+  // The endpoint's schema already holds a record: nothing lands, not even the server's store.
+  {
+    auto occupied = PostgresMetadataStore::Open({.url = url, .schema = "sagemaker"});
+    ASSERT_TRUE(occupied.ok()) << occupied.status().ToString();
+    ASSERT_TRUE(
+        (*occupied)->CreateDataset(DatasetRecord{.id = "ds-x", .created_at = TestTime(1)}).ok());
+  }
+  Result<std::vector<CopiedRows>> refused =
+      CopySqliteStoresToPostgres({{main_path, ""}, {endpoint_path, "sagemaker"}}, url);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("schema sagemaker"), std::string::npos)
+      << refused.status().ToString();
+  MetadataStorePtr untouched = OpenOrFail(url);
+  ASSERT_NE(untouched, nullptr);
+  EXPECT_TRUE(untouched->ListSweeps()->empty());
+  {
+    auto endpoint = PostgresMetadataStore::Open({.url = url, .schema = "sagemaker"});
+    ASSERT_TRUE(endpoint.ok());
+    ASSERT_TRUE((*endpoint)->DeleteDataset("ds-x").ok());
+  }
+
+  Result<std::vector<CopiedRows>> copied =
+      CopySqliteStoresToPostgres({{main_path, ""}, {endpoint_path, "sagemaker"}}, url);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  ASSERT_EQ(copied->size(), 2u);
+  EXPECT_EQ((*copied)[0].at("jobs"), 3);
+  EXPECT_EQ((*copied)[1].at("jobs"), 1);
+  EXPECT_EQ(Everything(*OpenOrFail(url)), main_before);
+  auto endpoint = PostgresMetadataStore::Open({.url = url, .schema = "sagemaker"});
+  ASSERT_TRUE(endpoint.ok()) << endpoint.status().ToString();
+  EXPECT_EQ(Everything(**endpoint), endpoint_before);
+}
+
 }  // namespace
 }  // namespace trainyard::metadata
