@@ -92,7 +92,13 @@ Status TrainingJobs::ImportOlderJobs() {
     std::map<std::string, MetricValue> metrics = job.metrics;
     metadata::JobRecord record = RecordOf(std::move(job), options_.executor->name(), Now());
     record.sweep_id = sweep.id;
-    TY_RETURN_IF_ERROR(options_.metadata->CreateSweep(sweep, {}, {record}).status());
+    Status created = options_.metadata->CreateSweep(sweep, {}, {record}).status();
+    if (created.code() == StatusCode::kAlreadyExists) {
+      // Another server sharing the store imported it at the same instant.
+      Logger("sagemaker").info("job={} imported by another server", record.name);
+      continue;
+    }
+    TY_RETURN_IF_ERROR(created);
     // The store takes a new job as queued: its end is written as the scheduler writes it.
     TY_RETURN_IF_ERROR(options_.metadata->UpdateJobState(record, {}).status());
     if (!metrics.empty()) {

@@ -25,7 +25,9 @@
 //   sagemaker/training-jobs/<job>/description.json  an older server's record of the job,
 //                                                   imported into `metadata` at Start
 // On disk: <work_dir>/<job>/channels/<channel>/ (staged input) and <work_dir>/<job>/artifacts/
-// (what the executor packed), removed once the job's end is recorded.
+// (what the executor packed), removed once the job's end is recorded. In `metadata`, besides the
+// jobs: each running job's log lines as the server that runs it first saw them, so that another
+// server sharing the store serves its log (GetLogEvents, DescribeLogStreams) while it runs.
 //
 // Thread-safety: Handle may be called from many connection threads at once. Start and Stop
 // from one thread. Failures are answered as AWS does ({"__type", "message"}); secrets never
@@ -80,6 +82,15 @@ struct SageMakerApiOptions {
   // The server's own secrets, masked in the jobs' stored training.log, GetLogEvents and
   // FailureReason (common/secret_mask.h).
   SecretMask secret_mask;
+  // Several servers sharing `metadata` (a PostgreSQL schema) and `objects`: this server's name
+  // among them, the owner of the jobs it claims and runs; how long its lease on a job holds
+  // without renewal; and whether freed slots go to whichever server looks next
+  // (control::SchedulerOptions owner_id, lease_duration, spread_claims). Any of them answers
+  // every call about any job: a running job's log lines are in `metadata` too, recorded by the
+  // server that runs it at each poll_interval.
+  std::string owner_id = "local";
+  std::chrono::milliseconds lease_duration{30'000};
+  bool spread_claims = false;
 };
 
 // The body of the answers that the SageMaker listener's HttpServer writes by itself

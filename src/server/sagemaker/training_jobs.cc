@@ -42,6 +42,9 @@ TrainingJobs::TrainingJobs(const SageMakerApiOptions& options) : options_(option
   scheduler.poll_interval = options.poll_interval;
   scheduler.on_step = options.on_step;
   scheduler.secret_mask = options.secret_mask;
+  scheduler.owner_id = options.owner_id;
+  scheduler.lease_duration = options.lease_duration;
+  scheduler.spread_claims = options.spread_claims;
   const bool runs_image = options.executor->RunsImageItself();
   scheduler.complete_job_spec = [runs_image](const control::SweepRequest& request,
                                              executor::JobSpec& spec) {
@@ -232,6 +235,14 @@ JsonReply TrainingJobs::Create(const json& request) {
             "trainyard server's SageMaker max running jobs to increase this limit.");
   }
   auto created = scheduler_->CreateSweep(SweepRequestFor(request, *options_.executor));
+  if (!created.ok() && created.status().code() == StatusCode::kAlreadyExists) {
+    // Created at the same instant through another server sharing the store.
+    Logger("sagemaker").info("job={} refused: {}", name, created.status().message());
+    return SageMakerError("ResourceInUse",
+                          "Training job names must be unique within an AWS account and region, "
+                          "and a training job with this name already exists (" +
+                              TrainingJobArn(arn_context(), name) + ")");
+  }
   if (!created.ok()) {
     Logger("sagemaker").error("job={} could not be created: {}", name, created.status().message());
     if (created.status().code() == StatusCode::kInvalidArgument) {
@@ -319,6 +330,11 @@ Result<std::vector<LogEvent>> TrainingJobs::LogEventsOf(const std::string& strea
   if (!found) return NotFound("log stream '" + stream_name + "' not found");
   const bool ended = core::IsTerminal(found->status);
   const int64_t fallback_ms = EpochMilliseconds(found_job->status.end_time().value_or(Now()));
+  if (!ended && !RunsHere(*found)) {
+    // Another server runs it: the lines it recorded, with the times it first saw them.
+    TY_ASSIGN_OR_RETURN(StoredLog stored, StoredLogOf(found->name));
+    return SplitLogEvents(stored.text, stored.index, fallback_ms);
+  }
   LogIndex index = IndexOf(*found);
   std::string text;
   if (ended) {

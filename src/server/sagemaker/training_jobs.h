@@ -118,10 +118,24 @@ class TrainingJobs {
   Result<std::vector<TuningJob>> AllTuningJobs();
   Result<TuningJob> FindTuningJob(const std::string& name);
 
+  // Whether this server runs the job, so that its live log is on this server's disk: it owns
+  // it (a job claimed before owners were recorded has none, and is this server's).
+  bool RunsHere(const metadata::JobRecord& record) const;
+
   // job_logs.cc: the watcher thread, and the line times of a job.
   void WatchLogs();
   void ObserveLogs();
   LogIndex IndexOf(const metadata::JobRecord& record);
+  // Records in the store the lines of a running job's live log that it does not hold yet, each
+  // as seen at `now_ms` (the watcher's thread only).
+  void StoreNewLines(const metadata::JobRecord& record, int64_t now_ms);
+  // The log lines the server that runs the job recorded in the store: their text (each line
+  // with its end of line) and when each was first seen. Store failures.
+  struct StoredLog {
+    std::string text;
+    LogIndex index;
+  };
+  Result<StoredLog> StoredLogOf(const std::string& job);
   // Notes the lines of the ended job's stored log that `index` has not seen as seen at its end.
   void NoteStoredLines(const metadata::JobRecord& record, LogIndex& index);
 
@@ -136,6 +150,15 @@ class TrainingJobs {
   std::map<std::string, nlohmann::json> requests_;  // by sweep id
   std::map<std::string, LogIndex> live_logs_;       // by job: running jobs seen by the watcher
   std::map<std::string, LogIndex> ended_logs_;      // by job: read from log-times.json
+  // How much of each running job's live log is in the store (lines, and the bytes they take
+  // in the file); `located`: counted from the store once since this server started. The
+  // watcher's thread only.
+  struct StoredLines {
+    uint64_t lines = 0;
+    uint64_t offset = 0;
+    bool located = false;
+  };
+  std::map<std::string, StoredLines> stored_lines_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mutex_
   bool started_ = false;
