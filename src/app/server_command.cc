@@ -357,8 +357,9 @@ int Serve(ServerOptions options) {
         if (!staging.ok()) return Fail(staging.status().WithContext("SageMaker endpoint"));
         endpoint_executors.slurm->executor.job_staging = std::move(staging).value();
       }
-      auto started_endpoint = SageMakerEndpoint::Start(
-          options, **objects, *keys, endpoint_executors, kill_at_step, secret_mask);
+      auto started_endpoint =
+          SageMakerEndpoint::Start(options, **objects, *keys, endpoint_executors, kill_at_step,
+                                   secret_mask, scheduling.owner_id);
       if (!started_endpoint.ok())
         return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();

@@ -3,6 +3,8 @@
 #include "aws/credentials_chain.h"
 #include "aws/shared_files_provider.h"
 #include "common/files.h"
+#include "common/log.h"
+#include "metadata/postgres_metadata_store.h"
 
 namespace trainyard::app {
 namespace {
@@ -58,7 +60,8 @@ executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
 
 Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
     const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
-    const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask) {
+    const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask,
+    const std::string& replica_id) {
   std::unique_ptr<SageMakerEndpoint> endpoint(new SageMakerEndpoint());
   const SageMakerSettings& settings = options.sagemaker;
   server::SageMakerApiOptions api;
@@ -90,13 +93,38 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   api.executor = endpoint->executor_.get();
   api.executor_work_dir = jobs_dir;
   // The endpoint's jobs in a store of their own: SageMaker job names are a namespace apart from
-  // the REST API's jobs.
-  const std::filesystem::path metadata_dir = options.data_dir / "sagemaker";
-  TY_RETURN_IF_ERROR(MakeDirectories(metadata_dir));
-  TY_ASSIGN_OR_RETURN(
-      endpoint->metadata_,
-      metadata::OpenMetadataStore("sqlite:///" + (metadata_dir / "metadata.db").string()));
+  // the REST API's jobs. On PostgreSQL, a schema of the same database, which the replicas
+  // sharing it share: any of them answers for any job, and each job is claimed and run by one.
+  const bool shared = metadata::ParsePostgresUrl(options.metadata).ok();
+  if (shared) {
+    TY_ASSIGN_OR_RETURN(endpoint->metadata_,
+                        metadata::PostgresMetadataStore::Open(
+                            {.url = options.metadata, .schema = kSageMakerSchema}));
+    const std::filesystem::path left = options.data_dir / "sagemaker" / "metadata.db";
+    std::error_code error;
+    if (std::filesystem::exists(left, error)) {
+      Logger("sagemaker")
+          .warn(
+              "the endpoint's jobs are kept in the metadata database (schema {}); those of its "
+              "SQLite store {} are not served (trainyard migrate moves it, with the server's "
+              "own SQLite store, into an empty database)",
+              kSageMakerSchema, left.string());
+    }
+  } else {
+    const std::filesystem::path metadata_dir = options.data_dir / "sagemaker";
+    TY_RETURN_IF_ERROR(MakeDirectories(metadata_dir));
+    TY_ASSIGN_OR_RETURN(
+        endpoint->metadata_,
+        metadata::OpenMetadataStore("sqlite:///" + (metadata_dir / "metadata.db").string()));
+  }
   api.metadata = endpoint->metadata_.get();
+  if (shared) {
+    api.owner_id = replica_id;
+    api.lease_duration = std::chrono::seconds(options.lease_seconds);
+    api.spread_claims = true;
+  }
+  // Otherwise the store is this server's alone, and its jobs keep the owner they have always
+  // had (SageMakerApiOptions' default), so that a running job is its own after an upgrade.
   endpoint->api_ = std::make_unique<server::SageMakerApi>(std::move(api));
   TY_RETURN_IF_ERROR(endpoint->api_->Start());
   server::HttpServerOptions http =

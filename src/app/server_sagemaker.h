@@ -18,6 +18,9 @@
 
 namespace trainyard::app {
 
+// The PostgreSQL schema of the SageMaker-compatible endpoint's jobs, beside the REST API's.
+inline constexpr char kSageMakerSchema[] = "sagemaker";
+
 // The sagemaker executor's options from the settings. Endpoints and region follow the AWS
 // SDKs' variables (AWS_ENDPOINT_URL_SAGEMAKER, AWS_ENDPOINT_URL_CLOUDWATCH_LOGS,
 // AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL; AWS_REGION, ...) where the settings say nothing;
@@ -30,17 +33,22 @@ executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
 // Its jobs run on an executor of their own, settings.endpoint_executor ("local": detached, so
 // that they outlive a server restart as the REST API's local jobs do; "container": needs
 // --container-runtime; "slurm": needs --slurm, its job roots in <slurm work dir>/_sagemaker),
-// with its job roots in <data_dir>/sagemaker-jobs, and are kept in a
-// MetadataStore of their own, <data_dir>/sagemaker/metadata.db (SQLite).
+// with its job roots in <data_dir>/sagemaker-jobs, and are kept in a MetadataStore of their own,
+// apart from the REST API's jobs (SageMaker job names are a namespace of their own):
+// <data_dir>/sagemaker/metadata.db (SQLite) when the server's metadata is SQLite; with
+// PostgreSQL metadata, the schema "sagemaker" of the same database (kSageMakerSchema), which
+// every replica sharing the database shares (docs/scale-out.md).
 class SageMakerEndpoint {
  public:
   // `server_executors` are the server's executor options (server_executors.h); the endpoint's
   // executor is built from them with its own work dir. Its errors come from OpenExecutor.
   // `on_step` reaches the endpoint's job table (tests/fault_injection_test.cc). `secret_mask`:
-  // the server's secrets, masked in its jobs' logs and failure reasons.
+  // the server's secrets, masked in its jobs' logs and failure reasons. `replica_id`: the
+  // server's name among the replicas sharing its metadata (the owner of the jobs it claims).
   static Result<std::unique_ptr<SageMakerEndpoint>> Start(
       const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
-      const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask);
+      const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask,
+      const std::string& replica_id);
   ~SageMakerEndpoint();  // stops listening and following; running jobs go on
   uint16_t port() const { return http_->port(); }
 
