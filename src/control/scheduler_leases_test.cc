@@ -24,6 +24,7 @@ using core::SecondaryStatus;
 using shared_backend::Backend;
 using shared_backend::BackendExecutor;
 using shared_backend::Move;
+using shared_backend::Now;
 using std::chrono::milliseconds;
 
 class SchedulerLeasesTest : public ::testing::Test {
