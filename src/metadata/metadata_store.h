@@ -74,6 +74,13 @@ struct JobRecord {
   // Why trainyard itself stopped the job (early stopping: the rule, the step, the values
   // compared), written before it is asked to stop; empty: not stopped by trainyard.
   std::string stop_reason;
+  // The training image of a job whose executor runs images (the container executor): the
+  // reference it was resolved from (`image`: the sweep's trainer.image or the server's default,
+  // an ECR-form reference mapped to the configured registry), and what exactly ran
+  // (`image_digest`: REPOSITORY@sha256:..., or the runtime's image id for an image that came
+  // from no registry); empty until the executor has resolved it, and for other executors.
+  std::string image;
+  std::string image_digest;
   // --- below: which server follows the job while it runs (written by ClaimJob, RenewLeases
   // and TakeOverJobs only; UpdateJobState leaves them) ---
   std::string owner;                          // the scheduler's owner id; empty: none yet

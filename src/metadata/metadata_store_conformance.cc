@@ -227,6 +227,8 @@ TEST_P(MetadataStoreConformanceTest, CreateSweepRoundTripsTheSweepAndItsJobs) {
     EXPECT_TRUE(job.transitions.empty());
     EXPECT_EQ(job.failure_reason, "");
     EXPECT_EQ(job.stop_reason, "");
+    EXPECT_EQ(job.image, "");
+    EXPECT_EQ(job.image_digest, "");
     EXPECT_EQ(job.exit_code, std::nullopt);
     EXPECT_EQ(job.token_sha256, "");
     EXPECT_EQ(job.started_at, std::nullopt);

@@ -103,6 +103,8 @@ TEST_P(MetadataStoreConformanceTest, UpdateJobStateWritesOnlyTheSchedulersFields
   job.started_at = TestTime(10'001);
   job.ended_at = TestTime(20'002);
   job.stop_reason = "Early stopping (median rule): at step 40 ...";
+  job.image = "127.0.0.1:5000/team/trainer:v1";
+  job.image_digest = "127.0.0.1:5000/team/trainer@sha256:" + std::string(64, 'c');
   // Not the scheduler's: these must not be written.
   job.sweep_id = "sw-other";
   job.index = 99;
@@ -129,6 +131,8 @@ TEST_P(MetadataStoreConformanceTest, UpdateJobStateWritesOnlyTheSchedulersFields
   EXPECT_EQ(after.started_at, TestTime(10'001));
   EXPECT_EQ(after.ended_at, TestTime(20'002));
   EXPECT_EQ(after.stop_reason, job.stop_reason);
+  EXPECT_EQ(after.image, job.image);
+  EXPECT_EQ(after.image_digest, job.image_digest);
   EXPECT_EQ(after.sweep_id, "sw-a");
   EXPECT_EQ(after.index, 0);
   EXPECT_EQ(after.executor, before.executor);

@@ -72,7 +72,7 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                                         const std::string& sweep_id, int64_t queue_position,
                                         int64_t now_ms) {
   return connection
-      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 24) +
+      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 26) +
                 ")",
             PgParams::Of(
                 job.name, sweep_id, queue_position, job.index, job.executor,
@@ -82,7 +82,7 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                 OptionalInt(job.exit_code), job.token_sha256, OptionalMillis(job.started_at),
                 OptionalMillis(job.ended_at), DumpJson(job.progress), DumpMetricMap(job.metrics),
                 ToMillis(job.created_at), now_ms, job.stop_reason, job.owner,
-                OptionalMillis(job.lease_expires_at)))
+                OptionalMillis(job.lease_expires_at), job.image, job.image_digest))
       .status();
 }
 
@@ -140,7 +140,7 @@ Result<std::vector<Event>> PostgresMetadataStore::WriteJobState(PgConnection& co
           "UPDATE jobs SET queued = $1, executor_job_name = $2, attempt = $3, status = $4, "
           "secondary_status = $5, transitions = $6, failure_reason = $7, exit_code = $8, "
           "token_sha256 = $9, started_at_ms = $10, ended_at_ms = $11, updated_at_ms = $12, "
-          "stop_reason = $14, "
+          "stop_reason = $14, image = $15, image_digest = $16, "
           // A new token is a new run of the job, whose sequence starts again.
           "progress_sequence = CASE WHEN token_sha256 = $9 THEN progress_sequence ELSE 0 END "
           "WHERE name = $13",
@@ -148,7 +148,8 @@ Result<std::vector<Event>> PostgresMetadataStore::WriteJobState(PgConnection& co
                        core::ToString(job.status), core::ToString(job.secondary_status),
                        DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                        OptionalInt(job.exit_code), job.token_sha256, OptionalMillis(job.started_at),
-                       OptionalMillis(job.ended_at), ToMillis(now), job.name, job.stop_reason)));
+                       OptionalMillis(job.ended_at), ToMillis(now), job.name, job.stop_reason,
+                       job.image, job.image_digest)));
   if (updated.Changed() == 0) return JobNotFound(job.name);
   return AppendEvents(connection, events, now);
 }

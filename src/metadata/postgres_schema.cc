@@ -169,6 +169,11 @@ ALTER TABLE sweeps ADD COLUMN search_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE sweeps ADD COLUMN search_lease_expires_at_ms BIGINT;
 CREATE INDEX sweeps_searching ON sweeps(created_at_ms, seq) WHERE searching = 1;
 )sql",
+    // 5: the training image a job ran, as requested and by digest (SQLite's 7).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN image TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN image_digest TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 Status Migrate(PgConnection& connection, const std::string& schema) {

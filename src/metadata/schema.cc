@@ -166,6 +166,11 @@ ALTER TABLE sweeps ADD COLUMN search_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE sweeps ADD COLUMN search_lease_expires_at_ms INTEGER;
 CREATE INDEX sweeps_searching ON sweeps(created_at_ms) WHERE searching = 1;
 )sql",
+    // 7: the training image a job ran, as requested and by digest (docs/container.md).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN image TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN image_digest TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 Result<int64_t> UserVersion(SqliteDb& db) {

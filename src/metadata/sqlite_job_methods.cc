@@ -26,7 +26,7 @@ Status SqliteMetadataStore::InsertJob(const JobRecord& job, const std::string& s
   TY_ASSIGN_OR_RETURN(Statement insert,
                       db_->Prepare(std::string("INSERT INTO jobs (") + kJobColumns +
                                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                   "?, ?, ?, ?, ?, ?, ?)"));
+                                   "?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   std::optional<int64_t> started, ended, lease;
   if (job.started_at) started = ToMillis(*job.started_at);
   if (job.ended_at) ended = ToMillis(*job.ended_at);
@@ -37,7 +37,7 @@ Status SqliteMetadataStore::InsertJob(const JobRecord& job, const std::string& s
                  DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                  job.exit_code, job.token_sha256, started, ended, DumpJson(job.progress),
                  DumpMetricMap(job.metrics), ToMillis(job.created_at), now_ms, job.stop_reason,
-                 job.owner, lease);
+                 job.owner, lease, job.image, job.image_digest);
   return insert.Run();
 }
 
@@ -102,7 +102,7 @@ Result<std::vector<Event>> SqliteMetadataStore::WriteJobState(const JobRecord& j
       db_->Prepare("UPDATE jobs SET queued = ?, executor_job_name = ?, attempt = ?, status = ?, "
                    "secondary_status = ?, transitions = ?, failure_reason = ?, exit_code = ?, "
                    "token_sha256 = ?, started_at_ms = ?, ended_at_ms = ?, updated_at_ms = ?, "
-                   "stop_reason = ?, "
+                   "stop_reason = ?, image = ?, image_digest = ?, "
                    // A new token is a new run of the job, whose sequence starts again.
                    "progress_sequence = CASE WHEN token_sha256 = ? THEN progress_sequence "
                    "ELSE 0 END WHERE name = ?"));
@@ -113,7 +113,7 @@ Result<std::vector<Event>> SqliteMetadataStore::WriteJobState(const JobRecord& j
                  core::ToString(job.status), core::ToString(job.secondary_status),
                  DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                  job.exit_code, job.token_sha256, started, ended, ToMillis(now), job.stop_reason,
-                 job.token_sha256, job.name);
+                 job.image, job.image_digest, job.token_sha256, job.name);
   TY_RETURN_IF_ERROR(update.Run());
   if (sqlite3_changes(db_->raw()) == 0) return JobNotFound(job.name);
   std::vector<Event> appended;
