@@ -166,8 +166,17 @@ TEST_F(ContainerRegistryTest, SweepPullsTheImageOncePerHostAndRunsItsDigest) {
     // Every job names the digest it ran; the one pull's jobs say it was downloaded.
     EXPECT_NE(training_message.find(ran), std::string::npos) << job.dump();
     if (training_message.rfind("Training image download completed: ", 0) == 0) ++pulled;
+    // And records it: the image as requested and what exactly ran.
+    EXPECT_EQ(job["image"], Pushed().reference) << job.dump();
+    EXPECT_EQ(job["image_digest"], ran) << job.dump();
   }
   EXPECT_GE(pulled, 1);
+  // The record outlives the server: a restarted one shows the same digests.
+  server_->Stop();
+  server_->Start();
+  for (const json& job : Jobs(sweep_id)) EXPECT_EQ(job["image_digest"], ran) << job.dump();
+  auto shown = server_->Cli({"job", "show", jobs[0]["name"].get<std::string>()});
+  EXPECT_NE(shown.output.find("Digest:       " + ran + "\n"), std::string::npos) << shown.output;
   // The credentials never reached the log.
   EXPECT_EQ(server_->OutputSoFar().find(registry_->password()), std::string::npos);
 }
@@ -219,6 +228,8 @@ TEST_F(ContainerRegistryTest, ARetryRunsTheSameDigestAfterTheTagMoved) {
   EXPECT_NE(training_message.find(repository + "@" + Pushed().digest), std::string::npos)
       << job.dump();
   EXPECT_EQ(training_message.find(moved_digest), std::string::npos) << job.dump();
+  EXPECT_EQ(job["image"], Pushed().reference) << job.dump();
+  EXPECT_EQ(job["image_digest"], repository + "@" + Pushed().digest) << job.dump();
   // The tag goes back to the first image for the tests after this one.
   testing::RunProcess({"podman", "rmi", "--force", Pushed().reference}, environment, 60s);
   ASSERT_EQ(podman({"pull", "--authfile", registry_->AuthFile().string(),

@@ -35,6 +35,8 @@ JOB = {
     "exit_code": None,
     "failure_reason": "",
     "stop_reason": "",
+    "image": "",
+    "image_digest": "",
     "hyperparameters": {"batch_size": "32", "iterations": "300", "learning_rate": "0.01"},
     "index": 0,
     "metrics": {"loss": 0.31},

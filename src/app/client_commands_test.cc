@@ -270,6 +270,22 @@ TEST(ClientCommandsTest, SweepShowPrintsTheSummaryAndItsJobs) {
   EXPECT_EQ(server.requests().at(1).target, "/api/v1/jobs?sweep=sw-1");
 }
 
+TEST(ClientCommandsTest, JobShowNamesTheImageAndTheDigestItRan) {
+  HttpTestServer server([](const RecordedRequest&) {
+    return HttpTestResponse{200, R"({"name": "digits-001", "status": "Completed",
+        "executor": "container", "image": "registry.example:5000/ml/trainer:v1",
+        "image_digest": "registry.example:5000/ml/trainer@sha256:0f1e"})"};
+  });
+  CliRun run = RunCli({"job", "show", "digits-001", "--server", server.url("")});
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.out.find("Image:        registry.example:5000/ml/trainer:v1\n"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("Digest:       registry.example:5000/ml/trainer@sha256:0f1e\n"),
+            std::string::npos)
+      << run.out;
+  EXPECT_EQ(server.requests().at(0).target, "/api/v1/jobs/digits-001");
+}
+
 TEST(ClientCommandsTest, SweepRetryAndStop) {
   HttpTestServer server([](const RecordedRequest& request) {
     if (request.target.ends_with("/retry")) {

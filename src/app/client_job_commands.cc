@@ -44,6 +44,9 @@ std::string JobDetails(const nlohmann::json& job) {
                               {"Metrics", MetricsText(job.value("metrics", nlohmann::json()))},
                               {"Hyperparams", hyperparameters.empty() ? "-" : hyperparameters},
                               {"Executor", Cell(job, "executor")},
+                              // The container image as requested, and what exactly ran.
+                              {"Image", Cell(job, "image")},
+                              {"Digest", Cell(job, "image_digest")},
                               {"Attempt", Cell(job, "attempt")},
                               {"Exit code", Cell(job, "exit_code")},
                               {"Failure", Cell(job, "failure_reason")},

@@ -40,11 +40,17 @@ void AppendTransition(JobRecord& job, core::SecondaryStatus status, const std::s
   job.status = core::PrimaryStatusOf(status);
 }
 
-// Takes the executor's view of the job's status and its history.
-void CopyStatus(JobRecord& job, const core::JobStatusTracker& tracker) {
+// Takes the executor's view of the job's status and its history, and the image it runs once
+// the executor has resolved it (an executor that does not know it leaves what was recorded).
+void CopyStatus(JobRecord& job, const executor::JobDescription& description) {
+  const core::JobStatusTracker& tracker = description.status;
   job.status = tracker.status();
   job.secondary_status = tracker.secondary_status();
   job.transitions = tracker.transitions();
+  if (!description.image_digest.empty()) {
+    job.image = description.image;
+    job.image_digest = description.image_digest;
+  }
 }
 
 }  // namespace
@@ -60,6 +66,9 @@ void ResetForQueue(JobRecord& job, const std::string& message) {
   job.started_at.reset();
   job.ended_at.reset();
   job.stop_reason.clear();
+  // A new run resolves its image again (a retry gets its sweep's pinned digest).
+  job.image.clear();
+  job.image_digest.clear();
 }
 
 namespace {
@@ -716,9 +725,12 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
     const bool message_changed =
         !job->transitions.empty() && job->transitions.size() == tracker.transitions().size() &&
         job->transitions.back().message != tracker.transitions().back().message;
-    if (tracker.transitions().size() != running.transitions_seen || message_changed) {
+    const bool image_resolved =
+        !description->image_digest.empty() && description->image_digest != job->image_digest;
+    if (tracker.transitions().size() != running.transitions_seen || message_changed ||
+        image_resolved) {
       JobRecord updated = *job;
-      CopyStatus(updated, tracker);
+      CopyStatus(updated, *description);
       if (LogIfFailed(WriteState(updated), name, "its new status could not be recorded")) {
         running.transitions_seen = tracker.transitions().size();
         if (tracker.secondary_status() == core::SecondaryStatus::kTraining) {
@@ -760,7 +772,7 @@ void Scheduler::RecordExecutorMetrics(const JobRecord& job,
 
 Status Scheduler::Finish(JobRecord job, const executor::JobDescription& description,
                          const OutputKeys& keys) {
-  CopyStatus(job, description.status);
+  CopyStatus(job, description);
   // What the job said (its failure file, its last log lines) may hold a secret it printed.
   for (core::StatusTransition& transition : job.transitions) {
     transition.message = options_.secret_mask.Apply(transition.message);
@@ -961,7 +973,7 @@ Result<metadata::ClaimResult::Outcome> Scheduler::Submit(JobRecord job, const Sw
   running_[job.name] = {executor, job.sweep_id, 0};
   auto description = executor->Describe(job.executor_job_name);
   if (description.ok()) {
-    CopyStatus(job, description->status);
+    CopyStatus(job, *description);
     running_[job.name].transitions_seen = description->status.transitions().size();
   }
   TY_RETURN_IF_ERROR(WriteState(job, "started on " + job.executor));

@@ -48,6 +48,8 @@ class FakeExecutor : public executor::Executor {
     description.exit_code = it->second.exit_code;
     description.metrics = it->second.metrics;
     description.progress = it->second.progress;
+    description.image = it->second.image;
+    description.image_digest = it->second.image_digest;
     return description;
   }
   Status Stop(const std::string& name) override {
@@ -92,6 +94,12 @@ class FakeExecutor : public executor::Executor {
       return FailedPrecondition("training image " + image + " is not here");
     return Status::Ok();
   }
+  // The image the job runs, as the container executor describes it once resolved.
+  void SetImage(const std::string& name, const std::string& image, const std::string& digest) {
+    std::lock_guard lock(mutex_);
+    jobs_.at(name).image = image;
+    jobs_.at(name).image_digest = digest;
+  }
   void SetProgress(const std::string& name, nlohmann::json progress) {
     std::lock_guard lock(mutex_);
     jobs_.at(name).progress = std::move(progress);
@@ -116,6 +124,8 @@ class FakeExecutor : public executor::Executor {
     std::optional<int> exit_code;
     std::map<std::string, double> metrics;
     nlohmann::json progress = nlohmann::json::object();
+    std::string image;
+    std::string image_digest;
   };
   std::string name_;
   bool remembers_jobs_;
@@ -682,6 +692,36 @@ TEST_F(SchedulerTest, ANewMessageOfTheCurrentStatusIsRecorded) {
   EXPECT_EQ(job->secondary_status, SecondaryStatus::kTraining);
   EXPECT_EQ(job->transitions.back().message,
             "Training image present: r/t@sha256:0f. Training in progress.");
+}
+
+// The image a job ran is recorded from its executor's description, even with no new status or
+// message, kept at its end, and cleared when the job is queued again (its new run resolves it).
+TEST_F(SchedulerTest, TheImageAJobRanIsRecordedUntilItIsQueuedAgain) {
+  FakeExecutor executor("local");
+  auto scheduler = MakeScheduler(executor);
+  auto created = scheduler->CreateSweep(Request(/*max_parallel=*/1));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler->RunOnce();
+  const std::string name = Jobs(created->sweep.id)[0].name;
+  executor.Move(name, SecondaryStatus::kTraining);
+  scheduler->RunOnce();
+  EXPECT_EQ(metadata_->GetJob(name)->image_digest, "");
+  executor.SetImage(name, "r/t:v1", "r/t@sha256:0f");
+  scheduler->RunOnce();
+  auto job = metadata_->GetJob(name);
+  EXPECT_EQ(job->image, "r/t:v1");
+  EXPECT_EQ(job->image_digest, "r/t@sha256:0f");
+  executor.Move(name, SecondaryStatus::kFailed);
+  scheduler->RunOnce();
+  job = metadata_->GetJob(name);
+  ASSERT_EQ(job->status, core::JobStatus::kFailed);
+  EXPECT_EQ(job->image_digest, "r/t@sha256:0f");
+  auto retried = scheduler->RetrySweep(created->sweep.id);
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  job = metadata_->GetJob(name);
+  EXPECT_TRUE(job->queued);
+  EXPECT_EQ(job->image, "");
+  EXPECT_EQ(job->image_digest, "");
 }
 
 TEST_F(SchedulerTest, AnImageItsExecutorCannotRunIsRefusedAtCreation) {

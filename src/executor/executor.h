@@ -53,6 +53,12 @@ struct JobDescription {
   nlohmann::json progress = nlohmann::json::object();  // latest progress snapshot
   std::map<std::string, double> metrics;               // latest value of each metric
   std::optional<int> exit_code;
+  // For an executor that runs images (the container executor), once the job's image is
+  // resolved: the reference it was resolved from (`image`) and what exactly runs
+  // (`image_digest`: REPOSITORY@sha256:..., or the runtime's image id for an image that came
+  // from no registry). Empty before, and for executors that do not resolve images.
+  std::string image;
+  std::string image_digest;
 };
 
 class Executor {

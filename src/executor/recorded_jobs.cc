@@ -79,8 +79,8 @@ Result<JobDescription> RecordedJobsExecutor::Describe(const std::string& job_nam
   auto it = jobs_.find(job_name);
   if (it == jobs_.end()) return NotFound("job '" + job_name + "' not found");
   Job& job = *it->second;
-  JobDescription description{job_name, job.status, job.final_progress, job.final_metrics,
-                             job.exit_code};
+  JobDescription description{job_name,      job.status, job.final_progress, job.final_metrics,
+                             job.exit_code, job.image,  job.image_digest};
   if (!core::IsTerminal(job.status.status())) {
     ReadWrapperState(job.root, &description.progress, &description.metrics);
   }
@@ -331,6 +331,10 @@ void RecordedJobsExecutor::Persist(Job& job, Durability durability) {
     }
     if (job.started_at) state["started_at_ms"] = EpochMillis(*job.started_at);
     if (job.exit_code) state["exit_code"] = *job.exit_code;
+    if (!job.image_digest.empty()) {
+      state["image"] = job.image;
+      state["image_digest"] = job.image_digest;
+    }
   }
   // The job's directory is made by its first record (Downloading), before anything is copied:
   // a directory without a record is one whose job never ran.
@@ -366,6 +370,8 @@ Result<std::unique_ptr<RecordedJobsExecutor::Job>> RecordedJobsExecutor::LoadJob
       job->started_at = TimePoint(milliseconds(state["started_at_ms"].get<int64_t>()));
     }
     if (state.contains("exit_code")) job->exit_code = state["exit_code"].get<int>();
+    job->image = state.value("image", "");
+    job->image_digest = state.value("image_digest", "");
     if (state.value("progress", json()).is_object()) job->final_progress = state["progress"];
     if (state.value("metrics", json()).is_object()) {
       job->final_metrics = state["metrics"].get<std::map<std::string, double>>();

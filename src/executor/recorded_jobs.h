@@ -85,6 +85,10 @@ class RecordedJobsExecutor : public Executor {
     std::optional<int> exit_code;
     nlohmann::json final_progress;  // what the wrapper reported last, kept after the root goes
     std::map<std::string, double> final_metrics;
+    // The image the job runs, once the derived executor resolved it (JobDescription's fields of
+    // the same names); recorded with the job, so that a restart still knows what ran.
+    std::string image;
+    std::string image_digest;
     std::thread thread;
     // The detached process launched for the job (the local wrapper, the container's `run`),
     // once started; recorded as `process_field`.

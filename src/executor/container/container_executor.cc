@@ -334,6 +334,12 @@ Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
     std::lock_guard lock(pins_mutex_);
     if (pins_.emplace(pin_key, ran).second) SavePins();
   }
+  {
+    std::lock_guard lock(mutex_);
+    job.image = requested;
+    job.image_digest = ran;
+  }
+  // Recorded (and told to the listener) with the message that names it, just below.
   Logger("executor")
       .info("job={} image={} runs={} id={} pulled={}", job.name(), requested, ran, image.id,
             image.pulled);

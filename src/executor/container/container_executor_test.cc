@@ -340,6 +340,33 @@ TEST_F(ContainerExecutorFakeTest, JobsOfASweepRunTheDigestItsFirstJobResolved) {
   EXPECT_EQ(Lines(fake_ / "image.argv").back(), "localhost/trainer:v1");
 }
 
+// What a job ran is part of its description (image as requested, digest as run), and of its
+// record: an executor started again on the same work dir still describes it.
+TEST_F(ContainerExecutorFakeTest, DescribesTheImageAndTheDigestItRanAcrossARestart) {
+  options_.detach_jobs = true;
+  {
+    auto executor = ContainerExecutor::Create(options_);
+    ASSERT_TRUE(executor.ok()) << executor.status().ToString();
+    JobSpec spec = Spec("digest");
+    spec.sweep_id = "sw-1";
+    spec.definition.training_image = "localhost/trainer:v1";
+    auto before = (*executor)->Describe("digest");
+    EXPECT_EQ(before.status().code(), StatusCode::kNotFound);
+    ASSERT_TRUE((*executor)->Submit(spec).ok());
+    JobDescription ended = WaitForEnd(**executor, "digest");
+    EXPECT_EQ(ended.status.status(), JobStatus::kCompleted);
+    EXPECT_EQ(ended.image, "localhost/trainer:v1");
+    EXPECT_EQ(ended.image_digest, "localhost/trainer@sha256:fake");
+  }
+  auto again = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE((*again)->AdoptRunningJobs().ok());
+  auto described = (*again)->Describe("digest");
+  ASSERT_TRUE(described.ok()) << described.status().ToString();
+  EXPECT_EQ(described->image, "localhost/trainer:v1");
+  EXPECT_EQ(described->image_digest, "localhost/trainer@sha256:fake");
+}
+
 TEST_F(ContainerExecutorFakeTest, RefusesAJobWithoutAnImage) {
   options_.default_image.clear();
   auto executor = ContainerExecutor::Create(options_);

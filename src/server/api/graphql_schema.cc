@@ -214,6 +214,11 @@ Result<std::shared_ptr<const graphql::Schema>> BuildGraphqlSchema(metadata::Meta
        Field("transitions", "[StatusTransition!]!", ""),
        Field("failureReason", "String!", "Empty unless it failed."),
        Field("exitCode", "Int", "The command's exit code once it has ended."),
+       Field("image", "String!",
+             "The training image as requested (container jobs); empty till resolved."),
+       Field("imageDigest", "String!",
+             "What exactly ran: REPOSITORY@sha256:..., or the image id of an image from no "
+             "registry; empty until resolved."),
        Field("progress", "JSON", "The latest progress it reported."),
        Field("metrics", "JSON!", "The latest value of each metric, by name."),
        std::move(metric_history),

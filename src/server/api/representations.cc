@@ -33,6 +33,8 @@ json JobJson(const metadata::JobRecord& job) {
                {"failure_reason", job.failure_reason},
                {"stop_reason", job.stop_reason},
                {"exit_code", job.exit_code ? json(*job.exit_code) : json(nullptr)},
+               {"image", job.image},
+               {"image_digest", job.image_digest},
                {"progress", job.progress},
                {"metrics", metrics},
                {"attempt", job.attempt},

@@ -208,6 +208,10 @@ export function JobPage({ name }) {
     ["Duration", formatDuration(duration) || "—"],
     ["Exit code", job.exit_code ?? "—"],
   ];
+  // A container job's image as requested, and what exactly ran (REPOSITORY@sha256:...).
+  if (job.image_digest) {
+    facts.push(["Image", job.image], ["Image digest", html`<code>${job.image_digest}</code>`]);
+  }
 
   return html`
     <section>
