@@ -367,6 +367,50 @@ TEST_F(ContainerExecutorFakeTest, DescribesTheImageAndTheDigestItRanAcrossAResta
   EXPECT_EQ(described->image_digest, "localhost/trainer@sha256:fake");
 }
 
+// image-pins.json keeps each pin's last use; the executor drops, when it starts, the pins unused
+// for longer than image_pin_retention (the sweeps that still run touch theirs), and reads a pin
+// of the older form (a bare reference) as used now.
+TEST_F(ContainerExecutorFakeTest, DropsImagePinsUnusedForLongerThanTheRetention) {
+  options_.image_pin_retention = std::chrono::hours(24 * 30);
+  const auto now = std::chrono::system_clock::now();
+  auto millis = [](std::chrono::system_clock::time_point time) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  };
+  fs::create_directories(options_.work_dir);
+  nlohmann::json pins = {{"sw-old\nlocalhost/trainer:v1",
+                          {{"reference", "localhost/trainer@sha256:old"},
+                           {"last_used_ms", millis(now - std::chrono::hours(24 * 31))}}},
+                         {"sw-recent\nlocalhost/trainer:v1",
+                          {{"reference", "localhost/trainer@sha256:recent"},
+                           {"last_used_ms", millis(now - std::chrono::hours(24 * 29))}}},
+                         {"sw-legacy\nlocalhost/trainer:v1", "localhost/trainer@sha256:legacy"}};
+  std::ofstream(options_.work_dir / "image-pins.json") << pins.dump();
+
+  auto executor = ContainerExecutor::Create(options_);
+  ASSERT_TRUE(executor.ok()) << executor.status().ToString();
+  std::ifstream in(options_.work_dir / "image-pins.json");
+  nlohmann::json kept = nlohmann::json::parse(in);
+  EXPECT_FALSE(kept.contains("sw-old\nlocalhost/trainer:v1")) << kept.dump();
+  ASSERT_TRUE(kept.contains("sw-recent\nlocalhost/trainer:v1")) << kept.dump();
+  EXPECT_EQ(kept["sw-recent\nlocalhost/trainer:v1"]["reference"],
+            "localhost/trainer@sha256:recent");
+  ASSERT_TRUE(kept.contains("sw-legacy\nlocalhost/trainer:v1")) << kept.dump();
+  EXPECT_GE(kept["sw-legacy\nlocalhost/trainer:v1"]["last_used_ms"].get<int64_t>(), millis(now));
+
+  // The kept pin still decides what the sweep runs; the dropped one's sweep resolves the tag.
+  auto run = [&](const std::string& name, const std::string& sweep_id) {
+    JobSpec spec = Spec(name);
+    spec.sweep_id = sweep_id;
+    spec.definition.training_image = "localhost/trainer:v1";
+    EXPECT_TRUE((*executor)->Submit(spec).ok());
+    return WaitForEnd(**executor, name).image_digest;
+  };
+  EXPECT_EQ(run("recent-r1", "sw-recent"), "localhost/trainer@sha256:recent");
+  EXPECT_EQ(Lines(fake_ / "image.argv").back(), "localhost/trainer@sha256:recent");
+  EXPECT_EQ(run("old-r1", "sw-old"), "localhost/trainer@sha256:fake");
+  EXPECT_EQ(Lines(fake_ / "image.argv").back(), "localhost/trainer:v1");
+}
+
 TEST_F(ContainerExecutorFakeTest, RefusesAJobWithoutAnImage) {
   options_.default_image.clear();
   auto executor = ContainerExecutor::Create(options_);

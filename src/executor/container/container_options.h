@@ -54,6 +54,10 @@ struct ContainerExecutorOptions {
   // SageMaker request names them) are pulled from instead: "HOST[:PORT]" (MapEcrReference);
   // empty: such a reference is pulled as given (from ECR, with a token: registry_credentials).
   std::string ecr_registry;
+  // How long a sweep's image pin (<work_dir>/image-pins.json: the digest its jobs and retries
+  // run) is kept after its last use; older ones are dropped when the executor starts, and a
+  // retry after that resolves the sweep's tag again. Zero: pins are never dropped.
+  std::chrono::hours image_pin_retention{24 * 30};
   // Shared by the executors of one process (the server's and its SageMaker endpoint's), so that
   // an image is pulled once per host; null: the executor makes its own.
   std::shared_ptr<ImagePuller> image_puller;
