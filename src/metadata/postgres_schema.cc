@@ -13,7 +13,7 @@ constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(7419020118)";
 // The tables and columns are SQLite's (schema.cc), so that record_rows.h reads both; times are
 // integer milliseconds since the epoch, JSON and maps are TEXT (kept byte for byte, as written).
 // Where SQLite orders by rowid, a `seq` identity column does it here.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     // 1: the initial schema, as SQLite's version 3.
     R"sql(
 CREATE TABLE datasets (

@@ -8,7 +8,7 @@ namespace {
 
 // Append only: a step, once released, is never edited (databases in the field have run it).
 // Times are integer milliseconds since the epoch; JSON and maps are TEXT.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     // 1: the initial schema.
     R"sql(
 CREATE TABLE datasets (
