@@ -1,7 +1,5 @@
 #include "app/ecr_token_source.h"
 
-#include <cctype>
-
 #include "aws/credentials_chain.h"
 #include "aws/crypto.h"
 #include "aws/ecr_authorization.h"
@@ -39,25 +37,10 @@ aws::JsonServiceClient& EcrTokenSource::ClientFor(const std::string& region) {
   return *client;
 }
 
-namespace {
-
-// AWS's signature errors (InvalidSignatureException) quote the canonical request they expected,
-// headers and all, the session token among them: that part never goes further.
-Status WithoutQuotedRequest(const Status& status) {
-  const std::string& message = status.message();
-  size_t quote = message.find("The Canonical String");
-  if (quote == std::string::npos) return status;
-  std::string kept = message.substr(0, quote);
-  while (!kept.empty() && std::isspace(static_cast<unsigned char>(kept.back()))) kept.pop_back();
-  return Status(status.code(), kept + " (AWS's quote of the signed request left out)");
-}
-
-}  // namespace
-
 Result<executor::RegistryToken> EcrTokenSource::FetchToken(const std::string& host) {
   TY_ASSIGN_OR_RETURN(aws::EcrRegistry registry, aws::ParseEcrRegistryHost(host));
   auto answer = aws::GetEcrAuthorization(ClientFor(registry.region), registry.account);
-  if (!answer.ok()) return WithoutQuotedRequest(answer.status());
+  if (!answer.ok()) return answer.status();
   const aws::EcrAuthorization& authorization = *answer;
   return executor::RegistryToken{
       .auth = aws::Base64Encode(authorization.username + ":" + authorization.password),

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <random>
 #include <thread>
 
@@ -11,6 +12,19 @@
 
 namespace trainyard::aws {
 namespace {
+
+// AWS's signature errors (InvalidSignatureException) quote the canonical request they expected,
+// headers and all, a session token among them: that part never reaches a Status, so never a
+// job's failure reason or a log line.
+std::string WithoutQuotedRequest(std::string message) {
+  const size_t quote = message.find("The Canonical String");
+  if (quote == std::string::npos) return message;
+  message.erase(quote);
+  while (!message.empty() && std::isspace(static_cast<unsigned char>(message.back()))) {
+    message.pop_back();
+  }
+  return message + " (AWS's quote of the signed request left out)";
+}
 
 size_t CollectBody(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
@@ -221,9 +235,9 @@ JsonCallResult JsonServiceClient::CallOnce(const std::string& operation, const s
     result.error.code = PlainErrorCode(parsed.value("__type", ""));
     // The JSON protocol spells it "message" or "Message".
     if (parsed.contains("message") && parsed["message"].is_string()) {
-      result.error.message = parsed["message"];
+      result.error.message = WithoutQuotedRequest(parsed["message"]);
     } else if (parsed.contains("Message") && parsed["Message"].is_string()) {
-      result.error.message = parsed["Message"];
+      result.error.message = WithoutQuotedRequest(parsed["Message"]);
     }
   }
   if (result.error.code.empty()) result.error.code = "HTTP " + std::to_string(http_status);

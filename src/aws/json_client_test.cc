@@ -92,6 +92,29 @@ TEST(JsonServiceClientTest, MapsModeledErrorsWithoutRetrying) {
   }
 }
 
+// AWS's InvalidSignatureException quotes the canonical request it expected, with the session
+// token's header: no Status carries that quote.
+TEST(JsonServiceClientTest, ASignatureErrorLosesItsQuoteOfTheSignedRequest) {
+  HttpTestServer server([](const RecordedRequest&) {
+    return Error(400, "InvalidSignatureException",
+                 "The request signature we calculated does not match the signature you provided. "
+                 "Check your AWS Secret Access Key and signing method. Consult the service "
+                 "documentation for details.\n\nThe Canonical String for this request should have "
+                 "been\n'POST\n/\n\nx-amz-security-token:SESSION-TOKEN-VALUE\n'");
+  });
+  JsonServiceClient client(Options(server));
+  JsonCallResult result = client.Call("CreateTrainingJob", {});
+  EXPECT_EQ(result.status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(result.status.message().find("SESSION-TOKEN-VALUE"), std::string::npos)
+      << result.status.message();
+  EXPECT_EQ(result.error.message.find("SESSION-TOKEN-VALUE"), std::string::npos);
+  EXPECT_NE(result.status.message().find("Check your AWS Secret Access Key and signing method. "
+                                         "Consult the service documentation for details. (AWS's "
+                                         "quote of the signed request left out)"),
+            std::string::npos)
+      << result.status.message();
+}
+
 TEST(JsonServiceClientTest, AnUnreachableEndpointIsUnavailable) {
   JsonServiceOptions options;
   options.target_prefix = "Logs_20140328";
