@@ -1043,6 +1043,9 @@ void Scheduler::StartQueued() {
         continue;
       }
       if (executors_full.count(job.executor)) continue;
+      // Replicas may differ in their executors (one with --slurm, one without): a job of an
+      // executor this server lacks waits for one that has it.
+      if (!executors_.contains(job.executor)) continue;
       auto limit = options_.max_running_per_executor.find(job.executor);
       if (limit != options_.max_running_per_executor.end() &&
           per_executor[job.executor] >= limit->second) {

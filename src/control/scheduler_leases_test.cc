@@ -38,10 +38,12 @@ class SchedulerLeasesTest : public ::testing::Test {
     objects_ = std::move(objects).value();
   }
 
-  // The scheduler of server `owner`, with a work dir of its own.
+  // The scheduler of server `owner`, with a work dir of its own; its executor configured as
+  // `executor_name` (default: the executor's own name).
   std::unique_ptr<Scheduler> MakeScheduler(const std::string& owner, executor::Executor& executor,
                                            int max_running,
-                                           milliseconds lease = milliseconds(60'000)) {
+                                           milliseconds lease = milliseconds(60'000),
+                                           std::string executor_name = "") {
     SchedulerOptions options;
     options.work_dir = temp_.path() / ("work-" + owner);
     options.max_running = max_running;
@@ -49,7 +51,8 @@ class SchedulerLeasesTest : public ::testing::Test {
     options.lease_duration = lease;
     return std::make_unique<Scheduler>(
         options, *metadata_, *objects_,
-        std::map<std::string, executor::Executor*>{{executor.name(), &executor}});
+        std::map<std::string, executor::Executor*>{
+            {executor_name.empty() ? executor.name() : executor_name, &executor}});
   }
 
   SweepRequest Request(int jobs, int max_parallel) {
@@ -128,6 +131,28 @@ TEST_F(SchedulerLeasesTest, TwoServersRunEachJobOnceWithinTheLimitsOfBoth) {
     }
   }
   EXPECT_EQ(owners, (std::set<std::string>{"a", "b"}));  // both took part
+}
+
+// Servers may be configured with different executors (one with --slurm, one without): a server
+// leaves the jobs of an executor it lacks to one that has it (it used to claim them, then fail
+// looking the executor up).
+TEST_F(SchedulerLeasesTest, AServerLeavesJobsOfAnExecutorItLacksToOneThatHasIt) {
+  Backend backend;
+  BackendExecutor executor_a(backend, true), executor_b(backend, true);
+  auto a = MakeScheduler("a", executor_a, 3, milliseconds(60'000), "another");
+  auto b = MakeScheduler("b", executor_b, 3);
+  auto created = b->CreateSweep(Request(2, 0));
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  a->RunOnce();
+  for (const metadata::JobRecord& job : Jobs(created->sweep.id)) {
+    EXPECT_TRUE(job.queued) << job.name << " claimed by " << job.owner;
+  }
+  b->RunOnce();
+  for (const metadata::JobRecord& job : Jobs(created->sweep.id)) {
+    EXPECT_FALSE(job.queued) << job.name;
+    EXPECT_EQ(job.owner, "b") << job.name;
+  }
+  EXPECT_EQ(backend.submitted.size(), 2u);
 }
 
 TEST_F(SchedulerLeasesTest, AnExpiredLeaseIsTakenOverOnAnExecutorEveryServerReaches) {
