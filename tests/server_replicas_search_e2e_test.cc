@@ -139,7 +139,9 @@ TEST_F(ServerReplicasSearchTest, TwoReplicasRunASeededSearchsTrialsOnceAsOneServ
   std::vector<json> jobs = Jobs(*b, sweep);
   ExpectTrialsOnce(jobs);
 
-  // Every job's code ran once; both replicas ran trials.
+  // Every job's code ran once. Which replica ran which trial is timing: --max-running counts the
+  // jobs of both, so the driver may claim all four slots each time (printed; the schedulers'
+  // SearchReplicasTest has both run trials, deterministically).
   std::map<std::string, std::vector<std::string>> runs = Runs();
   EXPECT_EQ(runs.size(), static_cast<size_t>(kMaxJobs));
   std::map<std::string, int> by_replica;
@@ -148,8 +150,7 @@ TEST_F(ServerReplicasSearchTest, TwoReplicasRunASeededSearchsTrialsOnceAsOneServ
     for (const std::string& replica : replicas) by_replica[replica] += 1;
   }
   std::printf("trials run by replica a: %d, b: %d\n", by_replica["a"], by_replica["b"]);
-  EXPECT_GT(by_replica["a"], 0);
-  EXPECT_GT(by_replica["b"], 0);
+  EXPECT_EQ(by_replica["a"] + by_replica["b"], kMaxJobs);
   // Every result reached the driver: each trial has its objective.
   for (const json& job : jobs) {
     EXPECT_TRUE(job["metrics"].contains("eval_accuracy")) << job.dump();
