@@ -429,6 +429,21 @@ TEST_F(SageMakerTuningTest, AWarmStartBuildsOnItsEndedParents) {
   EXPECT_EQ(done["HyperParameterTuningJobStatus"], "Completed") << done.dump(2);
   EXPECT_EQ(done["TrainingJobStatusCounters"]["Completed"], 2);  // its own jobs only
   EXPECT_EQ(done["WarmStartConfig"], child["WarmStartConfig"]);
+  // OverallBestTrainingJob: the best of the child's own and its parent's (Minimize; the child's
+  // of equals).
+  json parent = DescribeTuning("parent");
+  ASSERT_TRUE(parent.contains("BestTrainingJob")) << parent.dump(2);
+  ASSERT_TRUE(done.contains("BestTrainingJob")) << done.dump(2);
+  ASSERT_TRUE(done.contains("OverallBestTrainingJob")) << done.dump(2);
+  EXPECT_FALSE(parent.contains("OverallBestTrainingJob"));  // no warm start: SageMaker omits it
+  auto value = [](const json& summary) {
+    return summary["FinalHyperParameterTuningJobObjectiveMetric"]["Value"].get<double>();
+  };
+  const json& overall = done["OverallBestTrainingJob"];
+  EXPECT_EQ(value(overall),
+            std::min(value(done["BestTrainingJob"]), value(parent["BestTrainingJob"])));
+  EXPECT_EQ(overall["TuningJobName"],
+            value(parent["BestTrainingJob"]) < value(done["BestTrainingJob"]) ? "parent" : "child");
   // The parents' results are the search's first trials: kept with the child's sweep.
   auto sweeps = metadata_->ListSweeps();
   ASSERT_TRUE(sweeps.ok());

@@ -161,7 +161,8 @@ json TrainingJobSummaryOf(const TuningJob& tuning, const metadata::JobRecord& jo
   return summary;
 }
 
-json DescribeTuningDocument(const TuningJob& tuning, const ArnContext& context) {
+json DescribeTuningDocument(const TuningJob& tuning, const ArnContext& context,
+                            const std::vector<TuningJob>& parents) {
   TuningState state = StateOf(tuning);
   json config = Config(tuning);
   if (!config.contains("TrainingJobEarlyStoppingType")) {
@@ -184,8 +185,27 @@ json DescribeTuningDocument(const TuningJob& tuning, const ArnContext& context) 
   }
   if (state.end_time) document["HyperParameterTuningEndTime"] = EpochSeconds(*state.end_time);
   if (!state.failure_reason.empty()) document["FailureReason"] = state.failure_reason;
-  if (const metadata::JobRecord* best = BestJob(tuning)) {
-    document["BestTrainingJob"] = TrainingJobSummaryOf(tuning, *best, context);
+  const metadata::JobRecord* best = BestJob(tuning);
+  if (best) document["BestTrainingJob"] = TrainingJobSummaryOf(tuning, *best, context);
+  if (tuning.request.contains("WarmStartConfig")) {
+    // The parents share its objective (checked at create): the best of all, the first of equals.
+    const bool minimize = Objective(tuning).value("Type", std::string()) == "Minimize";
+    const TuningJob* overall_tuning = best ? &tuning : nullptr;
+    const metadata::JobRecord* overall = best;
+    for (const TuningJob& parent : parents) {
+      const metadata::JobRecord* candidate = BestJob(parent);
+      if (!candidate) continue;
+      const double value = *ObjectiveValueOf(parent, *candidate);
+      if (overall) {
+        const double so_far = *ObjectiveValueOf(*overall_tuning, *overall);
+        if (minimize ? value >= so_far : value <= so_far) continue;
+      }
+      overall_tuning = &parent;
+      overall = candidate;
+    }
+    if (overall) {
+      document["OverallBestTrainingJob"] = TrainingJobSummaryOf(*overall_tuning, *overall, context);
+    }
   }
   return document;
 }

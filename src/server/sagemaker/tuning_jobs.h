@@ -45,8 +45,10 @@ std::optional<double> ObjectiveValueOf(const TuningJob& tuning, const metadata::
 nlohmann::json TrainingJobSummaryOf(const TuningJob& tuning, const metadata::JobRecord& job,
                                     const ArnContext& context);
 
-// The DescribeHyperParameterTuningJob answer.
-nlohmann::json DescribeTuningDocument(const TuningJob& tuning, const ArnContext& context);
+// The DescribeHyperParameterTuningJob answer. `parents`: the tuning jobs its WarmStartConfig
+// names (those still known), for OverallBestTrainingJob, the best of theirs and its own.
+nlohmann::json DescribeTuningDocument(const TuningJob& tuning, const ArnContext& context,
+                                      const std::vector<TuningJob>& parents = {});
 
 // SageMaker.ListHyperParameterTuningJobs over every tuning job (in creation order): NameContains
 // (ignoring case), StatusEquals, the CreationTime and LastModifiedTime windows, SortBy Name

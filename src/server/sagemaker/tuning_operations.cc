@@ -136,7 +136,19 @@ JsonReply TrainingJobs::DescribeTuningJob(const std::string& name) {
     return TuningJobNotFound(name);
   }
   if (!tuning.ok()) return InternalFailure(tuning.status());
-  return JsonReply::Ok(DescribeTuningDocument(*tuning, arn_context()));
+  std::vector<TuningJob> parents;
+  if (tuning->request.contains("WarmStartConfig")) {
+    for (const json& given : tuning->request["WarmStartConfig"]["ParentHyperParameterTuningJobs"]) {
+      const std::string parent_name = given.value("HyperParameterTuningJobName", std::string());
+      auto parent = FindTuningJob(parent_name);
+      if (parent.ok()) {
+        parents.push_back(std::move(parent).value());
+      } else if (parent.status().code() != StatusCode::kNotFound) {
+        return InternalFailure(parent.status());
+      }
+    }
+  }
+  return JsonReply::Ok(DescribeTuningDocument(*tuning, arn_context(), parents));
 }
 
 JsonReply TrainingJobs::StopTuningJob(const std::string& name) {
