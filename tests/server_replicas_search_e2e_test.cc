@@ -155,10 +155,10 @@ TEST_F(ServerReplicasSearchTest, TwoReplicasRunASeededSearchsTrialsOnceAsOneServ
   for (const json& job : jobs) {
     EXPECT_TRUE(job["metrics"].contains("eval_accuracy")) << job.dump();
   }
-  // The same suggestions as on one server. TPE's first 10 are drawn from the seed and the trial
-  // number alone; later ones from the results that had arrived when a slot freed, which
-  // depends on the jobs' timing, on one server as on two: those are compared where the set of
-  // results they followed is the same (printed).
+  // The same suggestions as on one server. A bayesian search's first 10 are drawn from the
+  // seed and the trial number alone; later ones from the results that had arrived when a slot
+  // freed, which depends on the jobs' timing, on one server as on two: those are compared
+  // where the set of results they followed is the same (printed).
   for (int i = 0; i < std::min(kMaxJobs, 10); ++i) {
     EXPECT_EQ(jobs[i]["hyperparameters"], alone[i]["hyperparameters"]) << "trial " << i;
   }

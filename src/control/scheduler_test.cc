@@ -1185,7 +1185,8 @@ TEST_F(SearchSchedulerTest, PriorTrialsSeedABayesianSearchAndCountInNoLimit) {
   auto plain = ParseSweepRequest(body);
   ASSERT_TRUE(plain.ok()) << plain.status().ToString();
   SweepRequest warm = *plain;
-  // Twelve finished trials (more than TPE's ten random ones) whose best lr is near 0.01.
+  // Twelve finished trials (more than the ten random ones a bayesian search starts with)
+  // whose best lr is near 0.01.
   for (int i = 0; i < 12; ++i) {
     const double lr = std::pow(10.0, -4 + 4.0 * i / 11);
     warm.prior_trials.push_back(
@@ -1209,7 +1210,7 @@ TEST_F(SearchSchedulerTest, PriorTrialsSeedABayesianSearchAndCountInNoLimit) {
   }
   std::vector<core::HyperparameterMap> jobs = HyperparametersOf(seeded->sweep.id);
   ASSERT_EQ(jobs.size(), 3u);  // max_jobs of its own, the priors apart
-  // TPE's first suggestion already follows the priors: near 0.01, unlike a cold start's draw.
+  // The first suggestion already follows the priors: near 0.01, unlike a cold start's draw.
   const double first = std::stod(jobs[0].at("lr"));
   EXPECT_NE(HyperparametersOf(cold->sweep.id)[0].at("lr"), jobs[0].at("lr"));
   EXPECT_LT(std::fabs(std::log10(first) + 2), 1.0) << first;

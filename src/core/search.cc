@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/search_asha.h"
+#include "core/search_gp.h"
 #include "core/search_tpe.h"
 
 namespace trainyard::core {
@@ -25,30 +26,48 @@ HyperparameterMap WithFixed(const HyperparameterMap& fixed, HyperparameterMap su
   return suggested;
 }
 
+// The trial's coordinates in the ranges; nullopt for values that are not of the ranges (none
+// the search made), which teach nothing.
+std::optional<std::vector<double>> CoordinatesOf(const SearchSpec& spec, const Trial& trial) {
+  std::vector<double> coordinates;
+  coordinates.reserve(spec.ranges.size());
+  for (const ParameterRange& range : spec.ranges) {
+    auto value = trial.hyperparameters.find(range.name);
+    if (value == trial.hyperparameters.end()) return std::nullopt;
+    Result<double> coordinate = CoordinateOf(range, value->second);
+    if (!coordinate.ok()) return std::nullopt;
+    coordinates.push_back(*coordinate);
+  }
+  return coordinates;
+}
+
+// The GP while the results are few, TPE past them (docs/search.md); both start with
+// TpeOptions::startup_trials random trials.
 Suggestion Bayesian(const SearchSpec& spec, const HyperparameterMap& fixed, ObjectiveGoal goal,
                     const std::vector<Trial>& trials, std::mt19937_64& random) {
-  std::vector<TpeObservation> observations;
+  std::vector<SearchObservation> observations;
+  std::vector<std::vector<double>> pending;
   observations.reserve(trials.size());
   for (const Trial& trial : trials) {
-    if (!trial.ended || !trial.objective || !std::isfinite(*trial.objective)) continue;
-    TpeObservation observation;
-    observation.coordinates.reserve(spec.ranges.size());
-    for (const ParameterRange& range : spec.ranges) {
-      auto value = trial.hyperparameters.find(range.name);
-      if (value == trial.hyperparameters.end()) break;
-      Result<double> coordinate = CoordinateOf(range, value->second);
-      if (!coordinate.ok()) break;
-      observation.coordinates.push_back(*coordinate);
+    std::optional<std::vector<double>> coordinates = CoordinatesOf(spec, trial);
+    if (!coordinates) continue;
+    if (!trial.ended) {
+      pending.push_back(std::move(*coordinates));
+      continue;
     }
-    // A trial whose values are not of the ranges (none the search made) teaches nothing.
-    if (observation.coordinates.size() != spec.ranges.size()) continue;
-    observation.loss = goal == ObjectiveGoal::kMin ? *trial.objective : -*trial.objective;
-    observations.push_back(std::move(observation));
+    if (!trial.objective || !std::isfinite(*trial.objective)) continue;
+    const double loss = goal == ObjectiveGoal::kMin ? *trial.objective : -*trial.objective;
+    observations.push_back({std::move(*coordinates), loss});
   }
-  const std::vector<double> coordinates = SuggestTpe(spec.ranges, observations, random);
+  std::optional<std::vector<double>> coordinates;
+  if (observations.size() >= TpeOptions{}.startup_trials &&
+      observations.size() <= kGpMaxObservations) {
+    coordinates = SuggestGp(spec.ranges, observations, pending, random);
+  }
+  if (!coordinates) coordinates = SuggestTpe(spec.ranges, observations, random);
   HyperparameterMap suggested;
   for (size_t i = 0; i < spec.ranges.size(); ++i) {
-    suggested[spec.ranges[i].name] = EncodeCoordinate(spec.ranges[i], coordinates[i]);
+    suggested[spec.ranges[i].name] = EncodeCoordinate(spec.ranges[i], (*coordinates)[i]);
   }
   Suggestion suggestion;
   suggestion.hyperparameters = WithFixed(fixed, std::move(suggested));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/search_asha.h"
+#include "core/search_tpe.h"
 
 namespace trainyard::core {
 namespace {
@@ -186,10 +187,8 @@ TEST(SearchTest, StopsAtMaxJobsAndRefusesTheGrid) {
 }
 
 TEST(BayesianSearchTest, FindsBetterValuesThanRandomSearchOnBranin) {
-  // The median over 11 seeds of the best value after 40 trials. Measured: TPE 0.81, random
-  // 1.59 (the optimum is 0.398). With the bounds as the neighbours of the first and last
-  // component in the Parzen bandwidths (not what Hyperopt and Optuna do) TPE was at 0.99, over
-  // 0.6 times random's.
+  // The median over 11 seeds of the best value after 40 trials (10 random, then the GP).
+  // Measured: bayesian 0.398, random 1.59 (the optimum is 0.398).
   std::vector<double> bayesian;
   std::vector<double> random;
   for (uint64_t seed = 0; seed < 11; ++seed) {
@@ -199,7 +198,42 @@ TEST(BayesianSearchTest, FindsBetterValuesThanRandomSearchOnBranin) {
   std::sort(bayesian.begin(), bayesian.end());
   std::sort(random.begin(), random.end());
   std::printf("median best after 40 trials: bayesian %.3f, random %.3f\n", bayesian[5], random[5]);
-  EXPECT_LT(bayesian[5], 0.6 * random[5]);
+  EXPECT_LT(bayesian[5], 0.4 * random[5]);
+}
+
+// Runs TPE alone (what a search uses past kGpMaxObservations results) on Branin.
+double RunTpe(uint64_t seed, int trials) {
+  const SearchSpec spec = TwoRanges(SearchStrategy::kBayesian, seed, trials);
+  std::vector<SearchObservation> observations;
+  double best = INFINITY;
+  for (int i = 0; i < trials; ++i) {
+    std::mt19937_64 random = SuggestionRandom(seed, i);
+    std::vector<double> coordinates = SuggestTpe(spec.ranges, observations, random);
+    HyperparameterMap values;
+    for (size_t k = 0; k < spec.ranges.size(); ++k) {
+      values[spec.ranges[k].name] = EncodeCoordinate(spec.ranges[k], coordinates[k]);
+    }
+    const double value = Branin(values);
+    best = std::min(best, value);
+    observations.push_back({std::move(coordinates), value});
+  }
+  return best;
+}
+
+TEST(BayesianSearchTest, TpeFindsBetterValuesThanRandomSearchOnBranin) {
+  // As above with TPE alone. Measured: TPE 0.81, random 1.59. With the bounds as the neighbours
+  // of the first and last component in the Parzen bandwidths (not what Hyperopt and Optuna do)
+  // TPE was at 0.99, over 0.6 times random's.
+  std::vector<double> tpe;
+  std::vector<double> random;
+  for (uint64_t seed = 0; seed < 11; ++seed) {
+    tpe.push_back(RunTpe(seed, 40));
+    random.push_back(RunSearch(TwoRanges(SearchStrategy::kRandom, seed, 40)));
+  }
+  std::sort(tpe.begin(), tpe.end());
+  std::sort(random.begin(), random.end());
+  std::printf("median best after 40 trials: TPE %.3f, random %.3f\n", tpe[5], random[5]);
+  EXPECT_LT(tpe[5], 0.6 * random[5]);
 }
 
 TEST(BayesianSearchTest, LearnsFromAMaximisedObjectiveAndACategory) {

@@ -167,7 +167,7 @@ double SuggestCategorical(size_t value_count, const std::vector<double>& below,
 }  // namespace
 
 std::vector<double> SuggestTpe(const std::vector<ParameterRange>& ranges,
-                               const std::vector<TpeObservation>& observations,
+                               const std::vector<SearchObservation>& observations,
                                std::mt19937_64& random, const TpeOptions& options) {
   std::vector<double> coordinates(ranges.size());
   if (observations.size() < std::max<size_t>(options.startup_trials, 2)) {

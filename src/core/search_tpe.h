@@ -9,16 +9,10 @@
 #include <random>
 #include <vector>
 
+#include "core/search_observation.h"
 #include "core/search_space.h"
 
 namespace trainyard::core {
-
-// One finished trial: its coordinate in each range (a unit point for numeric ranges, a value
-// index for categorical ones, in the order of the ranges) and its loss (lower is better).
-struct TpeObservation {
-  std::vector<double> coordinates;
-  double loss = 0;
-};
 
 struct TpeOptions {
   size_t startup_trials = 10;  // below this many observations, sample at random
@@ -31,7 +25,7 @@ struct TpeOptions {
 // observation with a bandwidth from its neighbours (clipped to [1 / min(100, n + 1), 1]) plus a
 // prior N(0.5, 1); a categorical range's is the counts plus one for every value.
 std::vector<double> SuggestTpe(const std::vector<ParameterRange>& ranges,
-                               const std::vector<TpeObservation>& observations,
+                               const std::vector<SearchObservation>& observations,
                                std::mt19937_64& random, const TpeOptions& options = {});
 
 }  // namespace trainyard::core
