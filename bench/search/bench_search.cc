@@ -1,7 +1,9 @@
-// The cost of one suggestion of the bayesian strategy (TPE) with 1,000 finished trials and 4
-// parameters (three numeric ranges in their scalings and a categorical one): SuggestTpe on
-// the trials' coordinates, and SuggestNext from the trials' hyperparameter strings as the
-// scheduler gives them (reading the coordinates back included). Target: <= 1 ms.
+// The cost of one suggestion of the bayesian strategy with 4 parameters (three numeric ranges in
+// their scalings and a categorical one): TPE (SuggestTpe) with 100 and 1,000 finished trials,
+// the GP (SuggestGp) with 30 and 64 (its limit, core/search_gp.h), on the trials' coordinates;
+// and SuggestNext from the trials' hyperparameter strings as the scheduler gives them (reading
+// the coordinates back included), which takes the GP up to 64 finished trials and TPE past
+// them. Target: <= 1 ms with 1,000 finished trials.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "core/search.h"
+#include "core/search_gp.h"
 #include "core/search_tpe.h"
 
 namespace trainyard::core {
@@ -32,7 +35,7 @@ SearchSpec FourRanges(int64_t max_jobs) {
   return spec;
 }
 
-// 1,000 finished random trials of a smooth objective.
+// Finished random trials of a smooth objective.
 std::vector<Trial> FinishedTrials(const SearchSpec& spec, int count) {
   std::vector<Trial> trials;
   std::mt19937_64 random = SuggestionRandom(1, 0);
@@ -47,18 +50,23 @@ std::vector<Trial> FinishedTrials(const SearchSpec& spec, int count) {
   return trials;
 }
 
-void BM_SuggestTpe(benchmark::State& state) {
-  const SearchSpec spec = FourRanges(100000);
-  const std::vector<Trial> trials = FinishedTrials(spec, static_cast<int>(state.range(0)));
-  std::vector<TpeObservation> observations;
-  for (const Trial& trial : trials) {
-    TpeObservation observation;
+std::vector<SearchObservation> Observations(const SearchSpec& spec, int count) {
+  std::vector<SearchObservation> observations;
+  for (const Trial& trial : FinishedTrials(spec, count)) {
+    SearchObservation observation;
     for (const ParameterRange& range : spec.ranges) {
       observation.coordinates.push_back(*CoordinateOf(range, trial.hyperparameters.at(range.name)));
     }
     observation.loss = *trial.objective;
     observations.push_back(std::move(observation));
   }
+  return observations;
+}
+
+void BM_SuggestTpe(benchmark::State& state) {
+  const SearchSpec spec = FourRanges(100000);
+  const std::vector<SearchObservation> observations =
+      Observations(spec, static_cast<int>(state.range(0)));
   uint64_t index = 0;
   for (auto _ : state) {
     std::mt19937_64 random = SuggestionRandom(42, index++);
@@ -67,6 +75,18 @@ void BM_SuggestTpe(benchmark::State& state) {
 }
 BENCHMARK(BM_SuggestTpe)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
+void BM_SuggestGp(benchmark::State& state) {
+  const SearchSpec spec = FourRanges(100000);
+  const std::vector<SearchObservation> observations =
+      Observations(spec, static_cast<int>(state.range(0)));
+  uint64_t index = 0;
+  for (auto _ : state) {
+    std::mt19937_64 random = SuggestionRandom(42, index++);
+    benchmark::DoNotOptimize(SuggestGp(spec.ranges, observations, {}, random));
+  }
+}
+BENCHMARK(BM_SuggestGp)->Arg(30)->Arg(kGpMaxObservations)->Unit(benchmark::kMillisecond);
+
 void BM_SuggestNextBayesian(benchmark::State& state) {
   const SearchSpec spec = FourRanges(100000);
   const std::vector<Trial> trials = FinishedTrials(spec, static_cast<int>(state.range(0)));
@@ -74,7 +94,7 @@ void BM_SuggestNextBayesian(benchmark::State& state) {
     benchmark::DoNotOptimize(SuggestNext(spec, {{"epochs", "10"}}, ObjectiveGoal::kMin, trials));
   }
 }
-BENCHMARK(BM_SuggestNextBayesian)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SuggestNextBayesian)->Arg(30)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace trainyard::core

@@ -5,7 +5,8 @@ Branin and Hartmann-6, computed by a tiny trainer (objective_trainer.py) that re
 curve converging to the value, run as real jobs through a real `trainyard server`: for each of
 SEEDS seeds, a bayesian and a random search of TRIALS jobs (one at a time, so that each suggestion
 sees every earlier result, as Optuna's sequential loop does), and one grid of TRIALS points. Then
-Optuna's TPESampler (and RandomSampler, as a check on the random baseline) on the same functions
+Optuna's TPESampler, as configured by default (univariate) and with multivariate=True (and
+RandomSampler, as a check on the random baseline) on the same functions
 and seeds, called directly. The figure is the median over the seeds of the best value found after
 TRIALS trials. Then the same searches for more seeds (--in-process-seeds, 200) without the
 server: trainyard's by bench_search_quality (its suggestions are pure functions of the seed and
@@ -176,12 +177,20 @@ def wait_for(server, sweeps, trials):
     return best, time.time() - started
 
 
+# Optuna's samplers measured, by the names the tables give them.
+SAMPLERS = {"tpe": "TPESampler", "tpe-multivariate": "TPESampler multivariate",
+            "random": "RandomSampler"}
+
+
 def optuna_bests(optuna, function, sampler_name, trials, seeds):
     setup = FUNCTIONS[function]
     bests = []
     for seed in range(seeds):
-        sampler = (optuna.samplers.TPESampler(seed=seed) if sampler_name == "tpe"
-                   else optuna.samplers.RandomSampler(seed=seed))
+        if sampler_name == "random":
+            sampler = optuna.samplers.RandomSampler(seed=seed)
+        else:
+            sampler = optuna.samplers.TPESampler(seed=seed,
+                                                 multivariate=sampler_name == "tpe-multivariate")
         study = optuna.create_study(sampler=sampler, direction="minimize")
 
         def objective(trial):
@@ -238,11 +247,11 @@ def in_process(optuna, build_dir, seeds, trials):
     else:
         print("  bench_search_quality is not built (cmake --build build --target bench_search_quality)")
     for function in FUNCTIONS:
-        for sampler in ("tpe", "random"):
+        for sampler in SAMPLERS:
             values = optuna_bests(optuna, function, sampler, trials, seeds)
             quartiles = statistics.quantiles(values, n=4)
-            name = "TPESampler" if sampler == "tpe" else "RandomSampler"
-            print(f"{function:<10} Optuna {name:<18} {statistics.median(values):9.4f} "
+            name = SAMPLERS[sampler]
+            print(f"{function:<10} Optuna {name:<24} {statistics.median(values):9.4f} "
                   f"({quartiles[0]:.4f}, {quartiles[2]:.4f})", flush=True)
 
 
@@ -250,7 +259,8 @@ def bench_search(build_dir):
     binary = os.path.join(build_dir, "bench", "search", "bench_search")
     if not os.path.exists(binary):
         return None
-    output = subprocess.run([binary, "--benchmark_filter=/1000", "--benchmark_repetitions=3",
+    output = subprocess.run([binary, "--benchmark_filter=/1000|BM_SuggestGp",
+                             "--benchmark_repetitions=3",
                              "--benchmark_report_aggregates_only=true", "--benchmark_format=json"],
                             check=True, capture_output=True, text=True).stdout
     results = {}
@@ -289,11 +299,11 @@ def main():
     rows = []
     for function, setup in FUNCTIONS.items():
         results = {
-            "trainyard bayesian (TPE)": [best[(function, "bayesian", s)] for s in range(args.seeds)],
+            "trainyard bayesian": [best[(function, "bayesian", s)] for s in range(args.seeds)],
             "trainyard random": [best[(function, "random", s)] for s in range(args.seeds)],
             "trainyard grid": [best[(function, "grid", 0)]],
-            "Optuna TPESampler": optuna_bests(optuna, function, "tpe", args.trials, args.seeds),
-            "Optuna RandomSampler": optuna_bests(optuna, function, "random", args.trials, args.seeds),
+            **{f"Optuna {name}": optuna_bests(optuna, function, sampler, args.trials, args.seeds)
+               for sampler, name in SAMPLERS.items()},
         }
         for name, values in results.items():
             quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
@@ -301,15 +311,16 @@ def main():
                          quartiles[2]))
     print(f"\nmedian over {args.seeds} seeds of the best value after {args.trials} trials "
           "(lower is better; the grid has no seed)")
-    print(f"{'function':<10} {'optimum':>9}  {'search':<26} {'median':>9} {'q1':>9} {'q3':>9}")
+    print(f"{'function':<10} {'optimum':>9}  {'search':<32} {'median':>9} {'q1':>9} {'q3':>9}")
     for function, optimum, name, median, q1, q3 in rows:
-        print(f"{function:<10} {optimum:>9.4f}  {name:<26} {median:>9.4f} {q1:>9.4f} {q3:>9.4f}")
+        print(f"{function:<10} {optimum:>9.4f}  {name:<32} {median:>9.4f} {q1:>9.4f} {q3:>9.4f}")
 
     if args.in_process_seeds > 0:
         in_process(optuna, args.build_dir, args.in_process_seeds, args.trials)
 
     wall, cpu = optuna_suggestion_cost(optuna)
-    print("\none suggestion with 1,000 finished trials and 4 parameters:")
+    print("\none suggestion with 4 parameters (Optuna: 1,000 finished trials; trainyard: as the "
+          "benchmark's name ends)")
     print(f"  Optuna TPESampler ask: {wall * 1000:.1f} ms wall, {cpu * 1000:.1f} ms CPU (median of 20)")
     ours = bench_search(args.build_dir)
     if ours is None:

@@ -1,4 +1,4 @@
-// The searches of bench/search/quality.py in-process, for many seeds: trainyard's bayesian (TPE)
+// The searches of bench/search/quality.py in-process, for many seeds: trainyard's bayesian
 // and random strategies through core::SuggestNext on Branin and Hartmann-6, one trial at a time,
 // each trial's result the function's value (what objective_trainer.py reports last). The
 // server's suggestions are these very ones (they are pure functions of the seed and the
@@ -115,11 +115,11 @@ int main(int argc, char** argv) {
   std::printf("median (q1, q3) over %d seeds of the best value after %d trials, in-process\n",
               seeds, trials);
   for (const auto& function : functions) {
-    for (auto [strategy, name] : {std::pair{SearchStrategy::kBayesian, "bayesian (TPE)"},
+    for (auto [strategy, name] : {std::pair{SearchStrategy::kBayesian, "bayesian"},
                                   std::pair{SearchStrategy::kRandom, "random"}}) {
       const std::vector<double> bests =
           BestValues(strategy, function.ranges, function.function, seeds, trials);
-      std::printf("%-10s trainyard %-15s %9.4f (%.4f, %.4f)\n", function.name, name,
+      std::printf("%-10s trainyard %-21s %9.4f (%.4f, %.4f)\n", function.name, name,
                   Quantile(bests, 0.5), Quantile(bests, 0.25), Quantile(bests, 0.75));
     }
   }
