@@ -69,9 +69,27 @@ TEST(GaussianProcessSearchTest, TrialsRunningAtOnceAreSentToDifferentPoints) {
   }
 }
 
-TEST(GaussianProcessSearchTest, IsNotFittedWithoutTwoResults) {
+TEST(GaussianProcessSearchTest, IsNotFittedWithoutTwoResultsOrWithAllResultsEqual) {
   std::mt19937_64 random(1);
   EXPECT_FALSE(SuggestGp({Unit("x")}, {{{0.5}, 1.0}}, {}, random).has_value());
+  std::vector<SearchObservation> equal;
+  for (int i = 0; i < 12; ++i) equal.push_back({{i / 12.0}, 1.0});
+  EXPECT_FALSE(SuggestGp({Unit("x")}, equal, {}, random).has_value());
+  // The search goes on all the same (with TPE).
+  SearchSpec spec;
+  spec.strategy = SearchStrategy::kBayesian;
+  spec.ranges = {Unit("x")};
+  spec.max_jobs = 20;
+  spec.random_seed = 1;
+  std::vector<Trial> trials;
+  for (const SearchObservation& observation : equal) {
+    trials.push_back({{{"x", EncodeCoordinate(spec.ranges[0], observation.coordinates[0])}},
+                      observation.loss,
+                      true});
+  }
+  auto suggestion = SuggestNext(spec, {}, ObjectiveGoal::kMin, trials);
+  ASSERT_TRUE(suggestion.ok() && suggestion->has_value());
+  EXPECT_TRUE((*suggestion)->hyperparameters.contains("x"));
 }
 
 // A smooth function of four parameters whose minimum, 0, is at (0.2, 0.7, 0.4, 0.9), the
