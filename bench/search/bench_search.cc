@@ -63,27 +63,31 @@ std::vector<SearchObservation> Observations(const SearchSpec& spec, int count) {
   return observations;
 }
 
-void BM_SuggestTpe(benchmark::State& state) {
+// Times one model's suggestion, suggest(ranges, observations, random), with the benchmark's
+// argument as the number of finished trials.
+template <typename Suggest>
+void TimeModel(benchmark::State& state, const Suggest& suggest) {
   const SearchSpec spec = FourRanges(100000);
   const std::vector<SearchObservation> observations =
       Observations(spec, static_cast<int>(state.range(0)));
   uint64_t index = 0;
   for (auto _ : state) {
     std::mt19937_64 random = SuggestionRandom(42, index++);
-    benchmark::DoNotOptimize(SuggestTpe(spec.ranges, observations, random));
+    benchmark::DoNotOptimize(suggest(spec.ranges, observations, random));
   }
+}
+
+void BM_SuggestTpe(benchmark::State& state) {
+  TimeModel(state, [](const auto& ranges, const auto& observations, auto& random) {
+    return SuggestTpe(ranges, observations, random);
+  });
 }
 BENCHMARK(BM_SuggestTpe)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 void BM_SuggestGp(benchmark::State& state) {
-  const SearchSpec spec = FourRanges(100000);
-  const std::vector<SearchObservation> observations =
-      Observations(spec, static_cast<int>(state.range(0)));
-  uint64_t index = 0;
-  for (auto _ : state) {
-    std::mt19937_64 random = SuggestionRandom(42, index++);
-    benchmark::DoNotOptimize(SuggestGp(spec.ranges, observations, {}, random));
-  }
+  TimeModel(state, [](const auto& ranges, const auto& observations, auto& random) {
+    return SuggestGp(ranges, observations, {}, random);
+  });
 }
 BENCHMARK(BM_SuggestGp)->Arg(30)->Arg(kGpMaxObservations)->Unit(benchmark::kMillisecond);
 
