@@ -109,10 +109,11 @@ class GaussianProcess {
     log_lengthscales_.assign(dims_, std::log(0.5));
   }
 
-  // Maximum a posteriori of the length scales and the noise by iRprop- (Igel and Huesken 2000)
-  // on the log posterior's gradient: sign-driven steps need no line search and are the same on
-  // every platform. The amplitude is profiled out (its maximum likelihood for given length
-  // scales and noise has a closed form).
+  // Maximum a posteriori of the length scales and the noise by 60 steps of iRprop- (Igel and
+  // Huesken 2000) on the log posterior's gradient, from length scales of 0.5 and a noise of
+  // 1e-3: sign-driven steps need no line search, and the same data give the same fit. The
+  // amplitude is profiled out (for given length scales and noise its maximum likelihood has a
+  // closed form).
   bool Fit() {
     std::vector<double> parameters(log_lengthscales_);
     parameters.push_back(log_noise_);
@@ -219,9 +220,9 @@ class GaussianProcess {
   }
 
   // The log marginal likelihood with the amplitude profiled out, plus the log priors: Gamma(3,
-  // 6) on each length scale and Gamma(1.1, 0.05) on the noise variance, the defaults of
-  // BoTorch's SingleTaskGP (whose inputs are unit coordinates and whose losses are
-  // standardised, as here). With the gradient with respect to the log parameters.
+  // 6) on each length scale and Gamma(1.1, 0.05) on the noise variance, the priors BoTorch's
+  // SingleTaskGP long took by default (its inputs unit coordinates and its outcomes
+  // standardised, as here). With its gradient with respect to the log parameters.
   double LogPosterior(const std::vector<double>& parameters, std::vector<double>* gradient) const {
     std::vector<double> inverse_squares(dims_);
     for (size_t k = 0; k < dims_; ++k) inverse_squares[k] = std::exp(-2 * parameters[k]);
