@@ -15,8 +15,8 @@
 
 namespace trainyard::core {
 
-// The most finished trials the GP is fitted to: at this many one suggestion costs about
-// 20 ms (docs/benchmarks.md); a search with more is suggested by TPE.
+// The most finished trials the GP is fitted to: at this many, with 4 parameters, one
+// suggestion costs about 17 ms CPU (docs/benchmarks.md); a search with more goes on with TPE.
 inline constexpr size_t kGpMaxObservations = 64;
 
 // The coordinates of the next trial, one per range: the point of largest expected improvement

@@ -1,6 +1,7 @@
 // Bayesian optimisation with the Tree-structured Parzen Estimator (Bergstra et al., NeurIPS
-// 2011), univariate, as Hyperopt and Optuna's TPESampler run it by default. Why TPE rather than
-// a Gaussian process: its cost grows as n log n in the trials (a GP's as n^3), it needs no
+// 2011), univariate, as Hyperopt and Optuna's TPESampler run it by default: the bayesian
+// strategy's model once a search has more results than its Gaussian process takes
+// (core/search_gp.h). Its cost grows as n log n in the trials (a GP's as n^3), it needs no
 // kernel hyperparameters of its own, and it takes continuous, integer and categorical ranges
 // alike, which is what SageMaker's ranges are (docs/search.md).
 #pragma once
