@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/log_capture.h"
+#include "metadata/buffered_progress_store_conformance.h"
 #include "metadata/metadata_store_conformance.h"
 #include "metadata/postgres_schema.h"
 #include "support/http_test_server.h"
@@ -46,6 +47,12 @@ INSTANTIATE_TEST_SUITE_P(Postgres, MetadataStoreConformanceTest,
                                                                 .unavailable = Unavailable},
                                            MetadataStoreFactory{.name = "postgres_schema",
                                                                 .make = MakeInSchema,
+                                                                .unavailable = Unavailable}),
+                         [](const auto& info) { return info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(Postgres, BufferedProgressStoreTest,
+                         ::testing::Values(MetadataStoreFactory{.name = "postgres",
+                                                                .make = MakeOnPostgres,
                                                                 .unavailable = Unavailable}),
                          [](const auto& info) { return info.param.name; });
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "metadata/buffered_progress_store_conformance.h"
 #include "metadata/metadata_store_conformance.h"
 #include "metadata/schema.h"
 #include "support/test_paths.h"
@@ -25,6 +26,11 @@ Result<MetadataStorePtr> MakeFile(const fs::path& scratch_dir) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, MetadataStoreConformanceTest,
+                         ::testing::Values(MetadataStoreFactory{"memory", MakeMemory},
+                                           MetadataStoreFactory{"file", MakeFile}),
+                         [](const auto& info) { return info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, BufferedProgressStoreTest,
                          ::testing::Values(MetadataStoreFactory{"memory", MakeMemory},
                                            MetadataStoreFactory{"file", MakeFile}),
                          [](const auto& info) { return info.param.name; });
