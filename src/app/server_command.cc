@@ -25,6 +25,7 @@
 #include "common/secret_mask.h"
 #include "control/job_tokens.h"
 #include "control/scheduler.h"
+#include "metadata/buffered_progress_store.h"
 #include "metadata/metadata_store.h"
 #include "metadata/postgres_metadata_store.h"
 #include "server/api/api_server.h"
@@ -241,8 +242,17 @@ int Serve(ServerOptions options) {
       environment,
       {options.token, options.s3_secret_access_key, generated_token,
        endpoint_keys ? endpoint_keys->secret_access_key : std::string(), metadata_password});
-  auto metadata = metadata::OpenMetadataStore(options.metadata);
-  if (!metadata.ok()) return Fail(metadata.status().WithContext("metadata"));
+  auto opened_metadata = metadata::OpenMetadataStore(options.metadata);
+  if (!opened_metadata.ok()) return Fail(opened_metadata.status().WithContext("metadata"));
+  // The jobs' progress reports are written behind, in batches, and announced to the event hub
+  // once written (metadata/buffered_progress_store.h); the hub is set before the API takes a
+  // report, and cleared before it stops.
+  std::atomic<server::EventHub*> progress_announced_to{nullptr};
+  auto metadata = std::make_unique<metadata::BufferedProgressStore>(
+      std::move(opened_metadata).value(),
+      metadata::BufferedProgressOptions{.on_written = [&progress_announced_to] {
+        if (server::EventHub* hub = progress_announced_to.load()) hub->Notify();
+      }});
   auto objects = storage::OpenObjectStore(options.objects, environment, objects_in_data_dir);
   if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
 
@@ -292,7 +302,7 @@ int Serve(ServerOptions options) {
   // store's event log at every poll too (docs/scale-out.md).
   const bool shared_store = metadata::ParsePostgresUrl(options.metadata).ok();
   hub = std::make_unique<server::EventHub>(
-      **metadata, std::chrono::seconds(15), server::EventQueue::kDefaultMaxBytes,
+      *metadata, std::chrono::seconds(15), server::EventQueue::kDefaultMaxBytes,
       shared_store ? std::chrono::milliseconds(200) : std::chrono::milliseconds(0));
   control::SchedulerOptions scheduling;
   scheduling.work_dir = options.data_dir / "work";
@@ -317,10 +327,10 @@ int Serve(ServerOptions options) {
   // Replicas sharing the store take turns at freed slots rather than the one whose job freed it.
   scheduling.spread_claims = shared_store;
   Logger("app").info("replica_id={} lease_seconds={}", scheduling.owner_id, options.lease_seconds);
-  scheduler = std::make_unique<control::Scheduler>(scheduling, **metadata, **objects, executors);
+  scheduler = std::make_unique<control::Scheduler>(scheduling, *metadata, **objects, executors);
   if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
   if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
-  auto webhooks = StartWebhooks(options, **metadata, scheduling.callback_base_url);
+  auto webhooks = StartWebhooks(options, *metadata, scheduling.callback_base_url);
   if (!webhooks.ok()) return Fail(webhooks.status().WithContext("webhooks"));
   webhook_dispatcher = webhooks->dispatcher.get();
 
@@ -335,7 +345,7 @@ int Serve(ServerOptions options) {
   api_options.webhook_allow_private = options.webhook.allow_private;
   api_options.webhook_retry_window = std::chrono::hours(options.webhook.retry_hours);
   api_options.wake_webhooks = [dispatcher = webhooks->dispatcher.get()] { dispatcher->Wake(); };
-  api = std::make_unique<server::ApiServer>(api_options, **metadata, **objects, *scheduler, *hub);
+  api = std::make_unique<server::ApiServer>(api_options, *metadata, **objects, *scheduler, *hub);
 
   std::unique_ptr<server::S3Api> s3_api;
   std::unique_ptr<server::HttpServer> s3_server;
@@ -373,6 +383,7 @@ int Serve(ServerOptions options) {
 
   // Ready (the API answers, no longer 503) once every listener is up: a client that saw the
   // API answer finds the S3 and SageMaker endpoints listening too.
+  progress_announced_to = hub.get();  // no early return below: Stop clears it
   api_pointer = api.get();
   bool web_built = fs::exists(api_options.web_dir / "index.html", error);
   std::printf("trainyard server: web UI %s %s\n", web_built ? "from" : "NOT BUILT, looked in",
@@ -391,6 +402,9 @@ int Serve(ServerOptions options) {
   std::printf("trainyard server: %s received, stopping\n", strsignal(received));
   std::fflush(stdout);
   http_server->Stop();
+  // Every report acknowledged to a job is stored, and announced while the hub still runs.
+  metadata->Stop();
+  progress_announced_to = nullptr;
   if (s3_server) s3_server->Stop();
   sagemaker_endpoint.reset();
   hub->Stop();

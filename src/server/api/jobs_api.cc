@@ -1,9 +1,9 @@
 // /api/v1/jobs, the wrapper's progress callback, and /api/v1/events.
 #include <charconv>
 
-#include "common/log.h"
 #include "control/job_tokens.h"
 #include "core/job_status.h"
+#include "metadata/buffered_progress_store.h"
 #include "server/api/api_operations.h"
 #include "server/api/api_server.h"
 #include "server/api/http_helpers.h"
@@ -157,15 +157,24 @@ void ApiServer::JobArtifact(const HttpRequest& request, const std::string& name,
 
 void ApiServer::RecordProgress(const HttpRequest& request, const std::string& name,
                                BodyReader& body, ResponseWriter& response) {
+  // The server's store takes reports into memory and writes them behind
+  // (metadata/buffered_progress_store.h, wired by app); any other store writes each at once.
+  auto* behind = dynamic_cast<metadata::BufferedProgressStore*>(&metadata_);
   // One answer for an unknown job and a wrong token: a token must not reveal which jobs exist.
   const Status refused(StatusCode::kUnauthenticated, "the job token is not valid for this job");
   std::string token = BearerToken(request);
-  auto job = metadata_.GetJob(name);
+  const std::string presented = token.empty() ? std::string() : control::TokenSha256(token);
+  Result<metadata::JobCallbackCheck> job = Internal("not read");
+  if (behind != nullptr) {
+    job = behind->GetJobCallbackCheck(name, presented);
+  } else if (auto record = metadata_.GetJob(name); record.ok()) {
+    job = metadata::JobCallbackCheck::Of(*record);
+  }
   if (token.empty() || !job.ok() || job->token_sha256.empty() ||
-      !control::ConstantTimeEquals(control::TokenSha256(token), job->token_sha256)) {
+      !control::ConstantTimeEquals(presented, job->token_sha256)) {
     return WriteError(response, refused);
   }
-  if (job->queued || IsEnded(*job)) {
+  if (!job->running()) {
     return WriteError(response,
                       Status(StatusCode::kPermissionDenied,
                              "job '" + name + "' is not running (" + core::ToString(job->status) +
@@ -177,20 +186,21 @@ void ApiServer::RecordProgress(const HttpRequest& request, const std::string& na
   if (!update.ok()) return WriteError(response, update.status());
   for (metadata::LogLine& line : update->log) line.line = options_.secret_mask.Apply(line.line);
   update->max_metric_names = options_.max_metric_names_per_job;
-  auto recorded = metadata_.RecordProgress(name, *update);
-  if (!recorded.ok()) return WriteError(response, recorded.status());
+  metadata::ProgressTaken taken;
+  if (behind != nullptr) {
+    auto behind_taken = behind->RecordProgressBehind(name, *update, IsLastReport(*document));
+    if (!behind_taken.ok()) return WriteError(response, behind_taken.status());
+    taken = std::move(behind_taken).value();
+  } else {
+    auto recorded = metadata_.RecordProgress(name, *update);
+    if (!recorded.ok()) return WriteError(response, recorded.status());
+    taken.recorded = std::move(recorded).value();
+  }
   // Both answered 204 all the same: a repeat is already stored, and the points beyond the cap
   // would be refused again on every retry.
-  if (recorded->repeated) {
-    Logger("api").info("job={} progress sequence={} was already recorded: nothing stored", name,
-                       update->sequence);
-  }
-  if (recorded->dropped_metric_points > 0) {
-    Logger("api").warn(
-        "job={} dropped {} metric points: the job has reached the limit of {} metric names", name,
-        recorded->dropped_metric_points, options_.max_metric_names_per_job);
-  }
-  if (!recorded->repeated) events_.Notify();  // new events, or log lines for followers
+  metadata::LogUnstoredProgress("api", name, *update, taken.recorded);
+  // New events, or log lines for followers; reports in memory are announced once written.
+  if (!taken.recorded.repeated && !taken.buffered) events_.Notify();
   response.SetStatus(204);
 }
 

@@ -26,4 +26,9 @@ Result<metadata::ProgressUpdate> DecodeProgress(const nlohmann::json& body) {
   return update;
 }
 
+bool IsLastReport(const nlohmann::json& body) {
+  auto exit = body.find("exit");
+  return exit != body.end() && exit->is_object();
+}
+
 }  // namespace trainyard::server

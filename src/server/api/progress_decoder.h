@@ -13,5 +13,7 @@ namespace trainyard::server {
 // wrong shape. Unknown fields are ignored (the format only grows within v1); a timestamp that
 // cannot be read is taken as now.
 Result<metadata::ProgressUpdate> DecodeProgress(const nlohmann::json& body);
+// Whether the body is the job's last report: it carries the exit (`"exit": {...}`).
+bool IsLastReport(const nlohmann::json& body);
 
 }  // namespace trainyard::server

@@ -34,6 +34,10 @@ TEST(ProgressDecoderTest, ReadsTheWrappersBody) {
   EXPECT_EQ(FormatIso8601(update->log[0].timestamp), "2026-11-27T18:32:31.001Z");
   EXPECT_EQ(update->log[1].stream, "stdout");
   EXPECT_EQ(update->log[1].line, "plain");
+  // The exit makes it the job's last report, which is stored before it is answered.
+  EXPECT_TRUE(IsLastReport(body));
+  body.erase("exit");
+  EXPECT_FALSE(IsLastReport(body));
 }
 
 // The field errors themselves are the codec's (contract/progress_body_test.cc); the API's
