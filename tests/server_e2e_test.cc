@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "archive/archive.h"
@@ -448,6 +449,78 @@ TEST_F(ServerTest, AJobRunningWhenTheServerIsKilledCompletesAfterTheRestart) {
   HttpAnswer log = server_.Get("/api/v1/jobs/" + job + "/artifacts/log");
   EXPECT_EQ(log.status, 200) << log.body;
   EXPECT_NE(log.body.find("outlived the server"), std::string::npos) << log.body;
+}
+
+// The job's callback token and URL, from the environment of its trainyard-wrap process (the one
+// place they are; the ML command's environment has them removed). Empty when not found.
+std::pair<std::string, std::string> CallbackOf(const std::string& job) {
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator("/proc", error)) {
+    auto environment = ReadFile(entry.path() / "environ");
+    if (!environment.ok() ||
+        environment->find(std::string("TRAINING_JOB_NAME=") + job + '\0') == std::string::npos) {
+      continue;
+    }
+    std::map<std::string, std::string> variables;
+    std::istringstream entries(*environment);
+    for (std::string variable; std::getline(entries, variable, '\0');) {
+      size_t equals = variable.find('=');
+      if (equals != std::string::npos)
+        variables[variable.substr(0, equals)] = variable.substr(equals + 1);
+    }
+    if (variables.contains("TRAINYARD_JOB_TOKEN")) {
+      return {variables["TRAINYARD_JOB_TOKEN"], variables["TRAINYARD_CALLBACK_URL"]};
+    }
+  }
+  return {};
+}
+
+// The server answers a progress report once it is in memory and writes it behind
+// (docs/progress-callback.md, "On the server"): a clean stop still stores every report it
+// answered, and a report read back through the API is the newest one answered.
+TEST_F(ServerTest, ProgressAnsweredBeforeACleanStopIsStored) {
+  json body = {{"name", "acked"},
+               {"trainer", {{"command", {"sleep", "600"}}}},
+               {"channels", {{"training", Upload(Digits("train.csv"), "training")}}},
+               {"grid", {{"n", {1}}}}};
+  HttpAnswer created = server_.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  std::string job;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json jobs = server_.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
+        if (jobs.empty() || jobs[0]["secondary_status"] != "Training") return false;
+        job = jobs[0]["name"];
+        return true;
+      },
+      30s));
+  std::pair<std::string, std::string> callback;
+  ASSERT_TRUE(WaitFor([&] { return !(callback = CallbackOf(job)).first.empty(); }, 20s));
+  auto report = [&](int sequence) {
+    json progress = {{"sequence", sequence}, {"progress", {{"progress", sequence / 100.0}}}};
+    return Call({.method = "POST",
+                 .url = callback.second,
+                 .body = progress.dump(),
+                 .headers = {{"Content-Type", "application/json"}},
+                 .bearer = callback.first});
+  };
+  for (int sequence = 1; sequence <= 50; ++sequence) {
+    HttpAnswer answer = report(sequence);
+    ASSERT_EQ(answer.status, 204) << answer.body;
+  }
+  // Read back at once: the newest answered.
+  EXPECT_EQ(server_.Get("/api/v1/jobs/" + job).Json()["progress"]["progress"], 0.5);
+  for (int sequence = 51; sequence <= 100; ++sequence) {
+    HttpAnswer answer = report(sequence);
+    ASSERT_EQ(answer.status, 204) << answer.body;
+  }
+  server_.Stop();
+  server_.Start();
+  json stored = server_.Get("/api/v1/jobs/" + job).Json();
+  EXPECT_EQ(stored["progress"]["progress"], 1.0) << stored.dump();
+  EXPECT_EQ(server_.Post("/api/v1/sweeps/" + sweep_id + "/stop", json::object()).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return SweepEnded(sweep_id); }, 30s));
 }
 
 // Every JSON answer of every operation, checked against docs/openapi.json's schema for it.
