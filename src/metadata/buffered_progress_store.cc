@@ -80,13 +80,15 @@ void BufferedProgressStore::Stop() {
 Result<ProgressTaken> BufferedProgressStore::RecordProgressBehind(const std::string& job_name,
                                                                   const ProgressUpdate& update,
                                                                   bool last_report) {
-  if (!last_report) {
+  // Only a progress snapshot is answered before it is stored: the job's next report
+  // supersedes it, so a crash loses no more than a snapshot. Metric points, log lines and the
+  // last report are stored before the answer, as the store behind would store them.
+  if (!last_report && ProgressOnly(update)) {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       std::vector<ProgressUpdate>& updates = pending_[job_name];
       ProgressTaken taken{.buffered = true};
-      if (!updates.empty() && ProgressOnly(updates.back()) && ProgressOnly(update) &&
-          (updates.back().sequence == 0) == (update.sequence == 0)) {
+      if (!updates.empty() && (updates.back().sequence == 0) == (update.sequence == 0)) {
         // The store would skip a numbered repeat, or write the newer snapshot over this one.
         if (update.sequence != 0 && update.sequence <= updates.back().sequence) {
           taken.buffered = false;

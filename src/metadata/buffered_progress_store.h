@@ -4,7 +4,8 @@
 // the hot write of a server with many jobs or a burst of reports, and the latest progress
 // snapshot supersedes the previous one: consecutive reports of a job that bring only progress
 // are conflated in memory to the newest, so that a burst costs one write per job and interval
-// rather than one per report. Reports with metric points or log lines are all written, in order.
+// rather than one per report. Reports with metric points or log lines are not held: they are
+// written (after the job's snapshots in memory) before RecordProgressBehind returns.
 //
 // What a caller of the MetadataStore interface sees stays what the store behind it would show:
 // - a job's reports reach the store in the order they came, before any later UpdateJobState,
@@ -16,11 +17,12 @@
 // - ListEvents and LastEventId do not: the events of a report appear once it is written, and
 //   `on_written` then announces them (at most once per interval);
 // - Stop() writes everything still in memory; after it, reports are written at once.
-// What a crash of the process (not a clean stop) loses is at most the reports of the last
-// interval. A write that fails is tried again (backing off up to 1 s) and logged with the job;
-// a job that no longer exists has its reports dropped with an error in the log. Past
-// `max_pending_updates` reports in memory (a store that does not keep up), RecordProgressBehind
-// answers Unavailable: the wrapper tries again later.
+// What a crash of the process (not a clean stop) loses is at most the progress snapshots of the
+// last interval, which the jobs' next reports supersede; never a metric point or a log line. A
+// write that fails is tried again (backing off up to 1 s) and logged with the job; a job that no
+// longer exists has its reports dropped with an error in the log. Past `max_pending_updates`
+// reports in memory (a store that does not keep up), RecordProgressBehind answers Unavailable: the
+// wrapper tries again later.
 //
 // GetJobCallbackCheck answers from memory for a job seen running in the last
 // `callback_check_ttl`, unless the token presented is not the one remembered; UpdateJobState and
@@ -87,9 +89,9 @@ class BufferedProgressStore final : public MetadataStore {
   // once. Idempotent.
   void Stop();
 
-  // The progress callback's way in: takes the report into memory, to be written behind. The
-  // job's last report (`last_report`: it carries the exit) is written, after the job's earlier
-  // ones, before this returns, so that the whole report is stored before the job's end is.
+  // The progress callback's way in: takes a report of progress alone into memory, to be
+  // written behind. Any other report, and the job's last one (`last_report`: it carries the
+  // exit), is written, after the job's earlier ones, before this returns.
   // Unavailable past max_pending_updates; the store's errors for one written at once.
   Result<ProgressTaken> RecordProgressBehind(const std::string& job_name,
                                              const ProgressUpdate& update, bool last_report);
