@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "aws/crypto.h"
+#include "aws/presigned_url.h"
 #include "aws/uri_encode.h"
 #include "storage/s3/s3_xml.h"
 
@@ -138,6 +139,39 @@ std::string S3Client::EncodedPath(const std::string& object_key) const {
     path = "/";
   }
   return path;
+}
+
+Result<std::string> S3Client::Presign(const std::string& method, const std::string& object_key,
+                                      std::chrono::seconds expires,
+                                      const std::string& endpoint) const {
+  if (method != "GET" && method != "PUT" && method != "HEAD") {
+    return InvalidArgument("method '" + method + "': must be GET, PUT or HEAD");
+  }
+  TY_ASSIGN_OR_RETURN(aws::TimedCredentials credentials, options_.credentials->Fetch());
+  const TimePoint now = std::chrono::system_clock::now();
+  if (!endpoint.empty()) {
+    return aws::PresignObjectUrl({.endpoint = endpoint,
+                                  .bucket = options_.bucket,
+                                  .key = object_key,
+                                  .method = method,
+                                  .region = options_.region,
+                                  .signed_at = now,
+                                  .expires = expires},
+                                 credentials.credentials);
+  }
+  // The store's own address and addressing style, as its requests go (Send).
+  aws::HttpRequestToSign request;
+  request.method = method;
+  request.path = EncodedPath(object_key);
+  request.headers.emplace_back("Host", host_header_);
+  request.payload_sha256_hex = "UNSIGNED-PAYLOAD";
+  aws::SigningParams params{.credentials = credentials.credentials,
+                            .region = options_.region,
+                            .service = "s3",
+                            .time = now,
+                            .s3_rules = true};
+  TY_ASSIGN_OR_RETURN(std::string query, aws::PresignQuery(request, params, expires));
+  return scheme_host_ + request.path + "?" + query;
 }
 
 Result<S3Reply> S3Client::Send(const S3Call& call) {

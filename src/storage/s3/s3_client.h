@@ -4,6 +4,7 @@
 // and TCP slow start are most of a small request's cost). Thread-safe.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,6 +50,14 @@ class S3Client {
   // Send, again after a backoff while the outcome is retryable (throttling, 5xx, a transport
   // failure) and attempts remain. For calls whose body streams out (on_data), the caller retries.
   Result<S3Reply> SendWithRetries(const S3Call& call);
+
+  // A presigned URL for one `method` request of `object_key` (the whole S3 key), valid for
+  // `expires`, signed with the credentials the provider has now (a session token included, as
+  // X-Amz-Security-Token). `endpoint` not empty: path-style at that endpoint (the store's
+  // address as someone else reaches it). InvalidArgument naming the field for a bad method,
+  // endpoint or expiry; the provider's error when it has no credentials.
+  Result<std::string> Presign(const std::string& method, const std::string& object_key,
+                              std::chrono::seconds expires, const std::string& endpoint) const;
 
   bool Retryable(const Result<S3Reply>& outcome) const;
   // Sleeps before attempt `attempt` (1-based: the first retry is attempt 2), full jitter.

@@ -31,6 +31,9 @@ class S3ObjectStore : public ObjectStore {
   Result<ListPage> List(const std::string& prefix, const std::string& start_after,
                         size_t max_keys) override;
   Status Delete(const std::string& key) override;
+  Result<std::optional<std::string>> PresignedUrl(const std::string& key, const std::string& method,
+                                                  std::chrono::seconds expires,
+                                                  const std::string& endpoint) override;
 
  private:
   // "<prefix>/<key>", or the key alone without a prefix.

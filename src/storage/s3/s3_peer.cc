@@ -28,38 +28,53 @@ bool Accepts(int port) {
 
 }  // namespace
 
+std::unique_ptr<S3rverPeer> S3rverPeer::Start(std::string* why_not, bool log_requests) {
+  std::filesystem::path script =
+      testing::SourceDir() / "tests/npm/node_modules/s3rver/bin/s3rver.js";
+  if (!std::filesystem::exists(script)) {
+    *why_not = "s3rver is not installed at " + script.string() + " (scripts/install-deps.sh)";
+    return nullptr;
+  }
+  if (!std::filesystem::exists("/usr/bin/node")) {
+    *why_not = "node is not installed at /usr/bin/node";
+    return nullptr;
+  }
+  auto started = std::make_unique<S3rverPeer>();
+  started->port_ = testing::UnusedLoopbackPort();
+  started->data_ = std::make_unique<testing::TempDir>();
+  // s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider.
+  std::vector<std::string> argv = {"/usr/bin/node",
+                                   "--openssl-legacy-provider",
+                                   script.string(),
+                                   "--directory",
+                                   started->data_->path().string(),
+                                   "--address",
+                                   "127.0.0.1",
+                                   "--port",
+                                   std::to_string(started->port_),
+                                   "--configure-bucket",
+                                   kBucket};
+  if (!log_requests) argv.push_back("--silent");
+  started->process_ = std::make_unique<testing::Process>(argv);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!Accepts(started->port_) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!Accepts(started->port_)) {
+    *why_not = "s3rver did not listen on port " + std::to_string(started->port_) +
+               " within 20 s: " + started->process_->Wait(std::chrono::seconds(1)).output;
+    return nullptr;
+  }
+  return started;
+}
+
 S3rverPeer* S3rverPeer::Shared(std::string* why_not) {
   static std::unique_ptr<S3rverPeer> peer;
   static std::string failure;
   static bool tried = false;
   if (!tried) {
     tried = true;
-    std::filesystem::path script =
-        testing::SourceDir() / "tests/npm/node_modules/s3rver/bin/s3rver.js";
-    if (!std::filesystem::exists(script)) {
-      failure = "s3rver is not installed at " + script.string() + " (scripts/install-deps.sh)";
-    } else if (!std::filesystem::exists("/usr/bin/node")) {
-      failure = "node is not installed at /usr/bin/node";
-    } else {
-      auto started = std::make_unique<S3rverPeer>();
-      started->port_ = testing::UnusedLoopbackPort();
-      started->data_ = std::make_unique<testing::TempDir>();
-      started->process_ = std::make_unique<testing::Process>(std::vector<std::string>{
-          // s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider.
-          "/usr/bin/node", "--openssl-legacy-provider", script.string(), "--directory",
-          started->data_->path().string(), "--address", "127.0.0.1", "--port",
-          std::to_string(started->port_), "--silent", "--configure-bucket", kBucket});
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      while (!Accepts(started->port_) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      if (Accepts(started->port_)) {
-        peer = std::move(started);
-      } else {
-        failure = "s3rver did not listen on port " + std::to_string(started->port_) +
-                  " within 20 s: " + started->process_->Wait(std::chrono::seconds(1)).output;
-      }
-    }
+    peer = Start(&failure, /*log_requests=*/false);
   }
   if (!peer && why_not) *why_not = failure;
   return peer.get();

@@ -16,12 +16,18 @@ class S3rverPeer {
   // The one s3rver of this test binary, started at the first call (with bucket kBucket); null
   // when it cannot run here, with the reason in *why_not.
   static S3rverPeer* Shared(std::string* why_not);
+  // An s3rver of the caller's own (with bucket kBucket), which logs every request it answered
+  // when `log_requests` (RequestLog); null when it cannot run here, with the reason.
+  static std::unique_ptr<S3rverPeer> Start(std::string* why_not, bool log_requests);
 
   static constexpr char kBucket[] = "conformance";
   static constexpr char kAccessKeyId[] = "S3RVER";  // s3rver's built-in account
   static constexpr char kSecretAccessKey[] = "S3RVER";
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // What s3rver printed: with log_requests, a line per answered request ("PUT /bucket/key?...
+  // 200 ..."; the query holds presigned URLs' signatures: for test output only).
+  std::string RequestLog() const { return process_->OutputSoFar(); }
 
  private:
   int port_ = 0;
