@@ -3,11 +3,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "aws/presigned_url.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "server/s3/s3_names.h"
+#include "storage/sha256.h"
 
 namespace trainyard::app {
 namespace fs = std::filesystem;
@@ -19,15 +21,53 @@ namespace {
 constexpr const char* kOutputs[] = {"model.tar.gz", "output.tar.gz", "training.log",
                                     "trainyard-exit.json"};
 
+// Where a store that presigns its own URLs keeps the staging objects.
+constexpr char kStorePrefix[] = "staging/";
+
+Result<std::string> FileSha256(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return Internal("cannot read '" + path.string() + "'");
+  storage::Sha256 digest;
+  std::vector<char> buffer(1 << 16);
+  while (file.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) ||
+         file.gcount() > 0) {
+    digest.Update(buffer.data(), static_cast<size_t>(file.gcount()));
+  }
+  if (file.bad()) return Internal("cannot read '" + path.string() + "'");
+  return digest.FinishHex();
+}
+
 }  // namespace
 
 std::string ObjectStoreStaging::StoreKey(const std::string& job_name,
                                          const std::string& relative) const {
-  return server::s3::ObjectStoreKey(options_.bucket,
-                                    options_.jobs_prefix + job_name + "/" + relative);
+  const std::string key = options_.jobs_prefix + job_name + "/" + relative;
+  if (options_.signer == ObjectStoreStagingOptions::Signer::kStore) return kStorePrefix + key;
+  return server::s3::ObjectStoreKey(options_.bucket, key);
+}
+
+Result<std::string> ObjectStoreStaging::Presign(const std::string& job_name,
+                                                const std::string& relative,
+                                                const std::string& method, TimePoint now,
+                                                std::chrono::seconds expires) const {
+  if (options_.signer == ObjectStoreStagingOptions::Signer::kS3Endpoint) {
+    return aws::PresignObjectUrl({.endpoint = options_.endpoint_url,
+                                  .bucket = options_.bucket,
+                                  .key = options_.jobs_prefix + job_name + "/" + relative,
+                                  .method = method,
+                                  .signed_at = now,
+                                  .expires = expires},
+                                 options_.credentials);
+  }
+  TY_ASSIGN_OR_RETURN(std::optional<std::string> url,
+                      options_.objects->PresignedUrl(StoreKey(job_name, relative), method, expires,
+                                                     options_.endpoint_url));
+  if (!url) return FailedPrecondition("the object store cannot presign URLs");
+  return std::move(*url);
 }
 
 Status ObjectStoreStaging::EnsureBucket() {
+  if (options_.signer != ObjectStoreStagingOptions::Signer::kS3Endpoint) return Status::Ok();
   const std::string marker = server::s3::BucketMarkerKey(options_.bucket);
   auto head = options_.objects->Head(marker);
   if (head.ok()) return Status::Ok();
@@ -49,13 +89,7 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
   TY_RETURN_IF_ERROR(EnsureBucket().WithContext("staging bucket '" + options_.bucket + "'"));
   const TimePoint now = std::chrono::system_clock::now();
   auto presign = [&](const std::string& relative, const std::string& method) {
-    return aws::PresignObjectUrl({.endpoint = options_.endpoint_url,
-                                  .bucket = options_.bucket,
-                                  .key = options_.jobs_prefix + job_name + "/" + relative,
-                                  .method = method,
-                                  .signed_at = now,
-                                  .expires = expires},
-                                 options_.credentials);
+    return Presign(job_name, relative, method, now, expires);
   };
   json manifest_inputs = json::array();
   for (const InputFile& input : inputs) {
@@ -66,7 +100,8 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
     TY_ASSIGN_OR_RETURN(storage::ObjectInfo stored,
                         options_.objects->Put(StoreKey(job_name, "in/" + input.path), file, size));
     if (stored.sha256_hex.empty()) {
-      return Internal("the object store gave no SHA-256 for '" + stored.key + "'");
+      // An S3 store knows no digest of a multipart upload (storage/s3/s3_object_store.h).
+      TY_ASSIGN_OR_RETURN(stored.sha256_hex, FileSha256(input.source));
     }
     TY_ASSIGN_OR_RETURN(std::string url, presign("in/" + input.path, "GET"));
     manifest_inputs.push_back(
@@ -76,8 +111,8 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
   for (const char* name : kOutputs) {
     TY_ASSIGN_OR_RETURN(outputs[name], presign(std::string("out/") + name, "PUT"));
   }
-  Logger("app").info("job={} staged {} input files in bucket={} (URLs valid {} s)", job_name,
-                     inputs.size(), options_.bucket, expires.count());
+  Logger("app").info("job={} staged {} input files under key={} (URLs valid {} s)", job_name,
+                     inputs.size(), StoreKey(job_name, ""), expires.count());
   return json{{"version", 1}, {"inputs", manifest_inputs}, {"outputs", outputs}}.dump();
 }
 

@@ -1,24 +1,37 @@
-// ObjectStoreStaging: JobStaging over the server's object store as its S3 endpoint serves it
-// (docs/slurm.md, "Object-store staging"). A job's input goes to
-// s3://<bucket>/jobs/<job>/in/<path>, its outputs come back to .../jobs/<job>/out/<name> (the
-// SageMaker endpoint's jobs: sagemaker-jobs/<job>/...); the URLs
-// are presigned with the endpoint's key pair for `endpoint_url`, the address by which the
-// compute nodes reach the endpoint. Thread-safe (the store is).
+// ObjectStoreStaging: JobStaging over the server's object store (docs/slurm.md, "Object-store
+// staging"). A job's input goes to <job prefix><job>/in/<path>, its outputs come back to
+// <job prefix><job>/out/<name>, and the nodes reach them by presigned URLs, minted one of two
+// ways:
+//   - kS3Endpoint: trainyard's own S3 endpoint serves the store; the objects lie in its bucket
+//     `bucket` (s3://<bucket>/jobs/<job>/..., the SageMaker endpoint's jobs under
+//     sagemaker-jobs/), and the URLs are signed with the endpoint's key pair for
+//     `endpoint_url`, the address by which the compute nodes reach the endpoint;
+//   - kStore: the store presigns its own URLs (an s3:// store: S3 or any S3-compatible store,
+//     with the store's credentials); the objects lie under staging/jobs/<job>/ of the store,
+//     and `endpoint_url`, where set, is the store's address as the nodes reach it.
+// Thread-safe (the store is).
 #pragma once
 
 #include <string>
 
 #include "aws/credentials.h"
+#include "common/time_format.h"
 #include "executor/job_staging.h"
 #include "storage/object_store.h"
 
 namespace trainyard::app {
 
 struct ObjectStoreStagingOptions {
-  storage::ObjectStore* objects = nullptr;   // not owned: the store the S3 endpoint serves
-  std::string endpoint_url;                  // "http://10.0.0.5:9000", as the nodes reach it
-  std::string bucket = "trainyard-staging";  // created at the first Publish when missing
-  aws::Credentials credentials;              // the S3 endpoint's key pair
+  enum class Signer { kS3Endpoint, kStore };
+  Signer signer = Signer::kS3Endpoint;
+  storage::ObjectStore* objects = nullptr;  // not owned: the server's store
+  // kS3Endpoint: "http://10.0.0.5:9000", the endpoint as the nodes reach it. kStore: the
+  // store's address as the nodes reach it, or empty for the store's own.
+  std::string endpoint_url;
+  // kS3Endpoint only: the endpoint's bucket (created at the first Publish when missing) and key
+  // pair.
+  std::string bucket = "trainyard-staging";
+  aws::Credentials credentials;
   // Each job's objects lie under <jobs_prefix><job>/: one prefix per job namespace (the
   // SageMaker endpoint's jobs may be named as the REST API's).
   std::string jobs_prefix = "jobs/";
@@ -36,7 +49,12 @@ class ObjectStoreStaging : public executor::JobStaging {
 
  private:
   Status EnsureBucket();
+  // The key in the store of the job's staging object `relative` ("in/...", "out/...").
   std::string StoreKey(const std::string& job_name, const std::string& relative) const;
+  // The URL by which the job's wrapper sends `method` for that object.
+  Result<std::string> Presign(const std::string& job_name, const std::string& relative,
+                              const std::string& method, TimePoint now,
+                              std::chrono::seconds expires) const;
 
   ObjectStoreStagingOptions options_;
 };

@@ -155,16 +155,32 @@ std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
-// Object-store staging of Slurm jobs (docs/slurm.md) goes through the S3 endpoint: its store,
-// its key pair, and its URL as the compute nodes reach it. Each job's objects under
-// <jobs_prefix><job>/ of the staging bucket.
+// Object-store staging of Slurm jobs (docs/slurm.md): through the object store's own presigned
+// URLs where it mints them (an s3:// store, with its credentials), else through the S3 endpoint
+// (its key pair, and its URL as the compute nodes reach it). Each job's objects under
+// <jobs_prefix><job>/ of the staging bucket (or of the store's staging/).
 Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
     const ServerOptions& options, storage::ObjectStore& objects,
     const std::optional<server::S3KeyPair>& keys, const std::string& jobs_prefix) {
+  // Whether the store presigns: asked once, for a key that need not exist.
+  auto probe = objects.PresignedUrl("staging/probe", "GET", std::chrono::seconds(60),
+                                    options.slurm.staging_endpoint);
+  if (!probe.ok()) return probe.status().WithContext("presigning with the object store's own");
+  if (*probe) {
+    Logger("app").info(
+        "slurm staging=object-store through the object store's own URLs{}{}",
+        options.slurm.staging_endpoint.empty() ? "" : " endpoint=", options.slurm.staging_endpoint);
+    return std::shared_ptr<executor::JobStaging>(std::make_shared<ObjectStoreStaging>(
+        ObjectStoreStagingOptions{.signer = ObjectStoreStagingOptions::Signer::kStore,
+                                  .objects = &objects,
+                                  .endpoint_url = options.slurm.staging_endpoint,
+                                  .jobs_prefix = jobs_prefix}));
+  }
   if (options.s3_host.empty() || !keys) {
     return FailedPrecondition(
-        "needs the S3 endpoint, through which the nodes fetch the input and store the outputs "
-        "(--s3-listen HOST:PORT; docs/s3.md)");
+        "needs an object store that presigns URLs (--objects s3://...; docs/object-stores.md) "
+        "or the S3 endpoint (--s3-listen HOST:PORT; docs/s3.md), through which the nodes fetch "
+        "the input and store the outputs");
   }
   std::string endpoint = options.slurm.staging_endpoint;
   if (endpoint.empty()) {

@@ -322,12 +322,14 @@ const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys() {
       {"slurm_poll_interval_ms", "how often squeue is asked about the jobs (default 1000)"},
       {"slurm_staging",
        "how jobs get their input and return their outputs: shared (the work dir is shared with "
-       "the nodes; default) or object-store (through the S3 endpoint and presigned URLs)"},
+       "the nodes; default) or object-store (through presigned URLs of an s3:// object store, "
+       "else of the S3 endpoint)"},
       {"slurm_staging_bucket",
-       "the S3 endpoint's bucket of object-store staging "
-       "(default trainyard-staging)"},
+       "the S3 endpoint's bucket of object-store staging (default trainyard-staging; an "
+       "s3:// object store keeps them under staging/ instead)"},
       {"slurm_staging_endpoint",
-       "the S3 endpoint's URL as the compute nodes reach it (default http://<s3_listen>)"},
+       "the URL of the s3:// object store, else of the S3 endpoint, as the compute nodes reach "
+       "it (default: the store's own endpoint, else http://<s3_listen>)"},
       {"slurm_staging_url_margin_seconds",
        "how much longer than max runtime + stop grace the staging URLs stay valid, for the time "
        "in Slurm's queue (default 86400)"}};

@@ -1,0 +1,152 @@
+// Object-store staging through an s3:// object store (docs/slurm.md): `trainyard server
+// --objects s3://...` on s3rver (an S3 implementation nobody here wrote), with no S3 endpoint of
+// its own (no --s3-listen), runs a job on the real one-node Slurm cluster
+// (tests/support/slurm_cluster.h) whose input and outputs travel through presigned URLs of
+// s3rver, signed with the store's credentials. As in slurm_e2e_test's object-store staging, the
+// job runs as `nobody` and the test's directory (the server's data dir and work dir inside) is
+// root's with mode 0700: the job can read nothing of the server's, so its input can only have
+// come from s3rver, whose request log shows the job's GETs and PUTs. Skips, saying why, where
+// Slurm or s3rver cannot run.
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "archive/archive.h"
+#include "server_fixture.h"
+#include "storage/s3/s3_peer.h"
+#include "support/slurm_cluster.h"
+#include "support/test_paths.h"
+
+namespace trainyard {
+namespace {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using nlohmann::json;
+using storage::S3rverPeer;
+using testing::ServerProcess;
+using testing::SlurmCluster;
+
+const auto* const kSlurmCluster =
+    ::testing::AddGlobalTestEnvironment(new testing::SlurmClusterEnvironment);
+
+constexpr char kPrefix[] = "slurm-e2e";
+
+// The lines of s3rver's request log that answered `method` for `path` (colours removed).
+std::vector<std::string> Requests(const std::string& log, const std::string& method,
+                                  const std::string& path) {
+  const std::string plain = std::regex_replace(log, std::regex("\x1b\\[[0-9;]*m"), "");
+  std::vector<std::string> found;
+  std::istringstream lines(plain);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" " + method + " " + path + "?") != std::string::npos) found.push_back(line);
+  }
+  return found;
+}
+
+TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresignedUrls) {
+  SlurmCluster* cluster = SlurmCluster::Get();
+  if (!cluster) GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the job as nobody (sbatch --uid)";
+  std::string why_not;
+  std::unique_ptr<S3rverPeer> s3rver = S3rverPeer::Start(&why_not, /*log_requests=*/true);
+  if (!s3rver) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
+  testing::TempDir temp;
+  ASSERT_EQ(::chmod(temp.path().c_str(), 0700), 0);
+
+  // The store's credentials as the SDKs find them, and nothing else of S3: no --s3-listen.
+  ServerProcess server(
+      temp.path() / "data",
+      {"--objects",
+       std::string("s3://") + S3rverPeer::kBucket + "/" + kPrefix +
+           "?endpoint=" + s3rver->endpoint(),
+       "--slurm-partition", cluster->partition(), "--slurm-poll-interval-ms", "200",
+       "--slurm-staging", "object-store", "--slurm-sbatch-arg=--uid=nobody",
+       "--slurm-sbatch-arg=--gid=" +
+           std::to_string(getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 65534)},
+      {{"SLURM_CONF", cluster->conf_file().string()},
+       {"AWS_ACCESS_KEY_ID", S3rverPeer::kAccessKeyId},
+       {"AWS_SECRET_ACCESS_KEY", S3rverPeer::kSecretAccessKey},
+       {"AWS_CONFIG_FILE", "/dev/null"},
+       {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
+  server.Start();
+  json body = {{"name", "s3-staged"},
+               {"executor", "slurm"},
+               {"trainer", {{"command", {"trainyard-example-trainer"}}}},
+               {"channels",
+                {{"training", server.UploadExample("train.csv", "training")},
+                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
+               {"hyperparameters", {{"iterations", 100}}},
+               {"grid", {{"learning_rate", {0.1}}}},
+               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  auto created = server.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server.WaitForSweepEnd(sweep_id, 1, 180s);
+  ASSERT_EQ(sweep["counts"]["Completed"], 1)
+      << sweep.dump() << "\n"
+      << server.Get("/api/v1/jobs?sweep=" + sweep_id).body << "\n"
+      << server.OutputSoFar() << cluster->LogTails();
+  const std::string job = server.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"][0]["name"];
+
+  testing::HttpAnswer model = server.Get("/api/v1/jobs/" + job + "/artifacts/model");
+  ASSERT_EQ(model.status, 200);
+  fs::path archive = temp.path() / "model.tar.gz";
+  std::ofstream(archive, std::ios::binary) << model.body;
+  fs::path unpacked = temp.path() / "model";
+  fs::create_directories(unpacked);
+  ASSERT_TRUE(archive::Unpack(archive, unpacked).ok());
+  EXPECT_TRUE(fs::exists(unpacked / "model.json"));
+  testing::HttpAnswer predictions = server.Get("/api/v1/jobs/" + job + "/artifacts/predictions");
+  EXPECT_EQ(predictions.status, 200);
+  EXPECT_FALSE(predictions.body.empty());
+  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_EQ(log.status, 200);
+  EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
+      << log.body;
+  EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+
+  // The job's own requests, by presigned URL, reached s3rver: its channel's GET and its
+  // outputs' PUTs (the exit record last).
+  const std::string staged =
+      std::string("/") + S3rverPeer::kBucket + "/" + kPrefix + "/staging/jobs/" + job + "/";
+  const std::string requests = s3rver->RequestLog();
+  EXPECT_EQ(Requests(requests, "GET", staged + "in/input/data/training/train.csv").size(), 1u)
+      << requests;
+  for (const char* output :
+       {"model.tar.gz", "output.tar.gz", "training.log", "trainyard-exit.json"}) {
+    EXPECT_EQ(Requests(requests, "PUT", staged + "out/" + output).size(), 1u) << output << "\n"
+                                                                              << requests;
+  }
+  // No presigned URL's signature reached the server's log.
+  EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
+
+  // The staging objects are removed once the job's end is recorded (which the API may show
+  // first).
+  auto store = storage::MakeS3ObjectStore(
+      storage::TestS3Options(s3rver->endpoint(), S3rverPeer::kBucket, kPrefix,
+                             S3rverPeer::kAccessKeyId, S3rverPeer::kSecretAccessKey));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  size_t left = 0;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        auto listed = (*store)->List("staging/");
+        left = listed.ok() ? listed->objects.size() : 1000;
+        return left == 0;
+      },
+      10s))
+      << left << " staging objects left";
+  // Slurm's output file of the job, on the node's /tmp.
+  for (const auto& entry : fs::directory_iterator("/tmp")) {
+    if (entry.path().filename().string().starts_with("trainyard-" + job + "-")) {
+      fs::remove(entry.path());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace trainyard
