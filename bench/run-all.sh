@@ -7,7 +7,8 @@
 # ingestion with 1, 2 and 3 replicas on PostgreSQL against 1 server on SQLite, and through nginx
 # (bench/replicas/replicas.py, ~3 min), and
 # the container executor's start latency against a bare `podman run` (bench/container/), the
-# slurm executor's against a bare `sbatch --wrap` (bench/slurm/, ~1 min), and a
+# slurm executor's against a bare `sbatch --wrap` (bench/slurm/, ~1 min), 1,000 jobs through
+# `trainyard server` on Slurm against an sbatch loop (bench/slurm/flow.sh, ~15 min), and a
 # 1 GiB file through the S3 endpoint by S3ObjectStore against awscli (bench/s3/, ~3 min), and the
 # SageMaker-compatible endpoint's latencies (bench/sagemaker/, ~30 s), and the web UI's first
 # screen of a 1,000-job sweep in Chromium (bench/web/, ~30 s), and the cost of one bayesian
@@ -59,6 +60,7 @@ run_one "replicas: API reads and progress, 1/2/3 replicas on PostgreSQL vs 1 on 
   python3 "$repo/bench/replicas/replicas.py" --build-dir "$build"
 run_one "container: start to user code vs bare podman run" bash "$repo/bench/container/start_latency.sh" "$build"
 run_one "slurm: submit to user code vs bare sbatch --wrap" bash "$repo/bench/slurm/start_latency.sh" "$build"
+run_one "slurm: 1,000 jobs through trainyard server vs an sbatch loop" bash "$repo/bench/slurm/flow.sh" "$build"
 run_one "s3: 1 GiB through the S3 endpoint, S3ObjectStore vs awscli" bash "$repo/bench/s3/transfer.sh" "$build"
 run_one "sagemaker: endpoint create/start latency and Describe under 100 pollers" bash "$repo/bench/sagemaker/endpoint.sh" "$build"
 run_one "search: one bayesian suggestion with 1,000 finished trials" \

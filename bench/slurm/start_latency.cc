@@ -6,7 +6,7 @@
 // on the node. The cluster is the tests' one-node cluster (tests/support/slurm_cluster.h).
 //
 // Usage: bench_slurm_start [PAIRS]     (needs root and Debian's slurm-wlm packages)
-//        bench_slurm_start flow JOBS  (JOBS jobs at once through the executor vs an sbatch loop)
+// (How fast many jobs flow: bench/slurm/flow.sh.)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -41,55 +41,7 @@ double Percentile(std::vector<double> values, double p) {
 
 }  // namespace
 
-// N jobs of `true` submitted at once through the executor, until every one has ended
-// (Completed, artifacts packed), against N `sbatch --wrap true` in a loop until squeue is empty.
-int Flow(trainyard::testing::SlurmCluster& cluster, SlurmExecutor& executor, const fs::path& dir,
-         int jobs) {
-  auto idle = [&] {
-    for (int tries = 0; tries < 6000; ++tries) {
-      auto left = cluster.Run({"squeue", "--noheader", "--format=%i"});
-      if (left.exit_code == 0 && left.output.empty()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  };
-  idle();
-  auto start = Clock::now();
-  for (int i = 0; i < jobs; ++i) {
-    JobSpec spec;
-    spec.definition.job_name = "flow-" + std::to_string(i);
-    spec.command = {"true"};
-    spec.artifact_dir = dir / "flow-out" / spec.definition.job_name;
-    if (!executor.Submit(spec).ok()) return 1;
-  }
-  int ended = 0;
-  while (ended < jobs) {
-    ended = 0;
-    for (int i = 0; i < jobs; ++i) {
-      auto description = executor.Describe("flow-" + std::to_string(i));
-      if (description.ok() && core::IsTerminal(description->status.status())) ++ended;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  double trainyard = std::chrono::duration<double>(Clock::now() - start).count();
-  idle();
-  start = Clock::now();
-  for (int i = 0; i < jobs; ++i) {
-    if (cluster.Run({"sbatch", "--parsable", "--output=/dev/null", "--wrap", "true"}).exit_code !=
-        0) {
-      return 1;
-    }
-  }
-  idle();
-  double loop = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("%d jobs of `true` through one node (%d CPUs)\n", jobs, cluster.cpus());
-  std::printf("%-22s %8.1f s %8.2f jobs/s\n", "trainyard (slurm)", trainyard, jobs / trainyard);
-  std::printf("%-22s %8.1f s %8.2f jobs/s\n", "sbatch loop", loop, jobs / loop);
-  return 0;
-}
-
 int main(int argc, char** argv) {
-  bool flow = argc > 1 && std::string(argv[1]) == "flow";
-  if (flow) ++argv, --argc;
   int pairs = argc > 1 ? std::atoi(argv[1]) : 10;
   std::string why_not;
   auto cluster = trainyard::testing::SlurmCluster::Start(&why_not);
@@ -112,8 +64,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   SlurmExecutor executor(options, std::move(commands).value());
-
-  if (flow) return Flow(*cluster, executor, dir, pairs);
 
   std::vector<double> trainyard, bare;
   auto run_trainyard = [&](int i) {

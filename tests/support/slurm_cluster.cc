@@ -62,6 +62,10 @@ std::string SlurmCluster::UnavailableReason() {
 }
 
 std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not) {
+  return Start(why_not, Options{});
+}
+
+std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not, const Options& options) {
   std::string search_path = SearchPath();
   std::map<std::string, fs::path> binaries;
   for (const char* name :
@@ -116,6 +120,8 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not) {
   ::gethostname(host, sizeof(host) - 1);
   cluster->node_name_ = host;
   cluster->cpus_ = std::max(1u, std::thread::hardware_concurrency());
+  const int machine_cpus = cluster->cpus_;
+  if (options.cpus > 0) cluster->cpus_ = options.cpus;
   // Three quarters of this machine's memory (slurmd drains a node configured with more than it
   // has), so that a job of SageMaker's ml.m5.large (8 GiB) fits where the machine has 11 GiB.
   const int64_t memory_mb =
@@ -154,6 +160,10 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not) {
        << " State=UNKNOWN\n"
        << "PartitionName=" << cluster->partition_
        << " Nodes=ALL Default=YES MaxTime=INFINITE State=UP\n";
+  if (cluster->cpus_ != machine_cpus) {
+    conf << "SlurmdParameters=config_overrides\n";
+  }
+  for (const std::string& line : options.extra_config) conf << line << "\n";
   std::ofstream(cluster->conf_file_) << conf.str();
 
   std::map<std::string, std::string> environment = cluster->environment();

@@ -35,8 +35,18 @@ class SlurmCluster {
   // Why Get() is null: the missing binary, not root, or the start's failure with the logs.
   static std::string UnavailableReason();
 
+  // How a benchmark tunes the cluster; the tests take the defaults.
+  struct Options {
+    // slurm.conf lines added after the cluster's own (parameters it does not set).
+    std::vector<std::string> extra_config;
+    // The node's CPUs; 0: this machine's. More than it has are accepted
+    // (SlurmdParameters=config_overrides): job slots, for jobs that hardly use a CPU.
+    int cpus = 0;
+  };
+
   // Starts the cluster; the reason in `*why_not` when it cannot.
   static std::unique_ptr<SlurmCluster> Start(std::string* why_not);
+  static std::unique_ptr<SlurmCluster> Start(std::string* why_not, const Options& options);
   ~SlurmCluster();
 
   // What a Slurm command needs to reach this cluster: SLURM_CONF (and PATH).
