@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "server/s3/s3_names.h"
 #include "storage/sha256.h"
+#include "storage/url_presigner.h"
 
 namespace trainyard::app {
 namespace fs = std::filesystem;
@@ -59,11 +60,10 @@ Result<std::string> ObjectStoreStaging::Presign(const std::string& job_name,
                                   .expires = expires},
                                  options_.credentials);
   }
-  TY_ASSIGN_OR_RETURN(std::optional<std::string> url,
-                      options_.objects->PresignedUrl(StoreKey(job_name, relative), method, expires,
-                                                     options_.endpoint_url));
-  if (!url) return FailedPrecondition("the object store cannot presign URLs");
-  return std::move(*url);
+  storage::UrlPresigner* presigner = storage::PresignerOf(*options_.objects);
+  if (presigner == nullptr) return FailedPrecondition("the object store cannot presign URLs");
+  return presigner->PresignedUrl(StoreKey(job_name, relative), method, expires,
+                                 options_.endpoint_url);
 }
 
 Status ObjectStoreStaging::EnsureBucket() {

@@ -35,6 +35,7 @@
 #include "server/s3/s3_api.h"
 #include "server/s3/s3_credentials.h"
 #include "server/sagemaker/channel_staging.h"
+#include "storage/url_presigner.h"
 
 extern char** environ;
 
@@ -162,11 +163,11 @@ std::string UrlHost(const std::string& host) {
 Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
     const ServerOptions& options, storage::ObjectStore& objects,
     const std::optional<server::S3KeyPair>& keys, const std::string& jobs_prefix) {
-  // Whether the store presigns: asked once, for a key that need not exist.
-  auto probe = objects.PresignedUrl("staging/probe", "GET", std::chrono::seconds(60),
-                                    options.slurm.staging_endpoint);
-  if (!probe.ok()) return probe.status().WithContext("presigning with the object store's own");
-  if (*probe) {
+  if (storage::UrlPresigner* presigner = storage::PresignerOf(objects)) {
+    // A bad endpoint, or credentials that cannot be had, stop the server now, not each job.
+    auto probe = presigner->PresignedUrl("staging/probe", "GET", std::chrono::seconds(60),
+                                         options.slurm.staging_endpoint);
+    if (!probe.ok()) return probe.status().WithContext("presigning with the object store's own");
     Logger("app").info(
         "slurm staging=object-store through the object store's own URLs{}{}",
         options.slurm.staging_endpoint.empty() ? "" : " endpoint=", options.slurm.staging_endpoint);

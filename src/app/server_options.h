@@ -52,12 +52,11 @@ struct SlurmSettings {
   std::filesystem::path bin_dir;    // sbatch, squeue, scancel; empty: found on PATH
   int poll_interval_ms = 1000;      // one squeue for every job, at most this often
   // "shared" (the work dir is shared with the nodes) or "object-store" (the input and outputs
-  // travel through the object store and presigned URLs: an s3:// store's own, else the S3
-  // endpoint's; docs/slurm.md).
+  // travel through the S3 endpoint's store and presigned URLs; docs/slurm.md).
   std::string staging = "shared";
-  std::string staging_bucket = "trainyard-staging";  // the S3 endpoint's
-  // The s3:// store's URL, else the S3 endpoint's, as the compute nodes reach it; empty: the
-  // store's own, else http://<s3_listen>, when that names a host and a port.
+  std::string staging_bucket = "trainyard-staging";
+  // The S3 endpoint's URL as the compute nodes reach it; empty: http://<s3_listen>, when that
+  // names a host and a port.
   std::string staging_endpoint;
   int staging_url_margin_seconds = 24 * 3600;  // the URLs' margin for the time in Slurm's queue
 };

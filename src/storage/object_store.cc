@@ -8,12 +8,4 @@ Result<std::optional<std::filesystem::path>> ObjectStore::LocalFile(const std::s
   return std::optional<std::filesystem::path>();
 }
 
-Result<std::optional<std::string>> ObjectStore::PresignedUrl(const std::string& key,
-                                                             const std::string& method,
-                                                             std::chrono::seconds expires,
-                                                             const std::string& endpoint) {
-  TY_RETURN_IF_ERROR(ValidateObjectKey(key));
-  return std::optional<std::string>();
-}
-
 }  // namespace trainyard::storage

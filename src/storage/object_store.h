@@ -10,7 +10,6 @@
 // Keys that break ValidateObjectKey's rules are refused with InvalidArgument by every method.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
@@ -120,20 +119,6 @@ class ObjectStore {
   // default, which makes no request and so does not notice a missing key); NotFound naming the
   // key where it does and there is no such object.
   virtual Result<std::optional<std::filesystem::path>> LocalFile(const std::string& key);
-
-  // A URL by which a client holding no credentials may send one `method` request ("GET",
-  // "PUT", "HEAD") for the object `key`, for `expires` (1 s to 7 days) from now: a presigned
-  // URL, signed with the store's own credentials (a session token goes in the URL too, and the
-  // URL stops working when those credentials expire, whatever `expires` says). `endpoint`,
-  // where not empty, is the store's address as the client reaches it ("http://10.0.0.5:9000":
-  // the URL is then path-style there); empty, the store's own. nullopt where the backend cannot
-  // mint one (the default, and the local store: trainyard's S3 endpoint presigns for it).
-  // InvalidArgument naming the field for a bad key, method, endpoint or expiry; the credentials'
-  // own error when they cannot be had.
-  virtual Result<std::optional<std::string>> PresignedUrl(const std::string& key,
-                                                          const std::string& method,
-                                                          std::chrono::seconds expires,
-                                                          const std::string& endpoint = "");
 };
 
 using ObjectStorePtr = std::unique_ptr<ObjectStore>;

@@ -282,14 +282,13 @@ Status S3ObjectStore::Delete(const std::string& key) {
   return ReplyError("DeleteObject", ObjectName(key), reply);
 }
 
-Result<std::optional<std::string>> S3ObjectStore::PresignedUrl(const std::string& key,
-                                                               const std::string& method,
-                                                               std::chrono::seconds expires,
-                                                               const std::string& endpoint) {
+Result<std::string> S3ObjectStore::PresignedUrl(const std::string& key, const std::string& method,
+                                                std::chrono::seconds expires,
+                                                const std::string& endpoint) {
   TY_RETURN_IF_ERROR(ValidateKey(key));
   auto url = client_.Presign(method, S3Key(key), expires, endpoint);
   if (!url.ok()) return url.status().WithContext("presigning " + ObjectName(key));
-  return std::optional<std::string>(std::move(url).value());
+  return url;
 }
 
 }  // namespace trainyard::storage::s3

@@ -6,6 +6,7 @@
 
 #include "storage/s3/s3_client.h"
 #include "storage/s3/s3_object_store.h"
+#include "storage/url_presigner.h"
 
 namespace trainyard::storage::s3 {
 
@@ -13,7 +14,7 @@ namespace trainyard::storage::s3 {
 // reports it as sha256_hex, not among the user's metadata.
 inline constexpr char kShaMetadata[] = "trainyard-sha256";
 
-class S3ObjectStore : public ObjectStore {
+class S3ObjectStore : public ObjectStore, public UrlPresigner {
  public:
   explicit S3ObjectStore(S3ObjectStoreOptions options)
       : options_(std::move(options)), client_(options_) {}
@@ -31,9 +32,9 @@ class S3ObjectStore : public ObjectStore {
   Result<ListPage> List(const std::string& prefix, const std::string& start_after,
                         size_t max_keys) override;
   Status Delete(const std::string& key) override;
-  Result<std::optional<std::string>> PresignedUrl(const std::string& key, const std::string& method,
-                                                  std::chrono::seconds expires,
-                                                  const std::string& endpoint) override;
+  Result<std::string> PresignedUrl(const std::string& key, const std::string& method,
+                                   std::chrono::seconds expires,
+                                   const std::string& endpoint) override;
 
  private:
   // "<prefix>/<key>", or the key alone without a prefix.

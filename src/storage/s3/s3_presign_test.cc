@@ -9,6 +9,7 @@
 #include "server_fixture.h"
 #include "storage/s3/s3_object_store.h"
 #include "storage/s3/s3_peer.h"
+#include "storage/url_presigner.h"
 
 namespace trainyard::storage {
 namespace {
@@ -21,10 +22,12 @@ testing::HttpAnswer Send(const std::string& method, const std::string& url,
 
 std::string UrlOf(ObjectStore& store, const std::string& key, const std::string& method,
                   const std::string& endpoint = "") {
-  auto url = store.PresignedUrl(key, method, std::chrono::seconds(300), endpoint);
+  UrlPresigner* presigner = PresignerOf(store);
+  EXPECT_NE(presigner, nullptr);
+  if (presigner == nullptr) return "";
+  auto url = presigner->PresignedUrl(key, method, std::chrono::seconds(300), endpoint);
   EXPECT_TRUE(url.ok()) << url.status().ToString();
-  EXPECT_TRUE(url.ok() && *url);
-  return url.ok() && *url ? **url : "";
+  return url.ok() ? *url : "";
 }
 
 TEST(S3PresignTest, S3rverTakesTheUrlsFromAClientWithoutCredentials) {
@@ -89,13 +92,14 @@ TEST(S3PresignTest, CarriesTheSessionTokenAndSignsForTheEndpointTheClientReaches
       << elsewhere;
   EXPECT_NE(elsewhere.find("X-Amz-Security-Token="), std::string::npos) << elsewhere;
 
-  EXPECT_EQ(store.PresignedUrl("k", "DELETE", std::chrono::seconds(60)).status().code(),
+  UrlPresigner& presigner = *PresignerOf(store);
+  EXPECT_EQ(presigner.PresignedUrl("k", "DELETE", std::chrono::seconds(60)).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.PresignedUrl("k", "GET", std::chrono::hours(24 * 8)).status().code(),
+  EXPECT_EQ(presigner.PresignedUrl("k", "GET", std::chrono::hours(24 * 8)).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.PresignedUrl("k", "GET", std::chrono::seconds(60), "ftp://x").status().code(),
+  EXPECT_EQ(presigner.PresignedUrl("k", "GET", std::chrono::seconds(60), "ftp://x").status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(store.PresignedUrl("../k", "GET", std::chrono::seconds(60)).status().code(),
+  EXPECT_EQ(presigner.PresignedUrl("../k", "GET", std::chrono::seconds(60)).status().code(),
             StatusCode::kInvalidArgument);
 }
 
