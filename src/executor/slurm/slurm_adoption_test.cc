@@ -27,6 +27,11 @@ struct FakeSlurm {
   // A submission of this job answers only after a listing made while it was being submitted
   // (an sbatch slower than another job's squeue).
   std::string slow_submission;
+  // How long each listing takes (a controller slow to answer), and when each began and ended.
+  std::chrono::milliseconds listing_takes{0};
+  std::vector<
+      std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
+      listing_times;
 };
 
 class FakeTransport : public SlurmTransport {
@@ -51,7 +56,15 @@ class FakeTransport : public SlurmTransport {
     return job.id;
   }
   Result<std::vector<SlurmJobInfo>> ListJobs() override {
+    const auto began = std::chrono::steady_clock::now();
+    std::chrono::milliseconds takes;
+    {
+      std::lock_guard lock(slurm_.mutex);
+      takes = slurm_.listing_takes;
+    }
+    std::this_thread::sleep_for(takes);
     std::lock_guard lock(slurm_.mutex);
+    slurm_.listing_times.emplace_back(began, std::chrono::steady_clock::now());
     slurm_.listings += 1;
     slurm_.listed.notify_all();
     return slurm_.jobs;
@@ -142,6 +155,30 @@ TEST_F(SlurmAdoptionTest, AListingTakenWhileTheJobWasSubmittedIsNotTrustedForIt)
   auto slow = executor->Describe("slow");
   ASSERT_TRUE(slow.ok()) << slow.status().ToString();
   EXPECT_EQ(slow->status.status(), core::JobStatus::kInProgress) << slow->status.ToJson().dump();
+}
+
+// A controller slow to answer (here 150 ms a listing, against a poll interval of 10 ms) gets as
+// long to itself between two listings as the last one took: the job threads share listings
+// instead of keeping one running at all times.
+TEST_F(SlurmAdoptionTest, ASlowListingIsFollowedByAPauseAsLong) {
+  slurm_.listing_takes = 150ms;
+  auto executor = NewExecutor(10ms);
+  for (const char* name : {"a", "b", "c"}) ASSERT_TRUE(executor->Submit(Spec(name)).ok());
+  auto listings = [&] {
+    std::lock_guard lock(slurm_.mutex);
+    return slurm_.listing_times;
+  };
+  for (int i = 0; i < 500 && listings().size() < 5; ++i) std::this_thread::sleep_for(10ms);
+  const auto times = listings();
+  ASSERT_GE(times.size(), 5u);
+  for (size_t i = 1; i < times.size(); ++i) {
+    EXPECT_GE(times[i].first - times[i - 1].second, 150ms) << "listing " << i;
+  }
+  for (const char* name : {"a", "b", "c"}) {
+    auto described = executor->Describe(name);
+    ASSERT_TRUE(described.ok());
+    EXPECT_EQ(described->status.status(), core::JobStatus::kInProgress) << name;
+  }
 }
 
 }  // namespace

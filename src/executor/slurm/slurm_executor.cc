@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -193,7 +194,19 @@ Result<std::optional<SlurmJobInfo>> SlurmExecutor::LookUp(const std::string& slu
   std::lock_guard lock(listing_mutex_);
   auto now = steady_clock::now();
   if (listed_at_ <= not_before || now - listed_at_ >= options_.poll_interval) {
-    TY_ASSIGN_OR_RETURN(listing_, transport_->ListJobs());
+    // Slurm's controller packs every job's record under its job table's lock for each listing,
+    // and cannot start jobs meanwhile: one slow to answer (many jobs, a loaded machine) gets at
+    // least as long to itself as the last listing took, instead of listings back to back.
+    const auto pause = std::min<steady_clock::duration>(last_listing_took_, kMaxListingPause);
+    if (now < last_listing_ended_ + pause) {
+      std::this_thread::sleep_until(last_listing_ended_ + pause);
+      now = steady_clock::now();
+    }
+    auto listed = transport_->ListJobs();
+    last_listing_ended_ = steady_clock::now();
+    last_listing_took_ = last_listing_ended_ - now;
+    if (!listed.ok()) return listed.status();
+    listing_ = std::move(listed).value();
     listed_at_ = now;
   }
   for (const SlurmJobInfo& info : listing_) {

@@ -122,7 +122,8 @@ class SlurmExecutor : public RecordedJobsExecutor {
                    std::optional<std::chrono::steady_clock::time_point>* kill_at, bool* term_sent,
                    bool* kill_sent);
   // The job as the newest listing shows it (nullopt: Slurm does not know it); lists again when
-  // the last listing is older than the poll interval or than `not_before`.
+  // the last listing is older than the poll interval or than `not_before`, but never sooner
+  // after the last listing ended than that listing took (at most kMaxListingPause).
   Result<std::optional<SlurmJobInfo>> LookUp(const std::string& slurm_id,
                                              std::chrono::steady_clock::time_point not_before);
   std::string SlurmOutputTail(const Job& job, const std::string& slurm_id) const;
@@ -130,9 +131,14 @@ class SlurmExecutor : public RecordedJobsExecutor {
   SlurmExecutorOptions options_;
   SlurmTransportPtr transport_;
 
+  // The longest pause between two listings (see LookUp), so that a stop or a shutdown waits
+  // no longer than that for a listing.
+  static constexpr std::chrono::seconds kMaxListingPause{10};
   std::mutex listing_mutex_;  // one listing at a time; the others wait and share it
-  std::chrono::steady_clock::time_point listed_at_{};
+  std::chrono::steady_clock::time_point listed_at_{};  // when the listing began
   std::vector<SlurmJobInfo> listing_;
+  std::chrono::steady_clock::time_point last_listing_ended_{};
+  std::chrono::steady_clock::duration last_listing_took_{};
 };
 
 }  // namespace trainyard::executor
