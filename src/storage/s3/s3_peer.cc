@@ -55,7 +55,10 @@ std::unique_ptr<S3rverPeer> S3rverPeer::Start(std::string* why_not, bool log_req
                                    "--configure-bucket",
                                    kBucket};
   if (!log_requests) argv.push_back("--silent");
-  started->process_ = std::make_unique<testing::Process>(argv);
+  // s3rver's request lines lose their first 16 characters, the colour codes it expects there:
+  // with the colours forced, the method and path stay whole.
+  started->process_ = std::make_unique<testing::Process>(
+      argv, std::map<std::string, std::string>{{"FORCE_COLOR", "1"}});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!Accepts(started->port_) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

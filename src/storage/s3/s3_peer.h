@@ -26,7 +26,8 @@ class S3rverPeer {
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // What s3rver printed: with log_requests, a line per answered request ("PUT /bucket/key?...
-  // 200 ..."; the query holds presigned URLs' signatures: for test output only).
+  // 200 ...", in ANSI colours; the query holds presigned URLs' signatures: for test output
+  // only).
   std::string RequestLog() const { return process_->OutputSoFar(); }
 
  private:
