@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "archive/archive.h"
 #include "common/files.h"
 #include "support/curl_callbacks.h"
 #include "support/free_port.h"
@@ -245,6 +246,39 @@ std::string ServerProcess::UploadExample(const std::string& name, const std::str
   json dataset =
       json::parse(brace == std::string::npos ? "" : result.output.substr(brace), nullptr, false);
   return dataset.is_object() ? dataset.value("id", "") : "";
+}
+
+json ServerProcess::ExampleTrainerSweep(const std::string& name, const std::string& executor,
+                                        const json& grid) {
+  return {{"name", name},
+          {"executor", executor},
+          {"trainer", {{"command", {"trainyard-example-trainer"}}}},
+          {"channels",
+           {{"training", UploadExample("train.csv", "training")},
+            {"evaluation", UploadExample("eval.csv", "evaluation")}}},
+          {"hyperparameters", {{"iterations", 100}}},
+          {"grid", grid},
+          {"max_parallel", 2},
+          {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+}
+
+std::string ServerProcess::ExpectModelPredictionsAndLog(const std::string& job,
+                                                        const fs::path& scratch) {
+  HttpAnswer model = Get("/api/v1/jobs/" + job + "/artifacts/model");
+  EXPECT_EQ(model.status, 200) << job;
+  const fs::path archive = scratch / (job + "-model.tar.gz");
+  const fs::path unpacked = scratch / (job + "-model");
+  fs::create_directories(unpacked);
+  std::ofstream(archive, std::ios::binary) << model.body;
+  auto files = archive::Unpack(archive, unpacked);
+  EXPECT_TRUE(files.ok()) << job << ": " << files.status().ToString();
+  EXPECT_TRUE(fs::exists(unpacked / "model.json")) << job;
+  HttpAnswer predictions = Get("/api/v1/jobs/" + job + "/artifacts/predictions");
+  EXPECT_EQ(predictions.status, 200) << job;
+  EXPECT_FALSE(predictions.body.empty()) << job;
+  HttpAnswer log = Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_EQ(log.status, 200) << job;
+  return log.body;
 }
 
 json ServerProcess::WaitForSweepEnd(const std::string& sweep_id, int64_t jobs,

@@ -82,6 +82,15 @@ class ServerProcess {
   // Uploads examples/data/digits/<name> as a dataset of `kind`; its id ("" on failure, which
   // the test sees as a failed expectation).
   std::string UploadExample(const std::string& name, const std::string& kind);
+  // The body of a sweep of the example trainer on `executor`: examples' train.csv and eval.csv
+  // uploaded as its training and evaluation channels, 100 iterations, `grid`, eval_accuracy to
+  // maximise, at most 2 jobs at once.
+  nlohmann::json ExampleTrainerSweep(const std::string& name, const std::string& executor,
+                                     const nlohmann::json& grid);
+  // Expects `job`'s model (an archive holding model.json, unpacked under `scratch`), predictions
+  // and log to be downloadable; the log.
+  std::string ExpectModelPredictionsAndLog(const std::string& job,
+                                           const std::filesystem::path& scratch);
   // Polls the sweep until its `jobs` jobs have all ended (or `timeout` passes); its last state.
   nlohmann::json WaitForSweepEnd(const std::string& sweep_id, int64_t jobs,
                                  std::chrono::milliseconds timeout);

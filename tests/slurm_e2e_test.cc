@@ -173,16 +173,8 @@ TEST_F(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
   SlurmCluster* cluster = SlurmCluster::Get();
   std::unique_ptr<ServerProcess> started = StartServer();
   ServerProcess& server = *started;
-  json body = {{"name", "staged"},
-               {"executor", "slurm"},
-               {"trainer", {{"command", {"trainyard-example-trainer"}}}},
-               {"channels",
-                {{"training", server.UploadExample("train.csv", "training")},
-                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
-               {"hyperparameters", {{"iterations", 100}}},
-               {"grid", {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}}},
-               {"max_parallel", 2},
-               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  json body = server.ExampleTrainerSweep(
+      "staged", "slurm", {{"learning_rate", {0.1, 0.02}}, {"batch_size", {16, 64}}});
   auto created = server.Post("/api/v1/sweeps", body);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sweep_id = created.Json()["id"];
@@ -195,24 +187,11 @@ TEST_F(SlurmObjectStagingTest, TwoByTwoSweepWithNoSharedDirectoryCompletes) {
   json jobs = server.Get("/api/v1/jobs?sweep=" + sweep_id).Json();
   for (const json& listed : jobs["jobs"]) {
     std::string job = listed["name"];
-    testing::HttpAnswer model = server.Get("/api/v1/jobs/" + job + "/artifacts/model");
-    ASSERT_EQ(model.status, 200) << job;
-    fs::path archive = temp.path() / (job + "-model.tar.gz");
-    std::ofstream(archive, std::ios::binary) << model.body;
-    fs::path unpacked = temp.path() / (job + "-model");
-    fs::create_directories(unpacked);
-    auto files = archive::Unpack(archive, unpacked);
-    ASSERT_TRUE(files.ok()) << files.status().ToString();
-    EXPECT_TRUE(fs::exists(unpacked / "model.json")) << job;
-    testing::HttpAnswer predictions = server.Get("/api/v1/jobs/" + job + "/artifacts/predictions");
-    EXPECT_EQ(predictions.status, 200) << job;
-    EXPECT_FALSE(predictions.body.empty()) << job;
-    testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
-    EXPECT_EQ(log.status, 200) << job;
+    const std::string log = server.ExpectModelPredictionsAndLog(job, temp.path());
     // The wrapper downloaded the channel over HTTP, and ran as nobody.
-    EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
-        << log.body;
-    EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+    EXPECT_NE(log.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("eval_accuracy"), std::string::npos) << log;
     // Slurm's output file went to the node's /tmp, not to the server's work dir.
     EXPECT_TRUE(RemoveNodeOutput(job)) << job;
   }

@@ -12,11 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <regex>
 #include <sstream>
 
-#include "archive/archive.h"
 #include "server_fixture.h"
 #include "storage/s3/s3_peer.h"
 #include "support/slurm_cluster.h"
@@ -74,15 +72,7 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
        {"AWS_CONFIG_FILE", "/dev/null"},
        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
   server.Start();
-  json body = {{"name", "s3-staged"},
-               {"executor", "slurm"},
-               {"trainer", {{"command", {"trainyard-example-trainer"}}}},
-               {"channels",
-                {{"training", server.UploadExample("train.csv", "training")},
-                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
-               {"hyperparameters", {{"iterations", 100}}},
-               {"grid", {{"learning_rate", {0.1}}}},
-               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  json body = server.ExampleTrainerSweep("s3-staged", "slurm", {{"learning_rate", {0.1}}});
   auto created = server.Post("/api/v1/sweeps", body);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sweep_id = created.Json()["id"];
@@ -93,22 +83,10 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
       << server.OutputSoFar() << cluster->LogTails();
   const std::string job = server.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"][0]["name"];
 
-  testing::HttpAnswer model = server.Get("/api/v1/jobs/" + job + "/artifacts/model");
-  ASSERT_EQ(model.status, 200);
-  fs::path archive = temp.path() / "model.tar.gz";
-  std::ofstream(archive, std::ios::binary) << model.body;
-  fs::path unpacked = temp.path() / "model";
-  fs::create_directories(unpacked);
-  ASSERT_TRUE(archive::Unpack(archive, unpacked).ok());
-  EXPECT_TRUE(fs::exists(unpacked / "model.json"));
-  testing::HttpAnswer predictions = server.Get("/api/v1/jobs/" + job + "/artifacts/predictions");
-  EXPECT_EQ(predictions.status, 200);
-  EXPECT_FALSE(predictions.body.empty());
-  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
-  EXPECT_EQ(log.status, 200);
-  EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
-      << log.body;
-  EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+  const std::string log = server.ExpectModelPredictionsAndLog(job, temp.path());
+  EXPECT_NE(log.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("eval_accuracy"), std::string::npos) << log;
 
   // The job's own requests, by presigned URL, reached s3rver: its channel's GET and its
   // outputs' PUTs (the exit record last).
