@@ -31,6 +31,13 @@ Environment:
   TRAINYARD_STAGING           a staging manifest (JSON): download the input and upload the
                               outputs through its presigned URLs (docs/slurm.md)
   TRAINYARD_STAGING_REMOVE_ROOT=1  remove TRAINYARD_ML_ROOT once the outputs are uploaded
+  TRAINYARD_CHECKPOINT_STORE  a directory that keeps the checkpoint dir between the job's runs
+                              (restored before COMMAND, stored while it runs and at its end;
+                              docs/checkpoints.md)
+  TRAINYARD_CHECKPOINT_RESTORE_FROM  a directory to restore from when the store holds none
+  TRAINYARD_CHECKPOINT_INTERVAL_SECONDS  how often a changed checkpoint dir is stored (10)
+  TRAINYARD_CHECKPOINT_URLS   {"get": URL, "put": URL}: keep the checkpoint dir behind these
+                              presigned URLs instead
   TRAINYARD_STOP_GRACE_SECONDS, TRAINYARD_PROGRESS_INTERVAL_SECONDS,
   TRAINYARD_UNPACK_MAX_BYTES, TRAINYARD_UNPACK_MAX_ENTRIES, TRAINYARD_HYPERPARAMETERS_AS_ARGS=1
   TRAINYARD_UNPACK_MAX_RATIO  bytes an archive may unpack to per byte of it, past 16 MiB (100;
@@ -116,6 +123,16 @@ Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& argum
   if (auto* v = env("TRAINYARD_STAGING_REMOVE_ROOT")) {
     options.remove_root_after_staging = *v == "1" || *v == "true";
   }
+  if (auto* v = env("TRAINYARD_CHECKPOINT_STORE")) options.checkpoint_store = *v;
+  if (auto* v = env("TRAINYARD_CHECKPOINT_RESTORE_FROM")) options.checkpoint_restore_from = *v;
+  if (auto* v = env("TRAINYARD_CHECKPOINT_URLS")) {
+    TY_ASSIGN_OR_RETURN(options.checkpoint_urls,
+                        ParseCheckpointUrls(*v, "TRAINYARD_CHECKPOINT_URLS"));
+  }
+  if (auto* v = env("TRAINYARD_CHECKPOINT_INTERVAL_SECONDS")) {
+    TY_ASSIGN_OR_RETURN(double seconds, ParseSeconds(*v, "TRAINYARD_CHECKPOINT_INTERVAL_SECONDS"));
+    options.checkpoint_interval = ToMilliseconds(seconds);
+  }
   if (auto* v = env("TRAINYARD_HYPERPARAMETERS_AS_ARGS")) {
     options.hyperparameters_as_arguments = *v == "1" || *v == "true";
   }
@@ -178,6 +195,9 @@ Result<WrapperOptions> ParseWrapperOptions(const std::vector<std::string>& argum
   options.command.assign(arguments.begin() + static_cast<std::ptrdiff_t>(i), arguments.end());
   if (options.progress_interval.count() < 10) {
     return InvalidArgument("the progress interval must be at least 0.01 seconds");
+  }
+  if (options.checkpoint_interval.count() < 10) {
+    return InvalidArgument("TRAINYARD_CHECKPOINT_INTERVAL_SECONDS must be at least 0.01 seconds");
   }
   return options;
 }

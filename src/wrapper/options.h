@@ -46,6 +46,15 @@ struct WrapperOptions {
   std::optional<StagingManifest> staging;
   bool remove_root_after_staging = false;  // TRAINYARD_STAGING_REMOVE_ROOT
   TransferOptions transfer;                // retries and timeouts of the staging transfers
+  // Where the checkpoint dir is kept between the job's runs, in shared-directory mode (object-store
+  // staging: the manifest's checkpoint URLs instead): TRAINYARD_CHECKPOINT_STORE. Empty: not kept.
+  std::filesystem::path checkpoint_store;
+  // Restored from when checkpoint_store holds none: TRAINYARD_CHECKPOINT_RESTORE_FROM.
+  std::filesystem::path checkpoint_restore_from;
+  std::chrono::milliseconds checkpoint_interval{10'000};  // TRAINYARD_CHECKPOINT_INTERVAL_SECONDS
+  // TRAINYARD_CHECKPOINT_URLS: the checkpoint behind presigned URLs of the caller's choosing (the
+  // SageMaker endpoint's CheckpointConfig.S3Uri); wins over the manifest's and the store.
+  std::optional<StagedCheckpoint> checkpoint_urls;
   bool show_help = false;
 };
 

@@ -167,6 +167,32 @@ const CurlLibrary* Curl(Status* failure) {
 
 }  // namespace
 
+namespace {
+
+Result<StagedCheckpoint> StagedCheckpointOf(const json& checkpoint, const std::string& where) {
+  auto url = [&](const char* member) {
+    return checkpoint.is_object() && checkpoint.value(member, json()).is_string()
+               ? checkpoint[member].get<std::string>()
+               : std::string();
+  };
+  StagedCheckpoint staged{url("get"), url("put"), url("restore_from")};
+  if (staged.get_url.empty() || staged.put_url.empty() ||
+      (checkpoint.contains("restore_from") && staged.restore_from_url.empty())) {
+    return InvalidArgument(where +
+                           ": needs get and put (presigned URLs, strings) and restore_from only "
+                           "as a string");
+  }
+  return staged;
+}
+
+}  // namespace
+
+Result<StagedCheckpoint> ParseCheckpointUrls(const std::string& text, const std::string& where) {
+  json document = json::parse(text, nullptr, false);
+  if (!document.is_object()) return InvalidArgument(where + ": not a JSON object");
+  return StagedCheckpointOf(document, where);
+}
+
 Result<StagingManifest> ParseStagingManifest(const std::string& text) {
   json document = json::parse(text, nullptr, false);
   const std::string where = "TRAINYARD_STAGING";
@@ -213,16 +239,29 @@ Result<StagingManifest> ParseStagingManifest(const std::string& text) {
       return InvalidArgument(where + ".outputs." + name + ": missing");
     }
   }
+  if (document.contains("checkpoint")) {
+    TY_ASSIGN_OR_RETURN(manifest.checkpoint,
+                        StagedCheckpointOf(document["checkpoint"], where + ".checkpoint"));
+  }
   return manifest;
 }
 
-Status DownloadFile(const std::string& url, const fs::path& target, uint64_t size,
-                    const std::string& sha256, const TransferOptions& options) {
+namespace {
+
+// What a download must be; nullopt in Download: whatever the object is.
+struct ExpectedObject {
+  uint64_t size = 0;
+  std::string sha256;
+};
+
+Status Download(const std::string& url, const fs::path& target,
+                const std::optional<ExpectedObject>& expected, const TransferOptions& options) {
   Status loaded = Status::Ok();
   const CurlLibrary* curl = Curl(&loaded);
   if (!curl) return loaded;
   TY_RETURN_IF_ERROR(MakeDirectories(target.parent_path()));
   const fs::path temporary = target.string() + ".download";
+  long last_status = 0;
   Status done = WithRetries(*curl, "downloading " + WithoutQuery(url), options, [&] {
     Attempt attempt;
     FILE* file = std::fopen(temporary.c_str(), "wbe");
@@ -238,17 +277,19 @@ Status DownloadFile(const std::string& url, const fs::path& target, uint64_t siz
     attempt.curl = curl->easy_perform(handle);
     curl->easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &attempt.status);
     curl->easy_cleanup(handle);
+    last_status = attempt.status;
     bool closed = std::fclose(file) == 0;
     attempt.error_body = std::move(sink.error_body);
     if (sink.write_failed || !closed) {
       attempt.curl = CURLE_OK;
       attempt.problem = "cannot write '" + temporary.string() + "'";
-    } else if (attempt.curl == CURLE_OK && attempt.status >= 200 && attempt.status < 300) {
-      if (sink.written != size) {
-        attempt.problem =
-            "got " + std::to_string(sink.written) + " bytes, expected " + std::to_string(size);
-      } else if (std::string digest = sink.hash.FinishHex(); digest != sha256) {
-        attempt.wrong_object = "SHA-256 " + digest + ", expected " + sha256;
+    } else if (expected && attempt.curl == CURLE_OK && attempt.status >= 200 &&
+               attempt.status < 300) {
+      if (sink.written != expected->size) {
+        attempt.problem = "got " + std::to_string(sink.written) + " bytes, expected " +
+                          std::to_string(expected->size);
+      } else if (std::string digest = sink.hash.FinishHex(); digest != expected->sha256) {
+        attempt.wrong_object = "SHA-256 " + digest + ", expected " + expected->sha256;
       }
     }
     return attempt;
@@ -256,12 +297,25 @@ Status DownloadFile(const std::string& url, const fs::path& target, uint64_t siz
   std::error_code error;
   if (!done.ok()) {
     fs::remove(temporary, error);
+    if (last_status == 404) return NotFound(done.message());
     return done;
   }
   fs::rename(temporary, target, error);
   if (error)
     return Internal("cannot move '" + temporary.string() + "' into place: " + error.message());
   return Status::Ok();
+}
+
+}  // namespace
+
+Status DownloadFile(const std::string& url, const fs::path& target, uint64_t size,
+                    const std::string& sha256, const TransferOptions& options) {
+  return Download(url, target, ExpectedObject{size, sha256}, options);
+}
+
+Status DownloadObject(const std::string& url, const fs::path& target,
+                      const TransferOptions& options) {
+  return Download(url, target, std::nullopt, options);
 }
 
 Status UploadFile(const std::string& url, const fs::path& source, const TransferOptions& options) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,15 +39,29 @@ inline constexpr char kStagedOutput[] = "output.tar.gz";            // output/da
 inline constexpr char kStagedLog[] = "training.log";                // the log alone
 inline constexpr char kStagedExitRecord[] = "trainyard-exit.json";  // how the job ended
 
+// The job's checkpoint archive (wrapper/checkpoint_sync.h): one object, read before the command
+// starts and replaced while it runs. `restore_from` (optional): another job's archive, read when
+// this job's own holds none (a promoted Hyperband trial starts where its parent stopped).
+struct StagedCheckpoint {
+  std::string get_url;           // presigned GET
+  std::string put_url;           // presigned PUT
+  std::string restore_from_url;  // presigned GET; empty: none
+};
+
 struct StagingManifest {
   std::vector<StagedInput> inputs;
   std::map<std::string, std::string> outputs;  // name above -> presigned PUT URL
+  std::optional<StagedCheckpoint> checkpoint;  // "checkpoint": {"get", "put", "restore_from"}
 };
 
 // Parses the manifest's JSON text. InvalidArgument naming the field and the reason: not JSON, a
 // missing or mistyped field, a path that is absolute, empty or has "." or ".." parts (it would
 // leave the root), an output name not listed above, or a missing output URL.
 Result<StagingManifest> ParseStagingManifest(const std::string& text);
+
+// Parses {"get": URL, "put": URL, "restore_from": URL (optional)}, a checkpoint's URLs given on
+// their own (TRAINYARD_CHECKPOINT_URLS). InvalidArgument naming `where` and the reason.
+Result<StagedCheckpoint> ParseCheckpointUrls(const std::string& text, const std::string& where);
 
 struct TransferOptions {
   // Tries per transfer, the first included: with the backoff below, about two minutes, so that
@@ -66,6 +81,11 @@ struct TransferOptions {
 // and S3's error code where the answer had one.
 Status DownloadFile(const std::string& url, const std::filesystem::path& target, uint64_t size,
                     const std::string& sha256, const TransferOptions& options);
+
+// Downloads the object at `url` to `target` whatever its size and digest (the wrapper's own
+// checkpoint archive). NotFound for a 404 (no such object); the other errors as DownloadFile's.
+Status DownloadObject(const std::string& url, const std::filesystem::path& target,
+                      const TransferOptions& options);
 
 // Uploads the file `source` to `url` with PUT, streamed. Errors as DownloadFile's.
 Status UploadFile(const std::string& url, const std::filesystem::path& source,

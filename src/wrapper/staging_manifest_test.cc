@@ -57,6 +57,33 @@ TEST(StagingManifestTest, RefusesWhatItCannotUseNamingTheField) {
             std::string::npos);
 }
 
+TEST(StagingManifestTest, ACheckpointNeedsAGetAndAPutUrl) {
+  const std::string outputs = R"({"model.tar.gz": "http://s/m", "output.tar.gz": "http://s/o",
+    "training.log": "http://s/l", "trainyard-exit.json": "http://s/e"})";
+  auto with = [&](const std::string& checkpoint) {
+    return R"({"inputs": [], "outputs": )" + outputs + R"(, "checkpoint": )" + checkpoint + "}";
+  };
+  auto manifest = ParseStagingManifest(with(R"({"get": "http://s/c?g", "put": "http://s/c?p"})"));
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  ASSERT_TRUE(manifest->checkpoint.has_value());
+  EXPECT_EQ(manifest->checkpoint->get_url, "http://s/c?g");
+  EXPECT_EQ(manifest->checkpoint->put_url, "http://s/c?p");
+  EXPECT_TRUE(manifest->checkpoint->restore_from_url.empty());
+  manifest = ParseStagingManifest(
+      with(R"({"get": "http://s/c", "put": "http://s/c", "restore_from": "http://s/p"})"));
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  EXPECT_EQ(manifest->checkpoint->restore_from_url, "http://s/p");
+  EXPECT_FALSE(ParseStagingManifest(Manifest("[]")).value().checkpoint.has_value());
+  for (const char* bad : {R"({"get": "http://s/c"})", R"("http://s/c")",
+                          R"({"get": "g", "put": "p", "restore_from": 3})"}) {
+    auto refused = ParseStagingManifest(with(bad));
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("TRAINYARD_STAGING.checkpoint: needs get and put"),
+              std::string::npos)
+        << refused.status().message();
+  }
+}
+
 TEST(StagingManifestTest, TheWrapperReadsItFromItsEnvironment) {
   auto options = ParseWrapperOptions(
       {}, {{"TRAINYARD_STAGING", Manifest("[]")}, {"TRAINYARD_STAGING_REMOVE_ROOT", "1"}});

@@ -16,6 +16,7 @@
 #include "contract/progress_body.h"
 #include "contract/script_mode_environment.h"
 #include "wrapper/channel_unpacker.h"
+#include "wrapper/checkpoint_sync.h"
 #include "wrapper/command.h"
 #include "wrapper/exec_limits.h"
 #include "wrapper/staging.h"
@@ -135,12 +136,43 @@ std::map<std::string, std::string> ChildEnvironment(
   std::map<std::string, std::string> environment = own;
   // The job token authenticates the wrapper to the server; the ML code has no use for it.
   environment.erase("TRAINYARD_JOB_TOKEN");
-  // Nor for the staging manifest's URLs, which are the wrapper's to use.
+  // Nor for the staging manifest's URLs, which are the wrapper's to use, nor the checkpoint's.
   environment.erase("TRAINYARD_STAGING");
+  environment.erase("TRAINYARD_CHECKPOINT_URLS");
   for (const auto& [key, value] : job.environment) environment.emplace(key, value);
   for (const auto& [key, value] : script_mode) environment[key] = value;
   environment["TRAINYARD_JOB_JSON"] = job_json.string();
   return environment;
+}
+
+// The job's checkpoint sync, when the job has a checkpoint location: the staging manifest's URLs,
+// else TRAINYARD_CHECKPOINT_STORE. Null: none.
+std::unique_ptr<CheckpointSync> MakeCheckpointSync(const WrapperOptions& options,
+                                                   const contract::MlRoot& root,
+                                                   const WrapperLog& log) {
+  CheckpointSyncOptions sync{.checkpoint_dir = root.checkpoint_dir(),
+                             .scratch_dir = root.output_dir() / "checkpoint-sync",
+                             .interval = options.checkpoint_interval,
+                             .say = [&log](const std::string& message) { log.Say(message); }};
+  const std::optional<StagedCheckpoint>& urls =
+      options.checkpoint_urls ? options.checkpoint_urls
+                              : (options.staging ? options.staging->checkpoint : std::nullopt);
+  if (urls) {
+    const StagedCheckpoint& staged = *urls;
+    sync.location = UrlCheckpointLocation(staged.get_url, staged.put_url, options.transfer);
+    if (!staged.restore_from_url.empty()) {
+      sync.restore_from = UrlCheckpointLocation(staged.restore_from_url, "", options.transfer);
+    }
+  } else if (!options.checkpoint_store.empty()) {
+    sync.location = DirectoryCheckpointLocation(options.checkpoint_store);
+    if (!options.checkpoint_restore_from.empty()) {
+      sync.restore_from = DirectoryCheckpointLocation(options.checkpoint_restore_from);
+    }
+  } else {
+    return nullptr;
+  }
+  sync.unpack_limits.keep_free_bytes = options.unpack_limits.keep_free_bytes;
+  return std::make_unique<CheckpointSync>(std::move(sync));
 }
 
 // Everything RunWrapper does but the exit file; `end` says how the job ended.
@@ -210,6 +242,13 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
     return FailSetup(root, log, status, kExitSetupFailed, end);
   }
 
+  std::unique_ptr<CheckpointSync> checkpoints = MakeCheckpointSync(options, root, log);
+  if (checkpoints) {
+    if (Status restored = checkpoints->Restore(); !restored.ok()) {
+      return FailSetup(root, log, restored, kExitSetupFailed, end);
+    }
+  }
+
   auto command = ResolveCommand(options, job, root);
   if (!command.ok()) {
     int code =
@@ -256,7 +295,11 @@ int RunJob(const WrapperOptions& options, const std::map<std::string, std::strin
       .metric_definitions = job.metric_definitions,
   };
   Supervisor supervisor(supervisor_options, reporter.get());
+  if (checkpoints) checkpoints->StartPeriodicSync();
   auto outcome = supervisor.Run(request);
+  // After the command's end, its stop's grace or its SIGKILL: what it left is stored. A failure
+  // costs the next run some progress, not this job its result: said, not fatal.
+  if (checkpoints) log.SayIfFailed(checkpoints->Finish(), "checkpoint");
   if (!outcome.ok()) {
     int code =
         outcome.status().code() == StatusCode::kNotFound ? kExitCommandNotFound : kExitSetupFailed;
