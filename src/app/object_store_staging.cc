@@ -40,21 +40,25 @@ Result<std::string> FileSha256(const fs::path& path) {
 
 }  // namespace
 
-std::string ObjectStoreStaging::StoreKey(const std::string& job_name,
-                                         const std::string& relative) const {
-  const std::string key = options_.jobs_prefix + job_name + "/" + relative;
-  if (options_.signer == ObjectStoreStagingOptions::Signer::kStore) return kStorePrefix + key;
-  return server::s3::ObjectStoreKey(options_.bucket, key);
+std::string ObjectStoreStaging::StoreKey(const std::string& staging_key) const {
+  if (options_.signer == ObjectStoreStagingOptions::Signer::kStore) {
+    return kStorePrefix + staging_key;
+  }
+  return server::s3::ObjectStoreKey(options_.bucket, staging_key);
 }
 
-Result<std::string> ObjectStoreStaging::Presign(const std::string& job_name,
-                                                const std::string& relative,
+std::string ObjectStoreStaging::StoreKey(const std::string& job_name,
+                                         const std::string& relative) const {
+  return StoreKey(options_.jobs_prefix + job_name + "/" + relative);
+}
+
+Result<std::string> ObjectStoreStaging::Presign(const std::string& staging_key,
                                                 const std::string& method, TimePoint now,
                                                 std::chrono::seconds expires) const {
   if (options_.signer == ObjectStoreStagingOptions::Signer::kS3Endpoint) {
     return aws::PresignObjectUrl({.endpoint = options_.endpoint_url,
                                   .bucket = options_.bucket,
-                                  .key = options_.jobs_prefix + job_name + "/" + relative,
+                                  .key = staging_key,
                                   .method = method,
                                   .signed_at = now,
                                   .expires = expires},
@@ -62,8 +66,7 @@ Result<std::string> ObjectStoreStaging::Presign(const std::string& job_name,
   }
   storage::UrlPresigner* presigner = storage::PresignerOf(*options_.objects);
   if (presigner == nullptr) return FailedPrecondition("the object store cannot presign URLs");
-  return presigner->PresignedUrl(StoreKey(job_name, relative), method, expires,
-                                 options_.endpoint_url);
+  return presigner->PresignedUrl(StoreKey(staging_key), method, expires, options_.endpoint_url);
 }
 
 Status ObjectStoreStaging::EnsureBucket() {
@@ -85,11 +88,18 @@ Status ObjectStoreStaging::EnsureBucket() {
 
 Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
                                                 const std::vector<InputFile>& inputs,
-                                                std::chrono::seconds expires) {
+                                                std::chrono::seconds expires,
+                                                const executor::CheckpointSpec& checkpoint) {
   TY_RETURN_IF_ERROR(EnsureBucket().WithContext("staging bucket '" + options_.bucket + "'"));
   const TimePoint now = std::chrono::system_clock::now();
+  auto presign_key = [&](const std::string& key, const std::string& method) {
+    return Presign(key, method, now, expires);
+  };
   auto presign = [&](const std::string& relative, const std::string& method) {
-    return Presign(job_name, relative, method, now, expires);
+    return presign_key(options_.jobs_prefix + job_name + "/" + relative, method);
+  };
+  auto checkpoint_key = [&](const std::string& name) {
+    return options_.checkpoints_prefix + name + "/checkpoints.tar.gz";
   };
   json manifest_inputs = json::array();
   for (const InputFile& input : inputs) {
@@ -111,9 +121,20 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
   for (const char* name : kOutputs) {
     TY_ASSIGN_OR_RETURN(outputs[name], presign(std::string("out/") + name, "PUT"));
   }
-  Logger("app").info("job={} staged {} input files under key={} (URLs valid {} s)", job_name,
-                     inputs.size(), StoreKey(job_name, ""), expires.count());
-  return json{{"version", 1}, {"inputs", manifest_inputs}, {"outputs", outputs}}.dump();
+  json manifest = {{"version", 1}, {"inputs", manifest_inputs}, {"outputs", outputs}};
+  if (!checkpoint.name.empty()) {
+    json& urls = manifest["checkpoint"];
+    TY_ASSIGN_OR_RETURN(urls["get"], presign_key(checkpoint_key(checkpoint.name), "GET"));
+    TY_ASSIGN_OR_RETURN(urls["put"], presign_key(checkpoint_key(checkpoint.name), "PUT"));
+    if (!checkpoint.restore_from.empty()) {
+      TY_ASSIGN_OR_RETURN(urls["restore_from"],
+                          presign_key(checkpoint_key(checkpoint.restore_from), "GET"));
+    }
+  }
+  Logger("app").info("job={} staged {} input files under key={} (URLs valid {} s){}", job_name,
+                     inputs.size(), StoreKey(job_name, ""), expires.count(),
+                     checkpoint.name.empty() ? "" : " checkpoint=" + checkpoint.name);
+  return manifest.dump();
 }
 
 Status ObjectStoreStaging::Fetch(const std::string& job_name, const std::string& name,

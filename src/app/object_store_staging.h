@@ -1,7 +1,8 @@
 // ObjectStoreStaging: JobStaging over the server's object store (docs/slurm.md, "Object-store
 // staging"). A job's input goes to <job prefix><job>/in/<path>, its outputs come back to
-// <job prefix><job>/out/<name>, and the nodes reach them by presigned URLs, minted one of two
-// ways:
+// <job prefix><job>/out/<name>, a checkpoint's one archive to
+// <checkpoints prefix><name>/checkpoints.tar.gz (where it outlives its jobs), and the nodes
+// reach them by presigned URLs, minted one of two ways:
 //   - kS3Endpoint: trainyard's own S3 endpoint serves the store; the objects lie in its bucket
 //     `bucket` (s3://<bucket>/jobs/<job>/..., the SageMaker endpoint's jobs under
 //     sagemaker-jobs/), and the URLs are signed with the endpoint's key pair for
@@ -35,6 +36,9 @@ struct ObjectStoreStagingOptions {
   // Each job's objects lie under <jobs_prefix><job>/: one prefix per job namespace (the
   // SageMaker endpoint's jobs may be named as the REST API's).
   std::string jobs_prefix = "jobs/";
+  // Each checkpoint's archive is <checkpoints_prefix><name>/checkpoints.tar.gz, kept after its
+  // job's objects are removed (a retry, a requeue, a promoted trial restore it).
+  std::string checkpoints_prefix = "checkpoints/";
 };
 
 class ObjectStoreStaging : public executor::JobStaging {
@@ -42,19 +46,21 @@ class ObjectStoreStaging : public executor::JobStaging {
   explicit ObjectStoreStaging(ObjectStoreStagingOptions options) : options_(std::move(options)) {}
 
   Result<std::string> Publish(const std::string& job_name, const std::vector<InputFile>& inputs,
-                              std::chrono::seconds expires) override;
+                              std::chrono::seconds expires,
+                              const executor::CheckpointSpec& checkpoint) override;
   Status Fetch(const std::string& job_name, const std::string& name,
                const std::filesystem::path& target) override;
   Status Remove(const std::string& job_name) override;
 
  private:
   Status EnsureBucket();
+  // The key in the store of a staging object ("jobs/<job>/in/...", "checkpoints/<name>/...").
+  std::string StoreKey(const std::string& staging_key) const;
   // The key in the store of the job's staging object `relative` ("in/...", "out/...").
   std::string StoreKey(const std::string& job_name, const std::string& relative) const;
-  // The URL by which the job's wrapper sends `method` for that object.
-  Result<std::string> Presign(const std::string& job_name, const std::string& relative,
-                              const std::string& method, TimePoint now,
-                              std::chrono::seconds expires) const;
+  // The URL by which the job's wrapper sends `method` for a staging object.
+  Result<std::string> Presign(const std::string& staging_key, const std::string& method,
+                              TimePoint now, std::chrono::seconds expires) const;
 
   ObjectStoreStagingOptions options_;
 };

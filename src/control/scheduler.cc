@@ -948,6 +948,19 @@ Result<metadata::ClaimResult::Outcome> Scheduler::Submit(JobRecord job, const Sw
   }
   spec.code_source = *code;
   spec.command = request.command;
+  // By the job's name, not the attempt's: a retry restores what the attempt before it stored.
+  spec.checkpoint.name = job.name;
+  if (request.search.hyperband) {
+    // A promotion continues from the checkpoint of the job it was promoted from.
+    Result<std::vector<metadata::JobRecord>> jobs = SweepJobs(job.sweep_id);
+    if (jobs.ok()) {
+      spec.checkpoint.restore_from =
+          PromotionParent(*jobs, job, request.search.hyperband->resource);
+    }
+    WarnIfFailed("control", jobs.status(),
+                 "job={} starts afresh: the sweep's jobs could not be read for its promotion",
+                 job.name);
+  }
   spec.artifact_dir = ArtifactDir(job.executor, job.executor_job_name);
   if (options_.complete_job_spec) {
     if (Status completed = options_.complete_job_spec(request, spec); !completed.ok()) {

@@ -229,6 +229,8 @@ class Scheduler {
   // Read again when another server added the sweep's next jobs first (at most three tries).
   Status SuggestForSearch(const std::string& sweep_id, bool* done,
                           const metadata::JobRecord* ending = nullptr);
+  // Every job of the sweep, by index.
+  Result<std::vector<metadata::JobRecord>> SweepJobs(const std::string& sweep_id);
   // One try: FailedPrecondition when another server added jobs since the sweep was read.
   Status SuggestOnce(const std::string& sweep_id, const SweepRequest& request, bool* done,
                      const metadata::JobRecord* ending);

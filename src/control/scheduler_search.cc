@@ -160,6 +160,23 @@ Status Scheduler::SuggestForSearch(const std::string& sweep_id, bool* done,
   }
 }
 
+Result<std::vector<metadata::JobRecord>> Scheduler::SweepJobs(const std::string& sweep_id) {
+  std::vector<metadata::JobRecord> jobs;
+  metadata::JobFilter filter;
+  filter.sweep_id = sweep_id;
+  filter.limit = 1000;
+  while (true) {
+    TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
+    jobs.insert(jobs.end(), page.jobs.begin(), page.jobs.end());
+    if (!page.truncated || page.jobs.empty()) break;
+    filter.after_queue_position = page.jobs.back().queue_position;
+  }
+  std::sort(
+      jobs.begin(), jobs.end(),
+      [](const metadata::JobRecord& a, const metadata::JobRecord& b) { return a.index < b.index; });
+  return jobs;
+}
+
 Status Scheduler::SuggestOnce(const std::string& sweep_id, const SweepRequest& request, bool* done,
                               const metadata::JobRecord* ending) {
   // Counted first: most passes find the search's slots full, or a job still queued.
@@ -182,19 +199,7 @@ Status Scheduler::SuggestOnce(const std::string& sweep_id, const SweepRequest& r
   }
   if (count_of("Queued") > 0 || active >= SearchSlots(request)) return Status::Ok();
 
-  std::vector<metadata::JobRecord> jobs;
-  metadata::JobFilter filter;
-  filter.sweep_id = sweep_id;
-  filter.limit = 1000;
-  while (true) {
-    TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
-    jobs.insert(jobs.end(), page.jobs.begin(), page.jobs.end());
-    if (!page.truncated || page.jobs.empty()) break;
-    filter.after_queue_position = page.jobs.back().queue_position;
-  }
-  std::sort(
-      jobs.begin(), jobs.end(),
-      [](const metadata::JobRecord& a, const metadata::JobRecord& b) { return a.index < b.index; });
+  TY_ASSIGN_OR_RETURN(std::vector<metadata::JobRecord> jobs, SweepJobs(sweep_id));
   if (ending) {
     for (metadata::JobRecord& job : jobs) {
       if (job.name == ending->name) job = *ending;

@@ -1,6 +1,8 @@
 #include "control/sweep_search.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <map>
 
 #include "control/job_tokens.h"
 #include "core/job_status.h"
@@ -77,6 +79,39 @@ std::vector<core::Trial> TrialsOf(const std::vector<metadata::JobRecord>& jobs,
     trials.push_back(std::move(trial));
   }
   return trials;
+}
+
+std::string PromotionParent(const std::vector<metadata::JobRecord>& jobs,
+                            const metadata::JobRecord& job, const std::string& resource) {
+  auto resource_of = [&](const metadata::JobRecord& record) -> std::optional<double> {
+    auto found = record.hyperparameters.find(resource);
+    if (found == record.hyperparameters.end()) return std::nullopt;
+    char* end = nullptr;
+    double value = std::strtod(found->second.c_str(), &end);
+    if (end == found->second.c_str() || *end != '\0') return std::nullopt;
+    return value;
+  };
+  auto others_of = [&](const metadata::JobRecord& record) {
+    std::map<std::string, std::string> others = record.hyperparameters;
+    others.erase(resource);
+    return others;
+  };
+  const std::optional<double> own = resource_of(job);
+  if (!own) return "";
+  const std::map<std::string, std::string> configuration = others_of(job);
+  std::string parent;
+  double parent_resource = 0;
+  for (const metadata::JobRecord& candidate : jobs) {
+    std::optional<double> given = resource_of(candidate);
+    if (candidate.name == job.name || candidate.status != core::JobStatus::kCompleted || !given ||
+        *given >= *own || (!parent.empty() && *given <= parent_resource) ||
+        others_of(candidate) != configuration) {
+      continue;
+    }
+    parent = candidate.name;
+    parent_resource = *given;
+  }
+  return parent;
 }
 
 }  // namespace trainyard::control

@@ -39,4 +39,11 @@ Result<std::optional<core::Suggestion>> SuggestAfter(const SweepRequest& request
 std::vector<core::Trial> TrialsOf(const std::vector<metadata::JobRecord>& jobs,
                                   const std::optional<core::Objective>& objective);
 
+// The job a Hyperband job continues (docs/search.md, "Hyperband"): of the sweep's `jobs`, the
+// Completed one with the same hyperparameters but the `resource` one, the largest resource below
+// `job`'s, whose checkpoint the job starts from (executor::CheckpointSpec::restore_from), so that
+// a promotion trains only the resource it adds. Empty: none (a job of a bracket's first rung).
+std::string PromotionParent(const std::vector<metadata::JobRecord>& jobs,
+                            const metadata::JobRecord& job, const std::string& resource);
+
 }  // namespace trainyard::control

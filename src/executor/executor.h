@@ -30,6 +30,17 @@ enum class TrainerKind {
   kImageOrCommand,  // either; a command runs inside the executor's default image
 };
 
+// Where the job's checkpoint dir (/opt/ml/checkpoints, job.json's checkpoint_dir) is kept between
+// its runs (docs/checkpoints.md): restored before its code starts, stored while it runs and at
+// its end. Each executor keeps a checkpoint by its name in a place of its own that outlives the
+// job's root: a retry, a requeue, a restart and a resume of the same name find it again.
+struct CheckpointSpec {
+  std::string name;  // the trainyard job's name (a retry's too); empty: not kept
+  // Another checkpoint's name, restored from while this one holds none (a Hyperband trial
+  // promoted from that job); never written. Empty: none.
+  std::string restore_from;
+};
+
 struct JobSpec {
   contract::JobDefinition definition;  // name, hyperparameters, channels, limits, environment
   std::string sweep_id;  // the sweep the job belongs to, for backends that label their jobs
@@ -45,6 +56,7 @@ struct JobSpec {
   // Passed to the job's wrapper but never written into its config files (the job token).
   std::map<std::string, std::string> secret_environment;
   std::chrono::milliseconds stop_grace_period{120'000};
+  CheckpointSpec checkpoint;
 };
 
 struct JobDescription {

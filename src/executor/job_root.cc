@@ -178,6 +178,20 @@ void RemoveLeftover(const fs::path& path) {
   }
 }
 
+fs::path CheckpointStoreRoot(const fs::path& work_dir) {
+  return work_dir / ".checkpoints";
+}
+
+void AddCheckpointVariables(const JobSpec& spec, const fs::path& store_root,
+                            std::map<std::string, std::string>* environment) {
+  if (spec.checkpoint.name.empty()) return;
+  (*environment)["TRAINYARD_CHECKPOINT_STORE"] = (store_root / spec.checkpoint.name).string();
+  if (!spec.checkpoint.restore_from.empty()) {
+    (*environment)["TRAINYARD_CHECKPOINT_RESTORE_FROM"] =
+        (store_root / spec.checkpoint.restore_from).string();
+  }
+}
+
 Result<std::vector<fs::path>> RecordedJobStates(const fs::path& work_dir) {
   std::error_code error;
   fs::directory_iterator entries(work_dir, error);
@@ -187,6 +201,8 @@ Result<std::vector<fs::path>> RecordedJobStates(const fs::path& work_dir) {
   std::vector<fs::path> states;
   for (const fs::directory_entry& entry : entries) {
     if (!entry.is_directory(error)) continue;
+    // Not a job's: the checkpoints (CheckpointStoreRoot), which outlive their jobs.
+    if (entry.path().filename().string().starts_with(".")) continue;
     fs::path state_file = entry.path() / kExecutorStateFileName;
     if (!fs::is_regular_file(state_file, error)) {
       // A job is recorded at its first step, before any launch: without a record nothing ran.

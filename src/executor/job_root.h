@@ -58,6 +58,19 @@ void PackArtifacts(const contract::MlRoot& root, const std::filesystem::path& de
 // archive::PackTarGz, "training.log.tmp.<pid>.<n>" of CopyFileAtomic), never an artifact.
 bool IsArtifactTemporary(const std::string& name);
 
+// Where an executor whose jobs share its work dir's filesystem keeps its checkpoints
+// (CheckpointSpec), one directory per name: <work_dir>/.checkpoints, outside every job's
+// directory (no job name starts with a dot), so that a checkpoint outlives the job's root, and a
+// restart leaves it alone.
+std::filesystem::path CheckpointStoreRoot(const std::filesystem::path& work_dir);
+
+// trainyard-wrap's variables for the spec's checkpoint in shared-directory mode:
+// TRAINYARD_CHECKPOINT_STORE and TRAINYARD_CHECKPOINT_RESTORE_FROM, directories under
+// `store_root` (CheckpointStoreRoot, or where a container sees it).
+// Nothing for a spec without a checkpoint.
+void AddCheckpointVariables(const JobSpec& spec, const std::filesystem::path& store_root,
+                            std::map<std::string, std::string>* environment);
+
 // Where an executor that keeps its jobs across restarts (local with detach_jobs, container)
 // records each job: <work_dir>/<job>/executor-state.json, rewritten atomically.
 inline constexpr char kExecutorStateFileName[] = "executor-state.json";

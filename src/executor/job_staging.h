@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "executor/executor.h"
 
 namespace trainyard::executor {
 
@@ -26,11 +27,14 @@ class JobStaging {
   virtual ~JobStaging() = default;
 
   // Stores `inputs` for job `job_name` and returns the staging manifest's JSON text: a GET URL
-  // (with size and SHA-256) per input, a PUT URL per output the wrapper sends back, each valid
-  // for `expires`. Errors: a source that cannot be read, the store failing.
+  // (with size and SHA-256) per input, a PUT URL per output the wrapper sends back, and, for a
+  // `checkpoint` with a name, a GET and a PUT URL of its one archive (and a GET of the archive
+  // of checkpoint.restore_from), each valid for `expires`. The checkpoint's archive outlives
+  // Remove. Errors: a source that cannot be read, the store failing.
   virtual Result<std::string> Publish(const std::string& job_name,
                                       const std::vector<InputFile>& inputs,
-                                      std::chrono::seconds expires) = 0;
+                                      std::chrono::seconds expires,
+                                      const CheckpointSpec& checkpoint) = 0;
   // Copies the output `name` that the job's wrapper uploaded ("trainyard-exit.json",
   // "model.tar.gz", ...) to `target`. NotFound when it never arrived.
   virtual Status Fetch(const std::string& job_name, const std::string& name,

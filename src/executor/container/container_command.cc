@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "executor/job_root.h"
+
 namespace trainyard::executor {
 namespace {
 
@@ -33,6 +35,20 @@ std::string CallbackUrl(const ContainerExecutorOptions& options, const JobSpec& 
 }
 
 }  // namespace
+
+std::vector<std::filesystem::path> HostCheckpointStores(const ContainerExecutorOptions& options,
+                                                        const JobSpec& spec) {
+  std::vector<std::filesystem::path> stores;
+  const std::filesystem::path root =
+      CheckpointStoreRoot(std::filesystem::absolute(options.work_dir));
+  if (spec.checkpoint.name.empty()) return stores;
+  stores.push_back(root / spec.checkpoint.name);
+  if (!spec.checkpoint.restore_from.empty() &&
+      spec.checkpoint.restore_from != spec.checkpoint.name) {
+    stores.push_back(root / spec.checkpoint.restore_from);
+  }
+  return stores;
+}
 
 std::string ContainerName(const ContainerExecutorOptions& options, const std::string& job_name) {
   return options.container_name_prefix + job_name;
@@ -78,6 +94,7 @@ std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorO
   environment["TRAINING_JOB_NAME"] = spec.definition.job_name;
   environment["TRAINYARD_STOP_GRACE_SECONDS"] = Seconds(spec.stop_grace_period);
   environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] = Seconds(options.progress_interval);
+  AddCheckpointVariables(spec, kContainerCheckpointStores, &environment);
   return environment;
 }
 
@@ -118,6 +135,13 @@ std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& o
   if (!options.cpus.empty()) argv.insert(argv.end(), {"--cpus", options.cpus});
   if (!options.memory.empty()) argv.insert(argv.end(), {"--memory", options.memory});
   argv.insert(argv.end(), {"--volume", host_root.string() + ":" + kContainerMlRoot});
+  std::vector<std::filesystem::path> stores = HostCheckpointStores(options, spec);
+  for (size_t i = 0; i < stores.size(); ++i) {
+    // The job writes its own checkpoints; the one it restores from is another job's.
+    argv.insert(argv.end(),
+                {"--volume", stores[i].string() + ":" + kContainerCheckpointStores + "/" +
+                                 stores[i].filename().string() + (i == 0 ? "" : ":ro")});
+  }
   for (const auto& [key, value] : ContainerEnvironment(options, spec)) {
     argv.insert(argv.end(), {"--env", key + "=" + value});
   }

@@ -38,6 +38,15 @@ namespace trainyard::executor {
 
 // Where the job root is mounted inside the container.
 inline constexpr char kContainerMlRoot[] = "/opt/ml";
+// Where the job's checkpoint store (CheckpointStoreRoot(work_dir)/<name>) is mounted, and the
+// one it restores from (read only), for trainyard-wrap's TRAINYARD_CHECKPOINT_* variables.
+inline constexpr char kContainerCheckpointStores[] = "/opt/trainyard/checkpoint-stores";
+
+// The checkpoint stores of `spec` on the host, each to be mounted at
+// kContainerCheckpointStores/<name>: its own, then the one it restores from. Empty without a
+// checkpoint.
+std::vector<std::filesystem::path> HostCheckpointStores(const ContainerExecutorOptions& options,
+                                                        const JobSpec& spec);
 
 // options.container_name_prefix + the job name ("trainyard-<job>"): job names are already
 // valid container names.

@@ -60,6 +60,45 @@ TEST(ContainerCommandTest, PlainJobRunsTrainWithoutNetwork) {
                     {"localhost/trainer:1", "train", "--", "sh", "-c", "echo hi"}}));
 }
 
+// The job's checkpoint store is mounted beside its root, the store it restores from read only, and
+// trainyard-wrap finds both through its variables (docs/checkpoints.md).
+TEST(ContainerCommandTest, ACheckpointedJobGetsItsStoresMounted) {
+  JobSpec spec = Spec();
+  spec.checkpoint = {.name = "digits", .restore_from = "digits-parent"};
+  EXPECT_EQ(ContainerRunArguments(Options(), spec, "/work/digits-001/ml"),
+            Concat({kRunHead,
+                    {"--stop-timeout",
+                     "125",
+                     "--timeout",
+                     "86585",
+                     "--pull",
+                     "never",
+                     "--network",
+                     "none",
+                     "--volume",
+                     "/work/digits-001/ml:/opt/ml",
+                     "--volume",
+                     "/data/container-jobs/.checkpoints/digits:/opt/trainyard/checkpoint-stores/"
+                     "digits",
+                     "--volume",
+                     "/data/container-jobs/.checkpoints/digits-parent:/opt/trainyard/"
+                     "checkpoint-stores/digits-parent:ro",
+                     "--env",
+                     "MODE=fast",
+                     "--env",
+                     "TRAINING_JOB_NAME=digits-001",
+                     "--env",
+                     "TRAINYARD_CHECKPOINT_RESTORE_FROM=/opt/trainyard/checkpoint-stores/"
+                     "digits-parent",
+                     "--env",
+                     "TRAINYARD_CHECKPOINT_STORE=/opt/trainyard/checkpoint-stores/digits",
+                     "--env",
+                     "TRAINYARD_PROGRESS_INTERVAL_SECONDS=1.000000",
+                     "--env",
+                     "TRAINYARD_STOP_GRACE_SECONDS=120.000000"},
+                    {"localhost/trainer:1", "train"}}));
+}
+
 TEST(ContainerCommandTest, LoopbackCallbackUsesHostNetworkAndPassesTheTokenByName) {
   JobSpec spec = Spec();
   spec.definition.training_image = "localhost/other:2";

@@ -411,6 +411,10 @@ Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
 Status ContainerExecutor::Launch(Job& job) {
   const JobSpec& spec = job.spec;
   TY_ASSIGN_OR_RETURN(std::string image_id, ResolveImage(job));
+  // A volume's directory must exist before the runtime mounts it.
+  for (const fs::path& store : HostCheckpointStores(options_, spec)) {
+    TY_RETURN_IF_ERROR(MakeDirectories(store));
+  }
   std::vector<std::string> argv = ContainerRunArguments(options_, spec, job.root.root(), image_id);
   std::vector<std::string> environment = RuntimeEnvironment(spec);
   environment.push_back(std::string(kLaunchMarker) + "=" + job.root.root().string());

@@ -103,6 +103,7 @@ void LocalExecutor::WrapperInvocation(const Job& job, std::vector<std::string>* 
       std::to_string(static_cast<double>(spec.stop_grace_period.count()) / 1000.0);
   environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] =
       std::to_string(static_cast<double>(options_.progress_interval.count()) / 1000.0);
+  AddCheckpointVariables(spec, CheckpointStoreRoot(fs::absolute(options_.work_dir)), &environment);
   *environment_entries = FormatEnvironment(environment);
 }
 

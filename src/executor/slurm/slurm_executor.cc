@@ -128,6 +128,12 @@ Status SlurmExecutor::Launch(Job& base_job) {
       std::to_string(static_cast<double>(spec.stop_grace_period.count()) / 1000.0);
   environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] =
       std::to_string(static_cast<double>(options_.progress_interval.count()) / 1000.0);
+  // Shared-directory mode: the checkpoints lie in the shared work dir; object-store staging:
+  // behind the manifest's URLs.
+  if (!object_store_staging()) {
+    AddCheckpointVariables(spec, CheckpointStoreRoot(recorded_jobs_options().work_dir),
+                           &environment);
+  }
   SlurmSubmission submission;
   std::vector<std::string> passed = SlurmJobVariables();
   for (const auto& [key, value] : spec.secret_environment) {
@@ -392,7 +398,7 @@ Result<std::string> SlurmExecutor::PublishInput(const Job& job) {
                  options_.staging_url_margin;
   expires = std::min<std::chrono::seconds>(expires, std::chrono::hours(24 * 7));
   TY_ASSIGN_OR_RETURN(std::string manifest,
-                      options_.job_staging->Publish(job.name(), inputs, expires));
+                      options_.job_staging->Publish(job.name(), inputs, expires, spec.checkpoint));
   if (manifest.size() > kManifestLimit) {
     return InvalidArgument("the job's input is " + std::to_string(inputs.size()) +
                            " files, too many for object-store staging (a manifest of " +
