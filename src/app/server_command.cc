@@ -159,10 +159,12 @@ std::string UrlHost(const std::string& host) {
 // Object-store staging of Slurm jobs (docs/slurm.md): through the object store's own presigned
 // URLs where it mints them (an s3:// store, with its credentials), else through the S3 endpoint
 // (its key pair, and its URL as the compute nodes reach it). Each job's objects under
-// <jobs_prefix><job>/ of the staging bucket (or of the store's staging/).
+// <jobs_prefix><job>/ of the staging bucket (or of the store's staging/), each checkpoint under
+// <checkpoints_prefix><name>/.
 Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
     const ServerOptions& options, storage::ObjectStore& objects,
-    const std::optional<server::S3KeyPair>& keys, const std::string& jobs_prefix) {
+    const std::optional<server::S3KeyPair>& keys, const std::string& jobs_prefix,
+    const std::string& checkpoints_prefix) {
   if (storage::UrlPresigner* presigner = storage::PresignerOf(objects)) {
     // A bad endpoint, or credentials that cannot be had, stop the server now, not each job.
     auto probe = presigner->PresignedUrl("staging/probe", "GET", std::chrono::seconds(60),
@@ -175,7 +177,8 @@ Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
         ObjectStoreStagingOptions{.signer = ObjectStoreStagingOptions::Signer::kStore,
                                   .objects = &objects,
                                   .endpoint_url = options.slurm.staging_endpoint,
-                                  .jobs_prefix = jobs_prefix}));
+                                  .jobs_prefix = jobs_prefix,
+                                  .checkpoints_prefix = checkpoints_prefix}));
   }
   if (options.s3_host.empty() || !keys) {
     return FailedPrecondition(
@@ -201,7 +204,8 @@ Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
                                 .endpoint_url = endpoint,
                                 .bucket = options.slurm.staging_bucket,
                                 .credentials = {keys->access_key_id, keys->secret_access_key, ""},
-                                .jobs_prefix = jobs_prefix}));
+                                .jobs_prefix = jobs_prefix,
+                                .checkpoints_prefix = checkpoints_prefix}));
 }
 
 int Serve(ServerOptions options) {
@@ -278,7 +282,7 @@ int Serve(ServerOptions options) {
   if (!executor_settings.ok()) return Fail(executor_settings.status());
   if (executor_settings->slurm &&
       executor_settings->slurm->executor.staging == executor::SlurmStaging::kObjectStore) {
-    auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "jobs/");
+    auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "jobs/", "checkpoints/");
     if (!staging.ok()) return Fail(staging.status().WithContext("slurm_staging object-store"));
     executor_settings->slurm->executor.job_staging = std::move(staging).value();
   }
@@ -380,13 +384,22 @@ int Serve(ServerOptions options) {
       // The endpoint's Slurm jobs stage their files apart from the REST API's.
       ExecutorSettings endpoint_executors = *executor_settings;
       if (endpoint_executors.slurm && endpoint_executors.slurm->executor.job_staging) {
-        auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/");
+        auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/",
+                                          "sagemaker-checkpoints/");
         if (!staging.ok()) return Fail(staging.status().WithContext("SageMaker endpoint"));
         endpoint_executors.slurm->executor.job_staging = std::move(staging).value();
       }
+      // Its jobs reach the S3 endpoint where the staging's nodes do, else on this machine.
+      std::string jobs_s3_url = options.slurm.staging_endpoint;
+      if (jobs_s3_url.empty() && s3_server) {
+        const std::string host = UrlHost(options.s3_host);
+        jobs_s3_url = "http://" +
+                      (host == "0.0.0.0" || host == "[::]" ? std::string("127.0.0.1") : host) +
+                      ":" + std::to_string(s3_server->port());
+      }
       auto started_endpoint =
           SageMakerEndpoint::Start(options, **objects, *keys, endpoint_executors, kill_at_step,
-                                   secret_mask, scheduling.owner_id);
+                                   secret_mask, scheduling.owner_id, jobs_s3_url);
       if (!started_endpoint.ok())
         return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();

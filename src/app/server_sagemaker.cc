@@ -1,6 +1,7 @@
 #include "app/server_sagemaker.h"
 
 #include "aws/credentials_chain.h"
+#include "aws/presigned_url.h"
 #include "aws/shared_files_provider.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -61,7 +62,7 @@ executor::SageMakerExecutorOptions SageMakerExecutorOptionsFrom(
 Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
     const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
     const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask,
-    const std::string& replica_id) {
+    const std::string& replica_id, const std::string& jobs_s3_url) {
   std::unique_ptr<SageMakerEndpoint> endpoint(new SageMakerEndpoint());
   const SageMakerSettings& settings = options.sagemaker;
   server::SageMakerApiOptions api;
@@ -72,6 +73,26 @@ Result<std::unique_ptr<SageMakerEndpoint>> SageMakerEndpoint::Start(
   api.max_running = options.max_running;
   api.on_step = std::move(on_step);
   api.secret_mask = secret_mask;
+  if (!jobs_s3_url.empty()) {
+    api.presign_checkpoint = [jobs_s3_url, keys](
+                                 const std::string& bucket, const std::string& key,
+                                 std::chrono::seconds expires) -> Result<server::PresignedPair> {
+      const TimePoint now = std::chrono::system_clock::now();
+      const aws::Credentials credentials{keys.access_key_id, keys.secret_access_key, ""};
+      server::PresignedPair urls;
+      for (auto [method, url] : {std::pair<const char*, std::string*>{"GET", &urls.get_url},
+                                 std::pair<const char*, std::string*>{"PUT", &urls.put_url}}) {
+        TY_ASSIGN_OR_RETURN(*url, aws::PresignObjectUrl({.endpoint = jobs_s3_url,
+                                                         .bucket = bucket,
+                                                         .key = key,
+                                                         .method = method,
+                                                         .signed_at = now,
+                                                         .expires = expires},
+                                                        credentials));
+      }
+      return urls;
+    };
+  }
   // The endpoint's jobs run on an executor of their own, configured as the server's, with their
   // job roots apart from the REST API's jobs.
   ExecutorSettings executors = server_executors;

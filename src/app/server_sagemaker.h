@@ -45,10 +45,12 @@ class SageMakerEndpoint {
   // `on_step` reaches the endpoint's job table (tests/fault_injection_test.cc). `secret_mask`:
   // the server's secrets, masked in its jobs' logs and failure reasons. `replica_id`: the
   // server's name among the replicas sharing its metadata (the owner of the jobs it claims).
+  // `jobs_s3_url`: the S3 endpoint's address as the endpoint's jobs reach it, for their
+  // CheckpointConfig (docs/checkpoints.md); empty: none.
   static Result<std::unique_ptr<SageMakerEndpoint>> Start(
       const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
       const ExecutorSettings& server_executors, StepHook on_step, const SecretMask& secret_mask,
-      const std::string& replica_id);
+      const std::string& replica_id, const std::string& jobs_s3_url);
   ~SageMakerEndpoint();  // stops listening and following; running jobs go on
   uint16_t port() const { return http_->port(); }
 

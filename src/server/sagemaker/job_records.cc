@@ -85,7 +85,43 @@ Status CompleteJobSpec(const control::SweepRequest& request, bool executor_runs_
   built.channel_sources = std::move(spec.channel_sources);
   built.code_source = std::move(spec.code_source);
   built.artifact_dir = std::move(spec.artifact_dir);
+  built.checkpoint = std::move(spec.checkpoint);
   spec = std::move(built);
+  return Status::Ok();
+}
+
+Status KeepCheckpointAtS3Uri(const json& client_request, const CheckpointPresigner& presign,
+                             executor::JobSpec& spec) {
+  const json config = client_request.is_object()
+                          ? client_request.value("CheckpointConfig", json::object())
+                          : json::object();
+  if (!presign || !config.is_object() || !config.value("S3Uri", json()).is_string()) {
+    return Status::Ok();
+  }
+  const std::string uri = config["S3Uri"].get<std::string>();
+  std::optional<S3Location> location = ParseS3Uri(uri);
+  if (!location) {
+    return InvalidArgument("CheckpointConfig.S3Uri '" + uri + "': not an s3://bucket/prefix URI");
+  }
+  const std::string local_path = config.value("LocalPath", json("/opt/ml/checkpoints")).is_string()
+                                     ? config.value("LocalPath", "/opt/ml/checkpoints")
+                                     : "";
+  if (local_path != "/opt/ml/checkpoints" && local_path != "/opt/ml/checkpoints/") {
+    return InvalidArgument("CheckpointConfig.LocalPath '" + local_path +
+                           "': only /opt/ml/checkpoints is kept (job.json's checkpoint_dir)");
+  }
+  std::string key = location->prefix;
+  if (!key.empty() && key.back() != '/') key += '/';
+  key += "checkpoints.tar.gz";
+  // Valid while the job may run: its max runtime, its grace, and a day in the queue.
+  auto expires = std::chrono::seconds(spec.definition.max_runtime_seconds) +
+                 std::chrono::ceil<std::chrono::seconds>(spec.stop_grace_period) +
+                 std::chrono::hours(24);
+  expires = std::min<std::chrono::seconds>(expires, std::chrono::hours(24 * 7));
+  TY_ASSIGN_OR_RETURN(PresignedPair urls, presign(location->bucket, key, expires));
+  spec.secret_environment["TRAINYARD_CHECKPOINT_URLS"] =
+      json{{"get", urls.get_url}, {"put", urls.put_url}}.dump();
+  spec.checkpoint = {};  // kept at the URI instead of by the job's name
   return Status::Ok();
 }
 

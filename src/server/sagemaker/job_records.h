@@ -11,6 +11,7 @@
 #include "control/sweep_request.h"
 #include "executor/executor.h"
 #include "metadata/metadata_store.h"
+#include "server/sagemaker/sagemaker_api.h"
 #include "server/sagemaker/training_job_document.h"
 
 namespace trainyard::server::sagemaker {
@@ -33,6 +34,15 @@ control::SweepRequest SweepRequestFor(const nlohmann::json& request,
 // BuildJobSpec makes it; channel sources and the artifact dir stay the scheduler's.
 Status CompleteJobSpec(const control::SweepRequest& request, bool executor_runs_image,
                        executor::JobSpec& spec);
+
+// CheckpointConfig (docs/checkpoints.md): the job's checkpoint archive is the object
+// <S3Uri>/checkpoints.tar.gz of the S3 endpoint's buckets, reached by the job's wrapper through
+// a presigned GET and PUT (TRAINYARD_CHECKPOINT_URLS, in the spec's secret environment), so that
+// every job given the same S3Uri restores it, as on SageMaker. Nothing without CheckpointConfig
+// or without `presign`. InvalidArgument naming the field for an S3Uri that is not s3://bucket/...
+// or a LocalPath other than /opt/ml/checkpoints.
+Status KeepCheckpointAtS3Uri(const nlohmann::json& client_request,
+                             const CheckpointPresigner& presign, executor::JobSpec& spec);
 
 // The job as DescribeTrainingJob shows it: SageMaker's status messages, the metrics the job
 // reported (timed at its last change), `echoed` as its request.

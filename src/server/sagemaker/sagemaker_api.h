@@ -56,6 +56,15 @@ namespace sagemaker {
 class TrainingJobs;
 }
 
+// A presigned GET and PUT URL of the S3 endpoint's object `key` of `bucket`, as the endpoint's
+// jobs reach the endpoint, valid for `expires`.
+struct PresignedPair {
+  std::string get_url;
+  std::string put_url;
+};
+using CheckpointPresigner = std::function<Result<PresignedPair>(
+    const std::string& bucket, const std::string& key, std::chrono::seconds expires)>;
+
 struct SageMakerApiOptions {
   storage::ObjectStore* objects = nullptr;  // the S3 endpoint's store; not owned
   executor::Executor* executor = nullptr;   // runs the jobs (local or container); not owned
@@ -91,6 +100,10 @@ struct SageMakerApiOptions {
   std::string owner_id = "local";
   std::chrono::milliseconds lease_duration{30'000};
   bool spread_claims = false;
+  // A job with CheckpointConfig keeps /opt/ml/checkpoints at <S3Uri>/checkpoints.tar.gz in the
+  // S3 endpoint's store, through URLs this mints (docs/checkpoints.md). Empty: the endpoint has
+  // no address its jobs reach, and its jobs keep their checkpoints by name, as the REST API's.
+  CheckpointPresigner presign_checkpoint;
 };
 
 // The body of the answers that the SageMaker listener's HttpServer writes by itself

@@ -195,7 +195,9 @@ TEST(JobRecordsTest, ARequestIsASweepOfOneJobWithItsChannelsAndOutputsInTheS3Sto
   spec.definition.job_name = "job-1";
   spec.channel_sources["training"] = "/staged/training";
   spec.artifact_dir = "/work/job-1/artifacts";
+  spec.checkpoint.name = "job-1";
   ASSERT_TRUE(CompleteJobSpec(*stored, false, spec).ok());
+  EXPECT_EQ(spec.checkpoint.name, "job-1") << "the scheduler's checkpoint stays";
   EXPECT_EQ(spec.secret_environment.at("TRAINYARD_JOB_TOKEN"), "secret-token");
   EXPECT_EQ(spec.definition.environment.count("TRAINYARD_JOB_TOKEN"), 0u);
   EXPECT_EQ(spec.definition.channels[0].content_type, "text/csv");
@@ -212,6 +214,45 @@ TEST(JobRecordsTest, ARequestIsASweepOfOneJobWithItsChannelsAndOutputsInTheS3Sto
   EXPECT_EQ(image_spec.definition.container_entrypoint,
             (std::vector<std::string>{"python3", "train.py"}));
   EXPECT_TRUE(image_spec.command.empty());
+}
+
+// CheckpointConfig: the job's checkpoint archive is <S3Uri>/checkpoints.tar.gz, reached through
+// presigned URLs in the job's secret environment, valid while the job may run.
+TEST(KeepCheckpointAtS3UriTest, GivesTheJobUrlsOfTheArchiveAtItsS3Uri) {
+  std::string bucket, key;
+  std::chrono::seconds expires{};
+  CheckpointPresigner presign = [&](const std::string& b, const std::string& k,
+                                    std::chrono::seconds e) -> Result<PresignedPair> {
+    bucket = b, key = k, expires = e;
+    return PresignedPair{"http://s3/" + k + "?get", "http://s3/" + k + "?put"};
+  };
+  executor::JobSpec spec;
+  spec.definition.max_runtime_seconds = 3600;
+  spec.stop_grace_period = std::chrono::seconds(120);
+  spec.checkpoint.name = "job-1";
+  json request = {{"CheckpointConfig", {{"S3Uri", "s3://bkt/runs/7"}}}};
+  ASSERT_TRUE(KeepCheckpointAtS3Uri(request, presign, spec).ok());
+  EXPECT_EQ(bucket, "bkt");
+  EXPECT_EQ(key, "runs/7/checkpoints.tar.gz");
+  EXPECT_EQ(expires, std::chrono::seconds(3600 + 120 + 86400));
+  json urls = json::parse(spec.secret_environment.at("TRAINYARD_CHECKPOINT_URLS"));
+  EXPECT_EQ(urls["get"], "http://s3/runs/7/checkpoints.tar.gz?get");
+  EXPECT_EQ(urls["put"], "http://s3/runs/7/checkpoints.tar.gz?put");
+  EXPECT_TRUE(spec.checkpoint.name.empty()) << "kept at the URI, not by name";
+  EXPECT_TRUE(spec.definition.environment.empty()) << "never in the job's config files";
+
+  executor::JobSpec plain;
+  plain.checkpoint.name = "job-2";
+  ASSERT_TRUE(KeepCheckpointAtS3Uri(json{{"RoleArn", "r"}}, presign, plain).ok());
+  EXPECT_EQ(plain.checkpoint.name, "job-2") << "no CheckpointConfig: kept by name";
+  ASSERT_TRUE(KeepCheckpointAtS3Uri(request, nullptr, plain).ok());
+  EXPECT_TRUE(plain.secret_environment.empty());
+
+  Status refused = KeepCheckpointAtS3Uri(
+      json{{"CheckpointConfig", {{"S3Uri", "s3://bkt/x"}, {"LocalPath", "/opt/ml/other"}}}},
+      presign, plain);
+  EXPECT_NE(refused.message().find("CheckpointConfig.LocalPath '/opt/ml/other'"), std::string::npos)
+      << refused.ToString();
 }
 
 TEST(TrainingJobDocumentTest, DocumentsReadBackAsTheyWereWritten) {

@@ -46,9 +46,10 @@ TrainingJobs::TrainingJobs(const SageMakerApiOptions& options) : options_(option
   scheduler.lease_duration = options.lease_duration;
   scheduler.spread_claims = options.spread_claims;
   const bool runs_image = options.executor->RunsImageItself();
-  scheduler.complete_job_spec = [runs_image](const control::SweepRequest& request,
-                                             executor::JobSpec& spec) {
-    return CompleteJobSpec(request, runs_image, spec);
+  scheduler.complete_job_spec = [runs_image, presign = options.presign_checkpoint](
+                                    const control::SweepRequest& request, executor::JobSpec& spec) {
+    TY_RETURN_IF_ERROR(CompleteJobSpec(request, runs_image, spec));
+    return KeepCheckpointAtS3Uri(request.client_request, presign, spec);
   };
   scheduler.submit_directory_key = SubmitDirectoryKey;
   // Only a tuning job's sweep names no job: its jobs are named as SageMaker names them.
