@@ -104,6 +104,7 @@ Hyperparameters ParseHyperparameters(const nlohmann::json& hyperparameters) {
   parsed.learning_rate = PositiveNumber(hyperparameters, "learning_rate", defaults.learning_rate);
   parsed.batch_size = IntAtLeast(hyperparameters, "batch_size", 1, defaults.batch_size);
   parsed.iterations = IntAtLeast(hyperparameters, "iterations", 1, defaults.iterations);
+  parsed.step_delay_ms = IntAtLeast(hyperparameters, "step_delay_ms", 0, defaults.step_delay_ms);
   parsed.seed = static_cast<std::uint64_t>(
       IntegerAtLeast(hyperparameters, "seed", 0, static_cast<long long>(defaults.seed)));
   return parsed;
@@ -124,6 +125,7 @@ JobConfig ParseJobConfig(const nlohmann::json& job) {
   config.output_dir = OptionalPath(job, "output_dir");
   config.progress_file = OptionalPath(job, "progress_file");
   config.failure_file = OptionalPath(job, "failure_file");
+  config.checkpoint_dir = OptionalPath(job, "checkpoint_dir");
   return config;
 }
 

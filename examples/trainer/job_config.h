@@ -15,6 +15,9 @@ struct Hyperparameters {
   int batch_size = 32;
   int iterations = 200;  // number of SGD steps, not epochs
   std::uint64_t seed = 1;
+  // Milliseconds each step waits, as a bigger model's step would take: lets a demonstration (or
+  // a test) stop, requeue or resume a job while it runs. 0: no wait.
+  int step_delay_ms = 0;
 };
 
 struct Channel {
@@ -33,6 +36,9 @@ struct JobConfig {
   std::filesystem::path output_dir;     // empty: no predictions.csv
   std::filesystem::path progress_file;  // empty: no progress lines
   std::filesystem::path failure_file;   // empty: errors go to stderr only
+  // Where the trainer keeps checkpoint.json (its iteration and weights), which trainyard keeps
+  // between runs of the job; empty: no checkpoints.
+  std::filesystem::path checkpoint_dir;
 };
 
 // Hyperparameters arrive typed, but a wrapper may pass 32, 32.0 or "32" alike; all are accepted.

@@ -13,6 +13,7 @@
 #include "job_config.h"
 #include "minibatch_sampler.h"
 #include "softmax_model.h"
+#include "training_job.h"
 
 namespace trainyard::example {
 namespace {
@@ -223,6 +224,42 @@ TEST(MinibatchSamplerTest, SameSeedSameBatchesAndEveryRowOncePerEpoch) {
   EXPECT_EQ(epoch_rows, (std::multiset<std::size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_DOUBLE_EQ(first.epochs(), 1.0);
   EXPECT_EQ(first.Next(4).size(), 4u);
+}
+
+// A run that resumes from a checkpoint continues the iteration count and ends with the very model
+// an unbroken run of as many iterations gives (the batches come from the seed): resuming costs
+// only the iterations not yet trained.
+TEST(TrainingJobTest, AResumedRunEndsWithTheModelOfAnUnbrokenRun) {
+  const auto root = std::filesystem::temp_directory_path() /
+                    ("resume-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  std::filesystem::remove_all(root);
+  auto config_for = [&](const std::string& name, int iterations) {
+    JobConfig config;
+    config.hyperparameters.iterations = iterations;
+    config.hyperparameters.batch_size = 8;
+    config.training = Channel{"training", kDigitsDir, {kDigitsDir / "train.csv"}};
+    config.model_dir = root / name / "model";
+    config.checkpoint_dir = root / name / "checkpoints";
+    return config;
+  };
+  const volatile std::sig_atomic_t no_stop = 0;
+  ASSERT_EQ(RunTrainingJob(config_for("unbroken", 40), no_stop), 0);
+  JobConfig first = config_for("resumed", 15);
+  ASSERT_EQ(RunTrainingJob(first, no_stop), 0);
+  const auto checkpoint = ReadJsonFile(first.checkpoint_dir / "checkpoint.json");
+  EXPECT_EQ(checkpoint["iteration"], 15);
+
+  JobConfig second = config_for("resumed", 40);
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(RunTrainingJob(second, no_stop), 0);
+  const std::string output = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(output.find("resuming from iteration 15"), std::string::npos) << output;
+  EXPECT_EQ(output.find("step=0/"), std::string::npos) << "the count continues: " << output;
+  EXPECT_NE(output.find("step=15/40"), std::string::npos) << output;
+  EXPECT_EQ(ReadJsonFile(root / "resumed" / "model" / "model.json"),
+            ReadJsonFile(root / "unbroken" / "model" / "model.json"));
+  EXPECT_EQ(ReadJsonFile(second.checkpoint_dir / "checkpoint.json")["iteration"], 40);
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "training_job.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -8,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <tuple>
 
 #include "digits_csv.h"
 #include "minibatch_sampler.h"
@@ -78,6 +81,32 @@ void WriteFileAtomically(const std::filesystem::path& path, const std::string& c
   std::filesystem::rename(temporary, path);
 }
 
+// checkpoint.json: the steps done and the weights after them. The batches come from the seed, so
+// a run that resumes at step N draws what an unbroken run draws from step N on.
+constexpr char kCheckpointFile[] = "checkpoint.json";
+
+void WriteCheckpoint(const JobConfig& config, int steps_done, const SoftmaxModel& model) {
+  if (config.checkpoint_dir.empty()) return;
+  nlohmann::ordered_json checkpoint;
+  checkpoint["iteration"] = steps_done;
+  checkpoint["model"] = ModelToJson(model);
+  WriteFileAtomically(config.checkpoint_dir / kCheckpointFile, checkpoint.dump() + "\n");
+}
+
+// The steps already done and the model after them, when the checkpoint dir holds a checkpoint.
+std::optional<std::pair<int, SoftmaxModel>> ReadCheckpoint(const JobConfig& config) {
+  const auto path = config.checkpoint_dir / kCheckpointFile;
+  if (config.checkpoint_dir.empty() || !std::filesystem::exists(path)) return std::nullopt;
+  try {
+    const nlohmann::json checkpoint = ReadJsonFile(path);
+    const int iteration = checkpoint.at("iteration").get<int>();
+    if (iteration < 0) throw std::runtime_error("negative iteration");
+    return std::pair(iteration, ModelFromJson(checkpoint.at("model")));
+  } catch (const std::exception& error) {
+    throw std::runtime_error("checkpoint " + path.string() + ": " + error.what());
+  }
+}
+
 std::string PredictionsCsv(const SoftmaxModel& model, const DigitsDataset& dataset) {
   std::ostringstream csv;
   csv << "row,label,predicted,confidence\n";
@@ -123,9 +152,20 @@ int RunTrainingJob(const JobConfig& config, const volatile std::sig_atomic_t& st
               training.size(), evaluation_summary.c_str(), hyperparameters.learning_rate,
               hyperparameters.batch_size, hyperparameters.iterations,
               static_cast<unsigned long long>(hyperparameters.seed));
-  SoftmaxModel model = StartingModel(config.pretrained);
   ProgressLog progress(config.progress_file);
   MinibatchSampler sampler(training.size(), hyperparameters.seed);
+  SoftmaxModel model;
+  int steps_done = 0;
+  if (auto checkpoint = ReadCheckpoint(config)) {
+    std::tie(steps_done, model) = std::move(*checkpoint);
+    std::printf("resuming from iteration %d\n", steps_done);
+    // The batches an unbroken run drew before this step.
+    for (int step = 0; step < steps_done; ++step) {
+      sampler.Next(static_cast<std::size_t>(hyperparameters.batch_size));
+    }
+  } else {
+    model = StartingModel(config.pretrained);
+  }
 
   const int total_steps = hyperparameters.iterations;
   auto report = [&](int step) {
@@ -136,17 +176,23 @@ int RunTrainingJob(const JobConfig& config, const volatile std::sig_atomic_t& st
     progress.Append(ProgressRecord(step, total_steps, sampler.epochs(), metrics));
   };
 
-  // Step 0 is the untrained (or pretrained) starting point, reported before any update.
-  report(0);
+  // The starting point (untrained, pretrained or resumed) is reported before any update.
+  report(std::min(steps_done, total_steps));
+  // A checkpoint at each report: about as often, and as cheap, whatever the iteration count.
   const int report_every = std::max(1, total_steps / kProgressReportsPerRun);
-  int steps_done = 0;
   while (steps_done < total_steps && !stop_requested) {
     const auto batch = sampler.Next(static_cast<std::size_t>(hyperparameters.batch_size));
     ApplyGradient(model, ComputeLossGradient(model, training, batch),
                   hyperparameters.learning_rate);
     ++model.trained_steps;
     ++steps_done;
-    if (steps_done % report_every == 0 || steps_done == total_steps) report(steps_done);
+    if (hyperparameters.step_delay_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(hyperparameters.step_delay_ms));
+    }
+    if (steps_done % report_every == 0 || steps_done == total_steps) {
+      report(steps_done);
+      WriteCheckpoint(config, steps_done, model);
+    }
   }
 
   const auto model_path = config.model_dir / "model.json";
@@ -157,6 +203,7 @@ int RunTrainingJob(const JobConfig& config, const volatile std::sig_atomic_t& st
                         std::to_string(total_steps) + " steps; model saved";
     progress.Append(record);
     WriteFileAtomically(model_path, ModelToJson(model).dump() + "\n");
+    WriteCheckpoint(config, steps_done, model);
     std::printf("stopped by SIGTERM after %d of %d steps; wrote %s\n", steps_done, total_steps,
                 model_path.c_str());
     return kStoppedExitCode;
