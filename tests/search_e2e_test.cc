@@ -76,7 +76,7 @@ TEST_F(SearchTest, HyperbandGivesEachJobItsRungsIterationsAndPromotesTheBest) {
 
   std::vector<json> jobs = Jobs(server, sweep);
   ASSERT_EQ(jobs.size(), static_cast<size_t>(kJobs));
-  std::map<std::string, std::vector<int>> iterations_by_configuration;
+  std::map<std::string, std::vector<std::pair<int, std::string>>> runs_by_configuration;
   for (const json& job : jobs) {
     const json& hyperparameters = job["hyperparameters"];
     const int iterations = std::stoi(hyperparameters["iterations"].get<std::string>());
@@ -88,15 +88,22 @@ TEST_F(SearchTest, HyperbandGivesEachJobItsRungsIterationsAndPromotesTheBest) {
     EXPECT_TRUE(job["metrics"].contains("eval_accuracy")) << job.dump();
     EXPECT_EQ(job["progress"].value("total_steps", -1), iterations) << job.dump();
     EXPECT_EQ(job["progress"].value("step", -1), iterations) << job.dump();
-    iterations_by_configuration[hyperparameters["learning_rate"].get<std::string>() + "/" +
-                                hyperparameters["batch_size"].get<std::string>()]
-        .push_back(iterations);
+    runs_by_configuration[hyperparameters["learning_rate"].get<std::string>() + "/" +
+                          hyperparameters["batch_size"].get<std::string>()]
+        .emplace_back(iterations, job["name"].get<std::string>());
   }
   int promotions = 0;
-  for (const auto& [configuration, iterations] : iterations_by_configuration) {
-    for (size_t i = 1; i < iterations.size(); ++i) {
-      EXPECT_EQ(iterations[i], 3 * iterations[i - 1]) << configuration;
+  for (const auto& [configuration, runs] : runs_by_configuration) {
+    for (size_t i = 1; i < runs.size(); ++i) {
+      EXPECT_EQ(runs[i].first, 3 * runs[i - 1].first) << configuration;
       ++promotions;
+      // A promotion starts from the checkpoint of the job it was promoted from: it trains only
+      // the iterations it adds (docs/search.md, "Hyperband").
+      HttpAnswer log = server.Get("/api/v1/jobs/" + runs[i].second + "/artifacts/log");
+      EXPECT_NE(log.body.find("resuming from iteration " + std::to_string(runs[i - 1].first)),
+                std::string::npos)
+          << runs[i].second << ":\n"
+          << log.body;
     }
   }
   EXPECT_GT(promotions, 0) << "the best of a rung went on with 3 times the iterations";

@@ -676,5 +676,33 @@ TEST_F(ServerTest, AnswersMatchTheOpenApiDocument) {
   EXPECT_GE(checked, 15);
 }
 
+// A job's checkpoint dir outlives its attempt (docs/checkpoints.md): the first attempt writes a
+// checkpoint and fails; the retry, a new attempt with a root of its own, finds it restored
+// before its command starts.
+TEST_F(ServerTest, ARetriedJobResumesFromTheCheckpointOfTheAttemptBefore) {
+  const std::string script =
+      "dir=\"$TRAINYARD_ML_ROOT/checkpoints\"; "
+      "if [ -f \"$dir/iteration\" ]; then echo \"resuming from iteration $(cat "
+      "\"$dir/iteration\")\"; "
+      "else echo 7 > \"$dir/iteration\"; echo lost the node >&2; exit 1; fi";
+  json body = {{"name", "retried"},
+               {"trainer", {{"command", {"sh", "-c", script}}}},
+               {"objective", {{"metric", "loss"}, {"goal", "min"}}}};
+  HttpAnswer created = server_.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep = created.Json()["id"];
+  json ended = server_.WaitForSweepEnd(sweep, 1, 60s);
+  ASSERT_EQ(ended["counts"].value("Failed", 0), 1) << ended.dump();
+  ASSERT_EQ(server_.Post("/api/v1/sweeps/" + sweep + "/retry", json::object()).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return Sweep(sweep)["counts"].value("Completed", 0) == 1; }, 60s))
+      << Sweep(sweep).dump() << "\n"
+      << server_.Get("/api/v1/jobs?sweep=" + sweep).body;
+  std::string job = server_.Get("/api/v1/jobs?sweep=" + sweep).Json()["jobs"][0]["name"];
+  HttpAnswer log = server_.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  ASSERT_EQ(log.status, 200);
+  EXPECT_NE(log.body.find("checkpoint: restored 1 files from "), std::string::npos) << log.body;
+  EXPECT_NE(log.body.find("resuming from iteration 7"), std::string::npos) << log.body;
+}
+
 }  // namespace
 }  // namespace trainyard

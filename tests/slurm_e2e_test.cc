@@ -326,6 +326,68 @@ TEST_F(SlurmObjectStagingTest, AChangedInputFailsTheJobNamingTheChannel) {
   RemoveNodeOutput(job["name"]);
 }
 
+// The proof of checkpoints (docs/checkpoints.md): `scontrol requeue` of a running job of
+// the example trainer. Slurm stops it (SIGTERM: the trainer writes its checkpoint; the wrapper
+// stores it through the staging manifest's PUT URL, in the staging bucket, outside the job's own
+// objects) and runs it again, in a new root on the node: the wrapper restores the checkpoint
+// before the trainer starts, and the trainer continues its iteration count instead of starting
+// over. No directory is shared with the node.
+TEST_F(SlurmObjectStagingTest, ARequeuedJobResumesFromItsCheckpoint) {
+  std::unique_ptr<ServerProcess> server = StartServer();
+  json body = {{"name", "requeued"},
+               {"executor", "slurm"},
+               {"trainer", {{"command", {"trainyard-example-trainer"}}}},
+               {"channels",
+                {{"training", server->UploadExample("train.csv", "training")},
+                 {"evaluation", server->UploadExample("eval.csv", "evaluation")}}},
+               {"hyperparameters", {{"iterations", 400}, {"step_delay_ms", 40}}},
+               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  auto created = server->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  std::string job;
+  int64_t step_before = 0;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        json listed = server->Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
+        if (listed.empty()) return false;
+        job = listed[0]["name"];
+        step_before = listed[0]["progress"].value("step", int64_t{0});
+        return step_before >= 40;
+      },
+      120s))
+      << "the job never got to step 40: " << server->Get("/api/v1/jobs?sweep=" + sweep_id).body;
+  testing::ProcessResult id =
+      SlurmCluster::Get()->Run({"squeue", "--noheader", "--format=%i", "--name=" + job});
+  ASSERT_EQ(id.exit_code, 0) << id.output;
+  std::string slurm_id = id.output.substr(0, id.output.find('\n'));
+  ASSERT_FALSE(slurm_id.empty());
+  testing::ProcessResult requeued = SlurmCluster::Get()->Run({"scontrol", "requeue", slurm_id});
+  ASSERT_EQ(requeued.exit_code, 0) << requeued.output;
+
+  json sweep = server->WaitForSweepEnd(sweep_id, 1, 300s);
+  json ended = server->Get("/api/v1/jobs/" + job).Json();
+  ASSERT_EQ(ended["status"], "Completed") << ended.dump() << "\n"
+                                          << SlurmCluster::Get()->LogTails();
+  EXPECT_EQ(ended["progress"].value("step", 0), 400) << ended.dump();
+  // The log is the second run's: restored, then resumed where the first run stopped.
+  testing::HttpAnswer log = server->Get("/api/v1/jobs/" + job + "/artifacts/log");
+  ASSERT_EQ(log.status, 200);
+  EXPECT_NE(log.body.find("checkpoint: restored 1 files from http://"), std::string::npos)
+      << log.body;
+  size_t resumed = log.body.find("resuming from iteration ");
+  ASSERT_NE(resumed, std::string::npos) << log.body;
+  int iteration = std::stoi(log.body.substr(resumed + 24));
+  EXPECT_GE(iteration, step_before) << "the count continues from the last checkpoint";
+  EXPECT_LT(iteration, 400);
+  EXPECT_EQ(log.body.find("step=0/400"), std::string::npos) << "it started over: " << log.body;
+  EXPECT_EQ(log.body.find("X-Amz-Signature"), std::string::npos) << "no signature in the log";
+  // The checkpoint outlives the job's staging objects, for a later run of the same name.
+  fs::path archive = StagedJobs().parent_path() / "checkpoints" / job / "checkpoints.tar.gz";
+  EXPECT_TRUE(fs::exists(archive)) << archive;
+  RemoveNodeOutput(job);
+}
+
 // boto3 code written for SageMaker, unchanged, against the SageMaker-compatible endpoint with
 // Slurm behind it (--sagemaker-endpoint-executor slurm), its jobs staged through the S3 endpoint
 // and run as nobody (so by Slurm: the server runs as root): tests/sagemaker_boto3_check.py
