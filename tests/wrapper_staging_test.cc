@@ -179,6 +179,31 @@ TEST_F(WrapperStagingTest, DownloadsTheInputRunsAndUploadsEveryOutputExitRecordL
   EXPECT_FALSE(fs::exists(node_root_)) << "the node's root is removed";
 }
 
+// The checkpoint dir through the manifest's checkpoint URLs (docs/checkpoints.md): the first run
+// finds none (S3's 404) and stores what its command wrote; the next run, in a new root on the
+// "node", restores it before its command starts. The object outlives the job's own objects.
+TEST_F(WrapperStagingTest, TheCheckpointDirIsRestoredThroughItsUrlsInTheNextRun) {
+  json manifest = Manifest("x\n");
+  const std::string key = "checkpoints/j1/checkpoints.tar.gz";
+  manifest["checkpoint"] = {{"get", Presign(key, "GET")}, {"put", Presign(key, "PUT")}};
+  auto first = RunWrapper(manifest, "echo 12 > \"$TRAINYARD_ML_ROOT/checkpoints/iteration\"");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("checkpoint: none stored yet in http://127.0.0.1:"),
+            std::string::npos)
+      << first.output;
+  EXPECT_NE(first.output.find("checkpoint: stored "), std::string::npos) << first.output;
+  EXPECT_EQ(client_->Get(std::string("/") + kBucket + "/" + key).status, 200);
+
+  auto second = RunWrapper(
+      manifest, "echo resuming from $(cat \"$TRAINYARD_ML_ROOT/checkpoints/iteration\")");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("checkpoint: restored 1 files from http://127.0.0.1:"),
+            std::string::npos)
+      << second.output;
+  EXPECT_NE(second.output.find("resuming from 12"), std::string::npos) << second.output;
+  EXPECT_EQ(second.output.find("X-Amz-Signature"), std::string::npos) << second.output;
+}
+
 // A URL that expired (a job that waited in the queue too long) fails the job before its command
 // runs, naming the channel, labelled ClientError; the exit record still arrives.
 TEST_F(WrapperStagingTest, AnExpiredChannelUrlFailsTheJobNamingTheChannel) {

@@ -20,6 +20,12 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
+// WriteFileAtomic into a directory made first.
+Status Write(const fs::path& path, const std::string& content) {
+  TY_RETURN_IF_ERROR(MakeDirectories(path.parent_path()));
+  return WriteFileAtomic(path, content);
+}
+
 // A directory location that counts its stores: how often a sync really stored is the behaviour.
 class CountingLocation : public CheckpointLocation {
  public:
@@ -71,14 +77,14 @@ TEST_F(CheckpointSyncTest, StoresOnlyWhenSomethingChanged) {
   ASSERT_TRUE(sync.SyncIfChanged().ok());
   EXPECT_EQ(location->stores, 0) << "an empty dir that stayed empty is not stored";
 
-  ASSERT_TRUE(WriteFileAtomic(checkpoints_ / "step-1" / "weights.bin", "one").ok());
+  ASSERT_TRUE(Write(checkpoints_ / "step-1" / "weights.bin", "one").ok());
   ASSERT_TRUE(sync.SyncIfChanged().ok());
   EXPECT_EQ(location->stores, 1);
   ASSERT_TRUE(sync.SyncIfChanged().ok());
   ASSERT_TRUE(sync.SyncIfChanged().ok());
   EXPECT_EQ(location->stores, 1) << "unchanged: not stored again";
 
-  ASSERT_TRUE(WriteFileAtomic(checkpoints_ / "step-1" / "weights.bin", "two!").ok());
+  ASSERT_TRUE(Write(checkpoints_ / "step-1" / "weights.bin", "two!").ok());
   ASSERT_TRUE(sync.SyncIfChanged().ok());
   EXPECT_EQ(location->stores, 2);
   fs::remove_all(checkpoints_ / "step-1");
@@ -92,8 +98,8 @@ TEST_F(CheckpointSyncTest, TheNextRunRestoresWhatTheLastOneStored) {
   {
     CheckpointSync first(Options(DirectoryCheckpointLocation(store_), checkpoints_));
     ASSERT_TRUE(first.Restore().ok());
-    ASSERT_TRUE(WriteFileAtomic(checkpoints_ / "iteration", "40").ok());
-    ASSERT_TRUE(WriteFileAtomic(checkpoints_ / "nested" / "w.bin", "weights").ok());
+    ASSERT_TRUE(Write(checkpoints_ / "iteration", "40").ok());
+    ASSERT_TRUE(Write(checkpoints_ / "nested" / "w.bin", "weights").ok());
     ASSERT_TRUE(first.Finish().ok());
   }
   fs::path next_root = dir_.path() / "ml-2" / "checkpoints";  // a new attempt's root
@@ -115,7 +121,7 @@ TEST_F(CheckpointSyncTest, RestoresFromTheParentOnlyWhenItsOwnLocationHoldsNone)
   {
     CheckpointSync parent(Options(DirectoryCheckpointLocation(parent_store), checkpoints_));
     ASSERT_TRUE(parent.Restore().ok());
-    ASSERT_TRUE(WriteFileAtomic(checkpoints_ / "iteration", "parent").ok());
+    ASSERT_TRUE(Write(checkpoints_ / "iteration", "parent").ok());
     ASSERT_TRUE(parent.Finish().ok());
   }
   auto parent_archive = ReadFile(parent_store / kCheckpointArchiveName).value();
@@ -126,7 +132,7 @@ TEST_F(CheckpointSyncTest, RestoresFromTheParentOnlyWhenItsOwnLocationHoldsNone)
     EXPECT_TRUE(sync.Restore().ok());
     auto read = ReadFile(root / "iteration");
     std::string found = read.ok() ? *read : "";
-    if (!write.empty()) EXPECT_TRUE(WriteFileAtomic(root / "iteration", write).ok());
+    if (!write.empty()) EXPECT_TRUE(Write(root / "iteration", write).ok());
     EXPECT_TRUE(sync.Finish().ok());
     return found;
   };
@@ -139,11 +145,11 @@ TEST_F(CheckpointSyncTest, FilesAlreadyInTheCheckpointDirAreKept) {
   {
     CheckpointSync first(Options(DirectoryCheckpointLocation(store_), checkpoints_));
     ASSERT_TRUE(first.Restore().ok());
-    ASSERT_TRUE(WriteFileAtomic(checkpoints_ / "iteration", "old").ok());
+    ASSERT_TRUE(Write(checkpoints_ / "iteration", "old").ok());
     ASSERT_TRUE(first.Finish().ok());
   }
   fs::path other = dir_.path() / "other" / "checkpoints";
-  ASSERT_TRUE(WriteFileAtomic(other / "iteration", "newer").ok());
+  ASSERT_TRUE(Write(other / "iteration", "newer").ok());
   CheckpointSync sync(Options(DirectoryCheckpointLocation(store_), other));
   ASSERT_TRUE(sync.Restore().ok());
   EXPECT_EQ(ReadFile(other / "iteration").value(), "newer");
@@ -153,7 +159,7 @@ TEST_F(CheckpointSyncTest, FilesAlreadyInTheCheckpointDirAreKept) {
 // A location whose archive is not one (damaged by hand) fails the restore, naming it, instead of
 // a job that starts afresh and overwrites the progress.
 TEST_F(CheckpointSyncTest, AnArchiveThatCannotBeUnpackedFailsTheRestore) {
-  ASSERT_TRUE(WriteFileAtomic(store_ / kCheckpointArchiveName, "not an archive").ok());
+  ASSERT_TRUE(Write(store_ / kCheckpointArchiveName, "not an archive").ok());
   CheckpointSync sync(Options(DirectoryCheckpointLocation(store_), checkpoints_));
   Status restored = sync.Restore();
   EXPECT_FALSE(restored.ok());
@@ -171,8 +177,8 @@ TEST_F(CheckpointSyncTest, ARestoreNeverSeesATornArchive) {
     CheckpointSync sync(Options(DirectoryCheckpointLocation(store_), checkpoints_));
     EXPECT_TRUE(sync.Restore().ok());
     for (int round = 0; round < 20; ++round) {
-      EXPECT_TRUE(WriteFileAtomic(checkpoints_ / "w.bin", round % 2 ? big_b : big_a).ok());
-      EXPECT_TRUE(WriteFileAtomic(checkpoints_ / "round", std::to_string(round)).ok());
+      EXPECT_TRUE(Write(checkpoints_ / "w.bin", round % 2 ? big_b : big_a).ok());
+      EXPECT_TRUE(Write(checkpoints_ / "round", std::to_string(round)).ok());
       EXPECT_TRUE(sync.SyncIfChanged().ok());
     }
     done = true;
@@ -193,7 +199,7 @@ TEST_F(CheckpointSyncTest, ARestoreNeverSeesATornArchive) {
 
   // A store killed between its copy and its rename: the temporary is there, the archive intact.
   std::string stored = ReadFile(store_ / kCheckpointArchiveName).value();
-  ASSERT_TRUE(WriteFileAtomic(store_ / (".checkpoints.tar.gz.tmp.99999"), "torn").ok());
+  ASSERT_TRUE(Write(store_ / (".checkpoints.tar.gz.tmp.99999"), "torn").ok());
   fs::path root = dir_.path() / "after-crash" / "checkpoints";
   CheckpointSync reader(Options(DirectoryCheckpointLocation(store_), root));
   ASSERT_TRUE(reader.Restore().ok());
@@ -205,7 +211,7 @@ TEST_F(CheckpointSyncTest, ThePeriodicSyncStoresWhileTheCommandRuns) {
   CheckpointSync sync(Options(location, checkpoints_));
   ASSERT_TRUE(sync.Restore().ok());
   sync.StartPeriodicSync();
-  ASSERT_TRUE(WriteFileAtomic(checkpoints_ / "iteration", "5").ok());
+  ASSERT_TRUE(Write(checkpoints_ / "iteration", "5").ok());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (location->stores == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(10));
