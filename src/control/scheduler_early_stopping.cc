@@ -39,28 +39,21 @@ Result<std::vector<core::LearningCurve>> Scheduler::CurvesOf(const std::string& 
                                                              const std::string& metric) {
   std::map<std::string, core::LearningCurve>& ended = ended_curves_[sweep_id];
   std::vector<core::LearningCurve> curves;
-  metadata::JobFilter filter;
-  filter.sweep_id = sweep_id;
-  filter.limit = 1000;
-  while (true) {
-    TY_ASSIGN_OR_RETURN(metadata::JobPage page, metadata_.ListJobs(filter));
-    for (const metadata::JobRecord& job : page.jobs) {
-      // Completed jobs and running ones; a job that failed or was stopped did not show how far
-      // the objective gets.
-      const bool completed = job.status == core::JobStatus::kCompleted;
-      if (job.queued || (core::IsTerminal(job.status) && !completed)) continue;
-      auto cached = ended.find(job.name);
-      if (cached != ended.end()) {
-        curves.push_back(cached->second);
-        continue;
-      }
-      TY_ASSIGN_OR_RETURN(std::vector<metadata::MetricPoint> points,
-                          metadata_.ListMetricPoints(job.name, metric));
-      curves.push_back(CurveOf(job.name, points, completed));
-      if (completed) ended[job.name] = curves.back();
+  TY_ASSIGN_OR_RETURN(std::vector<metadata::JobRecord> jobs, SweepJobs(sweep_id));
+  for (const metadata::JobRecord& job : jobs) {
+    // Completed jobs and running ones; a job that failed or was stopped did not show how far
+    // the objective gets.
+    const bool completed = job.status == core::JobStatus::kCompleted;
+    if (job.queued || (core::IsTerminal(job.status) && !completed)) continue;
+    auto cached = ended.find(job.name);
+    if (cached != ended.end()) {
+      curves.push_back(cached->second);
+      continue;
     }
-    if (!page.truncated || page.jobs.empty()) break;
-    filter.after_queue_position = page.jobs.back().queue_position;
+    TY_ASSIGN_OR_RETURN(std::vector<metadata::MetricPoint> points,
+                        metadata_.ListMetricPoints(job.name, metric));
+    curves.push_back(CurveOf(job.name, points, completed));
+    if (completed) ended[job.name] = curves.back();
   }
   return curves;
 }
