@@ -148,6 +148,37 @@ class DetachedLocalExecutorTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// A job's checkpoints are kept by its checkpoint name, outside its root (docs/checkpoints.md):
+// the first attempt stores what it wrote and fails; an executor started afresh (a server
+// restart) leaves the store alone; the retry, another job with the same checkpoint name, has it
+// restored before its command starts.
+TEST_F(DetachedLocalExecutorTest, ARetryRestoresTheCheckpointOfTheAttemptBefore) {
+  JobSpec first = ShellJob("ck", "echo 7 > \"$TRAINYARD_ML_ROOT/checkpoints/iteration\"; exit 1");
+  first.checkpoint.name = "ck";
+  {
+    std::unique_ptr<LocalExecutor> executor = NewExecutor();
+    ASSERT_TRUE(executor->Submit(first).ok());
+    EXPECT_EQ(WaitForEnd(*executor, "ck").status.status(), JobStatus::kFailed);
+  }
+  const fs::path archive = CheckpointStoreRoot(WorkDir()) / "ck" / "checkpoints.tar.gz";
+  EXPECT_TRUE(fs::exists(archive));
+  std::unique_ptr<LocalExecutor> executor = NewExecutor();
+  ASSERT_TRUE(executor->AdoptRunningJobs().ok());
+  ASSERT_TRUE(fs::exists(archive)) << "a restart removed the checkpoint store";
+
+  JobSpec retry =
+      ShellJob("ck-r1", "echo resumed at $(cat \"$TRAINYARD_ML_ROOT/checkpoints/iteration\")");
+  retry.checkpoint.name = "ck";
+  ASSERT_TRUE(executor->Submit(retry).ok());
+  EXPECT_EQ(WaitForEnd(*executor, "ck-r1").status.status(), JobStatus::kCompleted);
+  auto log = ReadFile(retry.artifact_dir / "training.log");
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_NE(log->find("checkpoint: restored 1 files from " + archive.parent_path().string()),
+            std::string::npos)
+      << *log;
+  EXPECT_NE(log->find("resumed at 7"), std::string::npos) << *log;
+}
+
 TEST_F(DetachedLocalExecutorTest, AJobOutlivesItsExecutorAndCompletesUnderTheNext) {
   JobSpec spec = ShellJob("survivor",
                           "sleep 2; echo weights > \"$SM_MODEL_DIR/model.bin\"; "
