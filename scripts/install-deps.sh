@@ -30,10 +30,10 @@ packages=(
   # against s3rver (npm, see tests/npm); the container executor with podman over runc
   awscli python3-boto3 nodejs podman runc
   # the slurm executor's tests: a real one-node Slurm cluster (munged, slurmctld, slurmd, the
-  # client commands; slurmrestd for the REST transport), which the tests start themselves in a
-  # temp dir with their own slurm.conf and munge key (tests/support/slurm_cluster.h); they never
-  # use /etc/slurm nor the system's munge daemon
-  slurmctld slurmd slurm-client munge slurmrestd
+  # client commands; slurmrestd and the JWT plugin, auth/jwt, for the REST transport), which the
+  # tests start themselves in a temp dir with their own slurm.conf, munge key and JWT key
+  # (tests/support/slurm_cluster.h); they never use /etc/slurm nor the system's munge daemon
+  slurmctld slurmd slurm-client munge slurmrestd slurm-wlm-jwt-plugin
   # the container executor's pull tests: a real registry from Debian (docker-registry, the CNCF
   # distribution 2.8) on loopback with TLS and htpasswd basic auth (htpasswd -B from
   # apache2-utils), started by the tests themselves (tests/support/registry_fixture.h), never as

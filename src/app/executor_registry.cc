@@ -44,13 +44,33 @@ Result<ExecutorPtr> OpenSageMaker(const ExecutorSettings& settings) {
   return ExecutorPtr(std::move(sagemaker));
 }
 
-// Slurm's commands are looked for now, so that a server on a machine without them stops with
-// that message rather than failing jobs later.
+// Slurm's commands are looked for now, and the REST transport's settings checked, so that a
+// server that cannot reach Slurm stops with that message rather than failing jobs later.
+Result<executor::SlurmTransportPtr> OpenSlurmTransport(const SlurmSetup& setup) {
+  if (setup.transport == "rest") {
+    TY_ASSIGN_OR_RETURN(auto tokens, executor::SlurmTokenSource::Create(setup.tokens));
+    executor::SlurmRestOptions rest = setup.rest;
+    rest.tokens = std::move(tokens);
+    TY_ASSIGN_OR_RETURN(auto transport, executor::SlurmRest::Create(std::move(rest)));
+    Logger("app").info("executor=slurm transport=rest url={} user={} token={}", setup.rest.url,
+                       setup.rest.user,
+                       setup.tokens.jwt_key_file.empty() ? "file" : "minted from the JWT key");
+    return executor::SlurmTransportPtr(std::move(transport));
+  }
+  if (!setup.rest.url.empty() || !setup.tokens.token_file.empty() ||
+      !setup.tokens.jwt_key_file.empty()) {
+    return InvalidArgument(
+        "slurm_rest_url, slurm_rest_token_file, slurm_jwt_key_file: only with slurm_transport rest");
+  }
+  TY_ASSIGN_OR_RETURN(auto commands, executor::SlurmCommands::Create(setup.commands));
+  return executor::SlurmTransportPtr(std::move(commands));
+}
+
 Result<ExecutorPtr> OpenSlurm(const ExecutorSettings& settings) {
-  auto commands = executor::SlurmCommands::Create(settings.slurm->commands);
-  if (!commands.ok()) return commands.status().WithContext("slurm executor");
+  auto transport = OpenSlurmTransport(*settings.slurm);
+  if (!transport.ok()) return transport.status().WithContext("slurm executor");
   const executor::SlurmExecutorOptions& options = settings.slurm->executor;
-  auto slurm = std::make_unique<executor::SlurmExecutor>(options, std::move(commands).value());
+  auto slurm = std::make_unique<executor::SlurmExecutor>(options, std::move(transport).value());
   Logger("app").info("executor=slurm partition={} account={} qos={} work_dir={}",
                      options.site.partition.empty() ? "(default)" : options.site.partition,
                      options.site.account.empty() ? "(default)" : options.site.account,

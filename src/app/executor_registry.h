@@ -19,13 +19,18 @@
 #include "executor/sagemaker/sagemaker_options.h"
 #include "executor/slurm/slurm_commands.h"
 #include "executor/slurm/slurm_options.h"
+#include "executor/slurm/slurm_rest.h"
 
 namespace trainyard::app {
 
-// The slurm executor's options and how it reaches Slurm (its commands, with their environment).
+// The slurm executor's options and how it reaches Slurm: its commands (with their environment),
+// or slurmrestd (with the tokens' options; `rest.tokens` is made from them when opened).
 struct SlurmSetup {
   executor::SlurmExecutorOptions executor;
+  std::string transport = "commands";  // or "rest"
   executor::SlurmCommandsOptions commands;
+  executor::SlurmRestOptions rest;
+  executor::SlurmTokenOptions tokens;
   // With detach_jobs: follow every job recorded in the work dir when built. False where other
   // servers share the work dir and the metadata store: each server's scheduler adopts its own
   // jobs, and those it takes over, one by one (Executor::Adopt).

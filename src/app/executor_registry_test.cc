@@ -113,6 +113,32 @@ TEST(ExecutorRegistryTest, PassesTheOptionsThrough) {
       << slurm.message();
 }
 
+TEST(ExecutorRegistryTest, OpensSlurmOverSlurmrestdWithoutItsCommands) {
+  testing::TempDir temp;
+  ExecutorSettings settings = LocalOnly(temp.path());
+  settings.slurm = Slurm(temp.path());
+  settings.slurm->commands.bin_dir = temp.path() / "no-slurm-here";  // not needed over REST
+  settings.slurm->transport = "rest";
+  settings.slurm->rest.url = "http://127.0.0.1:6820";
+  settings.slurm->rest.user = "trainyard";
+  settings.slurm->tokens.jwt_key_file = temp.path() / "jwt.key";
+  auto opened = OpenExecutor("slurm", settings);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ((*opened)->name(), "slurm");
+
+  settings.slurm->tokens.token_file = temp.path() / "token";  // and the key: one or the other
+  Status both = OpenExecutor("slurm", settings).status();
+  EXPECT_EQ(both.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(both.message().find("slurm executor: slurm_rest_token_file, slurm_jwt_key_file"),
+            std::string::npos)
+      << both.message();
+
+  settings.slurm->transport = "commands";  // REST settings without the REST transport
+  Status stray = OpenExecutor("slurm", settings).status();
+  EXPECT_NE(stray.message().find("only with slurm_transport rest"), std::string::npos)
+      << stray.message();
+}
+
 TEST(ExecutorRegistryTest, AnExecutorWithoutOptionsIsOffAndSaysWhatTurnsItOn) {
   testing::TempDir temp;
   Status container = OpenExecutor("container", LocalOnly(temp.path())).status();

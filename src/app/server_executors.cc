@@ -100,6 +100,15 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     // the jobs get only the job environment above and the variables exported by name.
     slurm.commands.environment = environment;
     slurm.commands.bin_dir = options.slurm.bin_dir;
+    // Or slurmrestd, as one Slurm user with that user's tokens (docs/slurm.md, "Transports").
+    slurm.transport = options.slurm.transport;
+    slurm.rest.url = options.slurm.rest_url;
+    slurm.rest.user = options.slurm.rest_user;
+    slurm.rest.environment = environment;
+    slurm.tokens.token_file = options.slurm.rest_token_file;
+    slurm.tokens.token_user = options.slurm.rest_user;
+    slurm.tokens.jwt_key_file = options.slurm.jwt_key_file;
+    slurm.tokens.lifespan = std::chrono::seconds(options.slurm.jwt_lifespan_seconds);
     settings.slurm = std::move(slurm);
   }
   // SageMaker's jobs live in AWS: the scheduler's recovery finds them there again, and their

@@ -157,6 +157,27 @@ Status SetSlurm(SlurmSettings& settings, const std::string& key, const std::stri
   } else if (key == "slurm_staging_url_margin_seconds") {
     TY_ASSIGN_OR_RETURN(settings.staging_url_margin_seconds,
                         ParseInt(value, where, 60, 6 * 24 * 3600));
+  } else if (key == "slurm_transport") {
+    if (value != "commands" && value != "rest") {
+      return InvalidArgument(where + ": '" + value + "' is not commands or rest");
+    }
+    settings.transport = value;
+  } else if (key == "slurm_rest_url") {
+    if (!value.starts_with("http://") && !value.starts_with("https://")) {
+      return InvalidArgument(where + ": '" + value + "' is not an http:// or https:// URL");
+    }
+    settings.rest_url = value;
+  } else if (key == "slurm_rest_user") {
+    if (value.empty()) return InvalidArgument(where + ": must not be empty");
+    settings.rest_user = value;
+  } else if (key == "slurm_rest_token_file") {
+    if (value.empty()) return InvalidArgument(where + ": must not be empty");
+    settings.rest_token_file = value;
+  } else if (key == "slurm_jwt_key_file") {
+    if (value.empty()) return InvalidArgument(where + ": must not be empty");
+    settings.jwt_key_file = value;
+  } else if (key == "slurm_jwt_lifespan_seconds") {
+    TY_ASSIGN_OR_RETURN(settings.jwt_lifespan_seconds, ParseInt(value, where, 60, 24 * 3600));
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -332,7 +353,20 @@ const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys() {
        "it (default: the store's own endpoint, else http://<s3_listen>)"},
       {"slurm_staging_url_margin_seconds",
        "how much longer than max runtime + stop grace the staging URLs stay valid, for the time "
-       "in Slurm's queue (default 86400)"}};
+       "in Slurm's queue (default 86400)"},
+      {"slurm_transport",
+       "how Slurm is reached: commands (sbatch, squeue, scancel; default) or rest (slurmrestd "
+       "with a JWT: needs slurm_rest_url, slurm_rest_user and a token file or the JWT key)"},
+      {"slurm_rest_url", "slurmrestd's URL, e.g. http://slurm-login:6820 (slurm_transport rest)"},
+      {"slurm_rest_user", "the Slurm user every job is submitted as (slurm_transport rest)"},
+      {"slurm_rest_token_file",
+       "a file holding that user's JWT (scontrol token; SLURM_JWT=... as printed), read again "
+       "whenever it changes; never logged"},
+      {"slurm_jwt_key_file",
+       "instead of a token file: the cluster's HS256 key (AuthAltParameters jwt_key), from "
+       "which short-lived tokens are minted"},
+      {"slurm_jwt_lifespan_seconds",
+       "how long each minted token is valid (default 600; renewed at half of it)"}};
   return kKeys;
 }
 

@@ -59,6 +59,14 @@ struct SlurmSettings {
   // names a host and a port.
   std::string staging_endpoint;
   int staging_url_margin_seconds = 24 * 3600;  // the URLs' margin for the time in Slurm's queue
+  // How Slurm is reached: "commands" (sbatch, squeue, scancel) or "rest" (slurmrestd with a JWT:
+  // rest_url, rest_user, and rest_token_file or jwt_key_file; docs/slurm.md).
+  std::string transport = "commands";
+  std::string rest_url;                  // slurmrestd's base URL
+  std::string rest_user;                 // the Slurm user jobs are submitted as
+  std::filesystem::path rest_token_file;  // that user's token, read again when it changes
+  std::filesystem::path jwt_key_file;     // or the cluster's key, to mint short-lived tokens
+  int jwt_lifespan_seconds = 600;         // of each minted token
 };
 
 // Settings named http_* (config keys; TRAINYARD_HTTP_* variables; --http-* flags): the

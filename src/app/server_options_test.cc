@@ -273,6 +273,34 @@ TEST(ServerOptionsTest, SageMakerSettingsFromEveryPlace) {
       << refused.status().message();
 }
 
+TEST(ServerOptionsTest, SlurmRestTransportSettings) {
+  ServerFlags flags;
+  flags.slurm = {{"slurm_transport", "rest"},
+                 {"slurm_rest_url", "http://slurm-login:6820"},
+                 {"slurm_rest_user", "trainyard"}};
+  auto options = LoadServerOptions(flags, {{"TRAINYARD_SLURM_JWT_KEY_FILE", "/etc/slurm/jwt.key"},
+                                           {"TRAINYARD_SLURM_JWT_LIFESPAN_SECONDS", "900"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_TRUE(options->slurm.enabled);
+  EXPECT_EQ(options->slurm.transport, "rest");
+  EXPECT_EQ(options->slurm.rest_url, "http://slurm-login:6820");
+  EXPECT_EQ(options->slurm.rest_user, "trainyard");
+  EXPECT_EQ(options->slurm.jwt_key_file, "/etc/slurm/jwt.key");
+  EXPECT_EQ(options->slurm.jwt_lifespan_seconds, 900);
+  EXPECT_EQ(LoadServerOptions({}, {})->slurm.transport, "commands");
+
+  flags.slurm = {{"slurm_transport", "grpc"}};
+  auto refused = LoadServerOptions(flags, {});
+  EXPECT_NE(refused.status().message().find("--slurm-transport: 'grpc' is not commands or rest"),
+            std::string::npos)
+      << refused.status().message();
+  refused = LoadServerOptions({}, {{"TRAINYARD_SLURM_REST_URL", "slurm-login:6820"}});
+  EXPECT_NE(refused.status().message().find(
+                "$TRAINYARD_SLURM_REST_URL: 'slurm-login:6820' is not an http:// or https://"),
+            std::string::npos)
+      << refused.status().message();
+}
+
 TEST(ServerOptionsTest, SlurmStagingSettings) {
   ServerFlags flags;
   flags.slurm = {{"slurm_staging", "object-store"},

@@ -15,9 +15,6 @@ size_t AppendBody(char* data, size_t size, size_t count, void* out) {
   return size * count;
 }
 
-// Caps what an endpoint may send: a credentials document is a few KB.
-constexpr size_t kMaxBody = 1 << 20;
-
 Result<MetadataResponse> SendOnce(const MetadataRequest& request) {
   // curl_global_init is not thread-safe in older libcurl; run it once, before any handle exists.
   static std::once_flag once;
@@ -47,7 +44,12 @@ Result<MetadataResponse> SendOnce(const MetadataRequest& request) {
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxBody));
+  curl_easy_setopt(handle, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_response_bytes));
+  if (!request.body.empty()) {
+    curl_easy_setopt(handle, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+  }
   if (request.method != "GET") {
     curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }

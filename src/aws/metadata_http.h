@@ -1,5 +1,6 @@
-// The small blocking HTTP client the container and IMDS providers use, over libcurl. Internal to
-// trainyard_aws. Thread-safe (one easy handle per call).
+// The small blocking HTTP client over libcurl that the container and IMDS credential providers
+// use, and the slurm executor's REST transport (slurmrestd) with it: one request, one answer, no
+// proxy, no redirects. Thread-safe (one easy handle per call).
 #pragma once
 
 #include <chrono>
@@ -12,13 +13,16 @@
 namespace trainyard::aws {
 
 struct MetadataRequest {
-  std::string method = "GET";  // "GET" or "PUT" (with an empty body)
+  std::string method = "GET";  // "GET", "PUT", "POST", "DELETE", ...
   std::string url;
+  std::string body;  // sent when not empty (give its Content-Type in `headers`)
   // Sent as given. Their values (tokens) never appear in an error.
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds total_timeout{1000};
   int attempts = 1;  // tries on a transport error or a 5xx answer
+  // A longer answer fails the call (Unavailable): a credentials document is a few KB.
+  size_t max_response_bytes = 1 << 20;
 };
 
 struct MetadataResponse {

@@ -51,6 +51,27 @@ void StopDaemon(std::unique_ptr<Process>& daemon, std::chrono::milliseconds grac
   daemon.reset();
 }
 
+// Slurm's JWT plugin (slurm-wlm-jwt-plugin), where Debian and the usual builds install plugins.
+std::optional<fs::path> FindJwtPlugin() {
+  for (const char* dir : {"/usr/lib/x86_64-linux-gnu/slurm-wlm", "/usr/lib/aarch64-linux-gnu/slurm-wlm",
+                          "/usr/lib64/slurm", "/usr/lib/slurm", "/usr/local/lib/slurm"}) {
+    if (fs::exists(fs::path(dir) / "auth_jwt.so")) return fs::path(dir) / "auth_jwt.so";
+  }
+  return std::nullopt;
+}
+
+bool AcceptsConnections(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return connected;
+}
+
 }  // namespace
 
 SlurmCluster* SlurmCluster::Get() {
@@ -79,6 +100,9 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not, const Op
     }
     binaries[name] = *found;
   }
+  // Optional: the REST transport's tests need both, the others neither.
+  std::optional<fs::path> slurmrestd = FindExecutable("slurmrestd", search_path);
+  std::optional<fs::path> jwt_plugin = FindJwtPlugin();
   if (::geteuid() != 0) {
     *why_not = "slurmd must run as root to start jobs, and this test runs as uid " +
                std::to_string(::geteuid());
@@ -99,6 +123,20 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not, const Op
     for (char& byte : key) byte = static_cast<char>(random());
     std::ofstream(dir / "munge.key", std::ios::binary) << key;
     fs::permissions(dir / "munge.key", fs::perms::owner_read);
+  }
+  // slurmctld's HS256 key for JWTs: readable by SlurmUser (root here) only.
+  if (slurmrestd && jwt_plugin) {
+    std::random_device random;
+    std::string key(32, '\0');
+    for (char& byte : key) byte = static_cast<char>(random());
+    cluster->jwt_key_file_ = dir / "jwt.key";
+    std::ofstream(cluster->jwt_key_file_, std::ios::binary) << key;
+    fs::permissions(cluster->jwt_key_file_, fs::perms::owner_read | fs::perms::owner_write);
+  } else {
+    cluster->rest_unavailable_reason_ =
+        !slurmrestd ? "slurmrestd not found on PATH: install slurmrestd (scripts/install-deps.sh)"
+                    : "Slurm's JWT plugin (auth_jwt.so) is not installed: install "
+                      "slurm-wlm-jwt-plugin (scripts/install-deps.sh)";
   }
   const fs::path munge_socket = dir / "munge.socket";
   cluster->munged_ = std::make_unique<Process>(std::vector<std::string>{
@@ -134,6 +172,10 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not, const Op
        << "SlurmUser=root\n"
        << "AuthType=auth/munge\n"
        << "AuthInfo=socket=" << munge_socket.string() << "\n"
+       << (cluster->jwt_key_file_.empty()
+               ? ""
+               : "AuthAltTypes=auth/jwt\nAuthAltParameters=jwt_key=" +
+                     cluster->jwt_key_file_.string() + "\n")
        << "CryptoType=crypto/munge\n"
        << "MpiDefault=none\n"
        << "ProctrackType=proctrack/linuxproc\n"
@@ -173,7 +215,31 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not, const Op
   cluster->slurmd_ = std::make_unique<Process>(
       std::vector<std::string>{binaries["slurmd"].string(), "-D"}, environment);
   if (!cluster->WaitForIdleNode(30s, why_not)) return nullptr;
+  if (!cluster->jwt_key_file_.empty() && !cluster->StartRest(*slurmrestd, why_not)) return nullptr;
   return cluster;
+}
+
+bool SlurmCluster::StartRest(const fs::path& slurmrestd, std::string* why_not) {
+  const int port = FreeLoopbackPort();
+  std::map<std::string, std::string> environment = this->environment();
+  environment["SLURM_JWT"] = "daemon";  // slurmrestd passes each request's token through
+  // -u/-g: slurmrestd refuses to run as root or SlurmUser.
+  slurmrestd_ = std::make_unique<Process>(
+      std::vector<std::string>{slurmrestd.string(), "-u", "nobody", "-g", "nogroup", "-a",
+                               "rest_auth/jwt", "-s", "openapi/v0.0.38",
+                               "127.0.0.1:" + std::to_string(port)},
+      environment);
+  for (auto deadline = std::chrono::steady_clock::now() + 20s;
+       std::chrono::steady_clock::now() < deadline;) {
+    if (AcceptsConnections(port)) {
+      rest_url_ = "http://127.0.0.1:" + std::to_string(port);
+      return true;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  *why_not = "slurmrestd did not listen on 127.0.0.1:" + std::to_string(port) +
+             " within 20 s: " + slurmrestd_->OutputSoFar() + "\n" + LogTails();
+  return false;
 }
 
 std::map<std::string, std::string> SlurmCluster::environment() const {
@@ -194,7 +260,7 @@ std::string SlurmCluster::LogTails() const {
 
 std::vector<pid_t> SlurmCluster::daemon_pids() const {
   std::vector<pid_t> pids;
-  for (const auto* daemon : {&munged_, &slurmctld_, &slurmd_}) {
+  for (const auto* daemon : {&munged_, &slurmctld_, &slurmd_, &slurmrestd_}) {
     if (*daemon) pids.push_back((*daemon)->pid());
   }
   return pids;
@@ -226,6 +292,7 @@ void SlurmCluster::Stop() {
       std::this_thread::sleep_for(100ms);
     }
   }
+  StopDaemon(slurmrestd_, 5s);
   StopDaemon(slurmd_, 10s);
   StopDaemon(slurmctld_, 10s);
   StopDaemon(munged_, 5s);

@@ -13,6 +13,11 @@
 // Needs root (slurmd runs jobs as their users) and the binaries on PATH; where either is
 // missing the cluster is unavailable and the reason says which. A start that fails where
 // both are present is an error (the daemons' logs are in the reason).
+//
+// Where Slurm's JWT plugin (slurm-wlm-jwt-plugin) and slurmrestd are installed, slurmctld also
+// takes JWTs (AuthAltTypes=auth/jwt, its HS256 key in the temp dir) and a slurmrestd
+// (rest_auth/jwt, openapi/v0.0.38) listens on a free loopback port, run as nobody (it refuses
+// root and SlurmUser): rest_url(). Where they are not, RestUnavailableReason() says why.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -57,6 +62,12 @@ class SlurmCluster {
   const std::string& partition() const { return partition_; }
   int cpus() const { return cpus_; }
   int memory_mb() const { return memory_mb_; }
+  // slurmrestd's base URL ("http://127.0.0.1:PORT"), or empty (see RestUnavailableReason).
+  const std::string& rest_url() const { return rest_url_; }
+  // Why there is no slurmrestd: the missing package; empty when there is one.
+  const std::string& RestUnavailableReason() const { return rest_unavailable_reason_; }
+  // The HS256 key slurmctld checks tokens with (AuthAltParameters=jwt_key=...).
+  const std::filesystem::path& jwt_key_file() const { return jwt_key_file_; }
   // Runs a Slurm client command (sbatch, squeue, scancel, scontrol...) against this cluster.
   ProcessResult Run(const std::vector<std::string>& argv,
                     std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
@@ -68,6 +79,8 @@ class SlurmCluster {
  private:
   SlurmCluster() = default;
   bool WaitForIdleNode(std::chrono::seconds timeout, std::string* why_not);
+  // Starts slurmrestd and waits until it answers; false with the reason otherwise.
+  bool StartRest(const std::filesystem::path& slurmrestd, std::string* why_not);
   void Stop();
 
   TempDir dir_;
@@ -76,7 +89,10 @@ class SlurmCluster {
   std::string partition_ = "debug";
   int cpus_ = 1;
   int memory_mb_ = 2048;
-  std::unique_ptr<Process> munged_, slurmctld_, slurmd_;
+  std::filesystem::path jwt_key_file_;
+  std::string rest_url_;
+  std::string rest_unavailable_reason_;
+  std::unique_ptr<Process> munged_, slurmctld_, slurmd_, slurmrestd_;
 };
 
 // Starts the process-wide SlurmCluster before the first test and stops it after the last.

@@ -61,6 +61,11 @@ Result<SlurmResources> ResourcesOf(const contract::ResourceSettings& resources) 
                         shape->second.gpus};
 }
 
+std::string SlurmJobComment(const JobSpec& spec) {
+  return "trainyard job " + spec.definition.job_name +
+         (spec.sweep_id.empty() ? "" : " sweep " + spec.sweep_id);
+}
+
 std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources& resources,
                                        const SlurmSiteOptions& site, const fs::path& job_dir,
                                        const std::string& output_name) {
@@ -73,7 +78,7 @@ std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources
   int64_t minutes = (seconds + 59) / 60 + 1;
   std::vector<std::string> options = {
       "--job-name=" + name,
-      "--comment=trainyard job " + name + (spec.sweep_id.empty() ? "" : " sweep " + spec.sweep_id),
+      "--comment=" + SlurmJobComment(spec),
       "--output=" + (job_dir / output_name).string(),
       "--chdir=" + job_dir.string(),
       "--time=" + std::to_string(minutes),

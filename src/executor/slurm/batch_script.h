@@ -41,6 +41,9 @@ struct SlurmSiteOptions {
   std::string gpu_option = "gres";
 };
 
+// The job's Slurm comment: "trainyard job <name>[ sweep <sweep id>]".
+std::string SlurmJobComment(const JobSpec& spec);
+
 // sbatch's options for the job, without --parsable, --export and the script. `job_dir` is the
 // job's directory on the node, its working directory, where Slurm writes its output file
 // `output_name` (%j: the Slurm job id).

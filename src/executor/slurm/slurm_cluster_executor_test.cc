@@ -1,7 +1,9 @@
 // The slurm executor against a real one-node Slurm cluster (tests/support/slurm_cluster.h): the
 // executor conformance suite, Slurm's pending reasons, refusals at submit, and restarts of the
 // executor at each step of a launch (a child process that dies there), after which every job
-// runs exactly once. Skips, saying why, where the cluster cannot run.
+// runs exactly once. Each over both transports: Slurm's commands, and slurmrestd with a JWT
+// minted from the cluster's key. Skips, saying why, where the cluster (or slurmrestd) cannot run.
+#include <pwd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "executor/executor_conformance.h"
 #include "executor/slurm/slurm_commands.h"
 #include "executor/slurm/slurm_executor.h"
+#include "executor/slurm/slurm_rest.h"
 #include "support/slurm_cluster.h"
 
 namespace trainyard::executor {
@@ -41,31 +44,69 @@ SlurmExecutorOptions TestOptions(const fs::path& work_dir) {
   return options;
 }
 
-std::unique_ptr<SlurmExecutor> MakeExecutor(SlurmExecutorOptions options) {
-  auto transport = SlurmCommands::Create({.environment = SlurmCluster::Get()->environment()});
-  EXPECT_TRUE(transport.ok()) << transport.status().ToString();
-  return std::make_unique<SlurmExecutor>(std::move(options), std::move(transport).value());
+enum class Transport { kCommands, kRest };
+
+std::string TransportName(Transport transport) {
+  return transport == Transport::kCommands ? "Commands" : "Rest";
 }
 
-std::string Unavailable() {
-  return SlurmCluster::Get() ? "" : SlurmCluster::UnavailableReason();
+// The user this test runs as (root: slurmd needs it), whom the REST transport submits as.
+std::string ThisUser() {
+  const passwd* entry = ::getpwuid(::geteuid());
+  return entry != nullptr ? entry->pw_name : "root";
 }
 
-ExecutorFactory SlurmFactory() {
-  return {.name = "Slurm",
-          .make = [](const fs::path& work_dir) -> ExecutorPtr {
-            return MakeExecutor(TestOptions(work_dir));
+// slurmrestd's client with tokens minted from the cluster's own key.
+std::unique_ptr<SlurmRest> MakeRest(const std::filesystem::path& jwt_key_file) {
+  auto tokens = SlurmTokenSource::Create({.jwt_key_file = jwt_key_file});
+  EXPECT_TRUE(tokens.ok()) << tokens.status().ToString();
+  auto rest = SlurmRest::Create({.url = SlurmCluster::Get()->rest_url(),
+                                 .user = ThisUser(),
+                                 .tokens = *tokens,
+                                 .environment = SlurmCluster::Get()->environment()});
+  EXPECT_TRUE(rest.ok()) << rest.status().ToString();
+  return std::move(rest).value();
+}
+
+SlurmTransportPtr MakeTransport(Transport transport) {
+  if (transport == Transport::kRest) return MakeRest(SlurmCluster::Get()->jwt_key_file());
+  auto commands = SlurmCommands::Create({.environment = SlurmCluster::Get()->environment()});
+  EXPECT_TRUE(commands.ok()) << commands.status().ToString();
+  return std::move(commands).value();
+}
+
+std::unique_ptr<SlurmExecutor> MakeExecutor(SlurmExecutorOptions options, Transport transport) {
+  return std::make_unique<SlurmExecutor>(std::move(options), MakeTransport(transport));
+}
+
+std::string Unavailable(Transport transport) {
+  if (!SlurmCluster::Get()) return SlurmCluster::UnavailableReason();
+  if (transport == Transport::kRest) return SlurmCluster::Get()->RestUnavailableReason();
+  return "";
+}
+
+ExecutorFactory SlurmFactory(Transport transport) {
+  return {.name = "Slurm" + TransportName(transport),
+          .make = [transport](const fs::path& work_dir) -> ExecutorPtr {
+            return MakeExecutor(TestOptions(work_dir), transport);
           },
-          .unavailable = Unavailable};
+          .unavailable = [transport] { return Unavailable(transport); }};
 }
 
-INSTANTIATE_TEST_SUITE_P(Slurm, ExecutorConformanceTest, ::testing::Values(SlurmFactory()),
+INSTANTIATE_TEST_SUITE_P(Slurm, ExecutorConformanceTest,
+                         ::testing::Values(SlurmFactory(Transport::kCommands),
+                                           SlurmFactory(Transport::kRest)),
                          [](const auto& info) { return info.param.name; });
 
-class SlurmExecutorTest : public ::testing::Test {
+class SlurmExecutorTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override {
-    if (!SlurmCluster::Get()) GTEST_SKIP() << "Slurm cluster unavailable: " << Unavailable();
+    if (std::string why = Unavailable(GetParam()); !why.empty()) {
+      GTEST_SKIP() << "Slurm cluster (" << TransportName(GetParam()) << ") unavailable: " << why;
+    }
+  }
+  std::unique_ptr<SlurmExecutor> MakeExecutor(SlurmExecutorOptions options) {
+    return executor::MakeExecutor(std::move(options), GetParam());
   }
 
   JobSpec CountingJob(const std::string& name, const std::string& script) {
@@ -125,7 +166,7 @@ class SlurmExecutorTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
-TEST_F(SlurmExecutorTest, PendingShowsSlurmsReasonAndStopCancelsIt) {
+TEST_P(SlurmExecutorTest, PendingShowsSlurmsReasonAndStopCancelsIt) {
   SlurmExecutorOptions options = TestOptions(dir_.path() / "work");
   options.site.extra_sbatch_arguments = {"--begin=now+3600"};
   auto executor = MakeExecutor(options);
@@ -147,7 +188,7 @@ TEST_F(SlurmExecutorTest, PendingShowsSlurmsReasonAndStopCancelsIt) {
   EXPECT_EQ(Runs("pending-job"), 0);
 }
 
-TEST_F(SlurmExecutorTest, AJobAskingMoreThanAnyNodeHasFailsWithSlurmsOwnReason) {
+TEST_P(SlurmExecutorTest, AJobAskingMoreThanAnyNodeHasFailsWithSlurmsOwnReason) {
   auto executor = MakeExecutor(TestOptions(dir_.path() / "work"));
   JobSpec spec = CountingJob("huge-job", "true");
   spec.definition.resources.instance_type = "ml.p5.48xlarge";  // 192 CPUs, 2 TiB, 8 GPUs
@@ -165,7 +206,7 @@ TEST_F(SlurmExecutorTest, AJobAskingMoreThanAnyNodeHasFailsWithSlurmsOwnReason) 
   EXPECT_NE(refused.message().find("ml.x99.huge"), std::string::npos);
 }
 
-TEST_F(SlurmExecutorTest, ARestartedExecutorFollowsItsRunningJobByItsSlurmId) {
+TEST_P(SlurmExecutorTest, ARestartedExecutorFollowsItsRunningJobByItsSlurmId) {
   JobSpec spec = CountingJob("restart-job", "sleep 3; echo done > \"$SM_MODEL_DIR/m\"");
   {
     SlurmExecutorOptions options = TestOptions(dir_.path() / "work");
@@ -188,7 +229,7 @@ TEST_F(SlurmExecutorTest, ARestartedExecutorFollowsItsRunningJobByItsSlurmId) {
   EXPECT_TRUE(fs::exists(spec.artifact_dir / "model.tar.gz"));
 }
 
-TEST_F(SlurmExecutorTest, AJobSubmittedButNotRecordedIsFoundInSlurmNotSubmittedAgain) {
+TEST_P(SlurmExecutorTest, AJobSubmittedButNotRecordedIsFoundInSlurmNotSubmittedAgain) {
   JobSpec spec = CountingJob("unrecorded-job", "sleep 1");
   SubmitAndDieAt("executor.launched", spec);  // sbatch answered; its id was never written
   EXPECT_FALSE(fs::exists(dir_.path() / "work" / "unrecorded-job" / "slurm-job-id"));
@@ -202,7 +243,7 @@ TEST_F(SlurmExecutorTest, AJobSubmittedButNotRecordedIsFoundInSlurmNotSubmittedA
   EXPECT_EQ(Runs("unrecorded-job"), 1);
 }
 
-TEST_F(SlurmExecutorTest, AJobRecordedButNeverSubmittedIsForgottenAndRunsOnceWhenSubmittedAgain) {
+TEST_P(SlurmExecutorTest, AJobRecordedButNeverSubmittedIsForgottenAndRunsOnceWhenSubmittedAgain) {
   JobSpec spec = CountingJob("unsubmitted-job", "true");
   SubmitAndDieAt("executor.staged", spec);  // recorded and laid out, sbatch never ran
   SlurmExecutorOptions options = TestOptions(dir_.path() / "work");
@@ -215,6 +256,49 @@ TEST_F(SlurmExecutorTest, AJobRecordedButNeverSubmittedIsForgottenAndRunsOnceWhe
   EXPECT_EQ(description.status.status(), JobStatus::kCompleted)
       << description.status.ToJson().dump();
   EXPECT_EQ(Runs("unsubmitted-job"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, SlurmExecutorTest,
+                         ::testing::Values(Transport::kCommands, Transport::kRest),
+                         [](const auto& info) { return TransportName(info.param); });
+
+// A token slurmctld refuses (signed with another key): the job fails at submit with the
+// transport, the user and Slurm's answer named, and never the token.
+TEST(SlurmRestTokenTest, ARefusedTokenFailsTheJobWithSlurmsAnswerAndNoToken) {
+  if (std::string why = Unavailable(Transport::kRest); !why.empty()) {
+    GTEST_SKIP() << "slurmrestd unavailable: " << why;
+  }
+  testing::TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.path() / "wrong.key", "not the cluster's key").ok());
+  const std::string wrong_token = MintSlurmJwt("not the cluster's key", ThisUser(), 0, 1s);
+  SlurmExecutor executor(TestOptions(dir.path() / "work"), MakeRest(dir.path() / "wrong.key"));
+  JobSpec spec;
+  spec.definition.job_name = "wrong-token-job";
+  spec.command = {"true"};
+  spec.artifact_dir = dir.path() / "out";
+  ASSERT_TRUE(executor.Submit(spec).ok());
+  std::optional<JobDescription> ended;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < deadline;) {
+    auto description = executor.Describe("wrong-token-job");
+    ASSERT_TRUE(description.ok()) << description.status().ToString();
+    if (core::IsTerminal(description->status.status())) {
+      ended = *description;
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(ended.has_value()) << "the job did not end within 30 s";
+  EXPECT_EQ(ended->status.status(), JobStatus::kFailed);
+  const std::string& reason = ended->status.failure_reason();
+  EXPECT_NE(reason.find("Slurm REST transport: submit as user '" + ThisUser() + "'"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("Zero Bytes were transmitted or received"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("token"), std::string::npos) << reason;
+  // The signature part of any token made with that key never shows.
+  EXPECT_EQ(reason.find(wrong_token.substr(wrong_token.rfind('.') + 1)), std::string::npos);
+  EXPECT_EQ(reason.find("eyJ"), std::string::npos) << reason;
 }
 
 }  // namespace

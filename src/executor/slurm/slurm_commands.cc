@@ -118,16 +118,10 @@ EnvironmentMap SbatchEnvironment(const EnvironmentMap& environment,
   return kept;
 }
 
-Result<std::vector<SlurmJobInfo>> ParseSqueueJson(const std::string& text) {
-  // A warning printed before the document (stderr shares the pipe) is skipped.
-  size_t start = text.find('{');
-  json document = json::parse(start == std::string::npos ? "" : text.substr(start), nullptr, false);
-  if (!document.is_object() || !document.contains("jobs") || !document["jobs"].is_array()) {
-    return InvalidArgument("squeue --json gave no job list: " +
-                           SlurmCommandMessage(text.substr(0, 512)));
-  }
+std::vector<SlurmJobInfo> SlurmJobsOf(const json& list) {
   std::vector<SlurmJobInfo> jobs;
-  for (const json& job : document["jobs"]) {
+  if (!list.is_array()) return jobs;
+  for (const json& job : list) {
     if (!job.is_object()) continue;
     SlurmJobInfo info;
     info.id = std::to_string(NumberOf(job.value("job_id", json())));
@@ -137,6 +131,7 @@ Result<std::vector<SlurmJobInfo>> ParseSqueueJson(const std::string& text) {
     info.state = StateOf(job);
     info.reason = TextOf(job, "state_reason");
     info.nodes = TextOf(job, "nodes");
+    info.working_directory = TextOf(job, "current_working_directory");
     info.exit_status = ExitStatusOf(job);
     info.start_time = NumberOf(job.value("start_time", json()));
     info.end_time = NumberOf(job.value("end_time", json()));
@@ -144,6 +139,17 @@ Result<std::vector<SlurmJobInfo>> ParseSqueueJson(const std::string& text) {
     jobs.push_back(std::move(info));
   }
   return jobs;
+}
+
+Result<std::vector<SlurmJobInfo>> ParseSqueueJson(const std::string& text) {
+  // A warning printed before the document (stderr shares the pipe) is skipped.
+  size_t start = text.find('{');
+  json document = json::parse(start == std::string::npos ? "" : text.substr(start), nullptr, false);
+  if (!document.is_object() || !document.contains("jobs") || !document["jobs"].is_array()) {
+    return InvalidArgument("squeue --json gave no job list: " +
+                           SlurmCommandMessage(text.substr(0, 512)));
+  }
+  return SlurmJobsOf(document["jobs"]);
 }
 
 Result<std::unique_ptr<SlurmCommands>> SlurmCommands::Create(SlurmCommandsOptions options) {

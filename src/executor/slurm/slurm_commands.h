@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,9 @@ std::map<std::string, std::string> SbatchEnvironment(
 // state is a list and numbers are {"set", "number"} objects). InvalidArgument when it is not
 // such a document.
 Result<std::vector<SlurmJobInfo>> ParseSqueueJson(const std::string& text);
+// The jobs of such a document's "jobs" list (slurmrestd's GET /jobs answers the same document);
+// entries that are not objects are skipped.
+std::vector<SlurmJobInfo> SlurmJobsOf(const nlohmann::json& jobs);
 
 // What a failed Slurm command printed, as one line without its "sbatch: error: " prefixes.
 std::string SlurmCommandMessage(const std::string& output);

@@ -36,6 +36,8 @@ constexpr char kStagedLog[] = "training.log";
 // What the recovery writes into a launch claim that it creates: no Slurm job id, so a batch
 // script that comes later finds someone else's claim and runs nothing.
 constexpr char kFenced[] = "fenced";
+// Object-store staging: the working directory of every job on its node (it makes its root there).
+constexpr char kNodeWorkingDirectory[] = "/tmp";
 
 std::string Trimmed(std::string text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
@@ -153,7 +155,7 @@ Status SlurmExecutor::Launch(Job& base_job) {
     submission.exported[kManifestVariable] = manifest;
     passed.push_back(kManifestVariable);
     launch_claim.clear();
-    node_dir = "/tmp";
+    node_dir = kNodeWorkingDirectory;
     output_name = "trainyard-" + name + "-%j.out";  // one /tmp for every job of the node
   }
   submission.options = SbatchOptions(spec, resources, options_.site, node_dir, output_name);
@@ -524,11 +526,20 @@ Result<bool> SlurmExecutor::RecoverLaunch(Job& base_job) {
     job.slurm_id = Trimmed(*recorded);
     return true;
   }
-  // Submitted or not? Slurm knows the job by its name and its batch script.
+  // Submitted or not? Slurm knows the job by its name and its batch script; a job that
+  // slurmrestd submitted has no script path in Slurm (22.05's slurmrestd cannot set its argv),
+  // and is known by its name, its comment (the sweep) and its working directory instead.
   const fs::path script = job.job_dir() / kScriptFileName;
+  const std::string comment = SlurmJobComment(job.spec);
+  const std::string working_directory =
+      object_store_staging() ? kNodeWorkingDirectory : job.job_dir().string();
   TY_ASSIGN_OR_RETURN(std::vector<SlurmJobInfo> jobs, transport_->ListJobs());
   for (const SlurmJobInfo& info : jobs) {
-    if (info.name == name && info.command == script.string()) {
+    const bool same_script =
+        info.command.empty()
+            ? info.comment == comment && info.working_directory == working_directory
+            : info.command == script.string();
+    if (info.name == name && same_script) {
       Logger("executor")
           .info("job={} found in Slurm as job {} (its id was not recorded)", name, info.id);
       job.slurm_id = info.id;

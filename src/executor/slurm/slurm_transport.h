@@ -1,6 +1,6 @@
 // SlurmTransport: how the slurm executor talks to Slurm. One implementation runs Slurm's own
-// commands (sbatch, squeue, scancel: slurm_commands.h); a REST one (slurmrestd) can follow
-// behind the same interface, so that the executor never knows which it uses.
+// commands (sbatch, squeue, scancel: slurm_commands.h), the other calls slurmrestd, Slurm's REST
+// API, with a JWT (slurm_rest.h); the executor never knows which it uses.
 //
 // Implementations are thread-safe.
 #pragma once
@@ -21,7 +21,8 @@ struct SlurmJobInfo {
   std::string id;       // "1234"
   std::string name;     // --job-name: the trainyard job name
   std::string comment;  // --comment
-  std::string command;  // the batch script's path
+  std::string command;  // the batch script's path (empty for a job slurmrestd submitted)
+  std::string working_directory;  // --chdir
   std::string state;    // job_state: PENDING, RUNNING, COMPLETED, FAILED, OUT_OF_MEMORY, ...
   std::string reason;   // state_reason: Priority, Resources, NonZeroExitCode, ... ("None": none)
   std::string nodes;    // the node(s) it runs or ran on; empty while pending
