@@ -60,7 +60,8 @@ Result<executor::SlurmTransportPtr> OpenSlurmTransport(const SlurmSetup& setup) 
   if (!setup.rest.url.empty() || !setup.tokens.token_file.empty() ||
       !setup.tokens.jwt_key_file.empty()) {
     return InvalidArgument(
-        "slurm_rest_url, slurm_rest_token_file, slurm_jwt_key_file: only with slurm_transport rest");
+        "slurm_rest_url, slurm_rest_token_file, slurm_jwt_key_file: only with slurm_transport "
+        "rest");
   }
   TY_ASSIGN_OR_RETURN(auto commands, executor::SlurmCommands::Create(setup.commands));
   return executor::SlurmTransportPtr(std::move(commands));

@@ -62,8 +62,8 @@ struct SlurmSettings {
   // How Slurm is reached: "commands" (sbatch, squeue, scancel) or "rest" (slurmrestd with a JWT:
   // rest_url, rest_user, and rest_token_file or jwt_key_file; docs/slurm.md).
   std::string transport = "commands";
-  std::string rest_url;                  // slurmrestd's base URL
-  std::string rest_user;                 // the Slurm user jobs are submitted as
+  std::string rest_url;                   // slurmrestd's base URL
+  std::string rest_user;                  // the Slurm user jobs are submitted as
   std::filesystem::path rest_token_file;  // that user's token, read again when it changes
   std::filesystem::path jwt_key_file;     // or the cluster's key, to mint short-lived tokens
   int jwt_lifespan_seconds = 600;         // of each minted token

@@ -53,8 +53,9 @@ void StopDaemon(std::unique_ptr<Process>& daemon, std::chrono::milliseconds grac
 
 // Slurm's JWT plugin (slurm-wlm-jwt-plugin), where Debian and the usual builds install plugins.
 std::optional<fs::path> FindJwtPlugin() {
-  for (const char* dir : {"/usr/lib/x86_64-linux-gnu/slurm-wlm", "/usr/lib/aarch64-linux-gnu/slurm-wlm",
-                          "/usr/lib64/slurm", "/usr/lib/slurm", "/usr/local/lib/slurm"}) {
+  for (const char* dir :
+       {"/usr/lib/x86_64-linux-gnu/slurm-wlm", "/usr/lib/aarch64-linux-gnu/slurm-wlm",
+        "/usr/lib64/slurm", "/usr/lib/slurm", "/usr/local/lib/slurm"}) {
     if (fs::exists(fs::path(dir) / "auth_jwt.so")) return fs::path(dir) / "auth_jwt.so";
   }
   return std::nullopt;
@@ -172,10 +173,9 @@ std::unique_ptr<SlurmCluster> SlurmCluster::Start(std::string* why_not, const Op
        << "SlurmUser=root\n"
        << "AuthType=auth/munge\n"
        << "AuthInfo=socket=" << munge_socket.string() << "\n"
-       << (cluster->jwt_key_file_.empty()
-               ? ""
-               : "AuthAltTypes=auth/jwt\nAuthAltParameters=jwt_key=" +
-                     cluster->jwt_key_file_.string() + "\n")
+       << (cluster->jwt_key_file_.empty() ? ""
+                                          : "AuthAltTypes=auth/jwt\nAuthAltParameters=jwt_key=" +
+                                                cluster->jwt_key_file_.string() + "\n")
        << "CryptoType=crypto/munge\n"
        << "MpiDefault=none\n"
        << "ProctrackType=proctrack/linuxproc\n"

@@ -535,10 +535,9 @@ Result<bool> SlurmExecutor::RecoverLaunch(Job& base_job) {
       object_store_staging() ? kNodeWorkingDirectory : job.job_dir().string();
   TY_ASSIGN_OR_RETURN(std::vector<SlurmJobInfo> jobs, transport_->ListJobs());
   for (const SlurmJobInfo& info : jobs) {
-    const bool same_script =
-        info.command.empty()
-            ? info.comment == comment && info.working_directory == working_directory
-            : info.command == script.string();
+    const bool same_script = info.command.empty() ? info.comment == comment &&
+                                                        info.working_directory == working_directory
+                                                  : info.command == script.string();
     if (info.name == name && same_script) {
       Logger("executor")
           .info("job={} found in Slurm as job {} (its id was not recorded)", name, info.id);

@@ -95,8 +95,8 @@ Result<json> SlurmRestJob(const std::vector<std::string>& options,
                              "': the REST transport takes long options only (--name=value)");
     }
     size_t equals = option.find('=');
-    std::string name = option.substr(2, equals == std::string::npos ? std::string::npos
-                                                                    : equals - 2);
+    std::string name =
+        option.substr(2, equals == std::string::npos ? std::string::npos : equals - 2);
     if (RefusedOptions().contains(name)) {
       return InvalidArgument("sbatch option '--" + name +
                              "': not available through slurmrestd (the job's user is the "
@@ -190,13 +190,14 @@ Result<SlurmRest::Answer> SlurmRest::Call(const std::string& method, const std::
 
 Status SlurmRest::Failure(const std::string& operation, const Answer& answer) const {
   std::string message = "Slurm REST transport: " + operation + " as user '" + options_.user +
-                        "' failed (HTTP " + std::to_string(answer.http_status) +
-                        "): " + (answer.slurm_message.empty() ? "no message" : answer.slurm_message);
+                        "' failed (HTTP " + std::to_string(answer.http_status) + "): " +
+                        (answer.slurm_message.empty() ? "no message" : answer.slurm_message);
   if (ControllerUnreachable(answer.slurm_message)) return Unavailable(message);
   if (TokenRefused(answer.http_status, answer.slurm_message)) {
     return Status(StatusCode::kUnauthenticated,
-                  message + " (so Slurm answers a token it refuses: check that user's token, "
-                            "its expiry and the cluster's jwt_key)");
+                  message +
+                      " (so Slurm answers a token it refuses: check that user's token, "
+                      "its expiry and the cluster's jwt_key)");
   }
   if (answer.http_status >= 500 && answer.slurm_message.empty()) return Unavailable(message);
   return Internal(message);
@@ -205,13 +206,12 @@ Status SlurmRest::Failure(const std::string& operation, const Answer& answer) co
 Result<std::string> SlurmRest::Submit(const SlurmSubmission& submission) {
   Result<std::string> script = ReadFile(submission.script);
   if (!script.ok()) return script.status().WithContext("Slurm REST transport: the batch script");
-  TY_ASSIGN_OR_RETURN(
-      json job, SlurmRestJob(submission.options,
-                             SbatchEnvironment(options_.environment, submission.exported)));
+  TY_ASSIGN_OR_RETURN(json job,
+                      SlurmRestJob(submission.options,
+                                   SbatchEnvironment(options_.environment, submission.exported)));
   TY_ASSIGN_OR_RETURN(Answer answer,
                       Call("POST", "/job/submit", json{{"script", *script}, {"job", job}}.dump()));
-  const json& id = answer.document.is_object() ? answer.document.value("job_id", json())
-                                               : json();
+  const json& id = answer.document.is_object() ? answer.document.value("job_id", json()) : json();
   if (answer.http_status == 200 && id.is_number_integer()) {
     return std::to_string(id.get<int64_t>());
   }
@@ -234,8 +234,8 @@ Result<std::vector<SlurmJobInfo>> SlurmRest::ListJobs() {
 
 Status SlurmRest::Signal(const std::string& job_id, const std::string& signal_name) {
   TY_RETURN_IF_ERROR(CheckJobId(job_id));
-  if (signal_name.empty() || signal_name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-                                 std::string::npos) {
+  if (signal_name.empty() ||
+      signal_name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos) {
     return InvalidArgument("'" + signal_name + "' is not a signal name (TERM, KILL, ...)");
   }
   TY_ASSIGN_OR_RETURN(Answer answer, Call("DELETE", "/job/" + job_id + "?signal=" + signal_name));

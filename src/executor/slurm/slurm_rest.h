@@ -51,7 +51,7 @@ class SlurmRest : public SlurmTransport {
   explicit SlurmRest(SlurmRestOptions options) : options_(std::move(options)) {}
   struct Answer {
     long http_status = 0;
-    nlohmann::json document;  // null when the body was not JSON
+    nlohmann::json document;    // null when the body was not JSON
     std::string slurm_message;  // Slurm's errors in one line, or the body's text
   };
   // One call; a transport failure is Unavailable, an answer of any status is an Answer.

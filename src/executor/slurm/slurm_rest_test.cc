@@ -184,8 +184,8 @@ TEST_F(SlurmRestTest, SlurmsRefusalOfAJobIsInvalidArgumentWithItsReason) {
     return Answer(500, R"({"meta": {}, "errors": [{"error_code": 2000,
                            "error": "Invalid partition name specified"}]})");
   });
-  auto id = Transport(server.url(""))->Submit(
-      {.script = Write("s.sh", "#!/bin/sh\n"), .options = {"--partition=nope"}});
+  auto id = Transport(server.url(""))
+                ->Submit({.script = Write("s.sh", "#!/bin/sh\n"), .options = {"--partition=nope"}});
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(id.status().message(), "Slurm refused the job: Invalid partition name specified");

@@ -34,9 +34,10 @@ std::string MintSlurmJwt(std::string_view key, const std::string& user, int64_t 
                          std::chrono::seconds lifespan) {
   // Field order as Slurm's own tokens have them; any order is valid.
   const std::string header = R"({"alg":"HS256","typ":"JWT"})";
-  const std::string claims =
-      nlohmann::json{{"exp", issued_at + lifespan.count()}, {"iat", issued_at}, {"sun", user}}
-          .dump();
+  const std::string claims = nlohmann::json{
+      {"exp", issued_at + lifespan.count()},
+      {"iat", issued_at},
+      {"sun", user}}.dump();
   std::string signing_input = Base64Url(header) + "." + Base64Url(claims);
   return signing_input + "." + Base64Url(aws::HmacSha256(key, signing_input));
 }

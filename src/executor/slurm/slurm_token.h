@@ -68,7 +68,7 @@ class SlurmTokenSource {
   std::string file_token_;
   std::filesystem::file_time_type file_time_{};
   uintmax_t file_size_ = 0;
-  std::string key_;  // the JWT key, read once
+  std::string key_;                       // the JWT key, read once
   std::map<std::string, Minted> minted_;  // by user
 };
 

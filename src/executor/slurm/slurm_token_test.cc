@@ -77,16 +77,16 @@ TEST_F(SlurmTokenSourceTest, SaysWhatIsMissingWithoutTheToken) {
   auto no_user = SlurmTokenSource::Create({.token_file = "/t"});
   EXPECT_NE(no_user.status().message().find("slurm_rest_user"), std::string::npos);
 
-  auto missing = SlurmTokenSource::Create(
-      {.token_file = dir_.path() / "absent", .token_user = "trainyard"});
+  auto missing =
+      SlurmTokenSource::Create({.token_file = dir_.path() / "absent", .token_user = "trainyard"});
   ASSERT_TRUE(missing.ok());
   auto token = (*missing)->Token("trainyard");
   ASSERT_FALSE(token.ok());
   EXPECT_EQ(token.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(token.status().message().find("absent"), std::string::npos);
 
-  auto empty = SlurmTokenSource::Create({.token_file = Write("empty", "\n"),
-                                         .token_user = "trainyard"});
+  auto empty =
+      SlurmTokenSource::Create({.token_file = Write("empty", "\n"), .token_user = "trainyard"});
   ASSERT_TRUE(empty.ok());
   EXPECT_NE((*empty)->Token("trainyard").status().message().find("is empty"), std::string::npos);
 }

@@ -18,14 +18,14 @@ namespace trainyard::executor {
 
 // One batch job as Slurm reports it (squeue's JSON, slurmrestd's job object).
 struct SlurmJobInfo {
-  std::string id;       // "1234"
-  std::string name;     // --job-name: the trainyard job name
-  std::string comment;  // --comment
-  std::string command;  // the batch script's path (empty for a job slurmrestd submitted)
+  std::string id;                 // "1234"
+  std::string name;               // --job-name: the trainyard job name
+  std::string comment;            // --comment
+  std::string command;            // the batch script's path (empty for a job slurmrestd submitted)
   std::string working_directory;  // --chdir
-  std::string state;    // job_state: PENDING, RUNNING, COMPLETED, FAILED, OUT_OF_MEMORY, ...
-  std::string reason;   // state_reason: Priority, Resources, NonZeroExitCode, ... ("None": none)
-  std::string nodes;    // the node(s) it runs or ran on; empty while pending
+  std::string state;   // job_state: PENDING, RUNNING, COMPLETED, FAILED, OUT_OF_MEMORY, ...
+  std::string reason;  // state_reason: Priority, Resources, NonZeroExitCode, ... ("None": none)
+  std::string nodes;   // the node(s) it runs or ran on; empty while pending
   // Its exit as a wait status: the exit code in bits 8-15, a signal in bits 0-6.
   int exit_status = 0;
   int64_t start_time = 0;  // epoch seconds; 0 before it started
