@@ -30,7 +30,7 @@ TEST(SlurmRestJobTest, NamesEachSbatchOptionAsSlurmrestdDoes) {
     "name": "digits-002", "comment": "trainyard job digits-002 sweep sw-1",
     "standard_output": "/jobs/digits-002/slurm-%j.out",
     "current_working_directory": "/jobs/digits-002", "time_limit": "63", "nodes": "1",
-    "tasks": "1", "partition": "gpu", "account": "ml", "qos": "normal", "cpus_per_task": "4",
+    "ntasks": "1", "partition": "gpu", "account": "ml", "qos": "normal", "cpus_per_task": "4",
     "memory_per_node": "16384", "gres": "gpu:1", "exclusive": "exclusive", "requeue": true,
     "environment": {"PATH": "/usr/bin:/bin", "TRAINYARD_JOB_TOKEN": "t"}})"));
 }
@@ -100,7 +100,7 @@ TEST_F(SlurmRestTest, SubmitsTheScriptWithTheUsersTokenAndTheExportedVariables) 
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   EXPECT_EQ(*id, "42");
   ASSERT_EQ(server.requests().size(), 1u);
-  const RecordedRequest& request = server.requests()[0];
+  const RecordedRequest request = server.requests()[0];
   EXPECT_EQ(request.method, "POST");
   EXPECT_EQ(request.target, "/slurm/v0.0.38/job/submit");
   EXPECT_EQ(request.headers.at("x-slurm-user-name"), "ml");
