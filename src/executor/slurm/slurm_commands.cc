@@ -62,7 +62,9 @@ int ExitStatusOf(const json& job) {
   return 0;
 }
 
-bool ControllerUnreachable(const std::string& text) {
+}  // namespace
+
+bool SlurmControllerUnreachable(const std::string& text) {
   for (const char* sign :
        {"Unable to contact slurm controller", "Socket timed out", "Zero Bytes were transmitted",
         "Connection refused", "Communication connection failure"}) {
@@ -70,8 +72,6 @@ bool ControllerUnreachable(const std::string& text) {
   }
   return false;
 }
-
-}  // namespace
 
 std::string SlurmCommandMessage(const std::string& output) {
   std::istringstream lines(output);
@@ -184,7 +184,7 @@ Result<std::string> SlurmCommands::Submit(const SlurmSubmission& submission) {
                       RunCommand(argv, FormatEnvironment(environment), options_.timeout));
   std::string message = SlurmCommandMessage(output.output);
   if (output.exit_code != 0) {
-    if (ControllerUnreachable(output.output)) return Unavailable("sbatch: " + message);
+    if (SlurmControllerUnreachable(output.output)) return Unavailable("sbatch: " + message);
     return InvalidArgument("Slurm refused the job: " + message);
   }
   // "<id>" or "<id>;<cluster>", possibly after warnings: the last line.
@@ -208,7 +208,7 @@ Result<std::vector<SlurmJobInfo>> SlurmCommands::ListJobs() {
       RunCommand(argv, FormatEnvironment(options_.environment), options_.timeout, kListingLimit));
   if (output.exit_code != 0) {
     std::string message = SlurmCommandMessage(output.output);
-    if (ControllerUnreachable(output.output)) return Unavailable("squeue: " + message);
+    if (SlurmControllerUnreachable(output.output)) return Unavailable("squeue: " + message);
     return Internal("squeue exited with " + std::to_string(output.exit_code) + ": " + message);
   }
   return ParseSqueueJson(output.output);
@@ -228,7 +228,7 @@ Status SlurmCommands::RunScancel(const std::vector<std::string>& arguments,
     return Status::Ok();
   }
   if (output.exit_code != 0 || !message.empty()) {
-    if (ControllerUnreachable(output.output)) return Unavailable("scancel: " + message);
+    if (SlurmControllerUnreachable(output.output)) return Unavailable("scancel: " + message);
     return Internal("scancel of Slurm job " + job_id + " exited with " +
                     std::to_string(output.exit_code) + ": " + message);
   }

@@ -66,6 +66,10 @@ Result<std::vector<SlurmJobInfo>> ParseSqueueJson(const std::string& text);
 // entries that are not objects are skipped.
 std::vector<SlurmJobInfo> SlurmJobsOf(const nlohmann::json& jobs);
 
+// Whether Slurm's message says that slurmctld cannot be reached ("Unable to contact slurm
+// controller", "Socket timed out", "Zero Bytes were transmitted or received", ...).
+bool SlurmControllerUnreachable(const std::string& text);
+
 // What a failed Slurm command printed, as one line without its "sbatch: error: " prefixes.
 std::string SlurmCommandMessage(const std::string& output);
 

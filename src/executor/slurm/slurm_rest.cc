@@ -55,15 +55,6 @@ const std::set<std::string>& RefusedOptions() {
   return *refused;
 }
 
-// slurmctld itself is down or unreachable from slurmrestd.
-bool ControllerUnreachable(const std::string& text) {
-  for (const char* sign : {"Unable to contact slurm controller", "Socket timed out",
-                           "Connection refused", "Communication connection failure"}) {
-    if (text.find(sign) != std::string::npos) return true;
-  }
-  return false;
-}
-
 // slurmctld drops a request whose token it refuses (expired, signed with another key, another
 // user's): slurmrestd then answers "Zero Bytes were transmitted or received" for a submission or
 // a signal, and "Unspecified error" for a listing. slurmrestd's own refusal is HTTP 401.
@@ -192,13 +183,14 @@ Status SlurmRest::Failure(const std::string& operation, const Answer& answer) co
   std::string message = "Slurm REST transport: " + operation + " as user '" + options_.user +
                         "' failed (HTTP " + std::to_string(answer.http_status) + "): " +
                         (answer.slurm_message.empty() ? "no message" : answer.slurm_message);
-  if (ControllerUnreachable(answer.slurm_message)) return Unavailable(message);
+  // First: slurmctld's answer to a refused token is also one of an unreachable controller's.
   if (TokenRefused(answer.http_status, answer.slurm_message)) {
     return Status(StatusCode::kUnauthenticated,
                   message +
-                      " (so Slurm answers a token it refuses: check that user's token, "
+                      " (Slurm's answer to a token it refuses: check that user's token, "
                       "its expiry and the cluster's jwt_key)");
   }
+  if (SlurmControllerUnreachable(answer.slurm_message)) return Unavailable(message);
   if (answer.http_status >= 500 && answer.slurm_message.empty()) return Unavailable(message);
   return Internal(message);
 }
