@@ -8,4 +8,8 @@ namespace trainyard::testing {
 // The port, or 0 when no socket could be bound.
 int FreeLoopbackPort();
 
+// Whether something accepts TCP connections on 127.0.0.1:`port` now (a daemon a test started
+// is ready to serve).
+bool AcceptsLoopbackConnections(int port);
+
 }  // namespace trainyard::testing

@@ -61,18 +61,6 @@ std::optional<fs::path> FindJwtPlugin() {
   return std::nullopt;
 }
 
-bool AcceptsConnections(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return connected;
-}
-
 }  // namespace
 
 SlurmCluster* SlurmCluster::Get() {
@@ -231,7 +219,7 @@ bool SlurmCluster::StartRest(const fs::path& slurmrestd, std::string* why_not) {
       environment);
   for (auto deadline = std::chrono::steady_clock::now() + 20s;
        std::chrono::steady_clock::now() < deadline;) {
-    if (AcceptsConnections(port)) {
+    if (AcceptsLoopbackConnections(port)) {
       rest_url_ = "http://127.0.0.1:" + std::to_string(port);
       return true;
     }

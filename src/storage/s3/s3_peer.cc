@@ -1,32 +1,14 @@
 #include "storage/s3/s3_peer.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <thread>
 
 #include "aws/environment_provider.h"
+#include "support/free_port.h"
 #include "support/http_test_server.h"
 #include "support/test_paths.h"
 
 namespace trainyard::storage {
-namespace {
-
-bool Accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return connected;
-}
-
-}  // namespace
 
 std::unique_ptr<S3rverPeer> S3rverPeer::Start(std::string* why_not, bool log_requests) {
   std::filesystem::path script =
@@ -60,10 +42,11 @@ std::unique_ptr<S3rverPeer> S3rverPeer::Start(std::string* why_not, bool log_req
   started->process_ = std::make_unique<testing::Process>(
       argv, std::map<std::string, std::string>{{"FORCE_COLOR", "1"}});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!Accepts(started->port_) && std::chrono::steady_clock::now() < deadline) {
+  while (!testing::AcceptsLoopbackConnections(started->port_) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  if (!Accepts(started->port_)) {
+  if (!testing::AcceptsLoopbackConnections(started->port_)) {
     *why_not = "s3rver did not listen on port " + std::to_string(started->port_) +
                " within 20 s: " + started->process_->Wait(std::chrono::seconds(1)).output;
     return nullptr;
