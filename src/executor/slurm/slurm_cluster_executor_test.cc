@@ -270,7 +270,6 @@ TEST(SlurmRestTokenTest, ARefusedTokenFailsTheJobWithSlurmsAnswerAndNoToken) {
   }
   testing::TempDir dir;
   ASSERT_TRUE(WriteFileAtomic(dir.path() / "wrong.key", "not the cluster's key").ok());
-  const std::string wrong_token = MintSlurmJwt("not the cluster's key", ThisUser(), 0, 1s);
   SlurmExecutor executor(TestOptions(dir.path() / "work"), MakeRest(dir.path() / "wrong.key"));
   JobSpec spec;
   spec.definition.job_name = "wrong-token-job";
@@ -296,8 +295,7 @@ TEST(SlurmRestTokenTest, ARefusedTokenFailsTheJobWithSlurmsAnswerAndNoToken) {
       << reason;
   EXPECT_NE(reason.find("Zero Bytes were transmitted or received"), std::string::npos) << reason;
   EXPECT_NE(reason.find("token"), std::string::npos) << reason;
-  // The signature part of any token made with that key never shows.
-  EXPECT_EQ(reason.find(wrong_token.substr(wrong_token.rfind('.') + 1)), std::string::npos);
+  // No token: every JWT starts with its header, {"alg":... in base64url.
   EXPECT_EQ(reason.find("eyJ"), std::string::npos) << reason;
 }
 

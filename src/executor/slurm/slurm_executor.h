@@ -3,7 +3,7 @@
 // script runs trainyard-wrap over it on the node, with exactly the job's environment; the
 // artifacts are packed from it when the job ends, as for the local executor.
 //
-// Slurm is reached through a SlurmTransport (its commands today). One `squeue` listing, at most
+// Slurm is reached through a SlurmTransport (its commands, or slurmrestd). One listing, at most
 // one per poll interval, serves every job's thread. A job's way:
 //  - Starting: the root laid out, the batch script written, sbatch; while Slurm keeps the job
 //    PENDING its status message is Slurm's reason in words. A job Slurm refuses at submit (more
