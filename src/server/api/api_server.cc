@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "control/job_tokens.h"
 #include "server/api/graphql_schema.h"
+#include "server/api/graphql_ws.h"
 #include "server/api/http_helpers.h"
 
 namespace trainyard::server {
@@ -90,7 +91,8 @@ ApiServer::ApiServer(ApiServerOptions options, metadata::MetadataStore& metadata
       scheduler_(scheduler),
       events_(events),
       web_({options_.web_dir}),
-      graphql_schema_(BuildGraphqlSchema(metadata, scheduler)) {
+      graphql_schema_(BuildGraphqlSchema(metadata, scheduler)),
+      graphql_payloads_(std::make_shared<SubscriptionPayloads>()) {
   if (!graphql_schema_.ok()) {
     Logger("api").error("/graphql is out of service: {}", graphql_schema_.status().message());
   }

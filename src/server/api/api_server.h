@@ -29,6 +29,8 @@
 
 namespace trainyard::server {
 
+class SubscriptionPayloads;  // graphql_ws.h
+
 struct ApiServerOptions {
   // SHA-256 (hex) of each token that may call the API. Empty: no authentication (only allowed
   // on a loopback address; the app refuses otherwise).
@@ -134,6 +136,8 @@ class ApiServer {
   StaticFiles web_;
   // Built once; an error (a bug) is answered by /graphql.
   Result<std::shared_ptr<const graphql::Schema>> graphql_schema_;
+  // What the GraphQL subscriptions of all WebSockets share (graphql_ws.h).
+  std::shared_ptr<SubscriptionPayloads> graphql_payloads_;
 
   struct RouteCounters {
     int64_t requests = 0;

@@ -71,6 +71,7 @@ void ApiServer::GraphqlWebSocket(const HttpRequest& request, ResponseWriter& res
     options.token_allowed = [this](const std::string& token) { return TokenAllowed(token); };
   }
   options.init_timeout = options_.graphql_ws_init_timeout;
+  options.payloads = graphql_payloads_;
   // Null when the client left or the server holds too many WebSockets (answered 503 then).
   (void)response.AcceptWebSocket(request, kGraphqlWsSubprotocol,
                                  MakeGraphqlWsSession(std::move(options), events_, metadata_));

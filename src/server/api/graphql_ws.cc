@@ -1,6 +1,7 @@
 #include "server/api/graphql_ws.h"
 
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -70,20 +71,72 @@ json OneError(const Status& status) {
       {{{"message", status.message()}, {"extensions", {{"code", StatusCodeName(status.code())}}}}});
 }
 
+}  // namespace
+
+// What one event makes of a subscription: a `next` with this payload, nothing (a comment), or
+// the end of a log.
+struct EventOutcome {
+  enum class Kind { kNext, kSkip, kEnd } kind = Kind::kSkip;
+  std::string payload;  // kNext: the serialised execution result
+};
+
+// The recent events of one distinct subscription and what they made, newest last. The hub
+// hands an event to each subscriber in turn, so the newest entries are the ones asked for.
+struct SubscriptionPayloads::Operation {
+  static constexpr size_t kRecentEvents = 64;
+
+  std::mutex mutex;
+  std::deque<std::pair<std::string, std::shared_ptr<const EventOutcome>>> recent;
+
+  // The outcome of `block` (an event as the hub writes it, its id included), from the cache or
+  // made by `run`. The lock is held while `run` executes, so concurrent subscribers of the same
+  // event wait for the one execution instead of repeating it.
+  template <typename Run>
+  std::shared_ptr<const EventOutcome> Outcome(std::string_view block, Run&& run) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+      if (it->first == block) return it->second;
+    }
+    auto outcome = std::make_shared<const EventOutcome>(run());
+    if (recent.size() == kRecentEvents) recent.pop_front();
+    recent.emplace_back(std::string(block), outcome);
+    return outcome;
+  }
+};
+
+std::shared_ptr<SubscriptionPayloads::Operation> SubscriptionPayloads::Share(
+    const std::string& key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::shared_ptr<Operation> operation = operations_[key].lock();
+  if (!operation) {
+    std::erase_if(operations_, [](const auto& entry) { return entry.second.expired(); });
+    operation = std::make_shared<Operation>();
+    operations_[key] = operation;
+  }
+  return operation;
+}
+
+namespace {
+
 // A subscription as the EventHub sees it: an event stream. It takes the events the hub writes as
-// long as the socket has room, runs the operation on each and sends the result as `next`; when
-// the socket is full it takes nothing, so the hub keeps the events in the stream's queue, where
-// progress and metrics are conflated per job.
+// long as the socket has room, runs the operation on each (or takes the payload that another
+// subscriber of the same operation made of it) and sends the result as `next`; when the socket
+// is full it takes nothing, so the hub keeps the events in the stream's queue, where progress
+// and metrics are conflated per job.
 class SubscriptionStream : public EventStream {
  public:
   SubscriptionStream(WebSocketPtr socket, std::string id, const GraphqlWsOptions& options,
-                     graphql::PreparedOperation operation, bool log)
+                     graphql::PreparedOperation operation,
+                     std::shared_ptr<SubscriptionPayloads::Operation> shared, bool log)
       : socket_(std::move(socket)),
         id_(std::move(id)),
+        next_prefix_("{\"id\":" + json(id_).dump() + ",\"payload\":"),
         schema_(options.schema),
         execution_(options.execution),
         high_water_(options.high_water_bytes),
+        payloads_(options.payloads),
         operation_(std::move(operation)),
+        shared_(std::move(shared)),
         log_(log) {}
 
   bool Send(std::string_view bytes) override {
@@ -100,21 +153,21 @@ class SubscriptionStream : public EventStream {
     while (taken < bytes.size() && socket_->buffered_bytes() < high_water_) {
       size_t end = bytes.find("\n\n", taken);
       if (end == std::string_view::npos) break;  // the hub writes whole events: not reached
-      SentEvent event = ParseSentEvent(bytes.substr(taken, end + 2 - taken));
+      std::string_view block = bytes.substr(taken, end + 2 - taken);
       taken = end + 2;
-      if (event.data.is_discarded() || event.data.is_null()) continue;  // a comment
-      if (log_ && event.type == "end") {
+      std::shared_ptr<const EventOutcome> outcome =
+          shared_->Outcome(block, [&] { return Run(block); });
+      if (outcome->kind == EventOutcome::Kind::kSkip) continue;
+      if (outcome->kind == EventOutcome::Kind::kEnd) {
         socket_->SendText(json{{"id", id_}, {"type", "complete"}}.dump());
         done_ = true;
         break;
       }
-      json root = log_ ? event.data : UpdateValue(event.data);
-      if (log_ && root.is_object()) root["id"] = event.id;  // a log event's id is its line's
-      graphql::Response response = graphql::ExecutePrepared(*schema_, operation_, root, execution_);
-      json message = {{"id", id_}, {"type", "next"}, {"payload", graphql::ToJson(response)}};
-      if (!socket_->SendText(message.dump(-1, ' ', false, json::error_handler_t::replace))) {
-        return std::nullopt;
-      }
+      // The message as json would dump it (keys sorted), built around the shared payload.
+      std::string message;
+      message.reserve(next_prefix_.size() + outcome->payload.size() + 16);
+      message.append(next_prefix_).append(outcome->payload).append(",\"type\":\"next\"}");
+      if (!socket_->SendText(message)) return std::nullopt;
     }
     return taken;
   }
@@ -145,12 +198,29 @@ class SubscriptionStream : public EventStream {
   }
 
  private:
+  // What `block` makes of the operation: the one execution that its subscribers share.
+  EventOutcome Run(std::string_view block) const {
+    SentEvent event = ParseSentEvent(block);
+    if (event.data.is_discarded() || event.data.is_null()) return {};  // a comment
+    if (log_ && event.type == "end") return {.kind = EventOutcome::Kind::kEnd};
+    json root = log_ ? event.data : UpdateValue(event.data);
+    if (log_ && root.is_object()) root["id"] = event.id;  // a log event's id is its line's
+    graphql::Response response = graphql::ExecutePrepared(*schema_, operation_, root, execution_);
+    payloads_->CountExecution();
+    return {
+        .kind = EventOutcome::Kind::kNext,
+        .payload = graphql::ToJson(response).dump(-1, ' ', false, json::error_handler_t::replace)};
+  }
+
   const WebSocketPtr socket_;
   const std::string id_;
+  const std::string next_prefix_;  // {"id":ID,"payload":
   const std::shared_ptr<const graphql::Schema> schema_;
   const graphql::ExecutionOptions execution_;
   const size_t high_water_;
+  const std::shared_ptr<SubscriptionPayloads> payloads_;
   const graphql::PreparedOperation operation_;
+  const std::shared_ptr<SubscriptionPayloads::Operation> shared_;
   const bool log_;
   mutable std::mutex mutex_;
   bool done_ = false;
@@ -159,7 +229,10 @@ class SubscriptionStream : public EventStream {
 class GraphqlWsSession : public WebSocketHandler {
  public:
   GraphqlWsSession(GraphqlWsOptions options, EventHub& events, metadata::MetadataStore& metadata)
-      : options_(std::move(options)), events_(events), metadata_(metadata), opened_(Clock::now()) {}
+      : options_(WithPayloads(std::move(options))),
+        events_(events),
+        metadata_(metadata),
+        opened_(Clock::now()) {}
 
   void OnText(const WebSocketPtr& socket, std::string text) override {
     json message = json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -205,6 +278,11 @@ class GraphqlWsSession : public WebSocketHandler {
   }
 
  private:
+  static GraphqlWsOptions WithPayloads(GraphqlWsOptions options) {
+    if (!options.payloads) options.payloads = std::make_shared<SubscriptionPayloads>();
+    return options;
+  }
+
   void Refuse(const WebSocketPtr& socket, uint16_t code, const std::string& reason) {
     Logger("api").info("graphql websocket client={} closed with {}: {}", socket->remote_address(),
                        code, reason);
@@ -269,7 +347,12 @@ class GraphqlWsSession : public WebSocketHandler {
       socket->SendText(json{{"id", id}, {"type", "complete"}}.dump());
       return;
     }
-    Result<std::shared_ptr<SubscriptionStream>> stream = Start(socket, id, std::move(prepared));
+    // The subscriptions that share their events' payloads: same document, operation and
+    // (coerced) variables.
+    const std::string key =
+        request.query + '\0' + request.operation_name + '\0' + prepared.variables.dump();
+    Result<std::shared_ptr<SubscriptionStream>> stream =
+        Start(socket, id, std::move(prepared), options_.payloads->Share(key));
     if (!stream.ok()) {
       socket->SendText(
           json{{"id", id}, {"type", "error"}, {"payload", OneError(stream.status())}}.dump());
@@ -280,9 +363,9 @@ class GraphqlWsSession : public WebSocketHandler {
 
   // Opens the subscription's event stream (CreateSourceEventStream): checks that its job or
   // sweep exists and hands the stream to the hub.
-  Result<std::shared_ptr<SubscriptionStream>> Start(const WebSocketPtr& socket,
-                                                    const std::string& id,
-                                                    graphql::PreparedOperation prepared) {
+  Result<std::shared_ptr<SubscriptionStream>> Start(
+      const WebSocketPtr& socket, const std::string& id, graphql::PreparedOperation prepared,
+      std::shared_ptr<SubscriptionPayloads::Operation> shared) {
     const std::string field = prepared.subscription_field;
     const json arguments = prepared.subscription_arguments;
     auto text = [&](const char* name) {
@@ -301,7 +384,7 @@ class GraphqlWsSession : public WebSocketHandler {
     if (field == "jobLog") {
       TY_RETURN_IF_ERROR(metadata_.GetJob(text("job")).status());
       auto stream = std::make_shared<SubscriptionStream>(socket, id, options_, std::move(prepared),
-                                                         /*log=*/true);
+                                                         std::move(shared), /*log=*/true);
       int64_t after_line = arguments.value("after", int64_t{0});
       events_.FollowLog(stream, text("job"), std::max<int64_t>(after_line, 0));
       return stream;
@@ -318,7 +401,7 @@ class GraphqlWsSession : public WebSocketHandler {
     }
     TY_ASSIGN_OR_RETURN(int64_t from, after());
     auto stream = std::make_shared<SubscriptionStream>(socket, id, options_, std::move(prepared),
-                                                       /*log=*/false);
+                                                       std::move(shared), /*log=*/false);
     events_.Subscribe(stream, filter, from);
     return stream;
   }

@@ -114,6 +114,7 @@ class GraphqlWsTest : public ::testing::Test {
   WebSocketHandlerPtr Session(std::chrono::milliseconds init_timeout = std::chrono::seconds(3)) {
     GraphqlWsOptions options;
     options.schema = schema;
+    options.payloads = payloads;
     options.token_allowed = [](const std::string& token) { return token == "T"; };
     options.init_timeout = init_timeout;
     return MakeGraphqlWsSession(std::move(options), *hub, *store);
@@ -156,6 +157,7 @@ class GraphqlWsTest : public ::testing::Test {
   metadata::MetadataStorePtr store;
   std::unique_ptr<EventHub> hub;
   std::shared_ptr<const graphql::Schema> schema = SubscriptionSchema();
+  std::shared_ptr<SubscriptionPayloads> payloads = std::make_shared<SubscriptionPayloads>();
 };
 
 TEST_F(GraphqlWsTest, ProtocolAnswersAndCloseCodes) {
@@ -265,6 +267,75 @@ TEST_F(GraphqlWsTest, ASlowSubscriberGetsEveryStatusChangeAndTheLatestProgress) 
   EXPECT_LT(progress_messages, size_t{kSteps * kJobs} / 10) << "progress was not conflated";
   EXPECT_EQ(socket->close_code(), 0);
   session->OnClosed(socket, 1000);
+}
+
+// Two connections subscribe with the same document and variables, a third with other variables:
+// an event runs once per distinct subscription, and the first two get the same payload, each in
+// a `next` with its own id.
+TEST_F(GraphqlWsTest, SubscribersOfOneOperationShareOneExecutionPerEvent) {
+  struct Subscriber {
+    std::shared_ptr<FakeWebSocket> socket = std::make_shared<FakeWebSocket>();
+    WebSocketHandlerPtr session;
+  };
+  std::vector<Subscriber> subscribers(3);
+  const std::vector<std::string> ids = {"first", "second", "other"};
+  for (size_t i = 0; i < subscribers.size(); ++i) {
+    subscribers[i].session = Session();
+    subscribers[i].session->OnText(subscribers[i].socket, Init());
+    json message = json::parse(Follow(ids[i]));
+    if (i == 2) {
+      message["payload"]["query"] =
+          "subscription S($after: Int) { sweepUpdates(sweep: \"sw-ws\", after: $after) { id type "
+          "jobName status progress } }";
+      message["payload"]["variables"] = {{"after", 0}};
+    }
+    subscribers[i].session->OnText(subscribers[i].socket, message.dump());
+  }
+  ReportProgress(1);
+  hub->Notify();
+
+  auto nexts = [](const FakeWebSocket& socket) {
+    std::vector<json> found;
+    for (const json& message : socket.sent()) {
+      if (message["type"] == "next") found.push_back(message);
+    }
+    return found;
+  };
+  // Each has every event up to the three progress reports (the sweep's earlier events too).
+  auto progress_count = [&](const FakeWebSocket& socket) {
+    size_t count = 0;
+    for (const json& next : nexts(socket)) {
+      count += next["payload"]["data"]["sweepUpdates"]["type"] == "job.progress";
+    }
+    return count;
+  };
+  auto all_arrived = [&] {
+    for (const Subscriber& subscriber : subscribers) {
+      if (progress_count(*subscriber.socket) < size_t{kJobs}) return false;
+    }
+    return true;
+  };
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!all_arrived() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(all_arrived());
+  std::vector<json> first = nexts(*subscribers[0].socket);
+  std::vector<json> second = nexts(*subscribers[1].socket);
+  std::vector<json> other = nexts(*subscribers[2].socket);
+  ASSERT_EQ(second.size(), first.size());
+  ASSERT_EQ(other.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(first[i]["id"], "first");
+    EXPECT_EQ(second[i]["id"], "second");
+    EXPECT_EQ(other[i]["id"], "other");
+    EXPECT_EQ(first[i]["payload"], second[i]["payload"]);
+    EXPECT_EQ(first[i]["payload"], other[i]["payload"]) << "the same data, run separately";
+  }
+  EXPECT_EQ(first.back()["payload"]["data"]["sweepUpdates"]["progress"]["step"], 1);
+  // Two distinct subscriptions: two executions per event, not three.
+  EXPECT_EQ(payloads->executions(), 2 * first.size());
+  for (Subscriber& subscriber : subscribers) subscriber.session->OnClosed(subscriber.socket, 1000);
 }
 
 }  // namespace
