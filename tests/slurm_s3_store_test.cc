@@ -103,8 +103,8 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
   // No presigned URL's signature reached the server's log.
   EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
 
-  // The staging objects are removed once the job's end is recorded (which the API may show
-  // first).
+  // The job's staging objects are removed once its end is recorded (which the API may show
+  // first); its checkpoint archive stays, for a retry (docs/checkpoints.md).
   auto store = storage::MakeS3ObjectStore(
       storage::TestS3Options(s3rver->endpoint(), S3rverPeer::kBucket, kPrefix,
                              S3rverPeer::kAccessKeyId, S3rverPeer::kSecretAccessKey));
@@ -112,12 +112,13 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
   size_t left = 0;
   EXPECT_TRUE(testing::WaitFor(
       [&] {
-        auto listed = (*store)->List("staging/");
+        auto listed = (*store)->List("staging/jobs/");
         left = listed.ok() ? listed->objects.size() : 1000;
         return left == 0;
       },
       10s))
       << left << " staging objects left";
+  EXPECT_TRUE((*store)->Head("staging/checkpoints/" + job + "/checkpoints.tar.gz").ok());
   // Slurm's output file of the job, on the node's /tmp.
   for (const auto& entry : fs::directory_iterator("/tmp")) {
     if (entry.path().filename().string().starts_with("trainyard-" + job + "-")) {

@@ -4,6 +4,7 @@
 // come back through Fetch, and Remove leaves nothing under the job's prefix.
 #include "app/object_store_staging.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -38,12 +39,18 @@ TEST(ObjectStoreStagingTest, StagesThroughTheS3StoresOwnPresignedUrls) {
   const std::string large(9 << 20, 'x');
   std::ofstream(temp.path() / "train.csv", std::ios::binary) << small;
   std::ofstream(temp.path() / "large.bin", std::ios::binary) << large;
-  auto manifest_text = staging.Publish("job-1",
-                                       {{"input/data/train/train.csv", temp.path() / "train.csv"},
-                                        {"input/data/train/large.bin", temp.path() / "large.bin"}},
-                                       std::chrono::seconds(600));
+  auto manifest_text =
+      staging.Publish("job-1",
+                      {{"input/data/train/train.csv", temp.path() / "train.csv"},
+                       {"input/data/train/large.bin", temp.path() / "large.bin"}},
+                      std::chrono::seconds(600), executor::CheckpointSpec{.name = "job-1"});
   ASSERT_TRUE(manifest_text.ok()) << manifest_text.status().ToString();
   json manifest = json::parse(*manifest_text);
+  // The checkpoint's one archive, in the store's staging prefix, kept apart from the job's.
+  for (const char* method : {"get", "put"}) {
+    EXPECT_THAT(manifest["checkpoint"][method].get<std::string>(),
+                ::testing::HasSubstr("staging/checkpoints/job-1/checkpoints.tar.gz"));
+  }
   ASSERT_EQ(manifest["inputs"].size(), 2u);
   for (const json& input : manifest["inputs"]) {
     const std::string& expected =
