@@ -92,11 +92,8 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
                                                 const executor::CheckpointSpec& checkpoint) {
   TY_RETURN_IF_ERROR(EnsureBucket().WithContext("staging bucket '" + options_.bucket + "'"));
   const TimePoint now = std::chrono::system_clock::now();
-  auto presign_key = [&](const std::string& key, const std::string& method) {
-    return Presign(key, method, now, expires);
-  };
   auto presign = [&](const std::string& relative, const std::string& method) {
-    return presign_key(options_.jobs_prefix + job_name + "/" + relative, method);
+    return Presign(options_.jobs_prefix + job_name + "/" + relative, method, now, expires);
   };
   auto checkpoint_key = [&](const std::string& name) {
     return options_.checkpoints_prefix + name + "/checkpoints.tar.gz";
@@ -124,11 +121,11 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
   json manifest = {{"version", 1}, {"inputs", manifest_inputs}, {"outputs", outputs}};
   if (!checkpoint.name.empty()) {
     json& urls = manifest["checkpoint"];
-    TY_ASSIGN_OR_RETURN(urls["get"], presign_key(checkpoint_key(checkpoint.name), "GET"));
-    TY_ASSIGN_OR_RETURN(urls["put"], presign_key(checkpoint_key(checkpoint.name), "PUT"));
+    TY_ASSIGN_OR_RETURN(urls["get"], Presign(checkpoint_key(checkpoint.name), "GET", now, expires));
+    TY_ASSIGN_OR_RETURN(urls["put"], Presign(checkpoint_key(checkpoint.name), "PUT", now, expires));
     if (!checkpoint.restore_from.empty()) {
       TY_ASSIGN_OR_RETURN(urls["restore_from"],
-                          presign_key(checkpoint_key(checkpoint.restore_from), "GET"));
+                          Presign(checkpoint_key(checkpoint.restore_from), "GET", now, expires));
     }
   }
   Logger("app").info("job={} staged {} input files under key={} (URLs valid {} s){}", job_name,
