@@ -49,7 +49,8 @@ class ServerReplicasTest : public ::testing::Test {
   // the Slurm executor too, on the test cluster with a work dir all replicas share.
   std::unique_ptr<ServerProcess> StartReplica(const std::string& name, int max_running,
                                               bool slurm = false,
-                                              std::vector<std::string> flags = {}) {
+                                              std::vector<std::string> flags = {},
+                                              std::map<std::string, std::string> environment = {}) {
     for (const std::string& flag :
          {std::string("--metadata"), database_url_, std::string("--objects"),
           "file://" + (temp_.path() / "objects").string(), std::string("--replica-id"), name,
@@ -57,7 +58,6 @@ class ServerReplicasTest : public ::testing::Test {
           std::to_string(max_running)}) {
       flags.push_back(flag);
     }
-    std::map<std::string, std::string> environment;
     if (slurm) {
       SlurmCluster* cluster = SlurmCluster::Get();
       for (const std::string& flag :
@@ -362,6 +362,57 @@ TEST_F(ServerReplicasTest, AKilledReplicasSlurmJobsAreTakenOverAndCompleteOnce) 
     EXPECT_EQ(model.status, 200) << job["name"] << ": " << model.body;
   }
 }
+
+// A replica killed (SIGKILL) at a step of its local job's start, before it recorded anything past
+// Starting: the replica that takes the job over knows whether the job's code may have started.
+// Killed after staging, before the launch: the job runs again, as its next attempt, once, on the
+// other replica. Killed just after the launch: its code ran on the killed replica's machine, so
+// the job ends Failed, saying why, and never runs again.
+class ServerReplicasKillAtStepTest : public ServerReplicasTest,
+                                     public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ServerReplicasKillAtStepTest, ALocalJobOfAReplicaKilledAsItStartsRunsAtMostOnce) {
+  auto a = StartReplica("a", 1, /*slurm=*/false, {}, {{"TRAINYARD_TEST_KILL_AT", GetParam()}});
+  // a may be killed before it answers: the sweep is read back from b.
+  a->Post("/api/v1/sweeps",
+          {{"name", "once"}, {"trainer", MarkerTrainer()}, {"grid", {{"n", {0}}}}});
+  const std::string killed = a->WaitForExit(60s);
+  ASSERT_NE(killed.find("killed at " + GetParam()), std::string::npos) << killed;
+  auto b = StartReplica("b", 1);
+  json sweeps = b->Get("/api/v1/sweeps").Json()["sweeps"];
+  ASSERT_EQ(sweeps.size(), 1u) << sweeps.dump();
+  const std::string sweep = sweeps[0]["id"];
+  json ended = b->WaitForSweepEnd(sweep, 1, 60s);
+  json job = b->Get("/api/v1/jobs?sweep=" + sweep).Json()["jobs"][0];
+  const std::string name = job["name"];
+  const bool launched = GetParam() == "executor.launched";
+  // The code started on a writes its marker after a is gone.
+  ASSERT_TRUE(WaitFor([&] { return Runs().size() == 1u; }, 30s)) << job.dump();
+  std::map<std::string, std::vector<Run>> runs = Runs();
+  if (launched) {
+    EXPECT_EQ(job["status"], "Failed") << job.dump();
+    EXPECT_NE(job["failure_reason"].get<std::string>().find("cannot be reached from another"),
+              std::string::npos)
+        << job.dump();
+    ASSERT_EQ(runs.count(name), 1u);
+    EXPECT_EQ(runs[name].size(), 1u);
+    EXPECT_EQ(runs[name][0].replica, "a");
+  } else {
+    EXPECT_EQ(job["status"], "Completed") << job.dump() << "\n" << b->OutputSoFar();
+    EXPECT_EQ(job["attempt"], 1) << job.dump();
+    ASSERT_EQ(runs.count(name + "-r1"), 1u) << job.dump();
+    EXPECT_EQ(runs[name + "-r1"].size(), 1u);
+    EXPECT_EQ(runs[name + "-r1"][0].replica, "b");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, ServerReplicasKillAtStepTest,
+                         ::testing::Values("executor.staged", "executor.launched"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '.', '_');
+                           return name;
+                         });
 
 // Three replicas on Slurm; two are killed (SIGKILL) at random instants during a 20-job sweep.
 // Every job completes, each job's code ran once, the sweep's max_parallel held at every instant

@@ -668,6 +668,13 @@ std::vector<Scheduler::EndedJob> Scheduler::FollowRunning() {
       ++it;
       continue;
     }
+    if (!job->owner.empty() && job->owner != options_.owner_id) {
+      // Taken over since the last renewal: its end is the new owner's to record.
+      Logger("control").warn("job={} was taken over by owner={}: no longer followed here", name,
+                             job->owner);
+      it = running_.erase(it);
+      continue;
+    }
     auto description = running.executor->Describe(job->executor_job_name);
     if (!description.ok() && description.status().code() != StatusCode::kNotFound) {
       Logger("control").warn("job={} cannot be described now: {}", name,
@@ -962,6 +969,16 @@ Result<metadata::ClaimResult::Outcome> Scheduler::Submit(JobRecord job, const Sw
                  job.name);
   }
   spec.artifact_dir = ArtifactDir(job.executor, job.executor_job_name);
+  // The code starts only while this server holds the job, and once it may have started, a
+  // server taking the job over knows it (scheduler_leases.cc): it never runs twice.
+  spec.before_launch = [store = &metadata_, owner = options_.owner_id, name = job.name,
+                        attempt = job.attempt]() -> Status {
+    TY_ASSIGN_OR_RETURN(bool recorded, store->RecordLaunch(name, owner, attempt));
+    if (recorded) return Status::Ok();
+    return FailedPrecondition(
+        "another trainyard server took the job over before its code "
+        "started (its lease had expired); it runs there");
+  };
   if (options_.complete_job_spec) {
     if (Status completed = options_.complete_job_spec(request, spec); !completed.ok()) {
       TY_RETURN_IF_ERROR(EndWithoutRunning(std::move(job), core::SecondaryStatus::kFailed,

@@ -11,7 +11,9 @@
 // lease expired takes the job over (scheduler_leases.cc): on an executor any server reaches
 // (Executor::ReachableFromAnyServer: Slurm, SageMaker) it adopts and follows it; on one that
 // lives on the stopped server's machine (local, container) the job is queued again as a new
-// attempt when its record shows that its code never started, else it ends Failed, saying why.
+// attempt when its code never started, else it ends Failed, saying why: the executor starts the
+// code only after the owner recorded its launch in the store (JobSpec::before_launch,
+// MetadataStore::RecordLaunch), which a takeover of the same row cannot cross.
 // A server whose job was taken over stops following it at its next renewal. A stop asked of a
 // server that does not follow the job is recorded (Stopping), and the owner delivers it.
 //

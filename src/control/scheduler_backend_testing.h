@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,8 @@ struct Backend {
   std::map<std::string, Job> jobs;
   // Every name ever submitted, with how often (a job must run once).
   std::map<std::string, int> submitted;
+  // Every name whose code started (Launch), with how often.
+  std::map<std::string, int> launched;
 };
 
 // One server's executor on a Backend. `reachable`: the backend is shared (another server's
@@ -111,8 +114,31 @@ class BackendExecutor : public executor::Executor {
   std::vector<std::string> stopped_;
 };
 
-// Moves a backend job on; Completed writes its model into its (current) artifact dir.
+// Starts a submitted job's code, as a local executor does: only when its spec's before_launch
+// lets it.
+inline Status Launch(Backend& backend, const std::string& name) {
+  std::function<Status()> before_launch;
+  {
+    std::lock_guard lock(backend.mutex);
+    before_launch = backend.jobs.at(name).spec.before_launch;
+  }
+  if (before_launch) TY_RETURN_IF_ERROR(before_launch());
+  std::lock_guard lock(backend.mutex);
+  backend.launched[name] += 1;
+  return Status::Ok();
+}
+
+// Moves a backend job on; Training first starts its code (Launch) unless it was started;
+// Completed writes its model into its (current) artifact dir.
 inline void Move(Backend& backend, const std::string& name, SecondaryStatus status) {
+  if (status == SecondaryStatus::kTraining) {
+    bool started = false;
+    {
+      std::lock_guard lock(backend.mutex);
+      started = backend.launched.count(name) > 0;
+    }
+    if (!started) ASSERT_TRUE(Launch(backend, name).ok()) << name;
+  }
   std::lock_guard lock(backend.mutex);
   Backend::Job& job = backend.jobs.at(name);
   ASSERT_TRUE(job.tracker.Transition(status, Now()).ok());

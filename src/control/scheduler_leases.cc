@@ -15,13 +15,10 @@ using metadata::JobRecord;
 
 namespace {
 
-// Whether the job's record shows that its code may have started: it got past Starting (its
-// input laid out, or its command launched), or it is being stopped.
+// Whether the job's code may have started: its owner let this attempt launch (RecordLaunch, in
+// the same store as the takeover, so that of the two exactly one came first).
 bool CodeMayHaveRun(const JobRecord& job) {
-  for (const core::StatusTransition& transition : job.transitions) {
-    if (transition.status != core::SecondaryStatus::kStarting) return true;
-  }
-  return job.secondary_status != core::SecondaryStatus::kStarting;
+  return job.launched_attempt == job.attempt;
 }
 
 }  // namespace
@@ -100,7 +97,7 @@ Status Scheduler::TakeOver(JobRecord job) {
     return Status::Ok();
   }
   // Its executor lived on the stopped server's machine, and so did the job's code.
-  if (!CodeMayHaveRun(job)) {
+  if (!CodeMayHaveRun(job) && job.status != core::JobStatus::kStopping) {
     job.attempt += 1;
     job.executor_job_name = AttemptName(job.name, job.attempt);
     ResetForQueue(job, "Queued again: the server that started it stopped before its code ran");

@@ -57,6 +57,12 @@ struct JobSpec {
   std::map<std::string, std::string> secret_environment;
   std::chrono::milliseconds stop_grace_period{120'000};
   CheckpointSpec checkpoint;
+  // Called on the job's thread just before its code starts, by an executor whose jobs live on
+  // this machine (local, container), so that the caller records that the code may run from now
+  // (the scheduler: MetadataStore::RecordLaunch). An error, and the code never starts: the job
+  // ends Failed with it. Not kept across a restart (a job adopted from its records had either
+  // started its code already or is fenced off). Null: none.
+  std::function<Status()> before_launch;
 };
 
 struct JobDescription {

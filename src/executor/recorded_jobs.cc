@@ -166,6 +166,7 @@ void RecordedJobsExecutor::RunJob(Job& job) {
     if (status.ok() && starts_at_launch) {
       status = Transition(job, SecondaryStatus::kTraining, "Training in progress");
     }
+    if (status.ok() && job.spec.before_launch) status = job.spec.before_launch();
     if (status.ok()) status = Launch(job);
   }
   if (status.ok()) status = Follow(job);

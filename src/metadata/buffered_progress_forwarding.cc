@@ -82,6 +82,11 @@ Result<std::vector<JobRecord>> BufferedProgressStore::TakeOverJobs(const std::st
   return store_->TakeOverJobs(owner, now, expires_at, limit);
 }
 
+Result<bool> BufferedProgressStore::RecordLaunch(const std::string& job_name,
+                                                 const std::string& owner, int attempt) {
+  return store_->RecordLaunch(job_name, owner, attempt);
+}
+
 Result<std::vector<Event>> BufferedProgressStore::ListEvents(int64_t after_id,
                                                              const EventFilter& filter,
                                                              size_t limit) {

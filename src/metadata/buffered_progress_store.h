@@ -141,6 +141,8 @@ class BufferedProgressStore final : public MetadataStore {
                                                TimePoint expires_at) override;
   Result<std::vector<JobRecord>> TakeOverJobs(const std::string& owner, TimePoint now,
                                               TimePoint expires_at, size_t limit) override;
+  Result<bool> RecordLaunch(const std::string& job_name, const std::string& owner,
+                            int attempt) override;
   Result<std::vector<Event>> ListEvents(int64_t after_id, const EventFilter& filter,
                                         size_t limit = 1000) override;
   Result<int64_t> LastEventId() override;

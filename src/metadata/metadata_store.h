@@ -81,10 +81,13 @@ struct JobRecord {
   // from no registry); empty until the executor has resolved it, and for other executors.
   std::string image;
   std::string image_digest;
-  // --- below: which server follows the job while it runs (written by ClaimJob, RenewLeases
-  // and TakeOverJobs only; UpdateJobState leaves them) ---
+  // --- below: which server follows the job while it runs (written by ClaimJob, RenewLeases,
+  // TakeOverJobs and RecordLaunch only; UpdateJobState leaves them) ---
   std::string owner;                          // the scheduler's owner id; empty: none yet
   std::optional<TimePoint> lease_expires_at;  // the owner must renew its lease before this
+  // The attempt whose code its owner let start (RecordLaunch; cleared by ClaimJob): when it is
+  // `attempt`, the job's code may have run. nullopt: no launch since the job was last claimed.
+  std::optional<int> launched_attempt;
   // --- below: what the job reports (RecordProgress) ---
   nlohmann::json progress = nlohmann::json::object();  // latest progress snapshot
   std::map<std::string, double> metrics;               // latest value of each metric
@@ -310,6 +313,13 @@ class MetadataStore {
   // taken by one caller only, however many call at once.
   virtual Result<std::vector<JobRecord>> TakeOverJobs(const std::string& owner, TimePoint now,
                                                       TimePoint expires_at, size_t limit) = 0;
+  // Records that `attempt` of the job may start its code now, only while `owner` holds the job
+  // (its owner, at that attempt, not ended): true when recorded; false when another server took
+  // it over (TakeOverJobs) or it moved on meanwhile, and its code must not start. Of a launch
+  // and a takeover, exactly one comes first: the server taking a job over reads whether its
+  // code may have run (launched_attempt). NotFound.
+  virtual Result<bool> RecordLaunch(const std::string& job_name, const std::string& owner,
+                                    int attempt) = 0;
   // Merges one progress callback: replaces the progress snapshot when given, sets the latest
   // value of each metric, appends the metric points and the log lines; appends a
   // "job.progress" event (data = the snapshot) when progress was given and a "job.metrics"

@@ -2,6 +2,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <map>
 #include <thread>
 
 #include "metadata/metadata_store_conformance.h"
@@ -19,6 +21,13 @@ ProgressUpdate LogOnly(std::vector<std::string> lines) {
                                  .timestamp = TestTime(static_cast<int64_t>(i))});
   }
   return update;
+}
+
+// The name CreateSweep gives the job at `index` of sweep `prefix`.
+std::string JobName(const std::string& prefix, int index) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%s-%03d", prefix.c_str(), index);
+  return name;
 }
 
 TEST_P(MetadataStoreConformanceTest, GetJobOfAnUnknownNameIsNotFound) {
@@ -370,6 +379,95 @@ TEST_P(MetadataStoreConformanceTest, ConcurrentTakeOversTakeEachJobOnce) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
   for (int i = 0; i < kJobs; ++i) EXPECT_EQ(takes[i].load(), 1) << i;
+}
+
+TEST_P(MetadataStoreConformanceTest, RecordLaunchHoldsOnlyForTheOwnerOfTheAttempt) {
+  CreateSweep("a", 1);
+  JobRecord job = GetJob("a-000");
+  EXPECT_EQ(job.launched_attempt, std::nullopt);
+  EXPECT_FALSE(store_->RecordLaunch("a-000", "replica-1", 0).value());  // still queued
+  job.queued = false;
+  job.owner = "replica-1";
+  job.lease_expires_at = TestTime(1'000);
+  ASSERT_TRUE(store_->ClaimJob(job, {}).value().claimed());
+  EXPECT_FALSE(store_->RecordLaunch("a-000", "replica-2", 0).value());  // not its owner
+  EXPECT_FALSE(store_->RecordLaunch("a-000", "replica-1", 1).value());  // not its attempt
+  EXPECT_EQ(GetJob("a-000").launched_attempt, std::nullopt);
+  EXPECT_TRUE(store_->RecordLaunch("a-000", "replica-1", 0).value());
+  EXPECT_EQ(GetJob("a-000").launched_attempt, 0);
+
+  // UpdateJobState leaves it; a takeover keeps it (the code may have run); once taken over, the
+  // job's former owner launches nothing.
+  JobRecord stored = GetJob("a-000");
+  stored.launched_attempt.reset();
+  ASSERT_TRUE(store_->UpdateJobState(stored, {}).ok());
+  EXPECT_EQ(GetJob("a-000").launched_attempt, 0);
+  auto taken = store_->TakeOverJobs("replica-2", TestTime(2'000), TestTime(9'000), 0);
+  ASSERT_EQ(taken.value().size(), 1u);
+  EXPECT_EQ((*taken)[0].launched_attempt, 0);
+  EXPECT_FALSE(store_->RecordLaunch("a-000", "replica-1", 0).value());
+
+  // Queued again and claimed as its next attempt: no launch yet.
+  stored = GetJob("a-000");
+  stored.queued = true;
+  stored.attempt = 1;
+  ASSERT_TRUE(store_->UpdateJobState(stored, {}).ok());
+  stored.queued = false;
+  stored.owner = "replica-2";
+  ASSERT_TRUE(store_->ClaimJob(stored, {}).value().claimed());
+  EXPECT_EQ(GetJob("a-000").launched_attempt, std::nullopt);
+  EXPECT_TRUE(store_->RecordLaunch("a-000", "replica-2", 1).value());
+  EXPECT_EQ(GetJob("a-000").launched_attempt, 1);
+
+  EXPECT_EQ(store_->RecordLaunch("ghost", "replica-2", 0).status().code(), StatusCode::kNotFound);
+}
+
+// Each job's owner launches it while another server takes the expired jobs over: every job is
+// either launched by its owner, and then taken over as launched, or taken over unlaunched, and
+// then never launched by its former owner.
+TEST_P(MetadataStoreConformanceTest, ALaunchAndATakeoverOfOneJobNeverBothMissTheOther) {
+  constexpr int kJobs = 60;
+  CreateSweep("q", kJobs);
+  for (int i = 0; i < kJobs; ++i) {
+    JobRecord job = GetJob(JobName("q", i));
+    job.queued = false;
+    job.owner = "first";
+    job.lease_expires_at = TestTime(0);
+    ASSERT_TRUE(store_->ClaimJob(job, {}).value().claimed());
+  }
+  // Round i: job i's launch and the takeover of the first job left, started at one instant.
+  std::vector<int> launched(kJobs, -1);  // 1: launched by "first"; 0: refused
+  std::map<std::string, JobRecord> taken;
+  for (int i = 0; i < kJobs; ++i) {
+    std::atomic<int> ready{0};
+    std::thread launcher([&] {
+      ++ready;
+      while (ready.load() < 2) {
+      }
+      auto recorded = store_->RecordLaunch(JobName("q", i), "first", 0);
+      launched[i] = recorded.ok() ? (*recorded ? 1 : 0) : -2;
+    });
+    ++ready;
+    while (ready.load() < 2) {
+    }
+    auto some = store_->TakeOverJobs("second", TestTime(1'000), TestTime(100'000), 1);
+    launcher.join();
+    ASSERT_TRUE(some.ok()) << some.status().ToString();
+    // A row being written at that instant is passed over (PostgreSQL's SKIP LOCKED): once more.
+    if (some->empty()) some = store_->TakeOverJobs("second", TestTime(1'000), TestTime(100'000), 1);
+    ASSERT_TRUE(some.ok()) << some.status().ToString();
+    ASSERT_EQ(some->size(), 1u);
+    taken[(*some)[0].name] = (*some)[0];
+  }
+  int launches = 0;
+  for (int i = 0; i < kJobs; ++i) {
+    const JobRecord& job = taken.at(JobName("q", i));
+    ASSERT_NE(launched[i], -2) << i;
+    // What the taker read is what happened: a launch it did not see never happens.
+    EXPECT_EQ(job.launched_attempt.has_value(), launched[i] == 1) << job.name;
+    launches += launched[i];
+  }
+  std::printf("of %d jobs, %d were launched before they were taken over\n", kJobs, launches);
 }
 
 TEST_P(MetadataStoreConformanceTest, ConcurrentClaimsTakeEachJobOnce) {

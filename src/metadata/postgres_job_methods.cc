@@ -72,7 +72,7 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                                         const std::string& sweep_id, int64_t queue_position,
                                         int64_t now_ms) {
   return connection
-      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 26) +
+      .Exec(std::string("INSERT INTO jobs (") + kJobColumns + ") VALUES (" + Placeholders(1, 27) +
                 ")",
             PgParams::Of(
                 job.name, sweep_id, queue_position, job.index, job.executor,
@@ -82,7 +82,8 @@ Status PostgresMetadataStore::InsertJob(PgConnection& connection, const JobRecor
                 OptionalInt(job.exit_code), job.token_sha256, OptionalMillis(job.started_at),
                 OptionalMillis(job.ended_at), DumpJson(job.progress), DumpMetricMap(job.metrics),
                 ToMillis(job.created_at), now_ms, job.stop_reason, job.owner,
-                OptionalMillis(job.lease_expires_at), job.image, job.image_digest))
+                OptionalMillis(job.lease_expires_at), job.image, job.image_digest,
+                OptionalInt(job.launched_attempt)))
       .status();
 }
 
@@ -202,8 +203,8 @@ Result<ClaimResult> PostgresMetadataStore::ClaimJob(const JobRecord& job,
     TY_ASSIGN_OR_RETURN(result.events, WriteJobState(connection, job, events));
     TY_RETURN_IF_ERROR(
         connection
-            .Exec("UPDATE jobs SET owner = $1, lease_expires_at_ms = $2 "
-                  "WHERE name = $3",
+            .Exec("UPDATE jobs SET owner = $1, lease_expires_at_ms = $2, "
+                  "launched_attempt = NULL WHERE name = $3",
                   PgParams::Of(job.owner, OptionalMillis(job.lease_expires_at), job.name))
             .status());
     result.outcome = ClaimResult::Outcome::kClaimed;
@@ -260,6 +261,25 @@ Result<std::vector<JobRecord>> PostgresMetadataStore::TakeOverJobs(const std::st
         });
         return taken;
       });
+}
+
+Result<bool> PostgresMetadataStore::RecordLaunch(const std::string& job_name,
+                                                 const std::string& owner, int attempt) {
+  return Transact(Access::kWrite, "RecordLaunch", [&](PgConnection& connection) -> Result<bool> {
+    // A takeover of the same row waits for this update, or this one for it, and then reads the
+    // row as the other left it: of the two, exactly one finds the job as it expected.
+    TY_ASSIGN_OR_RETURN(
+        PgResult rows,
+        connection.Exec(std::string("UPDATE jobs SET launched_attempt = $1 WHERE name = $2 AND "
+                                    "owner = $3 AND attempt = $1 AND ") +
+                            kRunningCondition + " RETURNING name",
+                        PgParams::Of(static_cast<int64_t>(attempt), job_name, owner)));
+    if (rows.Rows() == 1) return true;
+    TY_ASSIGN_OR_RETURN(bool exists,
+                        Exists(connection, "SELECT 1 FROM jobs WHERE name = $1", job_name));
+    if (!exists) return JobNotFound(job_name);
+    return false;
+  });
 }
 
 Result<ProgressRecorded> PostgresMetadataStore::RecordProgress(const std::string& job_name,

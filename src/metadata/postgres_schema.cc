@@ -13,7 +13,7 @@ constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(7419020118)";
 // The tables and columns are SQLite's (schema.cc), so that record_rows.h reads both; times are
 // integer milliseconds since the epoch, JSON and maps are TEXT (kept byte for byte, as written).
 // Where SQLite orders by rowid, a `seq` identity column does it here.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     // 1: the initial schema, as SQLite's version 3.
     R"sql(
 CREATE TABLE datasets (
@@ -173,6 +173,12 @@ CREATE INDEX sweeps_searching ON sweeps(created_at_ms, seq) WHERE searching = 1;
     R"sql(
 ALTER TABLE jobs ADD COLUMN image TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN image_digest TEXT NOT NULL DEFAULT '';
+)sql",
+    // 6: which attempt of a job its owner let start its code (SQLite's 8).
+    R"sql(
+ALTER TABLE jobs ADD COLUMN launched_attempt INTEGER;
+UPDATE jobs SET launched_attempt = attempt
+  WHERE queued = 0 AND status IN ('InProgress', 'Stopping') AND secondary_status <> 'Starting';
 )sql",
 };
 

@@ -37,7 +37,7 @@ inline constexpr char kJobColumns[] =
     "name, sweep_id, queue_position, job_index, executor, hyperparameters, queued, "
     "executor_job_name, attempt, status, secondary_status, transitions, failure_reason, "
     "exit_code, token_sha256, started_at_ms, ended_at_ms, progress, metrics, created_at_ms, "
-    "updated_at_ms, stop_reason, owner, lease_expires_at_ms, image, image_digest";
+    "updated_at_ms, stop_reason, owner, lease_expires_at_ms, image, image_digest, launched_attempt";
 inline constexpr char kEventColumns[] = "id, type, sweep_id, job_name, data, time_ms";
 inline constexpr char kWebhookColumns[] = "id, url, events, secret, format, created_at_ms";
 inline constexpr char kDeliveryColumns[] =
@@ -161,6 +161,7 @@ Result<JobRecord> ReadJob(const Row& row) {
   if (!row.IsNull(23)) job.lease_expires_at = FromMillis(row.Int(23));
   job.image = row.Text(24);
   job.image_digest = row.Text(25);
+  if (!row.IsNull(26)) job.launched_attempt = static_cast<int>(row.Int(26));
   return job;
 }
 

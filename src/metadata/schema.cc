@@ -8,7 +8,7 @@ namespace {
 
 // Append only: a step, once released, is never edited (databases in the field have run it).
 // Times are integer milliseconds since the epoch; JSON and maps are TEXT.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     // 1: the initial schema.
     R"sql(
 CREATE TABLE datasets (
@@ -170,6 +170,14 @@ CREATE INDEX sweeps_searching ON sweeps(created_at_ms) WHERE searching = 1;
     R"sql(
 ALTER TABLE jobs ADD COLUMN image TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN image_digest TEXT NOT NULL DEFAULT '';
+)sql",
+    // 8: which attempt of a job its owner let start its code (RecordLaunch), so that a server
+    // taking the job over knows whether the code may have run. Jobs running at the upgrade may
+    // have started theirs once they were past Starting.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN launched_attempt INTEGER;
+UPDATE jobs SET launched_attempt = attempt
+  WHERE queued = 0 AND status IN ('InProgress', 'Stopping') AND secondary_status <> 'Starting';
 )sql",
 };
 

@@ -26,7 +26,7 @@ Status SqliteMetadataStore::InsertJob(const JobRecord& job, const std::string& s
   TY_ASSIGN_OR_RETURN(Statement insert,
                       db_->Prepare(std::string("INSERT INTO jobs (") + kJobColumns +
                                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                                   "?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                                   "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   std::optional<int64_t> started, ended, lease;
   if (job.started_at) started = ToMillis(*job.started_at);
   if (job.ended_at) ended = ToMillis(*job.ended_at);
@@ -37,7 +37,7 @@ Status SqliteMetadataStore::InsertJob(const JobRecord& job, const std::string& s
                  DumpJson(core::TransitionsToJson(job.transitions)), job.failure_reason,
                  job.exit_code, job.token_sha256, started, ended, DumpJson(job.progress),
                  DumpMetricMap(job.metrics), ToMillis(job.created_at), now_ms, job.stop_reason,
-                 job.owner, lease, job.image, job.image_digest);
+                 job.owner, lease, job.image, job.image_digest, job.launched_attempt);
   return insert.Run();
 }
 
@@ -164,8 +164,8 @@ Result<ClaimResult> SqliteMetadataStore::ClaimJob(const JobRecord& job,
   }
   TY_ASSIGN_OR_RETURN(result.events, WriteJobState(job, events));
   TY_ASSIGN_OR_RETURN(Statement lease,
-                      db_->Prepare("UPDATE jobs SET owner = ?, lease_expires_at_ms = ? "
-                                   "WHERE name = ?"));
+                      db_->Prepare("UPDATE jobs SET owner = ?, lease_expires_at_ms = ?, "
+                                   "launched_attempt = NULL WHERE name = ?"));
   std::optional<int64_t> expires;
   if (job.lease_expires_at) expires = ToMillis(*job.lease_expires_at);
   TY_RETURN_IF_ERROR(lease.BindAll(job.owner, expires, job.name).Run());
@@ -225,6 +225,26 @@ Result<std::vector<JobRecord>> SqliteMetadataStore::TakeOverJobs(const std::stri
   }
   TY_RETURN_IF_ERROR(transaction.Commit());
   return taken;
+}
+
+Result<bool> SqliteMetadataStore::RecordLaunch(const std::string& job_name,
+                                               const std::string& owner, int attempt) {
+  std::lock_guard lock(mu_);
+  TY_ASSIGN_OR_RETURN(Transaction transaction, Transaction::Begin(*db_, Kind::kWrite));
+  TY_ASSIGN_OR_RETURN(
+      Statement update,
+      db_->Prepare(std::string("UPDATE jobs SET launched_attempt = ? WHERE name = ? "
+                               "AND owner = ? AND attempt = ? AND ") +
+                   kRunningCondition));
+  TY_RETURN_IF_ERROR(update.BindAll(attempt, job_name, owner, attempt).Run());
+  const bool recorded = sqlite3_changes(db_->raw()) == 1;
+  if (!recorded) {
+    TY_ASSIGN_OR_RETURN(Statement exists, db_->Prepare("SELECT 1 FROM jobs WHERE name = ?"));
+    TY_ASSIGN_OR_RETURN(bool found, exists.BindAll(job_name).Step());
+    if (!found) return JobNotFound(job_name);
+  }
+  TY_RETURN_IF_ERROR(transaction.Commit());
+  return recorded;
 }
 
 Result<ProgressRecorded> SqliteMetadataStore::RecordProgress(const std::string& job_name,

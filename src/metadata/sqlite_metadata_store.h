@@ -70,6 +70,8 @@ class SqliteMetadataStore final : public MetadataStore {
                                                TimePoint expires_at) override;
   Result<std::vector<JobRecord>> TakeOverJobs(const std::string& owner, TimePoint now,
                                               TimePoint expires_at, size_t limit) override;
+  Result<bool> RecordLaunch(const std::string& job_name, const std::string& owner,
+                            int attempt) override;
   Result<ProgressRecorded> RecordProgress(const std::string& job_name,
                                           const ProgressUpdate& update) override;
   Result<std::vector<MetricPoint>> ListMetricPoints(const std::string& job_name,
