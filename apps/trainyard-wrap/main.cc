@@ -1,4 +1,6 @@
 // trainyard-wrap: the in-job entrypoint. Thin: parse, then hand over to the wrapper module.
+#include <unistd.h>
+
 #include <cstdio>
 #include <map>
 #include <string>
@@ -7,8 +9,6 @@
 #include "common/environment.h"
 #include "wrapper/options.h"
 #include "wrapper/wrapper.h"
-
-extern char** environ;
 
 int main(int argc, char** argv) {
   trainyard::EnvironmentMap environment = trainyard::ParseEnvironment(environ);

@@ -25,8 +25,6 @@
 #include "executor/container/container_executor.h"
 #include "executor/container/runtime_process.h"
 
-extern char** environ;
-
 namespace fs = std::filesystem;
 using namespace trainyard;
 using namespace trainyard::executor;

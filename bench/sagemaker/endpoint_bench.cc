@@ -33,8 +33,6 @@
 #include "server/sagemaker/sagemaker_api.h"
 #include "storage/local/local_object_store.h"
 
-extern char** environ;
-
 namespace fs = std::filesystem;
 using namespace trainyard;
 using nlohmann::json;

@@ -53,7 +53,7 @@ Status Upload(const ClientContext& context) {
   return Status::Ok();
 }
 
-Status List(const ClientContext& context) {
+Status ListDatasets(const ClientContext& context) {
   TY_ASSIGN_OR_RETURN(nlohmann::json answer, context.api.Get("/api/v1/datasets"));
   if (context.json_output) {
     context.PrintJson(answer);
@@ -71,7 +71,7 @@ Status List(const ClientContext& context) {
   return Status::Ok();
 }
 
-Status Download(const ClientContext& context) {
+Status DownloadDataset(const ClientContext& context) {
   const ClientDatasetFlags& flags = context.state.dataset;
   client::DownloadRequest request;
   request.path = DatasetPath(flags.id) + "/content";
@@ -94,8 +94,8 @@ Status Download(const ClientContext& context) {
 Status RunDatasetCommand(const std::string& command, const ClientContext& context) {
   const ClientDatasetFlags& flags = context.state.dataset;
   if (command == "dataset upload") return Upload(context);
-  if (command == "dataset list") return List(context);
-  if (command == "dataset download") return Download(context);
+  if (command == "dataset list") return ListDatasets(context);
+  if (command == "dataset download") return DownloadDataset(context);
   if (command == "dataset show") {
     TY_ASSIGN_OR_RETURN(nlohmann::json dataset, context.api.Get(DatasetPath(flags.id)));
     context.json_output ? context.PrintJson(dataset) : context.Print(DatasetDetails(dataset));

@@ -67,7 +67,7 @@ std::string JobDetails(const nlohmann::json& job) {
   return text;
 }
 
-Status List(const ClientContext& context) {
+Status ListJobs(const ClientContext& context) {
   const ClientJobFlags& flags = context.state.job;
   std::string query;
   auto add = [&](const std::string& key, const std::string& value) {
@@ -124,7 +124,7 @@ Status Logs(const ClientContext& context) {
   return Status::Ok();
 }
 
-Status Download(const ClientContext& context) {
+Status DownloadJobFile(const ClientContext& context) {
   const ClientJobFlags& flags = context.state.job;
   static const std::map<std::string, std::string> kDefaultNames = {{"log", "training.log"},
                                                                    {"model", "model.tar.gz"},
@@ -176,9 +176,9 @@ Result<nlohmann::json> ListAllJobs(ApiClient& api, const std::string& query) {
 
 Status RunJobCommand(const std::string& command, const ClientContext& context) {
   const ClientJobFlags& flags = context.state.job;
-  if (command == "job list") return List(context);
+  if (command == "job list") return ListJobs(context);
   if (command == "job logs") return Logs(context);
-  if (command == "job download") return Download(context);
+  if (command == "job download") return DownloadJobFile(context);
   if (command == "job show") {
     TY_ASSIGN_OR_RETURN(nlohmann::json job, context.api.Get(JobPath(flags.name)));
     context.json_output ? context.PrintJson(job) : context.Print(JobDetails(job));

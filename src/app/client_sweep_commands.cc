@@ -49,7 +49,7 @@ std::chrono::milliseconds WaitTimeout(const ClientSweepFlags& flags) {
 
 // With --wait, the exit code of the wait; with --wait --output json only the final sweep is
 // printed, so that a script reads one document.
-Result<int> Create(const ClientContext& context) {
+Result<int> CreateSweep(const ClientContext& context) {
   const ClientSweepFlags& flags = context.state.sweep;
   TY_ASSIGN_OR_RETURN(nlohmann::json body, BuildSweepBody(flags));
   std::map<std::string, std::string> headers;
@@ -68,7 +68,7 @@ Result<int> Create(const ClientContext& context) {
   return WaitForSweep(context, sweep.value("id", ""), WaitTimeout(flags));
 }
 
-Status List(const ClientContext& context) {
+Status ListSweeps(const ClientContext& context) {
   TY_ASSIGN_OR_RETURN(nlohmann::json answer, context.api.Get("/api/v1/sweeps"));
   if (context.json_output) {
     context.PrintJson(answer);
@@ -149,11 +149,11 @@ Status Retry(const ClientContext& context) {
 
 Result<int> RunSweepCommand(const std::string& command, const ClientContext& context) {
   const std::string& id = context.state.sweep.id;
-  if (command == "sweep create") return Create(context);
+  if (command == "sweep create") return CreateSweep(context);
   if (command == "sweep wait") return WaitForSweep(context, id, WaitTimeout(context.state.sweep));
   Status status;
   if (command == "sweep list") {
-    status = List(context);
+    status = ListSweeps(context);
   } else if (command == "sweep show") {
     status = Show(context);
   } else if (command == "sweep stop") {

@@ -21,7 +21,7 @@ std::string Events(const json& webhook) {
   return text;
 }
 
-Status Create(const ClientContext& context) {
+Status CreateWebhook(const ClientContext& context) {
   const ClientWebhookFlags& flags = context.state.webhook;
   json body = {{"url", flags.url}};
   if (!flags.events.empty()) body["events"] = flags.events;
@@ -41,7 +41,7 @@ Status Create(const ClientContext& context) {
   return Status::Ok();
 }
 
-Status List(const ClientContext& context) {
+Status ListWebhooks(const ClientContext& context) {
   TY_ASSIGN_OR_RETURN(json answer, context.api.Get("/api/v1/webhooks"));
   if (context.json_output) {
     context.PrintJson(answer);
@@ -84,8 +84,8 @@ Status Deliveries(const ClientContext& context) {
 
 Status RunWebhookCommand(const std::string& command, const ClientContext& context) {
   const ClientWebhookFlags& flags = context.state.webhook;
-  if (command == "webhook create") return Create(context);
-  if (command == "webhook list") return List(context);
+  if (command == "webhook create") return CreateWebhook(context);
+  if (command == "webhook list") return ListWebhooks(context);
   if (command == "webhook deliveries") return Deliveries(context);
   if (command == "webhook delete") {
     TY_ASSIGN_OR_RETURN(json answer, context.api.Delete(WebhookPath(flags.id)));

@@ -13,11 +13,6 @@ namespace {
 
 constexpr char kSqlitePrefix[] = "sqlite://";
 
-int Fail(const Status& status) {
-  std::fprintf(stderr, "trainyard migrate: %s\n", status.message().c_str());
-  return ToExitCode(status);
-}
-
 }  // namespace
 
 void AddMigrateCommand(CLI::App& cli, MigrateCommand& state) {
@@ -47,17 +42,19 @@ std::optional<int> RunMigrateCommand(const MigrateCommand& state) {
   if (state.command == nullptr || !state.command->parsed()) return std::nullopt;
   const std::string prefix = kSqlitePrefix;
   if (!state.from.starts_with(prefix + "/")) {
-    return Fail(InvalidArgument("--from '" + state.from +
-                                "' is not an SQLite URL with an absolute path "
-                                "(sqlite:///ABSOLUTE/PATH.db)"));
+    return ReportFailure("trainyard migrate",
+                         InvalidArgument("--from '" + state.from +
+                                         "' is not an SQLite URL with an absolute path "
+                                         "(sqlite:///ABSOLUTE/PATH.db)"));
   }
   if (!state.sagemaker_from.empty() && !state.sagemaker_from.starts_with(prefix + "/")) {
-    return Fail(InvalidArgument("--sagemaker-from '" + state.sagemaker_from +
-                                "' is not an SQLite URL with an absolute path "
-                                "(sqlite:///ABSOLUTE/PATH/sagemaker/metadata.db)"));
+    return ReportFailure("trainyard migrate",
+                         InvalidArgument("--sagemaker-from '" + state.sagemaker_from +
+                                         "' is not an SQLite URL with an absolute path "
+                                         "(sqlite:///ABSOLUTE/PATH/sagemaker/metadata.db)"));
   }
   Result<metadata::PostgresUrl> to = metadata::ParsePostgresUrl(state.to);
-  if (!to.ok()) return Fail(to.status().WithContext("--to"));
+  if (!to.ok()) return ReportFailure("trainyard migrate", to.status().WithContext("--to"));
   std::vector<metadata::SqliteCopySource> sources = {{state.from.substr(prefix.size()), ""}};
   std::vector<std::string> names = {state.from};
   if (!state.sagemaker_from.empty()) {
@@ -75,7 +72,7 @@ std::optional<int> RunMigrateCommand(const MigrateCommand& state) {
   }
   Result<std::vector<metadata::CopiedRows>> copied =
       metadata::CopySqliteStoresToPostgres(sources, state.to);
-  if (!copied.ok()) return Fail(copied.status());
+  if (!copied.ok()) return ReportFailure("trainyard migrate", copied.status());
   for (size_t i = 0; i < copied->size(); ++i) {
     std::string summary;
     for (const auto& [table, rows] : (*copied)[i]) {

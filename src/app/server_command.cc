@@ -37,8 +37,6 @@
 #include "server/sagemaker/channel_staging.h"
 #include "storage/url_presigner.h"
 
-extern char** environ;
-
 namespace trainyard::app {
 namespace fs = std::filesystem;
 
@@ -73,11 +71,6 @@ Result<std::vector<std::string>> ApiTokenHashes(const ServerOptions& options,
       hash_file.c_str(), token.c_str());
   *generated = token;
   return std::vector<std::string>{control::TokenSha256(token)};
-}
-
-int Fail(const Status& status) {
-  std::fprintf(stderr, "trainyard server: %s\n", status.message().c_str());
-  return ToExitCode(status);
 }
 
 // The key pair of the AWS-compatible endpoints (S3, SageMaker). They always check signatures:
@@ -227,9 +220,10 @@ int Serve(ServerOptions options) {
       FileLock::Acquire(options.data_dir / "server.lock", /*create=*/true,
                         "another trainyard server is using the data dir '" +
                             options.data_dir.string() + "'; stop it, or give --data-dir another");
-  if (!data_dir_lock.ok()) return Fail(data_dir_lock.status());
+  if (!data_dir_lock.ok()) return ReportFailure("trainyard server", data_dir_lock.status());
   for (const char* sub : {"uploads", "work", "jobs"}) {
-    if (Status made = MakeDirectories(options.data_dir / sub); !made.ok()) return Fail(made);
+    if (Status made = MakeDirectories(options.data_dir / sub); !made.ok())
+      return ReportFailure("trainyard server", made);
   }
   // The default store lies in the data dir, which this server alone uses (the lock above): every
   // temp file in it is a Put that a killed server left half done.
@@ -240,12 +234,13 @@ int Serve(ServerOptions options) {
   }
   std::string generated_token;
   auto tokens = ApiTokenHashes(options, &generated_token);
-  if (!tokens.ok()) return Fail(tokens.status());
+  if (!tokens.ok()) return ReportFailure("trainyard server", tokens.status());
   // The key pair of the S3 and SageMaker endpoints, when either is on.
   std::optional<server::S3KeyPair> endpoint_keys;
   if (!options.s3_host.empty() || !options.sagemaker.listen_host.empty()) {
     auto keys = EndpointKeys(options);
-    if (!keys.ok()) return Fail(keys.status().WithContext("endpoint keys"));
+    if (!keys.ok())
+      return ReportFailure("trainyard server", keys.status().WithContext("endpoint keys"));
     endpoint_keys = *keys;
   }
 
@@ -264,7 +259,8 @@ int Serve(ServerOptions options) {
       {options.token, options.s3_secret_access_key, generated_token,
        endpoint_keys ? endpoint_keys->secret_access_key : std::string(), metadata_password});
   auto opened_metadata = metadata::OpenMetadataStore(options.metadata);
-  if (!opened_metadata.ok()) return Fail(opened_metadata.status().WithContext("metadata"));
+  if (!opened_metadata.ok())
+    return ReportFailure("trainyard server", opened_metadata.status().WithContext("metadata"));
   // The jobs' progress reports are written behind, in batches, and announced to the event hub
   // once written (metadata/buffered_progress_store.h); the hub is set before the API takes a
   // report, and cleared before it stops.
@@ -275,20 +271,23 @@ int Serve(ServerOptions options) {
         if (server::EventHub* hub = progress_announced_to.load()) hub->Notify();
       }});
   auto objects = storage::OpenObjectStore(options.objects, environment, objects_in_data_dir);
-  if (!objects.ok()) return Fail(objects.status().WithContext("objects"));
+  if (!objects.ok())
+    return ReportFailure("trainyard server", objects.status().WithContext("objects"));
 
   const StepHook kill_at_step = KillAtStep(environment, "trainyard server");
   auto executor_settings = ServerExecutorSettings(options, environment, kill_at_step);
-  if (!executor_settings.ok()) return Fail(executor_settings.status());
+  if (!executor_settings.ok()) return ReportFailure("trainyard server", executor_settings.status());
   if (executor_settings->slurm &&
       executor_settings->slurm->executor.staging == executor::SlurmStaging::kObjectStore) {
     auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "jobs/", "checkpoints/");
-    if (!staging.ok()) return Fail(staging.status().WithContext("slurm_staging object-store"));
+    if (!staging.ok())
+      return ReportFailure("trainyard server",
+                           staging.status().WithContext("slurm_staging object-store"));
     executor_settings->slurm->executor.job_staging = std::move(staging).value();
   }
   // Before the scheduler's Start: its recovery asks the executors about every running job.
   auto opened = OpenConfiguredExecutors(*executor_settings);
-  if (!opened.ok()) return Fail(opened.status());
+  if (!opened.ok()) return ReportFailure("trainyard server", opened.status());
   const std::map<std::string, executor::ExecutorPtr> owned_executors = std::move(opened).value();
   std::map<std::string, executor::Executor*> executors;
   std::string executor_names;
@@ -313,7 +312,7 @@ int Serve(ServerOptions options) {
         }
         api_pointer->Handle(request, body, response);
       });
-  if (!started.ok()) return Fail(started.status());
+  if (!started.ok()) return ReportFailure("trainyard server", started.status());
   std::unique_ptr<server::HttpServer> http_server = std::move(started).value();
   std::string url_host = UrlHost(options.host);
   if (url_host == "0.0.0.0" || url_host == "[::]") url_host = "127.0.0.1";
@@ -349,10 +348,11 @@ int Serve(ServerOptions options) {
   scheduling.spread_claims = shared_store;
   Logger("app").info("replica_id={} lease_seconds={}", scheduling.owner_id, options.lease_seconds);
   scheduler = std::make_unique<control::Scheduler>(scheduling, *metadata, **objects, executors);
-  if (Status ok = hub->Start(); !ok.ok()) return Fail(ok);
-  if (Status ok = scheduler->Start(); !ok.ok()) return Fail(ok);
+  if (Status ok = hub->Start(); !ok.ok()) return ReportFailure("trainyard server", ok);
+  if (Status ok = scheduler->Start(); !ok.ok()) return ReportFailure("trainyard server", ok);
   auto webhooks = StartWebhooks(options, *metadata, scheduling.callback_base_url);
-  if (!webhooks.ok()) return Fail(webhooks.status().WithContext("webhooks"));
+  if (!webhooks.ok())
+    return ReportFailure("trainyard server", webhooks.status().WithContext("webhooks"));
   webhook_dispatcher = webhooks->dispatcher.get();
 
   server::ApiServerOptions api_options;
@@ -375,7 +375,8 @@ int Serve(ServerOptions options) {
     const server::S3KeyPair* keys = &*endpoint_keys;
     if (!options.s3_host.empty()) {
       auto s3_started = StartS3Endpoint(options, **objects, *keys, s3_api);
-      if (!s3_started.ok()) return Fail(s3_started.status().WithContext("S3 endpoint"));
+      if (!s3_started.ok())
+        return ReportFailure("trainyard server", s3_started.status().WithContext("S3 endpoint"));
       s3_server = std::move(s3_started).value();
       std::printf("trainyard server: S3 endpoint listening on http://%s:%d (docs/s3.md)\n",
                   UrlHost(options.s3_host).c_str(), static_cast<int>(s3_server->port()));
@@ -386,7 +387,9 @@ int Serve(ServerOptions options) {
       if (endpoint_executors.slurm && endpoint_executors.slurm->executor.job_staging) {
         auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/",
                                           "sagemaker-checkpoints/");
-        if (!staging.ok()) return Fail(staging.status().WithContext("SageMaker endpoint"));
+        if (!staging.ok())
+          return ReportFailure("trainyard server",
+                               staging.status().WithContext("SageMaker endpoint"));
         endpoint_executors.slurm->executor.job_staging = std::move(staging).value();
       }
       // Its jobs reach the S3 endpoint where the staging's nodes do, else on this machine.
@@ -401,7 +404,8 @@ int Serve(ServerOptions options) {
           SageMakerEndpoint::Start(options, **objects, *keys, endpoint_executors, kill_at_step,
                                    secret_mask, scheduling.owner_id, jobs_s3_url);
       if (!started_endpoint.ok())
-        return Fail(started_endpoint.status().WithContext("SageMaker endpoint"));
+        return ReportFailure("trainyard server",
+                             started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();
       std::printf(
           "trainyard server: SageMaker endpoint listening on http://%s:%d "
@@ -580,8 +584,9 @@ Example:
 std::optional<int> RunServerCommand(const ServerCommand& state) {
   if (state.command == nullptr || !state.command->parsed()) return std::nullopt;
   auto options = LoadServerOptions(state.flags, ParseEnvironment(environ));
-  if (!options.ok()) return Fail(options.status());
-  if (Status configured = ConfigureLogging(options->log); !configured.ok()) return Fail(configured);
+  if (!options.ok()) return ReportFailure("trainyard server", options.status());
+  if (Status configured = ConfigureLogging(options->log); !configured.ok())
+    return ReportFailure("trainyard server", configured);
   return Serve(std::move(options).value());
 }
 

@@ -13,15 +13,10 @@ namespace trainyard::aws {
 
 namespace {
 
-std::string Get(const EnvironmentMap& environment, const std::string& name) {
-  auto found = environment.find(name);
-  return found == environment.end() ? std::string() : found->second;
-}
-
 // The Authorization header value, "" when none is configured.
 Result<std::string> AuthorizationToken(const EnvironmentMap& environment) {
   std::string token;
-  if (std::string path = Get(environment, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+  if (std::string path = EnvironmentValue(environment, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
       !path.empty()) {
     std::ifstream file(path, std::ios::binary);
     if (!file) {
@@ -33,7 +28,7 @@ Result<std::string> AuthorizationToken(const EnvironmentMap& environment) {
     // A token file written by `echo` ends with a newline that is not part of the token.
     while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
   } else {
-    token = Get(environment, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    token = EnvironmentValue(environment, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
   }
   // A line break would let the value inject headers; the SDKs reject such a value too.
   if (token.find_first_of("\r\n") != std::string::npos) {
@@ -63,8 +58,8 @@ bool IsAllowedHttpContainerHost(const std::string& host) {
 }
 
 Result<TimedCredentials> ContainerProvider::Fetch() {
-  std::string relative = Get(environment_, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-  std::string full = Get(environment_, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  std::string relative = EnvironmentValue(environment_, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  std::string full = EnvironmentValue(environment_, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
   std::string url;
   if (!relative.empty()) {
     url = options_.relative_uri_base + relative;

@@ -4,20 +4,11 @@
 
 namespace trainyard::aws {
 
-namespace {
-
-std::string Get(const EnvironmentMap& environment, const std::string& name) {
-  auto found = environment.find(name);
-  return found == environment.end() ? std::string() : found->second;
-}
-
-}  // namespace
-
 Result<TimedCredentials> EnvironmentProvider::Fetch() {
   TimedCredentials result;
   result.source = "environment";
-  result.credentials.access_key_id = Get(environment_, "AWS_ACCESS_KEY_ID");
-  result.credentials.secret_access_key = Get(environment_, "AWS_SECRET_ACCESS_KEY");
+  result.credentials.access_key_id = EnvironmentValue(environment_, "AWS_ACCESS_KEY_ID");
+  result.credentials.secret_access_key = EnvironmentValue(environment_, "AWS_SECRET_ACCESS_KEY");
   if (result.credentials.access_key_id.empty() && result.credentials.secret_access_key.empty()) {
     return NotFound("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
   }
@@ -28,12 +19,12 @@ Result<TimedCredentials> EnvironmentProvider::Fetch() {
     return InvalidArgument("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
   }
   // botocore still reads AWS_SECURITY_TOKEN, the boto2-era name, when AWS_SESSION_TOKEN is unset.
-  result.credentials.session_token = Get(environment_, "AWS_SESSION_TOKEN");
+  result.credentials.session_token = EnvironmentValue(environment_, "AWS_SESSION_TOKEN");
   if (result.credentials.session_token.empty()) {
-    result.credentials.session_token = Get(environment_, "AWS_SECURITY_TOKEN");
+    result.credentials.session_token = EnvironmentValue(environment_, "AWS_SECURITY_TOKEN");
   }
   // botocore (and the CLI's credential_process export) also read the expiry of temporary keys.
-  if (std::string expiration = Get(environment_, "AWS_CREDENTIAL_EXPIRATION");
+  if (std::string expiration = EnvironmentValue(environment_, "AWS_CREDENTIAL_EXPIRATION");
       !expiration.empty()) {
     auto parsed = ParseIso8601Utc(expiration);
     if (!parsed.ok()) return parsed.status().WithContext("AWS_CREDENTIAL_EXPIRATION");

@@ -12,11 +12,6 @@ namespace {
 
 constexpr char kCredentialsPath[] = "/latest/meta-data/iam/security-credentials/";
 
-std::string Get(const EnvironmentMap& environment, const std::string& name) {
-  auto found = environment.find(name);
-  return found == environment.end() ? std::string() : found->second;
-}
-
 bool IsTrue(const std::string& value) {
   std::string lower = value;
   std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -27,10 +22,10 @@ bool IsTrue(const std::string& value) {
 }  // namespace
 
 Result<TimedCredentials> ImdsProvider::Fetch() {
-  if (IsTrue(Get(environment_, "AWS_EC2_METADATA_DISABLED"))) {
+  if (IsTrue(EnvironmentValue(environment_, "AWS_EC2_METADATA_DISABLED"))) {
     return NotFound("IMDS is disabled by AWS_EC2_METADATA_DISABLED");
   }
-  std::string endpoint = Get(environment_, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  std::string endpoint = EnvironmentValue(environment_, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
   if (endpoint.empty()) endpoint = "http://169.254.169.254";
   while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
 
@@ -53,7 +48,7 @@ Result<TimedCredentials> ImdsProvider::Fetch() {
   if (status == 200) {
     token = token_response->body;
   } else if (status == 403 || status == 404 || status == 405) {
-    if (IsTrue(Get(environment_, "AWS_EC2_METADATA_V1_DISABLED"))) {
+    if (IsTrue(EnvironmentValue(environment_, "AWS_EC2_METADATA_V1_DISABLED"))) {
       return Status(StatusCode::kUnauthenticated,
                     "IMDS at " + endpoint + " refused the IMDSv2 token request (HTTP " +
                         std::to_string(status) + ") and AWS_EC2_METADATA_V1_DISABLED is true");

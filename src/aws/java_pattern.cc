@@ -9,23 +9,17 @@
 #include <cstdio>
 #include <optional>
 
+#include "common/ascii.h"
+
 namespace trainyard::aws {
 namespace {
-
-// The value of a hex digit, or -1.
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // The code unit of "\uXXXX" at text[pos] (pos at the backslash), or nullopt.
 std::optional<unsigned> UnicodeEscapeAt(std::string_view text, size_t pos) {
   if (pos + 6 > text.size() || text[pos] != '\\' || text[pos + 1] != 'u') return std::nullopt;
   unsigned value = 0;
   for (size_t i = pos + 2; i < pos + 6; ++i) {
-    const int digit = HexValue(text[i]);
+    const int digit = HexDigitValue(text[i]);
     if (digit < 0) return std::nullopt;
     value = value * 16 + static_cast<unsigned>(digit);
   }

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "common/ascii.h"
+
 namespace trainyard::aws {
 
 namespace {
@@ -17,21 +19,10 @@ std::string Trim(const std::string& text) {
   return text.substr(begin, end - begin + 1);
 }
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
 std::filesystem::path ExpandHome(const std::string& path, const std::filesystem::path& home) {
   if (path == "~") return home;
   if (path.rfind("~/", 0) == 0) return home / path.substr(2);
   return path;
-}
-
-std::string Get(const EnvironmentMap& environment, const std::string& name) {
-  auto found = environment.find(name);
-  return found == environment.end() ? std::string() : found->second;
 }
 
 }  // namespace
@@ -69,7 +60,7 @@ Result<ProfileSections> ParseProfileFile(const std::string& text, const std::str
           file_name + " line " + std::to_string(line_number) +
           (section == nullptr ? ": setting outside any [section]" : ": expected 'name = value'"));
     }
-    std::string key = Lower(Trim(line.substr(0, equals)));
+    std::string key = AsciiLower(Trim(line.substr(0, equals)));
     std::string value = Trim(line.substr(equals + 1));
     if (value.empty()) in_sub_settings = true;
     (*section)[key] = value;
@@ -91,19 +82,19 @@ const std::map<std::string, std::string>* FindConfigProfile(const ProfileSection
 }
 
 std::string ProfileName(const EnvironmentMap& environment) {
-  std::string profile = Get(environment, "AWS_PROFILE");
+  std::string profile = EnvironmentValue(environment, "AWS_PROFILE");
   return profile.empty() ? "default" : profile;
 }
 
 std::filesystem::path CredentialsFilePath(const EnvironmentMap& environment,
                                           const std::filesystem::path& home) {
-  std::string path = Get(environment, "AWS_SHARED_CREDENTIALS_FILE");
+  std::string path = EnvironmentValue(environment, "AWS_SHARED_CREDENTIALS_FILE");
   return path.empty() ? home / ".aws" / "credentials" : ExpandHome(path, home);
 }
 
 std::filesystem::path ConfigFilePath(const EnvironmentMap& environment,
                                      const std::filesystem::path& home) {
-  std::string path = Get(environment, "AWS_CONFIG_FILE");
+  std::string path = EnvironmentValue(environment, "AWS_CONFIG_FILE");
   return path.empty() ? home / ".aws" / "config" : ExpandHome(path, home);
 }
 

@@ -66,11 +66,6 @@ std::optional<Result<TimedCredentials>> FromFile(const std::filesystem::path& pa
   return std::nullopt;
 }
 
-std::string Get(const EnvironmentMap& environment, const std::string& name) {
-  auto found = environment.find(name);
-  return found == environment.end() ? std::string() : found->second;
-}
-
 }  // namespace
 
 Result<TimedCredentials> SharedFilesProvider::Fetch() {
@@ -91,8 +86,8 @@ Result<TimedCredentials> SharedFilesProvider::Fetch() {
 
 Result<std::string> ResolveRegion(const EnvironmentMap& environment,
                                   const std::filesystem::path& home) {
-  if (std::string region = Get(environment, "AWS_REGION"); !region.empty()) return region;
-  if (std::string region = Get(environment, "AWS_DEFAULT_REGION"); !region.empty()) return region;
+  if (std::string region = EnvironmentValue(environment, "AWS_REGION"); !region.empty()) return region;
+  if (std::string region = EnvironmentValue(environment, "AWS_DEFAULT_REGION"); !region.empty()) return region;
   std::string profile = ProfileName(environment);
   std::filesystem::path config_path = ConfigFilePath(environment, home);
   std::string looked = "no AWS region: AWS_REGION and AWS_DEFAULT_REGION are not set, and ";

@@ -16,6 +16,7 @@
 
 #include "aws/sigv4.h"
 #include "aws/uri_encode.h"
+#include "common/ascii.h"
 
 namespace trainyard::aws {
 namespace {
@@ -26,12 +27,6 @@ bool IsUnsignedHeader(const std::string& lower_name) {
   return lower_name == "authorization" || lower_name == "user-agent" ||
          lower_name == "x-amzn-trace-id" || lower_name == "expect" || lower_name == "connection" ||
          lower_name == "transfer-encoding";
-}
-
-std::string ToLower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
 }
 
 bool IsSpace(char c) {
@@ -59,7 +54,7 @@ std::string CanonicalHeaderValue(std::string_view value) {
 std::map<std::string, std::string> CanonicalHeaders(const HeaderList& headers) {
   std::map<std::string, std::string> canonical;
   for (const auto& [name, value] : headers) {
-    std::string lower_name = ToLower(name);
+    std::string lower_name = AsciiLower(name);
     if (IsUnsignedHeader(lower_name)) continue;
     auto [it, inserted] = canonical.try_emplace(lower_name, CanonicalHeaderValue(value));
     if (!inserted) it->second += "," + CanonicalHeaderValue(value);

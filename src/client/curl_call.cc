@@ -5,15 +5,11 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/ascii.h"
+
 namespace trainyard::client {
 
 namespace {
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 std::string Trim(const std::string& text) {
   size_t begin = text.find_first_not_of(" \t\r\n");
@@ -105,7 +101,7 @@ size_t CurlCall::OnHeader(char* data, size_t size, size_t count, void* self) {
     if (space != std::string::npos)
       call->status_ = std::strtol(line.c_str() + space + 1, nullptr, 10);
   } else if (size_t colon = line.find(':'); colon != std::string::npos) {
-    call->headers_[Lower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
+    call->headers_[AsciiLower(Trim(line.substr(0, colon)))] = Trim(line.substr(colon + 1));
   }
   return size * count;
 }

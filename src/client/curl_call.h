@@ -15,6 +15,10 @@
 
 namespace trainyard::client {
 
+// An error answer's body, kept by a call whose own write callback takes the body elsewhere (a
+// file, the event parser): error answers are small JSON documents; more is not worth keeping.
+inline constexpr size_t kMaxErrorBody = 1 << 20;
+
 class CurlCall {
  public:
   // `url` is complete; `options` gives the token, the base URL named in errors and timeouts.

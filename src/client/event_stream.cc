@@ -6,8 +6,6 @@ namespace trainyard::client {
 
 namespace {
 
-constexpr size_t kMaxErrorBody = 1 << 20;
-
 struct StreamState {
   CurlCall* call = nullptr;
   SseParser* parser = nullptr;

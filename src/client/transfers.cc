@@ -18,9 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Error answers are small JSON documents; more than this is not worth keeping.
-constexpr size_t kMaxErrorBody = 1 << 20;
-
 struct UploadState {
   std::FILE* file = nullptr;
   int64_t size = 0;

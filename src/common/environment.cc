@@ -39,6 +39,11 @@ std::vector<std::string> FormatEnvironment(const EnvironmentMap& environment) {
   return entries;
 }
 
+std::string EnvironmentValue(const EnvironmentMap& environment, const std::string& name) {
+  auto found = environment.find(name);
+  return found == environment.end() ? std::string() : found->second;
+}
+
 bool IsJobHostVariable(std::string_view name) {
   // Why each one is here: docs/security.md, "A job's environment".
   static constexpr std::array<std::string_view, 17> kNames = {

@@ -21,6 +21,8 @@ using EnvironmentMap = std::map<std::string, std::string>;
 EnvironmentMap ParseEnvironment(char** entries);
 // The reverse, for execve: "KEY=VALUE" strings.
 std::vector<std::string> FormatEnvironment(const EnvironmentMap& environment);
+// The value of `name`; empty when it is not set.
+std::string EnvironmentValue(const EnvironmentMap& environment, const std::string& name);
 
 // Whether a host variable is on the allowlist of those every job gets: PATH, HOME, USER,
 // LOGNAME, LANG, LANGUAGE, LC_*, TZ, TMPDIR, the proxies (http_proxy, https_proxy, no_proxy,

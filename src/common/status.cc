@@ -1,5 +1,7 @@
 #include "common/status.h"
 
+#include <cstdio>
+
 namespace trainyard {
 
 const char* StatusCodeName(StatusCode code) {
@@ -34,6 +36,11 @@ Status Status::WithContext(const std::string& context) const {
 
 // Exit codes follow the BSD sysexits spirit: 2 for usage errors, distinct codes for the rest so
 // scripts can tell "your input is wrong" from "the machine is in trouble".
+int ReportFailure(const char* program, const Status& status) {
+  std::fprintf(stderr, "%s: %s\n", program, status.message().c_str());
+  return ToExitCode(status);
+}
+
 int ToExitCode(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return 0;

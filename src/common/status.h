@@ -86,6 +86,8 @@ inline Status Internal(std::string m) {
 
 // Process exit code for a failed status, used by the command-line tools (0 for OK).
 int ToExitCode(const Status& status);
+// Prints "<program>: <message>" to stderr and returns ToExitCode(status): a command's failure.
+int ReportFailure(const char* program, const Status& status);
 
 // HTTP status for a failed status (docs/api.md): InvalidArgument 400, Unauthenticated 401,
 // PermissionDenied 403, NotFound 404, AlreadyExists and FailedPrecondition 409,

@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using core::SecondaryStatus;
 
-TimePoint Now() {
+TimePoint TestNow() {
   return std::chrono::system_clock::now();
 }
 
@@ -37,7 +37,7 @@ class FakeExecutor : public executor::Executor {
   Status Submit(const executor::JobSpec& spec) override {
     std::lock_guard lock(mutex_);
     if (jobs_.count(spec.definition.job_name)) return AlreadyExists(spec.definition.job_name);
-    jobs_.emplace(spec.definition.job_name, Job{spec, core::JobStatusTracker(Now())});
+    jobs_.emplace(spec.definition.job_name, Job{spec, core::JobStatusTracker(TestNow())});
     return Status::Ok();
   }
   Result<executor::JobDescription> Describe(const std::string& name) override {
@@ -57,13 +57,13 @@ class FakeExecutor : public executor::Executor {
     auto it = jobs_.find(name);
     if (it == jobs_.end()) return NotFound(name);
     stopped_.push_back(name);
-    return it->second.tracker.Transition(SecondaryStatus::kStopping, Now());
+    return it->second.tracker.Transition(SecondaryStatus::kStopping, TestNow());
   }
   // Moves a job on; Completed also writes a model into its artifact dir.
   void Move(const std::string& name, SecondaryStatus status) {
     std::lock_guard lock(mutex_);
     Job& job = jobs_.at(name);
-    ASSERT_TRUE(job.tracker.Transition(status, Now()).ok());
+    ASSERT_TRUE(job.tracker.Transition(status, TestNow()).ok());
     if (status == SecondaryStatus::kCompleted) {
       job.exit_code = 0;
       ASSERT_TRUE(MakeDirectories(job.spec.artifact_dir).ok());
@@ -75,7 +75,7 @@ class FakeExecutor : public executor::Executor {
     {
       std::lock_guard lock(mutex_);
       Job& job = jobs_.at(name);
-      ASSERT_TRUE(job.tracker.Transition(status, Now()).ok());
+      ASSERT_TRUE(job.tracker.Transition(status, TestNow()).ok());
       if (status == SecondaryStatus::kCompleted) job.exit_code = 0;
     }
     NotifyStatusChanged(name);
@@ -87,7 +87,7 @@ class FakeExecutor : public executor::Executor {
   // A new message of the job's current status, as the container executor gives while it pulls.
   void SetMessage(const std::string& name, const std::string& message) {
     std::lock_guard lock(mutex_);
-    ASSERT_TRUE(jobs_.at(name).tracker.SetStatusMessage(message, Now()).ok());
+    ASSERT_TRUE(jobs_.at(name).tracker.SetStatusMessage(message, TestNow()).ok());
   }
   Status CheckTrainerImage(const std::string& image) override {
     if (image == "refused/image:1")
@@ -188,7 +188,7 @@ class SchedulerTest : public ::testing::Test {
     dataset.kind = "training";
     dataset.object_key = "datasets/ds-0123456789abcdef/train.csv";
     dataset.size = 6;
-    dataset.created_at = Now();
+    dataset.created_at = TestNow();
     ASSERT_TRUE(metadata_->CreateDataset(dataset).ok());
   }
 
@@ -383,7 +383,7 @@ TEST_F(SchedulerTest, EarlyStoppingStopsTheJobBelowTheMedianAndKeepsWhy) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     metadata::ProgressUpdate update;
     for (size_t i = 0; i < values.size(); ++i) {
-      update.metrics.push_back({"accuracy", values[i], static_cast<int64_t>(10 * i), Now()});
+      update.metrics.push_back({"accuracy", values[i], static_cast<int64_t>(10 * i), TestNow()});
     }
     ASSERT_TRUE(metadata_->RecordProgress(job.name, update).ok());
   };
@@ -446,21 +446,21 @@ TEST(EarlyStopTest, AStopReasonStaysOnlyWithAJobThatEndedStopped) {
   metadata::JobRecord job;
   job.stop_reason = "Early stopping (median rule): ...";
   job.status = core::JobStatus::kStopped;
-  job.transitions = {{SecondaryStatus::kStopped, Now(), std::nullopt, "Training job stopped"}};
+  job.transitions = {{SecondaryStatus::kStopped, TestNow(), std::nullopt, "Training job stopped"}};
   SettleStopReason(job);
   EXPECT_EQ(job.transitions.back().message, job.stop_reason);
   // It completed before the stop reached it.
   job.status = core::JobStatus::kCompleted;
-  job.transitions = {{SecondaryStatus::kCompleted, Now(), std::nullopt, "done"}};
+  job.transitions = {{SecondaryStatus::kCompleted, TestNow(), std::nullopt, "done"}};
   SettleStopReason(job);
   EXPECT_EQ(job.stop_reason, "");
   EXPECT_EQ(job.transitions.back().message, "done");
 }
 
 TEST(EarlyStopTest, APointWithoutAStepCountsAtItsPlace) {
-  std::vector<metadata::MetricPoint> points = {{"loss", 2.0, std::nullopt, Now()},
-                                               {"loss", 1.5, std::nullopt, Now()},
-                                               {"loss", 1.0, 40, Now()}};
+  std::vector<metadata::MetricPoint> points = {{"loss", 2.0, std::nullopt, TestNow()},
+                                               {"loss", 1.5, std::nullopt, TestNow()},
+                                               {"loss", 1.0, 40, TestNow()}};
   core::LearningCurve curve = CurveOf("j", points, true);
   ASSERT_EQ(curve.points.size(), 3u);
   EXPECT_EQ(curve.points[0].step, 1);

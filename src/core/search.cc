@@ -84,6 +84,11 @@ double UniformUnit(std::mt19937_64& random) {
   return static_cast<double>(random() >> 11) * 0x1.0p-53;
 }
 
+double StandardNormal(std::mt19937_64& random) {
+  const double radius = std::sqrt(-2.0 * std::log(1.0 - UniformUnit(random)));
+  return radius * std::cos(2.0 * M_PI * UniformUnit(random));
+}
+
 HyperparameterMap SampleRandom(const std::vector<ParameterRange>& ranges, std::mt19937_64& random) {
   HyperparameterMap values;
   for (const ParameterRange& range : ranges) {

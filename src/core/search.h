@@ -39,6 +39,9 @@ std::mt19937_64 SuggestionRandom(uint64_t seed, uint64_t index);
 // A uniform number in [0, 1) from 53 bits of the generator (the same on every platform, which
 // std::uniform_real_distribution does not promise).
 double UniformUnit(std::mt19937_64& random);
+// A standard normal number by Box-Muller on UniformUnit: the same draws on every platform
+// (std::normal_distribution's algorithm is the library's choice).
+double StandardNormal(std::mt19937_64& random);
 
 // Random search: every range sampled uniformly in its scaling (integers each with an equal
 // share of a linear range; categories each with an equal chance).

@@ -19,12 +19,6 @@ constexpr double kMaxLogLengthscale = 4.6;   // 100
 constexpr double kMinLogNoise = -13.8;       // 1e-6: keeps the matrix positive definite
 constexpr double kMaxLogNoise = 0.0;
 
-// Box-Muller on UniformUnit, as search_tpe.cc: the same draws on every platform.
-double StandardNormal(std::mt19937_64& random) {
-  const double radius = std::sqrt(-2.0 * std::log(1.0 - UniformUnit(random)));
-  return radius * std::cos(2.0 * M_PI * UniformUnit(random));
-}
-
 // Matern 5/2 correlation at scaled distance r, and its derivative with respect to the log of a
 // length scale divided by that dimension's scaled squared distance: d k / d log l_k =
 // (5/3) (1 + sqrt5 r) e^(-sqrt5 r) (delta_k / l_k)^2.

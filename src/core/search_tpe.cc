@@ -14,13 +14,6 @@ constexpr double kPriorMean = 0.5;
 constexpr double kPriorSigma = 1.0;
 constexpr double kPriorWeight = 1.0;
 
-// Box-Muller on UniformUnit: the same draws on every platform (std::normal_distribution's
-// algorithm is the library's choice).
-double StandardNormal(std::mt19937_64& random) {
-  const double radius = std::sqrt(-2.0 * std::log(1.0 - UniformUnit(random)));
-  return radius * std::cos(2.0 * M_PI * UniformUnit(random));
-}
-
 double NormalCdf(double z) {
   return 0.5 * std::erfc(-z / std::sqrt(2.0));
 }

@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include <csignal>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -62,6 +64,12 @@ Result<ProcessIdentity> SpawnDetached(const std::vector<std::string>& argv,
 // A pid: the child created it and ran (or runs) the command; the pid is what the child wrote
 // (waited for up to a second while the file is still empty). Internal on I/O errors.
 Result<std::optional<pid_t>> FenceLaunch(const std::filesystem::path& launch_claim);
+
+// How often a job's thread looks at its detached process (its end, a stop to deliver).
+inline constexpr std::chrono::milliseconds kDetachedPollInterval{100};
+// The exit code of a job's process that left no exit file (and, in a container, no exit code):
+// only SIGKILL (ours, or the OOM killer's) stops it without its writing one.
+inline constexpr int kKilledExitCode = 128 + SIGKILL;
 
 // Waits for a process to end, and reaps it when it is our child. Uses a pidfd (pidfd_open,
 // Linux 5.3) when the kernel has one, otherwise polls IsRunning every 100 ms. Not thread-safe: one

@@ -11,14 +11,6 @@ using core::SecondaryStatus;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-namespace {
-
-int64_t EpochMillis(TimePoint time) {
-  return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
-}
-
-}  // namespace
-
 RecordedJobsExecutor::Job::Job(JobSpec job_spec, const fs::path& work_dir)
     : spec(std::move(job_spec)),
       root(work_dir / spec.definition.job_name / "ml"),

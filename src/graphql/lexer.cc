@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/ascii.h"
+
 namespace trainyard::graphql {
 namespace {
 
@@ -32,13 +34,6 @@ void AppendUtf8(std::string& out, char32_t code_point) {
     out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (code_point & 0x3F));
   }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 bool IsBlank(const std::string& line) {
@@ -291,7 +286,7 @@ Token Lexer::ReadString(Location start) {
       auto read_hex = [&](size_t from, size_t count, char32_t* out) {
         *out = 0;
         for (size_t i = 0; i < count; ++i) {
-          int digit = from + i < source_.size() ? HexValue(source_[from + i]) : -1;
+          int digit = from + i < source_.size() ? HexDigitValue(source_[from + i]) : -1;
           if (digit < 0) return false;
           *out = (*out << 4) | static_cast<char32_t>(digit);
         }
@@ -307,7 +302,8 @@ Token Lexer::ReadString(Location start) {
       char32_t code_point = 0;
       if (position_ + 2 < source_.size() && source_[position_ + 2] == '{') {
         size_t end = position_ + 3;
-        while (end < source_.size() && HexValue(source_[end]) >= 0 && end - position_ < 12) ++end;
+        while (end < source_.size() && HexDigitValue(source_[end]) >= 0 && end - position_ < 12)
+          ++end;
         if (end >= source_.size() || source_[end] != '}' || end == position_ + 3 ||
             !read_hex(position_ + 3, end - position_ - 3, &code_point) || code_point > 0x10FFFF ||
             (code_point >= 0xD800 && code_point <= 0xDFFF)) {

@@ -5,19 +5,15 @@
 #include <map>
 #include <optional>
 
+#include "common/ascii.h"
+
 namespace trainyard::graphql {
 namespace {
-
-std::string Lower(const std::string& text) {
-  std::string lower = text;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
 
 std::optional<size_t> Distance(const std::string& input, const std::string& option,
                                size_t threshold) {
   if (input == option) return 0;
-  std::string a = Lower(option), b = Lower(input);
+  std::string a = AsciiLower(option), b = AsciiLower(input);
   if (a == b) return 1;
   if (a.size() < b.size()) std::swap(a, b);
   if (a.size() - b.size() > threshold) return std::nullopt;

@@ -5,12 +5,6 @@
 #include "metadata/record_rows.h"
 
 namespace trainyard::metadata {
-namespace {
-
-constexpr size_t kDefaultListLimit = 1000;
-
-}  // namespace
-
 Result<std::vector<Event>> PostgresMetadataStore::AppendEvents(PgConnection& connection,
                                                                std::vector<Event> events,
                                                                TimePoint now) {

@@ -15,11 +15,9 @@ Status JobNotFound(const std::string& name) {
   return NotFound("job '" + name + "' not found");
 }
 
-constexpr size_t kDefaultJobPageSize = 100;
 // Any number, the same in every trainyard: the advisory lock that makes counting claims take
 // turns (ClaimJob with limits).
 constexpr char kClaimLock[] = "SELECT pg_advisory_xact_lock(7419020119)";
-constexpr size_t kDefaultListLimit = 1000;
 
 std::optional<int64_t> OptionalMillis(const std::optional<TimePoint>& time) {
   if (!time) return std::nullopt;

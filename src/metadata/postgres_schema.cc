@@ -13,7 +13,7 @@ constexpr char kMigrationLock[] = "SELECT pg_advisory_xact_lock(7419020118)";
 // The tables and columns are SQLite's (schema.cc), so that record_rows.h reads both; times are
 // integer milliseconds since the epoch, JSON and maps are TEXT (kept byte for byte, as written).
 // Where SQLite orders by rowid, a `seq` identity column does it here.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 6> kPostgresMigrations = {
     // 1: the initial schema, as SQLite's version 3.
     R"sql(
 CREATE TABLE datasets (
@@ -217,7 +217,7 @@ Status Migrate(PgConnection& connection, const std::string& schema) {
                               std::to_string(version));
   }
   for (int64_t step = version; step < LatestPostgresSchemaVersion(); ++step) {
-    TY_RETURN_IF_ERROR(connection.ExecScript(kMigrations[static_cast<size_t>(step)])
+    TY_RETURN_IF_ERROR(connection.ExecScript(kPostgresMigrations[static_cast<size_t>(step)])
                            .WithContext("schema migration " + std::to_string(step + 1)));
   }
   return connection
@@ -231,7 +231,7 @@ Status Migrate(PgConnection& connection, const std::string& schema) {
 }  // namespace
 
 int64_t LatestPostgresSchemaVersion() {
-  return static_cast<int64_t>(kMigrations.size());
+  return static_cast<int64_t>(kPostgresMigrations.size());
 }
 
 Status MigratePostgresSchema(PgConnection& connection, const std::string& schema) {

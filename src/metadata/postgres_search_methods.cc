@@ -8,12 +8,6 @@
 #include "metadata/record_rows.h"
 
 namespace trainyard::metadata {
-namespace {
-
-constexpr size_t kDefaultSearchPageSize = 100;
-
-}  // namespace
-
 Result<bool> PostgresMetadataStore::ClaimSearch(const std::string& sweep_id,
                                                 const std::string& owner, TimePoint now,
                                                 TimePoint expires_at) {

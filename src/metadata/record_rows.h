@@ -25,6 +25,12 @@
 
 namespace trainyard::metadata {
 
+// How many rows a call that was given no limit returns: jobs (ListJobs, TakeOverJobs), searches
+// and the rest (events, log lines, metric points, deliveries).
+inline constexpr size_t kDefaultJobPageSize = 100;
+inline constexpr size_t kDefaultSearchPageSize = 100;  // RenewSearchLeases, TakeOverSearches
+inline constexpr size_t kDefaultListLimit = 1000;
+
 // Timestamps are stored as integer milliseconds since the Unix epoch.
 int64_t ToMillis(TimePoint time);
 TimePoint FromMillis(int64_t millis);

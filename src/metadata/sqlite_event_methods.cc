@@ -9,8 +9,6 @@ namespace {
 
 using Kind = Transaction::Kind;
 
-constexpr size_t kDefaultListLimit = 1000;
-
 }  // namespace
 
 Result<Event> SqliteMetadataStore::AppendEvent(Event event, TimePoint now) {

@@ -16,9 +16,6 @@ Status JobNotFound(const std::string& name) {
   return NotFound("job '" + name + "' not found");
 }
 
-constexpr size_t kDefaultJobPageSize = 100;
-constexpr size_t kDefaultListLimit = 1000;
-
 }  // namespace
 
 Status SqliteMetadataStore::InsertJob(const JobRecord& job, const std::string& sweep_id,

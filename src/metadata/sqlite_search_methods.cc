@@ -10,8 +10,6 @@ namespace {
 
 using Kind = Transaction::Kind;
 
-constexpr size_t kDefaultSearchPageSize = 100;
-
 }  // namespace
 
 Result<bool> SqliteMetadataStore::ClaimSearch(const std::string& sweep_id, const std::string& owner,

@@ -13,8 +13,6 @@
 
 #include "common/environment.h"
 
-extern char** environ;
-
 namespace trainyard::testing {
 
 Process::Process(const std::vector<std::string>& argv,

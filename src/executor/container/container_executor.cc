@@ -24,7 +24,6 @@ using std::chrono::steady_clock;
 
 namespace {
 
-constexpr milliseconds kPollInterval{100};
 constexpr milliseconds kFirstInspectDelay{500};
 // A `stop` that found no container yet (the `run` is still creating it) is tried again.
 constexpr milliseconds kStopRetryInterval{500};
@@ -33,8 +32,6 @@ constexpr milliseconds kRemoveMargin{10'000};
 constexpr char kDefaultSearchPath[] =
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr size_t kRuntimeMessageLimit = 1024;
-// What a container's first process that left no exit file and no exit code died of.
-constexpr int kKilledExitCode = 128 + SIGKILL;
 // Exit codes with which the runtime says that it, not the job, failed: 125 the runtime itself
 // (no image, bad flag), 126/127 the entrypoint could not be run.
 constexpr int kRuntimeFailed = 125;
@@ -279,9 +276,6 @@ constexpr char kPinsFile[] = "image-pins.json";
 // A pin's last use is written again (a synced write) at most this often, not at every job.
 constexpr std::chrono::hours kPinTouchInterval{1};
 
-int64_t EpochMillis(TimePoint time) {
-  return std::chrono::duration_cast<milliseconds>(time.time_since_epoch()).count();
-}
 }  // namespace
 
 void ContainerExecutor::LoadPins() {
@@ -459,7 +453,7 @@ Status ContainerExecutor::FollowContainer(ContainerJob& job, int* exit_code,
   // The `run --detach` ends once the container runs, or once it failed to make or start it.
   {
     ProcessWaiter waiter(launch);
-    while (!waiter.WaitForExit(kPollInterval)) {
+    while (!waiter.WaitForExit(kDetachedPollInterval)) {
       if (shutting_down()) return Unavailable("the executor is shutting down");
     }
   }
@@ -468,7 +462,7 @@ Status ContainerExecutor::FollowContainer(ContainerJob& job, int* exit_code,
   for (auto look_at = steady_clock::now() + kFirstInspectDelay;
        steady_clock::now() < look_at && !ReadWrapperExitCode(job.root);) {
     if (shutting_down()) return Unavailable("the executor is shutting down");
-    std::this_thread::sleep_for(kPollInterval);
+    std::this_thread::sleep_for(kDetachedPollInterval);
   }
   TY_ASSIGN_OR_RETURN(ContainerState state, InspectContainer(job));
   if (!state.exists && ReadWrapperExitCode(job.root)) {
@@ -498,8 +492,8 @@ Status ContainerExecutor::FollowContainer(ContainerJob& job, int* exit_code,
   }
   // Without a pid to wait on (it ended between the two looks, or lives in another pid
   // namespace), a second look at once, then one a second: each `inspect` costs a process.
-  milliseconds inspect_interval = waiter ? kPollInterval : milliseconds(1'000);
-  auto next_inspect = steady_clock::now() + kPollInterval;
+  milliseconds inspect_interval = waiter ? kDetachedPollInterval : milliseconds(1'000);
+  auto next_inspect = steady_clock::now() + kDetachedPollInterval;
   std::vector<std::string> environment = RuntimeEnvironment(spec);
   fs::path console = ConsoleFile(job);
   pid_t stop_pid = -1;
@@ -507,12 +501,12 @@ Status ContainerExecutor::FollowContainer(ContainerJob& job, int* exit_code,
   bool stop_succeeded = false, removed = false;
   while (state.exists && !HasEnded(state.status)) {
     if (waiter) {
-      if (waiter->WaitForExit(kPollInterval)) {
+      if (waiter->WaitForExit(kDetachedPollInterval)) {
         waiter.reset();
         next_inspect = steady_clock::now();
       }
     } else {
-      std::this_thread::sleep_for(kPollInterval);
+      std::this_thread::sleep_for(kDetachedPollInterval);
     }
     if (shutting_down()) return Unavailable("the executor is shutting down");
     auto now = steady_clock::now();

@@ -21,8 +21,6 @@
 #include "support/subprocess.h"
 #include "support/test_paths.h"
 
-extern char** environ;
-
 namespace trainyard::executor {
 namespace {
 

@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 // `image inspect --format F REF`: present when store/<REF with / and : as _> exists.
 // `pull REF`: counts itself in pulls, sleeps a while (so that concurrent askers overlap), then
 // fails with the text in fail (when there is one) or adds REF to the store.
-constexpr char kFakeRuntime[] = R"SH(#!/bin/sh
+constexpr char kFakePullRuntime[] = R"SH(#!/bin/sh
 dir=$(dirname "$0")
 for last in "$@"; do :; done
 key=$(echo "$last" | tr '/:@' '___')
@@ -43,7 +43,7 @@ echo "unexpected $1" >&2; exit 2
 class ImagePullerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::ofstream(temp_.path() / "podman") << kFakeRuntime;
+    std::ofstream(temp_.path() / "podman") << kFakePullRuntime;
     ::chmod((temp_.path() / "podman").c_str(), 0755);
     runtime_.runtime_path = temp_.path() / "podman";
     runtime_.environment = {{"PATH", "/usr/bin:/bin"}};

@@ -205,7 +205,7 @@ TEST_F(RegistryCredentialsTest, WithoutATokenSourceEveryImageUsesTheUsersFile) {
 
 // `pull`: keeps a copy of the auth file it was given (REGISTRY_AUTH_FILE) and adds the image to
 // the store; `image inspect`: found when pulled.
-constexpr char kFakeRuntime[] = R"SH(#!/bin/sh
+constexpr char kFakeLoginRuntime[] = R"SH(#!/bin/sh
 dir=$(dirname "$0")
 for last in "$@"; do :; done
 key=$(echo "$last" | tr '/:@' '___')
@@ -223,7 +223,7 @@ exit 2
 )SH";
 
 TEST_F(RegistryCredentialsTest, ThePullerHandsTheRuntimeTheFileWithTheTokenOnlyWhenItPulls) {
-  std::ofstream(temp_.path() / "podman") << kFakeRuntime;
+  std::ofstream(temp_.path() / "podman") << kFakeLoginRuntime;
   ::chmod((temp_.path() / "podman").c_str(), 0755);
   ImageRuntime runtime{.runtime_path = temp_.path() / "podman",
                        .environment = {{"PATH", "/usr/bin:/bin"}},

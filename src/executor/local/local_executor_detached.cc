@@ -14,15 +14,6 @@ namespace fs = std::filesystem;
 using core::SecondaryStatus;
 using std::chrono::milliseconds;
 
-namespace {
-
-constexpr milliseconds kPollInterval{100};
-// What a wrapper that left no exit file died of: only SIGKILL (ours, or the OOM killer's) stops
-// it without its writing one.
-constexpr int kKilledExitCode = 128 + SIGKILL;
-
-}  // namespace
-
 Status LocalExecutor::StartDetached(Job& job) {
   std::vector<std::string> argv, environment;
   WrapperInvocation(job, &argv, &environment);
@@ -49,7 +40,7 @@ Status LocalExecutor::FollowDetached(Job& job) {
   ProcessWaiter waiter(process);
   std::optional<std::chrono::steady_clock::time_point> kill_at;
   bool killed = false;
-  while (!waiter.WaitForExit(kPollInterval)) {
+  while (!waiter.WaitForExit(kDetachedPollInterval)) {
     if (shutting_down()) return Unavailable("the executor is shutting down");
     bool changed = false;
     {

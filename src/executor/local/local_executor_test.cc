@@ -14,8 +14,6 @@
 #include "executor/job_root.h"
 #include "support/test_paths.h"
 
-extern char** environ;
-
 namespace trainyard::executor {
 namespace {
 namespace fs = std::filesystem;

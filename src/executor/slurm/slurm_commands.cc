@@ -15,8 +15,6 @@ using nlohmann::json;
 namespace {
 
 constexpr char kDefaultSearchPath[] = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin";
-// squeue --json lists every job slurmctld knows, a few KiB each.
-constexpr size_t kListingLimit = 256 * 1024 * 1024;
 
 // A number Slurm writes as such (22.05) or as {"set": true, "number": N} (23.02 on).
 int64_t NumberOf(const json& value) {
@@ -205,7 +203,7 @@ Result<std::vector<SlurmJobInfo>> SlurmCommands::ListJobs() {
   std::vector<std::string> argv = {squeue_.string(), "--json", "--states=all"};
   TY_ASSIGN_OR_RETURN(
       CommandOutput output,
-      RunCommand(argv, FormatEnvironment(options_.environment), options_.timeout, kListingLimit));
+      RunCommand(argv, FormatEnvironment(options_.environment), options_.timeout, kSlurmListingLimit));
   if (output.exit_code != 0) {
     std::string message = SlurmCommandMessage(output.output);
     if (SlurmControllerUnreachable(output.output)) return Unavailable("squeue: " + message);

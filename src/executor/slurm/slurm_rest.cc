@@ -12,8 +12,6 @@ using nlohmann::json;
 namespace {
 
 constexpr char kApi[] = "/slurm/v0.0.38";
-// The job list holds every job slurmctld knows, a few KiB each.
-constexpr size_t kListingLimit = 256 * 1024 * 1024;
 
 // sbatch's long options whose slurmrestd name is not the option with '-' as '_'
 // (src/plugins/openapi/v0.0.38/jobs.c: job_params).
@@ -158,7 +156,7 @@ Result<SlurmRest::Answer> SlurmRest::Call(const std::string& method, const std::
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.connect_timeout = std::min(options_.timeout, std::chrono::milliseconds(10'000));
   request.total_timeout = options_.timeout;
-  request.max_response_bytes = kListingLimit;
+  request.max_response_bytes = kSlurmListingLimit;
   Result<aws::MetadataResponse> response = aws::SendMetadataRequest(request);
   if (!response.ok()) {
     return Unavailable("Slurm REST transport: slurmrestd cannot be reached: " +

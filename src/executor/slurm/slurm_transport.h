@@ -16,6 +16,10 @@
 
 namespace trainyard::executor {
 
+// The most a listing of Slurm's jobs (squeue --json, slurmrestd's job list) may take: it holds
+// every job slurmctld knows, a few KiB each.
+inline constexpr size_t kSlurmListingLimit = 256 * 1024 * 1024;
+
 // One batch job as Slurm reports it (squeue's JSON, slurmrestd's job object).
 struct SlurmJobInfo {
   std::string id;                 // "1234"

@@ -4,20 +4,16 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/ascii.h"
+
 namespace trainyard::server {
 namespace {
 
 constexpr size_t kMaxPartHeaderBytes = 16 * 1024;
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 // The value of `parameter` in a header such as `form-data; name="file"; filename="a.csv"`.
 std::string HeaderParameter(const std::string& header, const std::string& parameter) {
-  std::string lower = Lower(header);
+  std::string lower = AsciiLower(header);
   size_t at = 0;
   while ((at = lower.find(parameter + "=", at)) != std::string::npos) {
     bool starts_word = at == 0 || lower[at - 1] == ';' || lower[at - 1] == ' ';
@@ -42,7 +38,7 @@ std::string HeaderParameter(const std::string& header, const std::string& parame
 }  // namespace
 
 std::string MultipartBoundary(const std::string& content_type) {
-  if (Lower(content_type).rfind("multipart/form-data", 0) != 0) return "";
+  if (AsciiLower(content_type).rfind("multipart/form-data", 0) != 0) return "";
   return HeaderParameter(content_type, "boundary");
 }
 
@@ -114,7 +110,7 @@ Result<bool> MultipartReader::NextPart(MultipartPart& part) {
     line_start = line_end + 2;
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
-    std::string name = Lower(line.substr(0, colon));
+    std::string name = AsciiLower(line.substr(0, colon));
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
     if (name == "content-disposition") {

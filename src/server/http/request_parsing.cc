@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/ascii.h"
 #include "server/http/http_server.h"
 
 namespace trainyard::server {
@@ -35,17 +36,6 @@ void ResponseWriter::WriteBody(std::string_view body) {
 }
 
 namespace internal {
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
 Result<std::string> PercentDecode(std::string_view text, bool plus_as_space) {
   std::string out;
   out.reserve(text.size());
@@ -63,8 +53,8 @@ Result<std::string> PercentDecode(std::string_view text, bool plus_as_space) {
     } else if (c != '%') {
       out.push_back(c);
     } else {
-      int high = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
-      int low = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
+      int high = i + 2 < text.size() ? HexDigitValue(text[i + 1]) : -1;
+      int low = i + 2 < text.size() ? HexDigitValue(text[i + 2]) : -1;
       if (high < 0 || low < 0) {
         return InvalidArgument("malformed percent-encoding in '" + std::string(text) + "'");
       }

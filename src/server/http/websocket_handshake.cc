@@ -5,17 +5,11 @@
 #include <cctype>
 #include <string>
 
+#include "common/ascii.h"
 #include "server/http/http_server.h"
 
 namespace trainyard::server {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
 
 std::string Trim(std::string_view text) {
   size_t begin = text.find_first_not_of(" \t");
@@ -31,7 +25,7 @@ bool HasToken(std::string_view value, std::string_view token, bool ignore_case) 
     size_t comma = value.find(',', start);
     std::string item = Trim(value.substr(
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (ignore_case ? Lower(item) == Lower(token) : item == token) return true;
+    if (ignore_case ? AsciiLower(item) == AsciiLower(token) : item == token) return true;
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }

@@ -6,16 +6,12 @@
 #include <cctype>
 
 #include "aws/crypto.h"
+#include "common/ascii.h"
 #include "server/sagemaker/list_operations.h"
 
 namespace trainyard::server::sagemaker {
 namespace {
 using nlohmann::json;
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 }  // namespace
 
@@ -61,14 +57,14 @@ std::optional<uint64_t> DecodePageToken(const std::string& kind, const std::stri
 }
 
 JsonReply ListTrainingJobs(const std::vector<TrainingJobSummary>& jobs, const json& request) {
-  std::string name_contains = Lower(request.value("NameContains", std::string()));
+  std::string name_contains = AsciiLower(request.value("NameContains", std::string()));
   std::string status = request.value("StatusEquals", std::string());
   std::vector<const TrainingJobSummary*> selected;
   if (!request.contains("WarmPoolStatusEquals")) {
     for (const TrainingJobSummary& job : jobs) {
       if (!InWindow(request, "CreationTime", job.creation_time)) continue;
       if (!InWindow(request, "LastModifiedTime", job.last_modified_time)) continue;
-      if (!name_contains.empty() && Lower(job.name).find(name_contains) == std::string::npos) {
+      if (!name_contains.empty() && AsciiLower(job.name).find(name_contains) == std::string::npos) {
         continue;
       }
       if (!status.empty() && core::ToString(job.status) != status) continue;

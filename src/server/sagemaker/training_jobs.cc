@@ -8,6 +8,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "server/s3/s3_names.h"
@@ -20,15 +21,6 @@ namespace trainyard::server::sagemaker {
 namespace fs = std::filesystem;
 using core::JobStatus;
 using nlohmann::json;
-
-namespace {
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-}  // namespace
 
 std::string JobStoreKey(const std::string& job, const std::string& file) {
   return std::string(kJobsPrefix) + job + "/" + file;
@@ -131,9 +123,9 @@ std::vector<metadata::JobRecord> TrainingJobs::AllRecords() {
 Result<metadata::JobRecord> TrainingJobs::FindRecord(const std::string& name) {
   auto exact = options_.metadata->GetJob(name);
   if (exact.ok() || exact.status().code() != StatusCode::kNotFound) return exact;
-  const std::string lower = Lower(name);
+  const std::string lower = AsciiLower(name);
   for (metadata::JobRecord& record : AllRecords()) {
-    if (Lower(record.name) == lower) return std::move(record);
+    if (AsciiLower(record.name) == lower) return std::move(record);
   }
   return NotFound("training job '" + name + "' not found");
 }

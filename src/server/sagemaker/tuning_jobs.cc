@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "server/sagemaker/job_records.h"
 #include "server/sagemaker/list_operations.h"
 #include "server/sagemaker/tuning_request.h"
@@ -15,11 +16,6 @@ namespace trainyard::server::sagemaker {
 namespace {
 using core::JobStatus;
 using nlohmann::json;
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 const json& Config(const TuningJob& tuning) {
   static const json kEmpty = json::object();
@@ -216,14 +212,15 @@ JsonReply ListTuningJobs(const std::vector<TuningJob>& tunings, const json& requ
     const TuningJob* tuning;
     TuningState state;
   };
-  const std::string name_contains = Lower(request.value("NameContains", std::string()));
+  const std::string name_contains = AsciiLower(request.value("NameContains", std::string()));
   const std::string status = request.value("StatusEquals", std::string());
   std::vector<Row> rows;
   for (const TuningJob& tuning : tunings) {
     Row row{&tuning, StateOf(tuning)};
     if (!InWindow(request, "CreationTime", tuning.sweep.created_at)) continue;
     if (!InWindow(request, "LastModifiedTime", row.state.last_modified)) continue;
-    if (!name_contains.empty() && Lower(tuning.name()).find(name_contains) == std::string::npos) {
+    if (!name_contains.empty() &&
+        AsciiLower(tuning.name()).find(name_contains) == std::string::npos) {
       continue;
     }
     if (!status.empty() && row.state.status != status) continue;

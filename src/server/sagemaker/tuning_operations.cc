@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/ascii.h"
 #include "common/log.h"
 #include "server/sagemaker/training_jobs.h"
 #include "server/sagemaker/tuning_request.h"
@@ -13,11 +14,6 @@ namespace trainyard::server::sagemaker {
 using nlohmann::json;
 
 namespace {
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 JsonReply TuningJobNotFound(const std::string& name) {
   return SageMakerError("ResourceNotFound",
@@ -59,7 +55,7 @@ Result<std::vector<TuningJob>> TrainingJobs::AllTuningJobs() {
 Result<TuningJob> TrainingJobs::FindTuningJob(const std::string& name) {
   TY_ASSIGN_OR_RETURN(std::vector<TuningJob> tunings, AllTuningJobs());
   for (TuningJob& tuning : tunings) {
-    if (Lower(tuning.name()) == Lower(name)) return std::move(tuning);
+    if (AsciiLower(tuning.name()) == AsciiLower(name)) return std::move(tuning);
   }
   return NotFound("tuning job '" + name + "' not found");
 }

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/ascii.h"
 #include "core/sagemaker_limits.h"
 #include "core/search_space.h"
 #include "server/sagemaker/job_records.h"
@@ -46,11 +47,6 @@ constexpr const char* kDefinitionMembers[] = {"AlgorithmSpecification",
                                               "RetryStrategy",
                                               "Environment"};
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 std::optional<double> ParseNumber(const std::string& text) {
   if (text.empty()) return std::nullopt;
   double value = 0;
@@ -68,7 +64,7 @@ const json& Member(const json& object, const char* name) {
   return found == object.end() ? kNull : *found;
 }
 
-std::string Text(const json& object, const char* name) {
+std::string StringMember(const json& object, const char* name) {
   const json& value = Member(object, name);
   return value.is_string() ? value.get<std::string>() : std::string();
 }
@@ -89,7 +85,7 @@ std::optional<std::string> ReadRanges(const json& ranges, std::vector<core::Para
     for (size_t i = 0; i < list.size(); ++i) {
       const json& given = list[i];
       core::ParameterRange range;
-      range.name = Text(given, "Name");
+      range.name = StringMember(given, "Name");
       range.type = kind.type;
       const std::string field = base + kind.member + "." + std::to_string(i + 1);
       const std::string subject = field + " ('" + range.name + "')";
@@ -104,7 +100,7 @@ std::optional<std::string> ReadRanges(const json& ranges, std::vector<core::Para
         }
       } else {
         for (const char* bound : {"MinValue", "MaxValue"}) {
-          std::string text = Text(given, bound);
+          std::string text = StringMember(given, bound);
           std::optional<double> number = ParseNumber(text);
           if (!number) {
             return "Value '" + text + "' at '" + field + "." + bound + "' ('" + range.name +
@@ -113,7 +109,7 @@ std::optional<std::string> ReadRanges(const json& ranges, std::vector<core::Para
           }
           (std::string(bound) == "MinValue" ? range.min : range.max) = *number;
         }
-        if (std::string scaling = Text(given, "ScalingType"); !scaling.empty()) {
+        if (std::string scaling = StringMember(given, "ScalingType"); !scaling.empty()) {
           Result<core::ParameterScaling> parsed = core::ParseParameterScaling(scaling);
           if (!parsed.ok()) return subject + ".ScalingType: " + parsed.status().message();
           range.scaling = *parsed;
@@ -138,7 +134,7 @@ bool IsTuningRequest(const json& client_request) {
 std::string TuningJobArn(const std::string& region, const std::string& account_id,
                          const std::string& name) {
   return "arn:aws:sagemaker:" + region + ":" + account_id + ":hyper-parameter-tuning-job/" +
-         Lower(name);
+         AsciiLower(name);
 }
 
 std::string TuningTrainingJobName(const std::string& tuning_job, size_t index, size_t count) {
@@ -180,7 +176,7 @@ json TrainingRequestOf(const json& tuning, const std::string& job_name,
   for (const auto& [key, value] : tuned) hyperparameters[key] = value;
   const json& objective = Member(Member(tuning, kConfig), "HyperParameterTuningJobObjective");
   if (objective.is_object()) {
-    hyperparameters[kTuningObjectiveHyperparameter] = Text(objective, "MetricName");
+    hyperparameters[kTuningObjectiveHyperparameter] = StringMember(objective, "MetricName");
   }
   request["HyperParameters"] = std::move(hyperparameters);
   return request;
@@ -193,10 +189,10 @@ core::HyperparameterMap TunedHyperparameters(const json& tuning,
   for (const char* kind :
        {"ContinuousParameterRanges", "IntegerParameterRanges", "CategoricalParameterRanges"}) {
     for (const json& range : Member(Member(config, "ParameterRanges"), kind)) {
-      names.insert(Text(range, "Name"));
+      names.insert(StringMember(range, "Name"));
     }
   }
-  if (Text(config, "Strategy") == "Hyperband") {
+  if (StringMember(config, "Strategy") == "Hyperband") {
     names.insert(HyperbandResourceOf(Member(tuning, kDefinition)).name);
   }
   core::HyperparameterMap tuned;
@@ -228,8 +224,8 @@ std::optional<std::string> AddWarmStart(const json& request,
                " (IdenticalDataAndAlgorithm needs the same).";
       }
     }
-    if (Text(Member(parent_definition, "AlgorithmSpecification"), "TrainingImage") !=
-        Text(Member(definition, "AlgorithmSpecification"), "TrainingImage")) {
+    if (StringMember(Member(parent_definition, "AlgorithmSpecification"), "TrainingImage") !=
+        StringMember(Member(definition, "AlgorithmSpecification"), "TrainingImage")) {
       return subject +
              " has another TrainingJobDefinition.AlgorithmSpecification.TrainingImage "
              "(IdenticalDataAndAlgorithm needs the same).";
@@ -265,7 +261,7 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
     result.refused = std::move(message);
     return result;
   };
-  const std::string name = Text(request, kTuningJobNameMember);
+  const std::string name = StringMember(request, kTuningJobNameMember);
   const json& config = Member(request, kConfig);
   const json& definition = Member(request, kDefinition);
   if (request.contains("TrainingJobDefinitions")) {
@@ -288,7 +284,7 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
         "TrainingJobDefinition.HyperParameterTuningResourceConfig is not supported by trainyard: "
         "give ResourceConfig (a job runs on one instance of this machine).");
   }
-  if (Text(Member(request, "WarmStartConfig"), "WarmStartType") == "TransferLearning") {
+  if (StringMember(Member(request, "WarmStartConfig"), "WarmStartType") == "TransferLearning") {
     return refuse(
         "WarmStartConfig.WarmStartType TransferLearning is not supported by trainyard: use "
         "IdenticalDataAndAlgorithm.");
@@ -300,7 +296,7 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
   }
 
   control::SweepRequest& sweep = result.sweep;
-  const std::string strategy_name = Text(config, "Strategy");
+  const std::string strategy_name = StringMember(config, "Strategy");
   Result<core::SearchStrategy> strategy = core::ParseSearchStrategy(strategy_name);
   if (!strategy.ok())
     return refuse(std::string(kConfig) + ".Strategy: " + strategy.status().message());
@@ -318,10 +314,10 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
   std::set<std::string> metric_names;
   for (const json& metric :
        Member(Member(definition, "AlgorithmSpecification"), "MetricDefinitions")) {
-    metric_names.insert(Text(metric, "Name"));
+    metric_names.insert(StringMember(metric, "Name"));
   }
   if (objective.is_object()) {
-    const std::string metric = Text(objective, "MetricName");
+    const std::string metric = StringMember(objective, "MetricName");
     if (!metric_names.contains(metric)) {
       return refuse("The objective metric '" + metric + "' (" + kConfig +
                     ".HyperParameterTuningJobObjective.MetricName) is not one of the metrics "
@@ -330,7 +326,7 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
                     "regex.");
     }
     sweep.objective =
-        core::Objective{metric, Text(objective, "Type") == "Minimize" ? core::ObjectiveGoal::kMin
+        core::Objective{metric, StringMember(objective, "Type") == "Minimize" ? core::ObjectiveGoal::kMin
                                                                       : core::ObjectiveGoal::kMax};
   } else if (sweep.search.strategy != core::SearchStrategy::kGrid &&
              sweep.search.strategy != core::SearchStrategy::kRandom) {
@@ -341,7 +337,7 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
   if (const json& seed = Member(config, "RandomSeed"); seed.is_number_integer()) {
     sweep.search.random_seed = seed.get<uint64_t>();
   }
-  if (Text(config, "TrainingJobEarlyStoppingType") == "Auto") {
+  if (StringMember(config, "TrainingJobEarlyStoppingType") == "Auto") {
     if (!sweep.objective) {
       return refuse(std::string(kConfig) +
                     ".TrainingJobEarlyStoppingType Auto needs HyperParameterTuningJobObjective: "

@@ -10,6 +10,7 @@
 #include "aws/crypto.h"
 #include "aws/presigned_url.h"
 #include "aws/uri_encode.h"
+#include "common/ascii.h"
 #include "storage/s3/s3_xml.h"
 
 namespace trainyard::storage::s3 {
@@ -21,11 +22,6 @@ void InitCurlOnce() {
   // curl_global_init is not thread-safe in older libcurl: once, before any handle exists.
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
 }
 
 std::string Trim(std::string_view text) {
@@ -54,7 +50,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
           std::strtol(std::string(line.substr(space + 1, 3)).c_str(), nullptr, 10);
     }
   } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
-    transfer->reply->headers[Lower(std::string(line.substr(0, colon)))] =
+    transfer->reply->headers[AsciiLower(std::string(line.substr(0, colon)))] =
         Trim(line.substr(colon + 1));
   }
   return size * count;
@@ -204,7 +200,7 @@ Result<S3Reply> S3Client::Send(const S3Call& call) {
   header_list = curl_slist_append(header_list, "Expect:");
   if (call.method == "POST" || call.method == "PUT") {
     bool typed = std::any_of(call.headers.begin(), call.headers.end(),
-                             [](const auto& h) { return Lower(h.first) == "content-type"; });
+                             [](const auto& h) { return AsciiLower(h.first) == "content-type"; });
     if (!typed) header_list = curl_slist_append(header_list, "Content-Type:");
   }
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(header_list,
