@@ -178,6 +178,46 @@ TEST_F(ContainerServerTest, AnEndpointJobNamedAsARunningSweepJobRunsBesideIt) {
   EXPECT_EQ(sweep["counts"]["Stopped"], 1) << sweep.dump();
 }
 
+// Object-store staging (docs/container.md): a second server whose containers get no mount of its
+// data dir; the job's input and outputs travel through its S3 endpoint, and its staging objects
+// are gone once its end is recorded.
+TEST_F(ContainerServerTest, ObjectStoreStagingMountsNothingAndCompletes) {
+  const std::string s3 = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  ServerProcess server(
+      temp_.path() / "staged-data",
+      {"--container-runtime", "podman", "--container-staging", "object-store", "--s3-listen", s3},
+      {{"TRAINYARD_S3_ACCESS_KEY_ID", kKeyId}, {"TRAINYARD_S3_SECRET_ACCESS_KEY", kSecret}});
+  server.Start();
+  json body = {{"name", "staged"},
+               {"executor", "container"},
+               {"trainer", {{"image", kImage}}},
+               {"channels",
+                {{"training", server.UploadExample("train.csv", "training")},
+                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
+               {"hyperparameters", {{"iterations", 50}, {"learning_rate", 0.1}}},
+               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  auto created = server.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server.WaitForSweepEnd(sweep_id, 1, 120s);
+  ASSERT_EQ(sweep["counts"]["Completed"], 1) << sweep.dump() << "\n"
+                                             << server.Get("/api/v1/jobs?sweep=" + sweep_id).body;
+  std::string job = sweep["best_job"]["name"];
+  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
+      << log.body;
+  EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+  fs::path objects = server.data_dir() / "objects" / "objects";
+  fs::path unpacked = temp_.path() / "staged-model";
+  fs::create_directories(unpacked);
+  ASSERT_TRUE(
+      archive::Unpack(objects / "outputs" / job / "output" / "model.tar.gz", unpacked).ok());
+  EXPECT_TRUE(fs::exists(unpacked / "model.json"));
+  fs::path staged = objects / "s3" / "objects" / "trainyard-staging" / "container-jobs" / job;
+  EXPECT_TRUE(testing::WaitFor([&] { return !fs::exists(staged) || fs::is_empty(staged); }, 30s))
+      << staged;
+}
+
 // Needs no podman: the runtime check at start refuses to serve without it.
 TEST(ContainerServerStartTest, FailsClearlyWithoutTheRuntime) {
   testing::TempDir temp;

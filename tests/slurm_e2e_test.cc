@@ -15,6 +15,7 @@
 #include "archive/archive.h"
 #include "common/files.h"
 #include "server_fixture.h"
+#include "support/free_port.h"
 #include "support/slurm_cluster.h"
 #include "support/test_paths.h"
 
@@ -435,6 +436,114 @@ TEST_F(SlurmObjectStagingTest, Boto3TrainingJobsRunOnSlurmThroughTheSageMakerEnd
 // `trainyard run --executor slurm`, no server: a 2×1 sweep of the example trainer, each job a
 // Slurm batch job over its job root in OUT/.work (shared with the node, here the same machine);
 // the results land in OUT as for local jobs, and the jobs saw Slurm's variables.
+// Images on Slurm (docs/slurm.md, "Images"): a sweep that names the container tests' image (built
+// locally by examples/container/build-image.sh, nothing pulled) runs in it on the node, its batch
+// script running podman as the container executor would, in either staging mode (object-store:
+// the node's own root is what is mounted). The model comes back through the API. Skips, saying
+// why, where podman cannot run a container inside a Slurm job.
+constexpr char kImage[] = "localhost/trainyard-example-trainer:test";
+
+// Why podman cannot run the image inside a Slurm job of `cluster`; empty when it can.
+std::string PodmanInSlurmUnavailable(SlurmCluster& cluster) {
+  std::string unavailable = testing::BuildPodmanTestImage(kImage);
+  if (!unavailable.empty()) return unavailable;
+  // sbatch exports this process's environment (CONTAINERS_CONF included) to the job.
+  testing::TempDir temp;
+  fs::path output = temp.path() / "probe.out";
+  auto probe = cluster.Run(
+      {"sbatch", "--wait", "--partition=" + cluster.partition(), "--output=" + output.string(),
+       std::string("--wrap=podman run --rm --pull never --network none "
+                   "--entrypoint /bin/true ") +
+           kImage},
+      180s);
+  if (probe.exit_code != 0) {
+    auto text = ReadFile(output);
+    return "podman cannot run a container inside a Slurm job here: " + probe.output +
+           (text.ok() ? *text : "");
+  }
+  return "";
+}
+
+class SlurmImageTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    SlurmCluster* cluster = SlurmCluster::Get();
+    if (!cluster)
+      GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+    static const std::string unavailable = PodmanInSlurmUnavailable(*cluster);
+    if (!unavailable.empty()) GTEST_SKIP() << unavailable;
+  }
+  testing::TempDir temp_;
+};
+
+TEST_P(SlurmImageTest, AJobNamingAnImageRunsInItOnTheNode) {
+  SlurmCluster* cluster = SlurmCluster::Get();
+  const bool object_store = GetParam() == "object-store";
+  std::vector<std::string> flags = {"--slurm-partition",
+                                    cluster->partition(),
+                                    "--slurm-poll-interval-ms",
+                                    "200",
+                                    "--max-running",
+                                    "2"};
+  if (object_store) {
+    flags.insert(flags.end(), {"--slurm-staging", "object-store", "--s3-listen",
+                               "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort())});
+  }
+  ServerProcess server(temp_.path() / "data", flags,
+                       {{"SLURM_CONF", cluster->conf_file().string()}});
+  server.Start();
+  json body = {{"name", "imaged"},
+               {"executor", "slurm"},
+               {"trainer", {{"image", kImage}}},
+               {"channels",
+                {{"training", server.UploadExample("train.csv", "training")},
+                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
+               {"hyperparameters", {{"iterations", 50}, {"learning_rate", 0.1}}},
+               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  auto created = server.Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sweep_id = created.Json()["id"];
+  json sweep = server.WaitForSweepEnd(sweep_id, 1, 240s);
+  ASSERT_EQ(sweep["counts"]["Completed"], 1)
+      << sweep.dump() << "\n"
+      << server.Get("/api/v1/jobs?sweep=" + sweep_id).body << "\n"
+      << cluster->LogTails();
+  std::string job = sweep["best_job"]["name"];
+  // Its batch script ran the image with podman, the root mounted at /opt/ml.
+  auto script = ReadFile(temp_.path() / "data" / "slurm-jobs" / job / "slurm-job.sh");
+  ASSERT_TRUE(script.ok()) << script.status().ToString();
+  EXPECT_NE(script->find("'podman' \\\n  'run' \\\n  '--rm'"), std::string::npos) << *script;
+  EXPECT_NE(script->find("'--volume' \\\n  \"$root\"':/opt/ml'"), std::string::npos) << *script;
+  EXPECT_NE(script->find(std::string("'") + kImage + "' \\\n  'train'"), std::string::npos)
+      << *script;
+  if (!object_store) {
+    // Inside the container the job's paths are SageMaker's.
+    json job_json = server.Get("/api/v1/jobs/" + job + "/artifacts/job.json").Json();
+    EXPECT_EQ(job_json["model_dir"], "/opt/ml/model") << job_json.dump();
+  }
+  testing::HttpAnswer model = server.Get("/api/v1/jobs/" + job + "/artifacts/model");
+  ASSERT_EQ(model.status, 200) << job;
+  fs::path archive = temp_.path() / "model.tar.gz";
+  std::ofstream(archive, std::ios::binary) << model.body;
+  fs::path unpacked = temp_.path() / "model";
+  fs::create_directories(unpacked);
+  auto files = archive::Unpack(archive, unpacked);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  EXPECT_TRUE(fs::exists(unpacked / "model.json"));
+  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+  if (object_store) {
+    EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
+        << log.body;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Staging, SlurmImageTest, ::testing::Values("shared", "object-store"),
+                         [](const auto& info) {
+                           return info.param == "shared" ? std::string("Shared")
+                                                         : std::string("ObjectStore");
+                         });
+
 TEST(SlurmRunTest, ARunsJobsRunAsSlurmBatchJobsWithTheirResultsInOut) {
   SlurmCluster* cluster = SlurmCluster::Get();
   if (cluster == nullptr) {

@@ -149,12 +149,16 @@ TEST_F(WrapperStagingTest, DownloadsTheInputRunsAndUploadsEveryOutputExitRecordL
   auto result = RunWrapper(Manifest(data),
                            "cp \"$SM_CHANNEL_TRAIN/data.csv\" \"$SM_MODEL_DIR/model.txt\" && "
                            "echo metrics > \"$SM_OUTPUT_DATA_DIR/predictions.txt\" && "
+                           "echo '{\"progress\": 1.0, \"metrics\": {\"loss\": 0.25}}' >> "
+                           "\"$(dirname \"$SM_OUTPUT_DATA_DIR\")/progress.jsonl\" && "
                            "test -z \"$TRAINYARD_STAGING\" && echo trained on $SM_HPS");
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   json exit_record = json::parse(Output(wrapper::kStagedExitRecord));
   EXPECT_EQ(exit_record["exit_code"], 0) << exit_record;
   EXPECT_FALSE(exit_record.contains("failure")) << exit_record;
+  // The last progress and metrics travel in the record: the server does not see this root.
+  EXPECT_EQ(exit_record["state"]["metrics"]["loss"], 0.25) << exit_record;
 
   fs::path unpacked = temp_.path() / "unpacked";
   for (const char* name : {wrapper::kStagedModel, wrapper::kStagedOutput}) {

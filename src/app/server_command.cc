@@ -149,40 +149,42 @@ std::string UrlHost(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
-// Object-store staging of Slurm jobs (docs/slurm.md): through the object store's own presigned
-// URLs where it mints them (an s3:// store, with its credentials), else through the S3 endpoint
-// (its key pair, and its URL as the compute nodes reach it). Each job's objects under
-// <jobs_prefix><job>/ of the staging bucket (or of the store's staging/), each checkpoint under
-// <checkpoints_prefix><name>/.
-Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
+// Object-store staging (docs/slurm.md, docs/container.md): through the object store's own
+// presigned URLs where it mints them (an s3:// store, with its credentials; `endpoint`, where set,
+// is its address as the jobs reach it), else through the S3 endpoint: its key pair, and its URL
+// as the jobs reach it: `endpoint`, else http://<s3_listen>, where a wildcard address is reached
+// on loopback by a job on this host (`same_host`: the container executor's) and refused for one
+// elsewhere. Each job's objects under <jobs_prefix><job>/ of the staging bucket (or of the
+// store's staging/), each checkpoint under <checkpoints_prefix><name>/.
+Result<std::shared_ptr<executor::JobStaging>> ObjectStaging(
     const ServerOptions& options, storage::ObjectStore& objects,
-    const std::optional<server::S3KeyPair>& keys, const std::string& jobs_prefix,
-    const std::string& checkpoints_prefix) {
+    const std::optional<server::S3KeyPair>& keys, std::string endpoint, bool same_host,
+    const std::string& jobs_prefix, const std::string& checkpoints_prefix) {
   if (storage::UrlPresigner* presigner = storage::PresignerOf(objects)) {
     // A bad endpoint, or credentials that cannot be had, stop the server now, not each job.
-    auto probe = presigner->PresignedUrl("staging/probe", "GET", std::chrono::seconds(60),
-                                         options.slurm.staging_endpoint);
+    auto probe =
+        presigner->PresignedUrl("staging/probe", "GET", std::chrono::seconds(60), endpoint);
     if (!probe.ok()) return probe.status().WithContext("presigning with the object store's own");
-    Logger("app").info(
-        "slurm staging=object-store through the object store's own URLs{}{}",
-        options.slurm.staging_endpoint.empty() ? "" : " endpoint=", options.slurm.staging_endpoint);
+    Logger("app").info("staging=object-store through the object store's own URLs prefix={}{}{}",
+                       jobs_prefix, endpoint.empty() ? "" : " endpoint=", endpoint);
     return std::shared_ptr<executor::JobStaging>(std::make_shared<ObjectStoreStaging>(
         ObjectStoreStagingOptions{.signer = ObjectStoreStagingOptions::Signer::kStore,
                                   .objects = &objects,
-                                  .endpoint_url = options.slurm.staging_endpoint,
+                                  .endpoint_url = endpoint,
                                   .jobs_prefix = jobs_prefix,
                                   .checkpoints_prefix = checkpoints_prefix}));
   }
   if (options.s3_host.empty() || !keys) {
     return FailedPrecondition(
         "needs an object store that presigns URLs (--objects s3://...; docs/object-stores.md) "
-        "or the S3 endpoint (--s3-listen HOST:PORT; docs/s3.md), through which the nodes fetch "
+        "or the S3 endpoint (--s3-listen HOST:PORT; docs/s3.md), through which the jobs fetch "
         "the input and store the outputs");
   }
-  std::string endpoint = options.slurm.staging_endpoint;
   if (endpoint.empty()) {
-    const std::string host = UrlHost(options.s3_host);
-    if (options.s3_port == 0 || host == "0.0.0.0" || host == "[::]") {
+    std::string host = UrlHost(options.s3_host);
+    const bool wildcard = host == "0.0.0.0" || host == "[::]";
+    if (wildcard && same_host) host = "127.0.0.1";
+    if (options.s3_port == 0 || (wildcard && !same_host)) {
       return InvalidArgument(
           "slurm_staging_endpoint: needed when --s3-listen names no host the nodes can reach or "
           "no fixed port (" +
@@ -190,8 +192,8 @@ Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
     }
     endpoint = "http://" + host + ":" + std::to_string(options.s3_port);
   }
-  Logger("app").info("slurm staging=object-store endpoint={} bucket={}", endpoint,
-                     options.slurm.staging_bucket);
+  Logger("app").info("staging=object-store endpoint={} bucket={} prefix={}", endpoint,
+                     options.slurm.staging_bucket, jobs_prefix);
   return std::shared_ptr<executor::JobStaging>(std::make_shared<ObjectStoreStaging>(
       ObjectStoreStagingOptions{.objects = &objects,
                                 .endpoint_url = endpoint,
@@ -199,6 +201,29 @@ Result<std::shared_ptr<executor::JobStaging>> SlurmObjectStaging(
                                 .credentials = {keys->access_key_id, keys->secret_access_key, ""},
                                 .jobs_prefix = jobs_prefix,
                                 .checkpoints_prefix = checkpoints_prefix}));
+}
+
+// Gives the executors in object-store staging a staging of their own under `jobs_prefix` and
+// `checkpoints_prefix` (the container executor's under container-<prefix>): the REST API's jobs
+// and the SageMaker endpoint's, and each executor's, stage their files and keep their
+// checkpoints apart.
+Status SetObjectStaging(const ServerOptions& options, storage::ObjectStore& objects,
+                        const std::optional<server::S3KeyPair>& keys,
+                        const std::string& jobs_prefix, const std::string& checkpoints_prefix,
+                        ExecutorSettings& settings) {
+  if (settings.slurm && settings.slurm->executor.staging == executor::StagingMode::kObjectStore) {
+    auto staging = ObjectStaging(options, objects, keys, options.slurm.staging_endpoint,
+                                 /*same_host=*/false, jobs_prefix, checkpoints_prefix);
+    if (!staging.ok()) return staging.status().WithContext("slurm_staging object-store");
+    settings.slurm->executor.job_staging = std::move(staging).value();
+  }
+  if (settings.container && settings.container->staging == executor::StagingMode::kObjectStore) {
+    auto staging = ObjectStaging(options, objects, keys, "", /*same_host=*/true,
+                                 "container-" + jobs_prefix, "container-" + checkpoints_prefix);
+    if (!staging.ok()) return staging.status().WithContext("container_staging object-store");
+    settings.container->job_staging = std::move(staging).value();
+  }
+  return Status::Ok();
 }
 
 int Serve(ServerOptions options) {
@@ -277,13 +302,10 @@ int Serve(ServerOptions options) {
   const StepHook kill_at_step = KillAtStep(environment, "trainyard server");
   auto executor_settings = ServerExecutorSettings(options, environment, kill_at_step);
   if (!executor_settings.ok()) return ReportFailure("trainyard server", executor_settings.status());
-  if (executor_settings->slurm &&
-      executor_settings->slurm->executor.staging == executor::SlurmStaging::kObjectStore) {
-    auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "jobs/", "checkpoints/");
-    if (!staging.ok())
-      return ReportFailure("trainyard server",
-                           staging.status().WithContext("slurm_staging object-store"));
-    executor_settings->slurm->executor.job_staging = std::move(staging).value();
+  if (Status staged = SetObjectStaging(options, **objects, endpoint_keys, "jobs/", "checkpoints/",
+                                       *executor_settings);
+      !staged.ok()) {
+    return ReportFailure("trainyard server", staged);
   }
   // Before the scheduler's Start: its recovery asks the executors about every running job.
   auto opened = OpenConfiguredExecutors(*executor_settings);
@@ -382,15 +404,12 @@ int Serve(ServerOptions options) {
                   UrlHost(options.s3_host).c_str(), static_cast<int>(s3_server->port()));
     }
     if (!options.sagemaker.listen_host.empty()) {
-      // The endpoint's Slurm jobs stage their files apart from the REST API's.
+      // The endpoint's jobs stage their files apart from the REST API's.
       ExecutorSettings endpoint_executors = *executor_settings;
-      if (endpoint_executors.slurm && endpoint_executors.slurm->executor.job_staging) {
-        auto staging = SlurmObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/",
-                                          "sagemaker-checkpoints/");
-        if (!staging.ok())
-          return ReportFailure("trainyard server",
-                               staging.status().WithContext("SageMaker endpoint"));
-        endpoint_executors.slurm->executor.job_staging = std::move(staging).value();
+      if (Status staged = SetObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/",
+                                           "sagemaker-checkpoints/", endpoint_executors);
+          !staged.ok()) {
+        return ReportFailure("trainyard server", staged.WithContext("SageMaker endpoint"));
       }
       // Its jobs reach the S3 endpoint where the staging's nodes do, else on this machine.
       std::string jobs_s3_url = options.slurm.staging_endpoint;
@@ -460,7 +479,7 @@ executor. Settings come from --config (a JSON object with the keys data_dir, lis
 metadata, max_running, replica_id, lease_seconds, executor_limits ({"local": 2}), public_url, token,
 progress_interval_seconds, wrapper, web_dir, container_runtime, container_image, container_gpus,
 container_cpus, container_memory, container_pull, container_auth_file, container_ecr_registry,
-container_ecr_endpoint_url, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
+container_ecr_endpoint_url, container_staging, s3_listen, s3_access_key_id, s3_secret_access_key, log_level,
 log_format, job_env_passthrough (["PYTHONPATH"]) and the http_*, sagemaker_* and webhook_* keys
 of the --http-*, --sagemaker-* and --webhook-* flags), then TRAINYARD_* variables (TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_LOG_LEVEL,
 TRAINYARD_SAGEMAKER_ROLE_ARN, TRAINYARD_JOB_ENV_PASSTHROUGH, ...), then these flags. The log
@@ -512,6 +531,11 @@ Example:
   optional_string("--container-ecr-endpoint-url", flags.container_ecr_endpoint_url,
                   "ECR's API for the tokens of ECR-form images pulled as given (default: "
                   "AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL, else AWS's)");
+  optional_string("--container-staging", flags.container_staging,
+                  "How container jobs get their input and return their outputs: shared (the job "
+                  "root mounted at /opt/ml; default) or object-store (nothing mounted: through "
+                  "presigned URLs of an s3:// object store, else of the S3 endpoint, "
+                  "--s3-listen)");
   server->add_flag("--container-gpus", flags.container_gpus, "Give each container all GPUs");
   server->add_option_function<int>(
       "--max-running", [&flags](int value) { flags.max_running = value; },

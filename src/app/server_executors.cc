@@ -52,6 +52,9 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     container.gpus = options.container_gpus;
     container.cpus = options.container_cpus;
     container.memory = options.container_memory;
+    // Object-store staging: the job staging is set by the caller (it needs the S3 endpoint).
+    TY_ASSIGN_OR_RETURN(container.staging,
+                        executor::ParseStagingMode(options.container_staging, "container_staging"));
     TY_ASSIGN_OR_RETURN(container.pull,
                         executor::ParsePullPolicy(options.container_pull, "container_pull"));
     container.auth_file = options.container_auth_file;
@@ -87,7 +90,18 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
                      .extra_sbatch_arguments = options.slurm.sbatch_args,
                      .gpu_option = options.slurm.gpu_option};
     TY_ASSIGN_OR_RETURN(executor.staging,
-                        executor::ParseSlurmStaging(options.slurm.staging, "slurm_staging"));
+                        executor::ParseStagingMode(options.slurm.staging, "slurm_staging"));
+    TY_ASSIGN_OR_RETURN(executor.container_runtime,
+                        executor::ParseSlurmContainerRuntime(options.slurm.container_runtime,
+                                                             "slurm_container_runtime"));
+    executor.container_network = options.slurm.container_network;
+    // podman on the node reads its own settings from these, as the server's podman does.
+    for (const char* name : {"CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF",
+                             "CONTAINERS_REGISTRIES_CONF", "REGISTRY_AUTH_FILE"}) {
+      if (auto value = environment.find(name); value != environment.end()) {
+        executor.container_runtime_environment[name] = value->second;
+      }
+    }
     executor.staging_url_margin = std::chrono::seconds(options.slurm.staging_url_margin_seconds);
     executor.poll_interval = std::chrono::milliseconds(options.slurm.poll_interval_ms);
     executor.progress_interval = options.progress_interval;

@@ -178,6 +178,13 @@ Status SetSlurm(SlurmSettings& settings, const std::string& key, const std::stri
     settings.jwt_key_file = value;
   } else if (key == "slurm_jwt_lifespan_seconds") {
     TY_ASSIGN_OR_RETURN(settings.jwt_lifespan_seconds, ParseInt(value, where, 60, 24 * 3600));
+  } else if (key == "slurm_container_runtime") {
+    if (value != "podman" && value != "srun") {
+      return InvalidArgument(where + ": '" + value + "' is not podman or srun");
+    }
+    settings.container_runtime = value;
+  } else if (key == "slurm_container_network") {
+    settings.container_network = value;
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -278,6 +285,11 @@ struct Setters {
                                "' is no endpoint URL (http://HOST[:PORT] or https://HOST)");
       }
       options.container_ecr_endpoint_url = value;
+    } else if (key == "container_staging") {
+      if (value != "shared" && value != "object-store") {
+        return InvalidArgument(where + ": '" + value + "' is not shared or object-store");
+      }
+      options.container_staging = value;
     } else if (key == "s3_listen") {
       if (value.empty()) {
         options.s3_host.clear();  // off
@@ -314,7 +326,8 @@ struct Setters {
                              "public_url, token, progress_interval_seconds, wrapper, web_dir, "
                              "container_runtime, container_image, container_gpus, container_cpus, "
                              "container_memory, container_pull, container_auth_file, "
-                             "container_ecr_registry, container_ecr_endpoint_url, s3_listen, "
+                             "container_ecr_registry, container_ecr_endpoint_url, "
+                             "container_staging, s3_listen, "
                              "s3_access_key_id, "
                              "s3_secret_access_key, log_level, log_format, "
                              "job_env_passthrough, http_*, sagemaker_*, slurm, slurm_*, "
@@ -366,7 +379,12 @@ const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys() {
        "instead of a token file: the cluster's HS256 key (AuthAltParameters jwt_key), from "
        "which short-lived tokens are minted"},
       {"slurm_jwt_lifespan_seconds",
-       "how long each minted token is valid (default 600; renewed at half of it)"}};
+       "how long each minted token is valid (default 600; renewed at half of it)"},
+      {"slurm_container_runtime",
+       "how a job that names an image runs on the node: podman (podman run in the batch "
+       "script; default) or srun (Slurm's OCI support, srun --container: the image is an OCI "
+       "bundle's path on the nodes)"},
+      {"slurm_container_network", "podman's --network for jobs with an image (default host)"}};
   return kKeys;
 }
 
@@ -537,6 +555,7 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       {"TRAINYARD_CONTAINER_PULL", "container_pull"},
       {"TRAINYARD_CONTAINER_AUTH_FILE", "container_auth_file"},
       {"TRAINYARD_CONTAINER_ECR_REGISTRY", "container_ecr_registry"},
+      {"TRAINYARD_CONTAINER_STAGING", "container_staging"},
       {"TRAINYARD_S3_LISTEN", "s3_listen"},
       {"TRAINYARD_S3_ACCESS_KEY_ID", "s3_access_key_id"},
       {"TRAINYARD_S3_SECRET_ACCESS_KEY", "s3_secret_access_key"},
@@ -594,6 +613,7 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
       set_flag(flags.container_auth_file, "container_auth_file", "--container-auth-file"));
   TY_RETURN_IF_ERROR(
       set_flag(flags.container_ecr_registry, "container_ecr_registry", "--container-ecr-registry"));
+  TY_RETURN_IF_ERROR(set_flag(flags.container_staging, "container_staging", "--container-staging"));
   TY_RETURN_IF_ERROR(set_flag(flags.container_ecr_endpoint_url, "container_ecr_endpoint_url",
                               "--container-ecr-endpoint-url"));
   TY_RETURN_IF_ERROR(set_flag(flags.s3_listen, "s3_listen", "--s3-listen"));

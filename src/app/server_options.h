@@ -67,6 +67,10 @@ struct SlurmSettings {
   std::filesystem::path rest_token_file;  // that user's token, read again when it changes
   std::filesystem::path jwt_key_file;     // or the cluster's key, to mint short-lived tokens
   int jwt_lifespan_seconds = 600;         // of each minted token
+  // How a job that names an image runs it on the node: "podman" (podman run in the batch
+  // script) or "srun" (Slurm's OCI support, srun --container; the image is a bundle's path).
+  std::string container_runtime = "podman";
+  std::string container_network = "host";  // podman's --network on the node
 };
 
 // Settings named http_* (config keys; TRAINYARD_HTTP_* variables; --http-* flags): the
@@ -129,6 +133,10 @@ struct ServerOptions {
   // ECR's API for the tokens of ECR-form images pulled as given (a VPC endpoint); empty:
   // AWS_ENDPOINT_URL_ECR, then AWS_ENDPOINT_URL, else https://api.ecr.REGION.amazonaws.com.
   std::string container_ecr_endpoint_url;
+  // "shared" (the job root mounted at /opt/ml) or "object-store" (nothing mounted: the wrapper
+  // in the container moves the input, outputs and checkpoint through presigned URLs of an s3://
+  // object store, else of the S3 endpoint; docs/container.md).
+  std::string container_staging = "shared";
   // The S3-compatible endpoint (docs/s3.md): off while s3_host is empty. It always checks
   // SigV4 signatures: with no key pair configured, one is generated at the first start and kept
   // in <data_dir>/s3-credentials.json, so it is never open, on any address.
@@ -157,7 +165,8 @@ struct ServerFlags {
   std::optional<std::string> wrapper;
   std::optional<std::string> web_dir;
   std::optional<std::string> container_runtime, container_image, container_cpus, container_memory,
-      container_pull, container_auth_file, container_ecr_registry, container_ecr_endpoint_url;
+      container_pull, container_auth_file, container_ecr_registry, container_ecr_endpoint_url,
+      container_staging;
   bool container_gpus = false;
   bool no_auth = false;
   std::optional<std::string> s3_listen;

@@ -301,6 +301,42 @@ TEST(ServerOptionsTest, SlurmRestTransportSettings) {
       << refused.status().message();
 }
 
+// Images on Slurm and the container executor's staging: a config key, a variable and a flag each.
+TEST(ServerOptionsTest, SlurmContainerRuntimeAndContainerStaging) {
+  auto defaults = LoadServerOptions({}, {});
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->slurm.container_runtime, "podman");
+  EXPECT_EQ(defaults->slurm.container_network, "host");
+  EXPECT_EQ(defaults->container_staging, "shared");
+
+  ServerFlags flags;
+  flags.slurm = {{"slurm_container_runtime", "srun"}};
+  flags.container_staging = "object-store";
+  auto options = LoadServerOptions(flags, {{"TRAINYARD_SLURM_CONTAINER_NETWORK", "slurm-net"}});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_TRUE(options->slurm.enabled);
+  EXPECT_EQ(options->slurm.container_runtime, "srun");
+  EXPECT_EQ(options->slurm.container_network, "slurm-net");
+  EXPECT_EQ(options->container_staging, "object-store");
+  EXPECT_EQ(
+      LoadServerOptions({}, {{"TRAINYARD_CONTAINER_STAGING", "object-store"}})->container_staging,
+      "object-store");
+
+  flags.slurm = {{"slurm_container_runtime", "docker"}};
+  auto refused = LoadServerOptions(flags, {});
+  EXPECT_NE(
+      refused.status().message().find("--slurm-container-runtime: 'docker' is not podman or srun"),
+      std::string::npos)
+      << refused.status().message();
+  flags.slurm.clear();
+  flags.container_staging = "nfs";
+  refused = LoadServerOptions(flags, {});
+  EXPECT_NE(
+      refused.status().message().find("--container-staging: 'nfs' is not shared or object-store"),
+      std::string::npos)
+      << refused.status().message();
+}
+
 TEST(ServerOptionsTest, SlurmStagingSettings) {
   ServerFlags flags;
   flags.slurm = {{"slurm_staging", "object-store"},

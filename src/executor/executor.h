@@ -25,9 +25,11 @@ namespace trainyard::executor {
 
 // What a job of an executor runs, as a sweep's `trainer` gives it.
 enum class TrainerKind {
-  kImage,           // the ML team's container image (trainer.image)
-  kCommand,         // a command on this machine, under trainyard-wrap (trainer.command)
-  kImageOrCommand,  // either; a command runs inside the executor's default image
+  kImage,    // the ML team's container image (trainer.image)
+  kCommand,  // a command on this machine, under trainyard-wrap (trainer.command)
+  // either: a command runs inside the executor's default image (sagemaker), or on the
+  // node under trainyard-wrap (slurm)
+  kImageOrCommand,
 };
 
 // Where the job's checkpoint dir (/opt/ml/checkpoints, job.json's checkpoint_dir) is kept between

@@ -1,21 +1,36 @@
-// JobStaging: how an executor whose nodes share no filesystem with the server hands a job its
-// input and gets its outputs back through an object store (docs/slurm.md, "Object-store
-// staging"). The executor says which files; the staging stores them and mints, for this job
-// alone, presigned URLs that trainyard-wrap uses (its staging manifest, wrapper/staging.h), and
-// later reads back what the wrapper uploaded. The executor never sees the store or a credential.
+// JobStaging: how an executor whose jobs share no filesystem with the server (a Slurm node, a
+// container without the data dir mounted) hands a job its input and gets its outputs back
+// through an object store (docs/slurm.md, "Object-store staging"). The executor says which
+// files; the staging stores them and mints, for this job alone, presigned URLs that trainyard-wrap
+// uses (its staging manifest, wrapper/staging.h), and later reads back what the wrapper uploaded.
+// The executor never sees the store or a credential.
 //
-// Implementations must be thread-safe (one executor's job threads share one).
+// Below the interface, the executors' one share of the work around it (StagedJob): which files
+// of a job root go out, how long their URLs live, and the exit record and archives that come back
+// into the root, where the job is packed as every job is. Implementations of JobStaging must be
+// thread-safe (one executor's job threads share one); StagedJob's functions are.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "contract/ml_root.h"
 #include "executor/executor.h"
 
 namespace trainyard::executor {
+
+// How a job's input reaches where it runs, and its outputs come back.
+enum class StagingMode {
+  kShared,       // the job root lies where the job runs (a shared directory, a bind mount)
+  kObjectStore,  // through the object store and presigned URLs: the job reads nothing of ours
+};
+
+// "shared" or "object-store"; InvalidArgument naming `field` otherwise.
+Result<StagingMode> ParseStagingMode(const std::string& text, const std::string& field);
 
 class JobStaging {
  public:
@@ -41,6 +56,44 @@ class JobStaging {
                        const std::filesystem::path& target) = 0;
   // Removes every staging object of the job (its end is recorded).
   virtual Status Remove(const std::string& job_name) = 0;
+};
+
+// The variable that hands trainyard-wrap its staging manifest (wrapper/options.h). Exported like
+// a secret: its URLs are credentials for this job's objects.
+inline constexpr char kStagingManifestVariable[] = "TRAINYARD_STAGING";
+
+// One URL of a staging manifest's JSON text (the exit record's PUT URL), for the network a job
+// needs to reach the object store; empty when it has none.
+std::string StagingManifestUrl(const std::string& manifest);
+
+// One job's staging, as an executor does it around a job root laid out on the server.
+class StagedJob {
+ public:
+  StagedJob(JobStaging& staging, std::string job_name, const contract::MlRoot& root)
+      : staging_(staging), job_name_(std::move(job_name)), root_(root) {}
+
+  // Stores every file of the root's input/ and code/ (a channel's links followed to the
+  // dataset's file) and returns the manifest, with the URLs of spec.checkpoint's archive when it
+  // has one. The URLs stay valid for the job's max runtime, its stop grace period and
+  // `url_margin` (the time it may wait in a queue), at most 7 days (SigV4's limit).
+  // InvalidArgument when the manifest would be too large for one environment variable (too many
+  // files: pack them into one archive); the listing's and the store's errors otherwise.
+  Result<std::string> PublishInput(const JobSpec& spec, std::chrono::seconds url_margin) const;
+  // The wrapper's exit record into the root's exit file, its failure text into the failure file
+  // and its last progress and metrics into the wrapper's state file, where a job root that ran
+  // here would have them. NotFound when the wrapper never sent it.
+  Status FetchExitRecord() const;
+  // The archives the wrapper uploaded, unpacked into model/ and output/data/ (afresh: a restart
+  // may do it again), or, when output.tar.gz never came, the log it sent alone. Logs what it
+  // could not fetch, with the job.
+  void FetchOutputs() const;
+  // Removes every staging object of the job (its end is recorded); logs a failure.
+  void Remove() const;
+
+ private:
+  JobStaging& staging_;
+  std::string job_name_;
+  const contract::MlRoot& root_;
 };
 
 }  // namespace trainyard::executor

@@ -355,8 +355,13 @@ int RunWrapper(const WrapperOptions& options,
   if (end.signal_number) result["signal"] = SignalName(end.signal_number);
   if (!end.failure_type.empty()) result["failure_type"] = end.failure_type;
   if (options.staging) {
-    // The server does not see the node's root: the failure file travels in the record.
+    // The server does not see this root: the failure file and the last progress and metrics
+    // (what the server's Describe reads from a root it sees) travel in the record.
     if (auto failure = ReadFile(root.failure_file()); failure.ok()) result["failure"] = *failure;
+    if (auto state = ReadFile(root.wrapper_state_file()); state.ok()) {
+      json parsed = json::parse(*state, nullptr, false);
+      if (parsed.is_object()) result["state"] = std::move(parsed);
+    }
   }
   Status written = MakeDirectories(root.output_dir());
   if (written.ok()) written = WriteFileAtomic(root.exit_file(), result.dump() + "\n");

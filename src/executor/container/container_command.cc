@@ -79,11 +79,12 @@ bool IsLoopbackUrl(const std::string& url) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
-std::string ChooseNetwork(const ContainerExecutorOptions& options, const JobSpec& spec) {
+std::string ChooseNetwork(const ContainerExecutorOptions& options, const JobSpec& spec,
+                          const std::string& staging_url) {
   if (!options.network.empty()) return options.network;
   std::string callback = CallbackUrl(options, spec);
-  if (callback.empty()) return "none";
-  return IsLoopbackUrl(callback) ? "host" : "";
+  if (callback.empty() && staging_url.empty()) return "none";
+  return IsLoopbackUrl(callback) || IsLoopbackUrl(staging_url) ? "host" : "";
 }
 
 std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorOptions& options,
@@ -94,35 +95,30 @@ std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorO
   environment["TRAINING_JOB_NAME"] = spec.definition.job_name;
   environment["TRAINYARD_STOP_GRACE_SECONDS"] = Seconds(spec.stop_grace_period);
   environment["TRAINYARD_PROGRESS_INTERVAL_SECONDS"] = Seconds(options.progress_interval);
-  AddCheckpointVariables(spec, kContainerCheckpointStores, &environment);
   return environment;
 }
 
-std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
-                                               const JobSpec& spec,
-                                               const std::filesystem::path& host_root,
-                                               const std::string& image) {
-  const contract::JobDefinition& definition = spec.definition;
-  std::vector<std::string> argv = {RuntimePath(options),
-                                   "run",
-                                   "--detach",
-                                   "--name",
-                                   ContainerName(options, definition.job_name),
-                                   "--label",
-                                   std::string(kJobLabel) + "=" + definition.job_name,
-                                   "--label",
-                                   WorkDirLabel(options)};
-  // `stop` by hand gets the job's grace period too; with podman, a container whose executor died
-  // (the server was killed) still ends a minute after its max runtime and grace period.
+namespace {
+
+// --stop-timeout for `stop` by hand too, and with podman --timeout: a container whose executor
+// died (the server was killed) still ends a minute after its max runtime and grace period.
+void AppendStopLimits(const ContainerExecutorOptions& options, const JobSpec& spec,
+                      std::vector<std::string>& argv) {
   int64_t stop_seconds = StopSeconds(options, spec.stop_grace_period);
   argv.insert(argv.end(), {"--stop-timeout", std::to_string(stop_seconds)});
   if (options.runtime == "podman") {
-    int64_t timeout = definition.max_runtime_seconds + stop_seconds + kOrphanMarginSeconds;
+    int64_t timeout = spec.definition.max_runtime_seconds + stop_seconds + kOrphanMarginSeconds;
     argv.insert(argv.end(), {"--timeout", std::to_string(timeout)});
   }
-  // The executor has pulled the image (or found it) already: the runtime never pulls again.
-  argv.insert(argv.end(), {"--pull", "never"});
-  if (std::string network = ChooseNetwork(options, spec); !network.empty()) {
+}
+
+}  // namespace
+
+std::vector<std::string> ContainerJobArguments(const ContainerExecutorOptions& options,
+                                               const JobSpec& spec, const ContainerLaunch& launch) {
+  const contract::JobDefinition& definition = spec.definition;
+  std::vector<std::string> argv;
+  if (std::string network = ChooseNetwork(options, spec, launch.staging_url); !network.empty()) {
     argv.insert(argv.end(), {"--network", network});
   }
   if (options.gpus) {
@@ -134,22 +130,27 @@ std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& o
   }
   if (!options.cpus.empty()) argv.insert(argv.end(), {"--cpus", options.cpus});
   if (!options.memory.empty()) argv.insert(argv.end(), {"--memory", options.memory});
-  argv.insert(argv.end(), {"--volume", host_root.string() + ":" + kContainerMlRoot});
-  std::vector<std::filesystem::path> stores = HostCheckpointStores(options, spec);
+  if (!launch.host_root.empty()) {
+    argv.insert(argv.end(), {"--volume", launch.host_root.string() + ":" + kContainerMlRoot});
+  }
+  const std::vector<std::filesystem::path>& stores = launch.checkpoint_stores;
   for (size_t i = 0; i < stores.size(); ++i) {
     // The job writes its own checkpoints; the one it restores from is another job's.
     argv.insert(argv.end(),
                 {"--volume", stores[i].string() + ":" + kContainerCheckpointStores + "/" +
                                  stores[i].filename().string() + (i == 0 ? "" : ":ro")});
   }
-  for (const auto& [key, value] : ContainerEnvironment(options, spec)) {
+  std::map<std::string, std::string> environment = ContainerEnvironment(options, spec);
+  if (!stores.empty()) AddCheckpointVariables(spec, kContainerCheckpointStores, &environment);
+  for (const auto& [key, value] : environment) {
     argv.insert(argv.end(), {"--env", key + "=" + value});
   }
   for (const auto& [key, value] : spec.secret_environment) argv.insert(argv.end(), {"--env", key});
+  for (const std::string& name : launch.passed) argv.insert(argv.end(), {"--env", name});
   if (!definition.container_entrypoint.empty()) {
     argv.insert(argv.end(), {"--entrypoint", definition.container_entrypoint.front()});
   }
-  argv.push_back(!image.empty()                      ? image
+  argv.push_back(!launch.image.empty()               ? launch.image
                  : definition.training_image.empty() ? options.default_image
                                                      : definition.training_image);
   if (!definition.container_entrypoint.empty()) {
@@ -166,6 +167,54 @@ std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& o
       argv.insert(argv.end(), spec.command.begin(), spec.command.end());
     }
   }
+  return argv;
+}
+
+std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
+                                               const JobSpec& spec, const ContainerLaunch& launch) {
+  const std::string& job_name = spec.definition.job_name;
+  std::vector<std::string> argv = {RuntimePath(options),
+                                   "run",
+                                   "--detach",
+                                   "--name",
+                                   ContainerName(options, job_name),
+                                   "--label",
+                                   std::string(kJobLabel) + "=" + job_name,
+                                   "--label",
+                                   WorkDirLabel(options)};
+  AppendStopLimits(options, spec, argv);
+  // The executor has pulled the image (or found it) already: the runtime never pulls again.
+  argv.insert(argv.end(), {"--pull", "never"});
+  std::vector<std::string> job = ContainerJobArguments(options, spec, launch);
+  argv.insert(argv.end(), job.begin(), job.end());
+  return argv;
+}
+
+std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
+                                               const JobSpec& spec,
+                                               const std::filesystem::path& host_root,
+                                               const std::string& image) {
+  return ContainerRunArguments(options, spec,
+                               ContainerLaunch{.host_root = host_root,
+                                               .image = image,
+                                               .checkpoint_stores = HostCheckpointStores(options, spec)});
+}
+
+std::vector<std::string> NodeContainerRunArguments(const ContainerExecutorOptions& options,
+                                                   const JobSpec& spec,
+                                                   const ContainerLaunch& launch) {
+  const std::string& job_name = spec.definition.job_name;
+  std::vector<std::string> argv = {RuntimePath(options),
+                                   "run",
+                                   "--rm",
+                                   "--replace",
+                                   "--name",
+                                   ContainerName(options, job_name),
+                                   "--label",
+                                   std::string(kJobLabel) + "=" + job_name};
+  AppendStopLimits(options, spec, argv);
+  std::vector<std::string> job = ContainerJobArguments(options, spec, launch);
+  argv.insert(argv.end(), job.begin(), job.end());
   return argv;
 }
 

@@ -4,7 +4,17 @@
 //   <runtime> run --detach --name trainyard-<job> --label trainyard.job=<job>
 //       --label trainyard.work-dir=<work dir> --stop-timeout S [--timeout T (podman)]
 //       --pull never --network <net> [GPU flag] [--cpus C] [--memory M]
-//       --volume <job root>:/opt/ml --env K=V... --env SECRET... [--entrypoint E0] <image> ARGS
+//       --volume <job root>:/opt/ml [--volume <checkpoint store>:...] --env K=V...
+//       --env SECRET... [--entrypoint E0] <image> ARGS
+//
+// Without a job root (object-store staging, container_options.h: `staging`) there is no
+// --volume: the wrapper in the container fills the image's own /opt/ml through the URLs of its
+// staging manifest (TRAINYARD_STAGING, passed by name like a secret) and sends the outputs back
+// the same way, its checkpoint too, so the container sees nothing of the server's disk.
+//
+// The part from --network on (ContainerJobArguments) says what the job's container is, whoever
+// starts it: the Slurm executor's batch script runs the same container in the foreground on a
+// node (NodeContainerRunArguments), so that an image behaves there as it does here.
 //
 // Detached and without --rm: the container outlives the `run` (and the executor), and the
 // executor removes it once it has recorded the job's end, so that a job whose container is
@@ -62,23 +72,62 @@ std::string WorkDirLabel(const ContainerExecutorOptions& options);
 bool IsLoopbackUrl(const std::string& url);
 
 // The network a job gets: options.network when set; otherwise "none" for a job without a
-// callback URL, "host" when the callback is on loopback (the only way to reach a server that
-// listens on 127.0.0.1 without slirp4netns or pasta), else "" (the runtime's default bridge).
-std::string ChooseNetwork(const ContainerExecutorOptions& options, const JobSpec& spec);
+// callback URL or `staging_url` to reach, "host" when either is on loopback (the only way to
+// reach a server that listens on 127.0.0.1 without slirp4netns or pasta), else "" (the runtime's
+// default bridge).
+std::string ChooseNetwork(const ContainerExecutorOptions& options, const JobSpec& spec,
+                          const std::string& staging_url = "");
 
 // The variables set in the container: options.job_environment, then the job's environment, then
 // TRAINING_JOB_NAME, TRAINYARD_STOP_GRACE_SECONDS and TRAINYARD_PROGRESS_INTERVAL_SECONDS. The
-// secrets are not included (see SecretNames).
+// secrets are not included (see SecretNames), nor the checkpoint's (ContainerJobArguments).
 std::map<std::string, std::string> ContainerEnvironment(const ContainerExecutorOptions& options,
                                                         const JobSpec& spec);
 
-// `<runtime> run ...` for a job whose root is `host_root` (an absolute path). `image` is what
-// the executor resolved the job's image to (its id in the store); empty: the job's
-// training_image or the default one, as given.
+// What a job's container gets besides the job itself.
+struct ContainerLaunch {
+  // The job root (an absolute path), mounted at /opt/ml; empty: none (object-store staging).
+  std::filesystem::path host_root;
+  // What runs: the executor's resolved image id; empty: the job's training_image or the default
+  // image, as given.
+  std::string image;
+  // Variables passed by name (`--env NAME`: the runtime copies them from its own environment,
+  // and skips those it does not have), after the job's secrets: the staging manifest, Slurm's
+  // job variables.
+  std::vector<std::string> passed;
+  // One URL of the job's staging manifest: the network must reach its host (ChooseNetwork).
+  std::string staging_url;
+  // The job's checkpoint stores on the host (HostCheckpointStores), each mounted at
+  // kContainerCheckpointStores/<name>, the first writable, the one it restores from read only,
+  // and named by trainyard-wrap's TRAINYARD_CHECKPOINT_* variables. Empty: none (no checkpoint,
+  // or object-store staging, whose manifest carries the checkpoint's URLs).
+  std::vector<std::filesystem::path> checkpoint_stores;
+};
+
+// From --network on: the network, GPUs, CPUs and memory, the root's and the checkpoint stores'
+// --volume, the environment (with the checkpoint variables), the secrets and `passed` by name,
+// the entrypoint, the image and its arguments.
+std::vector<std::string> ContainerJobArguments(const ContainerExecutorOptions& options,
+                                               const JobSpec& spec, const ContainerLaunch& launch);
+
+// `<runtime> run --detach ...`: the container executor's.
+std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
+                                               const JobSpec& spec, const ContainerLaunch& launch);
+// The same with the job root mounted from `host_root` and its checkpoint stores
+// (HostCheckpointStores): the shared mode.
 std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& options,
                                                const JobSpec& spec,
                                                const std::filesystem::path& host_root,
                                                const std::string& image = "");
+
+// `podman run --rm --replace --name <name> --label trainyard.job=<job> --stop-timeout S
+// --timeout T` then ContainerJobArguments: the job's container in the foreground, for a batch
+// script on a Slurm node (podman only). --replace: a container of the same job left on the node
+// (a requeued job whose first run was killed) is replaced rather than refused; the image is
+// pulled by podman on the node when missing (its own default), with the node's credentials.
+std::vector<std::string> NodeContainerRunArguments(const ContainerExecutorOptions& options,
+                                                   const JobSpec& spec,
+                                                   const ContainerLaunch& launch);
 
 // `<runtime> stop -t <seconds> <name>`: the grace period plus the stop margin, rounded up.
 std::vector<std::string> ContainerStopArguments(const ContainerExecutorOptions& options,

@@ -176,6 +176,45 @@ TEST(ContainerCommandTest, EntrypointAndArgumentsFollowSageMaker) {
   EXPECT_EQ(Argv(argv.end() - 3, argv.end()), (Argv{"localhost/trainer:1", "--epochs", "3"}));
 }
 
+// Object-store staging: nothing of this machine mounted; the manifest passed by name, and the
+// network chosen to reach the staging URLs' host.
+TEST(ContainerCommandTest, ObjectStoreStagingMountsNothingAndPassesTheManifest) {
+  JobSpec spec = Spec();
+  ContainerLaunch launch{.image = "3017aa23a1fc",
+                         .passed = {"TRAINYARD_STAGING"},
+                         .staging_url = "http://127.0.0.1:9000/trainyard-staging/x?X-Amz-"};
+  EXPECT_EQ(ContainerRunArguments(Options(), spec, launch),
+            Concat({kRunHead,
+                    {"--stop-timeout", "125", "--timeout", "86585", "--pull", "never", "--network",
+                     "host"},
+                    kJobEnvironment,
+                    {"--env", "TRAINYARD_STAGING", "3017aa23a1fc", "train"}}));
+  launch.staging_url = "http://10.0.0.5:9000/trainyard-staging/x";
+  EXPECT_EQ(ChooseNetwork(Options(), spec, launch.staging_url), "");  // the default bridge
+  EXPECT_EQ(ChooseNetwork(Options(), spec), "none");
+}
+
+// What a Slurm batch script runs on the node: the same container, in the foreground.
+TEST(ContainerCommandTest, NodeContainerRunsInTheForegroundReplacingALeftover) {
+  JobSpec spec = Spec();
+  spec.definition.training_image = "registry.example.com/digits:2";
+  spec.secret_environment = {{"TRAINYARD_TOKEN", "t0k3n"}};
+  spec.command = {"python", "train.py"};
+  ContainerExecutorOptions options;
+  options.network = "host";
+  options.gpus = true;
+  options.progress_interval = 1s;
+  EXPECT_EQ(
+      NodeContainerRunArguments(options, spec,
+                                ContainerLaunch{.host_root = "$root", .passed = {"SLURM_JOB_ID"}}),
+      Concat({{"podman", "run", "--rm", "--replace", "--name", "trainyard-digits-001", "--label",
+               "trainyard.job=digits-001", "--stop-timeout", "125", "--timeout", "86585",
+               "--network", "host", "--device", "nvidia.com/gpu=all", "--volume", "$root:/opt/ml"},
+              kJobEnvironment,
+              {"--env", "TRAINYARD_TOKEN", "--env", "SLURM_JOB_ID", "registry.example.com/digits:2",
+               "train", "--", "python", "train.py"}}));
+}
+
 TEST(ContainerCommandTest, StopRemoveAndCheck) {
   EXPECT_EQ(ContainerStopArguments(Options(), "digits-001", 120s),
             (Argv{"/usr/bin/podman", "stop", "-t", "125", "trainyard-digits-001"}));

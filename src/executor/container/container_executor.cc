@@ -169,10 +169,20 @@ ContainerExecutor::~ContainerExecutor() {
 }
 
 Status ContainerExecutor::Submit(const JobSpec& spec) {
+  if (object_store_staging() && !options_.job_staging) {
+    return FailedPrecondition("the container executor's object-store staging has no object store");
+  }
   if (spec.definition.training_image.empty() && options_.default_image.empty()) {
     TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
     return InvalidArgument("job '" + spec.definition.job_name +
                            "' names no image and the container executor has no default image");
+  }
+  if (object_store_staging() && RunsWithoutWrapper(spec)) {
+    TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
+    return InvalidArgument("job '" + spec.definition.job_name + "': container_entrypoint '" +
+                           spec.definition.container_entrypoint.front() +
+                           "' is not trainyard-wrap, which object-store staging needs in the "
+                           "container to fetch the input and send the outputs back");
   }
   return RecordedJobsExecutor::Submit(spec);
 }
@@ -204,6 +214,13 @@ void ContainerExecutor::AfterFollow(Job& job) {
 
 RecordedJobsExecutor::Outcome ContainerExecutor::Settle(Job& job) {
   const auto& container_job = static_cast<const ContainerJob&>(job);
+  if (object_store_staging()) {
+    // No record: the wrapper never finished in the container; its exit code says the rest.
+    Status fetched = StagedJobOf(job).FetchExitRecord();
+    if (!fetched.ok() && fetched.code() != StatusCode::kNotFound) {
+      Logger("executor").warn("job={} exit record not fetched: {}", job.name(), fetched.message());
+    }
+  }
   int exit_code = container_job.followed_exit_code;
   std::string runtime_error = container_job.runtime_error;
   if (runtime_error.empty()) {
@@ -231,10 +248,16 @@ RecordedJobsExecutor::Outcome ContainerExecutor::Settle(Job& job) {
 }
 
 void ContainerExecutor::BeforePack(Job& job) {
+  if (object_store_staging()) StagedJobOf(job).FetchOutputs();
   CopyContainerOutputToLog(job);
 }
 
+StagedJob ContainerExecutor::StagedJobOf(const Job& job) const {
+  return StagedJob(*options_.job_staging, job.name(), job.root);
+}
+
 void ContainerExecutor::AfterEnd(Job& job) {
+  if (object_store_staging()) StagedJobOf(job).Remove();
   // Only now that the end is recorded: until then, a container that is absent is one that was
   // never created.
   bool launched = false;
@@ -405,12 +428,25 @@ Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
 Status ContainerExecutor::Launch(Job& job) {
   const JobSpec& spec = job.spec;
   TY_ASSIGN_OR_RETURN(std::string image_id, ResolveImage(job));
-  // A volume's directory must exist before the runtime mounts it.
-  for (const fs::path& store : HostCheckpointStores(options_, spec)) {
-    TY_RETURN_IF_ERROR(MakeDirectories(store));
-  }
-  std::vector<std::string> argv = ContainerRunArguments(options_, spec, job.root.root(), image_id);
+  ContainerLaunch launch{.host_root = job.root.root(), .image = image_id};
   std::vector<std::string> environment = RuntimeEnvironment(spec);
+  if (object_store_staging()) {
+    // Nothing of this machine is mounted: the manifest, passed by name as the secrets are,
+    // tells the wrapper inside where its input, outputs and checkpoint go.
+    TY_ASSIGN_OR_RETURN(std::string manifest,
+                        StagedJobOf(job).PublishInput(spec, options_.staging_url_margin));
+    launch.host_root.clear();
+    launch.passed = {kStagingManifestVariable};
+    launch.staging_url = StagingManifestUrl(manifest);
+    environment.push_back(std::string(kStagingManifestVariable) + "=" + manifest);
+  } else {
+    launch.checkpoint_stores = HostCheckpointStores(options_, spec);
+    // A volume's directory must exist before the runtime mounts it.
+    for (const fs::path& store : launch.checkpoint_stores) {
+      TY_RETURN_IF_ERROR(MakeDirectories(store));
+    }
+  }
+  std::vector<std::string> argv = ContainerRunArguments(options_, spec, launch);
   environment.push_back(std::string(kLaunchMarker) + "=" + job.root.root().string());
   {
     std::lock_guard lock(mutex_);

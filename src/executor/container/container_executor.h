@@ -15,6 +15,12 @@
 // when the image has no wrapper; a runtime that could not start the container (exit 125 and no
 // exit file) fails the job with a ClientError quoting the runtime's message.
 //
+// Object-store staging (options.staging): the root is laid out here as above, but no directory
+// of this machine is mounted; its input/ and code/ go to the object store (executor/job_staging.h)
+// and the container gets their presigned URLs, and those of its outputs, as its staging manifest.
+// At the end the wrapper's exit record and archives come back from the store into the root, and
+// are packed as for every job; a job without trainyard-wrap as its entrypoint is refused.
+//
 // One thread per running job (RecordedJobsExecutor: the job table, the records, the adoption;
 // this class keeps the runtime's part). Containers run detached (`run --detach`, labelled with the
 // job and the executor's work dir) and are followed by the pid of their first process; each job's
@@ -86,7 +92,9 @@ class ContainerExecutor : public RecordedJobsExecutor {
   // The runtime's version, as the check at start printed it ("4.3.1").
   const std::string& runtime_version() const { return runtime_version_; }
 
-  // Also InvalidArgument when the job names no image and there is no default image.
+  // Also InvalidArgument when the job names no image and there is no default image, and in
+  // object-store staging for a container_entrypoint that is not trainyard-wrap;
+  // FailedPrecondition in object-store staging without options.job_staging.
   Status Submit(const JobSpec& spec) override;
   // With the pull policy "never": FailedPrecondition, naming the image, when `image` (empty: the
   // default image) is not in the runtime's store; Internal when the store cannot be asked.
@@ -115,6 +123,9 @@ class ContainerExecutor : public RecordedJobsExecutor {
   };
 
   ContainerExecutor(ContainerExecutorOptions options, std::string version);
+  bool object_store_staging() const { return options_.staging == StagingMode::kObjectStore; }
+  // Object-store staging: the job's staging (options_.job_staging over its root).
+  StagedJob StagedJobOf(const Job& job) const;
   std::unique_ptr<Job> NewJob(JobSpec spec) const override;
   // The image the job runs, made present first (pulled as options_.pull says, once however
   // many jobs wait for it), and the id it is run by. The job's status message says

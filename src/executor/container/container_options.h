@@ -11,6 +11,7 @@
 
 #include "common/step_hook.h"
 #include "executor/container/image_puller.h"
+#include "executor/job_staging.h"
 
 namespace trainyard::executor {
 
@@ -23,6 +24,15 @@ struct ContainerExecutorOptions {
   // CONTAINERS_CONF, DOCKER_HOST...), usually the server's own. Never passed into a job.
   std::map<std::string, std::string> runtime_environment;
   std::filesystem::path work_dir;  // job roots go to <work_dir>/<job-name>/ml
+  // How a job's input reaches its container and its outputs come back (docs/container.md,
+  // "Object-store staging"): kShared mounts the job root at /opt/ml; kObjectStore mounts
+  // nothing of this machine, and the wrapper in the container downloads the input and uploads
+  // the outputs through the presigned URLs that job_staging mints (required there).
+  StagingMode staging = StagingMode::kShared;
+  std::shared_ptr<JobStaging> job_staging;
+  // Object-store staging: the URLs stay valid for the job's max runtime, its stop grace period
+  // and this margin (its container starts at once: the image is present by then).
+  std::chrono::seconds staging_url_margin{3600};
   // The image of a job whose definition names none (training_image); empty: such a job is
   // refused at Submit.
   std::string default_image;

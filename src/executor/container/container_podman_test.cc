@@ -4,8 +4,10 @@
 // example trainer reporting to a server on loopback. Every test skips, printing why, where
 // podman cannot run a container.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
@@ -75,9 +77,123 @@ const Podman& PodmanHere() {
   return podman;
 }
 
+// Object-store staging over an HTTP server of the test's own (on loopback, port 0): a job's
+// input at /<job>/in/<path>, its outputs PUT to /<job>/out/<name>, a checkpoint's archive at
+// /.checkpoints/<name>/checkpoints.tar.gz (kept by Remove), as the S3 endpoint's presigned URLs
+// name them (app/object_store_staging.h is that staging, which the Slurm end-to-end tests run).
+// What a bind mount would carry travels through it, and only that.
+class HttpTestStaging : public JobStaging {
+ public:
+  HttpTestStaging()
+      : server_([this](const testing::RecordedRequest& request) { return Answer(request); }) {}
+
+  Result<std::string> Publish(const std::string& job_name, const std::vector<InputFile>& inputs,
+                              std::chrono::seconds /*expires*/,
+                              const CheckpointSpec& checkpoint) override {
+    nlohmann::json manifest_inputs = nlohmann::json::array();
+    for (const InputFile& input : inputs) {
+      TY_ASSIGN_OR_RETURN(std::string bytes, ReadFile(input.source));
+      const std::string path = "/" + job_name + "/in/" + input.path;
+      manifest_inputs.push_back({{"path", input.path},
+                                 {"url", server_.url(path)},
+                                 {"size", bytes.size()},
+                                 {"sha256", Sha256Hex(bytes)}});
+      std::lock_guard lock(mutex_);
+      objects_[path] = std::move(bytes);
+    }
+    nlohmann::json outputs = nlohmann::json::object();
+    for (const char* name :
+         {"model.tar.gz", "output.tar.gz", "training.log", "trainyard-exit.json"}) {
+      outputs[name] = server_.url("/" + job_name + "/out/" + name);
+    }
+    nlohmann::json manifest = {{"version", 1}, {"inputs", manifest_inputs}, {"outputs", outputs}};
+    if (!checkpoint.name.empty()) {
+      const std::string archive = server_.url(CheckpointPath(checkpoint.name));
+      manifest["checkpoint"] = {{"get", archive}, {"put", archive}};
+      if (!checkpoint.restore_from.empty()) {
+        manifest["checkpoint"]["restore_from"] =
+            server_.url(CheckpointPath(checkpoint.restore_from));
+      }
+    }
+    return manifest.dump();
+  }
+  // Where the checkpoint `name` keeps its archive.
+  static std::string CheckpointPath(const std::string& name) {
+    return "/.checkpoints/" + name + "/checkpoints.tar.gz";
+  }
+  bool Holds(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    return objects_.contains(path);
+  }
+  Status Fetch(const std::string& job_name, const std::string& name,
+               const fs::path& target) override {
+    std::string bytes;
+    {
+      std::lock_guard lock(mutex_);
+      auto object = objects_.find("/" + job_name + "/out/" + name);
+      if (object == objects_.end()) return NotFound(name + " of " + job_name + " never came");
+      bytes = object->second;
+    }
+    TY_RETURN_IF_ERROR(MakeDirectories(target.parent_path()));
+    return WriteFileAtomic(target, bytes);
+  }
+  Status Remove(const std::string& job_name) override {
+    std::lock_guard lock(mutex_);
+    std::erase_if(objects_, [&](const auto& object) {
+      return object.first.starts_with("/" + job_name + "/");
+    });
+    return Status::Ok();
+  }
+  // How many of the job's objects are stored.
+  size_t ObjectsOf(const std::string& job_name) {
+    std::lock_guard lock(mutex_);
+    return std::count_if(objects_.begin(), objects_.end(), [&](const auto& object) {
+      return object.first.starts_with("/" + job_name + "/");
+    });
+  }
+
+ private:
+  static std::string Sha256Hex(const std::string& bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < length; ++i) {
+      hex += kHex[digest[i] >> 4];
+      hex += kHex[digest[i] & 0xf];
+    }
+    return hex;
+  }
+  testing::HttpTestResponse Answer(const testing::RecordedRequest& request) {
+    std::lock_guard lock(mutex_);
+    if (request.method == "PUT") {
+      objects_[request.target] = request.body;
+      return {};
+    }
+    auto object = objects_.find(request.target);
+    if (request.method != "GET" || object == objects_.end()) return {.status = 404};
+    return {.body = object->second};
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, std::string> objects_;  // by URL path
+  testing::HttpTestServer server_;              // last: stopped before the objects go
+};
+
+std::shared_ptr<HttpTestStaging> TestStaging() {
+  static const auto staging = std::make_shared<HttpTestStaging>();
+  return staging;
+}
+
 std::unique_ptr<ContainerExecutor> MakePodmanExecutor(const fs::path& work_dir,
-                                                      bool detach_jobs = false) {
+                                                      bool detach_jobs = false,
+                                                      bool object_store = false) {
   ContainerExecutorOptions options = PodmanHere().options;
+  if (object_store) {
+    options.staging = StagingMode::kObjectStore;
+    options.job_staging = TestStaging();
+  }
   options.work_dir = work_dir;
   options.stop_margin = 2s;
   options.check_runtime = false;  // PodmanHere() checked it
@@ -119,10 +235,21 @@ std::string ContainersOf(const fs::path& work_dir) {
   return output.ok() ? output->output : "(podman ps failed)";
 }
 
-INSTANTIATE_TEST_SUITE_P(Podman, ExecutorConformanceTest,
-                         ::testing::Values(ExecutorFactory{
-                             "container", MakePodman, [] { return PodmanHere().unavailable; }}),
-                         [](const auto& info) { return info.param.name; });
+ExecutorPtr MakePodmanObjectStore(const fs::path& work_dir) {
+  return MakePodmanExecutor(work_dir, /*detach_jobs=*/false, /*object_store=*/true);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Podman, ExecutorConformanceTest,
+    ::testing::Values(
+        ExecutorFactory{"container", MakePodman, [] { return PodmanHere().unavailable; }},
+        ExecutorFactory{"container_object_store",
+                        MakePodmanObjectStore,
+                        [] { return PodmanHere().unavailable; },
+                        {{"job.json",
+                          "the wrapper writes it into the container's own /opt/ml, and no staged "
+                          "output carries it"}}}),
+    [](const auto& info) { return info.param.name; });
 
 class ContainerPodmanTest : public ::testing::Test {
  protected:
@@ -282,6 +409,57 @@ TEST_F(ContainerPodmanTest, ASecondExecutorAdoptsTheContainersTheFirstLeft) {
 
   ASSERT_TRUE(wait_for([&] { return ended(*other, "adopt-other"); }, 60s));
   EXPECT_EQ(other->Describe("adopt-other")->status.status(), JobStatus::kCompleted);
+}
+
+// Object-store staging: the running container has nothing of this machine mounted (neither the
+// work dir nor anything at /opt/ml), its input came through the staging's URLs, and its outputs
+// came back the same way; its staging objects are gone once its end is recorded.
+TEST_F(ContainerPodmanTest, ObjectStoreStagingMountsNothingOfTheWorkDir) {
+  fs::path work = temp_.path() / "staged";
+  executor_ = MakePodmanExecutor(work, /*detach_jobs=*/false, /*object_store=*/true);
+  ASSERT_NE(executor_, nullptr);
+  fs::path data = temp_.path() / "data" / "train.csv";
+  fs::create_directories(data.parent_path());
+  std::ofstream(data) << "1,2,3\n";
+  JobSpec spec;
+  spec.definition.job_name = "staged-job";
+  spec.definition.channels = {{"training"}};
+  spec.channel_sources = {{"training", data}};
+  spec.command = {"sh", "-c",
+                  "cp \"$SM_CHANNEL_TRAINING/train.csv\" \"$SM_MODEL_DIR/\"; "
+                  "while [ ! -e \"$SM_MODEL_DIR/train.csv\" ] || [ ! -e /tmp/go ]; do sleep 0.1; "
+                  "done"};
+  spec.artifact_dir = temp_.path() / "out";
+  ASSERT_TRUE(executor_->Submit(spec).ok());
+  const ContainerExecutorOptions& options = PodmanHere().options;
+  const std::string container = "trainyard-test-" + std::to_string(::getpid()) + "-staged-job";
+  auto podman = [&](std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), options.runtime_path.string());
+    auto output = RunCommand(arguments, FormatEnvironment(options.runtime_environment), 30s);
+    return output.ok() && output->exit_code == 0 ? output->output : std::string();
+  };
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (ContainerStatus("staged-job") != "running" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(ContainerStatus("staged-job"), "running");
+  std::string mounts = podman({"inspect", "--format", "{{json .Mounts}}", container});
+  EXPECT_EQ(mounts.find(fs::absolute(work).string()), std::string::npos) << mounts;
+  EXPECT_EQ(mounts.find("/opt/ml"), std::string::npos) << mounts;
+  EXPECT_GT(TestStaging()->ObjectsOf("staged-job"), 0u);
+  podman({"exec", container, "/bin/dash", "-c", "echo > /tmp/go"});
+  JobDescription description = WaitForEnd("staged-job", 60s);
+  ASSERT_EQ(description.status.status(), JobStatus::kCompleted)
+      << description.status.ToJson().dump();
+  fs::path unpacked = temp_.path() / "unpacked";
+  fs::create_directories(unpacked);
+  auto files = archive::Unpack(spec.artifact_dir / "model.tar.gz", unpacked);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  auto copied = ReadFile(unpacked / "train.csv");
+  EXPECT_EQ(copied.ok() ? *copied : "", "1,2,3\n");
+  executor_.reset();  // waits for the job's end to be recorded and its staging removed
+  EXPECT_EQ(TestStaging()->ObjectsOf("staged-job"), 0u);
 }
 
 // With the pull policy "never" (these tests' options): refused before any `run`, naming it.

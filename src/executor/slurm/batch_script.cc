@@ -38,10 +38,11 @@ const std::map<std::string, InstanceShape>& InstanceShapes() {
 
 }  // namespace
 
-Result<SlurmStaging> ParseSlurmStaging(const std::string& text, const std::string& field) {
-  if (text == "shared") return SlurmStaging::kShared;
-  if (text == "object-store") return SlurmStaging::kObjectStore;
-  return InvalidArgument(field + " '" + text + "': must be 'shared' or 'object-store'");
+Result<SlurmContainerRuntime> ParseSlurmContainerRuntime(const std::string& text,
+                                                         const std::string& field) {
+  if (text == "podman") return SlurmContainerRuntime::kPodman;
+  if (text == "srun") return SlurmContainerRuntime::kSrun;
+  return InvalidArgument(field + " '" + text + "': must be 'podman' or 'srun'");
 }
 
 Result<SlurmResources> ResourcesOf(const contract::ResourceSettings& resources) {
@@ -142,24 +143,20 @@ void AppendWrapperCall(std::ostringstream& script, const fs::path& wrapper,
   script << "\n";
 }
 
-}  // namespace
-
-std::string BatchScript(const std::string& job_name, const fs::path& wrapper,
-                        const std::vector<std::string>& command,
-                        const std::map<std::string, std::string>& environment,
-                        const std::vector<std::string>& passed, const fs::path& launch_claim) {
-  std::ostringstream script;
+// The script's first lines.
+void AppendHeader(std::ostringstream& script, const std::string& job_name) {
   script << "#!/bin/sh\n"
          << "# trainyard job " << job_name << ": written by trainyard's slurm executor.\n";
-  if (launch_claim.empty()) {
-    // Object-store staging: the wrapper downloads the input into a root of the node's own and
-    // removes it once the outputs are uploaded (TRAINYARD_STAGING_REMOVE_ROOT).
-    script << "root=$(mktemp -d \"${TMPDIR:-/tmp}/trainyard-" << job_name
-           << ".XXXXXX\") || exit 1\n"
-           << "exec /usr/bin/env -i \\\n  \"TRAINYARD_ML_ROOT=$root\"";
-    AppendWrapperCall(script, wrapper, command, environment, passed);
-    return script.str();
-  }
+}
+
+// Object-store staging: the job's root, a new directory of the node's own.
+void AppendNodeRoot(std::ostringstream& script, const std::string& job_name) {
+  script << "root=$(mktemp -d \"${TMPDIR:-/tmp}/trainyard-" << job_name << ".XXXXXX\") || exit 1\n";
+}
+
+// The launch claim, created exclusively with the Slurm job id (see BatchScript).
+void AppendLaunchClaim(std::ostringstream& script, const std::string& job_name,
+                       const fs::path& launch_claim) {
   script << "claim=" << ShellQuote(launch_claim.string())
          << "\n"
          // Exactly one of this job and a restarted server's recovery creates the claim.
@@ -171,9 +168,67 @@ std::string BatchScript(const std::string& job_name, const fs::path& wrapper,
          << " was fenced off after a restart (launch claim: '$owner'); nothing runs\" >&2\n"
          << "    exit 0\n"
          << "  fi\n"
-         << "fi\n"
-         << "exec /usr/bin/env -i";
+         << "fi\n";
+}
+
+// `exec LAUNCHER /usr/bin/env -i`, each word of the launcher quoted.
+void AppendExecEnv(std::ostringstream& script, const std::vector<std::string>& launcher) {
+  script << "exec";
+  for (const std::string& word : launcher) script << " " << ShellQuote(word);
+  script << " /usr/bin/env -i";
+}
+
+}  // namespace
+
+std::string BatchScript(const std::string& job_name, const fs::path& wrapper,
+                        const std::vector<std::string>& command,
+                        const std::map<std::string, std::string>& environment,
+                        const std::vector<std::string>& passed, const fs::path& launch_claim,
+                        const std::vector<std::string>& launcher) {
+  std::ostringstream script;
+  AppendHeader(script, job_name);
+  if (launch_claim.empty()) {
+    // Object-store staging: the wrapper downloads the input into a root of the node's own and
+    // removes it once the outputs are uploaded (TRAINYARD_STAGING_REMOVE_ROOT).
+    AppendNodeRoot(script, job_name);
+    AppendExecEnv(script, launcher);
+    script << " \\\n  \"TRAINYARD_ML_ROOT=$root\"";
+  } else {
+    AppendLaunchClaim(script, job_name, launch_claim);
+    AppendExecEnv(script, launcher);
+  }
   AppendWrapperCall(script, wrapper, command, environment, passed);
+  return script.str();
+}
+
+std::string ContainerBatchScript(const std::string& job_name, const fs::path& launch_claim,
+                                 const fs::path& root, const std::vector<std::string>& container) {
+  std::ostringstream script;
+  AppendHeader(script, job_name);
+  const bool node_root = launch_claim.empty();
+  if (node_root) {
+    AppendNodeRoot(script, job_name);
+    // podman's exit is the job's; the root goes once podman has ended. A stop's SIGTERM reaches
+    // podman too (scancel --full), which hands it to the container: this shell only waits.
+    script << "trap 'rm -rf \"$root\"' EXIT\n"
+           << "trap : TERM INT\n";
+  } else {
+    AppendLaunchClaim(script, job_name, launch_claim);
+    script << "root=" << ShellQuote(root.string()) << "\n";
+    script << "exec";
+  }
+  const std::string volume_prefix = std::string(kScriptRoot) + ":";
+  for (size_t i = 0; i < container.size(); ++i) {
+    const std::string& word = container[i];
+    script << (i == 0 ? (node_root ? "" : " ") : " \\\n  ");
+    if (i > 0 && container[i - 1] == "--volume" && word.rfind(volume_prefix, 0) == 0) {
+      script << "\"$root\"" << ShellQuote(word.substr(std::string(kScriptRoot).size()));
+    } else {
+      script << ShellQuote(word);
+    }
+  }
+  script << "\n";
+  if (node_root) script << "exit $?\n";
   return script.str();
 }
 

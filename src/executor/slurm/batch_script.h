@@ -60,12 +60,35 @@ std::vector<std::string> SbatchOptions(const JobSpec& spec, const SlurmResources
 // exported secrets, and what Slurm sets for the job: CUDA_VISIBLE_DEVICES, SLURM_JOB_ID, ...).
 // An empty `launch_claim` is object-store staging (docs/slurm.md): no claim (the node cannot
 // write where the server reads), and the job's root is a new directory in the node's $TMPDIR
-// (else /tmp), given to the wrapper as TRAINYARD_ML_ROOT.
+// (else /tmp), given to the wrapper as TRAINYARD_ML_ROOT. `launcher` comes before `env -i`: a
+// job's image through Slurm's OCI support is `srun --container=BUNDLE`, and `env -i` and the
+// wrapper then run inside the container.
 std::string BatchScript(const std::string& job_name, const std::filesystem::path& wrapper,
                         const std::vector<std::string>& command,
                         const std::map<std::string, std::string>& environment,
                         const std::vector<std::string>& passed,
-                        const std::filesystem::path& launch_claim);
+                        const std::filesystem::path& launch_claim,
+                        const std::vector<std::string>& launcher = {});
+
+// Where trainyard-wrap lies in an image (docs/container.md: `COPY trainyard-wrap
+// /usr/local/bin/`), for Slurm's `srun --container`, which runs no entrypoint of its own.
+inline constexpr char kImageWrapperPath[] = "/usr/local/bin/trainyard-wrap";
+
+// The job root as the batch script of a container names it, for the `--volume` of `container`
+// below (ContainerLaunch::host_root): "$root:/opt/ml".
+inline constexpr char kScriptRoot[] = "$root";
+
+// The batch script of a job whose image runs with podman on the node: the launch claim as
+// above, then `container` (NodeContainerRunArguments: podman run in the foreground, with
+// exactly the container's environment and the variables passed by name, which podman copies
+// from the job's), its job root mounted from `root`. An empty `launch_claim` is object-store
+// staging: the root is a new directory in the node's $TMPDIR (else /tmp), mounted at /opt/ml,
+// and removed once podman has ended (a stop's SIGTERM reaches podman, which hands it to the
+// container; the script waits for it and exits with its exit code).
+std::string ContainerBatchScript(const std::string& job_name,
+                                 const std::filesystem::path& launch_claim,
+                                 const std::filesystem::path& root,
+                                 const std::vector<std::string>& container);
 
 // `text` quoted for sh: 'it'\''s'.
 std::string ShellQuote(const std::string& text);

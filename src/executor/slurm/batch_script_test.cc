@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/files.h"
+#include "executor/container/container_command.h"
 #include "executor/slurm/slurm_options.h"
 #include "support/test_paths.h"
 
@@ -156,11 +157,123 @@ TEST_F(BatchScriptRunTest, WithoutAClaimTheRootIsMadeInTheNodesTempDir) {
   EXPECT_FALSE(fs::exists(dir_.path() / "launch-claim"));
 }
 
-TEST(BatchScriptTest, SlurmStagingModesByName) {
-  EXPECT_EQ(*ParseSlurmStaging("shared", "slurm_staging"), SlurmStaging::kShared);
-  EXPECT_EQ(*ParseSlurmStaging("object-store", "slurm_staging"), SlurmStaging::kObjectStore);
-  auto refused = ParseSlurmStaging("nfs", "slurm_staging");
+TEST(BatchScriptTest, StagingModesAndContainerRuntimesByName) {
+  EXPECT_EQ(*ParseStagingMode("shared", "slurm_staging"), StagingMode::kShared);
+  EXPECT_EQ(*ParseStagingMode("object-store", "slurm_staging"), StagingMode::kObjectStore);
+  auto refused = ParseStagingMode("nfs", "slurm_staging");
   EXPECT_EQ(refused.status().message(), "slurm_staging 'nfs': must be 'shared' or 'object-store'");
+  EXPECT_EQ(*ParseSlurmContainerRuntime("podman", "r"), SlurmContainerRuntime::kPodman);
+  EXPECT_EQ(*ParseSlurmContainerRuntime("srun", "r"), SlurmContainerRuntime::kSrun);
+  EXPECT_EQ(ParseSlurmContainerRuntime("docker", "slurm_container_runtime").status().message(),
+            "slurm_container_runtime 'docker': must be 'podman' or 'srun'");
+}
+
+// A job with an image, run by podman on the node. A stand-in podman prints its arguments, one
+// per line, and the variables it was given that the container takes by name; it exits with
+// $PODMAN_EXIT.
+class ContainerBatchScriptTest : public BatchScriptRunTest {
+ protected:
+  void SetUp() override {
+    podman_ = dir_.path() / "bin" / "podman";
+    fs::create_directories(podman_.parent_path());
+    std::ofstream(podman_) << "#!/bin/sh\n"
+                              "for argument in \"$@\"; do echo \"arg $argument\"; done\n"
+                              "echo \"env TRAINYARD_TOKEN=$TRAINYARD_TOKEN\"\n"
+                              "echo \"env TRAINYARD_STAGING=$TRAINYARD_STAGING\"\n"
+                              "exit ${PODMAN_EXIT:-0}\n";
+    fs::permissions(podman_, fs::perms::owner_all);
+  }
+
+  // The argv the slurm executor gives: what the container executor would run, in the
+  // foreground, the root mounted from the script's $root.
+  std::vector<std::string> Container(const std::vector<std::string>& passed) {
+    JobSpec spec = Spec();
+    spec.definition.training_image = "localhost/trainer:1";
+    spec.secret_environment = {{"TRAINYARD_TOKEN", "t0k3n"}};
+    spec.command = {"sh", "-c", "echo 'a b'"};
+    ContainerExecutorOptions options;
+    options.runtime_path = podman_;
+    options.network = "host";
+    return NodeContainerRunArguments(options, spec,
+                                     ContainerLaunch{.host_root = kScriptRoot, .passed = passed});
+  }
+
+  fs::path podman_;
+};
+
+TEST_F(ContainerBatchScriptTest, SharedRootIsMountedPastTheClaim) {
+  fs::path claim = dir_.path() / "launch-claim";
+  fs::path root = dir_.path() / "job" / "ml";
+  std::string script =
+      ContainerBatchScript("job-4", claim, root, Container({"SLURM_JOB_ID", "TRAINYARD_STAGING"}));
+  std::string output;
+  EXPECT_EQ(RunScript(script, {{"SLURM_JOB_ID", "41"}, {"TRAINYARD_TOKEN", "t0k3n"}}, &output), 0);
+  EXPECT_EQ(TextOf(claim), "41\n");
+  EXPECT_NE(output.find("arg run\narg --rm\narg --replace\narg --name\narg trainyard-job-4\n"),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("arg --volume\narg " + root.string() + ":/opt/ml\n"), std::string::npos)
+      << output;
+  EXPECT_NE(output.find("arg --network\narg host\n"), std::string::npos) << output;
+  // The secret and Slurm's variables by name only; podman has their values.
+  EXPECT_NE(output.find("arg --env\narg TRAINYARD_TOKEN\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("arg --env\narg SLURM_JOB_ID\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("env TRAINYARD_TOKEN=t0k3n\n"), std::string::npos) << output;
+  EXPECT_EQ(output.find("t0k3n"), output.find("env TRAINYARD_TOKEN=t0k3n") + 20) << output;
+  EXPECT_NE(output.find("arg localhost/trainer:1\narg train\narg --\narg sh\narg -c\n"
+                        "arg echo 'a b'\n"),
+            std::string::npos)
+      << output;
+  // Another Slurm job (a second submission) finds the claim taken: podman never runs.
+  EXPECT_EQ(RunScript(script, {{"SLURM_JOB_ID", "42"}}, &output), 0);
+  EXPECT_EQ(output.find("arg run"), std::string::npos) << output;
+}
+
+TEST_F(ContainerBatchScriptTest, ObjectStoreRootIsTheNodesOwnRemovedAfterWithPodmansExit) {
+  std::string script =
+      ContainerBatchScript("job-5", fs::path(), fs::path(), Container({"TRAINYARD_STAGING"}));
+  EXPECT_EQ(script.find("claim"), std::string::npos) << script;
+  fs::path node_tmp = dir_.path() / "node-tmp";
+  fs::create_directories(node_tmp);
+  std::string output;
+  EXPECT_EQ(RunScript(script,
+                      {{"TMPDIR", node_tmp.string()},
+                       {"PODMAN_EXIT", "3"},
+                       {"TRAINYARD_STAGING", "{\"inputs\": []}"}},
+                      &output),
+            3);
+  EXPECT_NE(output.find("arg --volume\narg " + node_tmp.string() + "/trainyard-job-5."),
+            std::string::npos)
+      << output;
+  EXPECT_NE(output.find("arg --env\narg TRAINYARD_STAGING\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("env TRAINYARD_STAGING={\"inputs\": []}\n"), std::string::npos) << output;
+  // The node's root is gone with podman.
+  EXPECT_EQ(std::distance(fs::directory_iterator(node_tmp), fs::directory_iterator()), 0);
+}
+
+// srun's OCI support: `srun --container=BUNDLE` runs env -i and the bundle's trainyard-wrap. A
+// stand-in srun prints its options and runs the rest.
+TEST_F(BatchScriptRunTest, SrunContainerRunsTheBundlesWrapperWithTheEnvironment) {
+  fs::path srun = dir_.path() / "bin" / "srun";
+  fs::create_directories(srun.parent_path());
+  std::ofstream(srun) << "#!/bin/sh\necho \"srun $1\"\nshift\nexec \"$@\"\n";
+  fs::permissions(srun, fs::perms::owner_all);
+  // /usr/bin/env stands in for the bundle's trainyard-wrap.
+  std::string script = BatchScript("job-6", "/usr/bin/env", {}, {{"TRAINYARD_ML_ROOT", "/r/ml"}},
+                                   {"SECRET"}, dir_.path() / "claim", {"srun", "--container=/b/x"});
+  EXPECT_NE(script.find("exec 'srun' '--container=/b/x' /usr/bin/env -i"), std::string::npos)
+      << script;
+  std::string output;
+  EXPECT_EQ(RunScript(script,
+                      {{"SLURM_JOB_ID", "6"},
+                       {"SECRET", "s3cr3t"},
+                       {"PATH", srun.parent_path().string() + ":/usr/bin:/bin"}},
+                      &output),
+            0);
+  EXPECT_EQ(output.rfind("srun --container=/b/x\n", 0), 0u) << output;
+  EXPECT_NE(output.find("TRAINYARD_ML_ROOT=/r/ml\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("SECRET=s3cr3t\n"), std::string::npos) << output;
+  EXPECT_EQ(output.find("PATH="), std::string::npos) << output;  // env -i: only the job's
 }
 
 }  // namespace

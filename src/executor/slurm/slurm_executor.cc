@@ -13,6 +13,7 @@
 #include "common/environment.h"
 #include "common/files.h"
 #include "common/log.h"
+#include "executor/container/container_command.h"
 #include "executor/job_root.h"
 #include "executor/slurm/batch_script.h"
 
@@ -25,14 +26,6 @@ using std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kOutputTailLimit = 1024;
-// Linux passes at most 128 KiB in one variable: the staging manifest stays well below.
-constexpr size_t kManifestLimit = 96 * 1024;
-constexpr char kManifestVariable[] = "TRAINYARD_STAGING";
-// The outputs trainyard-wrap sends back in object-store staging (wrapper/staging.h).
-constexpr char kStagedExitRecord[] = "trainyard-exit.json";
-constexpr char kStagedModel[] = "model.tar.gz";
-constexpr char kStagedOutput[] = "output.tar.gz";
-constexpr char kStagedLog[] = "training.log";
 // What the recovery writes into a launch claim that it creates: no Slurm job id, so a batch
 // script that comes later finds someone else's claim and runs nothing.
 constexpr char kFenced[] = "fenced";
@@ -108,6 +101,14 @@ Status SlurmExecutor::Submit(const JobSpec& spec) {
   }
   TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
   TY_RETURN_IF_ERROR(ResourcesOf(spec.definition.resources).status());
+  const std::string& image = spec.definition.training_image;
+  if (!image.empty() && options_.container_runtime == SlurmContainerRuntime::kSrun &&
+      !fs::path(image).is_absolute()) {
+    return InvalidArgument("trainer.image '" + image +
+                           "': the slurm executor runs images with srun --container, which takes "
+                           "an OCI bundle: give the bundle's absolute path on the nodes "
+                           "(docs/slurm.md, \"Images\")");
+  }
   return RecordedJobsExecutor::Submit(spec);
 }
 
@@ -147,22 +148,60 @@ Status SlurmExecutor::Launch(Job& base_job) {
   fs::path launch_claim = job.launch_claim_file();
   fs::path node_dir = job.job_dir();
   std::string output_name = "slurm-%j.out";
+  std::string manifest;
   if (object_store_staging()) {
     // The node makes its own root, reads nothing here, and writes Slurm's output in its /tmp.
     environment.erase("TRAINYARD_ML_ROOT");
     environment["TRAINYARD_STAGING_REMOVE_ROOT"] = "1";
-    TY_ASSIGN_OR_RETURN(std::string manifest, PublishInput(job));
-    submission.exported[kManifestVariable] = manifest;
-    passed.push_back(kManifestVariable);
+    TY_ASSIGN_OR_RETURN(manifest,
+                        StagedJobOf(job).PublishInput(spec, options_.staging_url_margin));
+    submission.exported[kStagingManifestVariable] = manifest;
+    passed.push_back(kStagingManifestVariable);
     launch_claim.clear();
     node_dir = kNodeWorkingDirectory;
     output_name = "trainyard-" + name + "-%j.out";  // one /tmp for every job of the node
   }
   submission.options = SbatchOptions(spec, resources, options_.site, node_dir, output_name);
-  TY_RETURN_IF_ERROR(WriteFileAtomic(
-      submission.script,
-      BatchScript(name, options_.wrapper_path, spec.command, environment, passed, launch_claim),
-      Durability::kAtomicOnly));
+  const std::string& image = spec.definition.training_image;
+  std::string script;
+  if (image.empty()) {
+    script =
+        BatchScript(name, options_.wrapper_path, spec.command, environment, passed, launch_claim);
+  } else if (options_.container_runtime == SlurmContainerRuntime::kSrun) {
+    // The bundle's own trainyard-wrap, over the root at its path on the node.
+    script = BatchScript(name, kImageWrapperPath, spec.command, environment, passed, launch_claim,
+                         {"srun", "--container=" + image});
+  } else {
+    // As the container executor runs it: the root at /opt/ml, the container's environment; the
+    // secrets, the manifest and Slurm's variables copied by podman from the job's own.
+    for (const auto& [key, value] : options_.container_runtime_environment) {
+      submission.exported[key] = value;
+    }
+    ContainerExecutorOptions container{.work_dir = recorded_jobs_options().work_dir,
+                                       .gpus = resources.gpus > 0,
+                                       .network = options_.container_network,
+                                       .progress_interval = options_.progress_interval,
+                                       .stop_margin = options_.stop_margin};
+    ContainerLaunch launch{.host_root = kScriptRoot, .passed = SlurmJobVariables()};
+    if (object_store_staging()) {
+      launch.passed.push_back(kStagingManifestVariable);
+      launch.staging_url = StagingManifestUrl(manifest);
+    } else {
+      // The checkpoint stores in the shared work dir, mounted as the container executor mounts
+      // its own; made here, since podman mounts only a directory that exists.
+      launch.checkpoint_stores = HostCheckpointStores(container, spec);
+      for (const fs::path& store : launch.checkpoint_stores) {
+        TY_RETURN_IF_ERROR(MakeDirectories(store));
+      }
+    }
+    script = ContainerBatchScript(name, launch_claim, job.root.root(),
+                                  NodeContainerRunArguments(container, spec, launch));
+  }
+  if (!image.empty()) {
+    std::lock_guard lock(mutex_);
+    job.image = image;
+  }
+  TY_RETURN_IF_ERROR(WriteFileAtomic(submission.script, script, Durability::kAtomicOnly));
   {
     std::lock_guard lock(mutex_);
     if (shutting_down()) return Unavailable("the executor is shutting down");
@@ -378,88 +417,17 @@ std::string SlurmExecutor::SlurmOutputTail(const Job& job, const std::string& sl
   return tail;
 }
 
-Result<std::string> SlurmExecutor::PublishInput(const Job& job) {
-  const JobSpec& spec = job.spec;
-  std::vector<JobStaging::InputFile> inputs;
-  const fs::path root = job.root.root();
-  for (const fs::path& part : {root / "input", root / "code"}) {
-    std::error_code error;
-    if (!fs::exists(part, error)) continue;
-    for (auto it = fs::recursive_directory_iterator(
-             part, fs::directory_options::follow_directory_symlink, error);
-         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (it->is_regular_file()) {  // follows a channel's links to the dataset's file
-        inputs.push_back({fs::relative(it->path(), root).string(), it->path()});
-      }
-    }
-    if (error) return Internal("cannot list '" + part.string() + "': " + error.message());
-  }
-  // Valid while the job may run: its max runtime and grace, and a margin for Slurm's queue.
-  auto expires = std::chrono::seconds(spec.definition.max_runtime_seconds) +
-                 std::chrono::ceil<std::chrono::seconds>(spec.stop_grace_period) +
-                 options_.staging_url_margin;
-  expires = std::min<std::chrono::seconds>(expires, std::chrono::hours(24 * 7));
-  TY_ASSIGN_OR_RETURN(std::string manifest,
-                      options_.job_staging->Publish(job.name(), inputs, expires, spec.checkpoint));
-  if (manifest.size() > kManifestLimit) {
-    return InvalidArgument("the job's input is " + std::to_string(inputs.size()) +
-                           " files, too many for object-store staging (a manifest of " +
-                           std::to_string(manifest.size()) + " bytes, at most " +
-                           std::to_string(kManifestLimit) +
-                           "): pack a channel of many files into one archive (the wrapper "
-                           "unpacks it on the node)");
-  }
-  return manifest;
-}
-
-Status SlurmExecutor::FetchExitRecord(const Job& job) {
-  TY_RETURN_IF_ERROR(
-      options_.job_staging->Fetch(job.name(), kStagedExitRecord, job.root.exit_file()));
-  auto text = ReadFile(job.root.exit_file());
-  if (!text.ok()) return text.status();
-  nlohmann::json record = nlohmann::json::parse(*text, nullptr, false);
-  if (record.is_object() && record.value("failure", nlohmann::json()).is_string()) {
-    TY_RETURN_IF_ERROR(
-        WriteFileAtomic(job.root.failure_file(), record["failure"].get<std::string>()));
-  }
-  return Status::Ok();
+StagedJob SlurmExecutor::StagedJobOf(const Job& job) const {
+  return StagedJob(*options_.job_staging, job.name(), job.root);
 }
 
 void SlurmExecutor::BeforePack(Job& job) {
-  if (!object_store_staging()) return;
   // The archives the wrapper uploaded, unpacked where the packing takes them from.
-  const std::string& name = job.name();
-  for (const auto& [archive_name, directory] :
-       {std::pair<std::string, fs::path>{kStagedModel, job.root.model_dir()},
-        std::pair<std::string, fs::path>{kStagedOutput, job.root.output_data_dir()}}) {
-    const fs::path fetched = job.job_dir() / ("staged-" + archive_name);
-    Status got = options_.job_staging->Fetch(name, archive_name, fetched);
-    if (!got.ok()) {
-      Logger("executor")
-          .warn("job={} staged {} not fetched: {}", name, archive_name, got.message());
-      continue;
-    }
-    // Unpacked afresh (a restart may pack again).
-    std::error_code error;
-    fs::remove_all(directory, error);
-    Status unpacked = MakeDirectories(directory);
-    if (unpacked.ok()) unpacked = archive::Unpack(fetched, directory).status();
-    WarnIfFailed("executor", unpacked, "job={} staged {} not unpacked", name, archive_name);
-    fs::remove(fetched, error);
-  }
-  if (!fs::exists(job.root.log_file())) {
-    // The archive never came: the log, sent alone, may have.
-    Status got = options_.job_staging->Fetch(name, kStagedLog, job.root.log_file());
-    if (got.code() != StatusCode::kNotFound) {
-      WarnIfFailed("executor", got, "job={} staged log not fetched", name);
-    }
-  }
+  if (object_store_staging()) StagedJobOf(job).FetchOutputs();
 }
 
 void SlurmExecutor::AfterEnd(Job& job) {
-  if (!object_store_staging()) return;
-  WarnIfFailed("executor", options_.job_staging->Remove(job.name()),
-               "job={} staging objects not removed", job.name());
+  if (object_store_staging()) StagedJobOf(job).Remove();
 }
 
 RecordedJobsExecutor::Outcome SlurmExecutor::Settle(Job& base_job) {
@@ -467,7 +435,7 @@ RecordedJobsExecutor::Outcome SlurmExecutor::Settle(Job& base_job) {
   if (!job.refused.empty()) return Outcome{.exit_code = -1, .launch_failure = job.refused};
   if (object_store_staging()) {
     // No exit record: the wrapper never finished on the node, said below from Slurm's view.
-    Status fetched = FetchExitRecord(job);
+    Status fetched = StagedJobOf(job).FetchExitRecord();
     if (!fetched.ok() && fetched.code() != StatusCode::kNotFound) {
       Logger("executor").warn("job={} exit record not fetched: {}", job.name(), fetched.message());
     }
@@ -548,7 +516,7 @@ Result<bool> SlurmExecutor::RecoverLaunch(Job& base_job) {
   }
   if (object_store_staging()) {
     // No claim on the node to settle it: the exit record in the store says that the job ran.
-    Status ran = FetchExitRecord(job);
+    Status ran = StagedJobOf(job).FetchExitRecord();
     if (ran.ok()) {
       Logger("executor").info("job={} ran in Slurm, which no longer knows it", name);
       return true;

@@ -24,6 +24,13 @@
 // the claim with its Slurm id before it runs anything, and the recovery creates it ("fenced")
 // when it is absent, so a job is never submitted twice and never runs twice.
 //
+// Images (options.container_runtime, docs/slurm.md "Images"): a job that names an image runs in
+// it on the node. With podman the batch script runs the container in the foreground exactly as
+// the container executor builds it (container_command.h: the root mounted at /opt/ml, the
+// image's entrypoint or the job's, the container's environment, GPUs through CDI when the job
+// asks Slurm for some, --network host unless configured); with srun, Slurm's OCI support runs
+// the bundle the image names, and the bundle's trainyard-wrap runs as the command would.
+//
 // Object-store staging (options.staging, docs/slurm.md): the root is laid out here as above, but
 // its input/ and code/ files go to the object store through options.job_staging, and the job gets
 // their presigned URLs (and those for its outputs) as its staging manifest, exported like its
@@ -59,9 +66,11 @@ class SlurmExecutor : public RecordedJobsExecutor {
   ~SlurmExecutor() override;
 
   std::string name() const override { return "slurm"; }
-  TrainerKind AcceptedTrainer() const override { return TrainerKind::kCommand; }
+  // A command (under the nodes' trainyard-wrap), or an image (options.container_runtime).
+  TrainerKind AcceptedTrainer() const override { return TrainerKind::kImageOrCommand; }
   // Also InvalidArgument for resources the executor cannot ask Slurm for (an unknown instance
-  // type, more than one instance).
+  // type, more than one instance), and, with srun as the container runtime, for an image that
+  // is no absolute path (a bundle on the nodes).
   Status Submit(const JobSpec& spec) override;
 
   // Needs detach_jobs (FailedPrecondition otherwise). Follows again every job recorded under
@@ -106,12 +115,9 @@ class SlurmExecutor : public RecordedJobsExecutor {
   void BeforePack(Job& job) override;
   void AfterEnd(Job& job) override;
 
-  bool object_store_staging() const { return options_.staging == SlurmStaging::kObjectStore; }
-  // Object-store staging: stores the job's input/ and code/ files and returns its manifest.
-  Result<std::string> PublishInput(const Job& job);
-  // Object-store staging: the wrapper's exit record into the root's exit file (and its failure
-  // text into the failure file). NotFound when the wrapper never sent it.
-  Status FetchExitRecord(const Job& job);
+  bool object_store_staging() const { return options_.staging == StagingMode::kObjectStore; }
+  // Object-store staging: the job's staging (options_.job_staging over its root).
+  StagedJob StagedJobOf(const Job& job) const;
 
   // Marks Downloading then Training (the wrapper lays out the input, then runs the command) once
   // Slurm has started the job, with the max runtime counted from Slurm's start time.

@@ -15,21 +15,25 @@
 
 namespace trainyard::executor {
 
-// How a job's input and outputs reach the node and come back (docs/slurm.md).
-enum class SlurmStaging {
-  kShared,       // the work dir is shared with the nodes, which use the job roots in it
-  kObjectStore,  // through the object store and presigned URLs: the nodes read nothing of it
+// How a job with an image runs on the node (docs/slurm.md, "Images").
+enum class SlurmContainerRuntime {
+  kPodman,  // `podman run` in the batch script, as the container executor runs it
+  kSrun,    // Slurm's OCI support: `srun --container=BUNDLE` (the image is a bundle's path)
 };
 
-// "shared" or "object-store"; InvalidArgument naming `field` otherwise.
-Result<SlurmStaging> ParseSlurmStaging(const std::string& text, const std::string& field);
+// "podman" or "srun"; InvalidArgument naming `field` otherwise.
+Result<SlurmContainerRuntime> ParseSlurmContainerRuntime(const std::string& text,
+                                                         const std::string& field);
 
 struct SlurmExecutorOptions {
   // Job roots go to <work_dir>/<job-name>/ml. Shared-directory mode: the server and every
   // compute node must see this directory at the same path (NFS, Lustre, ...). Object-store
   // mode: the server's own; each node lays the job's root out in its own /tmp.
   std::filesystem::path work_dir;
-  SlurmStaging staging = SlurmStaging::kShared;
+  // How a job's input and outputs reach the node and come back: kShared, the work dir is shared
+  // with the nodes, which use the job roots in it; kObjectStore, through the object store and
+  // presigned URLs, the nodes read nothing of it.
+  StagingMode staging = StagingMode::kShared;
   // Object-store mode: stores each job's input and mints its URLs (required there).
   std::shared_ptr<JobStaging> job_staging;
   // The URLs stay valid for the job's max runtime, its stop grace period and this margin for
@@ -37,6 +41,17 @@ struct SlurmExecutorOptions {
   std::chrono::seconds staging_url_margin{24 * 3600};
   // trainyard-wrap as the nodes see it (the same path on every node: shared, or installed).
   std::filesystem::path wrapper_path;
+  // How a job that names an image runs it (a job without one runs its command under
+  // wrapper_path). kPodman: the image's own entrypoint (trainyard-wrap) over the job root
+  // mounted at /opt/ml, as the container executor runs it; kSrun: the image is an OCI bundle on
+  // the nodes, run by `srun --container`, in which kImageWrapperPath runs over the job root at
+  // its path on the node (the bundle must mount it).
+  SlurmContainerRuntime container_runtime = SlurmContainerRuntime::kPodman;
+  // podman's --network; empty: chosen per job (container_command.h: ChooseNetwork).
+  std::string container_network = "host";
+  // podman's own settings (CONTAINERS_CONF, REGISTRY_AUTH_FILE...), exported to every job that
+  // runs an image with podman, for podman on the node; never given into the container.
+  std::map<std::string, std::string> container_runtime_environment;
   // The environment every job's wrapper starts from, before the job's own: the host variables
   // jobs may see (JobHostEnvironment), never the server's whole environment.
   std::map<std::string, std::string> job_environment;
