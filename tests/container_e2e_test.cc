@@ -188,20 +188,10 @@ TEST_F(ContainerServerTest, ObjectStoreStagingMountsNothingAndCompletes) {
       {"--container-runtime", "podman", "--container-staging", "object-store", "--s3-listen", s3},
       {{"TRAINYARD_S3_ACCESS_KEY_ID", kKeyId}, {"TRAINYARD_S3_SECRET_ACCESS_KEY", kSecret}});
   server.Start();
-  json body = {{"name", "staged"},
-               {"executor", "container"},
-               {"trainer", {{"image", kImage}}},
-               {"channels",
-                {{"training", server.UploadExample("train.csv", "training")},
-                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
-               {"hyperparameters", {{"iterations", 50}, {"learning_rate", 0.1}}},
-               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
-  auto created = server.Post("/api/v1/sweeps", body);
-  ASSERT_EQ(created.status, 201) << created.body;
-  std::string sweep_id = created.Json()["id"];
-  json sweep = server.WaitForSweepEnd(sweep_id, 1, 120s);
-  ASSERT_EQ(sweep["counts"]["Completed"], 1) << sweep.dump() << "\n"
-                                             << server.Get("/api/v1/jobs?sweep=" + sweep_id).body;
+  json sweep = server.RunImageJob("container", kImage, 120s);
+  ASSERT_EQ(sweep["counts"]["Completed"], 1)
+      << sweep.dump() << "\n"
+      << server.Get("/api/v1/jobs?sweep=" + sweep.value("id", "")).body;
   std::string job = sweep["best_job"]["name"];
   testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
   EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)

@@ -296,6 +296,21 @@ json ServerProcess::WaitForSweepEnd(const std::string& sweep_id, int64_t jobs,
   return sweep;
 }
 
+json ServerProcess::RunImageJob(const std::string& executor, const std::string& image,
+                                std::chrono::milliseconds timeout) {
+  json body = {{"name", "imaged"},
+               {"executor", executor},
+               {"trainer", {{"image", image}}},
+               {"channels",
+                {{"training", UploadExample("train.csv", "training")},
+                 {"evaluation", UploadExample("eval.csv", "evaluation")}}},
+               {"hyperparameters", {{"iterations", 50}, {"learning_rate", 0.1}}},
+               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
+  HttpAnswer created = Post("/api/v1/sweeps", body);
+  if (created.status != 201) return {{"refused", created.body}};
+  return WaitForSweepEnd(created.Json()["id"].get<std::string>(), 1, timeout);
+}
+
 std::map<std::string, std::string> AwsClientEnvironment(const fs::path& home,
                                                         const std::string& key_id,
                                                         const std::string& secret) {

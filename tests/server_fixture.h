@@ -94,6 +94,11 @@ class ServerProcess {
   // Polls the sweep until its `jobs` jobs have all ended (or `timeout` passes); its last state.
   nlohmann::json WaitForSweepEnd(const std::string& sweep_id, int64_t jobs,
                                  std::chrono::milliseconds timeout);
+  // Creates a sweep of one job of `image` (the example trainer's, on the digits data) on
+  // `executor` and waits until it ends (or `timeout` passes); the sweep's last state, or the
+  // refusal's answer as {"refused": BODY}.
+  nlohmann::json RunImageJob(const std::string& executor, const std::string& image,
+                             std::chrono::milliseconds timeout);
 
  private:
   void Start(int attempt);

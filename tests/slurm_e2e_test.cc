@@ -492,21 +492,10 @@ TEST_P(SlurmImageTest, AJobNamingAnImageRunsInItOnTheNode) {
   ServerProcess server(temp_.path() / "data", flags,
                        {{"SLURM_CONF", cluster->conf_file().string()}});
   server.Start();
-  json body = {{"name", "imaged"},
-               {"executor", "slurm"},
-               {"trainer", {{"image", kImage}}},
-               {"channels",
-                {{"training", server.UploadExample("train.csv", "training")},
-                 {"evaluation", server.UploadExample("eval.csv", "evaluation")}}},
-               {"hyperparameters", {{"iterations", 50}, {"learning_rate", 0.1}}},
-               {"objective", {{"metric", "eval_accuracy"}, {"goal", "max"}}}};
-  auto created = server.Post("/api/v1/sweeps", body);
-  ASSERT_EQ(created.status, 201) << created.body;
-  std::string sweep_id = created.Json()["id"];
-  json sweep = server.WaitForSweepEnd(sweep_id, 1, 240s);
+  json sweep = server.RunImageJob("slurm", kImage, 240s);
   ASSERT_EQ(sweep["counts"]["Completed"], 1)
       << sweep.dump() << "\n"
-      << server.Get("/api/v1/jobs?sweep=" + sweep_id).body << "\n"
+      << server.Get("/api/v1/jobs?sweep=" + sweep.value("id", "")).body << "\n"
       << cluster->LogTails();
   std::string job = sweep["best_job"]["name"];
   // Its batch script ran the image with podman, the root mounted at /opt/ml.
