@@ -417,7 +417,7 @@ TEST_F(ContainerPodmanTest, ObjectStoreStagingMountsNothingOfTheWorkDir) {
   spec.definition.channels = {{"training"}};
   spec.channel_sources = {{"training", data}};
   spec.command = {"sh", "-c",
-                  "cp \"$SM_CHANNEL_TRAINING/train.csv\" \"$SM_MODEL_DIR/\"; "
+                  "cat \"$SM_CHANNEL_TRAINING/train.csv\" > \"$SM_MODEL_DIR/train.csv\"; "
                   "while [ ! -e \"$SM_MODEL_DIR/train.csv\" ] || [ ! -e /tmp/go ]; do sleep 0.1; "
                   "done"};
   spec.artifact_dir = temp_.path() / "out";

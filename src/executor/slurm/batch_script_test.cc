@@ -209,7 +209,8 @@ TEST_F(ContainerBatchScriptTest, SharedRootIsMountedPastTheClaim) {
   std::string output;
   EXPECT_EQ(RunScript(script, {{"SLURM_JOB_ID", "41"}, {"TRAINYARD_TOKEN", "t0k3n"}}, &output), 0);
   EXPECT_EQ(TextOf(claim), "41\n");
-  EXPECT_NE(output.find("arg run\narg --rm\narg --replace\narg --name\narg trainyard-job-4\n"),
+  EXPECT_NE(output.find(
+                "arg run\narg --rm\narg --replace\narg --name\narg trainyard-digits-3fa9c1-002\n"),
             std::string::npos)
       << output;
   EXPECT_NE(output.find("arg --volume\narg " + root.string() + ":/opt/ml\n"), std::string::npos)
