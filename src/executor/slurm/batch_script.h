@@ -1,5 +1,6 @@
 // The batch job that runs one trainyard job on Slurm: its script (the launch claim, then
-// trainyard-wrap over the job root with exactly the job's environment) and its sbatch options
+// trainyard-wrap over the job root with exactly the job's environment, or the job's image with
+// podman or srun --container: docs/slurm.md, "Images") and its sbatch options
 // (name, comment, output, time limit, partition, account, QoS, CPUs, memory, GPUs, extra).
 //
 // Pure functions; thread-safe.
