@@ -194,10 +194,11 @@ std::vector<std::string> ContainerRunArguments(const ContainerExecutorOptions& o
                                                const JobSpec& spec,
                                                const std::filesystem::path& host_root,
                                                const std::string& image) {
-  return ContainerRunArguments(options, spec,
-                               ContainerLaunch{.host_root = host_root,
-                                               .image = image,
-                                               .checkpoint_stores = HostCheckpointStores(options, spec)});
+  return ContainerRunArguments(
+      options, spec,
+      ContainerLaunch{.host_root = host_root,
+                      .image = image,
+                      .checkpoint_stores = HostCheckpointStores(options, spec)});
 }
 
 std::vector<std::string> NodeContainerRunArguments(const ContainerExecutorOptions& options,

@@ -6,10 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <thread>
 
-#include "archive/archive.h"
 #include "common/environment.h"
 #include "common/files.h"
 #include "common/log.h"
@@ -153,8 +151,7 @@ Status SlurmExecutor::Launch(Job& base_job) {
     // The node makes its own root, reads nothing here, and writes Slurm's output in its /tmp.
     environment.erase("TRAINYARD_ML_ROOT");
     environment["TRAINYARD_STAGING_REMOVE_ROOT"] = "1";
-    TY_ASSIGN_OR_RETURN(manifest,
-                        StagedJobOf(job).PublishInput(spec, options_.staging_url_margin));
+    TY_ASSIGN_OR_RETURN(manifest, StagedJobOf(job).PublishInput(spec, options_.staging_url_margin));
     submission.exported[kStagingManifestVariable] = manifest;
     passed.push_back(kStagingManifestVariable);
     launch_claim.clear();
