@@ -12,9 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <regex>
-#include <sstream>
-
 #include "server_fixture.h"
 #include "storage/s3/s3_peer.h"
 #include "support/slurm_cluster.h"
@@ -33,18 +30,6 @@ const auto* const kSlurmCluster =
     ::testing::AddGlobalTestEnvironment(new testing::SlurmClusterEnvironment);
 
 constexpr char kPrefix[] = "slurm-e2e";
-
-// The lines of s3rver's request log that answered `method` for `path` (colours removed).
-std::vector<std::string> Requests(const std::string& log, const std::string& method,
-                                  const std::string& path) {
-  const std::string plain = std::regex_replace(log, std::regex("\x1b\\[[0-9;]*m"), "");
-  std::vector<std::string> found;
-  std::istringstream lines(plain);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find(" " + method + " " + path + "?") != std::string::npos) found.push_back(line);
-  }
-  return found;
-}
 
 TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresignedUrls) {
   SlurmCluster* cluster = SlurmCluster::Get();
@@ -93,12 +78,12 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
   const std::string staged =
       std::string("/") + S3rverPeer::kBucket + "/" + kPrefix + "/staging/jobs/" + job + "/";
   const std::string requests = s3rver->RequestLog();
-  EXPECT_EQ(Requests(requests, "GET", staged + "in/input/data/training/train.csv").size(), 1u)
+  EXPECT_EQ(s3rver->RequestsFor("GET", staged + "in/input/data/training/train.csv").size(), 1u)
       << requests;
   for (const char* output :
        {"model.tar.gz", "output.tar.gz", "training.log", "trainyard-exit.json"}) {
-    EXPECT_EQ(Requests(requests, "PUT", staged + "out/" + output).size(), 1u) << output << "\n"
-                                                                              << requests;
+    EXPECT_EQ(s3rver->RequestsFor("PUT", staged + "out/" + output).size(), 1u) << output << "\n"
+                                                                               << requests;
   }
   // No presigned URL's signature reached the server's log.
   EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);

@@ -1,6 +1,8 @@
 #include "storage/s3/s3_peer.h"
 
 #include <chrono>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "aws/environment_provider.h"
@@ -9,6 +11,17 @@
 #include "support/test_paths.h"
 
 namespace trainyard::storage {
+
+std::vector<std::string> S3rverPeer::RequestsFor(const std::string& method,
+                                                 const std::string& path) const {
+  const std::string plain = std::regex_replace(RequestLog(), std::regex("\x1b\\[[0-9;]*m"), "");
+  std::vector<std::string> found;
+  std::istringstream lines(plain);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" " + method + " " + path + "?") != std::string::npos) found.push_back(line);
+  }
+  return found;
+}
 
 std::unique_ptr<S3rverPeer> S3rverPeer::Start(std::string* why_not, bool log_requests) {
   std::filesystem::path script =

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "storage/object_store_conformance.h"
 #include "storage/s3/s3_object_store.h"
@@ -29,6 +30,8 @@ class S3rverPeer {
   // 200 ...", in ANSI colours; the query holds presigned URLs' signatures: for test output
   // only).
   std::string RequestLog() const { return process_->OutputSoFar(); }
+  // The lines of the request log that answered `method` for `path` (colours removed).
+  std::vector<std::string> RequestsFor(const std::string& method, const std::string& path) const;
 
  private:
   int port_ = 0;
