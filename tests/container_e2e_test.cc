@@ -1,13 +1,15 @@
 // `trainyard server --container-runtime podman` end to end: a 2×2 sweep of the example trainer
 // with executor "container", each job a podman container of the local test image (built by
 // examples/container/build-image.sh from this build; nothing pulled), reporting its progress to
-// the server through the callback URL; and the same image as a SageMaker training job through
-// the server's SageMaker-compatible endpoint (awscli). Skips, saying why, where podman cannot run
-// containers.
+// the server through the callback URL; the same image as a SageMaker training job through
+// the server's SageMaker-compatible endpoint (awscli); and object-store staging, through the S3
+// endpoint and through an s3:// store's own presigned URLs (s3rver). Skips, saying why, where
+// podman (or s3rver) cannot run.
 #include <gtest/gtest.h>
 
 #include "archive/archive.h"
 #include "server_fixture.h"
+#include "storage/s3/s3_peer.h"
 
 namespace trainyard {
 namespace {
@@ -18,11 +20,16 @@ using testing::ServerProcess;
 
 constexpr char kImage[] = "localhost/trainyard-example-trainer:test";
 
+// Why podman cannot run the test image here (built once per binary); empty: it can.
+const std::string& PodmanUnavailable() {
+  static const std::string unavailable = testing::BuildPodmanTestImage(kImage);
+  return unavailable;
+}
+
 class ContainerServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    static const std::string unavailable = testing::BuildPodmanTestImage(kImage);
-    if (!unavailable.empty()) GTEST_SKIP() << "podman unavailable: " << unavailable;
+    if (!PodmanUnavailable().empty()) GTEST_SKIP() << "podman unavailable: " << PodmanUnavailable();
     // The SageMaker-compatible endpoint runs its jobs in containers too.
     s3_url_ = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
     sagemaker_url_ = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
@@ -203,9 +210,71 @@ TEST_F(ContainerServerTest, ObjectStoreStagingMountsNothingAndCompletes) {
   ASSERT_TRUE(
       archive::Unpack(objects / "outputs" / job / "output" / "model.tar.gz", unpacked).ok());
   EXPECT_TRUE(fs::exists(unpacked / "model.json"));
-  fs::path staged = objects / "s3" / "objects" / "trainyard-staging" / "container-jobs" / job;
+  fs::path bucket = objects / "s3" / "objects" / "trainyard-staging";
+  fs::path staged = bucket / "container-jobs" / job;
   EXPECT_TRUE(testing::WaitFor([&] { return !fs::exists(staged) || fs::is_empty(staged); }, 30s))
       << staged;
+  // The checkpoint the trainer wrote came back through its URL, and outlives the staging.
+  EXPECT_TRUE(fs::exists(bucket / "container-checkpoints" / job / "checkpoints.tar.gz"));
+}
+
+// Object-store staging through an s3:// object store's own presigned URLs (docs/container.md):
+// `--objects s3://...` on s3rver, and no S3 endpoint of the server's (no --s3-listen). The job's
+// input, outputs and checkpoint travel between its container and s3rver, whose request log shows
+// them; its staging objects go once its end is recorded, its checkpoint archive stays.
+TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheCheckpoint) {
+  if (!PodmanUnavailable().empty()) GTEST_SKIP() << "podman unavailable: " << PodmanUnavailable();
+  std::string why_not;
+  std::unique_ptr<storage::S3rverPeer> s3rver =
+      storage::S3rverPeer::Start(&why_not, /*log_requests=*/true);
+  if (!s3rver) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
+  testing::TempDir temp;
+  constexpr char kPrefix[] = "container-e2e";
+  ServerProcess server(temp.path() / "data",
+                       {"--objects",
+                        std::string("s3://") + storage::S3rverPeer::kBucket + "/" + kPrefix +
+                            "?endpoint=" + s3rver->endpoint(),
+                        "--container-runtime", "podman", "--container-staging", "object-store"},
+                       {{"AWS_ACCESS_KEY_ID", storage::S3rverPeer::kAccessKeyId},
+                        {"AWS_SECRET_ACCESS_KEY", storage::S3rverPeer::kSecretAccessKey},
+                        {"AWS_CONFIG_FILE", "/dev/null"},
+                        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
+  server.Start();
+  json sweep = server.RunImageJob("container", kImage, 120s);
+  ASSERT_EQ(sweep["counts"]["Completed"], 1)
+      << sweep.dump() << "\n"
+      << server.Get("/api/v1/jobs?sweep=" + sweep.value("id", "")).body << server.OutputSoFar();
+  const std::string job = sweep["best_job"]["name"];
+  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
+      << log.body;
+
+  const std::string staging =
+      std::string("/") + storage::S3rverPeer::kBucket + "/" + kPrefix + "/staging/";
+  const std::string staged = staging + "container-jobs/" + job + "/";
+  const std::string checkpoint = staging + "container-checkpoints/" + job + "/checkpoints.tar.gz";
+  EXPECT_EQ(s3rver->RequestsFor("GET", staged + "in/input/data/training/train.csv").size(), 1u)
+      << s3rver->RequestLog();
+  EXPECT_EQ(s3rver->RequestsFor("PUT", staged + "out/model.tar.gz").size(), 1u)
+      << s3rver->RequestLog();
+  EXPECT_EQ(s3rver->RequestsFor("GET", checkpoint).size(), 1u) << s3rver->RequestLog();
+  EXPECT_GE(s3rver->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver->RequestLog();
+  EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
+
+  auto store = storage::MakeS3ObjectStore(storage::TestS3Options(
+      s3rver->endpoint(), storage::S3rverPeer::kBucket, kPrefix, storage::S3rverPeer::kAccessKeyId,
+      storage::S3rverPeer::kSecretAccessKey));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  size_t left = 0;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        auto listed = (*store)->List("staging/container-jobs/");
+        left = listed.ok() ? listed->objects.size() : 1000;
+        return left == 0;
+      },
+      30s))
+      << left << " staging objects left";
+  EXPECT_TRUE((*store)->Head("staging/container-checkpoints/" + job + "/checkpoints.tar.gz").ok());
 }
 
 // Needs no podman: the runtime check at start refuses to serve without it.

@@ -176,10 +176,12 @@ TEST(ContainerCommandTest, EntrypointAndArgumentsFollowSageMaker) {
   EXPECT_EQ(Argv(argv.end() - 3, argv.end()), (Argv{"localhost/trainer:1", "--epochs", "3"}));
 }
 
-// Object-store staging: nothing of this machine mounted; the manifest passed by name, and the
-// network chosen to reach the staging URLs' host.
+// Object-store staging: nothing of this machine mounted, a checkpoint's store neither (the
+// manifest carries its URLs); the manifest passed by name, and the network chosen to reach the
+// staging URLs' host.
 TEST(ContainerCommandTest, ObjectStoreStagingMountsNothingAndPassesTheManifest) {
   JobSpec spec = Spec();
+  spec.checkpoint = {.name = "digits", .restore_from = "digits-parent"};
   ContainerLaunch launch{.image = "3017aa23a1fc",
                          .passed = {"TRAINYARD_STAGING"},
                          .staging_url = "http://127.0.0.1:9000/trainyard-staging/x?X-Amz-"};
@@ -213,6 +215,26 @@ TEST(ContainerCommandTest, NodeContainerRunsInTheForegroundReplacingALeftover) {
               kJobEnvironment,
               {"--env", "TRAINYARD_TOKEN", "--env", "SLURM_JOB_ID", "registry.example.com/digits:2",
                "train", "--", "python", "train.py"}}));
+
+  // A checkpointed job on a shared work dir: its stores there mounted as the container
+  // executor mounts its own, and named to trainyard-wrap.
+  spec.checkpoint = {.name = "digits-001", .restore_from = "digits-000"};
+  options.work_dir = "/shared/slurm-jobs";
+  ContainerLaunch launch{.host_root = "$root",
+                         .checkpoint_stores = HostCheckpointStores(options, spec)};
+  Argv argv = NodeContainerRunArguments(options, spec, launch);
+  const std::string inside = "/opt/trainyard/checkpoint-stores/";
+  Argv volumes = {
+      "--volume", "$root:/opt/ml",
+      "--volume", "/shared/slurm-jobs/.checkpoints/digits-001:" + inside + "digits-001",
+      "--volume", "/shared/slurm-jobs/.checkpoints/digits-000:" + inside + "digits-000:ro"};
+  EXPECT_NE(std::search(argv.begin(), argv.end(), volumes.begin(), volumes.end()), argv.end())
+      << ::testing::PrintToString(argv);
+  for (const std::string& variable :
+       {"TRAINYARD_CHECKPOINT_STORE=" + inside + "digits-001",
+        "TRAINYARD_CHECKPOINT_RESTORE_FROM=" + inside + "digits-000"}) {
+    EXPECT_NE(std::find(argv.begin(), argv.end(), variable), argv.end()) << variable;
+  }
 }
 
 TEST(ContainerCommandTest, StopRemoveAndCheck) {

@@ -453,6 +453,38 @@ TEST_F(ContainerPodmanTest, ObjectStoreStagingMountsNothingOfTheWorkDir) {
   EXPECT_EQ(TestStaging()->ObjectsOf("staged-job"), 0u);
 }
 
+// Object-store staging keeps a job's checkpoint behind the manifest's URLs, apart from its
+// staging objects (docs/checkpoints.md): the first attempt stores what it wrote and fails; its
+// retry, another job with the same checkpoint name, has it restored before its command starts.
+TEST_F(ContainerPodmanTest, ObjectStoreStagingKeepsTheCheckpointForTheRetry) {
+  executor_ = MakePodmanExecutor(temp_.path() / "staged-checkpoint", /*detach_jobs=*/false,
+                                 /*object_store=*/true);
+  ASSERT_NE(executor_, nullptr);
+  JobSpec first;
+  first.definition.job_name = "staged-ck";
+  first.checkpoint.name = "staged-ck";
+  first.command = {"sh", "-c", "echo 7 > /opt/ml/checkpoints/iteration; exit 1"};
+  first.artifact_dir = temp_.path() / "out-first";
+  ASSERT_TRUE(executor_->Submit(first).ok());
+  JobDescription ended = WaitForEnd("staged-ck", 60s);
+  ASSERT_EQ(ended.status.status(), JobStatus::kFailed) << ended.status.ToJson().dump();
+  EXPECT_TRUE(TestStaging()->Holds(HttpTestStaging::CheckpointPath("staged-ck")));
+
+  JobSpec retry = first;
+  retry.definition.job_name = "staged-ck-r1";
+  retry.command = {"sh", "-c", "echo resumed at $(cat /opt/ml/checkpoints/iteration)"};
+  retry.artifact_dir = temp_.path() / "out-retry";
+  ASSERT_TRUE(executor_->Submit(retry).ok());
+  ended = WaitForEnd("staged-ck-r1", 60s);
+  ASSERT_EQ(ended.status.status(), JobStatus::kCompleted) << ended.status.ToJson().dump();
+  auto log = ReadFile(retry.artifact_dir / "training.log");
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_NE(log->find("resumed at 7"), std::string::npos) << *log;
+  executor_.reset();  // waits for the jobs' ends to be recorded and their staging removed
+  EXPECT_EQ(TestStaging()->ObjectsOf("staged-ck"), 0u);
+  EXPECT_TRUE(TestStaging()->Holds(HttpTestStaging::CheckpointPath("staged-ck")));
+}
+
 // With the pull policy "never" (these tests' options): refused before any `run`, naming it.
 TEST_F(ContainerPodmanTest, MissingImageFailsNamingTheImageAndThePolicy) {
   JobSpec spec;

@@ -1,5 +1,6 @@
-// The slurm executor following a job it submitted, or one that another server submitted, over a
-// Slurm played by the test (FakeSlurm): no Slurm needed.
+// The slurm executor following a job it submitted, or one that another server submitted, and
+// what it submits for a job with an image, over a Slurm played by the test (FakeSlurm): no Slurm
+// needed.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -32,6 +33,31 @@ struct FakeSlurm {
   std::vector<
       std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
       listing_times;
+  std::vector<SlurmSubmission> submissions;
+};
+
+// Object-store staging that keeps what it was asked to publish: no store, no URL to fetch.
+class RecordingStaging : public JobStaging {
+ public:
+  Result<std::string> Publish(const std::string& job_name, const std::vector<InputFile>&,
+                              std::chrono::seconds, const CheckpointSpec& checkpoint) override {
+    std::lock_guard lock(mutex_);
+    checkpoints_[job_name] = checkpoint;
+    return std::string(R"({"version": 1, "inputs": [], "outputs": {"trainyard-exit.json": )"
+                       R"("http://10.0.0.5:9000/x"}, "checkpoint": {}})");
+  }
+  Status Fetch(const std::string& job_name, const std::string& name, const fs::path&) override {
+    return NotFound(name + " of " + job_name + " never came");
+  }
+  Status Remove(const std::string&) override { return Status::Ok(); }
+  CheckpointSpec CheckpointOf(const std::string& job_name) {
+    std::lock_guard lock(mutex_);
+    return checkpoints_[job_name];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, CheckpointSpec> checkpoints_;
 };
 
 class FakeTransport : public SlurmTransport {
@@ -40,6 +66,7 @@ class FakeTransport : public SlurmTransport {
   std::string name() const override { return "fake"; }
   Result<std::string> Submit(const SlurmSubmission& submission) override {
     std::unique_lock lock(slurm_.mutex);
+    slurm_.submissions.push_back(submission);
     SlurmJobInfo job;
     for (const std::string& option : submission.options) {
       if (option.rfind("--job-name=", 0) == 0) job.name = option.substr(11);
@@ -80,13 +107,35 @@ class SlurmAdoptionTest : public ::testing::Test {
  protected:
   // `poll_interval`: long enough that a listing taken at a job's first look is still fresh
   // when the next job is looked at.
-  std::unique_ptr<SlurmExecutor> NewExecutor(std::chrono::milliseconds poll_interval = 2s) {
+  // `staging`: object-store staging through it; null: the shared work dir.
+  std::unique_ptr<SlurmExecutor> NewExecutor(std::chrono::milliseconds poll_interval = 2s,
+                                             std::shared_ptr<JobStaging> staging = nullptr) {
     SlurmExecutorOptions options;
     options.work_dir = temp_.path() / "slurm-jobs";
     options.wrapper_path = "/usr/local/bin/trainyard-wrap";
     options.detach_jobs = true;
     options.poll_interval = poll_interval;
+    if (staging) {
+      options.staging = StagingMode::kObjectStore;
+      options.job_staging = std::move(staging);
+    }
     return std::make_unique<SlurmExecutor>(options, std::make_unique<FakeTransport>(slurm_));
+  }
+
+  // A job of the image `localhost/trainer:1` whose checkpoint restores from its parent's.
+  JobSpec CheckpointedImageSpec(const std::string& name) {
+    JobSpec spec = Spec(name);
+    spec.definition.training_image = "localhost/trainer:1";
+    spec.checkpoint = {.name = name, .restore_from = name + "-parent"};
+    return spec;
+  }
+
+  // The batch script of the job's submission.
+  std::string SubmittedScript(const std::string& name) {
+    WaitForSubmission(name);
+    auto script = ReadFile(temp_.path() / "slurm-jobs" / name / SlurmExecutor::kScriptFileName);
+    EXPECT_TRUE(script.ok()) << script.status().ToString();
+    return script.ok() ? *script : "";
   }
 
   JobSpec Spec(const std::string& name) {
@@ -179,6 +228,41 @@ TEST_F(SlurmAdoptionTest, ASlowListingIsFollowedByAPauseAsLong) {
     ASSERT_TRUE(described.ok());
     EXPECT_EQ(described->status.status(), core::JobStatus::kInProgress) << name;
   }
+}
+
+// An image run by podman on a shared work dir keeps its checkpoints there as a command does:
+// its store (made before sbatch, since podman mounts only what exists) and its parent's, read
+// only, mounted as the container executor mounts them, and named to trainyard-wrap inside.
+TEST_F(SlurmAdoptionTest, AnImageJobGetsTheCheckpointStoresOfTheSharedWorkDirMounted) {
+  auto executor = NewExecutor(100ms);
+  ASSERT_TRUE(executor->Submit(CheckpointedImageSpec("ck-image")).ok());
+  const std::string script = SubmittedScript("ck-image");
+  const fs::path stores = fs::absolute(temp_.path() / "slurm-jobs" / ".checkpoints");
+  const std::string inside = "/opt/trainyard/checkpoint-stores/";
+  for (const std::string& word :
+       {"'" + (stores / "ck-image").string() + ":" + inside + "ck-image'",
+        "'" + (stores / "ck-image-parent").string() + ":" + inside + "ck-image-parent:ro'",
+        "'TRAINYARD_CHECKPOINT_STORE=" + inside + "ck-image'",
+        "'TRAINYARD_CHECKPOINT_RESTORE_FROM=" + inside + "ck-image-parent'"}) {
+    EXPECT_NE(script.find(word), std::string::npos) << word << " not in:\n" << script;
+  }
+  EXPECT_TRUE(fs::is_directory(stores / "ck-image"));
+}
+
+// In object-store staging an image's checkpoint travels as a command's does: the staging is
+// asked for its URLs, and nothing of the work dir is mounted or named.
+TEST_F(SlurmAdoptionTest, AnImageJobInObjectStoreStagingHasItsCheckpointStaged) {
+  auto staging = std::make_shared<RecordingStaging>();
+  auto executor = NewExecutor(100ms, staging);
+  ASSERT_TRUE(executor->Submit(CheckpointedImageSpec("ck-staged")).ok());
+  const std::string script = SubmittedScript("ck-staged");
+  EXPECT_EQ(staging->CheckpointOf("ck-staged").name, "ck-staged");
+  EXPECT_EQ(staging->CheckpointOf("ck-staged").restore_from, "ck-staged-parent");
+  EXPECT_EQ(script.find("checkpoint"), std::string::npos) << script;
+  EXPECT_NE(script.find("'--env' \\\n  'TRAINYARD_STAGING'"), std::string::npos) << script;
+  std::lock_guard lock(slurm_.mutex);
+  ASSERT_EQ(slurm_.submissions.size(), 1u);
+  EXPECT_TRUE(slurm_.submissions[0].exported.contains("TRAINYARD_STAGING"));
 }
 
 }  // namespace
