@@ -525,6 +525,15 @@ TEST_P(SlurmImageTest, AJobNamingAnImageRunsInItOnTheNode) {
     EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
         << log.body;
   }
+  // The checkpoint the trainer wrote in its container is kept where a command's would be
+  // (docs/checkpoints.md): podman mounted its store from the shared work dir, or it went
+  // through the staging manifest's URL.
+  const fs::path data = temp_.path() / "data";
+  const fs::path checkpoint =
+      object_store ? data / "objects" / "objects" / "s3" / "objects" / "trainyard-staging" /
+                         "checkpoints" / job / "checkpoints.tar.gz"
+                   : data / "slurm-jobs" / ".checkpoints" / job / "checkpoints.tar.gz";
+  EXPECT_TRUE(fs::exists(checkpoint)) << checkpoint << "\n" << log.body;
 }
 
 INSTANTIATE_TEST_SUITE_P(Staging, SlurmImageTest, ::testing::Values("shared", "object-store"),
