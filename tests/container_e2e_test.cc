@@ -261,19 +261,9 @@ TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheChec
   EXPECT_GE(s3rver->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver->RequestLog();
   EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
 
-  auto store = storage::MakeS3ObjectStore(storage::TestS3Options(
-      s3rver->endpoint(), storage::S3rverPeer::kBucket, kPrefix, storage::S3rverPeer::kAccessKeyId,
-      storage::S3rverPeer::kSecretAccessKey));
+  auto store = s3rver->Store(kPrefix);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  size_t left = 0;
-  EXPECT_TRUE(testing::WaitFor(
-      [&] {
-        auto listed = (*store)->List("staging/container-jobs/");
-        left = listed.ok() ? listed->objects.size() : 1000;
-        return left == 0;
-      },
-      30s))
-      << left << " staging objects left";
+  EXPECT_EQ(storage::S3rverPeer::ObjectsLeftUnder(**store, "staging/container-jobs/", 30s), 0u);
   EXPECT_TRUE((*store)->Head("staging/container-checkpoints/" + job + "/checkpoints.tar.gz").ok());
 }
 

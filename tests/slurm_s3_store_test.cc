@@ -90,19 +90,9 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
 
   // The job's staging objects are removed once its end is recorded (which the API may show
   // first); its checkpoint archive stays, for a retry (docs/checkpoints.md).
-  auto store = storage::MakeS3ObjectStore(
-      storage::TestS3Options(s3rver->endpoint(), S3rverPeer::kBucket, kPrefix,
-                             S3rverPeer::kAccessKeyId, S3rverPeer::kSecretAccessKey));
+  auto store = s3rver->Store(kPrefix);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  size_t left = 0;
-  EXPECT_TRUE(testing::WaitFor(
-      [&] {
-        auto listed = (*store)->List("staging/jobs/");
-        left = listed.ok() ? listed->objects.size() : 1000;
-        return left == 0;
-      },
-      10s))
-      << left << " staging objects left";
+  EXPECT_EQ(S3rverPeer::ObjectsLeftUnder(**store, "staging/jobs/", 10s), 0u);
   EXPECT_TRUE((*store)->Head("staging/checkpoints/" + job + "/checkpoints.tar.gz").ok());
   // Slurm's output file of the job, on the node's /tmp.
   for (const auto& entry : fs::directory_iterator("/tmp")) {

@@ -23,6 +23,22 @@ std::vector<std::string> S3rverPeer::RequestsFor(const std::string& method,
   return found;
 }
 
+Result<ObjectStorePtr> S3rverPeer::Store(const std::string& prefix) const {
+  return MakeS3ObjectStore(
+      TestS3Options(endpoint(), kBucket, prefix, kAccessKeyId, kSecretAccessKey));
+}
+
+size_t S3rverPeer::ObjectsLeftUnder(ObjectStore& store, const std::string& key_prefix,
+                                    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto listed = store.List(key_prefix);
+    const size_t left = listed.ok() ? listed->objects.size() : 1000;
+    if (left == 0 || std::chrono::steady_clock::now() >= deadline) return left;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 std::unique_ptr<S3rverPeer> S3rverPeer::Start(std::string* why_not, bool log_requests) {
   std::filesystem::path script =
       testing::SourceDir() / "tests/npm/node_modules/s3rver/bin/s3rver.js";

@@ -2,6 +2,7 @@
 // free loopback port for a test binary, and an S3ObjectStore factory over it. Test-only.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,13 @@ class S3rverPeer {
   std::string RequestLog() const { return process_->OutputSoFar(); }
   // The lines of the request log that answered `method` for `path` (colours removed).
   std::vector<std::string> RequestsFor(const std::string& method, const std::string& path) const;
+  // A store over bucket kBucket under `prefix`, with s3rver's account (TestS3Options).
+  Result<ObjectStorePtr> Store(const std::string& prefix) const;
+  // How many objects lie under `key_prefix` of `store` once none does or `timeout` has passed
+  // (listed every 50 ms; 1000 while it cannot be listed): a job's staging objects go only after
+  // its end is recorded, which the API may show first.
+  static size_t ObjectsLeftUnder(ObjectStore& store, const std::string& key_prefix,
+                                 std::chrono::milliseconds timeout);
 
  private:
   int port_ = 0;
