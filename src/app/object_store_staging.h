@@ -1,15 +1,17 @@
 // ObjectStoreStaging: JobStaging over the server's object store (docs/slurm.md, "Object-store
-// staging"). A job's input goes to <job prefix><job>/in/<path>, its outputs come back to
-// <job prefix><job>/out/<name>, a checkpoint's one archive to
-// <checkpoints prefix><name>/checkpoints.tar.gz (where it outlives its jobs), and the nodes
-// reach them by presigned URLs, minted one of two ways:
+// staging"; the container executor's too, docs/container.md). A job's input goes to
+// <job prefix><job>/in/<path>, its outputs come back to <job prefix><job>/out/<name>, a
+// checkpoint's one archive to <checkpoints prefix><name>/checkpoints.tar.gz (where it outlives
+// its jobs), and the jobs (on compute nodes, in containers) reach them by presigned URLs, minted
+// one of two ways:
 //   - kS3Endpoint: trainyard's own S3 endpoint serves the store; the objects lie in its bucket
 //     `bucket` (s3://<bucket>/jobs/<job>/..., the SageMaker endpoint's jobs under
-//     sagemaker-jobs/), and the URLs are signed with the endpoint's key pair for
-//     `endpoint_url`, the address by which the compute nodes reach the endpoint;
+//     sagemaker-jobs/, the container executor's under container-jobs/), and the URLs are
+//     signed with the endpoint's key pair for `endpoint_url`, the address by which the jobs
+//     reach the endpoint;
 //   - kStore: the store presigns its own URLs (an s3:// store: S3 or any S3-compatible store,
-//     with the store's credentials); the objects lie under staging/jobs/<job>/ of the store,
-//     and `endpoint_url`, where set, is the store's address as the nodes reach it.
+//     with the store's credentials); the objects lie under staging/<jobs prefix><job>/ of the
+//     store, and `endpoint_url`, where set, is the store's address as the jobs reach it.
 // Thread-safe (the store is).
 #pragma once
 

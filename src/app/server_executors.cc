@@ -52,7 +52,8 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     container.gpus = options.container_gpus;
     container.cpus = options.container_cpus;
     container.memory = options.container_memory;
-    // Object-store staging: the job staging is set by the caller (it needs the S3 endpoint).
+    // Object-store staging: the job staging is set by the caller (it needs the object store or
+    // the S3 endpoint).
     TY_ASSIGN_OR_RETURN(container.staging,
                         executor::ParseStagingMode(options.container_staging, "container_staging"));
     TY_ASSIGN_OR_RETURN(container.pull,
