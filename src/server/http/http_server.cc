@@ -583,7 +583,8 @@ class HttpServerImpl : public HttpServer {
         },
         options_.error_document);
     writer.set_websocket_acceptor(
-        {.has_room = [this] { return WebSockets() && WebSockets()->HasRoom(); },
+        {.reserve = [this] { return WebSockets() && WebSockets()->Reserve(); },
+         .release = [this] { websockets_->Release(); },
          .adopt = [this, &connection, &buffer](WebSocketHandlerPtr handler) -> WebSocketPtr {
            int socket_fd;
            {

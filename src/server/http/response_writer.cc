@@ -199,7 +199,7 @@ WebSocketPtr ConnectionResponseWriter::AcceptWebSocket(const HttpRequest& reques
                                                        const std::string& subprotocol,
                                                        WebSocketHandlerPtr handler) {
   if (headers_sent_ || failed_ || detached_ || !acceptor_.adopt) return nullptr;
-  if (!acceptor_.has_room()) {
+  if (!acceptor_.reserve()) {
     // Accepted only to say why in the protocol the client speaks: 1013, try again later.
     headers_sent_ = true;
     status_ = 503;
@@ -219,6 +219,7 @@ WebSocketPtr ConnectionResponseWriter::AcceptWebSocket(const HttpRequest& reques
       "\r\nSec-WebSocket-Protocol: " + subprotocol + "\r\n" + HeaderLines() + "\r\n";
   if (!SendAll(fd_, text, write_timeout_).ok()) {
     failed_ = true;
+    acceptor_.release();
     return nullptr;
   }
   detached_ = true;

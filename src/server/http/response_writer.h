@@ -42,10 +42,12 @@ class ConnectionResponseWriter : public ResponseWriter {
                                WebSocketHandlerPtr handler) override;
   bool headers_sent() const override { return headers_sent_; }
 
-  // Where AcceptWebSocket hands the connection: `has_room` says whether one more may be opened,
-  // `adopt` takes the socket once the 101 went out. Without them, AcceptWebSocket accepts none.
+  // Where AcceptWebSocket hands the connection: `reserve` holds a place for one more (false: no
+  // room), `release` gives it back when the 101 could not be sent, `adopt` takes the socket once
+  // the 101 went out. Without them, AcceptWebSocket accepts none.
   struct WebSocketAcceptor {
-    std::function<bool()> has_room;
+    std::function<bool()> reserve;
+    std::function<void()> release;
     std::function<WebSocketPtr(WebSocketHandlerPtr)> adopt;
   };
   void set_websocket_acceptor(WebSocketAcceptor acceptor) { acceptor_ = std::move(acceptor); }

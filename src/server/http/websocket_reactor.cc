@@ -185,9 +185,16 @@ WebSocketReactor::~WebSocketReactor() {
   close(wake_fd_);
 }
 
-bool WebSocketReactor::HasRoom() {
+bool WebSocketReactor::Reserve() {
   std::lock_guard<std::mutex> lock(mutex_);
-  return !stopping_ && sockets_.size() < options_.max_websockets;
+  if (stopping_ || sockets_.size() + reserved_ >= options_.max_websockets) return false;
+  ++reserved_;
+  return true;
+}
+
+void WebSocketReactor::Release() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (reserved_ > 0) --reserved_;
 }
 
 size_t WebSocketReactor::open_count() {
@@ -204,6 +211,7 @@ void WebSocketReactor::Wake() {
 WebSocketPtr WebSocketReactor::Adopt(int fd, std::string remote, std::string received,
                                      WebSocketHandlerPtr handler) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (reserved_ > 0) --reserved_;
   if (stopping_) {
     close(fd);
     return nullptr;

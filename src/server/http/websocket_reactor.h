@@ -31,10 +31,14 @@ class WebSocketReactor {
   static Result<std::unique_ptr<WebSocketReactor>> Create(const HttpServerOptions& options);
   ~WebSocketReactor();  // Stop()s
 
-  // Whether another connection may be adopted now (fewer than max_websockets open).
-  bool HasRoom();
-  // Takes `fd` (a non-blocking socket whose 101 answer went out) with the bytes the client sent
-  // after its request (`received`); nullptr (and the socket closed) once stopped.
+  // Holds a place for one more connection when fewer than max_websockets are open or held: the
+  // place is taken before the 101 goes out, so that two upgrades at once never both pass the
+  // cap. Each true is followed by one Adopt (which takes the place) or one Release.
+  bool Reserve();
+  void Release();
+  // Takes `fd` (a non-blocking socket whose 101 answer went out, its place Reserved) with the
+  // bytes the client sent after its request (`received`); nullptr (and the socket closed) once
+  // stopped.
   WebSocketPtr Adopt(int fd, std::string remote, std::string received, WebSocketHandlerPtr handler);
   // Closes every connection with 1001 (going away), telling their handlers; later Adopts fail.
   void Stop();
@@ -57,6 +61,7 @@ class WebSocketReactor {
 
   std::mutex mutex_;
   bool stopping_ = false;
+  size_t reserved_ = 0;  // places Reserved, not yet Adopted nor Released
   std::map<SocketWebSocket*, std::shared_ptr<SocketWebSocket>> sockets_;
 };
 

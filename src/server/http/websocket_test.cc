@@ -374,6 +374,29 @@ TEST_F(WebSocketTest, PastTheCapAnUpgradeIsAnswered503) {
   EXPECT_EQ(frame->payload, "echo still");
 }
 
+// Upgrades that arrive together never pass the cap: each takes its place before its 101 goes out.
+TEST_F(WebSocketTest, UpgradesAtOnceNeverPassTheCap) {
+  HttpServerOptions options;
+  options.max_websockets = 2;
+  Start(options);
+  constexpr int kClients = 12;
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<Client>(port()));
+  std::vector<std::string> headers(kClients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] { headers[i] = clients[i]->Handshake("graphql-transport-ws"); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  int accepted = 0, refused = 0;
+  for (const std::string& header : headers) {
+    accepted += header.rfind("HTTP/1.1 101", 0) == 0 ? 1 : 0;
+    refused += header.rfind("HTTP/1.1 503", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, 2);
+  EXPECT_EQ(refused, kClients - 2);
+}
+
 // Pinged every interval; a client that answers stays, one that sends nothing for two intervals
 // is closed with 1001.
 TEST_F(WebSocketTest, PingsAndClosesAClientThatNeverAnswers) {
