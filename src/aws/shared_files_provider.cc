@@ -86,8 +86,10 @@ Result<TimedCredentials> SharedFilesProvider::Fetch() {
 
 Result<std::string> ResolveRegion(const EnvironmentMap& environment,
                                   const std::filesystem::path& home) {
-  if (std::string region = EnvironmentValue(environment, "AWS_REGION"); !region.empty()) return region;
-  if (std::string region = EnvironmentValue(environment, "AWS_DEFAULT_REGION"); !region.empty()) return region;
+  if (std::string region = EnvironmentValue(environment, "AWS_REGION"); !region.empty())
+    return region;
+  if (std::string region = EnvironmentValue(environment, "AWS_DEFAULT_REGION"); !region.empty())
+    return region;
   std::string profile = ProfileName(environment);
   std::filesystem::path config_path = ConfigFilePath(environment, home);
   std::string looked = "no AWS region: AWS_REGION and AWS_DEFAULT_REGION are not set, and ";

@@ -201,9 +201,9 @@ Result<std::string> SlurmCommands::Submit(const SlurmSubmission& submission) {
 Result<std::vector<SlurmJobInfo>> SlurmCommands::ListJobs() {
   // --states=all: ended jobs too, for as long as slurmctld keeps them (MinJobAge).
   std::vector<std::string> argv = {squeue_.string(), "--json", "--states=all"};
-  TY_ASSIGN_OR_RETURN(
-      CommandOutput output,
-      RunCommand(argv, FormatEnvironment(options_.environment), options_.timeout, kSlurmListingLimit));
+  TY_ASSIGN_OR_RETURN(CommandOutput output,
+                      RunCommand(argv, FormatEnvironment(options_.environment), options_.timeout,
+                                 kSlurmListingLimit));
   if (output.exit_code != 0) {
     std::string message = SlurmCommandMessage(output.output);
     if (SlurmControllerUnreachable(output.output)) return Unavailable("squeue: " + message);

@@ -325,9 +325,9 @@ TuningSweep TuningSweepRequest(const json& request, const executor::Executor& ex
                     "tuning job reads each training job's objective from its log with its "
                     "regex.");
     }
-    sweep.objective =
-        core::Objective{metric, StringMember(objective, "Type") == "Minimize" ? core::ObjectiveGoal::kMin
-                                                                      : core::ObjectiveGoal::kMax};
+    sweep.objective = core::Objective{metric, StringMember(objective, "Type") == "Minimize"
+                                                  ? core::ObjectiveGoal::kMin
+                                                  : core::ObjectiveGoal::kMax};
   } else if (sweep.search.strategy != core::SearchStrategy::kGrid &&
              sweep.search.strategy != core::SearchStrategy::kRandom) {
     return refuse(std::string(kConfig) + ".HyperParameterTuningJobObjective is required by the " +
