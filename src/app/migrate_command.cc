@@ -11,6 +11,11 @@
 namespace trainyard::app {
 namespace {
 
+// The command's error line on stderr, and its exit code.
+int MigrateFailure(const Status& status) {
+  return ReportFailure("trainyard migrate", status);
+}
+
 constexpr char kSqlitePrefix[] = "sqlite://";
 
 }  // namespace
@@ -42,19 +47,17 @@ std::optional<int> RunMigrateCommand(const MigrateCommand& state) {
   if (state.command == nullptr || !state.command->parsed()) return std::nullopt;
   const std::string prefix = kSqlitePrefix;
   if (!state.from.starts_with(prefix + "/")) {
-    return ReportFailure("trainyard migrate",
-                         InvalidArgument("--from '" + state.from +
-                                         "' is not an SQLite URL with an absolute path "
-                                         "(sqlite:///ABSOLUTE/PATH.db)"));
+    return MigrateFailure(InvalidArgument("--from '" + state.from +
+                                          "' is not an SQLite URL with an absolute path "
+                                          "(sqlite:///ABSOLUTE/PATH.db)"));
   }
   if (!state.sagemaker_from.empty() && !state.sagemaker_from.starts_with(prefix + "/")) {
-    return ReportFailure("trainyard migrate",
-                         InvalidArgument("--sagemaker-from '" + state.sagemaker_from +
-                                         "' is not an SQLite URL with an absolute path "
-                                         "(sqlite:///ABSOLUTE/PATH/sagemaker/metadata.db)"));
+    return MigrateFailure(InvalidArgument("--sagemaker-from '" + state.sagemaker_from +
+                                          "' is not an SQLite URL with an absolute path "
+                                          "(sqlite:///ABSOLUTE/PATH/sagemaker/metadata.db)"));
   }
   Result<metadata::PostgresUrl> to = metadata::ParsePostgresUrl(state.to);
-  if (!to.ok()) return ReportFailure("trainyard migrate", to.status().WithContext("--to"));
+  if (!to.ok()) return MigrateFailure(to.status().WithContext("--to"));
   std::vector<metadata::SqliteCopySource> sources = {{state.from.substr(prefix.size()), ""}};
   std::vector<std::string> names = {state.from};
   if (!state.sagemaker_from.empty()) {
@@ -72,7 +75,7 @@ std::optional<int> RunMigrateCommand(const MigrateCommand& state) {
   }
   Result<std::vector<metadata::CopiedRows>> copied =
       metadata::CopySqliteStoresToPostgres(sources, state.to);
-  if (!copied.ok()) return ReportFailure("trainyard migrate", copied.status());
+  if (!copied.ok()) return MigrateFailure(copied.status());
   for (size_t i = 0; i < copied->size(); ++i) {
     std::string summary;
     for (const auto& [table, rows] : (*copied)[i]) {

@@ -20,6 +20,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The command's error line on stderr, and its exit code.
+int RunFailure(const Status& status) {
+  return ReportFailure("trainyard run", status);
+}
+
 std::atomic<bool> g_interrupted{false};
 
 void OnInterrupt(int) {
@@ -98,7 +103,7 @@ int RunToTheEnd(const RunOptions& options, std::unique_ptr<RunAdapter> adapter) 
   adapter.reset();  // the scheduler, then the executor: every job has ended
   // After an error the work dir stays: the executor's records in it let --resume finish the
   // jobs whose end was not recorded.
-  if (!outcome.ok()) return ReportFailure("trainyard run", outcome.status());
+  if (!outcome.ok()) return RunFailure(outcome.status());
   if (!options.keep_job_roots) {
     std::error_code error;
     fs::remove_all(RunWorkDir(options.out_dir), error);
@@ -115,20 +120,16 @@ int RunToTheEnd(const RunOptions& options, std::unique_ptr<RunAdapter> adapter) 
 }  // namespace
 
 int RunCommand(RunOptions options) {
-  if (Status status = ConfigureLogging(options.log); !status.ok())
-    return ReportFailure("trainyard run", status);
-  if (Status status = CheckInputs(options); !status.ok())
-    return ReportFailure("trainyard run", status);
+  if (Status status = ConfigureLogging(options.log); !status.ok()) return RunFailure(status);
+  if (Status status = CheckInputs(options); !status.ok()) return RunFailure(status);
   auto combinations = core::ExpandSweep(options.sweep);
-  if (!combinations.ok()) return ReportFailure("trainyard run", combinations.status());
-  if (Status status = PrepareOutDir(options); !status.ok())
-    return ReportFailure("trainyard run", status);
+  if (!combinations.ok()) return RunFailure(combinations.status());
+  if (Status status = PrepareOutDir(options); !status.ok()) return RunFailure(status);
   // Recorded before any job starts: a --resume after a kill at any later instant runs the same.
   RunRecord record = MakeRunRecord(options, *combinations);
-  if (Status status = WriteRunRecord(record); !status.ok())
-    return ReportFailure("trainyard run", status);
+  if (Status status = WriteRunRecord(record); !status.ok()) return RunFailure(status);
   auto lock = AcquireRunLock(record.options.out_dir);
-  if (!lock.ok()) return ReportFailure("trainyard run", lock.status());
+  if (!lock.ok()) return RunFailure(lock.status());
 
   const RunOptions& recorded = record.options;
   std::fprintf(stdout, "trainyard run: sweep '%s', %zu job%s, %zu at a time, results in %s\n",
@@ -137,15 +138,15 @@ int RunCommand(RunOptions options) {
   std::fflush(stdout);
   EnvironmentMap environment = ParseEnvironment(environ);
   auto adapter = RunAdapter::Open(record, environment, KillAtStep(environment, "trainyard run"));
-  if (!adapter.ok()) return ReportFailure("trainyard run", adapter.status());
+  if (!adapter.ok()) return RunFailure(adapter.status());
   return RunToTheEnd(recorded, std::move(adapter).value());
 }
 
 int ResumeCommand(const fs::path& out_dir) {
   auto record = ReadRunRecord(fs::absolute(out_dir));
-  if (!record.ok()) return ReportFailure("trainyard run", record.status());
+  if (!record.ok()) return RunFailure(record.status());
   auto lock = AcquireRunLock(record->options.out_dir);
-  if (!lock.ok()) return ReportFailure("trainyard run", lock.status());
+  if (!lock.ok()) return RunFailure(lock.status());
   const RunOptions& options = record->options;
 
   // A run whose jobs were started without the store (by a trainyard before the scheduler ran
@@ -153,24 +154,21 @@ int ResumeCommand(const fs::path& out_dir) {
   std::error_code error;
   if (!fs::exists(RunStoreDir(options.out_dir) / "metadata.db", error) &&
       fs::exists(RunWorkDir(options.out_dir), error)) {
-    return ReportFailure(
-        "trainyard run",
-        FailedPrecondition(
-            "'" + options.out_dir.string() +
-            "' was run by an earlier trainyard (it has .work but no .trainyard/metadata.db): "
-            "resume it with that version"));
+    return RunFailure(FailedPrecondition(
+        "'" + options.out_dir.string() +
+        "' was run by an earlier trainyard (it has .work but no .trainyard/metadata.db): "
+        "resume it with that version"));
   }
   // Before the adoption: adopted jobs pack their artifacts through temporary files of their own
   // at once, and those are not the killed process's leftovers.
   RemoveInterruptedWrites(*record);
   EnvironmentMap environment = ParseEnvironment(environ);
   auto adapter = RunAdapter::Open(*record, environment, KillAtStep(environment, "trainyard run"));
-  if (!adapter.ok()) return ReportFailure("trainyard run", adapter.status());
+  if (!adapter.ok()) return RunFailure(adapter.status());
   auto standing = (*adapter)->Standing();
-  if (!standing.ok()) return ReportFailure("trainyard run", standing.status());
+  if (!standing.ok()) return RunFailure(standing.status());
   if (standing->to_start > 0) {
-    if (Status status = CheckInputs(options); !status.ok())
-      return ReportFailure("trainyard run", status);
+    if (Status status = CheckInputs(options); !status.ok()) return RunFailure(status);
   }
 
   std::fprintf(stdout,

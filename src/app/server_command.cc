@@ -42,6 +42,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The command's error line on stderr, and its exit code.
+int ServerFailure(const Status& status) {
+  return ReportFailure("trainyard server", status);
+}
+
 constexpr char kVersion[] = "0.1.0";
 
 // The built web UI: build/web for build/apps/trainyard (docs/web-ui.md).
@@ -245,10 +250,10 @@ int Serve(ServerOptions options) {
       FileLock::Acquire(options.data_dir / "server.lock", /*create=*/true,
                         "another trainyard server is using the data dir '" +
                             options.data_dir.string() + "'; stop it, or give --data-dir another");
-  if (!data_dir_lock.ok()) return ReportFailure("trainyard server", data_dir_lock.status());
+  if (!data_dir_lock.ok()) return ServerFailure(data_dir_lock.status());
   for (const char* sub : {"uploads", "work", "jobs"}) {
     if (Status made = MakeDirectories(options.data_dir / sub); !made.ok())
-      return ReportFailure("trainyard server", made);
+      return ServerFailure(made);
   }
   // The default store lies in the data dir, which this server alone uses (the lock above): every
   // temp file in it is a Put that a killed server left half done.
@@ -259,13 +264,12 @@ int Serve(ServerOptions options) {
   }
   std::string generated_token;
   auto tokens = ApiTokenHashes(options, &generated_token);
-  if (!tokens.ok()) return ReportFailure("trainyard server", tokens.status());
+  if (!tokens.ok()) return ServerFailure(tokens.status());
   // The key pair of the S3 and SageMaker endpoints, when either is on.
   std::optional<server::S3KeyPair> endpoint_keys;
   if (!options.s3_host.empty() || !options.sagemaker.listen_host.empty()) {
     auto keys = EndpointKeys(options);
-    if (!keys.ok())
-      return ReportFailure("trainyard server", keys.status().WithContext("endpoint keys"));
+    if (!keys.ok()) return ServerFailure(keys.status().WithContext("endpoint keys"));
     endpoint_keys = *keys;
   }
 
@@ -284,8 +288,7 @@ int Serve(ServerOptions options) {
       {options.token, options.s3_secret_access_key, generated_token,
        endpoint_keys ? endpoint_keys->secret_access_key : std::string(), metadata_password});
   auto opened_metadata = metadata::OpenMetadataStore(options.metadata);
-  if (!opened_metadata.ok())
-    return ReportFailure("trainyard server", opened_metadata.status().WithContext("metadata"));
+  if (!opened_metadata.ok()) return ServerFailure(opened_metadata.status().WithContext("metadata"));
   // The jobs' progress reports are written behind, in batches, and announced to the event hub
   // once written (metadata/buffered_progress_store.h); the hub is set before the API takes a
   // report, and cleared before it stops.
@@ -296,20 +299,19 @@ int Serve(ServerOptions options) {
         if (server::EventHub* hub = progress_announced_to.load()) hub->Notify();
       }});
   auto objects = storage::OpenObjectStore(options.objects, environment, objects_in_data_dir);
-  if (!objects.ok())
-    return ReportFailure("trainyard server", objects.status().WithContext("objects"));
+  if (!objects.ok()) return ServerFailure(objects.status().WithContext("objects"));
 
   const StepHook kill_at_step = KillAtStep(environment, "trainyard server");
   auto executor_settings = ServerExecutorSettings(options, environment, kill_at_step);
-  if (!executor_settings.ok()) return ReportFailure("trainyard server", executor_settings.status());
+  if (!executor_settings.ok()) return ServerFailure(executor_settings.status());
   if (Status staged = SetObjectStaging(options, **objects, endpoint_keys, "jobs/", "checkpoints/",
                                        *executor_settings);
       !staged.ok()) {
-    return ReportFailure("trainyard server", staged);
+    return ServerFailure(staged);
   }
   // Before the scheduler's Start: its recovery asks the executors about every running job.
   auto opened = OpenConfiguredExecutors(*executor_settings);
-  if (!opened.ok()) return ReportFailure("trainyard server", opened.status());
+  if (!opened.ok()) return ServerFailure(opened.status());
   const std::map<std::string, executor::ExecutorPtr> owned_executors = std::move(opened).value();
   std::map<std::string, executor::Executor*> executors;
   std::string executor_names;
@@ -334,7 +336,7 @@ int Serve(ServerOptions options) {
         }
         api_pointer->Handle(request, body, response);
       });
-  if (!started.ok()) return ReportFailure("trainyard server", started.status());
+  if (!started.ok()) return ServerFailure(started.status());
   std::unique_ptr<server::HttpServer> http_server = std::move(started).value();
   std::string url_host = UrlHost(options.host);
   if (url_host == "0.0.0.0" || url_host == "[::]") url_host = "127.0.0.1";
@@ -370,11 +372,10 @@ int Serve(ServerOptions options) {
   scheduling.spread_claims = shared_store;
   Logger("app").info("replica_id={} lease_seconds={}", scheduling.owner_id, options.lease_seconds);
   scheduler = std::make_unique<control::Scheduler>(scheduling, *metadata, **objects, executors);
-  if (Status ok = hub->Start(); !ok.ok()) return ReportFailure("trainyard server", ok);
-  if (Status ok = scheduler->Start(); !ok.ok()) return ReportFailure("trainyard server", ok);
+  if (Status ok = hub->Start(); !ok.ok()) return ServerFailure(ok);
+  if (Status ok = scheduler->Start(); !ok.ok()) return ServerFailure(ok);
   auto webhooks = StartWebhooks(options, *metadata, scheduling.callback_base_url);
-  if (!webhooks.ok())
-    return ReportFailure("trainyard server", webhooks.status().WithContext("webhooks"));
+  if (!webhooks.ok()) return ServerFailure(webhooks.status().WithContext("webhooks"));
   webhook_dispatcher = webhooks->dispatcher.get();
 
   server::ApiServerOptions api_options;
@@ -397,8 +398,7 @@ int Serve(ServerOptions options) {
     const server::S3KeyPair* keys = &*endpoint_keys;
     if (!options.s3_host.empty()) {
       auto s3_started = StartS3Endpoint(options, **objects, *keys, s3_api);
-      if (!s3_started.ok())
-        return ReportFailure("trainyard server", s3_started.status().WithContext("S3 endpoint"));
+      if (!s3_started.ok()) return ServerFailure(s3_started.status().WithContext("S3 endpoint"));
       s3_server = std::move(s3_started).value();
       std::printf("trainyard server: S3 endpoint listening on http://%s:%d (docs/s3.md)\n",
                   UrlHost(options.s3_host).c_str(), static_cast<int>(s3_server->port()));
@@ -409,7 +409,7 @@ int Serve(ServerOptions options) {
       if (Status staged = SetObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/",
                                            "sagemaker-checkpoints/", endpoint_executors);
           !staged.ok()) {
-        return ReportFailure("trainyard server", staged.WithContext("SageMaker endpoint"));
+        return ServerFailure(staged.WithContext("SageMaker endpoint"));
       }
       // Its jobs reach the S3 endpoint where the staging's nodes do, else on this machine.
       std::string jobs_s3_url = options.slurm.staging_endpoint;
@@ -423,8 +423,7 @@ int Serve(ServerOptions options) {
           SageMakerEndpoint::Start(options, **objects, *keys, endpoint_executors, kill_at_step,
                                    secret_mask, scheduling.owner_id, jobs_s3_url);
       if (!started_endpoint.ok())
-        return ReportFailure("trainyard server",
-                             started_endpoint.status().WithContext("SageMaker endpoint"));
+        return ServerFailure(started_endpoint.status().WithContext("SageMaker endpoint"));
       sagemaker_endpoint = std::move(started_endpoint).value();
       std::printf(
           "trainyard server: SageMaker endpoint listening on http://%s:%d "
@@ -608,9 +607,9 @@ Example:
 std::optional<int> RunServerCommand(const ServerCommand& state) {
   if (state.command == nullptr || !state.command->parsed()) return std::nullopt;
   auto options = LoadServerOptions(state.flags, ParseEnvironment(environ));
-  if (!options.ok()) return ReportFailure("trainyard server", options.status());
+  if (!options.ok()) return ServerFailure(options.status());
   if (Status configured = ConfigureLogging(options->log); !configured.ok())
-    return ReportFailure("trainyard server", configured);
+    return ServerFailure(configured);
   return Serve(std::move(options).value());
 }
 
