@@ -3,8 +3,10 @@
 // resource of that rung as its hyperparameter; when a slot frees, the best configuration in the
 // top 1/eta of a rung that has not gone further is promoted (a new job with eta times the
 // resource), the highest rung first; with nothing to promote, a new configuration starts at
-// the first rung of the next bracket in turn. A configuration that is not promoted is stopped
-// there: it never gets more resource.
+// the first rung of the bracket furthest below its share of configurations (Hyperband's n per
+// bracket). A configuration that is not promoted is stopped there: it never gets more
+// resource. Once a finite space has no new configuration left, the top ceil(n / eta) of each
+// complete rung goes on, so that every bracket's best reaches the top rung.
 #pragma once
 
 #include <cstdint>

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -307,8 +308,9 @@ TEST(HyperbandTest, PromotesTheTopThirdOfARungAndStopsTheRest) {
             {"x", std::to_string(expected)}, {"y", "1"}, {"iterations", "3"}, {"batch", "32"}}));
     trials.push_back({(*suggestion)->hyperparameters, std::nullopt, false});
   }
-  // The rest of the rung is stopped there: the next job is a new configuration, in the next
-  // bracket in turn (the eighth configuration: bracket 7 mod 3 = 1, which starts at 3).
+  // The rest of the rung is stopped there: the next job is a new configuration, in the bracket
+  // furthest below its share (9, 5 and 3 of every 17 configurations; seven started in
+  // bracket 0): bracket 1, which starts at 3.
   auto next = SuggestNext(spec, {{"batch", "32"}}, ObjectiveGoal::kMin, trials);
   ASSERT_TRUE(next.ok() && next->has_value());
   EXPECT_FALSE((*next)->promoted_from.has_value());
@@ -343,6 +345,102 @@ TEST(HyperbandTest, ReachesTheTopRungAndSpendsLessThanFullTrainingOfEveryConfigu
   EXPECT_EQ(trials.size(), 60u);
   EXPECT_TRUE(top);
   EXPECT_LT(spent, configurations * 27 / 2);
+}
+
+TEST(HyperbandTest, NewConfigurationsGoToTheBracketsInHyperbandsShares) {
+  SearchSpec spec = TwoRanges(SearchStrategy::kHyperband, 5, 1000);
+  spec.hyperband = Iterations(9, 729, 3);  // brackets starting at 9, 27, 81, 243 and 729
+  // Hyperband's n = ceil(5 / (s + 1) * 3^s) for the bracket that halves s times: 81, 34, 15, 8
+  // and 5 configurations of every 143. Nothing ends, so nothing is promoted.
+  std::vector<Trial> trials;
+  std::map<int, int> per_bracket;
+  for (int i = 0; i < 143; ++i) {
+    auto suggestion = SuggestNext(spec, {}, ObjectiveGoal::kMin, trials);
+    ASSERT_TRUE(suggestion.ok() && suggestion->has_value());
+    ASSERT_FALSE((*suggestion)->promoted_from.has_value());
+    ++per_bracket[(*suggestion)->bracket];
+    // Each bracket's share is kept at every point, not only over the whole cycle.
+    for (int bracket = 0; bracket < 5; ++bracket) {
+      const double share = std::vector<double>{81, 34, 15, 8, 5}[bracket] / 143.0 * (i + 1);
+      EXPECT_LT(std::abs(per_bracket[bracket] - share), 1.0)
+          << "bracket " << bracket << " at " << i;
+    }
+    trials.push_back({(*suggestion)->hyperparameters, std::nullopt, false});
+  }
+  EXPECT_EQ(per_bracket, (std::map<int, int>{{0, 81}, {1, 34}, {2, 15}, {3, 8}, {4, 5}}));
+}
+
+// A space of 7 categories, one value each (the lower the better), whatever the iterations.
+SearchSpec SevenCategories(uint64_t seed) {
+  ParameterRange letter;
+  letter.name = "letter";
+  letter.type = ParameterType::kCategorical;
+  letter.values = {"a", "b", "c", "d", "e", "f", "g"};
+  SearchSpec spec;
+  spec.strategy = SearchStrategy::kHyperband;
+  spec.ranges = {letter};
+  spec.max_jobs = 100;
+  spec.random_seed = seed;
+  spec.hyperband = Iterations(1, 9, 3);  // brackets starting at 1, 3 and 9
+  return spec;
+}
+
+double LetterValue(const HyperparameterMap& values) {
+  return values.at("letter")[0] - 'a';
+}
+
+TEST(HyperbandTest, AnExhaustedSpaceTakesEachBracketsBestToTheTopRung) {
+  for (uint64_t seed = 0; seed < 10; ++seed) {
+    SearchSpec spec = SevenCategories(seed);
+    std::vector<Trial> trials;
+    while (true) {
+      auto suggestion = SuggestNext(spec, {}, ObjectiveGoal::kMin, trials);
+      ASSERT_TRUE(suggestion.ok());
+      if (!suggestion->has_value()) break;
+      trials.push_back(
+          {(*suggestion)->hyperparameters, LetterValue((*suggestion)->hyperparameters), true});
+    }
+    // Every bracket's best configuration ends at 9 iterations; "a", the best of all, too.
+    std::map<std::string, std::string> first_resource;
+    std::map<std::string, int64_t> most;
+    for (const Trial& trial : trials) {
+      const std::string& letter = trial.hyperparameters.at("letter");
+      first_resource.emplace(letter, trial.hyperparameters.at("iterations"));
+      most[letter] =
+          std::max<int64_t>(most[letter], std::stoll(trial.hyperparameters.at("iterations")));
+    }
+    EXPECT_EQ(first_resource.size(), 7u) << "seed " << seed;
+    std::map<std::string, std::string> best_of_bracket;  // first resource -> best letter
+    for (const auto& [letter, resource] : first_resource) best_of_bracket.emplace(resource, letter);
+    for (const auto& [resource, letter] : best_of_bracket) {
+      EXPECT_EQ(most[letter], 9) << "seed " << seed << ": '" << letter << "', the best starting at "
+                                 << resource << ", ended at " << most[letter];
+    }
+    EXPECT_EQ(most["a"], 9) << "seed " << seed;
+    // And the others no further than the top ceil(n / 3) of each rung: fewer than all 7 at 9.
+    int64_t at_top = 0;
+    for (const auto& [letter, resource] : most) at_top += resource == 9;
+    EXPECT_LT(at_top, 7) << "seed " << seed;
+  }
+}
+
+TEST(HyperbandTest, AnExhaustedSpaceRoundsUpOnlyOnceTheRungHasEnded) {
+  SearchSpec spec = SevenCategories(0);
+  spec.ranges[0].values = {"a", "b"};
+  spec.hyperband = Iterations(1, 3, 3);  // brackets starting at 1 and 3
+  // Both configurations in bracket 0: "b" ended, "a" still runs.
+  std::vector<Trial> trials = {{{{"letter", "b"}, {"iterations", "1"}}, 1.0, true},
+                               {{{"letter", "a"}, {"iterations", "1"}}, std::nullopt, false}};
+  auto waiting = SuggestNext(spec, {}, ObjectiveGoal::kMin, trials);
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_FALSE(waiting->has_value()) << "promoted before the rung ended";
+  trials[1].objective = 0.0;
+  trials[1].ended = true;
+  auto promoted = SuggestNext(spec, {}, ObjectiveGoal::kMin, trials);
+  ASSERT_TRUE(promoted.ok() && promoted->has_value());
+  EXPECT_EQ((*promoted)->promoted_from, std::optional<size_t>(1));
+  EXPECT_EQ((*promoted)->hyperparameters,
+            (HyperparameterMap{{"letter", "a"}, {"iterations", "3"}}));
 }
 
 TEST(HyperbandTest, AFiniteSpaceEndsWhenEveryConfigurationWasTried) {
