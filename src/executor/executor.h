@@ -46,6 +46,10 @@ struct CheckpointSpec {
 struct JobSpec {
   contract::JobDefinition definition;  // name, hyperparameters, channels, limits, environment
   std::string sweep_id;  // the sweep the job belongs to, for backends that label their jobs
+  // Who the backend runs the job as, where it has users of its own (the slurm executor: the
+  // Slurm user it submits, follows and stops the job as). Empty: the executor's own identity.
+  // An executor refuses a user it cannot act as (CheckRunAsUser).
+  std::string run_as_user;
   // Where each channel's data comes from: a file or a directory on this machine.
   std::map<std::string, std::filesystem::path> channel_sources;
   std::vector<std::string> command;    // the ML command; empty: trainyard-wrap resolves it
@@ -101,6 +105,17 @@ class Executor {
   // trainer.image; empty: the executor's default): the container executor with the pull policy
   // "never" refuses an image that is not on this host (FailedPrecondition, naming it).
   virtual Status CheckTrainerImage(const std::string& /*image*/) { return Status::Ok(); }
+  // Checks, when a sweep is created and again at each submit, that the executor may run jobs
+  // as `user` (JobSpec::run_as_user; empty: its own identity, always fine). The error says
+  // why not: PermissionDenied for a user the operator did not allow, FailedPrecondition for an
+  // executor (or a configuration of it) that has one identity only.
+  virtual Status CheckRunAsUser(const std::string& user) const {
+    if (user.empty()) return Status::Ok();
+    return FailedPrecondition("the " + name() +
+                              " executor runs every job as the server's own user; it cannot run "
+                              "one as '" +
+                              user + "'");
+  }
   // Whether the executor runs the job's image itself, as SageMaker does: the job root mounted
   // at /opt/ml, the definition's container_entrypoint and container_arguments given to the
   // image. False: the job's code runs as JobSpec::command under trainyard-wrap on this machine,

@@ -64,6 +64,7 @@ class FakeTransport : public SlurmTransport {
  public:
   explicit FakeTransport(FakeSlurm& slurm) : slurm_(slurm) {}
   std::string name() const override { return "fake"; }
+  Status CheckUser(const std::string&) const override { return Status::Ok(); }
   Result<std::string> Submit(const SlurmSubmission& submission) override {
     std::unique_lock lock(slurm_.mutex);
     slurm_.submissions.push_back(submission);
@@ -82,7 +83,7 @@ class FakeTransport : public SlurmTransport {
     slurm_.jobs.push_back(job);
     return job.id;
   }
-  Result<std::vector<SlurmJobInfo>> ListJobs() override {
+  Result<std::vector<SlurmJobInfo>> ListJobs(const std::string&) override {
     const auto began = std::chrono::steady_clock::now();
     std::chrono::milliseconds takes;
     {
@@ -96,8 +97,10 @@ class FakeTransport : public SlurmTransport {
     slurm_.listed.notify_all();
     return slurm_.jobs;
   }
-  Status Signal(const std::string&, const std::string&) override { return Status::Ok(); }
-  Status Cancel(const std::string&) override { return Status::Ok(); }
+  Status Signal(const std::string&, const std::string&, const std::string&) override {
+    return Status::Ok();
+  }
+  Status Cancel(const std::string&, const std::string&) override { return Status::Ok(); }
 
  private:
   FakeSlurm& slurm_;

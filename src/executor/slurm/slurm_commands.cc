@@ -175,7 +175,17 @@ SlurmCommands::SlurmCommands(SlurmCommandsOptions options, fs::path sbatch, fs::
       squeue_(std::move(squeue)),
       scancel_(std::move(scancel)) {}
 
+Status SlurmCommands::CheckUser(const std::string& user) const {
+  if (user.empty()) return Status::Ok();
+  // sbatch --uid would need a server running as root, and scancel as that user too: refused
+  // rather than half done.
+  return FailedPrecondition(
+      "Slurm's commands submit every job as the server's own Unix user, not as '" + user +
+      "': a sweep's own Slurm user needs slurm_transport rest with slurm_jwt_key_file");
+}
+
 Result<std::string> SlurmCommands::Submit(const SlurmSubmission& submission) {
+  TY_RETURN_IF_ERROR(CheckUser(submission.user));
   EnvironmentMap environment = SbatchEnvironment(options_.environment, submission.exported);
   std::vector<std::string> argv = SbatchArguments(sbatch_, submission);
   TY_ASSIGN_OR_RETURN(CommandOutput output,
@@ -198,7 +208,8 @@ Result<std::string> SlurmCommands::Submit(const SlurmSubmission& submission) {
   return id;
 }
 
-Result<std::vector<SlurmJobInfo>> SlurmCommands::ListJobs() {
+Result<std::vector<SlurmJobInfo>> SlurmCommands::ListJobs(const std::string& user) {
+  TY_RETURN_IF_ERROR(CheckUser(user));
   // --states=all: ended jobs too, for as long as slurmctld keeps them (MinJobAge).
   std::vector<std::string> argv = {squeue_.string(), "--json", "--states=all"};
   TY_ASSIGN_OR_RETURN(CommandOutput output,
@@ -233,12 +244,15 @@ Status SlurmCommands::RunScancel(const std::vector<std::string>& arguments,
   return Status::Ok();
 }
 
-Status SlurmCommands::Signal(const std::string& job_id, const std::string& signal_name) {
+Status SlurmCommands::Signal(const std::string& job_id, const std::string& signal_name,
+                             const std::string& user) {
+  TY_RETURN_IF_ERROR(CheckUser(user));
   // --full: the batch script too (it is trainyard-wrap), not only the job's steps.
   return RunScancel({"--full", "--signal=" + signal_name}, job_id);
 }
 
-Status SlurmCommands::Cancel(const std::string& job_id) {
+Status SlurmCommands::Cancel(const std::string& job_id, const std::string& user) {
+  TY_RETURN_IF_ERROR(CheckUser(user));
   return RunScancel({}, job_id);
 }
 

@@ -32,10 +32,13 @@ class SlurmCommands : public SlurmTransport {
   static Result<std::unique_ptr<SlurmCommands>> Create(SlurmCommandsOptions options);
 
   std::string name() const override { return "commands"; }
+  // The commands run as the server's own Unix user: FailedPrecondition for any other user.
+  Status CheckUser(const std::string& user) const override;
   Result<std::string> Submit(const SlurmSubmission& submission) override;
-  Result<std::vector<SlurmJobInfo>> ListJobs() override;
-  Status Signal(const std::string& job_id, const std::string& signal_name) override;
-  Status Cancel(const std::string& job_id) override;
+  Result<std::vector<SlurmJobInfo>> ListJobs(const std::string& user) override;
+  Status Signal(const std::string& job_id, const std::string& signal_name,
+                const std::string& user) override;
+  Status Cancel(const std::string& job_id, const std::string& user) override;
 
  private:
   SlurmCommands(SlurmCommandsOptions options, std::filesystem::path sbatch,

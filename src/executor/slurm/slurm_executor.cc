@@ -98,6 +98,8 @@ Status SlurmExecutor::Submit(const JobSpec& spec) {
     return FailedPrecondition("the slurm executor's object-store staging has no object store");
   }
   TY_RETURN_IF_ERROR(ValidateJobSpec(spec));
+  // Checked again: a sweep's user may have left slurm_allowed_users since it was created.
+  TY_RETURN_IF_ERROR(CheckRunAsUser(spec.run_as_user));
   TY_RETURN_IF_ERROR(ResourcesOf(spec.definition.resources).status());
   const std::string& image = spec.definition.training_image;
   if (!image.empty() && options_.container_runtime == SlurmContainerRuntime::kSrun &&
@@ -136,6 +138,7 @@ Status SlurmExecutor::Launch(Job& base_job) {
                            &environment);
   }
   SlurmSubmission submission;
+  submission.user = spec.run_as_user;
   std::vector<std::string> passed = SlurmJobVariables();
   for (const auto& [key, value] : spec.secret_environment) {
     environment.erase(key);
@@ -218,7 +221,9 @@ Status SlurmExecutor::Launch(Job& base_job) {
   ReachStep(options_.on_step, "executor.launched", name);
   TY_RETURN_IF_ERROR(
       WriteFileAtomic(job.job_dir() / kJobIdFileName, *slurm_id + "\n", Durability::kDurable));
-  Logger("executor").info("job={} submitted to Slurm as job {}", name, *slurm_id);
+  Logger("executor")
+      .info("job={} submitted to Slurm as job {}{}", name, *slurm_id,
+            spec.run_as_user.empty() ? "" : " of user " + spec.run_as_user);
   {
     std::lock_guard lock(mutex_);
     job.slurm_id = *slurm_id;
@@ -234,10 +239,12 @@ Status SlurmExecutor::Launch(Job& base_job) {
 }
 
 Result<std::optional<SlurmJobInfo>> SlurmExecutor::LookUp(const std::string& slurm_id,
+                                                          const std::string& user,
                                                           steady_clock::time_point not_before) {
   std::lock_guard lock(listing_mutex_);
   auto now = steady_clock::now();
-  if (listed_at_ <= not_before || now - listed_at_ >= options_.poll_interval) {
+  Listing& listing = listings_[user];
+  if (listing.listed_at <= not_before || now - listing.listed_at >= options_.poll_interval) {
     // Slurm's controller packs every job's record under its job table's lock for each listing,
     // and cannot start jobs meanwhile: one slow to answer (many jobs, a loaded machine) gets at
     // least as long to itself as the last listing took, instead of listings back to back.
@@ -246,14 +253,14 @@ Result<std::optional<SlurmJobInfo>> SlurmExecutor::LookUp(const std::string& slu
       std::this_thread::sleep_until(last_listing_ended_ + pause);
       now = steady_clock::now();
     }
-    auto listed = transport_->ListJobs();
+    auto listed = transport_->ListJobs(user);
     last_listing_ended_ = steady_clock::now();
     last_listing_took_ = last_listing_ended_ - now;
     if (!listed.ok()) return listed.status();
-    listing_ = std::move(listed).value();
-    listed_at_ = now;
+    listing.jobs = std::move(listed).value();
+    listing.listed_at = now;
   }
-  for (const SlurmJobInfo& info : listing_) {
+  for (const SlurmJobInfo& info : listing.jobs) {
     if (info.id == slurm_id) return std::optional<SlurmJobInfo>(info);
   }
   return std::optional<SlurmJobInfo>();
@@ -288,24 +295,25 @@ void SlurmExecutor::DeliverStop(SlurmJob& job, bool started,
                                 std::optional<steady_clock::time_point>* kill_at, bool* term_sent,
                                 bool* kill_sent) {
   const std::string& name = job.name();
+  const std::string& user = job.spec.run_as_user;
   auto now = steady_clock::now();
   if (!started) {
     if (*term_sent) return;
     *term_sent = true;
-    WarnIfFailed("executor", transport_->Cancel(job.slurm_id),
+    WarnIfFailed("executor", transport_->Cancel(job.slurm_id, user),
                  "job={} could not be cancelled in Slurm (job {})", name, job.slurm_id);
     return;
   }
   if (!*term_sent) {
     *term_sent = true;
     *kill_at = now + job.spec.stop_grace_period + options_.stop_margin;
-    WarnIfFailed("executor", transport_->Signal(job.slurm_id, "TERM"),
+    WarnIfFailed("executor", transport_->Signal(job.slurm_id, "TERM", user),
                  "job={} could not be sent SIGTERM through Slurm (job {})", name, job.slurm_id);
   } else if (!*kill_sent && *kill_at && now >= **kill_at) {
     *kill_sent = true;
     Logger("executor")
         .warn("job={} outlived its stop grace period: SIGKILL (Slurm job {})", name, job.slurm_id);
-    WarnIfFailed("executor", transport_->Signal(job.slurm_id, "KILL"),
+    WarnIfFailed("executor", transport_->Signal(job.slurm_id, "KILL", user),
                  "job={} could not be sent SIGKILL through Slurm (job {})", name, job.slurm_id);
   }
 }
@@ -358,7 +366,8 @@ Status SlurmExecutor::Follow(Job& base_job) {
       continue;
     }
     next_look = steady_clock::now() + options_.poll_interval;
-    Result<std::optional<SlurmJobInfo>> looked = LookUp(slurm_id, submitted_at);
+    Result<std::optional<SlurmJobInfo>> looked =
+        LookUp(slurm_id, job.spec.run_as_user, submitted_at);
     if (!looked.ok()) {
       // Slurm may be restarting: the job goes on there; ask again at the next poll.
       if (!failing) {
@@ -388,7 +397,7 @@ Status SlurmExecutor::Follow(Job& base_job) {
     } else if (view.never_runs && !stopping) {
       job.refused = "ClientError: Slurm cannot run the job: " + view.message;
       Logger("executor").warn("job={} {}: cancelled", name, job.refused);
-      WarnIfFailed("executor", transport_->Cancel(slurm_id),
+      WarnIfFailed("executor", transport_->Cancel(slurm_id, job.spec.run_as_user),
                    "job={} could not be cancelled in Slurm (job {})", name, slurm_id);
       return Status::Ok();
     }
@@ -498,7 +507,7 @@ Result<bool> SlurmExecutor::RecoverLaunch(Job& base_job) {
   const std::string comment = SlurmJobComment(job.spec);
   const std::string working_directory =
       object_store_staging() ? kNodeWorkingDirectory : job.job_dir().string();
-  TY_ASSIGN_OR_RETURN(std::vector<SlurmJobInfo> jobs, transport_->ListJobs());
+  TY_ASSIGN_OR_RETURN(std::vector<SlurmJobInfo> jobs, transport_->ListJobs(job.spec.run_as_user));
   for (const SlurmJobInfo& info : jobs) {
     const bool same_script = info.command.empty() ? info.comment == comment &&
                                                         info.working_directory == working_directory

@@ -45,6 +45,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,11 @@ class SlurmExecutor : public RecordedJobsExecutor {
   // type, more than one instance), and, with srun as the container runtime, for an image that
   // is no absolute path (a bundle on the nodes).
   Status Submit(const JobSpec& spec) override;
+  // The transport's answer (SlurmTransport::CheckUser): a job is submitted, followed and
+  // stopped as its run_as_user.
+  Status CheckRunAsUser(const std::string& user) const override {
+    return transport_->CheckUser(user);
+  }
 
   // Needs detach_jobs (FailedPrecondition otherwise). Follows again every job recorded under
   // work_dir (see the header comment), called once at start, before anyone asks Describe.
@@ -127,10 +133,11 @@ class SlurmExecutor : public RecordedJobsExecutor {
   void DeliverStop(SlurmJob& job, bool started,
                    std::optional<std::chrono::steady_clock::time_point>* kill_at, bool* term_sent,
                    bool* kill_sent);
-  // The job as the newest listing shows it (nullopt: Slurm does not know it); lists again when
-  // the last listing is older than the poll interval or than `not_before`, but never sooner
-  // after the last listing ended than that listing took (at most kMaxListingPause).
-  Result<std::optional<SlurmJobInfo>> LookUp(const std::string& slurm_id,
+  // The job as the newest listing made as `user` shows it (nullopt: Slurm does not know it);
+  // lists again when that listing is older than the poll interval or than `not_before`, but
+  // never sooner after the last listing ended than that listing took (at most
+  // kMaxListingPause).
+  Result<std::optional<SlurmJobInfo>> LookUp(const std::string& slurm_id, const std::string& user,
                                              std::chrono::steady_clock::time_point not_before);
   std::string SlurmOutputTail(const Job& job, const std::string& slurm_id) const;
 
@@ -141,8 +148,13 @@ class SlurmExecutor : public RecordedJobsExecutor {
   // no longer than that for a listing.
   static constexpr std::chrono::seconds kMaxListingPause{10};
   std::mutex listing_mutex_;  // one listing at a time; the others wait and share it
-  std::chrono::steady_clock::time_point listed_at_{};  // when the listing began
-  std::vector<SlurmJobInfo> listing_;
+  struct Listing {
+    std::chrono::steady_clock::time_point listed_at{};  // when the listing began
+    std::vector<SlurmJobInfo> jobs;
+  };
+  // By the Slurm user it was made as ("": the transport's own): what one user sees of Slurm's
+  // jobs may not be what another sees (PrivateData=jobs).
+  std::map<std::string, Listing> listings_;
   std::chrono::steady_clock::time_point last_listing_ended_{};
   std::chrono::steady_clock::duration last_listing_took_{};
 };

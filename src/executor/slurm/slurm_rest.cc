@@ -139,20 +139,47 @@ Result<std::unique_ptr<SlurmRest>> SlurmRest::Create(SlurmRestOptions options) {
     return InvalidArgument(
         "slurm_rest_token_file or slurm_jwt_key_file: the REST transport needs the user's token");
   }
+  if (!options.allowed_users.empty() && !options.tokens->MintsForAnyUser()) {
+    return InvalidArgument(
+        "slurm_allowed_users: needs slurm_jwt_key_file (tokens minted for each user); a token "
+        "file holds the token of slurm_rest_user alone");
+  }
   return std::unique_ptr<SlurmRest>(new SlurmRest(std::move(options)));
 }
 
-Result<SlurmRest::Answer> SlurmRest::Call(const std::string& method, const std::string& path,
-                                          const std::string& body) {
-  Result<std::string> token = options_.tokens->Token(options_.user);
+Status SlurmRest::CheckUser(const std::string& user) const {
+  if (user.empty() || user == options_.user) return Status::Ok();
+  if (!options_.tokens->MintsForAnyUser()) {
+    return FailedPrecondition("the Slurm REST transport holds the token of '" + options_.user +
+                              "' alone (slurm_rest_token_file), not of '" + user +
+                              "': acting as other users needs slurm_jwt_key_file and "
+                              "slurm_allowed_users");
+  }
+  if (!options_.allowed_users.contains(user)) {
+    std::string allowed;
+    for (const std::string& name : options_.allowed_users) {
+      allowed += (allowed.empty() ? "" : ", ") + name;
+    }
+    return Status(StatusCode::kPermissionDenied,
+                  "Slurm user '" + user + "' is not one this server may act as (slurm_rest_user '" +
+                      options_.user +
+                      "', slurm_allowed_users: " + (allowed.empty() ? "none" : allowed) + ")");
+  }
+  return Status::Ok();
+}
+
+Result<SlurmRest::Answer> SlurmRest::Call(const std::string& given_user, const std::string& method,
+                                          const std::string& path, const std::string& body) {
+  TY_RETURN_IF_ERROR(CheckUser(given_user));
+  const std::string& user = UserOrDefault(given_user);
+  Result<std::string> token = options_.tokens->Token(user);
   if (!token.ok()) return token.status().WithContext("Slurm REST transport");
   aws::MetadataRequest request;
   request.method = method;
   request.url = options_.url + kApi + path;
   request.body = body;
-  request.headers = {{"X-SLURM-USER-NAME", options_.user},
-                     {"X-SLURM-USER-TOKEN", *token},
-                     {"Accept", "application/json"}};
+  request.headers = {
+      {"X-SLURM-USER-NAME", user}, {"X-SLURM-USER-TOKEN", *token}, {"Accept", "application/json"}};
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.connect_timeout = std::min(options_.timeout, std::chrono::milliseconds(10'000));
   request.total_timeout = options_.timeout;
@@ -177,8 +204,9 @@ Result<SlurmRest::Answer> SlurmRest::Call(const std::string& method, const std::
   return answer;
 }
 
-Status SlurmRest::Failure(const std::string& operation, const Answer& answer) const {
-  std::string message = "Slurm REST transport: " + operation + " as user '" + options_.user +
+Status SlurmRest::Failure(const std::string& operation, const std::string& user,
+                          const Answer& answer) const {
+  std::string message = "Slurm REST transport: " + operation + " as user '" + UserOrDefault(user) +
                         "' failed (HTTP " + std::to_string(answer.http_status) + "): " +
                         (answer.slurm_message.empty() ? "no message" : answer.slurm_message);
   // First: slurmctld's answer to a refused token is also one of an unreachable controller's.
@@ -199,13 +227,13 @@ Result<std::string> SlurmRest::Submit(const SlurmSubmission& submission) {
   TY_ASSIGN_OR_RETURN(json job,
                       SlurmRestJob(submission.options,
                                    SbatchEnvironment(options_.environment, submission.exported)));
-  TY_ASSIGN_OR_RETURN(Answer answer,
-                      Call("POST", "/job/submit", json{{"script", *script}, {"job", job}}.dump()));
+  TY_ASSIGN_OR_RETURN(Answer answer, Call(submission.user, "POST", "/job/submit",
+                                          json{{"script", *script}, {"job", job}}.dump()));
   const json& id = answer.document.is_object() ? answer.document.value("job_id", json()) : json();
   if (answer.http_status == 200 && id.is_number_integer()) {
     return std::to_string(id.get<int64_t>());
   }
-  Status failed = Failure("submit", answer);
+  Status failed = Failure("submit", submission.user, answer);
   if (failed.code() == StatusCode::kInternal && answer.http_status != 0) {
     // slurmctld's refusal (a partition that does not exist, more than any node has).
     return InvalidArgument("Slurm refused the job: " + answer.slurm_message);
@@ -213,32 +241,34 @@ Result<std::string> SlurmRest::Submit(const SlurmSubmission& submission) {
   return failed;
 }
 
-Result<std::vector<SlurmJobInfo>> SlurmRest::ListJobs() {
-  TY_ASSIGN_OR_RETURN(Answer answer, Call("GET", "/jobs"));
+Result<std::vector<SlurmJobInfo>> SlurmRest::ListJobs(const std::string& user) {
+  TY_ASSIGN_OR_RETURN(Answer answer, Call(user, "GET", "/jobs"));
   if (answer.http_status != 200 || !answer.document.is_object() ||
       !answer.document.contains("jobs") || !answer.document["jobs"].is_array()) {
-    return Failure("list jobs", answer);
+    return Failure("list jobs", user, answer);
   }
   return SlurmJobsOf(answer.document["jobs"]);
 }
 
-Status SlurmRest::Signal(const std::string& job_id, const std::string& signal_name) {
+Status SlurmRest::Signal(const std::string& job_id, const std::string& signal_name,
+                         const std::string& user) {
   TY_RETURN_IF_ERROR(CheckJobId(job_id));
   if (signal_name.empty() ||
       signal_name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos) {
     return InvalidArgument("'" + signal_name + "' is not a signal name (TERM, KILL, ...)");
   }
-  TY_ASSIGN_OR_RETURN(Answer answer, Call("DELETE", "/job/" + job_id + "?signal=" + signal_name));
+  TY_ASSIGN_OR_RETURN(Answer answer,
+                      Call(user, "DELETE", "/job/" + job_id + "?signal=" + signal_name));
   // slurmrestd answers an ended job's signal as a success (ESLURM_ALREADY_DONE).
   if (answer.http_status == 200) return Status::Ok();
-  return Failure("signal " + signal_name + " to job " + job_id, answer);
+  return Failure("signal " + signal_name + " to job " + job_id, user, answer);
 }
 
-Status SlurmRest::Cancel(const std::string& job_id) {
+Status SlurmRest::Cancel(const std::string& job_id, const std::string& user) {
   TY_RETURN_IF_ERROR(CheckJobId(job_id));
-  TY_ASSIGN_OR_RETURN(Answer answer, Call("DELETE", "/job/" + job_id));
+  TY_ASSIGN_OR_RETURN(Answer answer, Call(user, "DELETE", "/job/" + job_id));
   if (answer.http_status == 200) return Status::Ok();
-  return Failure("cancel job " + job_id, answer);
+  return Failure("cancel job " + job_id, user, answer);
 }
 
 }  // namespace trainyard::executor

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "executor/slurm/slurm_token.h"
@@ -26,9 +27,13 @@
 namespace trainyard::executor {
 
 struct SlurmRestOptions {
-  std::string url;   // slurmrestd's base URL: "http://slurm-login:6820"
-  std::string user;  // the Slurm user every job is submitted as, and every call made as
-  std::shared_ptr<SlurmTokenSource> tokens;  // that user's tokens
+  std::string url;  // slurmrestd's base URL: "http://slurm-login:6820"
+  // The Slurm user a job is submitted as, and a call made as, when none is named.
+  std::string user;
+  // The other Slurm users the transport may act as (a sweep's own user), as the operator
+  // allows: slurm_allowed_users. Needs tokens that mint for any user (the cluster's key).
+  std::set<std::string> allowed_users;
+  std::shared_ptr<SlurmTokenSource> tokens;  // the users' tokens
   // The environment a job's batch script starts with, as sbatch's --export=ALL gives it: of
   // this (the server's), only what SbatchEnvironment keeps; then the exported variables.
   std::map<std::string, std::string> environment;
@@ -37,15 +42,20 @@ struct SlurmRestOptions {
 
 class SlurmRest : public SlurmTransport {
  public:
-  // InvalidArgument naming the setting: a URL that is not http(s), no user, no token source.
+  // InvalidArgument naming the setting: a URL that is not http(s), no user, no token source,
+  // allowed users with a token file (one user's token).
   static Result<std::unique_ptr<SlurmRest>> Create(SlurmRestOptions options);
 
   std::string name() const override { return "rest"; }
+  // Fine: options.user, and the allowed users. FailedPrecondition for another user with a token
+  // file; PermissionDenied for one the operator did not allow.
+  Status CheckUser(const std::string& user) const override;
   // Also Unauthenticated, with slurmrestd's or slurmctld's answer, when the token is refused.
   Result<std::string> Submit(const SlurmSubmission& submission) override;
-  Result<std::vector<SlurmJobInfo>> ListJobs() override;
-  Status Signal(const std::string& job_id, const std::string& signal_name) override;
-  Status Cancel(const std::string& job_id) override;
+  Result<std::vector<SlurmJobInfo>> ListJobs(const std::string& user) override;
+  Status Signal(const std::string& job_id, const std::string& signal_name,
+                const std::string& user) override;
+  Status Cancel(const std::string& job_id, const std::string& user) override;
 
  private:
   explicit SlurmRest(SlurmRestOptions options) : options_(std::move(options)) {}
@@ -54,11 +64,15 @@ class SlurmRest : public SlurmTransport {
     nlohmann::json document;    // null when the body was not JSON
     std::string slurm_message;  // Slurm's errors in one line, or the body's text
   };
-  // One call; a transport failure is Unavailable, an answer of any status is an Answer.
-  Result<Answer> Call(const std::string& method, const std::string& path,
+  // One call as Slurm user `user` (options.user when empty, checked by CheckUser); a
+  // transport failure is Unavailable, an answer of any status is an Answer.
+  Result<Answer> Call(const std::string& user, const std::string& method, const std::string& path,
                       const std::string& body = "");
-  // The Status of a failed call of `operation` ("submit", "list jobs", "signal job 12").
-  Status Failure(const std::string& operation, const Answer& answer) const;
+  // The Status of a failed call of `operation` ("submit", "list jobs", "signal job 12") as `user`.
+  Status Failure(const std::string& operation, const std::string& user, const Answer& answer) const;
+  const std::string& UserOrDefault(const std::string& user) const {
+    return user.empty() ? options_.user : user;
+  }
 
   SlurmRestOptions options_;
 };

@@ -121,14 +121,14 @@ TEST_F(SlurmRestTest, ListsSignalsAndCancels) {
     return Answer(200, R"({"meta": {}, "errors": []})");
   });
   auto rest = Transport(server.url("/"));
-  auto jobs = rest->ListJobs();
+  auto jobs = rest->ListJobs("");
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].id, "12");
   EXPECT_EQ((*jobs)[0].state, "RUNNING");
   EXPECT_EQ((*jobs)[0].working_directory, "/jobs/digits-1");
-  EXPECT_TRUE(rest->Signal("12", "TERM").ok());
-  EXPECT_TRUE(rest->Cancel("12").ok());
+  EXPECT_TRUE(rest->Signal("12", "TERM", "").ok());
+  EXPECT_TRUE(rest->Cancel("12", "").ok());
   auto requests = server.requests();
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[0].target, "/slurm/v0.0.38/jobs");
@@ -137,8 +137,8 @@ TEST_F(SlurmRestTest, ListsSignalsAndCancels) {
   EXPECT_EQ(requests[2].method, "DELETE");
   EXPECT_EQ(requests[2].target, "/slurm/v0.0.38/job/12");
   // Nothing but a job id goes into the path.
-  EXPECT_EQ(rest->Cancel("12/../../x").code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(rest->Signal("12", "TERM&x=1").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rest->Cancel("12/../../x", "").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(rest->Signal("12", "TERM&x=1", "").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(server.requests().size(), 3u);
 }
 
@@ -152,7 +152,7 @@ TEST_F(SlurmRestTest, ARefusedTokenSaysSoWithSlurmsAnswerAndNoToken) {
     return Answer(500, kRefusedToken);
   });
   auto rest = Transport(server.url(""));
-  auto listed = rest->ListJobs();
+  auto listed = rest->ListJobs("");
   ASSERT_FALSE(listed.ok());
   EXPECT_EQ(listed.status().code(), StatusCode::kUnauthenticated);
   auto submitted =
@@ -174,7 +174,7 @@ TEST_F(SlurmRestTest, ARefusedTokenSaysSoWithSlurmsAnswerAndNoToken) {
   HttpTestServer plain([](const RecordedRequest&) {
     return HttpTestResponse{.status = 401, .body = "Authentication failure"};
   });
-  auto refused = Transport(plain.url(""))->ListJobs();
+  auto refused = Transport(plain.url(""))->ListJobs("");
   EXPECT_EQ(refused.status().code(), StatusCode::kUnauthenticated);
   EXPECT_NE(refused.status().message().find("Authentication failure"), std::string::npos);
 }
@@ -193,7 +193,7 @@ TEST_F(SlurmRestTest, SlurmsRefusalOfAJobIsInvalidArgumentWithItsReason) {
 
 TEST_F(SlurmRestTest, UnreachableSlurmIsUnavailable) {
   auto rest = Transport("http://127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()));
-  auto jobs = rest->ListJobs();
+  auto jobs = rest->ListJobs("");
   ASSERT_FALSE(jobs.ok());
   EXPECT_EQ(jobs.status().code(), StatusCode::kUnavailable);
   EXPECT_NE(jobs.status().message().find("slurmrestd cannot be reached"), std::string::npos);
@@ -202,7 +202,70 @@ TEST_F(SlurmRestTest, UnreachableSlurmIsUnavailable) {
     return Answer(500, R"json({"errors": [{"error_code": 1007,
         "error": "Unable to contact slurm controller (connect failure)"}]})json");
   });
-  EXPECT_EQ(Transport(server.url(""))->ListJobs().status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(Transport(server.url(""))->ListJobs("").status().code(), StatusCode::kUnavailable);
+}
+
+// A sweep's own Slurm user: each call names it and carries a token minted for it from the
+// cluster's key; a user the operator did not allow, and any other user with a token file (one
+// user's token), are refused before anything reaches slurmrestd.
+TEST_F(SlurmRestTest, ActsAsEachAllowedUserWithATokenMintedForIt) {
+  HttpTestServer server([](const RecordedRequest& request) {
+    if (request.method == "GET") return Answer(200, kListing);
+    if (request.method == "POST") return Answer(200, R"({"errors": [], "job_id": 7})");
+    return Answer(200, R"({"meta": {}, "errors": []})");
+  });
+  const std::string key = "0123456789abcdef0123456789abcdef";
+  auto tokens = SlurmTokenSource::Create({.jwt_key_file = Write("jwt.key", key)});
+  ASSERT_TRUE(tokens.ok());
+  auto rest = SlurmRest::Create(
+      {.url = server.url(""), .user = "ml", .allowed_users = {"alice", "bob"}, .tokens = *tokens});
+  ASSERT_TRUE(rest.ok()) << rest.status().ToString();
+  EXPECT_TRUE((*rest)->CheckUser("").ok());
+  EXPECT_TRUE((*rest)->CheckUser("ml").ok());
+  EXPECT_TRUE((*rest)->CheckUser("alice").ok());
+  auto id = (*rest)->Submit(
+      {.script = Write("s.sh", "#!/bin/sh\n"), .options = {"--job-name=a"}, .user = "alice"});
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_TRUE((*rest)->ListJobs("bob").ok());
+  ASSERT_TRUE((*rest)->Cancel("7", "alice").ok());
+  ASSERT_TRUE((*rest)->ListJobs("").ok());
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 4u);
+  const std::vector<std::string> users = {"alice", "bob", "alice", "ml"};
+  for (size_t i = 0; i < users.size(); ++i) {
+    const std::string& token = requests[i].headers.at("x-slurm-user-token");
+    EXPECT_EQ(requests[i].headers.at("x-slurm-user-name"), users[i]) << i;
+    // The source's token of that user (minted once, then kept until half its life is gone).
+    auto minted = (*tokens)->Token(users[i]);
+    ASSERT_TRUE(minted.ok());
+    EXPECT_EQ(token, *minted) << i;
+  }
+
+  Status refused = (*rest)->CheckUser("mallory");
+  EXPECT_EQ(refused.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(refused.message().find("'mallory'"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("slurm_allowed_users: alice, bob"), std::string::npos)
+      << refused.message();
+  EXPECT_EQ((*rest)->ListJobs("mallory").status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      (*rest)->Submit({.script = Write("s.sh", "#!/bin/sh\n"), .user = "mallory"}).status().code(),
+      StatusCode::kPermissionDenied);
+  EXPECT_EQ(server.requests().size(), 4u);
+
+  // A token file is one user's token: no other user, and no allowed users beside it.
+  auto fixed = Transport(server.url(""));
+  Status other = fixed->CheckUser("alice");
+  EXPECT_EQ(other.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(other.message().find("slurm_rest_token_file"), std::string::npos) << other.message();
+  EXPECT_EQ(fixed->Cancel("7", "alice").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(server.requests().size(), 4u);
+  auto file_tokens = SlurmTokenSource::Create(
+      {.token_file = Write("token", std::string("SLURM_JWT=") + kToken), .token_user = "ml"});
+  ASSERT_TRUE(file_tokens.ok());
+  auto mixed = SlurmRest::Create(
+      {.url = server.url(""), .user = "ml", .allowed_users = {"alice"}, .tokens = *file_tokens});
+  EXPECT_EQ(mixed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(mixed.status().message().find("slurm_allowed_users"), std::string::npos);
 }
 
 TEST(SlurmRestCreateTest, ChecksItsSettings) {

@@ -51,6 +51,8 @@ class SlurmTokenSource {
   // The token for Slurm user `user`. PermissionDenied for another user than the token file's;
   // FailedPrecondition naming the file when it cannot be read or is empty.
   Result<std::string> Token(const std::string& user);
+  // Whether Token mints for any user (the cluster's key), rather than reading one user's file.
+  bool MintsForAnyUser() const { return !options_.jwt_key_file.empty(); }
 
  private:
   explicit SlurmTokenSource(SlurmTokenOptions options) : options_(std::move(options)) {}

@@ -44,6 +44,8 @@ struct SlurmSubmission {
   // Variables handed to the job through sbatch's environment, with their values: the job's
   // secrets, which are never written into the script.
   std::map<std::string, std::string> exported;
+  // The Slurm user the job is submitted as; empty: the transport's own (CheckUser).
+  std::string user;
 };
 
 class SlurmTransport {
@@ -51,18 +53,25 @@ class SlurmTransport {
   virtual ~SlurmTransport() = default;
   // Names the transport in messages ("commands", "rest").
   virtual std::string name() const = 0;
-  // Submits the batch job; its Slurm job id. InvalidArgument with Slurm's own message when
-  // Slurm refuses the job (a partition that does not exist, more than any node has);
+  // Whether the transport may act as Slurm user `user` (empty: its own, always fine).
+  // FailedPrecondition when it has one identity only (Slurm's commands run as the server's Unix
+  // user; a token file is one user's), PermissionDenied for a user the operator did not allow;
+  // the message says which setting decides.
+  virtual Status CheckUser(const std::string& user) const = 0;
+  // Every call below acts as `user` (empty: the transport's own), after CheckUser.
+  // Submits the batch job, as submission.user; its Slurm job id. InvalidArgument with Slurm's own
+  // message when Slurm refuses the job (a partition that does not exist, more than any node has);
   // Unavailable when Slurm cannot be reached.
   virtual Result<std::string> Submit(const SlurmSubmission& submission) = 0;
   // Every job slurmctld still knows: pending, running, and those that ended less than
   // MinJobAge ago. Unavailable when Slurm cannot be reached.
-  virtual Result<std::vector<SlurmJobInfo>> ListJobs() = 0;
+  virtual Result<std::vector<SlurmJobInfo>> ListJobs(const std::string& user) = 0;
   // Sends `signal_name` ("TERM", "KILL") to the job's batch script and all its steps. Stopping
   // a job that has ended is not an error.
-  virtual Status Signal(const std::string& job_id, const std::string& signal_name) = 0;
+  virtual Status Signal(const std::string& job_id, const std::string& signal_name,
+                        const std::string& user) = 0;
   // Cancels the job (a pending one never starts).
-  virtual Status Cancel(const std::string& job_id) = 0;
+  virtual Status Cancel(const std::string& job_id, const std::string& user) = 0;
 };
 
 using SlurmTransportPtr = std::unique_ptr<SlurmTransport>;
