@@ -346,6 +346,9 @@ Result<CreatedSweep> Scheduler::CreateSweep(const SweepRequest& given) {
                       "'" + request.executor + "' is not configured here (known: " + known + ")");
   }
   TY_RETURN_IF_ERROR(CheckTrainer(request, *executor->second));
+  if (Status user = executor->second->CheckRunAsUser(request.slurm_user); !user.ok()) {
+    return FieldError("slurm.user", user.message());
+  }
   if (Status image = executor->second->CheckTrainerImage(request.image); !image.ok()) {
     return image.code() == StatusCode::kFailedPrecondition
                ? FieldError("trainer.image", image.message())
@@ -921,6 +924,7 @@ Result<metadata::ClaimResult::Outcome> Scheduler::Submit(JobRecord job, const Sw
 
   executor::JobSpec spec;
   spec.sweep_id = job.sweep_id;
+  spec.run_as_user = request.slurm_user;
   contract::JobDefinition& definition = spec.definition;
   definition.job_name = job.executor_job_name;
   definition.hyperparameters = job.hyperparameters;

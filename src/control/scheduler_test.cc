@@ -89,6 +89,11 @@ class FakeExecutor : public executor::Executor {
     std::lock_guard lock(mutex_);
     ASSERT_TRUE(jobs_.at(name).tracker.SetStatusMessage(message, TestNow()).ok());
   }
+  // The one user it may run jobs as beside its own.
+  Status CheckRunAsUser(const std::string& user) const override {
+    if (user.empty() || user == "alice") return Status::Ok();
+    return Status(StatusCode::kPermissionDenied, "user '" + user + "' is not allowed here");
+  }
   Status CheckTrainerImage(const std::string& image) override {
     if (image == "refused/image:1")
       return FailedPrecondition("training image " + image + " is not here");
@@ -738,6 +743,27 @@ TEST_F(SchedulerTest, AnImageItsExecutorCannotRunIsRefusedAtCreation) {
             "field 'trainer.image': training image refused/image:1 is not here");
   body["trainer"]["image"] = "accepted/image:1";
   EXPECT_TRUE(scheduler->CreateSweep(*ParseSweepRequest(body)).ok());
+}
+
+TEST_F(SchedulerTest, ASweepsSlurmUserIsCheckedAtCreationAndGivenToEachJob) {
+  FakeExecutor executor("slurm");
+  auto scheduler = MakeScheduler(executor);
+  SweepRequest request = With(Request(), "slurm");
+  request.slurm_user = "mallory";
+  auto refused = scheduler->CreateSweep(request);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "field 'slurm.user': user 'mallory' is not allowed here");
+
+  request.slurm_user = "alice";
+  auto created = scheduler->CreateSweep(request);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  scheduler->RunOnce();
+  ASSERT_GT(executor.submitted(), 0u);
+  for (const metadata::JobRecord& job : Jobs(created->sweep.id)) {
+    if (job.queued) continue;
+    EXPECT_EQ(executor.SpecOf(job.executor_job_name).run_as_user, "alice") << job.name;
+  }
 }
 
 TEST_F(SchedulerTest, IdempotencyKeyReturnsTheFirstSweep) {

@@ -20,7 +20,7 @@ const std::set<std::string>& KnownFields() {
       "name", "trainer", "executor", "channels", "hyperparameters", "grid", "combinations",
       "max_parallel", "max_runtime_seconds", "environment", "resources", "metric_definitions",
       "objective", "idempotency_key", "requeue_on_restart", "job_name", "literal_hyperparameters",
-      "strategy", "ranges", "max_jobs", "random_seed", "hyperband", "early_stopping",
+      "strategy", "ranges", "max_jobs", "random_seed", "hyperband", "early_stopping", "slurm",
       // Stored requests only (SweepRequestOrigin::kStored).
       "output_root", "files_root", "client_request", "prior_trials"};
   return fields;
@@ -54,6 +54,22 @@ Result<int64_t> IntegerIn(const json& value, const std::string& field, int64_t m
                                  std::to_string(max) + ", not " + std::to_string(number));
   }
   return number;
+}
+
+// "slurm": {"user": NAME}: a user name as Slurm and the nodes' accounts take it.
+Status ParseSlurm(const json& slurm, SweepRequest& request) {
+  TY_RETURN_IF_ERROR(CheckObject(slurm, "slurm"));
+  for (const auto& [key, value] : slurm.items()) {
+    if (key != "user") return FieldError("slurm." + key, "unknown field (known: user)");
+    TY_ASSIGN_OR_RETURN(request.slurm_user, NonEmptyString(value, "slurm.user", 64));
+    static const std::regex kUserName("[A-Za-z0-9_][A-Za-z0-9._-]*");
+    if (!std::regex_match(request.slurm_user, kUserName)) {
+      return FieldError("slurm.user", "'" + request.slurm_user +
+                                          "' is not a user name (letters, digits, '.', '_', "
+                                          "'-'; not starting with '.' or '-')");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::map<std::string, std::string>> StringMap(const json& value, const std::string& field) {
@@ -320,6 +336,7 @@ Result<SweepRequest> ParseSweepRequest(const json& body, SweepRequestOrigin orig
     }
   }
   if (body.contains("resources")) TY_RETURN_IF_ERROR(ParseResources(body["resources"], request));
+  if (body.contains("slurm")) TY_RETURN_IF_ERROR(ParseSlurm(body["slurm"], request));
   if (body.contains("metric_definitions")) {
     TY_RETURN_IF_ERROR(ParseMetricDefinitions(body["metric_definitions"], request));
   }
@@ -413,6 +430,7 @@ json ToJson(const SweepRequest& request) {
   if (request.resources.volume_size_gb > 0) {
     body["resources"]["volume_size_gb"] = request.resources.volume_size_gb;
   }
+  if (!request.slurm_user.empty()) body["slurm"] = {{"user", request.slurm_user}};
   json definitions = json::array();
   for (const auto& definition : request.metric_definitions) {
     definitions.push_back({{"name", definition.name}, {"regex", definition.regex}});

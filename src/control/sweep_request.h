@@ -64,6 +64,10 @@ struct SweepRequest {
   int64_t max_runtime_seconds = 86400;
   std::map<std::string, std::string> environment;
   contract::ResourceSettings resources;
+  // The Slurm user the sweep's jobs run as on the slurm executor (its REST transport, among the
+  // users the server may act as: docs/slurm.md, "Identity"); empty: the server's own.
+  // JSON: "slurm": {"user": "alice"}.
+  std::string slurm_user;
   std::vector<contract::MetricDefinition> metric_definitions;
   std::optional<core::Objective> objective;  // goal absent: core::DefaultObjectiveGoal
   std::optional<std::string> idempotency_key;

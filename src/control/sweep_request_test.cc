@@ -120,6 +120,28 @@ TEST(SweepRequestTest, ErrorsNameTheField) {
   EXPECT_EQ(FieldOf(body), "objective.goal");
 }
 
+TEST(SweepRequestTest, ASweepsSlurmUserIsKeptAndChecked) {
+  json body = ValidBody();
+  body["slurm"] = {{"user", "alice.b_2"}};
+  auto request = ParseSweepRequest(body);
+  ASSERT_TRUE(request.ok()) << request.status().ToString();
+  EXPECT_EQ(request->slurm_user, "alice.b_2");
+  auto again = ParseSweepRequest(ToJson(*request));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->slurm_user, "alice.b_2");
+  EXPECT_FALSE(ToJson(*ParseSweepRequest(ValidBody())).contains("slurm"));
+
+  for (const json& user : {json(""), json(7), json("-rf"), json("a b"), json("x\r\nX-Evil: 1"),
+                           json(std::string(65, 'a'))}) {
+    body["slurm"] = {{"user", user}};
+    EXPECT_EQ(FieldOf(body), "slurm.user") << user.dump();
+  }
+  body["slurm"] = {{"uid", "alice"}};
+  EXPECT_EQ(FieldOf(body), "slurm.uid");
+  body["slurm"] = "alice";
+  EXPECT_EQ(FieldOf(body), "slurm");
+}
+
 TEST(SweepRequestTest, TheOneTrainyardVariableAJobMaySetIsKeepArchives) {
   json body = ValidBody();
   body["environment"] = {{"TRAINYARD_KEEP_ARCHIVES", "pretrained"}};
