@@ -96,6 +96,9 @@ void AddSweepCommands(CLI::App& cli, ClientCommands& state) {
       create->add_option("--command", flags.command, "The trainer command: 'CMD ARGS' (local)");
   create->add_option("--image", flags.image, "The trainer image (container executor)")
       ->excludes(command);
+  create->add_option("--slurm-user", flags.slurm_user,
+                     "The Slurm user the sweep's jobs run as (slurm executor over slurmrestd; one "
+                     "the server allows: docs/slurm.md, \"Identity\")");
   create->add_option("--channel", flags.channels,
                      "A channel: NAME=DATASET_ID (repeatable; channels are optional: code that "
                      "makes or downloads its own data needs none)");

@@ -33,6 +33,7 @@ struct ClientDatasetFlags {
 struct ClientSweepFlags {
   std::string file;  // --file sweep.json: the body, which the other flags override
   std::string name, executor, command, image, objective, idempotency_key;
+  std::string slurm_user;  // --slurm-user: the sweep's own Slurm user (slurm executor)
   std::string train, eval, pretrained, config;
   std::vector<std::string> channels, hyperparameters, params, environment;
   int64_t max_parallel = 0;

@@ -172,6 +172,10 @@ Result<nlohmann::json> BuildSweepBody(const ClientSweepFlags& flags) {
     if (flags.eta > 0) (*hyperband)["eta"] = flags.eta;
   }
   if (flags.max_runtime_seconds > 0) body["max_runtime_seconds"] = flags.max_runtime_seconds;
+  if (!flags.slurm_user.empty()) {
+    TY_ASSIGN_OR_RETURN(nlohmann::json * slurm, ObjectField(body, "slurm"));
+    (*slurm)["user"] = flags.slurm_user;
+  }
   if (!flags.objective.empty()) {
     TY_ASSIGN_OR_RETURN(core::Objective objective, core::ParseObjective(flags.objective));
     body["objective"] = {{"metric", objective.metric},

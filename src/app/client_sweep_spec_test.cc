@@ -69,6 +69,17 @@ TEST(BuildSweepBodyTest, FlagsMakeTheDocumentedBody) {
     "objective": {"metric": "eval_accuracy", "goal": "max"}, "idempotency_key": "k1"})"));
 }
 
+TEST(BuildSweepBodyTest, SlurmUserGoesUnderSlurm) {
+  ClientSweepFlags flags;
+  flags.name = "digits";
+  flags.executor = "slurm";
+  flags.command = "train";
+  flags.slurm_user = "alice";
+  auto body = BuildSweepBody(flags);
+  ASSERT_TRUE(body.ok()) << body.status().ToString();
+  EXPECT_EQ((*body)["slurm"], json::parse(R"({"user": "alice"})"));
+}
+
 TEST(BuildSweepBodyTest, FlagsOverrideTheFileFieldByField) {
   std::filesystem::path file = std::filesystem::temp_directory_path() / "sweep-spec-test.json";
   std::ofstream(file) << R"({"name": "from-file", "executor": "container",

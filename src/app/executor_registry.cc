@@ -52,16 +52,20 @@ Result<executor::SlurmTransportPtr> OpenSlurmTransport(const SlurmSetup& setup) 
     executor::SlurmRestOptions rest = setup.rest;
     rest.tokens = std::move(tokens);
     TY_ASSIGN_OR_RETURN(auto transport, executor::SlurmRest::Create(std::move(rest)));
-    Logger("app").info("executor=slurm transport=rest url={} user={} token={}", setup.rest.url,
-                       setup.rest.user,
+    std::string allowed;
+    for (const std::string& user : setup.rest.allowed_users) {
+      allowed += (allowed.empty() ? "" : ",") + user;
+    }
+    Logger("app").info("executor=slurm transport=rest url={} user={} allowed_users={} token={}",
+                       setup.rest.url, setup.rest.user, allowed.empty() ? "(none)" : allowed,
                        setup.tokens.jwt_key_file.empty() ? "file" : "minted from the JWT key");
     return executor::SlurmTransportPtr(std::move(transport));
   }
   if (!setup.rest.url.empty() || !setup.tokens.token_file.empty() ||
-      !setup.tokens.jwt_key_file.empty()) {
+      !setup.tokens.jwt_key_file.empty() || !setup.rest.allowed_users.empty()) {
     return InvalidArgument(
-        "slurm_rest_url, slurm_rest_token_file, slurm_jwt_key_file: only with slurm_transport "
-        "rest");
+        "slurm_rest_url, slurm_rest_token_file, slurm_jwt_key_file, slurm_allowed_users: only "
+        "with slurm_transport rest");
   }
   TY_ASSIGN_OR_RETURN(auto commands, executor::SlurmCommands::Create(setup.commands));
   return executor::SlurmTransportPtr(std::move(commands));

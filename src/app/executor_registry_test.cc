@@ -125,6 +125,14 @@ TEST(ExecutorRegistryTest, OpensSlurmOverSlurmrestdWithoutItsCommands) {
   auto opened = OpenExecutor("slurm", settings);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   EXPECT_EQ((*opened)->name(), "slurm");
+  // A sweep's own user: only one the operator allows.
+  EXPECT_TRUE((*opened)->CheckRunAsUser("trainyard").ok());
+  EXPECT_EQ((*opened)->CheckRunAsUser("alice").code(), StatusCode::kPermissionDenied);
+  settings.slurm->rest.allowed_users = {"alice"};
+  auto allowing = OpenExecutor("slurm", settings);
+  ASSERT_TRUE(allowing.ok()) << allowing.status().ToString();
+  EXPECT_TRUE((*allowing)->CheckRunAsUser("alice").ok());
+  settings.slurm->rest.allowed_users.clear();
 
   settings.slurm->tokens.token_file = temp.path() / "token";  // and the key: one or the other
   Status both = OpenExecutor("slurm", settings).status();

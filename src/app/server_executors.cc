@@ -23,6 +23,25 @@ fs::path WrapperBesideSelf() {
 
 }  // namespace
 
+void SetSlurmTransport(const SlurmSettings& settings, const EnvironmentMap& environment,
+                       SlurmSetup& setup) {
+  // Slurm's commands run with this environment (SLURM_CONF, PATH, munge's socket); the jobs get
+  // only the job environment and the variables exported by name.
+  setup.commands.environment = environment;
+  setup.commands.bin_dir = settings.bin_dir;
+  // Or slurmrestd, as slurm_rest_user or an allowed user, with their tokens (docs/slurm.md,
+  // "Transports").
+  setup.transport = settings.transport;
+  setup.rest.url = settings.rest_url;
+  setup.rest.user = settings.rest_user;
+  setup.rest.allowed_users = {settings.allowed_users.begin(), settings.allowed_users.end()};
+  setup.rest.environment = environment;
+  setup.tokens.token_file = settings.rest_token_file;
+  setup.tokens.token_user = settings.rest_user;
+  setup.tokens.jwt_key_file = settings.jwt_key_file;
+  setup.tokens.lifespan = std::chrono::seconds(settings.jwt_lifespan_seconds);
+}
+
 Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
                                                 const EnvironmentMap& environment,
                                                 StepHook on_step) {
@@ -111,19 +130,7 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
     // On a shared (PostgreSQL) metadata store, other servers may share the work dir and follow
     // some of its jobs: each scheduler adopts its own (docs/scale-out.md).
     slurm.adopt_at_start = !IsSharedMetadataUrl(options.metadata);
-    // Slurm's commands run with the server's environment (SLURM_CONF, PATH, munge's socket);
-    // the jobs get only the job environment above and the variables exported by name.
-    slurm.commands.environment = environment;
-    slurm.commands.bin_dir = options.slurm.bin_dir;
-    // Or slurmrestd, as one Slurm user with that user's tokens (docs/slurm.md, "Transports").
-    slurm.transport = options.slurm.transport;
-    slurm.rest.url = options.slurm.rest_url;
-    slurm.rest.user = options.slurm.rest_user;
-    slurm.rest.environment = environment;
-    slurm.tokens.token_file = options.slurm.rest_token_file;
-    slurm.tokens.token_user = options.slurm.rest_user;
-    slurm.tokens.jwt_key_file = options.slurm.jwt_key_file;
-    slurm.tokens.lifespan = std::chrono::seconds(options.slurm.jwt_lifespan_seconds);
+    SetSlurmTransport(options.slurm, environment, slurm);
     settings.slurm = std::move(slurm);
   }
   // SageMaker's jobs live in AWS: the scheduler's recovery finds them there again, and their

@@ -19,6 +19,13 @@ namespace trainyard::app {
 // (common/environment.h: the allowlist plus options.job_env_passthrough), never the server's
 // credentials. `on_step` reaches the local executor (tests/fault_injection_test.cc). NotFound when
 // trainyard-wrap is not where options.wrapper_path (or the default, beside this binary) says.
+// How `setup` reaches Slurm, as `settings` say: its commands, run with `environment` (the
+// server's or the user's own: SLURM_CONF, PATH, munge's socket), or slurmrestd, as
+// slurm_rest_user or one of slurm_allowed_users, with their tokens. `trainyard server` and
+// `trainyard run` alike.
+void SetSlurmTransport(const SlurmSettings& settings, const EnvironmentMap& environment,
+                       SlurmSetup& setup);
+
 Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
                                                 const EnvironmentMap& environment,
                                                 StepHook on_step);

@@ -113,8 +113,10 @@ Status SetWebhook(WebhookSettings& settings, const std::string& key, const std::
   return Status::Ok();
 }
 
-Status SetSlurm(SlurmSettings& settings, const std::string& key, const std::string& value,
-                const std::string& where) {
+}  // namespace
+
+Status SetSlurmSetting(SlurmSettings& settings, const std::string& key, const std::string& value,
+                       const std::string& where) {
   if (key == "slurm") return ParseBool(value, where, settings.enabled);
   // Any slurm_* setting turns the executor on.
   settings.enabled = true;
@@ -170,6 +172,14 @@ Status SetSlurm(SlurmSettings& settings, const std::string& key, const std::stri
   } else if (key == "slurm_rest_user") {
     if (value.empty()) return InvalidArgument(where + ": must not be empty");
     settings.rest_user = value;
+  } else if (key == "slurm_allowed_users") {
+    std::istringstream names(value);
+    for (std::string name; std::getline(names, name, ',');) {
+      if (name.empty() || name.find_first_of(" \t\r\n") != std::string::npos) {
+        return InvalidArgument(where + ": '" + value + "' is not a comma-separated list of users");
+      }
+      settings.allowed_users.push_back(name);
+    }
   } else if (key == "slurm_rest_token_file") {
     if (value.empty()) return InvalidArgument(where + ": must not be empty");
     settings.rest_token_file = value;
@@ -191,13 +201,15 @@ Status SetSlurm(SlurmSettings& settings, const std::string& key, const std::stri
   return Status::Ok();
 }
 
+namespace {
+
 struct Setters {
   ServerOptions& options;
   Status Set(const std::string& key, const std::string& value, const std::string& where) {
     if (key.starts_with("sagemaker_")) {
       return SetSageMaker(options.sagemaker, key, value, where);
     } else if (key == "slurm" || key.starts_with("slurm_")) {
-      return SetSlurm(options.slurm, key, value, where);
+      return SetSlurmSetting(options.slurm, key, value, where);
     } else if (key.starts_with("http_")) {
       return SetHttp(options.http, key, value, where);
     } else if (key.starts_with("webhook_")) {
@@ -371,7 +383,12 @@ const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys() {
        "how Slurm is reached: commands (sbatch, squeue, scancel; default) or rest (slurmrestd "
        "with a JWT: needs slurm_rest_url, slurm_rest_user and a token file or the JWT key)"},
       {"slurm_rest_url", "slurmrestd's URL, e.g. http://slurm-login:6820 (slurm_transport rest)"},
-      {"slurm_rest_user", "the Slurm user every job is submitted as (slurm_transport rest)"},
+      {"slurm_rest_user",
+       "the Slurm user a job is submitted as unless its sweep names its own (slurm_transport "
+       "rest)"},
+      {"slurm_allowed_users",
+       "the other Slurm users a sweep may name as its own (slurm.user), comma-separated; needs "
+       "slurm_jwt_key_file (slurm_transport rest)"},
       {"slurm_rest_token_file",
        "a file holding that user's JWT (scontrol token; SLURM_JWT=... as printed), read again "
        "whenever it changes; never logged"},
@@ -516,10 +533,10 @@ Result<ServerOptions> LoadServerOptions(const ServerFlags& flags,
     for (const auto& [key, value] : config.items()) {
       std::string where = "--config '" + flags.config_file + "': " + key;
       std::string text_value = value.is_string() ? value.get<std::string>() : value.dump();
-      if (key == "job_env_passthrough" && value.is_array()) {
+      if ((key == "job_env_passthrough" || key == "slurm_allowed_users") && value.is_array()) {
         text_value.clear();
         for (const json& name : value) {
-          if (!name.is_string()) return InvalidArgument(where + ": must list variable names");
+          if (!name.is_string()) return InvalidArgument(where + ": must list names");
           text_value += (text_value.empty() ? "" : ",") + name.get<std::string>();
         }
       }

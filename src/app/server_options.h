@@ -62,8 +62,11 @@ struct SlurmSettings {
   // How Slurm is reached: "commands" (sbatch, squeue, scancel) or "rest" (slurmrestd with a JWT:
   // rest_url, rest_user, and rest_token_file or jwt_key_file; docs/slurm.md).
   std::string transport = "commands";
-  std::string rest_url;                   // slurmrestd's base URL
-  std::string rest_user;                  // the Slurm user jobs are submitted as
+  std::string rest_url;   // slurmrestd's base URL
+  std::string rest_user;  // the Slurm user jobs are submitted as
+  // The other Slurm users a sweep may name as its own (slurm.user), minted tokens for from
+  // jwt_key_file; comma-separated, a list in the config file.
+  std::vector<std::string> allowed_users;
   std::filesystem::path rest_token_file;  // that user's token, read again when it changes
   std::filesystem::path jwt_key_file;     // or the cluster's key, to mint short-lived tokens
   int jwt_lifespan_seconds = 600;         // of each minted token
@@ -191,6 +194,11 @@ const std::vector<std::pair<std::string, std::string>>& HttpSettingKeys();
 const std::vector<std::pair<std::string, std::string>>& WebhookSettingKeys();
 // A setting key's flag: "sagemaker_role_arn" -> "--sagemaker-role-arn".
 std::string FlagOfSetting(const std::string& key);
+// Sets the slurm or slurm_* setting `key` of `settings` from its text (any slurm_* key turns the
+// executor on); InvalidArgument naming `where` (the flag, variable or config key) otherwise.
+// `trainyard server` and `trainyard run` read their --slurm-* flags with it.
+Status SetSlurmSetting(SlurmSettings& settings, const std::string& key, const std::string& value,
+                       const std::string& where);
 
 // InvalidArgument naming the flag, variable or config key and what is wrong with it (unknown
 // config keys included). Reads TRAINYARD_DATA_DIR, TRAINYARD_LISTEN, TRAINYARD_OBJECTS,
