@@ -84,15 +84,9 @@ starts those that never started, keeps those that ended, and runs no job's code 
   run->add_option("--executor", flags.executor,
                   "local (default) or slurm: each job a Slurm batch job; OUT must be on a "
                   "filesystem the compute nodes share (docs/slurm.md)");
-  run->add_option("--slurm-partition", options.slurm.partition,
-                  "Slurm partition of every job (default: the cluster's)");
-  run->add_option("--slurm-account", options.slurm.account, "Slurm account of every job");
-  run->add_option("--slurm-qos", options.slurm.qos, "Slurm QoS of every job");
-  run->add_option("--slurm-sbatch-arg", options.slurm.sbatch_args,
-                  "An sbatch argument for every job, e.g. --slurm-sbatch-arg=--gres=gpu:1 "
-                  "(repeatable)");
-  run->add_option("--slurm-bin-dir", options.slurm.bin_dir,
-                  "Directory of sbatch, squeue and scancel (default: found on PATH)");
+  // As `trainyard server` declares them: the site's sbatch options, and Slurm's commands or
+  // slurmrestd (docs/slurm.md, "Transports").
+  AddSlurmSettingFlags(*run, RunSlurmSettingKeys(), flags.slurm);
   run->add_option("--log-level", options.log.level,
                   "trace, debug, info, warn (default), error or off: the log on stderr");
   run->add_option("--log-format", options.log.format, "text (default) or json");

@@ -7,6 +7,7 @@
 
 #include "app/executor_registry.h"
 #include "app/job_result_file.h"
+#include "app/server_executors.h"
 #include "common/files.h"
 #include "common/log.h"
 #include "storage/local/local_object_store.h"
@@ -131,7 +132,8 @@ Result<std::unique_ptr<RunAdapter>> RunAdapter::Open(const RunRecord& record,
                      .on_step = adapter->on_step_};
   if (options.executor == "slurm") {
     // The same, as Slurm batch jobs: their roots in OUT/.work, which the nodes must share;
-    // Slurm's commands get the user's environment (SLURM_CONF, munge's socket).
+    // Slurm's commands get the user's environment (SLURM_CONF, munge's socket), or slurmrestd
+    // is called as --slurm-rest-user.
     SlurmSetup slurm;
     slurm.executor.work_dir = RunWorkDir(options.out_dir);
     slurm.executor.wrapper_path = options.wrapper_path;
@@ -144,8 +146,7 @@ Result<std::unique_ptr<RunAdapter>> RunAdapter::Open(const RunRecord& record,
     slurm.executor.detach_jobs = true;
     slurm.executor.on_step = adapter->on_step_;
     slurm.adopt_at_start = true;
-    slurm.commands.environment = host_environment;
-    slurm.commands.bin_dir = options.slurm.bin_dir;
+    SetSlurmTransport(options.slurm, host_environment, slurm);
     executors.slurm = std::move(slurm);
   }
   TY_ASSIGN_OR_RETURN(adapter->executor_, OpenExecutor(options.executor, executors));

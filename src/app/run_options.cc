@@ -35,11 +35,26 @@ fs::path DefaultWrapperPath() {
 
 }  // namespace
 
+const std::set<std::string>& RunSlurmSettingKeys() {
+  static const std::set<std::string> keys = {"slurm_partition",
+                                             "slurm_account",
+                                             "slurm_qos",
+                                             "slurm_sbatch_arg",
+                                             "slurm_bin_dir",
+                                             "slurm_transport",
+                                             "slurm_rest_url",
+                                             "slurm_rest_user",
+                                             "slurm_rest_token_file",
+                                             "slurm_jwt_key_file",
+                                             "slurm_jwt_lifespan_seconds"};
+  return keys;
+}
+
 Result<RunOptions> BuildRunOptions(const RunFlags& flags, RunOptions options) {
-  const RunSlurmOptions& slurm = options.slurm;
-  const bool slurm_flags = !slurm.partition.empty() || !slurm.account.empty() ||
-                           !slurm.qos.empty() || !slurm.sbatch_args.empty() ||
-                           !slurm.bin_dir.empty();
+  for (const auto& [key, value] : flags.slurm) {
+    TY_RETURN_IF_ERROR(SetSlurmSetting(options.slurm, key, value, FlagOfSetting(key)));
+  }
+  const bool slurm_flags = !flags.slurm.empty();
   options.executor = flags.executor.empty() ? (slurm_flags ? "slurm" : "local") : flags.executor;
   if (options.executor != "local" && options.executor != "slurm") {
     return InvalidArgument("--executor: '" + options.executor + "' is not local or slurm");

@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "app/server_options.h"
 #include "common/log_options.h"
 #include "common/status.h"
 #include "contract/job_definition.h"
@@ -17,13 +20,9 @@
 
 namespace trainyard::app {
 
-// --executor slurm: each job one Slurm batch job over its job root in OUT/.work, which the
-// compute nodes must see at the same path (shared-directory staging, docs/slurm.md).
-struct RunSlurmOptions {
-  std::string partition, account, qos;   // empty: the cluster's defaults
-  std::vector<std::string> sbatch_args;  // appended to every job's sbatch
-  std::filesystem::path bin_dir;         // sbatch, squeue, scancel; empty: found on PATH
-};
+// The --slurm-* flags that `trainyard run` takes, declared and read as `trainyard server`'s
+// (AddSlurmSettingFlags, SetSlurmSetting): the site's sbatch options and how Slurm is reached.
+const std::set<std::string>& RunSlurmSettingKeys();
 
 struct RunOptions {
   std::string sweep_name;                                 // --name
@@ -41,7 +40,10 @@ struct RunOptions {
   std::optional<core::Objective> objective;  // --objective METRIC:min|max
   std::filesystem::path wrapper_path;
   std::string executor = "local";  // --executor: local or slurm
-  RunSlurmOptions slurm;           // --slurm-*
+  // --executor slurm: each job one Slurm batch job over its job root in OUT/.work, which the
+  // compute nodes must see at the same path (shared-directory staging, docs/slurm.md). Of
+  // these, only the RunSlurmSettingKeys() are set.
+  SlurmSettings slurm;
   // --log-level, --log-format: warn by default, so that the live display stays readable.
   LogOptions log{.level = "warn"};
 };
@@ -51,6 +53,7 @@ struct RunFlags {
   std::vector<std::string> channels, hyperparameters, params, environment, metrics;
   std::string train, eval, pretrained, config, grid_file, objective, out;
   std::string executor;  // empty: slurm when a --slurm-* flag is given, else local
+  std::vector<std::pair<std::string, std::string>> slurm;  // (key, value) of each --slurm-* flag
   double stop_grace_seconds = 120;
 };
 

@@ -55,12 +55,19 @@ json RunRecordJson(const RunRecord& record) {
                    {"wrapper", options.wrapper_path.string()},
                    {"executor", options.executor}};
   if (options.executor == "slurm") {
-    const RunSlurmOptions& slurm = options.slurm;
+    // How Slurm was reached, so that --resume reaches it again: paths, never a token.
+    const SlurmSettings& slurm = options.slurm;
     recorded["slurm"] = {{"partition", slurm.partition},
                          {"account", slurm.account},
                          {"qos", slurm.qos},
                          {"sbatch_args", slurm.sbatch_args},
-                         {"bin_dir", slurm.bin_dir.string()}};
+                         {"bin_dir", slurm.bin_dir.string()},
+                         {"transport", slurm.transport},
+                         {"rest_url", slurm.rest_url},
+                         {"rest_user", slurm.rest_user},
+                         {"rest_token_file", slurm.rest_token_file.string()},
+                         {"jwt_key_file", slurm.jwt_key_file.string()},
+                         {"jwt_lifespan_seconds", slurm.jwt_lifespan_seconds}};
   }
   if (options.objective) {
     recorded["objective"] = {{"metric", options.objective->metric},
@@ -116,10 +123,21 @@ Result<RunRecord> RunRecordFromJson(const json& recorded, const fs::path& out_di
     field = "slurm";
     if (recorded.contains(field)) {
       const json& slurm = recorded[field];
-      options.slurm = {slurm.at("partition").get<std::string>(),
-                       slurm.at("account").get<std::string>(), slurm.at("qos").get<std::string>(),
-                       slurm.at("sbatch_args").get<std::vector<std::string>>(),
-                       slurm.at("bin_dir").get<std::string>()};
+      SlurmSettings& settings = options.slurm;
+      settings.enabled = true;
+      settings.partition = slurm.at("partition").get<std::string>();
+      settings.account = slurm.at("account").get<std::string>();
+      settings.qos = slurm.at("qos").get<std::string>();
+      settings.sbatch_args = slurm.at("sbatch_args").get<std::vector<std::string>>();
+      settings.bin_dir = slurm.at("bin_dir").get<std::string>();
+      // Absent from the records of runs before the REST transport: Slurm's commands.
+      settings.transport = slurm.value("transport", settings.transport);
+      settings.rest_url = slurm.value("rest_url", "");
+      settings.rest_user = slurm.value("rest_user", "");
+      settings.rest_token_file = slurm.value("rest_token_file", "");
+      settings.jwt_key_file = slurm.value("jwt_key_file", "");
+      settings.jwt_lifespan_seconds =
+          slurm.value("jwt_lifespan_seconds", settings.jwt_lifespan_seconds);
     }
     field = "objective";
     if (recorded.contains(field)) {

@@ -39,6 +39,46 @@ RunRecord ExampleRecord(const fs::path& out_dir) {
   return MakeRunRecord(*built, *combinations);
 }
 
+// `--resume` of a run on Slurm reaches Slurm as the run did: its commands or slurmrestd, as the
+// same user with the same token file or key (paths; no token is recorded).
+TEST(RunRecordTest, SlurmsTransportComesBackFromRunJson) {
+  testing::TempDir dir;
+  RunFlags flags;
+  flags.out = dir.path().string();
+  flags.slurm = {{"slurm_partition", "gpu"},
+                 {"slurm_sbatch_arg", "--exclusive"},
+                 {"slurm_transport", "rest"},
+                 {"slurm_rest_url", "http://slurm-login:6820"},
+                 {"slurm_rest_user", "alice"},
+                 {"slurm_jwt_key_file", "/etc/slurm/jwt.key"},
+                 {"slurm_jwt_lifespan_seconds", "900"}};
+  RunOptions given;
+  given.sweep_name = "onslurm";
+  given.command = {"./train"};
+  given.wrapper_path = "/usr/bin/trainyard-wrap";
+  auto built = BuildRunOptions(flags, given);
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  EXPECT_EQ(built->executor, "slurm");
+  ASSERT_TRUE(WriteRunRecord(MakeRunRecord(*built, {{}})).ok());
+  auto read = ReadRunRecord(dir.path());
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  const SlurmSettings& slurm = read->options.slurm;
+  EXPECT_EQ(read->options.executor, "slurm");
+  EXPECT_EQ(slurm.partition, "gpu");
+  EXPECT_EQ(slurm.sbatch_args, (std::vector<std::string>{"--exclusive"}));
+  EXPECT_EQ(slurm.transport, "rest");
+  EXPECT_EQ(slurm.rest_url, "http://slurm-login:6820");
+  EXPECT_EQ(slurm.rest_user, "alice");
+  EXPECT_EQ(slurm.jwt_key_file, "/etc/slurm/jwt.key");
+  EXPECT_EQ(slurm.jwt_lifespan_seconds, 900);
+
+  flags.slurm = {{"slurm_transport", "ssh"}};
+  auto refused = BuildRunOptions(flags, given);
+  EXPECT_NE(refused.status().message().find("--slurm-transport: 'ssh' is not commands or rest"),
+            std::string::npos)
+      << refused.status().message();
+}
+
 TEST(RunRecordTest, EveryJobAndSettingComesBackFromRunJson) {
   testing::TempDir dir;
   RunRecord written = ExampleRecord(dir.path());

@@ -469,6 +469,31 @@ int Serve(ServerOptions options) {
 
 }  // namespace
 
+void AddSlurmSettingFlags(CLI::App& command, const std::set<std::string>& keys,
+                          std::vector<std::pair<std::string, std::string>>& given) {
+  for (const auto& [key, help] : SlurmSettingKeys()) {
+    if (!keys.empty() && !keys.contains(key)) continue;
+    if (key == "slurm") {
+      command.add_flag_callback(
+          FlagOfSetting(key), [&given, key = key] { given.emplace_back(key, "true"); }, help);
+      continue;
+    }
+    if (key == "slurm_sbatch_arg") {
+      // Repeatable; a value that is an option itself goes after '=': --slurm-sbatch-arg=--qos=x
+      command.add_option_function<std::vector<std::string>>(
+          FlagOfSetting(key),
+          [&given, key = key](const std::vector<std::string>& values) {
+            for (const std::string& value : values) given.emplace_back(key, value);
+          },
+          help);
+      continue;
+    }
+    command.add_option_function<std::string>(
+        FlagOfSetting(key),
+        [&given, key = key](const std::string& value) { given.emplace_back(key, value); }, help);
+  }
+}
+
 void AddServerCommand(CLI::App& cli, ServerCommand& state) {
   CLI::App* server = cli.add_subcommand("server", "Run the trainyard control plane (REST API)");
   state.command = server;
@@ -566,27 +591,7 @@ Example:
         FlagOfSetting(key),
         [&flags, key = key](const std::string& value) { flags.sagemaker[key] = value; }, help);
   }
-  for (const auto& [key, help] : SlurmSettingKeys()) {
-    if (key == "slurm") {
-      server->add_flag_callback(
-          FlagOfSetting(key), [&flags, key = key] { flags.slurm.emplace_back(key, "true"); }, help);
-      continue;
-    }
-    if (key == "slurm_sbatch_arg") {
-      // Repeatable; a value that is an option itself goes after '=': --slurm-sbatch-arg=--qos=x
-      server->add_option_function<std::vector<std::string>>(
-          FlagOfSetting(key),
-          [&flags, key = key](const std::vector<std::string>& values) {
-            for (const std::string& value : values) flags.slurm.emplace_back(key, value);
-          },
-          help);
-      continue;
-    }
-    server->add_option_function<std::string>(
-        FlagOfSetting(key),
-        [&flags, key = key](const std::string& value) { flags.slurm.emplace_back(key, value); },
-        help);
-  }
+  AddSlurmSettingFlags(*server, {}, flags.slurm);
   for (const auto& [key, help] : HttpSettingKeys()) {
     server->add_option_function<std::string>(
         FlagOfSetting(key),

@@ -289,6 +289,24 @@ TEST(ServerOptionsTest, SlurmRestTransportSettings) {
   EXPECT_EQ(options->slurm.jwt_lifespan_seconds, 900);
   EXPECT_EQ(LoadServerOptions({}, {})->slurm.transport, "commands");
 
+  // The users a sweep may name: a flag, a variable, or a list in the config file.
+  flags.slurm = {{"slurm_allowed_users", "alice,bob"}};
+  EXPECT_EQ(LoadServerOptions(flags, {})->slurm.allowed_users,
+            (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ(
+      LoadServerOptions({}, {{"TRAINYARD_SLURM_ALLOWED_USERS", "carol"}})->slurm.allowed_users,
+      (std::vector<std::string>{"carol"}));
+  testing::TempDir dir;
+  ServerFlags configured;
+  configured.config_file = (dir.path() / "trainyard.json").string();
+  ASSERT_TRUE(
+      WriteFileAtomic(configured.config_file, R"({"slurm_allowed_users": ["dave", "erin"]})").ok());
+  EXPECT_EQ(LoadServerOptions(configured, {})->slurm.allowed_users,
+            (std::vector<std::string>{"dave", "erin"}));
+  flags.slurm = {{"slurm_allowed_users", "alice,,bob"}};
+  EXPECT_NE(LoadServerOptions(flags, {}).status().message().find("--slurm-allowed-users"),
+            std::string::npos);
+
   flags.slurm = {{"slurm_transport", "grpc"}};
   auto refused = LoadServerOptions(flags, {});
   EXPECT_NE(refused.status().message().find("--slurm-transport: 'grpc' is not commands or rest"),
