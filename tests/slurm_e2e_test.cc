@@ -4,6 +4,7 @@
 // progress to the server through the callback URL; the model, predictions and log come back
 // through the API. Skips, saying why, where the cluster cannot run.
 #include <grp.h>
+#include <pwd.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -125,24 +126,32 @@ class SlurmObjectStagingTest : public ::testing::Test {
   // `trainyard server` in object-store staging, its jobs run as nobody.
   std::unique_ptr<ServerProcess> StartServer(std::vector<std::string> extra_flags = {},
                                              std::map<std::string, std::string> environment = {}) {
-    s3_address_ = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
-    std::vector<std::string> flags = {
-        "--slurm-partition",
-        SlurmCluster::Get()->partition(),
-        "--slurm-poll-interval-ms",
-        "200",
-        "--executor-limit",
-        "slurm=2",
-        "--max-running",
-        "4",
-        "--slurm-staging",
-        "object-store",
-        "--s3-listen",
-        s3_address_,
-        "--slurm-sbatch-arg=--uid=nobody",
-        "--slurm-sbatch-arg=--gid=" +
-            std::to_string(getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 65534)};
+    std::vector<std::string> flags = StagingFlags();
+    flags.insert(flags.end(),
+                 {"--slurm-sbatch-arg=--uid=nobody",
+                  "--slurm-sbatch-arg=--gid=" +
+                      std::to_string(getgrnam("nogroup") ? getgrnam("nogroup")->gr_gid : 65534)});
     flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+    return Launch(flags, std::move(environment));
+  }
+  // The flags of object-store staging on the test's cluster, with an S3 endpoint of its own.
+  std::vector<std::string> StagingFlags() {
+    s3_address_ = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+    return {"--slurm-partition",
+            SlurmCluster::Get()->partition(),
+            "--slurm-poll-interval-ms",
+            "200",
+            "--executor-limit",
+            "slurm=2",
+            "--max-running",
+            "4",
+            "--slurm-staging",
+            "object-store",
+            "--s3-listen",
+            s3_address_};
+  }
+  std::unique_ptr<ServerProcess> Launch(const std::vector<std::string>& flags,
+                                        std::map<std::string, std::string> environment) {
     environment["SLURM_CONF"] = SlurmCluster::Get()->conf_file();
     auto server = std::make_unique<ServerProcess>(temp_.path() / "data", flags, environment);
     server->Start();
@@ -542,6 +551,123 @@ INSTANTIATE_TEST_SUITE_P(Staging, SlurmImageTest, ::testing::Values("shared", "o
                                                          : std::string("ObjectStore");
                          });
 
+// A sweep's own Slurm user (docs/slurm.md, "Identity"): over slurmrestd, with tokens minted from
+// the cluster's key, the server submits, follows and stops each sweep's jobs as that sweep's
+// user. The server's own user is `nobody` (slurm_rest_user) and it may also act as `daemon`
+// (slurm_allowed_users): Slurm itself shows each job's owner. Object-store staging as above:
+// the jobs read nothing of the test's directory (root's, mode 0700).
+class SlurmIdentityTest : public SlurmObjectStagingTest {
+ protected:
+  void SetUp() override {
+    SlurmObjectStagingTest::SetUp();
+    if (IsSkipped()) return;
+    if (SlurmCluster::Get()->rest_url().empty())
+      GTEST_SKIP() << "no slurmrestd: " << SlurmCluster::Get()->RestUnavailableReason();
+  }
+  std::unique_ptr<ServerProcess> StartRestServer() {
+    SlurmCluster* cluster = SlurmCluster::Get();
+    std::vector<std::string> flags = StagingFlags();
+    flags.insert(flags.end(),
+                 {"--slurm-transport", "rest", "--slurm-rest-url", cluster->rest_url(),
+                  "--slurm-rest-user", "nobody", "--slurm-jwt-key-file",
+                  cluster->jwt_key_file().string(), "--slurm-allowed-users", "daemon"});
+    return Launch(flags, {});
+  }
+  // A sweep of one job running `script` (sh -c) as Slurm user `user` ("": the server's).
+  static json Sweep(const std::string& name, const std::string& script, const std::string& user) {
+    json body = {
+        {"name", name}, {"executor", "slurm"}, {"trainer", {{"command", {"sh", "-c", script}}}}};
+    if (!user.empty()) body["slurm"] = {{"user", user}};
+    return body;
+  }
+  // squeue's `format` field of the job named `job`, as Slurm sees it ("" when it does not know
+  // it): %u its user, %T its state.
+  static std::string SlurmField(const std::string& job, const std::string& format) {
+    testing::ProcessResult listed = SlurmCluster::Get()->Run(
+        {"squeue", "--states=all", "--noheader", "--name=" + job, "--format=" + format});
+    std::string field = listed.output;
+    while (!field.empty() && std::isspace(static_cast<unsigned char>(field.back()))) {
+      field.pop_back();
+    }
+    return field;
+  }
+  static std::string OnlyJob(ServerProcess& server, const std::string& sweep_id) {
+    json jobs = server.Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
+    return jobs.size() == 1 ? jobs[0]["name"].get<std::string>() : "";
+  }
+};
+
+TEST_F(SlurmIdentityTest, EachSweepRunsAsItsOwnSlurmUser) {
+  std::unique_ptr<ServerProcess> server = StartRestServer();
+  const std::string who = "echo \"running as $(id -un)\"";
+  std::map<std::string, std::string> sweeps;  // sweep id: the user its job must run as
+  for (const auto& [name, user, expected] :
+       {std::tuple<std::string, std::string, std::string>{"as-daemon", "daemon", "daemon"},
+        {"as-rest-user", "", "nobody"}}) {
+    auto created = server->Post("/api/v1/sweeps", Sweep(name, who, user));
+    ASSERT_EQ(created.status, 201) << created.body;
+    sweeps[created.Json()["id"]] = expected;
+  }
+  // A user the server may not act as is refused at creation, naming the field and why.
+  auto refused = server->Post("/api/v1/sweeps", Sweep("as-root", who, "root"));
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.Json()["error"]["field"], "slurm.user") << refused.body;
+  EXPECT_NE(refused.body.find("slurm_allowed_users: daemon"), std::string::npos) << refused.body;
+  // And so is a user on an executor that has no users of its own.
+  json local = Sweep("local-user", who, "daemon");
+  local["executor"] = "local";
+  auto refused_local = server->Post("/api/v1/sweeps", local);
+  EXPECT_EQ(refused_local.status, 400) << refused_local.body;
+  EXPECT_EQ(refused_local.Json()["error"]["field"], "slurm.user") << refused_local.body;
+
+  for (const auto& [sweep_id, user] : sweeps) {
+    json sweep = server->WaitForSweepEnd(sweep_id, 1, 120s);
+    EXPECT_EQ(sweep["counts"]["Completed"], 1)
+        << sweep.dump() << "\n"
+        << server->Get("/api/v1/jobs?sweep=" + sweep_id).body << "\n"
+        << SlurmCluster::Get()->LogTails();
+    const std::string job = OnlyJob(*server, sweep_id);
+    ASSERT_FALSE(job.empty()) << sweep_id;
+    // Slurm's owner of the job, and the job's own Unix user on the node.
+    EXPECT_EQ(SlurmField(job, "%u"), user) << job;
+    testing::HttpAnswer log = server->Get("/api/v1/jobs/" + job + "/artifacts/log");
+    EXPECT_NE(log.body.find("running as " + user), std::string::npos) << log.body;
+    RemoveNodeOutput(job);
+  }
+  // No token in the server's log (a JWT's header, base64url of {"alg":...).
+  EXPECT_EQ(server->OutputSoFar().find("eyJhbGci"), std::string::npos);
+}
+
+// A server killed while a sweep's job runs as its own user follows it again as that user: a stop
+// after the restart reaches the job, which would otherwise run its 300 s (Slurm refuses to
+// signal one user's job for another).
+TEST_F(SlurmIdentityTest, ARestartKeepsTheSweepsSlurmUser) {
+  std::unique_ptr<ServerProcess> server = StartRestServer();
+  auto created =
+      server->Post("/api/v1/sweeps",
+                   Sweep("kept-user", "echo \"running as $(id -un)\"; exec sleep 300", "daemon"));
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep_id = created.Json()["id"];
+  std::string job;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        job = OnlyJob(*server, sweep_id);
+        return !job.empty() && SlurmField(job, "%T") == "RUNNING";
+      },
+      60s))
+      << "the job never ran: " << server->Get("/api/v1/jobs?sweep=" + sweep_id).body;
+  server->Kill9();
+  server->Start();
+  auto stopped = server->Post("/api/v1/sweeps/" + sweep_id + "/stop", json::object());
+  ASSERT_EQ(stopped.status / 100, 2) << stopped.body;
+  json sweep = server->WaitForSweepEnd(sweep_id, 1, 90s);
+  EXPECT_EQ(sweep["counts"]["Stopped"], 1) << sweep.dump() << "\n"
+                                           << server->Get("/api/v1/jobs?sweep=" + sweep_id).body;
+  EXPECT_EQ(SlurmField(job, "%u"), "daemon");
+  EXPECT_EQ(server->OutputSoFar().find("eyJhbGci"), std::string::npos);
+  RemoveNodeOutput(job);
+}
+
 TEST(SlurmRunTest, ARunsJobsRunAsSlurmBatchJobsWithTheirResultsInOut) {
   SlurmCluster* cluster = SlurmCluster::Get();
   if (cluster == nullptr) {
@@ -605,6 +731,45 @@ TEST(SlurmRunTest, ARunsJobsRunAsSlurmBatchJobsWithTheirResultsInOut) {
 
 // A `trainyard run --executor slurm` killed (SIGKILL) while its jobs run in Slurm: `--resume`
 // follows them to their end, starts the one that never started, and runs each job's code once.
+// `trainyard run --executor slurm --slurm-transport rest`: its jobs go through slurmrestd, with
+// tokens minted from the cluster's key, as `trainyard server`'s do. Slurm's commands cannot be
+// what ran them: there are none where --slurm-bin-dir points, and SLURM_CONF names no file.
+TEST(SlurmRunTest, ARunReachesSlurmThroughSlurmrestd) {
+  SlurmCluster* cluster = SlurmCluster::Get();
+  if (cluster == nullptr) {
+    GTEST_SKIP() << "Slurm cluster unavailable: " << SlurmCluster::UnavailableReason();
+  }
+  if (cluster->rest_url().empty()) {
+    GTEST_SKIP() << "no slurmrestd: " << cluster->RestUnavailableReason();
+  }
+  testing::TempDir temp;
+  const fs::path out = temp.path() / "out";
+  const std::string user = getpwuid(geteuid())->pw_name;
+  testing::ProcessResult run = testing::RunProcess(
+      {(testing::BuildDir() / "apps" / "trainyard").string(), "run", "--name", "restrun",
+       "--executor", "slurm", "--slurm-partition", cluster->partition(), "--slurm-transport",
+       "rest", "--slurm-rest-url", cluster->rest_url(), "--slurm-rest-user", user,
+       "--slurm-jwt-key-file", cluster->jwt_key_file().string(), "--slurm-bin-dir",
+       (temp.path() / "no-slurm-here").string(), "--param", "n=1,2", "--out", out.string(), "--",
+       "sh", "-c", "echo \"slurm job $SLURM_JOB_ID of $(id -un)\""},
+      {{"SLURM_CONF", (temp.path() / "no-slurm.conf").string()}}, 180s);
+  ASSERT_EQ(run.exit_code, 0) << run.output << cluster->LogTails();
+  for (const char* name : {"restrun-001", "restrun-002"}) {
+    auto status = ReadFile(out / name / "status.json");
+    ASSERT_TRUE(status.ok()) << name;
+    EXPECT_EQ(json::parse(*status)["status"], "Completed") << *status;
+    auto log = ReadFile(out / name / "training.log");
+    ASSERT_TRUE(log.ok()) << name;
+    const size_t said = log->find("slurm job ");
+    ASSERT_NE(said, std::string::npos) << *log;
+    EXPECT_TRUE(std::isdigit(static_cast<unsigned char>((*log)[said + 10])))
+        << "not a Slurm job: " << *log;
+    EXPECT_NE(log->find(" of " + user), std::string::npos) << *log;
+  }
+  // No token on the run's output (a JWT's header, base64url of {"alg":...).
+  EXPECT_EQ(run.output.find("eyJhbGci"), std::string::npos) << run.output;
+}
+
 TEST(SlurmRunTest, AKilledRunResumesItsSlurmJobsRunningEachOnce) {
   SlurmCluster* cluster = SlurmCluster::Get();
   if (cluster == nullptr) {
