@@ -4,8 +4,8 @@
 // progress to the server through the callback URL; the model, predictions and log come back
 // through the API. Skips, saying why, where the cluster cannot run.
 #include <grp.h>
-#include <pwd.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -105,6 +105,20 @@ TEST_F(SlurmServerTest, TwoByTwoSweepOnSlurmCompletesWithModelPredictionsAndLog)
   testing::HttpAnswer log = server_->Get("/api/v1/jobs/" + job + "/artifacts/log");
   EXPECT_EQ(log.status, 200);
   EXPECT_NE(log.body.find("eval_accuracy"), std::string::npos) << log.body;
+}
+
+// Over Slurm's commands every job is the server's Unix user's: a sweep naming its own Slurm user
+// is refused at creation, naming the field and why, rather than run as someone else.
+TEST_F(SlurmServerTest, ASweepsOwnUserIsRefusedOverSlurmsCommands) {
+  json body = {{"name", "as-alice"},
+               {"executor", "slurm"},
+               {"trainer", {{"command", {"true"}}}},
+               {"slurm", {{"user", "alice"}}}};
+  auto refused = server_->Post("/api/v1/sweeps", body);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(refused.Json()["error"]["field"], "slurm.user") << refused.body;
+  EXPECT_NE(refused.body.find("needs slurm_transport rest"), std::string::npos) << refused.body;
+  EXPECT_EQ(server_->Get("/api/v1/sweeps").Json()["sweeps"].size(), 0u);
 }
 
 // Object-store staging (docs/slurm.md): the same sweep with nothing shared between the server's
@@ -745,14 +759,34 @@ TEST(SlurmRunTest, ARunReachesSlurmThroughSlurmrestd) {
   testing::TempDir temp;
   const fs::path out = temp.path() / "out";
   const std::string user = getpwuid(geteuid())->pw_name;
-  testing::ProcessResult run = testing::RunProcess(
-      {(testing::BuildDir() / "apps" / "trainyard").string(), "run", "--name", "restrun",
-       "--executor", "slurm", "--slurm-partition", cluster->partition(), "--slurm-transport",
-       "rest", "--slurm-rest-url", cluster->rest_url(), "--slurm-rest-user", user,
-       "--slurm-jwt-key-file", cluster->jwt_key_file().string(), "--slurm-bin-dir",
-       (temp.path() / "no-slurm-here").string(), "--param", "n=1,2", "--out", out.string(), "--",
-       "sh", "-c", "echo \"slurm job $SLURM_JOB_ID of $(id -un)\""},
-      {{"SLURM_CONF", (temp.path() / "no-slurm.conf").string()}}, 180s);
+  testing::ProcessResult run =
+      testing::RunProcess({(testing::BuildDir() / "apps" / "trainyard").string(),
+                           "run",
+                           "--name",
+                           "restrun",
+                           "--executor",
+                           "slurm",
+                           "--slurm-partition",
+                           cluster->partition(),
+                           "--slurm-transport",
+                           "rest",
+                           "--slurm-rest-url",
+                           cluster->rest_url(),
+                           "--slurm-rest-user",
+                           user,
+                           "--slurm-jwt-key-file",
+                           cluster->jwt_key_file().string(),
+                           "--slurm-bin-dir",
+                           (temp.path() / "no-slurm-here").string(),
+                           "--param",
+                           "n=1,2",
+                           "--out",
+                           out.string(),
+                           "--",
+                           "sh",
+                           "-c",
+                           "echo \"slurm job $SLURM_JOB_ID of $(id -un)\""},
+                          {{"SLURM_CONF", (temp.path() / "no-slurm.conf").string()}}, 180s);
   ASSERT_EQ(run.exit_code, 0) << run.output << cluster->LogTails();
   for (const char* name : {"restrun-001", "restrun-002"}) {
     auto status = ReadFile(out / name / "status.json");
