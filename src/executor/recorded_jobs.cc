@@ -323,8 +323,10 @@ void RecordedJobsExecutor::Persist(Job& job, Durability durability) {
       state[options_.process_field + "_start_time"] = job.process.start_time;
     }
     if (job.started_at) state["started_at_ms"] = EpochMillis(*job.started_at);
-    // Followed and stopped as the same user after a restart.
+    // Followed and stopped as the same user after a restart; the sweep names the job in its
+    // backend (the slurm executor's comment), so that a restarted server still knows it.
     if (!spec.run_as_user.empty()) state["run_as_user"] = spec.run_as_user;
+    if (!spec.sweep_id.empty()) state["sweep_id"] = spec.sweep_id;
     if (job.exit_code) state["exit_code"] = *job.exit_code;
     if (!job.image_digest.empty()) {
       state["image"] = job.image;
@@ -352,6 +354,7 @@ Result<std::unique_ptr<RecordedJobsExecutor::Job>> RecordedJobsExecutor::LoadJob
     spec.artifact_dir = state.at("artifact_dir").get<std::string>();
     spec.stop_grace_period = milliseconds(state.at("stop_grace_period_ms").get<int64_t>());
     spec.run_as_user = state.value("run_as_user", "");
+    spec.sweep_id = state.value("sweep_id", "");
     TY_ASSIGN_OR_RETURN(core::JobStatusTracker status,
                         core::JobStatusTracker::FromJson(state.at("status")));
     std::unique_ptr<Job> job = NewJob(std::move(spec));

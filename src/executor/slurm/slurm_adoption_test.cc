@@ -34,6 +34,9 @@ struct FakeSlurm {
       std::pair<std::chrono::steady_clock::time_point, std::chrono::steady_clock::time_point>>
       listing_times;
   std::vector<SlurmSubmission> submissions;
+  // Jobs as slurmrestd submits them: no batch script path in Slurm, only the job's comment and
+  // working directory to know them by.
+  bool rest = false;
 };
 
 // Object-store staging that keeps what it was asked to publish: no store, no URL to fetch.
@@ -77,7 +80,12 @@ class FakeTransport : public SlurmTransport {
       slurm_.listed.wait_for(lock, 5s, [&] { return slurm_.listings > seen; });
     }
     job.id = std::to_string(slurm_.next_id++);
-    job.command = submission.script.string();
+    job.command = slurm_.rest ? "" : submission.script.string();
+    for (const std::string& option : submission.options) {
+      if (!slurm_.rest) break;
+      if (option.rfind("--comment=", 0) == 0) job.comment = option.substr(10);
+      if (option.rfind("--chdir=", 0) == 0) job.working_directory = option.substr(8);
+    }
     job.state = "PENDING";
     job.reason = "Priority";
     slurm_.jobs.push_back(job);
@@ -189,6 +197,30 @@ TEST_F(SlurmAdoptionTest, AListingOlderThanTheAdoptionIsNotTrustedForTheAdoptedJ
   EXPECT_NE(adopted->status.transitions().back().message.find("Waiting in Slurm's queue"),
             std::string::npos)
       << adopted->status.ToJson().dump();
+}
+
+// A server killed after slurmrestd took a job but before it recorded the job's Slurm id: the
+// server that adopts the job finds it in Slurm by its name, its comment (job and sweep) and its
+// working directory, and submits nothing again.
+TEST_F(SlurmAdoptionTest, ARestJobWhoseIdWasNotRecordedIsFoundByItsComment) {
+  slurm_.rest = true;
+  auto submitter = NewExecutor();
+  JobSpec spec = Spec("unrecorded");
+  spec.sweep_id = "sweep-7";
+  ASSERT_TRUE(submitter->Submit(spec).ok());
+  WaitForSubmission("unrecorded");
+  const fs::path id_file =
+      temp_.path() / "slurm-jobs" / "unrecorded" / SlurmExecutor::kJobIdFileName;
+  fs::remove(id_file);
+
+  auto adopter = NewExecutor();
+  ASSERT_TRUE(adopter->Adopt("unrecorded", temp_.path() / "artifacts" / "unrecorded").ok());
+  for (int i = 0; i < 300 && !fs::exists(id_file); ++i) std::this_thread::sleep_for(10ms);
+  auto id = ReadFile(id_file);
+  ASSERT_TRUE(id.ok()) << "the adopter did not find the job: " << id.status().ToString();
+  EXPECT_EQ(*id, "1\n");
+  std::lock_guard lock(slurm_.mutex);
+  EXPECT_EQ(slurm_.submissions.size(), 1u) << "submitted again";
 }
 
 // Another job's thread lists Slurm while sbatch of this one runs: that listing, taken after
