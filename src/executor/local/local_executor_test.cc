@@ -104,17 +104,28 @@ class DetachedLocalExecutorTest : public ::testing::Test {
     return spec;
   }
 
-  // Submits the job and returns once it is Training.
+  // Submits the job and returns once it is Training and its wrapper's process is recorded (the
+  // job shows Training just before its wrapper starts).
   void StartJob(LocalExecutor& executor, const JobSpec& spec) {
     ASSERT_TRUE(executor.Submit(spec).ok());
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (std::chrono::steady_clock::now() < deadline) {
       auto description = executor.Describe(spec.definition.job_name);
       ASSERT_TRUE(description.ok());
-      if (description->status.secondary_status() == SecondaryStatus::kTraining) return;
+      if (description->status.secondary_status() == SecondaryStatus::kTraining &&
+          RecordedPid(spec.definition.job_name) > 0) {
+        return;
+      }
       std::this_thread::sleep_for(20ms);
     }
     FAIL() << spec.definition.job_name << " did not start training";
+  }
+
+  // The wrapper's pid in the job's state file; -1 before it is recorded.
+  pid_t RecordedPid(const std::string& name) {
+    auto text = ReadFile(WorkDir() / name / "executor-state.json");
+    json state = text.ok() ? json::parse(*text, nullptr, false) : json();
+    return state.is_object() ? state.value("pid", -1) : -1;
   }
 
   json State(const std::string& name) {
