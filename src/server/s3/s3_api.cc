@@ -85,10 +85,38 @@ S3Outcome Route(S3Call& call) {
                        "The specified method is not allowed against an object: " + method);
 }
 
+// A read-only view's key reaches one thing: GetObject (GET or HEAD) of an object of the view,
+// by a presigned URL whose query holds nothing but the signature's and the response-*
+// parameters. Everything else is AccessDenied, whatever the signature allows.
+S3Outcome RouteReadOnlyView(S3Call& call, const S3ReadOnlyView& view) {
+  auto denied = [](const std::string& why) {
+    return s3::MakeError(403, "AccessDenied", "Access Denied: this key " + why);
+  };
+  if (!call.Has("X-Amz-Signature")) return denied("signs presigned URLs only");
+  if (call.request.method != "GET" && call.request.method != "HEAD") {
+    return denied("reads objects only (GET, HEAD)");
+  }
+  if (call.bucket != view.bucket || call.key.empty()) {
+    return denied("reads the objects of bucket '" + view.bucket + "' only");
+  }
+  for (const auto& [name, value] : call.request.query) {
+    if (!name.starts_with("X-Amz-") && !name.starts_with("response-")) {
+      return denied("takes no query parameter '" + name + "'");
+    }
+  }
+  if (auto invalid = s3::CheckObjectKey(call.key)) return invalid;
+  call.store_key = view.objects_prefix + call.key;
+  return s3::GetObject(call);
+}
+
 }  // namespace
 
-S3Api::S3Api(S3ApiOptions options) : options_(std::move(options)) {
+S3Api::S3Api(S3ApiOptions options)
+    : options_(std::move(options)), signers_(options_.secret_by_access_key_id) {
   if (!options_.clock) options_.clock = [] { return std::chrono::system_clock::now(); };
+  if (options_.read_only_view) {
+    signers_[options_.read_only_view->access_key_id] = options_.read_only_view->secret_access_key;
+  }
 }
 
 void S3Api::Handle(const HttpRequest& request, BodyReader& body, ResponseWriter& response) {
@@ -107,13 +135,17 @@ void S3Api::Handle(const HttpRequest& request, BodyReader& body, ResponseWriter&
   if (slash != std::string::npos) call.key = path.substr(slash + 1);
 
   s3::AuthOptions auth;
-  auth.secret_by_access_key_id = &options_.secret_by_access_key_id;
+  auth.secret_by_access_key_id = &signers_;
   auth.max_clock_skew = options_.max_clock_skew;
   auth.now = call.now;
   S3Outcome outcome = s3::Authenticate(request, auth, call.auth);
   if (!outcome) {
+    const S3ReadOnlyView* view =
+        options_.read_only_view && call.auth.access_key_id == options_.read_only_view->access_key_id
+            ? &*options_.read_only_view
+            : nullptr;
     try {
-      outcome = Route(call);
+      outcome = view ? RouteReadOnlyView(call, *view) : Route(call);
     } catch (const std::exception& error) {
       outcome = s3::InternalError(Internal(error.what()));
     }

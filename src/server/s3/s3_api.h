@@ -22,6 +22,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/time_format.h"
@@ -30,10 +31,25 @@
 
 namespace trainyard::server {
 
+// A key pair of the server's own that reads the store's objects under `objects_prefix`, and
+// nothing else: object <key> of bucket `bucket` is the store's <objects_prefix><key>, by a
+// presigned GET or HEAD only (no listing, no other key, no other method, no header-signed
+// request). How a job in object-store staging fetches a dataset where it lies
+// (docs/slurm.md). The view exists for this key alone: any other key addressing `bucket`
+// addresses the S3 bucket of that name, as without the view.
+struct S3ReadOnlyView {
+  std::string bucket = "trainyard-datasets";
+  std::string objects_prefix = "datasets/";
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
 struct S3ApiOptions {
   storage::ObjectStore* objects = nullptr;  // not owned; must outlive the S3Api
   // Who may sign requests: access key id -> secret access key. Empty: every request is refused.
   std::map<std::string, std::string> secret_by_access_key_id;
+  // None: no view. Its key id must not be one of secret_by_access_key_id.
+  std::optional<S3ReadOnlyView> read_only_view;
   // A signed request whose X-Amz-Date is further than this from `clock()` is refused with
   // RequestTimeTooSkewed (as S3 does, 15 minutes).
   std::chrono::seconds max_clock_skew{900};
@@ -55,6 +71,8 @@ class S3Api {
 
  private:
   S3ApiOptions options_;
+  // secret_by_access_key_id and the view's key: whoever may sign at all.
+  std::map<std::string, std::string> signers_;
 };
 
 }  // namespace trainyard::server

@@ -115,11 +115,12 @@ S3Outcome PutObject(S3Call& call) {
 }
 
 S3Outcome GetObject(S3Call& call) {
-  std::string store_key = ObjectStoreKey(call.bucket, call.key);
+  const bool in_view = !call.store_key.empty();
+  std::string store_key = in_view ? call.store_key : ObjectStoreKey(call.bucket, call.key);
   // Opened once: the headers and the bytes sent are of one version, whatever Puts come.
   auto opened = call.objects.OpenVersion(store_key);
   if (!opened.ok()) {
-    if (opened.status().code() == StatusCode::kNotFound) {
+    if (opened.status().code() == StatusCode::kNotFound && !in_view) {
       if (auto missing = RequireBucket(call)) return missing;
     }
     return FromStoreStatus(opened.status(), call.key);

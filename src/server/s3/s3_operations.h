@@ -21,6 +21,9 @@ struct S3Call {
   std::string request_id;
   std::string bucket;  // decoded from the path; empty for the service ("/")
   std::string key;     // decoded from the path; empty for a bucket
+  // The object's key in the store where it is not ObjectStoreKey(bucket, key): a read-only
+  // view's object (S3ReadOnlyView). Empty otherwise.
+  std::string store_key;
   AuthenticatedRequest auth;
   TimePoint now;
 
