@@ -69,6 +69,35 @@ Result<std::string> ObjectStoreStaging::Presign(const std::string& staging_key,
   return presigner->PresignedUrl(StoreKey(staging_key), method, expires, options_.endpoint_url);
 }
 
+bool ObjectStoreStaging::HandsStoredObjectsInPlace() const {
+  if (options_.signer == ObjectStoreStagingOptions::Signer::kS3Endpoint) {
+    return options_.datasets_view.has_value();
+  }
+  return storage::PresignerOf(*options_.objects) != nullptr;
+}
+
+Result<std::string> ObjectStoreStaging::PresignStored(const std::string& store_key, TimePoint now,
+                                                      std::chrono::seconds expires) const {
+  if (options_.signer == ObjectStoreStagingOptions::Signer::kStore) {
+    storage::UrlPresigner* presigner = storage::PresignerOf(*options_.objects);
+    if (presigner == nullptr) return FailedPrecondition("the object store cannot presign URLs");
+    return presigner->PresignedUrl(store_key, "GET", expires, options_.endpoint_url);
+  }
+  const std::optional<server::S3ReadOnlyView>& view = options_.datasets_view;
+  if (!view || !store_key.starts_with(view->objects_prefix)) {
+    return FailedPrecondition("object '" + store_key +
+                              "' is in no read-only view of the S3 endpoint: it cannot be handed "
+                              "to the job where it lies");
+  }
+  return aws::PresignObjectUrl({.endpoint = options_.endpoint_url,
+                                .bucket = view->bucket,
+                                .key = store_key.substr(view->objects_prefix.size()),
+                                .method = "GET",
+                                .signed_at = now,
+                                .expires = expires},
+                               {view->access_key_id, view->secret_access_key, ""});
+}
+
 Status ObjectStoreStaging::EnsureBucket() {
   if (options_.signer != ObjectStoreStagingOptions::Signer::kS3Endpoint) return Status::Ok();
   const std::string marker = server::s3::BucketMarkerKey(options_.bucket);
@@ -99,7 +128,19 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
     return options_.checkpoints_prefix + name + "/checkpoints.tar.gz";
   };
   json manifest_inputs = json::array();
+  size_t in_place = 0;
   for (const InputFile& input : inputs) {
+    if (input.stored) {
+      // Where it lies: its record's size and digest, which the wrapper checks the bytes
+      // against (a dataset changed or deleted since fails the job, naming the channel).
+      TY_ASSIGN_OR_RETURN(std::string url, PresignStored(input.stored->key, now, expires));
+      manifest_inputs.push_back({{"path", input.path},
+                                 {"url", url},
+                                 {"size", input.stored->size},
+                                 {"sha256", input.stored->sha256_hex}});
+      ++in_place;
+      continue;
+    }
     std::ifstream file(input.source, std::ios::binary);
     std::error_code error;
     uint64_t size = fs::file_size(input.source, error);
@@ -128,9 +169,10 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
                           Presign(checkpoint_key(checkpoint.restore_from), "GET", now, expires));
     }
   }
-  Logger("app").info("job={} staged {} input files under key={} (URLs valid {} s){}", job_name,
-                     inputs.size(), StoreKey(job_name, ""), expires.count(),
-                     checkpoint.name.empty() ? "" : " checkpoint=" + checkpoint.name);
+  Logger("app").info(
+      "job={} staged {} input files under key={}, {} where they lie (URLs valid {} s){}", job_name,
+      inputs.size() - in_place, StoreKey(job_name, ""), in_place, expires.count(),
+      checkpoint.name.empty() ? "" : " checkpoint=" + checkpoint.name);
   return manifest.dump();
 }
 

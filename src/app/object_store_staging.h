@@ -12,14 +12,19 @@
 //   - kStore: the store presigns its own URLs (an s3:// store: S3 or any S3-compatible store,
 //     with the store's credentials); the objects lie under staging/<jobs prefix><job>/ of the
 //     store, and `endpoint_url`, where set, is the store's address as the jobs reach it.
+// An input that is an object of the store already (a dataset's file) is not copied: its URL is
+// the store's own presigned GET of it (kStore), or the S3 endpoint's, in its read-only view of
+// the datasets (kS3Endpoint with `datasets_view`).
 // Thread-safe (the store is).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "aws/credentials.h"
 #include "common/time_format.h"
 #include "executor/job_staging.h"
+#include "server/s3/s3_api.h"
 #include "storage/object_store.h"
 
 namespace trainyard::app {
@@ -35,6 +40,10 @@ struct ObjectStoreStagingOptions {
   // pair.
   std::string bucket = "trainyard-staging";
   aws::Credentials credentials;
+  // kS3Endpoint only: the endpoint's read-only view of the store's datasets, whose key pair
+  // signs the URL of a stored input under its objects_prefix. None: no input is handed in
+  // place (the caller copies them all).
+  std::optional<server::S3ReadOnlyView> datasets_view;
   // Each job's objects lie under <jobs_prefix><job>/: one prefix per job namespace (the
   // SageMaker endpoint's jobs may be named as the REST API's).
   std::string jobs_prefix = "jobs/";
@@ -47,6 +56,7 @@ class ObjectStoreStaging : public executor::JobStaging {
  public:
   explicit ObjectStoreStaging(ObjectStoreStagingOptions options) : options_(std::move(options)) {}
 
+  bool HandsStoredObjectsInPlace() const override;
   Result<std::string> Publish(const std::string& job_name, const std::vector<InputFile>& inputs,
                               std::chrono::seconds expires,
                               const executor::CheckpointSpec& checkpoint) override;
@@ -60,6 +70,9 @@ class ObjectStoreStaging : public executor::JobStaging {
   std::string StoreKey(const std::string& staging_key) const;
   // The key in the store of the job's staging object `relative` ("in/...", "out/...").
   std::string StoreKey(const std::string& job_name, const std::string& relative) const;
+  // The GET URL of an object of the store itself (a dataset's file), for `expires`.
+  Result<std::string> PresignStored(const std::string& store_key, TimePoint now,
+                                    std::chrono::seconds expires) const;
   // The URL by which the job's wrapper sends `method` for a staging object.
   Result<std::string> Presign(const std::string& staging_key, const std::string& method,
                               TimePoint now, std::chrono::seconds expires) const;

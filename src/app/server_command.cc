@@ -96,14 +96,29 @@ Result<server::S3KeyPair> EndpointKeys(const ServerOptions& options) {
   return keys;
 }
 
+// The S3 endpoint's read-only view of the datasets, through which a job in object-store staging
+// fetches a dataset where it lies (docs/slurm.md). Its key pair is the server's alone, never
+// given to a client (only URLs it presigns are), kept in the data dir (mode 0600) so that the
+// URLs of jobs still queued stay valid across a restart.
+Result<server::S3ReadOnlyView> DatasetsView(const ServerOptions& options) {
+  bool created = false;
+  TY_ASSIGN_OR_RETURN(server::S3KeyPair keys,
+                      server::LoadOrCreateS3KeyPair(
+                          options.data_dir / "s3-datasets-view-credentials.json", &created));
+  if (created) Logger("app").info("S3 endpoint's datasets view: key pair generated");
+  return server::S3ReadOnlyView{.access_key_id = keys.access_key_id,
+                                .secret_access_key = keys.secret_access_key};
+}
+
 // The S3 endpoint (docs/s3.md) on its own listener, over the same object store.
-Result<std::unique_ptr<server::HttpServer>> StartS3Endpoint(const ServerOptions& options,
-                                                            storage::ObjectStore& objects,
-                                                            const server::S3KeyPair& keys,
-                                                            std::unique_ptr<server::S3Api>& api) {
+Result<std::unique_ptr<server::HttpServer>> StartS3Endpoint(
+    const ServerOptions& options, storage::ObjectStore& objects, const server::S3KeyPair& keys,
+    const std::optional<server::S3ReadOnlyView>& datasets_view,
+    std::unique_ptr<server::S3Api>& api) {
   server::S3ApiOptions s3;
   s3.objects = &objects;
   s3.secret_by_access_key_id = {{keys.access_key_id, keys.secret_access_key}};
+  s3.read_only_view = datasets_view;
   api = std::make_unique<server::S3Api>(std::move(s3));
   server::HttpServerOptions http =
       ListenerOptions(options.http, options.s3_host, options.s3_port, "s3");
@@ -163,8 +178,9 @@ std::string UrlHost(const std::string& host) {
 // store's staging/), each checkpoint under <checkpoints_prefix><name>/.
 Result<std::shared_ptr<executor::JobStaging>> ObjectStaging(
     const ServerOptions& options, storage::ObjectStore& objects,
-    const std::optional<server::S3KeyPair>& keys, std::string endpoint, bool same_host,
-    const std::string& jobs_prefix, const std::string& checkpoints_prefix) {
+    const std::optional<server::S3KeyPair>& keys,
+    const std::optional<server::S3ReadOnlyView>& datasets_view, std::string endpoint,
+    bool same_host, const std::string& jobs_prefix, const std::string& checkpoints_prefix) {
   if (storage::UrlPresigner* presigner = storage::PresignerOf(objects)) {
     // A bad endpoint, or credentials that cannot be had, stop the server now, not each job.
     auto probe =
@@ -204,6 +220,7 @@ Result<std::shared_ptr<executor::JobStaging>> ObjectStaging(
                                 .endpoint_url = endpoint,
                                 .bucket = options.slurm.staging_bucket,
                                 .credentials = {keys->access_key_id, keys->secret_access_key, ""},
+                                .datasets_view = datasets_view,
                                 .jobs_prefix = jobs_prefix,
                                 .checkpoints_prefix = checkpoints_prefix}));
 }
@@ -214,16 +231,18 @@ Result<std::shared_ptr<executor::JobStaging>> ObjectStaging(
 // checkpoints apart.
 Status SetObjectStaging(const ServerOptions& options, storage::ObjectStore& objects,
                         const std::optional<server::S3KeyPair>& keys,
+                        const std::optional<server::S3ReadOnlyView>& datasets_view,
                         const std::string& jobs_prefix, const std::string& checkpoints_prefix,
                         ExecutorSettings& settings) {
   if (settings.slurm && settings.slurm->executor.staging == executor::StagingMode::kObjectStore) {
-    auto staging = ObjectStaging(options, objects, keys, options.slurm.staging_endpoint,
-                                 /*same_host=*/false, jobs_prefix, checkpoints_prefix);
+    auto staging =
+        ObjectStaging(options, objects, keys, datasets_view, options.slurm.staging_endpoint,
+                      /*same_host=*/false, jobs_prefix, checkpoints_prefix);
     if (!staging.ok()) return staging.status().WithContext("slurm_staging object-store");
     settings.slurm->executor.job_staging = std::move(staging).value();
   }
   if (settings.container && settings.container->staging == executor::StagingMode::kObjectStore) {
-    auto staging = ObjectStaging(options, objects, keys, "", /*same_host=*/true,
+    auto staging = ObjectStaging(options, objects, keys, datasets_view, "", /*same_host=*/true,
                                  "container-" + jobs_prefix, "container-" + checkpoints_prefix);
     if (!staging.ok()) return staging.status().WithContext("container_staging object-store");
     settings.container->job_staging = std::move(staging).value();
@@ -272,6 +291,12 @@ int Serve(ServerOptions options) {
     if (!keys.ok()) return ServerFailure(keys.status().WithContext("endpoint keys"));
     endpoint_keys = *keys;
   }
+  std::optional<server::S3ReadOnlyView> datasets_view;
+  if (!options.s3_host.empty()) {
+    auto view = DatasetsView(options);
+    if (!view.ok()) return ServerFailure(view.status().WithContext("S3 endpoint's datasets view"));
+    datasets_view = *view;
+  }
 
   // A PostgreSQL URL's password is one of the server's secrets.
   std::string metadata_password;
@@ -286,7 +311,8 @@ int Serve(ServerOptions options) {
   const SecretMask secret_mask = SecretMask::FromEnvironment(
       environment,
       {options.token, options.s3_secret_access_key, generated_token,
-       endpoint_keys ? endpoint_keys->secret_access_key : std::string(), metadata_password});
+       endpoint_keys ? endpoint_keys->secret_access_key : std::string(),
+       datasets_view ? datasets_view->secret_access_key : std::string(), metadata_password});
   auto opened_metadata = metadata::OpenMetadataStore(options.metadata);
   if (!opened_metadata.ok()) return ServerFailure(opened_metadata.status().WithContext("metadata"));
   // The jobs' progress reports are written behind, in batches, and announced to the event hub
@@ -304,8 +330,8 @@ int Serve(ServerOptions options) {
   const StepHook kill_at_step = KillAtStep(environment, "trainyard server");
   auto executor_settings = ServerExecutorSettings(options, environment, kill_at_step);
   if (!executor_settings.ok()) return ServerFailure(executor_settings.status());
-  if (Status staged = SetObjectStaging(options, **objects, endpoint_keys, "jobs/", "checkpoints/",
-                                       *executor_settings);
+  if (Status staged = SetObjectStaging(options, **objects, endpoint_keys, datasets_view, "jobs/",
+                                       "checkpoints/", *executor_settings);
       !staged.ok()) {
     return ServerFailure(staged);
   }
@@ -397,7 +423,7 @@ int Serve(ServerOptions options) {
   if (endpoint_keys) {
     const server::S3KeyPair* keys = &*endpoint_keys;
     if (!options.s3_host.empty()) {
-      auto s3_started = StartS3Endpoint(options, **objects, *keys, s3_api);
+      auto s3_started = StartS3Endpoint(options, **objects, *keys, datasets_view, s3_api);
       if (!s3_started.ok()) return ServerFailure(s3_started.status().WithContext("S3 endpoint"));
       s3_server = std::move(s3_started).value();
       std::printf("trainyard server: S3 endpoint listening on http://%s:%d (docs/s3.md)\n",
@@ -406,8 +432,9 @@ int Serve(ServerOptions options) {
     if (!options.sagemaker.listen_host.empty()) {
       // The endpoint's jobs stage their files apart from the REST API's.
       ExecutorSettings endpoint_executors = *executor_settings;
-      if (Status staged = SetObjectStaging(options, **objects, endpoint_keys, "sagemaker-jobs/",
-                                           "sagemaker-checkpoints/", endpoint_executors);
+      if (Status staged =
+              SetObjectStaging(options, **objects, endpoint_keys, datasets_view, "sagemaker-jobs/",
+                               "sagemaker-checkpoints/", endpoint_executors);
           !staged.ok()) {
         return ServerFailure(staged.WithContext("SageMaker endpoint"));
       }

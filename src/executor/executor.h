@@ -43,6 +43,16 @@ struct CheckpointSpec {
   std::string restore_from;
 };
 
+// A channel whose data is one object of the server's object store, as its record knows it (an
+// uploaded dataset's file): what an executor staging through that store (job_staging.h) hands
+// the job where it lies, instead of a copy.
+struct StoredObject {
+  std::string key;         // in the store: "datasets/ds-4f2a.../train.csv"
+  std::string filename;    // its name in the channel's directory: "train.csv"
+  uint64_t size = 0;       // as recorded when it was stored
+  std::string sha256_hex;  // likewise; the job's wrapper checks the bytes against it
+};
+
 struct JobSpec {
   contract::JobDefinition definition;  // name, hyperparameters, channels, limits, environment
   std::string sweep_id;  // the sweep the job belongs to, for backends that label their jobs
@@ -52,6 +62,9 @@ struct JobSpec {
   std::string run_as_user;
   // Where each channel's data comes from: a file or a directory on this machine.
   std::map<std::string, std::filesystem::path> channel_sources;
+  // Channels given as an object of the store instead, left where they lie (never in
+  // channel_sources too), for an executor that HandsStoredChannelsInPlace.
+  std::map<std::string, StoredObject> channel_objects;
   std::vector<std::string> command;    // the ML command; empty: trainyard-wrap resolves it
   std::filesystem::path artifact_dir;  // receives model.tar.gz, output.tar.gz, training.log, ...
   // The job's code as an archive (the SageMaker SDK's sourcedir.tar.gz, named by the
@@ -121,6 +134,12 @@ class Executor {
   // image. False: the job's code runs as JobSpec::command under trainyard-wrap on this machine,
   // so a caller holding an entrypoint and arguments passes them as the command.
   virtual bool RunsImageItself() const { return false; }
+
+  // Whether a channel that is one object of the server's object store may come as
+  // JobSpec::channel_objects, handed to the job where it lies (the slurm and container executors
+  // in object-store staging: a presigned URL of the object), so that the caller neither fetches
+  // nor copies it. False: every channel comes as a file in channel_sources.
+  virtual bool HandsStoredChannelsInPlace() const { return false; }
 
   // Whether Describe's NotFound proves that the job's code never started. True for an executor
   // that keeps every job it accepted across a restart of this process (on disk, or in the

@@ -51,6 +51,11 @@ Result<std::string> StagedJob::PublishInput(const JobSpec& spec,
     }
     if (error) return Internal("cannot list '" + part.string() + "': " + error.message());
   }
+  for (const auto& [channel, object] : spec.channel_objects) {
+    inputs.push_back(
+        {.path = (root_.channel_dir(channel) / object.filename).lexically_relative(root).string(),
+         .stored = object});
+  }
   // Valid while the job may run: its max runtime and grace, and the margin for a queue.
   const auto lifetime = std::min<std::chrono::seconds>(
       std::chrono::seconds(spec.definition.max_runtime_seconds) +

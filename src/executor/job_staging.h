@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,16 +37,24 @@ class JobStaging {
  public:
   struct InputFile {
     std::string path;              // in the job's root: "input/data/train/train.csv"
-    std::filesystem::path source;  // the file on this machine
+    std::filesystem::path source;  // the file on this machine; empty for a stored object
+    // Where the input is an object of the store already (a dataset's file): handed where it
+    // lies, neither read nor copied (HandsStoredObjectsInPlace).
+    std::optional<StoredObject> stored;
   };
 
   virtual ~JobStaging() = default;
 
+  // Whether Publish takes an input that is an object of the store (InputFile::stored) and hands
+  // the job a GET URL of that object itself. False: every input must be a file here.
+  virtual bool HandsStoredObjectsInPlace() const { return false; }
   // Stores `inputs` for job `job_name` and returns the staging manifest's JSON text: a GET URL
   // (with size and SHA-256) per input, a PUT URL per output the wrapper sends back, and, for a
   // `checkpoint` with a name, a GET and a PUT URL of its one archive (and a GET of the archive
-  // of checkpoint.restore_from), each valid for `expires`. The checkpoint's archive outlives
-  // Remove. Errors: a source that cannot be read, the store failing.
+  // of checkpoint.restore_from), each valid for `expires`. A stored input is not copied: its
+  // URL is the object's own, with the size and SHA-256 its record gives, and Remove leaves it.
+  // The checkpoint's archive outlives Remove. Errors: a source that cannot be read, the store
+  // failing, FailedPrecondition for a stored input it cannot hand in place.
   virtual Result<std::string> Publish(const std::string& job_name,
                                       const std::vector<InputFile>& inputs,
                                       std::chrono::seconds expires,
@@ -73,11 +82,12 @@ class StagedJob {
       : staging_(staging), job_name_(std::move(job_name)), root_(root) {}
 
   // Stores every file of the root's input/ and code/ (a channel's links followed to the
-  // dataset's file) and returns the manifest, with the URLs of spec.checkpoint's archive when it
-  // has one. The URLs stay valid for the job's max runtime, its stop grace period and
-  // `url_margin` (the time it may wait in a queue), at most 7 days (SigV4's limit).
-  // InvalidArgument when the manifest would be too large for one environment variable (too many
-  // files: pack them into one archive); the listing's and the store's errors otherwise.
+  // dataset's file), hands each of spec.channel_objects where it lies, and returns the
+  // manifest, with the URLs of spec.checkpoint's archive when it has one. The URLs stay valid for
+  // the job's max runtime, its stop grace period and `url_margin` (the time it may wait in a
+  // queue), at most 7 days (SigV4's limit). InvalidArgument when the manifest would be too large
+  // for one environment variable (too many files: pack them into one archive); the listing's and
+  // the store's errors otherwise.
   Result<std::string> PublishInput(const JobSpec& spec, std::chrono::seconds url_margin) const;
   // The wrapper's exit record into the root's exit file, its failure text into the failure file
   // and its last progress and metrics into the wrapper's state file, where a job root that ran

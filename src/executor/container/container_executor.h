@@ -89,6 +89,11 @@ class ContainerExecutor : public RecordedJobsExecutor {
   std::string name() const override { return "container"; }
   TrainerKind AcceptedTrainer() const override { return TrainerKind::kImage; }
   bool RunsImageItself() const override { return true; }
+  // In object-store staging: a presigned URL of the object itself (docs/slurm.md).
+  bool HandsStoredChannelsInPlace() const override {
+    return object_store_staging() && options_.job_staging &&
+           options_.job_staging->HandsStoredObjectsInPlace();
+  }
   // The runtime's version, as the check at start printed it ("4.3.1").
   const std::string& runtime_version() const { return runtime_version_; }
 

@@ -69,6 +69,11 @@ class SlurmExecutor : public RecordedJobsExecutor {
   std::string name() const override { return "slurm"; }
   // A command (under the nodes' trainyard-wrap), or an image (options.container_runtime).
   TrainerKind AcceptedTrainer() const override { return TrainerKind::kImageOrCommand; }
+  // In object-store staging: a presigned URL of the object itself (docs/slurm.md).
+  bool HandsStoredChannelsInPlace() const override {
+    return object_store_staging() && options_.job_staging &&
+           options_.job_staging->HandsStoredObjectsInPlace();
+  }
   // Also InvalidArgument for resources the executor cannot ask Slurm for (an unknown instance
   // type, more than one instance), and, with srun as the container runtime, for an image that
   // is no absolute path (a bundle on the nodes).
