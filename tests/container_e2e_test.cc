@@ -253,7 +253,22 @@ TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheChec
       std::string("/") + storage::S3rverPeer::kBucket + "/" + kPrefix + "/staging/";
   const std::string staged = staging + "container-jobs/" + job + "/";
   const std::string checkpoint = staging + "container-checkpoints/" + job + "/checkpoints.tar.gz";
-  EXPECT_EQ(s3rver->RequestsFor("GET", staged + "in/input/data/training/train.csv").size(), 1u)
+  // The dataset was fetched where it lies, by the job: never staged as a copy.
+  auto store = s3rver->Store(kPrefix);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto datasets = (*store)->List("datasets/");
+  ASSERT_TRUE(datasets.ok()) << datasets.status().ToString();
+  ASSERT_FALSE(datasets->objects.empty());
+  for (const storage::ObjectInfo& dataset : datasets->objects) {
+    EXPECT_EQ(s3rver
+                  ->RequestsFor("GET", std::string("/") + storage::S3rverPeer::kBucket + "/" +
+                                           kPrefix + "/" + dataset.key)
+                  .size(),
+              1u)
+        << dataset.key << "\n"
+        << s3rver->RequestLog();
+  }
+  EXPECT_EQ(s3rver->RequestLog().find(staged + "in/input/data/"), std::string::npos)
       << s3rver->RequestLog();
   EXPECT_EQ(s3rver->RequestsFor("PUT", staged + "out/model.tar.gz").size(), 1u)
       << s3rver->RequestLog();
@@ -261,8 +276,6 @@ TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheChec
   EXPECT_GE(s3rver->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver->RequestLog();
   EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
 
-  auto store = s3rver->Store(kPrefix);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(storage::S3rverPeer::ObjectsLeftUnder(**store, "staging/container-jobs/", 30s), 0u);
   EXPECT_TRUE((*store)->Head("staging/container-checkpoints/" + job + "/checkpoints.tar.gz").ok());
 }

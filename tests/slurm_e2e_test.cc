@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -305,32 +306,44 @@ TEST_F(SlurmObjectStagingTest, AJobOutlivesAServerKilledWhileItRuns) {
   RemoveNodeOutput(job);
 }
 
-// An input that is not what the server staged (changed in the store after the job was
-// submitted) is refused by its SHA-256 on the node: the job fails before its command runs, as
-// ClientError naming the channel. The job waits in Slurm's queue a few seconds (--begin) while
-// the test changes one byte of the staged file.
+// An input that is not what the server staged (the dataset changed in the store after the job
+// was submitted) is refused by its SHA-256 on the node: the job fails before its command runs,
+// as ClientError naming the channel. The job waits in Slurm's queue a few seconds (--begin)
+// while the test changes one byte of the dataset's file, which the job fetches where it lies
+// (the S3 endpoint's read-only view of the datasets): it is not copied into the job's staging
+// objects, where its config files are.
 TEST_F(SlurmObjectStagingTest, AChangedInputFailsTheJobNamingTheChannel) {
   std::unique_ptr<ServerProcess> server = StartServer({"--slurm-sbatch-arg=--begin=now+4"});
+  const std::string dataset = server->UploadExample("train.csv", "training");
   json body = {{"name", "tampered"},
                {"executor", "slurm"},
                {"trainer", {{"command", {"sh", "-c", "echo ran"}}}},
-               {"channels", {{"training", server->UploadExample("train.csv", "training")}}},
+               {"channels", {{"training", dataset}}},
                {"objective", {{"metric", "loss"}, {"goal", "min"}}}};
   auto created = server->Post("/api/v1/sweeps", body);
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sweep_id = created.Json()["id"];
-  fs::path staged;
-  for (int i = 0; i < 100 && staged.empty(); ++i) {
-    std::error_code error;
-    for (auto it = fs::recursive_directory_iterator(StagedJobs(), error);
-         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (it->path().filename() == "train.csv") staged = it->path();
-    }
-    if (staged.empty()) std::this_thread::sleep_for(50ms);
-  }
-  ASSERT_FALSE(staged.empty()) << "no staged train.csv under " << StagedJobs();
+  std::vector<std::string> staged;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        staged.clear();
+        std::error_code error;
+        for (auto it = fs::recursive_directory_iterator(StagedJobs(), error);
+             !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+          if (it->is_regular_file()) staged.push_back(it->path().filename().string());
+        }
+        return std::find(staged.begin(), staged.end(), "hyperparameters.json") != staged.end();
+      },
+      30s))
+      << "the job's config files were never staged under " << StagedJobs();
+  EXPECT_EQ(std::find(staged.begin(), staged.end(), "train.csv"), staged.end())
+      << "the dataset was copied into the job's staging objects: "
+      << ::testing::PrintToString(staged);
+  const fs::path stored =
+      temp_.path() / "data" / "objects" / "objects" / "datasets" / dataset / "train.csv";
+  ASSERT_TRUE(fs::exists(stored)) << stored;
   {
-    std::fstream file(staged, std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream file(stored, std::ios::in | std::ios::out | std::ios::binary);
     char first = 0;
     file.get(first);
     file.seekp(0);

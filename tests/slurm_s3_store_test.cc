@@ -5,12 +5,16 @@
 // s3rver, signed with the store's credentials. As in slurm_e2e_test's object-store staging, the
 // job runs as `nobody` and the test's directory (the server's data dir and work dir inside) is
 // root's with mode 0700: the job can read nothing of the server's, so its input can only have
-// come from s3rver, whose request log shows the job's GETs and PUTs. Skips, saying why, where
-// Slurm or s3rver cannot run.
+// come from s3rver, whose request log shows the job's GETs and PUTs: the datasets' own objects
+// fetched where they lie, the server reading none of them. Skips, saying why, where Slurm or
+// s3rver cannot run.
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <regex>
+#include <sstream>
 
 #include "server_fixture.h"
 #include "storage/s3/s3_peer.h"
@@ -73,12 +77,34 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
       << log;
   EXPECT_NE(log.find("eval_accuracy"), std::string::npos) << log;
 
-  // The job's own requests, by presigned URL, reached s3rver: its channel's GET and its
-  // outputs' PUTs (the exit record last).
+  // The job's own requests, by presigned URL, reached s3rver: its channels' GETs, of each
+  // dataset's own object where it lies (neither read by the server nor copied into the job's
+  // staging objects), and its outputs' PUTs (the exit record last).
   const std::string staged =
       std::string("/") + S3rverPeer::kBucket + "/" + kPrefix + "/staging/jobs/" + job + "/";
   const std::string requests = s3rver->RequestLog();
-  EXPECT_EQ(s3rver->RequestsFor("GET", staged + "in/input/data/training/train.csv").size(), 1u)
+  auto store = s3rver->Store(kPrefix);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto datasets = (*store)->List("datasets/");
+  ASSERT_TRUE(datasets.ok()) << datasets.status().ToString();
+  ASSERT_EQ(datasets->objects.size(), 2u);  // train.csv and eval.csv
+  for (const storage::ObjectInfo& dataset : datasets->objects) {
+    const std::string path =
+        std::string("/") + S3rverPeer::kBucket + "/" + kPrefix + "/" + dataset.key;
+    // Every GET of it, signed in a header or in the URL: the job's alone.
+    size_t gets = 0;
+    std::istringstream lines(std::regex_replace(requests, std::regex("\x1b\\[[0-9;]*m"), ""));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(" GET " + path + "?") != std::string::npos ||
+          line.find(" GET " + path + " ") != std::string::npos) {
+        ++gets;
+      }
+    }
+    EXPECT_EQ(gets, 1u) << dataset.key << "\n" << requests;
+    EXPECT_EQ(s3rver->RequestsFor("GET", path).size(), 1u) << dataset.key << "\n" << requests;
+  }
+  EXPECT_EQ(requests.find(staged + "in/input/data/"), std::string::npos) << requests;
+  EXPECT_NE(requests.find(staged + "in/input/config/hyperparameters.json"), std::string::npos)
       << requests;
   for (const char* output :
        {"model.tar.gz", "output.tar.gz", "training.log", "trainyard-exit.json"}) {
@@ -90,8 +116,6 @@ TEST(SlurmS3StoreStagingTest, AJobsInputAndOutputsTravelThroughTheS3StoresPresig
 
   // The job's staging objects are removed once its end is recorded (which the API may show
   // first); its checkpoint archive stays, for a retry (docs/checkpoints.md).
-  auto store = s3rver->Store(kPrefix);
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_EQ(S3rverPeer::ObjectsLeftUnder(**store, "staging/jobs/", 10s), 0u);
   EXPECT_TRUE((*store)->Head("staging/checkpoints/" + job + "/checkpoints.tar.gz").ok());
   // Slurm's output file of the job, on the node's /tmp.
