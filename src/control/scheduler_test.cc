@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -151,8 +152,10 @@ class StoreWithoutLocalFiles : public storage::ObjectStore {
   Result<storage::ObjectInfo> Head(const std::string& key) override { return objects_.Head(key); }
   Status Get(const std::string& key, std::ostream& sink,
              std::optional<storage::ByteRange> range = {}) override {
+    ++gets;
     return objects_.Get(key, sink, range);
   }
+  std::atomic<int> gets{0};
   Result<std::unique_ptr<storage::ObjectReader>> OpenVersion(const std::string& key) override {
     return objects_.OpenVersion(key);
   }
@@ -633,6 +636,44 @@ TEST_F(SchedulerTest, ChannelDataIsCopiedWhereTheStoreKeepsNoLocalFiles) {
   EXPECT_EQ(source.filename(), "train.csv");
   EXPECT_TRUE(source.string().starts_with((temp_.path() / "work").string())) << source;
   EXPECT_EQ(ReadFile(source).value(), "1,2,3\n");
+}
+
+// An executor that hands the job a dataset where it lies in the store (object-store staging).
+class InPlaceExecutor : public FakeExecutor {
+ public:
+  InPlaceExecutor() : FakeExecutor("local") {}
+  bool HandsStoredChannelsInPlace() const override { return true; }
+};
+
+TEST_F(SchedulerTest, ADatasetGoesAsItsObjectToAnExecutorThatHandsItWhereItLies) {
+  // Its record knows what the bytes are: neither fetched from the store nor copied.
+  auto dataset = metadata_->GetDataset("ds-0123456789abcdef");
+  ASSERT_TRUE(dataset.ok());
+  metadata::DatasetRecord known = *dataset;
+  known.id = "ds-00000000000000aa";
+  known.sha256_hex = std::string(64, 'a');
+  ASSERT_TRUE(metadata_->CreateDataset(known).ok());
+  InPlaceExecutor executor;
+  StoreWithoutLocalFiles remote(*objects_);
+  auto scheduler = MakeScheduler(executor, 4, &remote);
+  SweepRequest request = Request();
+  request.channels = {{"training", DatasetChannel{known.id}},
+                      {"evaluation", DatasetChannel{"ds-0123456789abcdef"}}};
+  ASSERT_TRUE(scheduler->CreateSweep(request).ok());
+  scheduler->RunOnce();
+  const executor::JobSpec spec = executor.SpecOf(Jobs("")[0].name);
+  ASSERT_TRUE(spec.channel_objects.contains("training"));
+  const executor::StoredObject& object = spec.channel_objects.at("training");
+  EXPECT_EQ(object.key, known.object_key);
+  EXPECT_EQ(object.filename, "train.csv");
+  EXPECT_EQ(object.size, 6u);
+  EXPECT_EQ(object.sha256_hex, known.sha256_hex);
+  EXPECT_FALSE(spec.channel_sources.contains("training"));
+  // A record without a SHA-256 cannot say what the job must get: copied, as for any executor.
+  EXPECT_FALSE(spec.channel_objects.contains("evaluation"));
+  ASSERT_TRUE(spec.channel_sources.contains("evaluation"));
+  EXPECT_EQ(ReadFile(spec.channel_sources.at("evaluation")).value(), "1,2,3\n");
+  EXPECT_EQ(remote.gets, static_cast<int>(executor.submitted()));  // the copied one, per job
 }
 
 TEST_F(SchedulerTest, RefusesUnknownExecutorsAndDatasets) {
