@@ -98,6 +98,32 @@ Result<std::string> ObjectStoreStaging::PresignStored(const std::string& store_k
                                {view->access_key_id, view->secret_access_key, ""});
 }
 
+Result<json> ObjectStoreStaging::CheckpointUrls(const executor::CheckpointSpec& checkpoint,
+                                                TimePoint now, std::chrono::seconds expires) const {
+  auto archive_key = [&](const std::string& name) {
+    return options_.checkpoints_prefix + name + "/checkpoints.tar.gz";
+  };
+  json urls;
+  TY_ASSIGN_OR_RETURN(urls["get"], Presign(archive_key(checkpoint.name), "GET", now, expires));
+  TY_ASSIGN_OR_RETURN(urls["put"], Presign(archive_key(checkpoint.name), "PUT", now, expires));
+  if (!checkpoint.restore_from.empty()) {
+    TY_ASSIGN_OR_RETURN(urls["restore_from"],
+                        Presign(archive_key(checkpoint.restore_from), "GET", now, expires));
+  }
+  return urls;
+}
+
+Result<std::string> ObjectStoreStaging::PresignCheckpoint(
+    const executor::CheckpointSpec& checkpoint, std::chrono::seconds expires) {
+  TY_RETURN_IF_ERROR(EnsureBucket().WithContext("staging bucket '" + options_.bucket + "'"));
+  TY_ASSIGN_OR_RETURN(json urls,
+                      CheckpointUrls(checkpoint, std::chrono::system_clock::now(), expires));
+  Logger("app").info("checkpoint={} kept under key={} (URLs valid {} s)", checkpoint.name,
+                     StoreKey(options_.checkpoints_prefix + checkpoint.name + "/"),
+                     expires.count());
+  return urls.dump();
+}
+
 Status ObjectStoreStaging::EnsureBucket() {
   if (options_.signer != ObjectStoreStagingOptions::Signer::kS3Endpoint) return Status::Ok();
   const std::string marker = server::s3::BucketMarkerKey(options_.bucket);
@@ -123,9 +149,6 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
   const TimePoint now = std::chrono::system_clock::now();
   auto presign = [&](const std::string& relative, const std::string& method) {
     return Presign(options_.jobs_prefix + job_name + "/" + relative, method, now, expires);
-  };
-  auto checkpoint_key = [&](const std::string& name) {
-    return options_.checkpoints_prefix + name + "/checkpoints.tar.gz";
   };
   json manifest_inputs = json::array();
   size_t in_place = 0;
@@ -161,13 +184,7 @@ Result<std::string> ObjectStoreStaging::Publish(const std::string& job_name,
   }
   json manifest = {{"version", 1}, {"inputs", manifest_inputs}, {"outputs", outputs}};
   if (!checkpoint.name.empty()) {
-    json& urls = manifest["checkpoint"];
-    TY_ASSIGN_OR_RETURN(urls["get"], Presign(checkpoint_key(checkpoint.name), "GET", now, expires));
-    TY_ASSIGN_OR_RETURN(urls["put"], Presign(checkpoint_key(checkpoint.name), "PUT", now, expires));
-    if (!checkpoint.restore_from.empty()) {
-      TY_ASSIGN_OR_RETURN(urls["restore_from"],
-                          Presign(checkpoint_key(checkpoint.restore_from), "GET", now, expires));
-    }
+    TY_ASSIGN_OR_RETURN(manifest["checkpoint"], CheckpointUrls(checkpoint, now, expires));
   }
   Logger("app").info(
       "job={} staged {} input files under key={}, {} where they lie (URLs valid {} s){}", job_name,

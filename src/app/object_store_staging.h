@@ -18,6 +18,7 @@
 // Thread-safe (the store is).
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -52,7 +53,7 @@ struct ObjectStoreStagingOptions {
   std::string checkpoints_prefix = "checkpoints/";
 };
 
-class ObjectStoreStaging : public executor::JobStaging {
+class ObjectStoreStaging : public executor::JobStaging, public executor::CheckpointPresigner {
  public:
   explicit ObjectStoreStaging(ObjectStoreStagingOptions options) : options_(std::move(options)) {}
 
@@ -63,6 +64,9 @@ class ObjectStoreStaging : public executor::JobStaging {
   Status Fetch(const std::string& job_name, const std::string& name,
                const std::filesystem::path& target) override;
   Status Remove(const std::string& job_name) override;
+  // The URLs of <checkpoints_prefix><name>/checkpoints.tar.gz, as Publish's manifest has them.
+  Result<std::string> PresignCheckpoint(const executor::CheckpointSpec& checkpoint,
+                                        std::chrono::seconds expires) override;
 
  private:
   Status EnsureBucket();
@@ -76,6 +80,9 @@ class ObjectStoreStaging : public executor::JobStaging {
   // The URL by which the job's wrapper sends `method` for a staging object.
   Result<std::string> Presign(const std::string& staging_key, const std::string& method,
                               TimePoint now, std::chrono::seconds expires) const;
+  // {"get", "put", "restore_from" (where the spec names one)} of the checkpoint's archive.
+  Result<nlohmann::json> CheckpointUrls(const executor::CheckpointSpec& checkpoint, TimePoint now,
+                                        std::chrono::seconds expires) const;
 
   ObjectStoreStagingOptions options_;
 };

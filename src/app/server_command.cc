@@ -226,8 +226,9 @@ Result<std::shared_ptr<executor::JobStaging>> ObjectStaging(
 }
 
 // Gives the executors in object-store staging a staging of their own under `jobs_prefix` and
-// `checkpoints_prefix` (the container executor's under container-<prefix>): the REST API's jobs
-// and the SageMaker endpoint's, and each executor's, stage their files and keep their
+// `checkpoints_prefix` (the container executor's under container-<prefix>), and the local
+// executor its checkpoints under local-<checkpoints_prefix> of a store shared by servers: the REST
+// API's jobs and the SageMaker endpoint's, and each executor's, stage their files and keep their
 // checkpoints apart.
 Status SetObjectStaging(const ServerOptions& options, storage::ObjectStore& objects,
                         const std::optional<server::S3KeyPair>& keys,
@@ -246,6 +247,18 @@ Status SetObjectStaging(const ServerOptions& options, storage::ObjectStore& obje
                                  "container-" + jobs_prefix, "container-" + checkpoints_prefix);
     if (!staging.ok()) return staging.status().WithContext("container_staging object-store");
     settings.container->job_staging = std::move(staging).value();
+  }
+  // The local executor's checkpoints in a store that presigns its own URLs (an s3:// store, which
+  // the servers sharing a database share too), so that a retry that another server runs restores
+  // them (docs/checkpoints.md). A file:// store is this machine's, as the local directory is.
+  if (storage::PresignerOf(objects) != nullptr) {
+    settings.local.checkpoint_presigner = std::make_shared<ObjectStoreStaging>(
+        ObjectStoreStagingOptions{.signer = ObjectStoreStagingOptions::Signer::kStore,
+                                  .objects = &objects,
+                                  .jobs_prefix = "local-" + jobs_prefix,
+                                  .checkpoints_prefix = "local-" + checkpoints_prefix});
+    Logger("app").info("local executor: checkpoints in the object store under staging/local-{}",
+                       checkpoints_prefix);
   }
   return Status::Ok();
 }

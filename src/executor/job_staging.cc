@@ -35,6 +35,24 @@ std::string StagingManifestUrl(const std::string& manifest) {
   return url != parsed["outputs"].end() && url->is_string() ? url->get<std::string>() : "";
 }
 
+std::chrono::seconds StagingUrlLifetime(const JobSpec& spec, std::chrono::seconds url_margin) {
+  // Valid while the job may run: its max runtime and grace, and the margin for a queue.
+  return std::min<std::chrono::seconds>(
+      std::chrono::seconds(spec.definition.max_runtime_seconds) +
+          std::chrono::ceil<std::chrono::seconds>(spec.stop_grace_period) + url_margin,
+      std::chrono::hours(24 * 7));
+}
+
+Status KeepCheckpointBehindUrls(CheckpointPresigner& presigner, std::chrono::seconds url_margin,
+                                JobSpec& spec) {
+  if (spec.checkpoint.name.empty()) return Status::Ok();
+  TY_ASSIGN_OR_RETURN(
+      spec.secret_environment[kCheckpointUrlsVariable],
+      presigner.PresignCheckpoint(spec.checkpoint, StagingUrlLifetime(spec, url_margin)));
+  spec.checkpoint = {};
+  return Status::Ok();
+}
+
 Result<std::string> StagedJob::PublishInput(const JobSpec& spec,
                                             std::chrono::seconds url_margin) const {
   std::vector<JobStaging::InputFile> inputs;
@@ -56,13 +74,9 @@ Result<std::string> StagedJob::PublishInput(const JobSpec& spec,
         {.path = (root_.channel_dir(channel) / object.filename).lexically_relative(root).string(),
          .stored = object});
   }
-  // Valid while the job may run: its max runtime and grace, and the margin for a queue.
-  const auto lifetime = std::min<std::chrono::seconds>(
-      std::chrono::seconds(spec.definition.max_runtime_seconds) +
-          std::chrono::ceil<std::chrono::seconds>(spec.stop_grace_period) + url_margin,
-      std::chrono::hours(24 * 7));
-  TY_ASSIGN_OR_RETURN(std::string manifest,
-                      staging_.Publish(job_name_, inputs, lifetime, spec.checkpoint));
+  TY_ASSIGN_OR_RETURN(
+      std::string manifest,
+      staging_.Publish(job_name_, inputs, StagingUrlLifetime(spec, url_margin), spec.checkpoint));
   if (manifest.size() > kManifestLimit) {
     return InvalidArgument("the job's input is " + std::to_string(inputs.size()) +
                            " files, too many for object-store staging (a manifest of " +

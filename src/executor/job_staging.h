@@ -67,6 +67,35 @@ class JobStaging {
   virtual Status Remove(const std::string& job_name) = 0;
 };
 
+// How an executor whose jobs run on the server's machine (local) keeps their checkpoints where
+// every server sharing the metadata store reaches them: each checkpoint's one archive in the
+// shared object store, behind presigned URLs (docs/checkpoints.md), so that a retry that another
+// server runs restores it. Implementations must be thread-safe.
+class CheckpointPresigner {
+ public:
+  virtual ~CheckpointPresigner() = default;
+  // The JSON text of TRAINYARD_CHECKPOINT_URLS for `checkpoint` (which has a name): a GET and a
+  // PUT URL of its archive and, where checkpoint.restore_from names one, a GET of that one's
+  // ("restore_from"), each valid for `expires`. The store's errors.
+  virtual Result<std::string> PresignCheckpoint(const CheckpointSpec& checkpoint,
+                                                std::chrono::seconds expires) = 0;
+};
+
+// The variable that hands trainyard-wrap its checkpoint's URLs (wrapper/options.h). A secret,
+// as the staging manifest is.
+inline constexpr char kCheckpointUrlsVariable[] = "TRAINYARD_CHECKPOINT_URLS";
+
+// Moves spec.checkpoint behind `presigner`'s URLs: TRAINYARD_CHECKPOINT_URLS in the spec's secret
+// environment (never in its config files, never logged), and spec.checkpoint emptied, so that no
+// directory of this machine keeps it. The URLs live as long as a staging manifest's
+// (StagingUrlLifetime). Nothing for a spec without a checkpoint; the store's errors otherwise.
+Status KeepCheckpointBehindUrls(CheckpointPresigner& presigner, std::chrono::seconds url_margin,
+                                JobSpec& spec);
+
+// How long the URLs handed to a job stay valid: its max runtime and stop grace period, and
+// `url_margin` (the time it may wait in a queue), at most 7 days (SigV4's limit).
+std::chrono::seconds StagingUrlLifetime(const JobSpec& spec, std::chrono::seconds url_margin);
+
 // The variable that hands trainyard-wrap its staging manifest (wrapper/options.h). Exported like
 // a secret: its URLs are credentials for this job's objects.
 inline constexpr char kStagingManifestVariable[] = "TRAINYARD_STAGING";
@@ -84,8 +113,7 @@ class StagedJob {
   // Stores every file of the root's input/ and code/ (a channel's links followed to the
   // dataset's file), hands each of spec.channel_objects where it lies, and returns the
   // manifest, with the URLs of spec.checkpoint's archive when it has one. The URLs stay valid for
-  // the job's max runtime, its stop grace period and `url_margin` (the time it may wait in a
-  // queue), at most 7 days (SigV4's limit). InvalidArgument when the manifest would be too large
+  // StagingUrlLifetime(spec, url_margin). InvalidArgument when the manifest would be too large
   // for one environment variable (too many files: pack them into one archive); the listing's and
   // the store's errors otherwise.
   Result<std::string> PublishInput(const JobSpec& spec, std::chrono::seconds url_margin) const;

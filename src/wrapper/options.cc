@@ -36,8 +36,8 @@ Environment:
                               docs/checkpoints.md)
   TRAINYARD_CHECKPOINT_RESTORE_FROM  a directory to restore from when the store holds none
   TRAINYARD_CHECKPOINT_INTERVAL_SECONDS  how often a changed checkpoint dir is stored (10)
-  TRAINYARD_CHECKPOINT_URLS   {"get": URL, "put": URL}: keep the checkpoint dir behind these
-                              presigned URLs instead
+  TRAINYARD_CHECKPOINT_URLS   {"get": URL, "put": URL, "restore_from": URL (optional)}: keep
+                              the checkpoint dir behind these presigned URLs instead
   TRAINYARD_STOP_GRACE_SECONDS, TRAINYARD_PROGRESS_INTERVAL_SECONDS,
   TRAINYARD_UNPACK_MAX_BYTES, TRAINYARD_UNPACK_MAX_ENTRIES, TRAINYARD_HYPERPARAMETERS_AS_ARGS=1
   TRAINYARD_UNPACK_MAX_RATIO  bytes an archive may unpack to per byte of it, past 16 MiB (100;

@@ -53,7 +53,8 @@ struct WrapperOptions {
   std::filesystem::path checkpoint_restore_from;
   std::chrono::milliseconds checkpoint_interval{10'000};  // TRAINYARD_CHECKPOINT_INTERVAL_SECONDS
   // TRAINYARD_CHECKPOINT_URLS: the checkpoint behind presigned URLs of the caller's choosing (the
-  // SageMaker endpoint's CheckpointConfig.S3Uri); wins over the manifest's and the store.
+  // SageMaker endpoint's CheckpointConfig.S3Uri; the local executor's checkpoints in an s3://
+  // store, with restore_from for a promoted trial); wins over the manifest's and the store.
   std::optional<StagedCheckpoint> checkpoint_urls;
   bool show_help = false;
 };

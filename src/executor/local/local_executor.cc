@@ -66,6 +66,13 @@ std::unique_ptr<RecordedJobsExecutor::Job> LocalExecutor::NewJob(JobSpec spec) c
 }
 
 Status LocalExecutor::Launch(Job& job) {
+  if (options_.checkpoint_presigner) {
+    // The job starts now: the URLs need no margin for a queue, only for the last store after
+    // a stop (the kill margin) and a slow store.
+    TY_RETURN_IF_ERROR(
+        KeepCheckpointBehindUrls(*options_.checkpoint_presigner, std::chrono::hours(1), job.spec)
+            .WithContext("the job's checkpoint in the object store"));
+  }
   return options_.detach_jobs ? StartDetached(job) : Train(static_cast<LocalJob&>(job));
 }
 

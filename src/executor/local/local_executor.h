@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/step_hook.h"
+#include "executor/job_staging.h"
 #include "executor/recorded_jobs.h"
 
 namespace trainyard::executor {
@@ -33,6 +34,10 @@ struct LocalExecutorOptions {
   // caller's whole environment, which holds its credentials.
   std::map<std::string, std::string> environment;
   bool keep_job_roots = false;  // keep each job's root after it ends (debugging)
+  // Where each job's checkpoint is kept between its runs: set, in the object store behind the
+  // URLs it mints (several servers share the store: a retry that another one runs restores it);
+  // null, in <work_dir>/.checkpoints (CheckpointStoreRoot) on this machine.
+  std::shared_ptr<CheckpointPresigner> checkpoint_presigner;
   // How often the wrapper reads the progress file. Shorter than the wrapper's 5 s default:
   // here the "report" is a local file that `trainyard run` shows live.
   std::chrono::milliseconds progress_interval{1'000};
