@@ -208,6 +208,57 @@ TEST_F(WrapperStagingTest, TheCheckpointDirIsRestoredThroughItsUrlsInTheNextRun)
   EXPECT_EQ(second.output.find("X-Amz-Signature"), std::string::npos) << second.output;
 }
 
+// TRAINYARD_CHECKPOINT_URLS alone, in a root the wrapper shares with the server (the local
+// executor's checkpoints in an s3:// store): a promoted trial, whose own GET answers S3's 404,
+// restores its parent's archive through "restore_from", stores what it writes under its own key,
+// and never writes the parent's.
+TEST_F(WrapperStagingTest, CheckpointUrlsRestoreTheParentsArchiveWhileTheirOwnHoldsNone) {
+  const std::string parent_key = "checkpoints/parent/checkpoints.tar.gz";
+  const std::string child_key = "checkpoints/child/checkpoints.tar.gz";
+  auto run = [&](const json& urls, const std::string& script) {
+    fs::remove_all(node_root_);
+    contract::MlRoot root(node_root_);
+    contract::JobDefinition job;
+    job.job_name = "j1";
+    EXPECT_TRUE(contract::WriteConfigFiles(root, job).ok());
+    return testing::RunProcess(
+        {(testing::BuildDir() / "apps" / "trainyard-wrap").string(), "--", "sh", "-c", script},
+        {{"TRAINYARD_ML_ROOT", node_root_.string()}, {"TRAINYARD_CHECKPOINT_URLS", urls.dump()}},
+        std::chrono::seconds(60));
+  };
+  auto parent = run({{"get", Presign(parent_key, "GET")}, {"put", Presign(parent_key, "PUT")}},
+                    "echo 12 > \"$TRAINYARD_ML_ROOT/checkpoints/iteration\"");
+  ASSERT_EQ(parent.exit_code, 0) << parent.output;
+  auto parent_archive = client_->Get(std::string("/") + kBucket + "/" + parent_key);
+  ASSERT_EQ(parent_archive.status, 200) << parent.output;
+  ASSERT_EQ(client_->Get(std::string("/") + kBucket + "/" + child_key).status, 404);
+
+  auto child = run({{"get", Presign(child_key, "GET")},
+                    {"put", Presign(child_key, "PUT")},
+                    {"restore_from", Presign(parent_key, "GET")}},
+                   "echo resuming from $(cat \"$TRAINYARD_ML_ROOT/checkpoints/iteration\") && "
+                   "test -z \"$TRAINYARD_CHECKPOINT_URLS\" && "
+                   "echo 27 > \"$TRAINYARD_ML_ROOT/checkpoints/iteration\"");
+  ASSERT_EQ(child.exit_code, 0) << child.output;
+  EXPECT_NE(child.output.find("checkpoint: restored 1 files from " + endpoint_ + "/" + kBucket +
+                              "/" + parent_key),
+            std::string::npos)
+      << child.output;
+  EXPECT_NE(child.output.find("resuming from 12"), std::string::npos) << child.output;
+  EXPECT_EQ(child.output.find("X-Amz-Signature"), std::string::npos) << child.output;
+  EXPECT_EQ(client_->Get(std::string("/") + kBucket + "/" + child_key).status, 200);
+  EXPECT_EQ(client_->Get(std::string("/") + kBucket + "/" + parent_key).body, parent_archive.body)
+      << "the parent's archive is never written";
+
+  auto again = run({{"get", Presign(child_key, "GET")},
+                    {"put", Presign(child_key, "PUT")},
+                    {"restore_from", Presign(parent_key, "GET")}},
+                   "echo resuming from $(cat \"$TRAINYARD_ML_ROOT/checkpoints/iteration\")");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("resuming from 27"), std::string::npos)
+      << "its own archive, once stored, wins over the parent's: " << again.output;
+}
+
 // A URL that expired (a job that waited in the queue too long) fails the job before its command
 // runs, naming the channel, labelled ClientError; the exit record still arrives.
 TEST_F(WrapperStagingTest, AnExpiredChannelUrlFailsTheJobNamingTheChannel) {
