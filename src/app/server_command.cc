@@ -250,7 +250,7 @@ Status SetObjectStaging(const ServerOptions& options, storage::ObjectStore& obje
   }
   // The local executor's checkpoints in a store that presigns its own URLs (an s3:// store, which
   // the servers sharing a database share too), so that a retry that another server runs restores
-  // them (docs/checkpoints.md). A file:// store is this machine's, as the local directory is.
+  // them (docs/checkpoints.md). A file:// store mints none: they stay in the data dir.
   if (storage::PresignerOf(objects) != nullptr) {
     settings.local.checkpoint_presigner = std::make_shared<ObjectStoreStaging>(
         ObjectStoreStagingOptions{.signer = ObjectStoreStagingOptions::Signer::kStore,
