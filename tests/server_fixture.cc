@@ -108,6 +108,18 @@ S3Keys WaitForS3Endpoint(const fs::path& data_dir, const std::string& endpoint) 
   return keys;
 }
 
+void ExpectResumedFromCheckpoint(const std::string& log, int64_t step_before, int iterations) {
+  const std::string resuming = "resuming from iteration ";
+  size_t resumed = log.find(resuming);
+  ASSERT_NE(resumed, std::string::npos) << log;
+  int iteration = std::stoi(log.substr(resumed + resuming.size()));
+  EXPECT_GE(iteration, step_before) << "the count continues from the last checkpoint";
+  EXPECT_LT(iteration, iterations);
+  EXPECT_EQ(log.find("step=0/" + std::to_string(iterations)), std::string::npos)
+      << "it started over: " << log;
+  EXPECT_EQ(log.find("X-Amz-Signature"), std::string::npos) << "no signature in the log";
+}
+
 std::vector<std::string> JobProcesses(const fs::path& directory) {
   std::vector<std::string> found;
   const std::string marker = "TRAINYARD_ML_ROOT=" + directory.string();

@@ -146,6 +146,11 @@ S3Keys WaitForS3Endpoint(const std::filesystem::path& data_dir, const std::strin
 // servers it starts. Empty when podman can run the image here; otherwise why not.
 std::string BuildPodmanTestImage(const std::string& image);
 
+// Expects `log` (a job's training.log) to be that of an example trainer's run of `iterations`
+// that resumed from a checkpoint at or after `step_before`, where an earlier run of the job
+// stopped: it never started over, and no presigned URL's signature shows.
+void ExpectResumedFromCheckpoint(const std::string& log, int64_t step_before, int iterations);
+
 // The pids of the processes whose environment names a job root under `directory`
 // (TRAINYARD_ML_ROOT=...): the wrappers of its jobs and their commands.
 std::vector<std::string> JobProcesses(const std::filesystem::path& directory);

@@ -412,13 +412,7 @@ TEST_F(SlurmObjectStagingTest, ARequeuedJobResumesFromItsCheckpoint) {
   ASSERT_EQ(log.status, 200);
   EXPECT_NE(log.body.find("checkpoint: restored 1 files from http://"), std::string::npos)
       << log.body;
-  size_t resumed = log.body.find("resuming from iteration ");
-  ASSERT_NE(resumed, std::string::npos) << log.body;
-  int iteration = std::stoi(log.body.substr(resumed + 24));
-  EXPECT_GE(iteration, step_before) << "the count continues from the last checkpoint";
-  EXPECT_LT(iteration, 400);
-  EXPECT_EQ(log.body.find("step=0/400"), std::string::npos) << "it started over: " << log.body;
-  EXPECT_EQ(log.body.find("X-Amz-Signature"), std::string::npos) << "no signature in the log";
+  testing::ExpectResumedFromCheckpoint(log.body, step_before, 400);
   // The checkpoint outlives the job's staging objects, for a later run of the same name.
   fs::path archive = StagedJobs().parent_path() / "checkpoints" / job / "checkpoints.tar.gz";
   EXPECT_TRUE(fs::exists(archive)) << archive;
