@@ -45,13 +45,11 @@ TEST(RunRecordTest, SlurmsTransportComesBackFromRunJson) {
   testing::TempDir dir;
   RunFlags flags;
   flags.out = dir.path().string();
-  flags.slurm = {{"slurm_partition", "gpu"},
-                 {"slurm_sbatch_arg", "--exclusive"},
-                 {"slurm_transport", "rest"},
-                 {"slurm_rest_url", "http://slurm-login:6820"},
-                 {"slurm_rest_user", "alice"},
-                 {"slurm_jwt_key_file", "/etc/slurm/jwt.key"},
-                 {"slurm_jwt_lifespan_seconds", "900"}};
+  flags.slurm = {
+      {"slurm_partition", "gpu"},           {"slurm_sbatch_arg", "--exclusive"},
+      {"slurm_transport", "rest"},          {"slurm_rest_url", "http://slurm-login:6820"},
+      {"slurm_rest_user", "alice"},         {"slurm_jwt_key_file", "/etc/slurm/jwt.key"},
+      {"slurm_jwt_lifespan_seconds", "900"}};
   RunOptions given;
   given.sweep_name = "onslurm";
   given.command = {"./train"};
