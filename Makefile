@@ -32,6 +32,7 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 bench: build
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target benchmarks
 	@bash scripts/install-deps.sh --bench
 	@bash bench/run-all.sh $(BUILD_DIR)
 
