@@ -193,9 +193,15 @@ TEST_F(ServerReplicasSearchTest, ASearchWhoseDrivingReplicaIsKilledCompletesOnAn
   EXPECT_EQ(statuses["Completed"] + statuses["Failed"], kMaxJobs) << ended.dump();
   // Only jobs whose code ran on a's machine may have failed (a's local executor is gone).
   EXPECT_LE(statuses["Failed"], kMaxParallel) << ended.dump();
-  const std::string output = b->OutputSoFar();
-  EXPECT_NE(output.find("sweep=" + sweep + " search taken over by owner=b"), std::string::npos)
-      << output;
+  // b takes the search's lease over once a's expires: its jobs may all have ended before that
+  // (b suggests the next trial whenever it records an end), the search itself not yet.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return b->OutputSoFar().find("sweep=" + sweep + " search taken over by owner=b") !=
+               std::string::npos;
+      },
+      30s))
+      << b->OutputSoFar();
   // No job's code ran twice, over all its attempts (a job whose code never started on a is
   // queued again as attempt 1, its executor name "<job>-r1"); every job that completed ran once.
   std::map<std::string, size_t> runs_of_job;
