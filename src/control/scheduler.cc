@@ -1053,6 +1053,9 @@ void Scheduler::StartQueued() {
     for (JobRecord& job : page->jobs) {
       ++scanned;
       if (free_slots <= 0) return;
+      // Drained meanwhile (SIGUSR1, StopClaiming): a job read after /healthz said "draining" is
+      // not claimed by a pass that began before.
+      if (!claiming_.load()) return;
       // A sweep full at its max_parallel needs no more reads in this pass.
       if (sweeps_full.count(job.sweep_id)) continue;
       auto request = RequestOf(job.sweep_id);
