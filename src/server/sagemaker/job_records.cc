@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/sagemaker_limits.h"
+#include "executor/job_staging.h"
 #include "server/s3/s3_names.h"
 #include "server/sagemaker/channel_staging.h"
 #include "server/sagemaker/training_jobs.h"
@@ -114,12 +115,9 @@ Status KeepCheckpointAtS3Uri(const json& client_request, const CheckpointPresign
   if (!key.empty() && key.back() != '/') key += '/';
   key += "checkpoints.tar.gz";
   // Valid while the job may run: its max runtime, its grace, and a day in the queue.
-  auto expires = std::chrono::seconds(spec.definition.max_runtime_seconds) +
-                 std::chrono::ceil<std::chrono::seconds>(spec.stop_grace_period) +
-                 std::chrono::hours(24);
-  expires = std::min<std::chrono::seconds>(expires, std::chrono::hours(24 * 7));
+  const std::chrono::seconds expires = executor::StagingUrlLifetime(spec, std::chrono::hours(24));
   TY_ASSIGN_OR_RETURN(PresignedPair urls, presign(location->bucket, key, expires));
-  spec.secret_environment["TRAINYARD_CHECKPOINT_URLS"] =
+  spec.secret_environment[executor::kCheckpointUrlsVariable] =
       json{{"get", urls.get_url}, {"put", urls.put_url}}.dump();
   spec.checkpoint = {};  // kept at the URI instead of by the job's name
   return Status::Ok();
