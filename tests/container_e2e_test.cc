@@ -280,6 +280,48 @@ TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheChec
   EXPECT_TRUE((*store)->Head("staging/container-checkpoints/" + job + "/checkpoints.tar.gz").ok());
 }
 
+// The container executor in shared mode with an s3:// store (docs/checkpoints.md): the job root
+// is mounted as always, but the checkpoint is kept in the store behind presigned URLs, as the
+// local executor's is, so that a retry that another server runs restores it. No directory of
+// this machine holds it, and none is mounted for it.
+TEST(ContainerS3StoreTest, SharedModeKeepsTheCheckpointInTheStore) {
+  if (!PodmanUnavailable().empty()) GTEST_SKIP() << "podman unavailable: " << PodmanUnavailable();
+  std::string why_not;
+  std::unique_ptr<storage::S3rverPeer> s3rver =
+      storage::S3rverPeer::Start(&why_not, /*log_requests=*/true);
+  if (!s3rver) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
+  testing::TempDir temp;
+  constexpr char kPrefix[] = "container-shared-e2e";
+  ServerProcess server(temp.path() / "data",
+                       {"--objects",
+                        std::string("s3://") + storage::S3rverPeer::kBucket + "/" + kPrefix +
+                            "?endpoint=" + s3rver->endpoint(),
+                        "--container-runtime", "podman"},
+                       {{"AWS_ACCESS_KEY_ID", storage::S3rverPeer::kAccessKeyId},
+                        {"AWS_SECRET_ACCESS_KEY", storage::S3rverPeer::kSecretAccessKey},
+                        {"AWS_CONFIG_FILE", "/dev/null"},
+                        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
+  server.Start();
+  json sweep = server.RunImageJob("container", kImage, 120s);
+  ASSERT_EQ(sweep["counts"]["Completed"], 1)
+      << sweep.dump() << "\n"
+      << server.Get("/api/v1/jobs?sweep=" + sweep.value("id", "")).body << server.OutputSoFar();
+  const std::string job = sweep["best_job"]["name"];
+  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  EXPECT_NE(log.body.find("checkpoint: stored "), std::string::npos)
+      << log.body << server.OutputSoFar();
+  EXPECT_EQ(log.body.find("X-Amz-Signature"), std::string::npos) << log.body;
+
+  const std::string checkpoint = std::string("/") + storage::S3rverPeer::kBucket + "/" + kPrefix +
+                                 "/staging/container-checkpoints/" + job + "/checkpoints.tar.gz";
+  EXPECT_EQ(s3rver->RequestsFor("GET", checkpoint).size(), 1u) << s3rver->RequestLog();
+  EXPECT_GE(s3rver->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver->RequestLog();
+  EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
+  for (const auto& entry : fs::recursive_directory_iterator(server.data_dir())) {
+    EXPECT_NE(entry.path().filename(), ".checkpoints") << entry.path();
+  }
+}
+
 // Needs no podman: the runtime check at start refuses to serve without it.
 TEST(ContainerServerStartTest, FailsClearlyWithoutTheRuntime) {
   testing::TempDir temp;

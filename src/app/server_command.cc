@@ -248,17 +248,24 @@ Status SetObjectStaging(const ServerOptions& options, storage::ObjectStore& obje
     if (!staging.ok()) return staging.status().WithContext("container_staging object-store");
     settings.container->job_staging = std::move(staging).value();
   }
-  // The local executor's checkpoints in a store that presigns its own URLs (an s3:// store, which
-  // the servers sharing a database share too), so that a retry that another server runs restores
-  // them (docs/checkpoints.md). A file:// store mints none: they stay in the data dir.
-  if (storage::PresignerOf(objects) != nullptr) {
-    settings.local.checkpoint_presigner = std::make_shared<ObjectStoreStaging>(
+  // The checkpoints of the executors whose jobs mount this machine's disk (local, container in
+  // shared mode) in a store that presigns its own URLs (an s3:// store, which the servers sharing
+  // a database share too), so that a retry that another server runs restores them
+  // (docs/checkpoints.md). A file:// store mints none: they stay in the data dir. The container
+  // executor's are where its object-store staging keeps them.
+  if (storage::PresignerOf(objects) == nullptr) return Status::Ok();
+  auto presigner = [&](const std::string& executor) {
+    Logger("app").info("{} executor: checkpoints in the object store under staging/{}-{}", executor,
+                       executor, checkpoints_prefix);
+    return std::make_shared<ObjectStoreStaging>(
         ObjectStoreStagingOptions{.signer = ObjectStoreStagingOptions::Signer::kStore,
                                   .objects = &objects,
-                                  .jobs_prefix = "local-" + jobs_prefix,
-                                  .checkpoints_prefix = "local-" + checkpoints_prefix});
-    Logger("app").info("local executor: checkpoints in the object store under staging/local-{}",
-                       checkpoints_prefix);
+                                  .jobs_prefix = executor + "-" + jobs_prefix,
+                                  .checkpoints_prefix = executor + "-" + checkpoints_prefix});
+  };
+  settings.local.checkpoint_presigner = presigner("local");
+  if (settings.container && settings.container->staging == executor::StagingMode::kShared) {
+    settings.container->checkpoint_presigner = presigner("container");
   }
   return Status::Ok();
 }

@@ -35,6 +35,14 @@ std::string StagingManifestUrl(const std::string& manifest) {
   return url != parsed["outputs"].end() && url->is_string() ? url->get<std::string>() : "";
 }
 
+std::string CheckpointStoreUrl(const JobSpec& spec) {
+  auto urls = spec.secret_environment.find(kCheckpointUrlsVariable);
+  if (urls == spec.secret_environment.end()) return "";
+  nlohmann::json parsed = nlohmann::json::parse(urls->second, nullptr, false);
+  if (!parsed.is_object() || !parsed.value("put", nlohmann::json()).is_string()) return "";
+  return parsed["put"].get<std::string>();
+}
+
 std::chrono::seconds StagingUrlLifetime(const JobSpec& spec, std::chrono::seconds url_margin) {
   // Valid while the job may run: its max runtime and grace, and the margin for a queue.
   return std::min<std::chrono::seconds>(

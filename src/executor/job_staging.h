@@ -92,6 +92,10 @@ inline constexpr char kCheckpointUrlsVariable[] = "TRAINYARD_CHECKPOINT_URLS";
 Status KeepCheckpointBehindUrls(CheckpointPresigner& presigner, std::chrono::seconds url_margin,
                                 JobSpec& spec);
 
+// The PUT URL of `spec`'s checkpoint when it is kept behind URLs (TRAINYARD_CHECKPOINT_URLS in its
+// secret environment), for the network the job needs to reach the store; empty otherwise.
+std::string CheckpointStoreUrl(const JobSpec& spec);
+
 // How long the URLs handed to a job stay valid: its max runtime and stop grace period, and
 // `url_margin` (the time it may wait in a queue), at most 7 days (SigV4's limit).
 std::chrono::seconds StagingUrlLifetime(const JobSpec& spec, std::chrono::seconds url_margin);

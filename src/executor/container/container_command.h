@@ -95,7 +95,8 @@ struct ContainerLaunch {
   // and skips those it does not have), after the job's secrets: the staging manifest, Slurm's
   // job variables.
   std::vector<std::string> passed;
-  // One URL of the job's staging manifest: the network must reach its host (ChooseNetwork).
+  // One URL of the job's staging manifest, or of its checkpoint kept behind URLs: the network
+  // must reach its host (ChooseNetwork).
   std::string staging_url;
   // The job's checkpoint stores on the host (HostCheckpointStores), each mounted at
   // kContainerCheckpointStores/<name>, the first writable, the one it restores from read only,

@@ -196,6 +196,19 @@ TEST(ContainerCommandTest, ObjectStoreStagingMountsNothingAndPassesTheManifest) 
   EXPECT_EQ(ChooseNetwork(Options(), spec), "none");
 }
 
+// A checkpoint behind URLs (an s3:// store's, a SageMaker CheckpointConfig's) is reached like a
+// staging manifest's: a job with nothing else to reach still gets a network.
+TEST(ContainerCommandTest, ACheckpointBehindUrlsNeedsANetworkThatReachesTheStore) {
+  JobSpec spec = Spec();
+  EXPECT_EQ(CheckpointStoreUrl(spec), "");
+  spec.secret_environment[kCheckpointUrlsVariable] =
+      R"({"get": "http://127.0.0.1:4568/b/c.tar.gz?g", "put": "http://127.0.0.1:4568/b/c.tar.gz?p"})";
+  EXPECT_EQ(CheckpointStoreUrl(spec), "http://127.0.0.1:4568/b/c.tar.gz?p");
+  EXPECT_EQ(ChooseNetwork(Options(), spec, CheckpointStoreUrl(spec)), "host");
+  spec.secret_environment[kCheckpointUrlsVariable] = "not json";
+  EXPECT_EQ(CheckpointStoreUrl(spec), "");
+}
+
 // What a Slurm batch script runs on the node: the same container, in the foreground.
 TEST(ContainerCommandTest, NodeContainerRunsInTheForegroundReplacingALeftover) {
   JobSpec spec = Spec();

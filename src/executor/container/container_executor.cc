@@ -428,6 +428,12 @@ Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
 Status ContainerExecutor::Launch(Job& job) {
   const JobSpec& spec = job.spec;
   TY_ASSIGN_OR_RETURN(std::string image_id, ResolveImage(job));
+  if (!object_store_staging() && options_.checkpoint_presigner) {
+    // Its container starts at once: the URLs' margin is for the last store after a stop.
+    TY_RETURN_IF_ERROR(KeepCheckpointBehindUrls(*options_.checkpoint_presigner,
+                                                options_.staging_url_margin, job.spec)
+                           .WithContext("the job's checkpoint in the object store"));
+  }
   ContainerLaunch launch{.host_root = job.root.root(), .image = image_id};
   std::vector<std::string> environment = RuntimeEnvironment(spec);
   if (object_store_staging()) {
@@ -440,6 +446,9 @@ Status ContainerExecutor::Launch(Job& job) {
     launch.staging_url = StagingManifestUrl(manifest);
     environment.push_back(std::string(kStagingManifestVariable) + "=" + manifest);
   } else {
+    // A checkpoint behind URLs (the presigner's, or a SageMaker CheckpointConfig's S3Uri) needs
+    // a network that reaches the store.
+    launch.staging_url = CheckpointStoreUrl(spec);
     launch.checkpoint_stores = HostCheckpointStores(options_, spec);
     // A volume's directory must exist before the runtime mounts it.
     for (const fs::path& store : launch.checkpoint_stores) {

@@ -30,6 +30,11 @@ struct ContainerExecutorOptions {
   // the outputs through the presigned URLs that job_staging mints (required there).
   StagingMode staging = StagingMode::kShared;
   std::shared_ptr<JobStaging> job_staging;
+  // Shared mode: where each job's checkpoint is kept between its runs. Set, in the object store
+  // behind presigned URLs (TRAINYARD_CHECKPOINT_URLS), so that a retry that another server runs
+  // restores it (docs/checkpoints.md); null, in <work_dir>/.checkpoints on this machine, mounted
+  // into the container. (Object-store staging keeps it through job_staging.)
+  std::shared_ptr<CheckpointPresigner> checkpoint_presigner;
   // Object-store staging: the URLs stay valid for the job's max runtime, its stop grace period
   // and this margin (its container starts at once: the image is present by then).
   std::chrono::seconds staging_url_margin{3600};
