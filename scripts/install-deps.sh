@@ -34,6 +34,9 @@ packages=(
   # tests start themselves in a temp dir with their own slurm.conf, munge key and JWT key
   # (tests/support/slurm_cluster.h); they never use /etc/slurm nor the system's munge daemon
   slurmctld slurmd slurm-client munge slurmrestd slurm-wlm-jwt-plugin
+  # the slurm executor pins a sweep's image to the digest its registry serves (skopeo inspect:
+  # the manifest only, no pull; docs/slurm.md, "Images")
+  skopeo
   # the container executor's pull tests: a real registry from Debian (docker-registry, the CNCF
   # distribution 2.8) on loopback with TLS and htpasswd basic auth (htpasswd -B from
   # apache2-utils), started by the tests themselves (tests/support/registry_fixture.h), never as

@@ -3,8 +3,9 @@
 // reachable), pushed to a real registry (tests/support/registry_fixture.h: docker-registry on
 // loopback, TLS, htpasswd basic auth), then pulled by `trainyard server --container-runtime
 // podman --container-auth-file ...`: a 2×2 sweep pulls it once and runs its digest; wrong
-// credentials, a missing tag and `--container-pull never` fail as a person can act on. Skips,
-// saying why, where podman or the registry cannot run.
+// credentials, a missing tag and `--container-pull never` fail as a person can act on; a sweep
+// on Slurm runs the digest the server pinned. Skips, saying why, where podman or the registry
+// (or Slurm and skopeo) cannot run.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -12,8 +13,10 @@
 #include <algorithm>
 #include <fstream>
 
+#include "common/files.h"
 #include "server_fixture.h"
 #include "support/registry_fixture.h"
+#include "support/slurm_cluster.h"
 
 namespace trainyard {
 namespace {
@@ -21,6 +24,10 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using testing::ServerProcess;
+
+// For the test on Slurm: the binary's one-node cluster, started before the first test.
+const auto* const kSlurmCluster =
+    ::testing::AddGlobalTestEnvironment(new testing::SlurmClusterEnvironment);
 
 // The image pushed once per test binary: its reference (by tag) and the registry's digest.
 struct PushedImage {
@@ -138,6 +145,45 @@ class ContainerRegistryTest : public ::testing::Test {
     return server_->Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
   }
 
+  // Runs podman with the registry's settings.
+  testing::ProcessResult Podman(std::vector<std::string> arguments) {
+    arguments.insert(arguments.begin(), "podman");
+    return testing::RunProcess(arguments, registry_->PodmanEnvironment(), 300s);
+  }
+
+  // Moves the tag :v1 to another image (the same Dockerfile on top of the first, with a label
+  // of its own), pushed; its digest.
+  std::string MoveTag() {
+    // FROM the first image, which this host may have only by its digest, or not at all.
+    EXPECT_EQ(Podman({"pull", "--authfile", registry_->AuthFile().string(), Pushed().reference})
+                  .exit_code,
+              0);
+    testing::TempDir context;
+    std::ofstream(context.path() / "Dockerfile")
+        << "FROM " << Pushed().reference << "\nLABEL trainyard.test.moved=" << ::getpid() << "\n";
+    EXPECT_EQ(
+        Podman({"build", "--quiet", "-t", Pushed().reference, context.path().string()}).exit_code,
+        0);
+    auto pushed =
+        Podman({"push", "--authfile", registry_->AuthFile().string(), Pushed().reference});
+    EXPECT_EQ(pushed.exit_code, 0) << pushed.output;
+    const std::string moved_digest = registry_->ManifestDigest(Pushed().repository, "v1");
+    EXPECT_NE(moved_digest, Pushed().digest);
+    return moved_digest;
+  }
+
+  // Moves :v1 back to the first image, for the tests after this one.
+  void RestoreTag() {
+    const std::string first = registry_->host() + "/" + Pushed().repository + "@" + Pushed().digest;
+    Podman({"rmi", "--force", Pushed().reference});
+    ASSERT_EQ(Podman({"pull", "--authfile", registry_->AuthFile().string(), first}).exit_code, 0);
+    ASSERT_EQ(Podman({"tag", first, Pushed().reference}).exit_code, 0);
+    ASSERT_EQ(Podman({"push", "--authfile", registry_->AuthFile().string(), Pushed().reference})
+                  .exit_code,
+              0);
+    EXPECT_EQ(registry_->ManifestDigest(Pushed().repository, "v1"), Pushed().digest);
+  }
+
   testing::TempDir temp_;
   testing::RegistryServer* registry_ = nullptr;
   std::unique_ptr<ServerProcess> server_;
@@ -195,21 +241,7 @@ TEST_F(ContainerRegistryTest, ARetryRunsTheSameDigestAfterTheTagMoved) {
   json sweep = server_->WaitForSweepEnd(sweep_id, 1, 180s);
   ASSERT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump();
 
-  // The tag moves: the same Dockerfile on top of another image, pushed as :v1.
-  std::map<std::string, std::string> environment = registry_->PodmanEnvironment();
-  auto podman = [&](std::vector<std::string> arguments) {
-    arguments.insert(arguments.begin(), "podman");
-    return testing::RunProcess(arguments, environment, 300s);
-  };
-  testing::TempDir context;
-  std::ofstream(context.path() / "Dockerfile")
-      << "FROM " << Pushed().reference << "\nLABEL trainyard.test.moved=" << ::getpid() << "\n";
-  ASSERT_EQ(
-      podman({"build", "--quiet", "-t", Pushed().reference, context.path().string()}).exit_code, 0);
-  auto pushed = podman({"push", "--authfile", registry_->AuthFile().string(), Pushed().reference});
-  ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
-  const std::string moved_digest = registry_->ManifestDigest(Pushed().repository, "v1");
-  ASSERT_NE(moved_digest, Pushed().digest);
+  const std::string moved_digest = MoveTag();
 
   auto retried = server_->Post("/api/v1/sweeps/" + sweep_id + "/retry", json::object());
   ASSERT_LT(retried.status, 300) << retried.body;
@@ -230,17 +262,7 @@ TEST_F(ContainerRegistryTest, ARetryRunsTheSameDigestAfterTheTagMoved) {
   EXPECT_EQ(training_message.find(moved_digest), std::string::npos) << job.dump();
   EXPECT_EQ(job["image"], Pushed().reference) << job.dump();
   EXPECT_EQ(job["image_digest"], repository + "@" + Pushed().digest) << job.dump();
-  // The tag goes back to the first image for the tests after this one.
-  testing::RunProcess({"podman", "rmi", "--force", Pushed().reference}, environment, 60s);
-  ASSERT_EQ(podman({"pull", "--authfile", registry_->AuthFile().string(),
-                    repository + "@" + Pushed().digest})
-                .exit_code,
-            0);
-  ASSERT_EQ(podman({"tag", repository + "@" + Pushed().digest, Pushed().reference}).exit_code, 0);
-  ASSERT_EQ(
-      podman({"push", "--authfile", registry_->AuthFile().string(), Pushed().reference}).exit_code,
-      0);
-  EXPECT_EQ(registry_->ManifestDigest(Pushed().repository, "v1"), Pushed().digest);
+  RestoreTag();
 }
 
 TEST_F(ContainerRegistryTest, WrongCredentialsFailTheJobAsUnauthorized) {
@@ -420,6 +442,68 @@ TEST_F(ContainerRegistryTest, AnEcrImageIsPulledWithATokenFromGetAuthorizationTo
   EXPECT_TRUE(json::parse(read(auth_file))["auths"].contains(ecr_host));
   EXPECT_EQ(server_->OutputSoFar().find(registry_->password()), std::string::npos);
   stand_in.Signal(SIGKILL);
+}
+
+// On Slurm (docs/slurm.md, "Images"): the node's podman pulls the image itself, by the digest
+// the server read from the registry (skopeo) when the sweep's first job was submitted; a retry
+// after the tag moved runs that digest again, not the tag's new one.
+TEST_F(ContainerRegistryTest, OnSlurmARetryRunsTheSweepsDigestAfterTheTagMoved) {
+  testing::SlurmCluster* cluster = testing::SlurmCluster::Get();
+  if (cluster == nullptr) {
+    GTEST_SKIP() << "Slurm cluster unavailable: " << testing::SlurmCluster::UnavailableReason();
+  }
+  if (!fs::exists("/usr/bin/skopeo")) {
+    GTEST_SKIP() << "skopeo is not installed (scripts/install-deps.sh installs it)";
+  }
+  std::map<std::string, std::string> environment = registry_->PodmanEnvironment();
+  environment["SLURM_CONF"] = cluster->conf_file().string();
+  environment["REGISTRY_AUTH_FILE"] = registry_->AuthFile().string();
+  server_ = std::make_unique<ServerProcess>(
+      temp_.path() / "data",
+      std::vector<std::string>{"--slurm-partition", cluster->partition(),
+                               "--slurm-poll-interval-ms", "200"},
+      environment);
+  server_->Start();
+  // No training channel: the example trainer fails, and the sweep has a job to retry.
+  json body = {{"name", "slurm-moved"},
+               {"executor", "slurm"},
+               {"trainer", {{"image", Pushed().reference}}},
+               {"hyperparameters", {{"iterations", 5}}}};
+  auto created = server_->Post("/api/v1/sweeps", body);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string sweep_id = created.Json()["id"];
+  json sweep = server_->WaitForSweepEnd(sweep_id, 1, 240s);
+  ASSERT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump() << "\n" << cluster->LogTails();
+
+  const std::string pinned = registry_->host() + "/" + Pushed().repository + "@" + Pushed().digest;
+  // What the node ran: the pinned digest, and the trainer in it (its own failure).
+  auto expect_ran_pinned = [&](const json& job) {
+    EXPECT_EQ(job["image"], Pushed().reference) << job.dump();
+    EXPECT_EQ(job["image_digest"], pinned) << job.dump();
+    EXPECT_NE(job.value("failure_reason", "").find("channel 'training'"), std::string::npos)
+        << job.dump();
+    auto script = ReadFile(temp_.path() / "data" / "slurm-jobs" / job["name"].get<std::string>() /
+                           "slurm-job.sh");
+    ASSERT_TRUE(script.ok()) << script.status().ToString();
+    EXPECT_NE(script->find("'" + pinned + "' \\\n  'train'"), std::string::npos) << *script;
+  };
+  expect_ran_pinned(Jobs(sweep_id)[0]);
+
+  const std::string moved_digest = MoveTag();
+  auto retried = server_->Post("/api/v1/sweeps/" + sweep_id + "/retry", json::object());
+  ASSERT_LT(retried.status, 300) << retried.body;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        json job = Jobs(sweep_id)[0];
+        return job["attempt"] == 1 && job["status"] != "InProgress";
+      },
+      240s))
+      << Jobs(sweep_id).dump();
+  json retry = Jobs(sweep_id)[0];
+  expect_ran_pinned(retry);
+  EXPECT_EQ(retry.dump().find(moved_digest), std::string::npos) << retry.dump();
+  Podman({"rmi", "--force", pinned});
+  RestoreTag();
 }
 
 }  // namespace

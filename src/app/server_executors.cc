@@ -4,6 +4,8 @@
 
 #include "app/ecr_token_source.h"
 #include "app/server_sagemaker.h"
+#include "common/files.h"
+#include "common/log.h"
 
 namespace trainyard::app {
 namespace fs = std::filesystem;
@@ -19,6 +21,21 @@ fs::path WrapperBesideSelf() {
   std::error_code error;
   fs::path self = fs::read_symlink("/proc/self/exe", error);
   return self.parent_path() / "trainyard-wrap";
+}
+
+// skopeo from the server's PATH, run with the server's environment (its registries.conf and
+// auth file, as its podman reads them), for the Slurm executor's image pins; a warning without.
+void SetImageInspector(const EnvironmentMap& environment, executor::SlurmExecutorOptions& slurm) {
+  auto path = environment.find("PATH");
+  std::optional<fs::path> skopeo =
+      FindExecutable("skopeo", path == environment.end() ? "/usr/bin:/bin" : path->second);
+  if (!skopeo) {
+    Logger("app").warn(
+        "slurm: skopeo not found on PATH: a sweep's image runs by its tag, each node resolving "
+        "it, not pinned to one digest (install skopeo, or set slurm_pin_images false)");
+    return;
+  }
+  slurm.image_inspector = {.skopeo = *skopeo, .environment = environment};
 }
 
 }  // namespace
@@ -121,6 +138,10 @@ Result<ExecutorSettings> ServerExecutorSettings(const ServerOptions& options,
       if (auto value = environment.find(name); value != environment.end()) {
         executor.container_runtime_environment[name] = value->second;
       }
+    }
+    if (options.slurm.pin_images &&
+        executor.container_runtime == executor::SlurmContainerRuntime::kPodman) {
+      SetImageInspector(environment, executor);
     }
     executor.staging_url_margin = std::chrono::seconds(options.slurm.staging_url_margin_seconds);
     executor.poll_interval = std::chrono::milliseconds(options.slurm.poll_interval_ms);

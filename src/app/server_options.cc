@@ -195,6 +195,8 @@ Status SetSlurmSetting(SlurmSettings& settings, const std::string& key, const st
     settings.container_runtime = value;
   } else if (key == "slurm_container_network") {
     settings.container_network = value;
+  } else if (key == "slurm_pin_images") {
+    return ParseBool(value, where, settings.pin_images);
   } else {
     return InvalidArgument(where + ": unknown setting");
   }
@@ -401,7 +403,11 @@ const std::vector<std::pair<std::string, std::string>>& SlurmSettingKeys() {
        "how a job that names an image runs on the node: podman (podman run in the batch "
        "script; default) or srun (Slurm's OCI support, srun --container: the image is an OCI "
        "bundle's path on the nodes)"},
-      {"slurm_container_network", "podman's --network for jobs with an image (default host)"}};
+      {"slurm_container_network", "podman's --network for jobs with an image (default host)"},
+      {"slurm_pin_images",
+       "true (default): run each sweep's image by the digest its registry served for the "
+       "sweep's first job (skopeo inspect on the server), on every node, requeue and retry; "
+       "false: each node's podman resolves the tag itself"}};
   return kKeys;
 }
 

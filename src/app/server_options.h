@@ -74,6 +74,10 @@ struct SlurmSettings {
   // script) or "srun" (Slurm's OCI support, srun --container; the image is a bundle's path).
   std::string container_runtime = "podman";
   std::string container_network = "host";  // podman's --network on the node
+  // Pin each sweep's image to the digest its registry serves (skopeo inspect on the server), so
+  // that every node, requeue and retry runs the same image; false: each node's podman resolves
+  // the tag itself.
+  bool pin_images = true;
 };
 
 // Settings named http_* (config keys; TRAINYARD_HTTP_* variables; --http-* flags): the

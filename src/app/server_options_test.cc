@@ -325,7 +325,14 @@ TEST(ServerOptionsTest, SlurmContainerRuntimeAndContainerStaging) {
   ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
   EXPECT_EQ(defaults->slurm.container_runtime, "podman");
   EXPECT_EQ(defaults->slurm.container_network, "host");
+  EXPECT_TRUE(defaults->slurm.pin_images);
   EXPECT_EQ(defaults->container_staging, "shared");
+  EXPECT_FALSE(LoadServerOptions({}, {{"TRAINYARD_SLURM_PIN_IMAGES", "false"}})->slurm.pin_images);
+  EXPECT_NE(LoadServerOptions({}, {{"TRAINYARD_SLURM_PIN_IMAGES", "no"}})
+                .status()
+                .message()
+                .find("TRAINYARD_SLURM_PIN_IMAGES: not true/false"),
+            std::string::npos);
 
   ServerFlags flags;
   flags.slurm = {{"slurm_container_runtime", "srun"}};

@@ -160,8 +160,8 @@ ContainerExecutor::ContainerExecutor(ContainerExecutorOptions options, std::stri
                                                .on_step = options.on_step}),
       options_(std::move(options)),
       runtime_version_(std::move(version)),
-      puller_(options_.image_puller ? options_.image_puller : std::make_shared<ImagePuller>()) {
-  LoadPins();
+      puller_(options_.image_puller ? options_.image_puller : std::make_shared<ImagePuller>()),
+      pins_(recorded_jobs_options().work_dir / ImagePins::kFileName, options_.image_pin_retention) {
 }
 
 ContainerExecutor::~ContainerExecutor() {
@@ -294,101 +294,13 @@ Status ContainerExecutor::CheckTrainerImage(const std::string& image) {
   return present.status();
 }
 
-namespace {
-constexpr char kPinsFile[] = "image-pins.json";
-// A pin's last use is written again (a synced write) at most this often, not at every job.
-constexpr std::chrono::hours kPinTouchInterval{1};
-
-}  // namespace
-
-void ContainerExecutor::LoadPins() {
-  fs::path file = recorded_jobs_options().work_dir / kPinsFile;
-  if (!fs::exists(file)) return;
-  auto text = ReadFile(file);
-  nlohmann::json pins = text.ok() ? nlohmann::json::parse(*text, nullptr, false) : nullptr;
-  if (!pins.is_object()) {
-    Logger("executor")
-        .warn("file={} unreadable: the sweeps' images are resolved again", file.string());
-    return;
-  }
-  const TimePoint now = std::chrono::system_clock::now();
-  bool rewrite = false;
-  std::lock_guard lock(pins_mutex_);
-  for (const auto& [key, value] : pins.items()) {
-    if (value.is_string()) {
-      // A pin written before last uses were kept: counted as used now.
-      pins_[key] = ImagePin{value.get<std::string>(), now};
-      rewrite = true;
-      continue;
-    }
-    if (!value.is_object() || !value.value("reference", nlohmann::json()).is_string() ||
-        !value.value("last_used_ms", nlohmann::json()).is_number_integer()) {
-      Logger("executor").warn("file={} pin={} malformed: dropped", file.string(), key);
-      rewrite = true;
-      continue;
-    }
-    pins_[key] = ImagePin{value["reference"].get<std::string>(),
-                          TimePoint(milliseconds(value["last_used_ms"].get<int64_t>()))};
-  }
-  if (PruneUnusedPins() > 0 || rewrite) SavePins();
-}
-
-int ContainerExecutor::PruneUnusedPins() {
-  const auto retention = options_.image_pin_retention;
-  if (retention.count() <= 0) return 0;
-  const TimePoint now = std::chrono::system_clock::now();
-  int pruned = 0;
-  for (auto pin = pins_.begin(); pin != pins_.end();) {
-    if (now - pin->second.last_used > retention) {
-      pin = pins_.erase(pin);
-      ++pruned;
-    } else {
-      ++pin;
-    }
-  }
-  if (pruned > 0) {
-    Logger("executor")
-        .info("file={} pruned={} image pins unused for more than {} h; kept={}",
-              (recorded_jobs_options().work_dir / kPinsFile).string(), pruned, retention.count(),
-              pins_.size());
-  }
-  return pruned;
-}
-
-void ContainerExecutor::SavePins() {
-  fs::path file = recorded_jobs_options().work_dir / kPinsFile;
-  nlohmann::json pins = nlohmann::json::object();
-  for (const auto& [key, pin] : pins_) {
-    pins[key] = {{"reference", pin.reference}, {"last_used_ms", EpochMillis(pin.last_used)}};
-  }
-  Status written = MakeDirectories(file.parent_path());
-  if (written.ok()) {
-    written = WriteFileAtomic(file, pins.dump(2) + "\n", Durability::kDurable);
-  }
-  WarnIfFailed("executor", written,
-               "file={} not written: a retry after a restart may resolve a sweep's image again",
-               file.string());
-}
-
 Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
   const JobSpec& spec = job.spec;
   const std::string requested =
       MapEcrReference(spec.definition.training_image.empty() ? options_.default_image
                                                              : spec.definition.training_image,
                       options_.ecr_registry);
-  const std::string pin_key = spec.sweep_id + "\n" + requested;
-  std::string reference = requested;
-  if (!spec.sweep_id.empty()) {
-    std::lock_guard lock(pins_mutex_);
-    if (auto pin = pins_.find(pin_key); pin != pins_.end()) {
-      reference = pin->second.reference;
-      const TimePoint now = std::chrono::system_clock::now();
-      if (now - pin->second.last_used >= kPinTouchInterval) {
-        pin->second.last_used = now;
-        SavePins();
-      }
-    }
-  }
+  const std::string reference = pins_.Find(spec.sweep_id, requested).value_or(requested);
   TY_RETURN_IF_ERROR(SetStatusMessage(job, "Downloading the training image"));
   auto stopped = [&] {
     std::lock_guard lock(mutex_);
@@ -402,13 +314,7 @@ Result<std::string> ContainerExecutor::ResolveImage(Job& job) {
   const std::string& ran = reference.find('@') != std::string::npos ? reference
                            : image.digest_reference.empty()         ? image.id
                                                                     : image.digest_reference;
-  if (!spec.sweep_id.empty()) {
-    std::lock_guard lock(pins_mutex_);
-    if (pins_.emplace(pin_key, ImagePin{ran, std::chrono::system_clock::now()}).second) {
-      PruneUnusedPins();
-      SavePins();
-    }
-  }
+  pins_.Add(spec.sweep_id, requested, ran);
   {
     std::lock_guard lock(mutex_);
     job.image = requested;

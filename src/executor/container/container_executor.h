@@ -47,6 +47,7 @@
 #include "common/files.h"
 #include "contract/ml_root.h"
 #include "executor/container/container_options.h"
+#include "executor/container/image_pins.h"
 #include "executor/detached_process.h"
 #include "executor/recorded_jobs.h"
 
@@ -139,14 +140,6 @@ class ContainerExecutor : public RecordedJobsExecutor {
   // (or a job after the tag moved) runs the same image. Errors: the pull's (image_puller.h).
   Result<std::string> ResolveImage(Job& job);
   ImageRuntime ImageRuntimeOf() const;
-  // Reads <work_dir>/image-pins.json, dropping the pins unused for longer than
-  // options_.image_pin_retention (and writing the file again without them). An unreadable
-  // file is logged and left: the sweeps' images are then resolved again.
-  void LoadPins();
-  void SavePins();  // under pins_mutex_; logs a failure
-  // Under pins_mutex_: drops the pins unused for longer than options_.image_pin_retention (at
-  // load, and when a new pin is added); how many it dropped.
-  int PruneUnusedPins();
   // Starts `<runtime> run --detach` past the job's launch claim (the job's `process`).
   // Unavailable while the executor is being destroyed; Cancelled when the job was stopped first.
   Status Launch(Job& job) override;
@@ -182,15 +175,8 @@ class ContainerExecutor : public RecordedJobsExecutor {
   ContainerExecutorOptions options_;
   std::string runtime_version_;
   std::shared_ptr<ImagePuller> puller_;
-  std::mutex pins_mutex_;
-  struct ImagePin {
-    // The reference the sweep's jobs run (REPOSITORY@DIGEST, or the image id for an image that
-    // has no digest).
-    std::string reference;
-    TimePoint last_used;  // when a job last resolved it, to the hour (LoadPins prunes by it)
-  };
-  // "<sweep id>\n<image as given>" -> its pin.
-  std::map<std::string, ImagePin> pins_;
+  // The digest each sweep's image runs (<work_dir>/image-pins.json).
+  ImagePins pins_;
 };
 
 }  // namespace trainyard::executor

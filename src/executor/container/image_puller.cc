@@ -48,16 +48,6 @@ std::string LastLine(const std::string& output) {
   return text;
 }
 
-// The registry host of a reference ("127.0.0.1:5000" of "127.0.0.1:5000/team/trainer:v1"), or
-// "" for a short name.
-std::string HostOf(const std::string& reference) {
-  size_t slash = reference.find('/');
-  if (slash == std::string::npos) return "";
-  std::string first = reference.substr(0, slash);
-  if (first.find_first_of(".:") == std::string::npos && first != "localhost") return "";
-  return first;
-}
-
 bool Contains(const std::string& text, std::initializer_list<const char*> needles) {
   for (const char* needle : needles) {
     if (text.find(needle) != std::string::npos) return true;
@@ -115,6 +105,14 @@ const char* PullPolicyName(PullPolicy policy) {
   return "missing";
 }
 
+std::string RegistryHostOf(const std::string& reference) {
+  size_t slash = reference.find('/');
+  if (slash == std::string::npos) return "";
+  std::string first = reference.substr(0, slash);
+  if (first.find_first_of(".:") == std::string::npos && first != "localhost") return "";
+  return first;
+}
+
 std::string RepositoryOf(const std::string& reference) {
   std::string repository = reference.substr(0, reference.find('@'));
   size_t slash = repository.rfind('/');
@@ -147,9 +145,10 @@ std::string MapEcrReference(const std::string& reference, const std::string& reg
   return registry + reference.substr(reference.find('/'));
 }
 
-Status ClassifyPullFailure(const std::string& reference, const std::string& output) {
+Status ClassifyPullFailure(const std::string& reference, const std::string& output,
+                           const std::string& credentials) {
   const std::string text = Lowered(output);
-  const std::string host = HostOf(reference);
+  const std::string host = RegistryHostOf(reference);
   if (Contains(text, {"no space left on device"})) {
     return ResourceExhausted("no space left on this host for the layers of the training image " +
                              reference + " (free space in the container runtime's store)");
@@ -159,7 +158,7 @@ Status ClassifyPullFailure(const std::string& reference, const std::string& outp
     return Status(StatusCode::kPermissionDenied,
                   "unauthorized to pull the training image " + reference + " (the registry " +
                       (host.empty() ? std::string("") : host + " ") +
-                      "refused the credentials: check its entry in --container-auth-file)");
+                      "refused the credentials: check its entry in " + credentials + ")");
   }
   if (Contains(text, {"did not resolve to an alias", "short-name"})) {
     return NotFound("training image not found: " + reference +
@@ -303,7 +302,7 @@ Result<PresentImage> ImagePuller::Pull(const ImageRuntime& runtime, const std::s
       // Pulled with ECR's token, not with an entry of the user's auth file.
       failed = Status(StatusCode::kPermissionDenied,
                       "unauthorized to pull the training image " + reference + " (ECR " +
-                          HostOf(reference) +
+                          RegistryHostOf(reference) +
                           " refused the token: the server's AWS identity needs "
                           "ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the repository)");
     }

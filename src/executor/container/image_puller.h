@@ -66,6 +66,10 @@ struct PresentImage {
   bool pulled = false;  // pulled now (false: it was in the store already)
 };
 
+// The registry host of a reference ("127.0.0.1:5000" of "127.0.0.1:5000/team/trainer:v1",
+// "localhost" of "localhost/trainer"), or "" for a short name ("trainer:v1", "team/trainer").
+std::string RegistryHostOf(const std::string& reference);
+
 // The repository part of a reference: "host/team/trainer" for "host/team/trainer:v1" and
 // "host/team/trainer@sha256:...". A colon in a host's port is not a tag.
 std::string RepositoryOf(const std::string& reference);
@@ -83,8 +87,9 @@ std::string MapEcrReference(const std::string& reference, const std::string& reg
 // "unauthorized to pull the training image IMAGE (...)", "registry unreachable for the training
 // image IMAGE (...)", "no space left ... IMAGE", else "could not pull the training image IMAGE:
 // <the runtime's last line>". The code: NotFound, PermissionDenied, Unavailable,
-// ResourceExhausted, Internal.
-Status ClassifyPullFailure(const std::string& reference, const std::string& output);
+// ResourceExhausted, Internal. `credentials`: where a person checks the registry's credentials.
+Status ClassifyPullFailure(const std::string& reference, const std::string& output,
+                           const std::string& credentials = "--container-auth-file");
 
 class ImagePuller {
  public:

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -130,6 +131,7 @@ class SlurmAdoptionTest : public ::testing::Test {
       options.staging = StagingMode::kObjectStore;
       options.job_staging = std::move(staging);
     }
+    options.image_inspector = inspector_;
     return std::make_unique<SlurmExecutor>(options, std::make_unique<FakeTransport>(slurm_));
   }
 
@@ -166,6 +168,7 @@ class SlurmAdoptionTest : public ::testing::Test {
 
   testing::TempDir temp_;
   FakeSlurm slurm_;
+  RegistryInspector inspector_;  // none: images run as given
 };
 
 // The adopting executor listed Slurm (for a job of its own) just before the other server
@@ -298,6 +301,83 @@ TEST_F(SlurmAdoptionTest, AnImageJobInObjectStoreStagingHasItsCheckpointStaged) 
   std::lock_guard lock(slurm_.mutex);
   ASSERT_EQ(slurm_.submissions.size(), 1u);
   EXPECT_TRUE(slurm_.submissions[0].exported.contains("TRAINYARD_STAGING"));
+}
+
+// A sweep's image named by its registry host runs by the digest the registry served for the
+// sweep's first job (registry_digest.h), asked with skopeo (a stand-in here that answers from a
+// file, and counts its calls): the sweep's later jobs run that digest after the tag moved, a
+// restarted executor too (image-pins.json); another sweep gets the tag's new digest. A name each
+// node resolves itself runs as given, and a digest the registry cannot give fails the job.
+TEST_F(SlurmAdoptionTest, ASweepsImageRunsByTheDigestItsFirstJobWasSubmittedWith) {
+  const fs::path answer = temp_.path() / "digest";
+  const fs::path calls = temp_.path() / "skopeo-calls";
+  inspector_.skopeo = temp_.path() / "skopeo";
+  std::ofstream(inspector_.skopeo)
+      << "#!/bin/sh\necho \"$*\" >> '" << calls.string() << "'\ncat '" << answer.string() << "'\n";
+  fs::permissions(inspector_.skopeo, fs::perms::owner_all);
+  auto moves_to = [&](const std::string& digest) { std::ofstream(answer) << digest << "\n"; };
+  const std::string image = "registry.example.com:5000/team/trainer:v1";
+  const std::string first = "registry.example.com:5000/team/trainer@sha256:" + std::string(64, 'a');
+  const std::string moved = "registry.example.com:5000/team/trainer@sha256:" + std::string(64, 'b');
+  auto submit = [&](SlurmExecutor& executor, const std::string& name, const std::string& sweep,
+                    const std::string& job_image) {
+    JobSpec spec = Spec(name);
+    spec.sweep_id = sweep;
+    spec.definition.training_image = job_image;
+    EXPECT_TRUE(executor.Submit(spec).ok());
+    return SubmittedScript(name);
+  };
+  auto runs = [](const std::string& script, const std::string& reference) {
+    return script.find("'" + reference + "' \\\n  'train'") != std::string::npos;
+  };
+
+  moves_to("sha256:" + std::string(64, 'a'));
+  {
+    auto executor = NewExecutor(100ms);
+    EXPECT_TRUE(runs(submit(*executor, "pin-1", "sw-1", image), first));
+    auto described = executor->Describe("pin-1");
+    ASSERT_TRUE(described.ok());
+    EXPECT_EQ(described->image, image);
+    EXPECT_EQ(described->image_digest, first);
+    moves_to("sha256:" + std::string(64, 'b'));
+    EXPECT_TRUE(runs(submit(*executor, "pin-2", "sw-1", image), first));
+    EXPECT_TRUE(runs(submit(*executor, "pin-3", "sw-2", image), moved));
+  }
+  auto restarted = NewExecutor(100ms);
+  EXPECT_TRUE(runs(submit(*restarted, "pin-4", "sw-1", image), first));
+  // Each node resolves these itself: nothing to ask a registry.
+  EXPECT_TRUE(runs(submit(*restarted, "short-name", "sw-1", "trainer:v1"), "trainer:v1"));
+  EXPECT_TRUE(runs(submit(*restarted, "own-store", "sw-1", "localhost/trainer:v1"),
+                   "localhost/trainer:v1"));
+  EXPECT_TRUE(runs(submit(*restarted, "by-digest", "sw-1", first), first));
+  auto asked = ReadFile(calls);
+  ASSERT_TRUE(asked.ok());
+  EXPECT_EQ(*asked, "inspect --no-tags --format {{.Digest}} docker://" + image + "\n" +
+                        "inspect --no-tags --format {{.Digest}} docker://" + image + "\n");
+
+  // The registry has no such tag: the job fails with its reason, and is never submitted.
+  std::ofstream(inspector_.skopeo)
+      << "#!/bin/sh\necho 'FATA[0000] Error parsing image name: reading manifest v9 in "
+         "registry.example.com:5000/team/trainer: manifest unknown' >&2\nexit 1\n";
+  auto executor = NewExecutor(100ms);
+  JobSpec spec = Spec("unknown-tag");
+  spec.sweep_id = "sw-3";
+  spec.definition.training_image = "registry.example.com:5000/team/trainer:v9";
+  ASSERT_TRUE(executor->Submit(spec).ok());
+  Result<JobDescription> ended = NotFound("not yet");
+  for (int i = 0; i < 300; ++i) {
+    ended = executor->Describe("unknown-tag");
+    if (ended.ok() && ended->status.status() != core::JobStatus::kInProgress) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_TRUE(ended.ok()) << ended.status().ToString();
+  EXPECT_EQ(ended->status.status(), core::JobStatus::kFailed);
+  EXPECT_NE(ended->status.failure_reason().find(
+                "training image not found: registry.example.com:5000/team/trainer:v9"),
+            std::string::npos)
+      << ended->status.failure_reason();
+  EXPECT_FALSE(
+      fs::exists(temp_.path() / "slurm-jobs" / "unknown-tag" / SlurmExecutor::kJobIdFileName));
 }
 
 }  // namespace

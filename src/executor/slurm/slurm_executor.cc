@@ -78,7 +78,9 @@ SlurmExecutor::SlurmExecutor(SlurmExecutorOptions options, SlurmTransportPtr tra
                                                .launch_marker_variable = "TRAINYARD_ML_ROOT",
                                                .on_step = options.on_step}),
       options_(std::move(options)),
-      transport_(std::move(transport)) {}
+      transport_(std::move(transport)),
+      pins_(recorded_jobs_options().work_dir / ImagePins::kFileName, options_.image_pin_retention) {
+}
 
 SlurmExecutor::~SlurmExecutor() {
   ShutDownJobs();
@@ -121,6 +123,19 @@ Status SlurmExecutor::Launch(Job& base_job) {
   const JobSpec& spec = job.spec;
   const std::string& name = spec.definition.job_name;
   TY_ASSIGN_OR_RETURN(SlurmResources resources, ResourcesOf(spec.definition.resources));
+  const std::string& image = spec.definition.training_image;
+  std::string node_image;  // what podman on the node runs
+  if (!image.empty()) {
+    {
+      std::lock_guard lock(mutex_);
+      job.image = image;  // shown even when its pin fails the job
+    }
+    if (options_.container_runtime == SlurmContainerRuntime::kPodman) {
+      TY_ASSIGN_OR_RETURN(node_image, PinnedImage(spec));
+      std::lock_guard lock(mutex_);
+      job.image_digest = node_image == image ? "" : node_image;
+    }
+  }
 
   // The wrapper's environment, as the local executor gives it; the secrets only by name.
   EnvironmentMap environment = options_.job_environment;
@@ -162,7 +177,6 @@ Status SlurmExecutor::Launch(Job& base_job) {
     output_name = "trainyard-" + name + "-%j.out";  // one /tmp for every job of the node
   }
   submission.options = SbatchOptions(spec, resources, options_.site, node_dir, output_name);
-  const std::string& image = spec.definition.training_image;
   std::string script;
   if (image.empty()) {
     script =
@@ -194,12 +208,9 @@ Status SlurmExecutor::Launch(Job& base_job) {
         TY_RETURN_IF_ERROR(MakeDirectories(store));
       }
     }
+    launch.image = node_image;
     script = ContainerBatchScript(name, launch_claim, job.root.root(),
                                   NodeContainerRunArguments(container, spec, launch));
-  }
-  if (!image.empty()) {
-    std::lock_guard lock(mutex_);
-    job.image = image;
   }
   TY_RETURN_IF_ERROR(WriteFileAtomic(submission.script, script, Durability::kAtomicOnly));
   {
@@ -236,6 +247,23 @@ Status SlurmExecutor::Launch(Job& base_job) {
   Persist(job);
   NotifyStatusChanged(name);
   return Status::Ok();
+}
+
+Result<std::string> SlurmExecutor::PinnedImage(const JobSpec& spec) {
+  const std::string& image = spec.definition.training_image;
+  if (!PinnableReference(image)) return image;
+  if (std::optional<std::string> pin = pins_.Find(spec.sweep_id, image)) return *pin;
+  if (options_.image_inspector.skopeo.empty()) return image;
+  auto digest = PinToRegistryDigest(options_.image_inspector, image);
+  if (!digest.ok()) {
+    return Status(digest.status().code(),
+                  "the image's digest could not be read from its registry (the server pins "
+                  "each sweep's image; slurm_pin_images false runs it by tag): " +
+                      std::string(digest.status().message()));
+  }
+  const std::string pinned = pins_.Add(spec.sweep_id, image, *digest);
+  Logger("executor").info("job={} image={} pinned to {}", spec.definition.job_name, image, pinned);
+  return pinned;
 }
 
 Result<std::optional<SlurmJobInfo>> SlurmExecutor::LookUp(const std::string& slurm_id,

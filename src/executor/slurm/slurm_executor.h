@@ -28,8 +28,9 @@
 // it on the node. With podman the batch script runs the container in the foreground exactly as
 // the container executor builds it (container_command.h: the root mounted at /opt/ml, the
 // image's entrypoint or the job's, the container's environment, GPUs through CDI when the job
-// asks Slurm for some, --network host unless configured); with srun, Slurm's OCI support runs
-// the bundle the image names, and the bundle's trainyard-wrap runs as the command would.
+// asks Slurm for some, --network host unless configured), a sweep's image pinned to one digest
+// (PinnedImage); with srun, Slurm's OCI support runs the bundle the image names, and the
+// bundle's trainyard-wrap runs as the command would.
 //
 // Object-store staging (options.staging, docs/slurm.md): the root is laid out here as above, but
 // its input/ and code/ files go to the object store through options.job_staging, and the job gets
@@ -52,6 +53,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/container/image_pins.h"
 #include "executor/recorded_jobs.h"
 #include "executor/slurm/slurm_options.h"
 #include "executor/slurm/slurm_state.h"
@@ -145,9 +147,14 @@ class SlurmExecutor : public RecordedJobsExecutor {
   Result<std::optional<SlurmJobInfo>> LookUp(const std::string& slurm_id, const std::string& user,
                                              std::chrono::steady_clock::time_point not_before);
   std::string SlurmOutputTail(const Job& job, const std::string& slurm_id) const;
+  // What the podman of the job's node runs: its sweep's pin of the image, else, for an image
+  // named by its registry host, REPOSITORY@DIGEST as the registry serves it now (pinned for the
+  // sweep's later jobs), else the image as given. Errors: the registry's (registry_digest.h).
+  Result<std::string> PinnedImage(const JobSpec& spec);
 
   SlurmExecutorOptions options_;
   SlurmTransportPtr transport_;
+  ImagePins pins_;  // <work_dir>/image-pins.json
 
   // The longest pause between two listings (see LookUp), so that a stop or a shutdown waits
   // no longer than that for a listing.

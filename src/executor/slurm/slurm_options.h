@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/step_hook.h"
+#include "executor/container/registry_digest.h"
 #include "executor/job_staging.h"
 #include "executor/slurm/batch_script.h"
 
@@ -49,6 +50,13 @@ struct SlurmExecutorOptions {
   SlurmContainerRuntime container_runtime = SlurmContainerRuntime::kPodman;
   // podman's --network; empty: chosen per job (container_command.h: ChooseNetwork).
   std::string container_network = "host";
+  // kPodman: a sweep's image (one named by its registry host, PinnableReference) is pinned to
+  // the digest its registry serves when the sweep's first job is submitted, asked with this
+  // skopeo, so that the sweep's jobs, requeues and retries run that one image on every node
+  // (<work_dir>/image-pins.json; docs/slurm.md, "Images"). Empty skopeo path: every job runs the
+  // reference as given, each node's podman resolving a tag itself.
+  RegistryInspector image_inspector;
+  std::chrono::hours image_pin_retention{24 * 30};  // as ContainerExecutorOptions' (0: forever)
   // podman's own settings (CONTAINERS_CONF, REGISTRY_AUTH_FILE...), exported to every job that
   // runs an image with podman, for podman on the node; never given into the container.
   std::map<std::string, std::string> container_runtime_environment;
