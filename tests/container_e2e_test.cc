@@ -218,6 +218,21 @@ TEST_F(ContainerServerTest, ObjectStoreStagingMountsNothingAndCompletes) {
   EXPECT_TRUE(fs::exists(bucket / "container-checkpoints" / job / "checkpoints.tar.gz"));
 }
 
+// A server of the container executor with its objects under `prefix` of s3rver (no S3 endpoint
+// of its own), with s3rver's credentials as the SDKs find them; `flags` added.
+ServerProcess S3StoreServer(const testing::TempDir& temp, const storage::S3rverPeer& s3rver,
+                            const std::string& prefix, std::vector<std::string> flags) {
+  flags.insert(flags.begin(), {"--objects",
+                               std::string("s3://") + storage::S3rverPeer::kBucket + "/" + prefix +
+                                   "?endpoint=" + s3rver.endpoint(),
+                               "--container-runtime", "podman"});
+  return ServerProcess(temp.path() / "data", flags,
+                       {{"AWS_ACCESS_KEY_ID", storage::S3rverPeer::kAccessKeyId},
+                        {"AWS_SECRET_ACCESS_KEY", storage::S3rverPeer::kSecretAccessKey},
+                        {"AWS_CONFIG_FILE", "/dev/null"},
+                        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
+}
+
 // Object-store staging through an s3:// object store's own presigned URLs (docs/container.md):
 // `--objects s3://...` on s3rver, and no S3 endpoint of the server's (no --s3-listen). The job's
 // input, outputs and checkpoint travel between its container and s3rver, whose request log shows
@@ -230,15 +245,8 @@ TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheChec
   if (!s3rver) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
   testing::TempDir temp;
   constexpr char kPrefix[] = "container-e2e";
-  ServerProcess server(temp.path() / "data",
-                       {"--objects",
-                        std::string("s3://") + storage::S3rverPeer::kBucket + "/" + kPrefix +
-                            "?endpoint=" + s3rver->endpoint(),
-                        "--container-runtime", "podman", "--container-staging", "object-store"},
-                       {{"AWS_ACCESS_KEY_ID", storage::S3rverPeer::kAccessKeyId},
-                        {"AWS_SECRET_ACCESS_KEY", storage::S3rverPeer::kSecretAccessKey},
-                        {"AWS_CONFIG_FILE", "/dev/null"},
-                        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
+  ServerProcess server =
+      S3StoreServer(temp, *s3rver, kPrefix, {"--container-staging", "object-store"});
   server.Start();
   json sweep = server.RunImageJob("container", kImage, 120s);
   ASSERT_EQ(sweep["counts"]["Completed"], 1)
@@ -292,15 +300,7 @@ TEST(ContainerS3StoreTest, SharedModeKeepsTheCheckpointInTheStore) {
   if (!s3rver) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
   testing::TempDir temp;
   constexpr char kPrefix[] = "container-shared-e2e";
-  ServerProcess server(temp.path() / "data",
-                       {"--objects",
-                        std::string("s3://") + storage::S3rverPeer::kBucket + "/" + kPrefix +
-                            "?endpoint=" + s3rver->endpoint(),
-                        "--container-runtime", "podman"},
-                       {{"AWS_ACCESS_KEY_ID", storage::S3rverPeer::kAccessKeyId},
-                        {"AWS_SECRET_ACCESS_KEY", storage::S3rverPeer::kSecretAccessKey},
-                        {"AWS_CONFIG_FILE", "/dev/null"},
-                        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
+  ServerProcess server = S3StoreServer(temp, *s3rver, kPrefix, {});
   server.Start();
   json sweep = server.RunImageJob("container", kImage, 120s);
   ASSERT_EQ(sweep["counts"]["Completed"], 1)

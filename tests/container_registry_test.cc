@@ -145,6 +145,38 @@ class ContainerRegistryTest : public ::testing::Test {
     return server_->Get("/api/v1/jobs?sweep=" + sweep_id).Json()["jobs"];
   }
 
+  // A sweep of one job of the pushed image on `executor` that has no training channel, so
+  // that the example trainer fails and the sweep has a job to retry; its id, once it failed.
+  std::string FailedSweep(const std::string& executor) {
+    json body = {{"name", "moved"},
+                 {"executor", executor},
+                 {"trainer", {{"image", Pushed().reference}}},
+                 {"hyperparameters", {{"iterations", 5}}}};
+    auto created = server_->Post("/api/v1/sweeps", body);
+    EXPECT_EQ(created.status, 201) << created.body;
+    if (created.status != 201) return "";
+    const std::string sweep_id = created.Json()["id"];
+    json sweep = server_->WaitForSweepEnd(sweep_id, 1, 240s);
+    EXPECT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump();
+    return sweep_id;
+  }
+
+  // Moves the tag (MoveTag; its new digest in `*moved_digest`), retries the sweep's job and
+  // waits for the retry's end; the retry.
+  json RetryAfterTheTagMoved(const std::string& sweep_id, std::string* moved_digest) {
+    *moved_digest = MoveTag();
+    auto retried = server_->Post("/api/v1/sweeps/" + sweep_id + "/retry", json::object());
+    EXPECT_LT(retried.status, 300) << retried.body;
+    EXPECT_TRUE(testing::WaitFor(
+        [&] {
+          json job = Jobs(sweep_id)[0];
+          return job["attempt"] == 1 && job["status"] != "InProgress";
+        },
+        240s))
+        << Jobs(sweep_id).dump();
+    return Jobs(sweep_id)[0];
+  }
+
   // Runs podman with the registry's settings.
   testing::ProcessResult Podman(std::vector<std::string> arguments) {
     arguments.insert(arguments.begin(), "podman");
@@ -230,28 +262,10 @@ TEST_F(ContainerRegistryTest, SweepPullsTheImageOncePerHostAndRunsItsDigest) {
 // A retried job runs the digest its sweep first ran, even after the tag was pushed again.
 TEST_F(ContainerRegistryTest, ARetryRunsTheSameDigestAfterTheTagMoved) {
   StartServer({"--container-auth-file", registry_->AuthFile().string()});
-  // No training channel: the example trainer fails, and the sweep has a job to retry.
-  json body = {{"name", "moved"},
-               {"executor", "container"},
-               {"trainer", {{"image", Pushed().reference}}},
-               {"hyperparameters", {{"iterations", 5}}}};
-  auto created = server_->Post("/api/v1/sweeps", body);
-  ASSERT_EQ(created.status, 201) << created.body;
-  std::string sweep_id = created.Json()["id"];
-  json sweep = server_->WaitForSweepEnd(sweep_id, 1, 180s);
-  ASSERT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump();
-
-  const std::string moved_digest = MoveTag();
-
-  auto retried = server_->Post("/api/v1/sweeps/" + sweep_id + "/retry", json::object());
-  ASSERT_LT(retried.status, 300) << retried.body;
-  ASSERT_TRUE(testing::WaitFor(
-      [&] {
-        json job = Jobs(sweep_id)[0];
-        return job["attempt"] == 1 && job["status"] != "InProgress";
-      },
-      180s));
-  json job = Jobs(sweep_id)[0];
+  const std::string sweep_id = FailedSweep("container");
+  ASSERT_FALSE(sweep_id.empty());
+  std::string moved_digest;
+  json job = RetryAfterTheTagMoved(sweep_id, &moved_digest);
   std::string training_message;
   for (const json& transition : job["transitions"]) {
     if (transition["status"] == "Training") training_message = transition["status_message"];
@@ -464,16 +478,8 @@ TEST_F(ContainerRegistryTest, OnSlurmARetryRunsTheSweepsDigestAfterTheTagMoved) 
                                "--slurm-poll-interval-ms", "200"},
       environment);
   server_->Start();
-  // No training channel: the example trainer fails, and the sweep has a job to retry.
-  json body = {{"name", "slurm-moved"},
-               {"executor", "slurm"},
-               {"trainer", {{"image", Pushed().reference}}},
-               {"hyperparameters", {{"iterations", 5}}}};
-  auto created = server_->Post("/api/v1/sweeps", body);
-  ASSERT_EQ(created.status, 201) << created.body;
-  const std::string sweep_id = created.Json()["id"];
-  json sweep = server_->WaitForSweepEnd(sweep_id, 1, 240s);
-  ASSERT_EQ(sweep["counts"]["Failed"], 1) << sweep.dump() << "\n" << cluster->LogTails();
+  const std::string sweep_id = FailedSweep("slurm");
+  ASSERT_FALSE(sweep_id.empty()) << cluster->LogTails();
 
   const std::string pinned = registry_->host() + "/" + Pushed().repository + "@" + Pushed().digest;
   // What the node ran: the pinned digest, and the trainer in it (its own failure).
@@ -489,17 +495,8 @@ TEST_F(ContainerRegistryTest, OnSlurmARetryRunsTheSweepsDigestAfterTheTagMoved) 
   };
   expect_ran_pinned(Jobs(sweep_id)[0]);
 
-  const std::string moved_digest = MoveTag();
-  auto retried = server_->Post("/api/v1/sweeps/" + sweep_id + "/retry", json::object());
-  ASSERT_LT(retried.status, 300) << retried.body;
-  ASSERT_TRUE(testing::WaitFor(
-      [&] {
-        json job = Jobs(sweep_id)[0];
-        return job["attempt"] == 1 && job["status"] != "InProgress";
-      },
-      240s))
-      << Jobs(sweep_id).dump();
-  json retry = Jobs(sweep_id)[0];
+  std::string moved_digest;
+  json retry = RetryAfterTheTagMoved(sweep_id, &moved_digest);
   expect_ran_pinned(retry);
   EXPECT_EQ(retry.dump().find(moved_digest), std::string::npos) << retry.dump();
   Podman({"rmi", "--force", pinned});
