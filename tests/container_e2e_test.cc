@@ -218,35 +218,42 @@ TEST_F(ContainerServerTest, ObjectStoreStagingMountsNothingAndCompletes) {
   EXPECT_TRUE(fs::exists(bucket / "container-checkpoints" / job / "checkpoints.tar.gz"));
 }
 
-// A server of the container executor with its objects under `prefix` of s3rver (no S3 endpoint
-// of its own), with s3rver's credentials as the SDKs find them; `flags` added.
-ServerProcess S3StoreServer(const testing::TempDir& temp, const storage::S3rverPeer& s3rver,
-                            const std::string& prefix, std::vector<std::string> flags) {
-  flags.insert(flags.begin(), {"--objects",
-                               std::string("s3://") + storage::S3rverPeer::kBucket + "/" + prefix +
-                                   "?endpoint=" + s3rver.endpoint(),
-                               "--container-runtime", "podman"});
-  return ServerProcess(temp.path() / "data", flags,
-                       {{"AWS_ACCESS_KEY_ID", storage::S3rverPeer::kAccessKeyId},
-                        {"AWS_SECRET_ACCESS_KEY", storage::S3rverPeer::kSecretAccessKey},
-                        {"AWS_CONFIG_FILE", "/dev/null"},
-                        {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
-}
+// The container executor with its objects in an s3:// store: s3rver (logging its requests), and
+// no S3 endpoint of the server's own.
+class ContainerS3StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!PodmanUnavailable().empty()) GTEST_SKIP() << "podman unavailable: " << PodmanUnavailable();
+    std::string why_not;
+    s3rver_ = storage::S3rverPeer::Start(&why_not, /*log_requests=*/true);
+    if (!s3rver_) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
+  }
+
+  // A server with its objects under `prefix` of s3rver, with s3rver's credentials as the SDKs
+  // find them; `flags` added.
+  ServerProcess S3StoreServer(const std::string& prefix, std::vector<std::string> flags) {
+    flags.insert(flags.begin(), {"--objects",
+                                 std::string("s3://") + storage::S3rverPeer::kBucket + "/" +
+                                     prefix + "?endpoint=" + s3rver_->endpoint(),
+                                 "--container-runtime", "podman"});
+    return ServerProcess(temp_.path() / "data", flags,
+                         {{"AWS_ACCESS_KEY_ID", storage::S3rverPeer::kAccessKeyId},
+                          {"AWS_SECRET_ACCESS_KEY", storage::S3rverPeer::kSecretAccessKey},
+                          {"AWS_CONFIG_FILE", "/dev/null"},
+                          {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
+  }
+
+  testing::TempDir temp_;
+  std::unique_ptr<storage::S3rverPeer> s3rver_;
+};
 
 // Object-store staging through an s3:// object store's own presigned URLs (docs/container.md):
 // `--objects s3://...` on s3rver, and no S3 endpoint of the server's (no --s3-listen). The job's
 // input, outputs and checkpoint travel between its container and s3rver, whose request log shows
 // them; its staging objects go once its end is recorded, its checkpoint archive stays.
-TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheCheckpoint) {
-  if (!PodmanUnavailable().empty()) GTEST_SKIP() << "podman unavailable: " << PodmanUnavailable();
-  std::string why_not;
-  std::unique_ptr<storage::S3rverPeer> s3rver =
-      storage::S3rverPeer::Start(&why_not, /*log_requests=*/true);
-  if (!s3rver) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
-  testing::TempDir temp;
+TEST_F(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheCheckpoint) {
   constexpr char kPrefix[] = "container-e2e";
-  ServerProcess server =
-      S3StoreServer(temp, *s3rver, kPrefix, {"--container-staging", "object-store"});
+  ServerProcess server = S3StoreServer(kPrefix, {"--container-staging", "object-store"});
   server.Start();
   json sweep = server.RunImageJob("container", kImage, 120s);
   ASSERT_EQ(sweep["counts"]["Completed"], 1)
@@ -262,26 +269,26 @@ TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheChec
   const std::string staged = staging + "container-jobs/" + job + "/";
   const std::string checkpoint = staging + "container-checkpoints/" + job + "/checkpoints.tar.gz";
   // The dataset was fetched where it lies, by the job: never staged as a copy.
-  auto store = s3rver->Store(kPrefix);
+  auto store = s3rver_->Store(kPrefix);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   auto datasets = (*store)->List("datasets/");
   ASSERT_TRUE(datasets.ok()) << datasets.status().ToString();
   ASSERT_FALSE(datasets->objects.empty());
   for (const storage::ObjectInfo& dataset : datasets->objects) {
-    EXPECT_EQ(s3rver
+    EXPECT_EQ(s3rver_
                   ->RequestsFor("GET", std::string("/") + storage::S3rverPeer::kBucket + "/" +
                                            kPrefix + "/" + dataset.key)
                   .size(),
               1u)
         << dataset.key << "\n"
-        << s3rver->RequestLog();
+        << s3rver_->RequestLog();
   }
-  EXPECT_EQ(s3rver->RequestLog().find(staged + "in/input/data/"), std::string::npos)
-      << s3rver->RequestLog();
-  EXPECT_EQ(s3rver->RequestsFor("PUT", staged + "out/model.tar.gz").size(), 1u)
-      << s3rver->RequestLog();
-  EXPECT_EQ(s3rver->RequestsFor("GET", checkpoint).size(), 1u) << s3rver->RequestLog();
-  EXPECT_GE(s3rver->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver->RequestLog();
+  EXPECT_EQ(s3rver_->RequestLog().find(staged + "in/input/data/"), std::string::npos)
+      << s3rver_->RequestLog();
+  EXPECT_EQ(s3rver_->RequestsFor("PUT", staged + "out/model.tar.gz").size(), 1u)
+      << s3rver_->RequestLog();
+  EXPECT_EQ(s3rver_->RequestsFor("GET", checkpoint).size(), 1u) << s3rver_->RequestLog();
+  EXPECT_GE(s3rver_->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver_->RequestLog();
   EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
 
   EXPECT_EQ(storage::S3rverPeer::ObjectsLeftUnder(**store, "staging/container-jobs/", 30s), 0u);
@@ -292,15 +299,9 @@ TEST(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheChec
 // is mounted as always, but the checkpoint is kept in the store behind presigned URLs, as the
 // local executor's is, so that a retry that another server runs restores it. No directory of
 // this machine holds it, and none is mounted for it.
-TEST(ContainerS3StoreTest, SharedModeKeepsTheCheckpointInTheStore) {
-  if (!PodmanUnavailable().empty()) GTEST_SKIP() << "podman unavailable: " << PodmanUnavailable();
-  std::string why_not;
-  std::unique_ptr<storage::S3rverPeer> s3rver =
-      storage::S3rverPeer::Start(&why_not, /*log_requests=*/true);
-  if (!s3rver) GTEST_SKIP() << "s3rver cannot run here: " << why_not;
-  testing::TempDir temp;
+TEST_F(ContainerS3StoreTest, SharedModeKeepsTheCheckpointInTheStore) {
   constexpr char kPrefix[] = "container-shared-e2e";
-  ServerProcess server = S3StoreServer(temp, *s3rver, kPrefix, {});
+  ServerProcess server = S3StoreServer(kPrefix, {});
   server.Start();
   json sweep = server.RunImageJob("container", kImage, 120s);
   ASSERT_EQ(sweep["counts"]["Completed"], 1)
@@ -314,8 +315,8 @@ TEST(ContainerS3StoreTest, SharedModeKeepsTheCheckpointInTheStore) {
 
   const std::string checkpoint = std::string("/") + storage::S3rverPeer::kBucket + "/" + kPrefix +
                                  "/staging/container-checkpoints/" + job + "/checkpoints.tar.gz";
-  EXPECT_EQ(s3rver->RequestsFor("GET", checkpoint).size(), 1u) << s3rver->RequestLog();
-  EXPECT_GE(s3rver->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver->RequestLog();
+  EXPECT_EQ(s3rver_->RequestsFor("GET", checkpoint).size(), 1u) << s3rver_->RequestLog();
+  EXPECT_GE(s3rver_->RequestsFor("PUT", checkpoint).size(), 1u) << s3rver_->RequestLog();
   EXPECT_EQ(server.OutputSoFar().find("X-Amz-Signature"), std::string::npos);
   for (const auto& entry : fs::recursive_directory_iterator(server.data_dir())) {
     EXPECT_NE(entry.path().filename(), ".checkpoints") << entry.path();
