@@ -243,6 +243,20 @@ class ContainerS3StoreTest : public ::testing::Test {
                           {"AWS_SHARED_CREDENTIALS_FILE", "/dev/null"}});
   }
 
+  // Starts `server` and runs one job of the test image on it; the job's name once it completed
+  // ("", and a failed test, otherwise), and its log.
+  std::string CompletedJob(ServerProcess& server, testing::HttpAnswer* log) {
+    server.Start();
+    json sweep = server.RunImageJob("container", kImage, 120s);
+    EXPECT_EQ(sweep["counts"]["Completed"], 1)
+        << sweep.dump() << "\n"
+        << server.Get("/api/v1/jobs?sweep=" + sweep.value("id", "")).body << server.OutputSoFar();
+    if (sweep["counts"]["Completed"] != 1) return "";
+    const std::string job = sweep["best_job"]["name"];
+    *log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+    return job;
+  }
+
   testing::TempDir temp_;
   std::unique_ptr<storage::S3rverPeer> s3rver_;
 };
@@ -254,13 +268,9 @@ class ContainerS3StoreTest : public ::testing::Test {
 TEST_F(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheCheckpoint) {
   constexpr char kPrefix[] = "container-e2e";
   ServerProcess server = S3StoreServer(kPrefix, {"--container-staging", "object-store"});
-  server.Start();
-  json sweep = server.RunImageJob("container", kImage, 120s);
-  ASSERT_EQ(sweep["counts"]["Completed"], 1)
-      << sweep.dump() << "\n"
-      << server.Get("/api/v1/jobs?sweep=" + sweep.value("id", "")).body << server.OutputSoFar();
-  const std::string job = sweep["best_job"]["name"];
-  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  testing::HttpAnswer log;
+  const std::string job = CompletedJob(server, &log);
+  ASSERT_FALSE(job.empty());
   EXPECT_NE(log.body.find("staging: downloaded input/data/training/train.csv"), std::string::npos)
       << log.body;
 
@@ -302,13 +312,9 @@ TEST_F(ContainerS3StoreTest, ObjectStoreStagingThroughTheStoresOwnUrlsKeepsTheCh
 TEST_F(ContainerS3StoreTest, SharedModeKeepsTheCheckpointInTheStore) {
   constexpr char kPrefix[] = "container-shared-e2e";
   ServerProcess server = S3StoreServer(kPrefix, {});
-  server.Start();
-  json sweep = server.RunImageJob("container", kImage, 120s);
-  ASSERT_EQ(sweep["counts"]["Completed"], 1)
-      << sweep.dump() << "\n"
-      << server.Get("/api/v1/jobs?sweep=" + sweep.value("id", "")).body << server.OutputSoFar();
-  const std::string job = sweep["best_job"]["name"];
-  testing::HttpAnswer log = server.Get("/api/v1/jobs/" + job + "/artifacts/log");
+  testing::HttpAnswer log;
+  const std::string job = CompletedJob(server, &log);
+  ASSERT_FALSE(job.empty());
   EXPECT_NE(log.body.find("checkpoint: stored "), std::string::npos)
       << log.body << server.OutputSoFar();
   EXPECT_EQ(log.body.find("X-Amz-Signature"), std::string::npos) << log.body;
