@@ -5,7 +5,10 @@
 //
 // A pin unused for longer than the retention is dropped when the pins are loaded and when one is
 // added; a retry after that resolves the sweep's tag again. A pin's last use is written again
-// at most once an hour, not at every job. Thread-safe.
+// at most once an hour, not at every job. Servers that share the work dir (the Slurm executor's)
+// share the file: each write merges what the file holds under a lock file beside it, a pin one
+// of them made first holds for all, and a sweep not pinned in memory is looked for in the file.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -14,6 +17,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+
+#include "common/file_lock.h"
 
 namespace trainyard::executor {
 
@@ -42,9 +47,15 @@ class ImagePins {
     std::string reference;
     TimePoint last_used;  // to the hour (see above)
   };
-  void Load();
+  // Under mutex_: the lock of the file (<file>.lock) against the other servers sharing it,
+  // waited for up to 10 s; nullopt (logged) when it cannot be had, and the file is then written
+  // without it.
+  std::optional<FileLock> LockFile();
+  // Under mutex_: adds the file's pins that memory lacks, and their later last uses; whether the
+  // file needs writing again (a malformed or old-format entry).
+  bool MergeFile();
   int PruneUnused();  // under mutex_; how many it dropped
-  void Save();        // under mutex_; logs a failure
+  void Write();       // under mutex_ (and the file's lock); logs a failure
 
   const std::filesystem::path file_;
   const std::chrono::hours retention_;
