@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 #include <sstream>
 
 #include "common/ascii.h"
@@ -209,15 +210,18 @@ JsonReply TrainingJobs::Create(const json& request) {
   if (existing.status().code() != StatusCode::kNotFound) {
     return InternalFailure(existing.status());
   }
-  int in_progress = 0;
+  // By name: a job that moves on between two of the listings (Queued, then InProgress) is
+  // listed twice, and counts once.
+  std::set<std::string> unfinished;
   for (const char* status : {"Queued", "InProgress", "Stopping"}) {
     metadata::JobFilter filter;
     filter.status = status;
     filter.limit = static_cast<size_t>(options_.max_running) + 1;
     auto page = options_.metadata->ListJobs(filter);
     if (!page.ok()) return InternalFailure(page.status());
-    in_progress += static_cast<int>(page->jobs.size());
+    for (const auto& job : page->jobs) unfinished.insert(job.name);
   }
+  const int in_progress = static_cast<int>(unfinished.size());
   if (in_progress >= options_.max_running) {
     std::string limit = std::to_string(options_.max_running);
     return SageMakerError(
