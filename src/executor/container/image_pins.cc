@@ -24,6 +24,7 @@ std::string Key(const std::string& sweep_id, const std::string& image) {
 
 ImagePins::ImagePins(fs::path file, std::chrono::hours retention)
     : file_(std::move(file)), retention_(retention) {
+  if (!fs::exists(file_)) return;
   std::lock_guard lock(mutex_);
   auto file_lock = LockFile();
   const bool rewrite = MergeFile();
