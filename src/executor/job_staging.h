@@ -67,10 +67,11 @@ class JobStaging {
   virtual Status Remove(const std::string& job_name) = 0;
 };
 
-// How an executor whose jobs run on the server's machine (local) keeps their checkpoints where
-// every server sharing the metadata store reaches them: each checkpoint's one archive in the
-// shared object store, behind presigned URLs (docs/checkpoints.md), so that a retry that another
-// server runs restores it. Implementations must be thread-safe.
+// How an executor whose jobs mount the server's disk (local, container in shared mode) keeps
+// their checkpoints where every server sharing the metadata store reaches them: each
+// checkpoint's one archive in the shared object store, behind presigned URLs
+// (docs/checkpoints.md), so that a retry that another server runs restores it. Implementations
+// must be thread-safe.
 class CheckpointPresigner {
  public:
   virtual ~CheckpointPresigner() = default;
